@@ -1,0 +1,43 @@
+# Each target installs what it needs. Node 22 and the pinned CDK CLI come from node_modules,
+# Python tools from .venv; both are put first on PATH for every recipe.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+ORG ?= environments/example.yaml
+export ORG
+
+.PHONY: install validate synth lint test clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constructs/pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+validate: install
+	blueprint validate $(ORG)
+
+# Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth.
+synth: validate
+	rm -rf cdk.out
+	cdk synth --quiet
+	cfn-lint cdk.out/*.template.json
+	@echo "synthesized $$(ls cdk.out/*.template.json | wc -l) templates into cdk.out/ (nag: 0 unacknowledged findings, cfn-lint: clean)"
+
+lint: install
+	ruff check .
+	ruff format --check .
+	mypy
+
+test: install
+	pytest
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Organization config, placement plan and command line of the GenAI platform blueprint."""

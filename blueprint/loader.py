@@ -1,0 +1,165 @@
+"""Read an organization file: YAML, then the models, then the cross-field rules.
+
+Every problem is collected before failing, and each names the file, the line, the YAML path,
+what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from blueprint.config import OrgConfig
+from blueprint.errors import ConfigError, ConfigProblem
+from blueprint.rules import cross_field_problems
+
+Location = tuple[str | int, ...]
+
+
+def format_path(location: Location) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_config(path: str | Path) -> OrgConfig:
+    """Parse and validate ``path``; raise ConfigError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(file, [ConfigProblem("", f"cannot read the file: {error.strerror}")])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(file, [ConfigProblem("", f"invalid YAML: {problem}", line)]) from None
+    lines: dict[str, int] = {}
+    problems = _index_lines(root, (), lines)
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            file, [ConfigProblem("", "the file must be a mapping with organization, platform, lobs", 1)]
+        )
+
+    try:
+        config: OrgConfig | None = OrgConfig.model_validate(data)
+    except ValidationError as error:
+        config = None
+        problems += [_translate(detail) for detail in error.errors(include_url=False)]
+    problems += cross_field_problems(data)
+    if problems:
+        raise ConfigError(file, [_with_line(p, lines) for p in problems])
+    assert config is not None
+    return config
+
+
+def _index_lines(node: yaml.Node | None, location: Location, lines: dict[str, int]) -> list[
+        ConfigProblem]:
+    """Record the line of every YAML path; report keys given twice in one mapping."""
+    problems: list[ConfigProblem] = []
+    if node is None:
+        return problems
+    lines[format_path(location)] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(ConfigProblem(
+                    format_path((*location, key)),
+                    "key given twice in the same mapping; allowed: each key once",
+                    key_node.start_mark.line + 1,
+                ))
+            seen.add(key)
+            problems += _index_lines(value_node, (*location, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _index_lines(item, (*location, index), lines)
+    return problems
+
+
+def _with_line(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
+    """Attach the line of the path, or of its nearest parent present in the file."""
+    if problem.line is not None:
+        return problem
+    path = problem.path
+    while path and path not in lines:
+        path = path[: max(path.rfind("."), path.rfind("["), 0)]
+    return ConfigProblem(problem.path, problem.message, lines.get(path))
+
+
+def _translate(detail: ErrorDetails) -> ConfigProblem:
+    location: Location = tuple(
+        part for part in detail["loc"] if not (isinstance(part, str) and "[" in part)
+    )
+    path = format_path(location)
+    kind = detail["type"]
+    given = detail.get("input")
+    if kind == "missing":
+        return ConfigProblem(path, "required key is missing")
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_fields_at(location[:-1])) or "none"
+        return ConfigProblem(path, f"unknown key '{location[-1]}'; allowed: {allowed}")
+    if kind == "value_error":
+        return ConfigProblem(path, detail["msg"].removeprefix("Value error, "))
+    if kind == "string_type":
+        return ConfigProblem(path, f"{given!r} must be quoted text; allowed: a quoted value")
+    if kind == "enum":
+        expected = detail.get("ctx", {}).get("expected", "")
+        return ConfigProblem(path, f"'{given}' is not allowed; allowed: {expected}")
+    return ConfigProblem(path, f"{detail['msg'].lower()} (got {given!r})")
+
+
+def _fields_at(location: Location) -> list[str]:
+    """The keys the model at ``location`` accepts, to say what is allowed."""
+    annotation: Any = OrgConfig
+    for part in location:
+        annotation = _model_in(annotation)
+        if annotation is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = annotation.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+    model = _model_in(annotation)
+    return list(model.model_fields) if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside an annotation such as ``list[LobConfig]`` or ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    if origin in (list, typing.Union, types.UnionType):
+        for argument in typing.get_args(annotation):
+            model = _model_in(argument)
+            if model:
+                return model
+    return None
+
+
+def load_config_or_exit(path: str | Path) -> OrgConfig:
+    """``load_config`` for command lines: print each problem on stderr and exit with code 2."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        for line in error.lines():
+            print(line, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) in {error.file}; nothing was synthesized.",
+              file=sys.stderr)
+        raise SystemExit(2) from None

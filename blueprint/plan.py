@@ -1,0 +1,142 @@
+"""Placement: which account hosts which part of the platform, decided in one place.
+
+Stacks receive a Placement and never look at the raw config to decide where they go. The
+federated operating model is the only one today; the centralized and decentralized models of
+the reference guide would change this module, not the stacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from blueprint.config import (
+    DataClassification,
+    EnvironmentConfig,
+    EnvironmentName,
+    LobConfig,
+    OrgConfig,
+)
+
+# Log retention per data classification, in days (CloudWatch accepts only fixed values).
+LOG_RETENTION_DAYS = {
+    DataClassification.PUBLIC: 365,
+    DataClassification.INTERNAL: 365,
+    DataClassification.CONFIDENTIAL: 731,
+    DataClassification.RESTRICTED: 2557,
+}
+
+
+class PlacementKind(StrEnum):
+    LOB_ENVIRONMENT = "lob-environment"
+    GOVERNANCE = "governance"
+    TOOLING = "tooling"
+
+
+class Persona(StrEnum):
+    PLATFORM_ADMIN = "platform-admin"
+    DATA_SCIENTIST = "data-scientist"
+    ML_ENGINEER = "ml-engineer"
+    AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One account and region of the organization, and what the platform puts there."""
+
+    key: str
+    kind: PlacementKind
+    account: str
+    region: str
+    azs: tuple[str, ...]
+    vpc_cidr: str
+    classification: DataClassification
+    personas: tuple[Persona, ...]
+    retain_stateful: bool
+    termination_protection: bool
+    lob: LobConfig | None = None
+    environment: EnvironmentName | None = None
+
+    @property
+    def log_retention_days(self) -> int:
+        return LOG_RETENTION_DAYS[self.classification]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = {
+            "environment": self.environment.value if self.environment else "platform",
+            "data-classification": self.classification.value,
+            "managed-by": "genai-platform-blueprint",
+        }
+        if self.lob:
+            tags |= {"lob": self.lob.name, "cost-center": self.lob.cost_center}
+        else:
+            tags |= {"lob": "platform", "cost-center": "platform"}
+        return tags
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every placement of one organization, platform accounts first."""
+
+    config: OrgConfig
+    placements: tuple[Placement, ...]
+
+    @property
+    def prefix(self) -> str:
+        return self.config.organization.name
+
+    @property
+    def governance(self) -> Placement:
+        return next(p for p in self.placements if p.kind is PlacementKind.GOVERNANCE)
+
+    def lob_environments(self) -> list[Placement]:
+        return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]
+
+
+def plan_for(config: OrgConfig) -> Plan:
+    """The federated placement: a platform account pair plus one account per LOB environment."""
+    platform = config.platform
+    home = config.organization.home_region
+    platform_placements = [
+        Placement(
+            key=f"platform-{kind.value}",
+            kind=kind,
+            account=account,
+            region=home,
+            azs=tuple(platform.azs),
+            vpc_cidr=platform.vpc_cidr,
+            classification=DataClassification.RESTRICTED,
+            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+            retain_stateful=True,
+            termination_protection=True,
+        )
+        for kind, account in (
+            (PlacementKind.GOVERNANCE, platform.governance_account),
+            (PlacementKind.TOOLING, platform.tooling_account),
+        )
+    ]
+    lob_placements = [
+        _lob_placement(lob, name, env) for lob in config.lobs for name, env in lob.environments.items()
+    ]
+    return Plan(config=config, placements=(*platform_placements, *lob_placements))
+
+
+def _lob_placement(lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig) -> Placement:
+    personas = [Persona.PLATFORM_ADMIN, Persona.ML_ENGINEER, Persona.AUDITOR]
+    if name is EnvironmentName.INTERACTIVE:
+        personas.insert(1, Persona.DATA_SCIENTIST)
+    return Placement(
+        key=f"{lob.name}-{name.value}",
+        kind=PlacementKind.LOB_ENVIRONMENT,
+        account=env.account,
+        region=env.region,
+        azs=tuple(env.azs),
+        vpc_cidr=env.vpc_cidr,
+        classification=lob.data_classification,
+        personas=tuple(personas),
+        retain_stateful=name.operational or lob.retain_interactive_data,
+        termination_protection=name is EnvironmentName.PROD,
+        lob=lob,
+        environment=name,
+    )

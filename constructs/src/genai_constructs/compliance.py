@@ -1,0 +1,73 @@
+"""Narrow, auditable acknowledgments of cdk-nag findings.
+
+An acknowledgment names one CloudFormation resource and one finding, carries a reason an
+auditor can check, and is written to the template's metadata by cdk-nag's
+``write_suppressions_to_cloud_formation`` aspect. Acknowledging on a stack or a whole L2
+construct is refused: it would silence findings on resources nobody looked at.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import CfnResource, Stack, Validations
+from constructs import IConstruct
+
+NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+_RULE_ID = re.compile(r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$")
+MIN_REASON_LENGTH = 40
+
+
+def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) -> None:
+    """Acknowledge ``rule_ids`` on one resource.
+
+    ``resource`` is a CfnResource or an L2 construct whose default child is one; ``rule_ids``
+    are cdk-nag IDs such as ``AwsSolutions-S1`` or ``AwsSolutions-IAM5[Resource::*]``, one
+    finding each (the same finding in several packs may share a reason).
+    """
+    cfn = resource if CfnResource.is_cfn_resource(resource) else resource.node.default_child
+    if cfn is None or not CfnResource.is_cfn_resource(cfn):
+        raise ValueError(
+            f"acknowledge() needs a CloudFormation resource; '{resource.node.path}' is not one "
+            "and has no default CloudFormation resource"
+        )
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(
+            f"acknowledge() needs a specific reason of at least {MIN_REASON_LENGTH} characters; "
+            f"got '{reason}'"
+        )
+    for rule_id in [rule_ids] if isinstance(rule_ids, str) else rule_ids:
+        if not _RULE_ID.match(rule_id):
+            raise ValueError(
+                f"'{rule_id}' is not a cdk-nag rule ID of the packs {', '.join(NAG_PACKS)}"
+            )
+        # Validations.acknowledge() parses '::' as a plugin prefix and would mangle finding IDs
+        # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly.
+        cfn.node.add_metadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {rule_id: reason})
+
+
+def ignore_cfn_lint(resource: CfnResource, check_ids: list[str], reason: str) -> None:
+    """Skip cfn-lint ``check_ids`` on one resource; ``reason`` is kept in the metadata."""
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(
+            f"ignore_cfn_lint() needs a specific reason of at least {MIN_REASON_LENGTH} "
+            f"characters; got '{reason}'"
+        )
+    resource.add_metadata("cfn-lint", {"config": {"ignore_checks": check_ids}, "reason": reason})
+
+
+def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
+    """Skip W3005 on the handler of a CDK-internal custom resource provider.
+
+    The CDK emits an explicit DependsOn beside a GetAtt on the provider's role; the template
+    is CDK's, not ours, so only this one redundant-dependency warning is skipped.
+    """
+    provider = stack.node.try_find_child(provider_id)
+    handler = provider.node.try_find_child("Handler") if provider else None
+    if handler is None or not CfnResource.is_cfn_resource(handler):
+        raise ValueError(f"'{stack.node.path}' has no CDK provider '{provider_id}' with a Handler")
+    ignore_cfn_lint(
+        handler, ["W3005"],
+        "CDK-generated provider handler: DependsOn on its role is emitted by the CDK beside the "
+        "GetAtt and is harmless.",
+    )

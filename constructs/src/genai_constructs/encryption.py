@@ -1,0 +1,65 @@
+"""Customer-managed KMS keys with rotation and a key policy kept inside one account."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+class PlatformKey(Construct):
+    """A symmetric KMS key with yearly rotation whose policy trusts only its own account.
+
+    :param description: what the key protects; shown in the KMS console.
+    :param removal_policy: default ``RETAIN``; ``DESTROY`` schedules deletion after 7 days.
+    :param allow_cloudwatch_logs: default ``False``; when ``True`` the CloudWatch Logs service
+        of this account and region may use the key for log groups of this account only.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        allow_cloudwatch_logs: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not description.strip():
+            raise ValueError("PlatformKey: description must not be empty")
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=description,
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=None if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
+        )
+        if allow_cloudwatch_logs:
+            stack = Stack.of(self)
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchLogsOfThisAccount",
+                    principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                    actions=[
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    resources=["*"],
+                    conditions={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                                service="logs", resource="log-group", resource_name="*",
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                        }
+                    },
+                )
+            )
+

@@ -1,0 +1,208 @@
+"""Persona roles under one permissions boundary.
+
+The boundary is the ceiling for every role the platform creates in an account: it allows
+the services a GenAI platform uses, and denies escalation (roles without the boundary,
+tampering with it) and the destruction of audit evidence and keys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge
+
+# The services any platform role may use at all; a role's own policies narrow it further.
+BOUNDARY_SERVICES = (
+    "aoss", "athena", "bedrock", "cloudformation", "cloudwatch", "ec2", "ecr", "events",
+    "glue", "kms", "lakeformation", "lambda", "logs", "s3", "s3vectors", "sagemaker",
+    "servicecatalog", "ssm", "states", "sts", "tag",
+)
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A human role of the platform.
+
+    :param name: role name suffix, e.g. ``data-scientist``.
+    :param description: what the persona does; becomes the role description.
+    :param managed_policies: AWS managed policy names attached to the role.
+    :param trusted_accounts: accounts whose principals may assume the role; default the
+        role's own account only.
+    """
+
+    name: str
+    description: str
+    managed_policies: tuple[str, ...] = ()
+    trusted_accounts: tuple[str, ...] = field(default=())
+
+
+class PersonaRoles(Construct):
+    """A permissions boundary (customer managed policy) and one IAM role per persona.
+
+    Role and boundary names are fixed (``{prefix}-{persona}``, ``{prefix}-permissions-boundary``)
+    because identity federation, cross-account trust and every other stack of the account refer
+    to them by name.
+
+    :param prefix: name prefix, e.g. the organization name.
+    :param personas: the personas to create, at least one.
+    :param max_session: default one hour.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        personas: list[Persona],
+        max_session: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        session = max_session or Duration.hours(1)
+        if not personas:
+            raise ValueError("PersonaRoles: personas must name at least one persona")
+        names = [persona.name for persona in personas]
+        if len(set(names)) != len(names):
+            raise ValueError(f"PersonaRoles: persona names must be unique (got {names})")
+        for name in [*names, "permissions-boundary"]:
+            if not _ROLE_NAME.match(f"{prefix}-{name}"):
+                raise ValueError(
+                    f"PersonaRoles: '{prefix}-{name}' is not a valid IAM name "
+                    "(1-64 characters of letters, digits and +=,.@_-)"
+                )
+
+        self.boundary_name = f"{prefix}-permissions-boundary"
+        self.boundary = iam.ManagedPolicy(
+            self,
+            "PermissionsBoundary",
+            managed_policy_name=self.boundary_name,
+            description="Ceiling for every role created by the GenAI platform in this account",
+            document=boundary_document(self.boundary_name),
+        )
+        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
+            acknowledge(
+                self.boundary,
+                f"{pack}-IAMPolicyNoStatementsWithFullAccess",
+                "A permissions boundary grants nothing by itself: it is the ceiling of the "
+                "services platform roles may use; each role's own policy is scoped to resources.",
+            )
+        for service in BOUNDARY_SERVICES:
+            acknowledge(
+                self.boundary,
+                f"AwsSolutions-IAM5[Action::{service}:*]",
+                "A permissions boundary grants nothing by itself: it lists the services platform "
+                "roles may use; each role's own policy is scoped to resources.",
+            )
+        for action in ("iam:Get*", "iam:List*"):
+            acknowledge(
+                self.boundary,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "A permissions boundary grants nothing by itself: platform roles may read IAM "
+                "metadata, and their own policies decide which of it they actually read.",
+            )
+        acknowledge(
+            self.boundary,
+            "AwsSolutions-IAM5[Resource::*]",
+            "A permissions boundary grants nothing by itself; resource scoping belongs in the "
+            "identity policies it caps, and its deny statements must cover every resource.",
+        )
+
+        self.roles: dict[str, iam.Role] = {}
+        for persona in personas:
+            trusted = persona.trusted_accounts or (Aws.ACCOUNT_ID,)
+            principals = [iam.AccountPrincipal(account) for account in trusted]
+            role = iam.Role(
+                self,
+                _pascal(persona.name),
+                role_name=f"{prefix}-{persona.name}",
+                description=persona.description,
+                assumed_by=iam.CompositePrincipal(*principals),
+                max_session_duration=session,
+                permissions_boundary=self.boundary,
+                managed_policies=[
+                    iam.ManagedPolicy.from_aws_managed_policy_name(policy)
+                    for policy in persona.managed_policies
+                ],
+            )
+            for policy in persona.managed_policies:
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy}]",
+                    f"{policy} is an AWS-maintained job-function policy kept current by AWS; the "
+                    "permissions boundary caps it and it grants no data-plane reads of LOB data.",
+                )
+            self.roles[persona.name] = role
+
+
+def boundary_document(boundary_name: str) -> iam.PolicyDocument:
+    """The permissions boundary: allowed services, and the escalations it denies."""
+    boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="AllowPlatformServices",
+                actions=[f"{service}:*" for service in BOUNDARY_SERVICES],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="AllowIamReadAndPassRoleToPlatformServices",
+                actions=["iam:Get*", "iam:List*", "iam:PassRole"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyRoleOrUserWithoutThisBoundary",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary",
+                    "iam:PutUserPermissionsBoundary",
+                ],
+                resources=["*"],
+                conditions={"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyBoundaryRemoval",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyBoundaryChange",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion",
+                ],
+                resources=[boundary_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DenyAuditEvidenceDestruction",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "cloudtrail:DeleteTrail", "cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
+                    "ec2:DeleteFlowLogs", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
+                    "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
+                    "s3:PutAccountPublicAccessBlock",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyKeyDestruction",
+                effect=iam.Effect.DENY,
+                actions=["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"],
+                resources=["*"],
+            ),
+        ]
+    )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))
+

@@ -1,0 +1,133 @@
+"""A private VPC: isolated subnets, interface endpoints, flow logs, no internet path."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Token, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge, ignore_cfn_lint
+
+DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
+    "BedrockRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+    "BedrockAgentRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
+    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+}
+
+
+class PrivateNetwork(Construct):
+    """A VPC with isolated subnets only, reached through AWS PrivateLink endpoints.
+
+    There is no internet or NAT gateway; AWS APIs are reached through interface endpoints,
+    each behind its own security group that admits HTTPS from the VPC's CIDR only, and S3
+    through a gateway endpoint. The default security group is stripped of its rules. All
+    traffic is recorded by a VPC flow log into ``flow_log_group``.
+
+    :param cidr: the VPC's IPv4 range, e.g. ``10.0.0.0/16``.
+    :param availability_zones: explicit zones (no context lookup), at least two.
+    :param flow_log_group: the KMS-encrypted log group that receives flow logs.
+    :param interface_endpoints: default ``DEFAULT_INTERFACE_ENDPOINTS`` (Bedrock, SageMaker,
+        STS, CloudWatch Logs, KMS, ECR); maps a construct id to the service.
+    :param subnet_mask: default 22; the size of each isolated subnet.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        availability_zones: list[str],
+        flow_log_group: logs.ILogGroup,
+        interface_endpoints: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
+        subnet_mask: int = 22,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        endpoints = DEFAULT_INTERFACE_ENDPOINTS if interface_endpoints is None else (
+            interface_endpoints)
+        if len(availability_zones) < 2:
+            raise ValueError(
+                "PrivateNetwork: availability_zones needs at least two zones "
+                f"(got {availability_zones})"
+            )
+        if not Token.is_unresolved(cidr) and int(cidr.split("/")[1]) >= subnet_mask:
+            raise ValueError(
+                f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets"
+            )
+
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            availability_zones=availability_zones,
+            nat_gateways=0,
+            create_internet_gateway=False,
+            restrict_default_security_group=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Isolated",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=subnet_mask,
+                )
+            ],
+        )
+        pinned_zones = (
+            "Availability zones are chosen per account in the organization file; zone names are "
+            "pinned on purpose so synthesis needs no context lookup."
+        )
+        for subnet in self.vpc.isolated_subnets:
+            ignore_cfn_lint(subnet.node.default_child, ["W3010"], pinned_zones)
+            Validations.of(subnet.node.default_child).acknowledge(
+                Acknowledgment(id="CloudFormation-Validate::W3010", reason=pinned_zones)
+            )
+        flow_log_role = iam.Role(
+            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
+        )
+        self.flow_log = ec2.FlowLog(
+            self,
+            "FlowLog",
+            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group, flow_log_role),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        acknowledge(
+            flow_log_role.node.find_child("DefaultPolicy"),
+            ["NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy",
+             "PCI.DSS.321-IAMNoInlinePolicy"],
+            "The flow-log delivery role's only policy is the CDK grant of write access to its "
+            "one log group; it is attached to this role alone and managed with it.",
+        )
+        self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3,
+            subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+        )
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for endpoint_id, service in endpoints.items():
+            security_group = ec2.SecurityGroup(
+                self,
+                f"{endpoint_id}EndpointSecurityGroup",
+                vpc=self.vpc,
+                description=f"HTTPS from inside the VPC to the {endpoint_id} endpoint only",
+                allow_all_outbound=False,
+            )
+            security_group.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443),
+                "HTTPS from the VPC",
+            )
+            self.endpoints[endpoint_id] = self.vpc.add_interface_endpoint(
+                f"{endpoint_id}Endpoint",
+                service=service,
+                private_dns_enabled=True,
+                security_groups=[security_group],
+                open=False,
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            )

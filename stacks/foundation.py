@@ -1,0 +1,81 @@
+"""Stateless foundation of one account: the private network and the persona roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+from genai_constructs import Persona, PersonaRoles, PrivateNetwork
+from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
+
+from blueprint.plan import Persona as PersonaName
+from blueprint.plan import Placement, Plan
+from stacks.security import SecurityStack
+
+PERSONA_POLICIES: dict[PersonaName, tuple[str, ...]] = {
+    PersonaName.PLATFORM_ADMIN: ("PowerUserAccess", "IAMReadOnlyAccess"),
+    PersonaName.DATA_SCIENTIST: ("job-function/ViewOnlyAccess",),
+    PersonaName.ML_ENGINEER: ("job-function/ViewOnlyAccess",),
+    PersonaName.AUDITOR: ("SecurityAudit", "job-function/ViewOnlyAccess"),
+}
+PERSONA_DESCRIPTIONS: dict[PersonaName, str] = {
+    PersonaName.PLATFORM_ADMIN: "Operates the account's platform resources",
+    PersonaName.DATA_SCIENTIST: "Explores sampled data and models in the interactive environment",
+    PersonaName.ML_ENGINEER: "Builds and operates pipelines, models and endpoints",
+    PersonaName.AUDITOR: "Reads configuration and logs; no access to LOB data",
+}
+
+
+class FoundationStack(Stack):
+    """VPC with endpoints and flow logs, and persona roles under the permissions boundary."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Plan,
+        placement: Placement,
+        security: SecurityStack,
+        **kwargs: Any,
+    ) -> None:
+        self._azs = list(placement.azs)
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = PrivateNetwork(
+            self,
+            "Network",
+            cidr=placement.vpc_cidr,
+            availability_zones=list(placement.azs),
+            flow_log_group=security.flow_log_group,
+        )
+        self.identity = PersonaRoles(
+            self,
+            "Personas",
+            prefix=plan.prefix,
+            personas=[
+                Persona(
+                    name=persona.value,
+                    description=PERSONA_DESCRIPTIONS[persona],
+                    managed_policies=PERSONA_POLICIES[persona],
+                    trusted_accounts=_trusted_accounts(persona, placement, plan),
+                )
+                for persona in placement.personas
+            ],
+        )
+        iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
+        ignore_cfn_lint_on_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones, so that the VPC never triggers a context lookup."""
+        return self._azs
+
+
+def _trusted_accounts(persona: PersonaName, placement: Placement, plan: Plan) -> tuple[str, ...]:
+    """Personas are assumed from their own account; the auditor also from governance."""
+    governance = plan.governance.account
+    if persona is PersonaName.AUDITOR and placement.account != governance:
+        return (placement.account, governance)
+    return (placement.account,)

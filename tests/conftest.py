@@ -1,0 +1,62 @@
+"""Shared fixtures: the example organization is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, cx_api
+from aws_cdk.assertions import Template
+
+from blueprint.config import OrgConfig
+from blueprint.loader import load_config
+from blueprint.plan import Plan
+from stacks import build_platform, synthesize
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "environments" / "example.yaml"
+
+
+def feature_flags() -> dict[str, Any]:
+    """The context of cdk.json, so tests synthesize exactly what `cdk synth` does."""
+    return dict(json.loads((REPO / "cdk.json").read_text())["context"])
+
+
+@dataclass
+class Synthesized:
+    app: App
+    plan: Plan
+    assembly: cx_api.CloudAssembly
+    outdir: Path
+
+    def template_json(self, stack_name: str) -> dict[str, Any]:
+        return dict(self.assembly.get_stack_by_name(stack_name).template)
+
+    def template(self, stack_name: str) -> Template:
+        return Template.from_json(self.template_json(stack_name))
+
+    def stack_names(self) -> list[str]:
+        return [stack.stack_name for stack in self.assembly.stacks]
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        return {name: self.template_json(name) for name in self.stack_names()}
+
+
+def synthesize(config: OrgConfig, outdir: Path) -> Synthesized:
+    app = App(outdir=str(outdir), context=feature_flags())
+    plan = build_platform(app, config)
+    assembly = synthesize(app)
+    return Synthesized(app=app, plan=plan, assembly=assembly, outdir=outdir)
+
+
+@pytest.fixture(scope="session")
+def example_config() -> OrgConfig:
+    return load_config(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def example(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"))

@@ -1,0 +1,236 @@
+"""Every rule of the organization file, each with its exact message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from blueprint.config import DataClassification, EnvironmentName
+from blueprint.errors import ConfigError
+from blueprint.loader import load_config
+from tests.conftest import EXAMPLE, REPO
+
+
+def example_data() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def problems(data: dict, tmp_path: Path) -> list[str]:
+    """Write ``data`` as an organization file and return the problem lines, file name removed."""
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    return [line.split(": ", 1)[1] for line in raised.value.lines()]
+
+
+def test_the_example_is_valid(example_config) -> None:
+    assert example_config.organization.name == "example-corp"
+    assert [lob.name for lob in example_config.lobs] == ["claims", "marketing", "research"]
+    for lob in example_config.lobs:
+        assert [name for name, _ in lob.environments.items()] == list(EnvironmentName)
+    assert {lob.data_classification for lob in example_config.lobs} >= {
+        DataClassification.CONFIDENTIAL, DataClassification.RESTRICTED}
+
+
+def test_account_ids_have_twelve_digits(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["environments"]["prod"]["account"] = "66666666667"
+    assert problems(data, tmp_path) == [
+        "lobs[1].environments.prod.account: '66666666667' is not an AWS account id; "
+        "allowed: exactly 12 digits, quoted"
+    ]
+
+
+def test_unquoted_account_ids_are_refused(tmp_path: Path) -> None:
+    data = example_data()
+    data["platform"]["tooling_account"] = 333333333333
+    assert problems(data, tmp_path) == [
+        "platform.tooling_account: 333333333333 must be quoted text; allowed: a quoted value"
+    ]
+
+
+def test_lob_names_are_lower_case_slugs(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["name"] = "Claims_Dept"
+    assert problems(data, tmp_path) == [
+        "lobs[0].name: 'Claims_Dept' is not a valid name; allowed: 3-24 characters, lower-case "
+        "letters, digits and '-', starting with a letter"
+    ]
+
+
+def test_lob_names_are_unique(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][2]["name"] = "claims"
+    assert problems(data, tmp_path) == [
+        "lobs[2].name: LOB name 'claims' is already used by lobs[0]; "
+        "allowed: a unique name per LOB"
+    ]
+
+
+def test_environments_are_interactive_nonprod_prod(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["environments"]["staging"] = data["lobs"][0]["environments"].pop("nonprod")
+    assert problems(data, tmp_path) == [
+        "lobs[0].environments.staging: unknown key 'staging'; "
+        "allowed: interactive, nonprod, prod"
+    ]
+
+
+def test_regions_must_be_allowed(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["environments"]["nonprod"] |= {"region": "us-east-1",
+                                                  "azs": ["us-east-1a", "us-east-1b"]}
+    assert problems(data, tmp_path) == [
+        "lobs[1].environments.nonprod.region: region 'us-east-1' is not in "
+        "organization.allowed_regions; allowed: eu-west-1, eu-central-1"
+    ]
+
+
+def test_home_region_must_be_allowed(tmp_path: Path) -> None:
+    data = example_data()
+    data["organization"]["home_region"] = "eu-north-1"
+    assert problems(data, tmp_path) == [
+        "organization.home_region: region 'eu-north-1' is not in organization.allowed_regions; "
+        "allowed: eu-west-1, eu-central-1",
+        "platform.azs[0]: availability zone 'eu-west-1a' is not in region 'eu-north-1'; "
+        "allowed: eu-north-1a, eu-north-1b, ...",
+        "platform.azs[1]: availability zone 'eu-west-1b' is not in region 'eu-north-1'; "
+        "allowed: eu-north-1a, eu-north-1b, ...",
+    ]
+
+
+def test_availability_zones_belong_to_their_region(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["environments"]["prod"]["azs"] = ["eu-west-1a", "eu-central-1b"]
+    assert problems(data, tmp_path) == [
+        "lobs[0].environments.prod.azs[1]: availability zone 'eu-central-1b' is not in region "
+        "'eu-west-1'; allowed: eu-west-1a, eu-west-1b, ..."
+    ]
+
+
+def test_platform_zones_belong_to_the_home_region(tmp_path: Path) -> None:
+    data = example_data()
+    data["platform"]["azs"] = ["eu-west-1a", "eu-west-2b"]
+    assert problems(data, tmp_path) == [
+        "platform.azs[1]: availability zone 'eu-west-2b' is not in region 'eu-west-1'; "
+        "allowed: eu-west-1a, eu-west-1b, ..."
+    ]
+
+
+def test_an_account_is_not_shared_between_lobs(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["environments"]["prod"]["account"] = "666666666666"
+    assert problems(data, tmp_path) == [
+        "lobs[1].environments.prod.account: account 666666666666 is already used by "
+        "lobs[0].environments.prod.account; allowed: one account per LOB environment and per "
+        "platform role"
+    ]
+
+
+def test_an_account_is_not_shared_with_the_platform(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][2]["environments"]["interactive"]["account"] = "333333333333"
+    assert problems(data, tmp_path) == [
+        "lobs[2].environments.interactive.account: account 333333333333 is already used by "
+        "platform.tooling_account; allowed: one account per LOB environment and per platform role"
+    ]
+
+
+def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["owner"] = "alice"
+    assert problems(data, tmp_path) == [
+        "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
+        "budget_usd_month, retain_interactive_data, environments"
+    ]
+
+
+def test_missing_keys_are_named(tmp_path: Path) -> None:
+    data = example_data()
+    del data["platform"]["governance_account"]
+    assert problems(data, tmp_path) == ["platform.governance_account: required key is missing"]
+
+
+def test_classification_lists_the_allowed_values(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["data_classification"] = "secret"
+    assert problems(data, tmp_path) == [
+        "lobs[0].data_classification: 'secret' is not allowed; "
+        "allowed: 'public', 'internal', 'confidential' or 'restricted'"
+    ]
+
+
+def test_keys_given_twice_are_reported_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(EXAMPLE.read_text().replace(
+        "  home_region: eu-west-1\n", "  home_region: eu-west-1\n  home_region: eu-west-1\n"))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert raised.value.lines() == [
+        f"{path}:7: organization.home_region: key given twice in the same mapping; "
+        "allowed: each key once"
+    ]
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("organization:\n  name: [unclosed\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert len(raised.value.lines()) == 1
+    assert raised.value.lines()[0].startswith(f"{path}:3: <root>: invalid YAML:")
+
+
+FIVE_MISTAKES = {
+    ("organization", "management_account"): "12345",
+    ("platform", "colour"): "blue",
+    ("lobs", 0, "environments", "prod", "region"): "us-west-2",
+    ("lobs", 1, "environments", "prod", "account"): "666666666666",
+    ("lobs", 2, "budget_usd_month"): -5,
+}
+
+
+def test_validate_prints_every_problem_with_its_path_and_exits_2(tmp_path: Path) -> None:
+    data = example_data()
+    for (*parents, key), value in FIVE_MISTAKES.items():
+        node = data
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    data["lobs"][0]["environments"]["prod"]["azs"] = ["us-west-2a", "us-west-2b"]
+    path = tmp_path / "five-mistakes.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.cli", "validate", str(path)],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-1] == f"5 problem(s) in {path}; nothing was synthesized."
+    paths = sorted(line.split(": ")[1] for line in lines[:-1])
+    assert paths == sorted([
+        "organization.management_account",
+        "platform.colour",
+        "lobs[0].environments.prod.region",
+        "lobs[1].environments.prod.account",
+        "lobs[2].budget_usd_month",
+    ])
+    assert all(line.startswith(f"{path}:") for line in lines[:-1])
+
+
+def test_validate_accepts_the_example() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.cli", "validate", str(EXAMPLE)],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid: organization example-corp, 3 LOB(s), 11 account placement(s)" in result.stdout
