@@ -29,14 +29,15 @@ synth: validate
 	rm -rf cdk.out
 	cdk synth --quiet
 	cfn-lint cdk.out/*.template.json
-	@echo "synthesized $$(ls cdk.out/*.template.json | wc -l) templates into cdk.out/ (nag: 0 unacknowledged findings, cfn-lint: clean)"
+	@echo "cfn-lint: no findings"
+	blueprint summary cdk.out
 
 lint: install
 	ruff check .
 	ruff format --check .
 	mypy
 
-test: install
+test: lint
 	pytest
 
 clean:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from blueprint.loader import load_config_or_exit
 from blueprint.plan import plan_for
@@ -13,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check an organization file; exit 2 if bad")
     validate.add_argument("file", help="organization YAML file, e.g. environments/example.yaml")
+    summary = commands.add_parser(
+        "summary", help="summarize a synthesized cloud assembly: templates and compliance results"
+    )
+    summary.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -21,7 +27,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.file}: valid: organization {plan.prefix}, {len(plan.config.lobs)} LOB(s), "
             f"{len(plan.placements)} account placement(s)"
         )
+    elif args.command == "summary":
+        return print_summary(Path(args.assembly))
     return 0
+
+
+def print_summary(assembly: Path) -> int:
+    """Print what a synthesized assembly holds; exit 1 if any nag finding is unacknowledged."""
+    templates = sorted(assembly.glob("*.template.json"))
+    report = json.loads((assembly / "nag-report.json").read_text())
+    print(f"{assembly}: {len(templates)} templates")
+    unacknowledged = 0
+    for pack in report["packs"]:
+        count = len(pack["unacknowledged"])
+        unacknowledged += count
+        print(f"  cdk-nag {pack['pack']}: {count} unacknowledged finding(s)")
+    nag_acks = [a for a in report["acknowledgments"] if "::" not in a["rule"]]
+    print(f"  acknowledged findings: {len(nag_acks)} (each on one resource, with its reason)")
+    return 1 if unacknowledged else 0
 
 
 if __name__ == "__main__":

@@ -45,11 +45,11 @@ def _cidr(value: str) -> str:
     try:
         network = ipaddress.IPv4Network(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4 CIDR block; allowed: e.g. 10.0.0.0/16") from None
-    if not network.is_private or not 16 <= network.prefixlen <= 22:
         raise ValueError(
-            f"'{value}' must be a private range with a prefix between /16 and /22"
-        )
+            f"'{value}' is not an IPv4 CIDR block; allowed: e.g. 10.0.0.0/16"
+        ) from None
+    if not network.is_private or not 16 <= network.prefixlen <= 22:
+        raise ValueError(f"'{value}' must be a private range with a prefix between /16 and /22")
     return value
 
 

@@ -36,7 +36,9 @@ def load_config(path: str | Path) -> OrgConfig:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigError(file, [ConfigProblem("", f"cannot read the file: {error.strerror}")])
+        raise ConfigError(
+            file, [ConfigProblem("", f"cannot read the file: {error.strerror}")]
+        ) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -49,7 +51,8 @@ def load_config(path: str | Path) -> OrgConfig:
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ConfigError(
-            file, [ConfigProblem("", "the file must be a mapping with organization, platform, lobs", 1)]
+            file,
+            [ConfigProblem("", "the file must be a mapping with organization, platform, lobs", 1)],
         )
 
     try:
@@ -64,8 +67,9 @@ def load_config(path: str | Path) -> OrgConfig:
     return config
 
 
-def _index_lines(node: yaml.Node | None, location: Location, lines: dict[str, int]) -> list[
-        ConfigProblem]:
+def _index_lines(
+    node: yaml.Node | None, location: Location, lines: dict[str, int]
+) -> list[ConfigProblem]:
     """Record the line of every YAML path; report keys given twice in one mapping."""
     problems: list[ConfigProblem] = []
     if node is None:
@@ -76,11 +80,13 @@ def _index_lines(node: yaml.Node | None, location: Location, lines: dict[str, in
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                problems.append(ConfigProblem(
-                    format_path((*location, key)),
-                    "key given twice in the same mapping; allowed: each key once",
-                    key_node.start_mark.line + 1,
-                ))
+                problems.append(
+                    ConfigProblem(
+                        format_path((*location, key)),
+                        "key given twice in the same mapping; allowed: each key once",
+                        key_node.start_mark.line + 1,
+                    )
+                )
             seen.add(key)
             problems += _index_lines(value_node, (*location, key), lines)
     elif isinstance(node, yaml.SequenceNode):
@@ -160,6 +166,8 @@ def load_config_or_exit(path: str | Path) -> OrgConfig:
     except ConfigError as error:
         for line in error.lines():
             print(line, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in {error.file}; nothing was synthesized.",
-              file=sys.stderr)
+        print(
+            f"{len(error.problems)} problem(s) in {error.file}; nothing was synthesized.",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None

@@ -117,7 +117,9 @@ def plan_for(config: OrgConfig) -> Plan:
         )
     ]
     lob_placements = [
-        _lob_placement(lob, name, env) for lob in config.lobs for name, env in lob.environments.items()
+        _lob_placement(lob, name, env)
+        for lob in config.lobs
+        for name, env in lob.environments.items()
     ]
     return Plan(config=config, placements=(*platform_placements, *lob_placements))
 

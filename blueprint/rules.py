@@ -81,8 +81,10 @@ def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     owners: list[tuple[str, Any]] = [
-        ("organization.management_account", _mapping(data.get("organization")).get(
-            "management_account")),
+        (
+            "organization.management_account",
+            _mapping(data.get("organization")).get("management_account"),
+        ),
         ("platform.governance_account", _mapping(data.get("platform")).get("governance_account")),
         ("platform.tooling_account", _mapping(data.get("platform")).get("tooling_account")),
     ]

@@ -16,11 +16,17 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
     plan = plan_for(config)
     for placement in plan.placements:
         security = SecurityStack(
-            app, f"{placement.key}-security", placement=placement,
+            app,
+            f"{placement.key}-security",
+            placement=placement,
             **_stack_props(placement, "keys, access logs and flow-log store"),
         )
         foundation = FoundationStack(
-            app, f"{placement.key}-foundation", plan=plan, placement=placement, security=security,
+            app,
+            f"{placement.key}-foundation",
+            plan=plan,
+            placement=placement,
+            security=security,
             **_stack_props(placement, "private network and persona roles"),
         )
         for stack in (security, foundation):

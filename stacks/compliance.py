@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, CfnResource, Validations
-from aws_cdk import cx_api
+from aws_cdk import App, CfnResource, Validations, cx_api
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -22,7 +21,10 @@ from cdk_nag import (
 )
 
 NAG_PACKS: tuple[type[NagPack], ...] = (
-    AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks, PCIDSS321Checks,
+    AwsSolutionsChecks,
+    NIST80053R5Checks,
+    HIPAASecurityChecks,
+    PCIDSS321Checks,
 )
 NAG_REPORT = "nag-report.json"
 
@@ -46,18 +48,23 @@ def synthesize(app: App) -> cx_api.CloudAssembly:
 
 
 def nag_report(app: App) -> dict[str, Any]:
-    """Each pack's unacknowledged findings (empty after a passing synth) and every acknowledgment."""
+    """Each pack's unacknowledged findings (none after a passing synth) and all acknowledgments."""
     packs = []
     for pack_class in NAG_PACKS:
         pack = pack_class()
         result = pack.validate_scope(app)
-        packs.append({
-            "pack": pack.read_pack_name,
-            "unacknowledged": [
-                {"rule": v.rule_name, "resources": [r.construct_path for r in v.violating_resources]}
-                for v in result.violations
-            ],
-        })
+        packs.append(
+            {
+                "pack": pack.read_pack_name,
+                "unacknowledged": [
+                    {
+                        "rule": v.rule_name,
+                        "resources": [r.construct_path for r in v.violating_resources],
+                    }
+                    for v in result.violations
+                ],
+            }
+        )
     acknowledgments = [
         {"resource": construct.node.path, "rule": rule, "reason": reason}
         for construct in app.node.find_all()

@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
-from constructs import Construct
-from genai_constructs import AccessLogBucket, PlatformKey
 
 from blueprint.plan import Placement
+from constructs import Construct
+from genai_constructs import AccessLogBucket, PlatformKey
 
 RETENTION = {
     365: logs.RetentionDays.ONE_YEAR,
@@ -31,19 +31,19 @@ class SecurityStack(Stack):
         removal = RemovalPolicy.RETAIN if placement.retain_stateful else RemovalPolicy.DESTROY
 
         self.data_key = PlatformKey(
-            self, "DataKey",
+            self,
+            "DataKey",
             description=f"Data at rest of {placement.key}: S3, Glue, Bedrock, SageMaker",
             removal_policy=removal,
         ).key
         self.logs_key = PlatformKey(
-            self, "LogsKey",
+            self,
+            "LogsKey",
             description=f"CloudWatch log groups of {placement.key}",
             removal_policy=removal,
             allow_cloudwatch_logs=True,
         ).key
-        self.access_log_bucket = AccessLogBucket(
-            self, "AccessLogs", removal_policy=removal
-        ).bucket
+        self.access_log_bucket = AccessLogBucket(self, "AccessLogs", removal_policy=removal).bucket
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",

@@ -45,7 +45,7 @@ class Synthesized:
         return {name: self.template_json(name) for name in self.stack_names()}
 
 
-def synthesize(config: OrgConfig, outdir: Path) -> Synthesized:
+def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
     app = App(outdir=str(outdir), context=feature_flags())
     plan = build_platform(app, config)
     assembly = synthesize(app)
@@ -59,4 +59,4 @@ def example_config() -> OrgConfig:
 
 @pytest.fixture(scope="session")
 def example(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"))
+    return synthesize_org(example_config, tmp_path_factory.mktemp("cdk.out"))

@@ -34,7 +34,9 @@ def test_the_example_is_valid(example_config) -> None:
     for lob in example_config.lobs:
         assert [name for name, _ in lob.environments.items()] == list(EnvironmentName)
     assert {lob.data_classification for lob in example_config.lobs} >= {
-        DataClassification.CONFIDENTIAL, DataClassification.RESTRICTED}
+        DataClassification.CONFIDENTIAL,
+        DataClassification.RESTRICTED,
+    }
 
 
 def test_account_ids_have_twelve_digits(tmp_path: Path) -> None:
@@ -67,8 +69,7 @@ def test_lob_names_are_unique(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][2]["name"] = "claims"
     assert problems(data, tmp_path) == [
-        "lobs[2].name: LOB name 'claims' is already used by lobs[0]; "
-        "allowed: a unique name per LOB"
+        "lobs[2].name: LOB name 'claims' is already used by lobs[0]; allowed: a unique name per LOB"
     ]
 
 
@@ -76,15 +77,16 @@ def test_environments_are_interactive_nonprod_prod(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["environments"]["staging"] = data["lobs"][0]["environments"].pop("nonprod")
     assert problems(data, tmp_path) == [
-        "lobs[0].environments.staging: unknown key 'staging'; "
-        "allowed: interactive, nonprod, prod"
+        "lobs[0].environments.staging: unknown key 'staging'; allowed: interactive, nonprod, prod"
     ]
 
 
 def test_regions_must_be_allowed(tmp_path: Path) -> None:
     data = example_data()
-    data["lobs"][1]["environments"]["nonprod"] |= {"region": "us-east-1",
-                                                  "azs": ["us-east-1a", "us-east-1b"]}
+    data["lobs"][1]["environments"]["nonprod"] |= {
+        "region": "us-east-1",
+        "azs": ["us-east-1a", "us-east-1b"],
+    }
     assert problems(data, tmp_path) == [
         "lobs[1].environments.nonprod.region: region 'us-east-1' is not in "
         "organization.allowed_regions; allowed: eu-west-1, eu-central-1"
@@ -167,8 +169,11 @@ def test_classification_lists_the_allowed_values(tmp_path: Path) -> None:
 
 def test_keys_given_twice_are_reported_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "org.yaml"
-    path.write_text(EXAMPLE.read_text().replace(
-        "  home_region: eu-west-1\n", "  home_region: eu-west-1\n  home_region: eu-west-1\n"))
+    path.write_text(
+        EXAMPLE.read_text().replace(
+            "  home_region: eu-west-1\n", "  home_region: eu-west-1\n  home_region: eu-west-1\n"
+        )
+    )
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert raised.value.lines() == [
@@ -208,7 +213,10 @@ def test_validate_prints_every_problem_with_its_path_and_exits_2(tmp_path: Path)
 
     result = subprocess.run(
         [sys.executable, "-m", "blueprint.cli", "validate", str(path)],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert result.returncode == 2
@@ -217,20 +225,25 @@ def test_validate_prints_every_problem_with_its_path_and_exits_2(tmp_path: Path)
     lines = result.stderr.splitlines()
     assert lines[-1] == f"5 problem(s) in {path}; nothing was synthesized."
     paths = sorted(line.split(": ")[1] for line in lines[:-1])
-    assert paths == sorted([
-        "organization.management_account",
-        "platform.colour",
-        "lobs[0].environments.prod.region",
-        "lobs[1].environments.prod.account",
-        "lobs[2].budget_usd_month",
-    ])
+    assert paths == sorted(
+        [
+            "organization.management_account",
+            "platform.colour",
+            "lobs[0].environments.prod.region",
+            "lobs[1].environments.prod.account",
+            "lobs[2].budget_usd_month",
+        ]
+    )
     assert all(line.startswith(f"{path}:") for line in lines[:-1])
 
 
 def test_validate_accepts_the_example() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "blueprint.cli", "validate", str(EXAMPLE)],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "valid: organization example-corp, 3 LOB(s), 11 account placement(s)" in result.stdout

@@ -8,8 +8,16 @@ from aws_cdk.assertions import Match
 from tests.conftest import Synthesized
 
 ENDPOINT_SERVICES = {
-    "bedrock", "bedrock-runtime", "bedrock-agent-runtime", "sagemaker.api", "sagemaker.runtime",
-    "sts", "logs", "kms", "ecr.api", "ecr.dkr",
+    "bedrock",
+    "bedrock-runtime",
+    "bedrock-agent-runtime",
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "sts",
+    "logs",
+    "kms",
+    "ecr.api",
+    "ecr.dkr",
 }
 
 
@@ -25,20 +33,29 @@ def test_vpc_has_only_isolated_subnets_in_the_configured_zones(example: Synthesi
     template = example.template("claims-prod-foundation")
     template.resource_count_is("AWS::EC2::VPC", 1)
     template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.0.0.0/16"})
-    for forbidden in ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EIP",
-                      "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::Route"):
+    for forbidden in (
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::Route",
+    ):
         template.resource_count_is(forbidden, 0)
     subnets = template.find_resources("AWS::EC2::Subnet")
     assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets.values()) == [
-        "eu-west-1a", "eu-west-1b", "eu-west-1c"]
+        "eu-west-1a",
+        "eu-west-1b",
+        "eu-west-1c",
+    ]
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
 
 
 def test_interface_endpoints_cover_the_platform_services(example: Synthesized) -> None:
     template = example.template("research-nonprod-foundation")
     endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
-    interface = [e for e in endpoints.values()
-                 if e["Properties"].get("VpcEndpointType") == "Interface"]
+    interface = [
+        e for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Interface"
+    ]
     assert {_service(e) for e in interface} == ENDPOINT_SERVICES
     assert all(e["Properties"]["PrivateDnsEnabled"] is True for e in interface)
     gateway = [e for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Gateway"]
@@ -50,10 +67,15 @@ def test_each_endpoint_security_group_admits_only_the_vpc(example: Synthesized) 
     groups = template.find_resources("AWS::EC2::SecurityGroup")
     assert len(groups) == len(ENDPOINT_SERVICES)
     for group in groups.values():
-        assert group["Properties"]["SecurityGroupIngress"] == [{
-            "CidrIp": "10.21.0.0/16", "Description": "HTTPS from the VPC",
-            "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
-        }]
+        assert group["Properties"]["SecurityGroupIngress"] == [
+            {
+                "CidrIp": "10.21.0.0/16",
+                "Description": "HTTPS from the VPC",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpProtocol": "tcp",
+            }
+        ]
     endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
     for endpoint in endpoints.values():
         if endpoint["Properties"].get("VpcEndpointType") == "Interface":
@@ -66,22 +88,31 @@ def test_default_security_group_is_stripped(example: Synthesized) -> None:
 
 def test_flow_logs_capture_all_traffic_into_the_security_stack_group(example: Synthesized) -> None:
     template = example.template("claims-prod-foundation")
-    template.has_resource_properties("AWS::EC2::FlowLog", {
-        "ResourceType": "VPC",
-        "TrafficType": "ALL",
-        "LogDestinationType": "cloud-watch-logs",
-        "LogGroupName": {"Fn::ImportValue": Match.string_like_regexp("claims-prod-security:")},
-    })
+    template.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {
+            "ResourceType": "VPC",
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": {"Fn::ImportValue": Match.string_like_regexp("claims-prod-security:")},
+        },
+    )
 
 
-@pytest.mark.parametrize(("stack_name", "roles"), [
-    ("claims-interactive-foundation", {"platform-admin", "data-scientist", "ml-engineer",
-                                       "auditor"}),
-    ("claims-prod-foundation", {"platform-admin", "ml-engineer", "auditor"}),
-    ("platform-governance-foundation", {"platform-admin", "auditor"}),
-])
-def test_persona_roles_per_environment(example: Synthesized, stack_name: str,
-                                       roles: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("stack_name", "roles"),
+    [
+        (
+            "claims-interactive-foundation",
+            {"platform-admin", "data-scientist", "ml-engineer", "auditor"},
+        ),
+        ("claims-prod-foundation", {"platform-admin", "ml-engineer", "auditor"}),
+        ("platform-governance-foundation", {"platform-admin", "auditor"}),
+    ],
+)
+def test_persona_roles_per_environment(
+    example: Synthesized, stack_name: str, roles: set[str]
+) -> None:
     found = example.template(stack_name).find_resources("AWS::IAM::Role")
     names = {r["Properties"].get("RoleName") for r in found.values()} - {None}
     assert names == {f"example-corp-{role}" for role in roles}
@@ -90,40 +121,76 @@ def test_persona_roles_per_environment(example: Synthesized, stack_name: str,
 def test_every_role_in_the_app_has_the_account_boundary(example: Synthesized) -> None:
     for stack_name, template in example.templates().items():
         roles = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
-        boundaries = {k for k, v in template["Resources"].items()
-                      if v["Type"] == "AWS::IAM::ManagedPolicy"
-                      and v["Properties"].get("ManagedPolicyName")
-                      == "example-corp-permissions-boundary"}
+        boundaries = {
+            k
+            for k, v in template["Resources"].items()
+            if v["Type"] == "AWS::IAM::ManagedPolicy"
+            and v["Properties"].get("ManagedPolicyName") == "example-corp-permissions-boundary"
+        }
         if roles:
             assert len(boundaries) == 1, stack_name
             for logical_id, role in roles.items():
                 assert role["Properties"]["PermissionsBoundary"] == {
-                    "Ref": next(iter(boundaries))}, f"{stack_name}/{logical_id}"
+                    "Ref": next(iter(boundaries))
+                }, f"{stack_name}/{logical_id}"
 
 
 def test_auditor_is_read_only_and_trusted_by_governance(example: Synthesized) -> None:
     template = example.template("claims-prod-foundation")
-    template.has_resource_properties("AWS::IAM::Role", {
-        "RoleName": "example-corp-auditor",
-        "ManagedPolicyArns": [
-            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/SecurityAudit"]]},
-            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
-                               ":iam::aws:policy/job-function/ViewOnlyAccess"]]},
-        ],
-        "AssumeRolePolicyDocument": {"Statement": [{
-            "Action": "sts:AssumeRole", "Effect": "Allow",
-            "Principal": {"AWS": [
-                "arn:aws:iam::222222222222:root", "arn:aws:iam::666666666666:root"]},
-        }]},
-    })
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "example-corp-auditor",
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/SecurityAudit"],
+                    ]
+                },
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":iam::aws:policy/job-function/ViewOnlyAccess",
+                        ],
+                    ]
+                },
+            ],
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {
+                            "AWS": [
+                                "arn:aws:iam::222222222222:root",
+                                "arn:aws:iam::666666666666:root",
+                            ]
+                        },
+                    }
+                ]
+            },
+        },
+    )
 
 
 def test_other_personas_trust_only_their_own_account(example: Synthesized) -> None:
     template = example.template("claims-prod-foundation")
-    template.has_resource_properties("AWS::IAM::Role", {
-        "RoleName": "example-corp-ml-engineer",
-        "AssumeRolePolicyDocument": {"Statement": [{
-            "Action": "sts:AssumeRole", "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::666666666666:root"},
-        }]},
-    })
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "example-corp-ml-engineer",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::666666666666:root"},
+                    }
+                ]
+            },
+        },
+    )

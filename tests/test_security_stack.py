@@ -17,8 +17,10 @@ PINNED_LOGICAL_IDS = {
 }
 
 
-@pytest.mark.parametrize("stack_name", ["claims-prod-security", "platform-governance-security",
-                                        "marketing-interactive-security"])
+@pytest.mark.parametrize(
+    "stack_name",
+    ["claims-prod-security", "platform-governance-security", "marketing-interactive-security"],
+)
 def test_stateful_logical_ids_are_pinned(example: Synthesized, stack_name: str) -> None:
     resources = example.template_json(stack_name)["Resources"]
     for logical_id, resource_type in PINNED_LOGICAL_IDS.items():
@@ -37,53 +39,88 @@ def test_keys_rotate_and_trust_only_their_own_account(example: Synthesized) -> N
                 assert principal["AWS"] == "arn:aws:iam::666666666666:root"
             else:
                 assert principal == {"Service": "logs.eu-west-1.amazonaws.com"}
-                assert statement["Condition"]["ArnLike"][
-                    "kms:EncryptionContext:aws:logs:arn"] == (
-                        "arn:aws:logs:eu-west-1:666666666666:log-group:*")
+                assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+                    "arn:aws:logs:eu-west-1:666666666666:log-group:*"
+                )
 
 
 def test_access_log_bucket_is_private_versioned_and_tls_only(example: Synthesized) -> None:
     template = example.template("claims-nonprod-security")
-    template.has_resource_properties("AWS::S3::Bucket", {
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-        "PublicAccessBlockConfiguration": {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True,
-            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-        "VersioningConfiguration": {"Status": "Enabled"},
-        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-    })
-    template.has_resource_properties("AWS::S3::BucketPolicy", {
-        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
-            "Effect": "Deny", "Action": "s3:*",
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        })])}
-    })
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Action": "s3:*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
 
 
 def test_flow_log_group_is_encrypted_with_the_logs_key(example: Synthesized) -> None:
     template = example.template("claims-prod-security")
-    template.has_resource_properties("AWS::Logs::LogGroup", {
-        "KmsKeyId": {"Fn::GetAtt": ["LogsKeyFE4C4A83", "Arn"]},
-        "RetentionInDays": 731,
-    })
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {
+            "KmsKeyId": {"Fn::GetAtt": ["LogsKeyFE4C4A83", "Arn"]},
+            "RetentionInDays": 731,
+        },
+    )
 
 
-@pytest.mark.parametrize(("stack_name", "days"), [
-    ("marketing-prod-security", 365),
-    ("claims-prod-security", 731),
-    ("research-prod-security", 2557),
-    ("platform-governance-security", 2557),
-])
+@pytest.mark.parametrize(
+    ("stack_name", "days"),
+    [
+        ("marketing-prod-security", 365),
+        ("claims-prod-security", 731),
+        ("research-prod-security", 2557),
+        ("platform-governance-security", 2557),
+    ],
+)
 def test_log_retention_follows_data_classification(
-        example: Synthesized, stack_name: str, days: int) -> None:
+    example: Synthesized, stack_name: str, days: int
+) -> None:
     example.template(stack_name).has_resource_properties(
-        "AWS::Logs::LogGroup", {"RetentionInDays": days})
+        "AWS::Logs::LogGroup", {"RetentionInDays": days}
+    )
 
 
-@pytest.mark.parametrize("stack_name", [
-    "claims-nonprod-security", "claims-prod-security", "claims-interactive-security",
-    "platform-tooling-security"])
+@pytest.mark.parametrize(
+    "stack_name",
+    [
+        "claims-nonprod-security",
+        "claims-prod-security",
+        "claims-interactive-security",
+        "platform-tooling-security",
+    ],
+)
 def test_stateful_resources_are_retained(example: Synthesized, stack_name: str) -> None:
     resources = example.template_json(stack_name)["Resources"]
     for logical_id in PINNED_LOGICAL_IDS:
@@ -104,8 +141,13 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
     }
     expected = {
         f"{key}-{layer}"
-        for key in ("claims-prod", "marketing-prod", "research-prod", "platform-governance",
-                    "platform-tooling")
+        for key in (
+            "claims-prod",
+            "marketing-prod",
+            "research-prod",
+            "platform-governance",
+            "platform-tooling",
+        )
         for layer in ("security", "foundation")
     }
     assert protected == expected

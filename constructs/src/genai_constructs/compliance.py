@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 
 from aws_cdk import CfnResource, Stack, Validations
+
 from constructs import IConstruct
 
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
-_RULE_ID = re.compile(r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$")
+_RULE_ID = re.compile(
+    r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
+)
 MIN_REASON_LENGTH = 40
 
 
@@ -67,7 +70,8 @@ def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
     if handler is None or not CfnResource.is_cfn_resource(handler):
         raise ValueError(f"'{stack.node.path}' has no CDK provider '{provider_id}' with a Handler")
     ignore_cfn_lint(
-        handler, ["W3005"],
+        handler,
+        ["W3005"],
         "CDK-generated provider handler: DependsOn on its role is emitted by the CDK beside the "
         "GetAtt and is harmless.",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+
 from constructs import Construct
 
 
@@ -55,11 +56,12 @@ class PlatformKey(Construct):
                     conditions={
                         "ArnLike": {
                             "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                                service="logs", resource="log-group", resource_name="*",
+                                service="logs",
+                                resource="log-group",
+                                resource_name="*",
                                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
                             )
                         }
                     },
                 )
             )
-

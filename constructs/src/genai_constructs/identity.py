@@ -12,15 +12,33 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
+from constructs import Construct
 from genai_constructs.compliance import acknowledge
 
 # The services any platform role may use at all; a role's own policies narrow it further.
 BOUNDARY_SERVICES = (
-    "aoss", "athena", "bedrock", "cloudformation", "cloudwatch", "ec2", "ecr", "events",
-    "glue", "kms", "lakeformation", "lambda", "logs", "s3", "s3vectors", "sagemaker",
-    "servicecatalog", "ssm", "states", "sts", "tag",
+    "aoss",
+    "athena",
+    "bedrock",
+    "cloudformation",
+    "cloudwatch",
+    "ec2",
+    "ecr",
+    "events",
+    "glue",
+    "kms",
+    "lakeformation",
+    "lambda",
+    "logs",
+    "s3",
+    "s3vectors",
+    "sagemaker",
+    "servicecatalog",
+    "ssm",
+    "states",
+    "sts",
+    "tag",
 )
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
@@ -159,7 +177,9 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
                 sid="DenyRoleOrUserWithoutThisBoundary",
                 effect=iam.Effect.DENY,
                 actions=[
-                    "iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary",
+                    "iam:CreateRole",
+                    "iam:CreateUser",
+                    "iam:PutRolePermissionsBoundary",
                     "iam:PutUserPermissionsBoundary",
                 ],
                 resources=["*"],
@@ -169,7 +189,8 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
                 sid="DenyBoundaryRemoval",
                 effect=iam.Effect.DENY,
                 actions=[
-                    "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+                    "iam:DeleteRolePermissionsBoundary",
+                    "iam:DeleteUserPermissionsBoundary",
                 ],
                 resources=["*"],
             ),
@@ -177,7 +198,9 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
                 sid="DenyBoundaryChange",
                 effect=iam.Effect.DENY,
                 actions=[
-                    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion",
                     "iam:SetDefaultPolicyVersion",
                 ],
                 resources=[boundary_arn],
@@ -186,9 +209,14 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
                 sid="DenyAuditEvidenceDestruction",
                 effect=iam.Effect.DENY,
                 actions=[
-                    "cloudtrail:DeleteTrail", "cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
-                    "ec2:DeleteFlowLogs", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
-                    "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
+                    "cloudtrail:DeleteTrail",
+                    "cloudtrail:StopLogging",
+                    "cloudtrail:UpdateTrail",
+                    "ec2:DeleteFlowLogs",
+                    "logs:DeleteLogGroup",
+                    "logs:DeleteRetentionPolicy",
+                    "s3:DeleteBucketPolicy",
+                    "s3:PutBucketPublicAccessBlock",
                     "s3:PutAccountPublicAccessBlock",
                 ],
                 resources=["*"],
@@ -205,4 +233,3 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
 
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[-_]", name))
-

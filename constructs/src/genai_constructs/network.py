@@ -6,8 +6,8 @@ from aws_cdk import Acknowledgment, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
+from constructs import Construct
 from genai_constructs.compliance import acknowledge, ignore_cfn_lint
 
 DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -52,17 +52,16 @@ class PrivateNetwork(Construct):
         subnet_mask: int = 22,
     ) -> None:
         super().__init__(scope, construct_id)
-        endpoints = DEFAULT_INTERFACE_ENDPOINTS if interface_endpoints is None else (
-            interface_endpoints)
+        endpoints = (
+            DEFAULT_INTERFACE_ENDPOINTS if interface_endpoints is None else (interface_endpoints)
+        )
         if len(availability_zones) < 2:
             raise ValueError(
                 "PrivateNetwork: availability_zones needs at least two zones "
                 f"(got {availability_zones})"
             )
         if not Token.is_unresolved(cidr) and int(cidr.split("/")[1]) >= subnet_mask:
-            raise ValueError(
-                f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets"
-            )
+            raise ValueError(f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets")
 
         self.vpc = ec2.Vpc(
             self,
@@ -101,13 +100,17 @@ class PrivateNetwork(Construct):
         )
         acknowledge(
             flow_log_role.node.find_child("DefaultPolicy"),
-            ["NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy",
-             "PCI.DSS.321-IAMNoInlinePolicy"],
+            [
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "PCI.DSS.321-IAMNoInlinePolicy",
+            ],
             "The flow-log delivery role's only policy is the CDK grant of write access to its "
             "one log group; it is attached to this role alone and managed with it.",
         )
         self.vpc.add_gateway_endpoint(
-            "S3", service=ec2.GatewayVpcEndpointAwsService.S3,
+            "S3",
+            service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
         )
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
@@ -120,7 +123,8 @@ class PrivateNetwork(Construct):
                 allow_all_outbound=False,
             )
             security_group.add_ingress_rule(
-                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443),
+                ec2.Peer.ipv4(cidr),
+                ec2.Port.tcp(443),
                 "HTTPS from the VPC",
             )
             self.endpoints[endpoint_id] = self.vpc.add_interface_endpoint(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
+from constructs import Construct
 from genai_constructs.compliance import acknowledge
 
 
@@ -33,7 +33,8 @@ class AccessLogBucket(Construct):
         super().__init__(scope, construct_id)
         if archive_after_days < 30:
             raise ValueError(
-                f"AccessLogBucket: archive_after_days must be at least 30 (got {archive_after_days})"
+                "AccessLogBucket: archive_after_days must be at least 30 "
+                f"(got {archive_after_days})"
             )
         if noncurrent_version_days < 1:
             raise ValueError(
@@ -66,23 +67,32 @@ class AccessLogBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            ["AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled",
-             "HIPAA.Security-S3BucketLoggingEnabled", "PCI.DSS.321-S3BucketLoggingEnabled"],
+            [
+                "AwsSolutions-S1",
+                "NIST.800.53.R5-S3BucketLoggingEnabled",
+                "HIPAA.Security-S3BucketLoggingEnabled",
+                "PCI.DSS.321-S3BucketLoggingEnabled",
+            ],
             "This bucket is the server access log target of its account; logging it to itself "
             "would create a delivery loop.",
         )
         acknowledge(
             self.bucket,
-            ["NIST.800.53.R5-S3DefaultEncryptionKMS", "HIPAA.Security-S3DefaultEncryptionKMS",
-             "PCI.DSS.321-S3DefaultEncryptionKMS"],
+            [
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "HIPAA.Security-S3DefaultEncryptionKMS",
+                "PCI.DSS.321-S3DefaultEncryptionKMS",
+            ],
             "S3 server access log delivery only supports SSE-S3 (AES256) on the target bucket; "
             "SSE-KMS targets are rejected by the log delivery service.",
         )
         acknowledge(
             self.bucket,
-            ["NIST.800.53.R5-S3BucketReplicationEnabled",
-             "HIPAA.Security-S3BucketReplicationEnabled",
-             "PCI.DSS.321-S3BucketReplicationEnabled"],
+            [
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+                "PCI.DSS.321-S3BucketReplicationEnabled",
+            ],
             "Cross-region replication would copy logs outside the LOB's configured region "
             "(data residency); versioning and the Retain policy protect against loss instead.",
         )

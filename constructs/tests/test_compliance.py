@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Validations
+from aws_cdk import aws_s3 as s3
+
+from conftest import new_stack
+from constructs import Construct
+from genai_constructs import acknowledge
+from genai_constructs.compliance import ignore_cfn_lint
+
+REASON = "A reason specific enough for an auditor to check it later."
+
+
+def test_acknowledgment_lands_on_the_cloudformation_resource() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    acknowledge(bucket, ["AwsSolutions-S1", "AwsSolutions-IAM5[Resource::*]"], REASON)
+    entries = [
+        m
+        for m in bucket.node.default_child.node.metadata
+        if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ]
+    assert [e.data for e in entries] == [
+        {"AwsSolutions-S1": REASON},
+        {"AwsSolutions-IAM5[Resource::*]": REASON},
+    ]
+    assert not [
+        m for m in bucket.node.metadata if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ]
+
+
+def test_acknowledging_a_stack_is_refused() -> None:
+    stack = new_stack()
+    with pytest.raises(
+        ValueError,
+        match=(
+            "acknowledge\\(\\) needs a CloudFormation resource; 'test' is not one and has no "
+            "default CloudFormation resource"
+        ),
+    ):
+        acknowledge(stack, "AwsSolutions-S1", REASON)
+
+
+def test_acknowledging_a_plain_construct_is_refused() -> None:
+    stack = new_stack()
+    group = Construct(stack, "Group")
+    with pytest.raises(ValueError, match="'test/Group' is not one"):
+        acknowledge(group, "AwsSolutions-S1", REASON)
+
+
+def test_a_vague_reason_is_refused() -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    with pytest.raises(
+        ValueError,
+        match=("acknowledge\\(\\) needs a specific reason of at least 40 characters; got 'ok'"),
+    ):
+        acknowledge(bucket, "AwsSolutions-S1", "ok")
+
+
+def test_an_unknown_rule_id_is_refused() -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    with pytest.raises(ValueError, match="'S1' is not a cdk-nag rule ID of the packs"):
+        acknowledge(bucket, "S1", REASON)
+
+
+def test_cfn_lint_ignores_need_a_reason() -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    with pytest.raises(ValueError, match="ignore_cfn_lint\\(\\) needs a specific reason"):
+        ignore_cfn_lint(bucket.node.default_child, ["W3010"], "because")

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Template
+
+from conftest import new_stack
+from genai_constructs import Persona, PersonaRoles
+
+PERSONAS = [
+    Persona(
+        name="analyst",
+        description="Reads dashboards",
+        managed_policies=("job-function/ViewOnlyAccess",),
+    ),
+    Persona(
+        name="auditor", description="Reads logs", trusted_accounts=("123456789012", "210987654321")
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    stack = new_stack()
+    PersonaRoles(stack, "People", prefix="acme", personas=PERSONAS)
+    return Template.from_stack(stack)
+
+
+def test_roles_are_named_and_bounded(template: Template) -> None:
+    roles = template.find_resources("AWS::IAM::Role")
+    boundary_id = next(iter(template.find_resources("AWS::IAM::ManagedPolicy")))
+    assert {r["Properties"]["RoleName"] for r in roles.values()} == {"acme-analyst", "acme-auditor"}
+    for role in roles.values():
+        assert role["Properties"]["PermissionsBoundary"] == {"Ref": boundary_id}
+        assert role["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_boundary_denies_escalation(template: Template) -> None:
+    policy = next(iter(template.find_resources("AWS::IAM::ManagedPolicy").values()))
+    assert policy["Properties"]["ManagedPolicyName"] == "acme-permissions-boundary"
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    deny_without_boundary = statements["DenyRoleOrUserWithoutThisBoundary"]
+    assert deny_without_boundary["Effect"] == "Deny"
+    assert "iam:CreateRole" in deny_without_boundary["Action"]
+    assert deny_without_boundary["Condition"]["StringNotEquals"]["iam:PermissionsBoundary"]
+    assert statements["DenyBoundaryChange"]["Effect"] == "Deny"
+    assert "kms:ScheduleKeyDeletion" in statements["DenyKeyDestruction"]["Action"]
+    assert "cloudtrail:StopLogging" in statements["DenyAuditEvidenceDestruction"]["Action"]
+
+
+def test_cross_account_trust_is_explicit(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "acme-auditor",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {
+                            "AWS": [
+                                "arn:aws:iam::123456789012:root",
+                                "arn:aws:iam::210987654321:root",
+                            ]
+                        },
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_no_personas_is_refused() -> None:
+    with pytest.raises(ValueError, match="PersonaRoles: personas must name at least one persona"):
+        PersonaRoles(new_stack(), "People", prefix="acme", personas=[])
+
+
+def test_duplicate_personas_are_refused() -> None:
+    with pytest.raises(ValueError, match="PersonaRoles: persona names must be unique"):
+        PersonaRoles(new_stack(), "People", prefix="acme", personas=[PERSONAS[0], PERSONAS[0]])
+
+
+def test_invalid_names_are_refused() -> None:
+    with pytest.raises(
+        ValueError, match=("PersonaRoles: 'acme-data scientist' is not a valid IAM name")
+    ):
+        PersonaRoles(
+            new_stack(),
+            "People",
+            prefix="acme",
+            personas=[Persona(name="data scientist", description="x")],
+        )

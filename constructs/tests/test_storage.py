@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Template
+
+from conftest import new_stack
+from genai_constructs import AccessLogBucket
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    stack = new_stack()
+    AccessLogBucket(stack, "Logs", archive_after_days=60, noncurrent_version_days=30)
+    return Template.from_stack(stack)
+
+
+def test_bucket_baseline(template: Template) -> None:
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": {
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "ArchiveAndExpireNoncurrent",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                            "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 60}],
+                        }
+                    ]
+                },
+            },
+        },
+    )
+
+
+def test_no_auto_delete_custom_resource(template: Template) -> None:
+    template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+    template.resource_count_is("AWS::Lambda::Function", 0)
+
+
+def test_archive_too_early_is_refused() -> None:
+    with pytest.raises(
+        ValueError, match=("AccessLogBucket: archive_after_days must be at least 30 \\(got 10\\)")
+    ):
+        AccessLogBucket(new_stack(), "Logs", archive_after_days=10)
+
+
+def test_noncurrent_retention_must_be_positive() -> None:
+    with pytest.raises(
+        ValueError,
+        match=("AccessLogBucket: noncurrent_version_days must be at least 1 \\(got 0\\)"),
+    ):
+        AccessLogBucket(new_stack(), "Logs", noncurrent_version_days=0)
