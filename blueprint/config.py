@@ -136,6 +136,7 @@ class LobConfig(Model):
     data_classification: DataClassification
     budget_usd_month: Annotated[int, Field(gt=0)]
     retain_interactive_data: bool = True
+    auditor_metadata_read: bool = False
     environments: EnvironmentsConfig
 
 

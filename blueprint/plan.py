@@ -18,13 +18,24 @@ from blueprint.config import (
     OrgConfig,
 )
 
-# Log retention per data classification, in days (CloudWatch accepts only fixed values).
-LOG_RETENTION_DAYS = {
-    DataClassification.PUBLIC: 365,
-    DataClassification.INTERNAL: 365,
-    DataClassification.CONFIDENTIAL: 731,
-    DataClassification.RESTRICTED: 2557,
+
+@dataclass(frozen=True)
+class DataProtection:
+    """Storage settings that a data classification tightens."""
+
+    log_retention_days: int
+    noncurrent_version_days: int
+    raw_object_lock_days: int | None
+
+
+DATA_PROTECTION = {
+    DataClassification.PUBLIC: DataProtection(365, 90, None),
+    DataClassification.INTERNAL: DataProtection(365, 90, None),
+    DataClassification.CONFIDENTIAL: DataProtection(731, 180, None),
+    DataClassification.RESTRICTED: DataProtection(2557, 365, 365),
 }
+# Principal tag that marks the roles of pipelines, the only writers of operational data.
+PIPELINE_TAG = ("genai-platform:workload", "pipeline")
 
 
 class PlacementKind(StrEnum):
@@ -58,8 +69,16 @@ class Placement:
     environment: EnvironmentName | None = None
 
     @property
+    def protection(self) -> DataProtection:
+        return DATA_PROTECTION[self.classification]
+
+    @property
     def log_retention_days(self) -> int:
-        return LOG_RETENTION_DAYS[self.classification]
+        return self.protection.log_retention_days
+
+    @property
+    def operational(self) -> bool:
+        return self.environment is not None and self.environment.operational
 
     @property
     def tags(self) -> dict[str, str]:
@@ -89,6 +108,10 @@ class Plan:
     @property
     def governance(self) -> Placement:
         return next(p for p in self.placements if p.kind is PlacementKind.GOVERNANCE)
+
+    def role_arn(self, placement: Placement, persona: Persona) -> str:
+        """The ARN of a persona role; fixed names make it known before deployment."""
+        return f"arn:aws:iam::{placement.account}:role/{self.prefix}-{persona.value}"
 
     def lob_environments(self) -> list[Placement]:
         return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]

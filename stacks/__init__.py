@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_cdk import App, Environment, Stack, Tags
 
 from blueprint.config import OrgConfig
-from blueprint.plan import Placement, Plan, plan_for
+from blueprint.plan import Placement, PlacementKind, Plan, plan_for
 from stacks.compliance import add_compliance_gates, synthesize
+from stacks.data import DataStack
 from stacks.foundation import FoundationStack
 from stacks.security import SecurityStack
 
@@ -14,6 +15,7 @@ from stacks.security import SecurityStack
 def build_platform(app: App, config: OrgConfig) -> Plan:
     """Add every stack of the organization to ``app`` and the compliance gates to the app."""
     plan = plan_for(config)
+    foundations: dict[str, FoundationStack] = {}
     for placement in plan.placements:
         security = SecurityStack(
             app,
@@ -29,7 +31,24 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
             security=security,
             **_stack_props(placement, "private network and persona roles"),
         )
-        for stack in (security, foundation):
+        foundations[placement.key] = foundation
+        stacks: list[Stack] = [security, foundation]
+        if placement.kind is PlacementKind.LOB_ENVIRONMENT:
+            data = DataStack(
+                app,
+                f"{placement.key}-data",
+                plan=plan,
+                placement=placement,
+                security=security,
+                **_stack_props(placement, "governed data-lake zones and Glue catalog"),
+            )
+            # Data-scientist grants attach to a persona role the foundation stack creates; a
+            # bucket policy may only name the central auditor once that role exists.
+            data.add_stack_dependency(foundation)
+            if placement.lob and placement.lob.auditor_metadata_read:
+                data.add_stack_dependency(foundations[plan.governance.key])
+            stacks.append(data)
+        for stack in stacks:
             _tag(stack, placement)
     add_compliance_gates(app)
     return plan

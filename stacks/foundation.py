@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from blueprint.plan import Persona as PersonaName
 from blueprint.plan import Placement, Plan
-from constructs import Construct
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
 from stacks.security import SecurityStack

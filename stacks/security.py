@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 
 from blueprint.plan import Placement
-from constructs import Construct
 from genai_constructs import AccessLogBucket, PlatformKey
 
 RETENTION = {
@@ -29,6 +29,7 @@ class SecurityStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal = RemovalPolicy.RETAIN if placement.retain_stateful else RemovalPolicy.DESTROY
+        self.removal_policy = removal
 
         self.data_key = PlatformKey(
             self,

@@ -148,7 +148,7 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     data["lobs"][0]["owner"] = "alice"
     assert problems(data, tmp_path) == [
         "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
-        "budget_usd_month, retain_interactive_data, environments"
+        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments"
     ]
 
 

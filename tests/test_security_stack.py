@@ -149,5 +149,30 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
             "platform-tooling",
         )
         for layer in ("security", "foundation")
-    }
+    } | {f"{lob}-prod-data" for lob in ("claims", "marketing", "research")}
     assert protected == expected
+
+
+def test_access_log_bucket_admits_log_delivery_from_its_own_account(example: Synthesized) -> None:
+    example.template("claims-prod-security").has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowAccessLogDeliveryFromThisAccount",
+                                "Effect": "Allow",
+                                "Action": "s3:PutObject",
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": "666666666666"}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

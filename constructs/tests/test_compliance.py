@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 from conftest import new_stack
-from constructs import Construct
 from genai_constructs import acknowledge
 from genai_constructs.compliance import ignore_cfn_lint
 

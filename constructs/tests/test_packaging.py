@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import constructs
+
 import genai_constructs
 
 
@@ -16,6 +17,8 @@ def test_the_library_is_installed_under_its_own_name() -> None:
     assert importlib.metadata.version("genai-constructs") == "0.1.0"
     assert set(genai_constructs.__all__) == {
         "AccessLogBucket",
+        "DataLakeZones",
+        "GovernedBucket",
         "Persona",
         "PersonaRoles",
         "PlatformKey",

@@ -7,10 +7,12 @@ from genai_constructs.compliance import acknowledge
 from genai_constructs.encryption import PlatformKey
 from genai_constructs.identity import Persona, PersonaRoles
 from genai_constructs.network import PrivateNetwork
-from genai_constructs.storage import AccessLogBucket
+from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket
 
 __all__ = [
     "AccessLogBucket",
+    "DataLakeZones",
+    "GovernedBucket",
     "Persona",
     "PersonaRoles",
     "PlatformKey",

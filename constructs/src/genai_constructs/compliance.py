@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from aws_cdk import CfnResource, Stack, Validations
-
 from constructs import IConstruct
 
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")

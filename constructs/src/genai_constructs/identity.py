@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
-
 from constructs import Construct
+
 from genai_constructs.compliance import acknowledge
 
 # The services any platform role may use at all; a role's own policies narrow it further.

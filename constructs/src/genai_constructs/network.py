@@ -6,8 +6,8 @@ from aws_cdk import Acknowledgment, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-
 from constructs import Construct
+
 from genai_constructs.compliance import acknowledge, ignore_cfn_lint
 
 DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {

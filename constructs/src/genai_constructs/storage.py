@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_s3 as s3
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
 from genai_constructs.compliance import acknowledge
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
 class AccessLogBucket(Construct):
     """The target of S3 server access logs for one account.
 
     Encrypted with S3-managed keys because S3 log delivery does not support SSE-KMS target
-    buckets; TLS only, public access blocked, versioned, owner-enforced objects. Noncurrent
-    versions expire and logs move to Glacier Instant Retrieval after ``archive_after_days``.
+    buckets; log delivery from any bucket of the same account is allowed. TLS only, public
+    access blocked, versioned, owner-enforced objects. Noncurrent versions expire and logs move
+    to Glacier Instant Retrieval after ``archive_after_days``.
 
     :param removal_policy: default ``RETAIN``. Objects are never auto-deleted.
     :param archive_after_days: default 90.
@@ -65,6 +74,17 @@ class AccessLogBucket(Construct):
                 )
             ],
         )
+        # Buckets of other stacks of the account deliver here too; a per-source statement would
+        # make this stateful stack depend on theirs.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAccessLogDeliveryFromThisAccount",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
         acknowledge(
             self.bucket,
             [
@@ -96,3 +116,276 @@ class AccessLogBucket(Construct):
             "Cross-region replication would copy logs outside the LOB's configured region "
             "(data residency); versioning and the Retain policy protect against loss instead.",
         )
+
+
+# Read-only actions that reveal which objects exist and how a bucket is set up, never content.
+METADATA_READ_ACTIONS = (
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:GetBucketLocation",
+    "s3:GetBucketTagging",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetInventoryConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketVersioning",
+)
+OBJECT_WRITE_ACTIONS = (
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:RestoreObject",
+)
+
+
+class GovernedBucket(Construct):
+    """A data bucket that only its own account can use, encrypted with one KMS key.
+
+    SSE-KMS with bucket keys, TLS only, public access blocked, versioned, owner-enforced
+    objects, server access logs, lifecycle rules for noncurrent versions and incomplete
+    uploads. Its policy denies every principal outside the bucket's account (AWS services
+    acting for the account excepted), uploads that ask for another key or another kind of
+    encryption, and optionally object writes by principals without a workload tag and
+    object reads by named principals.
+
+    :param encryption_key: the customer-managed key of the data.
+    :param access_log_bucket: where server access logs go; its policy must admit S3 log
+        delivery from this account, as ``AccessLogBucket``'s does.
+    :param access_log_prefix: default ``<construct id>/``.
+    :param removal_policy: default ``RETAIN``; objects are never auto-deleted.
+    :param noncurrent_version_days: default 90; how long an overwritten version is kept.
+    :param object_lock_days: default ``None`` (no object lock); when set, object lock in
+        governance mode with this default retention.
+    :param metadata_reader_arns: default none; role ARNs of other accounts allowed to list
+        objects and read bucket configuration (``METADATA_READ_ACTIONS``), never object content.
+    :param writer_tag: default ``None`` (no restriction); when ``(key, value)``, only principals
+        carrying that principal tag may write or delete objects.
+    :param denied_reader_arns: default none; role ARNs of this account that may not read objects.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        access_log_bucket: s3.IBucket,
+        access_log_prefix: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        noncurrent_version_days: int = 90,
+        object_lock_days: int | None = None,
+        metadata_reader_arns: Sequence[str] = (),
+        writer_tag: tuple[str, str] | None = None,
+        denied_reader_arns: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if noncurrent_version_days < 1:
+            raise ValueError(
+                "GovernedBucket: noncurrent_version_days must be at least 1 "
+                f"(got {noncurrent_version_days})"
+            )
+        if object_lock_days is not None and object_lock_days < 1:
+            raise ValueError(
+                f"GovernedBucket: object_lock_days must be at least 1 (got {object_lock_days})"
+            )
+        for arn in [*metadata_reader_arns, *denied_reader_arns]:
+            if not Token.is_unresolved(arn) and not _ROLE_ARN.match(arn):
+                raise ValueError(f"GovernedBucket: '{arn}' is not an IAM role ARN")
+
+        account = Stack.of(self).account
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=removal_policy,
+            server_access_logs_bucket=access_log_bucket,
+            server_access_logs_prefix=access_log_prefix or f"{construct_id}/",
+            object_lock_enabled=object_lock_days is not None,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.governance(Duration.days(object_lock_days))
+                if object_lock_days is not None
+                else None
+            ),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireNoncurrentAndIncomplete",
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                    noncurrent_version_expiration=Duration.days(noncurrent_version_days),
+                )
+            ],
+        )
+        Validations.of(self.bucket).acknowledge(
+            Acknowledgment(
+                id="Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+                reason="The access-log bucket's own policy admits S3 log delivery from every "
+                "bucket of its account, so no per-bucket statement is needed.",
+            )
+        )
+        acknowledge(
+            self.bucket,
+            [
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+                "PCI.DSS.321-S3BucketReplicationEnabled",
+            ],
+            "Replication would copy LOB data to another region or account, against the LOB's "
+            "data residency and ownership; versioning and the Retain policy protect against loss.",
+        )
+        objects = self.bucket.arn_for_objects("*")
+        not_aws_service = {"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
+        outside_account = {"StringNotEquals": {"aws:PrincipalAccount": account}}
+        if metadata_reader_arns:
+            self._deny(
+                "DenyOutsideAccountExceptMetadata",
+                not_actions=list(METADATA_READ_ACTIONS),
+                conditions={**outside_account, **not_aws_service},
+            )
+            self._deny(
+                "DenyOutsideAccountMetadataUnlessNamed",
+                actions=list(METADATA_READ_ACTIONS),
+                conditions={
+                    **outside_account,
+                    **not_aws_service,
+                    "ArnNotEquals": {"aws:PrincipalArn": list(metadata_reader_arns)},
+                },
+            )
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowNamedMetadataReaders",
+                    principals=[iam.ArnPrincipal(arn) for arn in metadata_reader_arns],
+                    actions=list(METADATA_READ_ACTIONS),
+                    resources=[self.bucket.bucket_arn],
+                )
+            )
+        else:
+            self._deny(
+                "DenyOutsideAccount",
+                actions=["s3:*"],
+                conditions={**outside_account, **not_aws_service},
+            )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOtherKeys",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={
+                    "StringNotEqualsIfExists": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn
+                    }
+                },
+            )
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOtherEncryption",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                },
+            )
+        )
+        if writer_tag is not None:
+            tag_key, tag_value = writer_tag
+            self._deny(
+                "DenyWritesWithoutWorkloadTag",
+                actions=list(OBJECT_WRITE_ACTIONS),
+                conditions={
+                    "StringNotEquals": {f"aws:PrincipalTag/{tag_key}": tag_value},
+                    **not_aws_service,
+                },
+                objects_only=True,
+            )
+        if denied_reader_arns:
+            self._deny(
+                "DenyNamedReaders",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                conditions={"ArnEquals": {"aws:PrincipalArn": list(denied_reader_arns)}},
+                objects_only=True,
+            )
+
+    def _deny(
+        self,
+        sid: str,
+        *,
+        conditions: dict[str, Any],
+        actions: list[str] | None = None,
+        not_actions: list[str] | None = None,
+        objects_only: bool = False,
+    ) -> None:
+        resources = [self.bucket.arn_for_objects("*")]
+        if not objects_only:
+            resources.insert(0, self.bucket.bucket_arn)
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=actions,
+                not_actions=not_actions,
+                resources=resources,
+                conditions=conditions,
+            )
+        )
+
+
+class DataLakeZones(Construct):
+    """The zones of an LOB's data lake, one GovernedBucket each, sharing one key and policy.
+
+    :param zones: default ``DATA_LAKE_ZONES`` (raw, curated, training, artifacts).
+    :param object_lock_days: default none; per zone name, governance-mode retention in days.
+    Every other keyword is passed to each GovernedBucket (see there for defaults).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        access_log_bucket: s3.IBucket,
+        zones: Sequence[str] = ("raw", "curated", "training", "artifacts"),
+        object_lock_days: Mapping[str, int] | None = None,
+        denied_readers: Mapping[str, Sequence[str]] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        noncurrent_version_days: int = 90,
+        metadata_reader_arns: Sequence[str] = (),
+        writer_tag: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        locks = dict(object_lock_days or {})
+        denied = dict(denied_readers or {})
+        if not zones or len(set(zones)) != len(zones):
+            raise ValueError(f"DataLakeZones: zones must be unique and not empty (got {zones})")
+        unknown = sorted((set(locks) | set(denied)) - set(zones))
+        if unknown:
+            raise ValueError(f"DataLakeZones: {unknown} are not zones of {list(zones)}")
+
+        self.zones: dict[str, s3.Bucket] = {}
+        for zone in zones:
+            self.zones[zone] = GovernedBucket(
+                self,
+                zone.capitalize(),
+                encryption_key=encryption_key,
+                access_log_bucket=access_log_bucket,
+                access_log_prefix=f"{zone}/",
+                removal_policy=removal_policy,
+                noncurrent_version_days=noncurrent_version_days,
+                object_lock_days=locks.get(zone),
+                metadata_reader_arns=metadata_reader_arns,
+                writer_tag=writer_tag,
+                denied_reader_arns=denied.get(zone, ()),
+            ).bucket
