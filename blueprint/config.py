@@ -130,6 +130,167 @@ class EnvironmentsConfig(Model):
         return [(name, env) for name, env in pairs if env is not None]
 
 
+class ModelKind(StrEnum):
+    TEXT = "text"
+    EMBEDDING = "embedding"
+
+
+class CrossRegionProfile(Model):
+    """A system-defined cross-region inference profile and every region it may route to."""
+
+    prefix: Annotated[str, Field(pattern=r"^(us|eu|apac|jp|au|ca|us-gov|global)$")]
+    regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
+
+
+class BedrockModel(Model):
+    """A model the central team approves, and the most sensitive data it may see."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z0-9.-]+(:[a-z0-9-]+){0,2}$")]
+    kind: ModelKind = ModelKind.TEXT
+    max_classification: DataClassification
+    inference_profile: CrossRegionProfile | None = None
+    dimensions: Annotated[int, Field(ge=256, le=4096)] = 1024
+
+
+class CatalogConfig(Model):
+    bedrock: Annotated[list[BedrockModel], Field(min_length=1)]
+
+
+class FilterStrength(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ContentFilter(StrEnum):
+    HATE = "hate"
+    INSULTS = "insults"
+    SEXUAL = "sexual"
+    VIOLENCE = "violence"
+    MISCONDUCT = "misconduct"
+    PROMPT_ATTACK = "prompt_attack"
+
+
+class PiiAction(StrEnum):
+    BLOCK = "block"
+    ANONYMIZE = "anonymize"
+
+
+PII_ENTITIES = (
+    "ADDRESS",
+    "AGE",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "CA_HEALTH_NUMBER",
+    "CA_SOCIAL_INSURANCE_NUMBER",
+    "CREDIT_DEBIT_CARD_CVV",
+    "CREDIT_DEBIT_CARD_EXPIRY",
+    "CREDIT_DEBIT_CARD_NUMBER",
+    "DRIVER_ID",
+    "EMAIL",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "IP_ADDRESS",
+    "LICENSE_PLATE",
+    "MAC_ADDRESS",
+    "NAME",
+    "PASSWORD",
+    "PHONE",
+    "PIN",
+    "SWIFT_CODE",
+    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+    "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
+    "URL",
+    "USERNAME",
+    "US_BANK_ACCOUNT_NUMBER",
+    "US_BANK_ROUTING_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+    "US_PASSPORT_NUMBER",
+    "US_SOCIAL_SECURITY_NUMBER",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+)
+
+
+def _pii_entities(value: dict[str, PiiAction]) -> dict[str, PiiAction]:
+    unknown = sorted(set(value) - set(PII_ENTITIES))
+    if unknown:
+        raise ValueError(
+            f"unknown PII entity type(s) {unknown}; allowed: Bedrock guardrail PII types such "
+            "as EMAIL, PHONE, NAME, US_SOCIAL_SECURITY_NUMBER"
+        )
+    return value
+
+
+class DeniedTopic(Model):
+    name: Annotated[str, Field(pattern=r"^[0-9a-zA-Z-_ !?.]{1,100}$")]
+    definition: Annotated[str, Field(min_length=1, max_length=200)]
+    examples: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=5)] = []
+
+
+class GuardrailPolicy(Model):
+    """The central guardrail policy, applied in every LOB environment."""
+
+    content_filters: dict[ContentFilter, FilterStrength]
+    pii: Annotated[dict[str, PiiAction], AfterValidator(_pii_entities)] = {}
+    denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
+    word_filters: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
+    ] = []
+    profanity_filter: bool = True
+    grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    blocked_input_message: Annotated[str, Field(min_length=1, max_length=500)] = (
+        "This request is not allowed by the organization's AI policy."
+    )
+    blocked_output_message: Annotated[str, Field(min_length=1, max_length=500)] = (
+        "The response was withheld by the organization's AI policy."
+    )
+    max_input_tokens: Annotated[int, Field(ge=1)] = 8000
+    enforce_in: list[EnvironmentName] = [EnvironmentName.NONPROD, EnvironmentName.PROD]
+
+
+class UseCase(Model):
+    """An application of the LOB; gets its own inference profile for cost attribution."""
+
+    name: Slug
+    model: str
+
+
+class PromptConfig(Model):
+    name: Slug
+    model: str
+    template: Annotated[str, Field(min_length=1, max_length=20000)]
+    description: str = ""
+    temperature: Annotated[float, Field(ge=0, le=1)] = 0.2
+    max_tokens: Annotated[int, Field(ge=1, le=8192)] = 512
+
+
+class VectorStoreKind(StrEnum):
+    S3_VECTORS = "s3vectors"
+    OPENSEARCH_SERVERLESS = "opensearch-serverless"
+
+
+class KnowledgeBaseConfig(Model):
+    """A RAG knowledge base on the LOB's curated zone and a vector store the LOB owns."""
+
+    name: Slug
+    embedding_model: str
+    vector_store: VectorStoreKind = VectorStoreKind.S3_VECTORS
+    prefix: Annotated[str, Field(pattern=r"^[a-zA-Z0-9!_.*'()/-]*/$")] | None = None
+    environments: list[EnvironmentName] | None = None
+
+    @property
+    def source_prefix(self) -> str:
+        return self.prefix or f"{self.name}/"
+
+
+class GenAIConfig(Model):
+    use_cases: list[UseCase] = []
+    prompts: list[PromptConfig] = []
+    knowledge_bases: list[KnowledgeBaseConfig] = []
+
+
 class LobConfig(Model):
     name: Slug
     cost_center: Annotated[str, Field(min_length=1, max_length=64)]
@@ -138,6 +299,7 @@ class LobConfig(Model):
     retain_interactive_data: bool = True
     auditor_metadata_read: bool = False
     environments: EnvironmentsConfig
+    genai: GenAIConfig = GenAIConfig()
 
 
 class OrgConfig(Model):
@@ -145,4 +307,9 @@ class OrgConfig(Model):
 
     organization: OrganizationConfig
     platform: PlatformConfig
+    catalog: CatalogConfig
+    guardrails: GuardrailPolicy
     lobs: Annotated[list[LobConfig], Field(min_length=1)]
+
+    def model(self, model_id: str) -> BedrockModel:
+        return next(model for model in self.catalog.bedrock if model.id == model_id)

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from blueprint.config import (
+    BedrockModel,
     DataClassification,
     EnvironmentConfig,
     EnvironmentName,
+    KnowledgeBaseConfig,
     LobConfig,
+    ModelKind,
     OrgConfig,
 )
 
@@ -112,6 +115,30 @@ class Plan:
     def role_arn(self, placement: Placement, persona: Persona) -> str:
         """The ARN of a persona role; fixed names make it known before deployment."""
         return f"arn:aws:iam::{placement.account}:role/{self.prefix}-{persona.value}"
+
+    def approved_models(self, placement: Placement) -> list[BedrockModel]:
+        """Text models of the catalog that the placement's data classification allows."""
+        return [
+            model
+            for model in self.config.catalog.bedrock
+            if model.kind is ModelKind.TEXT
+            and model.max_classification.rank >= placement.classification.rank
+        ]
+
+    def knowledge_bases(self, placement: Placement) -> list[KnowledgeBaseConfig]:
+        if placement.lob is None:
+            return []
+        return [
+            kb
+            for kb in placement.lob.genai.knowledge_bases
+            if kb.environments is None or placement.environment in kb.environments
+        ]
+
+    def model_invokers(self, placement: Placement) -> list[Persona]:
+        """Human personas that may call models: none in prod, where only applications do."""
+        if placement.environment is EnvironmentName.PROD:
+            return []
+        return [p for p in (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER) if p in placement.personas]
 
     def lob_environments(self) -> list[Placement]:
         return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]

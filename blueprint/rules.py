@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from blueprint.config import ENVIRONMENT_NAMES
+from blueprint.config import ENVIRONMENT_NAMES, DataClassification
 from blueprint.errors import ConfigProblem
 
 
@@ -35,6 +35,8 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_zone_problems(data),
         *_account_problems(data),
         *_lob_name_problems(data),
+        *_catalog_problems(data),
+        *_model_reference_problems(data),
     ]
 
 
@@ -117,3 +119,104 @@ def _lob_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             )
         else:
             seen[name] = index
+
+
+def _catalog(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    models = _sequence(_mapping(data.get("catalog")).get("bedrock"))
+    return {m["id"]: m for m in map(_mapping, models) if isinstance(m.get("id"), str)}
+
+
+def _catalog_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    allowed = _sequence(_mapping(data.get("organization")).get("allowed_regions"))
+    seen: set[str] = set()
+    for index, model in enumerate(_sequence(_mapping(data.get("catalog")).get("bedrock"))):
+        model_id = _mapping(model).get("id")
+        if isinstance(model_id, str):
+            if model_id in seen:
+                yield ConfigProblem(
+                    f"catalog.bedrock[{index}].id",
+                    f"model '{model_id}' is listed twice; allowed: each model once",
+                )
+            seen.add(model_id)
+        profile = _mapping(_mapping(model).get("inference_profile"))
+        for r_index, region in enumerate(_sequence(profile.get("regions"))):
+            if allowed and isinstance(region, str) and region not in allowed:
+                yield ConfigProblem(
+                    f"catalog.bedrock[{index}].inference_profile.regions[{r_index}]",
+                    f"the profile may route requests to '{region}', outside "
+                    f"organization.allowed_regions; allowed: {', '.join(allowed)} "
+                    "(choose a profile whose regions all are allowed, or none)",
+                )
+
+
+_MODEL_REFERENCES = (
+    ("use_cases", "model", "text"),
+    ("prompts", "model", "text"),
+    ("knowledge_bases", "embedding_model", "embedding"),
+)
+
+
+def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    catalog = _catalog(data)
+    ranks = [c.value for c in DataClassification]
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        classification = lob.get("data_classification")
+        genai = _mapping(lob.get("genai"))
+        for section, key, kind in _MODEL_REFERENCES:
+            names: dict[str, int] = {}
+            for e_index, entry in enumerate(map(_mapping, _sequence(genai.get(section)))):
+                path = f"lobs[{index}].genai.{section}[{e_index}]"
+                name = entry.get("name")
+                if isinstance(name, str):
+                    if name in names:
+                        yield ConfigProblem(
+                            f"{path}.name",
+                            f"'{name}' is already used by {section}[{names[name]}]; "
+                            "allowed: a unique name",
+                        )
+                    names.setdefault(name, e_index)
+                model_id = entry.get(key)
+                if not isinstance(model_id, str):
+                    continue
+                usable = [
+                    m
+                    for m, spec in catalog.items()
+                    if spec.get("kind", "text") == kind
+                    and (
+                        classification not in ranks  # reported on its own path already
+                        or spec.get("max_classification") not in ranks
+                        or ranks.index(spec["max_classification"]) >= ranks.index(classification)
+                    )
+                ]
+                model = catalog.get(model_id)
+                if model is None:
+                    problem = f"model '{model_id}' is not in catalog.bedrock"
+                elif model.get("kind", "text") != kind:
+                    problem = f"model '{model_id}' is a {model.get('kind', 'text')} model"
+                elif model_id not in usable:
+                    problem = (
+                        f"model '{model_id}' is approved for data up to "
+                        f"'{model.get('max_classification')}'; this LOB's data is "
+                        f"'{classification}'"
+                    )
+                else:
+                    continue
+                yield ConfigProblem(
+                    f"{path}.{key}",
+                    f"{problem}; allowed: {', '.join(usable) or f'no {kind} model of the catalog'}",
+                )
+            if section == "knowledge_bases":
+                yield from _kb_environment_problems(index, lob, genai)
+
+
+def _kb_environment_problems(
+    index: int, lob: dict[str, Any], genai: dict[str, Any]
+) -> Iterator[ConfigProblem]:
+    present = [name for name in _mapping(lob.get("environments")) if name in ENVIRONMENT_NAMES]
+    for k_index, entry in enumerate(map(_mapping, _sequence(genai.get("knowledge_bases")))):
+        for e_index, env in enumerate(_sequence(entry.get("environments"))):
+            if isinstance(env, str) and env in ENVIRONMENT_NAMES and env not in present:
+                yield ConfigProblem(
+                    f"lobs[{index}].genai.knowledge_bases[{k_index}].environments[{e_index}]",
+                    f"this LOB has no '{env}' environment; allowed: {', '.join(present)}",
+                )

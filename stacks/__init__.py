@@ -9,6 +9,7 @@ from blueprint.plan import Placement, PlacementKind, Plan, plan_for
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
+from stacks.genai import GenAIStack
 from stacks.security import SecurityStack
 
 
@@ -47,7 +48,17 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
             data.add_stack_dependency(foundation)
             if placement.lob and placement.lob.auditor_metadata_read:
                 data.add_stack_dependency(foundations[plan.governance.key])
-            stacks.append(data)
+            genai = GenAIStack(
+                app,
+                f"{placement.key}-genai",
+                plan=plan,
+                placement=placement,
+                security=security,
+                foundation=foundation,
+                data=data,
+                **_stack_props(placement, "guardrail, model access, invocation logging, RAG"),
+            )
+            stacks += [data, genai]
         for stack in stacks:
             _tag(stack, placement)
     add_compliance_gates(app)

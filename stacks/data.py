@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, DefaultStackSynthesizer, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blueprint.config import EnvironmentName, KnowledgeBaseConfig, VectorStoreKind
 from blueprint.plan import PIPELINE_TAG, Persona, Placement, Plan
 from genai_constructs import DataLakeZones, acknowledge
+from genai_constructs.compliance import nag_reference
+from genai_constructs.knowledge_base import OpenSearchVectorStore, S3VectorStore
 from stacks.security import SecurityStack
 
 ZONES = ("raw", "curated", "training", "artifacts")
@@ -94,6 +97,52 @@ class DataStack(Stack):
         )
         if interactive:
             self._grant_data_scientist_reads(data_scientist)
+        # Exported by name so that importing stacks can cite the ARN in nag acknowledgments.
+        self.curated_bucket_export = f"{self.stack_name}-curated-bucket-arn"
+        CfnOutput(
+            self,
+            "CuratedBucketArn",
+            value=self.lake.zones["curated"].bucket_arn,
+            export_name=self.curated_bucket_export,
+        )
+        self.vector_stores = {
+            kb.name: self._vector_store(plan, placement, kb, security)
+            for kb in plan.knowledge_bases(placement)
+        }
+
+    def _vector_store(
+        self,
+        plan: Plan,
+        placement: Placement,
+        kb: KnowledgeBaseConfig,
+        security: SecurityStack,
+    ) -> S3VectorStore | OpenSearchVectorStore:
+        """The LOB-owned vector store of one knowledge base, retained like the data."""
+        dimensions = plan.config.model(kb.embedding_model).dimensions
+        construct_id = f"Vectors{_pascal(kb.name)}"
+        if kb.vector_store is VectorStoreKind.S3_VECTORS:
+            return S3VectorStore(
+                self,
+                construct_id,
+                encryption_key=security.data_key,
+                dimensions=dimensions,
+                removal_policy=security.removal_policy,
+            )
+        qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
+        deploy_role = (
+            f"arn:{self.partition}:iam::{self.account}:role/"
+            f"cdk-{qualifier}-cfn-exec-role-{self.account}-{self.region}"
+        )
+        return OpenSearchVectorStore(
+            self,
+            construct_id,
+            collection_name=collection_name(placement, kb),
+            encryption_key=security.data_key,
+            index_admin_arns=[deploy_role],
+            dimensions=dimensions,
+            standby_replicas=placement.environment is EnvironmentName.PROD,
+            removal_policy=security.removal_policy,
+        )
 
     def _grant_data_scientist_reads(self, role_arn: str) -> None:
         role = iam.Role.from_role_arn(self, "DataScientist", role_arn)
@@ -116,9 +165,18 @@ class DataStack(Stack):
         for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"):
             acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
         for zone in DATA_SCIENTIST_ZONES:
-            logical_id = self.get_logical_id(self.lake.zones[zone].node.default_child)
+            objects = nag_reference(self, self.lake.zones[zone].arn_for_objects("*"))
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
+                f"AwsSolutions-IAM5[Resource::{objects}]",
                 f"{reason}: objects of the {zone} zone.",
             )
+
+
+def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
+    """OpenSearch collection names are physical (3-32 characters), unique in the account."""
+    return f"{placement.key}-{kb.name}"[:32].rstrip("-")
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))

@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from blueprint.config import ModelKind
 from blueprint.plan import Persona as PersonaName
 from blueprint.plan import Placement, Plan
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
@@ -62,6 +63,11 @@ class FoundationStack(Stack):
                     trusted_accounts=_trusted_accounts(persona, placement, plan),
                 )
                 for persona in placement.personas
+            ],
+            unguarded_model_arns=[
+                f"arn:{self.partition}:bedrock:*::foundation-model/{model.id}"
+                for model in plan.config.catalog.bedrock
+                if model.kind is ModelKind.EMBEDDING
             ],
         )
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)

@@ -1,27 +1,30 @@
-"""Stateful security resources of one account: KMS keys, access-log bucket, flow-log group."""
+"""Stateful security resources of one account: KMS keys, log stores, invocation-log stores."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blueprint.plan import Placement
-from genai_constructs import AccessLogBucket, PlatformKey
+from blueprint.plan import Placement, PlacementKind
+from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
 
 RETENTION = {
     365: logs.RetentionDays.ONE_YEAR,
     731: logs.RetentionDays.TWO_YEARS,
     2557: logs.RetentionDays.SEVEN_YEARS,
 }
+INVOCATION_LOG_PREFIX = "invocations/"
 
 
 class SecurityStack(Stack):
     """Keys and log stores that every other stack of the account encrypts or logs with.
 
     Stateful: retained on deletion where the placement says so, logical IDs pinned by tests.
+    LOB environments also get the stores of Bedrock model invocation logs, owned by the LOB.
     """
 
     def __init__(
@@ -30,25 +33,66 @@ class SecurityStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal = RemovalPolicy.RETAIN if placement.retain_stateful else RemovalPolicy.DESTROY
         self.removal_policy = removal
+        self.retention = RETENTION[placement.log_retention_days]
 
         self.data_key = PlatformKey(
             self,
             "DataKey",
             description=f"Data at rest of {placement.key}: S3, Glue, Bedrock, SageMaker",
             removal_policy=removal,
+            service_principals=["bedrock.amazonaws.com", "indexing.s3vectors.amazonaws.com"],
         ).key
         self.logs_key = PlatformKey(
             self,
             "LogsKey",
-            description=f"CloudWatch log groups of {placement.key}",
+            description=f"Logs and alarm notifications of {placement.key}",
             removal_policy=removal,
             allow_cloudwatch_logs=True,
+            service_principals=["bedrock.amazonaws.com"],
+            allow_alarm_notifications=True,
         ).key
         self.access_log_bucket = AccessLogBucket(self, "AccessLogs", removal_policy=removal).bucket
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",
             encryption_key=self.logs_key,
-            retention=RETENTION[placement.log_retention_days],
+            retention=self.retention,
             removal_policy=removal,
+        )
+        if placement.kind is PlacementKind.LOB_ENVIRONMENT:
+            self._add_invocation_log_stores(placement)
+
+    def _add_invocation_log_stores(self, placement: Placement) -> None:
+        """Where Bedrock writes this account's model invocation logs; read by the LOB only."""
+        self.invocation_log_group = logs.LogGroup(
+            self,
+            "ModelInvocationLogs",
+            encryption_key=self.logs_key,
+            retention=self.retention,
+            removal_policy=self.removal_policy,
+        )
+        self.invocation_log_bucket = GovernedBucket(
+            self,
+            "ModelInvocationArchive",
+            encryption_key=self.logs_key,
+            access_log_bucket=self.access_log_bucket,
+            access_log_prefix="model-invocations/",
+            removal_policy=self.removal_policy,
+            noncurrent_version_days=placement.protection.noncurrent_version_days,
+        ).bucket
+        self.invocation_log_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBedrockInvocationLogDelivery",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.invocation_log_bucket.arn_for_objects(f"{INVOCATION_LOG_PREFIX}*")],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{self.partition}:bedrock:{self.region}:{self.account}:*"
+                        )
+                    },
+                },
+            )
         )

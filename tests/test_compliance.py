@@ -86,9 +86,10 @@ def test_one_template_per_stack_of_the_example(example: Synthesized) -> None:
         ]
         for layer in ("security", "foundation")
     } | {
-        f"{lob}-{env}-data"
+        f"{lob}-{env}-{layer}"
         for lob in ("claims", "marketing", "research")
         for env in ("interactive", "nonprod", "prod")
+        for layer in ("data", "genai")
     }
     assert set(example.stack_names()) == expected
     for name in expected:
@@ -120,7 +121,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(tmp_path.glob("*.template.json"))) == 31
+    assert len(list(tmp_path.glob("*.template.json"))) == 40
 
 
 def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:

@@ -89,20 +89,20 @@ def test_regions_must_be_allowed(tmp_path: Path) -> None:
     }
     assert problems(data, tmp_path) == [
         "lobs[1].environments.nonprod.region: region 'us-east-1' is not in "
-        "organization.allowed_regions; allowed: eu-west-1, eu-central-1"
+        "organization.allowed_regions; allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1"
     ]
 
 
 def test_home_region_must_be_allowed(tmp_path: Path) -> None:
     data = example_data()
-    data["organization"]["home_region"] = "eu-north-1"
+    data["organization"]["home_region"] = "eu-south-2"
     assert problems(data, tmp_path) == [
-        "organization.home_region: region 'eu-north-1' is not in organization.allowed_regions; "
-        "allowed: eu-west-1, eu-central-1",
-        "platform.azs[0]: availability zone 'eu-west-1a' is not in region 'eu-north-1'; "
-        "allowed: eu-north-1a, eu-north-1b, ...",
-        "platform.azs[1]: availability zone 'eu-west-1b' is not in region 'eu-north-1'; "
-        "allowed: eu-north-1a, eu-north-1b, ...",
+        "organization.home_region: region 'eu-south-2' is not in organization.allowed_regions; "
+        "allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1",
+        "platform.azs[0]: availability zone 'eu-west-1a' is not in region 'eu-south-2'; "
+        "allowed: eu-south-2a, eu-south-2b, ...",
+        "platform.azs[1]: availability zone 'eu-west-1b' is not in region 'eu-south-2'; "
+        "allowed: eu-south-2a, eu-south-2b, ...",
     ]
 
 
@@ -148,7 +148,7 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     data["lobs"][0]["owner"] = "alice"
     assert problems(data, tmp_path) == [
         "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
-        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments"
+        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments, genai"
     ]
 
 
@@ -247,3 +247,85 @@ def test_validate_accepts_the_example() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "valid: organization example-corp, 3 LOB(s), 11 account placement(s)" in result.stdout
+
+
+def test_models_must_be_in_the_catalog(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["genai"]["use_cases"][0]["model"] = "anthropic.claude-v2"
+    assert problems(data, tmp_path) == [
+        "lobs[0].genai.use_cases[0].model: model 'anthropic.claude-v2' is not in catalog.bedrock; "
+        "allowed: amazon.nova-pro-v1:0, amazon.nova-lite-v1:0"
+    ]
+
+
+def test_a_lob_cannot_use_a_model_below_its_classification(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][2]["genai"]["use_cases"][0]["model"] = "amazon.nova-pro-v1:0"
+    assert problems(data, tmp_path) == [
+        "lobs[2].genai.use_cases[0].model: model 'amazon.nova-pro-v1:0' is approved for data up "
+        "to 'confidential'; this LOB's data is 'restricted'; allowed: amazon.nova-lite-v1:0"
+    ]
+
+
+def test_knowledge_bases_need_an_embedding_model(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["genai"]["knowledge_bases"][0]["embedding_model"] = "amazon.nova-pro-v1:0"
+    assert problems(data, tmp_path) == [
+        "lobs[0].genai.knowledge_bases[0].embedding_model: model 'amazon.nova-pro-v1:0' is a text "
+        "model; allowed: amazon.titan-embed-text-v2:0"
+    ]
+
+
+def test_profile_regions_must_be_allowed(tmp_path: Path) -> None:
+    data = example_data()
+    data["catalog"]["bedrock"][1]["inference_profile"]["regions"].append("eu-south-1")
+    assert problems(data, tmp_path) == [
+        "catalog.bedrock[1].inference_profile.regions[4]: the profile may route requests to "
+        "'eu-south-1', outside organization.allowed_regions; allowed: eu-west-1, eu-central-1, "
+        "eu-west-3, eu-north-1 (choose a profile whose regions all are allowed, or none)"
+    ]
+
+
+def test_catalog_models_are_listed_once(tmp_path: Path) -> None:
+    data = example_data()
+    data["catalog"]["bedrock"].append(dict(data["catalog"]["bedrock"][0]))
+    assert problems(data, tmp_path) == [
+        "catalog.bedrock[3].id: model 'amazon.nova-pro-v1:0' is listed twice; "
+        "allowed: each model once"
+    ]
+
+
+def test_names_within_a_genai_section_are_unique(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["genai"]["use_cases"].append(dict(data["lobs"][1]["genai"]["use_cases"][0]))
+    assert problems(data, tmp_path) == [
+        "lobs[1].genai.use_cases[1].name: 'campaign-copy' is already used by use_cases[0]; "
+        "allowed: a unique name"
+    ]
+
+
+def test_knowledge_base_environments_must_exist(tmp_path: Path) -> None:
+    data = example_data()
+    del data["lobs"][2]["environments"]["nonprod"]
+    assert problems(data, tmp_path) == [
+        "lobs[2].genai.knowledge_bases[0].environments[0]: this LOB has no 'nonprod' "
+        "environment; allowed: interactive, prod"
+    ]
+
+
+def test_unknown_pii_entities_are_refused(tmp_path: Path) -> None:
+    data = example_data()
+    data["guardrails"]["pii"]["SHOE_SIZE"] = "block"
+    assert problems(data, tmp_path) == [
+        "guardrails.pii: unknown PII entity type(s) ['SHOE_SIZE']; allowed: Bedrock guardrail "
+        "PII types such as EMAIL, PHONE, NAME, US_SOCIAL_SECURITY_NUMBER"
+    ]
+
+
+def test_content_filter_strengths_are_named(tmp_path: Path) -> None:
+    data = example_data()
+    data["guardrails"]["content_filters"]["hate"] = "extreme"
+    assert problems(data, tmp_path) == [
+        "guardrails.content_filters.hate: 'extreme' is not allowed; "
+        "allowed: 'none', 'low', 'medium' or 'high'"
+    ]

@@ -35,13 +35,32 @@ def test_keys_rotate_and_trust_only_their_own_account(example: Synthesized) -> N
         assert key["Properties"]["EnableKeyRotation"] is True
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
             principal = statement["Principal"]
+            sid = statement.get("Sid")
             if "AWS" in principal:
                 assert principal["AWS"] == "arn:aws:iam::666666666666:root"
-            else:
+            elif sid == "AllowCloudWatchLogsOfThisAccount":
                 assert principal == {"Service": "logs.eu-west-1.amazonaws.com"}
                 assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
                     "arn:aws:logs:eu-west-1:666666666666:log-group:*"
                 )
+            elif sid == "AllowAwsServicesActingForThisAccount":
+                assert set(_as_list(principal["Service"])) <= {
+                    "bedrock.amazonaws.com",
+                    "indexing.s3vectors.amazonaws.com",
+                }
+                assert statement["Condition"] == {
+                    "StringEquals": {"aws:SourceAccount": "666666666666"}
+                }
+            else:
+                # CloudWatch alarms publishing to the encrypted alarm topic send no source
+                # account; the topic policy keeps other accounts out.
+                assert sid == "AllowCloudWatchAlarmsToEncryptedTopics"
+                assert principal == {"Service": "cloudwatch.amazonaws.com"}
+                assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_access_log_bucket_is_private_versioned_and_tls_only(example: Synthesized) -> None:
@@ -149,7 +168,11 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
             "platform-tooling",
         )
         for layer in ("security", "foundation")
-    } | {f"{lob}-prod-data" for lob in ("claims", "marketing", "research")}
+    } | {
+        f"{lob}-prod-{layer}"
+        for lob in ("claims", "marketing", "research")
+        for layer in ("data", "genai")
+    }
     assert protected == expected
 
 

@@ -8,6 +8,7 @@ construct is refused: it would silence findings on resources nobody looked at.
 
 from __future__ import annotations
 
+import json
 import re
 
 from aws_cdk import CfnResource, Stack, Validations
@@ -74,3 +75,34 @@ def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
         "CDK-generated provider handler: DependsOn on its role is emitted by the CDK beside the "
         "GetAtt and is harmless.",
     )
+
+
+def nag_reference(scope: IConstruct, value: object) -> str:
+    """How cdk-nag spells ``value`` (an ARN token) in a finding ID such as IAM5's ``Resource::``.
+
+    Only references that resolve the same at construction and at validation time (local
+    resources, explicit imports) give the right spelling; automatic cross-stack references are
+    rewritten during synthesis.
+    """
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def _flatten(node: object) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return str(delimiter).join(_flatten(item) for item in items)
+        if "Fn::Sub" in node:
+            return _flatten(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return _flatten(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{_flatten(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,6 +17,10 @@ class PlatformKey(Construct):
     :param removal_policy: default ``RETAIN``; ``DESTROY`` schedules deletion after 7 days.
     :param allow_cloudwatch_logs: default ``False``; when ``True`` the CloudWatch Logs service
         of this account and region may use the key for log groups of this account only.
+    :param service_principals: default none; AWS services (e.g. ``bedrock.amazonaws.com``) that
+        may encrypt and decrypt with the key when acting for this account (``aws:SourceAccount``).
+    :param allow_alarm_notifications: default ``False``; lets CloudWatch alarms publish to SNS
+        topics encrypted with the key (CloudWatch sends no source account to KMS).
     """
 
     def __init__(
@@ -25,6 +31,8 @@ class PlatformKey(Construct):
         description: str,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         allow_cloudwatch_logs: bool = False,
+        service_principals: Sequence[str] = (),
+        allow_alarm_notifications: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if not description.strip():
@@ -62,5 +70,25 @@ class PlatformKey(Construct):
                             )
                         }
                     },
+                )
+            )
+        usage = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        if service_principals:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowAwsServicesActingForThisAccount",
+                    principals=[iam.ServicePrincipal(service) for service in service_principals],
+                    actions=usage,
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+        if allow_alarm_notifications:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToEncryptedTopics",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=usage,
+                    resources=["*"],
                 )
             )

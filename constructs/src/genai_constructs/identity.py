@@ -8,6 +8,7 @@ tampering with it) and the destruction of audit evidence and keys.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Aws, Duration
@@ -70,6 +71,9 @@ class PersonaRoles(Construct):
     :param prefix: name prefix, e.g. the organization name.
     :param personas: the personas to create, at least one.
     :param max_session: default one hour.
+    :param unguarded_model_arns: default none; models that may be invoked without a guardrail
+        (embedding models, which produce vectors, not text). Every other model invocation by a
+        role under the boundary must name a guardrail.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class PersonaRoles(Construct):
         prefix: str,
         personas: list[Persona],
         max_session: Duration | None = None,
+        unguarded_model_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         session = max_session or Duration.hours(1)
@@ -101,7 +106,7 @@ class PersonaRoles(Construct):
             "PermissionsBoundary",
             managed_policy_name=self.boundary_name,
             description="Ceiling for every role created by the GenAI platform in this account",
-            document=boundary_document(self.boundary_name),
+            document=boundary_document(self.boundary_name, unguarded_model_arns),
         )
         for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
             acknowledge(
@@ -158,7 +163,9 @@ class PersonaRoles(Construct):
             self.roles[persona.name] = role
 
 
-def boundary_document(boundary_name: str) -> iam.PolicyDocument:
+def boundary_document(
+    boundary_name: str, unguarded_model_arns: Sequence[str] = ()
+) -> iam.PolicyDocument:
     """The permissions boundary: allowed services, and the escalations it denies."""
     boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
     return iam.PolicyDocument(
@@ -220,6 +227,14 @@ def boundary_document(boundary_name: str) -> iam.PolicyDocument:
                     "s3:PutAccountPublicAccessBlock",
                 ],
                 resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyModelInvocationWithoutGuardrail",
+                effect=iam.Effect.DENY,
+                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                not_resources=list(unguarded_model_arns) or None,
+                resources=None if unguarded_model_arns else ["*"],
+                conditions={"Null": {"bedrock:GuardrailIdentifier": "true"}},
             ),
             iam.PolicyStatement(
                 sid="DenyKeyDestruction",

@@ -1,0 +1,456 @@
+"""Governed Bedrock access: guardrails, model access policies, prompts, inference profiles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from aws_cdk import CfnTag, RemovalPolicy, Stack
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge
+
+# IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
+# the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
+INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
+STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
+PII_ACTIONS = ("BLOCK", "ANONYMIZE")
+
+
+def fingerprint(value: object) -> str:
+    """A short, stable hash of a JSON-able value; changes whenever the value changes."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class DeniedTopicSpec:
+    name: str
+    definition: str
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuardrailSpec:
+    """A guardrail policy, independent of any account.
+
+    :param content_filters: filter type (``CONTENT_FILTERS``) to strength (``STRENGTHS``).
+    :param pii_entities: Bedrock PII entity type to ``BLOCK`` or ``ANONYMIZE``.
+    :param grounding_threshold: contextual grounding threshold, default none (off).
+    :param relevance_threshold: relevance threshold, default none (off).
+    """
+
+    content_filters: Mapping[str, str]
+    blocked_input_message: str
+    blocked_output_message: str
+    pii_entities: Mapping[str, str] = field(default_factory=dict)
+    denied_topics: tuple[DeniedTopicSpec, ...] = ()
+    words: tuple[str, ...] = ()
+    profanity_filter: bool = True
+    grounding_threshold: float | None = None
+    relevance_threshold: float | None = None
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+class GovernedGuardrail(Construct):
+    """A Bedrock guardrail from a central policy, encrypted, with a published version.
+
+    The version's construct id carries a hash of the policy, so a policy change publishes a
+    new version (old versions are retained as the record of what was in force). With
+    ``enforce``, the account-level enforced guardrail configuration applies the version to
+    every model invocation in the account and region.
+
+    :param name: guardrail name (Bedrock requires one), unique in the account and region.
+    :param spec: the policy.
+    :param encryption_key: customer-managed key for the guardrail.
+    :param enforce: default ``False``; add ``AWS::Bedrock::EnforcedGuardrailConfiguration``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        spec: GuardrailSpec,
+        encryption_key: kms.IKey,
+        enforce: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        for kind, strength in spec.content_filters.items():
+            if kind not in CONTENT_FILTERS or strength not in STRENGTHS:
+                raise ValueError(
+                    f"GovernedGuardrail: content filter {kind}={strength} is not valid; allowed: "
+                    f"{', '.join(CONTENT_FILTERS)} with {', '.join(STRENGTHS)}"
+                )
+        for entity, action in spec.pii_entities.items():
+            if action not in PII_ACTIONS:
+                raise ValueError(
+                    f"GovernedGuardrail: PII action {entity}={action} is not valid; "
+                    f"allowed: {', '.join(PII_ACTIONS)}"
+                )
+        if not spec.content_filters:
+            raise ValueError("GovernedGuardrail: content_filters must name at least one filter")
+
+        self.guardrail = bedrock.CfnGuardrail(
+            self,
+            "Guardrail",
+            name=name,
+            description="Central guardrail policy of the GenAI platform",
+            blocked_input_messaging=spec.blocked_input_message,
+            blocked_outputs_messaging=spec.blocked_output_message,
+            kms_key_arn=encryption_key.key_arn,
+            content_policy_config=bedrock.CfnGuardrail.ContentPolicyConfigProperty(
+                filters_config=[
+                    bedrock.CfnGuardrail.ContentFilterConfigProperty(
+                        type=kind,
+                        input_strength=strength,
+                        # Bedrock evaluates prompt attacks on input only.
+                        output_strength="NONE" if kind == "PROMPT_ATTACK" else strength,
+                    )
+                    for kind, strength in sorted(spec.content_filters.items())
+                ]
+            ),
+            sensitive_information_policy_config=(
+                bedrock.CfnGuardrail.SensitiveInformationPolicyConfigProperty(
+                    pii_entities_config=[
+                        bedrock.CfnGuardrail.PiiEntityConfigProperty(type=entity, action=action)
+                        for entity, action in sorted(spec.pii_entities.items())
+                    ]
+                )
+                if spec.pii_entities
+                else None
+            ),
+            topic_policy_config=(
+                bedrock.CfnGuardrail.TopicPolicyConfigProperty(
+                    topics_config=[
+                        bedrock.CfnGuardrail.TopicConfigProperty(
+                            name=topic.name,
+                            definition=topic.definition,
+                            examples=list(topic.examples) or None,
+                            type="DENY",
+                        )
+                        for topic in spec.denied_topics
+                    ]
+                )
+                if spec.denied_topics
+                else None
+            ),
+            word_policy_config=(
+                bedrock.CfnGuardrail.WordPolicyConfigProperty(
+                    words_config=[
+                        bedrock.CfnGuardrail.WordConfigProperty(text=word) for word in spec.words
+                    ]
+                    or None,
+                    managed_word_lists_config=(
+                        [bedrock.CfnGuardrail.ManagedWordsConfigProperty(type="PROFANITY")]
+                        if spec.profanity_filter
+                        else None
+                    ),
+                )
+                if spec.words or spec.profanity_filter
+                else None
+            ),
+            contextual_grounding_policy_config=_grounding(spec),
+        )
+        self.version = bedrock.CfnGuardrailVersion(
+            self,
+            f"Version{spec.fingerprint()}",
+            guardrail_identifier=self.guardrail.attr_guardrail_id,
+            description=f"Policy {spec.fingerprint()}",
+        )
+        self.version.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.guardrail_arn: str = self.guardrail.attr_guardrail_arn
+        # The form the bedrock:GuardrailIdentifier condition key takes: ARN and version.
+        self.versioned_arn: str = f"{self.guardrail.attr_guardrail_arn}:{self.version.attr_version}"
+        if enforce:
+            bedrock.CfnEnforcedGuardrailConfiguration(
+                self,
+                "Enforced",
+                guardrail_identifier=self.guardrail.attr_guardrail_id,
+                guardrail_version=self.version.attr_version,
+            )
+
+
+def _grounding(
+    spec: GuardrailSpec,
+) -> bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty | None:
+    filters = [
+        bedrock.CfnGuardrail.ContextualGroundingFilterConfigProperty(type=kind, threshold=value)
+        for kind, value in (
+            ("GROUNDING", spec.grounding_threshold),
+            ("RELEVANCE", spec.relevance_threshold),
+        )
+        if value is not None
+    ]
+    if not filters:
+        return None
+    return bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty(filters_config=filters)
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    """A foundation model a role may invoke, directly or through a cross-region profile.
+
+    :param model_id: e.g. ``amazon.nova-pro-v1:0``.
+    :param profile_prefix: system cross-region inference profile prefix, e.g. ``eu``.
+    :param profile_regions: every region the profile may route to.
+    """
+
+    model_id: str
+    profile_prefix: str | None = None
+    profile_regions: tuple[str, ...] = ()
+
+    @property
+    def invocation_id(self) -> str:
+        """The id callers pass to Bedrock: the profile id when there is one."""
+        return f"{self.profile_prefix}.{self.model_id}" if self.profile_prefix else self.model_id
+
+    def source_arn(self, stack: Stack) -> str:
+        """What an application inference profile copies from."""
+        if self.profile_prefix:
+            return (
+                f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
+                f"inference-profile/{self.invocation_id}"
+            )
+        return self.foundation_model_arn(stack, stack.region)
+
+    def foundation_model_arn(self, stack: Stack, region: str) -> str:
+        return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{self.model_id}"
+
+    def resource_arns(self, stack: Stack) -> list[str]:
+        """Every ARN an invocation is authorized against, including each routed region."""
+        if not self.profile_prefix:
+            return [self.foundation_model_arn(stack, stack.region)]
+        return [self.source_arn(stack)] + [
+            self.foundation_model_arn(stack, routed) for routed in self.profile_regions
+        ]
+
+
+class ModelAccessPolicy(Construct):
+    """A managed policy: invoke the approved models only, and only with the guardrail.
+
+    Allows the invoke actions on the approved models (foundation models, system inference
+    profiles and each region they route to, the given application inference profiles) with
+    ``bedrock:GuardrailIdentifier`` equal to the guardrail version; denies the invoke actions
+    on every resource without it; allows applying that guardrail and using the given
+    knowledge bases.
+
+    :param models: the approved models, at least one.
+    :param guardrail_arn: the guardrail (for ``bedrock:ApplyGuardrail``).
+    :param guardrail_identifier: ``<guardrail ARN>:<version>``, the condition value.
+    :param guardrail_key_arn: the key that encrypts the guardrail; callers decrypt with it.
+    :param application_profile_arns: default none.
+    :param knowledge_base_arns: default none; Retrieve and RetrieveAndGenerate on these.
+    :param roles: roles the policy is attached to.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        models: Sequence[ApprovedModel],
+        guardrail_arn: str,
+        guardrail_identifier: str,
+        guardrail_key_arn: str,
+        application_profile_arns: Sequence[str] = (),
+        knowledge_base_arns: Sequence[str] = (),
+        roles: Sequence[iam.IRole] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not models:
+            raise ValueError("ModelAccessPolicy: models must name at least one approved model")
+
+        stack = Stack.of(self)
+        model_arns = sorted({arn for model in models for arn in model.resource_arns(stack)})
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeApprovedModelsWithGuardrail",
+                actions=list(INVOKE_ACTIONS),
+                resources=[*model_arns, *application_profile_arns],
+                conditions={"StringEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyInvokeWithoutGuardrail",
+                effect=iam.Effect.DENY,
+                actions=list(INVOKE_ACTIONS),
+                resources=["*"],
+                conditions={
+                    "StringNotEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ApplyTheGuardrail",
+                actions=["bedrock:ApplyGuardrail"],
+                resources=[guardrail_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptTheGuardrail",
+                actions=["kms:Decrypt"],
+                resources=[guardrail_key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.amazonaws.com"}
+                },
+            ),
+        ]
+        if knowledge_base_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="UseKnowledgeBases",
+                    actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"],
+                    resources=list(knowledge_base_arns),
+                )
+            )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="Invoke approved Bedrock models with the LOB guardrail only",
+            statements=statements,
+            roles=list(roles),
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Deny-only statement: any invoke without the LOB guardrail is refused on every "
+            "model; it grants nothing.",
+        )
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    name: str
+    model_id: str
+    template: str
+    description: str = ""
+    temperature: float = 0.2
+    max_tokens: int = 512
+
+    @property
+    def variables(self) -> list[str]:
+        """``{{name}}`` placeholders of the template, in order of first use."""
+        names: list[str] = []
+        rest = self.template
+        while "{{" in rest and "}}" in rest.split("{{", 1)[1]:
+            name, rest = rest.split("{{", 1)[1].split("}}", 1)
+            if name.strip() and name.strip() not in names:
+                names.append(name.strip())
+        return names
+
+
+class PromptCatalog(Construct):
+    """Managed prompts (``AWS::Bedrock::Prompt``), each with a version per content hash.
+
+    :param prompts: the prompts; names unique.
+    :param encryption_key: customer-managed key for the prompts.
+    :param name_prefix: prefix of the Bedrock prompt names, e.g. ``claims-prod``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prompts: Sequence[PromptSpec],
+        encryption_key: kms.IKey,
+        name_prefix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        names = [prompt.name for prompt in prompts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"PromptCatalog: prompt names must be unique (got {names})")
+
+        self.prompts: dict[str, bedrock.CfnPrompt] = {}
+        self.versions: dict[str, bedrock.CfnPromptVersion] = {}
+        for spec in prompts:
+            prompt = bedrock.CfnPrompt(
+                self,
+                _pascal(spec.name),
+                name=f"{name_prefix}-{spec.name}",
+                description=spec.description or None,
+                customer_encryption_key_arn=encryption_key.key_arn,
+                default_variant="default",
+                variants=[
+                    bedrock.CfnPrompt.PromptVariantProperty(
+                        name="default",
+                        template_type="TEXT",
+                        model_id=spec.model_id,
+                        template_configuration=bedrock.CfnPrompt.PromptTemplateConfigurationProperty(
+                            text=bedrock.CfnPrompt.TextPromptTemplateConfigurationProperty(
+                                text=spec.template,
+                                input_variables=[
+                                    bedrock.CfnPrompt.PromptInputVariableProperty(name=variable)
+                                    for variable in spec.variables
+                                ]
+                                or None,
+                            )
+                        ),
+                        inference_configuration=bedrock.CfnPrompt.PromptInferenceConfigurationProperty(
+                            text=bedrock.CfnPrompt.PromptModelInferenceConfigurationProperty(
+                                temperature=spec.temperature, max_tokens=spec.max_tokens
+                            )
+                        ),
+                    )
+                ],
+            )
+            version = bedrock.CfnPromptVersion(
+                self,
+                f"{_pascal(spec.name)}Version{fingerprint(asdict(spec))}",
+                prompt_arn=prompt.attr_arn,
+                description=f"Content {fingerprint(asdict(spec))}",
+            )
+            version.apply_removal_policy(RemovalPolicy.RETAIN)
+            self.prompts[spec.name] = prompt
+            self.versions[spec.name] = version
+
+
+class ApplicationInferenceProfiles(Construct):
+    """One application inference profile per use case, tagged for cost attribution.
+
+    :param use_cases: use-case name to the approved model it runs on.
+    :param name_prefix: prefix of profile names, e.g. ``claims-prod``.
+    :param tags: cost tags (lob, environment, cost-center, ...) added to every profile.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        use_cases: Mapping[str, ApprovedModel],
+        name_prefix: str,
+        tags: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.profiles: dict[str, bedrock.CfnApplicationInferenceProfile] = {}
+        for use_case, model in use_cases.items():
+            self.profiles[use_case] = bedrock.CfnApplicationInferenceProfile(
+                self,
+                _pascal(use_case),
+                inference_profile_name=f"{name_prefix}-{use_case}",
+                description=f"Use case {use_case} on {model.invocation_id}",
+                model_source=bedrock.CfnApplicationInferenceProfile.InferenceProfileModelSourceProperty(
+                    copy_from=model.source_arn(stack)
+                ),
+                tags=[
+                    CfnTag(key=key, value=value)
+                    for key, value in sorted({**tags, "use-case": use_case}.items())
+                ],
+            )
+
+    @property
+    def arns(self) -> list[str]:
+        return [profile.attr_inference_profile_arn for profile in self.profiles.values()]
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

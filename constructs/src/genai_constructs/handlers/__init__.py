@@ -1,0 +1,1 @@
+"""Lambda handlers that the constructs deploy as assets."""

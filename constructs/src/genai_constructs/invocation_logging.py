@@ -1,0 +1,271 @@
+"""Bedrock model invocation logging for an account and region, with alarms on the logs.
+
+CloudFormation has no resource for the logging configuration, so a small Lambda function
+(``handlers/invocation_logging/index.py``) calls PutModelInvocationLoggingConfiguration on
+create and update and DeleteModelInvocationLoggingConfiguration on delete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge, ignore_cfn_lint
+
+HANDLER_DIR = Path(__file__).parent / "handlers" / "invocation_logging"
+# Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
+INTERVENTION_PATTERN = '?"INTERVENED" ?"guardrail_intervened"'
+
+
+class ModelInvocationLogging(Construct):
+    """Invocation logs to the LOB's own log group and bucket; alarms on what they show.
+
+    Text, image and embedding data delivery are on. Metric filters count guardrail
+    interventions and prompts longer than ``max_input_tokens``; alarms notify an encrypted
+    SNS topic.
+
+    :param log_group: KMS-encrypted log group receiving the invocation records.
+    :param bucket: bucket receiving the records and large payloads; its policy must let
+        ``bedrock.amazonaws.com`` of this account write under ``key_prefix``.
+    :param encryption_key: key for the alarm topic, the dead-letter queue and the function's
+        own logs; CloudWatch must be allowed to use it.
+    :param vpc: the function runs in its isolated subnets (it reaches Bedrock, S3 and Logs
+        through endpoints).
+    :param key_prefix: default ``invocations/``.
+    :param max_input_tokens: default 8000; longer prompts raise the oversized-prompt alarm.
+    :param interventions_per_5_minutes: default 10; threshold of the intervention alarm.
+    :param function_log_retention: default one year.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_group: logs.ILogGroup,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        key_prefix: str = "invocations/",
+        max_input_tokens: int = 8000,
+        interventions_per_5_minutes: int = 10,
+        function_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if max_input_tokens < 1:
+            raise ValueError(
+                "ModelInvocationLogging: max_input_tokens must be at least 1 "
+                f"(got {max_input_tokens})"
+            )
+        if interventions_per_5_minutes < 1:
+            raise ValueError(
+                "ModelInvocationLogging: interventions_per_5_minutes must be at least 1 "
+                f"(got {interventions_per_5_minutes})"
+            )
+        stack = Stack.of(self)
+        bedrock_source_arn = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"
+
+        self.delivery_role = iam.Role(
+            self,
+            "DeliveryRole",
+            description="Assumed by Bedrock to write invocation logs to CloudWatch Logs",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": bedrock_source_arn},
+                },
+            ),
+        )
+        log_group.grant_write(self.delivery_role)
+        self._acknowledge_generated_policy(
+            self.delivery_role, "write to the invocation log group only", []
+        )
+
+        function_logs = logs.LogGroup(
+            self,
+            "FunctionLogs",
+            encryption_key=encryption_key,
+            retention=function_log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the invocation-logging function; a "
+            "dead-letter queue of its own would only move the same failed events again.",
+        )
+        security_group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=vpc,
+            description="Invocation-logging function: HTTPS out to AWS endpoints only",
+            allow_all_outbound=False,
+        )
+        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Configures Bedrock model invocation logging (custom resource)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR)),
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            reserved_concurrent_executions=2,
+            dead_letter_queue=dead_letters,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[security_group],
+            log_group=function_logs,
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "bedrock:PutModelInvocationLoggingConfiguration",
+                    "bedrock:DeleteModelInvocationLoggingConfiguration",
+                    "bedrock:GetModelInvocationLoggingConfiguration",
+                ],
+                resources=["*"],
+            )
+        )
+        self.delivery_role.grant_pass_role(self.function.role)
+        role = self.function.role
+        assert role is not None
+        for policy_name in (
+            "service-role/AWSLambdaBasicExecutionRole",
+            "service-role/AWSLambdaVPCAccessExecutionRole",
+        ):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
+                f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
+                "that logs and runs in a VPC; the permissions boundary caps it.",
+            )
+        self._acknowledge_generated_policy(
+            role,
+            "configure invocation logging (no resource-level permissions exist for it), pass "
+            "the delivery role, and send to the dead-letter queue",
+            ["Resource::*"],
+        )
+
+        self.configuration = CustomResource(
+            self,
+            "Configuration",
+            service_token=self.function.function_arn,
+            resource_type="Custom::BedrockModelInvocationLogging",
+            properties={
+                "LogGroupName": log_group.log_group_name,
+                "RoleArn": self.delivery_role.role_arn,
+                "BucketName": bucket.bucket_name,
+                "KeyPrefix": key_prefix,
+                "TextDelivery": "true",
+                "ImageDelivery": "true",
+                "EmbeddingDelivery": "true",
+            },
+        )
+        # Bedrock checks that it may write with the delivery role when logging is configured.
+        self.configuration.node.add_dependency(self.delivery_role.node.find_child("DefaultPolicy"))
+        ignore_cfn_lint(
+            self.function.node.default_child,
+            ["W3005"],
+            "The CDK Lambda construct adds DependsOn on its role beside the GetAtt so that the "
+            "role's policy exists before the function runs.",
+        )
+
+        self.alarm_topic = sns.Topic(
+            self,
+            "Alarms",
+            master_key=encryption_key,
+            enforce_ssl=True,
+            display_name="GenAI invocation alarms",
+        )
+        namespace = f"GenAIPlatform/{stack.stack_name}"
+        self.intervention_alarm = self._alarm(
+            log_group,
+            "GuardrailInterventions",
+            logs.FilterPattern.literal(INTERVENTION_PATTERN),
+            namespace,
+            threshold=interventions_per_5_minutes,
+            description="Guardrail interventions in model invocations",
+        )
+        self.oversized_prompt_alarm = self._alarm(
+            log_group,
+            "OversizedPrompts",
+            logs.FilterPattern.number_value("$.input.inputTokenCount", ">", max_input_tokens),
+            namespace,
+            threshold=1,
+            description=f"Prompts longer than {max_input_tokens} input tokens (possible abuse)",
+        )
+
+    def _alarm(
+        self,
+        log_group: logs.ILogGroup,
+        name: str,
+        pattern: logs.IFilterPattern,
+        namespace: str,
+        *,
+        threshold: int,
+        description: str,
+    ) -> cloudwatch.Alarm:
+        metric_filter = logs.MetricFilter(
+            self,
+            f"{name}Filter",
+            log_group=log_group,
+            filter_pattern=pattern,
+            metric_namespace=namespace,
+            metric_name=name,
+            metric_value="1",
+            default_value=0,
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{name}Alarm",
+            alarm_description=description,
+            metric=metric_filter.metric(statistic="Sum", period=Duration.minutes(5)),
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
+        return alarm
+
+    def _acknowledge_generated_policy(
+        self, role: iam.IRole, what: str, wildcard_findings: list[str]
+    ) -> None:
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        reason = f"CDK grants on this role's own resources: {what}"
+        acknowledge(
+            policy,
+            [
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "PCI.DSS.321-IAMNoInlinePolicy",
+            ],
+            f"{reason}; attached to this one role and managed with it.",
+        )
+        for finding in wildcard_findings:
+            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")

@@ -1,0 +1,437 @@
+"""Knowledge bases (RAG) on vector stores the LOB owns.
+
+Vector stores are stateful and live in the LOB's data stack; the knowledge base, its data
+source and its service role are stateless and live with the GenAI resources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_opensearchserverless as aoss
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3vectors as s3vectors
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge, nag_reference
+
+VECTOR_FIELD = "bedrock-knowledge-base-vector"
+TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
+METADATA_FIELD = "AMAZON_BEDROCK_METADATA"
+_COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
+
+
+class VectorStore(Protocol):
+    """What a knowledge base needs from a vector store."""
+
+    def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty: ...
+
+    def grant_knowledge_base(self, role: iam.IRole) -> None: ...
+
+
+class S3VectorStore(Construct):
+    """An S3 Vectors bucket and index, encrypted with the LOB's key (lowest idle cost).
+
+    :param encryption_key: customer-managed key; S3 Vectors' indexing service must be
+        allowed to use it.
+    :param dimensions: embedding size of the model, e.g. 1024 for Titan Text Embeddings V2.
+    :param removal_policy: default ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        dimensions: int,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not 1 <= dimensions <= 4096:
+            raise ValueError(f"S3VectorStore: dimensions must be 1-4096 (got {dimensions})")
+        encryption = {"sse_type": "aws:kms", "kms_key_arn": encryption_key.key_arn}
+        self.bucket = s3vectors.CfnVectorBucket(
+            self,
+            "Bucket",
+            encryption_configuration=s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(
+                **encryption
+            ),
+        )
+        self.bucket.apply_removal_policy(removal_policy)
+        self.index = s3vectors.CfnIndex(
+            self,
+            "Index",
+            vector_bucket_arn=self.bucket.attr_vector_bucket_arn,
+            data_type="float32",
+            dimension=dimensions,
+            distance_metric="cosine",
+            metadata_configuration=s3vectors.CfnIndex.MetadataConfigurationProperty(
+                non_filterable_metadata_keys=[TEXT_FIELD, METADATA_FIELD]
+            ),
+        )
+        self.index.apply_removal_policy(removal_policy)
+        self.bucket_arn: str = self.bucket.attr_vector_bucket_arn
+        self.index_arn: str = self.index.attr_index_arn
+
+    def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty:
+        return bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
+            type="S3_VECTORS",
+            s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(
+                vector_bucket_arn=self.bucket_arn, index_arn=self.index_arn
+            ),
+        )
+
+    def grant_knowledge_base(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseTheVectorIndex",
+                actions=[
+                    "s3vectors:GetIndex",
+                    "s3vectors:PutVectors",
+                    "s3vectors:GetVectors",
+                    "s3vectors:QueryVectors",
+                    "s3vectors:DeleteVectors",
+                    "s3vectors:ListVectors",
+                ],
+                resources=[self.index_arn],
+            )
+        )
+
+
+class OpenSearchVectorStore(Construct):
+    """An OpenSearch Serverless vector collection with its policies and k-NN index.
+
+    The encryption policy uses the LOB's key; the network policy admits the collection
+    endpoint only (no dashboards), and every request still needs a principal named in a data
+    access policy; the one created here names only ``index_admin_arns`` (the CloudFormation
+    execution role that creates the index). Knowledge-base roles get their own access policy
+    from ``grant_knowledge_base``.
+
+    :param collection_name: 3-32 lower-case characters (OpenSearch requires a name).
+    :param encryption_key: customer-managed key.
+    :param index_admin_arns: principals that create the index (the deploying role).
+    :param dimensions: embedding size.
+    :param standby_replicas: default ``True``; ``False`` halves idle OCUs (non-production).
+    :param removal_policy: default ``RETAIN``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        collection_name: str,
+        encryption_key: kms.IKey,
+        index_admin_arns: Sequence[str],
+        dimensions: int,
+        standby_replicas: bool = True,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not _COLLECTION_NAME.match(collection_name):
+            raise ValueError(
+                f"OpenSearchVectorStore: '{collection_name}' is not a valid collection name "
+                "(3-32 lower-case letters, digits and '-', starting with a letter)"
+            )
+        if not index_admin_arns:
+            raise ValueError("OpenSearchVectorStore: index_admin_arns must name the deploying role")
+        self.collection_name = collection_name
+        resource = [f"collection/{collection_name}"]
+        encryption = aoss.CfnSecurityPolicy(
+            self,
+            "EncryptionPolicy",
+            name=f"{collection_name}-enc"[:32],
+            type="encryption",
+            policy=Stack.of(self).to_json_string(
+                {
+                    "Rules": [{"ResourceType": "collection", "Resource": resource}],
+                    "AWSOwnedKey": False,
+                    "KmsARN": encryption_key.key_arn,
+                }
+            ),
+        )
+        network = aoss.CfnSecurityPolicy(
+            self,
+            "NetworkPolicy",
+            name=f"{collection_name}-net"[:32],
+            type="network",
+            policy=json.dumps(
+                [
+                    {
+                        "Rules": [{"ResourceType": "collection", "Resource": resource}],
+                        "AllowFromPublic": True,
+                    }
+                ]
+            ),
+        )
+        self.collection = aoss.CfnCollection(
+            self,
+            "Collection",
+            name=collection_name,
+            type="VECTORSEARCH",
+            standby_replicas="ENABLED" if standby_replicas else "DISABLED",
+        )
+        self.collection.node.add_dependency(encryption)
+        self.collection.node.add_dependency(network)
+        self.collection.apply_removal_policy(removal_policy)
+        self._access_policy("IndexAdminAccess", "admin", index_admin_arns)
+        self.index = aoss.CfnIndex(
+            self,
+            "Index",
+            collection_endpoint=self.collection.attr_collection_endpoint,
+            index_name="bedrock-knowledge-base",
+            settings=aoss.CfnIndex.IndexSettingsProperty(
+                index=aoss.CfnIndex.IndexProperty(knn=True)
+            ),
+            mappings=aoss.CfnIndex.MappingsProperty(
+                properties={
+                    VECTOR_FIELD: aoss.CfnIndex.PropertyMappingProperty(
+                        type="knn_vector",
+                        dimension=dimensions,
+                        method=aoss.CfnIndex.MethodProperty(
+                            name="hnsw", engine="faiss", space_type="l2"
+                        ),
+                    ),
+                    TEXT_FIELD: aoss.CfnIndex.PropertyMappingProperty(type="text", index=True),
+                    METADATA_FIELD: aoss.CfnIndex.PropertyMappingProperty(type="text", index=False),
+                }
+            ),
+        )
+        self.index.node.add_dependency(self.node.find_child("IndexAdminAccess"))
+        self.index.apply_removal_policy(removal_policy)
+        self.collection_arn: str = self.collection.attr_arn
+
+    def _access_policy(self, construct_id: str, suffix: str, principals: Sequence[str]) -> None:
+        aoss.CfnAccessPolicy(
+            self,
+            construct_id,
+            name=f"{self.collection_name}-{suffix}"[:32],
+            type="data",
+            policy=Stack.of(self).to_json_string(
+                [
+                    {
+                        "Rules": [
+                            {
+                                "ResourceType": "collection",
+                                "Resource": [f"collection/{self.collection_name}"],
+                                "Permission": [
+                                    "aoss:DescribeCollectionItems",
+                                    "aoss:CreateCollectionItems",
+                                    "aoss:UpdateCollectionItems",
+                                ],
+                            },
+                            {
+                                "ResourceType": "index",
+                                "Resource": [f"index/{self.collection_name}/*"],
+                                "Permission": [
+                                    "aoss:CreateIndex",
+                                    "aoss:DescribeIndex",
+                                    "aoss:ReadDocument",
+                                    "aoss:WriteDocument",
+                                    "aoss:UpdateIndex",
+                                ],
+                            },
+                        ],
+                        "Principal": list(principals),
+                    }
+                ]
+            ),
+        )
+
+    def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty:
+        return bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
+            type="OPENSEARCH_SERVERLESS",
+            opensearch_serverless_configuration=bedrock.CfnKnowledgeBase.OpenSearchServerlessConfigurationProperty(
+                collection_arn=self.collection_arn,
+                vector_index_name=self.index.index_name,
+                field_mapping=bedrock.CfnKnowledgeBase.OpenSearchServerlessFieldMappingProperty(
+                    vector_field=VECTOR_FIELD, text_field=TEXT_FIELD, metadata_field=METADATA_FIELD
+                ),
+            ),
+        )
+
+    def grant_knowledge_base(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseTheCollection",
+                actions=["aoss:APIAccessAll"],
+                resources=[self.collection_arn],
+            )
+        )
+
+
+class GovernedKnowledgeBase(Construct):
+    """A Bedrock knowledge base on one prefix of an LOB bucket and one vector store.
+
+    Its service role may read only that prefix (and decrypt with the data key), use only that
+    vector store and invoke only the embedding model. It trusts Bedrock of this account only.
+
+    :param name: knowledge base name (Bedrock requires one).
+    :param source_bucket: the LOB's curated zone.
+    :param source_prefix: the prefix ingested, e.g. ``policies/``.
+    :param data_key: the key of the source bucket (and of the data source's transient data).
+    :param vector_store: an S3VectorStore or OpenSearchVectorStore.
+    :param embedding_model_arn: foundation-model ARN of the embedding model.
+    :param collection_name: for an OpenSearch store, its collection name: a data access policy
+        for the service role is created here. Default ``None`` (S3 Vectors).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        source_bucket: s3.IBucket,
+        source_prefix: str,
+        data_key: kms.IKey,
+        vector_store: VectorStore,
+        embedding_model_arn: str,
+        collection_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not source_prefix.endswith("/") or source_prefix.startswith("/"):
+            raise ValueError(
+                f"GovernedKnowledgeBase: source_prefix must be a relative folder ending in '/' "
+                f"(got '{source_prefix}')"
+            )
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            description=f"Bedrock knowledge base {name}: one prefix, one vector store, one model",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:"
+                        f"{stack.account}:knowledge-base/*"
+                    },
+                },
+            ),
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListTheSourcePrefix",
+                actions=["s3:ListBucket"],
+                resources=[source_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{source_prefix}*"]}},
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTheSourcePrefix",
+                actions=["s3:GetObject"],
+                resources=[source_bucket.arn_for_objects(f"{source_prefix}*")],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DecryptTheSource",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[data_key.key_arn],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EmbedWithTheCatalogModel",
+                actions=["bedrock:InvokeModel"],
+                resources=[embedding_model_arn],
+            )
+        )
+        vector_store.grant_knowledge_base(self.role)
+        if collection_name is not None:
+            aoss.CfnAccessPolicy(
+                self,
+                "CollectionAccess",
+                name=f"{collection_name}-kb"[:32],
+                type="data",
+                policy=stack.to_json_string(
+                    [
+                        {
+                            "Rules": [
+                                {
+                                    "ResourceType": "collection",
+                                    "Resource": [f"collection/{collection_name}"],
+                                    "Permission": ["aoss:DescribeCollectionItems"],
+                                },
+                                {
+                                    "ResourceType": "index",
+                                    "Resource": [f"index/{collection_name}/*"],
+                                    "Permission": [
+                                        "aoss:DescribeIndex",
+                                        "aoss:ReadDocument",
+                                        "aoss:WriteDocument",
+                                        "aoss:UpdateIndex",
+                                    ],
+                                },
+                            ],
+                            "Principal": [self.role.role_arn],
+                        }
+                    ]
+                ),
+            )
+
+        self.knowledge_base = bedrock.CfnKnowledgeBase(
+            self,
+            "KnowledgeBase",
+            name=name,
+            role_arn=self.role.role_arn,
+            knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(
+                type="VECTOR",
+                vector_knowledge_base_configuration=bedrock.CfnKnowledgeBase.VectorKnowledgeBaseConfigurationProperty(
+                    embedding_model_arn=embedding_model_arn
+                ),
+            ),
+            storage_configuration=vector_store.storage_configuration(),
+        )
+        # Bedrock checks the role's permissions when the knowledge base is created.
+        self.knowledge_base.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        self.data_source = bedrock.CfnDataSource(
+            self,
+            "DataSource",
+            name=f"{name}-source"[:100],
+            knowledge_base_id=self.knowledge_base.attr_knowledge_base_id,
+            data_deletion_policy="RETAIN",
+            data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+                type="S3",
+                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
+                    bucket_arn=source_bucket.bucket_arn,
+                    inclusion_prefixes=[source_prefix],
+                ),
+            ),
+            server_side_encryption_configuration=bedrock.CfnDataSource.ServerSideEncryptionConfigurationProperty(
+                kms_key_arn=data_key.key_arn
+            ),
+        )
+        self.knowledge_base_arn: str = self.knowledge_base.attr_knowledge_base_arn
+        policy = self.role.node.find_child("DefaultPolicy")
+        reason = (
+            f"Service role of knowledge base {name}: CDK-generated statements scoped to one "
+            "source prefix, one vector store and one embedding model"
+        )
+        acknowledge(
+            policy,
+            [
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "PCI.DSS.321-IAMNoInlinePolicy",
+            ],
+            f"{reason}; attached to this one role only.",
+        )
+        objects = nag_reference(self, source_bucket.arn_for_objects(f"{source_prefix}*"))
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{objects}]",
+            f"{reason}: reads objects under {source_prefix} of the curated zone only.",
+        )
+        self.policy = policy

@@ -1,0 +1,503 @@
+"""The GenAI layer, checked on the synthesized templates of the example organization."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aws_cdk.assertions import Match
+
+from blueprint.config import DataClassification, ModelKind, OrgConfig
+from tests.conftest import EXAMPLE, Synthesized, synthesize_org
+
+INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_documents(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(logical id, type, document) of every identity policy in a template; boundaries, which
+    grant nothing, are left out."""
+    documents = []
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if str(properties.get("ManagedPolicyName", "")).endswith("-permissions-boundary"):
+            continue
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append((logical_id, resource["Type"], properties["PolicyDocument"]))
+        elif resource["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                documents.append((logical_id, resource["Type"], policy["PolicyDocument"]))
+    return documents
+
+
+def _invoke_allows(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (logical_id, statement)
+        for logical_id, _, document in _policy_documents(template)
+        for statement in document["Statement"]
+        if statement["Effect"] == "Allow"
+        and (
+            INVOKE & set(_as_list(statement["Action"]))
+            or any(a in ("bedrock:*", "*") for a in _as_list(statement["Action"]))
+        )
+    ]
+
+
+def _model_ids(statement: dict[str, Any]) -> set[str]:
+    return {
+        resource.rsplit("/", 1)[1].removeprefix("eu.")
+        for resource in _as_list(statement["Resource"])
+        if isinstance(resource, str)
+        and ("foundation-model/" in resource or "inference-profile/" in resource)
+    }
+
+
+def test_roles_cannot_invoke_models_above_their_classification(
+    example: Synthesized, example_config: OrgConfig
+) -> None:
+    for placement in example.plan.lob_environments():
+        allowed = {
+            m.id
+            for m in example_config.catalog.bedrock
+            if m.kind is ModelKind.TEXT
+            and m.max_classification.rank >= placement.classification.rank
+        }
+        template = example.template_json(f"{placement.key}-genai")
+        granted = {
+            model
+            for logical_id, statement in _invoke_allows(template)
+            if logical_id.startswith("ModelAccess")
+            for model in _model_ids(statement)
+        }
+        assert granted == allowed, placement.key
+    research = example.template_json("research-prod-genai")
+    assert "amazon.nova-pro-v1:0" not in {
+        m for _, s in _invoke_allows(research) for m in _model_ids(s)
+    }
+    assert DataClassification.RESTRICTED.rank > DataClassification.CONFIDENTIAL.rank
+
+
+def test_no_invoke_permission_exists_without_the_guardrail(
+    example: Synthesized, example_config: OrgConfig
+) -> None:
+    embedding = {m.id for m in example_config.catalog.bedrock if m.kind is ModelKind.EMBEDDING}
+    checked = 0
+    for name, template in example.templates().items():
+        for logical_id, statement in _invoke_allows(template):
+            checked += 1
+            assert "*" not in _as_list(statement["Action"]), (name, logical_id)
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            if "bedrock:GuardrailIdentifier" in condition:
+                continue
+            # The one exception: a knowledge base's service role computing embeddings.
+            assert logical_id.startswith("KnowledgeBase"), (name, logical_id, statement)
+            assert _model_ids(statement) <= embedding, (name, logical_id)
+    assert checked > 0
+
+
+def test_invoking_without_the_guardrail_is_denied(example: Synthesized) -> None:
+    example.template("claims-nonprod-genai").has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "DenyInvokeWithoutGuardrail",
+                                "Effect": "Deny",
+                                "Resource": "*",
+                                "Action": sorted(INVOKE),
+                                "Condition": {
+                                    "StringNotEquals": {
+                                        "bedrock:GuardrailIdentifier": Match.any_value()
+                                    }
+                                },
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_model_access_is_attached_to_applications_and_non_prod_humans(example: Synthesized) -> None:
+    def roles(stack: str) -> list[Any]:
+        policy = next(
+            iter(example.template(stack).find_resources("AWS::IAM::ManagedPolicy").values())
+        )
+        return policy["Properties"]["Roles"]
+
+    assert [r for r in roles("claims-interactive-genai") if isinstance(r, str)] == [
+        "example-corp-data-scientist",
+        "example-corp-ml-engineer",
+    ]
+    assert [r for r in roles("claims-nonprod-genai") if isinstance(r, str)] == [
+        "example-corp-ml-engineer"
+    ]
+    assert [r for r in roles("claims-prod-genai") if isinstance(r, str)] == []
+    assert len(roles("claims-prod-genai")) == 1  # the application role only
+
+
+def _two_small_orgs(tmp_path: Path, change: dict[str, Any]) -> tuple[Synthesized, Synthesized]:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["lobs"] = [data["lobs"][1]]
+    data["lobs"][0]["environments"] = {"prod": data["lobs"][0]["environments"]["prod"]}
+    changed = copy.deepcopy(data)
+    changed["guardrails"] |= change
+    out = []
+    for index, variant in enumerate((data, data, changed)):
+        path = tmp_path / f"org{index}.yaml"
+        path.write_text(yaml.safe_dump(variant))
+        out.append(synthesize_org(OrgConfig.model_validate(variant), tmp_path / f"out{index}"))
+    return out[0], out[1], out[2]  # type: ignore[return-value]
+
+
+def test_guardrail_version_changes_when_the_policy_changes(tmp_path: Path) -> None:
+    first, same, changed = _two_small_orgs(tmp_path, {"grounding_threshold": 0.8})
+
+    def version_ids(synthesized: Synthesized) -> set[str]:
+        template = synthesized.template("marketing-prod-genai")
+        return set(template.find_resources("AWS::Bedrock::GuardrailVersion"))
+
+    assert len(version_ids(first)) == 1
+    assert version_ids(first) == version_ids(same)
+    assert version_ids(first) != version_ids(changed)
+
+
+def test_guardrail_is_encrypted_and_complete(example: Synthesized) -> None:
+    example.template("claims-prod-genai").has_resource_properties(
+        "AWS::Bedrock::Guardrail",
+        {
+            "Name": "example-corp-claims-prod",
+            "KmsKeyArn": {
+                "Fn::ImportValue": Match.string_like_regexp("claims-prod-security:.*DataKey")
+            },
+            "ContentPolicyConfig": {
+                "FiltersConfig": Match.array_with(
+                    [
+                        {"Type": "HATE", "InputStrength": "HIGH", "OutputStrength": "HIGH"},
+                        {
+                            "Type": "PROMPT_ATTACK",
+                            "InputStrength": "HIGH",
+                            "OutputStrength": "NONE",
+                        },
+                    ]
+                )
+            },
+            "SensitiveInformationPolicyConfig": {
+                "PiiEntitiesConfig": Match.array_with(
+                    [
+                        {"Type": "EMAIL", "Action": "ANONYMIZE"},
+                        {"Type": "US_SOCIAL_SECURITY_NUMBER", "Action": "BLOCK"},
+                    ]
+                )
+            },
+            "TopicPolicyConfig": {
+                "TopicsConfig": [Match.object_like({"Name": "investment-advice", "Type": "DENY"})]
+            },
+            "WordPolicyConfig": {
+                "WordsConfig": [{"Text": "confidential-project-aurora"}],
+                "ManagedWordListsConfig": [{"Type": "PROFANITY"}],
+            },
+            "ContextualGroundingPolicyConfig": {
+                "FiltersConfig": [
+                    {"Type": "GROUNDING", "Threshold": 0.75},
+                    {"Type": "RELEVANCE", "Threshold": 0.75},
+                ]
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(("env", "enforced"), [("interactive", 0), ("nonprod", 1), ("prod", 1)])
+def test_enforced_guardrail_in_operational_environments(
+    example: Synthesized, env: str, enforced: int
+) -> None:
+    template = example.template(f"claims-{env}-genai")
+    template.resource_count_is("AWS::Bedrock::EnforcedGuardrailConfiguration", enforced)
+
+
+def test_invocation_logging_in_every_lob_account(example: Synthesized) -> None:
+    for placement in example.plan.lob_environments():
+        example.template(f"{placement.key}-genai").has_resource_properties(
+            "Custom::BedrockModelInvocationLogging",
+            {
+                "ServiceToken": {
+                    "Fn::GetAtt": [Match.string_like_regexp("InvocationLogging"), "Arn"]
+                },
+                "LogGroupName": {
+                    "Fn::ImportValue": Match.string_like_regexp(
+                        f"{placement.key}-security:.*ModelInvocationLogs"
+                    )
+                },
+                "BucketName": {
+                    "Fn::ImportValue": Match.string_like_regexp(
+                        f"{placement.key}-security:.*ModelInvocationArchive"
+                    )
+                },
+                "KeyPrefix": "invocations/",
+                "TextDelivery": "true",
+                "ImageDelivery": "true",
+                "EmbeddingDelivery": "true",
+            },
+        )
+
+
+def test_logging_function_runs_in_the_vpc_with_a_dead_letter_queue(example: Synthesized) -> None:
+    example.template("marketing-nonprod-genai").has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Handler": "index.handler",
+            "ReservedConcurrentExecutions": 2,
+            "VpcConfig": {"SubnetIds": Match.any_value(), "SecurityGroupIds": Match.any_value()},
+            "DeadLetterConfig": {"TargetArn": Match.any_value()},
+        },
+    )
+
+
+def test_alarms_on_interventions_and_oversized_prompts(example: Synthesized) -> None:
+    template = example.template("claims-prod-genai")
+    template.has_resource_properties(
+        "AWS::Logs::MetricFilter",
+        {
+            "FilterPattern": '?"INTERVENED" ?"guardrail_intervened"',
+            "MetricTransformations": [Match.object_like({"MetricName": "GuardrailInterventions"})],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Logs::MetricFilter",
+        {
+            "FilterPattern": "{ $.input.inputTokenCount > 8000 }",
+            "MetricTransformations": [Match.object_like({"MetricName": "OversizedPrompts"})],
+        },
+    )
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    topic = next(iter(template.find_resources("AWS::SNS::Topic")))
+    assert len(alarms) == 2
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
+    template.has_resource_properties(
+        "AWS::SNS::Topic",
+        {"KmsMasterKeyId": {"Fn::ImportValue": Match.string_like_regexp("LogsKey")}},
+    )
+
+
+def test_invocation_archive_admits_bedrock_of_this_account_only(example: Synthesized) -> None:
+    example.template("claims-prod-security").has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowBedrockInvocationLogDelivery",
+                                "Principal": {"Service": "bedrock.amazonaws.com"},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": "666666666666"},
+                                    "ArnLike": {
+                                        "aws:SourceArn": "arn:aws:bedrock:eu-west-1:666666666666:*"
+                                    },
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_inference_profiles_are_tagged_for_cost_attribution(example: Synthesized) -> None:
+    template = example.template("research-nonprod-genai")
+    template.has_resource_properties(
+        "AWS::Bedrock::ApplicationInferenceProfile",
+        {
+            "InferenceProfileName": "research-nonprod-literature-review",
+            "ModelSource": {
+                "CopyFrom": (
+                    "arn:aws:bedrock:eu-west-1:555555555557:inference-profile/eu.amazon.nova-lite-v1:0"
+                )
+            },
+            "Tags": Match.array_with(
+                [
+                    {"Key": "cost-center", "Value": "CC-3003"},
+                    {"Key": "environment", "Value": "nonprod"},
+                    {"Key": "lob", "Value": "research"},
+                    {"Key": "use-case", "Value": "literature-review"},
+                ]
+            ),
+        },
+    )
+    profiles = set(template.find_resources("AWS::Bedrock::ApplicationInferenceProfile"))
+    allowed = {
+        r["Fn::GetAtt"][0]
+        for _, s in _invoke_allows(template.to_json())
+        for r in _as_list(s["Resource"])
+        if isinstance(r, dict)
+    }
+    assert profiles == allowed
+
+
+def test_prompts_are_versioned_and_encrypted(example: Synthesized) -> None:
+    template = example.template("claims-interactive-genai")
+    template.has_resource_properties(
+        "AWS::Bedrock::Prompt",
+        {
+            "Name": "claims-interactive-summarize-claim",
+            "CustomerEncryptionKeyArn": Match.any_value(),
+            "Variants": [
+                Match.object_like(
+                    {
+                        "ModelId": "amazon.nova-pro-v1:0",
+                        "TemplateConfiguration": {
+                            "Text": Match.object_like({"InputVariables": [{"Name": "claim"}]})
+                        },
+                    }
+                )
+            ],
+        },
+    )
+    template.resource_count_is("AWS::Bedrock::PromptVersion", 1)
+
+
+def test_knowledge_bases_on_each_vector_store_kind(example: Synthesized) -> None:
+    claims = example.template("claims-prod-genai")
+    claims.has_resource_properties(
+        "AWS::Bedrock::KnowledgeBase",
+        {
+            "StorageConfiguration": {
+                "Type": "S3_VECTORS",
+                "S3VectorsConfiguration": Match.any_value(),
+            },
+            "KnowledgeBaseConfiguration": {
+                "Type": "VECTOR",
+                "VectorKnowledgeBaseConfiguration": {
+                    "EmbeddingModelArn": (
+                        "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+                    )
+                },
+            },
+        },
+    )
+    research = example.template("research-prod-genai")
+    research.has_resource_properties(
+        "AWS::Bedrock::KnowledgeBase",
+        {
+            "StorageConfiguration": {
+                "Type": "OPENSEARCH_SERVERLESS",
+                "OpensearchServerlessConfiguration": Match.object_like(
+                    {"VectorIndexName": "bedrock-knowledge-base"}
+                ),
+            },
+        },
+    )
+    example.template("research-interactive-genai").resource_count_is(
+        "AWS::Bedrock::KnowledgeBase", 0
+    )
+    example.template("claims-prod-data").resource_count_is("AWS::S3Vectors::Index", 1)
+    data = example.template("research-prod-data")
+    data.has_resource_properties(
+        "AWS::OpenSearchServerless::Collection",
+        {"Name": "research-prod-studies", "Type": "VECTORSEARCH", "StandbyReplicas": "ENABLED"},
+    )
+    example.template("research-nonprod-data").has_resource_properties(
+        "AWS::OpenSearchServerless::Collection", {"StandbyReplicas": "DISABLED"}
+    )
+
+
+def test_knowledge_base_role_has_no_wildcard_resource(example: Synthesized) -> None:
+    checked = 0
+    for stack in ("claims-prod-genai", "research-prod-genai"):
+        template = example.template_json(stack)
+        for logical_id, _, document in _policy_documents(template):
+            if not logical_id.startswith("KnowledgeBase"):
+                continue
+            for statement in document["Statement"]:
+                checked += 1
+                assert "*" not in _as_list(statement["Resource"]), (stack, statement)
+                assert not any(a.endswith(":*") for a in _as_list(statement["Action"]))
+    assert checked >= 10
+
+
+def test_knowledge_base_reads_one_prefix_of_the_curated_zone(example: Synthesized) -> None:
+    template = example.template_json("claims-nonprod-genai")
+    statements = {
+        statement.get("Sid"): statement
+        for logical_id, _, document in _policy_documents(template)
+        if logical_id.startswith("KnowledgeBasePolicies")
+        for statement in document["Statement"]
+    }
+    assert statements["ReadTheSourcePrefix"]["Action"] == "s3:GetObject"
+    assert statements["ReadTheSourcePrefix"]["Resource"] == {
+        "Fn::Join": [
+            "",
+            [{"Fn::ImportValue": "claims-nonprod-data-curated-bucket-arn"}, "/policies/*"],
+        ]
+    }
+    assert statements["ListTheSourcePrefix"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["policies/*"]}
+    }
+    assert statements["EmbedWithTheCatalogModel"]["Resource"] == (
+        "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+    )
+
+
+def test_no_platform_principal_gets_vector_store_access(example: Synthesized) -> None:
+    for placement in example.plan.lob_environments():
+        for layer in ("data", "genai"):
+            template = example.template_json(f"{placement.key}-{layer}")
+            for resource in template["Resources"].values():
+                if resource["Type"] != "AWS::OpenSearchServerless::AccessPolicy":
+                    continue
+                text = str(resource["Properties"]["Policy"])
+                for platform_account in ("111111111111", "222222222222", "333333333333"):
+                    assert platform_account not in text
+
+
+def test_invocation_log_stores_are_retained_in_operational_environments(
+    example: Synthesized,
+) -> None:
+    resources = example.template_json("claims-prod-security")["Resources"]
+    stores = {
+        k: v
+        for k, v in resources.items()
+        if k.startswith("ModelInvocation")
+        and v["Type"] in ("AWS::Logs::LogGroup", "AWS::S3::Bucket")
+    }
+    assert {v["Type"] for v in stores.values()} == {"AWS::Logs::LogGroup", "AWS::S3::Bucket"}
+    assert all(v["DeletionPolicy"] == "Retain" for v in stores.values())
+
+
+def test_the_boundary_denies_unguarded_invocation_by_any_role(example: Synthesized) -> None:
+    template = example.template("claims-interactive-foundation")
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "ManagedPolicyName": "example-corp-permissions-boundary",
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "DenyModelInvocationWithoutGuardrail",
+                            "Effect": "Deny",
+                            "Action": sorted(INVOKE),
+                            "NotResource": (
+                                "arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0"
+                            ),
+                            "Condition": {"Null": {"bedrock:GuardrailIdentifier": "true"}},
+                        }
+                    ]
+                )
+            },
+        },
+    )
