@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+
+from conftest import new_stack
+from genai_constructs.bedrock import (
+    ApplicationInferenceProfiles,
+    ApprovedModel,
+    GovernedGuardrail,
+    GuardrailSpec,
+    ModelAccessPolicy,
+    PromptCatalog,
+    PromptSpec,
+)
+
+SPEC = GuardrailSpec(
+    content_filters={"HATE": "HIGH", "PROMPT_ATTACK": "MEDIUM"},
+    blocked_input_message="no",
+    blocked_output_message="no",
+    pii_entities={"EMAIL": "ANONYMIZE"},
+)
+LITE = ApprovedModel("amazon.nova-lite-v1:0", "eu", ("eu-west-1", "eu-west-3"))
+PRO = ApprovedModel("amazon.nova-pro-v1:0")
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    guardrail = GovernedGuardrail(
+        stack, "Guard", name="g", spec=SPEC, encryption_key=key, enforce=True
+    )
+    profiles = ApplicationInferenceProfiles(
+        stack, "Profiles", use_cases={"chat": LITE}, name_prefix="lob-prod", tags={"lob": "lob"}
+    )
+    ModelAccessPolicy(
+        stack,
+        "Access",
+        models=[LITE, PRO],
+        guardrail_arn=guardrail.guardrail_arn,
+        guardrail_identifier=guardrail.versioned_arn,
+        guardrail_key_arn=key.key_arn,
+        application_profile_arns=profiles.arns,
+    )
+    PromptCatalog(
+        stack,
+        "Prompts",
+        encryption_key=key,
+        name_prefix="lob-prod",
+        prompts=[
+            PromptSpec("greet", "amazon.nova-pro-v1:0", "Hello {{name}}, about {{topic}} {{name}}")
+        ],
+    )
+    return Template.from_stack(stack)
+
+
+def test_prompt_attack_is_filtered_on_input_only(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Bedrock::Guardrail",
+        {
+            "ContentPolicyConfig": {
+                "FiltersConfig": [
+                    {"Type": "HATE", "InputStrength": "HIGH", "OutputStrength": "HIGH"},
+                    {"Type": "PROMPT_ATTACK", "InputStrength": "MEDIUM", "OutputStrength": "NONE"},
+                ]
+            },
+        },
+    )
+    template.resource_count_is("AWS::Bedrock::EnforcedGuardrailConfiguration", 1)
+    versions = template.find_resources("AWS::Bedrock::GuardrailVersion")
+    assert list(versions) and next(iter(versions.values()))["DeletionPolicy"] == "Retain"
+
+
+def test_cross_region_profile_grants_every_routed_region(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "InvokeApprovedModelsWithGuardrail",
+                                "Resource": [
+                                    "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-lite-v1:0",
+                                    "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0",
+                                    "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0",
+                                    "arn:aws:bedrock:eu-west-3::foundation-model/amazon.nova-lite-v1:0",
+                                    {
+                                        "Fn::GetAtt": [
+                                            Match.string_like_regexp("ProfilesChat"),
+                                            "InferenceProfileArn",
+                                        ]
+                                    },
+                                ],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_profiles_copy_from_the_system_profile(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Bedrock::ApplicationInferenceProfile",
+        {
+            "InferenceProfileName": "lob-prod-chat",
+            "ModelSource": {
+                "CopyFrom": (
+                    "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-lite-v1:0"
+                )
+            },
+            "Tags": [{"Key": "lob", "Value": "lob"}, {"Key": "use-case", "Value": "chat"}],
+        },
+    )
+
+
+def test_prompt_variables_are_declared_once_in_order(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Bedrock::Prompt",
+        {
+            "Variants": [
+                Match.object_like(
+                    {
+                        "TemplateConfiguration": {
+                            "Text": Match.object_like(
+                                {"InputVariables": [{"Name": "name"}, {"Name": "topic"}]}
+                            )
+                        }
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_the_version_follows_the_policy() -> None:
+    changed = GuardrailSpec(**{**SPEC.__dict__, "grounding_threshold": 0.5})
+    assert SPEC.fingerprint() == GuardrailSpec(**SPEC.__dict__).fingerprint()
+    assert SPEC.fingerprint() != changed.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            GuardrailSpec({"HATE": "EXTREME"}, "no", "no"),
+            "GovernedGuardrail: content filter HATE=EXTREME is not valid",
+        ),
+        (
+            GuardrailSpec({}, "no", "no"),
+            "GovernedGuardrail: content_filters must name at least one",
+        ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "no", "no", pii_entities={"EMAIL": "HIDE"}),
+            "GovernedGuardrail: PII action EMAIL=HIDE is not valid; allowed: BLOCK, ANONYMIZE",
+        ),
+    ],
+)
+def test_guardrail_validation(spec: GuardrailSpec, message: str) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        GovernedGuardrail(
+            stack,
+            "G",
+            name="g",
+            spec=spec,
+            encryption_key=kms.Key(stack, "K", enable_key_rotation=True),
+        )
+
+
+def test_model_access_needs_a_model() -> None:
+    with pytest.raises(ValueError, match="ModelAccessPolicy: models must name at least one"):
+        ModelAccessPolicy(
+            new_stack(),
+            "A",
+            models=[],
+            guardrail_arn="arn",
+            guardrail_identifier="x",
+            guardrail_key_arn="k",
+        )
+
+
+def test_prompt_names_are_unique() -> None:
+    stack = new_stack()
+    prompt = PromptSpec("a", "m.x", "t")
+    with pytest.raises(ValueError, match=r"PromptCatalog: prompt names must be unique"):
+        PromptCatalog(
+            stack,
+            "P",
+            prompts=[prompt, prompt],
+            name_prefix="p",
+            encryption_key=kms.Key(stack, "K", enable_key_rotation=True),
+        )
