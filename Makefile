@@ -14,7 +14,8 @@ install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml constructs/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev]'
+	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -38,7 +39,7 @@ lint: install
 	mypy
 
 test: lint
-	pytest
+	HF_HUB_OFFLINE=1 pytest
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
@@ -99,9 +99,18 @@ class Model(BaseModel):
 
 class OrganizationConfig(Model):
     name: Slug
+    id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
+    root_id: Annotated[str, Field(pattern=r"^r-[0-9a-z]{4,32}$")]
     management_account: AccountId
     home_region: Region
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
+
+
+class OrgGuardrail(Model):
+    """A guardrail of the management account that the Bedrock organization policy enforces."""
+
+    arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:guardrail/\w+$")]
+    version: Annotated[str, Field(pattern=r"^[1-9]\d*$")]
 
 
 class PlatformConfig(Model):
@@ -111,6 +120,12 @@ class PlatformConfig(Model):
     tooling_account: AccountId
     azs: AvailabilityZones
     vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.255.0.0/16"
+    alert_emails: Annotated[
+        list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]],
+        Field(min_length=1, max_length=10),
+    ]
+    trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
+    org_guardrail: OrgGuardrail | None = None
 
 
 class EnvironmentConfig(Model):
@@ -152,8 +167,51 @@ class BedrockModel(Model):
     dimensions: Annotated[int, Field(ge=256, le=4096)] = 1024
 
 
+# SageMaker ML instance families with NVIDIA GPUs (training and real-time inference).
+GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en")
+GPU_SIZES = (
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "48xlarge",
+)
+
+
+def _gpu_instance(value: str) -> str:
+    parts = value.split(".")
+    if (
+        len(parts) != 3
+        or parts[0] != "ml"
+        or parts[1] not in GPU_FAMILIES
+        or (parts[2] not in GPU_SIZES)
+    ):
+        raise ValueError(
+            f"'{value}' is not a SageMaker GPU instance type; allowed: ml.<family>.<size> with "
+            f"family one of {', '.join(GPU_FAMILIES)}, e.g. ml.g5.2xlarge"
+        )
+    return value
+
+
+GpuInstance = Annotated[str, AfterValidator(_gpu_instance)]
+
+
+class OpenWeightsModel(Model):
+    """An open-weights model the LOBs may fine-tune and host in their own accounts."""
+
+    id: Slug
+    hf_model_id: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    training_instance: GpuInstance
+    serving_instance: GpuInstance
+    max_classification: DataClassification = DataClassification.RESTRICTED
+
+
 class CatalogConfig(Model):
     bedrock: Annotated[list[BedrockModel], Field(min_length=1)]
+    open_weights: list[OpenWeightsModel] = []
 
 
 class FilterStrength(StrEnum):
@@ -285,6 +343,53 @@ class KnowledgeBaseConfig(Model):
         return self.prefix or f"{self.name}/"
 
 
+class FineTuningConfig(Model):
+    """A LoRA fine-tuning pipeline on the LOB's training zone (operational environments)."""
+
+    name: Slug
+    base_model: str
+    method: Literal["lora"] = "lora"
+    dataset_prefix: Annotated[str, Field(pattern=r"^[a-zA-Z0-9!_.*'()/-]*/$")] | None = None
+    rouge_l_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    max_runtime_hours: Annotated[int, Field(ge=1, le=72)] = 8
+    epochs: Annotated[int, Field(ge=1, le=20)] = 2
+
+    @property
+    def source_prefix(self) -> str:
+        return self.dataset_prefix or f"{self.name}/"
+
+
+class EndpointConfig(Model):
+    """A real-time GPU endpoint serving an open-weights or fine-tuned model."""
+
+    name: Slug
+    model: str
+    min_instances: Annotated[int, Field(ge=0, le=20)] = 0
+    max_instances: Annotated[int, Field(ge=1, le=20)] = 1
+    invocations_per_instance: Annotated[int, Field(ge=1)] = 20
+    latency_alarm_ms: Annotated[int, Field(ge=1)] = 10000
+
+    @model_validator(mode="after")
+    def _max_covers_min(self) -> EndpointConfig:
+        if self.max_instances < self.min_instances:
+            raise ValueError(
+                f"max_instances ({self.max_instances}) is below min_instances "
+                f"({self.min_instances}); allowed: max_instances >= min_instances"
+            )
+        return self
+
+
+class StudioConfig(Model):
+    users: Annotated[list[Slug], Field(max_length=100), AfterValidator(_unique)] = []
+    idle_minutes: Annotated[int, Field(ge=60, le=525600)] = 60
+
+
+class MLConfig(Model):
+    studio: StudioConfig = StudioConfig()
+    fine_tuning: list[FineTuningConfig] = []
+    endpoints: list[EndpointConfig] = []
+
+
 class GenAIConfig(Model):
     use_cases: list[UseCase] = []
     prompts: list[PromptConfig] = []
@@ -300,6 +405,7 @@ class LobConfig(Model):
     auditor_metadata_read: bool = False
     environments: EnvironmentsConfig
     genai: GenAIConfig = GenAIConfig()
+    ml: MLConfig = MLConfig()
 
 
 class OrgConfig(Model):
@@ -313,3 +419,6 @@ class OrgConfig(Model):
 
     def model(self, model_id: str) -> BedrockModel:
         return next(model for model in self.catalog.bedrock if model.id == model_id)
+
+    def open_weights(self, model_id: str) -> OpenWeightsModel:
+        return next(model for model in self.catalog.open_weights if model.id == model_id)

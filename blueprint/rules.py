@@ -37,6 +37,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_lob_name_problems(data),
         *_catalog_problems(data),
         *_model_reference_problems(data),
+        *ml_problems(data),
     ]
 
 
@@ -219,4 +220,61 @@ def _kb_environment_problems(
                 yield ConfigProblem(
                     f"lobs[{index}].genai.knowledge_bases[{k_index}].environments[{e_index}]",
                     f"this LOB has no '{env}' environment; allowed: {', '.join(present)}",
+                )
+
+
+def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Fine-tuning bases must be approved open-weights models; endpoints serve known models."""
+    catalog = _mapping(data.get("catalog"))
+    open_weights = {m.get("id"): m for m in map(_mapping, _sequence(catalog.get("open_weights")))}
+    ranks = [c.value for c in DataClassification]
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        ml = _mapping(lob.get("ml"))
+        classification = lob.get("data_classification")
+        tuned: list[str] = []
+        for section in ("fine_tuning", "endpoints"):
+            seen: dict[str, int] = {}
+            for e_index, entry in enumerate(map(_mapping, _sequence(ml.get(section)))):
+                name = entry.get("name")
+                if isinstance(name, str) and name in seen:
+                    yield ConfigProblem(
+                        f"lobs[{index}].ml.{section}[{e_index}].name",
+                        f"'{name}' is already used by {section}[{seen[name]}]; "
+                        "allowed: a unique name",
+                    )
+                if isinstance(name, str):
+                    seen.setdefault(name, e_index)
+        for e_index, entry in enumerate(map(_mapping, _sequence(ml.get("fine_tuning")))):
+            if isinstance(entry.get("name"), str):
+                tuned.append(entry["name"])
+            base = entry.get("base_model")
+            if not isinstance(base, str):
+                continue
+            usable = [
+                model_id
+                for model_id, spec in open_weights.items()
+                if classification not in ranks
+                or spec.get("max_classification", "restricted") not in ranks
+                or ranks.index(spec.get("max_classification", "restricted"))
+                >= ranks.index(classification)
+            ]
+            if base not in usable:
+                reason = (
+                    "is not in catalog.open_weights"
+                    if base not in open_weights
+                    else f"is not approved for '{classification}' data"
+                )
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.fine_tuning[{e_index}].base_model",
+                    f"model '{base}' {reason}; allowed: "
+                    + (", ".join(str(u) for u in usable) or "no open-weights model of the catalog"),
+                )
+        servable = [str(m) for m in open_weights if isinstance(m, str)] + tuned
+        for e_index, entry in enumerate(map(_mapping, _sequence(ml.get("endpoints")))):
+            model = entry.get("model")
+            if isinstance(model, str) and model not in servable:
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.endpoints[{e_index}].model",
+                    f"'{model}' is neither an open-weights model of the catalog nor a fine_tuning "
+                    f"entry of this LOB; allowed: {', '.join(servable) or 'none defined'}",
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import App, Environment, Stack, Tags
 
 from blueprint.config import OrgConfig
@@ -10,6 +12,9 @@ from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
 from stacks.genai import GenAIStack
+from stacks.governance import GovernanceStack
+from stacks.ml import MLStack
+from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
 
 
@@ -17,6 +22,7 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
     """Add every stack of the organization to ``app`` and the compliance gates to the app."""
     plan = plan_for(config)
     foundations: dict[str, FoundationStack] = {}
+    securities: dict[str, SecurityStack] = {}
     for placement in plan.placements:
         security = SecurityStack(
             app,
@@ -33,6 +39,7 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
             **_stack_props(placement, "private network and persona roles"),
         )
         foundations[placement.key] = foundation
+        securities[placement.key] = security
         stacks: list[Stack] = [security, foundation]
         if placement.kind is PlacementKind.LOB_ENVIRONMENT:
             data = DataStack(
@@ -58,14 +65,93 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
                 data=data,
                 **_stack_props(placement, "guardrail, model access, invocation logging, RAG"),
             )
-            stacks += [data, genai]
+            ml = MLStack(
+                app,
+                f"{placement.key}-ml",
+                plan=plan,
+                placement=placement,
+                security=security,
+                foundation=foundation,
+                data=data,
+                **_stack_props(placement, "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
+            )
+            stacks += [data, genai, ml]
         for stack in stacks:
             _tag(stack, placement)
+    _add_organization(app, plan)
+    governance = plan.governance
+    audit = GovernanceStack(
+        app,
+        f"{governance.key}-audit",
+        org_name=plan.prefix,
+        organization_id=config.organization.id,
+        management_account=config.organization.management_account,
+        trail_retention_days=config.platform.trail_retention_days,
+        lob_budgets={lob.name: lob.budget_usd_month for lob in config.lobs},
+        alert_emails=config.platform.alert_emails,
+        lob_accounts=_lob_accounts(config),
+        lob_regions={lob.name: lob.environments.items()[0][1].region for lob in config.lobs},
+        encryption_key=securities[governance.key].logs_key,
+        access_log_bucket=securities[governance.key].access_log_bucket,
+        **_stack_props(governance, "organization trail, budgets, dashboards, central audit"),
+    )
+    # The central audit policy attaches to the auditor role of the foundation stack.
+    audit.add_stack_dependency(foundations[governance.key])
+    _tag(audit, governance)
     add_compliance_gates(app)
     return plan
 
 
-def _stack_props(placement: Placement, what: str) -> dict[str, object]:
+def _add_organization(app: App, plan: Plan) -> None:
+    """Organization policies in the management account (home region)."""
+    config = plan.config
+    organization = config.organization
+    guardrail = config.platform.org_guardrail
+    stack = OrganizationStack(
+        app,
+        "organization-policies",
+        org_name=plan.prefix,
+        allowed_regions=organization.allowed_regions,
+        approved_model_ids=[model.id for model in config.catalog.bedrock],
+        organization_root_id=organization.root_id,
+        organization_id=organization.id,
+        lob_accounts=_lob_accounts(config),
+        platform_accounts={
+            "governance": config.platform.governance_account,
+            "tooling": config.platform.tooling_account,
+        },
+        protected_role_patterns=[f"arn:*:iam::*:role/{plan.prefix}-*"],
+        exempt_role_patterns=[
+            "arn:*:iam::*:role/cdk-*-cfn-exec-role-*",
+            "arn:*:iam::*:role/OrganizationAccountAccessRole",
+        ],
+        enforce_bedrock_guardrail=guardrail is not None,
+        guardrail_arn=guardrail.arn if guardrail else None,
+        guardrail_version=guardrail.version if guardrail else None,
+        # GPU instances (g5, p4d, ...) have local NVMe storage and reject volume keys.
+        sagemaker_require_volume_key=False,
+        env=Environment(account=organization.management_account, region=organization.home_region),
+        description="GenAI platform organization: OUs, SCPs, RCP, AI opt-out, tag policy",
+        termination_protection=True,
+    )
+    for key, value in {
+        "lob": "platform",
+        "environment": "platform",
+        "cost-center": "platform",
+        "data-classification": "restricted",
+        "managed-by": "genai-platform-blueprint",
+    }.items():
+        Tags.of(stack).add(key, value)
+
+
+def _lob_accounts(config: OrgConfig) -> dict[str, dict[str, str]]:
+    return {
+        lob.name: {name.value: env.account for name, env in lob.environments.items()}
+        for lob in config.lobs
+    }
+
+
+def _stack_props(placement: Placement, what: str) -> dict[str, Any]:
     return {
         "env": Environment(account=placement.account, region=placement.region),
         "description": f"GenAI platform {placement.key}: {what}",

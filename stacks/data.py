@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, DefaultStackSynthesizer, Stack
+from aws_cdk import CfnOutput, DefaultStackSynthesizer, Fn, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -97,18 +97,28 @@ class DataStack(Stack):
         )
         if interactive:
             self._grant_data_scientist_reads(data_scientist)
-        # Exported by name so that importing stacks can cite the ARN in nag acknowledgments.
-        self.curated_bucket_export = f"{self.stack_name}-curated-bucket-arn"
-        CfnOutput(
-            self,
-            "CuratedBucketArn",
-            value=self.lake.zones["curated"].bucket_arn,
-            export_name=self.curated_bucket_export,
-        )
+        # Exported by name: stacks that use a zone import it explicitly, so that its ARN reads
+        # the same at construction and in the template (nag acknowledgments cite it).
+        for zone in ZONES:
+            CfnOutput(
+                self,
+                f"{zone.capitalize()}BucketArn",
+                value=self.lake.zones[zone].bucket_arn,
+                export_name=self.zone_export(zone),
+            )
         self.vector_stores = {
             kb.name: self._vector_store(plan, placement, kb, security)
             for kb in plan.knowledge_bases(placement)
         }
+
+    def zone_export(self, zone: str) -> str:
+        return f"{self.stack_name}-{zone}-bucket-arn"
+
+    def import_zone(self, scope: Construct, zone: str) -> s3.IBucket:
+        """The zone bucket, imported into ``scope`` by its export (see ``zone_export``)."""
+        return s3.Bucket.from_bucket_arn(
+            scope, f"{zone.capitalize()}Zone", Fn.import_value(self.zone_export(zone))
+        )
 
     def _vector_store(
         self,

@@ -61,6 +61,12 @@ class FoundationStack(Stack):
                     description=PERSONA_DESCRIPTIONS[persona],
                     managed_policies=PERSONA_POLICIES[persona],
                     trusted_accounts=_trusted_accounts(persona, placement, plan),
+                    # Data scientists' Studio apps run as this role.
+                    service_principals=(
+                        ("sagemaker.amazonaws.com",)
+                        if persona is PersonaName.DATA_SCIENTIST
+                        else ()
+                    ),
                 )
                 for persona in placement.personas
             ],

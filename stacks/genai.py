@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, Stack, Tags
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from blueprint.config import BedrockModel, GuardrailPolicy
@@ -125,9 +124,7 @@ class GenAIStack(Stack):
             encryption_key=security.data_key,
             name_prefix=placement.key,
         )
-        curated = s3.Bucket.from_bucket_arn(
-            self, "Curated", Fn.import_value(data.curated_bucket_export)
-        )
+        curated = data.import_zone(self, "curated")
         self.knowledge_bases = {
             kb.name: GovernedKnowledgeBase(
                 self,

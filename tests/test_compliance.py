@@ -76,21 +76,25 @@ def test_cfn_lint_reports_nothing_on_any_template(example: Synthesized) -> None:
 
 
 def test_one_template_per_stack_of_the_example(example: Synthesized) -> None:
-    expected = {
-        f"{key}-{layer}"
-        for key in ["platform-governance", "platform-tooling"]
-        + [
-            f"{lob}-{env}"
+    expected = (
+        {
+            f"{key}-{layer}"
+            for key in ["platform-governance", "platform-tooling"]
+            + [
+                f"{lob}-{env}"
+                for lob in ("claims", "marketing", "research")
+                for env in ("interactive", "nonprod", "prod")
+            ]
+            for layer in ("security", "foundation")
+        }
+        | {
+            f"{lob}-{env}-{layer}"
             for lob in ("claims", "marketing", "research")
             for env in ("interactive", "nonprod", "prod")
-        ]
-        for layer in ("security", "foundation")
-    } | {
-        f"{lob}-{env}-{layer}"
-        for lob in ("claims", "marketing", "research")
-        for env in ("interactive", "nonprod", "prod")
-        for layer in ("data", "genai")
-    }
+            for layer in ("data", "genai", "ml")
+        }
+        | {"organization-policies", "platform-governance-audit"}
+    )
     assert set(example.stack_names()) == expected
     for name in expected:
         assert (example.outdir / f"{name}.template.json").is_file()
@@ -121,7 +125,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(tmp_path.glob("*.template.json"))) == 40
+    assert len(list(tmp_path.glob("*.template.json"))) == 51
 
 
 def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:
@@ -142,7 +146,7 @@ def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0] == (
-        f"{bad}:5: organization.management_account: '1111' is not an AWS account id; "
+        f"{bad}:7: organization.management_account: '1111' is not an AWS account id; "
         "allowed: exactly 12 digits, quoted"
     )
     assert list(outdir.iterdir()) == []

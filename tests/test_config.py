@@ -148,7 +148,7 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     data["lobs"][0]["owner"] = "alice"
     assert problems(data, tmp_path) == [
         "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
-        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments, genai"
+        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments, genai, ml"
     ]
 
 
@@ -177,7 +177,7 @@ def test_keys_given_twice_are_reported_with_their_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert raised.value.lines() == [
-        f"{path}:7: organization.home_region: key given twice in the same mapping; "
+        f"{path}:9: organization.home_region: key given twice in the same mapping; "
         "allowed: each key once"
     ]
 

@@ -158,21 +158,25 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
     protected = {
         stack.stack_name for stack in example.assembly.stacks if stack.termination_protection
     }
-    expected = {
-        f"{key}-{layer}"
-        for key in (
-            "claims-prod",
-            "marketing-prod",
-            "research-prod",
-            "platform-governance",
-            "platform-tooling",
-        )
-        for layer in ("security", "foundation")
-    } | {
-        f"{lob}-prod-{layer}"
-        for lob in ("claims", "marketing", "research")
-        for layer in ("data", "genai")
-    }
+    expected = (
+        {
+            f"{key}-{layer}"
+            for key in (
+                "claims-prod",
+                "marketing-prod",
+                "research-prod",
+                "platform-governance",
+                "platform-tooling",
+            )
+            for layer in ("security", "foundation")
+        }
+        | {
+            f"{lob}-prod-{layer}"
+            for lob in ("claims", "marketing", "research")
+            for layer in ("data", "genai", "ml")
+        }
+        | {"organization-policies", "platform-governance-audit"}
+    )
     assert protected == expected
 
 

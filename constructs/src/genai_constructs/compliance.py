@@ -106,3 +106,34 @@ def _flatten(node: object) -> str:
         if "Ref" in node:
             return f"<{_flatten(node['Ref'])}>"
     return json.dumps(node, separators=(",", ":"))
+
+
+def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
+    """Acknowledge each AwsSolutions-IAM5 finding of one generated policy, with ``reason``.
+
+    For policies whose wildcards are inherent (object prefixes, job ARNs of the workload, KMS
+    data-key variants, actions without resource-level permissions). The findings are computed
+    from the policy as synthesized, so an added wildcard shows up in the acknowledgment list;
+    references must resolve at construction (local resources or explicit imports).
+    """
+    cfn = policy if CfnResource.is_cfn_resource(policy) else policy.node.default_child
+    if cfn is None:
+        raise ValueError(f"acknowledge_wildcards(): '{policy.node.path}' has no resource")
+    document = Stack.of(cfn).resolve(cfn.policy_document)
+    findings: list[str] = []
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        for action in actions if isinstance(actions, list) else [actions]:
+            if "*" in action:
+                findings.append(f"Action::{action}")
+        for resource in resources if isinstance(resources, list) else [resources]:
+            flat = _flatten(resource)
+            if "*" in flat:
+                findings.append(f"Resource::{flat}")
+    unique = sorted(set(findings))
+    for finding in unique:
+        acknowledge(cfn, f"AwsSolutions-IAM5[{finding}]", reason)
+    return unique

@@ -53,12 +53,15 @@ class Persona:
     :param managed_policies: AWS managed policy names attached to the role.
     :param trusted_accounts: accounts whose principals may assume the role; default the
         role's own account only.
+    :param service_principals: default none; AWS services that may also assume the role,
+        e.g. ``sagemaker.amazonaws.com`` for a Studio execution role.
     """
 
     name: str
     description: str
     managed_policies: tuple[str, ...] = ()
     trusted_accounts: tuple[str, ...] = field(default=())
+    service_principals: tuple[str, ...] = ()
 
 
 class PersonaRoles(Construct):
@@ -139,7 +142,10 @@ class PersonaRoles(Construct):
         self.roles: dict[str, iam.Role] = {}
         for persona in personas:
             trusted = persona.trusted_accounts or (Aws.ACCOUNT_ID,)
-            principals = [iam.AccountPrincipal(account) for account in trusted]
+            principals: list[iam.IPrincipal] = [
+                iam.AccountPrincipal(account) for account in trusted
+            ]
+            principals += [iam.ServicePrincipal(s) for s in persona.service_principals]
             role = iam.Role(
                 self,
                 _pascal(persona.name),

@@ -1,0 +1,664 @@
+"""LoRA fine-tuning as a SageMaker pipeline whose definition is built with the SageMaker SDK.
+
+The SDK builds the definition offline: a session that never calls AWS, placeholder values
+for every deploy-time value (role, key, network, buckets, code), which are then swapped for
+CloudFormation references. Container images are resolved with the SDK's image URI helpers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Stack, Tags
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sm
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+# Silence the SDK's v2 deprecation banner; v2 is pinned on purpose (see the README).
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
+TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
+PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
+SERVING_IMAGE_VERSION = "3.3.6"  # Hugging Face TGI (huggingface-llm) container
+PROCESSING_INSTANCE = "ml.m5.2xlarge"
+EVALUATION_INSTANCE = "ml.g5.2xlarge"
+
+OFFLINE_SDK_CONFIG = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+# Values the SDK sees; each is replaced by the real CloudFormation reference afterwards.
+ROLE = "arn:aws:iam::000000000000:role/placeholder-pipeline-role"
+KEY = "arn:aws:kms:us-east-1:000000000000:key/00000000-placeholder-key"
+SECURITY_GROUP = "sg-0000placeholder00"
+SUBNET = "subnet-0000placeholder{}"
+CODE = "s3://placeholder-code-bucket/placeholder-code"
+TRAINING_DATA = "s3://placeholder-training-zone"
+ARTIFACTS = "s3://placeholder-artifacts-zone"
+
+
+@dataclass(frozen=True)
+class FineTuningSpec:
+    """One fine-tuning pipeline.
+
+    :param name: pipeline and model package group name.
+    :param base_model_prefix: artifacts-zone prefix holding the base model weights (the jobs
+        run without internet and cannot download from a hub).
+    :param dataset_prefix: training-zone prefix with JSON Lines prompt/completion records.
+    :param training_instance: GPU instance type from the catalog.
+    :param serving_instance: GPU instance type registered as the inference instance.
+    """
+
+    name: str
+    base_model_prefix: str
+    dataset_prefix: str
+    training_instance: str
+    serving_instance: str
+    rouge_l_threshold: float = 0.3
+    max_runtime_hours: int = 8
+    epochs: int = 2
+
+
+# Families whose instances carry local NVMe storage: SageMaker rejects a volume KMS key there;
+# the instance store is encrypted at rest by the Nitro hardware.
+LOCAL_STORAGE_FAMILIES = (
+    "g4dn",
+    "g5",
+    "g6",
+    "g6e",
+    "gr6",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+    "m5d",
+    "c5d",
+    "r5d",
+)
+
+
+def volume_key(instance_type: str, key: str) -> str | None:
+    """The volume key for ``instance_type``, or None where SageMaker rejects one."""
+    return None if instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES else key
+
+
+def training_image_uri(region: str, instance_type: str) -> str:
+    from sagemaker import image_uris
+
+    return str(
+        image_uris.retrieve(
+            framework="huggingface",
+            region=region,
+            version=TRAINING_IMAGE["transformers"],
+            base_framework_version=f"pytorch{TRAINING_IMAGE['pytorch']}",
+            py_version=TRAINING_IMAGE["python"],
+            instance_type=instance_type,
+            image_scope="training",
+        )
+    )
+
+
+def preparation_image_uri(region: str) -> str:
+    """A CPU image with Python for data preparation (the script needs the standard library)."""
+    from sagemaker import image_uris
+
+    return str(image_uris.retrieve("sklearn", region, version=PREPARATION_IMAGE_VERSION))
+
+
+def serving_image_uri(region: str) -> str:
+    from sagemaker import image_uris
+
+    return str(image_uris.retrieve("huggingface-llm", region, version=SERVING_IMAGE_VERSION))
+
+
+def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
+    """The pipeline definition JSON, with the placeholder values of this module."""
+    import logging
+    import warnings
+
+    for name in ("sagemaker", "sagemaker.config"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import boto3
+    from sagemaker.huggingface import HuggingFace
+    from sagemaker.network import NetworkConfig
+    from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+    from sagemaker.workflow.condition_step import ConditionStep
+    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.fail_step import FailStep
+    from sagemaker.workflow.functions import JsonGet
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.step_collections import RegisterModel
+    from sagemaker.workflow.steps import ProcessingStep, TrainingStep
+
+    class OfflineSession(PipelineSession):
+        """Never calls AWS: every S3 location is given explicitly."""
+
+        def default_bucket(self) -> str:
+            return ARTIFACTS.removeprefix("s3://")
+
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+    boto = boto3.Session(
+        region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline"
+    )
+    # Telemetry off (it would call AWS) and no SDK config files read from the machine.
+    session = OfflineSession(boto_session=boto, sagemaker_config=OFFLINE_SDK_CONFIG)
+    subnets = [SUBNET.format(i) for i in range(subnet_count)]
+    network = NetworkConfig(
+        enable_network_isolation=True,
+        security_group_ids=[SECURITY_GROUP],
+        subnets=subnets,
+        encrypt_inter_container_traffic=True,
+    )
+    image = training_image_uri(region, spec.training_instance)
+    runs = f"{ARTIFACTS}/pipelines/{spec.name}"
+
+    def processor(instance_type: str, image_uri: str) -> Any:
+        return ScriptProcessor(
+            image_uri=image_uri,
+            command=["python3"],
+            role=ROLE,
+            instance_type=instance_type,
+            instance_count=1,
+            sagemaker_session=session,
+            network_config=network,
+            volume_kms_key=volume_key(instance_type, KEY),
+            output_kms_key=KEY,
+            max_runtime_in_seconds=3600 * 2,
+        )
+
+    prepare = ProcessingStep(
+        "PrepareData",
+        step_args=processor(PROCESSING_INSTANCE, preparation_image_uri(region)).run(
+            code=f"{CODE}/prepare_data.py",
+            inputs=[
+                ProcessingInput(
+                    source=f"{TRAINING_DATA}/{spec.dataset_prefix}",
+                    destination="/opt/ml/processing/input",
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="train",
+                    source="/opt/ml/processing/train",
+                    destination=f"{runs}/data/train",
+                ),
+                ProcessingOutput(
+                    output_name="validation",
+                    source="/opt/ml/processing/validation",
+                    destination=f"{runs}/data/validation",
+                ),
+            ],
+        ),
+    )
+    estimator = HuggingFace(
+        entry_point="lora_finetune.py",
+        source_dir=f"{CODE}/sourcedir.tar.gz",
+        image_uri=image,
+        transformers_version=TRAINING_IMAGE["transformers"],
+        pytorch_version=TRAINING_IMAGE["pytorch"],
+        py_version=TRAINING_IMAGE["python"],
+        role=ROLE,
+        instance_type=spec.training_instance,
+        instance_count=1,
+        sagemaker_session=session,
+        subnets=subnets,
+        security_group_ids=[SECURITY_GROUP],
+        enable_network_isolation=True,
+        encrypt_inter_container_traffic=True,
+        volume_kms_key=volume_key(spec.training_instance, KEY),
+        output_kms_key=KEY,
+        max_run=3600 * spec.max_runtime_hours,
+        output_path=f"{runs}/models",
+        code_location=f"{runs}/code",
+        disable_profiler=True,
+        hyperparameters={"epochs": spec.epochs, "lora-r": 16, "lora-alpha": 32},
+    )
+    outputs = prepare.properties.ProcessingOutputConfig.Outputs
+    train = TrainingStep(
+        "FineTune",
+        step_args=estimator.fit(
+            {
+                "train": outputs["train"].S3Output.S3Uri,
+                "validation": outputs["validation"].S3Output.S3Uri,
+                "model": f"{ARTIFACTS}/{spec.base_model_prefix}",
+            }
+        ),
+    )
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    evaluate = ProcessingStep(
+        "Evaluate",
+        step_args=processor(
+            EVALUATION_INSTANCE, training_image_uri(region, EVALUATION_INSTANCE)
+        ).run(
+            code=f"{CODE}/evaluate.py",
+            arguments=[
+                "--base-model",
+                "/opt/ml/processing/base",
+                "--adapter-dir",
+                "/opt/ml/processing/adapter",
+                "--validation-dir",
+                "/opt/ml/processing/validation",
+                "--output-dir",
+                "/opt/ml/processing/evaluation",
+            ],
+            inputs=[
+                ProcessingInput(
+                    source=f"{ARTIFACTS}/{spec.base_model_prefix}",
+                    destination="/opt/ml/processing/base",
+                ),
+                ProcessingInput(
+                    source=train.properties.ModelArtifacts.S3ModelArtifacts,
+                    destination="/opt/ml/processing/adapter",
+                ),
+                ProcessingInput(
+                    source=outputs["validation"].S3Output.S3Uri,
+                    destination="/opt/ml/processing/validation",
+                ),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="evaluation",
+                    source="/opt/ml/processing/evaluation",
+                    destination=f"{runs}/evaluation",
+                )
+            ],
+        ),
+        property_files=[report],
+    )
+    register = RegisterModel(
+        name="Register",
+        estimator=estimator,
+        image_uri=serving_image_uri(region),
+        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
+        content_types=["application/json"],
+        response_types=["application/json"],
+        inference_instances=[spec.serving_instance],
+        transform_instances=[spec.serving_instance],
+        model_package_group_name=spec.name,
+        approval_status="PendingManualApproval",
+    )
+    gate = ConditionStep(
+        "RougeLGate",
+        conditions=[
+            ConditionGreaterThanOrEqualTo(
+                left=JsonGet(
+                    step_name=evaluate.name, property_file=report, json_path="metrics.rouge_l.value"
+                ),
+                right=spec.rouge_l_threshold,
+            )
+        ],
+        if_steps=[register],
+        else_steps=[
+            FailStep(
+                "BelowThreshold",
+                error_message=(
+                    f"ROUGE-L below {spec.rouge_l_threshold}; the model was not registered"
+                ),
+            )
+        ],
+    )
+    pipeline = Pipeline(
+        name=spec.name, steps=[prepare, train, evaluate, gate], sagemaker_session=session
+    )
+    return str(pipeline.definition())
+
+
+def source_archive(directory: Path, files: Sequence[str]) -> Path:
+    """A reproducible ``sourcedir.tar.gz`` of ``files`` (same bytes for the same content)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(files):
+            data = (directory / name).read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
+    import gzip
+
+    target = Path(tempfile.mkdtemp(prefix="sourcedir-")) / "sourcedir.tar.gz"
+    with gzip.GzipFile(target, "wb", mtime=0) as compressed:
+        compressed.write(buffer.getvalue())
+    return target
+
+
+class FineTuningPipeline(Construct):
+    """A SageMaker pipeline, its model package group, approval events and model card.
+
+    The pipeline runs its jobs in the VPC with network isolation, volumes and outputs
+    encrypted with ``encryption_key`` and a maximum runtime; it registers a model package
+    (PendingManualApproval) only when ROUGE-L reaches the threshold. ``consumer_accounts``
+    (the LOB's prod account) may read the group's packages; an EventBridge rule announces each
+    approval on an encrypted SNS topic.
+
+    :param spec: the pipeline.
+    :param code_dir: directory with prepare_data.py, lora_finetune.py, evaluate.py and
+        requirements.txt.
+    :param vpc_subnets: isolated subnets for the jobs.
+    :param security_group: security group for the jobs.
+    :param encryption_key: the LOB data key.
+    :param training_bucket: the training zone (read).
+    :param artifacts_bucket: the artifacts zone (base weights read, runs written).
+    :param consumer_accounts: default none; accounts allowed to read approved packages.
+    :param workload_tag: principal tag that makes the pipeline role a writer of LOB data.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: FineTuningSpec,
+        code_dir: Path,
+        vpc_subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        encryption_key: kms.IKey,
+        training_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        consumer_accounts: Sequence[str] = (),
+        workload_tag: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        missing = [f for f in CODE_FILES if not (code_dir / f).is_file()]
+        if missing:
+            raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")
+        if not vpc_subnets:
+            raise ValueError("FineTuningPipeline: vpc_subnets must name at least one subnet")
+        stack = Stack.of(self)
+
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            description=f"Runs the {spec.name} fine-tuning pipeline and its jobs",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        )
+        if workload_tag:
+            Tags.of(self.role).add(*workload_tag)
+        code = {
+            name: s3_assets.Asset(self, _pascal(name), path=str(code_dir / name))
+            for name in ("prepare_data.py", "evaluate.py")
+        }
+        code["sourcedir.tar.gz"] = s3_assets.Asset(
+            self,
+            "SourceDir",
+            path=str(source_archive(code_dir, ["lora_finetune.py", "requirements.txt"])),
+        )
+        for asset in code.values():
+            asset.grant_read(self.role)
+        training_bucket.grant_read(self.role, f"{spec.dataset_prefix}*")
+        artifacts_bucket.grant_read(self.role, f"{spec.base_model_prefix}*")
+        artifacts_bucket.grant_read_write(self.role, f"pipelines/{spec.name}/*")
+        encryption_key.grant_encrypt_decrypt(self.role)
+        self._grant_job_permissions(stack, spec)
+
+        definition = pipeline_definition(spec, region=stack.region, subnet_count=len(vpc_subnets))
+        replacements = {
+            ROLE: self.role.role_arn,
+            KEY: encryption_key.key_arn,
+            SECURITY_GROUP: security_group.security_group_id,
+            TRAINING_DATA: f"s3://{training_bucket.bucket_name}",
+            ARTIFACTS: f"s3://{artifacts_bucket.bucket_name}",
+            **{SUBNET.format(i): subnet.subnet_id for i, subnet in enumerate(vpc_subnets)},
+        }
+        for name, asset in code.items():
+            definition = definition.replace(f"{CODE}/{name}", asset.s3_object_url)
+        for placeholder, value in replacements.items():
+            definition = definition.replace(placeholder, value)
+        self.pipeline = sm.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=spec.name,
+            role_arn=self.role.role_arn,
+            pipeline_definition={"PipelineDefinitionBody": definition},
+        )
+        # SageMaker checks the role's permissions when the pipeline is created.
+        self.pipeline.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+
+        self.model_package_group = sm.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=spec.name,
+            model_package_group_description=f"LoRA fine-tunes of {spec.name}",
+            model_package_group_policy=(
+                _consumer_policy(stack, spec.name, consumer_accounts) if consumer_accounts else None
+            ),
+        )
+        self.approvals = sns.Topic(
+            self,
+            "Approvals",
+            master_key=encryption_key,
+            enforce_ssl=True,
+            display_name=f"{spec.name} model approvals",
+        )
+        self.approval_rule = events.Rule(
+            self,
+            "ApprovalRule",
+            description=f"A {spec.name} model package was approved",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [spec.name],
+                    "ModelApprovalStatus": ["Approved"],
+                },
+            ),
+            targets=[targets.SnsTopic(self.approvals)],
+        )
+        self.model_card = model_card(self, spec, encryption_key)
+
+    def _grant_job_permissions(self, stack: Stack, spec: FineTuningSpec) -> None:
+        jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunThePipelineJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[f"{jobs}:processing-job/*", f"{jobs}:training-job/*"],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegisterInItsGroup",
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                ],
+                resources=[
+                    f"{jobs}:model-package-group/{spec.name}",
+                    f"{jobs}:model-package/{spec.name}/*",
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassItselfToJobs",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="JobNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ecr:GetAuthorizationToken",
+                    "cloudwatch:PutMetricData",
+                ],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PullDeepLearningContainers",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=sorted(
+                    {
+                        _repository_arn(stack, image)
+                        for image in (
+                            training_image_uri(stack.region, spec.training_instance),
+                            training_image_uri(stack.region, EVALUATION_INSTANCE),
+                            preparation_image_uri(stack.region),
+                        )
+                    }
+                ),
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
+                    "log-group:/aws/sagemaker/*"
+                ],
+            )
+        )
+
+
+CODE_FILES = ("prepare_data.py", "lora_finetune.py", "evaluate.py", "requirements.txt")
+
+
+def _repository_arn(stack: Stack, image_uri: str) -> str:
+    """The ECR repository of an SDK-resolved image URI (account.dkr.ecr.region.../repo:tag)."""
+    registry, path = image_uri.split("/", 1)
+    return (
+        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:"
+        f"repository/{path.split(':')[0]}"
+    )
+
+
+def _consumer_policy(stack: Stack, group: str, accounts: Sequence[str]) -> dict[str, Any]:
+    jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ConsumersReadApprovedPackages",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:{stack.partition}:iam::{a}:root" for a in accounts]},
+                "Action": [
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:ListModelPackages",
+                    "sagemaker:DescribeModelPackageGroup",
+                ],
+                "Resource": [
+                    f"{jobs}:model-package-group/{group}",
+                    f"{jobs}:model-package/{group}/*",
+                ],
+            }
+        ],
+    }
+
+
+def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnModelCard:
+    """The model card: intended use, limitations and the evaluation the pipeline computes."""
+    card = sm.CfnModelCard
+    # Raw CloudFormation for the metrics: the L1 types a metric's Value (a number) as an object.
+    metrics = [
+        {"Name": name, "Type": "number", "Value": value, "Notes": notes}
+        for name, value, notes in (
+            (
+                "rouge_l",
+                spec.rouge_l_threshold,
+                "ROUGE-L F1 on the validation split; registration threshold",
+            ),
+            ("bleu", 0, "Corpus BLEU-4 on the validation split, filled by each evaluation"),
+            ("eval_loss", 0, "Cross-entropy on completion tokens, filled by each evaluation"),
+            ("accuracy", 0, "Task accuracy on the LOB's labelled sample, filled at approval"),
+            (
+                "bias_disparity",
+                0,
+                "Largest metric gap across the LOB's protected groups, filled at approval",
+            ),
+        )
+    ]
+    model_card = sm.CfnModelCard(
+        scope,
+        "ModelCard",
+        model_card_name=spec.name,
+        model_card_status="Draft",
+        security_config=card.SecurityConfigProperty(kms_key_id=key.key_arn),
+        content=card.ContentProperty(
+            model_overview=card.ModelOverviewProperty(
+                model_description=f"LoRA adapter of {spec.base_model_prefix} for {spec.name}",
+                algorithm_type="LoRA (parameter-efficient fine-tuning)",
+                problem_type="Text generation",
+            ),
+            intended_uses=card.IntendedUsesProperty(
+                purpose_of_model=f"Assist the LOB's staff with {spec.name.replace('-', ' ')}",
+                intended_uses="Drafts reviewed by a person; LOB data of its classification",
+                factors_affecting_model_efficiency=(
+                    "Quality depends on the training zone sample; prompts far from it degrade"
+                ),
+                risk_rating="Medium",
+                explanations_for_risk_rating=(
+                    "Generated text can be wrong; a person reviews every output"
+                ),
+            ),
+            additional_information=card.AdditionalInformationProperty(
+                ethical_considerations="Trained on LOB data only; no data leaves the account",
+                caveats_and_recommendations=(
+                    "Not for automated decisions; monitor drift with the endpoint's data capture"
+                ),
+            ),
+        ),
+    )
+    model_card.add_property_override(
+        "Content.EvaluationDetails",
+        [
+            {
+                "Name": "pipeline-evaluation",
+                "EvaluationObservation": "Computed by the pipeline's Evaluate step",
+                "MetricGroups": [{"Name": "quality-and-fairness", "MetricData": metrics}],
+            }
+        ],
+    )
+    return model_card
+
+
+def _pascal(name: str) -> str:
+    return "".join(
+        part.capitalize() for part in name.replace(".", "-").replace("_", "-").split("-")
+    )

@@ -1,0 +1,135 @@
+"""Interactive ML workspace: a VPC-only SageMaker Studio domain and a managed MLflow server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sm
+from constructs import Construct
+
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+class StudioWorkspace(Construct):
+    """SageMaker Studio in VPC-only mode, encrypted, with idle shutdown, plus MLflow.
+
+    Apps have no internet path (the VPC has none) and reach AWS through its endpoints; the
+    domain's storage is encrypted with the key; JupyterLab spaces stop after ``idle_minutes``
+    (Studio's built-in idle shutdown). The MLflow tracking server keeps its artifacts under
+    ``mlflow/`` of the artifacts zone.
+
+    :param domain_name: the domain's name (SageMaker requires one).
+    :param execution_role: default execution role of users and spaces (the data-scientist
+        persona; it must trust ``sagemaker.amazonaws.com``).
+    :param users: user profile names, default none.
+    :param idle_minutes: default 60.
+    :param artifacts_bucket: the artifacts zone, for MLflow.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain_name: str,
+        vpc: ec2.IVpc,
+        vpc_subnets: Sequence[ec2.ISubnet],
+        encryption_key: kms.IKey,
+        execution_role: iam.IRole,
+        artifacts_bucket: s3.IBucket,
+        users: Sequence[str] = (),
+        idle_minutes: int = 60,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not 60 <= idle_minutes <= 525600:
+            raise ValueError(
+                f"StudioWorkspace: idle_minutes must be 60-525600 (got {idle_minutes})"
+            )
+        for name in [domain_name, *users]:
+            if not _NAME.match(name):
+                raise ValueError(f"StudioWorkspace: '{name}' is not a valid SageMaker name")
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "AppsSecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description="Studio apps: HTTPS to AWS endpoints and NFS/app traffic among themselves",
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints"
+        )
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.tcp_range(8192, 65535), "Studio apps among themselves"
+        )
+        self.security_group.add_egress_rule(
+            self.security_group, ec2.Port.tcp_range(8192, 65535), "Studio apps among themselves"
+        )
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.tcp(2049), "Home directories (EFS)"
+        )
+        self.security_group.add_egress_rule(
+            self.security_group, ec2.Port.tcp(2049), "Home directories (EFS)"
+        )
+        idle = sm.CfnDomain.AppLifecycleManagementProperty(
+            idle_settings=sm.CfnDomain.IdleSettingsProperty(
+                lifecycle_management="ENABLED",
+                idle_timeout_in_minutes=idle_minutes,
+                min_idle_timeout_in_minutes=60,
+                max_idle_timeout_in_minutes=max(idle_minutes, 60),
+            )
+        )
+        self.domain = sm.CfnDomain(
+            self,
+            "Domain",
+            domain_name=domain_name,
+            auth_mode="IAM",
+            app_network_access_type="VpcOnly",
+            vpc_id=vpc.vpc_id,
+            subnet_ids=[subnet.subnet_id for subnet in vpc_subnets],
+            kms_key_id=encryption_key.key_arn,
+            default_user_settings=sm.CfnDomain.UserSettingsProperty(
+                execution_role=execution_role.role_arn,
+                security_groups=[self.security_group.security_group_id],
+                jupyter_lab_app_settings=sm.CfnDomain.JupyterLabAppSettingsProperty(
+                    app_lifecycle_management=idle
+                ),
+            ),
+            default_space_settings=sm.CfnDomain.DefaultSpaceSettingsProperty(
+                execution_role=execution_role.role_arn,
+                security_groups=[self.security_group.security_group_id],
+            ),
+        )
+        self.users = [
+            sm.CfnUserProfile(
+                self,
+                f"User{''.join(part.capitalize() for part in user.split('-'))}",
+                domain_id=self.domain.attr_domain_id,
+                user_profile_name=user,
+            )
+            for user in users
+        ]
+
+        self.mlflow_role = iam.Role(
+            self,
+            "MlflowRole",
+            description="MLflow tracking server: its artifact prefix and model registration",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        )
+        artifacts_bucket.grant_read_write(self.mlflow_role, "mlflow/*")
+        encryption_key.grant_encrypt_decrypt(self.mlflow_role)
+        self.mlflow = sm.CfnMlflowTrackingServer(
+            self,
+            "Mlflow",
+            tracking_server_name=f"{domain_name}-mlflow"[:256],
+            artifact_store_uri=artifacts_bucket.s3_url_for_object("mlflow"),
+            role_arn=self.mlflow_role.role_arn,
+            tracking_server_size="Small",
+            automatic_model_registration=False,
+        )
+        self.mlflow.node.add_dependency(self.mlflow_role.node.find_child("DefaultPolicy"))

@@ -1,0 +1,1 @@
+"""Fine-tuning recipe: data preparation, LoRA training and evaluation entry points."""

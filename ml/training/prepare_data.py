@@ -1,0 +1,107 @@
+"""SageMaker Processing entry point: validate prompt/completion records and split them.
+
+Reads every ``*.jsonl`` file under the input directory, keeps the records that carry a
+non-empty string ``prompt`` and ``completion``, shuffles them with a fixed seed and writes
+``train.jsonl`` and ``validation.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+Record = dict[str, str]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    records: list[Record]
+    skipped: int
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/input"))
+    parser.add_argument("--train-dir", type=Path, default=Path("/opt/ml/processing/train"))
+    parser.add_argument(
+        "--validation-dir", type=Path, default=Path("/opt/ml/processing/validation")
+    )
+    parser.add_argument("--validation-ratio", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.validation_ratio < 1.0:
+        parser.error("--validation-ratio must be in [0, 1)")
+    return args
+
+
+def as_record(raw: Any) -> Record | None:
+    """The prompt/completion pair of one decoded line, or None when a field is missing."""
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt"), raw.get("completion")
+    if not (isinstance(prompt, str) and prompt.strip()):
+        return None
+    if not (isinstance(completion, str) and completion.strip()):
+        return None
+    return {"prompt": prompt, "completion": completion}
+
+
+def load_records(input_dir: Path) -> LoadResult:
+    """All valid records of the input directory's JSON Lines files, in file order."""
+    records: list[Record] = []
+    skipped = 0
+    for path in sorted(input_dir.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = as_record(json.loads(line))
+            except json.JSONDecodeError:
+                record = None
+            if record is None:
+                skipped += 1
+            else:
+                records.append(record)
+    return LoadResult(records, skipped)
+
+
+def split_records(
+    records: Sequence[Record], validation_ratio: float, seed: int
+) -> tuple[list[Record], list[Record]]:
+    """A deterministic shuffle of the records, cut into (train, validation)."""
+    shuffled = list(records)
+    random.Random(seed).shuffle(shuffled)
+    n_validation = round(len(shuffled) * validation_ratio)
+    return shuffled[n_validation:], shuffled[:n_validation]
+
+
+def write_jsonl(records: Sequence[Record], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    loaded = load_records(args.input_dir)
+    if not loaded.records:
+        raise ValueError(f"no valid prompt/completion records under {args.input_dir}")
+    train, validation = split_records(loaded.records, args.validation_ratio, args.seed)
+    write_jsonl(train, args.train_dir / "train.jsonl")
+    write_jsonl(validation, args.validation_dir / "validation.jsonl")
+    summary = {"train": len(train), "validation": len(validation), "skipped": loaded.skipped}
+    LOG.info("split: %s", json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

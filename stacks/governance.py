@@ -1,0 +1,487 @@
+"""Central governance in the governance account: audit trail, budgets, LOB dashboards.
+
+The governance account is the CloudTrail delegated administrator of the organization. It
+keeps the organization trail in an object-locked archive, watches each LOB's spend and
+model usage (metrics only: no prompt or completion leaves an LOB account), and lets the
+auditor read configuration and the audit trail, never LOB data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import (
+    Acknowledgment,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_oam as oam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge, nag_reference
+
+# (widget title, namespace or None for the platform's own, metric, statistic)
+LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("Model invocations", "AWS/Bedrock", "Invocations", "Sum"),
+    ("Invocation latency (p90, ms)", "AWS/Bedrock", "InvocationLatency", "p90"),
+    ("Input tokens", "AWS/Bedrock", "InputTokenCount", "Sum"),
+    ("Output tokens", "AWS/Bedrock", "OutputTokenCount", "Sum"),
+    ("Client errors", "AWS/Bedrock", "InvocationClientErrors", "Sum"),
+    ("Guardrail interventions", None, "GuardrailInterventions", "Sum"),
+)
+MAX_BUDGET_SUBSCRIBERS = 10  # AWS Budgets: email subscribers per notification
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def platform_namespace(lob: str, environment: str) -> str:
+    """CloudWatch namespace of the metrics an LOB environment's GenAI stack publishes."""
+    return f"GenAIPlatform/{lob}-{environment}-genai"
+
+
+class GovernanceStack(Stack):
+    """Organization trail and log archive, LOB budgets and dashboards, auditor read access.
+
+    :param org_name: name prefix, e.g. ``example-corp``; the auditor role is
+        ``{org_name}-auditor`` (created by the foundation stack of this account).
+    :param organization_id: ``o-...``; whose accounts may link metrics to the sink.
+    :param management_account: the organization's management account. An organization trail
+        created by the delegated administrator is owned by it, so its ARN carries that account.
+    :param trail_retention_days: object-lock (compliance mode) retention of the trail's logs.
+    :param lob_budgets: LOB -> monthly cost budget in USD.
+    :param alert_emails: 1 to 10 addresses notified at 80 % actual and 100 % forecast spend.
+    :param lob_accounts: LOB -> environment -> account; the LOBs must be those of
+        ``lob_budgets``. The environment names the platform namespace of the dashboards.
+    :param encryption_key: key of the log archive and trail (this account's logs key). When it
+        is a ``kms.Key`` of this app, the CloudTrail statements are added to its policy;
+        otherwise its owner must add ``key_policy_statements``.
+    :param access_log_bucket: target of the archive's server access logs; its policy must
+        admit S3 log delivery from this account (``AccessLogBucket``'s does).
+    :param lob_regions: default each LOB in this stack's region; LOB -> region of its metrics.
+    :param billing_view_arn: default none; a custom billing view that the management account
+        shares with this account. Without it a budget of this member account only sees this
+        account's own spend, so the LOB budgets need it (or belong in the management account).
+    :param removal_policy: default ``RETAIN``; of the log archive bucket.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        org_name: str,
+        organization_id: str,
+        management_account: str,
+        trail_retention_days: int,
+        lob_budgets: Mapping[str, int],
+        alert_emails: Sequence[str],
+        lob_accounts: Mapping[str, Mapping[str, str]],
+        encryption_key: kms.IKey,
+        access_log_bucket: s3.IBucket,
+        lob_regions: Mapping[str, str] | None = None,
+        billing_view_arn: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        **kwargs: Any,
+    ) -> None:
+        _check_inputs(
+            organization_id,
+            management_account,
+            trail_retention_days,
+            lob_budgets,
+            alert_emails,
+            lob_accounts,
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        self.trail_name = f"{org_name}-organization-trail"
+        self.trail_arn = (
+            f"arn:{self.partition}:cloudtrail:{self.region}:{management_account}:"
+            f"trail/{self.trail_name}"
+        )
+        self.log_archive = self._log_archive(
+            encryption_key, access_log_bucket, trail_retention_days, removal_policy
+        )
+        self._allow_trail_delivery(management_account, organization_id)
+        self.key_policy_statements = self._trail_key_statements(management_account)
+        if isinstance(encryption_key, kms.Key):
+            for statement in self.key_policy_statements:
+                encryption_key.add_to_resource_policy(statement)
+        self.trail = cloudtrail.CfnTrail(
+            self,
+            "OrganizationTrail",
+            trail_name=self.trail_name,
+            is_logging=True,
+            is_organization_trail=True,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            s3_bucket_name=self.log_archive.bucket_name,
+            kms_key_id=encryption_key.key_arn,
+        )
+        # CloudTrail checks the bucket policy when the trail is created.
+        if self.log_archive.policy is not None:
+            self.trail.node.add_dependency(self.log_archive.policy)
+        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
+            acknowledge(
+                self.trail,
+                f"{pack}-CloudTrailCloudWatchLogsEnabled",
+                "The organization trail is owned by the management account, so its CloudWatch "
+                "Logs group would live there; events go to the object-locked, KMS-encrypted "
+                "archive of this account instead.",
+            )
+
+        for lob, monthly_usd in lob_budgets.items():
+            self._budget(org_name, lob, monthly_usd, alert_emails, billing_view_arn)
+        self.dashboards = {
+            lob: self._dashboard(
+                org_name, lob, environments, (lob_regions or {}).get(lob, self.region)
+            )
+            for lob, environments in lob_accounts.items()
+        }
+        self.observability_sink = oam.CfnSink(
+            self,
+            "ObservabilitySink",
+            name=f"{org_name}-lob-metrics",
+            policy=_metrics_only_sink_policy(organization_id),
+        )
+        self.audit_policy = self._audit_read_policy(org_name, encryption_key)
+
+    def _log_archive(
+        self,
+        encryption_key: kms.IKey,
+        access_log_bucket: s3.IBucket,
+        retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> s3.Bucket:
+        # Imported by name so that the access-log bucket's own stack is left unchanged: its
+        # policy already admits log delivery from every bucket of the account.
+        access_log_target = s3.Bucket.from_bucket_name(
+            self, "AccessLogTarget", access_log_bucket.bucket_name
+        )
+        bucket = s3.Bucket(
+            self,
+            "LogArchive",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=removal_policy,
+            server_access_logs_bucket=access_log_target,
+            server_access_logs_prefix="log-archive/",
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(
+                Duration.days(retention_days)
+            ),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ArchiveAndAbortIncomplete",
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=Duration.days(90),
+                        )
+                    ],
+                )
+            ],
+        )
+        Validations.of(bucket).acknowledge(
+            Acknowledgment(
+                id="Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+                reason="The access-log bucket's own policy admits S3 log delivery from every "
+                "bucket of its account, so no per-bucket statement is needed.",
+            )
+        )
+        acknowledge(
+            bucket,
+            [
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+                "PCI.DSS.321-S3BucketReplicationEnabled",
+            ],
+            "The audit archive stays in the organization's home region for data residency; "
+            "compliance-mode object lock and versioning protect it against deletion instead.",
+        )
+        return bucket
+
+    def _allow_trail_delivery(self, management_account: str, organization_id: str) -> None:
+        """Bucket policy of an organization trail (management and member account prefixes)."""
+        cloudtrail_service = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        from_trail = {"aws:SourceArn": self.trail_arn}
+        self.log_archive.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailAclCheck",
+                principals=[cloudtrail_service],
+                actions=["s3:GetBucketAcl"],
+                resources=[self.log_archive.bucket_arn],
+                conditions={"StringEquals": from_trail},
+            )
+        )
+        self.log_archive.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowOrganizationTrailDelivery",
+                principals=[cloudtrail_service],
+                actions=["s3:PutObject"],
+                resources=[
+                    self.log_archive.arn_for_objects(f"AWSLogs/{management_account}/*"),
+                    self.log_archive.arn_for_objects(f"AWSLogs/{organization_id}/*"),
+                ],
+                conditions={
+                    "StringEquals": {**from_trail, "s3:x-amz-acl": "bucket-owner-full-control"}
+                },
+            )
+        )
+
+    def _trail_key_statements(self, management_account: str) -> list[iam.PolicyStatement]:
+        """Key policy statements CloudTrail needs to encrypt the organization trail's logs."""
+        cloudtrail_service = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        from_trail = {"aws:SourceArn": self.trail_arn}
+        return [
+            iam.PolicyStatement(
+                sid="AllowOrganizationTrailEncryption",
+                principals=[cloudtrail_service],
+                actions=["kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": from_trail,
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:{self.partition}:cloudtrail:*:{management_account}:trail/*"
+                        )
+                    },
+                },
+            ),
+            iam.PolicyStatement(
+                sid="AllowOrganizationTrailDescribeKey",
+                principals=[cloudtrail_service],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": from_trail},
+            ),
+        ]
+
+    def _budget(
+        self,
+        org_name: str,
+        lob: str,
+        monthly_usd: int,
+        alert_emails: Sequence[str],
+        billing_view_arn: str | None,
+    ) -> budgets.CfnBudget:
+        subscribers = [
+            budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
+            for address in alert_emails
+        ]
+        return budgets.CfnBudget(
+            self,
+            f"{_pascal(lob)}Budget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=f"{org_name}-{lob}-monthly",
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
+                cost_filters={"TagKeyValue": [f"user:lob${lob}"]},
+                billing_view_arn=billing_view_arn,
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        comparison_operator="GREATER_THAN",
+                        notification_type=kind,
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=subscribers,
+                )
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
+            ],
+        )
+
+    def _dashboard(
+        self, org_name: str, lob: str, environments: Mapping[str, str], region: str
+    ) -> cloudwatch.Dashboard:
+        """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title=title,
+                width=8,
+                height=6,
+                left=[
+                    cloudwatch.Metric(
+                        namespace=namespace or platform_namespace(lob, env),
+                        metric_name=metric,
+                        statistic=statistic,
+                        period=Duration.minutes(5),
+                        account=account,
+                        region=region,
+                        label=env,
+                    )
+                    for env, account in environments.items()
+                ],
+            )
+            for title, namespace, metric, statistic in LOB_METRICS
+        ]
+        return cloudwatch.Dashboard(
+            self,
+            f"{_pascal(lob)}Dashboard",
+            dashboard_name=f"{org_name}-{lob}-genai",
+            widgets=[widgets[:3], widgets[3:]],
+        )
+
+    def _audit_read_policy(self, org_name: str, encryption_key: kms.IKey) -> iam.ManagedPolicy:
+        """Read of configuration and the audit trail for the auditor; no LOB object reads."""
+        archive_objects = self.log_archive.arn_for_objects("*")
+        object_reads = ["s3:GetObject", "s3:GetObjectVersion"]
+        policy = iam.ManagedPolicy(
+            self,
+            "CentralAuditRead",
+            managed_policy_name=f"{org_name}-central-audit-read",
+            description="Auditor: configuration, organization and audit-trail reads only",
+            roles=[iam.Role.from_role_name(self, "Auditor", f"{org_name}-auditor")],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadTrailsAndEventHistory",
+                    actions=[
+                        "cloudtrail:DescribeTrails",
+                        "cloudtrail:GetEventSelectors",
+                        "cloudtrail:GetTrail",
+                        "cloudtrail:GetTrailStatus",
+                        "cloudtrail:ListTrails",
+                        "cloudtrail:LookupEvents",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadConfigurationHistory",
+                    actions=["config:Describe*", "config:Get*", "config:List*"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadOrganizationStructure",
+                    actions=["organizations:Describe*", "organizations:List*"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ListLogArchive",
+                    actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"],
+                    resources=[self.log_archive.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadLogArchiveObjects", actions=object_reads, resources=[archive_objects]
+                ),
+                iam.PolicyStatement(
+                    sid="DecryptLogArchiveThroughS3",
+                    actions=["kms:Decrypt"],
+                    resources=[encryption_key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="DenyObjectReadsOutsideLogArchive",
+                    effect=iam.Effect.DENY,
+                    actions=object_reads,
+                    not_resources=[archive_objects],
+                ),
+            ],
+        )
+        reason = (
+            "Read-only audit actions that do not support resource-level permissions or must "
+            "cover every trail, rule and account; the policy grants no data-plane reads."
+        )
+        for action in ("config:Describe*", "config:Get*", "config:List*"):
+            acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
+        for action in ("organizations:Describe*", "organizations:List*"):
+            acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
+        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason)
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_reference(self, archive_objects)}]",
+            "The auditor reads every object of the audit-trail archive and no other bucket; "
+            "an explicit deny covers object reads everywhere else.",
+        )
+        return policy
+
+
+def _metrics_only_sink_policy(organization_id: str) -> dict[str, Any]:
+    """Accounts of the organization may link their metrics (and nothing else) to the sink."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowOrganizationMetricLinks",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["oam:CreateLink", "oam:UpdateLink"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalOrgID": organization_id},
+                    "ForAllValues:StringEquals": {"oam:ResourceTypes": ["AWS::CloudWatch::Metric"]},
+                },
+            }
+        ],
+    }
+
+
+def _check_inputs(
+    organization_id: str,
+    management_account: str,
+    trail_retention_days: int,
+    lob_budgets: Mapping[str, int],
+    alert_emails: Sequence[str],
+    lob_accounts: Mapping[str, Mapping[str, str]],
+) -> None:
+    if not _ORGANIZATION_ID.match(organization_id):
+        raise ValueError(
+            f"GovernanceStack: '{organization_id}' is not an organization ID (o-xxxxxxxxxx)"
+        )
+    if not _ACCOUNT.match(management_account):
+        raise ValueError(
+            f"GovernanceStack: management_account '{management_account}' is not an account ID"
+        )
+    if trail_retention_days < 1:
+        raise ValueError(
+            f"GovernanceStack: trail_retention_days must be at least 1 (got {trail_retention_days})"
+        )
+    if not 1 <= len(alert_emails) <= MAX_BUDGET_SUBSCRIBERS:
+        raise ValueError(
+            f"GovernanceStack: alert_emails must name 1 to {MAX_BUDGET_SUBSCRIBERS} addresses "
+            f"(got {len(alert_emails)})"
+        )
+    for address in alert_emails:
+        if not _EMAIL.match(address):
+            raise ValueError(f"GovernanceStack: '{address}' is not an email address")
+    if sorted(lob_budgets) != sorted(lob_accounts):
+        raise ValueError(
+            "GovernanceStack: lob_budgets and lob_accounts must name the same LOBs "
+            f"(got {sorted(lob_budgets)} and {sorted(lob_accounts)})"
+        )
+    for lob, monthly_usd in lob_budgets.items():
+        if monthly_usd <= 0:
+            raise ValueError(
+                f"GovernanceStack: the budget of LOB '{lob}' must be a positive number of USD "
+                f"(got {monthly_usd})"
+            )
+    for lob, environments in lob_accounts.items():
+        for env, account in environments.items():
+            if not _ACCOUNT.match(account):
+                raise ValueError(
+                    f"GovernanceStack: '{account}' of {lob}-{env} is not an account ID"
+                )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))

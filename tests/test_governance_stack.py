@@ -1,0 +1,333 @@
+"""The governance stack: organization trail archive, LOB budgets and dashboards, auditor reads.
+
+The governance account's security stack and the governance stack are synthesized once, with
+the cdk-nag gates, as the app would wire them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment
+
+from blueprint.loader import load_config
+from blueprint.plan import plan_for
+from stacks.compliance import add_compliance_gates
+from stacks.governance import GovernanceStack
+from stacks.security import SecurityStack
+from tests.conftest import EXAMPLE, feature_flags
+
+GOVERNANCE, MANAGEMENT = "222222222222", "111111111111"
+ORGANIZATION_ID = "o-exampleorg1"
+RETENTION_DAYS = 2557
+LOB_BUDGETS = {"claims": 5000, "marketing": 2000, "research": 8000}
+ALERT_EMAILS = ["finops@example.com", "platform-team@example.com"]
+LOB_ACCOUNTS = {
+    "claims": {"interactive": "444444444444", "nonprod": "555555555555", "prod": "666666666666"},
+    "marketing": {"interactive": "444444444445", "nonprod": "555555555556", "prod": "666666666667"},
+    "research": {"interactive": "444444444446", "nonprod": "555555555557", "prod": "666666666668"},
+}
+LOB_REGIONS = {"marketing": "eu-central-1"}
+TRAIL_ARN = f"arn:aws:cloudtrail:eu-west-1:{MANAGEMENT}:trail/example-corp-organization-trail"
+GOVERNANCE_STACK, SECURITY_STACK = "example-corp-governance", "platform-governance-security"
+
+
+@dataclass
+class Governance:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+
+    def resources(self, resource_type: str, stack_name: str = GOVERNANCE_STACK) -> dict[str, Any]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.templates[stack_name]["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    def one(self, resource_type: str) -> tuple[str, dict[str, Any]]:
+        [(logical_id, resource)] = self.resources(resource_type).items()
+        return logical_id, resource
+
+
+def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
+    env = Environment(account=GOVERNANCE, region="eu-west-1")
+    security = SecurityStack(
+        app, SECURITY_STACK, placement=plan_for(load_config(EXAMPLE)).governance, env=env
+    )
+    kwargs: dict[str, Any] = {
+        "env": env,
+        "org_name": "example-corp",
+        "organization_id": ORGANIZATION_ID,
+        "management_account": MANAGEMENT,
+        "trail_retention_days": RETENTION_DAYS,
+        "lob_budgets": LOB_BUDGETS,
+        "alert_emails": ALERT_EMAILS,
+        "lob_accounts": LOB_ACCOUNTS,
+        "lob_regions": LOB_REGIONS,
+        "encryption_key": security.logs_key,
+        "access_log_bucket": security.access_log_bucket,
+    }
+    return kwargs | overrides
+
+
+@pytest.fixture(scope="module")
+def gov(tmp_path_factory: pytest.TempPathFactory) -> Governance:
+    outdir = tmp_path_factory.mktemp("governance.out")
+    app = App(outdir=str(outdir), context=feature_flags())
+    GovernanceStack(app, GOVERNANCE_STACK, **stack_kwargs(app))
+    add_compliance_gates(app)
+    assembly = app.synth()
+    return Governance(outdir, {s.stack_name: dict(s.template) for s in assembly.stacks})
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_auditor_reads_no_object_outside_the_log_archive(gov: Governance) -> None:
+    _, policy = gov.one("AWS::IAM::ManagedPolicy")
+    properties = policy["Properties"]
+    assert properties["ManagedPolicyName"] == "example-corp-central-audit-read"
+    assert properties["Roles"] == ["example-corp-auditor"]
+    archive_logical_id, _ = gov.one("AWS::S3::Bucket")
+    archive_objects = {"Fn::Join": ["", [{"Fn::GetAtt": [archive_logical_id, "Arn"]}, "/*"]]}
+    statements = properties["PolicyDocument"]["Statement"]
+    assert all(statement.get("Sid") for statement in statements)
+    object_reads = {"s3:GetObject", "s3:GetObjectVersion"}
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    for statement in allows:
+        actions = set(_as_list(statement["Action"]))
+        assert not any(action in ("s3:*", "s3:Get*", "*") for action in actions)
+        if actions & object_reads:
+            assert _as_list(statement["Resource"]) == [archive_objects]
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert set(_as_list(deny["Action"])) == object_reads
+    assert deny["NotResource"] == archive_objects
+    assert "Resource" not in deny
+
+
+def test_log_archive_is_locked_encrypted_private_and_logged(gov: Governance) -> None:
+    logical_id, bucket = gov.one("AWS::S3::Bucket")
+    properties = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert properties["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Days": RETENTION_DAYS, "Mode": "COMPLIANCE"}},
+    }
+    [encryption] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "LogsKey" in json.dumps(encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    assert "AccessLogsBucket" in json.dumps(properties["LoggingConfiguration"])
+    _, policy = gov.one("AWS::S3::BucketPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Action": "s3:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Resource": [
+            {"Fn::GetAtt": [logical_id, "Arn"]},
+            {"Fn::Join": ["", [{"Fn::GetAtt": [logical_id, "Arn"]}, "/*"]]},
+        ],
+    } in statements
+    delivery = next(s for s in statements if s.get("Sid") == "AllowOrganizationTrailDelivery")
+    assert delivery["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert delivery["Condition"]["StringEquals"]["aws:SourceArn"] == TRAIL_ARN
+    prefixes = json.dumps(delivery["Resource"])
+    assert f"/AWSLogs/{MANAGEMENT}/*" in prefixes and f"/AWSLogs/{ORGANIZATION_ID}/*" in prefixes
+
+
+def test_organization_trail_validates_and_encrypts_every_region(gov: Governance) -> None:
+    _, trail = gov.one("AWS::CloudTrail::Trail")
+    properties = trail["Properties"]
+    assert properties["TrailName"] == "example-corp-organization-trail"
+    for flag in (
+        "IsLogging",
+        "IsOrganizationTrail",
+        "IsMultiRegionTrail",
+        "IncludeGlobalServiceEvents",
+        "EnableLogFileValidation",
+    ):
+        assert properties[flag] is True, flag
+    assert "LogsKey" in json.dumps(properties["KMSKeyId"])
+    policy_logical_id, _ = gov.one("AWS::S3::BucketPolicy")
+    assert trail["DependsOn"] == [policy_logical_id]
+
+
+def test_logs_key_admits_cloudtrail_for_the_organization_trail_only(gov: Governance) -> None:
+    keys = gov.resources("AWS::KMS::Key", SECURITY_STACK)
+    statements = {
+        s.get("Sid"): s
+        for logical_id, key in keys.items()
+        if logical_id.startswith("LogsKey")
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+    }
+    encrypt = statements["AllowOrganizationTrailEncryption"]
+    assert encrypt["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert encrypt["Action"] == "kms:GenerateDataKey*"
+    assert encrypt["Condition"] == {
+        "StringEquals": {"aws:SourceArn": TRAIL_ARN},
+        "StringLike": {
+            "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{MANAGEMENT}:trail/*"
+        },
+    }
+    assert statements["AllowOrganizationTrailDescribeKey"]["Condition"] == {
+        "StringEquals": {"aws:SourceArn": TRAIL_ARN}
+    }
+
+
+def test_each_lob_has_a_tag_filtered_monthly_budget(gov: Governance) -> None:
+    budgets = {
+        r["Properties"]["Budget"]["BudgetName"]: r
+        for r in gov.resources("AWS::Budgets::Budget").values()
+    }
+    assert set(budgets) == {f"example-corp-{lob}-monthly" for lob in LOB_BUDGETS}
+    for lob, limit in LOB_BUDGETS.items():
+        properties = budgets[f"example-corp-{lob}-monthly"]["Properties"]
+        assert properties["Budget"]["BudgetLimit"] == {"Amount": limit, "Unit": "USD"}
+        assert properties["Budget"]["TimeUnit"] == "MONTHLY"
+        assert properties["Budget"]["CostFilters"] == {"TagKeyValue": [f"user:lob${lob}"]}
+        notifications = {
+            (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]): n
+            for n in properties["NotificationsWithSubscribers"]
+        }
+        assert set(notifications) == {("ACTUAL", 80), ("FORECASTED", 100)}
+        for notification in notifications.values():
+            assert notification["Notification"]["ThresholdType"] == "PERCENTAGE"
+            assert [s["Address"] for s in notification["Subscribers"]] == ALERT_EMAILS
+
+
+def test_dashboards_show_lob_metrics_only(gov: Governance) -> None:
+    dashboards = gov.resources("AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == len(LOB_ACCOUNTS)
+    for lob, environments in LOB_ACCOUNTS.items():
+        [dashboard] = [
+            d["Properties"]
+            for d in dashboards.values()
+            if d["Properties"]["DashboardName"] == f"example-corp-{lob}-genai"
+        ]
+        body = "".join(
+            part if isinstance(part, str) else "eu-west-1"  # the dashboard's own region
+            for part in dashboard["DashboardBody"]["Fn::Join"][1]
+        )
+        widgets = json.loads(body)["widgets"]
+        assert {widget["type"] for widget in widgets} == {"metric"}  # no log widgets
+        metrics = [metric for widget in widgets for metric in widget["properties"]["metrics"]]
+        by_name = {(namespace, name) for namespace, name, _ in metrics}
+        expected = {
+            ("AWS/Bedrock", name)
+            for name in (
+                "Invocations",
+                "InvocationLatency",
+                "InputTokenCount",
+                "OutputTokenCount",
+                "InvocationClientErrors",
+            )
+        } | {(f"GenAIPlatform/{lob}-{env}-genai", "GuardrailInterventions") for env in environments}
+        assert by_name == expected
+        assert {options["accountId"] for *_, options in metrics} == set(environments.values())
+        assert {options["region"] for *_, options in metrics} == {LOB_REGIONS.get(lob, "eu-west-1")}
+
+
+def test_observability_sink_accepts_metrics_from_the_organization_only(gov: Governance) -> None:
+    _, sink = gov.one("AWS::Oam::Sink")
+    [statement] = sink["Properties"]["Policy"]["Statement"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": ORGANIZATION_ID},
+        "ForAllValues:StringEquals": {"oam:ResourceTypes": ["AWS::CloudWatch::Metric"]},
+    }
+
+
+def test_nag_acknowledgments_are_the_expected_ones(gov: Governance) -> None:
+    packs = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+    acknowledged = {
+        (logical_id, rule["id"])
+        for logical_id, resource in gov.templates[GOVERNANCE_STACK]["Resources"].items()
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+        if rule["id"].startswith(("AwsSolutions", *packs))  # not the CDK's own annotations
+    }
+    archive, _ = gov.one("AWS::S3::Bucket")
+    audit, _ = gov.one("AWS::IAM::ManagedPolicy")
+    assert acknowledged == (
+        {("OrganizationTrail", f"{pack}-CloudTrailCloudWatchLogsEnabled") for pack in packs}
+        | {(archive, f"{pack}-S3BucketReplicationEnabled") for pack in packs}
+        | {
+            (audit, f"AwsSolutions-IAM5[{finding}]")
+            for finding in (
+                "Action::config:Describe*",
+                "Action::config:Get*",
+                "Action::config:List*",
+                "Action::organizations:Describe*",
+                "Action::organizations:List*",
+                "Resource::*",
+                f"Resource::<{archive}.Arn>/*",
+            )
+        }
+    )
+
+
+def test_cfn_lint_reports_nothing(gov: Governance) -> None:
+    templates = sorted(gov.outdir.glob("*.template.json"))
+    assert len(templates) == 2
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, templates)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"organization_id": "example"},
+            "GovernanceStack: 'example' is not an organization ID (o-xxxxxxxxxx)",
+        ),
+        (
+            {"management_account": "1111"},
+            "GovernanceStack: management_account '1111' is not an account ID",
+        ),
+        (
+            {"trail_retention_days": 0},
+            "GovernanceStack: trail_retention_days must be at least 1 (got 0)",
+        ),
+        ({"alert_emails": []}, "GovernanceStack: alert_emails must name 1 to 10 addresses (got 0)"),
+        (
+            {"alert_emails": [f"a{i}@example.com" for i in range(11)]},
+            "GovernanceStack: alert_emails must name 1 to 10 addresses (got 11)",
+        ),
+        ({"alert_emails": ["finops"]}, "GovernanceStack: 'finops' is not an email address"),
+        (
+            {"lob_budgets": {"claims": 5000}},
+            "GovernanceStack: lob_budgets and lob_accounts must name the same LOBs "
+            "(got ['claims'] and ['claims', 'marketing', 'research'])",
+        ),
+        (
+            {"lob_budgets": {**LOB_BUDGETS, "claims": 0}},
+            "GovernanceStack: the budget of LOB 'claims' must be a positive number of USD (got 0)",
+        ),
+        (
+            {"lob_accounts": {**LOB_ACCOUNTS, "claims": {"prod": "6666"}}},
+            "GovernanceStack: '6666' of claims-prod is not an account ID",
+        ),
+    ],
+)
+def test_invalid_input_is_refused_before_the_stack_exists(
+    overrides: dict[str, Any], message: str
+) -> None:
+    app = App(context=feature_flags())
+    kwargs = stack_kwargs(app, **overrides)
+    with pytest.raises(ValueError) as raised:
+        GovernanceStack(app, GOVERNANCE_STACK, **kwargs)
+    assert str(raised.value) == message
+    assert app.node.try_find_child(GOVERNANCE_STACK) is None
