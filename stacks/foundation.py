@@ -91,3 +91,12 @@ def _trusted_accounts(persona: PersonaName, placement: Placement, plan: Plan) ->
     if persona is PersonaName.AUDITOR and placement.account != governance:
         return (placement.account, governance)
     return (placement.account,)
+
+
+def use_account_boundary(stack: Stack, prefix: str) -> None:
+    """Put every role of ``stack`` under the account's boundary (the foundation stack makes it)."""
+    iam.PermissionsBoundary.of(stack).apply(
+        iam.ManagedPolicy.from_managed_policy_name(
+            stack, "Boundary", f"{prefix}-permissions-boundary"
+        )
+    )

@@ -28,7 +28,7 @@ from genai_constructs.bedrock import (
 from genai_constructs.invocation_logging import ModelInvocationLogging
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, OpenSearchVectorStore
 from stacks.data import DataStack, collection_name
-from stacks.foundation import FoundationStack
+from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
 
 # Principal tag of the roles that applications run as (not humans, not pipelines).
@@ -83,11 +83,7 @@ class GenAIStack(Stack):
         if lob is None or placement.environment is None:
             raise ValueError(f"GenAIStack: {placement.key} is not an LOB environment")
         config = plan.config
-        iam.PermissionsBoundary.of(self).apply(
-            iam.ManagedPolicy.from_managed_policy_name(
-                self, "Boundary", f"{plan.prefix}-permissions-boundary"
-            )
-        )
+        use_account_boundary(self, plan.prefix)
 
         self.guardrail = GovernedGuardrail(
             self,

@@ -20,7 +20,7 @@ from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, ser
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.data import DataStack
-from stacks.foundation import FoundationStack
+from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import SecurityStack
 
 TRAINING_CODE = Path(__file__).resolve().parents[1] / "ml" / "training"
@@ -55,11 +55,7 @@ class MLStack(Stack):
         lob = placement.lob
         if lob is None or placement.environment is None:
             raise ValueError(f"MLStack: {placement.key} is not an LOB environment")
-        iam.PermissionsBoundary.of(self).apply(
-            iam.ManagedPolicy.from_managed_policy_name(
-                self, "Boundary", f"{plan.prefix}-permissions-boundary"
-            )
-        )
+        use_account_boundary(self, plan.prefix)
         self.add_stack_dependency(data)
         network = foundation.network
         subnets = network.vpc.isolated_subnets

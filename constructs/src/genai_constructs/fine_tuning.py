@@ -28,6 +28,8 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.sagemaker_access import grant_sagemaker_runtime
+
 # Silence the SDK's v2 deprecation banner; v2 is pinned on purpose (see the README).
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
@@ -501,72 +503,18 @@ class FineTuningPipeline(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="JobNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ecr:GetAuthorizationToken",
-                    "cloudwatch:PutMetricData",
-                ],
-                resources=["*"],
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="PullDeepLearningContainers",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=sorted(
-                    {
-                        _repository_arn(stack, image)
-                        for image in (
-                            training_image_uri(stack.region, spec.training_instance),
-                            training_image_uri(stack.region, EVALUATION_INSTANCE),
-                            preparation_image_uri(stack.region),
-                        )
-                    }
-                ),
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="JobLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[
-                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
-                    "log-group:/aws/sagemaker/*"
-                ],
-            )
+        grant_sagemaker_runtime(
+            self.role,
+            stack,
+            [
+                training_image_uri(stack.region, spec.training_instance),
+                training_image_uri(stack.region, EVALUATION_INSTANCE),
+                preparation_image_uri(stack.region),
+            ],
         )
 
 
 CODE_FILES = ("prepare_data.py", "lora_finetune.py", "evaluate.py", "requirements.txt")
-
-
-def _repository_arn(stack: Stack, image_uri: str) -> str:
-    """The ECR repository of an SDK-resolved image URI (account.dkr.ecr.region.../repo:tag)."""
-    registry, path = image_uri.split("/", 1)
-    return (
-        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:"
-        f"repository/{path.split(':')[0]}"
-    )
 
 
 def _consumer_policy(stack: Stack, group: str, accounts: Sequence[str]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge
 from genai_constructs.fine_tuning import volume_key
+from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 
 VARIANT = "AllTraffic"
 MONITOR_INSTANCE = "ml.m5.xlarge"
@@ -91,42 +92,7 @@ class GpuEndpoint(Construct):
         model_bucket.grant_read(self.role, f"{model_prefix}*")
         capture_bucket.grant_put(self.role, f"{capture_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="PullTheServingImage",
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[_repository_arn(stack, image_uri)],
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="NetworkInterfacesAndMetrics",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ecr:GetAuthorizationToken",
-                    "cloudwatch:PutMetricData",
-                ],
-                resources=["*"],
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="EndpointLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
-                    "log-group:/aws/sagemaker/*"
-                ],
-            )
-        )
+        grant_sagemaker_runtime(self.role, stack, [image_uri])
         policy = self.role.node.find_child("DefaultPolicy")
 
         self.model = sm.CfnModel(
@@ -376,11 +342,3 @@ class GpuEndpoint(Construct):
             ),
         )
         schedule.node.add_dependency(definition)
-
-
-def _repository_arn(stack: Stack, image_uri: str) -> str:
-    registry, path = image_uri.split("/", 1)
-    return (
-        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:"
-        f"repository/{path.split(':')[0]}"
-    )
