@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install validate synth lint test clean
+.PHONY: install validate synth audit cost lint test clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,14 @@ synth: validate
 	cfn-lint cdk.out/*.template.json
 	@echo "cfn-lint: no findings"
 	blueprint summary cdk.out
+	blueprint audit cdk.out --org $(ORG)
+
+# The auditor's report of an existing cdk.out: cdk.out/audit/{index.html,audit.md,audit.json}.
+audit: install
+	blueprint audit cdk.out --org $(ORG)
+
+cost: install
+	blueprint cost cdk.out
 
 lint: install
 	ruff check .

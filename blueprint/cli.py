@@ -19,6 +19,14 @@ def main(argv: list[str] | None = None) -> int:
         "summary", help="summarize a synthesized cloud assembly: templates and compliance results"
     )
     summary.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    audit = commands.add_parser(
+        "audit", help="write audit/index.html, audit.md and audit.json inside a cloud assembly"
+    )
+    audit.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    audit.add_argument("--org", default="environments/example.yaml", help="organization file")
+    audit.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
+    cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
+    cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -29,7 +37,27 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.command == "summary":
         return print_summary(Path(args.assembly))
+    elif args.command == "audit":
+        return write_audit_report(Path(args.assembly), args.org, lint=not args.no_lint)
+    elif args.command == "cost":
+        print_cost(Path(args.assembly))
     return 0
+
+
+def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
+    from blueprint.audit import build_report, write_audit
+
+    allowed_regions = load_config_or_exit(org_file).organization.allowed_regions
+    report = build_report(assembly, list(allowed_regions), lint=lint)
+    print(f"audit written to {write_audit(report, assembly)}")
+    return 0
+
+
+def print_cost(assembly: Path) -> None:
+    from blueprint.audit import load_assembly
+    from blueprint.cost import cost_table, estimate_costs, load_prices
+
+    print(cost_table(estimate_costs(load_assembly(assembly), load_prices())))
 
 
 def print_summary(assembly: Path) -> int:

@@ -1,0 +1,228 @@
+"""Writers of the audit report: the same tables as Markdown and as a self-contained HTML page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from blueprint.diagram import architecture_svg
+
+Json = dict[str, Any]
+CSS = """
+body{font-family:sans-serif;margin:2em;color:#223}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}
+th,td{border:1px solid #ccd;padding:3px 8px;font-size:13px;text-align:left;vertical-align:top}
+th{background:#eef}
+.missing{color:#a00;font-weight:bold}
+"""
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+def summary_table(report: Json) -> Table:
+    totals = report["inventory"]["totals"]
+    lint = report["compliance"]["cfn_lint"]
+    rows = [
+        ["accounts", totals["accounts"]],
+        ["stacks", totals["stacks"]],
+        ["resources", totals["resources"]],
+        [
+            "unacknowledged cdk-nag findings",
+            sum(p["unacknowledged"] for p in report["compliance"]["nag_packs"]),
+        ],
+        ["cfn-lint findings", len(lint["findings"]) if lint["ran"] else "not run"],
+        ["controls with missing resources", sum(1 for c in report["controls"] if c["missing"])],
+        ["roles without permissions boundary", len(report["iam"]["roles_without_boundary"])],
+        ["wildcard statements without acknowledgment", report["iam"]["unjustified_wildcards"]],
+        ["idle baseline, USD/month", report["cost"]["total_monthly_usd"]],
+    ]
+    return Table("Summary", ["figure", "value"], rows, f"assembly: {report['assembly']}")
+
+
+def inventory_tables(report: Json) -> list[Table]:
+    stacks = [
+        [
+            a["account"],
+            s["environment"].rsplit("/", 1)[1],
+            s["stack"],
+            s["lob"],
+            s["lob_environment"],
+            s["resources"],
+            ", ".join(f"{t} {n}" for t, n in s["by_type"].items()),
+        ]
+        for a in report["inventory"]["accounts"]
+        for s in a["stacks"]
+    ]
+    types = [[t, n] for t, n in report["inventory"]["by_type"].items()]
+    return [
+        Table(
+            "Inventory by account and stack",
+            ["account", "region", "stack", "LOB", "environment", "resources", "by type"],
+            stacks,
+        ),
+        Table("Resources by type", ["type", "count"], types),
+    ]
+
+
+def compliance_tables(report: Json) -> list[Table]:
+    compliance = report["compliance"]
+    packs = [
+        [p["pack"], p["unacknowledged"], len(p["acknowledgments"])] for p in compliance["nag_packs"]
+    ]
+    acks = [
+        [a["rule"], a["resource"], a["reason"]]
+        for p in compliance["nag_packs"]
+        for a in p["acknowledgments"]
+    ]
+    acks += [[a["rule"], a["resource"], a["reason"]] for a in compliance["other_acknowledgments"]]
+    lint = compliance["cfn_lint"]
+    findings = [[f["stack"], f["rule"], f["line"], f["message"]] for f in lint["findings"]]
+    lint_note = f"{lint.get('templates', 0)} templates linted" if lint["ran"] else "not run"
+    return [
+        Table("cdk-nag packs", ["pack", "unacknowledged", "acknowledgments"], packs),
+        Table("cfn-lint findings", ["stack", "rule", "line", "message"], findings, lint_note),
+        Table("Acknowledgments", ["rule", "resource", "reason"], acks),
+    ]
+
+
+def control_table(report: Json) -> Table:
+    rows = [
+        [
+            c["control"],
+            c["description"],
+            c["implemented"],
+            c["missing"],
+            ", ".join(c["missing_resources"]),
+        ]
+        for c in report["controls"]
+    ]
+    return Table(
+        "Control matrix",
+        ["control", "what counts", "implemented", "missing", "missing resources"],
+        rows,
+    )
+
+
+def iam_tables(report: Json) -> list[Table]:
+    iam = report["iam"]
+    roles = [[r["role"], r["boundary"] or "NONE"] for r in iam["roles"]]
+    wildcards = [
+        [
+            w["policy"],
+            w["sid"],
+            ", ".join(w["wildcards"]),
+            " / ".join(w["acknowledgment"]) or "NOT ACKNOWLEDGED: " + ", ".join(w["uncovered"]),
+        ]
+        for w in iam["wildcard_statements"]
+    ]
+    return [
+        Table("IAM roles and permissions boundaries", ["role", "boundary"], roles),
+        Table(
+            "Allow statements with wildcards",
+            ["policy", "sid", "wildcards", "acknowledgment"],
+            wildcards,
+        ),
+    ]
+
+
+def model_table(report: Json) -> Table:
+    models = report["model_access"]["models"]
+    rows = [
+        [key, *("yes" if m in allowed else "" for m in models)]
+        for key, allowed in report["model_access"]["matrix"].items()
+    ]
+    return Table("Model access (bedrock:InvokeModel)", ["LOB environment", *models], rows)
+
+
+def residency_table(report: Json) -> Table:
+    residency = report["residency"]
+    allowed = set(residency["allowed_regions"])
+    rows = [
+        [lob, ", ".join(regions), "yes" if set(regions) <= allowed else "NO"]
+        for lob, regions in residency["regions_by_lob"].items()
+    ]
+    note = f"allowed regions: {', '.join(residency['allowed_regions'])}"
+    return Table("Data residency", ["LOB", "regions", "all allowed"], rows, note)
+
+
+def cost_table(report: Json) -> Table:
+    cost = report["cost"]
+    rows = [
+        [
+            e["lob_environment"],
+            f"{e['monthly_usd']:,.2f}",
+            "; ".join(f"{line['item']}: {line['monthly_usd']:,.2f}" for line in e["lines"]),
+        ]
+        for e in cost["environments"]
+    ]
+    rows.append(["total", f"{cost['total_monthly_usd']:,.2f}", ""])
+    prices = cost["prices"]
+    note = (
+        f"{prices['region']} list prices as of {prices['as_of']}; source: {prices['source']}."
+        f" Assumption: {cost['assumption']}"
+    )
+    return Table(
+        "Idle monthly baseline (USD)", ["LOB environment", "USD/month", "lines"], rows, note
+    )
+
+
+def tables(report: Json) -> list[Table]:
+    return [
+        summary_table(report),
+        *inventory_tables(report),
+        control_table(report),
+        *compliance_tables(report)[:2],
+        *iam_tables(report),
+        model_table(report),
+        residency_table(report),
+        cost_table(report),
+        compliance_tables(report)[2],
+    ]
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Json) -> str:
+    out = ["# Platform audit", ""]
+    for table in tables(report):
+        out += [f"## {table.title}", ""]
+        if table.note:
+            out += [table.note, ""]
+        out.append("| " + " | ".join(table.headers) + " |")
+        out.append("|" + "---|" * len(table.headers))
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+        out.append("")
+    return "\n".join(out)
+
+
+def _html_cell(value: Any) -> str:
+    text = escape(str(value))
+    flagged = text.startswith(("NONE", "NOT ", "NO"))
+    return f'<td class="missing">{text}</td>' if flagged else f"<td>{text}</td>"
+
+
+def _html_table(table: Table) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in table.rows)
+    note = f"<p>{escape(table.note)}</p>" if table.note else ""
+    return f"<h2>{escape(table.title)}</h2>{note}<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(report: Json) -> str:
+    sections = [_html_table(t) for t in tables(report)]
+    diagram = "<h2>Architecture</h2>" + architecture_svg(report["inventory"])
+    sections.insert(1, diagram)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Platform audit</title><style>{CSS}</style></head><body>"
+        "<h1>Platform audit</h1>" + "".join(sections) + "</body></html>\n"
+    )

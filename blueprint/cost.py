@@ -1,0 +1,148 @@
+"""Idle monthly baseline per LOB environment, priced from ``blueprint/prices.json``.
+
+The baseline is what an environment costs with no traffic: interface endpoints in every
+subnet, customer managed keys, OpenSearch Serverless minimum OCUs, SageMaker endpoints at
+their minimum instance count, MLflow tracking servers and an assumed log ingestion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blueprint.audit import Assembly, Stack
+
+Json = dict[str, Any]
+PRICES = Path(__file__).with_name("prices.json")
+
+
+def load_prices(path: Path | None = None) -> Json:
+    return dict(json.loads((path or PRICES).read_text()))
+
+
+def line(item: str, quantity: float, unit_price: float, hours: float = 1.0) -> Json:
+    return {
+        "item": item,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "monthly_usd": round(quantity * unit_price * hours, 2),
+    }
+
+
+def _props(resource: Json) -> Json:
+    return dict(resource.get("Properties", {}))
+
+
+def endpoint_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    az_endpoints = sum(
+        len(_props(r).get("SubnetIds", []))
+        for r in stack.resources.values()
+        if r.get("Type") == "AWS::EC2::VPCEndpoint"
+        and _props(r).get("VpcEndpointType") == "Interface"
+    )
+    if az_endpoints:
+        price = prices["items"]["interface_endpoint_az_hour"]["price"]
+        yield line("interface endpoint AZ-hours", az_endpoints, price, prices["hours_per_month"])
+
+
+def kms_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    keys = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::KMS::Key")
+    if keys:
+        yield line("KMS keys", keys, prices["items"]["kms_key_month"]["price"])
+
+
+def opensearch_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    item = prices["items"]["opensearch_serverless_ocu_hour"]
+    for r in stack.resources.values():
+        if r.get("Type") == "AWS::OpenSearchServerless::Collection":
+            standby = _props(r).get("StandbyReplicas", "ENABLED") == "ENABLED"
+            ocus = item["minimum_ocus_with_standby" if standby else "minimum_ocus_without_standby"]
+            name = f"OpenSearch Serverless OCUs ({_props(r).get('Name', '?')})"
+            yield line(name, ocus, item["price"], prices["hours_per_month"])
+
+
+def _minimum_instances(variant: Json) -> int:
+    scaling = variant.get("ManagedInstanceScaling", {})
+    return int(scaling.get("MinInstanceCount", variant.get("InitialInstanceCount", 0)))
+
+
+def sagemaker_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    by_type = prices["items"]["sagemaker_instance_hour"]["by_instance_type"]
+    for r in stack.resources.values():
+        if r.get("Type") != "AWS::SageMaker::EndpointConfig":
+            continue
+        for variant in _props(r).get("ProductionVariants", []):
+            instance_type = variant.get("InstanceType", "?")
+            count = _minimum_instances(variant)
+            price = by_type.get(instance_type)
+            if price is None:
+                raise KeyError(f"prices.json has no price for {instance_type}")
+            name = f"SageMaker {instance_type} at minimum count"
+            yield line(name, count, price, prices["hours_per_month"])
+
+
+def mlflow_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    by_size = prices["items"]["mlflow_tracking_server_hour"]["by_size"]
+    for r in stack.resources.values():
+        if r.get("Type") == "AWS::SageMaker::MlflowTrackingServer":
+            size = _props(r).get("TrackingServerSize", "Small")
+            yield line(
+                f"MLflow tracking server ({size})", 1, by_size[size], prices["hours_per_month"]
+            )
+
+
+def logs_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+    item = prices["items"]["cloudwatch_logs_ingestion_gb"]
+    groups = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::Logs::LogGroup")
+    if groups:
+        gigabytes = groups * item["assumed_gb_per_log_group_month"]
+        yield line(f"CloudWatch Logs ingestion ({groups} log groups)", gigabytes, item["price"])
+
+
+COST_SOURCES = (
+    endpoint_lines,
+    kms_lines,
+    opensearch_lines,
+    sagemaker_lines,
+    mlflow_lines,
+    logs_lines,
+)
+
+
+def estimate_costs(assembly: Assembly, prices: Json) -> Json:
+    environments: dict[str, list[Json]] = defaultdict(list)
+    for stack in assembly.stacks:
+        for source in COST_SOURCES:
+            environments[stack.lob_environment].extend(source(stack, prices))
+    rows = [
+        {
+            "lob_environment": key,
+            "lines": lines,
+            "monthly_usd": round(sum(line["monthly_usd"] for line in lines), 2),
+        }
+        for key, lines in sorted(environments.items())
+    ]
+    return {
+        "prices": {k: prices.get(k) for k in ("source", "as_of", "region", "currency")},
+        "assumption": prices["items"]["cloudwatch_logs_ingestion_gb"]["assumption"],
+        "environments": rows,
+        "total_monthly_usd": round(sum(row["monthly_usd"] for row in rows), 2),
+    }
+
+
+def cost_table(report: Json) -> str:
+    lines = [f"{'LOB environment':<28} {'idle USD/month':>15}"]
+    lines += [
+        f"{r['lob_environment']:<28} {r['monthly_usd']:>15,.2f}" for r in report["environments"]
+    ]
+    lines.append(f"{'total':<28} {report['total_monthly_usd']:>15,.2f}")
+    prices = report["prices"]
+    lines.append(
+        f"prices: {prices['region']} list prices as of {prices['as_of']} ({prices['source']})"
+    )
+    lines.append(f"assumption: {report['assumption']}")
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""The auditor toolkit, on a small organization: one LOB (claims) with one environment (prod)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from blueprint.audit import build_report, load_assembly, write_audit
+from blueprint.cli import main
+from blueprint.cost import PRICES, estimate_costs, load_prices
+from blueprint.loader import load_config
+from tests.conftest import EXAMPLE, synthesize_org
+
+Json = dict[str, Any]
+LOB, ENVIRONMENT = "claims", "prod"
+DATA_STACK = f"{LOB}-{ENVIRONMENT}-data"
+
+
+@pytest.fixture(scope="module")
+def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    lob = next(entry for entry in raw["lobs"] if entry["name"] == LOB)
+    lob["environments"] = {ENVIRONMENT: lob["environments"][ENVIRONMENT]}
+    raw["lobs"] = [lob]
+    path = tmp_path_factory.mktemp("org") / "org.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def assembly_dir(small_org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    synthesize_org(load_config(small_org), outdir)
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def allowed_regions(small_org: Path) -> list[str]:
+    return list(load_config(small_org).organization.allowed_regions)
+
+
+@pytest.fixture(scope="module")
+def report(assembly_dir: Path, allowed_regions: list[str]) -> Json:
+    return build_report(assembly_dir, allowed_regions)
+
+
+def copy_assembly(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("asset.*", "audit"))
+    return target
+
+
+def edit_template(directory: Path, stack: str, edit: Any) -> None:
+    path = directory / f"{stack}.template.json"
+    template = json.loads(path.read_text())
+    edit(template)
+    path.write_text(json.dumps(template))
+
+
+def stack_entry(report: Json, stack: str) -> Json:
+    stacks = [s for a in report["inventory"]["accounts"] for s in a["stacks"]]
+    return next(s for s in stacks if s["stack"] == stack)
+
+
+def control(report: Json, name: str) -> Json:
+    return next(c for c in report["controls"] if c["control"] == name)
+
+
+def first_bucket(directory: Path) -> str:
+    template = json.loads((directory / f"{DATA_STACK}.template.json").read_text())
+    resources = template["Resources"]
+    return next(k for k, r in resources.items() if r["Type"] == "AWS::S3::Bucket")
+
+
+def test_inventory_counts_equal_the_templates(report: Json, assembly_dir: Path) -> None:
+    assembly = load_assembly(assembly_dir)
+    assert report["inventory"]["totals"]["stacks"] == len(assembly.stacks)
+    for stack in assembly.stacks:
+        counts = Counter(r["Type"] for r in stack.resources.values())
+        entry = stack_entry(report, stack.name)
+        assert entry["resources"] == len(stack.resources)
+        assert entry["by_type"] == dict(counts)
+    total = sum(len(s.resources) for s in assembly.stacks)
+    assert report["inventory"]["totals"]["resources"] == total
+
+
+def test_the_small_organization_passes_every_control(report: Json) -> None:
+    assert report["compliance"]["cfn_lint"] == {
+        "ran": True,
+        "templates": report["inventory"]["totals"]["stacks"],
+        "findings": [],
+    }
+    assert all(p["unacknowledged"] == 0 for p in report["compliance"]["nag_packs"])
+    assert {c["control"]: c["missing"] for c in report["controls"]} == {
+        c["control"]: 0 for c in report["controls"]
+    }
+    assert all(c["implemented"] > 0 for c in report["controls"])
+
+
+def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
+    report: Json, assembly_dir: Path, allowed_regions: list[str], tmp_path: Path
+) -> None:
+    copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
+    bucket = first_bucket(copy)
+
+    def break_bucket(template: Json) -> None:
+        del template["Resources"][bucket]["Properties"]["BucketEncryption"]
+        template["Resources"]["ExtraTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+
+    edit_template(copy, DATA_STACK, break_bucket)
+    changed = build_report(copy, allowed_regions, lint=False)
+
+    at_rest = control(changed, "encryption at rest")
+    assert at_rest["missing_resources"] == [f"{DATA_STACK}/{bucket}", f"{DATA_STACK}/ExtraTopic"]
+    before, after = stack_entry(report, DATA_STACK), stack_entry(changed, DATA_STACK)
+    assert after["resources"] == before["resources"] + 1
+    assert after["by_type"]["AWS::SNS::Topic"] == before["by_type"].get("AWS::SNS::Topic", 0) + 1
+
+
+def test_a_region_outside_the_allowed_list_breaks_residency(
+    report: Json, assembly_dir: Path
+) -> None:
+    changed = build_report(assembly_dir, ["eu-central-1"], lint=False)
+    assert changed["residency"]["outside_allowed"] == ["eu-west-1"]
+    assert control(changed, "data residency")["implemented"] == 0
+
+
+def test_model_access_matrix_shows_the_lob_models(report: Json, small_org: Path) -> None:
+    config = load_config(small_org)
+    use_case_models = {u.model for u in config.lobs[0].genai.use_cases}
+    allowed = set(report["model_access"]["matrix"][f"{LOB}-{ENVIRONMENT}"])
+    assert use_case_models <= allowed
+    assert list(report["model_access"]["matrix"]) == [f"{LOB}-{ENVIRONMENT}"]
+
+
+def test_iam_summary_lists_the_boundary_of_every_role(report: Json, assembly_dir: Path) -> None:
+    assembly = load_assembly(assembly_dir)
+    roles = list(assembly.resources("AWS::IAM::Role"))
+    assert len(report["iam"]["roles"]) == len(roles)
+    assert all(r["boundary"] for r in report["iam"]["roles"])
+    assert report["iam"]["wildcard_statements"]
+    assert report["iam"]["unjustified_wildcards"] == 0
+
+
+def test_html_holds_the_inline_diagram(report: Json, assembly_dir: Path, tmp_path: Path) -> None:
+    out = write_audit(report, copy_assembly(assembly_dir, tmp_path / "cdk.out"))
+    html = (out / "index.html").read_text()
+    assert (
+        "<svg" in html
+        and "<script" not in html
+        and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
+    assert f"{DATA_STACK}" in html
+    assert json.loads((out / "audit.json").read_text())["inventory"] == report["inventory"]
+    assert "| encryption at rest |" in (out / "audit.md").read_text()
+
+
+def test_cost_comes_from_the_price_table(assembly_dir: Path, tmp_path: Path) -> None:
+    assembly = load_assembly(assembly_dir)
+    prices = load_prices()
+    baseline = estimate_costs(assembly, prices)
+    keys = sum(1 for _ in assembly.resources("AWS::KMS::Key"))
+    prices["items"]["kms_key_month"]["price"] += 10
+    dearer = estimate_costs(assembly, prices)
+    assert dearer["total_monthly_usd"] == pytest.approx(baseline["total_monthly_usd"] + 10 * keys)
+    assert json.loads(PRICES.read_text())["source"] and json.loads(PRICES.read_text())["as_of"]
+
+
+def test_cli_audit_and_cost(
+    assembly_dir: Path, small_org: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
+    assert main(["audit", str(copy), "--org", str(small_org), "--no-lint"]) == 0
+    assert {p.name for p in (copy / "audit").iterdir()} == {"index.html", "audit.md", "audit.json"}
+    assert main(["cost", str(copy)]) == 0
+    assert f"{LOB}-{ENVIRONMENT}" in capsys.readouterr().out
