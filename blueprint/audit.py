@@ -192,7 +192,7 @@ def compliance(assembly: Assembly, lint: bool = True) -> Json:
 
 def cfn_lint(assembly: Assembly) -> Json:
     """cfn-lint over every template, in the stack's own region."""
-    from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+    from cfnlint.api import ManualArgs, lint_file
 
     findings = []
     for stack in assembly.stacks:

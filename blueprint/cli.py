@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     audit.add_argument("--org", default="environments/example.yaml", help="organization file")
     audit.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
+    audit.add_argument(
+        "--baseline",
+        help="an earlier cloud assembly: list stateful resources this one deletes or replaces; "
+        "exit 3 if any",
+    )
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     args = parser.parse_args(argv)
@@ -38,10 +43,27 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "summary":
         return print_summary(Path(args.assembly))
     elif args.command == "audit":
-        return write_audit_report(Path(args.assembly), args.org, lint=not args.no_lint)
+        status = write_audit_report(Path(args.assembly), args.org, lint=not args.no_lint)
+        if args.baseline:
+            status = status or guard_replacements(Path(args.baseline), Path(args.assembly))
+        return status
     elif args.command == "cost":
         print_cost(Path(args.assembly))
     return 0
+
+
+def guard_replacements(baseline: Path, candidate: Path) -> int:
+    """Print every stateful resource at risk; 3 when there is any, 0 otherwise."""
+    from blueprint.replacement import resources_at_risk
+
+    at_risk = resources_at_risk(baseline, candidate)
+    for item in at_risk:
+        print(f"AT RISK {item.line()}")
+    print(
+        f"replacement guard: {len(at_risk)} stateful resource(s) deleted or replaced "
+        f"against {baseline}"
+    )
+    return 3 if at_risk else 0
 
 
 def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:

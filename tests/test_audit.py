@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from blueprint.audit import build_report, load_assembly, write_audit
-from blueprint.cli import main
+from blueprint.cli import guard_replacements, main
 from blueprint.cost import PRICES, estimate_costs, load_prices
 from blueprint.loader import load_config
+from blueprint.replacement import create_only_properties, resources_at_risk
 from tests.conftest import EXAMPLE, synthesize_org
 
 Json = dict[str, Any]
@@ -179,3 +180,45 @@ def test_cli_audit_and_cost(
     assert {p.name for p in (copy / "audit").iterdir()} == {"index.html", "audit.md", "audit.json"}
     assert main(["cost", str(copy)]) == 0
     assert f"{LOB}-{ENVIRONMENT}" in capsys.readouterr().out
+
+
+def test_replacement_guard_passes_an_unchanged_assembly(assembly_dir: Path, tmp_path: Path) -> None:
+    candidate = copy_assembly(assembly_dir, tmp_path / "same")
+    assert resources_at_risk(assembly_dir, candidate) == []
+    assert guard_replacements(assembly_dir, candidate) == 0
+
+
+def test_replacement_guard_flags_a_renamed_bucket(assembly_dir: Path, tmp_path: Path) -> None:
+    candidate = copy_assembly(assembly_dir, tmp_path / "renamed")
+    bucket = first_bucket(candidate)
+
+    def rename(template: Json) -> None:
+        template["Resources"][f"{bucket}Renamed"] = template["Resources"].pop(bucket)
+
+    edit_template(candidate, DATA_STACK, rename)
+    at_risk = resources_at_risk(assembly_dir, candidate)
+    assert [(r.stack, r.logical_id, r.reason) for r in at_risk] == [
+        (DATA_STACK, bucket, "deleted (logical ID removed or renamed)")
+    ]
+    assert guard_replacements(assembly_dir, candidate) == 3
+
+
+def test_replacement_guard_flags_a_changed_create_only_property(
+    assembly_dir: Path, tmp_path: Path
+) -> None:
+    candidate = copy_assembly(assembly_dir, tmp_path / "changed")
+    security = f"{LOB}-{ENVIRONMENT}-security"
+
+    def name_the_flow_log_group(template: Json) -> None:
+        template["Resources"]["FlowLogs16C1943A"]["Properties"]["LogGroupName"] = "renamed"
+
+    edit_template(candidate, security, name_the_flow_log_group)
+    at_risk = resources_at_risk(assembly_dir, candidate)
+    assert [(r.stack, r.logical_id, r.reason) for r in at_risk] == [
+        (security, "FlowLogs16C1943A", "replaced (create-only LogGroupName changed)")
+    ]
+
+
+def test_create_only_properties_come_from_the_cfn_lint_schemas() -> None:
+    assert "/properties/BucketName" in create_only_properties("eu-west-1", "AWS::S3::Bucket")
+    assert create_only_properties("eu-west-1", "AWS::Unknown::Type") == []

@@ -1,0 +1,116 @@
+"""Replacement guard: stateful resources a new cloud assembly would delete or replace.
+
+Compares two assemblies stack by stack. A stateful resource (a type that holds data, or any
+resource retained on deletion) is at risk when its logical ID is gone, or when a property
+that CloudFormation cannot update in place changed. Those create-only properties are read
+from the resource schemas cfn-lint ships, never from a hand-written list.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::Glue::Database",
+        "AWS::S3Vectors::VectorBucket",
+        "AWS::S3Vectors::Index",
+        "AWS::OpenSearchServerless::Collection",
+        "AWS::OpenSearchServerless::Index",
+        "AWS::SageMaker::ModelPackageGroup",
+        "AWS::SageMaker::Domain",
+        "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::DynamoDB::Table",
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
+        "AWS::EFS::FileSystem",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    stack: str
+    logical_id: str
+    resource_type: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.stack}/{self.logical_id} ({self.resource_type}): {self.reason}"
+
+
+def _stacks(assembly: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Stack name -> (region, template) from a cloud assembly's manifest."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    stacks = {}
+    for name, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        region = artifact["environment"].rsplit("/", 1)[-1]
+        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        stacks[name] = (region, template)
+    return stacks
+
+
+def _is_stateful(resource: dict[str, Any]) -> bool:
+    return resource["Type"] in STATEFUL_TYPES or resource.get("DeletionPolicy") == "Retain"
+
+
+def _at(properties: dict[str, Any], pointer: str) -> Any:
+    """The value at a schema pointer such as ``/properties/BucketName``; None when absent."""
+    value: Any = {"properties": properties}
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def create_only_properties(region: str, resource_type: str) -> list[str]:
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type)
+    except Exception:
+        return []
+    return list(schema.schema.get("createOnlyProperties", []))
+
+
+def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
+    """Every stateful resource of ``baseline`` that deploying ``candidate`` deletes or replaces."""
+    before, after = _stacks(baseline), _stacks(candidate)
+    found: list[AtRisk] = []
+    for stack, (region, template) in sorted(before.items()):
+        new_resources = after.get(stack, (region, {"Resources": {}}))[1].get("Resources", {})
+        for logical_id, resource in sorted(template.get("Resources", {}).items()):
+            if not _is_stateful(resource):
+                continue
+            kind = resource["Type"]
+            new = new_resources.get(logical_id)
+            if new is None or new["Type"] != kind:
+                reason = "stack removed" if stack not in after else "logical ID removed or renamed"
+                found.append(AtRisk(stack, logical_id, kind, f"deleted ({reason})"))
+                continue
+            old_props = resource.get("Properties", {})
+            new_props = new.get("Properties", {})
+            changed = [
+                pointer.removeprefix("/properties/")
+                for pointer in create_only_properties(region, kind)
+                if _at(old_props, pointer) != _at(new_props, pointer)
+            ]
+            if changed:
+                found.append(
+                    AtRisk(
+                        stack,
+                        logical_id,
+                        kind,
+                        f"replaced (create-only {', '.join(changed)} changed)",
+                    )
+                )
+    return found
