@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install validate synth audit cost lint test clean
+.PHONY: install browser validate synth audit cost lint test clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -46,7 +46,12 @@ lint: install
 	ruff format --check .
 	mypy
 
-test: lint
+# Debian's Chromium renders the audit report in a test (needs root, as on CI, or sudo).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: lint browser
 	HF_HUB_OFFLINE=1 pytest
 
 clean:

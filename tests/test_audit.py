@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,52 @@ def test_replacement_guard_flags_a_changed_create_only_property(
 def test_create_only_properties_come_from_the_cfn_lint_schemas() -> None:
     assert "/properties/BucketName" in create_only_properties("eu-west-1", "AWS::S3::Bucket")
     assert create_only_properties("eu-west-1", "AWS::Unknown::Type") == []
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def test_the_html_report_renders_in_a_real_browser(
+    report: Json, assembly_dir: Path, tmp_path: Path
+) -> None:
+    chromium = shutil.which("chromium")
+    assert chromium, "make test installs Debian's chromium for this test"
+    page = write_audit(report, assembly_dir) / "index.html"
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, *profile, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "<svg" in dom.stdout and "<rect" in dom.stdout
+    assert "Platform audit" in dom.stdout
+    assert "Uncaught" not in dom.stderr and ":CONSOLE" not in dom.stderr
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            *profile,
+            f"--screenshot={screenshot}",
+            "--window-size=1400,2000",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert screenshot.stat().st_size > 10_000
