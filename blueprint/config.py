@@ -113,6 +113,19 @@ class OrgGuardrail(Model):
     version: Annotated[str, Field(pattern=r"^[1-9]\d*$")]
 
 
+class PipelineConfig(Model):
+    """The delivery pipeline in the tooling account (opt-in: ``cdk synth -c pipeline=true``)."""
+
+    connection_arn: Annotated[
+        str,
+        Field(
+            pattern=r"^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+        ),
+    ]
+    repository: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
+
+
 class PlatformConfig(Model):
     """The central platform team's accounts, in the home region."""
 
@@ -126,6 +139,7 @@ class PlatformConfig(Model):
     ]
     trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
     org_guardrail: OrgGuardrail | None = None
+    pipeline: PipelineConfig | None = None
 
 
 class EnvironmentConfig(Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags
+from constructs import Construct
 
 from blueprint.config import OrgConfig
 from blueprint.plan import Placement, PlacementKind, Plan, plan_for
@@ -18,66 +19,19 @@ from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
 
 
-def build_platform(app: App, config: OrgConfig) -> Plan:
-    """Add every stack of the organization to ``app`` and the compliance gates to the app."""
+def build_platform(app: App, config: OrgConfig, *, lob_environments: bool = True) -> Plan:
+    """Add every stack of the organization to ``app`` and the compliance gates to the app.
+
+    ``lob_environments=False`` leaves out the LOB environments' stacks (a pipeline deploys them).
+    """
     plan = plan_for(config)
     foundations: dict[str, FoundationStack] = {}
     securities: dict[str, SecurityStack] = {}
     for placement in plan.placements:
-        security = SecurityStack(
-            app,
-            f"{placement.key}-security",
-            placement=placement,
-            **_stack_props(placement, "keys, access logs and flow-log store"),
-        )
-        foundation = FoundationStack(
-            app,
-            f"{placement.key}-foundation",
-            plan=plan,
-            placement=placement,
-            security=security,
-            **_stack_props(placement, "private network and persona roles"),
-        )
-        foundations[placement.key] = foundation
-        securities[placement.key] = security
-        stacks: list[Stack] = [security, foundation]
-        if placement.kind is PlacementKind.LOB_ENVIRONMENT:
-            data = DataStack(
-                app,
-                f"{placement.key}-data",
-                plan=plan,
-                placement=placement,
-                security=security,
-                **_stack_props(placement, "governed data-lake zones and Glue catalog"),
-            )
-            # Data-scientist grants attach to a persona role the foundation stack creates; a
-            # bucket policy may only name the central auditor once that role exists.
-            data.add_stack_dependency(foundation)
-            if placement.lob and placement.lob.auditor_metadata_read:
-                data.add_stack_dependency(foundations[plan.governance.key])
-            genai = GenAIStack(
-                app,
-                f"{placement.key}-genai",
-                plan=plan,
-                placement=placement,
-                security=security,
-                foundation=foundation,
-                data=data,
-                **_stack_props(placement, "guardrail, model access, invocation logging, RAG"),
-            )
-            ml = MLStack(
-                app,
-                f"{placement.key}-ml",
-                plan=plan,
-                placement=placement,
-                security=security,
-                foundation=foundation,
-                data=data,
-                **_stack_props(placement, "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
-            )
-            stacks += [data, genai, ml]
-        for stack in stacks:
-            _tag(stack, placement)
+        if placement.kind is PlacementKind.LOB_ENVIRONMENT and not lob_environments:
+            continue
+        stacks = build_placement(app, plan, placement, foundations)
+        securities[placement.key] = next(s for s in stacks if isinstance(s, SecurityStack))
     _add_organization(app, plan)
     governance = plan.governance
     audit = GovernanceStack(
@@ -100,6 +54,72 @@ def build_platform(app: App, config: OrgConfig) -> Plan:
     _tag(audit, governance)
     add_compliance_gates(app)
     return plan
+
+
+def build_placement(
+    scope: Construct, plan: Plan, placement: Placement, foundations: dict[str, FoundationStack]
+) -> list[Stack]:
+    """The stacks of one placement in ``scope`` (the app or a pipeline stage), tagged.
+
+    The placement's foundation stack is recorded in ``foundations``. Stack names are the
+    construct ids in a pipeline stage too, so a pipeline takes over stacks deployed directly.
+    """
+    security = SecurityStack(
+        scope,
+        f"{placement.key}-security",
+        placement=placement,
+        **_layer_props(placement, "security", "keys, access logs and flow-log store"),
+    )
+    foundation = FoundationStack(
+        scope,
+        f"{placement.key}-foundation",
+        plan=plan,
+        placement=placement,
+        security=security,
+        **_layer_props(placement, "foundation", "private network and persona roles"),
+    )
+    foundations[placement.key] = foundation
+    stacks: list[Stack] = [security, foundation]
+    if placement.kind is PlacementKind.LOB_ENVIRONMENT:
+        data = DataStack(
+            scope,
+            f"{placement.key}-data",
+            plan=plan,
+            placement=placement,
+            security=security,
+            **_layer_props(placement, "data", "governed data-lake zones and Glue catalog"),
+        )
+        # Data-scientist grants attach to a persona role the foundation stack creates; a
+        # bucket policy may only name the central auditor once that role exists (in a pipeline
+        # stage the governance foundation is deployed before, outside the stage).
+        data.add_stack_dependency(foundation)
+        auditor = foundations.get(plan.governance.key)
+        if placement.lob and placement.lob.auditor_metadata_read and auditor:
+            data.add_stack_dependency(auditor)
+        genai = GenAIStack(
+            scope,
+            f"{placement.key}-genai",
+            plan=plan,
+            placement=placement,
+            security=security,
+            foundation=foundation,
+            data=data,
+            **_layer_props(placement, "genai", "guardrail, model access, invocation logging, RAG"),
+        )
+        ml = MLStack(
+            scope,
+            f"{placement.key}-ml",
+            plan=plan,
+            placement=placement,
+            security=security,
+            foundation=foundation,
+            data=data,
+            **_layer_props(placement, "ml", "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
+        )
+        stacks += [data, genai, ml]
+    for stack in stacks:
+        _tag(stack, placement)
+    return stacks
 
 
 def _add_organization(app: App, plan: Plan) -> None:
@@ -159,9 +179,14 @@ def _stack_props(placement: Placement, what: str) -> dict[str, Any]:
     }
 
 
+def _layer_props(placement: Placement, layer: str, what: str) -> dict[str, Any]:
+    """Props of a placement's stack; its name is its id, in a pipeline stage too."""
+    return {"stack_name": f"{placement.key}-{layer}", **_stack_props(placement, what)}
+
+
 def _tag(stack: Stack, placement: Placement) -> None:
     for key, value in placement.tags.items():
         Tags.of(stack).add(key, value)
 
 
-__all__ = ["build_platform", "synthesize"]
+__all__ = ["build_placement", "build_platform", "synthesize"]

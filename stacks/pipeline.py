@@ -1,0 +1,278 @@
+"""The delivery pipelines (opt-in): CDK Pipelines in the tooling account roll out the LOBs.
+
+Each LOB environment is one ``LobStage`` (its security, foundation, data, genai and ml stacks)
+followed by a smoke check; waves and pipelines are planned by ``blueprint.rollout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jsii
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from blueprint.config import OrgConfig, PipelineConfig
+from blueprint.plan import Placement, Plan
+from blueprint.rollout import Rollout, plan_rollout
+from stacks import build_placement, build_platform
+from stacks.compliance import NAG_PACKS
+from stacks.foundation import FoundationStack
+from stacks.pipeline_compliance import acknowledge_pipeline
+
+PlacementBuilder = Callable[[Construct, Plan, Placement, dict[str, FoundationStack]], list[Stack]]
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOTO3 = "boto3==1.44.5"
+SYNTH_COMMANDS = [
+    'export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"',
+    "make test",
+    "make synth",
+    # The gated assembly again, with the pipeline and its stages: what the pipeline deploys.
+    "cdk synth --quiet -c pipeline=true",
+    "cfn-lint $(find cdk.out -name '*.template.json')",
+]
+
+
+def pipeline_requested(app: App) -> bool:
+    return str(app.node.try_get_context("pipeline")).lower() == "true"
+
+
+class LobStage(Stage):
+    """One LOB environment's stacks, deployed by a pipeline under their usual stack names."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        placement: Placement,
+        plan: Plan,
+        build: PlacementBuilder = build_placement,
+    ) -> None:
+        super().__init__(
+            scope,
+            placement.key,
+            env=Environment(account=placement.account, region=placement.region),
+        )
+        self.placement = placement
+        self.stacks = build(self, plan, placement, {})
+        # CDK Pipelines synthesizes a stage when it is added, before the app's aspects run: the
+        # stage writes its acknowledgments into its templates itself, as the app does.
+        for pack in NAG_PACKS:
+            pack(self, write_suppressions_to_cloud_formation=True)
+
+
+class PipelineStack(Stack):
+    """One CDK pipeline: source, synth (tests and gates), self-mutation, assets, waves."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        rollout: Rollout,
+        *,
+        plan: Plan,
+        source: PipelineConfig,
+        org_file: str,
+        build: PlacementBuilder = build_placement,
+    ) -> None:
+        tooling = plan.config.platform.tooling_account
+        region = plan.config.organization.home_region
+        super().__init__(
+            scope,
+            rollout.name,
+            env=Environment(account=tooling, region=region),
+            description=f"GenAI platform delivery pipeline ({', '.join(rollout.lobs)})",
+            termination_protection=True,
+            # Minified JSON: a pipeline of 75 LOB environments stays far below the 1 MB limit.
+            suppress_template_indentation=True,
+        )
+        repository = pipelines.CodePipelineSource.connection(
+            source.repository, source.branch, connection_arn=source.connection_arn
+        )
+        key = kms.Key(
+            self,
+            "BuildKey",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            description="CodeBuild logs of the delivery pipeline",
+        )
+        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{region}.amazonaws.com"))
+        build_logs = logs.LogGroup(
+            self,
+            "BuildLogs",
+            encryption_key=key,
+            retention=logs.RetentionDays.TEN_YEARS,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
+            cross_account_keys=True,
+            enable_key_rotation=True,
+            self_mutation=True,
+            publish_assets_in_parallel=False,
+            use_pipeline_role_for_actions=True,
+            synth=pipelines.CodeBuildStep(
+                "Synth",
+                input=repository,
+                env={"ORG": org_file, "HF_HUB_OFFLINE": "1"},
+                commands=SYNTH_COMMANDS,
+                primary_output_directory="cdk.out",
+                timeout=Duration.hours(2),
+            ),
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                    compute_type=codebuild.ComputeType.LARGE,
+                    privileged=False,
+                ),
+                logging=codebuild.LoggingOptions(
+                    cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=build_logs)
+                ),
+            ),
+        )
+        self._build_logs = build_logs
+        self._smoke: codebuild.PipelineProject | None = None
+        for wave_plan in rollout.waves:
+            pre: list[pipelines.Step] = []
+            if wave_plan.approval:
+                pre.append(
+                    pipelines.ManualApprovalStep(
+                        "ApproveProd", comment="Promote the nonprod-tested platform to prod"
+                    )
+                )
+            wave = self.pipeline.add_wave(wave_plan.name, pre=pre)
+            for placement in wave_plan.placements:
+                stage = LobStage(scope, placement, plan, build)
+                wave.add_stage(
+                    stage, post=[SmokeCheck(repository, self.smoke_project, placement, stage)]
+                )
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline(self, self.pipeline)
+
+    def smoke_project(self) -> codebuild.PipelineProject:
+        """One CodeBuild project for every smoke check; each action passes its target.
+
+        Created while the pipeline is built, when its artifact key exists.
+        """
+        if self._smoke is not None:
+            return self._smoke
+        project = self._smoke = codebuild.PipelineProject(
+            self,
+            "SmokeCheck",
+            description="Post-deploy smoke check of one LOB environment (blueprint/smoke.py)",
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0, privileged=False
+            ),
+            encryption_key=self.pipeline.pipeline.artifact_bucket.encryption_key,
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self._build_logs)
+            ),
+            timeout=Duration.minutes(15),
+            build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "version": "0.2",
+                    "phases": {
+                        "install": {"commands": [f"pip install --quiet {BOTO3}"]},
+                        "build": {
+                            "commands": [
+                                "python3 blueprint/smoke.py --account $ACCOUNT --region $REGION"
+                                " --prefix $PREFIX --stacks $STACKS --role-arn $ROLE_ARN"
+                            ]
+                        },
+                    },
+                }
+            ),
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:aws:iam::*:role/cdk-{BOOTSTRAP_QUALIFIER}-lookup-role-*"],
+                conditions={"StringEquals": {"iam:ResourceTag/aws-cdk:bootstrap-role": "lookup"}},
+            )
+        )
+        return project
+
+
+@jsii.implements(pipelines.ICodePipelineActionFactory)
+class SmokeCheck(pipelines.Step):
+    """Post-deploy step: the shared smoke project, run against one LOB environment."""
+
+    def __init__(
+        self,
+        source: pipelines.CodePipelineSource,
+        project: Callable[[], codebuild.IProject],
+        placement: Placement,
+        stage: LobStage,
+    ) -> None:
+        super().__init__("SmokeCheck")
+        self.source = source
+        self.project = project
+        lookup = (
+            f"arn:aws:iam::{placement.account}:role/"
+            f"cdk-{BOOTSTRAP_QUALIFIER}-lookup-role-{placement.account}-{placement.region}"
+        )
+        layers = [s.stack_name.removeprefix(f"{placement.key}-") for s in stage.stacks]
+        self.variables = {
+            "ACCOUNT": placement.account,
+            "REGION": placement.region,
+            "PREFIX": placement.key,
+            "STACKS": ",".join(layers),
+            "ROLE_ARN": lookup,
+        }
+        self._add_dependency_file_set(source.primary_output)
+
+    def produce_action(
+        self,
+        stage: codepipeline.IStage,
+        *,
+        action_name: str,
+        artifacts: pipelines.ArtifactMap,
+        pipeline: pipelines.CodePipeline,
+        run_order: jsii.Number,
+        scope: Construct,
+        **_: object,
+    ) -> pipelines.CodePipelineActionFactoryResult:
+        stage.add_action(
+            actions.CodeBuildAction(
+                action_name=action_name,
+                run_order=int(run_order),
+                project=self.project(),
+                input=artifacts.to_code_pipeline(self.source.primary_output),
+                environment_variables={
+                    name: codebuild.BuildEnvironmentVariable(value=value)
+                    for name, value in self.variables.items()
+                },
+            )
+        )
+        return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)
+
+
+def add_pipelines(
+    app: App, plan: Plan, org_file: str, build: PlacementBuilder = build_placement
+) -> list[PipelineStack]:
+    """The pipeline stacks that roll out every LOB environment of ``plan``."""
+    source = plan.config.platform.pipeline
+    if source is None:
+        raise ValueError("platform.pipeline is not set: the pipeline has no source repository")
+    return [
+        PipelineStack(app, rollout, plan=plan, source=source, org_file=org_file, build=build)
+        for rollout in plan_rollout(plan)
+    ]
+
+
+def build_delivery(app: App, config: OrgConfig, org_file: str) -> Plan:
+    """Platform stacks deployed directly, LOB environments through the pipelines."""
+    if config.platform.pipeline is None:
+        raise SystemExit(
+            f"{org_file}: -c pipeline=true needs a platform.pipeline section (connection_arn, "
+            "repository, branch); without it, synthesize without -c pipeline=true"
+        )
+    plan = build_platform(app, config, lob_environments=False)
+    add_pipelines(app, plan, org_file)
+    return plan
