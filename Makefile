@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install browser validate synth audit cost lint test clean
+.PHONY: install browser validate synth audit cost deploy-local lint test clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml constructs/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
-	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training]'
+	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -40,6 +40,10 @@ audit: install
 
 cost: install
 	blueprint cost cdk.out
+
+# Every stack of the organization into moto (in-process, 127.0.0.1), then the smoke checks.
+deploy-local: synth
+	blueprint deploy --local cdk.out
 
 lint: install
 	ruff check .

@@ -32,6 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy a cloud assembly; --local: into moto, every account, with smoke checks",
+    )
+    deploy.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    deploy.add_argument(
+        "--local",
+        action="store_true",
+        help="into moto's server on 127.0.0.1 (the only target here: AWS is `cdk deploy`'s job)",
+    )
+    deploy.add_argument(
+        "--role-name",
+        default="cdk-hnb659fds-deploy-role-{account}-{region}",
+        help="role assumed in each account ({account} and {region} are filled in)",
+    )
+    deploy.add_argument(
+        "--stacks", help="comma-separated stack name patterns, e.g. '*-security,*-foundation'"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -49,7 +67,28 @@ def main(argv: list[str] | None = None) -> int:
         return status
     elif args.command == "cost":
         print_cost(Path(args.assembly))
+    elif args.command == "deploy":
+        return deploy_local(args)
     return 0
+
+
+def deploy_local(args: argparse.Namespace) -> int:
+    """Deploy into the emulator; 2 when asked for anything else."""
+    from blueprint.assembly import AssemblyError
+    from blueprint.local_deploy import run_local
+
+    if not args.local:
+        print(
+            "blueprint deploy: only --local is implemented; deploy to AWS with `npx cdk deploy`"
+            " or the Pulumi program in deploy/pulumi"
+        )
+        return 2
+    patterns = args.stacks.split(",") if args.stacks else None
+    try:
+        return run_local(Path(args.assembly), role_name=args.role_name, patterns=patterns)
+    except AssemblyError as error:
+        print(f"blueprint deploy: {error}")
+        return 2
 
 
 def guard_replacements(baseline: Path, candidate: Path) -> int:

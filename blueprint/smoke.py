@@ -5,14 +5,17 @@
 
 Checks that each stack ``<prefix>-<layer>`` is CREATE_COMPLETE or UPDATE_COMPLETE, the data
 stack's buckets have default encryption and a bucket policy, every KMS key of the stacks
-rotates, and every VPC has endpoints. Exits 1 listing every problem.
+rotates, and the foundation's VPC has endpoints and its roles a permissions boundary. Exits 1
+listing every problem. ``blueprint deploy --local`` runs the same checks against moto.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boto3
@@ -36,29 +39,69 @@ def session_for(account: str, region: str, role_arn: str | None) -> Any:
     )
 
 
+PASS, FAIL, NOT_EMULATED = "pass", "FAIL", "not emulated"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One smoke check on one target: passed, failed, or impossible where it ran."""
+
+    check: str
+    target: str
+    outcome: str
+    detail: str = ""
+
+    def line(self) -> str:
+        return ": ".join(part for part in (self.target, self.detail) if part)
+
+
 def check(session: Any, account: str, prefix: str, layers: list[str]) -> list[str]:
     """Every problem found in the stacks ``<prefix>-<layer>``; empty when all is well."""
-    caller = session.client("sts").get_caller_identity()["Account"]
+    return [f.line() for f in findings(session, account, prefix, layers) if f.outcome == FAIL]
+
+
+def findings(
+    session: Any,
+    account: str,
+    prefix: str,
+    layers: list[str],
+    *,
+    endpoint: str | None = None,
+    not_created: Collection[str] = (),
+) -> list[Finding]:
+    """Each check on the stacks ``<prefix>-<layer>``. A check on a resource type listed in
+    ``not_created`` (an emulator's gaps) is reported as not emulated, never as a pass."""
+    client = partial(session.client, endpoint_url=endpoint) if endpoint else session.client
+    caller = client("sts").get_caller_identity()["Account"]
     if caller != account:
-        return [f"credentials are for account {caller}, expected {account}"]
-    cloudformation = session.client("cloudformation")
-    problems: list[str] = []
+        return [
+            Finding(
+                "account", "", FAIL, f"credentials are for account {caller}, expected {account}"
+            )
+        ]
+    cloudformation = client("cloudformation")
+    results: list[Finding] = []
     resources: dict[str, list[tuple[str, str]]] = {}
     for layer in layers:
         name = f"{prefix}-{layer}"
         try:
             stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError:
-            problems.append(f"stack {name}: missing")
+            results.append(Finding("stack status", f"stack {name}", FAIL, "missing"))
             continue
-        if stack["StackStatus"] not in HEALTHY:
-            problems.append(f"stack {name}: status {stack['StackStatus']}, expected {HEALTHY}")
+        status = stack["StackStatus"]
+        healthy = status in HEALTHY
+        detail = "" if healthy else f"status {status}, expected {HEALTHY}"
+        results.append(Finding("stack status", f"stack {name}", PASS if healthy else FAIL, detail))
         resources[layer] = list(_resources(cloudformation, name))
-    problems += _bucket_problems(session, prefix, resources.get("data", []))
     everything = [resource for listed in resources.values() for resource in listed]
-    problems += _key_problems(session, prefix, everything)
-    problems += _vpc_problems(session, prefix, everything)
-    return problems
+    if "data" in resources:
+        results += _bucket_findings(client("s3"), prefix, resources["data"], not_created)
+    results += _key_findings(client("kms"), prefix, everything)
+    if "foundation" in resources:
+        results += _vpc_findings(client("ec2"), prefix, everything)
+        results += _role_findings(client("iam"), prefix, everything)
+    return results
 
 
 def _resources(cloudformation: Any, stack: str) -> Iterator[tuple[str, str]]:
@@ -67,51 +110,69 @@ def _resources(cloudformation: Any, stack: str) -> Iterator[tuple[str, str]]:
             yield summary["ResourceType"], summary.get("PhysicalResourceId", "")
 
 
-def _bucket_problems(session: Any, prefix: str, resources: list[tuple[str, str]]) -> list[str]:
-    s3 = session.client("s3")
+def _bucket_findings(
+    s3: Any, prefix: str, resources: list[tuple[str, str]], not_created: Collection[str]
+) -> list[Finding]:
     buckets = [name for kind, name in resources if kind == "AWS::S3::Bucket"]
     if not buckets:
-        return [f"{prefix}-data: no data-zone buckets"]
-    problems = []
+        return [Finding("bucket encryption", f"{prefix}-data", FAIL, "no data-zone buckets")]
+    results = []
     for bucket in buckets:
+        target = f"bucket {bucket}"
         try:
             rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
             algorithm = rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
-            if not algorithm.startswith("aws:kms"):
-                problems.append(f"bucket {bucket}: encryption {algorithm}, expected aws:kms")
+            ok = algorithm.startswith("aws:kms")
+            detail = "" if ok else f"encryption {algorithm}, expected aws:kms"
+            results.append(Finding("bucket encryption", target, PASS if ok else FAIL, detail))
         except ClientError:
-            problems.append(f"bucket {bucket}: no default encryption")
+            results.append(Finding("bucket encryption", target, FAIL, "no default encryption"))
+        if "AWS::S3::BucketPolicy" in not_created:
+            results.append(Finding("bucket policy", target, NOT_EMULATED, "policy not created"))
+            continue
         try:
             s3.get_bucket_policy(Bucket=bucket)
+            results.append(Finding("bucket policy", target, PASS))
         except ClientError:
-            problems.append(f"bucket {bucket}: no bucket policy")
-    return problems
+            results.append(Finding("bucket policy", target, FAIL, "no bucket policy"))
+    return results
 
 
-def _key_problems(session: Any, prefix: str, resources: list[tuple[str, str]]) -> list[str]:
-    kms = session.client("kms")
+def _key_findings(kms: Any, prefix: str, resources: list[tuple[str, str]]) -> list[Finding]:
     keys = [key for kind, key in resources if kind == "AWS::KMS::Key"]
     if not keys:
-        return [f"{prefix}: no KMS keys"]
-    return [
-        f"KMS key {key}: rotation disabled"
-        for key in keys
-        if not kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
-    ]
+        return [Finding("KMS rotation", prefix, FAIL, "no KMS keys")]
+    results = []
+    for key in keys:
+        rotates = kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+        detail = "" if rotates else "rotation disabled"
+        results.append(Finding("KMS rotation", f"KMS key {key}", PASS if rotates else FAIL, detail))
+    return results
 
 
-def _vpc_problems(session: Any, prefix: str, resources: list[tuple[str, str]]) -> list[str]:
-    ec2 = session.client("ec2")
+def _vpc_findings(ec2: Any, prefix: str, resources: list[tuple[str, str]]) -> list[Finding]:
     vpcs = [vpc for kind, vpc in resources if kind == "AWS::EC2::VPC"]
     if not vpcs:
-        return [f"{prefix}: no VPC"]
-    return [
-        f"VPC {vpc}: no VPC endpoints"
-        for vpc in vpcs
-        if not ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])[
-            "VpcEndpoints"
-        ]
-    ]
+        return [Finding("VPC endpoints", prefix, FAIL, "no VPC")]
+    results = []
+    for vpc in vpcs:
+        endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+        ok = bool(endpoints["VpcEndpoints"])
+        detail = "" if ok else "no VPC endpoints"
+        results.append(Finding("VPC endpoints", f"VPC {vpc}", PASS if ok else FAIL, detail))
+    return results
+
+
+def _role_findings(iam: Any, prefix: str, resources: list[tuple[str, str]]) -> list[Finding]:
+    roles = [role for kind, role in resources if kind == "AWS::IAM::Role"]
+    if not roles:
+        return [Finding("role boundary", prefix, FAIL, "no roles")]
+    results = []
+    for role in roles:
+        boundary = iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary")
+        detail = "" if boundary else "no permissions boundary"
+        results.append(Finding("role boundary", f"role {role}", PASS if boundary else FAIL, detail))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:

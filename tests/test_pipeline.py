@@ -374,6 +374,22 @@ KEY_POLICY = {
 }
 
 
+BOUNDARY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
 def _stack(name: str, resources: dict[str, Any]) -> None:
     boto3.client("cloudformation", region_name=REGION).create_stack(
         StackName=name, TemplateBody=json.dumps({"Resources": resources})
@@ -382,7 +398,8 @@ def _stack(name: str, resources: dict[str, Any]) -> None:
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A healthy LOB environment in moto: data bucket, rotating key, VPC with an endpoint."""
+    """A healthy LOB environment in moto: data bucket, rotating key, VPC with an endpoint, a
+    role with a permissions boundary."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -407,6 +424,17 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
                         "ServiceName": f"com.amazonaws.{REGION}.s3",
                         "VpcEndpointType": "Gateway",
                         "RouteTableIds": [],
+                    },
+                },
+                "Boundary": {
+                    "Type": "AWS::IAM::ManagedPolicy",
+                    "Properties": {"PolicyDocument": BOUNDARY_POLICY},
+                },
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": TRUST_POLICY,
+                        "PermissionsBoundary": {"Ref": "Boundary"},
                     },
                 },
             },
@@ -460,6 +488,16 @@ def test_smoke_check_names_every_problem(
     assert "stack claims-nonprod-genai: missing" in out
     assert f"bucket {bucket}: no bucket policy" in out
     assert "rotation disabled" in out
+
+
+def test_smoke_check_needs_a_boundary_on_every_role(
+    environment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    [role] = iam.list_roles()["Roles"]
+    iam.delete_role_permissions_boundary(RoleName=role["RoleName"])
+    assert smoke.main([*ARGS, "--stacks", "security,foundation,data"]) == 1
+    assert f"role {role['RoleName']}: no permissions boundary" in capsys.readouterr().out
 
 
 def test_smoke_check_refuses_another_account(environment: str) -> None:

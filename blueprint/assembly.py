@@ -1,0 +1,174 @@
+"""A synthesized cloud assembly as a deployer sees it: stacks, their assets, their order.
+
+Read from ``manifest.json`` and the asset manifests only (no CDK import), so the local
+emulated deployment, the Pulumi program and the benchmarks share one reading of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STACK_ARTIFACT = "aws:cloudformation:stack"
+ASSET_MANIFEST = "cdk:asset-manifest"
+PARTITION = "aws"
+
+
+class AssemblyError(Exception):
+    """The cloud assembly cannot be read or ordered."""
+
+
+@dataclass(frozen=True)
+class FileAsset:
+    """One file asset destination: ``source`` (a file or a directory to zip) at bucket/key."""
+
+    asset_id: str
+    source: Path
+    packaging: str
+    bucket: str
+    key: str
+    region: str
+
+
+@dataclass(frozen=True)
+class AssemblyStack:
+    """One ``aws:cloudformation:stack`` artifact, with its template read."""
+
+    artifact_id: str
+    name: str
+    account: str
+    region: str
+    template_path: Path
+    depends_on: tuple[str, ...]
+    assets: tuple[FileAsset, ...]
+    termination_protection: bool
+    execution_role_arn: str | None
+
+    @property
+    def template_body(self) -> str:
+        return self.template_path.read_text()
+
+    @property
+    def template(self) -> dict[str, Any]:
+        return dict(json.loads(self.template_body))
+
+    @property
+    def template_asset(self) -> FileAsset | None:
+        """The destination CDK publishes this stack's own template to, if any."""
+        return next((a for a in self.assets if a.source == self.template_path), None)
+
+    @property
+    def code_assets(self) -> tuple[FileAsset, ...]:
+        """File assets other than the template (Lambda code, ...)."""
+        return tuple(a for a in self.assets if a.source != self.template_path)
+
+
+def read_assembly(directory: Path) -> list[AssemblyStack]:
+    """The assembly's stacks in deployment order (dependencies first, then by name)."""
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise AssemblyError(f"{directory}: no manifest.json; run `make synth` first")
+    artifacts: dict[str, Any] = json.loads(manifest_path.read_text()).get("artifacts", {})
+    stack_ids = {key for key, value in artifacts.items() if value.get("type") == STACK_ARTIFACT}
+    stacks = [
+        _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
+        for artifact_id in sorted(stack_ids)
+    ]
+    return deployment_order(stacks)
+
+
+def _stack(
+    directory: Path,
+    artifact_id: str,
+    artifact: dict[str, Any],
+    artifacts: dict[str, Any],
+    stack_ids: set[str],
+) -> AssemblyStack:
+    properties = artifact.get("properties", {})
+    account, region = artifact["environment"].removeprefix("aws://").split("/", 1)
+    names = {key: artifacts[key].get("properties", {}).get("stackName", key) for key in stack_ids}
+    dependencies = artifact.get("dependencies", [])
+    assets: list[FileAsset] = []
+    for dependency in dependencies:
+        if artifacts.get(dependency, {}).get("type") == ASSET_MANIFEST:
+            manifest_file = artifacts[dependency]["properties"]["file"]
+            assets += _file_assets(directory, directory / manifest_file)
+    return AssemblyStack(
+        artifact_id=artifact_id,
+        name=names[artifact_id],
+        account=account,
+        region=region,
+        template_path=directory / properties["templateFile"],
+        depends_on=tuple(sorted(names[d] for d in dependencies if d in stack_ids)),
+        assets=tuple(assets),
+        termination_protection=bool(properties.get("terminationProtection", False)),
+        execution_role_arn=_substitute(properties["cloudFormationExecutionRoleArn"])
+        if "cloudFormationExecutionRoleArn" in properties
+        else None,
+    )
+
+
+def _file_assets(directory: Path, manifest_file: Path) -> list[FileAsset]:
+    manifest = json.loads(manifest_file.read_text())
+    assets = []
+    for asset_id, asset in sorted(manifest.get("files", {}).items()):
+        for destination in asset["destinations"].values():
+            assets.append(
+                FileAsset(
+                    asset_id=asset_id,
+                    source=directory / asset["source"]["path"],
+                    packaging=asset["source"].get("packaging", "file"),
+                    bucket=_substitute(destination["bucketName"]),
+                    key=_substitute(destination["objectKey"]),
+                    region=destination.get("region", ""),
+                )
+            )
+    return assets
+
+
+def _substitute(value: str) -> str:
+    return value.replace("${AWS::Partition}", PARTITION)
+
+
+def deployment_order(stacks: Iterable[AssemblyStack]) -> list[AssemblyStack]:
+    """Stacks by dependency depth, then name; raises on a cycle or an unknown dependency."""
+    by_name = {stack.name: stack for stack in stacks}
+    depth = stack_depths(by_name.values())
+    return sorted(by_name.values(), key=lambda stack: (depth[stack.name], stack.name))
+
+
+def stack_depths(stacks: Iterable[AssemblyStack]) -> dict[str, int]:
+    """Each stack's position on its longest dependency chain (1 for a stack with none)."""
+    by_name = {stack.name: stack for stack in stacks}
+    depth: dict[str, int] = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> int:
+        if name in trail:
+            raise AssemblyError(f"dependency cycle: {' -> '.join((*trail, name))}")
+        if name not in by_name:
+            raise AssemblyError(f"stack {trail[-1]} depends on {name}, not in the assembly")
+        if name not in depth:
+            parents = by_name[name].depends_on
+            depth[name] = 1 + max((visit(p, (*trail, name)) for p in parents), default=0)
+        return depth[name]
+
+    for name in sorted(by_name):
+        visit(name, ())
+    return depth
+
+
+def critical_path(stacks: Iterable[AssemblyStack]) -> list[str]:
+    """The longest chain of stack dependencies, first stack to deploy first."""
+    by_name = {stack.name: stack for stack in stacks}
+    if not by_name:
+        return []
+    depth = stack_depths(by_name.values())
+    name = max(sorted(by_name), key=lambda n: depth[n])
+    chain = [name]
+    while by_name[name].depends_on:
+        name = max(by_name[name].depends_on, key=lambda n: depth[n])
+        chain.append(name)
+    return list(reversed(chain))
