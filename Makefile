@@ -29,8 +29,7 @@ validate: install
 synth: validate
 	rm -rf cdk.out
 	cdk synth --quiet
-	cfn-lint cdk.out/*.template.json
-	@echo "cfn-lint: no findings"
+	blueprint lint cdk.out
 	blueprint summary cdk.out
 	blueprint audit cdk.out --org $(ORG)
 

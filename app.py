@@ -10,9 +10,10 @@ from aws_cdk import App
 
 from blueprint.loader import load_config_or_exit
 from stacks import build_platform, synthesize
+from stacks.compliance import APP_PROPS
 from stacks.pipeline import build_delivery, pipeline_requested
 
-app = App()
+app = App(**APP_PROPS)
 org_file = os.environ.get("ORG", "environments/example.yaml")
 config = load_config_or_exit(org_file)
 if pipeline_requested(app):

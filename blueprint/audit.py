@@ -182,7 +182,8 @@ def compliance(assembly: Assembly, lint: bool = True) -> Json:
         }
         for pack in assembly.nag_report.get("packs", [])
     ]
-    other = [a for a in acknowledgments if not any(a in p["acknowledgments"] for p in packs)]
+    prefixes = tuple(pack["pack"] for pack in packs)
+    other = [a for a in acknowledgments if not a["rule"].startswith(prefixes)]
     return {
         "nag_packs": packs,
         "other_acknowledgments": other,
@@ -191,22 +192,12 @@ def compliance(assembly: Assembly, lint: bool = True) -> Json:
 
 
 def cfn_lint(assembly: Assembly) -> Json:
-    """cfn-lint over every template, in the stack's own region."""
-    from cfnlint.api import ManualArgs, lint_file
+    """cfn-lint over every template, in the stack's own region (reusing `blueprint lint`'s
+    result while the templates are unchanged)."""
+    from blueprint.lint import cached_lint, lint_assembly
 
-    findings = []
-    for stack in assembly.stacks:
-        config = ManualArgs(regions=[stack.region])
-        for match in lint_file(assembly.directory / stack.template_file, config=config):
-            findings.append(
-                {
-                    "stack": stack.name,
-                    "rule": match.rule.id,
-                    "message": match.message,
-                    "line": match.linenumber,
-                }
-            )
-    return {"ran": True, "templates": len(assembly.stacks), "findings": findings}
+    result = cached_lint(assembly.directory) or lint_assembly(assembly.directory)
+    return {key: result[key] for key in ("ran", "templates", "findings")}
 
 
 # --- IAM ---------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         help="an earlier cloud assembly: list stateful resources this one deletes or replaces; "
         "exit 3 if any",
     )
+    lint = commands.add_parser(
+        "lint", help="cfn-lint every template on every core; exit 1 on any finding"
+    )
+    lint.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     deploy = commands.add_parser(
@@ -67,9 +71,21 @@ def main(argv: list[str] | None = None) -> int:
         return status
     elif args.command == "cost":
         print_cost(Path(args.assembly))
+    elif args.command == "lint":
+        return print_lint(Path(args.assembly))
     elif args.command == "deploy":
         return deploy_local(args)
     return 0
+
+
+def print_lint(assembly: Path) -> int:
+    from blueprint.lint import lint_assembly
+
+    result = lint_assembly(assembly)
+    for finding in result["findings"]:
+        print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
+    print(f"cfn-lint: {result['templates']} template(s), {len(result['findings'])} finding(s)")
+    return 1 if result["findings"] else 0
 
 
 def deploy_local(args: argparse.Namespace) -> int:

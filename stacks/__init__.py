@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags
@@ -13,22 +14,28 @@ from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
 from stacks.genai import GenAIStack
-from stacks.governance import GovernanceStack
+from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack
 from stacks.ml import MLStack
 from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
 
 
-def build_platform(app: App, config: OrgConfig, *, lob_environments: bool = True) -> Plan:
+def build_platform(
+    app: App, config: OrgConfig, *, lob_environments: bool | Collection[str] = True
+) -> Plan:
     """Add every stack of the organization to ``app`` and the compliance gates to the app.
 
-    ``lob_environments=False`` leaves out the LOB environments' stacks (a pipeline deploys them).
+    ``lob_environments=False`` leaves out the LOB environments' stacks (a pipeline deploys
+    them); a collection of LOB names builds only those LOBs' environments (with every platform
+    stack sized for the whole organization).
     """
     plan = plan_for(config)
     foundations: dict[str, FoundationStack] = {}
     securities: dict[str, SecurityStack] = {}
     for placement in plan.placements:
-        if placement.kind is PlacementKind.LOB_ENVIRONMENT and not lob_environments:
+        if placement.kind is PlacementKind.LOB_ENVIRONMENT and not _selected(
+            placement, lob_environments
+        ):
             continue
         stacks = build_placement(app, plan, placement, foundations)
         securities[placement.key] = next(s for s in stacks if isinstance(s, SecurityStack))
@@ -41,19 +48,43 @@ def build_platform(app: App, config: OrgConfig, *, lob_environments: bool = True
         organization_id=config.organization.id,
         management_account=config.organization.management_account,
         trail_retention_days=config.platform.trail_retention_days,
-        lob_budgets={lob.name: lob.budget_usd_month for lob in config.lobs},
-        alert_emails=config.platform.alert_emails,
-        lob_accounts=_lob_accounts(config),
-        lob_regions={lob.name: lob.environments.items()[0][1].region for lob in config.lobs},
         encryption_key=securities[governance.key].logs_key,
         access_log_bucket=securities[governance.key].access_log_bucket,
-        **_stack_props(governance, "organization trail, budgets, dashboards, central audit"),
+        **_stack_props(governance, "organization trail, metrics sink, central audit"),
     )
     # The central audit policy attaches to the auditor role of the foundation stack.
     audit.add_stack_dependency(foundations[governance.key])
     _tag(audit, governance)
+    _add_lob_oversight(app, plan)
     add_compliance_gates(app)
     return plan
+
+
+def _selected(placement: Placement, lob_environments: bool | Collection[str]) -> bool:
+    if isinstance(lob_environments, bool):
+        return lob_environments
+    return placement.lob is not None and placement.lob.name in lob_environments
+
+
+def _add_lob_oversight(app: App, plan: Plan) -> None:
+    """Budgets and dashboards, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a new
+    LOB lands in the last stack; existing ones stay where they are)."""
+    config, governance = plan.config, plan.governance
+    lobs, accounts = config.lobs, _lob_accounts(config)
+    for first in range(0, len(lobs), LOBS_PER_OVERSIGHT_STACK):
+        group = lobs[first : first + LOBS_PER_OVERSIGHT_STACK]
+        number = first // LOBS_PER_OVERSIGHT_STACK + 1
+        stack = LobOversightStack(
+            app,
+            f"{governance.key}-oversight-{number}",
+            org_name=plan.prefix,
+            lob_budgets={lob.name: lob.budget_usd_month for lob in group},
+            alert_emails=config.platform.alert_emails,
+            lob_accounts={lob.name: accounts[lob.name] for lob in group},
+            lob_regions={lob.name: lob.environments.items()[0][1].region for lob in group},
+            **_stack_props(governance, f"budgets and dashboards of LOB group {number}"),
+        )
+        _tag(stack, governance)
 
 
 def build_placement(
@@ -185,8 +216,9 @@ def _layer_props(placement: Placement, layer: str, what: str) -> dict[str, Any]:
 
 
 def _tag(stack: Stack, placement: Placement) -> None:
+    tags = Tags.of(stack)
     for key, value in placement.tags.items():
-        Tags.of(stack).add(key, value)
+        tags.add(key, value)
 
 
 __all__ = ["build_placement", "build_platform", "synthesize"]

@@ -40,6 +40,7 @@ LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
     ("Guardrail interventions", None, "GuardrailInterventions", "Sum"),
 )
 MAX_BUDGET_SUBSCRIBERS = 10  # AWS Budgets: email subscribers per notification
+LOBS_PER_OVERSIGHT_STACK = 25
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -51,7 +52,7 @@ def platform_namespace(lob: str, environment: str) -> str:
 
 
 class GovernanceStack(Stack):
-    """Organization trail and log archive, LOB budgets and dashboards, auditor read access.
+    """Organization trail and log archive, the metrics sink, auditor read access.
 
     :param org_name: name prefix, e.g. ``example-corp``; the auditor role is
         ``{org_name}-auditor`` (created by the foundation stack of this account).
@@ -59,19 +60,11 @@ class GovernanceStack(Stack):
     :param management_account: the organization's management account. An organization trail
         created by the delegated administrator is owned by it, so its ARN carries that account.
     :param trail_retention_days: object-lock (compliance mode) retention of the trail's logs.
-    :param lob_budgets: LOB -> monthly cost budget in USD.
-    :param alert_emails: 1 to 10 addresses notified at 80 % actual and 100 % forecast spend.
-    :param lob_accounts: LOB -> environment -> account; the LOBs must be those of
-        ``lob_budgets``. The environment names the platform namespace of the dashboards.
     :param encryption_key: key of the log archive and trail (this account's logs key). When it
         is a ``kms.Key`` of this app, the CloudTrail statements are added to its policy;
         otherwise its owner must add ``key_policy_statements``.
     :param access_log_bucket: target of the archive's server access logs; its policy must
         admit S3 log delivery from this account (``AccessLogBucket``'s does).
-    :param lob_regions: default each LOB in this stack's region; LOB -> region of its metrics.
-    :param billing_view_arn: default none; a custom billing view that the management account
-        shares with this account. Without it a budget of this member account only sees this
-        account's own spend, so the LOB budgets need it (or belong in the management account).
     :param removal_policy: default ``RETAIN``; of the log archive bucket.
     """
 
@@ -84,24 +77,12 @@ class GovernanceStack(Stack):
         organization_id: str,
         management_account: str,
         trail_retention_days: int,
-        lob_budgets: Mapping[str, int],
-        alert_emails: Sequence[str],
-        lob_accounts: Mapping[str, Mapping[str, str]],
         encryption_key: kms.IKey,
         access_log_bucket: s3.IBucket,
-        lob_regions: Mapping[str, str] | None = None,
-        billing_view_arn: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         **kwargs: Any,
     ) -> None:
-        _check_inputs(
-            organization_id,
-            management_account,
-            trail_retention_days,
-            lob_budgets,
-            alert_emails,
-            lob_accounts,
-        )
+        _check_trail_inputs(organization_id, management_account, trail_retention_days)
         super().__init__(scope, construct_id, **kwargs)
         self.trail_name = f"{org_name}-organization-trail"
         self.trail_arn = (
@@ -140,14 +121,6 @@ class GovernanceStack(Stack):
                 "archive of this account instead.",
             )
 
-        for lob, monthly_usd in lob_budgets.items():
-            self._budget(org_name, lob, monthly_usd, alert_emails, billing_view_arn)
-        self.dashboards = {
-            lob: self._dashboard(
-                org_name, lob, environments, (lob_regions or {}).get(lob, self.region)
-            )
-            for lob, environments in lob_accounts.items()
-        }
         self.observability_sink = oam.CfnSink(
             self,
             "ObservabilitySink",
@@ -273,74 +246,6 @@ class GovernanceStack(Stack):
             ),
         ]
 
-    def _budget(
-        self,
-        org_name: str,
-        lob: str,
-        monthly_usd: int,
-        alert_emails: Sequence[str],
-        billing_view_arn: str | None,
-    ) -> budgets.CfnBudget:
-        subscribers = [
-            budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
-            for address in alert_emails
-        ]
-        return budgets.CfnBudget(
-            self,
-            f"{_pascal(lob)}Budget",
-            budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"{org_name}-{lob}-monthly",
-                budget_type="COST",
-                time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
-                cost_filters={"TagKeyValue": [f"user:lob${lob}"]},
-                billing_view_arn=billing_view_arn,
-            ),
-            notifications_with_subscribers=[
-                budgets.CfnBudget.NotificationWithSubscribersProperty(
-                    notification=budgets.CfnBudget.NotificationProperty(
-                        comparison_operator="GREATER_THAN",
-                        notification_type=kind,
-                        threshold=threshold,
-                        threshold_type="PERCENTAGE",
-                    ),
-                    subscribers=subscribers,
-                )
-                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
-            ],
-        )
-
-    def _dashboard(
-        self, org_name: str, lob: str, environments: Mapping[str, str], region: str
-    ) -> cloudwatch.Dashboard:
-        """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""
-        widgets: list[cloudwatch.IWidget] = [
-            cloudwatch.GraphWidget(
-                title=title,
-                width=8,
-                height=6,
-                left=[
-                    cloudwatch.Metric(
-                        namespace=namespace or platform_namespace(lob, env),
-                        metric_name=metric,
-                        statistic=statistic,
-                        period=Duration.minutes(5),
-                        account=account,
-                        region=region,
-                        label=env,
-                    )
-                    for env, account in environments.items()
-                ],
-            )
-            for title, namespace, metric, statistic in LOB_METRICS
-        ]
-        return cloudwatch.Dashboard(
-            self,
-            f"{_pascal(lob)}Dashboard",
-            dashboard_name=f"{org_name}-{lob}-genai",
-            widgets=[widgets[:3], widgets[3:]],
-        )
-
     def _audit_read_policy(self, org_name: str, encryption_key: kms.IKey) -> iam.ManagedPolicy:
         """Read of configuration and the audit trail for the auditor; no LOB object reads."""
         archive_objects = self.log_archive.arn_for_objects("*")
@@ -416,6 +321,116 @@ class GovernanceStack(Stack):
         return policy
 
 
+class LobOversightStack(Stack):
+    """Each LOB's monthly cost budget and its metrics-only dashboard, for a group of LOBs.
+
+    Kept apart from the governance stack and sharded (``LOBS_PER_OVERSIGHT_STACK``) so that no
+    template grows with the number of LOBs: about 6 KB and 2 resources per LOB.
+
+    :param org_name: name prefix of the budgets and dashboards, e.g. ``example-corp``.
+    :param lob_budgets: LOB -> monthly cost budget in USD.
+    :param alert_emails: 1 to 10 addresses notified at 80 % actual and 100 % forecast spend.
+    :param lob_accounts: LOB -> environment -> account; the LOBs must be those of
+        ``lob_budgets``. The environment names the platform namespace of the dashboards.
+    :param lob_regions: default each LOB in this stack's region; LOB -> region of its metrics.
+    :param billing_view_arn: default none; a custom billing view that the management account
+        shares with this account. Without it a budget of this member account only sees this
+        account's own spend, so the LOB budgets need it (or belong in the management account).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        org_name: str,
+        lob_budgets: Mapping[str, int],
+        alert_emails: Sequence[str],
+        lob_accounts: Mapping[str, Mapping[str, str]],
+        lob_regions: Mapping[str, str] | None = None,
+        billing_view_arn: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _check_lob_inputs(lob_budgets, alert_emails, lob_accounts)
+        super().__init__(scope, construct_id, **kwargs)
+        for lob, monthly_usd in lob_budgets.items():
+            self._budget(org_name, lob, monthly_usd, alert_emails, billing_view_arn)
+        self.dashboards = {
+            lob: self._dashboard(
+                org_name, lob, environments, (lob_regions or {}).get(lob, self.region)
+            )
+            for lob, environments in lob_accounts.items()
+        }
+
+    def _budget(
+        self,
+        org_name: str,
+        lob: str,
+        monthly_usd: int,
+        alert_emails: Sequence[str],
+        billing_view_arn: str | None,
+    ) -> budgets.CfnBudget:
+        subscribers = [
+            budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
+            for address in alert_emails
+        ]
+        return budgets.CfnBudget(
+            self,
+            f"{_pascal(lob)}Budget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=f"{org_name}-{lob}-monthly",
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
+                cost_filters={"TagKeyValue": [f"user:lob${lob}"]},
+                billing_view_arn=billing_view_arn,
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        comparison_operator="GREATER_THAN",
+                        notification_type=kind,
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=subscribers,
+                )
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
+            ],
+        )
+
+    def _dashboard(
+        self, org_name: str, lob: str, environments: Mapping[str, str], region: str
+    ) -> cloudwatch.Dashboard:
+        """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title=title,
+                width=8,
+                height=6,
+                left=[
+                    cloudwatch.Metric(
+                        namespace=namespace or platform_namespace(lob, env),
+                        metric_name=metric,
+                        statistic=statistic,
+                        period=Duration.minutes(5),
+                        account=account,
+                        region=region,
+                        label=env,
+                    )
+                    for env, account in environments.items()
+                ],
+            )
+            for title, namespace, metric, statistic in LOB_METRICS
+        ]
+        return cloudwatch.Dashboard(
+            self,
+            f"{_pascal(lob)}Dashboard",
+            dashboard_name=f"{org_name}-{lob}-genai",
+            widgets=[widgets[:3], widgets[3:]],
+        )
+
+
 def _metrics_only_sink_policy(organization_id: str) -> dict[str, Any]:
     """Accounts of the organization may link their metrics (and nothing else) to the sink."""
     return {
@@ -436,13 +451,8 @@ def _metrics_only_sink_policy(organization_id: str) -> dict[str, Any]:
     }
 
 
-def _check_inputs(
-    organization_id: str,
-    management_account: str,
-    trail_retention_days: int,
-    lob_budgets: Mapping[str, int],
-    alert_emails: Sequence[str],
-    lob_accounts: Mapping[str, Mapping[str, str]],
+def _check_trail_inputs(
+    organization_id: str, management_account: str, trail_retention_days: int
 ) -> None:
     if not _ORGANIZATION_ID.match(organization_id):
         raise ValueError(
@@ -456,30 +466,37 @@ def _check_inputs(
         raise ValueError(
             f"GovernanceStack: trail_retention_days must be at least 1 (got {trail_retention_days})"
         )
+
+
+def _check_lob_inputs(
+    lob_budgets: Mapping[str, int],
+    alert_emails: Sequence[str],
+    lob_accounts: Mapping[str, Mapping[str, str]],
+) -> None:
     if not 1 <= len(alert_emails) <= MAX_BUDGET_SUBSCRIBERS:
         raise ValueError(
-            f"GovernanceStack: alert_emails must name 1 to {MAX_BUDGET_SUBSCRIBERS} addresses "
+            f"LobOversightStack: alert_emails must name 1 to {MAX_BUDGET_SUBSCRIBERS} addresses "
             f"(got {len(alert_emails)})"
         )
     for address in alert_emails:
         if not _EMAIL.match(address):
-            raise ValueError(f"GovernanceStack: '{address}' is not an email address")
+            raise ValueError(f"LobOversightStack: '{address}' is not an email address")
     if sorted(lob_budgets) != sorted(lob_accounts):
         raise ValueError(
-            "GovernanceStack: lob_budgets and lob_accounts must name the same LOBs "
+            "LobOversightStack: lob_budgets and lob_accounts must name the same LOBs "
             f"(got {sorted(lob_budgets)} and {sorted(lob_accounts)})"
         )
     for lob, monthly_usd in lob_budgets.items():
         if monthly_usd <= 0:
             raise ValueError(
-                f"GovernanceStack: the budget of LOB '{lob}' must be a positive number of USD "
+                f"LobOversightStack: the budget of LOB '{lob}' must be a positive number of USD "
                 f"(got {monthly_usd})"
             )
     for lob, environments in lob_accounts.items():
         for env, account in environments.items():
             if not _ACCOUNT.match(account):
                 raise ValueError(
-                    f"GovernanceStack: '{account}' of {lob}-{env} is not an account ID"
+                    f"LobOversightStack: '{account}' of {lob}-{env} is not an account ID"
                 )
 
 

@@ -15,6 +15,7 @@ from blueprint.config import OrgConfig
 from blueprint.loader import load_config
 from blueprint.plan import Plan
 from stacks import build_platform, synthesize
+from stacks.compliance import APP_PROPS
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "environments" / "example.yaml"
@@ -46,7 +47,7 @@ class Synthesized:
 
 
 def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
-    app = App(outdir=str(outdir), context=feature_flags())
+    app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
     plan = build_platform(app, config)
     assembly = synthesize(app)
     return Synthesized(app=app, plan=plan, assembly=assembly, outdir=outdir)

@@ -1,7 +1,8 @@
-"""The governance stack: organization trail archive, LOB budgets and dashboards, auditor reads.
+"""The governance stacks: organization trail archive and auditor reads; LOB budgets and
+dashboards (oversight stacks, sharded by LOB count).
 
-The governance account's security stack and the governance stack are synthesized once, with
-the cdk-nag gates, as the app would wire them.
+The governance account's security stack, the governance stack and an oversight stack are
+synthesized once, with the cdk-nag gates, as the app would wire them.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from aws_cdk import App, Environment
 from blueprint.loader import load_config
 from blueprint.plan import plan_for
 from stacks.compliance import add_compliance_gates
-from stacks.governance import GovernanceStack
+from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack
 from stacks.security import SecurityStack
-from tests.conftest import EXAMPLE, feature_flags
+from tests.conftest import EXAMPLE, Synthesized, feature_flags
 
 GOVERNANCE, MANAGEMENT = "222222222222", "111111111111"
 ORGANIZATION_ID = "o-exampleorg1"
@@ -36,6 +37,7 @@ LOB_ACCOUNTS = {
 LOB_REGIONS = {"marketing": "eu-central-1"}
 TRAIL_ARN = f"arn:aws:cloudtrail:eu-west-1:{MANAGEMENT}:trail/example-corp-organization-trail"
 GOVERNANCE_STACK, SECURITY_STACK = "example-corp-governance", "platform-governance-security"
+OVERSIGHT_STACK = "example-corp-oversight"
 
 
 @dataclass
@@ -66,12 +68,20 @@ def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
         "organization_id": ORGANIZATION_ID,
         "management_account": MANAGEMENT,
         "trail_retention_days": RETENTION_DAYS,
+        "encryption_key": security.logs_key,
+        "access_log_bucket": security.access_log_bucket,
+    }
+    return kwargs | overrides
+
+
+def oversight_kwargs(**overrides: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "env": Environment(account=GOVERNANCE, region="eu-west-1"),
+        "org_name": "example-corp",
         "lob_budgets": LOB_BUDGETS,
         "alert_emails": ALERT_EMAILS,
         "lob_accounts": LOB_ACCOUNTS,
         "lob_regions": LOB_REGIONS,
-        "encryption_key": security.logs_key,
-        "access_log_bucket": security.access_log_bucket,
     }
     return kwargs | overrides
 
@@ -81,6 +91,7 @@ def gov(tmp_path_factory: pytest.TempPathFactory) -> Governance:
     outdir = tmp_path_factory.mktemp("governance.out")
     app = App(outdir=str(outdir), context=feature_flags())
     GovernanceStack(app, GOVERNANCE_STACK, **stack_kwargs(app))
+    LobOversightStack(app, OVERSIGHT_STACK, **oversight_kwargs())
     add_compliance_gates(app)
     assembly = app.synth()
     return Governance(outdir, {s.stack_name: dict(s.template) for s in assembly.stacks})
@@ -187,7 +198,7 @@ def test_logs_key_admits_cloudtrail_for_the_organization_trail_only(gov: Governa
 def test_each_lob_has_a_tag_filtered_monthly_budget(gov: Governance) -> None:
     budgets = {
         r["Properties"]["Budget"]["BudgetName"]: r
-        for r in gov.resources("AWS::Budgets::Budget").values()
+        for r in gov.resources("AWS::Budgets::Budget", OVERSIGHT_STACK).values()
     }
     assert set(budgets) == {f"example-corp-{lob}-monthly" for lob in LOB_BUDGETS}
     for lob, limit in LOB_BUDGETS.items():
@@ -206,7 +217,7 @@ def test_each_lob_has_a_tag_filtered_monthly_budget(gov: Governance) -> None:
 
 
 def test_dashboards_show_lob_metrics_only(gov: Governance) -> None:
-    dashboards = gov.resources("AWS::CloudWatch::Dashboard")
+    dashboards = gov.resources("AWS::CloudWatch::Dashboard", OVERSIGHT_STACK)
     assert len(dashboards) == len(LOB_ACCOUNTS)
     for lob, environments in LOB_ACCOUNTS.items():
         [dashboard] = [
@@ -276,7 +287,7 @@ def test_nag_acknowledgments_are_the_expected_ones(gov: Governance) -> None:
 
 def test_cfn_lint_reports_nothing(gov: Governance) -> None:
     templates = sorted(gov.outdir.glob("*.template.json"))
-    assert len(templates) == 2
+    assert len(templates) == 3
     result = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), *map(str, templates)],
         capture_output=True,
@@ -301,25 +312,6 @@ def test_cfn_lint_reports_nothing(gov: Governance) -> None:
             {"trail_retention_days": 0},
             "GovernanceStack: trail_retention_days must be at least 1 (got 0)",
         ),
-        ({"alert_emails": []}, "GovernanceStack: alert_emails must name 1 to 10 addresses (got 0)"),
-        (
-            {"alert_emails": [f"a{i}@example.com" for i in range(11)]},
-            "GovernanceStack: alert_emails must name 1 to 10 addresses (got 11)",
-        ),
-        ({"alert_emails": ["finops"]}, "GovernanceStack: 'finops' is not an email address"),
-        (
-            {"lob_budgets": {"claims": 5000}},
-            "GovernanceStack: lob_budgets and lob_accounts must name the same LOBs "
-            "(got ['claims'] and ['claims', 'marketing', 'research'])",
-        ),
-        (
-            {"lob_budgets": {**LOB_BUDGETS, "claims": 0}},
-            "GovernanceStack: the budget of LOB 'claims' must be a positive number of USD (got 0)",
-        ),
-        (
-            {"lob_accounts": {**LOB_ACCOUNTS, "claims": {"prod": "6666"}}},
-            "GovernanceStack: '6666' of claims-prod is not an account ID",
-        ),
     ],
 )
 def test_invalid_input_is_refused_before_the_stack_exists(
@@ -331,3 +323,53 @@ def test_invalid_input_is_refused_before_the_stack_exists(
         GovernanceStack(app, GOVERNANCE_STACK, **kwargs)
     assert str(raised.value) == message
     assert app.node.try_find_child(GOVERNANCE_STACK) is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"alert_emails": []},
+            "LobOversightStack: alert_emails must name 1 to 10 addresses (got 0)",
+        ),
+        (
+            {"alert_emails": [f"a{i}@example.com" for i in range(11)]},
+            "LobOversightStack: alert_emails must name 1 to 10 addresses (got 11)",
+        ),
+        ({"alert_emails": ["finops"]}, "LobOversightStack: 'finops' is not an email address"),
+        (
+            {"lob_budgets": {"claims": 5000}},
+            "LobOversightStack: lob_budgets and lob_accounts must name the same LOBs "
+            "(got ['claims'] and ['claims', 'marketing', 'research'])",
+        ),
+        (
+            {"lob_budgets": {**LOB_BUDGETS, "claims": 0}},
+            "LobOversightStack: the budget of LOB 'claims' must be a positive number of USD "
+            "(got 0)",
+        ),
+        (
+            {"lob_accounts": {**LOB_ACCOUNTS, "claims": {"prod": "6666"}}},
+            "LobOversightStack: '6666' of claims-prod is not an account ID",
+        ),
+    ],
+)
+def test_invalid_lob_input_is_refused_before_the_stack_exists(
+    overrides: dict[str, Any], message: str
+) -> None:
+    app = App(context=feature_flags())
+    with pytest.raises(ValueError) as raised:
+        LobOversightStack(app, OVERSIGHT_STACK, **oversight_kwargs(**overrides))
+    assert str(raised.value) == message
+    assert app.node.try_find_child(OVERSIGHT_STACK) is None
+
+
+def test_oversight_is_sharded_so_no_stack_grows_with_the_org(example: Synthesized) -> None:
+    """The example's three LOBs fit one oversight stack; the audit stack holds no LOB part."""
+    assert LOBS_PER_OVERSIGHT_STACK >= 3
+    oversight = example.template_json("platform-governance-oversight-1")["Resources"]
+    kinds = sorted(r["Type"] for r in oversight.values())
+    assert kinds == ["AWS::Budgets::Budget"] * 3 + ["AWS::CloudWatch::Dashboard"] * 3
+    audit = example.template_json("platform-governance-audit")["Resources"]
+    assert not {"AWS::Budgets::Budget", "AWS::CloudWatch::Dashboard"} & {
+        r["Type"] for r in audit.values()
+    }

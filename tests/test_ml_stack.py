@@ -351,3 +351,22 @@ def test_fine_tuning_bases_must_be_open_weights_models(tmp_path: Path) -> None:
         "lobs[0].ml.fine_tuning[0].base_model: model 'amazon.nova-pro-v1:0' is not in "
         "catalog.open_weights; allowed: mistral-7b-instruct"
     ]
+
+
+def test_recipes_under_other_names_share_one_sdk_definition() -> None:
+    """The SDK builds a definition once per recipe; the name is put in afterwards, and the
+    result is what the SDK itself writes for that name."""
+    from genai_constructs import fine_tuning
+
+    spec = fine_tuning.FineTuningSpec(
+        name="a-recipe-named-for-this-test",
+        base_model_prefix="models/base/",
+        dataset_prefix="datasets/test/",
+        training_instance="ml.g5.12xlarge",
+        serving_instance="ml.g5.2xlarge",
+    )
+    shared = fine_tuning.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+    with fine_tuning._sdk_config_validated_once():
+        direct = fine_tuning._pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+    assert shared == direct
+    assert fine_tuning.NAME not in shared and spec.name in shared

@@ -22,8 +22,7 @@ def test_acknowledgment_lands_on_the_cloudformation_resource() -> None:
         if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     ]
     assert [e.data for e in entries] == [
-        {"AwsSolutions-S1": REASON},
-        {"AwsSolutions-IAM5[Resource::*]": REASON},
+        {"AwsSolutions-S1": REASON, "AwsSolutions-IAM5[Resource::*]": REASON}
     ]
     assert not [
         m for m in bucket.node.metadata if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY

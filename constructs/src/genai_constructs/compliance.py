@@ -19,6 +19,7 @@ _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )
 MIN_REASON_LENGTH = 40
+_ACKNOWLEDGED = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
 
 def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) -> None:
@@ -28,8 +29,10 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     are cdk-nag IDs such as ``AwsSolutions-S1`` or ``AwsSolutions-IAM5[Resource::*]``, one
     finding each (the same finding in several packs may share a reason).
     """
-    cfn = resource if CfnResource.is_cfn_resource(resource) else resource.node.default_child
-    if cfn is None or not CfnResource.is_cfn_resource(cfn):
+    # isinstance, not CfnResource.is_cfn_resource: jsii hands back typed proxies, and every
+    # call into node is a round trip (acknowledgments were a third of them).
+    cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
+    if not isinstance(cfn, CfnResource):
         raise ValueError(
             f"acknowledge() needs a CloudFormation resource; '{resource.node.path}' is not one "
             "and has no default CloudFormation resource"
@@ -39,14 +42,16 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
             f"acknowledge() needs a specific reason of at least {MIN_REASON_LENGTH} characters; "
             f"got '{reason}'"
         )
-    for rule_id in [rule_ids] if isinstance(rule_ids, str) else rule_ids:
+    rules = [rule_ids] if isinstance(rule_ids, str) else rule_ids
+    for rule_id in rules:
         if not _RULE_ID.match(rule_id):
             raise ValueError(
                 f"'{rule_id}' is not a cdk-nag rule ID of the packs {', '.join(NAG_PACKS)}"
             )
-        # Validations.acknowledge() parses '::' as a plugin prefix and would mangle finding IDs
-        # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly.
-        cfn.node.add_metadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {rule_id: reason})
+    # Validations.acknowledge() parses '::' as a plugin prefix and would mangle finding IDs
+    # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly, in one
+    # entry (each jsii call costs a round trip to node).
+    cfn.node.add_metadata(_ACKNOWLEDGED, dict.fromkeys(rules, reason))
 
 
 def ignore_cfn_lint(resource: CfnResource, check_ids: list[str], reason: str) -> None:
@@ -67,7 +72,7 @@ def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
     """
     provider = stack.node.try_find_child(provider_id)
     handler = provider.node.try_find_child("Handler") if provider else None
-    if handler is None or not CfnResource.is_cfn_resource(handler):
+    if not isinstance(handler, CfnResource):
         raise ValueError(f"'{stack.node.path}' has no CDK provider '{provider_id}' with a Handler")
     ignore_cfn_lint(
         handler,

@@ -11,8 +11,10 @@ import io
 import os
 import tarfile
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ OFFLINE_SDK_CONFIG = {
 }
 # Values the SDK sees; each is replaced by the real CloudFormation reference afterwards.
 ROLE = "arn:aws:iam::000000000000:role/placeholder-pipeline-role"
+NAME = "placeholder-pipeline-name"
 KEY = "arn:aws:kms:us-east-1:000000000000:key/00000000-placeholder-key"
 SECURITY_GROUP = "sg-0000placeholder00"
 SUBNET = "subnet-0000placeholder{}"
@@ -100,6 +103,7 @@ def volume_key(instance_type: str, key: str) -> str | None:
     return None if instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES else key
 
 
+@cache
 def training_image_uri(region: str, instance_type: str) -> str:
     from sagemaker import image_uris
 
@@ -116,6 +120,7 @@ def training_image_uri(region: str, instance_type: str) -> str:
     )
 
 
+@cache
 def preparation_image_uri(region: str) -> str:
     """A CPU image with Python for data preparation (the script needs the standard library)."""
     from sagemaker import image_uris
@@ -123,14 +128,50 @@ def preparation_image_uri(region: str) -> str:
     return str(image_uris.retrieve("sklearn", region, version=PREPARATION_IMAGE_VERSION))
 
 
+@cache
 def serving_image_uri(region: str) -> str:
     from sagemaker import image_uris
 
     return str(image_uris.retrieve("huggingface-llm", region, version=SERVING_IMAGE_VERSION))
 
 
+@contextmanager
+def _sdk_config_validated_once() -> Iterator[None]:
+    """The SDK validates its config against the JSON schema again on every lookup (0.2 s
+    each, dozens per pipeline); ours is a constant, so it is validated once, here."""
+    import sagemaker.utils
+    from sagemaker.config import validate_sagemaker_config
+
+    validate_sagemaker_config(OFFLINE_SDK_CONFIG)
+
+    def validate(config: Any) -> None:
+        if config != OFFLINE_SDK_CONFIG:
+            validate_sagemaker_config(config)
+
+    sagemaker.utils.validate_sagemaker_config = validate
+    try:
+        yield
+    finally:
+        sagemaker.utils.validate_sagemaker_config = validate_sagemaker_config
+
+
 def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
-    """The pipeline definition JSON, with the placeholder values of this module."""
+    """The pipeline definition JSON, with the placeholder values of this module.
+
+    The SDK takes about a second per definition; LOBs running the same recipe under another
+    name share one, built under a placeholder name.
+    """
+    shared = _shared_definition(replace(spec, name=NAME), region, subnet_count)
+    return shared.replace(NAME, spec.name)
+
+
+@cache
+def _shared_definition(spec: FineTuningSpec, region: str, subnet_count: int) -> str:
+    with _sdk_config_validated_once():
+        return _pipeline_definition(spec, region=region, subnet_count=subnet_count)
+
+
+def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
     import logging
     import warnings
 

@@ -1,0 +1,1 @@
+"""`make bench`: synth speed, org size and deploy depth, measured on this machine."""

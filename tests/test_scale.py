@@ -1,0 +1,64 @@
+"""Structural figures of a generated 100-LOB organization (timings are `make bench`'s).
+
+Every generated LOB is a clone of one of the example's three, so the real stacks of one LOB of
+each kind, and of the last LOB, stand for all of them; every platform stack is built for the
+whole organization, since those are the ones that could grow with it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from aws_cdk import App
+
+from blueprint.assembly import AssemblyStack, critical_path, read_assembly
+from blueprint.config import OrgConfig
+from blueprint.generate import generate_org
+from stacks import build_platform, synthesize
+from stacks.compliance import APP_PROPS
+from stacks.governance import LOBS_PER_OVERSIGHT_STACK
+from tests.conftest import EXAMPLE, feature_flags
+
+LOBS = 100
+SAMPLE = ("lob-001", "lob-002", "lob-003", f"lob-{LOBS:03d}")
+MAX_RESOURCES, MAX_TEMPLATE_BYTES, MAX_DEPTH = 250, 500 * 1024, 4
+
+
+@pytest.fixture(scope="module")
+def hundred(tmp_path_factory: pytest.TempPathFactory) -> list[AssemblyStack]:
+    config = OrgConfig.model_validate(generate_org(LOBS, yaml.safe_load(EXAMPLE.read_text())))
+    outdir = tmp_path_factory.mktemp("hundred-lobs.out")
+    app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
+    build_platform(app, config, lob_environments=SAMPLE)
+    synthesize(app)
+    return read_assembly(Path(outdir))
+
+
+def test_the_sample_and_every_platform_stack_are_built(hundred: list[AssemblyStack]) -> None:
+    names = {stack.name for stack in hundred}
+    lob_stacks = {name for name in names if name.startswith("lob-")}
+    assert len(lob_stacks) == len(SAMPLE) * 3 * 5
+    oversight = {name for name in names if "-oversight-" in name}
+    assert len(oversight) == math.ceil(LOBS / LOBS_PER_OVERSIGHT_STACK)
+    assert {"organization-policies", "platform-governance-audit"} <= names
+
+
+def test_no_stack_is_near_the_resource_quota(hundred: list[AssemblyStack]) -> None:
+    counts = {stack.name: len(stack.template["Resources"]) for stack in hundred}
+    largest = max(counts, key=lambda name: counts[name])
+    assert counts[largest] < MAX_RESOURCES, largest
+
+
+def test_no_template_is_near_the_size_quota(hundred: list[AssemblyStack]) -> None:
+    sizes = {stack.name: stack.template_path.stat().st_size for stack in hundred}
+    largest = max(sizes, key=lambda name: sizes[name])
+    assert sizes[largest] < MAX_TEMPLATE_BYTES, largest
+
+
+def test_the_critical_path_does_not_grow_with_the_org(hundred: list[AssemblyStack]) -> None:
+    path = critical_path(hundred)
+    assert len(path) <= MAX_DEPTH, path
+    assert path[-1].endswith(("-genai", "-ml")), path
