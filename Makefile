@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install browser validate synth audit cost deploy-local lint test clean
+.PHONY: install browser validate synth audit cost deploy-local bench lint test clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -48,6 +48,11 @@ lint: install
 	ruff check .
 	ruff format --check .
 	mypy
+
+# Synth speed, org size and deploy depth on this machine -> docs/BENCHMARKS.md (tens of
+# minutes; not part of make test). BENCH_ARGS="--sizes example,10 --runs 1" for a quick look.
+bench: install
+	python -m bench.run $(BENCH_ARGS)
 
 # Debian's Chromium renders the audit report in a test (needs root, as on CI, or sudo).
 browser:
