@@ -20,8 +20,6 @@ from moto.cloudformation.parsing import NULL_MODELS, get_model_map
 
 CUSTOM_RESOURCE_REASON = "custom resource: its Lambda handler would need Docker"
 UNMODELLED_REASON = "not modelled by moto's CloudFormation"
-# Modelled by moto, but its CloudFormation model fails on the properties CDK writes.
-BROKEN_MODELS: dict[str, str] = {}
 
 
 @dataclass
@@ -42,8 +40,6 @@ def emulation_gap(resource_type: str) -> str | None:
         "AWS::CloudFormation::CustomResource"
     ):
         return CUSTOM_RESOURCE_REASON
-    if resource_type in BROKEN_MODELS:
-        return BROKEN_MODELS[resource_type]
     if resource_type in NULL_MODELS or resource_type not in get_model_map():
         return UNMODELLED_REASON
     return None
