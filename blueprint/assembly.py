@@ -15,6 +15,8 @@ from typing import Any
 STACK_ARTIFACT = "aws:cloudformation:stack"
 ASSET_MANIFEST = "cdk:asset-manifest"
 PARTITION = "aws"
+TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation takes inline; larger templates go by URL
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
 class AssemblyError(Exception):
@@ -54,6 +56,11 @@ class AssemblyStack:
     @property
     def template(self) -> dict[str, Any]:
         return dict(json.loads(self.template_body))
+
+    @property
+    def needs_template_url(self) -> bool:
+        """Whether the synthesized template is over the inline limit (as `cdk deploy` decides)."""
+        return self.template_path.stat().st_size > TEMPLATE_BODY_LIMIT
 
     @property
     def template_asset(self) -> FileAsset | None:

@@ -15,10 +15,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from blueprint.assembly import read_assembly
 from blueprint.cost import estimate_costs, load_prices
 
 Json = dict[str, Any]
-STACK_ARTIFACT = "aws:cloudformation:stack"
 NAG_REPORT = "nag-report.json"
 VALIDATION_REPORT = "validation-report.json"
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
@@ -68,22 +68,19 @@ class Assembly:
 
 
 def load_assembly(directory: Path) -> Assembly:
-    manifest = json.loads((directory / "manifest.json").read_text())
     stacks = [
-        _stack(directory, name, artifact)
-        for name, artifact in manifest.get("artifacts", {}).items()
-        if artifact.get("type") == STACK_ARTIFACT
+        Stack(
+            s.name,
+            s.account,
+            s.region,
+            s.template_path.relative_to(directory).as_posix(),
+            s.template,
+        )
+        for s in read_assembly(directory)
     ]
     nag_path = directory / NAG_REPORT
     nag = json.loads(nag_path.read_text()) if nag_path.exists() else {}
     return Assembly(directory, tuple(sorted(stacks, key=lambda s: s.name)), nag)
-
-
-def _stack(directory: Path, name: str, artifact: Json) -> Stack:
-    account, region = artifact["environment"].removeprefix("aws://").split("/", 1)
-    template_file = artifact["properties"]["templateFile"]
-    template = json.loads((directory / template_file).read_text())
-    return Stack(name, account, region, template_file, template)
 
 
 def ref(stack: Stack, logical_id: str) -> str:

@@ -29,16 +29,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from blueprint import smoke
-from blueprint.assembly import AssemblyStack, FileAsset, read_assembly
+from blueprint.assembly import CAPABILITIES, AssemblyStack, FileAsset, read_assembly
 from blueprint.emulation import PreparedTemplate, prepare
 from blueprint.references import broken_references
 from blueprint.smoke import Finding
 
-MAX_TEMPLATE_BODY = 51_200
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 BOOTSTRAP_VERSION = "30"
 DEFAULT_ROLE = "cdk-hnb659fds-deploy-role-{account}-{region}"
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 SMOKE_LAYERS = ("security", "foundation", "data", "genai", "ml")
 TERMINAL = ("CREATE_COMPLETE", "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
 
@@ -237,8 +235,7 @@ def create(emulator: Emulator, stack: AssemblyStack, prepared: PreparedTemplate)
     cloudformation = emulator.account_client(stack.account, stack.region, "cloudformation")
     body = json.dumps(prepared.template)
     source: dict[str, str]
-    # As `cdk deploy`: by URL when the synthesized template is over CloudFormation's limit.
-    if uses_template_url(stack):
+    if stack.needs_template_url:
         key = stack.template_asset.key if stack.template_asset else f"{stack.name}.template.json"
         bucket = asset_bucket(stack.account, stack.region)
         emulator.account_client(stack.account, stack.region, "s3").put_object(
@@ -259,10 +256,6 @@ def create(emulator: Emulator, stack: AssemblyStack, prepared: PreparedTemplate)
             return description["StackStatus"], description.get("StackStatusReason", "")
         time.sleep(0.1)
     return description["StackStatus"], "still in progress after 60 s"
-
-
-def uses_template_url(stack: AssemblyStack) -> bool:
-    return len(stack.template_body.encode()) > MAX_TEMPLATE_BODY
 
 
 def _created_resources(cloudformation: Any, stack_name: str) -> int:

@@ -13,18 +13,20 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from blueprint.assembly import AssemblyError, AssemblyStack, FileAsset, read_assembly
+from blueprint.assembly import (
+    CAPABILITIES,
+    TEMPLATE_BODY_LIMIT,
+    AssemblyError,
+    AssemblyStack,
+    FileAsset,
+    read_assembly,
+)
 
 DEFAULT_ROLE_NAME = "cdk-hnb659fds-deploy-role-{account}-{region}"
 """The CDK bootstrap deploy role; ``{account}`` and ``{region}`` are filled in per provider."""
 
 DEFAULT_PUBLISHING_ROLE_NAME = "cdk-hnb659fds-file-publishing-role-{account}-{region}"
 """The CDK bootstrap role that may write the assets bucket (the deploy role may only read it)."""
-
-TEMPLATE_BODY_LIMIT = 51_200
-"""CloudFormation's limit in bytes for an inline template; larger ones must come from S3."""
-
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
 def deploy_assembly(
@@ -118,7 +120,7 @@ def _source(asset: FileAsset) -> pulumi.Asset | pulumi.Archive:
 
 def _template_to_upload(stack: AssemblyStack) -> FileAsset | None:
     """The S3 destination of a template too large to pass inline; None for a small one."""
-    if stack.template_path.stat().st_size <= TEMPLATE_BODY_LIMIT:
+    if not stack.needs_template_url:
         return None
     if stack.template_asset is None:
         raise AssemblyError(f"{stack.name}: template over {TEMPLATE_BODY_LIMIT} bytes, no S3 asset")

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from blueprint import smoke
-from blueprint.assembly import AssemblyStack, read_assembly
+from blueprint.assembly import TEMPLATE_BODY_LIMIT, AssemblyStack, read_assembly
 from blueprint.cli import main
 from blueprint.local_deploy import (
-    MAX_TEMPLATE_BODY,
     Emulator,
     StackResult,
     asset_bucket,
@@ -23,7 +22,6 @@ from blueprint.local_deploy import (
     deploy_stack,
     moto_server,
     smoke_findings,
-    uses_template_url,
 )
 from tests.conftest import Synthesized
 
@@ -132,13 +130,13 @@ def test_large_templates_go_through_the_bootstrap_bucket(
     deployed: tuple[Emulator, dict[str, StackResult]],
 ) -> None:
     emulator, results = deployed
-    large = [r.stack for r in results.values() if uses_template_url(r.stack)]
+    large = [r.stack for r in results.values() if r.stack.needs_template_url]
     assert large, "the example has templates over 51,200 bytes"
     for stack in large:
         assert stack.template_asset is not None
         s3 = _client(emulator, "s3", stack.account)
         body = s3.get_object(Bucket=stack.template_asset.bucket, Key=stack.template_asset.key)
-        assert len(stack.template_body.encode()) > MAX_TEMPLATE_BODY
+        assert len(stack.template_body.encode()) > TEMPLATE_BODY_LIMIT
         assert set(json.loads(body["Body"].read())["Resources"]) == set(
             stack.template["Resources"]
         ) - set(results[stack.name].gaps)
