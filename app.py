@@ -8,7 +8,7 @@ import os
 
 from aws_cdk import App
 
-from blueprint.loader import load_config_or_exit
+from blueprint.model.loader import load_config_or_exit
 from stacks import build_platform, synthesize
 from stacks.compliance import APP_PROPS
 from stacks.pipeline import build_delivery, pipeline_requested

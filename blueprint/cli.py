@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from blueprint.loader import load_config_or_exit
-from blueprint.plan import plan_for
+from blueprint.model.loader import load_config_or_exit
+from blueprint.model.plan import plan_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_lint(assembly: Path) -> int:
-    from blueprint.lint import lint_assembly
+    from blueprint.assembly.lint import lint_assembly
 
     result = lint_assembly(assembly)
     for finding in result["findings"]:
@@ -90,8 +90,8 @@ def print_lint(assembly: Path) -> int:
 
 def deploy_local(args: argparse.Namespace) -> int:
     """Deploy into the emulator; 2 when asked for anything else."""
-    from blueprint.assembly import AssemblyError
-    from blueprint.local_deploy import run_local
+    from blueprint.assembly.reader import AssemblyError
+    from blueprint.deploy.local import run_local
 
     if not args.local:
         print(
@@ -109,7 +109,7 @@ def deploy_local(args: argparse.Namespace) -> int:
 
 def guard_replacements(baseline: Path, candidate: Path) -> int:
     """Print every stateful resource at risk; 3 when there is any, 0 otherwise."""
-    from blueprint.replacement import resources_at_risk
+    from blueprint.assembly.replacement import resources_at_risk
 
     at_risk = resources_at_risk(baseline, candidate)
     for item in at_risk:
@@ -122,7 +122,7 @@ def guard_replacements(baseline: Path, candidate: Path) -> int:
 
 
 def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
-    from blueprint.audit import build_report, write_audit
+    from blueprint.assembly.audit import build_report, write_audit
 
     allowed_regions = load_config_or_exit(org_file).organization.allowed_regions
     report = build_report(assembly, list(allowed_regions), lint=lint)
@@ -131,8 +131,8 @@ def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
 
 
 def print_cost(assembly: Path) -> None:
-    from blueprint.audit import load_assembly
-    from blueprint.cost import cost_table, estimate_costs, load_prices
+    from blueprint.assembly.audit import load_assembly
+    from blueprint.assembly.cost import cost_table, estimate_costs, load_prices
 
     print(cost_table(estimate_costs(load_assembly(assembly), load_prices())))
 

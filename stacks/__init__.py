@@ -8,8 +8,8 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Tags
 from constructs import Construct
 
-from blueprint.config import OrgConfig
-from blueprint.plan import Placement, PlacementKind, Plan, plan_for
+from blueprint.model.config import OrgConfig
+from blueprint.model.plan import Placement, PlacementKind, Plan, plan_for
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack

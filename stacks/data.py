@@ -10,8 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.config import EnvironmentName, KnowledgeBaseConfig, VectorStoreKind
-from blueprint.plan import PIPELINE_TAG, Persona, Placement, Plan
+from blueprint.model.config import EnvironmentName, KnowledgeBaseConfig, VectorStoreKind
+from blueprint.model.plan import PIPELINE_TAG, Persona, Placement, Plan
 from genai_constructs import DataLakeZones, acknowledge
 from genai_constructs.compliance import nag_reference
 from genai_constructs.knowledge_base import OpenSearchVectorStore, S3VectorStore

@@ -8,9 +8,9 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from blueprint.config import ModelKind
-from blueprint.plan import Persona as PersonaName
-from blueprint.plan import Placement, Plan
+from blueprint.model.config import ModelKind
+from blueprint.model.plan import Persona as PersonaName
+from blueprint.model.plan import Placement, Plan
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
 from stacks.security import SecurityStack

@@ -13,8 +13,8 @@ from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from blueprint.config import BedrockModel, GuardrailPolicy
-from blueprint.plan import Placement, Plan
+from blueprint.model.config import BedrockModel, GuardrailPolicy
+from blueprint.model.plan import Placement, Plan
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
     ApprovedModel,

@@ -12,8 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from blueprint.config import EnvironmentName, FineTuningConfig, OrgConfig
-from blueprint.plan import PIPELINE_TAG, Persona, Placement, Plan
+from blueprint.model.config import EnvironmentName, FineTuningConfig, OrgConfig
+from blueprint.model.plan import PIPELINE_TAG, Persona, Placement, Plan
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri

@@ -1,7 +1,7 @@
 """The delivery pipelines (opt-in): CDK Pipelines in the tooling account roll out the LOBs.
 
 Each LOB environment is one ``LobStage`` (its security, foundation, data, genai and ml stacks)
-followed by a smoke check; waves and pipelines are planned by ``blueprint.rollout``.
+followed by a smoke check; waves and pipelines are planned by ``blueprint.model.rollout``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blueprint.config import OrgConfig, PipelineConfig
-from blueprint.plan import Placement, Plan
-from blueprint.rollout import Rollout, plan_rollout
+from blueprint.model.config import OrgConfig, PipelineConfig
+from blueprint.model.plan import Placement, Plan
+from blueprint.model.rollout import Rollout, plan_rollout
 from stacks import build_placement, build_platform
 from stacks.compliance import NAG_PACKS
 from stacks.foundation import FoundationStack
@@ -165,7 +165,8 @@ class PipelineStack(Stack):
         project = self._smoke = codebuild.PipelineProject(
             self,
             "SmokeCheck",
-            description="Post-deploy smoke check of one LOB environment (blueprint/smoke.py)",
+            description="Post-deploy smoke check of one LOB environment "
+            "(blueprint/deploy/smoke.py)",
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0, privileged=False
             ),
@@ -181,8 +182,9 @@ class PipelineStack(Stack):
                         "install": {"commands": [f"pip install --quiet {BOTO3}"]},
                         "build": {
                             "commands": [
-                                "python3 blueprint/smoke.py --account $ACCOUNT --region $REGION"
-                                " --prefix $PREFIX --stacks $STACKS --role-arn $ROLE_ARN"
+                                "python3 blueprint/deploy/smoke.py --account $ACCOUNT"
+                                " --region $REGION --prefix $PREFIX --stacks $STACKS"
+                                " --role-arn $ROLE_ARN"
                             ]
                         },
                     },

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blueprint.plan import Placement, PlacementKind
+from blueprint.model.plan import Placement, PlacementKind
 from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
 
 RETENTION = {

@@ -11,9 +11,9 @@ import pytest
 from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
 
-from blueprint.config import OrgConfig
-from blueprint.loader import load_config
-from blueprint.plan import Plan
+from blueprint.model.config import OrgConfig
+from blueprint.model.loader import load_config
+from blueprint.model.plan import Plan
 from stacks import build_platform, synthesize
 from stacks.compliance import APP_PROPS
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.audit import build_report, load_assembly, write_audit
+from blueprint.assembly.audit import build_report, load_assembly, write_audit
+from blueprint.assembly.cost import PRICES, estimate_costs, load_prices
+from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
-from blueprint.cost import PRICES, estimate_costs, load_prices
-from blueprint.loader import load_config
-from blueprint.replacement import create_only_properties, resources_at_risk
+from blueprint.model.loader import load_config
 from tests.conftest import EXAMPLE, synthesize_org
 
 Json = dict[str, Any]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.config import DataClassification, EnvironmentName
-from blueprint.errors import ConfigError
-from blueprint.loader import load_config
+from blueprint.model.config import DataClassification, EnvironmentName
+from blueprint.model.errors import ConfigError
+from blueprint.model.loader import load_config
 from tests.conftest import EXAMPLE, REPO
 
 

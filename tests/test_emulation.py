@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.emulation import CUSTOM_RESOURCE_REASON, UNMODELLED_REASON, prepare
-from blueprint.references import broken_references
+from blueprint.assembly.references import broken_references
+from blueprint.deploy.emulation import CUSTOM_RESOURCE_REASON, UNMODELLED_REASON, prepare
 
 TEMPLATE: dict[str, Any] = {
     "Resources": {

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from aws_cdk.assertions import Match
 
-from blueprint.config import DataClassification, ModelKind, OrgConfig
+from blueprint.model.config import DataClassification, ModelKind, OrgConfig
 from tests.conftest import EXAMPLE, Synthesized, synthesize_org
 
 INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}

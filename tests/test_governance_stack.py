@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment
 
-from blueprint.loader import load_config
-from blueprint.plan import plan_for
+from blueprint.model.loader import load_config
+from blueprint.model.plan import plan_for
 from stacks.compliance import add_compliance_gates
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack
 from stacks.security import SecurityStack

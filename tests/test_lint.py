@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from blueprint.assembly.lint import LINT_RESULT, cached_lint, lint_assembly
 from blueprint.cli import main
-from blueprint.lint import LINT_RESULT, cached_lint, lint_assembly
 from tests.conftest import Synthesized
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from blueprint import smoke
-from blueprint.assembly import TEMPLATE_BODY_LIMIT, AssemblyStack, read_assembly
+from blueprint.assembly.reader import TEMPLATE_BODY_LIMIT, AssemblyStack, read_assembly
 from blueprint.cli import main
-from blueprint.local_deploy import (
+from blueprint.deploy import smoke
+from blueprint.deploy.local import (
     Emulator,
     StackResult,
     asset_bucket,

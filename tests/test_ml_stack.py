@@ -11,8 +11,8 @@ import yaml
 from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
-from blueprint.errors import ConfigError
-from blueprint.loader import load_config
+from blueprint.model.errors import ConfigError
+from blueprint.model.loader import load_config
 from tests.conftest import EXAMPLE, Synthesized
 
 

@@ -15,10 +15,10 @@ from aws_cdk import App, CfnWaitConditionHandle, Stack, cx_api
 from constructs import Construct
 from moto import mock_aws
 
-from blueprint.config import EnvironmentName, OrgConfig
-from blueprint.generate import generate_org
-from blueprint.plan import Placement, Plan, plan_for
-from blueprint.rollout import (
+from blueprint.model.config import EnvironmentName, OrgConfig
+from blueprint.model.generate import generate_org
+from blueprint.model.plan import Placement, Plan, plan_for
+from blueprint.model.rollout import (
     MAX_ACTIONS_PER_STAGE,
     MAX_STAGES,
     actions_per_lob_stage,
@@ -30,7 +30,7 @@ from stacks.foundation import FoundationStack
 from stacks.pipeline import add_pipelines, build_delivery
 from tests.conftest import EXAMPLE, REPO, Synthesized, feature_flags
 
-sys.path.insert(0, str(REPO / "blueprint"))
+sys.path.insert(0, str(REPO / "blueprint" / "deploy"))
 import smoke
 
 LAYERS = ("security", "foundation", "data", "genai", "ml")

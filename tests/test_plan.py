@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from blueprint.config import OrgConfig
-from blueprint.plan import Persona, PlacementKind, plan_for
+from blueprint.model.config import OrgConfig
+from blueprint.model.plan import Persona, PlacementKind, plan_for
 
 
 def test_one_placement_per_platform_account_and_lob_environment(example_config: OrgConfig) -> None:

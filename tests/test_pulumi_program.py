@@ -18,8 +18,8 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
-from blueprint.assembly import AssemblyStack, read_assembly
-from blueprint.pulumi_program import deploy_assembly
+from blueprint.assembly.reader import AssemblyStack, read_assembly
+from blueprint.deploy.pulumi_program import deploy_assembly
 from tests.conftest import REPO, Synthesized
 
 PROGRAM = REPO / "deploy" / "pulumi" / "__main__.py"

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from aws_cdk import App
 
-from blueprint.assembly import AssemblyStack, critical_path, read_assembly
-from blueprint.config import OrgConfig
-from blueprint.generate import generate_org
+from blueprint.assembly.reader import AssemblyStack, critical_path, read_assembly
+from blueprint.model.config import OrgConfig
+from blueprint.model.generate import generate_org
 from stacks import build_platform, synthesize
 from stacks.compliance import APP_PROPS
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK

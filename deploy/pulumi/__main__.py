@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pulumi
 
-from blueprint.pulumi_program import (
+from blueprint.deploy.pulumi_program import (
     DEFAULT_PUBLISHING_ROLE_NAME,
     DEFAULT_ROLE_NAME,
     deploy_assembly,

@@ -28,11 +28,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from blueprint import smoke
-from blueprint.assembly import CAPABILITIES, AssemblyStack, FileAsset, read_assembly
-from blueprint.emulation import PreparedTemplate, prepare
-from blueprint.references import broken_references
-from blueprint.smoke import Finding
+from blueprint.assembly.reader import CAPABILITIES, AssemblyStack, FileAsset, read_assembly
+from blueprint.assembly.references import broken_references
+from blueprint.deploy import smoke
+from blueprint.deploy.emulation import PreparedTemplate, prepare
+from blueprint.deploy.smoke import Finding
 
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 BOOTSTRAP_VERSION = "30"

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly import read_assembly
+from blueprint.assembly.reader import read_assembly
 
 LINT_RESULT = "cfn-lint.json"
 

@@ -16,9 +16,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from blueprint.config import OrgConfig
-from blueprint.errors import ConfigError, ConfigProblem
-from blueprint.rules import cross_field_problems
+from blueprint.model.config import OrgConfig
+from blueprint.model.errors import ConfigError, ConfigProblem
+from blueprint.model.rules import cross_field_problems
 
 Location = tuple[str | int, ...]
 

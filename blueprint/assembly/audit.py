@@ -15,8 +15,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly import read_assembly
-from blueprint.cost import estimate_costs, load_prices
+from blueprint.assembly.cost import estimate_costs, load_prices
+from blueprint.assembly.reader import read_assembly
 
 Json = dict[str, Any]
 NAG_REPORT = "nag-report.json"
@@ -191,7 +191,7 @@ def compliance(assembly: Assembly, lint: bool = True) -> Json:
 def cfn_lint(assembly: Assembly) -> Json:
     """cfn-lint over every template, in the stack's own region (reusing `blueprint lint`'s
     result while the templates are unchanged)."""
-    from blueprint.lint import cached_lint, lint_assembly
+    from blueprint.assembly.lint import cached_lint, lint_assembly
 
     result = cached_lint(assembly.directory) or lint_assembly(assembly.directory)
     return {key: result[key] for key in ("ran", "templates", "findings")}
@@ -562,7 +562,7 @@ def build_report(
 
 
 def write_audit(report: Json, directory: Path) -> Path:
-    from blueprint.audit_report import render_html, render_markdown
+    from blueprint.assembly.audit_report import render_html, render_markdown
 
     out = directory / "audit"
     out.mkdir(parents=True, exist_ok=True)

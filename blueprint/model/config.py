@@ -2,7 +2,7 @@
 
 Field-level rules live on the models; rules that relate several parts of the file
 (regions against ``allowed_regions``, accounts used twice, duplicate LOB names) live in
-``blueprint.rules`` so that they run even when another part of the file is malformed.
+``blueprint.model.rules`` so that they run even when another part of the file is malformed.
 """
 
 from __future__ import annotations

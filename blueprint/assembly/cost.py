@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from blueprint.audit import Assembly, Stack
+    from blueprint.assembly.audit import Assembly, Stack
 
 Json = dict[str, Any]
 PRICES = Path(__file__).with_name("prices.json")

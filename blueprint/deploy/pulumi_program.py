@@ -13,7 +13,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from blueprint.assembly import (
+from blueprint.assembly.reader import (
     CAPABILITIES,
     TEMPLATE_BODY_LIMIT,
     AssemblyError,

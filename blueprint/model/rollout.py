@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
-from blueprint.config import EnvironmentName
-from blueprint.plan import Placement, Plan
+from blueprint.model.config import EnvironmentName
+from blueprint.model.plan import Placement, Plan
 
 MAX_STAGES = 50  # CodePipeline quota: stages per pipeline
 MAX_ACTIONS_PER_STAGE = 50  # CodePipeline quota: actions per stage

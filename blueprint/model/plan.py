@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from blueprint.config import (
+from blueprint.model.config import (
     BedrockModel,
     DataClassification,
     EnvironmentConfig,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from blueprint.config import ENVIRONMENT_NAMES, DataClassification
-from blueprint.errors import ConfigProblem
+from blueprint.model.config import ENVIRONMENT_NAMES, DataClassification
+from blueprint.model.errors import ConfigProblem
 
 
 def _mapping(value: Any) -> dict[str, Any]:

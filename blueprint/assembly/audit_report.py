@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from blueprint.diagram import architecture_svg
+from blueprint.assembly.diagram import architecture_svg
 
 Json = dict[str, Any]
 CSS = """

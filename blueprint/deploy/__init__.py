@@ -1,0 +1,1 @@
+"""Deploy targets of a cloud assembly beyond ``cdk deploy``: the local emulator and Pulumi."""
