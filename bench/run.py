@@ -96,7 +96,7 @@ def synth_once(org: Path, outdir: Path, env: dict[str, str]) -> Run:
 
 
 def structure(size: Size, outdir: Path) -> list[list[Any]]:
-    stacks = read_assembly(outdir)
+    stacks = read_assembly(outdir).stacks
     counts = {s.name: len(s.template["Resources"]) for s in stacks}
     sizes = {s.name: s.template_path.stat().st_size for s in stacks}
     size.stacks, size.resources = len(stacks), sum(counts.values())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
+from blueprint.assembly.reader import AssemblyError, read_assembly
+from blueprint.model import names
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.plan import plan_for
 
@@ -48,14 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     deploy.add_argument(
         "--role-name",
-        default="cdk-hnb659fds-deploy-role-{account}-{region}",
+        default=names.cdk_role_name("deploy", "{account}", "{region}"),
         help="role assumed in each account ({account} and {region} are filled in)",
     )
     deploy.add_argument(
         "--stacks", help="comma-separated stack name patterns, e.g. '*-security,*-foundation'"
     )
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except AssemblyError as error:
+        print(f"blueprint {args.command}: {error}", file=sys.stderr)
+        return 2
 
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         plan = plan_for(load_config_or_exit(args.file))
         print(
@@ -90,21 +99,17 @@ def print_lint(assembly: Path) -> int:
 
 def deploy_local(args: argparse.Namespace) -> int:
     """Deploy into the emulator; 2 when asked for anything else."""
-    from blueprint.assembly.reader import AssemblyError
     from blueprint.deploy.local import run_local
 
     if not args.local:
         print(
             "blueprint deploy: only --local is implemented; deploy to AWS with `npx cdk deploy`"
-            " or the Pulumi program in deploy/pulumi"
+            " or the Pulumi program in deploy/pulumi",
+            file=sys.stderr,
         )
         return 2
     patterns = args.stacks.split(",") if args.stacks else None
-    try:
-        return run_local(Path(args.assembly), role_name=args.role_name, patterns=patterns)
-    except AssemblyError as error:
-        print(f"blueprint deploy: {error}")
-        return 2
+    return run_local(Path(args.assembly), role_name=args.role_name, patterns=patterns)
 
 
 def guard_replacements(baseline: Path, candidate: Path) -> int:
@@ -131,17 +136,19 @@ def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
 
 
 def print_cost(assembly: Path) -> None:
-    from blueprint.assembly.audit import load_assembly
     from blueprint.assembly.cost import cost_table, estimate_costs, load_prices
+    from blueprint.assembly.reader import read_assembly
 
-    print(cost_table(estimate_costs(load_assembly(assembly), load_prices())))
+    print(cost_table(estimate_costs(read_assembly(assembly), load_prices())))
 
 
 def print_summary(assembly: Path) -> int:
     """Print what a synthesized assembly holds; exit 1 if any nag finding is unacknowledged."""
-    templates = sorted(assembly.glob("*.template.json"))
-    report = json.loads((assembly / "nag-report.json").read_text())
-    print(f"{assembly}: {len(templates)} templates")
+    cloud_assembly = read_assembly(assembly)
+    report = cloud_assembly.nag_report
+    if not report:
+        raise AssemblyError(f"{assembly}: no nag-report.json; run `make synth` first")
+    print(f"{assembly}: {len(cloud_assembly.stacks)} templates")
     unacknowledged = 0
     for pack in report["packs"]:
         count = len(pack["unacknowledged"])

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags
 from constructs import Construct
 
+from blueprint.model import names
 from blueprint.model.config import OrgConfig
-from blueprint.model.plan import Placement, PlacementKind, Plan, plan_for
+from blueprint.model.identity import IDENTITY_METADATA, Layer, PlacementKind, StackIdentity
+from blueprint.model.layers import (
+    data_inputs,
+    foundation_inputs,
+    genai_inputs,
+    ml_inputs,
+    oversight_inputs,
+    security_inputs,
+)
+from blueprint.model.plan import Placement, Plan, plan_for
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
@@ -19,9 +30,21 @@ from stacks.ml import MLStack
 from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
 
+PLATFORM_TAGS = {
+    "lob": "platform",
+    "environment": "platform",
+    "cost-center": "platform",
+    "data-classification": "restricted",
+    "managed-by": "genai-platform-blueprint",
+}
+
 
 def build_platform(
-    app: App, config: OrgConfig, *, lob_environments: bool | Collection[str] = True
+    app: App,
+    config: OrgConfig,
+    *,
+    training_code: Path,
+    lob_environments: bool | Collection[str] = True,
 ) -> Plan:
     """Add every stack of the organization to ``app`` and the compliance gates to the app.
 
@@ -37,13 +60,13 @@ def build_platform(
             placement, lob_environments
         ):
             continue
-        stacks = build_placement(app, plan, placement, foundations)
+        stacks = build_placement(app, plan, placement, foundations, training_code=training_code)
         securities[placement.key] = next(s for s in stacks if isinstance(s, SecurityStack))
     _add_organization(app, plan)
     governance = plan.governance
     audit = GovernanceStack(
         app,
-        f"{governance.key}-audit",
+        governance.stack_name(Layer.AUDIT),
         org_name=plan.prefix,
         organization_id=config.organization.id,
         management_account=config.organization.management_account,
@@ -54,7 +77,7 @@ def build_platform(
     )
     # The central audit policy attaches to the auditor role of the foundation stack.
     audit.add_stack_dependency(foundations[governance.key])
-    _tag(audit, governance)
+    label(audit, governance.identity(Layer.AUDIT), governance.tags)
     _add_lob_oversight(app, plan)
     add_compliance_gates(app)
     return plan
@@ -69,88 +92,101 @@ def _selected(placement: Placement, lob_environments: bool | Collection[str]) ->
 def _add_lob_oversight(app: App, plan: Plan) -> None:
     """Budgets and dashboards, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a new
     LOB lands in the last stack; existing ones stay where they are)."""
-    config, governance = plan.config, plan.governance
-    lobs, accounts = config.lobs, _lob_accounts(config)
+    governance = plan.governance
+    lobs = oversight_inputs(plan)
     for first in range(0, len(lobs), LOBS_PER_OVERSIGHT_STACK):
-        group = lobs[first : first + LOBS_PER_OVERSIGHT_STACK]
         number = first // LOBS_PER_OVERSIGHT_STACK + 1
         stack = LobOversightStack(
             app,
-            f"{governance.key}-oversight-{number}",
+            f"{governance.stack_name(Layer.OVERSIGHT)}-{number}",
             org_name=plan.prefix,
-            lob_budgets={lob.name: lob.budget_usd_month for lob in group},
-            alert_emails=config.platform.alert_emails,
-            lob_accounts={lob.name: accounts[lob.name] for lob in group},
-            lob_regions={lob.name: lob.environments.items()[0][1].region for lob in group},
+            lobs=lobs[first : first + LOBS_PER_OVERSIGHT_STACK],
+            alert_emails=plan.config.platform.alert_emails,
             **_stack_props(governance, f"budgets and dashboards of LOB group {number}"),
         )
-        _tag(stack, governance)
+        label(stack, governance.identity(Layer.OVERSIGHT), governance.tags)
 
 
 def build_placement(
-    scope: Construct, plan: Plan, placement: Placement, foundations: dict[str, FoundationStack]
+    scope: Construct,
+    plan: Plan,
+    placement: Placement,
+    foundations: dict[str, FoundationStack],
+    *,
+    training_code: Path,
 ) -> list[Stack]:
-    """The stacks of one placement in ``scope`` (the app or a pipeline stage), tagged.
+    """The stacks of one placement in ``scope`` (the app or a pipeline stage), labelled.
 
     The placement's foundation stack is recorded in ``foundations``. Stack names are the
     construct ids in a pipeline stage too, so a pipeline takes over stacks deployed directly.
     """
     security = SecurityStack(
         scope,
-        f"{placement.key}-security",
-        placement=placement,
-        **_layer_props(placement, "security", "keys, access logs and flow-log store"),
+        placement.stack_name(Layer.SECURITY),
+        inputs=security_inputs(placement),
+        **_layer_props(placement, Layer.SECURITY, "keys, access logs and flow-log store"),
     )
     foundation = FoundationStack(
         scope,
-        f"{placement.key}-foundation",
-        plan=plan,
-        placement=placement,
+        placement.stack_name(Layer.FOUNDATION),
+        inputs=foundation_inputs(plan, placement),
         security=security,
-        **_layer_props(placement, "foundation", "private network and persona roles"),
+        **_layer_props(placement, Layer.FOUNDATION, "private network and persona roles"),
     )
     foundations[placement.key] = foundation
-    stacks: list[Stack] = [security, foundation]
+    layers: list[tuple[Layer, Stack]] = [(Layer.SECURITY, security), (Layer.FOUNDATION, foundation)]
     if placement.kind is PlacementKind.LOB_ENVIRONMENT:
-        data = DataStack(
-            scope,
-            f"{placement.key}-data",
-            plan=plan,
-            placement=placement,
-            security=security,
-            **_layer_props(placement, "data", "governed data-lake zones and Glue catalog"),
+        layers += _lob_layers(
+            scope, plan, placement, foundations, security, foundation, training_code
         )
-        # Data-scientist grants attach to a persona role the foundation stack creates; a
-        # bucket policy may only name the central auditor once that role exists (in a pipeline
-        # stage the governance foundation is deployed before, outside the stage).
-        data.add_stack_dependency(foundation)
-        auditor = foundations.get(plan.governance.key)
-        if placement.lob and placement.lob.auditor_metadata_read and auditor:
-            data.add_stack_dependency(auditor)
-        genai = GenAIStack(
-            scope,
-            f"{placement.key}-genai",
-            plan=plan,
-            placement=placement,
-            security=security,
-            foundation=foundation,
-            data=data,
-            **_layer_props(placement, "genai", "guardrail, model access, invocation logging, RAG"),
-        )
-        ml = MLStack(
-            scope,
-            f"{placement.key}-ml",
-            plan=plan,
-            placement=placement,
-            security=security,
-            foundation=foundation,
-            data=data,
-            **_layer_props(placement, "ml", "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
-        )
-        stacks += [data, genai, ml]
-    for stack in stacks:
-        _tag(stack, placement)
-    return stacks
+    for layer, stack in layers:
+        label(stack, placement.identity(layer), placement.tags)
+    return [stack for _, stack in layers]
+
+
+def _lob_layers(
+    scope: Construct,
+    plan: Plan,
+    placement: Placement,
+    foundations: Mapping[str, FoundationStack],
+    security: SecurityStack,
+    foundation: FoundationStack,
+    training_code: Path,
+) -> list[tuple[Layer, Stack]]:
+    """The data, GenAI and ML stacks of an LOB environment."""
+    data = DataStack(
+        scope,
+        placement.stack_name(Layer.DATA),
+        inputs=data_inputs(plan, placement),
+        security=security,
+        **_layer_props(placement, Layer.DATA, "governed data-lake zones and Glue catalog"),
+    )
+    # Data-scientist grants attach to a persona role the foundation stack creates; a bucket
+    # policy may only name the central auditor once that role exists (in a pipeline stage the
+    # governance foundation is deployed before, outside the stage).
+    data.add_stack_dependency(foundation)
+    auditor = foundations.get(plan.governance.key)
+    if placement.lob and placement.lob.auditor_metadata_read and auditor:
+        data.add_stack_dependency(auditor)
+    genai = GenAIStack(
+        scope,
+        placement.stack_name(Layer.GENAI),
+        inputs=genai_inputs(plan, placement),
+        security=security,
+        foundation=foundation,
+        data=data,
+        **_layer_props(placement, Layer.GENAI, "guardrail, model access, invocation logging, RAG"),
+    )
+    ml = MLStack(
+        scope,
+        placement.stack_name(Layer.ML),
+        inputs=ml_inputs(plan, placement, training_code),
+        security=security,
+        foundation=foundation,
+        data=data,
+        **_layer_props(placement, Layer.ML, "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
+    )
+    return [(Layer.DATA, data), (Layer.GENAI, genai), (Layer.ML, ml)]
 
 
 def _add_organization(app: App, plan: Plan) -> None:
@@ -160,7 +196,7 @@ def _add_organization(app: App, plan: Plan) -> None:
     guardrail = config.platform.org_guardrail
     stack = OrganizationStack(
         app,
-        "organization-policies",
+        names.ORGANIZATION_STACK,
         org_name=plan.prefix,
         allowed_regions=organization.allowed_regions,
         approved_model_ids=[model.id for model in config.catalog.bedrock],
@@ -171,9 +207,9 @@ def _add_organization(app: App, plan: Plan) -> None:
             "governance": config.platform.governance_account,
             "tooling": config.platform.tooling_account,
         },
-        protected_role_patterns=[f"arn:*:iam::*:role/{plan.prefix}-*"],
+        protected_role_patterns=[names.platform_role_pattern(plan.prefix)],
         exempt_role_patterns=[
-            "arn:*:iam::*:role/cdk-*-cfn-exec-role-*",
+            names.cdk_role_pattern("cfn-exec"),
             "arn:*:iam::*:role/OrganizationAccountAccessRole",
         ],
         enforce_bedrock_guardrail=guardrail is not None,
@@ -185,14 +221,10 @@ def _add_organization(app: App, plan: Plan) -> None:
         description="GenAI platform organization: OUs, SCPs, RCP, AI opt-out, tag policy",
         termination_protection=True,
     )
-    for key, value in {
-        "lob": "platform",
-        "environment": "platform",
-        "cost-center": "platform",
-        "data-classification": "restricted",
-        "managed-by": "genai-platform-blueprint",
-    }.items():
-        Tags.of(stack).add(key, value)
+    identity = StackIdentity(
+        placement="management", kind=PlacementKind.MANAGEMENT, layer=Layer.ORGANIZATION
+    )
+    label(stack, identity, PLATFORM_TAGS)
 
 
 def _lob_accounts(config: OrgConfig) -> dict[str, dict[str, str]]:
@@ -210,15 +242,16 @@ def _stack_props(placement: Placement, what: str) -> dict[str, Any]:
     }
 
 
-def _layer_props(placement: Placement, layer: str, what: str) -> dict[str, Any]:
+def _layer_props(placement: Placement, layer: Layer, what: str) -> dict[str, Any]:
     """Props of a placement's stack; its name is its id, in a pipeline stage too."""
-    return {"stack_name": f"{placement.key}-{layer}", **_stack_props(placement, what)}
+    return {"stack_name": placement.stack_name(layer), **_stack_props(placement, what)}
 
 
-def _tag(stack: Stack, placement: Placement) -> None:
-    tags = Tags.of(stack)
-    for key, value in placement.tags.items():
-        tags.add(key, value)
+def label(stack: Stack, identity: StackIdentity, tags: Mapping[str, str]) -> None:
+    """Tag ``stack`` and record its identity in the assembly, where the tools read it."""
+    stack.node.add_metadata(IDENTITY_METADATA, identity.as_metadata())
+    for key, value in tags.items():
+        Tags.of(stack).add(key, value)
 
 
-__all__ = ["build_placement", "build_platform", "synthesize"]
+__all__ = ["build_placement", "build_platform", "label", "synthesize"]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, DefaultStackSynthesizer, Fn, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.model.config import EnvironmentName, KnowledgeBaseConfig, VectorStoreKind
-from blueprint.model.plan import PIPELINE_TAG, Persona, Placement, Plan
+from blueprint.model import names
+from blueprint.model.config import VectorStoreKind
+from blueprint.model.layers import DataInputs, VectorStoreInputs
 from genai_constructs import DataLakeZones, acknowledge
-from genai_constructs.compliance import nag_reference
+from genai_constructs.compliance import in_every_framework, nag_reference
 from genai_constructs.knowledge_base import OpenSearchVectorStore, S3VectorStore
+from genai_constructs.naming import pascal
 from stacks.security import SecurityStack
 
 ZONES = ("raw", "curated", "training", "artifacts")
@@ -33,17 +35,12 @@ class DataStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        plan: Plan,
-        placement: Placement,
+        inputs: DataInputs,
         security: SecurityStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if placement.lob is None:
-            raise ValueError(f"DataStack: {placement.key} is not an LOB environment")
-        interactive = not placement.operational
-        data_scientist = plan.role_arn(placement, Persona.DATA_SCIENTIST)
-        auditor = plan.role_arn(plan.governance, Persona.AUDITOR)
+        data_scientist = inputs.data_scientist_arn
         access_logs = s3.Bucket.from_bucket_attributes(
             self, "AccessLogs", bucket_name=security.access_log_bucket.bucket_name
         )
@@ -55,17 +52,15 @@ class DataStack(Stack):
             access_log_bucket=access_logs,
             zones=ZONES,
             removal_policy=security.removal_policy,
-            noncurrent_version_days=placement.protection.noncurrent_version_days,
+            noncurrent_version_days=inputs.noncurrent_version_days,
             object_lock_days=(
-                {"raw": placement.protection.raw_object_lock_days}
-                if placement.protection.raw_object_lock_days
-                else None
+                {"raw": inputs.raw_object_lock_days} if inputs.raw_object_lock_days else None
             ),
-            metadata_reader_arns=[auditor] if placement.lob.auditor_metadata_read else [],
-            writer_tag=None if interactive else PIPELINE_TAG,
+            metadata_reader_arns=inputs.metadata_reader_arns,
+            writer_tag=names.PIPELINE_TAG if inputs.pipeline_writes_only else None,
             denied_readers=(
                 {zone: [data_scientist] for zone in ZONES if zone not in DATA_SCIENTIST_ZONES}
-                if interactive
+                if data_scientist
                 else None
             ),
         )
@@ -74,8 +69,8 @@ class DataStack(Stack):
             "CuratedDatabase",
             catalog_id=self.account,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=f"{placement.lob.name}_{placement.environment}_curated".replace("-", "_"),
-                description=f"Curated zone of {placement.key}",
+                name=inputs.glue_database_name,
+                description=f"Curated zone of {inputs.lob}-{inputs.environment.value}",
                 location_uri=self.lake.zones["curated"].s3_url_for_object(),
             ),
         )
@@ -95,7 +90,7 @@ class DataStack(Stack):
                 ),
             ),
         )
-        if interactive:
+        if data_scientist:
             self._grant_data_scientist_reads(data_scientist)
         # Exported by name: stacks that use a zone import it explicitly, so that its ARN reads
         # the same at construction and in the template (nag acknowledgments cite it).
@@ -107,8 +102,8 @@ class DataStack(Stack):
                 export_name=self.zone_export(zone),
             )
         self.vector_stores = {
-            kb.name: self._vector_store(plan, placement, kb, security)
-            for kb in plan.knowledge_bases(placement)
+            store.knowledge_base: self._vector_store(store, security)
+            for store in inputs.vector_stores
         }
 
     def zone_export(self, zone: str) -> str:
@@ -121,36 +116,29 @@ class DataStack(Stack):
         )
 
     def _vector_store(
-        self,
-        plan: Plan,
-        placement: Placement,
-        kb: KnowledgeBaseConfig,
-        security: SecurityStack,
+        self, store: VectorStoreInputs, security: SecurityStack
     ) -> S3VectorStore | OpenSearchVectorStore:
         """The LOB-owned vector store of one knowledge base, retained like the data."""
-        dimensions = plan.config.model(kb.embedding_model).dimensions
-        construct_id = f"Vectors{_pascal(kb.name)}"
-        if kb.vector_store is VectorStoreKind.S3_VECTORS:
+        construct_id = f"Vectors{pascal(store.knowledge_base)}"
+        if store.kind is VectorStoreKind.S3_VECTORS:
             return S3VectorStore(
                 self,
                 construct_id,
                 encryption_key=security.data_key,
-                dimensions=dimensions,
+                dimensions=store.dimensions,
                 removal_policy=security.removal_policy,
             )
-        qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
-        deploy_role = (
-            f"arn:{self.partition}:iam::{self.account}:role/"
-            f"cdk-{qualifier}-cfn-exec-role-{self.account}-{self.region}"
+        deploy_role = f"arn:{self.partition}:iam::{self.account}:role/" + names.cdk_role_name(
+            "cfn-exec", self.account, self.region
         )
         return OpenSearchVectorStore(
             self,
             construct_id,
-            collection_name=collection_name(placement, kb),
+            collection_name=store.collection_name,
             encryption_key=security.data_key,
             index_admin_arns=[deploy_role],
-            dimensions=dimensions,
-            standby_replicas=placement.environment is EnvironmentName.PROD,
+            dimensions=store.dimensions,
+            standby_replicas=store.standby_replicas,
             removal_policy=security.removal_policy,
         )
 
@@ -165,11 +153,7 @@ class DataStack(Stack):
         )
         acknowledge(
             policy,
-            [
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "PCI.DSS.321-IAMNoInlinePolicy",
-            ],
+            in_every_framework("IAMNoInlinePolicy"),
             f"{reason}; it is attached to the data-scientist persona role alone.",
         )
         for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"):
@@ -181,12 +165,3 @@ class DataStack(Stack):
                 f"AwsSolutions-IAM5[Resource::{objects}]",
                 f"{reason}: objects of the {zone} zone.",
             )
-
-
-def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
-    """OpenSearch collection names are physical (3-32 characters), unique in the account."""
-    return f"{placement.key}-{kb.name}"[:32].rstrip("-")
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))

@@ -8,9 +8,9 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from blueprint.model.config import ModelKind
+from blueprint.model import names
+from blueprint.model.layers import FoundationInputs
 from blueprint.model.plan import Persona as PersonaName
-from blueprint.model.plan import Placement, Plan
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
 from stacks.security import SecurityStack
@@ -37,43 +37,36 @@ class FoundationStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        plan: Plan,
-        placement: Placement,
+        inputs: FoundationInputs,
         security: SecurityStack,
         **kwargs: Any,
     ) -> None:
-        self._azs = list(placement.azs)
+        self._azs = list(inputs.azs)
         super().__init__(scope, construct_id, **kwargs)
         self.network = PrivateNetwork(
             self,
             "Network",
-            cidr=placement.vpc_cidr,
-            availability_zones=list(placement.azs),
+            cidr=inputs.vpc_cidr,
+            availability_zones=list(inputs.azs),
             flow_log_group=security.flow_log_group,
         )
         self.identity = PersonaRoles(
             self,
             "Personas",
-            prefix=plan.prefix,
+            prefix=inputs.prefix,
             personas=[
                 Persona(
-                    name=persona.value,
-                    description=PERSONA_DESCRIPTIONS[persona],
-                    managed_policies=PERSONA_POLICIES[persona],
-                    trusted_accounts=_trusted_accounts(persona, placement, plan),
-                    # Data scientists' Studio apps run as this role.
-                    service_principals=(
-                        ("sagemaker.amazonaws.com",)
-                        if persona is PersonaName.DATA_SCIENTIST
-                        else ()
-                    ),
+                    name=persona.persona.value,
+                    description=PERSONA_DESCRIPTIONS[persona.persona],
+                    managed_policies=PERSONA_POLICIES[persona.persona],
+                    trusted_accounts=persona.trusted_accounts,
+                    service_principals=persona.service_principals,
                 )
-                for persona in placement.personas
+                for persona in inputs.personas
             ],
             unguarded_model_arns=[
-                f"arn:{self.partition}:bedrock:*::foundation-model/{model.id}"
-                for model in plan.config.catalog.bedrock
-                if model.kind is ModelKind.EMBEDDING
+                f"arn:{self.partition}:bedrock:*::foundation-model/{model_id}"
+                for model_id in inputs.unguarded_model_ids
             ],
         )
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
@@ -85,18 +78,8 @@ class FoundationStack(Stack):
         return self._azs
 
 
-def _trusted_accounts(persona: PersonaName, placement: Placement, plan: Plan) -> tuple[str, ...]:
-    """Personas are assumed from their own account; the auditor also from governance."""
-    governance = plan.governance.account
-    if persona is PersonaName.AUDITOR and placement.account != governance:
-        return (placement.account, governance)
-    return (placement.account,)
-
-
 def use_account_boundary(stack: Stack, prefix: str) -> None:
     """Put every role of ``stack`` under the account's boundary (the foundation stack makes it)."""
     iam.PermissionsBoundary.of(stack).apply(
-        iam.ManagedPolicy.from_managed_policy_name(
-            stack, "Boundary", f"{prefix}-permissions-boundary"
-        )
+        iam.ManagedPolicy.from_managed_policy_name(stack, "Boundary", names.boundary_name(prefix))
     )

@@ -13,8 +13,9 @@ from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from blueprint.model import names
 from blueprint.model.config import BedrockModel, GuardrailPolicy
-from blueprint.model.plan import Placement, Plan
+from blueprint.model.layers import GenAIInputs
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
     ApprovedModel,
@@ -26,13 +27,15 @@ from genai_constructs.bedrock import (
     PromptSpec,
 )
 from genai_constructs.invocation_logging import ModelInvocationLogging
-from genai_constructs.knowledge_base import GovernedKnowledgeBase, OpenSearchVectorStore
-from stacks.data import DataStack, collection_name
+from genai_constructs.knowledge_base import (
+    GovernedKnowledgeBase,
+    OpenSearchVectorStore,
+    S3VectorStore,
+)
+from genai_constructs.naming import pascal
+from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
-
-# Principal tag of the roles that applications run as (not humans, not pipelines).
-APPLICATION_TAG = ("genai-platform:workload", "application")
 
 
 def guardrail_spec(policy: GuardrailPolicy) -> GuardrailSpec:
@@ -70,8 +73,7 @@ class GenAIStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        plan: Plan,
-        placement: Placement,
+        inputs: GenAIInputs,
         security: SecurityStack,
         foundation: FoundationStack,
         data: DataStack,
@@ -79,29 +81,22 @@ class GenAIStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(data)
-        lob = placement.lob
-        if lob is None or placement.environment is None:
-            raise ValueError(f"GenAIStack: {placement.key} is not an LOB environment")
-        config = plan.config
-        use_account_boundary(self, plan.prefix)
+        use_account_boundary(self, inputs.prefix)
 
         self.guardrail = GovernedGuardrail(
             self,
             "Guardrail",
-            name=f"{plan.prefix}-{placement.key}",
-            spec=guardrail_spec(config.guardrails),
+            name=inputs.guardrail_name,
+            spec=guardrail_spec(inputs.guardrail),
             encryption_key=security.data_key,
-            enforce=placement.environment in config.guardrails.enforce_in,
+            enforce=inputs.enforce_guardrail,
         )
         self.profiles = ApplicationInferenceProfiles(
             self,
             "UseCases",
-            use_cases={
-                use_case.name: approved_model(config.model(use_case.model))
-                for use_case in lob.genai.use_cases
-            },
-            name_prefix=placement.key,
-            tags=placement.tags,
+            use_cases={name: approved_model(model) for name, model in inputs.use_cases},
+            name_prefix=inputs.label,
+            tags=inputs.tags,
         )
         self.prompts = PromptCatalog(
             self,
@@ -109,60 +104,56 @@ class GenAIStack(Stack):
             prompts=[
                 PromptSpec(
                     name=p.name,
-                    model_id=approved_model(config.model(p.model)).invocation_id,
+                    model_id=approved_model(model).invocation_id,
                     template=p.template,
                     description=p.description,
                     temperature=p.temperature,
                     max_tokens=p.max_tokens,
                 )
-                for p in lob.genai.prompts
+                for p, model in inputs.prompts
             ],
             encryption_key=security.data_key,
-            name_prefix=placement.key,
+            name_prefix=inputs.label,
         )
         curated = data.import_zone(self, "curated")
         self.knowledge_bases = {
             kb.name: GovernedKnowledgeBase(
                 self,
-                f"KnowledgeBase{''.join(part.capitalize() for part in kb.name.split('-'))}",
-                name=f"{placement.key}-{kb.name}",
+                f"KnowledgeBase{pascal(kb.name)}",
+                name=f"{inputs.label}-{kb.name}",
                 source_bucket=curated,
                 source_prefix=kb.source_prefix,
                 data_key=security.data_key,
                 vector_store=data.vector_stores[kb.name],
                 embedding_model_arn=(
                     f"arn:{self.partition}:bedrock:{self.region}::foundation-model/"
-                    f"{kb.embedding_model}"
+                    f"{kb.embedding_model_id}"
                 ),
-                collection_name=(
-                    collection_name(placement, kb)
-                    if isinstance(data.vector_stores[kb.name], OpenSearchVectorStore)
-                    else None
-                ),
+                collection_name=_collection_name(data.vector_stores[kb.name]),
             )
-            for kb in plan.knowledge_bases(placement)
+            for kb in inputs.knowledge_bases
         }
 
         self.application_role = iam.Role(
             self,
             "ApplicationRole",
-            description=f"Runs the GenAI applications of {placement.key}",
+            description=f"Runs the GenAI applications of {inputs.label}",
             assumed_by=iam.CompositePrincipal(
                 iam.ServicePrincipal("lambda.amazonaws.com"),
                 iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             ),
         )
-        Tags.of(self.application_role).add(*APPLICATION_TAG)
+        Tags.of(self.application_role).add(*names.APPLICATION_TAG)
         invokers: list[iam.IRole] = [self.application_role] + [
             iam.Role.from_role_name(
-                self, f"Invoker{persona.name}", f"{plan.prefix}-{persona.value}"
+                self, f"Invoker{persona.name}", names.role_name(inputs.prefix, persona.value)
             )
-            for persona in plan.model_invokers(placement)
+            for persona in inputs.invokers
         ]
         self.model_access = ModelAccessPolicy(
             self,
             "ModelAccess",
-            models=[approved_model(m) for m in plan.approved_models(placement)],
+            models=[approved_model(m) for m in inputs.approved_models],
             guardrail_arn=self.guardrail.guardrail_arn,
             guardrail_identifier=self.guardrail.versioned_arn,
             guardrail_key_arn=security.data_key.key_arn,
@@ -178,6 +169,11 @@ class GenAIStack(Stack):
             encryption_key=security.logs_key,
             vpc=foundation.network.vpc,
             key_prefix=INVOCATION_LOG_PREFIX,
-            max_input_tokens=config.guardrails.max_input_tokens,
+            max_input_tokens=inputs.guardrail.max_input_tokens,
             function_log_retention=security.retention,
+            metric_namespace=inputs.metric_namespace,
         )
+
+
+def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:
+    return store.collection_name if isinstance(store, OpenSearchVectorStore) else None

@@ -8,8 +8,7 @@ auditor read configuration and the audit trail, never LOB data.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import (
@@ -28,7 +27,9 @@ from aws_cdk import aws_oam as oam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, nag_reference
+from blueprint.model.layers import LobOversightInputs
+from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
+from genai_constructs.naming import pascal
 
 # (widget title, namespace or None for the platform's own, metric, statistic)
 LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
@@ -39,16 +40,7 @@ LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
     ("Client errors", "AWS/Bedrock", "InvocationClientErrors", "Sum"),
     ("Guardrail interventions", None, "GuardrailInterventions", "Sum"),
 )
-MAX_BUDGET_SUBSCRIBERS = 10  # AWS Budgets: email subscribers per notification
 LOBS_PER_OVERSIGHT_STACK = 25
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def platform_namespace(lob: str, environment: str) -> str:
-    """CloudWatch namespace of the metrics an LOB environment's GenAI stack publishes."""
-    return f"GenAIPlatform/{lob}-{environment}-genai"
 
 
 class GovernanceStack(Stack):
@@ -82,7 +74,6 @@ class GovernanceStack(Stack):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         **kwargs: Any,
     ) -> None:
-        _check_trail_inputs(organization_id, management_account, trail_retention_days)
         super().__init__(scope, construct_id, **kwargs)
         self.trail_name = f"{org_name}-organization-trail"
         self.trail_arn = (
@@ -112,14 +103,13 @@ class GovernanceStack(Stack):
         # CloudTrail checks the bucket policy when the trail is created.
         if self.log_archive.policy is not None:
             self.trail.node.add_dependency(self.log_archive.policy)
-        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
-            acknowledge(
-                self.trail,
-                f"{pack}-CloudTrailCloudWatchLogsEnabled",
-                "The organization trail is owned by the management account, so its CloudWatch "
-                "Logs group would live there; events go to the object-locked, KMS-encrypted "
-                "archive of this account instead.",
-            )
+        acknowledge(
+            self.trail,
+            in_every_framework("CloudTrailCloudWatchLogsEnabled"),
+            "The organization trail is owned by the management account, so its CloudWatch "
+            "Logs group would live there; events go to the object-locked, KMS-encrypted "
+            "archive of this account instead.",
+        )
 
         self.observability_sink = oam.CfnSink(
             self,
@@ -180,11 +170,7 @@ class GovernanceStack(Stack):
         )
         acknowledge(
             bucket,
-            [
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-            ],
+            in_every_framework("S3BucketReplicationEnabled"),
             "The audit archive stays in the organization's home region for data residency; "
             "compliance-mode object lock and versioning protect it against deletion instead.",
         )
@@ -328,11 +314,9 @@ class LobOversightStack(Stack):
     template grows with the number of LOBs: about 6 KB and 2 resources per LOB.
 
     :param org_name: name prefix of the budgets and dashboards, e.g. ``example-corp``.
-    :param lob_budgets: LOB -> monthly cost budget in USD.
+    :param lobs: the LOBs watched: budget, metrics region, and each environment's account and
+        metric namespace.
     :param alert_emails: 1 to 10 addresses notified at 80 % actual and 100 % forecast spend.
-    :param lob_accounts: LOB -> environment -> account; the LOBs must be those of
-        ``lob_budgets``. The environment names the platform namespace of the dashboards.
-    :param lob_regions: default each LOB in this stack's region; LOB -> region of its metrics.
     :param billing_view_arn: default none; a custom billing view that the management account
         shares with this account. Without it a budget of this member account only sees this
         account's own spend, so the LOB budgets need it (or belong in the management account).
@@ -344,29 +328,20 @@ class LobOversightStack(Stack):
         construct_id: str,
         *,
         org_name: str,
-        lob_budgets: Mapping[str, int],
+        lobs: Sequence[LobOversightInputs],
         alert_emails: Sequence[str],
-        lob_accounts: Mapping[str, Mapping[str, str]],
-        lob_regions: Mapping[str, str] | None = None,
         billing_view_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
-        _check_lob_inputs(lob_budgets, alert_emails, lob_accounts)
         super().__init__(scope, construct_id, **kwargs)
-        for lob, monthly_usd in lob_budgets.items():
-            self._budget(org_name, lob, monthly_usd, alert_emails, billing_view_arn)
-        self.dashboards = {
-            lob: self._dashboard(
-                org_name, lob, environments, (lob_regions or {}).get(lob, self.region)
-            )
-            for lob, environments in lob_accounts.items()
-        }
+        for lob in lobs:
+            self._budget(org_name, lob, alert_emails, billing_view_arn)
+        self.dashboards = {lob.name: self._dashboard(org_name, lob) for lob in lobs}
 
     def _budget(
         self,
         org_name: str,
-        lob: str,
-        monthly_usd: int,
+        lob: LobOversightInputs,
         alert_emails: Sequence[str],
         billing_view_arn: str | None,
     ) -> budgets.CfnBudget:
@@ -376,13 +351,15 @@ class LobOversightStack(Stack):
         ]
         return budgets.CfnBudget(
             self,
-            f"{_pascal(lob)}Budget",
+            f"{pascal(lob.name)}Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"{org_name}-{lob}-monthly",
+                budget_name=f"{org_name}-{lob.name}-monthly",
                 budget_type="COST",
                 time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
-                cost_filters={"TagKeyValue": [f"user:lob${lob}"]},
+                budget_limit=budgets.CfnBudget.SpendProperty(
+                    amount=lob.budget_usd_month, unit="USD"
+                ),
+                cost_filters={"TagKeyValue": [f"user:lob${lob.name}"]},
                 billing_view_arn=billing_view_arn,
             ),
             notifications_with_subscribers=[
@@ -399,9 +376,7 @@ class LobOversightStack(Stack):
             ],
         )
 
-    def _dashboard(
-        self, org_name: str, lob: str, environments: Mapping[str, str], region: str
-    ) -> cloudwatch.Dashboard:
+    def _dashboard(self, org_name: str, lob: LobOversightInputs) -> cloudwatch.Dashboard:
         """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
@@ -410,23 +385,23 @@ class LobOversightStack(Stack):
                 height=6,
                 left=[
                     cloudwatch.Metric(
-                        namespace=namespace or platform_namespace(lob, env),
+                        namespace=namespace or env.metric_namespace,
                         metric_name=metric,
                         statistic=statistic,
                         period=Duration.minutes(5),
-                        account=account,
-                        region=region,
-                        label=env,
+                        account=env.account,
+                        region=lob.region,
+                        label=env.environment.value,
                     )
-                    for env, account in environments.items()
+                    for env in lob.environments
                 ],
             )
             for title, namespace, metric, statistic in LOB_METRICS
         ]
         return cloudwatch.Dashboard(
             self,
-            f"{_pascal(lob)}Dashboard",
-            dashboard_name=f"{org_name}-{lob}-genai",
+            f"{pascal(lob.name)}Dashboard",
+            dashboard_name=f"{org_name}-{lob.name}-genai",
             widgets=[widgets[:3], widgets[3:]],
         )
 
@@ -449,56 +424,3 @@ def _metrics_only_sink_policy(organization_id: str) -> dict[str, Any]:
             }
         ],
     }
-
-
-def _check_trail_inputs(
-    organization_id: str, management_account: str, trail_retention_days: int
-) -> None:
-    if not _ORGANIZATION_ID.match(organization_id):
-        raise ValueError(
-            f"GovernanceStack: '{organization_id}' is not an organization ID (o-xxxxxxxxxx)"
-        )
-    if not _ACCOUNT.match(management_account):
-        raise ValueError(
-            f"GovernanceStack: management_account '{management_account}' is not an account ID"
-        )
-    if trail_retention_days < 1:
-        raise ValueError(
-            f"GovernanceStack: trail_retention_days must be at least 1 (got {trail_retention_days})"
-        )
-
-
-def _check_lob_inputs(
-    lob_budgets: Mapping[str, int],
-    alert_emails: Sequence[str],
-    lob_accounts: Mapping[str, Mapping[str, str]],
-) -> None:
-    if not 1 <= len(alert_emails) <= MAX_BUDGET_SUBSCRIBERS:
-        raise ValueError(
-            f"LobOversightStack: alert_emails must name 1 to {MAX_BUDGET_SUBSCRIBERS} addresses "
-            f"(got {len(alert_emails)})"
-        )
-    for address in alert_emails:
-        if not _EMAIL.match(address):
-            raise ValueError(f"LobOversightStack: '{address}' is not an email address")
-    if sorted(lob_budgets) != sorted(lob_accounts):
-        raise ValueError(
-            "LobOversightStack: lob_budgets and lob_accounts must name the same LOBs "
-            f"(got {sorted(lob_budgets)} and {sorted(lob_accounts)})"
-        )
-    for lob, monthly_usd in lob_budgets.items():
-        if monthly_usd <= 0:
-            raise ValueError(
-                f"LobOversightStack: the budget of LOB '{lob}' must be a positive number of USD "
-                f"(got {monthly_usd})"
-            )
-    for lob, environments in lob_accounts.items():
-        for env, account in environments.items():
-            if not _ACCOUNT.match(account):
-                raise ValueError(
-                    f"LobOversightStack: '{account}' of {lob}-{env} is not an account ID"
-                )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-_]", name))

@@ -3,27 +3,26 @@ the model registry (nonprod), GPU endpoints (nonprod and prod, monitored in prod
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from blueprint.model.config import EnvironmentName, FineTuningConfig, OrgConfig
-from blueprint.model.plan import PIPELINE_TAG, Persona, Placement, Plan
+from blueprint.model import names
+from blueprint.model.layers import EndpointInputs, FineTuningInputs, MLInputs, StudioInputs
 from genai_constructs import acknowledge
-from genai_constructs.compliance import acknowledge_wildcards
+from genai_constructs.compliance import acknowledge_wildcards, in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
+from genai_constructs.naming import pascal
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import SecurityStack
-
-TRAINING_CODE = Path(__file__).resolve().parents[1] / "ml" / "training"
 
 
 def base_model_prefix(model_id: str) -> str:
@@ -44,94 +43,28 @@ class MLStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        plan: Plan,
-        placement: Placement,
+        inputs: MLInputs,
         security: SecurityStack,
         foundation: FoundationStack,
         data: DataStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        lob = placement.lob
-        if lob is None or placement.environment is None:
-            raise ValueError(f"MLStack: {placement.key} is not an LOB environment")
-        use_account_boundary(self, plan.prefix)
+        use_account_boundary(self, inputs.prefix)
         self.add_stack_dependency(data)
-        network = foundation.network
-        subnets = network.vpc.isolated_subnets
-        self.jobs_security_group = ec2.SecurityGroup(
-            self,
-            "JobsSecurityGroup",
-            vpc=network.vpc,
-            allow_all_outbound=False,
-            description="SageMaker jobs and endpoints: HTTPS to AWS endpoints, traffic among "
-            "themselves",
-        )
-        # S3 is reached through the gateway endpoint on S3's public ranges; the VPC has no
-        # internet path, so HTTPS to any address only reaches AWS endpoints.
-        self.jobs_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints and S3"
-        )
-        self.jobs_security_group.add_ingress_rule(
-            self.jobs_security_group, ec2.Port.all_tcp(), "Distributed jobs"
-        )
-        self.jobs_security_group.add_egress_rule(
-            self.jobs_security_group, ec2.Port.all_tcp(), "Distributed jobs"
-        )
-        zones = {zone: data.import_zone(self, zone) for zone in ("training", "artifacts")}
+        self.security = security
+        self.vpc = foundation.network.vpc
+        self.subnets = self.vpc.isolated_subnets
+        self.jobs_security_group = self._jobs_security_group()
+        self.zones = {zone: data.import_zone(self, zone) for zone in ("training", "artifacts")}
 
-        if placement.environment is EnvironmentName.INTERACTIVE:
-            data_scientist = iam.Role.from_role_name(
-                self, "DataScientist", f"{plan.prefix}-{Persona.DATA_SCIENTIST.value}"
-            )
-            self.studio = StudioWorkspace(
-                self,
-                "Studio",
-                domain_name=f"{placement.key}",
-                vpc=network.vpc,
-                vpc_subnets=subnets,
-                encryption_key=security.data_key,
-                execution_role=data_scientist,
-                artifacts_bucket=zones["artifacts"],
-                users=lob.ml.studio.users,
-                idle_minutes=lob.ml.studio.idle_minutes,
-            )
-            self._acknowledge_role_policy(
-                self.studio.mlflow_role,
-                "MLflow artifacts under mlflow/ of the artifacts zone",
-            )
-        self.pipelines: dict[str, FineTuningPipeline] = {}
-        if placement.environment is EnvironmentName.NONPROD:
-            prod = next(
-                (
-                    p
-                    for p in plan.lob_environments()
-                    if p.lob == lob and p.environment is EnvironmentName.PROD
-                ),
-                None,
-            )
-            for tuning in lob.ml.fine_tuning:
-                pipeline = FineTuningPipeline(
-                    self,
-                    f"FineTuning{_pascal(tuning.name)}",
-                    spec=fine_tuning_spec(plan.config, tuning),
-                    code_dir=TRAINING_CODE,
-                    vpc_subnets=subnets,
-                    security_group=self.jobs_security_group,
-                    encryption_key=security.data_key,
-                    training_bucket=zones["training"],
-                    artifacts_bucket=zones["artifacts"],
-                    consumer_accounts=[prod.account] if prod else [],
-                    workload_tag=PIPELINE_TAG,
-                )
-                self.pipelines[tuning.name] = pipeline
-                spec = fine_tuning_spec(plan.config, tuning)
-                self._acknowledge_role_policy(
-                    pipeline.role,
-                    f"the {spec.name} pipeline's own data, code, jobs and registry",
-                )
+        if inputs.studio:
+            self._studio(inputs.studio)
+        self.pipelines = {
+            entry.tuning.name: self._pipeline(entry, inputs) for entry in inputs.fine_tuning
+        }
         self.endpoints: dict[str, GpuEndpoint] = {}
-        if placement.environment.operational and lob.ml.endpoints:
+        if inputs.endpoints:
             alarms = sns.Topic(
                 self,
                 "EndpointAlarms",
@@ -139,36 +72,95 @@ class MLStack(Stack):
                 enforce_ssl=True,
                 display_name="GPU endpoint alarms",
             )
-            for entry in lob.ml.endpoints:
-                endpoint = GpuEndpoint(
-                    self,
-                    f"Endpoint{_pascal(entry.name)}",
-                    image_uri=serving_image_uri(self.region),
-                    model_data_url=zones["artifacts"].s3_url_for_object(
-                        serving_prefix(entry.model)
-                    ),
-                    instance_type=serving_instance(plan.config, lob.ml.fine_tuning, entry.model),
-                    min_instances=entry.min_instances,
-                    max_instances=entry.max_instances,
-                    invocations_per_instance=entry.invocations_per_instance,
-                    latency_alarm_ms=entry.latency_alarm_ms,
-                    vpc_subnets=subnets,
-                    security_group=self.jobs_security_group,
-                    encryption_key=security.data_key,
-                    model_bucket=zones["artifacts"],
-                    model_prefix=serving_prefix(entry.model),
-                    capture_bucket=zones["artifacts"],
-                    capture_prefix=f"capture/{entry.name}/",
-                    alarm_topic=alarms,
-                    monitor=placement.environment is EnvironmentName.PROD,
+            for entry in inputs.endpoints:
+                self.endpoints[entry.endpoint.name] = self._endpoint(
+                    entry, alarms, monitor=inputs.monitor_endpoints
                 )
-                # Endpoints write data capture to the artifacts zone: a pipeline workload.
-                Tags.of(endpoint.role).add(*PIPELINE_TAG)
-                self.endpoints[entry.name] = endpoint
-                self._acknowledge_role_policy(
-                    endpoint.role,
-                    f"endpoint {entry.name}: its model files and its capture prefix",
-                )
+
+    def _jobs_security_group(self) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "JobsSecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description="SageMaker jobs and endpoints: HTTPS to AWS endpoints, traffic among "
+            "themselves",
+        )
+        # S3 is reached through the gateway endpoint on S3's public ranges; the VPC has no
+        # internet path, so HTTPS to any address only reaches AWS endpoints.
+        group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints and S3"
+        )
+        group.add_ingress_rule(group, ec2.Port.all_tcp(), "Distributed jobs")
+        group.add_egress_rule(group, ec2.Port.all_tcp(), "Distributed jobs")
+        return group
+
+    def _studio(self, studio: StudioInputs) -> None:
+        self.studio = StudioWorkspace(
+            self,
+            "Studio",
+            domain_name=studio.domain_name,
+            vpc=self.vpc,
+            vpc_subnets=self.subnets,
+            encryption_key=self.security.data_key,
+            execution_role=iam.Role.from_role_name(self, "DataScientist", studio.execution_role),
+            artifacts_bucket=self.zones["artifacts"],
+            users=studio.users,
+            idle_minutes=studio.idle_minutes,
+        )
+        self._acknowledge_role_policy(
+            self.studio.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
+        )
+
+    def _pipeline(self, entry: FineTuningInputs, inputs: MLInputs) -> FineTuningPipeline:
+        spec = fine_tuning_spec(entry)
+        pipeline = FineTuningPipeline(
+            self,
+            f"FineTuning{pascal(spec.name)}",
+            spec=spec,
+            code_dir=inputs.training_code,
+            vpc_subnets=self.subnets,
+            security_group=self.jobs_security_group,
+            encryption_key=self.security.data_key,
+            training_bucket=self.zones["training"],
+            artifacts_bucket=self.zones["artifacts"],
+            consumer_accounts=inputs.model_consumer_accounts,
+            workload_tag=names.PIPELINE_TAG,
+        )
+        self._acknowledge_role_policy(
+            pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
+        )
+        return pipeline
+
+    def _endpoint(self, entry: EndpointInputs, alarms: sns.ITopic, *, monitor: bool) -> GpuEndpoint:
+        config = entry.endpoint
+        artifacts: s3.IBucket = self.zones["artifacts"]
+        endpoint = GpuEndpoint(
+            self,
+            f"Endpoint{pascal(config.name)}",
+            image_uri=serving_image_uri(self.region),
+            model_data_url=artifacts.s3_url_for_object(serving_prefix(config.model)),
+            instance_type=entry.serving_instance,
+            min_instances=config.min_instances,
+            max_instances=config.max_instances,
+            invocations_per_instance=config.invocations_per_instance,
+            latency_alarm_ms=config.latency_alarm_ms,
+            vpc_subnets=self.subnets,
+            security_group=self.jobs_security_group,
+            encryption_key=self.security.data_key,
+            model_bucket=artifacts,
+            model_prefix=serving_prefix(config.model),
+            capture_bucket=artifacts,
+            capture_prefix=f"capture/{config.name}/",
+            alarm_topic=alarms,
+            monitor=monitor,
+        )
+        # Endpoints write data capture to the artifacts zone: a pipeline workload.
+        Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
+        self._acknowledge_role_policy(
+            endpoint.role, f"endpoint {config.name}: its model files and its capture prefix"
+        )
+        return endpoint
 
     def _acknowledge_role_policy(self, role: iam.IRole, what: str) -> None:
         """Acknowledge the findings of a role's generated policy, one finding at a time."""
@@ -176,11 +168,7 @@ class MLStack(Stack):
         reason = f"Scoped to {what}"
         acknowledge(
             policy,
-            [
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "PCI.DSS.321-IAMNoInlinePolicy",
-            ],
+            in_every_framework("IAMNoInlinePolicy"),
             f"{reason}; CDK-generated and attached to this one role only.",
         )
         acknowledge_wildcards(
@@ -190,8 +178,8 @@ class MLStack(Stack):
         )
 
 
-def fine_tuning_spec(config: OrgConfig, tuning: FineTuningConfig) -> FineTuningSpec:
-    base = config.open_weights(tuning.base_model)
+def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
+    tuning, base = entry.tuning, entry.base_model
     return FineTuningSpec(
         name=tuning.name,
         base_model_prefix=base_model_prefix(base.id),
@@ -202,12 +190,3 @@ def fine_tuning_spec(config: OrgConfig, tuning: FineTuningConfig) -> FineTuningS
         max_runtime_hours=tuning.max_runtime_hours,
         epochs=tuning.epochs,
     )
-
-
-def serving_instance(config: OrgConfig, tunings: list[FineTuningConfig], model: str) -> str:
-    tuned = next((t for t in tunings if t.name == model), None)
-    return config.open_weights(tuned.base_model if tuned else model).serving_instance
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))

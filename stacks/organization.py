@@ -8,7 +8,6 @@ or an import of the accounts into a stack of ``AWS::Organizations::Account``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +48,6 @@ QUOTAS = {
     "TAG_POLICY": TAG_POLICY_MAX_CHARS,
     "BEDROCK_POLICY": BEDROCK_POLICY_MAX_CHARS,
 }
-_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
-_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,6 @@ class OrganizationStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        _check_ids(organization_root_id, organization_id)
         self.account_ous = _account_ous(lob_accounts, platform_accounts)
         if not allowed_regions:
             raise ValueError("OrganizationStack: allowed_regions must name at least one region")
@@ -272,15 +267,6 @@ def _policies(
     ]
 
 
-def _check_ids(root_id: str, organization_id: str) -> None:
-    if not _ROOT_ID.match(root_id):
-        raise ValueError(f"OrganizationStack: '{root_id}' is not an organization root ID (r-xxxx)")
-    if not _ORGANIZATION_ID.match(organization_id):
-        raise ValueError(
-            f"OrganizationStack: '{organization_id}' is not an organization ID (o-xxxxxxxxxx)"
-        )
-
-
 def _account_ous(
     lob_accounts: Mapping[str, Mapping[str, str]], platform_accounts: Mapping[str, str]
 ) -> dict[str, str]:
@@ -304,8 +290,6 @@ def _account_ous(
     account_ous: dict[str, str] = {}
     owners: dict[str, str] = {}
     for account, ou, owner in placements:
-        if not _ACCOUNT.match(account):
-            raise ValueError(f"OrganizationStack: '{account}' of {owner} is not an account ID")
         if account in owners:
             raise ValueError(
                 f"OrganizationStack: account {account} is placed twice "

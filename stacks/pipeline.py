@@ -7,6 +7,7 @@ followed by a smoke check; waves and pipelines are planned by ``blueprint.model.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import jsii
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage, pipelines
@@ -18,16 +19,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from blueprint.model import names
 from blueprint.model.config import OrgConfig, PipelineConfig
+from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import Rollout, plan_rollout
-from stacks import build_placement, build_platform
+from blueprint.model.settings import Settings
+from stacks import build_placement, build_platform, label
 from stacks.compliance import NAG_PACKS
 from stacks.foundation import FoundationStack
 from stacks.pipeline_compliance import acknowledge_pipeline
 
 PlacementBuilder = Callable[[Construct, Plan, Placement, dict[str, FoundationStack]], list[Stack]]
-BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOTO3 = "boto3==1.44.5"
 SYNTH_COMMANDS = [
     'export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"',
@@ -39,10 +42,6 @@ SYNTH_COMMANDS = [
 ]
 
 
-def pipeline_requested(app: App) -> bool:
-    return str(app.node.try_get_context("pipeline")).lower() == "true"
-
-
 class LobStage(Stage):
     """One LOB environment's stacks, deployed by a pipeline under their usual stack names."""
 
@@ -51,7 +50,7 @@ class LobStage(Stage):
         scope: Construct,
         placement: Placement,
         plan: Plan,
-        build: PlacementBuilder = build_placement,
+        build: PlacementBuilder,
     ) -> None:
         super().__init__(
             scope,
@@ -77,7 +76,7 @@ class PipelineStack(Stack):
         plan: Plan,
         source: PipelineConfig,
         org_file: str,
-        build: PlacementBuilder = build_placement,
+        build: PlacementBuilder,
     ) -> None:
         tooling = plan.config.platform.tooling_account
         region = plan.config.organization.home_region
@@ -194,7 +193,7 @@ class PipelineStack(Stack):
         project.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sts:AssumeRole"],
-                resources=[f"arn:aws:iam::*:role/cdk-{BOOTSTRAP_QUALIFIER}-lookup-role-*"],
+                resources=[f"arn:aws:iam::*:role/{names.cdk_role_name('lookup', '*', '*')}"],
                 conditions={"StringEquals": {"iam:ResourceTag/aws-cdk:bootstrap-role": "lookup"}},
             )
         )
@@ -215,9 +214,8 @@ class SmokeCheck(pipelines.Step):
         super().__init__("SmokeCheck")
         self.source = source
         self.project = project
-        lookup = (
-            f"arn:aws:iam::{placement.account}:role/"
-            f"cdk-{BOOTSTRAP_QUALIFIER}-lookup-role-{placement.account}-{placement.region}"
+        lookup = names.role_arn(
+            placement.account, names.cdk_role_name("lookup", placement.account, placement.region)
         )
         layers = [s.stack_name.removeprefix(f"{placement.key}-") for s in stage.stacks]
         self.variables = {
@@ -256,25 +254,32 @@ class SmokeCheck(pipelines.Step):
 
 
 def add_pipelines(
-    app: App, plan: Plan, org_file: str, build: PlacementBuilder = build_placement
+    app: App, plan: Plan, settings: Settings, build: PlacementBuilder | None = None
 ) -> list[PipelineStack]:
     """The pipeline stacks that roll out every LOB environment of ``plan``."""
     source = plan.config.platform.pipeline
     if source is None:
         raise ValueError("platform.pipeline is not set: the pipeline has no source repository")
-    return [
-        PipelineStack(app, rollout, plan=plan, source=source, org_file=org_file, build=build)
-        for rollout in plan_rollout(plan)
-    ]
+    builder = build or partial(build_placement, training_code=settings.training_code)
+    tooling = plan.tooling
+    pipelines_ = []
+    for rollout in plan_rollout(plan):
+        stack = PipelineStack(
+            app, rollout, plan=plan, source=source, org_file=str(settings.org_file), build=builder
+        )
+        label(stack, tooling.identity(Layer.PIPELINE), tooling.tags)
+        pipelines_.append(stack)
+    return pipelines_
 
 
-def build_delivery(app: App, config: OrgConfig, org_file: str) -> Plan:
+def build_delivery(app: App, config: OrgConfig, settings: Settings) -> Plan:
     """Platform stacks deployed directly, LOB environments through the pipelines."""
     if config.platform.pipeline is None:
         raise SystemExit(
-            f"{org_file}: -c pipeline=true needs a platform.pipeline section (connection_arn, "
-            "repository, branch); without it, synthesize without -c pipeline=true"
+            f"{settings.org_file}: -c pipeline=true needs a platform.pipeline section "
+            "(connection_arn, repository, branch); without it, synthesize without "
+            "-c pipeline=true"
         )
-    plan = build_platform(app, config, lob_environments=False)
-    add_pipelines(app, plan, org_file)
+    plan = build_platform(app, config, training_code=settings.training_code, lob_environments=False)
+    add_pipelines(app, plan, settings)
     return plan

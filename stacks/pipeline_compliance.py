@@ -8,9 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from genai_constructs import acknowledge
-from genai_constructs.compliance import acknowledge_wildcards, ignore_cfn_lint
-
-PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+from genai_constructs.compliance import acknowledge_wildcards, ignore_cfn_lint, in_every_framework
 
 
 def acknowledge_pipeline(stack: Stack, pipeline: pipelines.CodePipeline) -> None:
@@ -31,7 +29,10 @@ def acknowledge_pipeline(stack: Stack, pipeline: pipelines.CodePipeline) -> None
             elif isinstance(construct, codebuild.CfnProject):
                 acknowledge(
                     construct,
-                    [f"{pack}-CodeBuildProjectSourceRepoUrl" for pack in PACKS[1:]],
+                    [
+                        "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+                        "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+                    ],
                     "The project's source is the CodePipeline artifact (type CODEPIPELINE); the "
                     "repository is reached through a CodeConnections connection, no token.",
                 )
@@ -40,15 +41,15 @@ def acknowledge_pipeline(stack: Stack, pipeline: pipelines.CodePipeline) -> None
 def _bucket(bucket: s3.CfnBucket) -> None:
     acknowledge(
         bucket,
-        ["AwsSolutions-S1", *(f"{pack}-S3BucketLoggingEnabled" for pack in PACKS)],
+        ["AwsSolutions-S1", *in_every_framework("S3BucketLoggingEnabled")],
         "CDK Pipelines artifact store: transient, KMS-encrypted build artifacts, TLS only, "
         "read by the pipeline roles alone; every access is in the organization's CloudTrail.",
     )
     acknowledge(
         bucket,
         [
-            *(f"{pack}-S3BucketReplicationEnabled" for pack in PACKS),
-            *(f"{pack}-S3BucketVersioningEnabled" for pack in PACKS),
+            *in_every_framework("S3BucketReplicationEnabled"),
+            *in_every_framework("S3BucketVersioningEnabled"),
         ],
         "CDK Pipelines artifact store: each run rebuilds its artifacts from the repository, "
         "which is the versioned, replicated source of truth; copies would add no recovery.",
@@ -58,7 +59,7 @@ def _bucket(bucket: s3.CfnBucket) -> None:
 def _policy(policy: iam.CfnPolicy) -> None:
     acknowledge(
         policy,
-        [f"{pack}-IAMNoInlinePolicy" for pack in PACKS],
+        in_every_framework("IAMNoInlinePolicy"),
         "Default policy that CDK Pipelines generates for its own role; it is scoped to the "
         "pipeline's bucket, key, projects and CDK bootstrap roles and is not reused.",
     )

@@ -9,43 +9,39 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blueprint.model.plan import Placement, PlacementKind
+from blueprint.model.layers import SecurityInputs
 from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
+from genai_constructs.retention import log_retention
 
-RETENTION = {
-    365: logs.RetentionDays.ONE_YEAR,
-    731: logs.RetentionDays.TWO_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-}
 INVOCATION_LOG_PREFIX = "invocations/"
 
 
 class SecurityStack(Stack):
     """Keys and log stores that every other stack of the account encrypts or logs with.
 
-    Stateful: retained on deletion where the placement says so, logical IDs pinned by tests.
+    Stateful: retained on deletion where the inputs say so, logical IDs pinned by tests.
     LOB environments also get the stores of Bedrock model invocation logs, owned by the LOB.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, placement: Placement, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, inputs: SecurityInputs, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        removal = RemovalPolicy.RETAIN if placement.retain_stateful else RemovalPolicy.DESTROY
+        removal = RemovalPolicy.RETAIN if inputs.retain else RemovalPolicy.DESTROY
         self.removal_policy = removal
-        self.retention = RETENTION[placement.log_retention_days]
+        self.retention = log_retention(inputs.log_retention_days)
 
         self.data_key = PlatformKey(
             self,
             "DataKey",
-            description=f"Data at rest of {placement.key}: S3, Glue, Bedrock, SageMaker",
+            description=f"Data at rest of {inputs.label}: S3, Glue, Bedrock, SageMaker",
             removal_policy=removal,
             service_principals=["bedrock.amazonaws.com", "indexing.s3vectors.amazonaws.com"],
         ).key
         self.logs_key = PlatformKey(
             self,
             "LogsKey",
-            description=f"Logs and alarm notifications of {placement.key}",
+            description=f"Logs and alarm notifications of {inputs.label}",
             removal_policy=removal,
             allow_cloudwatch_logs=True,
             service_principals=["bedrock.amazonaws.com"],
@@ -59,10 +55,10 @@ class SecurityStack(Stack):
             retention=self.retention,
             removal_policy=removal,
         )
-        if placement.kind is PlacementKind.LOB_ENVIRONMENT:
-            self._add_invocation_log_stores(placement)
+        if inputs.invocation_log_stores:
+            self._add_invocation_log_stores(inputs.noncurrent_version_days)
 
-    def _add_invocation_log_stores(self, placement: Placement) -> None:
+    def _add_invocation_log_stores(self, noncurrent_version_days: int) -> None:
         """Where Bedrock writes this account's model invocation logs; read by the LOB only."""
         self.invocation_log_group = logs.LogGroup(
             self,
@@ -78,7 +74,7 @@ class SecurityStack(Stack):
             access_log_bucket=self.access_log_bucket,
             access_log_prefix="model-invocations/",
             removal_policy=self.removal_policy,
-            noncurrent_version_days=placement.protection.noncurrent_version_days,
+            noncurrent_version_days=noncurrent_version_days,
         ).bucket
         self.invocation_log_bucket.add_to_resource_policy(
             iam.PolicyStatement(

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 from blueprint.model.config import OrgConfig
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
+from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
 from stacks.compliance import APP_PROPS
 
@@ -48,7 +49,7 @@ class Synthesized:
 
 def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
     app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
-    plan = build_platform(app, config)
+    plan = build_platform(app, config, training_code=TRAINING_CODE)
     assembly = synthesize(app)
     return Synthesized(app=app, plan=plan, assembly=assembly, outdir=outdir)
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.assembly.audit import build_report, load_assembly, write_audit
+from blueprint.assembly.audit import build_report, write_audit
 from blueprint.assembly.cost import PRICES, estimate_costs, load_prices
+from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
 from blueprint.model.loader import load_config
@@ -80,7 +81,7 @@ def first_bucket(directory: Path) -> str:
 
 
 def test_inventory_counts_equal_the_templates(report: Json, assembly_dir: Path) -> None:
-    assembly = load_assembly(assembly_dir)
+    assembly = read_assembly(assembly_dir)
     assert report["inventory"]["totals"]["stacks"] == len(assembly.stacks)
     for stack in assembly.stacks:
         counts = Counter(r["Type"] for r in stack.resources.values())
@@ -141,7 +142,7 @@ def test_model_access_matrix_shows_the_lob_models(report: Json, small_org: Path)
 
 
 def test_iam_summary_lists_the_boundary_of_every_role(report: Json, assembly_dir: Path) -> None:
-    assembly = load_assembly(assembly_dir)
+    assembly = read_assembly(assembly_dir)
     roles = list(assembly.resources("AWS::IAM::Role"))
     assert len(report["iam"]["roles"]) == len(roles)
     assert all(r["boundary"] for r in report["iam"]["roles"])
@@ -163,7 +164,7 @@ def test_html_holds_the_inline_diagram(report: Json, assembly_dir: Path, tmp_pat
 
 
 def test_cost_comes_from_the_price_table(assembly_dir: Path, tmp_path: Path) -> None:
-    assembly = load_assembly(assembly_dir)
+    assembly = read_assembly(assembly_dir)
     prices = load_prices()
     baseline = estimate_costs(assembly, prices)
     keys = sum(1 for _ in assembly.resources("AWS::KMS::Key"))
@@ -272,3 +273,75 @@ def test_the_html_report_renders_in_a_real_browser(
         check=True,
     )
     assert screenshot.stat().st_size > 10_000
+
+
+def test_every_stack_is_labelled_from_its_identity_not_its_name(report: Json) -> None:
+    """Platform stacks carry no LOB; the oversight stacks belong to the governance account."""
+    stacks = {s["stack"]: s for a in report["inventory"]["accounts"] for s in a["stacks"]}
+    labels = {
+        name: (s["placement"], s["kind"], s["layer"], s["lob"], s["lob_environment"])
+        for name, s in stacks.items()
+    }
+    assert labels == {
+        "organization-policies": ("management", "management", "organization", None, None),
+        "platform-governance-security": (
+            "platform-governance",
+            "governance",
+            "security",
+            None,
+            None,
+        ),
+        "platform-governance-foundation": (
+            "platform-governance",
+            "governance",
+            "foundation",
+            None,
+            None,
+        ),
+        "platform-governance-audit": ("platform-governance", "governance", "audit", None, None),
+        "platform-governance-oversight-1": (
+            "platform-governance",
+            "governance",
+            "oversight",
+            None,
+            None,
+        ),
+        "platform-tooling-security": ("platform-tooling", "tooling", "security", None, None),
+        "platform-tooling-foundation": ("platform-tooling", "tooling", "foundation", None, None),
+        **{
+            f"{LOB}-{ENVIRONMENT}-{layer}": (
+                f"{LOB}-{ENVIRONMENT}",
+                "lob-environment",
+                layer,
+                LOB,
+                ENVIRONMENT,
+            )
+            for layer in ("security", "foundation", "data", "genai", "ml")
+        },
+    }
+    assert report["residency"]["regions_by_lob"] == {LOB: ["eu-west-1"], "platform": ["eu-west-1"]}
+
+
+def test_the_cost_table_has_one_row_per_placement(report: Json) -> None:
+    rows = {row["placement"]: (row["kind"], row["lob"]) for row in report["cost"]["placements"]}
+    assert rows == {
+        "management": ("management", None),
+        "platform-governance": ("governance", None),
+        "platform-tooling": ("tooling", None),
+        f"{LOB}-{ENVIRONMENT}": ("lob-environment", LOB),
+    }
+
+
+def test_an_assembly_without_identities_is_refused_by_the_audit(
+    assembly_dir: Path, small_org: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
+    for metadata_file in copy.glob("*.metadata.json"):
+        entries = json.loads(metadata_file.read_text())
+        kept = {
+            path: [e for e in items if e["type"] != "genai-platform:identity"]
+            for path, items in entries.items()
+        }
+        metadata_file.write_text(json.dumps(kept))
+    assert main(["cost", str(copy)]) == 2
+    assert "carries no 'genai-platform:identity' metadata" in capsys.readouterr().err

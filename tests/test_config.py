@@ -329,3 +329,30 @@ def test_content_filter_strengths_are_named(tmp_path: Path) -> None:
         "guardrails.content_filters.hate: 'extreme' is not allowed; "
         "allowed: 'none', 'low', 'medium' or 'high'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("organization", "id"), "o-1"),
+        (("organization", "root_id"), "root"),
+        (("platform", "alert_emails"), []),
+        (("platform", "alert_emails"), ["finops"]),
+        (("platform", "alert_emails"), [f"a{i}@example.com" for i in range(11)]),
+        (("platform", "trail_retention_days"), 0),
+        (("lobs", 0, "budget_usd_month"), 0),
+    ],
+)
+def test_values_the_stacks_rely_on_are_checked_here(
+    path: tuple[str | int, ...], value: object, tmp_path: Path
+) -> None:
+    """Stacks take these as typed inputs and do not check them again."""
+    data = example_data()
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    [problem] = problems(data, tmp_path)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    assert problem.startswith(where)
+    assert "(got " in problem

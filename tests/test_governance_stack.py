@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment
 
+from blueprint.model.layers import oversight_inputs, security_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
 from stacks.compliance import add_compliance_gates
@@ -60,7 +61,10 @@ class Governance:
 def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
     env = Environment(account=GOVERNANCE, region="eu-west-1")
     security = SecurityStack(
-        app, SECURITY_STACK, placement=plan_for(load_config(EXAMPLE)).governance, env=env
+        app,
+        SECURITY_STACK,
+        inputs=security_inputs(plan_for(load_config(EXAMPLE)).governance),
+        env=env,
     )
     kwargs: dict[str, Any] = {
         "env": env,
@@ -78,10 +82,8 @@ def oversight_kwargs(**overrides: Any) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "env": Environment(account=GOVERNANCE, region="eu-west-1"),
         "org_name": "example-corp",
-        "lob_budgets": LOB_BUDGETS,
+        "lobs": oversight_inputs(plan_for(load_config(EXAMPLE))),
         "alert_emails": ALERT_EMAILS,
-        "lob_accounts": LOB_ACCOUNTS,
-        "lob_regions": LOB_REGIONS,
     }
     return kwargs | overrides
 
@@ -295,72 +297,6 @@ def test_cfn_lint_reports_nothing(gov: Governance) -> None:
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (
-            {"organization_id": "example"},
-            "GovernanceStack: 'example' is not an organization ID (o-xxxxxxxxxx)",
-        ),
-        (
-            {"management_account": "1111"},
-            "GovernanceStack: management_account '1111' is not an account ID",
-        ),
-        (
-            {"trail_retention_days": 0},
-            "GovernanceStack: trail_retention_days must be at least 1 (got 0)",
-        ),
-    ],
-)
-def test_invalid_input_is_refused_before_the_stack_exists(
-    overrides: dict[str, Any], message: str
-) -> None:
-    app = App(context=feature_flags())
-    kwargs = stack_kwargs(app, **overrides)
-    with pytest.raises(ValueError) as raised:
-        GovernanceStack(app, GOVERNANCE_STACK, **kwargs)
-    assert str(raised.value) == message
-    assert app.node.try_find_child(GOVERNANCE_STACK) is None
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (
-            {"alert_emails": []},
-            "LobOversightStack: alert_emails must name 1 to 10 addresses (got 0)",
-        ),
-        (
-            {"alert_emails": [f"a{i}@example.com" for i in range(11)]},
-            "LobOversightStack: alert_emails must name 1 to 10 addresses (got 11)",
-        ),
-        ({"alert_emails": ["finops"]}, "LobOversightStack: 'finops' is not an email address"),
-        (
-            {"lob_budgets": {"claims": 5000}},
-            "LobOversightStack: lob_budgets and lob_accounts must name the same LOBs "
-            "(got ['claims'] and ['claims', 'marketing', 'research'])",
-        ),
-        (
-            {"lob_budgets": {**LOB_BUDGETS, "claims": 0}},
-            "LobOversightStack: the budget of LOB 'claims' must be a positive number of USD "
-            "(got 0)",
-        ),
-        (
-            {"lob_accounts": {**LOB_ACCOUNTS, "claims": {"prod": "6666"}}},
-            "LobOversightStack: '6666' of claims-prod is not an account ID",
-        ),
-    ],
-)
-def test_invalid_lob_input_is_refused_before_the_stack_exists(
-    overrides: dict[str, Any], message: str
-) -> None:
-    app = App(context=feature_flags())
-    with pytest.raises(ValueError) as raised:
-        LobOversightStack(app, OVERSIGHT_STACK, **oversight_kwargs(**overrides))
-    assert str(raised.value) == message
-    assert app.node.try_find_child(OVERSIGHT_STACK) is None
 
 
 def test_oversight_is_sharded_so_no_stack_grows_with_the_org(example: Synthesized) -> None:

@@ -34,7 +34,9 @@ def deployed(example: Synthesized) -> Iterator[tuple[Emulator, dict[str, StackRe
     """Every stack of the example organization, deployed once into a fresh moto server."""
     with moto_server() as endpoint:
         emulator = Emulator(endpoint)
-        results = deploy_assembly(emulator, example.outdir, progress=lambda line: None)
+        results = deploy_assembly(
+            emulator, read_assembly(example.outdir), progress=lambda line: None
+        )
         yield emulator, {result.stack.name: result for result in results}
 
 
@@ -196,7 +198,7 @@ def emulator() -> Iterator[Emulator]:
 
 
 def _stack_with(tmp_path: Path, example: Synthesized, name: str, edit: Any) -> AssemblyStack:
-    [stack] = [s for s in read_assembly(example.outdir) if s.name == name]
+    [stack] = [s for s in read_assembly(example.outdir).stacks if s.name == name]
     template = stack.template
     edit(template)
     path = tmp_path / f"{name}.template.json"
@@ -231,7 +233,7 @@ def test_a_reference_to_a_missing_resource_names_the_stack_and_resource(
 def test_an_import_nobody_exports_names_the_stack_and_resource(
     emulator: Emulator, example: Synthesized
 ) -> None:
-    [data] = [s for s in read_assembly(example.outdir) if s.name == "claims-nonprod-data"]
+    [data] = [s for s in read_assembly(example.outdir).stacks if s.name == "claims-nonprod-data"]
     result = deploy_stack(emulator, data, exports=set())
     assert result.status == "REJECTED"
     assert result.message.startswith("claims-nonprod-data: resource Zones")
@@ -244,7 +246,7 @@ def test_a_failed_stack_skips_its_dependents(example: Synthesized) -> None:
         emulator = Emulator(endpoint)
         results = deploy_assembly(
             emulator,
-            example.outdir,
+            read_assembly(example.outdir),
             select=lambda s: s.name.startswith("claims-nonprod-") and "security" not in s.name,
             progress=lambda line: None,
         )
@@ -273,11 +275,13 @@ def test_deploy_local_prints_a_summary_and_the_smoke_checks(
 
 def test_deploy_without_local_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy", "cdk.out"]) == 2
-    assert "only --local is implemented" in capsys.readouterr().out
+    assert "only --local is implemented" in capsys.readouterr().err
 
 
 def test_deploy_local_without_an_assembly_says_how_to_make_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["deploy", "--local", str(tmp_path)]) == 2
-    assert "no manifest.json; run `make synth` first" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "no manifest.json; run `make synth` first" in captured.err
+    assert "moto server" not in captured.out

@@ -378,23 +378,11 @@ def test_cfn_lint_reports_nothing(org: Organization) -> None:
             "bedrock_org_policy: guardrail_version 'DRAFT' must be a published version number, "
             "not DRAFT",
         ),
-        (
-            {"organization_root_id": "root"},
-            "OrganizationStack: 'root' is not an organization root ID (r-xxxx)",
-        ),
-        (
-            {"organization_id": "o-1"},
-            "OrganizationStack: 'o-1' is not an organization ID (o-xxxxxxxxxx)",
-        ),
         ({"lob_accounts": {}}, "OrganizationStack: lob_accounts must name at least one LOB"),
         (
             {"lob_accounts": {"claims": {"sandbox": "444444444444"}}},
             "OrganizationStack: 'claims-sandbox' names environment 'sandbox', not one of "
             "['interactive', 'nonprod', 'prod']",
-        ),
-        (
-            {"lob_accounts": {"claims": {"prod": "12345"}}},
-            "OrganizationStack: '12345' of claims-prod is not an account ID",
         ),
         (
             {"platform_accounts": {"governance": "444444444444"}},

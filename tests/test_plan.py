@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from blueprint.model.config import OrgConfig
-from blueprint.model.plan import Persona, PlacementKind, plan_for
+from blueprint.model.identity import PlacementKind
+from blueprint.model.plan import Persona, plan_for
 
 
 def test_one_placement_per_platform_account_and_lob_environment(example_config: OrgConfig) -> None:

@@ -113,7 +113,7 @@ def run(program: Callable[[], object]) -> dict[str, Any]:
 
 @pytest.fixture
 def assembly(example: Synthesized) -> dict[str, AssemblyStack]:
-    return {stack.name: stack for stack in read_assembly(example.outdir)}
+    return {stack.name: stack for stack in read_assembly(example.outdir).stacks}
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from aws_cdk import App
 from blueprint.assembly.reader import AssemblyStack, critical_path, read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.generate import generate_org
+from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
 from stacks.compliance import APP_PROPS
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK
@@ -32,9 +33,9 @@ def hundred(tmp_path_factory: pytest.TempPathFactory) -> list[AssemblyStack]:
     config = OrgConfig.model_validate(generate_org(LOBS, yaml.safe_load(EXAMPLE.read_text())))
     outdir = tmp_path_factory.mktemp("hundred-lobs.out")
     app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
-    build_platform(app, config, lob_environments=SAMPLE)
+    build_platform(app, config, training_code=TRAINING_CODE, lob_environments=SAMPLE)
     synthesize(app)
-    return read_assembly(Path(outdir))
+    return list(read_assembly(Path(outdir)).stacks)
 
 
 def test_the_sample_and_every_platform_stack_are_built(hundred: list[AssemblyStack]) -> None:

@@ -16,74 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.cost import estimate_costs, load_prices
-from blueprint.assembly.reader import read_assembly
+from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
 
 Json = dict[str, Any]
-NAG_REPORT = "nag-report.json"
-VALIDATION_REPORT = "validation-report.json"
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
 MODEL_ARN_MARKERS = ("foundation-model/", "inference-profile/")
+PLATFORM = "platform"
 
 
-@dataclass(frozen=True)
-class Stack:
-    """One stack of the assembly: where it deploys and its template."""
-
-    name: str
-    account: str
-    region: str
-    template_file: str
-    template: Json
-
-    @property
-    def resources(self) -> dict[str, Json]:
-        return dict(self.template.get("Resources", {}))
-
-    @property
-    def lob(self) -> str:
-        return self.name.rsplit("-", 2)[0]
-
-    @property
-    def environment(self) -> str:
-        parts = self.name.rsplit("-", 2)
-        return parts[1] if len(parts) == 3 else ""
-
-    @property
-    def lob_environment(self) -> str:
-        return f"{self.lob}-{self.environment}" if self.environment else self.name
-
-
-@dataclass(frozen=True)
-class Assembly:
-    directory: Path
-    stacks: tuple[Stack, ...]
-    nag_report: Json
-
-    def resources(self, *types: str) -> Iterator[tuple[Stack, str, Json]]:
-        """(stack, logical id, resource) for every resource of the given types (all if none)."""
-        for stack in self.stacks:
-            for logical_id, resource in stack.resources.items():
-                if not types or resource.get("Type") in types:
-                    yield stack, logical_id, resource
-
-
-def load_assembly(directory: Path) -> Assembly:
-    stacks = [
-        Stack(
-            s.name,
-            s.account,
-            s.region,
-            s.template_path.relative_to(directory).as_posix(),
-            s.template,
-        )
-        for s in read_assembly(directory)
-    ]
-    nag_path = directory / NAG_REPORT
-    nag = json.loads(nag_path.read_text()) if nag_path.exists() else {}
-    return Assembly(directory, tuple(sorted(stacks, key=lambda s: s.name)), nag)
-
-
-def ref(stack: Stack, logical_id: str) -> str:
+def ref(stack: AssemblyStack, logical_id: str) -> str:
     return f"{stack.name}/{logical_id}"
 
 
@@ -139,8 +80,13 @@ def inventory(assembly: Assembly) -> Json:
             {
                 "stack": stack.name,
                 "environment": f"aws://{stack.account}/{stack.region}",
-                "lob": stack.lob,
-                "lob_environment": stack.environment,
+                "placement": stack.identity.placement,
+                "kind": stack.identity.kind.value,
+                "layer": stack.identity.layer.value,
+                "lob": stack.identity.lob,
+                "lob_environment": (
+                    stack.identity.environment.value if stack.identity.environment else None
+                ),
                 "resources": sum(counts.values()),
                 "by_type": dict(sorted(counts.items())),
             }
@@ -250,7 +196,7 @@ def _suppressions(resource: Json, acks_by_path: dict[str, dict[str, str]]) -> di
 
 
 def _wildcard_entry(
-    stack: Stack,
+    stack: AssemblyStack,
     logical_id: str,
     resource: Json,
     statement: Json,
@@ -282,7 +228,7 @@ def model_access(assembly: Assembly) -> Json:
     for stack, _, resource in assembly.resources(*POLICY_TYPES):
         for statement in policy_statements(resource):
             if statement.get("Effect") == "Allow" and _allows_invoke(statement):
-                matrix[stack.lob_environment].update(_model_ids(statement))
+                matrix[stack.identity.placement].update(_model_ids(statement))
     rows = {key: sorted(models) for key, models in sorted(matrix.items()) if models}
     models = sorted({m for ids in rows.values() for m in ids})
     return {"models": models, "matrix": rows}
@@ -306,7 +252,7 @@ def _model_ids(statement: Json) -> set[str]:
 def residency(assembly: Assembly, allowed_regions: list[str]) -> Json:
     regions: dict[str, set[str]] = defaultdict(set)
     for stack in assembly.stacks:
-        regions[stack.lob].add(stack.region)
+        regions[stack.identity.lob or PLATFORM].add(stack.region)
     outside = sorted({s.region for s in assembly.stacks} - set(allowed_regions))
     return {
         "allowed_regions": sorted(allowed_regions),
@@ -548,7 +494,7 @@ def build_report(
     prices_file: Path | None = None,
     lint: bool = True,
 ) -> Json:
-    assembly = load_assembly(directory)
+    assembly = read_assembly(directory)
     return {
         "assembly": str(directory),
         "inventory": inventory(assembly),

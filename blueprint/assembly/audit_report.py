@@ -52,8 +52,10 @@ def inventory_tables(report: Json) -> list[Table]:
             a["account"],
             s["environment"].rsplit("/", 1)[1],
             s["stack"],
-            s["lob"],
-            s["lob_environment"],
+            s["placement"],
+            s["layer"],
+            s["lob"] or "",
+            s["lob_environment"] or "",
             s["resources"],
             ", ".join(f"{t} {n}" for t, n in s["by_type"].items()),
         ]
@@ -64,7 +66,17 @@ def inventory_tables(report: Json) -> list[Table]:
     return [
         Table(
             "Inventory by account and stack",
-            ["account", "region", "stack", "LOB", "environment", "resources", "by type"],
+            [
+                "account",
+                "region",
+                "stack",
+                "placement",
+                "layer",
+                "LOB",
+                "environment",
+                "resources",
+                "by type",
+            ],
             stacks,
         ),
         Table("Resources by type", ["type", "count"], types),
@@ -156,20 +168,21 @@ def cost_table(report: Json) -> Table:
     cost = report["cost"]
     rows = [
         [
-            e["lob_environment"],
+            e["placement"],
+            e["kind"],
             f"{e['monthly_usd']:,.2f}",
             "; ".join(f"{line['item']}: {line['monthly_usd']:,.2f}" for line in e["lines"]),
         ]
-        for e in cost["environments"]
+        for e in cost["placements"]
     ]
-    rows.append(["total", f"{cost['total_monthly_usd']:,.2f}", ""])
+    rows.append(["total", "", f"{cost['total_monthly_usd']:,.2f}", ""])
     prices = cost["prices"]
     note = (
         f"{prices['region']} list prices as of {prices['as_of']}; source: {prices['source']}."
         f" Assumption: {cost['assumption']}"
     )
     return Table(
-        "Idle monthly baseline (USD)", ["LOB environment", "USD/month", "lines"], rows, note
+        "Idle monthly baseline (USD)", ["placement", "kind", "USD/month", "lines"], rows, note
     )
 
 

@@ -1,4 +1,5 @@
-"""Idle monthly baseline per LOB environment, priced from ``blueprint/prices.json``.
+"""Idle monthly baseline per placement (LOB environment or platform account), priced from
+``prices.json``.
 
 The baseline is what an environment costs with no traffic: interface endpoints in every
 subnet, customer managed keys, OpenSearch Serverless minimum OCUs, SageMaker endpoints at
@@ -11,10 +12,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from blueprint.assembly.audit import Assembly, Stack
+from blueprint.assembly.reader import Assembly, AssemblyStack
 
 Json = dict[str, Any]
 PRICES = Path(__file__).with_name("prices.json")
@@ -37,7 +37,7 @@ def _props(resource: Json) -> Json:
     return dict(resource.get("Properties", {}))
 
 
-def endpoint_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def endpoint_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     az_endpoints = sum(
         len(_props(r).get("SubnetIds", []))
         for r in stack.resources.values()
@@ -49,13 +49,13 @@ def endpoint_lines(stack: Stack, prices: Json) -> Iterator[Json]:
         yield line("interface endpoint AZ-hours", az_endpoints, price, prices["hours_per_month"])
 
 
-def kms_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def kms_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     keys = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::KMS::Key")
     if keys:
         yield line("KMS keys", keys, prices["items"]["kms_key_month"]["price"])
 
 
-def opensearch_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def opensearch_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     item = prices["items"]["opensearch_serverless_ocu_hour"]
     for r in stack.resources.values():
         if r.get("Type") == "AWS::OpenSearchServerless::Collection":
@@ -70,7 +70,7 @@ def _minimum_instances(variant: Json) -> int:
     return int(scaling.get("MinInstanceCount", variant.get("InitialInstanceCount", 0)))
 
 
-def sagemaker_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def sagemaker_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     by_type = prices["items"]["sagemaker_instance_hour"]["by_instance_type"]
     for r in stack.resources.values():
         if r.get("Type") != "AWS::SageMaker::EndpointConfig":
@@ -85,7 +85,7 @@ def sagemaker_lines(stack: Stack, prices: Json) -> Iterator[Json]:
             yield line(name, count, price, prices["hours_per_month"])
 
 
-def mlflow_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def mlflow_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     by_size = prices["items"]["mlflow_tracking_server_hour"]["by_size"]
     for r in stack.resources.values():
         if r.get("Type") == "AWS::SageMaker::MlflowTrackingServer":
@@ -95,7 +95,7 @@ def mlflow_lines(stack: Stack, prices: Json) -> Iterator[Json]:
             )
 
 
-def logs_lines(stack: Stack, prices: Json) -> Iterator[Json]:
+def logs_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     item = prices["items"]["cloudwatch_logs_ingestion_gb"]
     groups = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::Logs::LogGroup")
     if groups:
@@ -114,32 +114,45 @@ COST_SOURCES = (
 
 
 def estimate_costs(assembly: Assembly, prices: Json) -> Json:
-    environments: dict[str, list[Json]] = defaultdict(list)
+    """Idle cost per placement, each labelled from its stacks' identity."""
+    lines: dict[str, list[Json]] = defaultdict(list)
+    labels: dict[str, Json] = {}
     for stack in assembly.stacks:
+        identity = stack.identity
+        labels.setdefault(
+            identity.placement,
+            {
+                "placement": identity.placement,
+                "kind": identity.kind.value,
+                "lob": identity.lob,
+                "environment": identity.environment.value if identity.environment else None,
+            },
+        )
         for source in COST_SOURCES:
-            environments[stack.lob_environment].extend(source(stack, prices))
+            lines[identity.placement].extend(source(stack, prices))
     rows = [
         {
-            "lob_environment": key,
-            "lines": lines,
-            "monthly_usd": round(sum(line["monthly_usd"] for line in lines), 2),
+            **labels[placement],
+            "lines": placement_lines,
+            "monthly_usd": round(sum(line["monthly_usd"] for line in placement_lines), 2),
         }
-        for key, lines in sorted(environments.items())
+        for placement, placement_lines in sorted(lines.items())
     ]
     return {
         "prices": {k: prices.get(k) for k in ("source", "as_of", "region", "currency")},
         "assumption": prices["items"]["cloudwatch_logs_ingestion_gb"]["assumption"],
-        "environments": rows,
+        "placements": rows,
         "total_monthly_usd": round(sum(row["monthly_usd"] for row in rows), 2),
     }
 
 
 def cost_table(report: Json) -> str:
-    lines = [f"{'LOB environment':<28} {'idle USD/month':>15}"]
+    lines = [f"{'placement':<28} {'kind':<16} {'idle USD/month':>15}"]
     lines += [
-        f"{r['lob_environment']:<28} {r['monthly_usd']:>15,.2f}" for r in report["environments"]
+        f"{r['placement']:<28} {r['kind']:<16} {r['monthly_usd']:>15,.2f}"
+        for r in report["placements"]
     ]
-    lines.append(f"{'total':<28} {report['total_monthly_usd']:>15,.2f}")
+    lines.append(f"{'total':<45} {report['total_monthly_usd']:>15,.2f}")
     prices = report["prices"]
     lines.append(
         f"prices: {prices['region']} list prices as of {prices['as_of']} ({prices['source']})"

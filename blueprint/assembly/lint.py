@@ -23,7 +23,7 @@ Json = dict[str, Any]
 
 def lint_assembly(directory: Path, *, workers: int | None = None) -> Json:
     """Lint every stack template in its own region; the result is also written to disk."""
-    stacks = read_assembly(directory)
+    stacks = read_assembly(directory).stacks
     workers = max(1, min(workers or os.cpu_count() or 1, len(stacks)))
     # One cfn-lint runner per batch of one region: building a runner costs about as much as
     # linting a template.
@@ -58,7 +58,9 @@ def cached_lint(directory: Path) -> Json | None:
     if not path.exists():
         return None
     result: Json = json.loads(path.read_text())
-    current = {stack.name: _digest(stack.template_path) for stack in read_assembly(directory)}
+    current = {
+        stack.name: _digest(stack.template_path) for stack in read_assembly(directory).stacks
+    }
     return result if result.get("digests") == current else None
 
 

@@ -1,22 +1,29 @@
-"""A synthesized cloud assembly as a deployer sees it: stacks, their assets, their order.
+"""The one reader of a synthesized cloud assembly: stacks, their identity, templates, assets,
+order and the nag report.
 
-Read from ``manifest.json`` and the asset manifests only (no CDK import), so the local
-emulated deployment, the Pulumi program and the benchmarks share one reading of it.
+Read from ``manifest.json``, the metadata and asset manifests only (no CDK import), so lint,
+audit, cost, the replacement guard, the local emulated deployment, the Pulumi program and
+the benchmarks share one reading of it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from blueprint.model.identity import IDENTITY_METADATA, StackIdentity
+
+Json = dict[str, Any]
 STACK_ARTIFACT = "aws:cloudformation:stack"
 ASSET_MANIFEST = "cdk:asset-manifest"
 PARTITION = "aws"
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation takes inline; larger templates go by URL
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+NAG_REPORT = "nag-report.json"
 
 
 class AssemblyError(Exception):
@@ -48,14 +55,35 @@ class AssemblyStack:
     assets: tuple[FileAsset, ...]
     termination_protection: bool
     execution_role_arn: str | None
+    recorded_identity: StackIdentity | None
+
+    @property
+    def identity(self) -> StackIdentity:
+        """What the stack is (placement, LOB, environment, layer), as synthesis recorded it."""
+        if self.recorded_identity is None:
+            raise AssemblyError(
+                f"stack {self.name} carries no '{IDENTITY_METADATA}' metadata; synthesize it "
+                "with this version of the blueprint (`make synth`)"
+            )
+        return self.recorded_identity
 
     @property
     def template_body(self) -> str:
         return self.template_path.read_text()
 
-    @property
-    def template(self) -> dict[str, Any]:
+    @cached_property
+    def template(self) -> Json:
+        """The template, parsed once."""
         return dict(json.loads(self.template_body))
+
+    @property
+    def resources(self) -> dict[str, Json]:
+        return dict(self.template.get("Resources", {}))
+
+    @property
+    def template_file(self) -> str:
+        """The template's path relative to the assembly directory."""
+        return self.template_path.name
 
     @property
     def needs_template_url(self) -> bool:
@@ -73,18 +101,50 @@ class AssemblyStack:
         return tuple(a for a in self.assets if a.source != self.template_path)
 
 
-def read_assembly(directory: Path) -> list[AssemblyStack]:
-    """The assembly's stacks in deployment order (dependencies first, then by name)."""
+@dataclass(frozen=True)
+class Assembly:
+    """A cloud assembly: its stacks in deployment order, and the nag report beside them."""
+
+    directory: Path
+    stacks: tuple[AssemblyStack, ...]
+
+    @cached_property
+    def nag_report(self) -> Json:
+        path = self.directory / NAG_REPORT
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def stack(self, name: str) -> AssemblyStack:
+        found = next((stack for stack in self.stacks if stack.name == name), None)
+        if found is None:
+            raise AssemblyError(f"{self.directory}: no stack named '{name}'")
+        return found
+
+    def resources(self, *types: str) -> Iterator[tuple[AssemblyStack, str, Json]]:
+        """(stack, logical id, resource) for every resource of the given types (all if none)."""
+        for stack in self.stacks:
+            for logical_id, resource in stack.resources.items():
+                if not types or resource.get("Type") in types:
+                    yield stack, logical_id, resource
+
+
+def read_assembly(directory: Path) -> Assembly:
+    """The assembly in ``directory``, stacks in deployment order (dependencies first)."""
     manifest_path = directory / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise AssemblyError(f"{directory}: no manifest.json; run `make synth` first")
-    artifacts: dict[str, Any] = json.loads(manifest_path.read_text()).get("artifacts", {})
-    stack_ids = {key for key, value in artifacts.items() if value.get("type") == STACK_ARTIFACT}
-    stacks = [
-        _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
-        for artifact_id in sorted(stack_ids)
-    ]
-    return deployment_order(stacks)
+    try:
+        artifacts: dict[str, Any] = json.loads(manifest_path.read_text()).get("artifacts", {})
+        stack_ids = {k for k, v in artifacts.items() if v.get("type") == STACK_ARTIFACT}
+        stacks = [
+            _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
+            for artifact_id in sorted(stack_ids)
+        ]
+    except (OSError, ValueError, KeyError) as error:
+        raise AssemblyError(
+            f"{directory}: the cloud assembly is incomplete or damaged ({error}); "
+            "run `make synth` again"
+        ) from None
+    return Assembly(directory, tuple(deployment_order(stacks)))
 
 
 def _stack(
@@ -115,7 +175,20 @@ def _stack(
         execution_role_arn=_substitute(properties["cloudFormationExecutionRoleArn"])
         if "cloudFormationExecutionRoleArn" in properties
         else None,
+        recorded_identity=_identity(directory, artifact_id, artifact),
     )
+
+
+def _identity(directory: Path, artifact_id: str, artifact: dict[str, Any]) -> StackIdentity | None:
+    """The stack's identity, from the metadata of its own construct path (none in assemblies
+    synthesized before identities were recorded: the replacement guard still reads those)."""
+    metadata = dict(artifact.get("metadata", {}))
+    if "additionalMetadataFile" in artifact:
+        metadata.update(json.loads((directory / artifact["additionalMetadataFile"]).read_text()))
+    for entry in metadata.get(f"/{artifact_id}", []):
+        if entry.get("type") == IDENTITY_METADATA:
+            return StackIdentity.from_metadata(entry["data"])
+    return None
 
 
 def _file_assets(directory: Path, manifest_file: Path) -> list[FileAsset]:

@@ -8,12 +8,13 @@ from the resource schemas cfn-lint ships, never from a hand-written list.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from blueprint.assembly.reader import read_assembly
 
 STATEFUL_TYPES = frozenset(
     {
@@ -48,16 +49,8 @@ class AtRisk:
 
 
 def _stacks(assembly: Path) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Stack name -> (region, template) from a cloud assembly's manifest."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    stacks = {}
-    for name, artifact in manifest.get("artifacts", {}).items():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        region = artifact["environment"].rsplit("/", 1)[-1]
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-        stacks[name] = (region, template)
-    return stacks
+    """Stack name -> (region, template)."""
+    return {stack.name: (stack.region, stack.template) for stack in read_assembly(assembly).stacks}
 
 
 def _is_stateful(resource: dict[str, Any]) -> bool:

@@ -28,15 +28,22 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from blueprint.assembly.reader import CAPABILITIES, AssemblyStack, FileAsset, read_assembly
+from blueprint.assembly.reader import (
+    CAPABILITIES,
+    Assembly,
+    AssemblyStack,
+    FileAsset,
+    read_assembly,
+)
 from blueprint.assembly.references import broken_references
 from blueprint.deploy import smoke
 from blueprint.deploy.emulation import PreparedTemplate, prepare
 from blueprint.deploy.smoke import Finding
+from blueprint.model import names
 
-BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+BOOTSTRAP_VERSION_PARAMETER = names.BOOTSTRAP_VERSION_PARAMETER
 BOOTSTRAP_VERSION = "30"
-DEFAULT_ROLE = "cdk-hnb659fds-deploy-role-{account}-{region}"
+DEFAULT_ROLE = names.cdk_role_name("deploy", "{account}", "{region}")
 SMOKE_LAYERS = ("security", "foundation", "data", "genai", "ml")
 TERMINAL = ("CREATE_COMPLETE", "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
 
@@ -123,14 +130,14 @@ class Emulator:
 
 def deploy_assembly(
     emulator: Emulator,
-    directory: Path,
+    assembly: Assembly,
     *,
     select: Callable[[AssemblyStack], bool] = lambda stack: True,
     progress: Callable[[str], None] = print,
 ) -> list[StackResult]:
     """Create the selected stacks in dependency order; a stack whose dependency failed is
     skipped. Dependencies outside the selection must already exist in the emulator."""
-    stacks = [stack for stack in read_assembly(directory) if select(stack)]
+    stacks = [stack for stack in assembly.stacks if select(stack)]
     results: dict[str, StackResult] = {}
     exports: dict[tuple[str, str], set[str]] = {}
     bootstrapped: set[tuple[str, str]] = set()
@@ -169,7 +176,7 @@ def bootstrap(emulator: Emulator, account: str, region: str) -> None:
 
 
 def asset_bucket(account: str, region: str) -> str:
-    return f"cdk-hnb659fds-assets-{account}-{region}"
+    return names.asset_bucket_name(account, region)
 
 
 def existing_exports(emulator: Emulator, stack: AssemblyStack) -> set[str]:
@@ -339,10 +346,11 @@ def run_local(
     def selected(stack: AssemblyStack) -> bool:
         return not patterns or any(fnmatch(stack.name, pattern) for pattern in patterns)
 
+    assembly = read_assembly(directory)
     with moto_server() as endpoint:
         out(f"moto server on {endpoint}; deploying {directory} (role {role_name})")
         emulator = Emulator(endpoint, role_name=role_name)
-        results = deploy_assembly(emulator, directory, select=selected, progress=out)
+        results = deploy_assembly(emulator, assembly, select=selected, progress=out)
         out("")
         out(summary_table(results))
         created = sum(r.ok for r in results)

@@ -21,11 +21,12 @@ from blueprint.assembly.reader import (
     FileAsset,
     read_assembly,
 )
+from blueprint.model import names
 
-DEFAULT_ROLE_NAME = "cdk-hnb659fds-deploy-role-{account}-{region}"
+DEFAULT_ROLE_NAME = names.cdk_role_name("deploy", "{account}", "{region}")
 """The CDK bootstrap deploy role; ``{account}`` and ``{region}`` are filled in per provider."""
 
-DEFAULT_PUBLISHING_ROLE_NAME = "cdk-hnb659fds-file-publishing-role-{account}-{region}"
+DEFAULT_PUBLISHING_ROLE_NAME = names.cdk_role_name("file-publishing", "{account}", "{region}")
 """The CDK bootstrap role that may write the assets bucket (the deploy role may only read it)."""
 
 
@@ -74,7 +75,7 @@ def deploy_assembly(
             )
         return objects[destination]
 
-    for stack in read_assembly(directory):
+    for stack in read_assembly(directory).stacks:
         uploads = [publish(asset, stack) for asset in stack.code_assets]
         template_asset = _template_to_upload(stack)
         template_url = None

@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID
+
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 ENVIRONMENT_NAMES = ("interactive", "nonprod", "prod")
@@ -99,8 +100,8 @@ class Model(BaseModel):
 
 class OrganizationConfig(Model):
     name: Slug
-    id: Annotated[str, Field(pattern=r"^o-[a-z0-9]{10,32}$")]
-    root_id: Annotated[str, Field(pattern=r"^r-[0-9a-z]{4,32}$")]
+    id: Annotated[str, Field(pattern=ORGANIZATION_ID.pattern)]
+    root_id: Annotated[str, Field(pattern=ORGANIZATION_ROOT_ID.pattern)]
     management_account: AccountId
     home_region: Region
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]

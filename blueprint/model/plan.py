@@ -1,8 +1,9 @@
 """Placement: which account hosts which part of the platform, decided in one place.
 
-Stacks receive a Placement and never look at the raw config to decide where they go. The
-federated operating model is the only one today; the centralized and decentralized models of
-the reference guide would change this module, not the stacks.
+Stacks never look at the config to decide where they go: ``blueprint.model.layers`` turns a
+placement into each stack's inputs. The federated operating model is the only one today; the
+centralized and decentralized models of the reference guide would change this module, not the
+stacks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from blueprint.model import names
 from blueprint.model.config import (
     BedrockModel,
     DataClassification,
@@ -20,6 +22,7 @@ from blueprint.model.config import (
     ModelKind,
     OrgConfig,
 )
+from blueprint.model.identity import Layer, PlacementKind, StackIdentity
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,6 @@ DATA_PROTECTION = {
     DataClassification.CONFIDENTIAL: DataProtection(731, 180, None),
     DataClassification.RESTRICTED: DataProtection(2557, 365, 365),
 }
-# Principal tag that marks the roles of pipelines, the only writers of operational data.
-PIPELINE_TAG = ("genai-platform:workload", "pipeline")
-
-
-class PlacementKind(StrEnum):
-    LOB_ENVIRONMENT = "lob-environment"
-    GOVERNANCE = "governance"
-    TOOLING = "tooling"
 
 
 class Persona(StrEnum):
@@ -83,6 +78,19 @@ class Placement:
     def operational(self) -> bool:
         return self.environment is not None and self.environment.operational
 
+    def identity(self, layer: Layer) -> StackIdentity:
+        """The identity of this placement's stack of ``layer``."""
+        return StackIdentity(
+            placement=self.key,
+            kind=self.kind,
+            layer=layer,
+            lob=self.lob.name if self.lob else None,
+            environment=self.environment,
+        )
+
+    def stack_name(self, layer: Layer) -> str:
+        return names.stack_name(self.key, layer.value)
+
     @property
     def tags(self) -> dict[str, str]:
         tags = {
@@ -112,9 +120,13 @@ class Plan:
     def governance(self) -> Placement:
         return next(p for p in self.placements if p.kind is PlacementKind.GOVERNANCE)
 
+    @property
+    def tooling(self) -> Placement:
+        return next(p for p in self.placements if p.kind is PlacementKind.TOOLING)
+
     def role_arn(self, placement: Placement, persona: Persona) -> str:
         """The ARN of a persona role; fixed names make it known before deployment."""
-        return f"arn:aws:iam::{placement.account}:role/{self.prefix}-{persona.value}"
+        return names.role_arn(placement.account, names.role_name(self.prefix, persona.value))
 
     def approved_models(self, placement: Placement) -> list[BedrockModel]:
         """Text models of the catalog that the placement's data classification allows."""
@@ -179,7 +191,7 @@ def _lob_placement(lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig
     if name is EnvironmentName.INTERACTIVE:
         personas.insert(1, Persona.DATA_SCIENTIST)
     return Placement(
-        key=f"{lob.name}-{name.value}",
+        key=names.lob_placement(lob.name, name.value),
         kind=PlacementKind.LOB_ENVIRONMENT,
         account=env.account,
         region=env.region,

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge
+from genai_constructs.naming import pascal
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
 # the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
@@ -373,7 +374,7 @@ class PromptCatalog(Construct):
         for spec in prompts:
             prompt = bedrock.CfnPrompt(
                 self,
-                _pascal(spec.name),
+                pascal(spec.name),
                 name=f"{name_prefix}-{spec.name}",
                 description=spec.description or None,
                 customer_encryption_key_arn=encryption_key.key_arn,
@@ -403,7 +404,7 @@ class PromptCatalog(Construct):
             )
             version = bedrock.CfnPromptVersion(
                 self,
-                f"{_pascal(spec.name)}Version{fingerprint(asdict(spec))}",
+                f"{pascal(spec.name)}Version{fingerprint(asdict(spec))}",
                 prompt_arn=prompt.attr_arn,
                 description=f"Content {fingerprint(asdict(spec))}",
             )
@@ -435,7 +436,7 @@ class ApplicationInferenceProfiles(Construct):
         for use_case, model in use_cases.items():
             self.profiles[use_case] = bedrock.CfnApplicationInferenceProfile(
                 self,
-                _pascal(use_case),
+                pascal(use_case),
                 inference_profile_name=f"{name_prefix}-{use_case}",
                 description=f"Use case {use_case} on {model.invocation_id}",
                 model_source=bedrock.CfnApplicationInferenceProfile.InferenceProfileModelSourceProperty(
@@ -450,7 +451,3 @@ class ApplicationInferenceProfiles(Construct):
     @property
     def arns(self) -> list[str]:
         return [profile.attr_inference_profile_arn for profile in self.profiles.values()]
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

@@ -14,7 +14,10 @@ import re
 from aws_cdk import CfnResource, Stack, Validations
 from constructs import IConstruct
 
+# The rule-ID prefixes of the four cdk-nag packs every app of the platform runs.
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+# The packs of compliance frameworks, which share many rules (each under its own prefix).
+FRAMEWORK_PACKS = NAG_PACKS[1:]
 _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )
@@ -52,6 +55,11 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly, in one
     # entry (each jsii call costs a round trip to node).
     cfn.node.add_metadata(_ACKNOWLEDGED, dict.fromkeys(rules, reason))
+
+
+def in_every_framework(rule: str) -> list[str]:
+    """The IDs of one rule of the framework packs, e.g. ``IAMNoInlinePolicy`` in each."""
+    return [f"{pack}-{rule}" for pack in FRAMEWORK_PACKS]
 
 
 def ignore_cfn_lint(resource: CfnResource, check_ids: list[str], reason: str) -> None:

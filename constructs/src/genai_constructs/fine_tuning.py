@@ -30,6 +30,7 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.naming import pascal
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 
 # Silence the SDK's v2 deprecation banner; v2 is pinned on purpose (see the README).
@@ -434,7 +435,7 @@ class FineTuningPipeline(Construct):
         if workload_tag:
             Tags.of(self.role).add(*workload_tag)
         code = {
-            name: s3_assets.Asset(self, _pascal(name), path=str(code_dir / name))
+            name: s3_assets.Asset(self, pascal(name), path=str(code_dir / name))
             for name in ("prepare_data.py", "evaluate.py")
         }
         code["sourcedir.tar.gz"] = s3_assets.Asset(
@@ -645,9 +646,3 @@ def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnM
         ],
     )
     return model_card
-
-
-def _pascal(name: str) -> str:
-    return "".join(
-        part.capitalize() for part in name.replace(".", "-").replace("_", "-").split("-")
-    )

@@ -7,7 +7,6 @@ tampering with it) and the destruction of audit evidence and keys.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +14,8 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge
+from genai_constructs.compliance import acknowledge, in_every_framework
+from genai_constructs.naming import IAM_NAME, boundary_policy_name, pascal, persona_role_name
 
 # The services any platform role may use at all; a role's own policies narrow it further.
 BOUNDARY_SERVICES = (
@@ -41,7 +41,6 @@ BOUNDARY_SERVICES = (
     "sts",
     "tag",
 )
-_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -96,14 +95,14 @@ class PersonaRoles(Construct):
         names = [persona.name for persona in personas]
         if len(set(names)) != len(names):
             raise ValueError(f"PersonaRoles: persona names must be unique (got {names})")
-        for name in [*names, "permissions-boundary"]:
-            if not _ROLE_NAME.match(f"{prefix}-{name}"):
+        for name in [*(persona_role_name(prefix, n) for n in names), boundary_policy_name(prefix)]:
+            if not IAM_NAME.match(name):
                 raise ValueError(
-                    f"PersonaRoles: '{prefix}-{name}' is not a valid IAM name "
+                    f"PersonaRoles: '{name}' is not a valid IAM name "
                     "(1-64 characters of letters, digits and +=,.@_-)"
                 )
 
-        self.boundary_name = f"{prefix}-permissions-boundary"
+        self.boundary_name = boundary_policy_name(prefix)
         self.boundary = iam.ManagedPolicy(
             self,
             "PermissionsBoundary",
@@ -111,13 +110,12 @@ class PersonaRoles(Construct):
             description="Ceiling for every role created by the GenAI platform in this account",
             document=boundary_document(self.boundary_name, unguarded_model_arns),
         )
-        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
-            acknowledge(
-                self.boundary,
-                f"{pack}-IAMPolicyNoStatementsWithFullAccess",
-                "A permissions boundary grants nothing by itself: it is the ceiling of the "
-                "services platform roles may use; each role's own policy is scoped to resources.",
-            )
+        acknowledge(
+            self.boundary,
+            in_every_framework("IAMPolicyNoStatementsWithFullAccess"),
+            "A permissions boundary grants nothing by itself: it is the ceiling of the "
+            "services platform roles may use; each role's own policy is scoped to resources.",
+        )
         for service in BOUNDARY_SERVICES:
             acknowledge(
                 self.boundary,
@@ -148,8 +146,8 @@ class PersonaRoles(Construct):
             principals += [iam.ServicePrincipal(s) for s in persona.service_principals]
             role = iam.Role(
                 self,
-                _pascal(persona.name),
-                role_name=f"{prefix}-{persona.name}",
+                pascal(persona.name),
+                role_name=persona_role_name(prefix, persona.name),
                 description=persona.description,
                 assumed_by=iam.CompositePrincipal(*principals),
                 max_session_duration=session,
@@ -250,7 +248,3 @@ def boundary_document(
             ),
         ]
     )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-_]", name))

@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, ignore_cfn_lint
+from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
 
 HANDLER_DIR = Path(__file__).parent / "handlers" / "invocation_logging"
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
@@ -47,6 +47,8 @@ class ModelInvocationLogging(Construct):
     :param max_input_tokens: default 8000; longer prompts raise the oversized-prompt alarm.
     :param interventions_per_5_minutes: default 10; threshold of the intervention alarm.
     :param function_log_retention: default one year.
+    :param metric_namespace: default ``GenAIPlatform/<stack name>``; namespace of the metrics
+        the log filters publish (dashboards elsewhere read them by this name).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class ModelInvocationLogging(Construct):
         max_input_tokens: int = 8000,
         interventions_per_5_minutes: int = 10,
         function_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        metric_namespace: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if max_input_tokens < 1:
@@ -200,7 +203,7 @@ class ModelInvocationLogging(Construct):
             enforce_ssl=True,
             display_name="GenAI invocation alarms",
         )
-        namespace = f"GenAIPlatform/{stack.stack_name}"
+        namespace = metric_namespace or f"GenAIPlatform/{stack.stack_name}"
         self.intervention_alarm = self._alarm(
             log_group,
             "GuardrailInterventions",
@@ -260,11 +263,7 @@ class ModelInvocationLogging(Construct):
         reason = f"CDK grants on this role's own resources: {what}"
         acknowledge(
             policy,
-            [
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "PCI.DSS.321-IAMNoInlinePolicy",
-            ],
+            in_every_framework("IAMNoInlinePolicy"),
             f"{reason}; attached to this one role and managed with it.",
         )
         for finding in wildcard_findings:

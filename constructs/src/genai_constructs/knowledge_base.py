@@ -20,7 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, nag_reference
+from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
 TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
@@ -421,11 +421,7 @@ class GovernedKnowledgeBase(Construct):
         )
         acknowledge(
             policy,
-            [
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "PCI.DSS.321-IAMNoInlinePolicy",
-            ],
+            in_every_framework("IAMNoInlinePolicy"),
             f"{reason}; attached to this one role only.",
         )
         objects = nag_reference(self, source_bucket.arn_for_objects(f"{source_prefix}*"))

@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, ignore_cfn_lint
+from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
 
 DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
@@ -100,11 +100,7 @@ class PrivateNetwork(Construct):
         )
         acknowledge(
             flow_log_role.node.find_child("DefaultPolicy"),
-            [
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "PCI.DSS.321-IAMNoInlinePolicy",
-            ],
+            in_every_framework("IAMNoInlinePolicy"),
             "The flow-log delivery role's only policy is the CDK grant of write access to its "
             "one log group; it is attached to this role alone and managed with it.",
         )

@@ -24,6 +24,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from genai_constructs.naming import ORGANIZATION_ID
+
 PolicyDocument = dict[str, Any]
 
 SCP_MAX_CHARS = 5_120
@@ -75,7 +77,6 @@ TAG_ALLOWED_VALUES: Mapping[str, tuple[str, ...]] = {
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 _ROLE_PATTERN = re.compile(r"^arn:[a-z*-]+:iam::(\d{12}|\*):role/[\w+=,.@/*?-]+$")
-_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _GUARDRAIL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:([a-z0-9-]+):(\d{12}):guardrail/[a-z0-9]+$")
 _GUARDRAIL_VERSION = re.compile(r"^[1-9][0-9]*$")
 
@@ -293,7 +294,7 @@ def data_perimeter_rcp(organization_id: str) -> PolicyDocument:
 
     :param organization_id: the organization's ID, ``o-`` and 10 to 32 letters or digits.
     """
-    if not _ORGANIZATION_ID.match(organization_id):
+    if not ORGANIZATION_ID.match(organization_id):
         raise ValueError(f"data_perimeter_rcp: '{organization_id}' is not an organization ID")
     return _document(
         {

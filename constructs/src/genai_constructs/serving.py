@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge
+from genai_constructs.compliance import acknowledge, in_every_framework
 from genai_constructs.fine_tuning import volume_key
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 
@@ -161,10 +161,7 @@ class GpuEndpoint(Construct):
         if volume_key(instance_type, "key") is None:
             acknowledge(
                 self.endpoint_config,
-                [
-                    f"{pack}-SageMakerEndpointConfigurationKMSKeyConfigured"
-                    for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
-                ],
+                in_every_framework("SageMakerEndpointConfigurationKMSKeyConfigured"),
                 f"{instance_type} serves from local NVMe instance storage, which SageMaker "
                 "encrypts with hardware keys and for which it rejects a KMS key; data capture "
                 "is encrypted with the LOB key.",

@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge
+from genai_constructs.compliance import acknowledge, in_every_framework
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
@@ -87,32 +87,19 @@ class AccessLogBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            [
-                "AwsSolutions-S1",
-                "NIST.800.53.R5-S3BucketLoggingEnabled",
-                "HIPAA.Security-S3BucketLoggingEnabled",
-                "PCI.DSS.321-S3BucketLoggingEnabled",
-            ],
+            ["AwsSolutions-S1", *in_every_framework("S3BucketLoggingEnabled")],
             "This bucket is the server access log target of its account; logging it to itself "
             "would create a delivery loop.",
         )
         acknowledge(
             self.bucket,
-            [
-                "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                "HIPAA.Security-S3DefaultEncryptionKMS",
-                "PCI.DSS.321-S3DefaultEncryptionKMS",
-            ],
+            in_every_framework("S3DefaultEncryptionKMS"),
             "S3 server access log delivery only supports SSE-S3 (AES256) on the target bucket; "
             "SSE-KMS targets are rejected by the log delivery service.",
         )
         acknowledge(
             self.bucket,
-            [
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-            ],
+            in_every_framework("S3BucketReplicationEnabled"),
             "Cross-region replication would copy logs outside the LOB's configured region "
             "(data residency); versioning and the Retain policy protect against loss instead.",
         )
@@ -232,11 +219,7 @@ class GovernedBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            [
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-            ],
+            in_every_framework("S3BucketReplicationEnabled"),
             "Replication would copy LOB data to another region or account, against the LOB's "
             "data residency and ownership; versioning and the Retain policy protect against loss.",
         )

@@ -1,0 +1,361 @@
+"""What the plan hands each stack of a placement: narrow, typed inputs.
+
+Stacks receive these and never the plan or the organization file, so that what a stack
+depends on shows in its signature, and every placement decision (which personas, which
+models, which knowledge bases, which environment gets Studio, pipelines or endpoints) is
+taken here, from the config, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from blueprint.model import names
+from blueprint.model.config import (
+    BedrockModel,
+    EndpointConfig,
+    EnvironmentName,
+    FineTuningConfig,
+    GuardrailPolicy,
+    KnowledgeBaseConfig,
+    LobConfig,
+    ModelKind,
+    OpenWeightsModel,
+    PromptConfig,
+    VectorStoreKind,
+)
+from blueprint.model.identity import PlacementKind
+from blueprint.model.plan import Persona, Placement, Plan
+
+
+@dataclass(frozen=True)
+class SecurityInputs:
+    """Keys and log stores of one account.
+
+    :param label: the placement key, named in key descriptions.
+    :param retain: keep keys and log stores when the stack is deleted.
+    :param invocation_log_stores: add the stores of Bedrock model invocation logs (LOB
+        environments).
+    """
+
+    label: str
+    retain: bool
+    log_retention_days: int
+    noncurrent_version_days: int
+    invocation_log_stores: bool
+
+
+@dataclass(frozen=True)
+class PersonaInputs:
+    """A persona role of an account and who may assume it."""
+
+    persona: Persona
+    trusted_accounts: tuple[str, ...]
+    service_principals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FoundationInputs:
+    prefix: str
+    vpc_cidr: str
+    azs: tuple[str, ...]
+    personas: tuple[PersonaInputs, ...]
+    unguarded_model_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VectorStoreInputs:
+    """The LOB-owned vector store of one knowledge base (kept in the data stack)."""
+
+    knowledge_base: str
+    kind: VectorStoreKind
+    dimensions: int
+    collection_name: str
+    standby_replicas: bool
+
+
+@dataclass(frozen=True)
+class DataInputs:
+    """The data lake of one LOB environment.
+
+    :param pipeline_writes_only: only pipeline-tagged principals write objects (operational
+        environments).
+    :param data_scientist_arn: the persona that reads curated and training data (interactive
+        environments only).
+    :param metadata_reader_arns: roles of other accounts that may list objects and read bucket
+        settings (the central auditor when the LOB allows it).
+    """
+
+    lob: str
+    environment: EnvironmentName
+    pipeline_writes_only: bool
+    noncurrent_version_days: int
+    raw_object_lock_days: int | None
+    data_scientist_arn: str | None
+    metadata_reader_arns: tuple[str, ...]
+    vector_stores: tuple[VectorStoreInputs, ...]
+
+    @property
+    def glue_database_name(self) -> str:
+        return f"{self.lob}_{self.environment.value}_curated".replace("-", "_")
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseInputs:
+    name: str
+    source_prefix: str
+    embedding_model_id: str
+
+
+@dataclass(frozen=True)
+class GenAIInputs:
+    """Governed Bedrock access of one LOB environment.
+
+    :param invokers: the personas that may call models besides the application role (none
+        in prod).
+    """
+
+    label: str
+    prefix: str
+    guardrail_name: str
+    guardrail: GuardrailPolicy
+    enforce_guardrail: bool
+    approved_models: tuple[BedrockModel, ...]
+    use_cases: tuple[tuple[str, BedrockModel], ...]
+    prompts: tuple[tuple[PromptConfig, BedrockModel], ...]
+    knowledge_bases: tuple[KnowledgeBaseInputs, ...]
+    invokers: tuple[Persona, ...]
+    tags: dict[str, str]
+    metric_namespace: str
+
+
+@dataclass(frozen=True)
+class StudioInputs:
+    domain_name: str
+    execution_role: str
+    users: tuple[str, ...]
+    idle_minutes: int
+
+
+@dataclass(frozen=True)
+class FineTuningInputs:
+    tuning: FineTuningConfig
+    base_model: OpenWeightsModel
+
+
+@dataclass(frozen=True)
+class EndpointInputs:
+    endpoint: EndpointConfig
+    serving_instance: str
+
+
+@dataclass(frozen=True)
+class MLInputs:
+    """Studio (interactive), fine-tuning pipelines (nonprod), GPU endpoints (operational).
+
+    :param model_consumer_accounts: accounts that may read the registered models (the LOB's
+        prod account).
+    :param training_code: directory of the fine-tuning recipe the pipelines upload.
+    """
+
+    prefix: str
+    studio: StudioInputs | None
+    fine_tuning: tuple[FineTuningInputs, ...]
+    model_consumer_accounts: tuple[str, ...]
+    endpoints: tuple[EndpointInputs, ...]
+    monitor_endpoints: bool
+    training_code: Path
+
+
+@dataclass(frozen=True)
+class WatchedEnvironment:
+    environment: EnvironmentName
+    account: str
+    metric_namespace: str
+
+
+@dataclass(frozen=True)
+class LobOversightInputs:
+    """What the governance account watches of one LOB: its budget and its metrics."""
+
+    name: str
+    budget_usd_month: int
+    region: str
+    environments: tuple[WatchedEnvironment, ...]
+
+
+def security_inputs(placement: Placement) -> SecurityInputs:
+    return SecurityInputs(
+        label=placement.key,
+        retain=placement.retain_stateful,
+        log_retention_days=placement.log_retention_days,
+        noncurrent_version_days=placement.protection.noncurrent_version_days,
+        invocation_log_stores=placement.kind is PlacementKind.LOB_ENVIRONMENT,
+    )
+
+
+def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
+    return FoundationInputs(
+        prefix=plan.prefix,
+        vpc_cidr=placement.vpc_cidr,
+        azs=placement.azs,
+        personas=tuple(
+            PersonaInputs(
+                persona=persona,
+                trusted_accounts=_trusted_accounts(plan, placement, persona),
+                # Data scientists' Studio apps run as this role.
+                service_principals=(
+                    ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()
+                ),
+            )
+            for persona in placement.personas
+        ),
+        unguarded_model_ids=tuple(
+            model.id for model in plan.config.catalog.bedrock if model.kind is ModelKind.EMBEDDING
+        ),
+    )
+
+
+def _trusted_accounts(plan: Plan, placement: Placement, persona: Persona) -> tuple[str, ...]:
+    """Personas are assumed from their own account; the auditor also from governance."""
+    governance = plan.governance.account
+    if persona is Persona.AUDITOR and placement.account != governance:
+        return (placement.account, governance)
+    return (placement.account,)
+
+
+def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
+    lob, environment = _lob_environment(placement)
+    knowledge_bases = plan.knowledge_bases(placement)
+    return DataInputs(
+        lob=lob.name,
+        environment=environment,
+        pipeline_writes_only=environment.operational,
+        noncurrent_version_days=placement.protection.noncurrent_version_days,
+        raw_object_lock_days=placement.protection.raw_object_lock_days,
+        data_scientist_arn=(
+            None if environment.operational else plan.role_arn(placement, Persona.DATA_SCIENTIST)
+        ),
+        metadata_reader_arns=(
+            (plan.role_arn(plan.governance, Persona.AUDITOR),) if lob.auditor_metadata_read else ()
+        ),
+        vector_stores=tuple(
+            VectorStoreInputs(
+                knowledge_base=kb.name,
+                kind=kb.vector_store,
+                dimensions=plan.config.model(kb.embedding_model).dimensions,
+                collection_name=collection_name(placement, kb),
+                standby_replicas=environment is EnvironmentName.PROD,
+            )
+            for kb in knowledge_bases
+        ),
+    )
+
+
+def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
+    """OpenSearch collection names are physical (3-32 characters), unique in the account."""
+    return f"{placement.key}-{kb.name}"[:32].rstrip("-")
+
+
+def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
+    lob, environment = _lob_environment(placement)
+    config = plan.config
+    return GenAIInputs(
+        label=placement.key,
+        prefix=plan.prefix,
+        guardrail_name=f"{plan.prefix}-{placement.key}",
+        guardrail=config.guardrails,
+        enforce_guardrail=environment in config.guardrails.enforce_in,
+        approved_models=tuple(plan.approved_models(placement)),
+        use_cases=tuple((use.name, config.model(use.model)) for use in lob.genai.use_cases),
+        prompts=tuple((prompt, config.model(prompt.model)) for prompt in lob.genai.prompts),
+        knowledge_bases=tuple(
+            KnowledgeBaseInputs(
+                name=kb.name,
+                source_prefix=kb.source_prefix,
+                embedding_model_id=kb.embedding_model,
+            )
+            for kb in plan.knowledge_bases(placement)
+        ),
+        invokers=tuple(plan.model_invokers(placement)),
+        tags=placement.tags,
+        metric_namespace=names.metric_namespace(placement.key),
+    )
+
+
+def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs:
+    lob, environment = _lob_environment(placement)
+    config = plan.config
+    prod = next(
+        (
+            p
+            for p in plan.lob_environments()
+            if p.lob == lob and p.environment is EnvironmentName.PROD
+        ),
+        None,
+    )
+    tuned = {tuning.name: tuning.base_model for tuning in lob.ml.fine_tuning}
+    return MLInputs(
+        prefix=plan.prefix,
+        studio=(
+            StudioInputs(
+                domain_name=placement.key,
+                execution_role=names.role_name(plan.prefix, Persona.DATA_SCIENTIST.value),
+                users=tuple(lob.ml.studio.users),
+                idle_minutes=lob.ml.studio.idle_minutes,
+            )
+            if environment is EnvironmentName.INTERACTIVE
+            else None
+        ),
+        fine_tuning=(
+            tuple(
+                FineTuningInputs(tuning, config.open_weights(tuning.base_model))
+                for tuning in lob.ml.fine_tuning
+            )
+            if environment is EnvironmentName.NONPROD
+            else ()
+        ),
+        model_consumer_accounts=(prod.account,) if prod else (),
+        endpoints=(
+            tuple(
+                EndpointInputs(
+                    endpoint,
+                    config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
+                )
+                for endpoint in lob.ml.endpoints
+            )
+            if environment.operational
+            else ()
+        ),
+        monitor_endpoints=environment is EnvironmentName.PROD,
+        training_code=training_code,
+    )
+
+
+def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
+    """Every LOB in config order; its metrics are read in its first environment's region."""
+    return [
+        LobOversightInputs(
+            name=lob.name,
+            budget_usd_month=lob.budget_usd_month,
+            region=lob.environments.items()[0][1].region,
+            environments=tuple(
+                WatchedEnvironment(
+                    environment=name,
+                    account=env.account,
+                    metric_namespace=names.metric_namespace(
+                        names.lob_placement(lob.name, name.value)
+                    ),
+                )
+                for name, env in lob.environments.items()
+            ),
+        )
+        for lob in plan.config.lobs
+    ]
+
+
+def _lob_environment(placement: Placement) -> tuple[LobConfig, EnvironmentName]:
+    if placement.lob is None or placement.environment is None:
+        raise ValueError(f"{placement.key} is not an LOB environment")
+    return placement.lob, placement.environment

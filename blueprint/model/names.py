@@ -1,0 +1,69 @@
+"""The names the platform gives things, each defined once.
+
+Stacks, tools and the pipeline build stack names, role names, CDK bootstrap names, principal
+tags and metric namespaces only through this module, so that they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from genai_constructs.naming import boundary_policy_name, persona_role_name
+
+# CDK's default bootstrap qualifier (`cdk bootstrap` without --qualifier).
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
+PARTITION = "aws"
+
+# Principal tag of the workload a role runs: pipelines are the only writers of operational
+# data, applications the only callers of models in prod.
+WORKLOAD_TAG_KEY = "genai-platform:workload"
+PIPELINE_TAG = (WORKLOAD_TAG_KEY, "pipeline")
+APPLICATION_TAG = (WORKLOAD_TAG_KEY, "application")
+
+ORGANIZATION_STACK = "organization-policies"
+
+
+def lob_placement(lob: str, environment: str) -> str:
+    """The placement key of an LOB environment: ``claims`` and ``nonprod`` -> ``claims-nonprod``."""
+    return f"{lob}-{environment}"
+
+
+def stack_name(placement: str, layer: str) -> str:
+    """``claims-nonprod`` and ``data`` -> ``claims-nonprod-data``."""
+    return f"{placement}-{layer}"
+
+
+def role_name(prefix: str, persona: str) -> str:
+    return persona_role_name(prefix, persona)
+
+
+def boundary_name(prefix: str) -> str:
+    return boundary_policy_name(prefix)
+
+
+def role_arn(account: str, name: str) -> str:
+    return f"arn:{PARTITION}:iam::{account}:role/{name}"
+
+
+def platform_role_pattern(prefix: str) -> str:
+    """Every role the platform names with the organization prefix, in any account."""
+    return f"arn:*:iam::*:role/{prefix}-*"
+
+
+def cdk_role_name(purpose: str, account: str, region: str) -> str:
+    """A role of the CDK bootstrap stack: ``deploy``, ``cfn-exec``, ``file-publishing``,
+    ``lookup``; ``{account}`` and ``{region}`` may stay placeholders."""
+    return f"cdk-{BOOTSTRAP_QUALIFIER}-{purpose}-role-{account}-{region}"
+
+
+def cdk_role_pattern(purpose: str) -> str:
+    """That bootstrap role in any account and region, of any qualifier."""
+    return f"arn:*:iam::*:role/cdk-*-{purpose}-role-*"
+
+
+def asset_bucket_name(account: str, region: str) -> str:
+    return f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}"
+
+
+def metric_namespace(placement: str) -> str:
+    """CloudWatch namespace of the metrics a placement's GenAI layer publishes."""
+    return f"GenAIPlatform/{placement}-genai"

@@ -1,0 +1,30 @@
+"""Identifier formats and names shared by the constructs and the apps that use them.
+
+Plain Python, no CDK import: an organization-file loader checks the same formats without
+starting the CDK.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+ORGANIZATION_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+BOUNDARY_SUFFIX = "permissions-boundary"
+
+
+def pascal(name: str) -> str:
+    """``claims-summarizer`` -> ``ClaimsSummarizer``: a construct id from a name."""
+    return "".join(part.capitalize() for part in re.split(r"[-_.]", name))
+
+
+def persona_role_name(prefix: str, persona: str) -> str:
+    """The fixed name of a persona role: identity federation and trust refer to it."""
+    return f"{prefix}-{persona}"
+
+
+def boundary_policy_name(prefix: str) -> str:
+    """The fixed name of the permissions boundary every platform role carries."""
+    return f"{prefix}-{BOUNDARY_SUFFIX}"
