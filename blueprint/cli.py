@@ -128,9 +128,10 @@ def guard_replacements(baseline: Path, candidate: Path) -> int:
 
 def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
     from blueprint.assembly.audit import build_report, write_audit
+    from blueprint.model.layers import check_settings
 
-    allowed_regions = load_config_or_exit(org_file).organization.allowed_regions
-    report = build_report(assembly, list(allowed_regions), lint=lint)
+    settings = check_settings(plan_for(load_config_or_exit(org_file)))
+    report = build_report(assembly, settings, lint=lint)
     print(f"audit written to {write_audit(report, assembly)}")
     return 0
 

@@ -13,6 +13,7 @@ from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.identity import IDENTITY_METADATA, Layer, PlacementKind, StackIdentity
 from blueprint.model.layers import (
+    check_settings,
     data_inputs,
     foundation_inputs,
     genai_inputs,
@@ -79,7 +80,7 @@ def build_platform(
     audit.add_stack_dependency(foundations[governance.key])
     label(audit, governance.identity(Layer.AUDIT), governance.tags)
     _add_lob_oversight(app, plan)
-    add_compliance_gates(app)
+    add_compliance_gates(app, check_settings(plan))
     return plan
 
 

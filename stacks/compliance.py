@@ -1,8 +1,10 @@
-"""The compliance gate: four cdk-nag packs run as CDK policy-validation plugins.
+"""The compliance gate: four cdk-nag packs and the platform's own pack run as CDK
+policy-validation plugins.
 
 CDK's validation report lists only plugins that found something, so after a successful
-synthesis the packs are run once more over the tree (a fraction of a second) and their
-results, with every acknowledgment and its reason, are written to ``nag-report.json``.
+synthesis the packs are run once more (cdk-nag's over the tree, a fraction of a second; the
+platform's over the templates) and their results, with every acknowledgment and its reason,
+are written to ``nag-report.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from cdk_nag import (
     PCIDSS321Checks,
 )
 
+from genai_constructs.checks import PACK, CheckSettings, evaluate, read_templates, rule_id
+from genai_constructs.checks.pack import GenAIPlatformChecks
+
 NAG_PACKS: tuple[type[NagPack], ...] = (
     AwsSolutionsChecks,
     NIST80053R5Checks,
@@ -28,19 +33,34 @@ NAG_PACKS: tuple[type[NagPack], ...] = (
     PCIDSS321Checks,
 )
 NAG_REPORT = "nag-report.json"
+# Where the app records what the platform pack checked against (read back by the report).
+CHECK_SETTINGS_METADATA = "genai-platform:checks"
 # CDK's built-in CloudFormation validation (a WebAssembly linter run inside synth) is off:
 # cfn-lint lints every template after synth (`blueprint lint`, all cores; make synth and the
 # pipeline fail on any finding), and the built-in pass cost about a second per LOB.
 APP_PROPS: dict[str, Any] = {"builtin_cloud_formation_validation": False}
 
 
-def add_compliance_gates(app: App) -> None:
-    """Fail synthesis on any unacknowledged finding of the four packs.
+def add_compliance_gates(app: App, settings: CheckSettings | None = None) -> None:
+    """Fail synthesis on any unacknowledged finding of the four cdk-nag packs and of the
+    platform's pack (checked against ``settings``: allowed regions, unguarded models).
 
     Acknowledgments are copied into each resource's template metadata (``cdk_nag``).
     """
+    checks = settings or CheckSettings()
     Validations.of(app).add_plugins(
-        *(pack(app, write_suppressions_to_cloud_formation=True) for pack in NAG_PACKS)
+        *(pack(app, write_suppressions_to_cloud_formation=True) for pack in NAG_PACKS),
+        GenAIPlatformChecks(
+            allowed_regions=checks.allowed_regions,
+            unguarded_model_ids=checks.unguarded_model_ids,
+        ),
+    )
+    app.node.add_metadata(
+        CHECK_SETTINGS_METADATA,
+        {
+            "allowed_regions": list(checks.allowed_regions),
+            "unguarded_model_ids": list(checks.unguarded_model_ids),
+        },
     )
 
 
@@ -72,7 +92,27 @@ def nag_report(app: App, directory: Path) -> dict[str, Any]:
                 ],
             }
         )
+    packs.append({"pack": PACK, "unacknowledged": _platform_findings(app, directory)})
     return {"packs": packs, "acknowledgments": list(_acknowledgments(directory))}
+
+
+def _platform_findings(app: App, directory: Path) -> list[dict[str, Any]]:
+    """The platform pack's unacknowledged findings, from the templates and its settings."""
+    recorded = [e.data for e in app.node.metadata if e.type == CHECK_SETTINGS_METADATA]
+    settings = (
+        CheckSettings(
+            tuple(recorded[0]["allowed_regions"]), tuple(recorded[0]["unguarded_model_ids"])
+        )
+        if recorded
+        else CheckSettings()
+    )
+    findings: dict[str, list[str]] = {}
+    for result in evaluate(read_templates(directory.glob("*.template.json")), settings):
+        if result.violation:
+            findings.setdefault(rule_id(result.rule), []).append(
+                f"{result.template.name}/{result.logical_id}"
+            )
+    return [{"rule": rule, "resources": resources} for rule, resources in findings.items()]
 
 
 def _acknowledgments(directory: Path) -> Iterator[dict[str, str]]:

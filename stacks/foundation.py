@@ -68,6 +68,7 @@ class FoundationStack(Stack):
                 f"arn:{self.partition}:bedrock:*::foundation-model/{model_id}"
                 for model_id in inputs.unguarded_model_ids
             ],
+            extra_services=inputs.extra_boundary_services,
         )
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
         ignore_cfn_lint_on_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")

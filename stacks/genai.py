@@ -83,6 +83,7 @@ class GenAIStack(Stack):
         self.add_stack_dependency(data)
         use_account_boundary(self, inputs.prefix)
 
+        # Policy: the central guardrail, in this account.
         self.guardrail = GovernedGuardrail(
             self,
             "Guardrail",
@@ -91,6 +92,7 @@ class GenAIStack(Stack):
             encryption_key=security.data_key,
             enforce=inputs.enforce_guardrail,
         )
+        # Catalog: what the LOB's applications run (profiles for cost, managed prompts).
         self.profiles = ApplicationInferenceProfiles(
             self,
             "UseCases",
@@ -98,7 +100,27 @@ class GenAIStack(Stack):
             name_prefix=inputs.label,
             tags=inputs.tags,
         )
-        self.prompts = PromptCatalog(
+        self.prompts = self._prompt_catalog(inputs, security)
+        # Retrieval: knowledge bases on the LOB's curated zone and its own vector stores.
+        self.knowledge_bases = self._knowledge_bases(inputs, security, data)
+        # Access: who may call which model, always with the guardrail.
+        self.application_role, self.model_access = self._model_access(inputs, security)
+        # Evidence: every invocation logged to the LOB's own stores, with alarms.
+        self.invocation_logging = ModelInvocationLogging(
+            self,
+            "InvocationLogging",
+            log_group=security.invocation_log_group,
+            bucket=security.invocation_log_bucket,
+            encryption_key=security.logs_key,
+            vpc=foundation.network.vpc,
+            key_prefix=INVOCATION_LOG_PREFIX,
+            max_input_tokens=inputs.guardrail.max_input_tokens,
+            function_log_retention=security.retention,
+            metric_namespace=inputs.metric_namespace,
+        )
+
+    def _prompt_catalog(self, inputs: GenAIInputs, security: SecurityStack) -> PromptCatalog:
+        return PromptCatalog(
             self,
             "Prompts",
             prompts=[
@@ -115,8 +137,12 @@ class GenAIStack(Stack):
             encryption_key=security.data_key,
             name_prefix=inputs.label,
         )
+
+    def _knowledge_bases(
+        self, inputs: GenAIInputs, security: SecurityStack, data: DataStack
+    ) -> dict[str, GovernedKnowledgeBase]:
         curated = data.import_zone(self, "curated")
-        self.knowledge_bases = {
+        return {
             kb.name: GovernedKnowledgeBase(
                 self,
                 f"KnowledgeBase{pascal(kb.name)}",
@@ -134,7 +160,11 @@ class GenAIStack(Stack):
             for kb in inputs.knowledge_bases
         }
 
-        self.application_role = iam.Role(
+    def _model_access(
+        self, inputs: GenAIInputs, security: SecurityStack
+    ) -> tuple[iam.Role, ModelAccessPolicy]:
+        """The application role and the personas that may call models, on one policy."""
+        application_role = iam.Role(
             self,
             "ApplicationRole",
             description=f"Runs the GenAI applications of {inputs.label}",
@@ -143,14 +173,14 @@ class GenAIStack(Stack):
                 iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             ),
         )
-        Tags.of(self.application_role).add(*names.APPLICATION_TAG)
-        invokers: list[iam.IRole] = [self.application_role] + [
+        Tags.of(application_role).add(*names.APPLICATION_TAG)
+        invokers: list[iam.IRole] = [application_role] + [
             iam.Role.from_role_name(
                 self, f"Invoker{persona.name}", names.role_name(inputs.prefix, persona.value)
             )
             for persona in inputs.invokers
         ]
-        self.model_access = ModelAccessPolicy(
+        access = ModelAccessPolicy(
             self,
             "ModelAccess",
             models=[approved_model(m) for m in inputs.approved_models],
@@ -161,18 +191,7 @@ class GenAIStack(Stack):
             knowledge_base_arns=[kb.knowledge_base_arn for kb in self.knowledge_bases.values()],
             roles=invokers,
         )
-        self.invocation_logging = ModelInvocationLogging(
-            self,
-            "InvocationLogging",
-            log_group=security.invocation_log_group,
-            bucket=security.invocation_log_bucket,
-            encryption_key=security.logs_key,
-            vpc=foundation.network.vpc,
-            key_prefix=INVOCATION_LOG_PREFIX,
-            max_input_tokens=inputs.guardrail.max_input_tokens,
-            function_log_retention=security.retention,
-            metric_namespace=inputs.metric_namespace,
-        )
+        return application_role, access
 
 
 def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import (
-    Acknowledgment,
     Duration,
     RemovalPolicy,
     Stack,
-    Validations,
 )
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudtrail as cloudtrail
@@ -30,6 +28,7 @@ from constructs import Construct
 from blueprint.model.layers import LobOversightInputs
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.naming import pascal
+from genai_constructs.storage import encrypted_bucket
 
 # (widget title, namespace or None for the platform's own, metric, statistic)
 LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
@@ -131,50 +130,28 @@ class GovernanceStack(Stack):
         access_log_target = s3.Bucket.from_bucket_name(
             self, "AccessLogTarget", access_log_bucket.bucket_name
         )
-        bucket = s3.Bucket(
+        return encrypted_bucket(
             self,
             "LogArchive",
-            encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            access_log_bucket=access_log_target,
+            access_log_prefix="log-archive/",
             removal_policy=removal_policy,
-            server_access_logs_bucket=access_log_target,
-            server_access_logs_prefix="log-archive/",
-            object_lock_enabled=True,
-            object_lock_default_retention=s3.ObjectLockRetention.compliance(
-                Duration.days(retention_days)
+            object_lock=s3.ObjectLockRetention.compliance(Duration.days(retention_days)),
+            lifecycle_rule=s3.LifecycleRule(
+                id="ArchiveAndAbortIncomplete",
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+                transitions=[
+                    s3.Transition(
+                        storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                        transition_after=Duration.days(90),
+                    )
+                ],
             ),
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ArchiveAndAbortIncomplete",
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-                            transition_after=Duration.days(90),
-                        )
-                    ],
-                )
-            ],
+            no_replication_reason="The audit archive stays in the organization's home region "
+            "for data residency; compliance-mode object lock and versioning protect it against "
+            "deletion instead.",
         )
-        Validations.of(bucket).acknowledge(
-            Acknowledgment(
-                id="Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
-                reason="The access-log bucket's own policy admits S3 log delivery from every "
-                "bucket of its account, so no per-bucket statement is needed.",
-            )
-        )
-        acknowledge(
-            bucket,
-            in_every_framework("S3BucketReplicationEnabled"),
-            "The audit archive stays in the organization's home region for data residency; "
-            "compliance-mode object lock and versioning protect it against deletion instead.",
-        )
-        return bucket
 
     def _allow_trail_delivery(self, management_account: str, organization_id: str) -> None:
         """Bucket policy of an organization trail (management and member account prefixes)."""

@@ -27,7 +27,7 @@ from blueprint.model.rollout import Rollout, plan_rollout
 from blueprint.model.settings import Settings
 from stacks import build_placement, build_platform, label
 from stacks.compliance import NAG_PACKS
-from stacks.foundation import FoundationStack
+from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.pipeline_compliance import acknowledge_pipeline
 
 PlacementBuilder = Callable[[Construct, Plan, Placement, dict[str, FoundationStack]], list[Stack]]
@@ -152,6 +152,8 @@ class PipelineStack(Stack):
                     stage, post=[SmokeCheck(repository, self.smoke_project, placement, stage)]
                 )
         self.pipeline.build_pipeline()
+        # Its roles live in the tooling account, under that account's boundary.
+        use_account_boundary(self, plan.prefix)
         acknowledge_pipeline(self, self.pipeline)
 
     def smoke_project(self) -> codebuild.PipelineProject:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from blueprint.assembly.cost import PRICES, estimate_costs, load_prices
 from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
+from blueprint.model.layers import check_settings
 from blueprint.model.loader import load_config
+from blueprint.model.plan import plan_for
+from genai_constructs.checks import CheckSettings
 from tests.conftest import EXAMPLE, synthesize_org
 
 Json = dict[str, Any]
@@ -44,13 +48,13 @@ def assembly_dir(small_org: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="module")
-def allowed_regions(small_org: Path) -> list[str]:
-    return list(load_config(small_org).organization.allowed_regions)
+def settings(small_org: Path) -> CheckSettings:
+    return check_settings(plan_for(load_config(small_org)))
 
 
 @pytest.fixture(scope="module")
-def report(assembly_dir: Path, allowed_regions: list[str]) -> Json:
-    return build_report(assembly_dir, allowed_regions)
+def report(assembly_dir: Path, settings: CheckSettings) -> Json:
+    return build_report(assembly_dir, settings)
 
 
 def copy_assembly(source: Path, target: Path) -> Path:
@@ -106,7 +110,7 @@ def test_the_small_organization_passes_every_control(report: Json) -> None:
 
 
 def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
-    report: Json, assembly_dir: Path, allowed_regions: list[str], tmp_path: Path
+    report: Json, assembly_dir: Path, settings: CheckSettings, tmp_path: Path
 ) -> None:
     copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
     bucket = first_bucket(copy)
@@ -116,7 +120,7 @@ def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
         template["Resources"]["ExtraTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
 
     edit_template(copy, DATA_STACK, break_bucket)
-    changed = build_report(copy, allowed_regions, lint=False)
+    changed = build_report(copy, settings, lint=False)
 
     at_rest = control(changed, "encryption at rest")
     assert at_rest["missing_resources"] == [f"{DATA_STACK}/{bucket}", f"{DATA_STACK}/ExtraTopic"]
@@ -126,9 +130,11 @@ def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
 
 
 def test_a_region_outside_the_allowed_list_breaks_residency(
-    report: Json, assembly_dir: Path
+    assembly_dir: Path, settings: CheckSettings
 ) -> None:
-    changed = build_report(assembly_dir, ["eu-central-1"], lint=False)
+    changed = build_report(
+        assembly_dir, replace(settings, allowed_regions=("eu-central-1",)), lint=False
+    )
     assert changed["residency"]["outside_allowed"] == ["eu-west-1"]
     assert control(changed, "data residency")["implemented"] == 0
 

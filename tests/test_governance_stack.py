@@ -309,3 +309,31 @@ def test_oversight_is_sharded_so_no_stack_grows_with_the_org(example: Synthesize
     assert not {"AWS::Budgets::Budget", "AWS::CloudWatch::Dashboard"} & {
         r["Type"] for r in audit.values()
     }
+
+
+def test_dashboards_read_the_namespaces_the_genai_stacks_publish(example: Synthesized) -> None:
+    """One name, defined once, on both sides: not two strings that happen to agree."""
+    published = set()
+    for placement in example.plan.lob_environments():
+        template = example.template_json(f"{placement.key}-genai")
+        published |= {
+            transformation["MetricNamespace"]
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Logs::MetricFilter"
+            for transformation in resource["Properties"]["MetricTransformations"]
+        }
+    oversight = example.template_json("platform-governance-oversight-1")["Resources"]
+    read = set()
+    for resource in oversight.values():
+        if resource["Type"] != "AWS::CloudWatch::Dashboard":
+            continue
+        parts = resource["Properties"]["DashboardBody"]["Fn::Join"][1]
+        body = json.loads("".join(p if isinstance(p, str) else "eu-west-1" for p in parts))
+        read |= {
+            metric[0]
+            for widget in body["widgets"]
+            for metric in widget["properties"]["metrics"]
+            if metric[0].startswith("GenAIPlatform/")
+        }
+    assert read == published
+    assert len(published) == len(example.plan.lob_environments())

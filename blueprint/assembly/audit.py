@@ -10,13 +10,22 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
+from genai_constructs.checks import (
+    RULES,
+    CheckSettings,
+    Compliance,
+    Result,
+    Template,
+    evaluate,
+    rule_id,
+)
+from genai_constructs.checks.rule import as_list, render
 
 Json = dict[str, Any]
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
@@ -26,27 +35,6 @@ PLATFORM = "platform"
 
 def ref(stack: AssemblyStack, logical_id: str) -> str:
     return f"{stack.name}/{logical_id}"
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def render(value: Any) -> str:
-    """A CloudFormation value as cdk-nag prints it (``<Id.Arn>``, export names, joins)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Ref":
-            return f"<{argument}>"
-        if function == "Fn::GetAtt":
-            return f"<{'.'.join(as_list(argument))}>"
-        if function == "Fn::ImportValue":
-            return render(argument)
-        if function == "Fn::Join":
-            return str(argument[0]).join(render(part) for part in argument[1])
-    return json.dumps(value, sort_keys=True)
 
 
 def policy_statements(resource: Json) -> Iterator[Json]:
@@ -264,225 +252,42 @@ def residency(assembly: Assembly, allowed_regions: list[str]) -> Json:
 # --- control matrix ----------------------------------------------------------------------
 
 
-@dataclass
-class Control:
-    """One control: the resources that implement it and those that should but don't."""
+def control_matrix(assembly: Assembly, settings: CheckSettings) -> list[Json]:
+    """Each control of the platform pack (the rules that gate synthesis) over the assembly:
+    the resources that implement it, those acknowledged, those missing."""
+    templates = [Template(stack.name, stack.region, stack.template) for stack in assembly.stacks]
+    by_rule: dict[str, list[Result]] = defaultdict(list)
+    for result in evaluate(templates, settings):
+        by_rule[result.rule.name].append(result)
+    rows = []
+    for rule in RULES:
+        results = by_rule[rule.name]
 
-    name: str
-    description: str
-    implemented: list[str]
-    missing: list[str]
+        def where(result: Result) -> str:
+            return f"{result.template.name}/{result.logical_id}"
 
-    def as_json(self) -> Json:
-        return {
-            "control": self.name,
-            "description": self.description,
-            "implemented": len(self.implemented),
-            "missing": len(self.missing),
-            "implementing_resources": self.implemented,
-            "missing_resources": self.missing,
-        }
-
-
-def _split(checks: Iterator[tuple[str, bool]]) -> tuple[list[str], list[str]]:
-    implemented: list[str] = []
-    missing: list[str] = []
-    for resource, ok in checks:
-        (implemented if ok else missing).append(resource)
-    return implemented, missing
-
-
-ENCRYPTION_AT_REST = {
-    "AWS::S3::Bucket": lambda p: "BucketEncryption" in p,
-    "AWS::KMS::Key": lambda p: p.get("EnableKeyRotation") is True,
-    "AWS::Logs::LogGroup": lambda p: "KmsKeyId" in p,
-    "AWS::SQS::Queue": lambda p: "KmsMasterKeyId" in p,
-    "AWS::SNS::Topic": lambda p: "KmsMasterKeyId" in p,
-}
-
-
-def encryption_at_rest(assembly: Assembly) -> Control:
-    implemented, missing = _split(
-        (ref(stack, lid), ENCRYPTION_AT_REST[r["Type"]](r.get("Properties", {})))
-        for stack, lid, r in assembly.resources(*ENCRYPTION_AT_REST)
-    )
-    return Control(
-        "encryption at rest",
-        "S3 buckets with BucketEncryption, KMS keys with rotation, log groups with KmsKeyId, "
-        "SQS queues and SNS topics with a KMS key",
-        implemented,
-        missing,
-    )
-
-
-def _denies_insecure_transport(statement: Json) -> bool:
-    condition = json.dumps(statement.get("Condition", {}))
-    return statement.get("Effect") == "Deny" and "aws:SecureTransport" in condition
-
-
-def encryption_in_transit(assembly: Assembly) -> Control:
-    enforced = {
-        (stack.name, render(r["Properties"].get("Bucket")))
-        for stack, _, r in assembly.resources("AWS::S3::BucketPolicy")
-        if any(_denies_insecure_transport(s) for s in policy_statements(r))
-    }
-    implemented, missing = _split(
-        (ref(stack, lid), (stack.name, f"<{lid}>") in enforced)
-        for stack, lid, _ in assembly.resources("AWS::S3::Bucket")
-    )
-    return Control(
-        "encryption in transit",
-        "S3 buckets whose bucket policy denies requests without aws:SecureTransport",
-        implemented,
-        missing,
-    )
-
-
-def least_privilege(assembly: Assembly) -> Control:
-    implemented, missing = _split(
-        (ref(stack, lid), "PermissionsBoundary" in r.get("Properties", {}))
-        for stack, lid, r in assembly.resources("AWS::IAM::Role")
-    )
-    return Control("least privilege", "IAM roles with a permissions boundary", implemented, missing)
-
-
-SAGEMAKER_NETWORKED = (
-    "AWS::SageMaker::Model",
-    "AWS::SageMaker::DataQualityJobDefinition",
-    "AWS::SageMaker::ModelQualityJobDefinition",
-    "AWS::SageMaker::ModelBiasJobDefinition",
-    "AWS::SageMaker::ModelExplainabilityJobDefinition",
-)
-INTERNET_PATHS = ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway")
-
-
-def _sagemaker_isolated(properties: Json) -> bool:
-    network = properties.get("NetworkConfig", properties)
-    return "VpcConfig" in network and network.get("EnableNetworkIsolation") is True
-
-
-def network_isolation(assembly: Assembly) -> Control:
-    def checks() -> Iterator[tuple[str, bool]]:
-        for stack, lid, _ in assembly.resources("AWS::EC2::VPC"):
-            types = {r.get("Type") for r in stack.resources.values()}
-            yield ref(stack, lid), not types & set(INTERNET_PATHS)
-        for stack, lid, r in assembly.resources(*SAGEMAKER_NETWORKED):
-            yield ref(stack, lid), _sagemaker_isolated(r.get("Properties", {}))
-
-    implemented, missing = _split(checks())
-    return Control(
-        "network isolation",
-        "VPCs without an internet or NAT gateway; SageMaker models and monitoring jobs "
-        "with VpcConfig and network isolation",
-        implemented,
-        missing,
-    )
-
-
-def logging_and_audit(assembly: Assembly) -> Control:
-    logged_vpcs = {
-        (stack.name, render(r["Properties"].get("ResourceId")))
-        for stack, _, r in assembly.resources("AWS::EC2::FlowLog")
-    }
-
-    def checks() -> Iterator[tuple[str, bool]]:
-        for stack, lid, _ in assembly.resources("AWS::EC2::VPC"):
-            yield ref(stack, lid), (stack.name, f"<{lid}>") in logged_vpcs
-        for stack, lid, r in assembly.resources("AWS::CloudTrail::Trail"):
-            yield ref(stack, lid), r.get("Properties", {}).get("IsLogging") is True
-        for stack, lid, _ in assembly.resources("Custom::BedrockModelInvocationLogging"):
-            yield ref(stack, lid), True
-
-    implemented, missing = _split(checks())
-    return Control(
-        "logging and audit trail",
-        "VPCs with flow logs, CloudTrail trails that log, Bedrock model invocation logging",
-        implemented,
-        missing,
-    )
-
-
-def data_residency_control(assembly: Assembly, allowed_regions: list[str]) -> Control:
-    implemented, missing = _split(
-        (f"{stack.name} ({stack.region})", stack.region in allowed_regions)
-        for stack in assembly.stacks
-    )
-    return Control(
-        "data residency",
-        f"stacks in the organization's allowed regions ({', '.join(sorted(allowed_regions))})",
-        implemented,
-        missing,
-    )
-
-
-GUARDRAIL_TYPES = (
-    "AWS::Bedrock::Guardrail",
-    "AWS::Bedrock::GuardrailVersion",
-    "AWS::Bedrock::EnforcedGuardrailConfiguration",
-)
-
-
-def _gated(statement: Json) -> bool:
-    return "bedrock:GuardrailIdentifier" in json.dumps(statement.get("Condition", {}))
-
-
-def model_governance(assembly: Assembly) -> Control:
-    implemented = [ref(s, lid) for s, lid, _ in assembly.resources(*GUARDRAIL_TYPES)]
-    granting: set[str] = set()
-    for stack, lid, r in assembly.resources(*POLICY_TYPES):
-        statements = list(policy_statements(r))
-        if any(_gated(s) for s in statements):
-            implemented.append(ref(stack, lid))
-        if any(s.get("Effect") == "Allow" and _allows_invoke(s) for s in statements):
-            granting.add(stack.name)
-    governed = {ref.split("/", 1)[0] for ref in implemented}
-    return Control(
-        "model governance",
-        "Bedrock guardrails, their versions, account-enforced guardrails and IAM statements "
-        "conditioned on bedrock:GuardrailIdentifier; missing: stacks that grant "
-        "bedrock:InvokeModel with none of these",
-        implemented,
-        sorted(granting - governed),
-    )
-
-
-COST_TAGS = ("lob", "cost-center")
-
-
-def _tag_keys(tags: Any) -> set[str]:
-    if isinstance(tags, dict):
-        return set(tags)
-    if not isinstance(tags, list):
-        return set()
-    return {str(t.get("Key")) for t in tags if isinstance(t, dict)}
-
-
-def cost_attribution(assembly: Assembly) -> Control:
-    implemented, missing = _split(
-        (ref(stack, lid), set(COST_TAGS) <= _tag_keys(r["Properties"]["Tags"]))
-        for stack, lid, r in assembly.resources()
-        if "Tags" in r.get("Properties", {})
-    )
-    return Control(
-        "cost attribution",
-        "taggable resources (those with Tags) tagged lob and cost-center",
-        implemented,
-        missing,
-    )
-
-
-def control_matrix(assembly: Assembly, allowed_regions: list[str]) -> list[Json]:
-    controls = [
-        encryption_at_rest(assembly),
-        encryption_in_transit(assembly),
-        least_privilege(assembly),
-        network_isolation(assembly),
-        logging_and_audit(assembly),
-        data_residency_control(assembly, allowed_regions),
-        model_governance(assembly),
-        cost_attribution(assembly),
-    ]
-    return [control.as_json() for control in controls]
+        implemented = [where(r) for r in results if r.compliance is Compliance.COMPLIANT]
+        acknowledged = [
+            where(r)
+            for r in results
+            if r.compliance is Compliance.NON_COMPLIANT and r.acknowledgment is not None
+        ]
+        missing = [where(r) for r in results if r.violation]
+        rows.append(
+            {
+                "control": rule.control,
+                "rule": rule_id(rule),
+                "description": rule.explanation,
+                "frameworks": {pack: list(ids) for pack, ids in rule.controls.items()},
+                "implemented": len(implemented),
+                "acknowledged": len(acknowledged),
+                "missing": len(missing),
+                "implementing_resources": implemented,
+                "acknowledged_resources": acknowledged,
+                "missing_resources": missing,
+            }
+        )
+    return rows
 
 
 # --- the report --------------------------------------------------------------------------
@@ -490,16 +295,19 @@ def control_matrix(assembly: Assembly, allowed_regions: list[str]) -> list[Json]
 
 def build_report(
     directory: Path,
-    allowed_regions: list[str],
+    settings: CheckSettings,
     prices_file: Path | None = None,
     lint: bool = True,
 ) -> Json:
+    """The report of the assembly in ``directory``; ``settings`` are the organization's (what
+    the platform pack checked during synthesis)."""
     assembly = read_assembly(directory)
+    allowed_regions = list(settings.allowed_regions)
     return {
         "assembly": str(directory),
         "inventory": inventory(assembly),
         "compliance": compliance(assembly, lint=lint),
-        "controls": control_matrix(assembly, allowed_regions),
+        "controls": control_matrix(assembly, settings),
         "iam": iam_summary(assembly),
         "model_access": model_access(assembly),
         "residency": residency(assembly, allowed_regions),

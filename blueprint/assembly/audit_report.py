@@ -108,8 +108,11 @@ def control_table(report: Json) -> Table:
     rows = [
         [
             c["control"],
+            c["rule"],
             c["description"],
+            "; ".join(f"{pack}: {', '.join(ids)}" for pack, ids in c["frameworks"].items()),
             c["implemented"],
+            c["acknowledged"],
             c["missing"],
             ", ".join(c["missing_resources"]),
         ]
@@ -117,8 +120,19 @@ def control_table(report: Json) -> Table:
     ]
     return Table(
         "Control matrix",
-        ["control", "what counts", "implemented", "missing", "missing resources"],
+        [
+            "control",
+            "rule (gates synthesis)",
+            "what it requires",
+            "framework controls",
+            "implemented",
+            "acknowledged",
+            "missing",
+            "missing resources",
+        ],
         rows,
+        "Each control is a rule of the GenAIPlatform cdk-nag pack: a missing resource fails "
+        "synthesis unless it is acknowledged with a reason.",
     )
 
 

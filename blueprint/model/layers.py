@@ -27,6 +27,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.identity import PlacementKind
 from blueprint.model.plan import Persona, Placement, Plan
+from genai_constructs.checks import CheckSettings
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,24 @@ class PersonaInputs:
     service_principals: tuple[str, ...] = ()
 
 
+# What the delivery pipelines of the tooling account use besides the platform's services.
+DELIVERY_SERVICES = ("codebuild", "codepipeline", "codeconnections", "codestar-connections")
+
+
 @dataclass(frozen=True)
 class FoundationInputs:
+    """The network and persona roles of one account.
+
+    :param extra_boundary_services: services the account's boundary allows besides the
+        platform's (the delivery pipelines' in the tooling account).
+    """
+
     prefix: str
     vpc_cidr: str
     azs: tuple[str, ...]
     personas: tuple[PersonaInputs, ...]
     unguarded_model_ids: tuple[str, ...]
+    extra_boundary_services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,6 +226,9 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         unguarded_model_ids=tuple(
             model.id for model in plan.config.catalog.bedrock if model.kind is ModelKind.EMBEDDING
         ),
+        extra_boundary_services=(
+            DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ()
+        ),
     )
 
 
@@ -330,6 +345,17 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         ),
         monitor_endpoints=environment is EnvironmentName.PROD,
         training_code=training_code,
+    )
+
+
+def check_settings(plan: Plan) -> CheckSettings:
+    """What the platform's compliance pack checks against: the organization's regions and the
+    models it lets callers invoke without a guardrail (the embedding models)."""
+    return CheckSettings(
+        allowed_regions=tuple(plan.config.organization.allowed_regions),
+        unguarded_model_ids=tuple(
+            model.id for model in plan.config.catalog.bedrock if model.kind is ModelKind.EMBEDDING
+        ),
     )
 
 

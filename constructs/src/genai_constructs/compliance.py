@@ -14,10 +14,11 @@ import re
 from aws_cdk import CfnResource, Stack, Validations
 from constructs import IConstruct
 
-# The rule-ID prefixes of the four cdk-nag packs every app of the platform runs.
-NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 # The packs of compliance frameworks, which share many rules (each under its own prefix).
-FRAMEWORK_PACKS = NAG_PACKS[1:]
+FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+# The rule-ID prefixes of the cdk-nag packs every app of the platform runs: the four of
+# cdk-nag and the platform's own (genai_constructs.checks).
+NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, "GenAIPlatform")
 _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )

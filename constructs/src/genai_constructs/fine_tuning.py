@@ -8,7 +8,6 @@ CloudFormation references. Container images are resolved with the SDK's image UR
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -32,9 +31,7 @@ from constructs import Construct
 
 from genai_constructs.naming import pascal
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
-
-# Silence the SDK's v2 deprecation banner; v2 is pinned on purpose (see the README).
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk
 
 TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
 PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
@@ -106,34 +103,26 @@ def volume_key(instance_type: str, key: str) -> str | None:
 
 @cache
 def training_image_uri(region: str, instance_type: str) -> str:
-    from sagemaker import image_uris
-
-    return str(
-        image_uris.retrieve(
-            framework="huggingface",
-            region=region,
-            version=TRAINING_IMAGE["transformers"],
-            base_framework_version=f"pytorch{TRAINING_IMAGE['pytorch']}",
-            py_version=TRAINING_IMAGE["python"],
-            instance_type=instance_type,
-            image_scope="training",
-        )
+    return image_uri(
+        "huggingface",
+        region,
+        version=TRAINING_IMAGE["transformers"],
+        base_framework_version=f"pytorch{TRAINING_IMAGE['pytorch']}",
+        py_version=TRAINING_IMAGE["python"],
+        instance_type=instance_type,
+        image_scope="training",
     )
 
 
 @cache
 def preparation_image_uri(region: str) -> str:
     """A CPU image with Python for data preparation (the script needs the standard library)."""
-    from sagemaker import image_uris
-
-    return str(image_uris.retrieve("sklearn", region, version=PREPARATION_IMAGE_VERSION))
+    return image_uri("sklearn", region, version=PREPARATION_IMAGE_VERSION)
 
 
 @cache
 def serving_image_uri(region: str) -> str:
-    from sagemaker import image_uris
-
-    return str(image_uris.retrieve("huggingface-llm", region, version=SERVING_IMAGE_VERSION))
+    return image_uri("huggingface-llm", region, version=SERVING_IMAGE_VERSION)
 
 
 @contextmanager
@@ -168,16 +157,11 @@ def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int)
 
 @cache
 def _shared_definition(spec: FineTuningSpec, region: str, subnet_count: int) -> str:
-    with _sdk_config_validated_once():
+    with quiet_sdk(), _sdk_config_validated_once():
         return _pipeline_definition(spec, region=region, subnet_count=subnet_count)
 
 
 def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
-    import logging
-    import warnings
-
-    for name in ("sagemaker", "sagemaker.config"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     import boto3
     from sagemaker.huggingface import HuggingFace
     from sagemaker.network import NetworkConfig
@@ -198,7 +182,6 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         def default_bucket(self) -> str:
             return ARTIFACTS.removeprefix("s3://")
 
-    warnings.filterwarnings("ignore", message="Running within a PipelineSession")
     boto = boto3.Session(
         region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline"
     )

@@ -73,6 +73,8 @@ class PersonaRoles(Construct):
     :param prefix: name prefix, e.g. the organization name.
     :param personas: the personas to create, at least one.
     :param max_session: default one hour.
+    :param extra_services: default none; services the boundary allows besides
+        ``BOUNDARY_SERVICES`` in this account (e.g. CodeBuild for a delivery pipeline).
     :param unguarded_model_arns: default none; models that may be invoked without a guardrail
         (embedding models, which produce vectors, not text). Every other model invocation by a
         role under the boundary must name a guardrail.
@@ -87,6 +89,7 @@ class PersonaRoles(Construct):
         personas: list[Persona],
         max_session: Duration | None = None,
         unguarded_model_arns: Sequence[str] = (),
+        extra_services: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         session = max_session or Duration.hours(1)
@@ -108,7 +111,7 @@ class PersonaRoles(Construct):
             "PermissionsBoundary",
             managed_policy_name=self.boundary_name,
             description="Ceiling for every role created by the GenAI platform in this account",
-            document=boundary_document(self.boundary_name, unguarded_model_arns),
+            document=boundary_document(self.boundary_name, unguarded_model_arns, extra_services),
         )
         acknowledge(
             self.boundary,
@@ -116,7 +119,7 @@ class PersonaRoles(Construct):
             "A permissions boundary grants nothing by itself: it is the ceiling of the "
             "services platform roles may use; each role's own policy is scoped to resources.",
         )
-        for service in BOUNDARY_SERVICES:
+        for service in (*BOUNDARY_SERVICES, *extra_services):
             acknowledge(
                 self.boundary,
                 f"AwsSolutions-IAM5[Action::{service}:*]",
@@ -130,6 +133,12 @@ class PersonaRoles(Construct):
                 "A permissions boundary grants nothing by itself: platform roles may read IAM "
                 "metadata, and their own policies decide which of it they actually read.",
             )
+        acknowledge(
+            self.boundary,
+            "GenAIPlatform-ModelGuardrail",
+            "A permissions boundary grants nothing by itself: its bedrock:* is the ceiling, and "
+            "its DenyModelInvocationWithoutGuardrail statement denies every unguarded call.",
+        )
         acknowledge(
             self.boundary,
             "AwsSolutions-IAM5[Resource::*]",
@@ -168,7 +177,9 @@ class PersonaRoles(Construct):
 
 
 def boundary_document(
-    boundary_name: str, unguarded_model_arns: Sequence[str] = ()
+    boundary_name: str,
+    unguarded_model_arns: Sequence[str] = (),
+    extra_services: Sequence[str] = (),
 ) -> iam.PolicyDocument:
     """The permissions boundary: allowed services, and the escalations it denies."""
     boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
@@ -176,7 +187,7 @@ def boundary_document(
         statements=[
             iam.PolicyStatement(
                 sid="AllowPlatformServices",
-                actions=[f"{service}:*" for service in BOUNDARY_SERVICES],
+                actions=[f"{service}:*" for service in (*BOUNDARY_SERVICES, *extra_services)],
                 resources=["*"],
             ),
             iam.PolicyStatement(

@@ -78,8 +78,8 @@ class ModelInvocationLogging(Construct):
                 f"(got {interventions_per_5_minutes})"
             )
         stack = Stack.of(self)
-        bedrock_source_arn = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"
 
+        # Delivery: the role Bedrock assumes to write the records.
         self.delivery_role = iam.Role(
             self,
             "DeliveryRole",
@@ -88,7 +88,11 @@ class ModelInvocationLogging(Construct):
                 "bedrock.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": bedrock_source_arn},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"
+                        )
+                    },
                 },
             ),
         )
@@ -97,81 +101,8 @@ class ModelInvocationLogging(Construct):
             self.delivery_role, "write to the invocation log group only", []
         )
 
-        function_logs = logs.LogGroup(
-            self,
-            "FunctionLogs",
-            encryption_key=encryption_key,
-            retention=function_log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the invocation-logging function; a "
-            "dead-letter queue of its own would only move the same failed events again.",
-        )
-        security_group = ec2.SecurityGroup(
-            self,
-            "FunctionSecurityGroup",
-            vpc=vpc,
-            description="Invocation-logging function: HTTPS out to AWS endpoints only",
-            allow_all_outbound=False,
-        )
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="Configures Bedrock model invocation logging (custom resource)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR)),
-            timeout=Duration.minutes(2),
-            memory_size=256,
-            reserved_concurrent_executions=2,
-            dead_letter_queue=dead_letters,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[security_group],
-            log_group=function_logs,
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "bedrock:PutModelInvocationLoggingConfiguration",
-                    "bedrock:DeleteModelInvocationLoggingConfiguration",
-                    "bedrock:GetModelInvocationLoggingConfiguration",
-                ],
-                resources=["*"],
-            )
-        )
-        self.delivery_role.grant_pass_role(self.function.role)
-        role = self.function.role
-        assert role is not None
-        for policy_name in (
-            "service-role/AWSLambdaBasicExecutionRole",
-            "service-role/AWSLambdaVPCAccessExecutionRole",
-        ):
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
-                f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
-                "that logs and runs in a VPC; the permissions boundary caps it.",
-            )
-        self._acknowledge_generated_policy(
-            role,
-            "configure invocation logging (no resource-level permissions exist for it), pass "
-            "the delivery role, and send to the dead-letter queue",
-            ["Resource::*"],
-        )
-
+        # Configuration: a function behind a custom resource (no CloudFormation type exists).
+        self.function = self._configuring_function(encryption_key, vpc, function_log_retention)
         self.configuration = CustomResource(
             self,
             "Configuration",
@@ -189,13 +120,8 @@ class ModelInvocationLogging(Construct):
         )
         # Bedrock checks that it may write with the delivery role when logging is configured.
         self.configuration.node.add_dependency(self.delivery_role.node.find_child("DefaultPolicy"))
-        ignore_cfn_lint(
-            self.function.node.default_child,
-            ["W3005"],
-            "The CDK Lambda construct adds DependsOn on its role beside the GetAtt so that the "
-            "role's policy exists before the function runs.",
-        )
 
+        # Oversight: alarms on what the records show.
         self.alarm_topic = sns.Topic(
             self,
             "Alarms",
@@ -220,6 +146,92 @@ class ModelInvocationLogging(Construct):
             threshold=1,
             description=f"Prompts longer than {max_input_tokens} input tokens (possible abuse)",
         )
+
+    def _configuring_function(
+        self, encryption_key: kms.IKey, vpc: ec2.IVpc, log_retention: logs.RetentionDays
+    ) -> lambda_.Function:
+        """The custom resource's function: in the VPC, encrypted logs, a dead-letter queue."""
+        function_logs = logs.LogGroup(
+            self,
+            "FunctionLogs",
+            encryption_key=encryption_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the invocation-logging function; a "
+            "dead-letter queue of its own would only move the same failed events again.",
+        )
+        security_group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=vpc,
+            description="Invocation-logging function: HTTPS out to AWS endpoints only",
+            allow_all_outbound=False,
+        )
+        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        function = lambda_.Function(
+            self,
+            "Function",
+            description="Configures Bedrock model invocation logging (custom resource)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR)),
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            reserved_concurrent_executions=2,
+            dead_letter_queue=dead_letters,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[security_group],
+            log_group=function_logs,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "bedrock:PutModelInvocationLoggingConfiguration",
+                    "bedrock:DeleteModelInvocationLoggingConfiguration",
+                    "bedrock:GetModelInvocationLoggingConfiguration",
+                ],
+                resources=["*"],
+            )
+        )
+        self.delivery_role.grant_pass_role(function.role)
+        ignore_cfn_lint(
+            function.node.default_child,
+            ["W3005"],
+            "The CDK Lambda construct adds DependsOn on its role beside the GetAtt so that the "
+            "role's policy exists before the function runs.",
+        )
+        role = function.role
+        assert role is not None
+        for policy_name in (
+            "service-role/AWSLambdaBasicExecutionRole",
+            "service-role/AWSLambdaVPCAccessExecutionRole",
+        ):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
+                f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
+                "that logs and runs in a VPC; the permissions boundary caps it.",
+            )
+        self._acknowledge_generated_policy(
+            role,
+            "configure invocation logging (no resource-level permissions exist for it), pass "
+            "the delivery role, and send to the dead-letter queue",
+            ["Resource::*"],
+        )
+        return function
 
     def _alarm(
         self,

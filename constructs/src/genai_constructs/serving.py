@@ -19,15 +19,14 @@ from constructs import Construct
 from genai_constructs.compliance import acknowledge, in_every_framework
 from genai_constructs.fine_tuning import volume_key
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
+from genai_constructs.sagemaker_sdk import image_uri
 
 VARIANT = "AllTraffic"
 MONITOR_INSTANCE = "ml.m5.xlarge"
 
 
 def monitor_image_uri(region: str) -> str:
-    from sagemaker import image_uris
-
-    return str(image_uris.retrieve("model-monitor", region))
+    return image_uri("model-monitor", region)
 
 
 class GpuEndpoint(Construct):
@@ -78,11 +77,11 @@ class GpuEndpoint(Construct):
         if not instance_type.startswith("ml."):
             raise ValueError(f"GpuEndpoint: '{instance_type}' is not a SageMaker instance type")
         stack = Stack.of(self)
-        subnets = [subnet.subnet_id for subnet in vpc_subnets]
-        network = sm.CfnModel.VpcConfigProperty(
-            security_group_ids=[security_group.security_group_id], subnets=subnets
-        )
+        self._subnets = [subnet.subnet_id for subnet in vpc_subnets]
+        self._security_group = security_group
+        self.scales_to_zero = min_instances == 0
 
+        # Identity: reads the model's files, writes its captures.
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -93,14 +92,42 @@ class GpuEndpoint(Construct):
         capture_bucket.grant_put(self.role, f"{capture_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
         grant_sagemaker_runtime(self.role, stack, [image_uri])
-        policy = self.role.node.find_child("DefaultPolicy")
 
-        self.model = sm.CfnModel(
+        # Serving: the model, its endpoint, and how they scale.
+        self.model = self._model(image_uri, model_data_url)
+        self.endpoint_config = self._endpoint_config(
+            instance_type,
+            min_instances,
+            max_instances,
+            encryption_key,
+            capture_bucket,
+            capture_prefix,
+        )
+        self.endpoint = sm.CfnEndpoint(
+            self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name
+        )
+        self.endpoint_name: str = self.endpoint.attr_endpoint_name
+        self._autoscaling(stack, min_instances, max_instances, invocations_per_instance)
+
+        # Operations: alarms and, in production, data-quality monitoring.
+        self._alarms(alarm_topic, latency_alarm_ms)
+        if monitor:
+            self._monitoring(
+                stack, capture_bucket, capture_prefix, encryption_key, self._subnets, security_group
+            )
+
+    def _network(self) -> sm.CfnModel.VpcConfigProperty:
+        return sm.CfnModel.VpcConfigProperty(
+            security_group_ids=[self._security_group.security_group_id], subnets=self._subnets
+        )
+
+    def _model(self, image_uri: str, model_data_url: str) -> sm.CfnModel:
+        model = sm.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
             enable_network_isolation=True,
-            vpc_config=network,
+            vpc_config=self._network(),
             primary_container=sm.CfnModel.ContainerDefinitionProperty(
                 image=image_uri,
                 model_data_source=sm.CfnModel.ModelDataSourceProperty(
@@ -115,7 +142,20 @@ class GpuEndpoint(Construct):
                 },
             ),
         )
-        self.model.node.add_dependency(policy)
+        model.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        return model
+
+    def _endpoint_config(
+        self,
+        instance_type: str,
+        min_instances: int,
+        max_instances: int,
+        encryption_key: kms.IKey,
+        capture_bucket: s3.IBucket,
+        capture_prefix: str,
+    ) -> sm.CfnEndpointConfig:
+        """A classic variant, or (scale to zero) a variant with managed instance scaling that
+        hosts the model as an inference component."""
         capture = sm.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=True,
             initial_sampling_percentage=100,
@@ -126,98 +166,55 @@ class GpuEndpoint(Construct):
                 for mode in ("Input", "Output")
             ],
         )
-        scale_to_zero = min_instances == 0
+        to_zero = self.scales_to_zero
         variant = sm.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT,
             instance_type=instance_type,
-            initial_instance_count=1 if scale_to_zero else min_instances,
-            model_name=None if scale_to_zero else self.model.attr_model_name,
+            initial_instance_count=1 if to_zero else min_instances,
+            model_name=None if to_zero else self.model.attr_model_name,
             managed_instance_scaling=(
                 sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
                     status="ENABLED", min_instance_count=0, max_instance_count=max_instances
                 )
-                if scale_to_zero
+                if to_zero
                 else None
             ),
             routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(
                 routing_strategy="LEAST_OUTSTANDING_REQUESTS"
             ),
         )
-        self.endpoint_config = sm.CfnEndpointConfig(
+        config = sm.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[variant],
             # Instances with local NVMe storage reject a storage-volume key (Nitro encrypts it).
             kms_key_id=volume_key(instance_type, encryption_key.key_arn),
             data_capture_config=capture,
-            execution_role_arn=self.role.role_arn if scale_to_zero else None,
+            execution_role_arn=self.role.role_arn if to_zero else None,
             vpc_config=sm.CfnEndpointConfig.VpcConfigProperty(
-                security_group_ids=[security_group.security_group_id], subnets=subnets
+                security_group_ids=[self._security_group.security_group_id],
+                subnets=self._subnets,
             )
-            if scale_to_zero
+            if to_zero
             else None,
-            enable_network_isolation=True if scale_to_zero else None,
+            enable_network_isolation=True if to_zero else None,
         )
         if volume_key(instance_type, "key") is None:
             acknowledge(
-                self.endpoint_config,
+                config,
                 in_every_framework("SageMakerEndpointConfigurationKMSKeyConfigured"),
                 f"{instance_type} serves from local NVMe instance storage, which SageMaker "
                 "encrypts with hardware keys and for which it rejects a KMS key; data capture "
                 "is encrypted with the LOB key.",
             )
-        self.endpoint = sm.CfnEndpoint(
-            self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name
-        )
-        self.endpoint_name: str = self.endpoint.attr_endpoint_name
+        return config
 
-        if scale_to_zero:
-            # Named: autoscaling addresses the component by name.
-            component_name = f"{stack.stack_name}-{construct_id}"[:63]
-            self.inference_component = sm.CfnInferenceComponent(
-                self,
-                "Component",
-                inference_component_name=component_name,
-                endpoint_name=self.endpoint_name,
-                variant_name=VARIANT,
-                specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
-                    model_name=self.model.attr_model_name,
-                    compute_resource_requirements=sm.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
-                        number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
-                    ),
-                ),
-                runtime_config=sm.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
-                    copy_count=1
-                ),
-            )
-            target = autoscaling.ScalableTarget(
-                self,
-                "Scaling",
-                service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-                scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
-                resource_id=f"inference-component/{component_name}",
-                min_capacity=0,
-                max_capacity=max_instances,
-            )
-            target.node.add_dependency(self.inference_component)
-            metric = autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
-            # Target tracking never scales out from zero copies: a request that finds no copy
-            # raises NoCapacityInvocationFailures, which adds the first one.
-            target.scale_on_metric(
-                "ScaleFromZero",
-                metric=cloudwatch.Metric(
-                    namespace="AWS/SageMaker",
-                    metric_name="NoCapacityInvocationFailures",
-                    dimensions_map={"InferenceComponentName": component_name},
-                    statistic="Maximum",
-                    period=Duration.minutes(1),
-                ),
-                scaling_steps=[
-                    autoscaling.ScalingInterval(upper=1, change=0),
-                    autoscaling.ScalingInterval(lower=1, change=1),
-                ],
-                adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            )
+    def _autoscaling(
+        self, stack: Stack, min_instances: int, max_instances: int, invocations_per_instance: int
+    ) -> None:
+        """Scale on invocations: copies of the inference component, or variant instances."""
+        if self.scales_to_zero:
+            target, metric = self._component_scaling(stack, max_instances)
         else:
             target = autoscaling.ScalableTarget(
                 self,
@@ -238,6 +235,61 @@ class GpuEndpoint(Construct):
             scale_out_cooldown=Duration.minutes(2),
         )
 
+    def _component_scaling(
+        self, stack: Stack, max_instances: int
+    ) -> tuple[autoscaling.ScalableTarget, autoscaling.PredefinedMetric]:
+        """The model as an inference component whose copies scale from zero."""
+        # Named: autoscaling addresses the component by name.
+        component_name = f"{stack.stack_name}-{self.node.id}"[:63]
+        self.inference_component = sm.CfnInferenceComponent(
+            self,
+            "Component",
+            inference_component_name=component_name,
+            endpoint_name=self.endpoint_name,
+            variant_name=VARIANT,
+            specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+                model_name=self.model.attr_model_name,
+                compute_resource_requirements=sm.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                    number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
+                ),
+            ),
+            runtime_config=sm.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
+                copy_count=1
+            ),
+        )
+        target = autoscaling.ScalableTarget(
+            self,
+            "Scaling",
+            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
+            resource_id=f"inference-component/{component_name}",
+            min_capacity=0,
+            max_capacity=max_instances,
+        )
+        target.node.add_dependency(self.inference_component)
+        # Target tracking never scales out from zero copies: a request that finds no copy
+        # raises NoCapacityInvocationFailures, which adds the first one.
+        target.scale_on_metric(
+            "ScaleFromZero",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="NoCapacityInvocationFailures",
+                dimensions_map={"InferenceComponentName": component_name},
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            scaling_steps=[
+                autoscaling.ScalingInterval(upper=1, change=0),
+                autoscaling.ScalingInterval(lower=1, change=1),
+            ],
+            adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        )
+        return (
+            target,
+            autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
+        )
+
+    def _alarms(self, alarm_topic: sns.ITopic, latency_alarm_ms: int) -> None:
         dimensions = {"EndpointName": self.endpoint_name, "VariantName": VARIANT}
         for alarm_id, metric_name, statistic, threshold, description in (
             ("Errors5xx", "Invocation5XXErrors", "Sum", 1, "Model errors (5xx)"),
@@ -266,10 +318,6 @@ class GpuEndpoint(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             alarm.add_alarm_action(actions.SnsAction(alarm_topic))
-        if monitor:
-            self._monitoring(
-                stack, capture_bucket, capture_prefix, encryption_key, subnets, security_group
-            )
 
     def _monitoring(
         self,

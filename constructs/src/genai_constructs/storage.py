@@ -128,6 +128,51 @@ OBJECT_WRITE_ACTIONS = (
 )
 
 
+def encrypted_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    encryption_key: kms.IKey,
+    access_log_bucket: s3.IBucket,
+    access_log_prefix: str,
+    removal_policy: RemovalPolicy,
+    object_lock: s3.ObjectLockRetention | None,
+    lifecycle_rule: s3.LifecycleRule,
+    no_replication_reason: str,
+) -> s3.Bucket:
+    """A bucket on one customer key (bucket keys on), TLS only, public access blocked,
+    owner-enforced objects, versioned, with server access logs and one lifecycle rule.
+
+    Replication is off on purpose; ``no_replication_reason`` says why, for the auditor.
+    """
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=encryption_key,
+        bucket_key_enabled=True,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        removal_policy=removal_policy,
+        server_access_logs_bucket=access_log_bucket,
+        server_access_logs_prefix=access_log_prefix,
+        object_lock_enabled=object_lock is not None,
+        object_lock_default_retention=object_lock,
+        lifecycle_rules=[lifecycle_rule],
+    )
+    Validations.of(bucket).acknowledge(
+        Acknowledgment(
+            id="Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+            reason="The access-log bucket's own policy admits S3 log delivery from every "
+            "bucket of its account, so no per-bucket statement is needed.",
+        )
+    )
+    acknowledge(bucket, in_every_framework("S3BucketReplicationEnabled"), no_replication_reason)
+    return bucket
+
+
 class GovernedBucket(Construct):
     """A data bucket that only its own account can use, encrypted with one KMS key.
 
@@ -183,47 +228,27 @@ class GovernedBucket(Construct):
                 raise ValueError(f"GovernedBucket: '{arn}' is not an IAM role ARN")
 
         account = Stack.of(self).account
-        self.bucket = s3.Bucket(
+        self.bucket = encrypted_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            access_log_bucket=access_log_bucket,
+            access_log_prefix=access_log_prefix or f"{construct_id}/",
             removal_policy=removal_policy,
-            server_access_logs_bucket=access_log_bucket,
-            server_access_logs_prefix=access_log_prefix or f"{construct_id}/",
-            object_lock_enabled=object_lock_days is not None,
-            object_lock_default_retention=(
+            object_lock=(
                 s3.ObjectLockRetention.governance(Duration.days(object_lock_days))
                 if object_lock_days is not None
                 else None
             ),
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireNoncurrentAndIncomplete",
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                    noncurrent_version_expiration=Duration.days(noncurrent_version_days),
-                )
-            ],
+            lifecycle_rule=s3.LifecycleRule(
+                id="ExpireNoncurrentAndIncomplete",
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+                noncurrent_version_expiration=Duration.days(noncurrent_version_days),
+            ),
+            no_replication_reason="Replication would copy LOB data to another region or "
+            "account, against the LOB's data residency and ownership; versioning and the Retain "
+            "policy protect against loss.",
         )
-        Validations.of(self.bucket).acknowledge(
-            Acknowledgment(
-                id="Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
-                reason="The access-log bucket's own policy admits S3 log delivery from every "
-                "bucket of its account, so no per-bucket statement is needed.",
-            )
-        )
-        acknowledge(
-            self.bucket,
-            in_every_framework("S3BucketReplicationEnabled"),
-            "Replication would copy LOB data to another region or account, against the LOB's "
-            "data residency and ownership; versioning and the Retain policy protect against loss.",
-        )
-        objects = self.bucket.arn_for_objects("*")
         not_aws_service = {"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
         outside_account = {"StringNotEquals": {"aws:PrincipalAccount": account}}
         if metadata_reader_arns:
@@ -255,31 +280,21 @@ class GovernedBucket(Construct):
                 actions=["s3:*"],
                 conditions={**outside_account, **not_aws_service},
             )
-        self.bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyOtherKeys",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:PutObject"],
-                resources=[objects],
-                conditions={
-                    "StringNotEqualsIfExists": {
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn
-                    }
-                },
-            )
+        self._deny(
+            "DenyOtherKeys",
+            actions=["s3:PutObject"],
+            conditions={
+                "StringNotEqualsIfExists": {
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn
+                }
+            },
+            objects_only=True,
         )
-        self.bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyOtherEncryption",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:PutObject"],
-                resources=[objects],
-                conditions={
-                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
-                },
-            )
+        self._deny(
+            "DenyOtherEncryption",
+            actions=["s3:PutObject"],
+            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            objects_only=True,
         )
         if writer_tag is not None:
             tag_key, tag_value = writer_tag

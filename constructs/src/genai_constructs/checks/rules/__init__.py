@@ -1,0 +1,26 @@
+"""The platform's own rules, one per module."""
+
+from genai_constructs.checks.rule import Rule
+from genai_constructs.checks.rules import (
+    audit_logging,
+    cost_tags,
+    data_residency,
+    encryption_at_rest,
+    model_guardrail,
+    no_internet_path,
+    role_boundary,
+    tls_only,
+)
+
+RULES: tuple[Rule, ...] = (
+    encryption_at_rest.RULE,
+    tls_only.RULE,
+    role_boundary.RULE,
+    no_internet_path.RULE,
+    audit_logging.RULE,
+    data_residency.RULE,
+    model_guardrail.RULE,
+    cost_tags.RULE,
+)
+
+__all__ = ["RULES"]
