@@ -21,7 +21,7 @@ from blueprint.model.layers import (
     oversight_inputs,
     security_inputs,
 )
-from blueprint.model.plan import Placement, Plan, plan_for
+from blueprint.model.plan import Persona, Placement, Plan, plan_for
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
@@ -69,6 +69,7 @@ def build_platform(
         app,
         governance.stack_name(Layer.AUDIT),
         org_name=plan.prefix,
+        auditor_role=names.role_name(plan.prefix, Persona.AUDITOR.value),
         organization_id=config.organization.id,
         management_account=config.organization.management_account,
         trail_retention_days=config.platform.trail_retention_days,

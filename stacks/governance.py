@@ -45,8 +45,9 @@ LOBS_PER_OVERSIGHT_STACK = 25
 class GovernanceStack(Stack):
     """Organization trail and log archive, the metrics sink, auditor read access.
 
-    :param org_name: name prefix, e.g. ``example-corp``; the auditor role is
-        ``{org_name}-auditor`` (created by the foundation stack of this account).
+    :param org_name: name prefix, e.g. ``example-corp``.
+    :param auditor_role: the name of this account's auditor role (its foundation stack
+        creates it); the central audit read policy attaches to it.
     :param organization_id: ``o-...``; whose accounts may link metrics to the sink.
     :param management_account: the organization's management account. An organization trail
         created by the delegated administrator is owned by it, so its ARN carries that account.
@@ -65,6 +66,7 @@ class GovernanceStack(Stack):
         construct_id: str,
         *,
         org_name: str,
+        auditor_role: str,
         organization_id: str,
         management_account: str,
         trail_retention_days: int,
@@ -116,7 +118,7 @@ class GovernanceStack(Stack):
             name=f"{org_name}-lob-metrics",
             policy=_metrics_only_sink_policy(organization_id),
         )
-        self.audit_policy = self._audit_read_policy(org_name, encryption_key)
+        self.audit_policy = self._audit_read_policy(org_name, auditor_role, encryption_key)
 
     def _log_archive(
         self,
@@ -209,7 +211,9 @@ class GovernanceStack(Stack):
             ),
         ]
 
-    def _audit_read_policy(self, org_name: str, encryption_key: kms.IKey) -> iam.ManagedPolicy:
+    def _audit_read_policy(
+        self, org_name: str, auditor_role: str, encryption_key: kms.IKey
+    ) -> iam.ManagedPolicy:
         """Read of configuration and the audit trail for the auditor; no LOB object reads."""
         archive_objects = self.log_archive.arn_for_objects("*")
         object_reads = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -218,7 +222,7 @@ class GovernanceStack(Stack):
             "CentralAuditRead",
             managed_policy_name=f"{org_name}-central-audit-read",
             description="Auditor: configuration, organization and audit-trail reads only",
-            roles=[iam.Role.from_role_name(self, "Auditor", f"{org_name}-auditor")],
+            roles=[iam.Role.from_role_name(self, "Auditor", auditor_role)],
             statements=[
                 iam.PolicyStatement(
                     sid="ReadTrailsAndEventHistory",

@@ -69,6 +69,7 @@ def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "env": env,
         "org_name": "example-corp",
+        "auditor_role": "example-corp-auditor",
         "organization_id": ORGANIZATION_ID,
         "management_account": MANAGEMENT,
         "trail_retention_days": RETENTION_DAYS,
