@@ -25,12 +25,14 @@ node_modules/.installed: package.json package-lock.json
 validate: install
 	blueprint validate $(ORG)
 
-# Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth.
+# Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth, the
+# access catalog (every journey allowed, every attack denied) right after.
 synth: validate
 	rm -rf cdk.out
 	cdk synth --quiet
 	blueprint lint cdk.out
 	blueprint summary cdk.out
+	blueprint access cdk.out --org $(ORG)
 	blueprint audit cdk.out --org $(ORG)
 
 # The auditor's report of an existing cdk.out: cdk.out/audit/{index.html,audit.md,audit.json}.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -56,6 +57,29 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument(
         "--stacks", help="comma-separated stack name patterns, e.g. '*-security,*-foundation'"
     )
+    access = commands.add_parser(
+        "access",
+        help="who may do what: run the access catalog over a cloud assembly (exit 1 on any "
+        "mismatch), or answer one question",
+    )
+    access.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    access.add_argument("--org", default="environments/example.yaml", help="organization file")
+    access.add_argument(
+        "--principal", help="ACCOUNT:ROLE_NAME, or STACK/LOGICAL_ID of a role (one question)"
+    )
+    access.add_argument("--action", help="SERVICE:ACTION (one question)")
+    access.add_argument("--resource", help="an ARN, or STACK/LOGICAL_ID[/object-key]")
+    access.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a condition key the request carries; VALUE may reference {STACK/LOGICAL_ID.Attr}",
+    )
+    access.add_argument("--json", action="store_true", help="print the answer as JSON")
+    access.add_argument(
+        "--every-check", action="store_true", help="catalog: print every check, not only mismatches"
+    )
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -84,6 +108,42 @@ def _run(args: argparse.Namespace) -> int:
         return print_lint(Path(args.assembly))
     elif args.command == "deploy":
         return deploy_local(args)
+    elif args.command == "access":
+        return access(args)
+    return 0
+
+
+def access(args: argparse.Namespace) -> int:
+    """The catalog (no --principal), or one question (--principal, --action, --resource)."""
+    from blueprint.assembly.access.catalog import run_catalog
+    from blueprint.assembly.access.question import QuestionError, Questions
+    from blueprint.assembly.access.report import catalog_lines
+
+    plan = plan_for(load_config_or_exit(args.org))
+    questions = Questions(read_assembly(Path(args.assembly)), plan.config.organization)
+    question = [args.principal, args.action, args.resource]
+    if not any(question):
+        outcomes = run_catalog(questions.world, plan)
+        for line in catalog_lines(outcomes, every_check=args.every_check):
+            print(line)
+        return 0 if all(outcome.matches for outcome in outcomes) else 1
+    if not all(question):
+        print(
+            "blueprint access: one question needs --principal, --action and --resource",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        decision = questions.ask(args.principal, args.action, args.resource, args.context)
+    except QuestionError as error:
+        print(f"blueprint access: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"decision": decision.decision, "reasons": list(decision.reasons)}))
+    else:
+        print(decision.decision)
+        for reason in decision.reasons:
+            print(f"  {reason}")
     return 0
 
 
@@ -130,8 +190,8 @@ def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
     from blueprint.assembly.audit import build_report, write_audit
     from blueprint.model.layers import check_settings
 
-    settings = check_settings(plan_for(load_config_or_exit(org_file)))
-    report = build_report(assembly, settings, lint=lint)
+    plan = plan_for(load_config_or_exit(org_file))
+    report = build_report(assembly, plan, check_settings(plan), lint=lint)
     print(f"audit written to {write_audit(report, assembly)}")
     return 0
 

@@ -18,6 +18,7 @@ from blueprint.model.layers import (
     foundation_inputs,
     genai_inputs,
     ml_inputs,
+    model_catalogs,
     oversight_inputs,
     security_inputs,
 )
@@ -201,14 +202,12 @@ def _add_organization(app: App, plan: Plan) -> None:
         names.ORGANIZATION_STACK,
         org_name=plan.prefix,
         allowed_regions=organization.allowed_regions,
-        approved_model_ids=[model.id for model in config.catalog.bedrock],
         organization_root_id=organization.root_id,
         organization_id=organization.id,
-        lob_accounts=_lob_accounts(config),
-        platform_accounts={
-            "governance": config.platform.governance_account,
-            "tooling": config.platform.tooling_account,
-        },
+        member_accounts=[p.account for p in plan.placements],
+        workload_accounts=[p.account for p in plan.lob_environments()],
+        model_catalogs=model_catalogs(plan),
+        lob_names=[lob.name for lob in config.lobs],
         protected_role_patterns=[names.platform_role_pattern(plan.prefix)],
         exempt_role_patterns=[
             names.cdk_role_pattern("cfn-exec"),
@@ -220,7 +219,7 @@ def _add_organization(app: App, plan: Plan) -> None:
         # GPU instances (g5, p4d, ...) have local NVMe storage and reject volume keys.
         sagemaker_require_volume_key=False,
         env=Environment(account=organization.management_account, region=organization.home_region),
-        description="GenAI platform organization: OUs, SCPs, RCP, AI opt-out, tag policy",
+        description="GenAI platform organization: SCPs, RCP, AI opt-out, tag policy",
         termination_protection=True,
     )
     identity = StackIdentity(

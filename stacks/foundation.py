@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import FoundationInputs
+from blueprint.model.layers import FoundationInputs, WorkloadRoleInputs
 from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
+from genai_constructs.naming import pascal
+from stacks.assets import mark
+from stacks.persona_access import (
+    configuration_reads,
+    data_scientist_work,
+    kept_from_lob_data,
+    persona_guard,
+    pipeline_operations,
+)
 from stacks.security import SecurityStack
 
 PERSONA_POLICIES: dict[PersonaName, tuple[str, ...]] = {
@@ -30,7 +39,11 @@ PERSONA_DESCRIPTIONS: dict[PersonaName, str] = {
 
 
 class FoundationStack(Stack):
-    """VPC with endpoints and flow logs, and persona roles under the permissions boundary."""
+    """VPC with endpoints and flow logs; persona and workload roles under the boundary.
+
+    Every identity of the account lives here (persona roles, one role per use case, the
+    ingestion role); the layers that own resources grant to them by name.
+    """
 
     def __init__(
         self,
@@ -61,6 +74,7 @@ class FoundationStack(Stack):
                     managed_policies=PERSONA_POLICIES[persona.persona],
                     trusted_accounts=persona.trusted_accounts,
                     service_principals=persona.service_principals,
+                    trusted_role_arns=persona.trusted_role_arns,
                 )
                 for persona in inputs.personas
             ],
@@ -70,8 +84,51 @@ class FoundationStack(Stack):
             ],
             extra_services=inputs.extra_boundary_services,
         )
+        self._persona_access(inputs, security)
+        self.workload_roles = {
+            role.name: self._workload_role(role) for role in inputs.workload_roles
+        }
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
         ignore_cfn_lint_on_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
+
+    def _persona_access(self, inputs: FoundationInputs, security: SecurityStack) -> None:
+        """The personas' own jobs, and what no persona may do (see ``stacks.persona_access``)."""
+        roles = {p.persona: self.identity.roles[p.persona.value] for p in inputs.personas}
+        persona_guard(self, list(roles.values()))
+        kept_out = [roles[p.persona] for p in inputs.personas if p.kept_from_lob_data]
+        if kept_out:
+            invocation_logs = security.invocation_log_group
+            kept_from_lob_data(
+                self, kept_out, invocation_logs.log_group_arn if invocation_logs else None
+            )
+        for persona in inputs.personas:
+            role = roles[persona.persona]
+            if persona.persona is PersonaName.DATA_SCIENTIST:
+                data_scientist_work(self, role)
+            if persona.runs_pipelines:
+                pipeline_operations(self, role)
+            if persona.persona is PersonaName.AUDITOR:
+                configuration_reads(self, role)
+
+    def _workload_role(self, workload: WorkloadRoleInputs) -> iam.Role:
+        role = iam.Role(
+            self,
+            f"Workload{pascal(workload.asset.replace('/', '-'))}",
+            role_name=workload.name,
+            description=workload.description,
+            assumed_by=iam.CompositePrincipal(
+                *(
+                    iam.ServicePrincipal(
+                        service, conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+                    )
+                    for service in workload.services
+                )
+            ),
+        )
+        for key, value in workload.tags:
+            Tags.of(role).add(key, value)
+        mark(role, workload.asset)
+        return role
 
     @property
     def availability_zones(self) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -33,6 +33,7 @@ from genai_constructs.knowledge_base import (
     S3VectorStore,
 )
 from genai_constructs.naming import pascal
+from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
@@ -96,7 +97,7 @@ class GenAIStack(Stack):
         self.profiles = ApplicationInferenceProfiles(
             self,
             "UseCases",
-            use_cases={name: approved_model(model) for name, model in inputs.use_cases},
+            use_cases={use.name: approved_model(use.model) for use in inputs.use_cases},
             name_prefix=inputs.label,
             tags=inputs.tags,
         )
@@ -104,13 +105,14 @@ class GenAIStack(Stack):
         # Retrieval: knowledge bases on the LOB's curated zone and its own vector stores.
         self.knowledge_bases = self._knowledge_bases(inputs, security, data)
         # Access: who may call which model, always with the guardrail.
-        self.application_role, self.model_access = self._model_access(inputs, security)
+        self._model_access(inputs, security)
         # Evidence: every invocation logged to the LOB's own stores, with alarms.
+        log_group, archive = security.invocation_stores
         self.invocation_logging = ModelInvocationLogging(
             self,
             "InvocationLogging",
-            log_group=security.invocation_log_group,
-            bucket=security.invocation_log_bucket,
+            log_group=log_group,
+            bucket=archive,
             encryption_key=security.logs_key,
             vpc=foundation.network.vpc,
             key_prefix=INVOCATION_LOG_PREFIX,
@@ -118,6 +120,7 @@ class GenAIStack(Stack):
             function_log_retention=security.retention,
             metric_namespace=inputs.metric_namespace,
         )
+        self._mark_assets(inputs)
 
     def _prompt_catalog(self, inputs: GenAIInputs, security: SecurityStack) -> PromptCatalog:
         return PromptCatalog(
@@ -160,38 +163,60 @@ class GenAIStack(Stack):
             for kb in inputs.knowledge_bases
         }
 
-    def _model_access(
-        self, inputs: GenAIInputs, security: SecurityStack
-    ) -> tuple[iam.Role, ModelAccessPolicy]:
-        """The application role and the personas that may call models, on one policy."""
-        application_role = iam.Role(
-            self,
-            "ApplicationRole",
-            description=f"Runs the GenAI applications of {inputs.label}",
-            assumed_by=iam.CompositePrincipal(
-                iam.ServicePrincipal("lambda.amazonaws.com"),
-                iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            ),
-        )
-        Tags.of(application_role).add(*names.APPLICATION_TAG)
-        invokers: list[iam.IRole] = [application_role] + [
+    def _model_access(self, inputs: GenAIInputs, security: SecurityStack) -> None:
+        """Each application on its own policy (its profile, its knowledge bases); the personas
+        that may call models here (none in prod) on one policy for the approved models."""
+        common = {
+            "guardrail_arn": self.guardrail.guardrail_arn,
+            "guardrail_identifier": self.guardrail.versioned_arn,
+            "guardrail_key_arn": security.data_key.key_arn,
+        }
+        self.application_access = {
+            use.name: ModelAccessPolicy(
+                self,
+                f"UseCase{pascal(use.name)}Access",
+                models=[approved_model(use.model)],
+                application_profile_arns=[
+                    self.profiles.profiles[use.name].attr_inference_profile_arn
+                ],
+                knowledge_base_arns=[
+                    self.knowledge_bases[kb].knowledge_base_arn for kb in use.knowledge_bases
+                ],
+                roles=[iam.Role.from_role_name(self, f"App{pascal(use.name)}", use.role)],
+                **common,
+            )
+            for use in inputs.use_cases
+        }
+        invokers: list[iam.IRole] = [
             iam.Role.from_role_name(
                 self, f"Invoker{persona.name}", names.role_name(inputs.prefix, persona.value)
             )
             for persona in inputs.invokers
         ]
-        access = ModelAccessPolicy(
-            self,
-            "ModelAccess",
-            models=[approved_model(m) for m in inputs.approved_models],
-            guardrail_arn=self.guardrail.guardrail_arn,
-            guardrail_identifier=self.guardrail.versioned_arn,
-            guardrail_key_arn=security.data_key.key_arn,
-            application_profile_arns=self.profiles.arns,
-            knowledge_base_arns=[kb.knowledge_base_arn for kb in self.knowledge_bases.values()],
-            roles=invokers,
-        )
-        return application_role, access
+        if invokers:
+            self.model_access = ModelAccessPolicy(
+                self,
+                "ModelAccess",
+                models=[approved_model(m) for m in inputs.approved_models],
+                application_profile_arns=self.profiles.arns,
+                knowledge_base_arns=[kb.knowledge_base_arn for kb in self.knowledge_bases.values()],
+                roles=invokers,
+                **common,
+            )
+
+    def _mark_assets(self, inputs: GenAIInputs) -> None:
+        mark(self.guardrail.guardrail, "guardrail/platform")
+        mark(self.guardrail.version, "guardrail-version/platform")
+        for name, profile in self.profiles.profiles.items():
+            mark(profile, f"profile/{name}")
+        for name, knowledge_base in self.knowledge_bases.items():
+            mark(knowledge_base.knowledge_base, f"knowledge-base/{name}")
+            mark(knowledge_base.role, f"knowledge-base-role/{name}")
+        logging = self.invocation_logging
+        mark(logging.dead_letters, "invocation-logs/dead-letters")
+        role = logging.function.role
+        if role is not None:
+            mark(role, "logging-role/invocation-logging")
 
 
 def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:

@@ -247,6 +247,11 @@ class GovernanceStack(Stack):
                     resources=["*"],
                 ),
                 iam.PolicyStatement(
+                    sid="AssumeTheAuditorOfEachAccount",
+                    actions=["sts:AssumeRole"],
+                    resources=[f"arn:{self.partition}:iam::*:role/{auditor_role}"],
+                ),
+                iam.PolicyStatement(
                     sid="ListLogArchive",
                     actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"],
                     resources=[self.log_archive.bucket_arn],
@@ -279,6 +284,12 @@ class GovernanceStack(Stack):
         for action in ("organizations:Describe*", "organizations:List*"):
             acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
         acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason)
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/{auditor_role}]",
+            "The central auditor reaches each account through its auditor role, one fixed name "
+            "in every account; each of those roles trusts this exact role ARN only.",
+        )
         acknowledge(
             policy,
             f"AwsSolutions-IAM5[Resource::{nag_reference(self, archive_objects)}]",

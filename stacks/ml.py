@@ -20,6 +20,7 @@ from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, ser
 from genai_constructs.naming import pascal
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
+from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import SecurityStack
@@ -111,6 +112,9 @@ class MLStack(Stack):
         self._acknowledge_role_policy(
             self.studio.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
         )
+        mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
+        for user, profile in zip(studio.users, self.studio.users, strict=True):
+            mark(profile, f"studio-user/{user}")
 
     def _pipeline(self, entry: FineTuningInputs, inputs: MLInputs) -> FineTuningPipeline:
         spec = fine_tuning_spec(entry)
@@ -130,6 +134,9 @@ class MLStack(Stack):
         self._acknowledge_role_policy(
             pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
         )
+        mark(pipeline.pipeline, f"pipeline/{spec.name}")
+        mark(pipeline.model_package_group, f"model-package-group/{spec.name}")
+        mark(pipeline.role, f"pipeline-role/{spec.name}")
         return pipeline
 
     def _endpoint(self, entry: EndpointInputs, alarms: sns.ITopic, *, monitor: bool) -> GpuEndpoint:
@@ -157,6 +164,18 @@ class MLStack(Stack):
         )
         # Endpoints write data capture to the artifacts zone: a pipeline workload.
         Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
+        mark(endpoint.endpoint, f"endpoint/{config.name}")
+        for consumer in entry.consumers:
+            role = iam.Role.from_role_name(
+                self, f"Consumer{pascal(config.name)}{pascal(consumer)}", consumer
+            )
+            endpoint.grant_invoke(role)
+            acknowledge(
+                next(c for c in role.node.find_all() if isinstance(c, iam.CfnPolicy)),
+                in_every_framework("IAMNoInlinePolicy"),
+                f"CDK grant of invoking endpoint {config.name} to the application role of a use "
+                "case that calls it; attached to that one role only.",
+            )
         self._acknowledge_role_policy(
             endpoint.role, f"endpoint {config.name}: its model files and its capture prefix"
         )

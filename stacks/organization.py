@@ -1,21 +1,22 @@
-"""The organization's structure and central policies, deployed in the management account.
+"""The organization's central policies, deployed in the management account.
 
-OUs per environment kind, service and resource control policies attached to them, and the
-AI opt-out, tag and (optionally) Bedrock policies attached to the root. Accounts are not moved
-here: ``account_ous`` says which OU each account belongs in (``aws organizations move-account``
-or an import of the accounts into a stack of ``AWS::Organizations::Account``).
+Service and resource control policies are attached to the accounts the platform deploys to,
+by account ID, so that they are in force from the first deployment whatever OU an account
+sits in; the AI opt-out, tag and (optionally) Bedrock policies are attached to the root.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack, Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
+from blueprint.model.layers import ModelCatalogScope
 from genai_constructs.organization import (
     AI_OPT_OUT_MAX_CHARS,
     BEDROCK_POLICY_MAX_CHARS,
@@ -37,10 +38,9 @@ from genai_constructs.organization import (
     tag_policy,
 )
 
-LOB_OUS = ("interactive", "nonprod", "prod")
-PLATFORM_OU = "platform"
-ALL_OUS = (*LOB_OUS, PLATFORM_OU)
 ROOT = "root"
+# SCPs attached directly to one account at most, AWS's FullAWSAccess included.
+MAX_SCPS_PER_TARGET = 5
 QUOTAS = {
     "SERVICE_CONTROL_POLICY": SCP_MAX_CHARS,
     "RESOURCE_CONTROL_POLICY": RCP_MAX_CHARS,
@@ -52,7 +52,8 @@ QUOTAS = {
 
 @dataclass(frozen=True)
 class OrgPolicy:
-    """One policy to create: construct id, name suffix, type, document and target OUs."""
+    """One policy to create: construct id, name suffix, type, document and targets (account
+    IDs, or ``ROOT``)."""
 
     construct_id: str
     name: str
@@ -63,20 +64,23 @@ class OrgPolicy:
 
 
 class OrganizationStack(Stack):
-    """OUs ``interactive``, ``nonprod``, ``prod``, ``platform`` and the policies on them.
+    """The SCPs, the RCP and the root's management policies of the platform.
 
-    Region and guardrail SCPs apply to all four OUs; the Bedrock and SageMaker SCPs and the
-    data-perimeter RCP to the three LOB OUs; the AI opt-out, tag and Bedrock policies to the
-    root. Each policy type must be enabled on the root beforehand (``aws organizations
-    enable-policy-type``). With AWS's FullAWSAccess, an LOB OU carries 5 SCPs, the maximum.
+    The region and security-guardrail SCPs and the data-perimeter RCP apply to every member
+    account, a model-catalog SCP to each group of accounts that share a data classification,
+    the SageMaker SCP to the LOB accounts. Each policy type must be enabled on the root
+    beforehand (``aws organizations enable-policy-type``). With AWS's FullAWSAccess, an LOB
+    account carries 5 SCPs, the maximum (checked here).
 
     :param org_name: name prefix of the policies, e.g. ``example-corp``.
     :param allowed_regions: regions where regional services may be used, at least one.
-    :param approved_model_ids: Bedrock model IDs of the catalog, at least one.
-    :param organization_root_id: ``r-...``, parent of the OUs.
+    :param organization_root_id: ``r-...``, target of the management policies.
     :param organization_id: ``o-...``, the data perimeter's organization.
-    :param lob_accounts: LOB name -> environment (interactive, nonprod, prod) -> account.
-    :param platform_accounts: role (e.g. governance, tooling) -> account; ``platform`` OU.
+    :param member_accounts: every account the platform deploys to (not the management
+        account, which SCPs and RCPs never restrict).
+    :param workload_accounts: the LOB accounts, where SageMaker workloads run.
+    :param model_catalogs: the model catalog of each group of member accounts.
+    :param lob_names: the LOBs, allowed values of the ``lob`` tag.
     :param protected_role_patterns: role ARN patterns of the platform that only exempt roles
         may change, at least one.
     :param exempt_role_patterns: role ARN patterns exempt from the region and guardrail SCPs
@@ -98,11 +102,12 @@ class OrganizationStack(Stack):
         *,
         org_name: str,
         allowed_regions: Sequence[str],
-        approved_model_ids: Sequence[str],
         organization_root_id: str,
         organization_id: str,
-        lob_accounts: Mapping[str, Mapping[str, str]],
-        platform_accounts: Mapping[str, str],
+        member_accounts: Sequence[str],
+        workload_accounts: Sequence[str],
+        model_catalogs: Sequence[ModelCatalogScope],
+        lob_names: Sequence[str],
         protected_role_patterns: Sequence[str],
         exempt_role_patterns: Sequence[str],
         enforce_bedrock_guardrail: bool,
@@ -113,7 +118,7 @@ class OrganizationStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.account_ous = _account_ous(lob_accounts, platform_accounts)
+        _check_targets(member_accounts, workload_accounts, model_catalogs)
         if not allowed_regions:
             raise ValueError("OrganizationStack: allowed_regions must name at least one region")
         if not protected_role_patterns:
@@ -127,9 +132,11 @@ class OrganizationStack(Stack):
             )
         policies = _policies(
             allowed_regions=allowed_regions,
-            approved_model_ids=approved_model_ids,
             organization_id=organization_id,
-            lob_names=list(lob_accounts),
+            member_accounts=tuple(member_accounts),
+            workload_accounts=tuple(workload_accounts),
+            model_catalogs=model_catalogs,
+            lob_names=list(lob_names),
             protected_role_patterns=protected_role_patterns,
             exempt_role_patterns=exempt_role_patterns,
             sagemaker_require_volume_key=sagemaker_require_volume_key,
@@ -149,14 +156,8 @@ class OrganizationStack(Stack):
             )
         for policy in policies:
             _check_size(policy)
+        _check_scp_count(policies)
 
-        self.ou_ids: dict[str, str] = {ROOT: organization_root_id}
-        for ou in ALL_OUS:
-            unit = organizations.CfnOrganizationalUnit(
-                self, f"{ou.capitalize()}Ou", name=ou, parent_id=organization_root_id
-            )
-            self.ou_ids[ou] = unit.attr_id
-            CfnOutput(self, f"{ou.capitalize()}OuId", value=unit.attr_id)
         self.policies: dict[str, organizations.CfnPolicy] = {}
         for policy in policies:
             self.policies[policy.name] = organizations.CfnPolicy(
@@ -166,7 +167,9 @@ class OrganizationStack(Stack):
                 type=policy.policy_type,
                 description=policy.description,
                 content=policy.document,
-                target_ids=[self.ou_ids[target] for target in policy.targets],
+                target_ids=[
+                    organization_root_id if target == ROOT else target for target in policy.targets
+                ],
             )
 
     def _guardrail_policy(
@@ -195,8 +198,10 @@ class OrganizationStack(Stack):
 def _policies(
     *,
     allowed_regions: Sequence[str],
-    approved_model_ids: Sequence[str],
     organization_id: str,
+    member_accounts: tuple[str, ...],
+    workload_accounts: tuple[str, ...],
+    model_catalogs: Sequence[ModelCatalogScope],
     lob_names: list[str],
     protected_role_patterns: Sequence[str],
     exempt_role_patterns: Sequence[str],
@@ -211,7 +216,7 @@ def _policies(
             "SERVICE_CONTROL_POLICY",
             "Denies regional services outside the allowed regions",
             region_scp(allowed_regions, exempt_role_patterns=exempt_role_patterns),
-            ALL_OUS,
+            member_accounts,
         ),
         OrgPolicy(
             "SecurityGuardrails",
@@ -219,15 +224,18 @@ def _policies(
             "SERVICE_CONTROL_POLICY",
             "Protects CloudTrail, Config, GuardDuty, platform roles and public access blocks",
             guardrails_scp(protected_role_patterns, exempt_role_patterns=exempt_role_patterns),
-            ALL_OUS,
+            member_accounts,
         ),
-        OrgPolicy(
-            "BedrockModelCatalog",
-            "bedrock-model-catalog",
-            "SERVICE_CONTROL_POLICY",
-            "Denies Bedrock models outside the approved catalog",
-            bedrock_scp(approved_model_ids),
-            LOB_OUS,
+        *(
+            OrgPolicy(
+                f"BedrockModelCatalog{catalog.name.capitalize()}",
+                f"bedrock-model-catalog-{catalog.name}",
+                "SERVICE_CONTROL_POLICY",
+                f"Denies Bedrock models not approved for {catalog.name} data",
+                bedrock_scp(catalog.model_ids),
+                catalog.accounts,
+            )
+            for catalog in model_catalogs
         ),
         OrgPolicy(
             "SageMakerIsolation",
@@ -235,7 +243,7 @@ def _policies(
             "SERVICE_CONTROL_POLICY",
             "Denies SageMaker workloads outside a VPC or without customer-managed keys",
             sagemaker_scp(require_volume_key=sagemaker_require_volume_key),
-            LOB_OUS,
+            workload_accounts,
         ),
         OrgPolicy(
             "DataPerimeter",
@@ -243,7 +251,7 @@ def _policies(
             "RESOURCE_CONTROL_POLICY",
             "Keeps S3, KMS and OpenSearch Serverless resources inside the organization",
             data_perimeter_rcp(organization_id),
-            LOB_OUS,
+            member_accounts,
         ),
         OrgPolicy(
             "AiServicesOptOut",
@@ -267,37 +275,46 @@ def _policies(
     ]
 
 
-def _account_ous(
-    lob_accounts: Mapping[str, Mapping[str, str]], platform_accounts: Mapping[str, str]
-) -> dict[str, str]:
-    """Account -> the OU it belongs in; every account once, LOB environments known."""
-    if not lob_accounts:
-        raise ValueError("OrganizationStack: lob_accounts must name at least one LOB")
-    placements = [
-        (account, env, f"{lob}-{env}")
-        for lob, environments in lob_accounts.items()
-        for env, account in environments.items()
-    ]
-    for _, env, owner in placements:
-        if env not in LOB_OUS:
-            raise ValueError(
-                f"OrganizationStack: '{owner}' names environment '{env}', not one of "
-                f"{list(LOB_OUS)}"
-            )
-    placements += [
-        (account, PLATFORM_OU, f"platform-{role}") for role, account in platform_accounts.items()
-    ]
-    account_ous: dict[str, str] = {}
-    owners: dict[str, str] = {}
-    for account, ou, owner in placements:
-        if account in owners:
-            raise ValueError(
-                f"OrganizationStack: account {account} is placed twice "
-                f"({owners[account]} and {owner})"
-            )
-        owners[account] = owner
-        account_ous[account] = ou
-    return account_ous
+def _check_targets(
+    member_accounts: Sequence[str],
+    workload_accounts: Sequence[str],
+    model_catalogs: Sequence[ModelCatalogScope],
+) -> None:
+    """Every target is a member account; each member account is in one model catalog."""
+    if not member_accounts:
+        raise ValueError("OrganizationStack: member_accounts must name at least one account")
+    members = set(member_accounts)
+    strays = sorted(set(workload_accounts) - members)
+    if strays:
+        raise ValueError(f"OrganizationStack: workload accounts {strays} are not member accounts")
+    placed = Counter(account for catalog in model_catalogs for account in catalog.accounts)
+    twice = sorted(account for account, count in placed.items() if count > 1)
+    if twice:
+        raise ValueError(f"OrganizationStack: accounts {twice} are in two model catalogs")
+    missing = sorted(members - set(placed))
+    if missing or set(placed) - members:
+        raise ValueError(
+            "OrganizationStack: model_catalogs must cover every member account once "
+            f"(missing {missing}, strays {sorted(set(placed) - members)})"
+        )
+
+
+def _check_scp_count(policies: Sequence[OrgPolicy]) -> None:
+    """AWS attaches at most 5 SCPs to an account, FullAWSAccess included."""
+    attached = Counter(
+        target
+        for policy in policies
+        if policy.policy_type == "SERVICE_CONTROL_POLICY"
+        for target in policy.targets
+    )
+    over = {
+        account: count + 1 for account, count in attached.items() if count + 1 > MAX_SCPS_PER_TARGET
+    }
+    if over:
+        raise ValueError(
+            f"OrganizationStack: accounts {sorted(over)} would carry {max(over.values())} SCPs "
+            f"with FullAWSAccess; AWS allows {MAX_SCPS_PER_TARGET} per account"
+        )
 
 
 def _check_size(policy: OrgPolicy) -> None:

@@ -7,11 +7,13 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from blueprint.model.layers import SecurityInputs
 from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
 from genai_constructs.retention import log_retention
+from stacks.assets import mark
 
 INVOCATION_LOG_PREFIX = "invocations/"
 
@@ -55,18 +57,29 @@ class SecurityStack(Stack):
             retention=self.retention,
             removal_policy=removal,
         )
+        mark(self.data_key, "key/data")
+        mark(self.logs_key, "key/logs")
+        self.invocation_log_group: logs.LogGroup | None = None
         if inputs.invocation_log_stores:
             self._add_invocation_log_stores(inputs.noncurrent_version_days)
 
+    @property
+    def invocation_stores(self) -> tuple[logs.LogGroup, s3.IBucket]:
+        """The invocation log group and archive (LOB environments only)."""
+        if self.invocation_log_group is None:
+            raise ValueError(f"{self.stack_name} keeps no model invocation logs")
+        return self.invocation_log_group, self.invocation_log_bucket
+
     def _add_invocation_log_stores(self, noncurrent_version_days: int) -> None:
         """Where Bedrock writes this account's model invocation logs; read by the LOB only."""
-        self.invocation_log_group = logs.LogGroup(
+        self.invocation_log_group = log_group = logs.LogGroup(
             self,
             "ModelInvocationLogs",
             encryption_key=self.logs_key,
             retention=self.retention,
             removal_policy=self.removal_policy,
         )
+        mark(log_group, "invocation-logs/log-group")
         self.invocation_log_bucket = GovernedBucket(
             self,
             "ModelInvocationArchive",

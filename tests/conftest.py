@@ -11,6 +11,8 @@ import pytest
 from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
 
+from blueprint.assembly.access.question import Questions
+from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
@@ -62,3 +64,9 @@ def example_config() -> OrgConfig:
 @pytest.fixture(scope="session")
 def example(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize_org(example_config, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def example_access(example: Synthesized) -> Questions:
+    """Access questions about the example's assembly, answered by the evaluator."""
+    return Questions(read_assembly(example.outdir), example.plan.config.organization)

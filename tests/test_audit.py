@@ -20,7 +20,7 @@ from blueprint.assembly.replacement import create_only_properties, resources_at_
 from blueprint.cli import guard_replacements, main
 from blueprint.model.layers import check_settings
 from blueprint.model.loader import load_config
-from blueprint.model.plan import plan_for
+from blueprint.model.plan import Plan, plan_for
 from genai_constructs.checks import CheckSettings
 from tests.conftest import EXAMPLE, synthesize_org
 
@@ -48,13 +48,18 @@ def assembly_dir(small_org: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="module")
-def settings(small_org: Path) -> CheckSettings:
-    return check_settings(plan_for(load_config(small_org)))
+def plan(small_org: Path) -> Plan:
+    return plan_for(load_config(small_org))
 
 
 @pytest.fixture(scope="module")
-def report(assembly_dir: Path, settings: CheckSettings) -> Json:
-    return build_report(assembly_dir, settings)
+def settings(plan: Plan) -> CheckSettings:
+    return check_settings(plan)
+
+
+@pytest.fixture(scope="module")
+def report(assembly_dir: Path, plan: Plan, settings: CheckSettings) -> Json:
+    return build_report(assembly_dir, plan, settings)
 
 
 def copy_assembly(source: Path, target: Path) -> Path:
@@ -110,7 +115,7 @@ def test_the_small_organization_passes_every_control(report: Json) -> None:
 
 
 def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
-    report: Json, assembly_dir: Path, settings: CheckSettings, tmp_path: Path
+    report: Json, assembly_dir: Path, plan: Plan, settings: CheckSettings, tmp_path: Path
 ) -> None:
     copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
     bucket = first_bucket(copy)
@@ -120,7 +125,7 @@ def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
         template["Resources"]["ExtraTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
 
     edit_template(copy, DATA_STACK, break_bucket)
-    changed = build_report(copy, settings, lint=False)
+    changed = build_report(copy, plan, settings, lint=False)
 
     at_rest = control(changed, "encryption at rest")
     assert at_rest["missing_resources"] == [f"{DATA_STACK}/{bucket}", f"{DATA_STACK}/ExtraTopic"]
@@ -130,21 +135,39 @@ def test_a_bucket_without_encryption_and_an_extra_resource_change_the_report(
 
 
 def test_a_region_outside_the_allowed_list_breaks_residency(
-    assembly_dir: Path, settings: CheckSettings
+    assembly_dir: Path, plan: Plan, settings: CheckSettings
 ) -> None:
     changed = build_report(
-        assembly_dir, replace(settings, allowed_regions=("eu-central-1",)), lint=False
+        assembly_dir, plan, replace(settings, allowed_regions=("eu-central-1",)), lint=False
     )
     assert changed["residency"]["outside_allowed"] == ["eu-west-1"]
     assert control(changed, "data residency")["implemented"] == 0
 
 
-def test_model_access_matrix_shows_the_lob_models(report: Json, small_org: Path) -> None:
-    config = load_config(small_org)
-    use_case_models = {u.model for u in config.lobs[0].genai.use_cases}
-    allowed = set(report["model_access"]["matrix"][f"{LOB}-{ENVIRONMENT}"])
-    assert use_case_models <= allowed
-    assert list(report["model_access"]["matrix"]) == [f"{LOB}-{ENVIRONMENT}"]
+def test_who_can_do_what_comes_from_the_evaluator(report: Json, small_org: Path) -> None:
+    [environment] = report["access"]["environments"]
+    assert environment["placement"] == f"{LOB}-{ENVIRONMENT}"
+    cells = {
+        row["principal"].split(":", 1)[1]: dict(
+            zip(environment["columns"], row["cells"], strict=True)
+        )
+        for row in environment["rows"]
+    }
+    assert set(cells) == {
+        "example-corp-platform-admin",
+        "example-corp-ml-engineer",
+        "example-corp-auditor",
+        "example-corp-app-claims-assistant",
+        "example-corp-ingestion",
+    }
+    use_case = load_config(small_org).lobs[0].genai.use_cases[0]
+    app = cells[f"example-corp-app-{use_case.name}"]
+    assert app[f"model/{use_case.model}"] == "invoke"
+    assert app["zone/curated"] == "-"
+    assert cells["example-corp-ingestion"]["zone/training"] == "read, write"
+    assert cells["example-corp-ingestion"]["key/data"] == "decrypt"
+    for persona in ("platform-admin", "auditor", "ml-engineer"):
+        assert set(cells[f"example-corp-{persona}"].values()) == {"-"}, persona
 
 
 def test_iam_summary_lists_the_boundary_of_every_role(report: Json, assembly_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
+from blueprint.assembly.access.question import Questions
 from tests.conftest import Synthesized
 
 BOUNDARY = "example-corp-permissions-boundary"
@@ -105,13 +106,23 @@ def test_flow_logs_capture_all_traffic_into_the_security_stack_group(example: Sy
     [
         (
             "claims-interactive-foundation",
-            {"platform-admin", "data-scientist", "ml-engineer", "auditor"},
+            {
+                "platform-admin",
+                "data-scientist",
+                "ml-engineer",
+                "auditor",
+                "app-claims-assistant",
+                "ingestion",
+            },
         ),
-        ("claims-prod-foundation", {"platform-admin", "ml-engineer", "auditor"}),
+        (
+            "claims-prod-foundation",
+            {"platform-admin", "ml-engineer", "auditor", "app-claims-assistant", "ingestion"},
+        ),
         ("platform-governance-foundation", {"platform-admin", "auditor"}),
     ],
 )
-def test_persona_roles_per_environment(
+def test_persona_and_workload_roles_per_environment(
     example: Synthesized, stack_name: str, roles: set[str]
 ) -> None:
     found = example.template(stack_name).find_resources("AWS::IAM::Role")
@@ -144,7 +155,7 @@ def test_every_role_in_the_app_has_the_account_boundary(example: Synthesized) ->
     assert roles_checked > 50
 
 
-def test_auditor_is_read_only_and_trusted_by_governance(example: Synthesized) -> None:
+def test_auditor_is_read_only(example: Synthesized) -> None:
     template = example.template("claims-prod-foundation")
     template.has_resource_properties(
         "AWS::IAM::Role",
@@ -168,22 +179,25 @@ def test_auditor_is_read_only_and_trusted_by_governance(example: Synthesized) ->
                     ]
                 },
             ],
-            "AssumeRolePolicyDocument": {
-                "Statement": [
-                    {
-                        "Action": "sts:AssumeRole",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": [
-                                "arn:aws:iam::222222222222:root",
-                                "arn:aws:iam::666666666666:root",
-                            ]
-                        },
-                    }
-                ]
-            },
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("222222222222:example-corp-auditor", "allow"),
+        ("222222222222:example-corp-platform-admin", "deny"),
+        ("444444444444:example-corp-auditor", "deny"),
+    ],
+)
+def test_only_the_central_auditor_assumes_the_lob_auditor(
+    example_access: Questions, principal: str, expected: str
+) -> None:
+    decision = example_access.ask(
+        principal, "sts:AssumeRole", "arn:aws:iam::666666666666:role/example-corp-auditor"
+    )
+    assert decision.decision == expected, decision.reasons
 
 
 def test_other_personas_trust_only_their_own_account(example: Synthesized) -> None:

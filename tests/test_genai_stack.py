@@ -10,6 +10,7 @@ import pytest
 import yaml
 from aws_cdk.assertions import Match
 
+from blueprint.assembly.access.question import Questions
 from blueprint.model.config import DataClassification, ModelKind, OrgConfig
 from tests.conftest import EXAMPLE, Synthesized, synthesize_org
 
@@ -58,29 +59,62 @@ def _model_ids(statement: dict[str, Any]) -> set[str]:
     }
 
 
-def test_roles_cannot_invoke_models_above_their_classification(
-    example: Synthesized, example_config: OrgConfig
+def _guardrail(example: Synthesized, stack: str) -> str:
+    """The context entry of an invoke that names the stack's guardrail version."""
+    template = example.template_json(stack)["Resources"]
+    guardrail, version = (
+        next(lid for lid, r in template.items() if r["Type"] == resource_type)
+        for resource_type in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion")
+    )
+    arn, version_number = f"{stack}/{guardrail}.GuardrailArn", f"{stack}/{version}.Version"
+    return f"bedrock:GuardrailIdentifier={{{arn}}}:{{{version_number}}}"
+
+
+def test_people_invoke_only_models_up_to_their_lob_classification(
+    example: Synthesized, example_config: OrgConfig, example_access: Questions
+) -> None:
+    asked = 0
+    for placement in example.plan.lob_environments():
+        if placement.environment != "interactive":
+            continue
+        guardrail = _guardrail(example, f"{placement.key}-genai")
+        for model in example_config.catalog.bedrock:
+            if model.kind is not ModelKind.TEXT:
+                continue
+            decision = example_access.ask(
+                f"{placement.account}:example-corp-data-scientist",
+                "bedrock:InvokeModel",
+                f"arn:aws:bedrock:{placement.region}::foundation-model/{model.id}",
+                [guardrail],
+            )
+            allowed = model.max_classification.rank >= placement.classification.rank
+            assert decision.decision == ("allow" if allowed else "deny"), (
+                placement.key,
+                model.id,
+                decision.reasons,
+            )
+            asked += 1
+    assert asked == 6
+    assert DataClassification.RESTRICTED.rank > DataClassification.CONFIDENTIAL.rank
+
+
+def test_applications_invoke_only_their_use_case_model(
+    example: Synthesized, example_config: OrgConfig, example_access: Questions
 ) -> None:
     for placement in example.plan.lob_environments():
-        allowed = {
-            m.id
-            for m in example_config.catalog.bedrock
-            if m.kind is ModelKind.TEXT
-            and m.max_classification.rank >= placement.classification.rank
-        }
-        template = example.template_json(f"{placement.key}-genai")
-        granted = {
-            model
-            for logical_id, statement in _invoke_allows(template)
-            if logical_id.startswith("ModelAccess")
-            for model in _model_ids(statement)
-        }
-        assert granted == allowed, placement.key
-    research = example.template_json("research-prod-genai")
-    assert "amazon.nova-pro-v1:0" not in {
-        m for _, s in _invoke_allows(research) for m in _model_ids(s)
-    }
-    assert DataClassification.RESTRICTED.rank > DataClassification.CONFIDENTIAL.rank
+        guardrail = _guardrail(example, f"{placement.key}-genai")
+        for use_case in placement.lob.genai.use_cases:
+            for model in example_config.catalog.bedrock:
+                if model.kind is not ModelKind.TEXT:
+                    continue
+                decision = example_access.ask(
+                    f"{placement.account}:example-corp-app-{use_case.name}",
+                    "bedrock:InvokeModel",
+                    f"arn:aws:bedrock:{placement.region}::foundation-model/{model.id}",
+                    [guardrail],
+                )
+                expected = "allow" if model.id == use_case.model else "deny"
+                assert decision.decision == expected, (placement.key, model.id, decision.reasons)
 
 
 def test_no_invoke_permission_exists_without_the_guardrail(
@@ -101,49 +135,47 @@ def test_no_invoke_permission_exists_without_the_guardrail(
     assert checked > 0
 
 
-def test_invoking_without_the_guardrail_is_denied(example: Synthesized) -> None:
-    example.template("claims-nonprod-genai").has_resource_properties(
-        "AWS::IAM::ManagedPolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Sid": "DenyInvokeWithoutGuardrail",
-                                "Effect": "Deny",
-                                "Resource": "*",
-                                "Action": sorted(INVOKE),
-                                "Condition": {
-                                    "StringNotEquals": {
-                                        "bedrock:GuardrailIdentifier": Match.any_value()
-                                    }
-                                },
-                            }
-                        )
-                    ]
-                )
-            },
-        },
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("555555555555:example-corp-ml-engineer", "deny"),
+        ("555555555555:example-corp-app-claims-assistant", "deny"),
+    ],
+)
+def test_invoking_without_the_guardrail_is_denied(
+    example_access: Questions, principal: str, expected: str
+) -> None:
+    decision = example_access.ask(
+        principal,
+        "bedrock:InvokeModel",
+        "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0",
     )
+    assert decision.decision == expected, decision.reasons
 
 
-def test_model_access_is_attached_to_applications_and_non_prod_humans(example: Synthesized) -> None:
-    def roles(stack: str) -> list[Any]:
-        policy = next(
-            iter(example.template(stack).find_resources("AWS::IAM::ManagedPolicy").values())
-        )
-        return policy["Properties"]["Roles"]
-
-    assert [r for r in roles("claims-interactive-genai") if isinstance(r, str)] == [
-        "example-corp-data-scientist",
-        "example-corp-ml-engineer",
-    ]
-    assert [r for r in roles("claims-nonprod-genai") if isinstance(r, str)] == [
-        "example-corp-ml-engineer"
-    ]
-    assert [r for r in roles("claims-prod-genai") if isinstance(r, str)] == []
-    assert len(roles("claims-prod-genai")) == 1  # the application role only
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("444444444444:example-corp-data-scientist", "allow"),
+        ("444444444444:example-corp-ml-engineer", "allow"),
+        ("444444444444:example-corp-platform-admin", "deny"),
+        ("555555555555:example-corp-ml-engineer", "allow"),
+        ("555555555555:example-corp-auditor", "deny"),
+        ("666666666666:example-corp-ml-engineer", "deny"),
+        ("666666666666:example-corp-app-claims-assistant", "allow"),
+    ],
+)
+def test_model_access_is_for_applications_and_non_prod_humans(
+    example: Synthesized, example_access: Questions, principal: str, expected: str
+) -> None:
+    environment = {"4": "interactive", "5": "nonprod", "6": "prod"}[principal[0]]
+    decision = example_access.ask(
+        principal,
+        "bedrock:InvokeModel",
+        "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0",
+        [_guardrail(example, f"claims-{environment}-genai")],
+    )
+    assert decision.decision == expected, decision.reasons
 
 
 def _two_small_orgs(tmp_path: Path, change: dict[str, Any]) -> tuple[Synthesized, Synthesized]:

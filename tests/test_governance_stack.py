@@ -282,6 +282,7 @@ def test_nag_acknowledgments_are_the_expected_ones(gov: Governance) -> None:
                 "Action::organizations:Describe*",
                 "Action::organizations:List*",
                 "Resource::*",
+                "Resource::arn:aws:iam::*:role/example-corp-auditor",
                 f"Resource::<{archive}.Arn>/*",
             )
         }

@@ -44,11 +44,17 @@ def _client(emulator: Emulator, service: str, account: str = CLAIMS_NONPROD) -> 
     return emulator.account_client(account, REGION, service)
 
 
-def _physical_ids(emulator: Emulator, stack: str, kind: str, account: str) -> list[str]:
+def _physical_ids(
+    emulator: Emulator, stack: str, kind: str, account: str, only: set[str] | None = None
+) -> list[str]:
     summaries = _client(emulator, "cloudformation", account).list_stack_resources(StackName=stack)[
         "StackResourceSummaries"
     ]
-    return [s["PhysicalResourceId"] for s in summaries if s["ResourceType"] == kind]
+    return [
+        s["PhysicalResourceId"]
+        for s in summaries
+        if s["ResourceType"] == kind and (only is None or s["LogicalResourceId"] in only)
+    ]
 
 
 def test_every_foundation_and_data_stack_is_created(
@@ -120,7 +126,16 @@ def test_foundation_network_and_roles(
     assert f"com.amazonaws.{REGION}.bedrock-runtime" in services
     assert ec2.describe_internet_gateways()["InternetGateways"] == []
     iam = _client(emulator, "iam")
-    [boundary] = _physical_ids(emulator, stack, "AWS::IAM::ManagedPolicy", CLAIMS_NONPROD)
+    boundaries = {
+        logical_id
+        for logical_id, resource in template.items()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        and str(resource["Properties"].get("ManagedPolicyName", "")).endswith("boundary")
+    }
+    assert len(boundaries) == 1
+    [boundary] = _physical_ids(
+        emulator, stack, "AWS::IAM::ManagedPolicy", CLAIMS_NONPROD, only=boundaries
+    )
     roles = _physical_ids(emulator, stack, "AWS::IAM::Role", CLAIMS_NONPROD)
     assert len(roles) == len([r for r in template.values() if r["Type"] == "AWS::IAM::Role"])
     for role in roles:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, CfnResource, Environment
 
+from blueprint.model.layers import ModelCatalogScope
 from genai_constructs.organization import (
     GLOBAL_SERVICE_ACTIONS,
     bedrock_org_policy,
@@ -40,15 +41,19 @@ EXEMPT_ROLES = [
     "arn:*:iam::*:role/example-corp-break-glass",
 ]
 PROTECTED_ROLES = ["arn:*:iam::*:role/example-corp-*"]
-LOB_ACCOUNTS = {
-    "claims": {"interactive": "444444444444", "nonprod": "555555555555", "prod": "666666666666"},
-    "marketing": {"interactive": "444444444445", "nonprod": "555555555556", "prod": "666666666667"},
-    "research": {"interactive": "444444444446", "nonprod": "555555555557", "prod": "666666666668"},
-}
-PLATFORM_ACCOUNTS = {"governance": "222222222222", "tooling": "333333333333"}
+LOBS = ["claims", "marketing", "research"]
+CONFIDENTIAL = ("444444444444", "555555555555", "666666666666")
+INTERNAL = ("444444444445", "555555555556", "666666666667")
+RESTRICTED_LOB = ("444444444446", "555555555557", "666666666668")
+PLATFORM = ("222222222222", "333333333333")
+WORKLOAD_ACCOUNTS = [*CONFIDENTIAL, *INTERNAL, *RESTRICTED_LOB]
+MEMBER_ACCOUNTS = [*PLATFORM, *WORKLOAD_ACCOUNTS]
+CATALOGS = [
+    ModelCatalogScope("internal", tuple(APPROVED_MODELS), INTERNAL),
+    ModelCatalogScope("confidential", tuple(APPROVED_MODELS), CONFIDENTIAL),
+    ModelCatalogScope("restricted", tuple(APPROVED_MODELS[1:]), (*RESTRICTED_LOB, *PLATFORM)),
+]
 ENFORCED, UNENFORCED = "example-corp-organization", "example-corp-organization-no-guardrail"
-LOB_OUS = {"interactive", "nonprod", "prod"}
-ALL_OUS = LOB_OUS | {"platform"}
 SCP_QUOTA, TAG_POLICY_QUOTA, OPT_OUT_QUOTA = 5120, 10_000, 2500
 POLICY_SPECS = (
     Path(sys.executable)
@@ -62,11 +67,12 @@ def stack_kwargs(**overrides: Any) -> dict[str, Any]:
         "env": Environment(account=MANAGEMENT, region="eu-west-1"),
         "org_name": "example-corp",
         "allowed_regions": ALLOWED_REGIONS,
-        "approved_model_ids": APPROVED_MODELS,
         "organization_root_id": ROOT_ID,
         "organization_id": ORGANIZATION_ID,
-        "lob_accounts": LOB_ACCOUNTS,
-        "platform_accounts": PLATFORM_ACCOUNTS,
+        "member_accounts": MEMBER_ACCOUNTS,
+        "workload_accounts": WORKLOAD_ACCOUNTS,
+        "model_catalogs": CATALOGS,
+        "lob_names": LOBS,
         "protected_role_patterns": PROTECTED_ROLES,
         "exempt_role_patterns": EXEMPT_ROLES,
         "enforce_bedrock_guardrail": True,
@@ -147,7 +153,7 @@ def test_region_outside_the_allow_list_is_denied(org: Organization) -> None:
 
 
 def test_model_outside_the_catalog_is_denied(org: Organization) -> None:
-    invoke, batch = org.content("BedrockModelCatalog")["Statement"]
+    invoke, batch = org.content("BedrockModelCatalogConfidential")["Statement"]
     assert invoke["Effect"] == batch["Effect"] == "Deny"
     assert invoke["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert batch["Action"] == "bedrock:CreateModelInvocationJob"
@@ -202,7 +208,7 @@ def test_tag_policy_enforces_key_casing_and_allowed_values(org: Organization) ->
         "confidential",
         "restricted",
     ]
-    assert tags["lob"]["tag_value"]["@@assign"] == [*LOB_ACCOUNTS, "platform"]
+    assert tags["lob"]["tag_value"]["@@assign"] == [*LOBS, "platform"]
 
 
 def test_every_policy_is_within_its_quota(org: Organization) -> None:
@@ -218,34 +224,30 @@ def test_every_policy_is_within_its_quota(org: Organization) -> None:
         assert size < quotas[policy["Type"]], (logical_id, size)
 
 
-def test_policies_are_attached_to_the_right_ous(org: Organization) -> None:
-    resources = org.resources()
-    ou_names = {
-        logical_id: resource["Properties"]["Name"]
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Organizations::OrganizationalUnit"
-    }
-    assert set(ou_names.values()) == ALL_OUS
-    assert all(
-        resources[logical_id]["Properties"]["ParentId"] == ROOT_ID for logical_id in ou_names
-    )
+def test_policies_are_attached_to_the_accounts_by_id(org: Organization) -> None:
+    """In force from the first deployment, whatever OU an account sits in."""
+    assert not [
+        r for r in org.resources().values() if r["Type"] == "AWS::Organizations::OrganizationalUnit"
+    ]
 
-    def targets(logical_id: str) -> set[str]:
-        return {
-            ou_names[target["Fn::GetAtt"][0]] if isinstance(target, dict) else target
-            for target in org.policies()[logical_id]["TargetIds"]
-        }
+    def targets(logical_id: str) -> list[str]:
+        return list(org.policies()[logical_id]["TargetIds"])
 
-    assert targets("RegionRestriction") == targets("SecurityGuardrails") == ALL_OUS
-    assert targets("BedrockModelCatalog") == targets("SageMakerIsolation") == LOB_OUS
-    assert targets("DataPerimeter") == LOB_OUS
-    assert targets("AiServicesOptOut") == targets("TagPolicy") == {ROOT_ID}
-    assert targets("BedrockGuardrailEnforcement") == {ROOT_ID}
+    assert targets("RegionRestriction") == targets("SecurityGuardrails") == MEMBER_ACCOUNTS
+    assert targets("DataPerimeter") == MEMBER_ACCOUNTS
+    assert targets("SageMakerIsolation") == WORKLOAD_ACCOUNTS
+    assert targets("BedrockModelCatalogInternal") == list(INTERNAL)
+    assert targets("BedrockModelCatalogConfidential") == list(CONFIDENTIAL)
+    assert targets("BedrockModelCatalogRestricted") == [*RESTRICTED_LOB, *PLATFORM]
+    assert targets("AiServicesOptOut") == targets("TagPolicy") == [ROOT_ID]
+    assert targets("BedrockGuardrailEnforcement") == [ROOT_ID]
     types = {logical_id: policy["Type"] for logical_id, policy in org.policies().items()}
     assert types == {
         "RegionRestriction": "SERVICE_CONTROL_POLICY",
         "SecurityGuardrails": "SERVICE_CONTROL_POLICY",
-        "BedrockModelCatalog": "SERVICE_CONTROL_POLICY",
+        "BedrockModelCatalogInternal": "SERVICE_CONTROL_POLICY",
+        "BedrockModelCatalogConfidential": "SERVICE_CONTROL_POLICY",
+        "BedrockModelCatalogRestricted": "SERVICE_CONTROL_POLICY",
         "SageMakerIsolation": "SERVICE_CONTROL_POLICY",
         "DataPerimeter": "RESOURCE_CONTROL_POLICY",
         "AiServicesOptOut": "AISERVICES_OPT_OUT_POLICY",
@@ -254,11 +256,26 @@ def test_policies_are_attached_to_the_right_ous(org: Organization) -> None:
     }
 
 
-def test_accounts_are_assigned_to_their_ous(org: Organization) -> None:
-    assert org.stack.account_ous["666666666667"] == "prod"
-    assert org.stack.account_ous["444444444446"] == "interactive"
-    assert org.stack.account_ous["222222222222"] == "platform"
-    assert len(org.stack.account_ous) == 11
+def test_restricted_accounts_cannot_invoke_models_approved_for_less(org: Organization) -> None:
+    invoke, _ = org.content("BedrockModelCatalogRestricted")["Statement"]
+    assert not_resource_denies(
+        invoke, f"arn:aws:bedrock:eu-west-1::foundation-model/{APPROVED_MODELS[0]}"
+    )
+    assert not not_resource_denies(
+        invoke, f"arn:aws:bedrock:eu-west-1::foundation-model/{APPROVED_MODELS[1]}"
+    )
+
+
+def test_no_account_carries_more_scps_than_aws_attaches() -> None:
+    crowded = [ModelCatalogScope("all", tuple(APPROVED_MODELS), tuple(MEMBER_ACCOUNTS))]
+    extra = ModelCatalogScope("again", tuple(APPROVED_MODELS), ("444444444444",))
+    app = App(context=feature_flags())
+    with pytest.raises(ValueError) as raised:
+        OrganizationStack(app, "probe", **stack_kwargs(model_catalogs=[*crowded, extra]))
+    assert (
+        str(raised.value)
+        == "OrganizationStack: accounts ['444444444444'] are in two model catalogs"
+    )
 
 
 def test_bedrock_policy_only_when_guardrail_is_enforced(org: Organization) -> None:
@@ -378,16 +395,18 @@ def test_cfn_lint_reports_nothing(org: Organization) -> None:
             "bedrock_org_policy: guardrail_version 'DRAFT' must be a published version number, "
             "not DRAFT",
         ),
-        ({"lob_accounts": {}}, "OrganizationStack: lob_accounts must name at least one LOB"),
         (
-            {"lob_accounts": {"claims": {"sandbox": "444444444444"}}},
-            "OrganizationStack: 'claims-sandbox' names environment 'sandbox', not one of "
-            "['interactive', 'nonprod', 'prod']",
+            {"member_accounts": []},
+            "OrganizationStack: member_accounts must name at least one account",
         ),
         (
-            {"platform_accounts": {"governance": "444444444444"}},
-            "OrganizationStack: account 444444444444 is placed twice (claims-interactive and "
-            "platform-governance)",
+            {"workload_accounts": ["999999999999"]},
+            "OrganizationStack: workload accounts ['999999999999'] are not member accounts",
+        ),
+        (
+            {"model_catalogs": CATALOGS[1:]},
+            "OrganizationStack: model_catalogs must cover every member account once (missing "
+            "['444444444445', '555555555556', '666666666667'], strays [])",
         ),
         (
             {"protected_role_patterns": []},
@@ -405,7 +424,7 @@ def test_cfn_lint_reports_nothing(org: Organization) -> None:
         ),
         ({"allowed_regions": ["europe"]}, "region_scp: 'europe' is not a region name"),
         (
-            {"approved_model_ids": ["anthropic.*"]},
+            {"model_catalogs": [replace(CATALOGS[0], model_ids=("anthropic.*",)), *CATALOGS[1:]]},
             "bedrock_scp: 'anthropic.*' is not a model ID "
             "(letters, digits and . _ : - only, no wildcards)",
         ),
@@ -427,10 +446,11 @@ def test_policy_over_its_quota_is_refused() -> None:
     assert size > SCP_QUOTA
     app = App(context=feature_flags())
     with pytest.raises(ValueError) as raised:
-        OrganizationStack(app, "probe", **stack_kwargs(approved_model_ids=models))
+        catalogs = [replace(CATALOGS[0], model_ids=tuple(models)), *CATALOGS[1:]]
+        OrganizationStack(app, "probe", **stack_kwargs(model_catalogs=catalogs))
     assert str(raised.value) == (
-        f"OrganizationStack: policy 'bedrock-model-catalog' is {size} characters, over the "
-        "5120-character quota of SERVICE_CONTROL_POLICY"
+        f"OrganizationStack: policy 'bedrock-model-catalog-internal' is {size} characters, "
+        "over the 5120-character quota of SERVICE_CONTROL_POLICY"
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from blueprint.assembly.access.matrix import access_matrix
+from blueprint.assembly.access.world import build_world
 from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
+from blueprint.model.plan import Plan
 from genai_constructs.checks import (
     RULES,
     CheckSettings,
@@ -29,7 +31,6 @@ from genai_constructs.checks.rule import as_list, render
 
 Json = dict[str, Any]
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
-MODEL_ARN_MARKERS = ("foundation-model/", "inference-profile/")
 PLATFORM = "platform"
 
 
@@ -207,34 +208,7 @@ def _wildcard_entry(
     }
 
 
-# --- models and residency ----------------------------------------------------------------
-
-
-def model_access(assembly: Assembly) -> Json:
-    """LOB environment -> the Bedrock models its IAM policies allow invoking."""
-    matrix: dict[str, set[str]] = defaultdict(set)
-    for stack, _, resource in assembly.resources(*POLICY_TYPES):
-        for statement in policy_statements(resource):
-            if statement.get("Effect") == "Allow" and _allows_invoke(statement):
-                matrix[stack.identity.placement].update(_model_ids(statement))
-    rows = {key: sorted(models) for key, models in sorted(matrix.items()) if models}
-    models = sorted({m for ids in rows.values() for m in ids})
-    return {"models": models, "matrix": rows}
-
-
-def _allows_invoke(statement: Json) -> bool:
-    if "Action" not in statement:
-        return False
-    return any(fnmatchcase("bedrock:InvokeModel", a) for a in statement_actions(statement))
-
-
-def _model_ids(statement: Json) -> set[str]:
-    ids = set()
-    for resource in statement_resources(statement):
-        for marker in MODEL_ARN_MARKERS:
-            if marker in resource:
-                ids.add(resource.split(marker, 1)[1])
-    return ids
+# --- residency ---------------------------------------------------------------------------
 
 
 def residency(assembly: Assembly, allowed_regions: list[str]) -> Json:
@@ -295,12 +269,13 @@ def control_matrix(assembly: Assembly, settings: CheckSettings) -> list[Json]:
 
 def build_report(
     directory: Path,
+    plan: Plan,
     settings: CheckSettings,
     prices_file: Path | None = None,
     lint: bool = True,
 ) -> Json:
-    """The report of the assembly in ``directory``; ``settings`` are the organization's (what
-    the platform pack checked during synthesis)."""
+    """The report of the assembly in ``directory`` of the organization ``plan``; ``settings``
+    are what the platform pack checked during synthesis."""
     assembly = read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
     return {
@@ -309,7 +284,7 @@ def build_report(
         "compliance": compliance(assembly, lint=lint),
         "controls": control_matrix(assembly, settings),
         "iam": iam_summary(assembly),
-        "model_access": model_access(assembly),
+        "access": access_matrix(build_world(assembly), plan),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),
     }

@@ -158,13 +158,18 @@ def iam_tables(report: Json) -> list[Table]:
     ]
 
 
-def model_table(report: Json) -> Table:
-    models = report["model_access"]["models"]
-    rows = [
-        [key, *("yes" if m in allowed else "" for m in models)]
-        for key, allowed in report["model_access"]["matrix"].items()
+def access_tables(report: Json) -> list[Table]:
+    """Who can do what, one table per LOB environment, decided by the access evaluator."""
+    access = report["access"]
+    return [
+        Table(
+            f"Who can do what: {environment['placement']}",
+            ["principal", *environment["columns"]],
+            [[row["principal"], *row["cells"]] for row in environment["rows"]],
+            access["legend"],
+        )
+        for environment in access["environments"]
     ]
-    return Table("Model access (bedrock:InvokeModel)", ["LOB environment", *models], rows)
 
 
 def residency_table(report: Json) -> Table:
@@ -207,7 +212,7 @@ def tables(report: Json) -> list[Table]:
         control_table(report),
         *compliance_tables(report)[:2],
         *iam_tables(report),
-        model_table(report),
+        *access_tables(report),
         residency_table(report),
         cost_table(report),
         compliance_tables(report)[2],

@@ -324,10 +324,17 @@ class GuardrailPolicy(Model):
 
 
 class UseCase(Model):
-    """An application of the LOB; gets its own inference profile for cost attribution."""
+    """An application of the LOB: its own role and inference profile, so that access and cost
+    follow the use case.
+
+    :param knowledge_bases: the LOB's knowledge bases it retrieves from.
+    :param endpoints: the LOB's GPU endpoints it calls.
+    """
 
     name: Slug
     model: str
+    knowledge_bases: Annotated[list[Slug], AfterValidator(_unique)] = []
+    endpoints: Annotated[list[Slug], AfterValidator(_unique)] = []
 
 
 class PromptConfig(Model):

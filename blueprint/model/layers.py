@@ -14,6 +14,7 @@ from pathlib import Path
 from blueprint.model import names
 from blueprint.model.config import (
     BedrockModel,
+    DataClassification,
     EndpointConfig,
     EnvironmentName,
     FineTuningConfig,
@@ -49,11 +50,37 @@ class SecurityInputs:
 
 @dataclass(frozen=True)
 class PersonaInputs:
-    """A persona role of an account and who may assume it."""
+    """A persona role of an account, who may assume it, and what the plan adds to its job.
+
+    :param runs_pipelines: may start the LOB's pipelines and approve model packages (the ML
+        engineer outside prod).
+    :param kept_from_lob_data: explicitly denied reading or writing LOB data, decrypting it
+        and calling models (the platform team and auditors in LOB accounts).
+    """
 
     persona: Persona
     trusted_accounts: tuple[str, ...]
     service_principals: tuple[str, ...] = ()
+    trusted_role_arns: tuple[str, ...] = ()
+    runs_pipelines: bool = False
+    kept_from_lob_data: bool = False
+
+
+@dataclass(frozen=True)
+class WorkloadRoleInputs:
+    """A role a workload runs as, not a human: a use case's application, or the ingestion
+    role that ETL jobs write data with.
+
+    :param asset: how the platform names it (``app-role/<use case>``, ``ingestion-role/...``).
+    :param services: the AWS services that run the workload and may assume the role.
+    :param tags: principal tags; bucket policies and access decisions read them.
+    """
+
+    name: str
+    asset: str
+    description: str
+    services: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
 
 
 # What the delivery pipelines of the tooling account use besides the platform's services.
@@ -74,6 +101,7 @@ class FoundationInputs:
     personas: tuple[PersonaInputs, ...]
     unguarded_model_ids: tuple[str, ...]
     extra_boundary_services: tuple[str, ...] = ()
+    workload_roles: tuple[WorkloadRoleInputs, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +125,7 @@ class DataInputs:
         environments only).
     :param metadata_reader_arns: roles of other accounts that may list objects and read bucket
         settings (the central auditor when the LOB allows it).
+    :param ingestion_role: the name of the role ETL jobs write the zones with.
     """
 
     lob: str
@@ -107,6 +136,7 @@ class DataInputs:
     data_scientist_arn: str | None
     metadata_reader_arns: tuple[str, ...]
     vector_stores: tuple[VectorStoreInputs, ...]
+    ingestion_role: str
 
     @property
     def glue_database_name(self) -> str:
@@ -118,6 +148,17 @@ class KnowledgeBaseInputs:
     name: str
     source_prefix: str
     embedding_model_id: str
+
+
+@dataclass(frozen=True)
+class UseCaseInputs:
+    """One application of the LOB: its model, its role, the knowledge bases it retrieves
+    from in this environment."""
+
+    name: str
+    model: BedrockModel
+    role: str
+    knowledge_bases: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -134,7 +175,7 @@ class GenAIInputs:
     guardrail: GuardrailPolicy
     enforce_guardrail: bool
     approved_models: tuple[BedrockModel, ...]
-    use_cases: tuple[tuple[str, BedrockModel], ...]
+    use_cases: tuple[UseCaseInputs, ...]
     prompts: tuple[tuple[PromptConfig, BedrockModel], ...]
     knowledge_bases: tuple[KnowledgeBaseInputs, ...]
     invokers: tuple[Persona, ...]
@@ -158,8 +199,11 @@ class FineTuningInputs:
 
 @dataclass(frozen=True)
 class EndpointInputs:
+    """A GPU endpoint and the application roles (by name) whose use cases call it."""
+
     endpoint: EndpointConfig
     serving_instance: str
+    consumers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +241,34 @@ class LobOversightInputs:
     environments: tuple[WatchedEnvironment, ...]
 
 
+@dataclass(frozen=True)
+class ModelCatalogScope:
+    """The Bedrock models a group of accounts may invoke: those approved for its data.
+
+    :param name: the group, the data classification of its accounts.
+    """
+
+    name: str
+    model_ids: tuple[str, ...]
+    accounts: tuple[str, ...]
+
+
+def model_catalogs(plan: Plan) -> tuple[ModelCatalogScope, ...]:
+    """One scope per data classification in use: its accounts and the catalog models (text and
+    embedding) approved for it. Platform accounts hold restricted data."""
+    scopes = []
+    for classification in DataClassification:
+        accounts = tuple(p.account for p in plan.placements if p.classification is classification)
+        if accounts:
+            models = tuple(
+                m.id
+                for m in plan.config.catalog.bedrock
+                if m.max_classification.rank >= classification.rank
+            )
+            scopes.append(ModelCatalogScope(classification.value, models, accounts))
+    return tuple(scopes)
+
+
 def security_inputs(placement: Placement) -> SecurityInputs:
     return SecurityInputs(
         label=placement.key,
@@ -215,11 +287,16 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         personas=tuple(
             PersonaInputs(
                 persona=persona,
-                trusted_accounts=_trusted_accounts(plan, placement, persona),
+                trusted_accounts=(placement.account,),
+                trusted_role_arns=_trusted_roles(plan, placement, persona),
                 # Data scientists' Studio apps run as this role.
                 service_principals=(
                     ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()
                 ),
+                runs_pipelines=persona is Persona.ML_ENGINEER
+                and placement.environment is not EnvironmentName.PROD,
+                kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
+                and placement.kind is PlacementKind.LOB_ENVIRONMENT,
             )
             for persona in placement.personas
         ),
@@ -229,15 +306,51 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         extra_boundary_services=(
             DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ()
         ),
+        workload_roles=_workload_roles(plan, placement),
     )
 
 
-def _trusted_accounts(plan: Plan, placement: Placement, persona: Persona) -> tuple[str, ...]:
-    """Personas are assumed from their own account; the auditor also from governance."""
-    governance = plan.governance.account
-    if persona is Persona.AUDITOR and placement.account != governance:
-        return (placement.account, governance)
-    return (placement.account,)
+# Services that run an LOB's applications, and its ETL jobs.
+APPLICATION_SERVICES = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
+INGESTION_SERVICES = (
+    "glue.amazonaws.com",
+    "lambda.amazonaws.com",
+    "states.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+)
+
+
+def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInputs, ...]:
+    """One role per use case, and the ingestion role (LOB environments only)."""
+    if placement.lob is None:
+        return ()
+    applications = tuple(
+        WorkloadRoleInputs(
+            name=names.app_role_name(plan.prefix, use_case.name),
+            asset=f"app-role/{use_case.name}",
+            description=f"Runs the {use_case.name} application of {placement.key}",
+            services=APPLICATION_SERVICES,
+            tags=(names.APPLICATION_TAG, ("use-case", use_case.name)),
+        )
+        for use_case in placement.lob.genai.use_cases
+    )
+    ingestion = WorkloadRoleInputs(
+        name=names.ingestion_role_name(plan.prefix),
+        asset="ingestion-role/ingestion",
+        description=f"ETL jobs of {placement.key}: the writer of its data zones",
+        services=INGESTION_SERVICES,
+        tags=(names.PIPELINE_TAG,),
+    )
+    return (*applications, ingestion)
+
+
+def _trusted_roles(plan: Plan, placement: Placement, persona: Persona) -> tuple[str, ...]:
+    """Personas are assumed from their own account; the auditor also by the central auditor
+    of the governance account (that one role, not the whole account)."""
+    governance = plan.governance
+    if persona is Persona.AUDITOR and placement.account != governance.account:
+        return (plan.role_arn(governance, Persona.AUDITOR),)
+    return ()
 
 
 def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
@@ -265,6 +378,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
             )
             for kb in knowledge_bases
         ),
+        ingestion_role=names.ingestion_role_name(plan.prefix),
     )
 
 
@@ -276,6 +390,7 @@ def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
     lob, environment = _lob_environment(placement)
     config = plan.config
+    present = {kb.name for kb in plan.knowledge_bases(placement)}
     return GenAIInputs(
         label=placement.key,
         prefix=plan.prefix,
@@ -283,7 +398,15 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         guardrail=config.guardrails,
         enforce_guardrail=environment in config.guardrails.enforce_in,
         approved_models=tuple(plan.approved_models(placement)),
-        use_cases=tuple((use.name, config.model(use.model)) for use in lob.genai.use_cases),
+        use_cases=tuple(
+            UseCaseInputs(
+                name=use.name,
+                model=config.model(use.model),
+                role=names.app_role_name(plan.prefix, use.name),
+                knowledge_bases=tuple(kb for kb in use.knowledge_bases if kb in present),
+            )
+            for use in lob.genai.use_cases
+        ),
         prompts=tuple((prompt, config.model(prompt.model)) for prompt in lob.genai.prompts),
         knowledge_bases=tuple(
             KnowledgeBaseInputs(
@@ -337,6 +460,11 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 EndpointInputs(
                     endpoint,
                     config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
+                    consumers=tuple(
+                        names.app_role_name(plan.prefix, use.name)
+                        for use in lob.genai.use_cases
+                        if endpoint.name in use.endpoints
+                    ),
                 )
                 for endpoint in lob.ml.endpoints
             )

@@ -20,6 +20,9 @@ PIPELINE_TAG = (WORKLOAD_TAG_KEY, "pipeline")
 APPLICATION_TAG = (WORKLOAD_TAG_KEY, "application")
 
 ORGANIZATION_STACK = "organization-policies"
+# Template metadata that names a resource of the platform by kind and name, e.g.
+# ``zone/curated``: the access catalog and the audit find resources through it.
+ASSET_METADATA = "genai-platform:asset"
 
 
 def lob_placement(lob: str, environment: str) -> str:
@@ -34,6 +37,16 @@ def stack_name(placement: str, layer: str) -> str:
 
 def role_name(prefix: str, persona: str) -> str:
     return persona_role_name(prefix, persona)
+
+
+def app_role_name(prefix: str, use_case: str) -> str:
+    """The role one use case's application runs as (fixed: other stacks grant to it)."""
+    return f"{prefix}-app-{use_case}"
+
+
+def ingestion_role_name(prefix: str) -> str:
+    """The role the LOB environment's ETL jobs write data as."""
+    return f"{prefix}-ingestion"
 
 
 def boundary_name(prefix: str) -> str:

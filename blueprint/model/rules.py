@@ -38,7 +38,34 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_catalog_problems(data),
         *_model_reference_problems(data),
         *ml_problems(data),
+        *_use_case_reference_problems(data),
     ]
+
+
+def _use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A use case's knowledge bases and endpoints are the LOB's own."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        defined = {
+            "knowledge_bases": _names(_mapping(lob.get("genai")).get("knowledge_bases")),
+            "endpoints": _names(_mapping(lob.get("ml")).get("endpoints")),
+        }
+        use_cases = _sequence(_mapping(lob.get("genai")).get("use_cases"))
+        for u_index, use_case in enumerate(map(_mapping, use_cases)):
+            for key, known in defined.items():
+                for r_index, name in enumerate(_sequence(use_case.get(key))):
+                    if isinstance(name, str) and name not in known:
+                        section = (
+                            "genai.knowledge_bases" if key == "knowledge_bases" else "ml.endpoints"
+                        )
+                        yield ConfigProblem(
+                            f"lobs[{index}].genai.use_cases[{u_index}].{key}[{r_index}]",
+                            f"'{name}' is not in this LOB's {section}; allowed: "
+                            f"{', '.join(known) or 'none defined'}",
+                        )
+
+
+def _names(entries: Any) -> list[str]:
+    return [e["name"] for e in map(_mapping, _sequence(entries)) if isinstance(e.get("name"), str)]
 
 
 def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

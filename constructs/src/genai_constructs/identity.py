@@ -2,7 +2,8 @@
 
 The boundary is the ceiling for every role the platform creates in an account: it allows
 the services a GenAI platform uses, and denies escalation (roles without the boundary,
-tampering with it) and the destruction of audit evidence and keys.
+tampering with it), the destruction of audit evidence and keys, bucket-policy changes, lifting
+object lock and key grants that no AWS service asked for.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ BOUNDARY_SERVICES = (
     "s3",
     "s3vectors",
     "sagemaker",
+    "sagemaker-mlflow",
     "servicecatalog",
+    "sqs",
     "ssm",
     "states",
     "sts",
@@ -54,6 +57,9 @@ class Persona:
         role's own account only.
     :param service_principals: default none; AWS services that may also assume the role,
         e.g. ``sagemaker.amazonaws.com`` for a Studio execution role.
+    :param trusted_role_arns: default none; roles of other accounts that may assume it, each
+        by its exact ARN (its account trusted on the condition ``aws:PrincipalArn``, so the
+        role need not exist when this one is created).
     """
 
     name: str
@@ -61,6 +67,7 @@ class Persona:
     managed_policies: tuple[str, ...] = ()
     trusted_accounts: tuple[str, ...] = field(default=())
     service_principals: tuple[str, ...] = ()
+    trusted_role_arns: tuple[str, ...] = ()
 
 
 class PersonaRoles(Construct):
@@ -166,6 +173,14 @@ class PersonaRoles(Construct):
                     for policy in persona.managed_policies
                 ],
             )
+            for arn in persona.trusted_role_arns:
+                role.assume_role_policy.add_statements(
+                    iam.PolicyStatement(
+                        actions=["sts:AssumeRole"],
+                        principals=[iam.AccountPrincipal(arn.split(":")[4])],
+                        conditions={"ArnEquals": {"aws:PrincipalArn": arn}},
+                    )
+                )
             for policy in persona.managed_policies:
                 acknowledge(
                     role,
@@ -238,8 +253,10 @@ def boundary_document(
                     "logs:DeleteLogGroup",
                     "logs:DeleteRetentionPolicy",
                     "s3:DeleteBucketPolicy",
+                    "s3:PutBucketPolicy",
                     "s3:PutBucketPublicAccessBlock",
                     "s3:PutAccountPublicAccessBlock",
+                    "s3:BypassGovernanceRetention",
                 ],
                 resources=["*"],
             ),
@@ -256,6 +273,13 @@ def boundary_document(
                 effect=iam.Effect.DENY,
                 actions=["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"],
                 resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyKeyGrantsExceptForAwsServices",
+                effect=iam.Effect.DENY,
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}},
             ),
         ]
     )

@@ -158,7 +158,7 @@ class ModelInvocationLogging(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        dead_letters = sqs.Queue(
+        self.dead_letters = dead_letters = sqs.Queue(
             self,
             "DeadLetters",
             encryption=sqs.QueueEncryption.KMS,

@@ -107,6 +107,7 @@ class GpuEndpoint(Construct):
             self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name
         )
         self.endpoint_name: str = self.endpoint.attr_endpoint_name
+        self.inference_component: sm.CfnInferenceComponent | None = None
         self._autoscaling(stack, min_instances, max_instances, invocations_per_instance)
 
         # Operations: alarms and, in production, data-quality monitoring.
@@ -115,6 +116,22 @@ class GpuEndpoint(Construct):
             self._monitoring(
                 stack, capture_bucket, capture_prefix, encryption_key, self._subnets, security_group
             )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the endpoint (and its inference component, when it has one)."""
+        stack = Stack.of(self)
+        resources = [self.endpoint.ref]
+        component = self.inference_component
+        if component is not None:
+            resources.append(
+                f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+                f"inference-component/{component.inference_component_name}"
+            )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=resources,
+        )
 
     def _network(self) -> sm.CfnModel.VpcConfigProperty:
         return sm.CfnModel.VpcConfigProperty(
@@ -241,7 +258,7 @@ class GpuEndpoint(Construct):
         """The model as an inference component whose copies scale from zero."""
         # Named: autoscaling addresses the component by name.
         component_name = f"{stack.stack_name}-{self.node.id}"[:63]
-        self.inference_component = sm.CfnInferenceComponent(
+        self.inference_component = component = sm.CfnInferenceComponent(
             self,
             "Component",
             inference_component_name=component_name,
@@ -266,7 +283,7 @@ class GpuEndpoint(Construct):
             min_capacity=0,
             max_capacity=max_instances,
         )
-        target.node.add_dependency(self.inference_component)
+        target.node.add_dependency(component)
         # Target tracking never scales out from zero copies: a request that finds no copy
         # raises NoCapacityInvocationFailures, which adds the first one.
         target.scale_on_metric(

@@ -280,20 +280,27 @@ class GovernedBucket(Construct):
                 actions=["s3:*"],
                 conditions={**outside_account, **not_aws_service},
             )
+        # An upload that names no key or encryption gets the bucket's default (SSE-KMS with
+        # this key); one that names others is refused. ``Null: false`` keeps an absent header
+        # from matching the negated test.
+        key_header = "s3:x-amz-server-side-encryption-aws-kms-key-id"
         self._deny(
             "DenyOtherKeys",
             actions=["s3:PutObject"],
             conditions={
-                "StringNotEqualsIfExists": {
-                    "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn
-                }
+                "StringNotEquals": {key_header: encryption_key.key_arn},
+                "Null": {key_header: "false"},
             },
             objects_only=True,
         )
+        encryption_header = "s3:x-amz-server-side-encryption"
         self._deny(
             "DenyOtherEncryption",
             actions=["s3:PutObject"],
-            conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            conditions={
+                "StringNotEquals": {encryption_header: "aws:kms"},
+                "Null": {encryption_header: "false"},
+            },
             objects_only=True,
         )
         if writer_tag is not None:

@@ -1,0 +1,337 @@
+"""The catalog of journeys and attacks (``catalog.yaml``), expanded for every LOB environment
+of an organization and asked of the evaluator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
+from blueprint.assembly.access.policies import Principal
+from blueprint.assembly.access.symbols import Symbol, text
+from blueprint.assembly.access.world import Asset, Role, World
+from blueprint.model import names
+from blueprint.model.config import EnvironmentName, ModelKind, UseCase
+from blueprint.model.plan import Placement, Plan
+
+CATALOG = Path(__file__).with_name("catalog.yaml")
+OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
+PROBE_KEY = "catalog-probe/object.txt"
+
+
+class Entry(BaseModel):
+    """One journey (expect allow) or attack (expect deny) of the catalog."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    expect: Literal["allow", "deny"]
+    environments: list[EnvironmentName] = Field(min_length=1)
+    principal: str
+    action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
+    resource: str
+    context: dict[str, str] = {}
+    why: str = Field(min_length=10)
+
+
+def load_catalog(path: Path = CATALOG) -> list[Entry]:
+    entries = [Entry.model_validate(raw) for raw in yaml.safe_load(path.read_text())]
+    ids = [entry.id for entry in entries]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"{path}: entries {duplicated} are listed twice")
+    return entries
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a role (or service) and what it owns: an application role's use case, a
+    knowledge base role's knowledge base."""
+
+    label: str
+    principal: Principal
+    use_case: UseCase | None = None
+    knowledge_base: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is asked for: its label, its ARN and the account that owns it (if any)."""
+
+    label: str
+    arn: Symbol
+    account: str | None
+
+
+@dataclass(frozen=True)
+class Query:
+    """One entry asked in one LOB environment, of one principal and one resource."""
+
+    entry: Entry
+    placement: str
+    actor: Actor
+    target: Target
+    request: Request
+
+
+@dataclass(frozen=True)
+class Outcome:
+    query: Query
+    decision: Decision
+
+    @property
+    def matches(self) -> bool:
+        return self.decision.decision == self.query.entry.expect
+
+
+def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Outcome]:
+    """Every entry in every LOB environment it names, decided."""
+    organization = plan.config.organization
+    evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    return [
+        Outcome(query, evaluator.evaluate(query.request))
+        for entry in entries or load_catalog()
+        for placement in plan.lob_environments()
+        if placement.environment in entry.environments
+        for query in Selection(world, plan, placement).queries(entry)
+    ]
+
+
+class Selection:
+    """The principals, resources and context an entry names, in one LOB environment."""
+
+    def __init__(self, world: World, plan: Plan, placement: Placement) -> None:
+        self.world, self.plan, self.placement = world, plan, placement
+
+    def queries(self, entry: Entry) -> Iterator[Query]:
+        context = self.context(entry)
+        for actor in self.actors(entry.principal):
+            for target in self.targets(entry.resource, actor):
+                request = Request(
+                    actor.principal, entry.action, target.arn, target.account, context
+                )
+                yield Query(entry, self.placement.key, actor, target, request)
+
+    # --- principals --------------------------------------------------------------------
+
+    def actors(self, selector: str) -> list[Actor]:
+        if selector.startswith("other-lob/"):
+            other = self._other_lob()
+            return other.actors(selector.removeprefix("other-lob/")) if other else []
+        if selector.startswith("persona/"):
+            return self._named(self.placement, names.role_name(self.plan.prefix, selector[8:]))
+        if selector == "governance/auditor":
+            return self._named(self.plan.governance, names.role_name(self.plan.prefix, "auditor"))
+        if selector == "app/*":
+            use_cases = (
+                {u.name: u for u in self.placement.lob.genai.use_cases}
+                if self.placement.lob
+                else {}
+            )
+            return [
+                Actor(self._label(role), role.principal(), use_cases.get(asset.name))
+                for asset in self.world.assets_of(self.placement.key, "app-role")
+                for role in [self._role(asset)]
+            ]
+        if selector == "knowledge-base/*":
+            return [
+                Actor(self._label(role), role.principal(), knowledge_base=asset.name)
+                for asset in self.world.assets_of(self.placement.key, "knowledge-base-role")
+                for role in [self._role(asset)]
+            ]
+        kind = {
+            "ingestion": "ingestion-role",
+            "pipeline/*": "pipeline-role",
+            "invocation-logging": "logging-role",
+        }.get(selector)
+        if kind is None:
+            raise ValueError(f"unknown principal selector '{selector}'")
+        return [
+            Actor(self._label(role), role.principal())
+            for asset in self.world.assets_of(self.placement.key, kind)
+            for role in [self._role(asset)]
+        ]
+
+    def _named(self, placement: Placement, name: str) -> list[Actor]:
+        role = self.world.role(placement.account, name)
+        return [Actor(self._label(role), role.principal())] if role else []
+
+    def _role(self, asset: Asset) -> Role:
+        role = self.world.role_by_arn(self.world.resolver.arn(asset.stack, asset.logical_id))
+        if role is None:
+            raise ValueError(f"{asset.stack.name}/{asset.logical_id} is not a role")
+        return role
+
+    @staticmethod
+    def _label(role: Role) -> str:
+        """How the command line names the role: ACCOUNT:ROLE_NAME, or STACK/LOGICAL_ID when
+        CloudFormation names it."""
+        return f"{role.account}:{role.name.text}" if role.name.text else role.where
+
+    def _other_lob(self) -> Selection | None:
+        other = next(
+            (
+                p
+                for p in self.plan.lob_environments()
+                if p.environment is self.placement.environment and p.lob != self.placement.lob
+            ),
+            None,
+        )
+        return Selection(self.world, self.plan, other) if other else None
+
+    # --- resources ---------------------------------------------------------------------
+
+    def targets(self, selector: str, actor: Actor | None = None) -> list[Target]:
+        """The resources ``selector`` names; ``*/own`` ones are ``actor``'s."""
+        if selector.startswith("other-lob/"):
+            other = self._other_lob()
+            return other.targets(selector.removeprefix("other-lob/"), actor) if other else []
+        kind, _, name = selector.partition("/")
+        account = self.placement.account
+        if kind in ("zone", "object"):
+            suffix = f"/{PROBE_KEY}" if kind == "object" else ""
+            return [
+                Target(selector, Symbol.of(self._arn(asset), suffix), account)
+                for asset in self._assets("zone", name)
+            ]
+        if kind == "kb-documents":
+            return [
+                Target(
+                    f"kb-documents/{kb.name}",
+                    Symbol.of(self._arn(zone), f"/{kb.source_prefix}document.pdf"),
+                    account,
+                )
+                for zone in self._assets("zone", "curated")
+                for kb in self.plan.knowledge_bases(self.placement)
+            ]
+        if kind == "model":
+            return self._models(name, actor)
+        if kind == "role":
+            if name == "ingestion":
+                return [
+                    Target(selector, self._arn(a), account)
+                    for a in self._assets("ingestion-role", "*")
+                ]
+            arn = names.role_arn(account, names.role_name(self.plan.prefix, name))
+            return [Target(selector, text(arn), account)]
+        if kind == "any":
+            return [Target("*", text("*"), None)]
+        if kind == "training-job":
+            region = self.placement.region
+            arn = f"arn:aws:sagemaker:{region}:{account}:training-job/catalog-probe"
+            return [Target(selector, text(arn), account)]
+        if kind == "model-package":
+            return [
+                Target(f"model-package/{group.name}/1", self._package(group), account)
+                for group in self._assets("model-package-group", name)
+            ]
+        if name == "own":
+            return self._own(kind, actor)
+        return [
+            Target(f"{kind}/{asset.name}", self._arn(asset), account)
+            for asset in self._assets(kind, name)
+        ]
+
+    def _assets(self, kind: str, name: str) -> list[Asset]:
+        if name in ("*", ""):
+            return self.world.assets_of(self.placement.key, kind)
+        asset = self.world.asset(self.placement.key, kind, name)
+        return [asset] if asset else []
+
+    def _arn(self, asset: Asset) -> Symbol:
+        stack, logical_id, resolver = asset.stack, asset.logical_id, self.world.resolver
+        resource = stack.resources[logical_id]
+        if resource["Type"] == "AWS::SageMaker::UserProfile":
+            return Symbol.of(
+                f"arn:aws:sagemaker:{stack.region}:{stack.account}:user-profile/",
+                resolver.value(stack, resource["Properties"]["DomainId"]),
+                "/",
+                resolver.name(stack, logical_id),
+            )
+        return resolver.arn(stack, logical_id)
+
+    def _package(self, group: Asset) -> Symbol:
+        stack = group.stack
+        return Symbol.of(
+            f"arn:aws:sagemaker:{stack.region}:{stack.account}:model-package/",
+            self.world.resolver.name(stack, group.logical_id),
+            "/1",
+        )
+
+    def _models(self, which: str, actor: Actor | None) -> list[Target]:
+        region, catalog = self.placement.region, self.plan.config.catalog.bedrock
+        if which == "outside-catalog":
+            return [
+                Target(
+                    f"model/{OUTSIDE_CATALOG_MODEL}",
+                    _model_arn(region, OUTSIDE_CATALOG_MODEL),
+                    None,
+                )
+            ]
+        if which == "own":
+            return self._own("profile", actor)
+        approved = {model.id for model in self.plan.approved_models(self.placement)}
+        if which == "approved":
+            chosen = [m for m in catalog if m.id in approved]
+        elif which == "above-classification":
+            chosen = [m for m in catalog if m.kind is ModelKind.TEXT and m.id not in approved]
+        else:
+            raise ValueError(f"unknown model selector 'model/{which}'")
+        return [Target(f"model/{m.id}", _model_arn(region, m.id), None) for m in chosen]
+
+    def _own(self, kind: str, actor: Actor | None) -> list[Target]:
+        """The actor's own resources: an application's profile, knowledge bases and
+        endpoints; a knowledge base's vector collection."""
+        if actor is None:
+            return []
+        use_case = actor.use_case
+        if kind == "vector-collection":
+            wanted = [actor.knowledge_base] if actor.knowledge_base else []
+        elif use_case is None:
+            return []
+        else:
+            wanted = {
+                "profile": [use_case.name],
+                "knowledge-base": use_case.knowledge_bases,
+                "endpoint": use_case.endpoints,
+            }[kind]
+        return [
+            Target(f"{kind}/{asset.name}", self._arn(asset), self.placement.account)
+            for name in wanted
+            for asset in self._assets(kind, name)
+        ]
+
+    # --- context -----------------------------------------------------------------------
+
+    def context(self, entry: Entry) -> dict[str, tuple[Symbol, ...]]:
+        values: dict[str, tuple[Symbol, ...]] = {}
+        for key, value in entry.context.items():
+            if value == "guardrail":
+                values[key] = tuple(self.guardrail_identifiers())
+            elif value.startswith("key/"):
+                values[key] = tuple(self._arn(a) for a in self._assets("key", value[4:]))
+            else:
+                values[key] = (text(value),)
+        return values
+
+    def guardrail_identifiers(self) -> list[Symbol]:
+        """What callers pass as bedrock:GuardrailIdentifier: the guardrail's ARN and the
+        version in force."""
+        return [
+            Symbol.of(
+                self._arn(guardrail),
+                ":",
+                self.world.resolver.get_att(version.stack, version.logical_id, "Version"),
+            )
+            for guardrail in self._assets("guardrail", "platform")
+            for version in self._assets("guardrail-version", "platform")
+        ]
+
+
+def _model_arn(region: str, model_id: str) -> Symbol:
+    return text(f"arn:aws:bedrock:{region}::foundation-model/{model_id}")

@@ -1,0 +1,383 @@
+"""Allow, deny or unknown: one request evaluated as AWS evaluates it.
+
+The order of the IAM policy evaluation logic: an explicit deny in any policy (SCP, RCP,
+resource policy, identity policy, permissions boundary) decides; then the SCPs and RCPs must
+allow (AWS's FullAWSAccess and RCPFullAWSAccess are attached by default, and the platform's
+policies only deny); then, within an account, an identity policy or a resource policy that
+names the principal allows, capped by the boundary; across accounts both sides must allow.
+KMS keys and role trust policies must themselves allow (the key policy may delegate to the
+account's IAM policies by naming the account). An S3 object read or write on a bucket with
+SSE-KMS also needs the key, asked of KMS through S3. A data-plane request to an OpenSearch
+Serverless collection needs both ``aoss:APIAccessAll`` from IAM and a data access policy rule
+that names the principal and grants the permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+
+from blueprint.assembly.access.policies import Context, Principal, Statement
+from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
+from blueprint.assembly.access.world import Role, World
+
+# Services whose resources carry a policy that can admit other accounts.
+RESOURCE_POLICY_SERVICES = {"s3", "kms", "sns", "sqs", "sagemaker", "sts", "iam"}
+# KMS keys only serve requests their key policy allows; a role is assumed only when its trust
+# policy allows it.
+ASSUME_ROLE = "sts:assumerole"
+# S3 object actions and the KMS action S3 makes for them on an SSE-KMS bucket.
+KMS_FOR_S3 = {
+    "s3:getobject": "kms:Decrypt",
+    "s3:getobjectversion": "kms:Decrypt",
+    "s3:putobject": "kms:GenerateDataKey",
+}
+
+
+# OpenSearch Serverless data-plane permissions, granted by data access policies.
+AOSS_DATA_ACTIONS = frozenset(
+    f"aoss:{action}"
+    for action in (
+        "createcollectionitems",
+        "deletecollectionitems",
+        "updatecollectionitems",
+        "describecollectionitems",
+        "createindex",
+        "deleteindex",
+        "updateindex",
+        "describeindex",
+        "readdocument",
+        "writedocument",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asks to do what to which resource, in which context.
+
+    :param resource_account: the account that owns the resource; ``None`` for resources no
+        account owns (foundation models, ``*``).
+    :param context: condition keys the request carries beyond those derived from the
+        principal and the resource (``bedrock:GuardrailIdentifier``, ...).
+    """
+
+    principal: Principal
+    action: str
+    resource: Symbol
+    resource_account: str | None
+    context: Mapping[str, tuple[Symbol, ...]] = field(default_factory=dict)
+    via_service: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reasons: tuple[str, ...]
+
+    @staticmethod
+    def of(result: Tri, reasons: Iterable[str]) -> Decision:
+        word = {Tri.YES: "allow", Tri.NO: "deny", Tri.UNKNOWN: "unknown"}[result]
+        return Decision(word, tuple(reasons))
+
+
+class Evaluator:
+    """Evaluates requests against one world (a cloud assembly) of one organization."""
+
+    def __init__(self, world: World, *, organization_id: str, root_id: str) -> None:
+        self.world = world
+        self.organization_id = organization_id
+        self.root_id = root_id
+        self.org_accounts = world.accounts
+
+    def evaluate(self, request: Request) -> Decision:
+        if request.action.lower() in AOSS_DATA_ACTIONS:
+            return self._collection_request(request)
+        first = self._evaluate(request)
+        kms_action = KMS_FOR_S3.get(request.action.lower())
+        if kms_action is None or first.decision == "deny":
+            return first
+        key = self._bucket_key(request.resource)
+        if key is None:
+            return first
+        via = replace(
+            request,
+            action=kms_action,
+            resource=key,
+            resource_account=_account_of(key),
+            context={
+                **request.context,
+                "kms:viaservice": (text(f"s3.{_arn_field(key, 3)}.amazonaws.com"),),
+                "kms:calleraccount": (text(request.principal.account),),
+            },
+            via_service="s3.amazonaws.com",
+        )
+        second = self._evaluate(via)
+        combined = Tri.all([_tri(first.decision), _tri(second.decision)])
+        return Decision.of(
+            combined,
+            [*first.reasons, *(f"through S3 on its key: {r}" for r in second.reasons)],
+        )
+
+    def _collection_request(self, request: Request) -> Decision:
+        """IAM's ``aoss:APIAccessAll`` on the collection, then its data access policies."""
+        through_iam = self._evaluate(replace(request, action="aoss:APIAccessAll"))
+        iam_reasons = [f"IAM aoss:APIAccessAll: {reason}" for reason in through_iam.reasons]
+        if through_iam.decision == "deny":
+            return Decision("deny", tuple(iam_reasons))
+        name = next(
+            (
+                name
+                for arn, name in self.world.collection_names.items()
+                if equals(arn, request.resource) is Tri.YES
+            ),
+            None,
+        )
+        if name is None:
+            return Decision("unknown", (f"no collection {request.resource} in the assembly",))
+        rules = [
+            *self.world.collection_access.get(name, []),
+            *self.world.collection_access.get(UNKNOWN, []),
+        ]
+        found = [
+            (rule, Tri.any(equals(p, request.principal.arn) for p in rule.principals))
+            for rule in rules
+            if any(fnmatchcase(request.action.lower(), p.lower()) for p in rule.permissions)
+        ]
+        granted = Tri.any(t for _, t in found)
+        if granted is Tri.NO:
+            return Decision(
+                "deny", (f"no data access policy of collection {name} grants it to the principal",)
+            )
+        reasons = [
+            f"{'granted' if t is Tri.YES else 'may be granted'} by data access policy {rule.where}"
+            for rule, t in found
+            if t is not Tri.NO
+        ]
+        return Decision.of(Tri.all([_tri(through_iam.decision), granted]), [*iam_reasons, *reasons])
+
+    # --- one request -----------------------------------------------------------------
+
+    def _evaluate(self, request: Request) -> Decision:
+        principal = request.principal
+        role = None if principal.is_service else self.world.role_by_arn(principal.arn)
+        if not principal.is_service and role is None:
+            return Decision("unknown", (f"no role {principal.arn} in the assembly",))
+        if role is not None and role.unreadable:
+            return Decision(
+                "unknown",
+                tuple(f"cannot read {policy} of {role.where}" for policy in role.unreadable),
+            )
+        context = self._context(request, role)
+        service = _service_of(request.resource)
+        resource_policy = self._resource_policy(request, service)
+        sets: dict[str, list[Statement]] = {
+            "scp": self._org_policies("scp", principal.account) if not principal.is_service else [],
+            "rcp": self._org_policies("rcp", request.resource_account),
+            "resource": resource_policy,
+            "identity": role.identity if role else [],
+            "boundary": role.boundary or [] if role else [],
+        }
+        matches = {
+            name: [(s, s.applies(request.action, request.resource, principal, context)) for s in ss]
+            for name, ss in sets.items()
+        }
+        denies = [
+            (s, t)
+            for found in matches.values()
+            for s, t in found
+            if not s.allow and t is not Tri.NO
+        ]
+        certain_denies = [s for s, t in denies if t is Tri.YES]
+        if certain_denies:
+            return Decision("deny", tuple(f"explicit deny by {s.origin}" for s in certain_denies))
+
+        def allows(name: str, *, direct: bool | None = None) -> tuple[Tri, list[Statement]]:
+            found = [
+                (s, t)
+                for s, t in matches[name]
+                if s.allow
+                and t is not Tri.NO
+                and (direct is None or (not s.by_account_only(principal)) == direct)
+            ]
+            return Tri.any(t for _, t in found), [s for s, _ in found]
+
+        identity, identity_by = allows("identity")
+        boundary_by: list[Statement] = []
+        if role is None or role.boundary is None:
+            boundary = Tri.YES
+        else:
+            boundary, boundary_by = allows("boundary")
+        direct, direct_by = allows("resource", direct=True)
+        delegated, delegated_by = allows("resource", direct=False)
+        same_account = request.resource_account in (None, principal.account)
+
+        if principal.is_service:
+            allowed = direct
+        elif _needs_resource_policy(request, service) and request.resource_account is not None:
+            if same_account:
+                allowed = (direct | (delegated & identity)) & boundary
+            else:
+                allowed = (direct | delegated) & identity & boundary
+        elif service in RESOURCE_POLICY_SERVICES and not same_account:
+            allowed = identity & boundary & (direct | delegated)
+        elif not same_account:
+            allowed = Tri.NO
+        else:
+            allowed = (identity | direct) & boundary
+
+        unknown_denies = [s for s, t in denies if t is Tri.UNKNOWN]
+        if allowed is Tri.NO:
+            return Decision(
+                "deny",
+                tuple(
+                    self._implicit(
+                        identity, boundary, direct, delegated, same_account, service, role
+                    )
+                ),
+            )
+        reasons = [f"allowed by {s.origin}" for s in [*identity_by, *direct_by, *delegated_by]]
+        reasons += [f"within the boundary by {s.origin}" for s in boundary_by]
+        if allowed is Tri.YES and not unknown_denies:
+            return Decision("allow", tuple(reasons))
+        return Decision(
+            "unknown",
+            tuple([*(f"may be denied by {s.origin}" for s in unknown_denies), *reasons]),
+        )
+
+    def _implicit(
+        self,
+        identity: Tri,
+        boundary: Tri,
+        direct: Tri,
+        delegated: Tri,
+        same_account: bool,
+        service: str,
+        role: Role | None,
+    ) -> list[str]:
+        """Why nothing allows the request."""
+        reasons = []
+        if role is None:
+            reasons.append("the resource's policy does not admit the service")
+        elif not same_account and service not in RESOURCE_POLICY_SERVICES:
+            reasons.append(f"{service} resources take no resource policy: no cross-account access")
+        elif not same_account and direct is Tri.NO and delegated is Tri.NO:
+            reasons.append("the resource's policy does not admit the principal's account")
+        elif service in ("kms", "iam") and direct is Tri.NO and delegated is Tri.NO:
+            reasons.append("the key or trust policy does not admit the principal")
+        elif identity is Tri.NO:
+            reasons.append(f"no identity policy of {role.where} allows it")
+        if boundary is Tri.NO and role is not None:
+            reasons.append(f"the permissions boundary of {role.where} does not allow it")
+        return reasons or ["no policy allows it"]
+
+    # --- policies and context --------------------------------------------------------
+
+    def _org_policies(self, kind: str, account: str | None) -> list[Statement]:
+        if account is None or account == self.world.management_account:
+            return []
+        if account not in self.org_accounts:
+            return []
+        return [
+            statement
+            for policy in self.world.org_policies
+            if policy.kind == kind
+            and any(t.text in (self.root_id, account) for t in policy.targets)
+            for statement in policy.statements
+        ]
+
+    def _resource_policy(self, request: Request, service: str) -> list[Statement]:
+        world, resource = self.world, request.resource
+        if service == "s3":
+            bucket = _bucket_of(resource)
+            return [
+                s
+                for (kind, name), statements in world.resource_policies.items()
+                if kind == "s3" and equals(name, bucket) is Tri.YES
+                for s in statements
+            ]
+        if request.action.lower().startswith(ASSUME_ROLE):
+            role = world.role_by_arn(resource)
+            return list(role.trust) if role else []
+        if service == "sagemaker":
+            resource = _model_package_group(resource)
+        return [
+            s
+            for (kind, key), statements in world.resource_policies.items()
+            if kind == service and equals(key, resource) is Tri.YES
+            for s in statements
+        ]
+
+    def _bucket_key(self, resource: Symbol) -> Symbol | None:
+        bucket = _bucket_of(resource)
+        for name, key in self.world.bucket_keys.items():
+            if equals(name, bucket) is Tri.YES:
+                return key
+        return None
+
+    def _context(self, request: Request, role: Role | None) -> Context:
+        principal = request.principal
+        region = _arn_field(request.resource, 3) or (role.region if role else "")
+        context: dict[str, tuple[Symbol, ...]] = {
+            "aws:securetransport": (text("true"),),
+            "aws:requestedregion": (text(region),),
+            "aws:principalisawsservice": (text("true" if principal.is_service else "false"),),
+            "aws:viaawsservice": (text("true" if request.via_service else "false"),),
+        }
+        if principal.is_service:
+            context["aws:principalservicename"] = (text(principal.service or ""),)
+        else:
+            context |= {
+                "aws:principalarn": (principal.arn,),
+                "aws:principalaccount": (text(principal.account),),
+                "aws:principaltype": (text("AssumedRole"),),
+            }
+            if principal.account in self.org_accounts:
+                context["aws:principalorgid"] = (text(self.organization_id),)
+            for key, value in principal.tags:
+                context[f"aws:principaltag/{key}".lower()] = (value,)
+        if request.via_service:
+            context["aws:calledvia"] = (text(request.via_service),)
+        if request.resource_account is not None:
+            context["aws:resourceaccount"] = (text(request.resource_account),)
+            if request.resource_account in self.org_accounts:
+                context["aws:resourceorgid"] = (text(self.organization_id),)
+        context |= {key.lower(): value for key, value in request.context.items()}
+        return context
+
+
+def _needs_resource_policy(request: Request, service: str) -> bool:
+    return service == "kms" or request.action.lower().startswith(ASSUME_ROLE)
+
+
+def _tri(decision: str) -> Tri:
+    return {"allow": Tri.YES, "deny": Tri.NO}.get(decision, Tri.UNKNOWN)
+
+
+def _arn_field(resource: Symbol, index: int) -> str:
+    parts = resource.split(":")
+    return (parts[index].text or "") if len(parts) > index else ""
+
+
+def _service_of(resource: Symbol) -> str:
+    return _arn_field(resource, 2)
+
+
+def _account_of(resource: Symbol) -> str | None:
+    return _arn_field(resource, 4) or None
+
+
+def _bucket_of(resource: Symbol) -> Symbol:
+    parts = resource.split(":")
+    if len(parts) < 6:
+        return resource
+    return Symbol.of(*parts[5:]).split("/")[0]
+
+
+def _model_package_group(resource: Symbol) -> Symbol:
+    """A model package's group, whose policy governs the package."""
+    literal_parts = resource.split("/")
+    if len(literal_parts) == 3 and str(literal_parts[0]).endswith(":model-package"):
+        return Symbol.of(literal_parts[0], "-group/", literal_parts[1])
+    return resource

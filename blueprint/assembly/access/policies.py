@@ -1,0 +1,325 @@
+"""Policy statements, and whether one applies to a request.
+
+A statement applies when its action, resource, principal (resource policies) and every
+condition match. Each test is three-valued: a deploy-time name or a context key the request
+does not settle makes it unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, arn_like, equals, glob, text
+
+Json = dict[str, Any]
+Context = Mapping[str, tuple[Symbol, ...]]
+
+# Keys AWS sets on every request: a policy that tests one the request does not settle gets
+# an unknown answer, never an assumed one.
+ALWAYS_PRESENT = frozenset(
+    key.lower()
+    for key in (
+        "aws:SourceIp",
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:UserAgent",
+        "aws:userid",
+        "aws:username",
+        "aws:MultiFactorAuthPresent",
+        "aws:TokenIssueTime",
+        "aws:RequestedRegion",
+        "aws:SecureTransport",
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:PrincipalType",
+        "aws:PrincipalIsAWSService",
+        "aws:ViaAWSService",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a statement comes from: the kind of policy, its resource or file, its Sid."""
+
+    kind: str
+    where: str
+    sid: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.where}" + (f" [{self.sid}]" if self.sid else "")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: a role of an account, or an AWS service acting for one."""
+
+    account: str
+    arn: Symbol
+    service: str | None = None
+    tags: tuple[tuple[str, Symbol], ...] = ()
+
+    @property
+    def is_service(self) -> bool:
+        return self.service is not None
+
+
+@dataclass(frozen=True)
+class PrincipalRef:
+    """One entry of a resource policy's ``Principal``: ``AWS``, ``Service`` or ``*``."""
+
+    kind: str
+    value: Symbol
+
+    def matches(self, principal: Principal) -> tuple[Tri, bool]:
+        """Whether it names ``principal``, and whether only by its account (which delegates
+        to the account's own IAM policies)."""
+        if self.kind == "*":
+            return Tri.YES, False
+        if self.kind == "Service":
+            return Tri.of(principal.service == self.value.text), False
+        if principal.is_service:
+            return Tri.NO, False
+        literal = self.value.text
+        if literal == "*":
+            return Tri.YES, False
+        if literal is not None and (literal == principal.account or literal.endswith(":root")):
+            account = literal.split(":")[4] if literal.startswith("arn:") else literal
+            return Tri.of(account == principal.account), True
+        return equals(self.value, principal.arn), False
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str
+    key: str
+    values: tuple[Symbol, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    origin: Origin
+    allow: bool
+    actions: tuple[str, ...]
+    not_actions: bool
+    resources: tuple[Symbol, ...] | None
+    not_resources: bool
+    principals: tuple[PrincipalRef, ...] | None
+    not_principals: bool
+    conditions: tuple[Condition, ...]
+
+    def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
+        found = Tri.any(Tri.of(fnmatchcase(action.lower(), a.lower())) for a in self.actions)
+        if self.not_actions:
+            found = ~found
+        if found is Tri.NO:
+            return Tri.NO
+        return (
+            found
+            & self._resource(resource)
+            & self._principal(principal)
+            & self._conditions(context)
+        )
+
+    def by_account_only(self, principal: Principal) -> bool:
+        """Whether this statement names the principal only through its account."""
+        for ref in self.principals or ():
+            match, delegated = ref.matches(principal)
+            if match is Tri.YES and not delegated:
+                return False
+        return True
+
+    def _resource(self, resource: Symbol) -> Tri:
+        if self.resources is None:
+            return Tri.YES
+        found = Tri.any(arn_like(pattern, resource) for pattern in self.resources)
+        return ~found if self.not_resources else found
+
+    def _principal(self, principal: Principal) -> Tri:
+        if self.principals is None:
+            return Tri.YES
+        found = Tri.any(ref.matches(principal)[0] for ref in self.principals)
+        return ~found if self.not_principals else found
+
+    def _conditions(self, context: Context) -> Tri:
+        return Tri.all(condition_holds(c, context) for c in self.conditions)
+
+
+def condition_holds(condition: Condition, context: Context) -> Tri:
+    """One condition against the request context, as IAM evaluates it."""
+    operator = condition.operator
+    quantifier = ""
+    if ":" in operator:
+        quantifier, operator = operator.split(":", 1)
+    if_exists = operator.endswith("IfExists")
+    operator = operator.removesuffix("IfExists")
+    key = condition.key.lower()
+    present = context.get(key)
+    if operator == "Null":
+        wanted = [v.text for v in condition.values]
+        missing = present is None
+        if present is None and key in ALWAYS_PRESENT:
+            return Tri.UNKNOWN
+        return Tri.any(Tri.of((w == "true") == missing) for w in wanted)
+    if present is None:
+        if key in ALWAYS_PRESENT:
+            return Tri.UNKNOWN
+        if if_exists or quantifier == "ForAllValues":
+            return Tri.YES
+        if quantifier == "ForAnyValue":
+            return Tri.NO
+        return Tri.of(_negated(operator))
+    compare = _comparison(operator)
+    if compare is None:
+        return Tri.UNKNOWN
+    negated = _negated(operator)
+
+    def one(value: Symbol) -> Tri:
+        matched = Tri.any(compare(pattern, value) for pattern in condition.values)
+        return ~matched if negated else matched
+
+    if quantifier == "ForAllValues":
+        return Tri.all(one(value) for value in present)
+    if quantifier == "ForAnyValue":
+        return Tri.any(one(value) for value in present)
+    return Tri.any(one(value) for value in present)
+
+
+def _negated(operator: str) -> bool:
+    return "Not" in operator
+
+
+def _comparison(operator: str) -> Any:
+    base = operator.replace("Not", "")
+    return {
+        "StringEquals": lambda p, v: equals(p, v),
+        "StringEqualsIgnoreCase": lambda p, v: equals(p, v, ignore_case=True),
+        "StringLike": lambda p, v: glob(p, v),
+        "ArnEquals": lambda p, v: arn_like(p, v, wildcards=False),
+        "ArnLike": lambda p, v: arn_like(p, v),
+        "Bool": lambda p, v: equals(_lower(p), _lower(v)),
+        "NumericEquals": _numeric(lambda a, b: a == b),
+        "NumericLessThan": _numeric(lambda a, b: a < b),
+        "NumericLessThanEquals": _numeric(lambda a, b: a <= b),
+        "NumericGreaterThan": _numeric(lambda a, b: a > b),
+        "NumericGreaterThanEquals": _numeric(lambda a, b: a >= b),
+    }.get(base)
+
+
+def _lower(symbol: Symbol) -> Symbol:
+    literal = symbol.text
+    return text(literal.lower()) if literal is not None else symbol
+
+
+def _numeric(test: Any) -> Any:
+    def compare(pattern: Symbol, value: Symbol) -> Tri:
+        try:
+            return Tri.of(test(float(value.text or "x"), float(pattern.text or "x")))
+        except ValueError:
+            return Tri.UNKNOWN
+
+    return compare
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+def statements_of(document: Any, origin: Origin, resolve: Any) -> list[Statement]:
+    """The statements of a policy document; ``resolve`` turns a template value into a list
+    of symbols (template values) or is the identity on literal documents (AWS managed)."""
+    if not isinstance(document, dict):
+        return [_unreadable(origin)]
+    raw = document.get("Statement", [])
+    parsed = []
+    for index, statement in enumerate(raw if isinstance(raw, list) else [raw]):
+        if not isinstance(statement, dict):
+            parsed.append(_unreadable(origin))
+            continue
+        sid = _sid(statement.get("Sid"), index)
+        parsed.append(_statement(statement, Origin(origin.kind, origin.where, sid), resolve))
+    return parsed
+
+
+def _sid(sid: Any, index: int) -> str:
+    if isinstance(sid, str) and sid:
+        return sid
+    if isinstance(sid, Symbol) and sid.text:
+        return sid.text
+    return f"#{index}"
+
+
+def _statement(raw: Json, origin: Origin, resolve: Any) -> Statement:
+    actions = raw.get("Action", raw.get("NotAction", []))
+    resources = raw.get("Resource", raw.get("NotResource"))
+    principal = raw.get("Principal", raw.get("NotPrincipal"))
+    effect = _literal(resolve(raw.get("Effect", "")))
+    return Statement(
+        origin=origin,
+        allow=effect == "Allow",
+        actions=tuple(_literal(a) or "" for a in _flat(resolve(actions))),
+        not_actions="NotAction" in raw,
+        resources=None if resources is None else tuple(_flat(resolve(resources))),
+        not_resources="NotResource" in raw,
+        principals=None if principal is None else tuple(_principals(principal, resolve)),
+        not_principals="NotPrincipal" in raw,
+        conditions=tuple(_conditions(raw.get("Condition", {}), resolve)),
+    )
+
+
+def _principals(principal: Any, resolve: Any) -> list[PrincipalRef]:
+    if principal == "*" or (isinstance(principal, Symbol) and principal.text == "*"):
+        return [PrincipalRef("*", text("*"))]
+    if not isinstance(principal, dict):
+        return [PrincipalRef("AWS", UNKNOWN)]
+    refs = []
+    for kind, values in principal.items():
+        for value in _flat(resolve(values)):
+            refs.append(PrincipalRef(kind if kind in ("AWS", "Service") else "Other", value))
+    return refs
+
+
+def _conditions(block: Any, resolve: Any) -> list[Condition]:
+    if not isinstance(block, dict):
+        return [Condition("Unreadable", "", ())]
+    found = []
+    for operator, tests in block.items():
+        if not isinstance(tests, dict):
+            found.append(Condition("Unreadable", "", ()))
+            continue
+        for key, values in tests.items():
+            found.append(Condition(operator, key, tuple(_flat(resolve(values)))))
+    return found
+
+
+def _flat(value: Any) -> list[Symbol]:
+    if isinstance(value, Symbol):
+        return [UNKNOWN if "${" in (value.text or "") else value]
+    if isinstance(value, str):
+        # IAM policy variables (${aws:username}, ...) are not modelled.
+        return [UNKNOWN if "${" in value else text(value)]
+    if isinstance(value, Sequence):
+        return [item for element in value for item in _flat(element)]
+    return [UNKNOWN]
+
+
+def _literal(value: Any) -> str | None:
+    flat = _flat(value)
+    return flat[0].text if len(flat) == 1 else None
+
+
+def _unreadable(origin: Origin) -> Statement:
+    """A statement that cannot be read: it may apply to anything, as allow or deny."""
+    return Statement(
+        origin=Origin(origin.kind, origin.where, "unreadable"),
+        allow=False,
+        actions=("*",),
+        not_actions=False,
+        resources=(UNKNOWN,),
+        not_resources=False,
+        principals=None,
+        not_principals=False,
+        conditions=(),
+    )

@@ -1,0 +1,31 @@
+"""The access catalog's results as lines for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from blueprint.assembly.access.catalog import Outcome
+
+
+def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> Iterator[str]:
+    """Each mismatch (each check, with ``every_check``) with its deciding statements, then
+    one summary line."""
+    mismatches = [o for o in outcomes if not o.matches]
+    for outcome in outcomes if every_check else mismatches:
+        query = outcome.query
+        yield (
+            f"{'ok' if outcome.matches else 'MISMATCH'} {query.entry.id} in {query.placement}: "
+            f"{query.actor.label} {query.entry.action} {query.target.label}: expected "
+            f"{query.entry.expect}, got {outcome.decision.decision}"
+        )
+        for reason in outcome.decision.reasons or ("no statement decides it",):
+            yield f"    {reason}"
+    journeys = sum(1 for o in outcomes if o.query.entry.expect == "allow")
+    unknown = sum(1 for o in outcomes if o.decision.decision == "unknown")
+    placements = len({o.query.placement for o in outcomes})
+    verdict = "every check as expected" if not mismatches else f"{len(mismatches)} mismatch(es)"
+    yield (
+        f"access catalog: {len(outcomes)} checks ({journeys} journeys, "
+        f"{len(outcomes) - journeys} attacks) in {placements} LOB environments: {verdict}, "
+        f"{unknown} unknown"
+    )

@@ -1,0 +1,211 @@
+"""Strings known only in part at synthesis time, and how IAM patterns match them.
+
+A CloudFormation value such as ``arn:aws:s3:::<bucket name>/*`` is known except for the
+bucket's name, which CloudFormation generates at deploy time. Such a value is a ``Symbol``:
+literal text and ``Atom`` parts. An atom stands for one unknown string: the same atom is the
+same string everywhere (a bucket and the policies that name it agree), two different atoms of
+named resources are different strings. Whatever cannot be modelled is ``UNKNOWN`` and makes
+every comparison it takes part in unknown, never a silent yes or no.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+
+class Tri(Enum):
+    """Three-valued logic: a comparison that involves an unknown string may be unknown."""
+
+    NO = 0
+    UNKNOWN = 1
+    YES = 2
+
+    def __invert__(self) -> Tri:
+        return {Tri.YES: Tri.NO, Tri.NO: Tri.YES, Tri.UNKNOWN: Tri.UNKNOWN}[self]
+
+    def __and__(self, other: Tri) -> Tri:
+        return Tri(min(self.value, other.value))
+
+    def __or__(self, other: Tri) -> Tri:
+        return Tri(max(self.value, other.value))
+
+    @staticmethod
+    def of(value: bool) -> Tri:
+        return Tri.YES if value else Tri.NO
+
+    @staticmethod
+    def any(values: Iterable[Tri]) -> Tri:
+        result = Tri.NO
+        for value in values:
+            result = result | value
+            if result is Tri.YES:
+                break
+        return result
+
+    @staticmethod
+    def all(values: Iterable[Tri]) -> Tri:
+        result = Tri.YES
+        for value in values:
+            result = result & value
+            if result is Tri.NO:
+                break
+        return result
+
+
+@dataclass(frozen=True, order=True)
+class Atom:
+    """One string decided at deploy time, keyed by where it comes from: ``stack/LogicalId``
+    and the attribute (``Ref``, ``Arn``, ...)."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"<{self.key}>"
+
+
+UNKNOWN_ATOM = Atom("?unknown")
+Part = str | Atom
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A string of literal text and atoms, adjacent text merged."""
+
+    parts: tuple[Part, ...]
+
+    @staticmethod
+    def of(*parts: Part | Symbol) -> Symbol:
+        merged: list[Part] = []
+        for part in parts:
+            for piece in part.parts if isinstance(part, Symbol) else (part,):
+                if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+                    merged[-1] += piece
+                elif piece != "":
+                    merged.append(piece)
+        return Symbol(tuple(merged))
+
+    @property
+    def text(self) -> str | None:
+        """The literal string, when the symbol has no atom."""
+        if all(isinstance(part, str) for part in self.parts):
+            return "".join(str(part) for part in self.parts)
+        return None
+
+    @property
+    def unknown(self) -> bool:
+        return UNKNOWN_ATOM in self.parts
+
+    def __str__(self) -> str:
+        return "".join(str(part) for part in self.parts)
+
+    def split(self, delimiter: str) -> list[Symbol]:
+        """Split on ``delimiter`` in the literal text (atoms never contain it)."""
+        pieces: list[list[Part]] = [[]]
+        for part in self.parts:
+            if isinstance(part, Atom):
+                pieces[-1].append(part)
+                continue
+            chunks = part.split(delimiter)
+            pieces[-1].append(chunks[0])
+            pieces.extend([chunk] for chunk in chunks[1:])
+        return [Symbol.of(*piece) for piece in pieces]
+
+
+def text(value: str) -> Symbol:
+    return Symbol.of(value)
+
+
+UNKNOWN = Symbol((UNKNOWN_ATOM,))
+
+
+def equals(left: Symbol, right: Symbol, *, ignore_case: bool = False) -> Tri:
+    """Exact comparison; atoms of different resources differ, unknowns are unknown."""
+    if left.unknown or right.unknown:
+        return Tri.UNKNOWN
+    return glob(left, right, ignore_case=ignore_case, wildcards=False)
+
+
+def glob(
+    pattern: Symbol, value: Symbol, *, ignore_case: bool = False, wildcards: bool = True
+) -> Tri:
+    """IAM string matching: ``*`` any run, ``?`` one character (when ``wildcards``)."""
+    if pattern.unknown or value.unknown:
+        return Tri.UNKNOWN
+    return _match(_units(pattern, ignore_case, wildcards), _units(value, ignore_case, False))
+
+
+def arn_like(pattern: Symbol, value: Symbol, *, wildcards: bool = True) -> Tri:
+    """ARN matching as ``ArnLike``: the five leading components separately, wildcards within
+    a component, the resource part as a whole."""
+    pattern_parts, value_parts = pattern.split(":"), value.split(":")
+    if len(pattern_parts) < 6 or len(value_parts) < 6:
+        return glob(pattern, value, wildcards=wildcards)
+    heads = [
+        glob(p, v, wildcards=wildcards)
+        for p, v in zip(pattern_parts[:5], value_parts[:5], strict=True)
+    ]
+    resource = glob(
+        Symbol.of(*_joined(pattern_parts[5:])),
+        Symbol.of(*_joined(value_parts[5:])),
+        wildcards=wildcards,
+    )
+    return Tri.all([*heads, resource])
+
+
+def _joined(pieces: list[Symbol]) -> list[Part | Symbol]:
+    joined: list[Part | Symbol] = []
+    for index, piece in enumerate(pieces):
+        if index:
+            joined.append(":")
+        joined.append(piece)
+    return joined
+
+
+# A unit of a pattern or value: one character, a wildcard, or an atom.
+_STAR, _ONE = ("*",), ("?",)
+Unit = str | tuple[str] | Atom
+
+
+def _units(symbol: Symbol, ignore_case: bool, wildcards: bool) -> tuple[Unit, ...]:
+    units: list[Unit] = []
+    for part in symbol.parts:
+        if isinstance(part, Atom):
+            units.append(part)
+            continue
+        for char in part.lower() if ignore_case else part:
+            if wildcards and char == "*":
+                units.append(_STAR)
+            elif wildcards and char == "?":
+                units.append(_ONE)
+            else:
+                units.append(char)
+    return tuple(units)
+
+
+def _match(pattern: tuple[Unit, ...], value: tuple[Unit, ...]) -> Tri:
+    @cache
+    def at(i: int, j: int) -> Tri:
+        if i == len(pattern):
+            return Tri.of(j == len(value))
+        unit = pattern[i]
+        if unit == _STAR:
+            return Tri.any(at(i + 1, k) for k in range(j, len(value) + 1))
+        if j == len(value):
+            # An atom in the pattern could stand for an empty string only in theory; the
+            # names it stands for are never empty.
+            return Tri.NO
+        current = value[j]
+        if isinstance(unit, Atom) and isinstance(current, Atom):
+            return at(i + 1, j + 1) if unit == current else Tri.NO
+        if isinstance(unit, Atom) or isinstance(current, Atom):
+            # Literal text (or ``?``) against a deploy-time name, or the reverse: it may or
+            # may not match.
+            return Tri.UNKNOWN
+        if unit in (_ONE, current):
+            return at(i + 1, j + 1)
+        return Tri.NO
+
+    return at(0, 0)

@@ -1,0 +1,345 @@
+"""Everything that decides access in a cloud assembly, gathered from its templates.
+
+Roles with their identity policies, boundary and trust policy; the resource policies of
+buckets, keys, topics, queues, model package groups and OpenSearch collections; the default
+key of each bucket; the SCPs and RCPs with the accounts they are attached to; and the
+platform's assets (zones, keys, guardrails, ...) by placement, from their metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from blueprint.assembly.access.policies import Origin, Principal, Statement, statements_of
+from blueprint.assembly.access.resolve import Resolver
+from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
+from blueprint.assembly.reader import Assembly, AssemblyStack
+from blueprint.model.names import ASSET_METADATA
+
+Json = dict[str, Any]
+AWS_MANAGED = Path(__file__).with_name("aws_managed")
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+
+
+@dataclass
+class Role:
+    """An IAM role of the assembly and every policy that bears on what it may do."""
+
+    account: str
+    region: str
+    name: Symbol
+    arn: Symbol
+    where: str
+    tags: dict[str, Symbol]
+    trust: list[Statement]
+    identity: list[Statement] = field(default_factory=list)
+    boundary: list[Statement] | None = None
+    boundary_arn: Symbol | None = None
+    managed_policy_arns: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def principal(self) -> Principal:
+        return Principal(self.account, self.arn, tags=tuple(sorted(self.tags.items())))
+
+
+@dataclass(frozen=True)
+class OrgPolicy:
+    """An SCP or RCP and what it is attached to (root, OU or account IDs)."""
+
+    kind: str
+    targets: tuple[Symbol, ...]
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A resource the platform names by kind and name (``zone/curated``) in a placement."""
+
+    placement: str
+    kind: str
+    name: str
+    stack: AssemblyStack
+    logical_id: str
+
+
+@dataclass(frozen=True)
+class DataAccessRule:
+    """One rule of an OpenSearch Serverless data access policy, for one collection."""
+
+    where: str
+    principals: tuple[Symbol, ...]
+    permissions: tuple[str, ...]
+
+
+@dataclass
+class World:
+    assembly: Assembly
+    resolver: Resolver
+    roles: list[Role] = field(default_factory=list)
+    resource_policies: dict[tuple[str, Symbol], list[Statement]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    collection_access: dict[Symbol, list[DataAccessRule]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    collection_names: dict[Symbol, Symbol] = field(default_factory=dict)
+    bucket_keys: dict[Symbol, Symbol] = field(default_factory=dict)
+    bucket_accounts: dict[Symbol, str] = field(default_factory=dict)
+    org_policies: list[OrgPolicy] = field(default_factory=list)
+    management_account: str | None = None
+    assets: dict[tuple[str, str, str], Asset] = field(default_factory=dict)
+
+    def role(self, account: str, name: str) -> Role | None:
+        return next((r for r in self.roles if r.account == account and r.name.text == name), None)
+
+    def role_by_arn(self, arn: Symbol) -> Role | None:
+        return next((r for r in self.roles if equals(r.arn, arn) is Tri.YES), None)
+
+    def asset(self, placement: str, kind: str, name: str) -> Asset | None:
+        return self.assets.get((placement, kind, name))
+
+    def assets_of(self, placement: str, kind: str) -> list[Asset]:
+        return sorted(
+            (a for (p, k, _), a in self.assets.items() if p == placement and k == kind),
+            key=lambda asset: asset.name,
+        )
+
+    def bucket_account(self, bucket: Symbol) -> str | None:
+        """The account of the assembly's bucket named ``bucket`` (S3 ARNs name none); when
+        only deploy-time names could match, the account they all share."""
+        for wanted in (Tri.YES, Tri.UNKNOWN):
+            owners = {
+                a for name, a in self.bucket_accounts.items() if equals(name, bucket) is wanted
+            }
+            if owners:
+                return owners.pop() if len(owners) == 1 else None
+        return None
+
+    @property
+    def accounts(self) -> set[str]:
+        return {stack.account for stack in self.assembly.stacks}
+
+
+def build_world(assembly: Assembly) -> World:
+    world = World(assembly, Resolver(assembly))
+    managed: dict[tuple[str, Symbol], list[Statement]] = {}
+    attachments: list[tuple[str, Symbol, list[Statement]]] = []
+    for stack in assembly.stacks:
+        for logical_id, resource in stack.resources.items():
+            _read(world, stack, logical_id, resource, managed, attachments)
+    for account, role_name, statements in attachments:
+        for role in world.roles:
+            if role.account == account and equals(role.name, role_name) is Tri.YES:
+                role.identity.extend(statements)
+    for role in world.roles:
+        _managed_and_boundary(world, role, managed)
+    return world
+
+
+def _read(
+    world: World,
+    stack: AssemblyStack,
+    logical_id: str,
+    resource: Json,
+    managed: dict[tuple[str, Symbol], list[Statement]],
+    attachments: list[tuple[str, Symbol, list[Statement]]],
+) -> None:
+    resolver = world.resolver
+    kind = resource.get("Type", "")
+    props = resource.get("Properties", {})
+    where = f"{stack.name}/{logical_id}"
+
+    def statements(document: Any, policy_kind: str) -> list[Statement]:
+        return statements_of(
+            document, Origin(policy_kind, where), lambda v: resolver.values(stack, v)
+        )
+
+    asset = resource.get("Metadata", {}).get(ASSET_METADATA)
+    if isinstance(asset, str) and "/" in asset:
+        asset_kind, name = asset.split("/", 1)
+        placement = stack.identity.placement
+        world.assets[(placement, asset_kind, name)] = Asset(
+            placement, asset_kind, name, stack, logical_id
+        )
+    if kind == "AWS::IAM::Role":
+        _role(world, stack, logical_id, resource, statements)
+    elif kind == "AWS::IAM::Policy":
+        attached = statements(props.get("PolicyDocument"), "identity")
+        for role in props.get("Roles", []):
+            attachments.append((stack.account, resolver.value(stack, role), attached))
+    elif kind == "AWS::IAM::ManagedPolicy":
+        attached = statements(props.get("PolicyDocument"), "identity")
+        managed[(stack.account, resolver.arn(stack, logical_id))] = attached
+        for role in props.get("Roles", []):
+            attachments.append((stack.account, resolver.value(stack, role), attached))
+    elif kind == "AWS::S3::BucketPolicy":
+        bucket = resolver.value(stack, props.get("Bucket"))
+        world.resource_policies[("s3", bucket)] += statements(props.get("PolicyDocument"), "bucket")
+    elif kind == "AWS::S3::Bucket":
+        world.bucket_accounts[resolver.name(stack, logical_id)] = stack.account
+        key = _default_key(props)
+        if key is not None:
+            world.bucket_keys[resolver.name(stack, logical_id)] = resolver.value(stack, key)
+    elif kind == "AWS::KMS::Key":
+        arn = resolver.arn(stack, logical_id)
+        world.resource_policies[("kms", arn)] += statements(props.get("KeyPolicy"), "key")
+    elif kind == "AWS::SNS::TopicPolicy":
+        for topic in props.get("Topics", []):
+            document = props.get("PolicyDocument")
+            world.resource_policies[("sns", resolver.value(stack, topic))] += statements(
+                document, "topic"
+            )
+    elif kind == "AWS::SQS::QueuePolicy":
+        for queue in props.get("Queues", []):
+            target = queue.get("Ref") if isinstance(queue, dict) else None
+            arn = resolver.arn(stack, target) if target in stack.resources else UNKNOWN
+            world.resource_policies[("sqs", arn)] += statements(
+                props.get("PolicyDocument"), "queue"
+            )
+    elif kind == "AWS::SageMaker::ModelPackageGroup" and "ModelPackageGroupPolicy" in props:
+        document = props["ModelPackageGroupPolicy"]
+        if isinstance(document, str):
+            document = json.loads(document)
+        world.resource_policies[("sagemaker", resolver.arn(stack, logical_id))] += statements(
+            document, "model-package-group"
+        )
+    elif kind == "AWS::OpenSearchServerless::AccessPolicy" and props.get("Type") == "data":
+        _collection_access(world, stack, where, props)
+    elif kind == "AWS::OpenSearchServerless::Collection":
+        world.collection_names[resolver.arn(stack, logical_id)] = resolver.value(
+            stack, props.get("Name")
+        )
+    elif kind == "AWS::Organizations::Policy" and props.get("Type") in (
+        "SERVICE_CONTROL_POLICY",
+        "RESOURCE_CONTROL_POLICY",
+    ):
+        world.management_account = stack.account
+        world.org_policies.append(
+            OrgPolicy(
+                "scp" if props["Type"] == "SERVICE_CONTROL_POLICY" else "rcp",
+                tuple(resolver.values(stack, props.get("TargetIds", []))),
+                tuple(statements(props.get("Content"), props["Type"].lower().replace("_", "-"))),
+            )
+        )
+
+
+def _role(
+    world: World, stack: AssemblyStack, logical_id: str, resource: Json, statements: Any
+) -> None:
+    resolver = world.resolver
+    props = resource.get("Properties", {})
+    role = Role(
+        account=stack.account,
+        region=stack.region,
+        name=resolver.name(stack, logical_id),
+        arn=resolver.arn(stack, logical_id),
+        where=f"{stack.name}/{logical_id}",
+        tags={
+            str(tag.get("Key")): resolver.value(stack, tag.get("Value"))
+            for tag in props.get("Tags", [])
+        },
+        trust=statements(props.get("AssumeRolePolicyDocument"), "trust"),
+    )
+    for policy in props.get("Policies", []):
+        role.identity += statements(policy.get("PolicyDocument"), "identity")
+    if "PermissionsBoundary" in props:
+        role.boundary_arn = resolver.value(stack, props["PermissionsBoundary"])
+    role.managed_policy_arns = [
+        str(resolver.value(stack, arn)) for arn in props.get("ManagedPolicyArns", [])
+    ]
+    world.roles.append(role)
+
+
+def _managed_and_boundary(
+    world: World, role: Role, managed: dict[tuple[str, Symbol], list[Statement]]
+) -> None:
+    """Attach managed policies (AWS's from the snapshot) and the boundary; whatever cannot be
+    found stays listed as unreadable, and makes the role's decisions unknown."""
+    unreadable = []
+    for arn in role.managed_policy_arns:
+        statements = aws_managed(arn) if arn.startswith(AWS_MANAGED_PREFIX) else None
+        if statements is None:
+            statements = _customer_managed(role.account, arn, managed)
+        if statements is None:
+            unreadable.append(arn)
+        else:
+            role.identity.extend(statements)
+    if role.boundary_arn is not None:
+        boundary = next(
+            (
+                statements
+                for (account, arn), statements in managed.items()
+                if account == role.account and equals(arn, role.boundary_arn) is Tri.YES
+            ),
+            None,
+        )
+        if boundary is None:
+            unreadable.append(f"permissions boundary {role.boundary_arn}")
+        role.boundary = [
+            Statement(
+                Origin("boundary", s.origin.where, s.origin.sid),
+                s.allow,
+                s.actions,
+                s.not_actions,
+                s.resources,
+                s.not_resources,
+                s.principals,
+                s.not_principals,
+                s.conditions,
+            )
+            for s in boundary or []
+        ]
+    role.unreadable = unreadable
+
+
+def _customer_managed(
+    account: str, arn: str, managed: dict[tuple[str, Symbol], list[Statement]]
+) -> list[Statement] | None:
+    return next((s for (a, key), s in managed.items() if a == account and str(key) == arn), None)
+
+
+@cache
+def aws_managed(arn: str) -> list[Statement] | None:
+    """An AWS managed policy from the snapshot in ``aws_managed/`` (None if not there)."""
+    path = AWS_MANAGED / f"{arn.rsplit('/', 1)[-1]}.json"
+    if not path.is_file():
+        return None
+    snapshot = json.loads(path.read_text())
+    if snapshot["arn"] != arn:
+        return None
+    return statements_of(
+        snapshot["document"],
+        Origin("aws-managed", f"{snapshot['name']} {snapshot['version']}"),
+        lambda value: value,
+    )
+
+
+def _default_key(props: Json) -> Any:
+    rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+    for rule in rules:
+        default = rule.get("ServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") == "aws:kms":
+            return default.get("KMSMasterKeyID", "aws/s3")
+    return None
+
+
+def _collection_access(world: World, stack: AssemblyStack, where: str, props: Json) -> None:
+    """An OpenSearch Serverless data access policy: collections, principals, permissions."""
+    document = world.resolver.json(stack, props.get("Policy"))
+    if not isinstance(document, list):
+        world.collection_access[UNKNOWN].append(DataAccessRule(where, (UNKNOWN,), ("*",)))
+        return
+    for entry in document:
+        principals = tuple(p for p in entry.get("Principal", []) if isinstance(p, Symbol))
+        for rule in entry.get("Rules", []):
+            permissions = tuple(str(p) for p in rule.get("Permission", []))
+            for resource in rule.get("Resource", []):
+                name = str(resource).split("/")[1] if "/" in str(resource) else str(resource)
+                world.collection_access[text(name)].append(
+                    DataAccessRule(where, principals, permissions)
+                )

@@ -1,0 +1,257 @@
+"""What each persona may do beyond its AWS managed job-function policies, and what no persona
+may do: customer managed policies of the foundation stack, one per concern.
+
+The AWS managed policies (PowerUserAccess, ViewOnlyAccess, SecurityAudit) are broad and
+change with AWS; the boundary caps every role of the account. These policies add the work a
+persona exists for (open Studio, run a training job, start a pipeline, approve a model, read
+the guardrail) and explicitly deny what none may do by hand (change the guardrail, the
+invocation logging), and the platform team's and auditors' reads of LOB data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from genai_constructs import acknowledge
+from genai_constructs.compliance import acknowledge_wildcards
+
+GOVERNANCE_CHANGES = (
+    "bedrock:CreateGuardrail",
+    "bedrock:CreateGuardrailVersion",
+    "bedrock:UpdateGuardrail",
+    "bedrock:DeleteGuardrail",
+    "bedrock:PutEnforcedGuardrailConfiguration",
+    "bedrock:DeleteEnforcedGuardrailConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
+)
+# Reading LOB data or asking models about it: what the platform team and auditors never do in
+# an LOB account (the invocation logs are denied where they are stored).
+LOB_DATA_READS = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "bedrock:Retrieve",
+    "bedrock:RetrieveAndGenerate",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:InvokeEndpointWithResponseStream",
+    "sagemaker:CreatePresignedDomainUrl",
+    "s3vectors:GetVectors",
+    "s3vectors:QueryVectors",
+    "aoss:APIAccessAll",
+)
+LOB_DATA_WRITES = (
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:RestoreObject",
+    "s3vectors:PutVectors",
+    "s3vectors:DeleteVectors",
+)
+LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
+MLFLOW_WORK = (
+    "sagemaker-mlflow:AccessUI",
+    "sagemaker-mlflow:Create*",
+    "sagemaker-mlflow:Get*",
+    "sagemaker-mlflow:List*",
+    "sagemaker-mlflow:Log*",
+    "sagemaker-mlflow:Search*",
+    "sagemaker-mlflow:Set*",
+    "sagemaker-mlflow:Update*",
+)
+CONFIGURATION_READS = (
+    "bedrock:GetGuardrail",
+    "bedrock:ListGuardrails",
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:ListEnforcedGuardrailsConfiguration",
+    "bedrock:GetKnowledgeBase",
+    "bedrock:ListKnowledgeBases",
+    "bedrock:GetDataSource",
+    "bedrock:ListDataSources",
+    "bedrock:GetInferenceProfile",
+    "bedrock:ListInferenceProfiles",
+    "bedrock:GetPrompt",
+    "bedrock:ListPrompts",
+    "bedrock:GetFoundationModel",
+    "bedrock:ListFoundationModels",
+)
+
+
+def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPolicy:
+    """Denies every persona changing the guardrail or the invocation logging by hand (the
+    boundary already denies bucket-policy changes, object-lock bypass and key grants to all
+    roles; the invocation-logging function, under the same boundary, must configure logging)."""
+    policy = iam.ManagedPolicy(
+        scope,
+        "PersonaGuard",
+        description="No persona changes the guardrail or the model invocation logging",
+        roles=list(roles),
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyGovernanceChangesByHand",
+                effect=iam.Effect.DENY,
+                actions=list(GOVERNANCE_CHANGES),
+                resources=["*"],
+            )
+        ],
+    )
+    _acknowledge_deny_only(policy)
+    return policy
+
+
+def kept_from_lob_data(
+    scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arn: str | None
+) -> iam.ManagedPolicy:
+    """Denies the platform team and auditors reading or changing LOB data, or reading
+    prompts, in an LOB account."""
+    statements = [
+        iam.PolicyStatement(
+            sid="DenyLobDataReads",
+            effect=iam.Effect.DENY,
+            actions=list(LOB_DATA_READS),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="DenyLobDataWrites",
+            effect=iam.Effect.DENY,
+            actions=list(LOB_DATA_WRITES),
+            resources=["*"],
+        ),
+    ]
+    if invocation_log_group_arn:
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyPromptAndCompletionReads",
+                effect=iam.Effect.DENY,
+                actions=list(LOG_READS),
+                resources=[invocation_log_group_arn, f"{invocation_log_group_arn}:*"],
+            )
+        )
+    policy = iam.ManagedPolicy(
+        scope,
+        "NoLobDataAccess",
+        description="The platform team and auditors read configuration, never LOB data, and "
+        "never change it",
+        roles=list(roles),
+        statements=statements,
+    )
+    _acknowledge_deny_only(policy)
+    return policy
+
+
+def data_scientist_work(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Studio, experiment jobs in this account, their own role passed to SageMaker, MLflow."""
+    stack = Stack.of(scope)
+    sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    policy = iam.ManagedPolicy(
+        scope,
+        "DataScientistWork",
+        description="Open Studio, run experiment jobs, track them in MLflow",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="OpenStudio",
+                actions=["sagemaker:CreatePresignedDomainUrl"],
+                resources=[f"{sagemaker}:user-profile/*/*"],
+            ),
+            iam.PolicyStatement(
+                sid="RunExperimentJobs",
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[f"{sagemaker}:training-job/*", f"{sagemaker}:processing-job/*"],
+            ),
+            iam.PolicyStatement(
+                sid="PassOwnRoleToJobs",
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="TrackExperiments",
+                actions=["sagemaker:CreatePresignedMlflowTrackingServerUrl", *MLFLOW_WORK],
+                resources=[f"{sagemaker}:mlflow-tracking-server/*"],
+            ),
+        ],
+    )
+    acknowledge_wildcards(
+        policy,
+        "Scoped to this account and region: user profiles of its Studio domain, jobs the "
+        "data scientist starts, its MLflow servers; MLflow actions by verb (its API has dozens).",
+    )
+    return policy
+
+
+def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Start the LOB's pipelines and approve or reject its registered models."""
+    stack = Stack.of(scope)
+    sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    policy = iam.ManagedPolicy(
+        scope,
+        "PipelineOperations",
+        description="Run the LOB's SageMaker pipelines and approve its model packages",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="RunPipelines",
+                actions=[
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:StopPipelineExecution",
+                    "sagemaker:RetryPipelineExecution",
+                ],
+                resources=[f"{sagemaker}:pipeline/*"],
+            ),
+            iam.PolicyStatement(
+                sid="ApproveModelPackages",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[f"{sagemaker}:model-package/*/*"],
+            ),
+        ],
+    )
+    acknowledge_wildcards(
+        policy,
+        "Scoped to this account and region: the LOB's pipelines and the packages of its model "
+        "package groups; package versions are numbered at registration.",
+    )
+    return policy
+
+
+def configuration_reads(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """The Bedrock configuration that SecurityAudit and ViewOnlyAccess do not cover."""
+    policy = iam.ManagedPolicy(
+        scope,
+        "ConfigurationReads",
+        description="Read guardrails, logging, knowledge bases, profiles and prompts",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="ReadGenAIConfiguration", actions=list(CONFIGURATION_READS), resources=["*"]
+            )
+        ],
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Read-only configuration actions (Get/List) of Bedrock; the auditor verifies every "
+        "guardrail, knowledge base and profile of the account, and none returns LOB content.",
+    )
+    return policy
+
+
+def _acknowledge_deny_only(policy: iam.ManagedPolicy) -> None:
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Deny-only policy: it grants nothing and must cover every resource of the account.",
+    )

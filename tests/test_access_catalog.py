@@ -1,0 +1,282 @@
+"""`blueprint access`: the catalog of journeys and attacks on the example organization, what
+happens when one policy changes, and the command line's answers to bad questions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blueprint.assembly.access.catalog import load_catalog, run_catalog
+from blueprint.assembly.access.question import Questions
+from blueprint.cli import main
+from tests.conftest import EXAMPLE, Synthesized
+
+Json = dict[str, Any]
+CLAIMS_PROD_GENAI = "claims-prod-genai"
+
+
+def test_every_journey_is_allowed_and_every_attack_denied(
+    example: Synthesized, example_access: Questions
+) -> None:
+    outcomes = run_catalog(example_access.world, example.plan)
+    mismatches = [
+        (o.query.entry.id, o.query.placement, o.query.actor.label, o.decision.decision)
+        for o in outcomes
+        if not o.matches
+    ]
+    assert mismatches == []
+    assert {o.decision.decision for o in outcomes} == {"allow", "deny"}
+    asked = {o.query.entry.id for o in outcomes}
+    assert asked == {entry.id for entry in load_catalog()}, "an entry that asks nothing"
+    placements = {o.query.placement for o in outcomes}
+    assert placements == {p.key for p in example.plan.lob_environments()}
+
+
+def test_the_catalog_covers_what_the_issue_requires() -> None:
+    entries = {entry.id: entry for entry in load_catalog()}
+    journeys = {e.principal for e in entries.values() if e.expect == "allow"}
+    assert {"persona/data-scientist", "persona/ml-engineer", "ingestion", "app/*"} <= journeys
+    assert "persona/auditor" in journeys
+    attacks = [e for e in entries.values() if e.expect == "deny"]
+    assert any(e.principal.startswith("other-lob/") for e in attacks)
+    assert any(e.resource == "model/outside-catalog" for e in attacks)
+    assert any(e.resource == "model/above-classification" for e in attacks)
+    assert any(e.action == "kms:CreateGrant" for e in attacks)
+    assert all(len(e.why) > 20 for e in entries.values())
+
+
+def copy_assembly(example: Synthesized, destination: Path) -> Path:
+    """The example's manifest, templates and asset manifests (no asset contents)."""
+    destination.mkdir()
+    for path in example.outdir.glob("*.json"):
+        shutil.copy(path, destination / path.name)
+    return destination
+
+
+def edit_template(assembly: Path, stack: str, change: Callable[[Json], None]) -> None:
+    path = assembly / f"{stack}.template.json"
+    template = json.loads(path.read_text())
+    change(template)
+    path.write_text(json.dumps(template))
+
+
+def _use_case_policy(template: Json) -> Json:
+    return next(
+        resource["Properties"]["PolicyDocument"]
+        for logical_id, resource in template["Resources"].items()
+        if logical_id.startswith("UseCaseClaimsAssistantAccess")
+    )
+
+
+def drop_guardrail_conditions(template: Json) -> None:
+    """The use case's policy without its guardrail conditions: its deny now covers every
+    invoke, the application's own included."""
+    for statement in _use_case_policy(template)["Statement"]:
+        statement.pop("Condition", None)
+
+
+def drop_guardrail_denies(template: Json) -> None:
+    """Every deny of invokes without the guardrail gone (the use case's policy and the
+    account's boundary), and the allow unconditional."""
+    for resource in template["Resources"].values():
+        document = resource.get("Properties", {}).get("PolicyDocument")
+        if resource["Type"] != "AWS::IAM::ManagedPolicy" or document is None:
+            continue
+        document["Statement"] = [
+            s
+            for s in document["Statement"]
+            if s.get("Sid")
+            not in ("DenyInvokeWithoutGuardrail", "DenyModelInvocationWithoutGuardrail")
+        ]
+        for statement in document["Statement"]:
+            if statement.get("Sid") == "InvokeApprovedModelsWithGuardrail":
+                statement.pop("Condition")
+
+
+@pytest.mark.parametrize(
+    ("change", "stacks", "failing"),
+    [
+        (
+            drop_guardrail_conditions,
+            [CLAIMS_PROD_GENAI],
+            "app-invokes-its-use-case-with-the-guardrail",
+        ),
+        (
+            drop_guardrail_denies,
+            [CLAIMS_PROD_GENAI, "claims-prod-foundation"],
+            "invoke-without-the-guardrail",
+        ),
+    ],
+    ids=["guardrail-condition-removed", "guardrail-denies-removed"],
+)
+def test_a_changed_policy_fails_the_catalog_naming_the_entry(
+    example: Synthesized,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[Json], None],
+    stacks: list[str],
+    failing: str,
+) -> None:
+    assembly = copy_assembly(example, tmp_path / "cdk.out")
+    for stack in stacks:
+        edit_template(assembly, stack, change)
+    status = main(["access", str(assembly), "--org", str(EXAMPLE)])
+    out = capsys.readouterr().out
+    assert status == 1
+    mismatches = [line for line in out.splitlines() if line.startswith("MISMATCH")]
+    assert mismatches
+    assert all(" in claims-prod: " in line for line in mismatches)
+    assert any(line.startswith(f"MISMATCH {failing} in claims-prod: ") for line in mismatches)
+    assert out.splitlines()[-1].endswith(f"{len(mismatches)} mismatch(es), 0 unknown")
+
+
+def test_the_catalog_passes_on_the_unchanged_copy(
+    example: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = copy_assembly(example, tmp_path / "cdk.out")
+    assert main(["access", str(assembly), "--org", str(EXAMPLE)]) == 0
+    assert "every check as expected, 0 unknown" in capsys.readouterr().out
+
+
+# --- one question ---------------------------------------------------------------------------
+
+
+AUDITOR = ["--principal", "444444444444:example-corp-auditor", "--action", "s3:GetObject"]
+
+
+def ask(example: Synthesized, *arguments: str) -> list[str]:
+    return ["access", str(example.outdir), "--org", str(EXAMPLE), *arguments]
+
+
+def test_one_question_answers_in_json(
+    example: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ask(
+            example,
+            "--principal",
+            "444444444444:example-corp-data-scientist",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "claims-interactive-data/ZonesCuratedBucket6C6E8B8E/sample.parquet",
+            "--json",
+        )
+    )
+    answer = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert answer["decision"] == "allow"
+    assert any("DataScientist" in reason or "data" in reason for reason in answer["reasons"])
+
+
+def test_a_role_cloudformation_names_is_asked_by_stack_and_logical_id(
+    example: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = next(
+        logical_id
+        for logical_id in example.template_json(CLAIMS_PROD_GENAI)["Resources"]
+        if logical_id.startswith("KnowledgeBasePoliciesServiceRole")
+        and not logical_id.startswith("KnowledgeBasePoliciesServiceRoleDefault")
+    )
+    status = main(
+        ask(
+            example,
+            "--principal",
+            f"{CLAIMS_PROD_GENAI}/{role}",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "claims-prod-data/ZonesRawBucket805D1BBC/x.pdf",
+            "--json",
+        )
+    )
+    assert status == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "deny"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--principal", "444444444444:nobody", "--action", "s3:GetObject", "--resource", "*"],
+            "no role 'nobody' in account 444444444444; its named roles: ",
+        ),
+        (
+            ["--principal", "example-corp-auditor", "--action", "s3:GetObject", "--resource", "*"],
+            "'example-corp-auditor' is not a principal; allowed: ACCOUNT:ROLE_NAME",
+        ),
+        (
+            [*AUDITOR[:3], "GetObject", "--resource", "*"],
+            "'GetObject' is not an IAM action; allowed: service:Action",
+        ),
+        (
+            [*AUDITOR, "--resource", "arn:aws:s3"],
+            "'arn:aws:s3' is not an ARN; allowed: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
+        ),
+        (
+            [*AUDITOR, "--resource", "arn:aws:s3:::not-in-the-assembly/x"],
+            "no bucket 'not-in-the-assembly' in the assembly, so its account is unknown",
+        ),
+        (
+            [*AUDITOR, "--resource", "claims-interactive-data/NoSuchResource"],
+            "stack claims-interactive-data has no resource 'NoSuchResource'",
+        ),
+        (
+            [*AUDITOR, "--resource", "*", "--context", "guardrail"],
+            "'guardrail' is not a context entry; allowed: KEY=VALUE",
+        ),
+        (
+            [
+                *AUDITOR,
+                "--resource",
+                "*",
+                "--context",
+                "bedrock:GuardrailIdentifier={nowhere/Guardrail}",
+            ],
+            "no stack named 'nowhere'",
+        ),
+        (
+            AUDITOR,
+            "one question needs --principal, --action and --resource",
+        ),
+    ],
+    ids=[
+        "unknown-role",
+        "malformed-principal",
+        "malformed-action",
+        "malformed-arn",
+        "bucket-outside-the-assembly",
+        "unknown-logical-id",
+        "malformed-context",
+        "context-naming-an-unknown-stack",
+        "incomplete-question",
+    ],
+)
+def test_bad_questions_exit_2_with_a_clear_message(
+    example: Synthesized,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    status = main(ask(example, *arguments))
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert message in captured.err
+    assert captured.err.startswith("blueprint access: ")
+    assert "Traceback" not in captured.err
+
+
+def test_a_missing_assembly_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["access", str(tmp_path / "cdk.out"), "--org", str(EXAMPLE)])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert (
+        captured.err
+        == f"blueprint access: {tmp_path / 'cdk.out'}: no manifest.json; run `make synth` first\n"
+    )
