@@ -13,6 +13,7 @@ from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.identity import IDENTITY_METADATA, Layer, PlacementKind, StackIdentity
 from blueprint.model.layers import (
+    budget_inputs,
     check_settings,
     data_inputs,
     foundation_inputs,
@@ -21,13 +22,20 @@ from blueprint.model.layers import (
     model_catalogs,
     oversight_inputs,
     security_inputs,
+    sink_regions,
 )
 from blueprint.model.plan import Persona, Placement, Plan, plan_for
+from stacks.budgets import LOBS_PER_BUDGET_STACK, LobBudgetsStack
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack
 from stacks.genai import GenAIStack
-from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack
+from stacks.governance import (
+    LOBS_PER_OVERSIGHT_STACK,
+    GovernanceStack,
+    LobOversightStack,
+    MetricsSinkStack,
+)
 from stacks.ml import MLStack
 from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
@@ -81,7 +89,9 @@ def build_platform(
     # The central audit policy attaches to the auditor role of the foundation stack.
     audit.add_stack_dependency(foundations[governance.key])
     label(audit, governance.identity(Layer.AUDIT), governance.tags)
+    _add_metrics_sinks(app, plan)
     _add_lob_oversight(app, plan)
+    _add_lob_budgets(app, plan)
     add_compliance_gates(app, check_settings(plan))
     return plan
 
@@ -92,9 +102,25 @@ def _selected(placement: Placement, lob_environments: bool | Collection[str]) ->
     return placement.lob is not None and placement.lob.name in lob_environments
 
 
+def _add_metrics_sinks(app: App, plan: Plan) -> None:
+    """A governance sink in each other region with LOB environments."""
+    governance = plan.governance
+    for region in sink_regions(plan):
+        stack = MetricsSinkStack(
+            app,
+            f"{governance.stack_name(Layer.METRICS_SINK)}-{region}",
+            org_name=plan.prefix,
+            organization_id=plan.config.organization.id,
+            env=Environment(account=governance.account, region=region),
+            description=f"GenAI platform: metrics sink of {region} for the LOB dashboards",
+            termination_protection=governance.termination_protection,
+        )
+        label(stack, governance.identity(Layer.METRICS_SINK), governance.tags)
+
+
 def _add_lob_oversight(app: App, plan: Plan) -> None:
-    """Budgets and dashboards, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a new
-    LOB lands in the last stack; existing ones stay where they are)."""
+    """Dashboards, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a new LOB lands
+    in the last stack; existing ones stay where they are)."""
     governance = plan.governance
     lobs = oversight_inputs(plan)
     for first in range(0, len(lobs), LOBS_PER_OVERSIGHT_STACK):
@@ -104,10 +130,33 @@ def _add_lob_oversight(app: App, plan: Plan) -> None:
             f"{governance.stack_name(Layer.OVERSIGHT)}-{number}",
             org_name=plan.prefix,
             lobs=lobs[first : first + LOBS_PER_OVERSIGHT_STACK],
-            alert_emails=plan.config.platform.alert_emails,
-            **_stack_props(governance, f"budgets and dashboards of LOB group {number}"),
+            **_stack_props(governance, f"dashboards of LOB group {number}"),
         )
         label(stack, governance.identity(Layer.OVERSIGHT), governance.tags)
+
+
+def _add_lob_budgets(app: App, plan: Plan) -> None:
+    """Budgets in the management account, LOBS_PER_BUDGET_STACK LOBs per stack, in config
+    order."""
+    organization = plan.config.organization
+    lobs = budget_inputs(plan)
+    identity = StackIdentity(
+        placement="management", kind=PlacementKind.MANAGEMENT, layer=Layer.BUDGETS
+    )
+    for first in range(0, len(lobs), LOBS_PER_BUDGET_STACK):
+        number = first // LOBS_PER_BUDGET_STACK + 1
+        stack = LobBudgetsStack(
+            app,
+            f"{names.BUDGETS_STACK}-{number}",
+            org_name=plan.prefix,
+            lobs=lobs[first : first + LOBS_PER_BUDGET_STACK],
+            env=Environment(
+                account=organization.management_account, region=organization.home_region
+            ),
+            description=f"GenAI platform: monthly budgets of LOB group {number}",
+            termination_protection=True,
+        )
+        label(stack, identity, PLATFORM_TAGS)
 
 
 def build_placement(

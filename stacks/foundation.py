@@ -6,10 +6,11 @@ from typing import Any
 
 from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_oam as oam
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import FoundationInputs, WorkloadRoleInputs
+from blueprint.model.layers import FoundationInputs, MetricsLinkInputs, WorkloadRoleInputs
 from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
@@ -88,6 +89,8 @@ class FoundationStack(Stack):
         self.workload_roles = {
             role.name: self._workload_role(role) for role in inputs.workload_roles
         }
+        if inputs.metrics_link:
+            self.metrics_link = self._metrics_link(inputs.metrics_link)
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
         ignore_cfn_lint_on_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
 
@@ -109,6 +112,23 @@ class FoundationStack(Stack):
                 pipeline_operations(self, role)
             if persona.persona is PersonaName.AUDITOR:
                 configuration_reads(self, role)
+
+    def _metrics_link(self, link: MetricsLinkInputs) -> oam.CfnLink:
+        """The account's metrics of the dashboards' namespaces, shared with the governance
+        account's sink of this region (no logs, traces or other metrics)."""
+        namespaces = ", ".join(f"'{namespace}'" for namespace in link.namespaces)
+        return oam.CfnLink(
+            self,
+            "MetricsLink",
+            resource_types=["AWS::CloudWatch::Metric"],
+            sink_identifier=link.sink_arn,
+            label_template="$AccountName",
+            link_configuration=oam.CfnLink.LinkConfigurationProperty(
+                metric_configuration=oam.CfnLink.LinkFilterProperty(
+                    filter=f"Namespace IN ({namespaces})"
+                )
+            ),
+        )
 
     def _workload_role(self, workload: WorkloadRoleInputs) -> iam.Role:
         role = iam.Role(

@@ -33,6 +33,7 @@ from genai_constructs.knowledge_base import (
     S3VectorStore,
 )
 from genai_constructs.naming import pascal
+from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
@@ -120,6 +121,7 @@ class GenAIStack(Stack):
             function_log_retention=security.retention,
             metric_namespace=inputs.metric_namespace,
         )
+        subscribe(self.invocation_logging.alarm_topic, inputs.alert_emails)
         self._mark_assets(inputs)
 
     def _prompt_catalog(self, inputs: GenAIInputs, security: SecurityStack) -> PromptCatalog:

@@ -1,8 +1,8 @@
-"""Central governance in the governance account: audit trail, budgets, LOB dashboards.
+"""Central governance in the governance account: audit trail, metrics sink, LOB dashboards.
 
 The governance account is the CloudTrail delegated administrator of the organization. It
-keeps the organization trail in an object-locked archive, watches each LOB's spend and
-model usage (metrics only: no prompt or completion leaves an LOB account), and lets the
+keeps the organization trail in an object-locked archive, watches each LOB's model usage
+(metrics only: no prompt or completion leaves an LOB account), and lets the
 auditor read configuration and the audit trail, never LOB data.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import (
+    CfnOutput,
     Duration,
     RemovalPolicy,
     Stack,
 )
-from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -112,12 +112,7 @@ class GovernanceStack(Stack):
             "archive of this account instead.",
         )
 
-        self.observability_sink = oam.CfnSink(
-            self,
-            "ObservabilitySink",
-            name=f"{org_name}-lob-metrics",
-            policy=_metrics_only_sink_policy(organization_id),
-        )
+        self.observability_sink = metrics_sink(self, org_name, organization_id)
         self.audit_policy = self._audit_read_policy(org_name, auditor_role, encryption_key)
 
     def _log_archive(
@@ -300,18 +295,15 @@ class GovernanceStack(Stack):
 
 
 class LobOversightStack(Stack):
-    """Each LOB's monthly cost budget and its metrics-only dashboard, for a group of LOBs.
+    """Each LOB's metrics-only dashboard, for a group of LOBs.
 
     Kept apart from the governance stack and sharded (``LOBS_PER_OVERSIGHT_STACK``) so that no
-    template grows with the number of LOBs: about 6 KB and 2 resources per LOB.
+    template grows with the number of LOBs. The dashboards read the LOB accounts' metrics
+    through the observability sink (each account's link, see ``MetricsLink``).
 
-    :param org_name: name prefix of the budgets and dashboards, e.g. ``example-corp``.
-    :param lobs: the LOBs watched: budget, metrics region, and each environment's account and
-        metric namespace.
-    :param alert_emails: 1 to 10 addresses notified at 80 % actual and 100 % forecast spend.
-    :param billing_view_arn: default none; a custom billing view that the management account
-        shares with this account. Without it a budget of this member account only sees this
-        account's own spend, so the LOB budgets need it (or belong in the management account).
+    :param org_name: name prefix of the dashboards, e.g. ``example-corp``.
+    :param lobs: the LOBs watched: metrics region, and each environment's account and metric
+        namespace.
     """
 
     def __init__(
@@ -321,52 +313,10 @@ class LobOversightStack(Stack):
         *,
         org_name: str,
         lobs: Sequence[LobOversightInputs],
-        alert_emails: Sequence[str],
-        billing_view_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        for lob in lobs:
-            self._budget(org_name, lob, alert_emails, billing_view_arn)
         self.dashboards = {lob.name: self._dashboard(org_name, lob) for lob in lobs}
-
-    def _budget(
-        self,
-        org_name: str,
-        lob: LobOversightInputs,
-        alert_emails: Sequence[str],
-        billing_view_arn: str | None,
-    ) -> budgets.CfnBudget:
-        subscribers = [
-            budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
-            for address in alert_emails
-        ]
-        return budgets.CfnBudget(
-            self,
-            f"{pascal(lob.name)}Budget",
-            budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"{org_name}-{lob.name}-monthly",
-                budget_type="COST",
-                time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(
-                    amount=lob.budget_usd_month, unit="USD"
-                ),
-                cost_filters={"TagKeyValue": [f"user:lob${lob.name}"]},
-                billing_view_arn=billing_view_arn,
-            ),
-            notifications_with_subscribers=[
-                budgets.CfnBudget.NotificationWithSubscribersProperty(
-                    notification=budgets.CfnBudget.NotificationProperty(
-                        comparison_operator="GREATER_THAN",
-                        notification_type=kind,
-                        threshold=threshold,
-                        threshold_type="PERCENTAGE",
-                    ),
-                    subscribers=subscribers,
-                )
-                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
-            ],
-        )
 
     def _dashboard(self, org_name: str, lob: LobOversightInputs) -> cloudwatch.Dashboard:
         """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""
@@ -396,6 +346,46 @@ class LobOversightStack(Stack):
             dashboard_name=f"{org_name}-{lob.name}-genai",
             widgets=[widgets[:3], widgets[3:]],
         )
+
+
+class MetricsSinkStack(Stack):
+    """The observability sink of one more region: LOB accounts there link their metrics to
+    it (the home region's sink is the governance stack's).
+
+    :param org_name: name prefix of the sink.
+    :param organization_id: ``o-...``; whose accounts may link metrics to the sink.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        org_name: str,
+        organization_id: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.sink = metrics_sink(self, org_name, organization_id)
+
+
+def metrics_sink(scope: Construct, org_name: str, organization_id: str) -> oam.CfnSink:
+    """A sink that accepts metric links from the organization's accounts, with its ARN as an
+    output (``platform.metrics_sinks`` of the organization file takes it)."""
+    sink = oam.CfnSink(
+        scope,
+        "ObservabilitySink",
+        name=f"{org_name}-lob-metrics",
+        policy=_metrics_only_sink_policy(organization_id),
+    )
+    CfnOutput(
+        scope,
+        "MetricsSinkArn",
+        value=sink.attr_arn,
+        description="platform.metrics_sinks.<region> of the organization file: LOB accounts "
+        "of this region link their metrics here",
+    )
+    return sink
 
 
 def _metrics_only_sink_policy(organization_id: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, ser
 from genai_constructs.naming import pascal
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
+from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
@@ -73,6 +74,7 @@ class MLStack(Stack):
                 enforce_ssl=True,
                 display_name="GPU endpoint alarms",
             )
+            subscribe(alarms, inputs.alert_emails)
             for entry in inputs.endpoints:
                 self.endpoints[entry.endpoint.name] = self._endpoint(
                     entry, alarms, monitor=inputs.monitor_endpoints
@@ -134,6 +136,7 @@ class MLStack(Stack):
         self._acknowledge_role_policy(
             pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
         )
+        subscribe(pipeline.approvals, inputs.alert_emails)
         mark(pipeline.pipeline, f"pipeline/{spec.name}")
         mark(pipeline.model_package_group, f"model-package-group/{spec.name}")
         mark(pipeline.role, f"pipeline-role/{spec.name}")

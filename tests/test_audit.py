@@ -313,6 +313,7 @@ def test_every_stack_is_labelled_from_its_identity_not_its_name(report: Json) ->
     }
     assert labels == {
         "organization-policies": ("management", "management", "organization", None, None),
+        "organization-budgets-1": ("management", "management", "budgets", None, None),
         "platform-governance-security": (
             "platform-governance",
             "governance",

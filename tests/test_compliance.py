@@ -81,7 +81,13 @@ def test_one_template_per_stack_of_the_example(example: Synthesized) -> None:
             for env in ("interactive", "nonprod", "prod")
             for layer in ("data", "genai", "ml")
         }
-        | {"organization-policies", "platform-governance-audit", "platform-governance-oversight-1"}
+        | {
+            "organization-policies",
+            "organization-budgets-1",
+            "platform-governance-audit",
+            "platform-governance-metrics-sink-eu-central-1",
+            "platform-governance-oversight-1",
+        }
     )
     assert set(example.stack_names()) == expected
     for name in expected:
@@ -113,7 +119,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(tmp_path.glob("*.template.json"))) == 52
+    assert len(list(tmp_path.glob("*.template.json"))) == 54
 
 
 def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:

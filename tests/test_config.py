@@ -148,7 +148,8 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     data["lobs"][0]["owner"] = "alice"
     assert problems(data, tmp_path) == [
         "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
-        "budget_usd_month, retain_interactive_data, auditor_metadata_read, environments, genai, ml"
+        "budget_usd_month, alert_emails, retain_interactive_data, auditor_metadata_read, "
+        "environments, genai, ml"
     ]
 
 
@@ -340,6 +341,9 @@ def test_content_filter_strengths_are_named(tmp_path: Path) -> None:
         (("platform", "alert_emails"), ["finops"]),
         (("platform", "alert_emails"), [f"a{i}@example.com" for i in range(11)]),
         (("platform", "trail_retention_days"), 0),
+        (("lobs", 0, "alert_emails"), []),
+        (("lobs", 0, "alert_emails"), ["oncall"]),
+        (("platform", "metrics_sinks", "eu-west-1"), "arn:aws:oam:eu-west-1:222222222222:sink/x"),
         (("lobs", 0, "budget_usd_month"), 0),
     ],
 )
@@ -356,3 +360,58 @@ def test_values_the_stacks_rely_on_are_checked_here(
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     assert problem.startswith(where)
     assert "(got " in problem
+
+
+SINK = "arn:aws:oam:{region}:{account}:sink/5f0c6d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
+
+
+def test_a_metrics_sink_is_the_governance_accounts_in_its_region(tmp_path: Path) -> None:
+    data = example_data()
+    data["platform"]["metrics_sinks"] = {
+        "eu-west-1": SINK.format(region="eu-central-1", account="222222222222"),
+        "eu-central-1": SINK.format(region="eu-central-1", account="999999999999"),
+    }
+    assert problems(data, tmp_path) == [
+        "platform.metrics_sinks.eu-west-1: the sink is in eu-central-1; allowed: a sink in "
+        "eu-west-1 (links are regional)",
+        "platform.metrics_sinks.eu-central-1: the sink belongs to account 999999999999; allowed: "
+        "the governance account 222222222222",
+    ]
+
+
+def test_metrics_sinks_cover_every_lob_region(tmp_path: Path) -> None:
+    data = example_data()
+    del data["platform"]["metrics_sinks"]["eu-central-1"]
+    assert problems(data, tmp_path) == [
+        "platform.metrics_sinks: no sink for eu-central-1, where LOB environments run; allowed: "
+        "one sink per region with LOB environments (each governance sink stack outputs its ARN)"
+    ]
+
+
+def test_metrics_sinks_may_be_left_out_until_the_first_deploy(tmp_path: Path) -> None:
+    data = example_data()
+    del data["platform"]["metrics_sinks"]
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert load_config(path).platform.metrics_sinks == {}
+
+
+def test_alert_addresses_are_listed_once(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["alert_emails"] = ["a@example.com", "a@example.com"]
+    assert problems(data, tmp_path) == [
+        "lobs[0].alert_emails: duplicate entries ['a@example.com']; allowed: each value once"
+    ]
+
+
+def test_use_cases_name_their_own_knowledge_bases_and_endpoints(tmp_path: Path) -> None:
+    data = example_data()
+    use_case = data["lobs"][0]["genai"]["use_cases"][0]
+    use_case["knowledge_bases"] = ["studies"]
+    use_case["endpoints"] = ["nowhere"]
+    assert problems(data, tmp_path) == [
+        "lobs[0].genai.use_cases[0].knowledge_bases[0]: 'studies' is not in this LOB's "
+        "genai.knowledge_bases; allowed: policies",
+        "lobs[0].genai.use_cases[0].endpoints[0]: 'nowhere' is not in this LOB's ml.endpoints; "
+        "allowed: claims-summarizer",
+    ]

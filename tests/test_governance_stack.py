@@ -1,5 +1,6 @@
-"""The governance stacks: organization trail archive and auditor reads; LOB budgets and
-dashboards (oversight stacks, sharded by LOB count).
+"""The governance stacks: organization trail archive and auditor reads; LOB dashboards
+(oversight stacks, sharded by LOB count), metrics sinks and links; LOB budgets in the
+management account; alarm subscriptions.
 
 The governance account's security stack, the governance stack and an oversight stack are
 synthesized once, with the cdk-nag gates, as the app would wire them.
@@ -17,9 +18,11 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment
 
-from blueprint.model.layers import oversight_inputs, security_inputs
+from blueprint.model import names
+from blueprint.model.layers import LobBudgetInputs, oversight_inputs, security_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
+from stacks.budgets import LobBudgetsStack
 from stacks.compliance import add_compliance_gates
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack
 from stacks.security import SecurityStack
@@ -29,7 +32,7 @@ GOVERNANCE, MANAGEMENT = "222222222222", "111111111111"
 ORGANIZATION_ID = "o-exampleorg1"
 RETENTION_DAYS = 2557
 LOB_BUDGETS = {"claims": 5000, "marketing": 2000, "research": 8000}
-ALERT_EMAILS = ["finops@example.com", "platform-team@example.com"]
+ALERT_EMAILS = ["genai-platform@example.com"]
 LOB_ACCOUNTS = {
     "claims": {"interactive": "444444444444", "nonprod": "555555555555", "prod": "666666666666"},
     "marketing": {"interactive": "444444444445", "nonprod": "555555555556", "prod": "666666666667"},
@@ -84,7 +87,6 @@ def oversight_kwargs(**overrides: Any) -> dict[str, Any]:
         "env": Environment(account=GOVERNANCE, region="eu-west-1"),
         "org_name": "example-corp",
         "lobs": oversight_inputs(plan_for(load_config(EXAMPLE))),
-        "alert_emails": ALERT_EMAILS,
     }
     return kwargs | overrides
 
@@ -198,17 +200,32 @@ def test_logs_key_admits_cloudtrail_for_the_organization_trail_only(gov: Governa
     }
 
 
-def test_each_lob_has_a_tag_filtered_monthly_budget(gov: Governance) -> None:
+def test_each_lob_has_a_monthly_budget_over_its_accounts_in_the_management_account(
+    example: Synthesized,
+) -> None:
+    [budgets_stack] = [
+        s for s in example.assembly.stacks if s.stack_name.startswith("organization-budgets")
+    ]
+    assert budgets_stack.environment.account == MANAGEMENT
+    resources = example.template_json(budgets_stack.stack_name)["Resources"]
     budgets = {
-        r["Properties"]["Budget"]["BudgetName"]: r
-        for r in gov.resources("AWS::Budgets::Budget", OVERSIGHT_STACK).values()
+        r["Properties"]["Budget"]["BudgetName"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Budgets::Budget"
     }
     assert set(budgets) == {f"example-corp-{lob}-monthly" for lob in LOB_BUDGETS}
+    addresses = {
+        "claims": ["claims-genai-oncall@example.com", "genai-platform@example.com"],
+        "marketing": ALERT_EMAILS,
+        "research": ALERT_EMAILS,
+    }
     for lob, limit in LOB_BUDGETS.items():
-        properties = budgets[f"example-corp-{lob}-monthly"]["Properties"]
+        properties = budgets[f"example-corp-{lob}-monthly"]
         assert properties["Budget"]["BudgetLimit"] == {"Amount": limit, "Unit": "USD"}
         assert properties["Budget"]["TimeUnit"] == "MONTHLY"
-        assert properties["Budget"]["CostFilters"] == {"TagKeyValue": [f"user:lob${lob}"]}
+        assert properties["Budget"]["CostFilters"] == {
+            "LinkedAccount": list(LOB_ACCOUNTS[lob].values())
+        }
         notifications = {
             (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]): n
             for n in properties["NotificationsWithSubscribers"]
@@ -216,7 +233,75 @@ def test_each_lob_has_a_tag_filtered_monthly_budget(gov: Governance) -> None:
         assert set(notifications) == {("ACTUAL", 80), ("FORECASTED", 100)}
         for notification in notifications.values():
             assert notification["Notification"]["ThresholdType"] == "PERCENTAGE"
-            assert [s["Address"] for s in notification["Subscribers"]] == ALERT_EMAILS
+            assert [s["Address"] for s in notification["Subscribers"]] == addresses[lob]
+
+
+def test_budget_alerts_need_one_to_ten_addresses() -> None:
+    lob = LobBudgetInputs("claims", 100, ("444444444444",), ())
+    app = App(context=feature_flags())
+    with pytest.raises(ValueError) as raised:
+        LobBudgetsStack(app, "probe", org_name="example-corp", lobs=[lob])
+    assert str(raised.value) == (
+        "LobBudgetsStack: LOB 'claims' has 0 alert addresses; allowed: 1 to 10 (a budget "
+        "notification's subscriber limit)"
+    )
+
+
+def test_each_lob_region_has_a_sink_and_each_lob_account_links_its_metrics(
+    example: Synthesized,
+) -> None:
+    sinks = {
+        stack.environment.region: stack.stack_name
+        for stack in example.assembly.stacks
+        if stack.environment.account == GOVERNANCE
+        and any(
+            r["Type"] == "AWS::Oam::Sink"
+            for r in example.template_json(stack.stack_name)["Resources"].values()
+        )
+    }
+    assert sinks == {
+        "eu-west-1": "platform-governance-audit",
+        "eu-central-1": "platform-governance-metrics-sink-eu-central-1",
+    }
+    configured = example.plan.config.platform.metrics_sinks
+    for placement in example.plan.lob_environments():
+        template = example.template(f"{placement.key}-foundation")
+        template.has_resource_properties(
+            "AWS::Oam::Link",
+            {
+                "ResourceTypes": ["AWS::CloudWatch::Metric"],
+                "SinkIdentifier": configured[placement.region],
+                "LinkConfiguration": {
+                    "MetricConfiguration": {
+                        "Filter": "Namespace IN ('AWS/Bedrock', 'AWS/SageMaker', "
+                        f"'{names.metric_namespace(placement.key)}')"
+                    }
+                },
+            },
+        )
+    for platform in ("platform-governance-foundation", "platform-tooling-foundation"):
+        example.template(platform).resource_count_is("AWS::Oam::Link", 0)
+
+
+def test_every_alarm_topic_is_subscribed_by_its_lob(example: Synthesized) -> None:
+    checked = 0
+    for placement in example.plan.lob_environments():
+        expected = example.plan.alert_emails(placement.lob)
+        for layer in ("genai", "ml"):
+            resources = example.template_json(f"{placement.key}-{layer}")["Resources"]
+            for logical_id, resource in resources.items():
+                if resource["Type"] != "AWS::SNS::Topic":
+                    continue
+                subscribed = sorted(
+                    r["Properties"]["Endpoint"]
+                    for r in resources.values()
+                    if r["Type"] == "AWS::SNS::Subscription"
+                    and r["Properties"]["TopicArn"] == {"Ref": logical_id}
+                    and r["Properties"]["Protocol"] == "email"
+                )
+                assert subscribed == sorted(expected), (placement.key, logical_id)
+                checked += 1
+    assert checked == 12
 
 
 def test_dashboards_show_lob_metrics_only(gov: Governance) -> None:
@@ -306,7 +391,7 @@ def test_oversight_is_sharded_so_no_stack_grows_with_the_org(example: Synthesize
     assert LOBS_PER_OVERSIGHT_STACK >= 3
     oversight = example.template_json("platform-governance-oversight-1")["Resources"]
     kinds = sorted(r["Type"] for r in oversight.values())
-    assert kinds == ["AWS::Budgets::Budget"] * 3 + ["AWS::CloudWatch::Dashboard"] * 3
+    assert kinds == ["AWS::CloudWatch::Dashboard"] * 3
     audit = example.template_json("platform-governance-audit")["Resources"]
     assert not {"AWS::Budgets::Budget", "AWS::CloudWatch::Dashboard"} & {
         r["Type"] for r in audit.values()

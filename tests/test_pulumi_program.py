@@ -151,7 +151,7 @@ def test_one_cloudformation_stack_per_assembly_stack(
     deployed: dict[str, Any], engine: RecordingMonitor, assembly: dict[str, AssemblyStack]
 ) -> None:
     stacks = engine.of_type(STACK)
-    assert len(assembly) == 52
+    assert len(assembly) == 54
     assert sum(r.type == STACK for r in engine.registrations) == len(stacks)
     assert set(stacks) == set(assembly)
     for name, registration in stacks.items():
@@ -198,7 +198,9 @@ def test_program_takes_assembly_and_role_names_from_config(
     # One role for both deploying and publishing: one provider per account and region.
     providers = engine.of_type(PROVIDER)
     environments = {(stack.account, stack.region) for stack in assembly.values()}
-    assert len(environments) == len({account for account, _ in environments}) == 12
+    # The governance account holds a metrics sink in each LOB region.
+    assert len(environments) == 13
+    assert len({account for account, _ in environments}) == 12
     assert set(providers) == {f"aws-{account}-{region}" for account, region in environments}
     for account, region in environments:
         provider = providers[f"aws-{account}-{region}"]

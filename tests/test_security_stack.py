@@ -175,7 +175,13 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
             for lob in ("claims", "marketing", "research")
             for layer in ("data", "genai", "ml")
         }
-        | {"organization-policies", "platform-governance-audit", "platform-governance-oversight-1"}
+        | {
+            "organization-policies",
+            "organization-budgets-1",
+            "platform-governance-audit",
+            "platform-governance-metrics-sink-eu-central-1",
+            "platform-governance-oversight-1",
+        }
     )
     assert protected == expected
 

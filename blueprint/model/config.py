@@ -127,6 +127,13 @@ class PipelineConfig(Model):
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
 
 
+AlertEmails = Annotated[
+    list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]],
+    Field(min_length=1, max_length=10),
+    AfterValidator(_unique),
+]
+
+
 class PlatformConfig(Model):
     """The central platform team's accounts, in the home region."""
 
@@ -134,10 +141,11 @@ class PlatformConfig(Model):
     tooling_account: AccountId
     azs: AvailabilityZones
     vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.255.0.0/16"
-    alert_emails: Annotated[
-        list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]],
-        Field(min_length=1, max_length=10),
-    ]
+    alert_emails: AlertEmails
+    metrics_sinks: dict[
+        Region,
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:oam:[a-z0-9-]+:\d{12}:sink/[0-9a-f-]{36}$")],
+    ] = {}
     trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
     org_guardrail: OrgGuardrail | None = None
     pipeline: PipelineConfig | None = None
@@ -423,6 +431,7 @@ class LobConfig(Model):
     cost_center: Annotated[str, Field(min_length=1, max_length=64)]
     data_classification: DataClassification
     budget_usd_month: Annotated[int, Field(gt=0)]
+    alert_emails: AlertEmails | None = None
     retain_interactive_data: bool = True
     auditor_metadata_read: bool = False
     environments: EnvironmentsConfig

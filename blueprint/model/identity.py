@@ -26,6 +26,8 @@ class Layer(StrEnum):
     ORGANIZATION = "organization"
     AUDIT = "audit"
     OVERSIGHT = "oversight"
+    BUDGETS = "budgets"
+    METRICS_SINK = "metrics-sink"
     PIPELINE = "pipeline"
 
 

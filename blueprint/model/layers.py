@@ -93,6 +93,8 @@ class FoundationInputs:
 
     :param extra_boundary_services: services the account's boundary allows besides the
         platform's (the delivery pipelines' in the tooling account).
+    :param metrics_link: where the account shares its metrics with the governance account's
+        dashboards (LOB environments, once the region's sink is in the organization file).
     """
 
     prefix: str
@@ -102,6 +104,15 @@ class FoundationInputs:
     unguarded_model_ids: tuple[str, ...]
     extra_boundary_services: tuple[str, ...] = ()
     workload_roles: tuple[WorkloadRoleInputs, ...] = ()
+    metrics_link: MetricsLinkInputs | None = None
+
+
+@dataclass(frozen=True)
+class MetricsLinkInputs:
+    """A link of the account's metrics (only ``namespaces``) to a governance sink."""
+
+    sink_arn: str
+    namespaces: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,7 @@ class GenAIInputs:
     invokers: tuple[Persona, ...]
     tags: dict[str, str]
     metric_namespace: str
+    alert_emails: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,7 @@ class MLInputs:
     endpoints: tuple[EndpointInputs, ...]
     monitor_endpoints: bool
     training_code: Path
+    alert_emails: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -233,12 +246,21 @@ class WatchedEnvironment:
 
 @dataclass(frozen=True)
 class LobOversightInputs:
-    """What the governance account watches of one LOB: its budget and its metrics."""
+    """What the governance account watches of one LOB: its metrics."""
+
+    name: str
+    region: str
+    environments: tuple[WatchedEnvironment, ...]
+
+
+@dataclass(frozen=True)
+class LobBudgetInputs:
+    """One LOB's monthly budget over the spend of its accounts, and who hears about it."""
 
     name: str
     budget_usd_month: int
-    region: str
-    environments: tuple[WatchedEnvironment, ...]
+    accounts: tuple[str, ...]
+    alert_emails: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -307,7 +329,29 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
             DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ()
         ),
         workload_roles=_workload_roles(plan, placement),
+        metrics_link=_metrics_link(plan, placement),
     )
+
+
+# AWS namespaces the LOB dashboards read besides the platform's own.
+SHARED_METRIC_NAMESPACES = ("AWS/Bedrock", "AWS/SageMaker")
+
+
+def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
+    sink = plan.config.platform.metrics_sinks.get(placement.region)
+    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or sink is None:
+        return None
+    return MetricsLinkInputs(
+        sink_arn=sink,
+        namespaces=(*SHARED_METRIC_NAMESPACES, names.metric_namespace(placement.key)),
+    )
+
+
+def sink_regions(plan: Plan) -> list[str]:
+    """Regions with LOB environments, other than the governance account's own (whose sink is
+    the governance stack's)."""
+    home = plan.governance.region
+    return sorted({p.region for p in plan.lob_environments()} - {home})
 
 
 # Services that run an LOB's applications, and its ETL jobs.
@@ -419,6 +463,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         invokers=tuple(plan.model_invokers(placement)),
         tags=placement.tags,
         metric_namespace=names.metric_namespace(placement.key),
+        alert_emails=tuple(plan.alert_emails(lob)),
     )
 
 
@@ -473,6 +518,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         ),
         monitor_endpoints=environment is EnvironmentName.PROD,
         training_code=training_code,
+        alert_emails=tuple(plan.alert_emails(lob)),
     )
 
 
@@ -492,7 +538,6 @@ def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
     return [
         LobOversightInputs(
             name=lob.name,
-            budget_usd_month=lob.budget_usd_month,
             region=lob.environments.items()[0][1].region,
             environments=tuple(
                 WatchedEnvironment(
@@ -513,3 +558,16 @@ def _lob_environment(placement: Placement) -> tuple[LobConfig, EnvironmentName]:
     if placement.lob is None or placement.environment is None:
         raise ValueError(f"{placement.key} is not an LOB environment")
     return placement.lob, placement.environment
+
+
+def budget_inputs(plan: Plan) -> list[LobBudgetInputs]:
+    """Every LOB in config order, with the accounts of all its environments."""
+    return [
+        LobBudgetInputs(
+            name=lob.name,
+            budget_usd_month=lob.budget_usd_month,
+            accounts=tuple(env.account for _, env in lob.environments.items()),
+            alert_emails=tuple(plan.alert_emails(lob)),
+        )
+        for lob in plan.config.lobs
+    ]

@@ -124,6 +124,12 @@ class Plan:
     def tooling(self) -> Placement:
         return next(p for p in self.placements if p.kind is PlacementKind.TOOLING)
 
+    def alert_emails(self, lob: LobConfig | None) -> list[str]:
+        """Who hears an LOB's alarms and budget alerts: its own list, else the platform's."""
+        if lob is not None and lob.alert_emails:
+            return list(lob.alert_emails)
+        return list(self.config.platform.alert_emails)
+
     def role_arn(self, placement: Placement, persona: Persona) -> str:
         """The ARN of a persona role; fixed names make it known before deployment."""
         return names.role_arn(placement.account, names.role_name(self.prefix, persona.value))

@@ -39,7 +39,42 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_model_reference_problems(data),
         *ml_problems(data),
         *_use_case_reference_problems(data),
+        *_metrics_sink_problems(data),
     ]
+
+
+def _metrics_sink_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Each sink is the governance account's, in the region it is listed under, and once any
+    is given every region with LOB environments has one (else dashboards stay half empty)."""
+    platform = _mapping(data.get("platform"))
+    sinks = _mapping(platform.get("metrics_sinks"))
+    if not sinks:
+        return
+    governance = platform.get("governance_account")
+    for region, arn in sinks.items():
+        if not isinstance(arn, str) or arn.count(":") < 5:
+            continue
+        _, _, _, arn_region, account, _ = arn.split(":", 5)
+        if arn_region != region:
+            yield ConfigProblem(
+                f"platform.metrics_sinks.{region}",
+                f"the sink is in {arn_region}; allowed: a sink in {region} (links are regional)",
+            )
+        if isinstance(governance, str) and account != governance:
+            yield ConfigProblem(
+                f"platform.metrics_sinks.{region}",
+                f"the sink belongs to account {account}; allowed: the governance account "
+                f"{governance}",
+            )
+    allowed = _sequence(_mapping(data.get("organization")).get("allowed_regions"))
+    used = sorted({env["region"] for _, env in _environments(data) if env.get("region") in allowed})
+    missing = [region for region in used if region not in sinks]
+    if missing:
+        yield ConfigProblem(
+            "platform.metrics_sinks",
+            f"no sink for {', '.join(missing)}, where LOB environments run; allowed: one sink "
+            "per region with LOB environments (each governance sink stack outputs its ARN)",
+        )
 
 
 def _use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

@@ -18,10 +18,12 @@ from blueprint.assembly.access.world import Asset, Role, World
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, UseCase
 from blueprint.model.plan import Placement, Plan
+from genai_constructs.naming import pipeline_runs_prefix
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
 OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
-PROBE_KEY = "catalog-probe/object.txt"
+PROBE_FILE = "object.txt"
+PROBE_KEY = f"catalog-probe/{PROBE_FILE}"
 
 
 class Entry(BaseModel):
@@ -50,13 +52,13 @@ def load_catalog(path: Path = CATALOG) -> list[Entry]:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks: a role (or service) and what it owns: an application role's use case, a
-    knowledge base role's knowledge base."""
+    """Who asks: a role (or service) and what it owns: an application role's use case; the
+    knowledge base or pipeline a service role serves."""
 
     label: str
     principal: Principal
     use_case: UseCase | None = None
-    knowledge_base: str | None = None
+    serves: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,21 +140,16 @@ class Selection:
                 for asset in self.world.assets_of(self.placement.key, "app-role")
                 for role in [self._role(asset)]
             ]
-        if selector == "knowledge-base/*":
-            return [
-                Actor(self._label(role), role.principal(), knowledge_base=asset.name)
-                for asset in self.world.assets_of(self.placement.key, "knowledge-base-role")
-                for role in [self._role(asset)]
-            ]
         kind = {
             "ingestion": "ingestion-role",
             "pipeline/*": "pipeline-role",
             "invocation-logging": "logging-role",
+            "knowledge-base/*": "knowledge-base-role",
         }.get(selector)
         if kind is None:
             raise ValueError(f"unknown principal selector '{selector}'")
         return [
-            Actor(self._label(role), role.principal())
+            Actor(self._label(role), role.principal(), serves=asset.name)
             for asset in self.world.assets_of(self.placement.key, kind)
             for role in [self._role(asset)]
         ]
@@ -286,12 +283,14 @@ class Selection:
 
     def _own(self, kind: str, actor: Actor | None) -> list[Target]:
         """The actor's own resources: an application's profile, knowledge bases and
-        endpoints; a knowledge base's vector collection."""
+        endpoints; a knowledge base's vector collection; a pipeline's dataset and runs."""
         if actor is None:
             return []
+        if kind in ("pipeline-dataset", "pipeline-runs"):
+            return self._pipeline_objects(kind, actor.serves)
         use_case = actor.use_case
         if kind == "vector-collection":
-            wanted = [actor.knowledge_base] if actor.knowledge_base else []
+            wanted = [actor.serves] if actor.serves else []
         elif use_case is None:
             return []
         else:
@@ -304,6 +303,26 @@ class Selection:
             Target(f"{kind}/{asset.name}", self._arn(asset), self.placement.account)
             for name in wanted
             for asset in self._assets(kind, name)
+        ]
+
+    def _pipeline_objects(self, kind: str, pipeline: str | None) -> list[Target]:
+        """An object of the pipeline's dataset (training zone) or of its runs (artifacts)."""
+        lob = self.placement.lob
+        tuning = next((t for t in lob.ml.fine_tuning if t.name == pipeline), None) if lob else None
+        if tuning is None:
+            return []
+        zone, prefix = (
+            ("training", tuning.source_prefix)
+            if kind == "pipeline-dataset"
+            else ("artifacts", pipeline_runs_prefix(tuning.name))
+        )
+        return [
+            Target(
+                f"{kind}/{tuning.name}",
+                Symbol.of(self._arn(asset), f"/{prefix}{PROBE_FILE}"),
+                self.placement.account,
+            )
+            for asset in self._assets("zone", zone)
         ]
 
     # --- context -----------------------------------------------------------------------

@@ -90,6 +90,7 @@ class Evaluator:
         self.organization_id = organization_id
         self.root_id = root_id
         self.org_accounts = world.accounts
+        self._attached: dict[tuple[str, str], list[Statement]] = {}
 
     def evaluate(self, request: Request) -> Decision:
         if request.action.lower() in AOSS_DATA_ACTIONS:
@@ -126,14 +127,7 @@ class Evaluator:
         iam_reasons = [f"IAM aoss:APIAccessAll: {reason}" for reason in through_iam.reasons]
         if through_iam.decision == "deny":
             return Decision("deny", tuple(iam_reasons))
-        name = next(
-            (
-                name
-                for arn, name in self.world.collection_names.items()
-                if equals(arn, request.resource) is Tri.YES
-            ),
-            None,
-        )
+        name = self.world.collection_names.get(request.resource)
         if name is None:
             return Decision("unknown", (f"no collection {request.resource} in the assembly",))
         rules = [
@@ -275,46 +269,37 @@ class Evaluator:
     # --- policies and context --------------------------------------------------------
 
     def _org_policies(self, kind: str, account: str | None) -> list[Statement]:
+        """The SCPs or RCPs attached to the root or to ``account`` (none bind the management
+        account or accounts outside the organization)."""
         if account is None or account == self.world.management_account:
             return []
         if account not in self.org_accounts:
             return []
-        return [
-            statement
-            for policy in self.world.org_policies
-            if policy.kind == kind
-            and any(t.text in (self.root_id, account) for t in policy.targets)
-            for statement in policy.statements
-        ]
+        key = (kind, account)
+        if key not in self._attached:
+            self._attached[key] = [
+                statement
+                for policy in self.world.org_policies
+                if policy.kind == kind and {self.root_id, account} & policy.target_ids
+                for statement in policy.statements
+            ]
+        return self._attached[key]
 
     def _resource_policy(self, request: Request, service: str) -> list[Statement]:
+        """The policy of the resource asked for (symbols are canonical: a resource that is
+        the policy's for certain has the same key)."""
         world, resource = self.world, request.resource
         if service == "s3":
-            bucket = _bucket_of(resource)
-            return [
-                s
-                for (kind, name), statements in world.resource_policies.items()
-                if kind == "s3" and equals(name, bucket) is Tri.YES
-                for s in statements
-            ]
+            return world.resource_policies.get(("s3", _bucket_of(resource)), [])
         if request.action.lower().startswith(ASSUME_ROLE):
             role = world.role_by_arn(resource)
             return list(role.trust) if role else []
         if service == "sagemaker":
             resource = _model_package_group(resource)
-        return [
-            s
-            for (kind, key), statements in world.resource_policies.items()
-            if kind == service and equals(key, resource) is Tri.YES
-            for s in statements
-        ]
+        return world.resource_policies.get((service, resource), [])
 
     def _bucket_key(self, resource: Symbol) -> Symbol | None:
-        bucket = _bucket_of(resource)
-        for name, key in self.world.bucket_keys.items():
-            if equals(name, bucket) is Tri.YES:
-                return key
-        return None
+        return self.world.bucket_keys.get(_bucket_of(resource))
 
     def _context(self, request: Request, role: Role | None) -> Context:
         principal = request.principal

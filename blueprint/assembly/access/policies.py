@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import Any
 
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, arn_like, equals, glob, text
@@ -112,7 +113,7 @@ class Statement:
     conditions: tuple[Condition, ...]
 
     def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
-        found = Tri.any(Tri.of(fnmatchcase(action.lower(), a.lower())) for a in self.actions)
+        found = Tri.of(_action_matches(self.actions, action.lower()))
         if self.not_actions:
             found = ~found
         if found is Tri.NO:
@@ -146,6 +147,12 @@ class Statement:
 
     def _conditions(self, context: Context) -> Tri:
         return Tri.all(condition_holds(c, context) for c in self.conditions)
+
+
+@cache
+def _action_matches(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether ``action`` (lower case) matches any of ``patterns`` (IAM ignores case)."""
+    return any(fnmatchcase(action, pattern.lower()) for pattern in patterns)
 
 
 def condition_holds(condition: Condition, context: Context) -> Tri:

@@ -10,6 +10,7 @@ every comparison it takes part in unknown, never a silent yes or no.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -134,12 +135,22 @@ def glob(
     """IAM string matching: ``*`` any run, ``?`` one character (when ``wildcards``)."""
     if pattern.unknown or value.unknown:
         return Tri.UNKNOWN
+    pattern_text, value_text = pattern.text, value.text
+    if pattern_text is not None and value_text is not None:
+        regex = _regex(pattern_text, ignore_case, wildcards, arn=False)
+        return Tri.of(regex.fullmatch(value_text) is not None)
     return _match(_units(pattern, ignore_case, wildcards), _units(value, ignore_case, False))
 
 
 def arn_like(pattern: Symbol, value: Symbol, *, wildcards: bool = True) -> Tri:
     """ARN matching as ``ArnLike``: the five leading components separately, wildcards within
     a component, the resource part as a whole."""
+    pattern_text, value_text = pattern.text, value.text
+    if pattern_text is not None and value_text is not None and pattern_text.count(":") >= 5:
+        if value_text.count(":") < 5:
+            return Tri.NO
+        regex = _regex(pattern_text, False, wildcards, arn=True)
+        return Tri.of(regex.fullmatch(value_text) is not None)
     pattern_parts, value_parts = pattern.split(":"), value.split(":")
     if len(pattern_parts) < 6 or len(value_parts) < 6:
         return glob(pattern, value, wildcards=wildcards)
@@ -153,6 +164,25 @@ def arn_like(pattern: Symbol, value: Symbol, *, wildcards: bool = True) -> Tri:
         wildcards=wildcards,
     )
     return Tri.all([*heads, resource])
+
+
+@cache
+def _regex(pattern: str, ignore_case: bool, wildcards: bool, *, arn: bool) -> re.Pattern[str]:
+    """A literal pattern as a regular expression; for ARNs, wildcards stay within each of
+    the five leading components and the resource part is matched as a whole."""
+    pieces = []
+    colons = 0
+    for char in pattern:
+        within = arn and colons < 5
+        if char == ":":
+            colons += 1
+        if wildcards and char == "*":
+            pieces.append("[^:]*" if within else ".*")
+        elif wildcards and char == "?":
+            pieces.append("[^:]" if within else ".")
+        else:
+            pieces.append(re.escape(char))
+    return re.compile("".join(pieces), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def _joined(pieces: list[Symbol]) -> list[Part | Symbol]:

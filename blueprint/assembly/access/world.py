@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,11 @@ class OrgPolicy:
     targets: tuple[Symbol, ...]
     statements: tuple[Statement, ...]
 
+    @cached_property
+    def target_ids(self) -> frozenset[str]:
+        """The targets known at synthesis (IDs given as text)."""
+        return frozenset(t.text for t in self.targets if t.text is not None)
+
 
 @dataclass(frozen=True)
 class Asset:
@@ -93,12 +98,23 @@ class World:
     org_policies: list[OrgPolicy] = field(default_factory=list)
     management_account: str | None = None
     assets: dict[tuple[str, str, str], Asset] = field(default_factory=dict)
+    _roles_by_arn: dict[Symbol, Role] = field(default_factory=dict)
+    _roles_by_name: dict[tuple[str, str], Role] = field(default_factory=dict)
 
     def role(self, account: str, name: str) -> Role | None:
-        return next((r for r in self.roles if r.account == account and r.name.text == name), None)
+        return self._roles_by_name.get((account, name))
 
     def role_by_arn(self, arn: Symbol) -> Role | None:
-        return next((r for r in self.roles if equals(r.arn, arn) is Tri.YES), None)
+        """The role whose ARN is ``arn``. Symbols are canonical (adjacent text merged), so
+        one that equals another for certain is the same key."""
+        return self._roles_by_arn.get(arn)
+
+    def index(self) -> None:
+        """Index the roles once every template is read."""
+        self._roles_by_arn = {role.arn: role for role in self.roles}
+        self._roles_by_name = {
+            (role.account, role.name.text): role for role in self.roles if role.name.text
+        }
 
     def asset(self, placement: str, kind: str, name: str) -> Asset | None:
         return self.assets.get((placement, kind, name))
@@ -138,6 +154,7 @@ def build_world(assembly: Assembly) -> World:
                 role.identity.extend(statements)
     for role in world.roles:
         _managed_and_boundary(world, role, managed)
+    world.index()
     return world
 
 

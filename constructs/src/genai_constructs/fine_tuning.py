@@ -29,7 +29,7 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from genai_constructs.naming import pascal
+from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk
 
@@ -195,7 +195,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         encrypt_inter_container_traffic=True,
     )
     image = training_image_uri(region, spec.training_instance)
-    runs = f"{ARTIFACTS}/pipelines/{spec.name}"
+    runs = f"{ARTIFACTS}/{pipeline_runs_prefix(spec.name)}".rstrip("/")
 
     def processor(instance_type: str, image_uri: str) -> Any:
         return ScriptProcessor(
@@ -430,7 +430,7 @@ class FineTuningPipeline(Construct):
             asset.grant_read(self.role)
         training_bucket.grant_read(self.role, f"{spec.dataset_prefix}*")
         artifacts_bucket.grant_read(self.role, f"{spec.base_model_prefix}*")
-        artifacts_bucket.grant_read_write(self.role, f"pipelines/{spec.name}/*")
+        artifacts_bucket.grant_read_write(self.role, f"{pipeline_runs_prefix(spec.name)}*")
         encryption_key.grant_encrypt_decrypt(self.role)
         self._grant_job_permissions(stack, spec)
 

@@ -28,3 +28,8 @@ def persona_role_name(prefix: str, persona: str) -> str:
 def boundary_policy_name(prefix: str) -> str:
     """The fixed name of the permissions boundary every platform role carries."""
     return f"{prefix}-{BOUNDARY_SUFFIX}"
+
+
+def pipeline_runs_prefix(pipeline: str) -> str:
+    """Where a fine-tuning pipeline keeps its runs (adapters, reports) in the artifacts zone."""
+    return f"pipelines/{pipeline}/"
