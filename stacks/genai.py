@@ -93,6 +93,7 @@ class GenAIStack(Stack):
             spec=guardrail_spec(inputs.guardrail),
             encryption_key=security.data_key,
             enforce=inputs.enforce_guardrail,
+            unenforced_model_ids=inputs.unguarded_model_ids,
         )
         # Catalog: what the LOB's applications run (profiles for cost, managed prompts).
         self.profiles = ApplicationInferenceProfiles(

@@ -130,11 +130,14 @@ class MLStack(Stack):
             encryption_key=self.security.data_key,
             training_bucket=self.zones["training"],
             artifacts_bucket=self.zones["artifacts"],
-            consumer_accounts=inputs.model_consumer_accounts,
+            consumer_role_arns=inputs.model_consumer_roles,
             workload_tag=names.PIPELINE_TAG,
         )
         self._acknowledge_role_policy(
             pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
+        )
+        self._acknowledge_role_policy(
+            pipeline.approval_publisher, f"publishing the {spec.name} approvals topic"
         )
         subscribe(pipeline.approvals, inputs.alert_emails)
         mark(pipeline.pipeline, f"pipeline/{spec.name}")
@@ -165,8 +168,15 @@ class MLStack(Stack):
             alarm_topic=alarms,
             monitor=monitor,
         )
-        # Endpoints write data capture to the artifacts zone: a pipeline workload.
+        # Endpoints write data capture (and monitors their reports) to the artifacts zone: a
+        # pipeline workload.
         Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
+        if endpoint.monitor_role is not None:
+            Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
+            self._acknowledge_role_policy(
+                endpoint.monitor_role,
+                f"monitoring endpoint {config.name}: its captures and its reports",
+            )
         mark(endpoint.endpoint, f"endpoint/{config.name}")
         for consumer in entry.consumers:
             role = iam.Role.from_role_name(

@@ -18,17 +18,8 @@ from constructs import Construct
 
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
+from genai_constructs.naming import GOVERNANCE_CHANGES
 
-GOVERNANCE_CHANGES = (
-    "bedrock:CreateGuardrail",
-    "bedrock:CreateGuardrailVersion",
-    "bedrock:UpdateGuardrail",
-    "bedrock:DeleteGuardrail",
-    "bedrock:PutEnforcedGuardrailConfiguration",
-    "bedrock:DeleteEnforcedGuardrailConfiguration",
-    "bedrock:PutModelInvocationLoggingConfiguration",
-    "bedrock:DeleteModelInvocationLoggingConfiguration",
-)
 # Reading LOB data or asking models about it: what the platform team and auditors never do in
 # an LOB account (the invocation logs are denied where they are stored).
 LOB_DATA_READS = (

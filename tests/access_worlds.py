@@ -122,12 +122,23 @@ def document(statements: list[Json]) -> Json:
 class World:
     """A written assembly and an evaluator over it."""
 
-    def __init__(self, directory: Path, stacks: dict[str, tuple[str, dict[str, Json]]]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        stacks: dict[str, tuple[str, dict[str, Json]]],
+        exports: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """``stacks``: name -> (account, resources); ``exports``: stack name -> export name
+        -> exported value."""
         directory.mkdir(parents=True, exist_ok=True)
         artifacts: Json = {}
         for name, (account, resources) in stacks.items():
             template = directory / f"{name}.template.json"
-            template.write_text(json.dumps({"Resources": resources}))
+            outputs = {
+                f"Output{index}": {"Value": value, "Export": {"Name": export}}
+                for index, (export, value) in enumerate((exports or {}).get(name, {}).items())
+            }
+            template.write_text(json.dumps({"Resources": resources, "Outputs": outputs}))
             artifacts[name] = {
                 "type": "aws:cloudformation:stack",
                 "environment": f"aws://{account}/{REGION}",

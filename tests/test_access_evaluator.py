@@ -581,3 +581,50 @@ def test_a_collection_needs_iam_and_its_data_access_policy(tmp_path: Path) -> No
     assert world.decide(f"{ALICE}:reader", "aoss:WriteDocument", "alice/Docs") == "deny"
     assert world.decide(f"{ALICE}:outsider", "aoss:ReadDocument", "alice/Docs") == "deny"
     assert world.decide(f"{ALICE}:no-iam", "aoss:ReadDocument", "alice/Docs") == "deny"
+
+
+# --- intrinsic functions -------------------------------------------------------------------------
+
+
+def test_intrinsics_resolve_as_cloudformation_would(tmp_path: Path) -> None:
+    key_policy = [allow("kms:*", principal={"AWS": ALICE})]
+    reads = allow(
+        ["s3:GetObject", "kms:Decrypt"],
+        [
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::alice-${AWS::AccountId}/*"},
+            {"Fn::Select": [1, {"Fn::Split": [",", "x,arn:aws:s3:::selected/*"]}]},
+            {"Fn::ImportValue": "security-key-arn"},
+        ],
+    )
+    world = World(
+        tmp_path / "cdk.out",
+        {
+            "security": (
+                ALICE,
+                {
+                    "Key": key(key_policy),
+                    "Other": key(key_policy),
+                    "Named": bucket(f"alice-{ALICE}"),
+                    "Selected": bucket("selected"),
+                },
+            ),
+            "app": (ALICE, {"Reader": role("reader", statements=[reads])}),
+        },
+        exports={"security": {"security-key-arn": {"Fn::GetAtt": ["Key", "Arn"]}}},
+    )
+    assert (
+        world.decide(f"{ALICE}:reader", "s3:GetObject", f"arn:aws:s3:::alice-{ALICE}/a") == "allow"
+    )
+    assert world.decide(f"{ALICE}:reader", "s3:GetObject", "arn:aws:s3:::selected/a") == "allow"
+    assert world.decide(f"{ALICE}:reader", "kms:Decrypt", "security/Key") == "allow"
+    assert world.decide(f"{ALICE}:reader", "kms:Decrypt", "security/Other") == "deny"
+
+
+def test_an_import_of_no_export_is_unknown(tmp_path: Path) -> None:
+    reads = allow("kms:Decrypt", {"Fn::ImportValue": "nowhere"})
+    world = one_account(
+        tmp_path,
+        Key=key([allow("kms:*", principal={"AWS": ALICE})]),
+        Reader=role("reader", statements=[reads]),
+    )
+    assert world.decide(f"{ALICE}:reader", "kms:Decrypt", "alice/Key") == "unknown"

@@ -249,12 +249,10 @@ def test_guardrail_is_encrypted_and_complete(example: Synthesized) -> None:
     )
 
 
-@pytest.mark.parametrize(("env", "enforced"), [("interactive", 0), ("nonprod", 1), ("prod", 1)])
-def test_enforced_guardrail_in_operational_environments(
-    example: Synthesized, env: str, enforced: int
-) -> None:
+@pytest.mark.parametrize("env", ["interactive", "nonprod", "prod"])
+def test_enforced_guardrail_in_every_environment(example: Synthesized, env: str) -> None:
     template = example.template(f"claims-{env}-genai")
-    template.resource_count_is("AWS::Bedrock::EnforcedGuardrailConfiguration", enforced)
+    template.resource_count_is("AWS::Bedrock::EnforcedGuardrailConfiguration", 1)
 
 
 def test_invocation_logging_in_every_lob_account(example: Synthesized) -> None:
@@ -526,7 +524,22 @@ def test_the_boundary_denies_unguarded_invocation_by_any_role(example: Synthesiz
                             "NotResource": (
                                 "arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0"
                             ),
-                            "Condition": {"Null": {"bedrock:GuardrailIdentifier": "true"}},
+                            "Condition": {
+                                "StringNotLike": {
+                                    "bedrock:GuardrailIdentifier": {
+                                        "Fn::Join": [
+                                            "",
+                                            [
+                                                "arn:",
+                                                {"Ref": "AWS::Partition"},
+                                                ":bedrock:*:",
+                                                {"Ref": "AWS::AccountId"},
+                                                ":guardrail/*",
+                                            ],
+                                        ]
+                                    }
+                                }
+                            },
                         }
                     ]
                 )

@@ -128,7 +128,12 @@ def test_registry_lets_prod_read_packages_and_announces_approvals(example: Synth
                 "Statement": [
                     Match.object_like(
                         {
-                            "Principal": {"AWS": ["arn:aws:iam::666666666666:root"]},
+                            "Principal": {
+                                "AWS": [
+                                    "arn:aws:iam::666666666666:role/"
+                                    "cdk-hnb659fds-cfn-exec-role-666666666666-eu-west-1"
+                                ]
+                            },
                             "Action": [
                                 "sagemaker:DescribeModelPackage",
                                 "sagemaker:ListModelPackages",
@@ -287,14 +292,13 @@ def test_data_scientists_can_be_studio_execution_roles(example: Synthesized) -> 
             "RoleName": "example-corp-data-scientist",
             "AssumeRolePolicyDocument": {
                 "Statement": [
+                    Match.object_like({"Principal": {"AWS": "arn:aws:iam::444444444444:root"}}),
                     Match.object_like(
                         {
-                            "Principal": {
-                                "AWS": "arn:aws:iam::444444444444:root",
-                                "Service": "sagemaker.amazonaws.com",
-                            }
+                            "Principal": {"Service": "sagemaker.amazonaws.com"},
+                            "Condition": {"StringEquals": {"aws:SourceAccount": "444444444444"}},
                         }
-                    )
+                    ),
                 ]
             },
         },

@@ -328,7 +328,7 @@ class GuardrailPolicy(Model):
         "The response was withheld by the organization's AI policy."
     )
     max_input_tokens: Annotated[int, Field(ge=1)] = 8000
-    enforce_in: list[EnvironmentName] = [EnvironmentName.NONPROD, EnvironmentName.PROD]
+    enforce_in: list[EnvironmentName] = list(EnvironmentName)
 
 
 class UseCase(Model):

@@ -21,7 +21,6 @@ from blueprint.model.config import (
     GuardrailPolicy,
     KnowledgeBaseConfig,
     LobConfig,
-    ModelKind,
     OpenWeightsModel,
     PromptConfig,
     VectorStoreKind,
@@ -193,6 +192,7 @@ class GenAIInputs:
     tags: dict[str, str]
     metric_namespace: str
     alert_emails: tuple[str, ...]
+    unguarded_model_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -222,15 +222,15 @@ class EndpointInputs:
 class MLInputs:
     """Studio (interactive), fine-tuning pipelines (nonprod), GPU endpoints (operational).
 
-    :param model_consumer_accounts: accounts that may read the registered models (the LOB's
-        prod account).
+    :param model_consumer_roles: roles that may read the registered models (the deploy role
+        of the LOB's prod account).
     :param training_code: directory of the fine-tuning recipe the pipelines upload.
     """
 
     prefix: str
     studio: StudioInputs | None
     fine_tuning: tuple[FineTuningInputs, ...]
-    model_consumer_accounts: tuple[str, ...]
+    model_consumer_roles: tuple[str, ...]
     endpoints: tuple[EndpointInputs, ...]
     monitor_endpoints: bool
     training_code: Path
@@ -322,9 +322,7 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
             )
             for persona in placement.personas
         ),
-        unguarded_model_ids=tuple(
-            model.id for model in plan.config.catalog.bedrock if model.kind is ModelKind.EMBEDDING
-        ),
+        unguarded_model_ids=plan.unguarded_model_ids(),
         extra_boundary_services=(
             DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ()
         ),
@@ -464,6 +462,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         tags=placement.tags,
         metric_namespace=names.metric_namespace(placement.key),
         alert_emails=tuple(plan.alert_emails(lob)),
+        unguarded_model_ids=plan.unguarded_model_ids(),
     )
 
 
@@ -499,7 +498,16 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
             if environment is EnvironmentName.NONPROD
             else ()
         ),
-        model_consumer_accounts=(prod.account,) if prod else (),
+        # The prod account's CloudFormation execution role creates the model from a package.
+        model_consumer_roles=(
+            (
+                names.role_arn(
+                    prod.account, names.cdk_role_name("cfn-exec", prod.account, prod.region)
+                ),
+            )
+            if prod
+            else ()
+        ),
         endpoints=(
             tuple(
                 EndpointInputs(
@@ -527,9 +535,7 @@ def check_settings(plan: Plan) -> CheckSettings:
     models it lets callers invoke without a guardrail (the embedding models)."""
     return CheckSettings(
         allowed_regions=tuple(plan.config.organization.allowed_regions),
-        unguarded_model_ids=tuple(
-            model.id for model in plan.config.catalog.bedrock if model.kind is ModelKind.EMBEDDING
-        ),
+        unguarded_model_ids=plan.unguarded_model_ids(),
     )
 
 

@@ -6,7 +6,7 @@ tags and metric namespaces only through this module, so that they cannot drift a
 
 from __future__ import annotations
 
-from genai_constructs.naming import boundary_policy_name, persona_role_name
+from genai_constructs.naming import WORKLOAD_TAG_KEY, boundary_policy_name, persona_role_name
 
 # CDK's default bootstrap qualifier (`cdk bootstrap` without --qualifier).
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -15,7 +15,6 @@ PARTITION = "aws"
 
 # Principal tag of the workload a role runs: pipelines are the only writers of operational
 # data, applications the only callers of models in prod.
-WORKLOAD_TAG_KEY = "genai-platform:workload"
 PIPELINE_TAG = (WORKLOAD_TAG_KEY, "pipeline")
 APPLICATION_TAG = (WORKLOAD_TAG_KEY, "application")
 

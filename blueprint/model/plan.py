@@ -134,6 +134,11 @@ class Plan:
         """The ARN of a persona role; fixed names make it known before deployment."""
         return names.role_arn(placement.account, names.role_name(self.prefix, persona.value))
 
+    def unguarded_model_ids(self) -> tuple[str, ...]:
+        """The catalog's embedding models: their inputs are documents being indexed, not
+        prompts, so they are called without a guardrail."""
+        return tuple(m.id for m in self.config.catalog.bedrock if m.kind is ModelKind.EMBEDDING)
+
     def approved_models(self, placement: Placement) -> list[BedrockModel]:
         """Text models of the catalog that the placement's data classification allows."""
         return [

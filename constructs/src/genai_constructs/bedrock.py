@@ -67,12 +67,16 @@ class GovernedGuardrail(Construct):
     The version's construct id carries a hash of the policy, so a policy change publishes a
     new version (old versions are retained as the record of what was in force). With
     ``enforce``, the account-level enforced guardrail configuration applies the version to
-    every model invocation in the account and region.
+    every model invocation in the account and region, on the whole of every message and
+    system prompt (selective guarding is pinned to comprehensive, so callers cannot guard only
+    a harmless fragment).
 
     :param name: guardrail name (Bedrock requires one), unique in the account and region.
     :param spec: the policy.
     :param encryption_key: customer-managed key for the guardrail.
     :param enforce: default ``False``; add ``AWS::Bedrock::EnforcedGuardrailConfiguration``.
+    :param unenforced_model_ids: default none; models the enforcement leaves out (embedding
+        models, whose inputs are documents being indexed, not prompts).
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class GovernedGuardrail(Construct):
         spec: GuardrailSpec,
         encryption_key: kms.IKey,
         enforce: bool = False,
+        unenforced_model_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         for kind, strength in spec.content_filters.items():
@@ -173,11 +178,19 @@ class GovernedGuardrail(Construct):
         # The form the bedrock:GuardrailIdentifier condition key takes: ARN and version.
         self.versioned_arn: str = f"{self.guardrail.attr_guardrail_arn}:{self.version.attr_version}"
         if enforce:
-            bedrock.CfnEnforcedGuardrailConfiguration(
+            self.enforced = bedrock.CfnEnforcedGuardrailConfiguration(
                 self,
                 "Enforced",
                 guardrail_identifier=self.guardrail.attr_guardrail_id,
                 guardrail_version=self.version.attr_version,
+                model_enforcement=bedrock.CfnEnforcedGuardrailConfiguration.ModelEnforcementProperty(
+                    included_models=["ALL"], excluded_models=list(unenforced_model_ids)
+                ),
+                selective_content_guarding=(
+                    bedrock.CfnEnforcedGuardrailConfiguration.SelectiveContentGuardingProperty(
+                        messages="COMPREHENSIVE", system="COMPREHENSIVE"
+                    )
+                ),
             )
 
 

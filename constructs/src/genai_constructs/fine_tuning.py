@@ -30,6 +30,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_constructs.naming import pascal, pipeline_runs_prefix
+from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk
 
@@ -370,9 +371,10 @@ class FineTuningPipeline(Construct):
 
     The pipeline runs its jobs in the VPC with network isolation, volumes and outputs
     encrypted with ``encryption_key`` and a maximum runtime; it registers a model package
-    (PendingManualApproval) only when ROUGE-L reaches the threshold. ``consumer_accounts``
-    (the LOB's prod account) may read the group's packages; an EventBridge rule announces each
-    approval on an encrypted SNS topic.
+    (PendingManualApproval) only when ROUGE-L reaches the threshold. ``consumer_role_arns``
+    (the roles that deploy the model in the LOB's prod account) may read the group's
+    packages, nobody else there; an EventBridge rule announces each approval on an encrypted
+    SNS topic.
 
     :param spec: the pipeline.
     :param code_dir: directory with prepare_data.py, lora_finetune.py, evaluate.py and
@@ -382,7 +384,8 @@ class FineTuningPipeline(Construct):
     :param encryption_key: the LOB data key.
     :param training_bucket: the training zone (read).
     :param artifacts_bucket: the artifacts zone (base weights read, runs written).
-    :param consumer_accounts: default none; accounts allowed to read approved packages.
+    :param consumer_role_arns: default none; roles of other accounts allowed to read the
+        group's packages (the prod deploy roles).
     :param workload_tag: principal tag that makes the pipeline role a writer of LOB data.
     """
 
@@ -398,7 +401,7 @@ class FineTuningPipeline(Construct):
         encryption_key: kms.IKey,
         training_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
-        consumer_accounts: Sequence[str] = (),
+        consumer_role_arns: Sequence[str] = (),
         workload_tag: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -413,7 +416,7 @@ class FineTuningPipeline(Construct):
             self,
             "ExecutionRole",
             description=f"Runs the {spec.name} fine-tuning pipeline and its jobs",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
         if workload_tag:
             Tags.of(self.role).add(*workload_tag)
@@ -463,7 +466,9 @@ class FineTuningPipeline(Construct):
             model_package_group_name=spec.name,
             model_package_group_description=f"LoRA fine-tunes of {spec.name}",
             model_package_group_policy=(
-                _consumer_policy(stack, spec.name, consumer_accounts) if consumer_accounts else None
+                _consumer_policy(stack, spec.name, consumer_role_arns)
+                if consumer_role_arns
+                else None
             ),
         )
         self.approvals = sns.Topic(
@@ -472,6 +477,12 @@ class FineTuningPipeline(Construct):
             master_key=encryption_key,
             enforce_ssl=True,
             display_name=f"{spec.name} model approvals",
+        )
+        self.approval_publisher = iam.Role(
+            self,
+            "ApprovalPublisher",
+            description=f"EventBridge: announces {spec.name} approvals",
+            assumed_by=own_account_service(self, "events.amazonaws.com"),
         )
         self.approval_rule = events.Rule(
             self,
@@ -485,7 +496,11 @@ class FineTuningPipeline(Construct):
                     "ModelApprovalStatus": ["Approved"],
                 },
             ),
-            targets=[targets.SnsTopic(self.approvals)],
+            targets=[
+                targets.SnsTopic(
+                    self.approvals, authorize_using_role=True, role=self.approval_publisher
+                )
+            ],
         )
         self.model_card = model_card(self, spec, encryption_key)
 
@@ -542,7 +557,7 @@ class FineTuningPipeline(Construct):
 CODE_FILES = ("prepare_data.py", "lora_finetune.py", "evaluate.py", "requirements.txt")
 
 
-def _consumer_policy(stack: Stack, group: str, accounts: Sequence[str]) -> dict[str, Any]:
+def _consumer_policy(stack: Stack, group: str, role_arns: Sequence[str]) -> dict[str, Any]:
     jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     return {
         "Version": "2012-10-17",
@@ -550,7 +565,7 @@ def _consumer_policy(stack: Stack, group: str, accounts: Sequence[str]) -> dict[
             {
                 "Sid": "ConsumersReadApprovedPackages",
                 "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:{stack.partition}:iam::{a}:root" for a in accounts]},
+                "Principal": {"AWS": list(role_arns)},
                 "Action": [
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:ListModelPackages",

@@ -16,7 +16,15 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework
-from genai_constructs.naming import IAM_NAME, boundary_policy_name, pascal, persona_role_name
+from genai_constructs.naming import (
+    GOVERNANCE_CHANGES,
+    GOVERNANCE_CONFIGURATOR_TAG,
+    IAM_NAME,
+    boundary_policy_name,
+    pascal,
+    persona_role_name,
+)
+from genai_constructs.principals import own_account_service
 
 # The services any platform role may use at all; a role's own policies narrow it further.
 BOUNDARY_SERVICES = (
@@ -159,7 +167,7 @@ class PersonaRoles(Construct):
             principals: list[iam.IPrincipal] = [
                 iam.AccountPrincipal(account) for account in trusted
             ]
-            principals += [iam.ServicePrincipal(s) for s in persona.service_principals]
+            principals += [own_account_service(self, s) for s in persona.service_principals]
             role = iam.Role(
                 self,
                 pascal(persona.name),
@@ -198,6 +206,7 @@ def boundary_document(
 ) -> iam.PolicyDocument:
     """The permissions boundary: allowed services, and the escalations it denies."""
     boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
+    own_guardrails = f"arn:{Aws.PARTITION}:bedrock:*:{Aws.ACCOUNT_ID}:guardrail/*"
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
@@ -266,7 +275,22 @@ def boundary_document(
                 actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 not_resources=list(unguarded_model_arns) or None,
                 resources=None if unguarded_model_arns else ["*"],
-                conditions={"Null": {"bedrock:GuardrailIdentifier": "true"}},
+                # Absent, or a guardrail of another account: only this account's guardrails,
+                # which no role under the boundary can create or change, pass.
+                conditions={"StringNotLike": {"bedrock:GuardrailIdentifier": own_guardrails}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyGuardrailAndLoggingChanges",
+                effect=iam.Effect.DENY,
+                actions=list(GOVERNANCE_CHANGES),
+                resources=["*"],
+                conditions={
+                    "StringNotEquals": {
+                        f"aws:PrincipalTag/{GOVERNANCE_CONFIGURATOR_TAG[0]}": (
+                            GOVERNANCE_CONFIGURATOR_TAG[1]
+                        )
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="DenyKeyDestruction",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
 
 HANDLER_DIR = Path(__file__).parent / "handlers" / "invocation_logging"
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
@@ -215,6 +216,8 @@ class ModelInvocationLogging(Construct):
         )
         role = function.role
         assert role is not None
+        # The one role under the boundary that may configure invocation logging.
+        Tags.of(role).add(*GOVERNANCE_CONFIGURATOR_TAG)
         for policy_name in (
             "service-role/AWSLambdaBasicExecutionRole",
             "service-role/AWSLambdaVPCAccessExecutionRole",

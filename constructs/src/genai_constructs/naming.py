@@ -13,6 +13,21 @@ ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 ORGANIZATION_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 BOUNDARY_SUFFIX = "permissions-boundary"
+# Principal tag of the workload a role runs (pipelines, applications, ...).
+WORKLOAD_TAG_KEY = "genai-platform:workload"
+# The one workload that may configure the governance of model calls (invocation logging):
+# every other role under the boundary is denied GOVERNANCE_CHANGES.
+GOVERNANCE_CONFIGURATOR_TAG = (WORKLOAD_TAG_KEY, "governance-configurator")
+GOVERNANCE_CHANGES = (
+    "bedrock:CreateGuardrail",
+    "bedrock:CreateGuardrailVersion",
+    "bedrock:UpdateGuardrail",
+    "bedrock:DeleteGuardrail",
+    "bedrock:PutEnforcedGuardrailConfiguration",
+    "bedrock:DeleteEnforcedGuardrailConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
+)
 
 
 def pascal(name: str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Token, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+from genai_constructs.principals import own_account_service
 
 DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
@@ -88,8 +89,15 @@ class PrivateNetwork(Construct):
             Validations.of(subnet.node.default_child).acknowledge(
                 Acknowledgment(id="CloudFormation-Validate::W3010", reason=pinned_zones)
             )
+        stack = Stack.of(self)
         flow_log_role = iam.Role(
-            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
+            self,
+            "FlowLogRole",
+            assumed_by=own_account_service(
+                self,
+                "vpc-flow-logs.amazonaws.com",
+                f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:vpc-flow-log/*",
+            ),
         )
         self.flow_log = ec2.FlowLog(
             self,

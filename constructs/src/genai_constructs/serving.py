@@ -18,11 +18,16 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework
 from genai_constructs.fine_tuning import volume_key
+from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri
 
 VARIANT = "AllTraffic"
 MONITOR_INSTANCE = "ml.m5.xlarge"
+
+
+# Where the data-quality reports go, under the endpoint's capture prefix.
+MONITORING_REPORTS = "monitoring"
 
 
 def monitor_image_uri(region: str) -> str:
@@ -86,8 +91,9 @@ class GpuEndpoint(Construct):
             self,
             "ExecutionRole",
             description="Serves the endpoint's model: reads its files, writes its captures",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
+        self.monitor_role: iam.Role | None = None
         model_bucket.grant_read(self.role, f"{model_prefix}*")
         capture_bucket.grant_put(self.role, f"{capture_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
@@ -345,13 +351,24 @@ class GpuEndpoint(Construct):
         subnets: list[str],
         security_group: ec2.ISecurityGroup,
     ) -> None:
-        bucket.grant_read_write(self.role, f"{prefix}*")
+        # Its own role: it reads the captures and writes reports beside them; the endpoint's
+        # role only adds captures, and neither can delete them.
+        self.monitor_role = iam.Role(
+            self,
+            "MonitorRole",
+            description="Data-quality monitoring: reads the captures, writes its reports",
+            assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
+        )
+        bucket.grant_read(self.monitor_role, f"{prefix}*")
+        bucket.grant_put(self.monitor_role, f"{prefix}{MONITORING_REPORTS}/*")
+        key.grant_encrypt_decrypt(self.monitor_role)
+        grant_sagemaker_runtime(self.monitor_role, stack, [monitor_image_uri(stack.region)])
         name = f"{stack.stack_name}-{self.node.id}"[:56]
         definition = sm.CfnDataQualityJobDefinition(
             self,
             "DataQuality",
             job_definition_name=f"{name}-dq",
-            role_arn=self.role.role_arn,
+            role_arn=self.monitor_role.role_arn,
             data_quality_app_specification=sm.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
                 image_uri=monitor_image_uri(stack.region)
             ),
@@ -366,7 +383,7 @@ class GpuEndpoint(Construct):
                     sm.CfnDataQualityJobDefinition.MonitoringOutputProperty(
                         s3_output=sm.CfnDataQualityJobDefinition.S3OutputProperty(
                             local_path="/opt/ml/processing/output",
-                            s3_uri=bucket.s3_url_for_object(f"{prefix}monitoring"),
+                            s3_uri=bucket.s3_url_for_object(f"{prefix}{MONITORING_REPORTS}"),
                             s3_upload_mode="EndOfJob",
                         )
                     )

@@ -12,6 +12,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
+from genai_constructs.principals import own_account_service
+
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -119,7 +121,7 @@ class StudioWorkspace(Construct):
             self,
             "MlflowRole",
             description="MLflow tracking server: its artifact prefix and model registration",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
         artifacts_bucket.grant_read_write(self.mlflow_role, "mlflow/*")
         encryption_key.grant_encrypt_decrypt(self.mlflow_role)

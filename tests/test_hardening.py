@@ -1,0 +1,268 @@
+"""The security review's findings, each closed on the example's templates: confused deputies,
+guardrail enforcement, network perimeter, audit evidence, registry and endpoint scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from blueprint.assembly.access.question import Questions
+from tests.conftest import Synthesized
+
+Json = dict[str, Any]
+# Services that send no aws:SourceAccount or aws:SourceArn on the request and are held to
+# the account another way (the reason is the value).
+UNCONDITIONED_SERVICES = {
+    "cloudwatch.amazonaws.com": "CloudWatch alarms publishing to an encrypted topic send no "
+    "source account to KMS; the key is the account's own",
+    "lambda.amazonaws.com": "Lambda assumes a function's execution role only for functions "
+    "of the role's own account",
+    "application-autoscaling.amazonaws.com": "Application Auto Scaling assumes the scaling "
+    "role only for scalable targets of the role's own account",
+}
+ACCOUNT_CONDITIONS = {"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID"}
+
+
+def _service_grants(template: Json) -> Iterator[tuple[str, str, Json]]:
+    """(logical id, service, statement) of every allow to an AWS service principal in a trust,
+    key or resource policy."""
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        document = (
+            properties.get("AssumeRolePolicyDocument")
+            or properties.get("KeyPolicy")
+            or (properties.get("PolicyDocument") if "Policy" in resource["Type"] else None)
+        )
+        if not isinstance(document, dict) or resource["Type"] in (
+            "AWS::IAM::Policy",
+            "AWS::IAM::ManagedPolicy",
+        ):
+            continue
+        for statement in document["Statement"]:
+            principal = statement.get("Principal", {})
+            if statement.get("Effect") != "Allow" or not isinstance(principal, dict):
+                continue
+            services = principal.get("Service", [])
+            for service in services if isinstance(services, list) else [services]:
+                yield logical_id, service, statement
+
+
+def test_every_service_acts_only_for_its_own_account(example: Synthesized) -> None:
+    checked = 0
+    for name, template in example.templates().items():
+        for logical_id, service, statement in _service_grants(template):
+            if service in UNCONDITIONED_SERVICES or service.startswith("logs."):
+                continue
+            condition_keys = {
+                key for test in statement.get("Condition", {}).values() for key in test
+            }
+            assert condition_keys & ACCOUNT_CONDITIONS, (name, logical_id, service)
+            checked += 1
+    assert checked > 100
+
+
+def test_cloudwatch_logs_use_the_key_only_for_this_accounts_log_groups(
+    example: Synthesized,
+) -> None:
+    template = example.template_json("claims-prod-security")
+    statements = [
+        (statement, service)
+        for _, service, statement in _service_grants(template)
+        if service.startswith("logs.")
+    ]
+    assert statements
+    for statement, _ in statements:
+        assert statement["Condition"] == {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:666666666666:"
+                "log-group:*"
+            }
+        }
+
+
+def test_eventbridge_publishes_approvals_through_its_own_role(example: Synthesized) -> None:
+    key = example.template_json("claims-nonprod-security")["Resources"]["DataKey2A0DE9E6"]
+    services = {
+        service
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        for service in _as_list(statement.get("Principal", {}).get("Service", []))
+    }
+    assert "events.amazonaws.com" not in services
+    ml = example.template_json("claims-nonprod-ml")["Resources"]
+    [publisher] = [
+        r
+        for lid, r in ml.items()
+        if lid.startswith("FineTuningClaimsSummarizerApprovalPublisher")
+        and r["Type"] == "AWS::IAM::Role"
+    ]
+    assert publisher["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "555555555555"}},
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+        }
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- guardrail -------------------------------------------------------------------------------
+
+
+def test_the_guardrail_is_enforced_on_whole_messages_in_every_lob_environment(
+    example: Synthesized,
+) -> None:
+    embedding = list(example.plan.unguarded_model_ids())
+    for placement in example.plan.lob_environments():
+        template = example.template(f"{placement.key}-genai")
+        template.has_resource_properties(
+            "AWS::Bedrock::EnforcedGuardrailConfiguration",
+            {
+                "ModelEnforcement": {"IncludedModels": ["ALL"], "ExcludedModels": embedding},
+                "SelectiveContentGuarding": {
+                    "Messages": "COMPREHENSIVE",
+                    "System": "COMPREHENSIVE",
+                },
+            },
+        )
+
+
+MODEL = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0"
+
+
+@pytest.mark.parametrize(
+    ("guardrail", "expected"),
+    [
+        (None, "deny"),
+        ("arn:aws:bedrock:eu-west-1:999999999999:guardrail/selfmade:1", "deny"),
+        ("arn:aws:bedrock:eu-west-1:222222222222:guardrail/platform:1", "allow"),
+    ],
+    ids=["no-guardrail", "another-accounts-guardrail", "this-accounts-guardrail"],
+)
+def test_the_boundary_admits_only_the_accounts_own_guardrails(
+    example_access: Questions, guardrail: str | None, expected: str
+) -> None:
+    """PowerUserAccess allows any model call; the boundary is what holds the platform team in
+    the governance account to a guardrail of that account, which no bounded role can make."""
+    context = [f"bedrock:GuardrailIdentifier={guardrail}"] if guardrail else []
+    decision = example_access.ask(
+        "222222222222:example-corp-platform-admin", "bedrock:InvokeModel", MODEL, context
+    )
+    assert decision.decision == expected, decision.reasons
+
+
+def test_no_bounded_role_but_the_logging_configurator_changes_governance(
+    example_access: Questions,
+) -> None:
+    for action in ("bedrock:CreateGuardrail", "bedrock:PutEnforcedGuardrailConfiguration"):
+        decision = example_access.ask("222222222222:example-corp-platform-admin", action, "*")
+        assert decision.decision == "deny"
+        assert any("DenyGuardrailAndLoggingChanges" in r for r in decision.reasons)
+    logging_role = next(
+        logical_id
+        for logical_id, resource in example_access.world.assembly.stack(
+            "claims-prod-genai"
+        ).resources.items()
+        if resource.get("Metadata", {}).get("genai-platform:asset")
+        == "logging-role/invocation-logging"
+    )
+    decision = example_access.ask(
+        f"claims-prod-genai/{logging_role}",
+        "bedrock:PutModelInvocationLoggingConfiguration",
+        "*",
+    )
+    assert decision.decision == "allow", decision.reasons
+
+
+# --- registry and endpoints ----------------------------------------------------------------------
+
+
+def test_the_registry_admits_only_the_prod_deploy_role(example: Synthesized) -> None:
+    groups = example.template("claims-nonprod-ml").find_resources(
+        "AWS::SageMaker::ModelPackageGroup"
+    )
+    [group] = groups.values()
+    [statement] = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
+    assert statement["Principal"] == {
+        "AWS": ["arn:aws:iam::666666666666:role/cdk-hnb659fds-cfn-exec-role-666666666666-eu-west-1"]
+    }
+    assert statement["Action"] == [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "sagemaker:DescribeModelPackageGroup",
+    ]
+
+
+def _role_of(example: Synthesized, stack: str, prefix: str) -> str:
+    return next(
+        f"{stack}/{logical_id}"
+        for logical_id, resource in example.template_json(stack)["Resources"].items()
+        if logical_id.startswith(prefix) and resource["Type"] == "AWS::IAM::Role"
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "key", "expected"),
+    [
+        (
+            "EndpointClaimsSummarizerExecutionRole",
+            "s3:PutObject",
+            "capture/claims-summarizer/a",
+            "allow",
+        ),
+        (
+            "EndpointClaimsSummarizerExecutionRole",
+            "s3:DeleteObject",
+            "capture/claims-summarizer/a",
+            "deny",
+        ),
+        (
+            "EndpointClaimsSummarizerExecutionRole",
+            "s3:GetObject",
+            "capture/claims-summarizer/a",
+            "deny",
+        ),
+        (
+            "EndpointClaimsSummarizerMonitorRole",
+            "s3:GetObject",
+            "capture/claims-summarizer/a",
+            "allow",
+        ),
+        (
+            "EndpointClaimsSummarizerMonitorRole",
+            "s3:DeleteObject",
+            "capture/claims-summarizer/a",
+            "deny",
+        ),
+        (
+            "EndpointClaimsSummarizerMonitorRole",
+            "s3:PutObject",
+            "capture/claims-summarizer/a",
+            "deny",
+        ),
+        (
+            "EndpointClaimsSummarizerMonitorRole",
+            "s3:PutObject",
+            "capture/claims-summarizer/monitoring/report.json",
+            "allow",
+        ),
+    ],
+)
+def test_captured_data_is_added_and_read_never_deleted(
+    example: Synthesized,
+    example_access: Questions,
+    role: str,
+    action: str,
+    key: str,
+    expected: str,
+) -> None:
+    principal = _role_of(example, "claims-prod-ml", role)
+    decision = example_access.ask(
+        principal, action, f"claims-prod-data/ZonesArtifactsBucketAC7DFAF6/{key}"
+    )
+    assert decision.decision == expected, decision.reasons
