@@ -3,6 +3,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
+# checkov pins boto3 and packaging below what the SageMaker SDK and pytest need, so the
+# auditors' scanner gets a virtual environment of its own (make test only).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := checkov==3.3.30
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
@@ -16,6 +20,12 @@ $(VENV)/.installed: pyproject.toml constructs/pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy]'
+	touch $@
+
+$(CHECKOV_VENV)/.installed: Makefile
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV)'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -33,6 +43,7 @@ synth: validate
 	blueprint lint cdk.out
 	blueprint summary cdk.out
 	blueprint access cdk.out --org $(ORG)
+	blueprint bootstrap-template cdk.out
 	blueprint audit cdk.out --org $(ORG)
 
 # The auditor's report of an existing cdk.out: cdk.out/audit/{index.html,audit.md,audit.json}.
@@ -61,8 +72,8 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: lint browser
-	HF_HUB_OFFLINE=1 pytest
+test: lint browser $(CHECKOV_VENV)/.installed
+	HF_HUB_OFFLINE=1 CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov pytest
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache

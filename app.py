@@ -11,10 +11,10 @@ from aws_cdk import App
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.settings import Settings
 from stacks import build_platform, synthesize
-from stacks.compliance import APP_PROPS
+from stacks.compliance import app_props
 from stacks.pipeline import build_delivery
 
-app = App(**APP_PROPS)
+app = App(**app_props())
 settings = Settings.from_process(os.environ, app.node.try_get_context)
 config = load_config_or_exit(settings.org_file)
 if settings.pipeline:

@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument(
         "--stacks", help="comma-separated stack name patterns, e.g. '*-security,*-foundation'"
     )
+    bootstrap = commands.add_parser(
+        "bootstrap-template",
+        help="write the platform's CDK bootstrap template beside a cloud assembly",
+    )
+    bootstrap.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     access = commands.add_parser(
         "access",
         help="who may do what: run the access catalog over a cloud assembly (exit 1 on any "
@@ -110,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
         return deploy_local(args)
     elif args.command == "access":
         return access(args)
+    elif args.command == "bootstrap-template":
+        return bootstrap_template(Path(args.assembly))
     return 0
 
 
@@ -144,6 +151,18 @@ def access(args: argparse.Namespace) -> int:
         print(decision.decision)
         for reason in decision.reasons:
             print(f"  {reason}")
+    return 0
+
+
+def bootstrap_template(assembly: Path) -> int:
+    from blueprint.deploy.bootstrap import BootstrapError, write_bootstrap_template
+
+    try:
+        path = write_bootstrap_template(read_assembly(assembly))
+    except BootstrapError as error:
+        print(f"blueprint bootstrap-template: {error}", file=sys.stderr)
+        return 2
+    print(f"bootstrap template written to {path} (qualifier {names.BOOTSTRAP_QUALIFIER})")
     return 0
 
 

@@ -23,6 +23,7 @@ from cdk_nag import (
     PCIDSS321Checks,
 )
 
+from blueprint.model import names
 from genai_constructs.checks import PACK, CheckSettings, evaluate, read_templates, rule_id
 from genai_constructs.checks.pack import GenAIPlatformChecks
 
@@ -35,10 +36,22 @@ NAG_PACKS: tuple[type[NagPack], ...] = (
 NAG_REPORT = "nag-report.json"
 # Where the app records what the platform pack checked against (read back by the report).
 CHECK_SETTINGS_METADATA = "genai-platform:checks"
-# CDK's built-in CloudFormation validation (a WebAssembly linter run inside synth) is off:
-# cfn-lint lints every template after synth (`blueprint lint`, all cores; make synth and the
-# pipeline fail on any finding), and the built-in pass cost about a second per LOB.
-APP_PROPS: dict[str, Any] = {"builtin_cloud_formation_validation": False}
+
+
+# The synthesizer of every stack (pipeline stages included) reads the bootstrap qualifier
+# from this context key.
+QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
+
+
+def app_props(context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Props of every App of the platform: ``context`` plus the platform's bootstrap
+    qualifier, and CDK's built-in CloudFormation validation off (a WebAssembly linter run
+    inside synth: cfn-lint lints every template after synth instead, `blueprint lint` on all
+    cores, and the built-in pass cost about a second per LOB)."""
+    return {
+        "builtin_cloud_formation_validation": False,
+        "context": {**(context or {}), QUALIFIER_CONTEXT: names.BOOTSTRAP_QUALIFIER},
+    }
 
 
 def add_compliance_gates(app: App, settings: CheckSettings | None = None) -> None:

@@ -13,7 +13,7 @@ from blueprint.model import names
 from blueprint.model.layers import FoundationInputs, MetricsLinkInputs, WorkloadRoleInputs
 from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
-from genai_constructs.compliance import ignore_cfn_lint_on_cdk_provider
+from genai_constructs.compliance import accept_cdk_provider
 from genai_constructs.naming import pascal
 from stacks.assets import mark
 from stacks.persona_access import (
@@ -63,6 +63,7 @@ class FoundationStack(Stack):
             cidr=inputs.vpc_cidr,
             availability_zones=list(inputs.azs),
             flow_log_group=security.flow_log_group,
+            organization_id=inputs.organization_id,
         )
         self.identity = PersonaRoles(
             self,
@@ -84,6 +85,8 @@ class FoundationStack(Stack):
                 for model_id in inputs.unguarded_model_ids
             ],
             extra_services=inputs.extra_boundary_services,
+            deployment_role_pattern=names.cdk_roles_pattern(),
+            deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
         )
         self._persona_access(inputs, security)
         self.workload_roles = {
@@ -92,7 +95,7 @@ class FoundationStack(Stack):
         if inputs.metrics_link:
             self.metrics_link = self._metrics_link(inputs.metrics_link)
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
-        ignore_cfn_lint_on_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        accept_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
 
     def _persona_access(self, inputs: FoundationInputs, security: SecurityStack) -> None:
         """The personas' own jobs, and what no persona may do (see ``stacks.persona_access``)."""

@@ -100,6 +100,7 @@ class GovernanceStack(Stack):
             enable_log_file_validation=True,
             s3_bucket_name=self.log_archive.bucket_name,
             kms_key_id=encryption_key.key_arn,
+            advanced_event_selectors=self._event_selectors(),
         )
         # CloudTrail checks the bucket policy when the trail is created.
         if self.log_archive.policy is not None:
@@ -114,6 +115,33 @@ class GovernanceStack(Stack):
 
         self.observability_sink = metrics_sink(self, org_name, organization_id)
         self.audit_policy = self._audit_read_policy(org_name, auditor_role, encryption_key)
+
+    def _event_selectors(self) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
+        """Every management event, and the object reads and writes of every bucket of the
+        organization (the LOB zones among them, PCI DSS 10.2.1) except this archive and the
+        CDK asset buckets, whose own writes would only echo."""
+        selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
+        field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
+        return [
+            selector(
+                name="Management events",
+                field_selectors=[field(field="eventCategory", equal_to=["Management"])],
+            ),
+            selector(
+                name="Object reads and writes of the organization's buckets",
+                field_selectors=[
+                    field(field="eventCategory", equal_to=["Data"]),
+                    field(field="resources.type", equal_to=["AWS::S3::Object"]),
+                    field(
+                        field="resources.ARN",
+                        not_starts_with=[
+                            f"{self.log_archive.bucket_arn}/",
+                            f"arn:{self.partition}:s3:::cdk-",
+                        ],
+                    ),
+                ],
+            ),
+        ]
 
     def _log_archive(
         self,

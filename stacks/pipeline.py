@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 import jsii
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage, pipelines
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -25,6 +25,7 @@ from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import Rollout, plan_rollout
 from blueprint.model.settings import Settings
+from genai_constructs.naming import DELIVERY_TAG
 from stacks import build_placement, build_platform, label
 from stacks.compliance import NAG_PACKS
 from stacks.foundation import FoundationStack, use_account_boundary
@@ -270,6 +271,9 @@ def add_pipelines(
             app, rollout, plan=plan, source=source, org_file=str(settings.org_file), build=builder
         )
         label(stack, tooling.identity(Layer.PIPELINE), tooling.tags)
+        # Its roles are the delivery workload: the only ones the accounts' deployment roles
+        # trust, and that their boundary lets assume them.
+        Tags.of(stack).add(*DELIVERY_TAG, include_resource_types=["AWS::IAM::Role"])
         pipelines_.append(stack)
     return pipelines_
 

@@ -89,6 +89,7 @@ class SecurityStack(Stack):
             removal_policy=self.removal_policy,
             noncurrent_version_days=noncurrent_version_days,
         ).bucket
+        mark(self.invocation_log_bucket, "zone/invocation-logs")
         self.invocation_log_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBedrockInvocationLogDelivery",

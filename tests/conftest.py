@@ -18,7 +18,7 @@ from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
 from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
-from stacks.compliance import APP_PROPS
+from stacks.compliance import app_props
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "environments" / "example.yaml"
@@ -50,7 +50,7 @@ class Synthesized:
 
 
 def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
-    app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
+    app = App(outdir=str(outdir), **app_props(feature_flags()))
     plan = build_platform(app, config, training_code=TRAINING_CODE)
     assembly = synthesize(app)
     return Synthesized(app=app, plan=plan, assembly=assembly, outdir=outdir)

@@ -189,7 +189,7 @@ def test_the_registry_admits_only_the_prod_deploy_role(example: Synthesized) -> 
     [group] = groups.values()
     [statement] = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
     assert statement["Principal"] == {
-        "AWS": ["arn:aws:iam::666666666666:role/cdk-hnb659fds-cfn-exec-role-666666666666-eu-west-1"]
+        "AWS": ["arn:aws:iam::666666666666:role/cdk-genai-cfn-exec-role-666666666666-eu-west-1"]
     }
     assert statement["Action"] == [
         "sagemaker:DescribeModelPackage",
@@ -266,3 +266,93 @@ def test_captured_data_is_added_and_read_never_deleted(
         principal, action, f"claims-prod-data/ZonesArtifactsBucketAC7DFAF6/{key}"
     )
     assert decision.decision == expected, decision.reasons
+
+
+# --- network perimeter ---------------------------------------------------------------------------
+
+
+def test_every_endpoint_keeps_data_inside_the_organization(example: Synthesized) -> None:
+    organization = example.plan.config.organization.id
+    checked = 0
+    for placement in example.plan.placements:
+        resources = example.template_json(f"{placement.key}-foundation")["Resources"]
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::EC2::VPCEndpoint":
+                continue
+            statements = resource["Properties"]["PolicyDocument"]["Statement"]
+            if resource["Properties"].get("VpcEndpointType") == "Interface":
+                assert statements == [
+                    {
+                        "Action": "*",
+                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization}},
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Resource": "*",
+                        "Sid": "OrganizationPrincipalsOnly",
+                    }
+                ], logical_id
+            else:
+                by_sid = {s["Sid"]: s for s in statements}
+                assert set(by_sid) == {
+                    "OrganizationBucketsForOrganizationPrincipals",
+                    "EcrImageLayers",
+                    "CloudFormationCustomResourceResponses",
+                }
+                assert by_sid["OrganizationBucketsForOrganizationPrincipals"]["Condition"] == {
+                    "StringEquals": {
+                        "aws:PrincipalOrgID": organization,
+                        "aws:ResourceOrgID": organization,
+                    }
+                }
+                assert by_sid["EcrImageLayers"]["Action"] == "s3:GetObject"
+                assert by_sid["CloudFormationCustomResourceResponses"]["Action"] == "s3:PutObject"
+            checked += 1
+    assert checked == 11 * 11
+
+
+@pytest.mark.parametrize(
+    "action", ["ec2:AttachInternetGateway", "ec2:CreateNatGateway", "ec2:ModifyVpcEndpoint"]
+)
+def test_no_role_under_the_boundary_opens_a_network_path(
+    example_access: Questions, action: str
+) -> None:
+    for principal in (
+        "222222222222:example-corp-platform-admin",
+        "444444444444:example-corp-platform-admin",
+    ):
+        decision = example_access.ask(principal, action, "*")
+        assert decision.decision == "deny"
+        assert any("DenyNetworkPathChanges" in reason for reason in decision.reasons)
+
+
+def test_the_organization_trail_records_object_access_to_every_data_bucket(
+    example: Synthesized,
+) -> None:
+    trail = example.template("platform-governance-audit")
+    archive = next(iter(trail.find_resources("AWS::S3::Bucket")))
+    trail.has_resource_properties(
+        "AWS::CloudTrail::Trail",
+        {
+            "IsOrganizationTrail": True,
+            "AdvancedEventSelectors": [
+                {
+                    "Name": "Management events",
+                    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+                },
+                {
+                    "Name": "Object reads and writes of the organization's buckets",
+                    "FieldSelectors": [
+                        {"Field": "eventCategory", "Equals": ["Data"]},
+                        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                        {
+                            "Field": "resources.ARN",
+                            "NotStartsWith": [
+                                {"Fn::Join": ["", [{"Fn::GetAtt": [archive, "Arn"]}, "/"]]},
+                                "arn:aws:s3:::cdk-",
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+    )

@@ -131,7 +131,7 @@ def test_registry_lets_prod_read_packages_and_announces_approvals(example: Synth
                             "Principal": {
                                 "AWS": [
                                     "arn:aws:iam::666666666666:role/"
-                                    "cdk-hnb659fds-cfn-exec-role-666666666666-eu-west-1"
+                                    "cdk-genai-cfn-exec-role-666666666666-eu-west-1"
                                 ]
                             },
                             "Action": [

@@ -144,7 +144,7 @@ def test_region_outside_the_allow_list_is_denied(org: Organization) -> None:
     assert "kms:*" not in statement["NotAction"]
 
     lob_role = "arn:aws:iam::666666666666:role/example-corp-platform-admin"
-    cdk_role = "arn:aws:iam::666666666666:role/cdk-hnb659fds-cfn-exec-role-666666666666-us-east-1"
+    cdk_role = "arn:aws:iam::666666666666:role/cdk-genai-cfn-exec-role-666666666666-us-east-1"
     assert region_scp_denies(statement, "bedrock:InvokeModel", "us-east-1", lob_role)
     assert region_scp_denies(statement, "kms:Decrypt", "ap-southeast-1", lob_role)
     assert not region_scp_denies(statement, "bedrock:InvokeModel", "eu-west-1", lob_role)

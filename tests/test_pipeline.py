@@ -27,6 +27,7 @@ from blueprint.model.rollout import (
 )
 from blueprint.model.settings import Settings
 from stacks import synthesize
+from stacks.compliance import app_props
 from stacks.foundation import FoundationStack
 from stacks.pipeline import add_pipelines, build_delivery
 from tests.conftest import EXAMPLE, REPO, Synthesized, feature_flags
@@ -85,7 +86,7 @@ def smoke_variables(action: dict[str, Any]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def delivery(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("pipeline.out")
-    app = App(outdir=str(outdir), context=feature_flags() | {"pipeline": "true"})
+    app = App(outdir=str(outdir), **app_props(feature_flags() | {"pipeline": "true"}))
     plan = build_delivery(app, example_config, Settings(org_file=Path("environments/example.yaml")))
     return Synthesized(app=app, plan=plan, assembly=synthesize(app), outdir=outdir)
 
@@ -244,7 +245,9 @@ def test_pipeline_needs_its_config(example_config: OrgConfig) -> None:
     platform = example_config.platform.model_copy(update={"pipeline": None})
     config = example_config.model_copy(update={"platform": platform})
     with pytest.raises(SystemExit, match=r"platform\.pipeline"):
-        build_delivery(App(context=feature_flags()), config, Settings(org_file=Path("org.yaml")))
+        build_delivery(
+            App(**app_props(feature_flags())), config, Settings(org_file=Path("org.yaml"))
+        )
 
 
 # ---------------------------------------------------------------- quotas at any organization size
@@ -302,7 +305,7 @@ def stub_placement(
 @pytest.fixture(scope="module")
 def hundred_assembly(tmp_path_factory: pytest.TempPathFactory) -> cx_api.CloudAssembly:
     """The pipelines of a 100-LOB organization (300 LOB stages, stand-in stacks, no nag)."""
-    app = App(outdir=str(tmp_path_factory.mktemp("hundred.out")), context=feature_flags())
+    app = App(outdir=str(tmp_path_factory.mktemp("hundred.out")), **app_props(feature_flags()))
     add_pipelines(app, large_plan(100), Settings(org_file=Path("org.yaml")), build=stub_placement)
     return app.synth()
 

@@ -136,7 +136,7 @@ def uploads(stack: AssemblyStack) -> bool:
 
 
 def bootstrap_role_arn(stack: AssemblyStack, role: str) -> str:
-    return f"arn:aws:iam::{stack.account}:role/cdk-hnb659fds-{role}-{stack.account}-{stack.region}"
+    return f"arn:aws:iam::{stack.account}:role/cdk-genai-{role}-{stack.account}-{stack.region}"
 
 
 def assumed_roles(provider: Registration) -> list[str]:
@@ -144,7 +144,7 @@ def assumed_roles(provider: Registration) -> list[str]:
 
 
 def assets_bucket(stack: AssemblyStack) -> str:
-    return f"cdk-hnb659fds-assets-{stack.account}-{stack.region}"
+    return f"cdk-genai-assets-{stack.account}-{stack.region}"
 
 
 def test_one_cloudformation_stack_per_assembly_stack(

@@ -19,7 +19,7 @@ from blueprint.model.config import OrgConfig
 from blueprint.model.generate import generate_org
 from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
-from stacks.compliance import APP_PROPS
+from stacks.compliance import app_props
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK
 from tests.conftest import EXAMPLE, feature_flags
 
@@ -32,7 +32,7 @@ MAX_RESOURCES, MAX_TEMPLATE_BYTES, MAX_DEPTH = 250, 500 * 1024, 4
 def hundred(tmp_path_factory: pytest.TempPathFactory) -> list[AssemblyStack]:
     config = OrgConfig.model_validate(generate_org(LOBS, yaml.safe_load(EXAMPLE.read_text())))
     outdir = tmp_path_factory.mktemp("hundred-lobs.out")
-    app = App(outdir=str(outdir), context=feature_flags(), **APP_PROPS)
+    app = App(outdir=str(outdir), **app_props(feature_flags()))
     build_platform(app, config, training_code=TRAINING_CODE, lob_environments=SAMPLE)
     synthesize(app)
     return list(read_assembly(Path(outdir)).stacks)

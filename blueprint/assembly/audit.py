@@ -120,7 +120,22 @@ def compliance(assembly: Assembly, lint: bool = True) -> Json:
         "nag_packs": packs,
         "other_acknowledgments": other,
         "cfn_lint": cfn_lint(assembly) if lint else {"ran": False, "findings": []},
+        "checkov_skips": checkov_skips(assembly),
     }
+
+
+def checkov_skips(assembly: Assembly) -> list[Json]:
+    """Each checkov check skipped on a resource, with its reason (``Metadata: checkov``)."""
+    return [
+        {
+            "stack": stack.name,
+            "resource": logical_id,
+            "check": skip["id"],
+            "reason": skip["comment"],
+        }
+        for stack, logical_id, resource in assembly.resources()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
 
 
 def cfn_lint(assembly: Assembly) -> Json:

@@ -97,10 +97,20 @@ def compliance_tables(report: Json) -> list[Table]:
     lint = compliance["cfn_lint"]
     findings = [[f["stack"], f["rule"], f["line"], f["message"]] for f in lint["findings"]]
     lint_note = f"{lint.get('templates', 0)} templates linted" if lint["ran"] else "not run"
+    skips = [
+        [s["check"], f"{s['stack']}/{s['resource']}", s["reason"]]
+        for s in compliance["checkov_skips"]
+    ]
     return [
         Table("cdk-nag packs", ["pack", "unacknowledged", "acknowledgments"], packs),
         Table("cfn-lint findings", ["stack", "rule", "line", "message"], findings, lint_note),
         Table("Acknowledgments", ["rule", "resource", "reason"], acks),
+        Table(
+            "checkov skips",
+            ["check", "resource", "reason"],
+            skips,
+            "checkov (the auditors' scanner) reports 0 failed checks; these are the skipped ones",
+        ),
     ]
 
 
@@ -206,16 +216,19 @@ def cost_table(report: Json) -> Table:
 
 
 def tables(report: Json) -> list[Table]:
+    packs, lint, acknowledgments, checkov = compliance_tables(report)
     return [
         summary_table(report),
         *inventory_tables(report),
         control_table(report),
-        *compliance_tables(report)[:2],
+        packs,
+        lint,
         *iam_tables(report),
         *access_tables(report),
         residency_table(report),
         cost_table(report),
-        compliance_tables(report)[2],
+        acknowledgments,
+        checkov,
     ]
 
 

@@ -97,6 +97,7 @@ class FoundationInputs:
     """
 
     prefix: str
+    organization_id: str
     vpc_cidr: str
     azs: tuple[str, ...]
     personas: tuple[PersonaInputs, ...]
@@ -304,6 +305,7 @@ def security_inputs(placement: Placement) -> SecurityInputs:
 def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
     return FoundationInputs(
         prefix=plan.prefix,
+        organization_id=plan.config.organization.id,
         vpc_cidr=placement.vpc_cidr,
         azs=placement.azs,
         personas=tuple(

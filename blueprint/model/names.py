@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from genai_constructs.naming import WORKLOAD_TAG_KEY, boundary_policy_name, persona_role_name
 
-# CDK's default bootstrap qualifier (`cdk bootstrap` without --qualifier).
-BOOTSTRAP_QUALIFIER = "hnb659fds"
+# The qualifier of the platform's own CDK bootstrap (cdk.out/bootstrap-template.yaml): its
+# roles, bucket and version parameter carry it, and every stack is synthesized against it.
+BOOTSTRAP_QUALIFIER = "genai"
 BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
 PARTITION = "aws"
 
@@ -70,8 +71,13 @@ def cdk_role_name(purpose: str, account: str, region: str) -> str:
 
 
 def cdk_role_pattern(purpose: str) -> str:
-    """That bootstrap role in any account and region, of any qualifier."""
-    return f"arn:*:iam::*:role/cdk-*-{purpose}-role-*"
+    """That role of the platform's bootstrap, in any account and region."""
+    return f"arn:*:iam::*:role/{cdk_role_name(purpose, '*', '*')}"
+
+
+def cdk_roles_pattern() -> str:
+    """Every role of the platform's bootstrap, in any account and region."""
+    return f"arn:*:iam::*:role/cdk-{BOOTSTRAP_QUALIFIER}-*"
 
 
 def asset_bucket_name(account: str, region: str) -> str:

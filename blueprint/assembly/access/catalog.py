@@ -218,6 +218,9 @@ class Selection:
             return [Target(selector, text(arn), account)]
         if kind == "any":
             return [Target("*", text("*"), None)]
+        if kind == "deployment-assets":
+            bucket = names.asset_bucket_name(account, self.placement.region)
+            return [Target(selector, text(f"arn:aws:s3:::{bucket}/{PROBE_FILE}"), account)]
         if kind == "training-job":
             region = self.placement.region
             arn = f"arn:aws:sagemaker:{region}:{account}:training-job/catalog-probe"

@@ -78,6 +78,8 @@ REF_IS_ARN = {
     "AWS::SNS::Topic",
     "AWS::SageMaker::Endpoint",
 }
+# How many leading characters of the stack's name a name CloudFormation generates keeps.
+GENERATED_PREFIX = 8
 NAME_ATTRIBUTES = {"TopicName", "QueueName", "EndpointName", "ModelPackageGroupName", "Name"}
 ID_ATTRIBUTES = {"DomainId", "GuardrailId", "KnowledgeBaseId", "InferenceProfileId", "Id", "KeyId"}
 
@@ -232,12 +234,18 @@ class Resolver:
         return Symbol.of(Atom(f"{stack.name}/{name}.{attribute}"))
 
     def name(self, stack: AssemblyStack, logical_id: str) -> Symbol:
-        """The physical name: the template's, or the one CloudFormation generates."""
+        """The physical name: the template's, or the one CloudFormation generates, which
+        starts with the stack's name (lower-cased for buckets) and ends with a random suffix;
+        only its first characters are taken as known, since long names are shortened."""
         resource = stack.resources[logical_id]
-        given = resource.get("Properties", {}).get(NAMED.get(resource.get("Type", ""), ""))
+        kind = resource.get("Type", "")
+        given = resource.get("Properties", {}).get(NAMED.get(kind, ""))
         if given is not None:
             return self.value(stack, given)
-        return Symbol.of(Atom(f"{stack.name}/{logical_id}.Name"))
+        prefix = stack.name[:GENERATED_PREFIX]
+        if kind == "AWS::S3::Bucket":
+            prefix = prefix.lower()
+        return Symbol.of(prefix, Atom(f"{stack.name}/{logical_id}.Name"))
 
     def generated_id(self, stack: AssemblyStack, logical_id: str) -> Symbol:
         return Symbol.of(Atom(f"{stack.name}/{logical_id}.Id"))

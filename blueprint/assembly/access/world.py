@@ -22,7 +22,7 @@ from blueprint.assembly.reader import Assembly, AssemblyStack
 from blueprint.model.names import ASSET_METADATA
 
 Json = dict[str, Any]
-AWS_MANAGED = Path(__file__).with_name("aws_managed")
+AWS_MANAGED = Path(__file__).with_name("aws-managed")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 
 
@@ -322,7 +322,7 @@ def _customer_managed(
 
 @cache
 def aws_managed(arn: str) -> list[Statement] | None:
-    """An AWS managed policy from the snapshot in ``aws_managed/`` (None if not there)."""
+    """An AWS managed policy from the snapshot in ``aws-managed/`` (None if not there)."""
     path = AWS_MANAGED / f"{arn.rsplit('/', 1)[-1]}.json"
     if not path.is_file():
         return None

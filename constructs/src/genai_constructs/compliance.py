@@ -1,9 +1,10 @@
-"""Narrow, auditable acknowledgments of cdk-nag findings.
+"""Narrow, auditable acknowledgments of cdk-nag and checkov findings.
 
 An acknowledgment names one CloudFormation resource and one finding, carries a reason an
-auditor can check, and is written to the template's metadata by cdk-nag's
-``write_suppressions_to_cloud_formation`` aspect. Acknowledging on a stack or a whole L2
-construct is refused: it would silence findings on resources nobody looked at.
+auditor can check, and is written to the template's metadata: cdk-nag's by its
+``write_suppressions_to_cloud_formation`` aspect, checkov's as ``Metadata: checkov: skip``
+(the form checkov reads). Acknowledging on a stack or a whole L2 construct is refused: it would
+silence findings on resources nobody looked at.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, "GenAIPlatform")
 _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )
+# checkov's CloudFormation check IDs, e.g. CKV_AWS_18 (graph checks CKV2_AWS_...).
+_CHECKOV_ID = re.compile(r"^CKV2?_AWS_\d+$")
+CHECKOV_METADATA = "checkov"
 MIN_REASON_LENGTH = 40
 _ACKNOWLEDGED = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
@@ -30,8 +34,9 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     """Acknowledge ``rule_ids`` on one resource.
 
     ``resource`` is a CfnResource or an L2 construct whose default child is one; ``rule_ids``
-    are cdk-nag IDs such as ``AwsSolutions-S1`` or ``AwsSolutions-IAM5[Resource::*]``, one
-    finding each (the same finding in several packs may share a reason).
+    are cdk-nag IDs such as ``AwsSolutions-S1`` or ``AwsSolutions-IAM5[Resource::*]``, or
+    checkov IDs such as ``CKV_AWS_18``, one finding each (the same finding in several packs
+    may share a reason).
     """
     # isinstance, not CfnResource.is_cfn_resource: jsii hands back typed proxies, and every
     # call into node is a round trip (acknowledgments were a third of them).
@@ -48,10 +53,19 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
         )
     rules = [rule_ids] if isinstance(rule_ids, str) else rule_ids
     for rule_id in rules:
-        if not _RULE_ID.match(rule_id):
+        if not (_RULE_ID.match(rule_id) or _CHECKOV_ID.match(rule_id)):
             raise ValueError(
-                f"'{rule_id}' is not a cdk-nag rule ID of the packs {', '.join(NAG_PACKS)}"
+                f"'{rule_id}' is not a cdk-nag rule ID of the packs {', '.join(NAG_PACKS)} "
+                "nor a checkov check ID (CKV_AWS_<n>)"
             )
+    checkov = [rule for rule in rules if _CHECKOV_ID.match(rule)]
+    if checkov:
+        skipped = dict(cfn.get_metadata(CHECKOV_METADATA) or {"skip": []})
+        skipped["skip"] = [*skipped["skip"], *({"id": i, "comment": reason} for i in checkov)]
+        cfn.add_metadata(CHECKOV_METADATA, skipped)
+        rules = [rule for rule in rules if rule not in checkov]
+        if not rules:
+            return
     # Validations.acknowledge() parses '::' as a plugin prefix and would mangle finding IDs
     # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly, in one
     # entry (each jsii call costs a round trip to node).
@@ -73,11 +87,12 @@ def ignore_cfn_lint(resource: CfnResource, check_ids: list[str], reason: str) ->
     resource.add_metadata("cfn-lint", {"config": {"ignore_checks": check_ids}, "reason": reason})
 
 
-def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
-    """Skip W3005 on the handler of a CDK-internal custom resource provider.
+def accept_cdk_provider(stack: Stack, provider_id: str) -> None:
+    """Skip what the linters report on the handler of a CDK-internal custom resource provider.
 
-    The CDK emits an explicit DependsOn beside a GetAtt on the provider's role; the template
-    is CDK's, not ours, so only this one redundant-dependency warning is skipped.
+    The CDK emits an explicit DependsOn beside a GetAtt on the provider's role (cfn-lint
+    W3005); the handler runs only while CloudFormation deploys, calls one AWS API and is not
+    ours to place in the VPC or give a concurrency limit or dead-letter queue (checkov).
     """
     provider = stack.node.try_find_child(provider_id)
     handler = provider.node.try_find_child("Handler") if provider else None
@@ -88,6 +103,13 @@ def ignore_cfn_lint_on_cdk_provider(stack: Stack, provider_id: str) -> None:
         ["W3005"],
         "CDK-generated provider handler: DependsOn on its role is emitted by the CDK beside the "
         "GetAtt and is harmless.",
+    )
+    acknowledge(
+        handler,
+        ["CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"],
+        "CDK's own provider function runs only while CloudFormation deploys the stack, calls the "
+        "EC2 API once, and CloudFormation reports its failure; it needs no VPC placement, "
+        "concurrency limit or dead-letter queue.",
     )
 
 

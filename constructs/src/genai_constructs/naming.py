@@ -18,6 +18,9 @@ WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):
 # every other role under the boundary is denied GOVERNANCE_CHANGES.
 GOVERNANCE_CONFIGURATOR_TAG = (WORKLOAD_TAG_KEY, "governance-configurator")
+# The delivery pipeline's roles: the only ones that may assume the deployment (CDK bootstrap)
+# roles of the accounts.
+DELIVERY_TAG = (WORKLOAD_TAG_KEY, "delivery")
 GOVERNANCE_CHANGES = (
     "bedrock:CreateGuardrail",
     "bedrock:CreateGuardrailVersion",

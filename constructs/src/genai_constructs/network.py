@@ -39,6 +39,11 @@ class PrivateNetwork(Construct):
     :param interface_endpoints: default ``DEFAULT_INTERFACE_ENDPOINTS`` (Bedrock, SageMaker,
         STS, CloudWatch Logs, KMS, ECR); maps a construct id to the service.
     :param subnet_mask: default 22; the size of each isolated subnet.
+    :param organization_id: default none; ``o-...``. When given, the endpoints carry a data
+        perimeter: interface endpoints serve only principals of the organization, and the S3
+        gateway endpoint only the organization's buckets (and the AWS-owned buckets that image
+        pulls and CloudFormation custom resources need), so credentials or data cannot leave
+        through them to another organization's account.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class PrivateNetwork(Construct):
         flow_log_group: logs.ILogGroup,
         interface_endpoints: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
         subnet_mask: int = 22,
+        organization_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         endpoints = (
@@ -112,11 +118,14 @@ class PrivateNetwork(Construct):
             "The flow-log delivery role's only policy is the CDK grant of write access to its "
             "one log group; it is attached to this role alone and managed with it.",
         )
-        self.vpc.add_gateway_endpoint(
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3",
             service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
         )
+        if organization_id is not None:
+            for statement in s3_perimeter(Stack.of(self), organization_id):
+                self.s3_endpoint.add_to_policy(statement)
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for endpoint_id, service in endpoints.items():
             security_group = ec2.SecurityGroup(
@@ -131,7 +140,7 @@ class PrivateNetwork(Construct):
                 ec2.Port.tcp(443),
                 "HTTPS from the VPC",
             )
-            self.endpoints[endpoint_id] = self.vpc.add_interface_endpoint(
+            endpoint = self.vpc.add_interface_endpoint(
                 f"{endpoint_id}Endpoint",
                 service=service,
                 private_dns_enabled=True,
@@ -139,3 +148,42 @@ class PrivateNetwork(Construct):
                 open=False,
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             )
+            if organization_id is not None:
+                endpoint.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="OrganizationPrincipalsOnly",
+                        principals=[iam.AnyPrincipal()],
+                        actions=["*"],
+                        resources=["*"],
+                        conditions={"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+                    )
+                )
+            self.endpoints[endpoint_id] = endpoint
+
+
+def s3_perimeter(stack: Stack, organization_id: str) -> list[iam.PolicyStatement]:
+    """The S3 gateway endpoint's policy: the organization's principals on the organization's
+    buckets; and reads of the AWS-owned buckets behind ECR image layers and writes of
+    CloudFormation's custom resource responses, which AWS signs (no organization of ours)."""
+    organization = {"aws:PrincipalOrgID": organization_id, "aws:ResourceOrgID": organization_id}
+    return [
+        iam.PolicyStatement(
+            sid="OrganizationBucketsForOrganizationPrincipals",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:*"],
+            resources=["*"],
+            conditions={"StringEquals": organization},
+        ),
+        iam.PolicyStatement(
+            sid="EcrImageLayers",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:GetObject"],
+            resources=[f"arn:{stack.partition}:s3:::prod-{stack.region}-starport-layer-bucket/*"],
+        ),
+        iam.PolicyStatement(
+            sid="CloudFormationCustomResourceResponses",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"],
+            resources=[f"arn:{stack.partition}:s3:::cloudformation-custom-resource-response-*/*"],
+        ),
+    ]

@@ -7,20 +7,24 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-# Network interfaces in the VPC, the ECR token and metrics have no resource-level permissions.
-RUNTIME_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
+# Describing the VPC and fetching the ECR token have no resource-level permissions.
+DESCRIBE_ACTIONS = (
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeVpcs",
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ecr:GetAuthorizationToken",
-    "cloudwatch:PutMetricData",
 )
+# The job's network interfaces, in this account and region only.
+INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+# SageMaker's own metric namespaces (PutMetricData has no resources, only this condition).
+METRIC_NAMESPACES = ("/aws/sagemaker/*", "AWS/SageMaker")
 
 
 def repository_arn(stack: Stack, image_uri: str) -> str:
@@ -33,10 +37,24 @@ def repository_arn(stack: Stack, image_uri: str) -> str:
 
 
 def grant_sagemaker_runtime(role: iam.IRole, stack: Stack, image_uris: Sequence[str]) -> None:
-    """VPC networking, metrics, logs under /aws/sagemaker/, and pulls of ``image_uris`` only."""
+    """VPC networking in this account and region, SageMaker's metrics, logs under
+    /aws/sagemaker/, and pulls of ``image_uris`` only."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="DescribeTheVpc", actions=list(DESCRIBE_ACTIONS), resources=["*"])
+    )
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            sid="VpcNetworkingAndMetrics", actions=list(RUNTIME_ACTIONS), resources=["*"]
+            sid="JobNetworkInterfaces",
+            actions=list(INTERFACE_ACTIONS),
+            resources=[f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:*"],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="SageMakerMetrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": list(METRIC_NAMESPACES)}},
         )
     )
     role.add_to_principal_policy(

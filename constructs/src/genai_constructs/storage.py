@@ -87,7 +87,7 @@ class AccessLogBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            ["AwsSolutions-S1", *in_every_framework("S3BucketLoggingEnabled")],
+            ["AwsSolutions-S1", *in_every_framework("S3BucketLoggingEnabled"), "CKV_AWS_18"],
             "This bucket is the server access log target of its account; logging it to itself "
             "would create a delivery loop.",
         )
