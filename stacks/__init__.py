@@ -211,6 +211,7 @@ def _lob_layers(
         placement.stack_name(Layer.DATA),
         inputs=data_inputs(plan, placement),
         security=security,
+        network=foundation.network,
         **_layer_props(placement, Layer.DATA, "governed data-lake zones and Glue catalog"),
     )
     # Data-scientist grants attach to a persona role the foundation stack creates; a bucket

@@ -13,11 +13,12 @@ from constructs import Construct
 from blueprint.model import names
 from blueprint.model.config import VectorStoreKind
 from blueprint.model.layers import DataInputs, VectorStoreInputs
-from genai_constructs import DataLakeZones, acknowledge
+from genai_constructs import DataLakeZones, PrivateNetwork, acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, in_every_framework, nag_reference
 from genai_constructs.knowledge_base import OpenSearchVectorStore, S3VectorStore
 from genai_constructs.naming import pascal
 from stacks.assets import mark
+from stacks.foundation import use_account_boundary
 from stacks.security import SecurityStack
 
 ZONES = ("raw", "curated", "training", "artifacts")
@@ -41,6 +42,7 @@ class DataStack(Stack):
         *,
         inputs: DataInputs,
         security: SecurityStack,
+        network: PrivateNetwork,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -108,8 +110,10 @@ class DataStack(Stack):
                 value=self.lake.zones[zone].bucket_arn,
                 export_name=self.zone_export(zone),
             )
+        # The vector stores' index functions run under the account's boundary.
+        use_account_boundary(self, inputs.prefix)
         self.vector_stores = {
-            store.knowledge_base: self._vector_store(store, security)
+            store.knowledge_base: self._vector_store(store, security, network)
             for store in inputs.vector_stores
         }
         for name, vector_store in self.vector_stores.items():
@@ -126,7 +130,7 @@ class DataStack(Stack):
         )
 
     def _vector_store(
-        self, store: VectorStoreInputs, security: SecurityStack
+        self, store: VectorStoreInputs, security: SecurityStack, network: PrivateNetwork
     ) -> S3VectorStore | OpenSearchVectorStore:
         """The LOB-owned vector store of one knowledge base, retained like the data."""
         construct_id = f"Vectors{pascal(store.knowledge_base)}"
@@ -138,15 +142,13 @@ class DataStack(Stack):
                 dimensions=store.dimensions,
                 removal_policy=security.removal_policy,
             )
-        deploy_role = f"arn:{self.partition}:iam::{self.account}:role/" + names.cdk_role_name(
-            "cfn-exec", self.account, self.region
-        )
         return OpenSearchVectorStore(
             self,
             construct_id,
             collection_name=store.collection_name,
             encryption_key=security.data_key,
-            index_admin_arns=[deploy_role],
+            vpc=network.vpc,
+            log_retention=security.retention,
             dimensions=store.dimensions,
             standby_replicas=store.standby_replicas,
             removal_policy=security.removal_policy,

@@ -217,9 +217,7 @@ class GenAIStack(Stack):
             mark(knowledge_base.role, f"knowledge-base-role/{name}")
         logging = self.invocation_logging
         mark(logging.dead_letters, "invocation-logs/dead-letters")
-        role = logging.function.role
-        if role is not None:
-            mark(role, "logging-role/invocation-logging")
+        mark(logging.function.role, "logging-role/invocation-logging")
 
 
 def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:

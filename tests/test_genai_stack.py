@@ -286,7 +286,7 @@ def test_logging_function_runs_in_the_vpc_with_a_dead_letter_queue(example: Synt
         "AWS::Lambda::Function",
         {
             "Runtime": "python3.14",
-            "Handler": "index.handler",
+            "Handler": "genai_constructs.handlers.invocation_logging.index.handler",
             "ReservedConcurrentExecutions": 2,
             "VpcConfig": {"SubnetIds": Match.any_value(), "SecurityGroupIds": Match.any_value()},
             "DeadLetterConfig": {"TargetArn": Match.any_value()},

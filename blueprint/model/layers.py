@@ -137,8 +137,10 @@ class DataInputs:
     :param metadata_reader_arns: roles of other accounts that may list objects and read bucket
         settings (the central auditor when the LOB allows it).
     :param ingestion_role: the name of the role ETL jobs write the zones with.
+    :param prefix: the organization's name prefix (the account's boundary is named after it).
     """
 
+    prefix: str
     lob: str
     environment: EnvironmentName
     pipeline_writes_only: bool
@@ -401,6 +403,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
     lob, environment = _lob_environment(placement)
     knowledge_bases = plan.knowledge_bases(placement)
     return DataInputs(
+        prefix=plan.prefix,
         lob=lob.name,
         environment=environment,
         pipeline_writes_only=environment.operational,

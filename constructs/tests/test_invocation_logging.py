@@ -56,7 +56,7 @@ def test_function_can_only_configure_logging_and_pass_the_delivery_role(template
     policy = next(
         p
         for k, p in template.find_resources("AWS::IAM::Policy").items()
-        if k.startswith("InvocationsFunctionServiceRole")
+        if k.startswith("InvocationsConfiguratorFunctionServiceRole")
     )
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     actions = {
@@ -67,7 +67,9 @@ def test_function_can_only_configure_logging_and_pass_the_delivery_role(template
     assert actions["bedrock:PutModelInvocationLoggingConfiguration"] == "*"
     assert actions["bedrock:DeleteModelInvocationLoggingConfiguration"] == "*"
     assert actions["iam:PassRole"]["Fn::GetAtt"][0].startswith("InvocationsDeliveryRole")
-    assert actions["sqs:SendMessage"]["Fn::GetAtt"][0].startswith("InvocationsDeadLetters")
+    assert actions["sqs:SendMessage"]["Fn::GetAtt"][0].startswith(
+        "InvocationsConfiguratorDeadLetters"
+    )
     assert set(actions) == {
         "bedrock:PutModelInvocationLoggingConfiguration",
         "bedrock:DeleteModelInvocationLoggingConfiguration",

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import json
+
 import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
@@ -12,8 +17,19 @@ from genai_constructs.knowledge_base import (
     S3VectorStore,
 )
 
-DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
 MODEL = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+
+
+def _vpc(stack: Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +43,9 @@ def template() -> Template:
         "Search",
         collection_name="lob-kb",
         encryption_key=key,
-        index_admin_arns=[DEPLOYER],
+        vpc=_vpc(stack),
         dimensions=1024,
+        log_retention=logs.RetentionDays.ONE_YEAR,
     )
     GovernedKnowledgeBase(
         stack,
@@ -72,19 +89,34 @@ def test_collection_is_encrypted_and_admits_named_principals_only(template: Temp
     )
     policies = template.find_resources("AWS::OpenSearchServerless::AccessPolicy")
     assert len(policies) == 2
+    [index] = template.find_resources("Custom::VectorIndex").values()
+    body = json.loads(index["Properties"]["Body"])
+    assert body["mappings"]["properties"]["bedrock-knowledge-base-vector"] == {
+        "type": "knn_vector",
+        "dimension": 1024,
+        "method": {"name": "hnsw", "engine": "faiss", "space_type": "l2"},
+    }
+    assert index["Properties"]["IndexName"] == "bedrock-knowledge-base"
+
+
+def test_collection_is_private_to_its_endpoint_and_bedrock(template: Template) -> None:
+    [network] = [
+        p
+        for p in template.find_resources("AWS::OpenSearchServerless::SecurityPolicy").values()
+        if p["Properties"]["Type"] == "network"
+    ]
+    parts = network["Properties"]["Policy"]["Fn::Join"][1]
+    assert '"AllowFromPublic":false' in parts[0]
+    assert parts[1]["Fn::GetAtt"][0].startswith("SearchVpcEndpoint")
+    assert parts[1]["Fn::GetAtt"][1] == "Id"
+    assert '"SourceServices":["bedrock.amazonaws.com"]' in parts[2]
+    template.resource_count_is("AWS::OpenSearchServerless::VpcEndpoint", 1)
+    template.resource_count_is("AWS::OpenSearchServerless::Index", 0)
     template.has_resource_properties(
-        "AWS::OpenSearchServerless::Index",
+        "AWS::Lambda::Function",
         {
-            "IndexName": "bedrock-knowledge-base",
-            "Mappings": {
-                "Properties": Match.object_like(
-                    {
-                        "bedrock-knowledge-base-vector": Match.object_like(
-                            {"Type": "knn_vector", "Dimension": 1024}
-                        )
-                    }
-                )
-            },
+            "Handler": "genai_constructs.handlers.vector_index.index.handler",
+            "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
         },
     )
 
@@ -131,27 +163,19 @@ def test_dimensions_are_checked() -> None:
         S3VectorStore(stack, "V", encryption_key=kms.Key(stack, "K"), dimensions=0)
 
 
-@pytest.mark.parametrize(
-    ("name", "admins", "message"),
-    [
-        (
-            "Bad_Name",
-            [DEPLOYER],
-            "OpenSearchVectorStore: 'Bad_Name' is not a valid collection name",
-        ),
-        ("good-name", [], "OpenSearchVectorStore: index_admin_arns must name the deploying role"),
-    ],
-)
-def test_collection_props_are_checked(name: str, admins: list[str], message: str) -> None:
+def test_collection_names_are_checked() -> None:
     stack = new_stack()
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(
+        ValueError, match="OpenSearchVectorStore: 'Bad_Name' is not a valid collection name"
+    ):
         OpenSearchVectorStore(
             stack,
             "S",
-            collection_name=name,
+            collection_name="Bad_Name",
             encryption_key=kms.Key(stack, "K"),
-            index_admin_arns=admins,
+            vpc=_vpc(stack),
             dimensions=8,
+            log_retention=logs.RetentionDays.ONE_YEAR,
         )
 
 

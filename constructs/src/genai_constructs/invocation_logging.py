@@ -7,25 +7,21 @@ create and update and DeleteModelInvocationLoggingConfiguration on delete.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import CustomResource, Duration, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+from genai_constructs.compliance import acknowledge, in_every_framework
+from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
 
-HANDLER_DIR = Path(__file__).parent / "handlers" / "invocation_logging"
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
 INTERVENTION_PATTERN = '?"INTERVENED" ?"guardrail_intervened"'
 
@@ -150,53 +146,18 @@ class ModelInvocationLogging(Construct):
 
     def _configuring_function(
         self, encryption_key: kms.IKey, vpc: ec2.IVpc, log_retention: logs.RetentionDays
-    ) -> lambda_.Function:
+    ) -> CustomResourceFunction:
         """The custom resource's function: in the VPC, encrypted logs, a dead-letter queue."""
-        function_logs = logs.LogGroup(
+        function = CustomResourceFunction(
             self,
-            "FunctionLogs",
-            encryption_key=encryption_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.dead_letters = dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the invocation-logging function; a "
-            "dead-letter queue of its own would only move the same failed events again.",
-        )
-        security_group = ec2.SecurityGroup(
-            self,
-            "FunctionSecurityGroup",
-            vpc=vpc,
-            description="Invocation-logging function: HTTPS out to AWS endpoints only",
-            allow_all_outbound=False,
-        )
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
-        function = lambda_.Function(
-            self,
-            "Function",
+            "Configurator",
             description="Configures Bedrock model invocation logging (custom resource)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR)),
-            timeout=Duration.minutes(2),
-            memory_size=256,
-            reserved_concurrent_executions=2,
-            dead_letter_queue=dead_letters,
+            handler="invocation_logging.index.handler",
+            encryption_key=encryption_key,
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[security_group],
-            log_group=function_logs,
+            log_retention=log_retention,
         )
+        self.dead_letters = function.dead_letters
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
@@ -208,28 +169,9 @@ class ModelInvocationLogging(Construct):
             )
         )
         self.delivery_role.grant_pass_role(function.role)
-        ignore_cfn_lint(
-            function.node.default_child,
-            ["W3005"],
-            "The CDK Lambda construct adds DependsOn on its role beside the GetAtt so that the "
-            "role's policy exists before the function runs.",
-        )
-        role = function.role
-        assert role is not None
         # The one role under the boundary that may configure invocation logging.
-        Tags.of(role).add(*GOVERNANCE_CONFIGURATOR_TAG)
-        for policy_name in (
-            "service-role/AWSLambdaBasicExecutionRole",
-            "service-role/AWSLambdaVPCAccessExecutionRole",
-        ):
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
-                f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
-                "that logs and runs in a VPC; the permissions boundary caps it.",
-            )
-        self._acknowledge_generated_policy(
-            role,
+        Tags.of(function.role).add(*GOVERNANCE_CONFIGURATOR_TAG)
+        function.acknowledge_policy(
             "configure invocation logging (no resource-level permissions exist for it), pass "
             "the delivery role, and send to the dead-letter queue",
             ["Resource::*"],

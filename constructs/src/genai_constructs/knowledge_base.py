@@ -11,20 +11,24 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
+from genai_constructs.custom_resource import CustomResourceFunction
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
 TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
 METADATA_FIELD = "AMAZON_BEDROCK_METADATA"
+INDEX_NAME = "bedrock-knowledge-base"
 _COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 
 
@@ -107,18 +111,20 @@ class S3VectorStore(Construct):
 
 
 class OpenSearchVectorStore(Construct):
-    """An OpenSearch Serverless vector collection with its policies and k-NN index.
+    """A private OpenSearch Serverless vector collection with its policies and k-NN index.
 
-    The encryption policy uses the LOB's key; the network policy admits the collection
-    endpoint only (no dashboards), and every request still needs a principal named in a data
-    access policy; the one created here names only ``index_admin_arns`` (the CloudFormation
-    execution role that creates the index). Knowledge-base roles get their own access policy
-    from ``grant_knowledge_base``.
+    The encryption policy uses the LOB's key. The network policy admits the collection only
+    from its own OpenSearch Serverless VPC endpoint in ``vpc`` and from Bedrock (knowledge
+    base ingestion and retrieval); nothing reaches it from the internet, and every request
+    still needs a principal named in a data access policy. The index is created from inside
+    the VPC by a custom resource function, the only principal of the admin access policy;
+    knowledge-base roles get their own access policy from ``grant_knowledge_base``.
 
     :param collection_name: 3-32 lower-case characters (OpenSearch requires a name).
     :param encryption_key: customer-managed key.
-    :param index_admin_arns: principals that create the index (the deploying role).
+    :param vpc: the VPC whose isolated subnets hold the collection's endpoint.
     :param dimensions: embedding size.
+    :param log_retention: how long the index function's logs are kept.
     :param standby_replicas: default ``True``; ``False`` halves idle OCUs (non-production).
     :param removal_policy: default ``RETAIN``.
     """
@@ -130,8 +136,9 @@ class OpenSearchVectorStore(Construct):
         *,
         collection_name: str,
         encryption_key: kms.IKey,
-        index_admin_arns: Sequence[str],
+        vpc: ec2.IVpc,
         dimensions: int,
+        log_retention: logs.RetentionDays,
         standby_replicas: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
@@ -141,16 +148,15 @@ class OpenSearchVectorStore(Construct):
                 f"OpenSearchVectorStore: '{collection_name}' is not a valid collection name "
                 "(3-32 lower-case letters, digits and '-', starting with a letter)"
             )
-        if not index_admin_arns:
-            raise ValueError("OpenSearchVectorStore: index_admin_arns must name the deploying role")
         self.collection_name = collection_name
+        stack = Stack.of(self)
         resource = [f"collection/{collection_name}"]
         encryption = aoss.CfnSecurityPolicy(
             self,
             "EncryptionPolicy",
             name=f"{collection_name}-enc"[:32],
             type="encryption",
-            policy=Stack.of(self).to_json_string(
+            policy=stack.to_json_string(
                 {
                     "Rules": [{"ResourceType": "collection", "Resource": resource}],
                     "AWSOwnedKey": False,
@@ -158,16 +164,29 @@ class OpenSearchVectorStore(Construct):
                 }
             ),
         )
+        self.index_function = CustomResourceFunction(
+            self,
+            "IndexFunction",
+            description=f"Creates the vector index of the {collection_name} collection",
+            handler="vector_index.index.handler",
+            encryption_key=encryption_key,
+            vpc=vpc,
+            log_retention=log_retention,
+            timeout=Duration.minutes(5),
+        )
+        self.endpoint = self._vpc_endpoint(vpc, self.index_function.security_group)
         network = aoss.CfnSecurityPolicy(
             self,
             "NetworkPolicy",
             name=f"{collection_name}-net"[:32],
             type="network",
-            policy=json.dumps(
+            policy=stack.to_json_string(
                 [
                     {
                         "Rules": [{"ResourceType": "collection", "Resource": resource}],
-                        "AllowFromPublic": True,
+                        "AllowFromPublic": False,
+                        "SourceVPCEs": [self.endpoint.attr_id],
+                        "SourceServices": ["bedrock.amazonaws.com"],
                     }
                 ]
             ),
@@ -182,35 +201,77 @@ class OpenSearchVectorStore(Construct):
         self.collection.node.add_dependency(encryption)
         self.collection.node.add_dependency(network)
         self.collection.apply_removal_policy(removal_policy)
-        self._access_policy("IndexAdminAccess", "admin", index_admin_arns)
-        self.index = aoss.CfnIndex(
+        self.collection_arn: str = self.collection.attr_arn
+        self.index = self._index(dimensions)
+        self.index.node.add_dependency(network)
+
+    def _vpc_endpoint(self, vpc: ec2.IVpc, clients: ec2.ISecurityGroup) -> aoss.CfnVpcEndpoint:
+        """The collection's private endpoint, open to HTTPS from ``clients`` only (Bedrock
+        reaches the collection as a service, not through the endpoint)."""
+        security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description=f"HTTPS to the {self.collection_name} collection from its clients only",
+            allow_all_outbound=False,
+        )
+        security_group.add_ingress_rule(clients, ec2.Port.tcp(443), "HTTPS from the clients")
+        return aoss.CfnVpcEndpoint(
+            self,
+            "VpcEndpoint",
+            name=f"{self.collection_name}-vpce"[:32],
+            vpc_id=vpc.vpc_id,
+            subnet_ids=[subnet.subnet_id for subnet in vpc.isolated_subnets],
+            security_group_ids=[security_group.security_group_id],
+        )
+
+    def _index(self, dimensions: int) -> CustomResource:
+        """The k-NN index, created through the VPC endpoint by a function in the VPC."""
+        function = self.index_function
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="UseTheCollection",
+                actions=["aoss:APIAccessAll"],
+                resources=[self.collection_arn],
+            )
+        )
+        function.acknowledge_policy("reach its one collection, send to its dead-letter queue", [])
+        access = self._access_policy("IndexAdminAccess", "admin", [function.role.role_arn])
+        body = {
+            "settings": {"index": {"knn": True}},
+            "mappings": {
+                "properties": {
+                    VECTOR_FIELD: {
+                        "type": "knn_vector",
+                        "dimension": dimensions,
+                        "method": {"name": "hnsw", "engine": "faiss", "space_type": "l2"},
+                    },
+                    TEXT_FIELD: {"type": "text", "index": True},
+                    METADATA_FIELD: {"type": "text", "index": False},
+                }
+            },
+        }
+        index = CustomResource(
             self,
             "Index",
-            collection_endpoint=self.collection.attr_collection_endpoint,
-            index_name="bedrock-knowledge-base",
-            settings=aoss.CfnIndex.IndexSettingsProperty(
-                index=aoss.CfnIndex.IndexProperty(knn=True)
-            ),
-            mappings=aoss.CfnIndex.MappingsProperty(
-                properties={
-                    VECTOR_FIELD: aoss.CfnIndex.PropertyMappingProperty(
-                        type="knn_vector",
-                        dimension=dimensions,
-                        method=aoss.CfnIndex.MethodProperty(
-                            name="hnsw", engine="faiss", space_type="l2"
-                        ),
-                    ),
-                    TEXT_FIELD: aoss.CfnIndex.PropertyMappingProperty(type="text", index=True),
-                    METADATA_FIELD: aoss.CfnIndex.PropertyMappingProperty(type="text", index=False),
-                }
-            ),
+            service_token=function.function_arn,
+            resource_type="Custom::VectorIndex",
+            properties={
+                "CollectionEndpoint": self.collection.attr_collection_endpoint,
+                "IndexName": INDEX_NAME,
+                "Body": json.dumps(body, sort_keys=True),
+            },
         )
-        self.index.node.add_dependency(self.node.find_child("IndexAdminAccess"))
-        self.index.apply_removal_policy(removal_policy)
-        self.collection_arn: str = self.collection.attr_arn
+        index.node.add_dependency(access, self.endpoint)
+        policy = function.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            index.node.add_dependency(policy)
+        return index
 
-    def _access_policy(self, construct_id: str, suffix: str, principals: Sequence[str]) -> None:
-        aoss.CfnAccessPolicy(
+    def _access_policy(
+        self, construct_id: str, suffix: str, principals: Sequence[str]
+    ) -> aoss.CfnAccessPolicy:
+        return aoss.CfnAccessPolicy(
             self,
             construct_id,
             name=f"{self.collection_name}-{suffix}"[:32],
@@ -234,8 +295,6 @@ class OpenSearchVectorStore(Construct):
                                 "Permission": [
                                     "aoss:CreateIndex",
                                     "aoss:DescribeIndex",
-                                    "aoss:ReadDocument",
-                                    "aoss:WriteDocument",
                                     "aoss:UpdateIndex",
                                 ],
                             },
@@ -251,7 +310,7 @@ class OpenSearchVectorStore(Construct):
             type="OPENSEARCH_SERVERLESS",
             opensearch_serverless_configuration=bedrock.CfnKnowledgeBase.OpenSearchServerlessConfigurationProperty(
                 collection_arn=self.collection_arn,
-                vector_index_name=self.index.index_name,
+                vector_index_name=INDEX_NAME,
                 field_mapping=bedrock.CfnKnowledgeBase.OpenSearchServerlessFieldMappingProperty(
                     vector_field=VECTOR_FIELD, text_field=TEXT_FIELD, metadata_field=METADATA_FIELD
                 ),

@@ -1,25 +1,20 @@
 """CloudFormation custom resource that configures Bedrock model invocation logging.
 
-The function is the custom resource's ServiceToken itself (no CDK Provider framework), so it
-answers CloudFormation by PUTting the response to the presigned ``ResponseURL``. Bedrock keeps a
-single invocation logging configuration per account and region, so the physical id is derived
-from the region and Delete removes that configuration.
+The function is the custom resource's ServiceToken itself and answers through
+``cfn_response``. Bedrock keeps a single invocation logging configuration per account and
+region, so the physical id is derived from the region and Delete removes that configuration.
 
 Runtime: Python 3.12, standard library and the boto3 shipped with Lambda.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import urllib.request
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+from genai_constructs.handlers.cfn_response import respond
 
 PHYSICAL_ID_PREFIX = "bedrock-invocation-logging-"
 LARGE_DATA_FOLDER = "large-data/"
@@ -29,8 +24,6 @@ FLAG_PROPERTIES = {
     "ImageDelivery": "imageDataDeliveryEnabled",
     "EmbeddingDelivery": "embeddingDataDeliveryEnabled",
 }
-RESPONSE_TIMEOUT_SECONDS = 30
-MAX_REASON_LENGTH = 1000
 
 
 class InvalidPropertiesError(ValueError):
@@ -100,48 +93,6 @@ def _failure_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def send_response(event: Any, status: str, reason: str, physical_id: str) -> None:
-    """PUT the custom resource response to CloudFormation's presigned URL."""
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason[:MAX_REASON_LENGTH],
-            "PhysicalResourceId": physical_id,
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "NoEcho": False,
-            "Data": {},
-        }
-    ).encode("utf-8")
-    request = urllib.request.Request(
-        event["ResponseURL"],
-        data=body,
-        method="PUT",
-        headers={"content-type": "", "content-length": str(len(body))},
-    )
-    with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
-        logger.info("CloudFormation accepted the response with HTTP %s", response.status)
-
-
 def handler(event: Any, context: Any, client: Any = None) -> None:
     """Lambda entry point; ``client`` lets tests inject a stubbed Bedrock client."""
-    request_type = event.get("RequestType")
-    logical_id = event.get("LogicalResourceId")
-    logger.info("%s request for %s", request_type, logical_id)
-    try:
-        physical_id = _apply(event, client)
-        status, reason = "SUCCESS", "OK"
-    except Exception as exc:
-        status, reason = "FAILED", _failure_reason(exc)
-        logger.error("%s of %s failed: %s", request_type, logical_id, reason)
-        physical_id = event.get("PhysicalResourceId") or f"failed-{event.get('RequestId')}"
-
-    try:
-        send_response(event, status, reason, physical_id)
-    except Exception as exc:
-        logger.error(
-            "could not send the %s response for %s: %s", status, logical_id, type(exc).__name__
-        )
-        raise
-    logger.info("%s of %s: %s", request_type, logical_id, status)
+    respond(event, lambda request: _apply(request, client), _failure_reason)

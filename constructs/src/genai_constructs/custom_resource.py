@@ -1,0 +1,146 @@
+"""A custom resource function of the platform: in the VPC, with encrypted logs and a
+dead-letter queue, answering CloudFormation itself (``handlers/cfn_response.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+
+# The asset: the package's handlers only (and the package marker), imported by the same name
+# in Lambda as in the tests.
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+HANDLER_ASSET = [
+    "*",
+    "!genai_constructs/",
+    "!genai_constructs/__init__.py",
+    "!genai_constructs/handlers/",
+    "!genai_constructs/handlers/**",
+    "**/__pycache__/",
+]
+LAMBDA_POLICIES = (
+    "service-role/AWSLambdaBasicExecutionRole",
+    "service-role/AWSLambdaVPCAccessExecutionRole",
+)
+
+
+class CustomResourceFunction(Construct):
+    """The function behind a custom resource, running ``handler`` (a module of
+    ``genai_constructs.handlers``, e.g. ``vector_index.index.handler``).
+
+    :param description: what the function does.
+    :param handler: the entry point, relative to ``genai_constructs.handlers``.
+    :param encryption_key: encrypts the log group and the dead-letter queue.
+    :param vpc: the function runs in its isolated subnets, HTTPS out only.
+    :param log_retention: how long the function's logs are kept.
+    :param timeout: default two minutes.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        handler: str,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        log_retention: logs.RetentionDays,
+        timeout: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_logs = logs.LogGroup(
+            self,
+            "FunctionLogs",
+            encryption_key=encryption_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of a custom resource function; a dead-letter "
+            "queue of its own would only move the same failed events again.",
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=vpc,
+            description=f"{description}: HTTPS out to AWS endpoints only",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints"
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler=f"genai_constructs.handlers.{handler}",
+            code=lambda_.Code.from_asset(
+                str(PACKAGE_ROOT), exclude=HANDLER_ASSET, ignore_mode=IgnoreMode.GIT
+            ),
+            timeout=timeout or Duration.minutes(2),
+            memory_size=256,
+            reserved_concurrent_executions=2,
+            dead_letter_queue=self.dead_letters,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[self.security_group],
+            log_group=function_logs,
+        )
+        ignore_cfn_lint(
+            self.function.node.default_child,
+            ["W3005"],
+            "The CDK Lambda construct adds DependsOn on its role beside the GetAtt so that the "
+            "role's policy exists before the function runs.",
+        )
+        role = self.function.role
+        assert role is not None
+        self.role: iam.IRole = role
+        for policy_name in LAMBDA_POLICIES:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
+                f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
+                "that logs and runs in a VPC; the permissions boundary caps it.",
+            )
+
+    @property
+    def function_arn(self) -> str:
+        return str(self.function.function_arn)
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        self.function.add_to_role_policy(statement)
+
+    def acknowledge_policy(self, what: str, wildcard_findings: list[str]) -> None:
+        """Acknowledge the findings of the role's generated policy, once it is complete."""
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is None:
+            return
+        reason = f"CDK grants on this role's own resources: {what}"
+        acknowledge(
+            policy,
+            in_every_framework("IAMNoInlinePolicy"),
+            f"{reason}; attached to this one role and managed with it.",
+        )
+        for finding in wildcard_findings:
+            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
