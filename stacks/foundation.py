@@ -22,6 +22,7 @@ from stacks.persona_access import (
     kept_from_lob_data,
     persona_guard,
     pipeline_operations,
+    release_approvals,
 )
 from stacks.security import SecurityStack
 
@@ -30,12 +31,14 @@ PERSONA_POLICIES: dict[PersonaName, tuple[str, ...]] = {
     PersonaName.DATA_SCIENTIST: ("job-function/ViewOnlyAccess",),
     PersonaName.ML_ENGINEER: ("job-function/ViewOnlyAccess",),
     PersonaName.AUDITOR: ("SecurityAudit", "job-function/ViewOnlyAccess"),
+    PersonaName.RELEASE_APPROVER: ("job-function/ViewOnlyAccess",),
 }
 PERSONA_DESCRIPTIONS: dict[PersonaName, str] = {
     PersonaName.PLATFORM_ADMIN: "Operates the account's platform resources",
     PersonaName.DATA_SCIENTIST: "Explores sampled data and models in the interactive environment",
     PersonaName.ML_ENGINEER: "Builds and operates pipelines, models and endpoints",
     PersonaName.AUDITOR: "Reads configuration and logs; no access to LOB data",
+    PersonaName.RELEASE_APPROVER: "Reads a prod release's diff and approves or rejects it",
 }
 
 
@@ -86,6 +89,11 @@ class FoundationStack(Stack):
             ],
             extra_services=inputs.extra_boundary_services,
             deployment_role_pattern=names.cdk_roles_pattern(),
+            release_approver=(
+                self.approver_name(inputs)
+                if any(p.persona is PersonaName.RELEASE_APPROVER for p in inputs.personas)
+                else None
+            ),
             deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
         )
         self._persona_access(inputs, security)
@@ -115,6 +123,8 @@ class FoundationStack(Stack):
                 pipeline_operations(self, role)
             if persona.persona is PersonaName.AUDITOR:
                 configuration_reads(self, role)
+            if persona.persona is PersonaName.RELEASE_APPROVER:
+                release_approvals(self, role)
 
     def _metrics_link(self, link: MetricsLinkInputs) -> oam.CfnLink:
         """The account's metrics of the dashboards' namespaces, shared with the governance
@@ -132,6 +142,10 @@ class FoundationStack(Stack):
                 )
             ),
         )
+
+    @staticmethod
+    def approver_name(inputs: FoundationInputs) -> str:
+        return names.role_name(inputs.prefix, PersonaName.RELEASE_APPROVER.value)
 
     def _workload_role(self, workload: WorkloadRoleInputs) -> iam.Role:
         role = iam.Role(

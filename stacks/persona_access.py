@@ -246,3 +246,35 @@ def _acknowledge_deny_only(policy: iam.ManagedPolicy) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "Deny-only policy: it grants nothing and must cover every resource of the account.",
     )
+
+
+def release_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Approve or reject the delivery pipelines' prod releases, after reading their diff."""
+    stack = Stack.of(scope)
+    policy = iam.ManagedPolicy(
+        scope,
+        "ReleaseApprovals",
+        description="Approve prod releases of the delivery pipelines; read their diff",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="ApproveReleases",
+                actions=["codepipeline:PutApprovalResult", "codepipeline:GetPipelineState"],
+                resources=[f"arn:{stack.partition}:codepipeline:{stack.region}:{stack.account}:*"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheDiff",
+                actions=["codebuild:BatchGetBuilds", "logs:GetLogEvents", "logs:FilterLogEvents"],
+                resources=[
+                    f"arn:{stack.partition}:codebuild:{stack.region}:{stack.account}:project/*",
+                    f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*",
+                ],
+            ),
+        ],
+    )
+    acknowledge_wildcards(
+        policy,
+        "The release approver approves any stage of the account's delivery pipelines (their "
+        "names are generated) and reads their build logs; nothing else.",
+    )
+    return policy

@@ -6,8 +6,10 @@ followed by a smoke check; waves and pipelines are planned by ``blueprint.model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import jsii
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack, Stage, Tags, pipelines
@@ -17,6 +19,7 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprint.model import names
@@ -27,11 +30,16 @@ from blueprint.model.rollout import Rollout, plan_rollout
 from blueprint.model.settings import Settings
 from genai_constructs.naming import DELIVERY_TAG
 from stacks import build_placement, build_platform, label
+from stacks.alerts import subscribe
 from stacks.compliance import NAG_PACKS
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.pipeline_compliance import acknowledge_pipeline
 
 PlacementBuilder = Callable[[Construct, Plan, Placement, dict[str, FoundationStack]], list[Stack]]
+# The CDK CLI and cdk-assets the pipeline runs: the versions package.json pins for make.
+NODE_PINS = json.loads((Path(__file__).resolve().parents[1] / "package.json").read_text())[
+    "devDependencies"
+]
 BOTO3 = "boto3==1.44.5"
 SYNTH_COMMANDS = [
     'export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"',
@@ -117,6 +125,8 @@ class PipelineStack(Stack):
             self_mutation=True,
             publish_assets_in_parallel=False,
             use_pipeline_role_for_actions=True,
+            cli_version=NODE_PINS["aws-cdk"],
+            cdk_assets_cli_version=NODE_PINS["cdk-assets"],
             synth=pipelines.CodeBuildStep(
                 "Synth",
                 input=repository,
@@ -138,14 +148,20 @@ class PipelineStack(Stack):
         )
         self._build_logs = build_logs
         self._smoke: codebuild.PipelineProject | None = None
+        self.approvals = sns.Topic(
+            self,
+            "ReleaseApprovals",
+            master_key=key,
+            enforce_ssl=True,
+            display_name="GenAI platform: prod releases waiting for approval",
+        )
+        subscribe(self.approvals, plan.config.platform.alert_emails)
+        prod = [p for w in rollout.waves for p in w.placements if w.environment.value == "prod"]
         for wave_plan in rollout.waves:
             pre: list[pipelines.Step] = []
             if wave_plan.approval:
-                pre.append(
-                    pipelines.ManualApprovalStep(
-                        "ApproveProd", comment="Promote the nonprod-tested platform to prod"
-                    )
-                )
+                diff = ProdDiff(self.pipeline.synth, prod, region)
+                pre += [diff, ReleaseApproval(self.approvals, diff, prod)]
             wave = self.pipeline.add_wave(wave_plan.name, pre=pre)
             for placement in wave_plan.placements:
                 stage = LobStage(scope, placement, plan, build)
@@ -251,6 +267,66 @@ class SmokeCheck(pipelines.Step):
                     name: codebuild.BuildEnvironmentVariable(value=value)
                     for name, value in self.variables.items()
                 },
+            )
+        )
+        return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)
+
+
+class ProdDiff(pipelines.CodeBuildStep):
+    """What the release would change in prod: `cdk diff` of every prod stack of the pipeline
+    against what is deployed, in the build's log, for the approver to read."""
+
+    def __init__(
+        self, synth: pipelines.IFileSetProducer, prod: list[Placement], region: str
+    ) -> None:
+        lookups = [
+            names.role_arn(p.account, names.cdk_role_name("lookup", p.account, p.region))
+            for p in prod
+        ]
+        super().__init__(
+            "DiffProd",
+            input=synth,
+            commands=[
+                f"npx --yes aws-cdk@{NODE_PINS['aws-cdk']} diff --app . "
+                + " ".join(f"'{p.key}/*'" for p in prod)
+            ],
+            role_policy_statements=[
+                iam.PolicyStatement(actions=["sts:AssumeRole"], resources=lookups or ["*"])
+            ],
+            env={"AWS_REGION": region},
+        )
+
+
+@jsii.implements(pipelines.ICodePipelineActionFactory)
+class ReleaseApproval(pipelines.Step):
+    """The manual approval of a prod release: after the diff, announced on ``topic``, approved
+    only by the release approver role (the tooling account's boundary denies the approval to
+    every other role)."""
+
+    def __init__(self, topic: sns.ITopic, diff: pipelines.Step, prod: list[Placement]) -> None:
+        super().__init__("ApproveProd")
+        self.topic = topic
+        self.prod = prod
+        self.add_step_dependency(diff)
+
+    def produce_action(
+        self,
+        stage: codepipeline.IStage,
+        *,
+        action_name: str,
+        run_order: jsii.Number,
+        **_: object,
+    ) -> pipelines.CodePipelineActionFactoryResult:
+        stage.add_action(
+            actions.ManualApprovalAction(
+                action_name=action_name,
+                run_order=int(run_order),
+                notification_topic=self.topic,
+                additional_information=(
+                    "Promote the nonprod-tested platform to prod ("
+                    + ", ".join(p.key for p in self.prod)
+                    + "); read the DiffProd build log of this execution first."
+                ),
             )
         )
         return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)

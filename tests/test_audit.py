@@ -22,7 +22,7 @@ from blueprint.model.layers import check_settings
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan, plan_for
 from genai_constructs.checks import CheckSettings
-from tests.conftest import EXAMPLE, synthesize_org
+from tests.conftest import EXAMPLE, REPO, synthesize_org
 
 Json = dict[str, Any]
 LOB, ENVIRONMENT = "claims", "prod"
@@ -375,3 +375,17 @@ def test_an_assembly_without_identities_is_refused_by_the_audit(
         metadata_file.write_text(json.dumps(kept))
     assert main(["cost", str(copy)]) == 2
     assert "carries no 'genai-platform:identity' metadata" in capsys.readouterr().err
+
+
+def test_residual_risks_are_in_the_report_with_their_compensating_controls(report: Json) -> None:
+    risks = {risk["id"]: risk for risk in report["residual_risks"]}
+    assert {"detective-services", "build-dependencies", "break-glass"} <= set(risks)
+    # The small organization's claims-prod serves a GPU endpoint.
+    assert "endpoint-guardrail" in risks
+    assert all(len(risk["compensating"]) > 80 for risk in risks.values())
+
+
+def test_every_residual_risk_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    listed = yaml.safe_load((REPO / "blueprint/assembly/residual_risks.yaml").read_text())
+    assert [r["id"] for r in listed if f"`{r['id']}`" not in readme] == []

@@ -356,3 +356,25 @@ def test_the_organization_trail_records_object_access_to_every_data_bucket(
             ],
         },
     )
+
+
+# --- release approvals ----------------------------------------------------------------------
+
+APPROVAL = "arn:aws:codepipeline:eu-west-1:333333333333:platform-pipeline/prod/ApproveProd"
+
+
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("333333333333:example-corp-release-approver", "allow"),
+        ("333333333333:example-corp-platform-admin", "deny"),
+        ("333333333333:example-corp-auditor", "deny"),
+    ],
+)
+def test_only_the_release_approver_approves_a_prod_release(
+    example_access: Questions, principal: str, expected: str
+) -> None:
+    decision = example_access.ask(principal, "codepipeline:PutApprovalResult", APPROVAL)
+    assert decision.decision == expected, decision.reasons
+    if principal.endswith("platform-admin"):
+        assert "[DenyReleaseApprovalsExceptByTheApprover]" in decision.reasons[0]

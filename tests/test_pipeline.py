@@ -123,15 +123,56 @@ def test_waves_in_order_interactive_nonprod_prod(pipeline_template: dict[str, An
     ]
 
 
-def test_manual_approval_right_before_prod(pipeline_template: dict[str, Any]) -> None:
+def test_prod_is_approved_after_its_diff_and_before_it_deploys(
+    pipeline_template: dict[str, Any], example_config: OrgConfig
+) -> None:
     prod = stages(pipeline_template)[-1]
-    approval = [a for a in prod["Actions"] if a["ActionTypeId"]["Category"] == "Approval"]
-    assert [a["Name"] for a in approval] == ["ApproveProd"]
-    assert approval[0]["RunOrder"] == 1
-    others = [a for a in prod["Actions"] if a not in approval]
-    assert min(a["RunOrder"] for a in others) == 2
+    by_name = {a["Name"]: a for a in prod["Actions"]}
+    diff, approval = by_name["DiffProd"], by_name["ApproveProd"]
+    assert (diff["RunOrder"], approval["RunOrder"]) == (1, 2)
+    assert diff["ActionTypeId"]["Category"] == "Build"
+    assert approval["ActionTypeId"]["Category"] == "Approval"
+    assert approval["Configuration"]["NotificationArn"] == {
+        "Ref": next(
+            logical_id
+            for logical_id, resource in pipeline_template["Resources"].items()
+            if resource["Type"] == "AWS::SNS::Topic" and logical_id.startswith("ReleaseApprovals")
+        )
+    }
+    prod_keys = [f"{lob.name}-prod" for lob in example_config.lobs]
+    assert all(key in approval["Configuration"]["CustomData"] for key in prod_keys)
+    others = [a for a in prod["Actions"] if a not in (diff, approval)]
+    assert min(a["RunOrder"] for a in others) == 3
     for stage in stages(pipeline_template)[:-1]:
         assert all(a["ActionTypeId"]["Category"] != "Approval" for a in stage["Actions"])
+
+
+def test_the_diff_covers_every_prod_stack(
+    pipeline_template: dict[str, Any], example_config: OrgConfig
+) -> None:
+    projects = [
+        r["Properties"]["Source"]["BuildSpec"]
+        for r in pipeline_template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project" and "diff --app" in str(r["Properties"])
+    ]
+    [spec] = projects
+    command = json.loads(spec)["phases"]["build"]["commands"][0]
+    assert command.startswith("npx --yes aws-cdk@2.1148.1 diff --app . ")
+    for lob in example_config.lobs:
+        assert f"'{lob.name}-prod/*'" in command
+
+
+def test_the_pipeline_runs_pinned_cdk_tools(
+    pipeline_template: dict[str, Any], delivery: Synthesized
+) -> None:
+    specs = " ".join(
+        str(r["Properties"].get("Source", {}).get("BuildSpec", ""))
+        for r in pipeline_template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    ) + " ".join(path.read_text() for path in delivery.outdir.glob("buildspec-*.yaml"))
+    assert "@latest" not in specs and "aws-cdk@2 " not in specs
+    assert "cdk-assets@4.7.3" in specs
+    assert "aws-cdk@2.1148.1" in specs
 
 
 def test_one_stage_per_lob_per_wave(
@@ -282,8 +323,8 @@ def test_rollout_numbers() -> None:
 
 
 def test_rollout_splits_pipelines_on_the_stage_quota() -> None:
-    """With one LOB per wave (49-action stages), the 50-stage quota decides."""
-    rollouts = plan_rollout(large_plan(100), stage_actions=49)
+    """With one LOB per wave (48-action stages), the 50-stage quota decides."""
+    rollouts = plan_rollout(large_plan(100), stage_actions=48)
     assert all(stage_count(r) <= MAX_STAGES for r in rollouts)
     assert [len(r.lobs) for r in rollouts] == [15, 15, 15, 15, 15, 15, 10]
 

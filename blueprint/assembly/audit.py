@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from blueprint.assembly.access.matrix import access_matrix
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.cost import estimate_costs, load_prices
@@ -300,9 +302,24 @@ def build_report(
         "controls": control_matrix(assembly, settings),
         "iam": iam_summary(assembly),
         "access": access_matrix(build_world(assembly), plan),
+        "residual_risks": residual_risks(assembly),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),
     }
+
+
+RESIDUAL_RISKS = Path(__file__).with_name("residual_risks.yaml")
+
+
+def residual_risks(assembly: Assembly, path: Path = RESIDUAL_RISKS) -> list[Json]:
+    """The known risks the blueprint leaves open, with their compensating controls: those
+    whose resource type the assembly deploys, and those that always apply."""
+    deployed = {resource.get("Type") for _, _, resource in assembly.resources()}
+    return [
+        {key: entry[key] for key in ("id", "risk", "why", "compensating")}
+        for entry in yaml.safe_load(path.read_text())
+        if entry.get("when") is None or entry["when"] in deployed
+    ]
 
 
 def write_audit(report: Json, directory: Path) -> Path:

@@ -182,6 +182,16 @@ def access_tables(report: Json) -> list[Table]:
     ]
 
 
+def residual_risk_table(report: Json) -> Table:
+    rows = [[r["id"], r["risk"], r["why"], r["compensating"]] for r in report["residual_risks"]]
+    return Table(
+        "Residual risks",
+        ["id", "risk", "why it stays", "compensating control"],
+        rows,
+        "What the blueprint does not close by itself (blueprint/assembly/residual_risks.yaml)",
+    )
+
+
 def residency_table(report: Json) -> Table:
     residency = report["residency"]
     allowed = set(residency["allowed_regions"])
@@ -225,6 +235,7 @@ def tables(report: Json) -> list[Table]:
         lint,
         *iam_tables(report),
         *access_tables(report),
+        residual_risk_table(report),
         residency_table(report),
         cost_table(report),
         acknowledgments,

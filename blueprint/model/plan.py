@@ -47,6 +47,7 @@ class Persona(StrEnum):
     DATA_SCIENTIST = "data-scientist"
     ML_ENGINEER = "ml-engineer"
     AUDITOR = "auditor"
+    RELEASE_APPROVER = "release-approver"
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,8 @@ def plan_for(config: OrgConfig) -> Plan:
             azs=tuple(platform.azs),
             vpc_cidr=platform.vpc_cidr,
             classification=DataClassification.RESTRICTED,
-            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR)
+            + ((Persona.RELEASE_APPROVER,) if kind is PlacementKind.TOOLING else ()),
             retain_stateful=True,
             termination_protection=True,
         )

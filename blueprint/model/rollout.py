@@ -20,7 +20,7 @@ MAX_ACTIONS_PER_STAGE = 50  # CodePipeline quota: actions per stage
 FIXED_STAGES = 4
 LOB_STACKS = 5  # security, foundation, data, genai, ml
 SMOKE_ACTIONS = 1  # the post-deploy smoke check of each LOB environment
-APPROVAL_ACTIONS = 1  # the manual approval before prod
+APPROVAL_ACTIONS = 2  # the prod diff and the manual approval before prod
 # LOB environments per pipeline. Each adds ~7 kB to the (minified) pipeline template
 # (CloudFormation allows 1 MB) and ~80 characters to the pipeline role's inline policy
 # (IAM allows 10,240 per role).

@@ -117,6 +117,8 @@ class PersonaRoles(Construct):
     :param deployment_bucket_pattern: default none; ARN pattern of the buckets that stage
         what CloudFormation deploys (templates, Lambda code). Only the delivery workload may
         write them: nobody swaps an asset between its upload and its deployment.
+    :param release_approver: default none; the name of the one role of the account that may
+        approve a pipeline's release (separation of duties: nobody who builds or deploys).
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class PersonaRoles(Construct):
         extra_services: Sequence[str] = (),
         deployment_role_pattern: str | None = None,
         deployment_bucket_pattern: str | None = None,
+        release_approver: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         session = max_session or Duration.hours(1)
@@ -158,6 +161,7 @@ class PersonaRoles(Construct):
                 extra_services,
                 deployment_role_pattern,
                 deployment_bucket_pattern,
+                release_approver,
             ),
         )
         acknowledge(
@@ -242,32 +246,51 @@ def boundary_document(
     extra_services: Sequence[str] = (),
     deployment_role_pattern: str | None = None,
     deployment_bucket_pattern: str | None = None,
+    release_approver: str | None = None,
 ) -> iam.PolicyDocument:
     """The permissions boundary: allowed services, and the escalations it denies."""
     boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
     own_guardrails = f"arn:{Aws.PARTITION}:bedrock:*:{Aws.ACCOUNT_ID}:guardrail/*"
     not_delivery = {"StringNotEquals": {f"aws:PrincipalTag/{DELIVERY_TAG[0]}": DELIVERY_TAG[1]}}
-    deployment_roles = [
-        iam.PolicyStatement(
-            sid="DenyDeploymentRolesExceptToDelivery",
-            effect=iam.Effect.DENY,
-            actions=["sts:AssumeRole", "sts:TagSession"],
-            resources=[pattern],
-            conditions=not_delivery,
-        )
-        for pattern in [deployment_role_pattern]
-        if pattern
-    ] + [
-        iam.PolicyStatement(
-            sid="DenyDeploymentAssetChangesExceptByDelivery",
-            effect=iam.Effect.DENY,
-            actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-            resources=[f"{pattern}/*"],
-            conditions=not_delivery,
-        )
-        for pattern in [deployment_bucket_pattern]
-        if pattern
-    ]
+    deployment_roles = (
+        [
+            iam.PolicyStatement(
+                sid="DenyDeploymentRolesExceptToDelivery",
+                effect=iam.Effect.DENY,
+                actions=["sts:AssumeRole", "sts:TagSession"],
+                resources=[pattern],
+                conditions=not_delivery,
+            )
+            for pattern in [deployment_role_pattern]
+            if pattern
+        ]
+        + [
+            iam.PolicyStatement(
+                sid="DenyDeploymentAssetChangesExceptByDelivery",
+                effect=iam.Effect.DENY,
+                actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[f"{pattern}/*"],
+                conditions=not_delivery,
+            )
+            for pattern in [deployment_bucket_pattern]
+            if pattern
+        ]
+        + [
+            iam.PolicyStatement(
+                sid="DenyReleaseApprovalsExceptByTheApprover",
+                effect=iam.Effect.DENY,
+                actions=["codepipeline:PutApprovalResult"],
+                resources=["*"],
+                conditions={
+                    "ArnNotEquals": {
+                        "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{name}"
+                    }
+                },
+            )
+            for name in [release_approver]
+            if name
+        ]
+    )
     return iam.PolicyDocument(
         statements=[
             *deployment_roles,
