@@ -378,3 +378,20 @@ def test_only_the_release_approver_approves_a_prod_release(
     assert decision.decision == expected, decision.reasons
     if principal.endswith("platform-admin"):
         assert "[DenyReleaseApprovalsExceptByTheApprover]" in decision.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "action", ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration"]
+)
+def test_nobody_in_the_governance_account_loosens_the_log_archive(
+    example: Synthesized, example_access: Questions, action: str
+) -> None:
+    archive = next(
+        iter(example.template("platform-governance-audit").find_resources("AWS::S3::Bucket"))
+    )
+    for principal in (
+        "222222222222:example-corp-platform-admin",
+        "222222222222:example-corp-auditor",
+    ):
+        decision = example_access.ask(principal, action, f"platform-governance-audit/{archive}")
+        assert decision.decision == "deny", (principal, decision.reasons)
