@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Role, World, build_world
-from blueprint.assembly.reader import Assembly, AssemblyError
+from blueprint.assembly.reader import Assembly, AssemblyError, AssemblyStack
 from blueprint.model.config import OrganizationConfig
 
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
@@ -119,18 +119,24 @@ def _resource(world: World, resource: str) -> tuple[Symbol, str | None]:
             f"'{resource}' is not a resource; allowed: an ARN, or STACK/LOGICAL_ID[/object-key]"
         )
     stack_name, logical_id = parts[0], parts[1]
-    try:
-        stack = world.assembly.stack(stack_name)
-    except AssemblyError as error:
-        raise QuestionError(str(error)) from None
-    if logical_id not in stack.resources:
-        raise QuestionError(f"stack {stack_name} has no resource '{logical_id}'")
+    stack = _stack_with(world, stack_name, logical_id)
     arn = world.resolver.arn(stack, logical_id)
     if len(parts) == 3:
         if stack.resources[logical_id].get("Type") != "AWS::S3::Bucket":
             raise QuestionError(f"{stack_name}/{logical_id} is not a bucket: it has no objects")
         arn = Symbol.of(arn, f"/{parts[2]}")
     return arn, stack.account
+
+
+def _stack_with(world: World, stack_name: str, logical_id: str) -> AssemblyStack:
+    """The stack named ``stack_name``, which must hold ``logical_id``."""
+    try:
+        stack = world.assembly.stack(stack_name)
+    except AssemblyError as error:
+        raise QuestionError(str(error)) from None
+    if logical_id not in stack.resources:
+        raise QuestionError(f"stack {stack_name} has no resource '{logical_id}'")
+    return stack
 
 
 def _context(world: World, entry: str) -> tuple[str, tuple[Symbol, ...]]:
@@ -145,12 +151,7 @@ def _context(world: World, entry: str) -> tuple[str, tuple[Symbol, ...]]:
     for found in REFERENCE.finditer(value):
         pieces.append(value[position : found.start()])
         stack_name, logical_id, attribute = found.groups()
-        try:
-            stack = world.assembly.stack(stack_name)
-        except AssemblyError as error:
-            raise QuestionError(str(error)) from None
-        if logical_id not in stack.resources:
-            raise QuestionError(f"stack {stack_name} has no resource '{logical_id}'")
+        stack = _stack_with(world, stack_name, logical_id)
         pieces.append(
             world.resolver.get_att(stack, logical_id, attribute)
             if attribute

@@ -173,3 +173,19 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
     for finding in unique:
         acknowledge(cfn, f"AwsSolutions-IAM5[{finding}]", reason)
     return unique
+
+
+def acknowledge_role_policy(role: IConstruct, what: str, wildcard_findings: list[str]) -> None:
+    """Acknowledge the findings of a role's CDK-generated policy (``DefaultPolicy``): an
+    inline policy of this one role, and the listed ``AwsSolutions-IAM5`` wildcards."""
+    policy = role.node.try_find_child("DefaultPolicy")
+    if policy is None:
+        return
+    reason = f"CDK grants on this role's own resources: {what}"
+    acknowledge(
+        policy,
+        in_every_framework("IAMNoInlinePolicy"),
+        f"{reason}; attached to this one role and managed with it.",
+    )
+    for finding in wildcard_findings:
+        acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")

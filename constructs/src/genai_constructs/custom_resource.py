@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+from genai_constructs.compliance import acknowledge, acknowledge_role_policy, ignore_cfn_lint
 
 # The asset: the package's handlers only (and the package marker), imported by the same name
 # in Lambda as in the tests.
@@ -133,14 +133,4 @@ class CustomResourceFunction(Construct):
 
     def acknowledge_policy(self, what: str, wildcard_findings: list[str]) -> None:
         """Acknowledge the findings of the role's generated policy, once it is complete."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        if policy is None:
-            return
-        reason = f"CDK grants on this role's own resources: {what}"
-        acknowledge(
-            policy,
-            in_every_framework("IAMNoInlinePolicy"),
-            f"{reason}; attached to this one role and managed with it.",
-        )
-        for finding in wildcard_findings:
-            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
+        acknowledge_role_policy(self.role, what, wildcard_findings)

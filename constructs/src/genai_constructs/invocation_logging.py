@@ -18,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, in_every_framework
+from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
 
@@ -94,9 +94,7 @@ class ModelInvocationLogging(Construct):
             ),
         )
         log_group.grant_write(self.delivery_role)
-        self._acknowledge_generated_policy(
-            self.delivery_role, "write to the invocation log group only", []
-        )
+        acknowledge_role_policy(self.delivery_role, "write to the invocation log group only", [])
 
         # Configuration: a function behind a custom resource (no CloudFormation type exists).
         self.function = self._configuring_function(encryption_key, vpc, function_log_retention)
@@ -210,18 +208,3 @@ class ModelInvocationLogging(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
         return alarm
-
-    def _acknowledge_generated_policy(
-        self, role: iam.IRole, what: str, wildcard_findings: list[str]
-    ) -> None:
-        policy = role.node.try_find_child("DefaultPolicy")
-        if policy is None:
-            return
-        reason = f"CDK grants on this role's own resources: {what}"
-        acknowledge(
-            policy,
-            in_every_framework("IAMNoInlinePolicy"),
-            f"{reason}; attached to this one role and managed with it.",
-        )
-        for finding in wildcard_findings:
-            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
