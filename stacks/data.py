@@ -119,6 +119,8 @@ class DataStack(Stack):
         for name, vector_store in self.vector_stores.items():
             if isinstance(vector_store, OpenSearchVectorStore):
                 mark(vector_store.collection, f"vector-collection/{name}")
+            else:
+                mark(vector_store.bucket, f"vector-bucket/{name}")
 
     def zone_export(self, zone: str) -> str:
         return f"{self.stack_name}-{zone}-bucket-arn"

@@ -212,12 +212,15 @@ class GenAIStack(Stack):
         mark(self.guardrail.version, "guardrail-version/platform")
         for name, profile in self.profiles.profiles.items():
             mark(profile, f"profile/{name}")
+        for name, prompt in self.prompts.prompts.items():
+            mark(prompt, f"prompt/{name}")
         for name, knowledge_base in self.knowledge_bases.items():
             mark(knowledge_base.knowledge_base, f"knowledge-base/{name}")
             mark(knowledge_base.role, f"knowledge-base-role/{name}")
         logging = self.invocation_logging
         mark(logging.dead_letters, "invocation-logs/dead-letters")
         mark(logging.function.role, "logging-role/invocation-logging")
+        mark(logging.function.function, "logging-function/invocation-logging")
 
 
 def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:

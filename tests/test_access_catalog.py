@@ -4,6 +4,7 @@ happens when one policy changes, and the command line's answers to bad questions
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from blueprint.assembly.access.catalog import load_catalog, run_catalog
 from blueprint.assembly.access.question import Questions
 from blueprint.cli import main
-from tests.conftest import EXAMPLE, Synthesized
+from tests.conftest import EXAMPLE, REPO, Synthesized
 
 Json = dict[str, Any]
 CLAIMS_PROD_GENAI = "claims-prod-genai"
@@ -280,3 +281,17 @@ def test_a_missing_assembly_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
         captured.err
         == f"blueprint access: {tmp_path / 'cdk.out'}: no manifest.json; run `make synth` first\n"
     )
+
+
+def test_every_entry_the_readme_cites_is_in_the_catalog() -> None:
+    """The README's data-ownership, persona and GenAI sections cite catalog entries in
+    brackets; each must exist, so a claim cannot outlive its proof."""
+    readme = (REPO / "README.md").read_text()
+    cited = {
+        name
+        for bracket in re.findall(r"\[((?:`[a-z0-9-]+`,?\s*)+)\]", readme)
+        for name in re.findall(r"`([a-z0-9-]+)`", bracket)
+    }
+    known = {entry.id for entry in load_catalog()}
+    assert len(cited) > 50
+    assert sorted(cited - known) == []

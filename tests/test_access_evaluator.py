@@ -628,3 +628,29 @@ def test_an_import_of_no_export_is_unknown(tmp_path: Path) -> None:
         Reader=role("reader", statements=[reads]),
     )
     assert world.decide(f"{ALICE}:reader", "kms:Decrypt", "alice/Key") == "unknown"
+
+
+def test_resource_tags_are_in_the_request_context(tmp_path: Path) -> None:
+    protected = {"StringEquals": {"aws:ResourceTag/team": "governance"}}
+    world = one_account(
+        tmp_path,
+        Guarded={
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": "guarded",
+                "Tags": [{"Key": "team", "Value": "governance"}],
+            },
+        },
+        Open={"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "open"}},
+        Caller=role(
+            "caller",
+            statements=[
+                allow("lambda:InvokeFunction"),
+                deny("lambda:*", condition=protected, sid="Hands"),
+            ],
+        ),
+    )
+    guarded = world.ask(f"{ALICE}:caller", "lambda:InvokeFunction", "alice/Guarded")
+    assert guarded.decision == "deny"
+    assert guarded.reasons == ("explicit deny by identity alice/Caller [Hands]",)
+    assert world.decide(f"{ALICE}:caller", "lambda:InvokeFunction", "alice/Open") == "allow"

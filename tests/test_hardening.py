@@ -3,12 +3,14 @@ guardrail enforcement, network perimeter, audit evidence, registry and endpoint 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from blueprint.assembly.access.question import Questions
+from blueprint.model.config import OrgConfig
 from tests.conftest import Synthesized
 
 Json = dict[str, Any]
@@ -395,3 +397,112 @@ def test_nobody_in_the_governance_account_loosens_the_log_archive(
     ):
         decision = example_access.ask(principal, action, f"platform-governance-audit/{archive}")
         assert decision.decision == "deny", (principal, decision.reasons)
+
+
+# --- the controls the README cites, each exercised on its own --------------------------------
+
+
+def test_another_accounts_broad_role_is_stopped_by_the_bucket_and_key_policies(
+    example_access: Questions,
+) -> None:
+    """The tooling account's platform-admin holds PowerUserAccess and no LOB-data deny: only
+    the LOB's bucket policy and key policy stand between it and the data."""
+    admin = "333333333333:example-corp-platform-admin"
+    read = example_access.ask(
+        admin, "s3:GetObject", "claims-prod-data/ZonesCuratedBucket6C6E8B8E/a.csv"
+    )
+    assert read.decision == "deny"
+    assert read.reasons[0].endswith("[DenyOutsideAccountExceptMetadata]")
+    decrypt = example_access.ask(admin, "kms:Decrypt", "claims-prod-security/DataKey2A0DE9E6")
+    assert decrypt.decision == "deny"
+    assert decrypt.reasons == ("the resource's policy does not admit the principal's account",)
+
+
+def test_only_ingestion_pipeline_and_endpoint_roles_carry_the_pipeline_tag(
+    example: Synthesized,
+) -> None:
+    tagged = set()
+    for name, template in example.templates().items():
+        for logical_id, resource in template["Resources"].items():
+            raw = resource.get("Properties", {}).get("Tags", [])
+            tags = raw if isinstance(raw, dict) else {t["Key"]: t["Value"] for t in raw}
+            if tags.get("genai-platform:workload") == "pipeline":
+                assert resource["Type"] == "AWS::IAM::Role", (name, logical_id)
+                tagged.add(re.sub(r"[0-9A-F]{8}$", "", logical_id))
+    assert tagged == {
+        "WorkloadIngestionRoleIngestion",
+        "FineTuningClaimsSummarizerExecutionRole",
+        "EndpointClaimsSummarizerExecutionRole",
+        "EndpointClaimsSummarizerMonitorRole",
+    }
+
+
+BOUNDARY_DENIES = {
+    "ec2:CreateVpnGateway": "DenyNetworkPathChanges",
+    "ec2:CreateTransitGatewayVpcAttachment": "DenyNetworkPathChanges",
+    "ec2:CreateVpcPeeringConnection": "DenyNetworkPathChanges",
+    "ec2:CreateVpcEndpoint": "DenyNetworkPathChanges",
+    "ec2:DeleteFlowLogs": "DenyAuditEvidenceDestruction",
+    "logs:DeleteLogGroup": "DenyAuditEvidenceDestruction",
+    "s3:PutBucketVersioning": "DenyAuditEvidenceDestruction",
+    "s3:PutBucketObjectLockConfiguration": "DenyAuditEvidenceDestruction",
+    "cloudtrail:StopLogging": "DenyAuditEvidenceDestruction",
+    "iam:DeleteRolePermissionsBoundary": "DenyBoundaryRemoval",
+    "kms:DisableKey": "DenyKeyDestruction",
+    "kms:ScheduleKeyDeletion": "DenyKeyDestruction",
+}
+
+
+@pytest.mark.parametrize(("action", "sid"), sorted(BOUNDARY_DENIES.items()))
+def test_the_boundary_denies_it_to_every_role(
+    example_access: Questions, action: str, sid: str
+) -> None:
+    for principal in (
+        "222222222222:example-corp-platform-admin",
+        "666666666666:example-corp-platform-admin",
+        "666666666666:example-corp-app-claims-assistant",
+    ):
+        decision = example_access.ask(principal, action, "*")
+        assert decision.decision == "deny", (principal, decision.reasons)
+        assert any(reason.endswith(f"[{sid}]") for reason in decision.reasons), principal
+
+
+def test_a_cross_region_profile_is_granted_in_every_region_it_routes_to(
+    example: Synthesized, example_config: OrgConfig
+) -> None:
+    lite = next(m for m in example_config.catalog.bedrock if m.id == "amazon.nova-lite-v1:0")
+    assert lite.inference_profile is not None
+    resources = example.template_json("marketing-interactive-genai")["Resources"]
+    granted = {
+        resource
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and "bedrock:InvokeModel" in s["Action"]
+        for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        if isinstance(resource, str)
+    }
+    for region in lite.inference_profile.regions:
+        assert f"arn:aws:bedrock:{region}::foundation-model/{lite.id}" in granted
+    assert any(g.endswith(f"inference-profile/eu.{lite.id}") for g in granted)
+
+
+def test_deployments_are_exempt_from_the_organization_policies_only_as_declared(
+    example: Synthesized,
+) -> None:
+    exempt = set()
+    for resource in example.template_json("organization-policies")["Resources"].values():
+        if resource["Type"] != "AWS::Organizations::Policy" or resource["Properties"][
+            "Type"
+        ] not in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+            continue
+        for statement in resource["Properties"]["Content"]["Statement"]:
+            for operator, tests in statement.get("Condition", {}).items():
+                if operator.startswith("ArnNotLike"):
+                    value = tests.get("aws:PrincipalArn", [])
+                    exempt |= set(value if isinstance(value, list) else [value])
+    assert {
+        "arn:*:iam::*:role/cdk-genai-cfn-exec-role-*-*",
+        "arn:*:iam::*:role/OrganizationAccountAccessRole",
+    } <= exempt
+    assert not {e for e in exempt if "cdk-" in e and "cdk-genai-cfn-exec" not in e}

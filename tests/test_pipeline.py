@@ -550,3 +550,36 @@ def test_smoke_check_refuses_another_account(environment: str) -> None:
     assert smoke.check(session, "999999999999", "claims-nonprod", ["security"]) == [
         f"credentials are for account {ACCOUNT}, expected 999999999999"
     ]
+
+
+def test_only_the_pipelines_roles_are_the_delivery_workload(
+    pipeline_template: dict[str, Any], example: Synthesized
+) -> None:
+    roles = [r for r in pipeline_template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        assert {"Key": "genai-platform:workload", "Value": "delivery"} in role["Properties"]["Tags"]
+    for template in example.templates().values():
+        for resource in template["Resources"].values():
+            tags = resource.get("Properties", {}).get("Tags", [])
+            if isinstance(tags, list):
+                assert {"Key": "genai-platform:workload", "Value": "delivery"} not in tags
+
+
+def test_release_approvals_are_announced_on_an_encrypted_topic(
+    pipeline_template: dict[str, Any], example_config: OrgConfig
+) -> None:
+    resources = pipeline_template["Resources"]
+    [(topic_id, topic)] = [
+        (k, r)
+        for k, r in resources.items()
+        if k.startswith("ReleaseApprovals") and r["Type"] == "AWS::SNS::Topic"
+    ]
+    assert "KmsMasterKeyId" in topic["Properties"]
+    subscribed = sorted(
+        r["Properties"]["Endpoint"]
+        for r in resources.values()
+        if r["Type"] == "AWS::SNS::Subscription"
+        and r["Properties"]["TopicArn"] == {"Ref": topic_id}
+    )
+    assert subscribed == sorted(example_config.platform.alert_emails)

@@ -193,3 +193,21 @@ def test_source_prefix_is_a_folder() -> None:
             embedding_model_arn=MODEL,
             vector_store=S3VectorStore(stack, "V", encryption_key=key, dimensions=8),
         )
+
+
+def test_only_the_index_function_reaches_the_collection_endpoint(template: Template) -> None:
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    [endpoint_group] = [g for k, g in groups.items() if k.startswith("SearchEndpointSecurityGroup")]
+    [function_group] = [
+        k for k in groups if k.startswith("SearchIndexFunctionFunctionSecurityGroup")
+    ]
+    rules = template.find_resources("AWS::EC2::SecurityGroupIngress")
+    ingress = endpoint_group["Properties"].get("SecurityGroupIngress", []) + [
+        r["Properties"] for r in rules.values()
+    ]
+    assert [
+        (rule.get("SourceSecurityGroupId"), rule["FromPort"], rule["ToPort"])
+        for rule in ingress
+        if rule.get("GroupId", {}).get("Fn::GetAtt", [""])[0].startswith("SearchEndpoint")
+        or "GroupId" not in rule
+    ] == [({"Fn::GetAtt": [function_group, "GroupId"]}, 443, 443)]

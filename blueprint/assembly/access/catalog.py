@@ -221,9 +221,9 @@ class Selection:
         if kind == "deployment-assets":
             bucket = names.asset_bucket_name(account, self.placement.region)
             return [Target(selector, text(f"arn:aws:s3:::{bucket}/{PROBE_FILE}"), account)]
-        if kind == "training-job":
+        if kind in ("training-job", "processing-job"):
             region = self.placement.region
-            arn = f"arn:aws:sagemaker:{region}:{account}:training-job/catalog-probe"
+            arn = f"arn:aws:sagemaker:{region}:{account}:{kind}/catalog-probe"
             return [Target(selector, text(arn), account)]
         if kind == "model-package":
             return [

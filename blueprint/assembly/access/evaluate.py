@@ -324,6 +324,8 @@ class Evaluator:
                 context[f"aws:principaltag/{key}".lower()] = (value,)
         if request.via_service:
             context["aws:calledvia"] = (text(request.via_service),)
+        for key, value in self.world.resource_tags.get(request.resource, {}).items():
+            context[f"aws:resourcetag/{key}".lower()] = (value,)
         if request.resource_account is not None:
             context["aws:resourceaccount"] = (text(request.resource_account),)
             if request.resource_account in self.org_accounts:

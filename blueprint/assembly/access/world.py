@@ -24,6 +24,9 @@ from blueprint.model.names import ASSET_METADATA
 Json = dict[str, Any]
 AWS_MANAGED = Path(__file__).with_name("aws-managed")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+# Resource types whose tags conditions read as aws:ResourceTag/<key> (the others the catalog
+# asks about carry no tag condition in the platform's policies).
+TAGGED_TYPES = {"AWS::Lambda::Function"}
 
 
 @dataclass
@@ -95,6 +98,7 @@ class World:
     collection_names: dict[Symbol, Symbol] = field(default_factory=dict)
     bucket_keys: dict[Symbol, Symbol] = field(default_factory=dict)
     bucket_accounts: dict[Symbol, str] = field(default_factory=dict)
+    resource_tags: dict[Symbol, dict[str, Symbol]] = field(default_factory=dict)
     org_policies: list[OrgPolicy] = field(default_factory=list)
     management_account: str | None = None
     assets: dict[tuple[str, str, str], Asset] = field(default_factory=dict)
@@ -176,6 +180,13 @@ def _read(
             document, Origin(policy_kind, where), lambda v: resolver.values(stack, v)
         )
 
+    tags = props.get("Tags")
+    if kind in TAGGED_TYPES and isinstance(tags, list):
+        world.resource_tags[resolver.arn(stack, logical_id)] = {
+            str(tag.get("Key")): resolver.value(stack, tag.get("Value"))
+            for tag in tags
+            if isinstance(tag, dict)
+        }
     asset = resource.get("Metadata", {}).get(ASSET_METADATA)
     if isinstance(asset, str) and "/" in asset:
         asset_kind, name = asset.split("/", 1)

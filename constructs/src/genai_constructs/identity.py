@@ -20,6 +20,7 @@ from genai_constructs.naming import (
     DELIVERY_TAG,
     GOVERNANCE_CHANGES,
     GOVERNANCE_CONFIGURATOR_TAG,
+    GOVERNANCE_FUNCTION_ACTIONS,
     IAM_NAME,
     boundary_policy_name,
     pascal,
@@ -368,6 +369,19 @@ def boundary_document(
                 # Absent, or a guardrail of another account: only this account's guardrails,
                 # which no role under the boundary can create or change, pass.
                 conditions={"StringNotLike": {"bedrock:GuardrailIdentifier": own_guardrails}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyGovernanceFunctionUse",
+                effect=iam.Effect.DENY,
+                actions=list(GOVERNANCE_FUNCTION_ACTIONS),
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        f"aws:ResourceTag/{GOVERNANCE_CONFIGURATOR_TAG[0]}": (
+                            GOVERNANCE_CONFIGURATOR_TAG[1]
+                        )
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="DenyGuardrailAndLoggingChanges",

@@ -167,8 +167,9 @@ class ModelInvocationLogging(Construct):
             )
         )
         self.delivery_role.grant_pass_role(function.role)
-        # The one role under the boundary that may configure invocation logging.
-        Tags.of(function.role).add(*GOVERNANCE_CONFIGURATOR_TAG)
+        # The one role under the boundary that may configure invocation logging; its function
+        # carries the tag too, so no other role may invoke or change it.
+        Tags.of(function).add(*GOVERNANCE_CONFIGURATOR_TAG)
         function.acknowledge_policy(
             "configure invocation logging (no resource-level permissions exist for it), pass "
             "the delivery role, and send to the dead-letter queue",

@@ -18,6 +18,26 @@ WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):
 # every other role under the boundary is denied GOVERNANCE_CHANGES.
 GOVERNANCE_CONFIGURATOR_TAG = (WORKLOAD_TAG_KEY, "governance-configurator")
+# What would let a role use or change the governance configurator's function (and so act with
+# its role): denied to every role under the boundary on functions carrying its tag.
+GOVERNANCE_FUNCTION_ACTIONS = (
+    "lambda:AddPermission",
+    "lambda:CreateAlias",
+    "lambda:CreateEventSourceMapping",
+    "lambda:DeleteFunction",
+    "lambda:InvokeAsync",
+    "lambda:InvokeFunction",
+    "lambda:PublishVersion",
+    "lambda:PutFunctionConcurrency",
+    "lambda:PutFunctionEventInvokeConfig",
+    "lambda:RemovePermission",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:UpdateAlias",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:UpdateFunctionEventInvokeConfig",
+)
 # The delivery pipeline's roles: the only ones that may assume the deployment (CDK bootstrap)
 # roles of the accounts.
 DELIVERY_TAG = (WORKLOAD_TAG_KEY, "delivery")
