@@ -175,7 +175,7 @@ def build_placement(
     security = SecurityStack(
         scope,
         placement.stack_name(Layer.SECURITY),
-        inputs=security_inputs(placement),
+        inputs=security_inputs(plan, placement),
         **_layer_props(placement, Layer.SECURITY, "keys, access logs and flow-log store"),
     )
     foundation = FoundationStack(

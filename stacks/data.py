@@ -64,6 +64,9 @@ class DataStack(Stack):
             ),
             metadata_reader_arns=inputs.metadata_reader_arns,
             writer_tag=names.PIPELINE_TAG if inputs.pipeline_writes_only else None,
+            shared_prefixes=(
+                {"artifacts": inputs.shared_artifacts} if inputs.shared_artifacts else None
+            ),
             denied_readers=(
                 {zone: [data_scientist] for zone in ZONES if zone not in DATA_SCIENTIST_ZONES}
                 if data_scientist

@@ -13,11 +13,18 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import EndpointInputs, FineTuningInputs, MLInputs, StudioInputs
+from blueprint.model.layers import (
+    EndpointInputs,
+    FineTuningInputs,
+    MLInputs,
+    ReleaseInputs,
+    StudioInputs,
+)
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
-from genai_constructs.naming import pascal
+from genai_constructs.model_release import ModelRelease
+from genai_constructs.naming import pascal, release_models_prefix
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.alerts import subscribe
@@ -33,8 +40,8 @@ def base_model_prefix(model_id: str) -> str:
 
 
 def serving_prefix(model: str) -> str:
-    """Where the promotion step publishes the files an endpoint serves."""
-    return f"models/{model}/serving/"
+    """The files of the release an endpoint serves, kept there by the release function."""
+    return f"{release_models_prefix(model)}serving/"
 
 
 class MLStack(Stack):
@@ -66,6 +73,7 @@ class MLStack(Stack):
             entry.tuning.name: self._pipeline(entry, inputs) for entry in inputs.fine_tuning
         }
         self.endpoints: dict[str, GpuEndpoint] = {}
+        self.release: ModelRelease | None = None
         if inputs.endpoints:
             alarms = sns.Topic(
                 self,
@@ -79,6 +87,8 @@ class MLStack(Stack):
                 self.endpoints[entry.endpoint.name] = self._endpoint(
                     entry, alarms, monitor=inputs.monitor_endpoints
                 )
+        if inputs.release:
+            self._release(inputs.release, inputs.endpoints)
 
     def _jobs_security_group(self) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
@@ -125,13 +135,21 @@ class MLStack(Stack):
             f"FineTuning{pascal(spec.name)}",
             spec=spec,
             code_dir=inputs.training_code,
+            vpc=self.vpc,
             vpc_subnets=self.subnets,
             security_group=self.jobs_security_group,
             encryption_key=self.security.data_key,
+            log_retention=self.security.retention,
             training_bucket=self.zones["training"],
             artifacts_bucket=self.zones["artifacts"],
-            consumer_role_arns=inputs.model_consumer_roles,
+            release_role_arns=inputs.release_roles,
+            release_event_bus_arn=inputs.release_event_bus,
+            retrain_schedule=entry.tuning.retrain_schedule,
             workload_tag=names.PIPELINE_TAG,
+        )
+        self._acknowledge_role_policy(
+            pipeline.record_evaluation.role,
+            f"recording the {spec.name} evaluation in its model card and packages",
         )
         self._acknowledge_role_policy(
             pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
@@ -143,7 +161,43 @@ class MLStack(Stack):
         mark(pipeline.pipeline, f"pipeline/{spec.name}")
         mark(pipeline.model_package_group, f"model-package-group/{spec.name}")
         mark(pipeline.role, f"pipeline-role/{spec.name}")
+        mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
+        if entry.tuning.retrain_schedule:
+            self._acknowledge_role_policy(
+                pipeline.retrain_starter, f"starting the {spec.name} pipeline on its schedule"
+            )
         return pipeline
+
+    def _release(self, release: ReleaseInputs, endpoints: tuple[EndpointInputs, ...]) -> None:
+        """The function that releases approved models of the LOB's pipelines here."""
+        served = {
+            model: [
+                self.endpoints[entry.endpoint.name]
+                for entry in endpoints
+                if entry.endpoint.model == model
+            ]
+            for model in release.models
+        }
+        self.release = ModelRelease(
+            self,
+            "ModelRelease",
+            role_name=release.role_name,
+            bus_name=release.bus_name,
+            registry_account=release.registry_account,
+            models=served,
+            artifacts_bucket=self.zones["artifacts"],
+            encryption_key=self.security.data_key,
+            vpc=self.vpc,
+            log_retention=self.security.retention,
+            workload_tag=names.PIPELINE_TAG,
+        )
+        self._acknowledge_role_policy(
+            self.release.role,
+            "releasing the LOB's approved fine-tuned models to this environment's endpoints",
+        )
+        mark(self.release.role, "model-release-role/release")
+        for group_name, group in self.release.release_groups.items():
+            mark(group, f"model-package-group/{group_name}")
 
     def _endpoint(self, entry: EndpointInputs, alarms: sns.ITopic, *, monitor: bool) -> GpuEndpoint:
         config = entry.endpoint
@@ -162,7 +216,7 @@ class MLStack(Stack):
             security_group=self.jobs_security_group,
             encryption_key=self.security.data_key,
             model_bucket=artifacts,
-            model_prefix=serving_prefix(config.model),
+            model_prefix=release_models_prefix(config.model),
             capture_bucket=artifacts,
             capture_prefix=f"capture/{config.name}/",
             alarm_topic=alarms,
@@ -178,6 +232,7 @@ class MLStack(Stack):
                 f"monitoring endpoint {config.name}: its captures and its reports",
             )
         mark(endpoint.endpoint, f"endpoint/{config.name}")
+        mark(endpoint.role, f"endpoint-role/{config.name}")
         for consumer in entry.consumers:
             role = iam.Role.from_role_name(
                 self, f"Consumer{pascal(config.name)}{pascal(consumer)}", consumer
@@ -221,4 +276,12 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         rouge_l_threshold=tuning.rouge_l_threshold,
         max_runtime_hours=tuning.max_runtime_hours,
         epochs=tuning.epochs,
+        gpus=entry.gpus,
+        method=tuning.method,
+        batch_size=tuning.batch_size,
+        max_length=tuning.max_length,
+        lora_r=tuning.lora_r,
+        target_modules=tuple(tuning.target_modules),
+        gradient_checkpointing=tuning.gradient_checkpointing,
+        spot=tuning.spot,
     )

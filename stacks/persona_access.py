@@ -218,6 +218,32 @@ def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     return policy
 
 
+def release_decisions(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Approve or reject the model releases staged in a prod account (a rejection of the
+    serving release rolls the endpoints back to the previous one)."""
+    stack = Stack.of(scope)
+    sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    policy = iam.ManagedPolicy(
+        scope,
+        "ReleaseDecisions",
+        description="Approve or reject the model releases staged in this account",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="DecideModelReleases",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[f"{sagemaker}:model-package/*/*"],
+            )
+        ],
+    )
+    acknowledge_wildcards(
+        policy,
+        "Scoped to this account and region: the packages of its model package groups; "
+        "package versions are numbered when a release is staged.",
+    )
+    return policy
+
+
 def configuration_reads(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     """The Bedrock configuration that SecurityAudit and ViewOnlyAccess do not cover."""
     policy = iam.ManagedPolicy(

@@ -39,6 +39,7 @@ class SecurityStack(Stack):
             description=f"Data at rest of {inputs.label}: S3, Glue, Bedrock, SageMaker",
             removal_policy=removal,
             service_principals=["bedrock.amazonaws.com", "indexing.s3vectors.amazonaws.com"],
+            s3_reader_arns=inputs.s3_reader_arns,
         ).key
         self.logs_key = PlatformKey(
             self,

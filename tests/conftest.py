@@ -29,6 +29,24 @@ def feature_flags() -> dict[str, Any]:
     return dict(json.loads((REPO / "cdk.json").read_text())["context"])
 
 
+def joined(value: Any) -> str:
+    """A Fn::Join string with each reference replaced by a readable marker."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return delimiter.join(joined(part) for part in parts)
+    if "Fn::ImportValue" in value:
+        return f"<import:{value['Fn::ImportValue']}>"
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::Select" in value or "Fn::Split" in value:
+        return "<derived>"
+    raise AssertionError(f"unexpected intrinsic {value}")
+
+
 @dataclass
 class Synthesized:
     app: App

@@ -56,8 +56,22 @@ def test_pinned_logical_ids(example: Synthesized) -> None:
             assert resources[logical_id]["Type"] == resource_type
 
 
+PROD_RELEASE_ROLE = "arn:aws:iam::666666666666:role/example-corp-model-release"
+
+
+def _is_release_share(placement_key: str, statement: dict[str, Any]) -> bool:
+    """Nonprod shares the merged models of its pipelines with prod's release role alone."""
+    return (
+        placement_key == "claims-nonprod"
+        and statement["Principal"] == {"AWS": "arn:aws:iam::666666666666:root"}
+        and statement["Condition"]["ArnEquals"] == {"aws:PrincipalArn": [PROD_RELEASE_ROLE]}
+        and set(_as_list(statement["Action"])) <= {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}
+    )
+
+
 def test_no_lob_bucket_policy_grants_data_to_another_account(example: Synthesized) -> None:
-    checked = 0
+    """Only the auditor's metadata reads, and prod's release of nonprod's merged models."""
+    checked = shares = 0
     for placement in example.plan.lob_environments():
         for layer in ("security", "data"):
             template = example.template_json(f"{placement.key}-{layer}")
@@ -68,11 +82,15 @@ def test_no_lob_bucket_policy_grants_data_to_another_account(example: Synthesize
                 foreign = _principal_accounts(statement) - {placement.account}
                 if not foreign:
                     continue
+                if _is_release_share(placement.key, statement):
+                    shares += 1
+                    continue
                 assert foreign == {"222222222222"}, (placement.key, statement)
                 assert statement["Principal"] == {"AWS": GOVERNANCE_AUDITOR}
                 assert set(_as_list(statement["Action"])) <= set(METADATA_READ_ACTIONS)
                 assert not any(a.startswith("s3:GetObject") for a in _as_list(statement["Action"]))
     assert checked > 0
+    assert shares == 2  # read and list of the merged models in the artifacts zone
 
 
 def test_every_zone_denies_principals_outside_its_account(example: Synthesized) -> None:

@@ -63,10 +63,11 @@ class Governance:
 
 def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
     env = Environment(account=GOVERNANCE, region="eu-west-1")
+    plan = plan_for(load_config(EXAMPLE))
     security = SecurityStack(
         app,
         SECURITY_STACK,
-        inputs=security_inputs(plan_for(load_config(EXAMPLE)).governance),
+        inputs=security_inputs(plan, plan.governance),
         env=env,
     )
     kwargs: dict[str, Any] = {

@@ -184,14 +184,17 @@ def test_no_bounded_role_but_the_logging_configurator_changes_governance(
 # --- registry and endpoints ----------------------------------------------------------------------
 
 
-def test_the_registry_admits_only_the_prod_deploy_role(example: Synthesized) -> None:
+def test_the_registry_admits_only_the_prod_release_role(example: Synthesized) -> None:
     groups = example.template("claims-nonprod-ml").find_resources(
         "AWS::SageMaker::ModelPackageGroup"
     )
     [group] = groups.values()
     [statement] = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
-    assert statement["Principal"] == {
-        "AWS": ["arn:aws:iam::666666666666:role/cdk-genai-cfn-exec-role-666666666666-eu-west-1"]
+    assert statement["Principal"] == {"AWS": ["arn:aws:iam::666666666666:root"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": ["arn:aws:iam::666666666666:role/example-corp-model-release"]
+        }
     }
     assert statement["Action"] == [
         "sagemaker:DescribeModelPackage",
@@ -434,6 +437,7 @@ def test_only_ingestion_pipeline_and_endpoint_roles_carry_the_pipeline_tag(
         "FineTuningClaimsSummarizerExecutionRole",
         "EndpointClaimsSummarizerExecutionRole",
         "EndpointClaimsSummarizerMonitorRole",
+        "ModelReleaseRole",  # nonprod and prod: writes the releases it serves
     }
 
 

@@ -13,25 +13,7 @@ from sagemaker import image_uris
 
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
-from tests.conftest import EXAMPLE, Synthesized
-
-
-def _joined(value: Any) -> str:
-    """A Fn::Join string with each reference replaced by a readable marker."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return delimiter.join(_joined(part) for part in parts)
-    if "Fn::ImportValue" in value:
-        return f"<import:{value['Fn::ImportValue']}>"
-    if "Fn::GetAtt" in value:
-        return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    if "Ref" in value:
-        return f"<{value['Ref']}>"
-    if "Fn::Select" in value or "Fn::Split" in value:
-        return "<derived>"
-    raise AssertionError(f"unexpected intrinsic {value}")
+from tests.conftest import EXAMPLE, Synthesized, joined
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +21,7 @@ def definition(example: Synthesized) -> dict[str, Any]:
     template = example.template("claims-nonprod-ml")
     pipeline = next(iter(template.find_resources("AWS::SageMaker::Pipeline").values()))
     body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
-    return dict(json.loads(_joined(body)))
+    return dict(json.loads(joined(body)))
 
 
 def _step(definition: dict[str, Any], name: str) -> dict[str, Any]:
@@ -50,13 +32,98 @@ def test_pipeline_steps(definition: dict[str, Any]) -> None:
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
         ("PrepareData", "Processing"),
         ("FineTune", "Training"),
+        ("MergeAdapter", "Processing"),
         ("Evaluate", "Processing"),
         ("RougeLGate", "Condition"),
     ]
-    gate = _step(definition, "RougeLGate")["Arguments"]["Conditions"][0]
-    assert gate["Type"] == "GreaterThanOrEqualTo"
-    assert gate["RightValue"] == 0.35
-    assert gate["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.rouge_l.value"
+    gate = _step(definition, "RougeLGate")["Arguments"]
+    condition = gate["Conditions"][0]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert condition["RightValue"] == 0.35
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.rouge_l.value"
+    assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
+        ("Register-RegisterModel", "RegisterModel"),
+        ("RecordEvaluation", "Lambda"),
+    ]
+
+
+PROD_RELEASE_BUS = "arn:aws:events:eu-west-1:666666666666:event-bus/example-corp-model-releases"
+
+
+def _run_prefix(value: dict[str, Any]) -> list[Any]:
+    """The parts of a per-execution prefix (Std:Join of the runs prefix, a kind, the id)."""
+    return list(value["Std:Join"]["Values"])
+
+
+def test_training_uses_every_gpu_spot_capacity_and_its_own_checkpoints(
+    definition: dict[str, Any],
+) -> None:
+    training = _step(definition, "FineTune")["Arguments"]
+    hyperparameters = {k: json.loads(v) for k, v in training["HyperParameters"].items()}
+    assert {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")} == {
+        "method": "lora",
+        "epochs": 2,
+        "batch-size": 4,
+        "max-length": 512,
+        "lora-r": 16,
+        "lora-alpha": 32,
+        "target-modules": "q_proj,v_proj",
+        "gradient-checkpointing": "true",
+    }
+    # ml.g5.12xlarge has 4 GPUs: torchrun starts a process on each.
+    assert hyperparameters["sagemaker_torch_distributed_enabled"] is True
+    assert training["EnableManagedSpotTraining"] is True
+    assert training["StoppingCondition"]["MaxWaitTimeInSeconds"] == 2 * 8 * 3600
+    checkpoints = training["CheckpointConfig"]
+    assert checkpoints["LocalPath"] == "/opt/ml/checkpoints"
+    prefix = _run_prefix(checkpoints["S3Uri"])
+    assert prefix[0].endswith("/pipelines/claims-summarizer")
+    assert prefix[1:] == ["checkpoints", {"Get": "Execution.PipelineExecutionId"}]
+
+
+def test_the_merged_model_is_evaluated_and_registered_uncompressed(
+    definition: dict[str, Any],
+) -> None:
+    merge = _step(definition, "MergeAdapter")["Arguments"]
+    base, adapter = (i["S3Input"]["S3Uri"] for i in merge["ProcessingInputs"][:2])
+    assert base.endswith("/models/mistral-7b-instruct/base/")
+    assert adapter == {"Get": "Steps.FineTune.ModelArtifacts.S3ModelArtifacts"}
+    assert merge["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.g5.12xlarge"
+    assert merge["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"] == 200
+    [output] = merge["ProcessingOutputConfig"]["Outputs"]
+    assert _run_prefix(output["S3Output"]["S3Uri"])[1] == "merged"
+    merged = {"Get": "Steps.MergeAdapter.ProcessingOutputConfig.Outputs['merged'].S3Output.S3Uri"}
+    evaluate = _step(definition, "Evaluate")["Arguments"]
+    assert evaluate["ProcessingInputs"][0]["S3Input"]["S3Uri"] == merged
+    assert evaluate["AppSpecification"]["ContainerArguments"][:2] == [
+        "--model-dir",
+        "/opt/ml/processing/model",
+    ]
+    register = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][0]["Arguments"]
+    [container] = register["InferenceSpecification"]["Containers"]
+    source = container["ModelDataSource"]["S3DataSource"]
+    assert source["S3DataType"] == "S3Prefix"
+    assert source["CompressionType"] == "None"
+    assert source["S3Uri"]["Std:Join"]["Values"] == [merged, "/"]
+    statistics = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    assert statistics["S3Uri"]["Std:Join"]["Values"][1] == "evaluation.json"
+
+
+def test_the_evaluation_is_recorded_by_the_pipelines_own_function(
+    definition: dict[str, Any], example: Synthesized
+) -> None:
+    record = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][1]
+    assert record["FunctionArn"].startswith("<FineTuningClaimsSummarizerRecordEvaluationFunction")
+    assert record["Arguments"]["model_card_name"] == "claims-summarizer"
+    assert record["Arguments"]["model_package_arn"] == {
+        "Get": "Steps.Register-RegisterModel.ModelPackageArn"
+    }
+    template = example.template("claims-nonprod-ml")
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": "genai_constructs.handlers.model_card.index.handler"},
+    )
 
 
 def test_training_runs_on_the_catalog_gpu_with_the_sdk_image(definition: dict[str, Any]) -> None:
@@ -87,7 +154,7 @@ def test_every_job_is_in_the_vpc_and_encrypted(definition: dict[str, Any]) -> No
         s.startswith("<import:claims-nonprod-foundation:") for s in training["VpcConfig"]["Subnets"]
     )
     assert training["VpcConfig"]["SecurityGroupIds"] == ["<JobsSecurityGroup7B5B5E2B.GroupId>"]
-    for name, volume_key in (("PrepareData", key), ("Evaluate", None)):
+    for name, volume_key in (("PrepareData", key), ("MergeAdapter", None), ("Evaluate", None)):
         job = _step(definition, name)["Arguments"]
         assert job["ProcessingResources"]["ClusterConfig"].get("VolumeKmsKeyId") == volume_key
         assert job["ProcessingOutputConfig"]["KmsKeyId"] == key
@@ -118,7 +185,9 @@ def test_no_placeholder_is_left(example: Synthesized) -> None:
     assert "placeholder" not in text
 
 
-def test_registry_lets_prod_read_packages_and_announces_approvals(example: Synthesized) -> None:
+def test_registry_lets_prod_release_read_packages_and_forwards_approvals(
+    example: Synthesized,
+) -> None:
     template = example.template("claims-nonprod-ml")
     template.has_resource_properties(
         "AWS::SageMaker::ModelPackageGroup",
@@ -128,11 +197,13 @@ def test_registry_lets_prod_read_packages_and_announces_approvals(example: Synth
                 "Statement": [
                     Match.object_like(
                         {
-                            "Principal": {
-                                "AWS": [
-                                    "arn:aws:iam::666666666666:role/"
-                                    "cdk-genai-cfn-exec-role-666666666666-eu-west-1"
-                                ]
+                            "Principal": {"AWS": ["arn:aws:iam::666666666666:root"]},
+                            "Condition": {
+                                "ArnEquals": {
+                                    "aws:PrincipalArn": [
+                                        "arn:aws:iam::666666666666:role/example-corp-model-release"
+                                    ]
+                                }
                             },
                             "Action": [
                                 "sagemaker:DescribeModelPackage",
@@ -155,12 +226,27 @@ def test_registry_lets_prod_read_packages_and_announces_approvals(example: Synth
                     "ModelPackageGroupName": ["claims-summarizer"],
                     "ModelApprovalStatus": ["Approved"],
                 },
-            }
+            },
+            "Targets": Match.array_with([Match.object_like({"Arn": PROD_RELEASE_BUS})]),
         },
     )
 
 
-def test_model_card_reports_the_guide_metrics(example: Synthesized) -> None:
+def test_the_pipeline_retrains_on_its_schedule(example: Synthesized) -> None:
+    template = example.template("claims-nonprod-ml")
+    [rule] = [
+        r
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == "cron(0 3 ? * MON *)"
+    [target] = rule["Properties"]["Targets"]
+    assert joined(target["Arn"]).endswith(":pipeline/claims-summarizer")
+    assert target["SageMakerPipelineParameters"] == {"PipelineParameterList": []}
+
+
+def test_the_model_card_holds_no_made_up_metrics(example: Synthesized) -> None:
+    """Its evaluation is written by the pipeline's RecordEvaluation step (handler tests)."""
     card = next(
         iter(
             example.template("claims-nonprod-ml")
@@ -168,14 +254,9 @@ def test_model_card_reports_the_guide_metrics(example: Synthesized) -> None:
             .values()
         )
     )["Properties"]
-    metrics = card["Content"]["EvaluationDetails"][0]["MetricGroups"][0]["MetricData"]
-    assert [m["Name"] for m in metrics] == [
-        "rouge_l",
-        "bleu",
-        "eval_loss",
-        "accuracy",
-        "bias_disparity",
-    ]
+    assert "EvaluationDetails" not in card["Content"]
+    caveats = card["Content"]["AdditionalInformation"]["CaveatsAndRecommendations"]
+    assert "ROUGE-L >= 0.35" in caveats
     assert card["Content"]["IntendedUses"]["RiskRating"] == "Medium"
     assert "KmsKeyId" in card["SecurityConfig"]
 
@@ -279,7 +360,7 @@ def test_studio_is_vpc_only_encrypted_and_stops_idle_apps(example: Synthesized) 
         "bruno",
     ]
     mlflow = next(iter(template.find_resources("AWS::SageMaker::MlflowTrackingServer").values()))
-    assert _joined(mlflow["Properties"]["ArtifactStoreUri"]) == "s3://<derived>/mlflow"
+    assert joined(mlflow["Properties"]["ArtifactStoreUri"]) == "s3://<derived>/mlflow"
     assert mlflow["Properties"]["TrackingServerSize"] == "Small"
     for env in ("nonprod", "prod"):
         example.template(f"claims-{env}-ml").resource_count_is("AWS::SageMaker::Domain", 0)
@@ -321,8 +402,9 @@ def test_instances_must_be_sagemaker_gpu_types(tmp_path: Path) -> None:
 
     assert _problems(tmp_path, edit) == [
         "catalog.open_weights[0].training_instance: 'ml.m5.24xlarge' is not a SageMaker GPU "
-        "instance type; allowed: ml.<family>.<size> with family one of g4dn, g5, g6, g6e, gr6, "
-        "p3, p3dn, p4d, p4de, p5, p5e, p5en, e.g. ml.g5.2xlarge"
+        "instance type; allowed: ml.<family>.<size> of families g4dn, g5, g6, g6e, gr6, p3, "
+        "p3dn, p4d, p4de, p5, p5e, p5en in the sizes SageMaker offers, e.g. ml.g5.2xlarge or "
+        "ml.g5.12xlarge (4 GPUs)"
     ]
 
 

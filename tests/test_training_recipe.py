@@ -13,11 +13,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from peft import PeftModel
 from safetensors.torch import load_file
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
-from ml.training import evaluate, lora_finetune, prepare_data
+from ml.training import evaluate, lora_finetune, merge_adapter, prepare_data
 
 COLORS = ["red", "green", "blue", "yellow", "black", "white"]
 THINGS = ["apple", "leaf", "sky", "sun"]
@@ -83,14 +89,36 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def adapter_dir(workspace: Path) -> Path:
-    output = workspace / "adapter"
+def finetune_args(workspace: Path, output: Path, checkpoints: Path, steps: int) -> list[str]:
     args = ["--base-model", str(workspace / "base"), "--output-dir", str(output)]
     args += ["--train-dir", str(workspace / "train"), "--validation-dir", str(workspace / "val")]
-    args += ["--max-steps", "30", "--batch-size", "4", "--learning-rate", "1e-2"]
+    args += ["--checkpoint-dir", str(checkpoints), "--save-steps", "10"]
+    args += ["--max-steps", str(steps), "--batch-size", "4", "--learning-rate", "2e-2"]
     args += ["--max-length", "32", "--lora-r", "4", "--lora-alpha", "8", "--seed", "7"]
-    assert lora_finetune.main(args) == 0
+    return args
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(workspace: Path) -> Path:
+    """30 steps in two jobs: the second resumes from the first one's last checkpoint, as a
+    managed spot job does after an interruption."""
+    checkpoints = workspace / "checkpoints"
+    assert lora_finetune.main(finetune_args(workspace, workspace / "first", checkpoints, 20)) == 0
+    output = workspace / "adapter"
+    assert lora_finetune.main(finetune_args(workspace, output, checkpoints, 30)) == 0
+    return output
+
+
+@pytest.fixture(scope="module")
+def merged_dir(workspace: Path, adapter_dir: Path) -> Path:
+    packed = workspace / "packed"
+    packed.mkdir()
+    with tarfile.open(packed / "model.tar.gz", "w:gz") as tar:
+        for path in adapter_dir.iterdir():
+            tar.add(path, arcname=path.name)
+    output = workspace / "merged"
+    args = ["--base-model", str(workspace / "base"), "--adapter-dir", str(packed)]
+    assert merge_adapter.main([*args, "--output-dir", str(output)]) == 0
     return output
 
 
@@ -119,25 +147,83 @@ def test_lora_finetune_saves_only_a_trained_adapter(adapter_dir: Path) -> None:
     # LoRA's B matrices start at zero: any non-zero one shows the optimizer ran.
     assert any(tensor.abs().sum() > 0 for name, tensor in weights.items() if "lora_B" in name)
     metrics = json.loads((adapter_dir / "training_metrics.json").read_text())
-    assert metrics["steps"] == 30
     assert metrics["train_examples"] == 18
     assert math.isfinite(metrics["final_train_loss"])
     assert math.isfinite(metrics["validation_loss"])
 
 
-@pytest.mark.parametrize(("packaging", "max_samples"), [("directory", -1), ("model.tar.gz", 2)])
-def test_evaluate_writes_finite_metrics(
-    workspace: Path, adapter_dir: Path, tmp_path: Path, packaging: str, max_samples: int
+def test_a_restarted_job_resumes_from_the_last_checkpoint(
+    workspace: Path, adapter_dir: Path
 ) -> None:
-    adapter_input = adapter_dir
-    if packaging == "model.tar.gz":
-        adapter_input = tmp_path / "packed"
-        adapter_input.mkdir()
-        with tarfile.open(adapter_input / "model.tar.gz", "w:gz") as tar:
-            for path in adapter_dir.iterdir():
-                tar.add(path, arcname=path.name)
-    args = ["--base-model", str(workspace / "base"), "--adapter-dir", str(adapter_input)]
-    args += ["--validation-dir", str(workspace / "val"), "--output-dir", str(tmp_path / "eval")]
+    first = json.loads((workspace / "first" / "training_metrics.json").read_text())
+    second = json.loads((adapter_dir / "training_metrics.json").read_text())
+    assert (first["resumed_from_step"], first["steps"]) == (0, 20)
+    assert (second["resumed_from_step"], second["steps"]) == (20, 30)
+    kept = sorted(path.name for path in (workspace / "checkpoints").iterdir())
+    assert kept == ["checkpoint-20", "checkpoint-30"]  # save_total_limit=2
+    assert second["final_train_loss"] < first["final_train_loss"]
+
+
+def test_gradient_checkpointing_leaves_the_losses_unchanged(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """Recomputing activations in the backward pass must give the same training."""
+    losses = []
+    for flag in ("true", "false"):
+        args = finetune_args(workspace, tmp_path / flag, tmp_path / f"ckpt-{flag}", 3)
+        args += ["--gradient-checkpointing", flag, "--lora-dropout", "0"]
+        assert lora_finetune.main(args) == 0
+        metrics = json.loads((tmp_path / flag / "training_metrics.json").read_text())
+        losses.append(metrics["final_train_loss"])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+def test_the_trainer_runs_in_bf16_with_checkpointing_on_gpus() -> None:
+    args = lora_finetune.parse_args(
+        ["--base-model", "b", "--train-dir", "t", "--output-dir", "o", "--checkpoint-dir", "c"]
+    )
+    settings = lora_finetune.training_arguments(args, use_bf16=True)
+    assert settings.bf16 and settings.activation_checkpointing
+    assert settings.activation_checkpointing_kwargs == {"use_reentrant": False}
+    assert settings.ddp_find_unused_parameters is False
+    assert settings.output_dir == "c"
+
+
+def test_qlora_loads_4_bit_nf4_weights_on_a_gpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert lora_finetune.quantization("lora") is None
+    with pytest.raises(ValueError, match="--method qlora needs a CUDA GPU"):
+        lora_finetune.quantization("qlora")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    config = lora_finetune.quantization("qlora")
+    assert config is not None
+    assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4"
+    assert config.bnb_4bit_use_double_quant
+    assert config.bnb_4bit_compute_dtype == torch.bfloat16
+
+
+def test_the_merged_model_computes_what_base_plus_adapter_computes(
+    workspace: Path, adapter_dir: Path, merged_dir: Path
+) -> None:
+    files = {path.name for path in merged_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
+    assert not any(name.startswith("adapter_") for name in files)
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
+    base = AutoModelForCausalLM.from_pretrained(workspace / "base").eval()
+    input_ids = torch.tensor([[1, 5, 6, 7, 8, 9]])
+    with torch.no_grad():
+        untuned = base(input_ids=input_ids).logits
+        adapted = PeftModel.from_pretrained(base, adapter_dir).eval()  # wraps base in place
+        expected = adapted(input_ids=input_ids).logits
+        assert torch.allclose(merged(input_ids=input_ids).logits, expected, atol=1e-5)
+        assert not torch.allclose(untuned, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("max_samples", [-1, 2])
+def test_evaluate_scores_the_merged_model(
+    merged_dir: Path, adapter_dir: Path, workspace: Path, tmp_path: Path, max_samples: int
+) -> None:
+    args = ["--model-dir", str(merged_dir), "--validation-dir", str(workspace / "val")]
+    args += ["--output-dir", str(tmp_path / "eval")]
     args += ["--max-new-tokens", "6", "--max-samples", str(max_samples)]
     assert evaluate.main(args) == 0
     report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
@@ -166,15 +252,10 @@ def test_rouge_l_known_values() -> None:
     assert partial == pytest.approx(5 / 6)
 
 
-def test_corpus_bleu_known_values() -> None:
+def test_corpus_bleu_is_sacrebleu_in_zero_to_one() -> None:
     assert evaluate.corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"]) == 1.0
-    assert evaluate.corpus_bleu(["the cat sat"], ["the cat sat"]) == 1.0
     assert evaluate.corpus_bleu(["dogs bark loudly"], ["the cat sat"]) == 0.0
-    # "the cat sat on the mat" against "the cat is on the mat" (6 tokens each, so BP = 1):
-    # p1 = 5/6 (the x2, cat, on, mat), p2 = (3+1)/(5+1) (the cat, on the, the mat),
-    # p3 = (1+1)/(4+1) (on the mat), p4 = (0+1)/(3+1);
-    # product = 5/6 * 2/3 * 2/5 * 1/4 = 1/18, BLEU = (1/18) ** (1/4) ~ 0.4855.
+    # sacrebleu 2.6 defaults (13a tokens, exponential smoothing): p = 5/6, 3/5, 1/4, and the
+    # zero four-gram count smoothed to 1 / (2 x 3) = 1/6; BP = 1; exp(mean(log p)) = 0.3799.
     partial = evaluate.corpus_bleu(["the cat sat on the mat"], ["the cat is on the mat"])
-    assert partial == pytest.approx((1 / 18) ** 0.25)
-    # A candidate of 2 tokens against 3: every precision is 1, BP = exp(1 - 3/2).
-    assert evaluate.corpus_bleu(["the cat"], ["the cat sat"]) == pytest.approx(math.exp(-0.5))
+    assert partial == pytest.approx(0.37992, abs=1e-4)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from blueprint.model.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
 from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
@@ -190,31 +191,12 @@ class BedrockModel(Model):
     dimensions: Annotated[int, Field(ge=256, le=4096)] = 1024
 
 
-# SageMaker ML instance families with NVIDIA GPUs (training and real-time inference).
-GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en")
-GPU_SIZES = (
-    "xlarge",
-    "2xlarge",
-    "4xlarge",
-    "8xlarge",
-    "12xlarge",
-    "16xlarge",
-    "24xlarge",
-    "48xlarge",
-)
-
-
 def _gpu_instance(value: str) -> str:
-    parts = value.split(".")
-    if (
-        len(parts) != 3
-        or parts[0] != "ml"
-        or parts[1] not in GPU_FAMILIES
-        or (parts[2] not in GPU_SIZES)
-    ):
+    if value not in GPU_INSTANCES:
         raise ValueError(
-            f"'{value}' is not a SageMaker GPU instance type; allowed: ml.<family>.<size> with "
-            f"family one of {', '.join(GPU_FAMILIES)}, e.g. ml.g5.2xlarge"
+            f"'{value}' is not a SageMaker GPU instance type; allowed: ml.<family>.<size> of "
+            f"families {', '.join(GPU_FAMILIES)} in the sizes SageMaker offers, e.g. "
+            "ml.g5.2xlarge or ml.g5.12xlarge (4 GPUs)"
         )
     return value
 
@@ -222,11 +204,39 @@ def _gpu_instance(value: str) -> str:
 GpuInstance = Annotated[str, AfterValidator(_gpu_instance)]
 
 
+class ModelArchitecture(Model):
+    """The shape of an open-weights model (its config.json): what the GPU memory check needs.
+
+    A decoder with a gated MLP (Llama, Mistral, Qwen, Gemma)."""
+
+    layers: Annotated[int, Field(ge=1, le=512)]
+    hidden_size: Annotated[int, Field(ge=64, le=65536)]
+    intermediate_size: Annotated[int, Field(ge=64, le=262144)]
+    vocab_size: Annotated[int, Field(ge=256, le=1048576)]
+    attention_heads: Annotated[int, Field(ge=1, le=1024)]
+    kv_heads: Annotated[int, Field(ge=1, le=1024)]
+    tied_embeddings: bool = False
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> ModelArchitecture:
+        if self.hidden_size % self.attention_heads or self.attention_heads % self.kv_heads:
+            raise ValueError(
+                f"attention_heads ({self.attention_heads}) must divide hidden_size "
+                f"({self.hidden_size}) and kv_heads ({self.kv_heads}) must divide "
+                "attention_heads; allowed: the values of the model's config.json"
+            )
+        return self
+
+    def shape(self) -> DecoderShape:
+        return DecoderShape(**self.model_dump())
+
+
 class OpenWeightsModel(Model):
     """An open-weights model the LOBs may fine-tune and host in their own accounts."""
 
     id: Slug
     hf_model_id: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    architecture: ModelArchitecture
     training_instance: GpuInstance
     serving_instance: GpuInstance
     max_classification: DataClassification = DataClassification.RESTRICTED
@@ -373,16 +383,49 @@ class KnowledgeBaseConfig(Model):
         return self.prefix or f"{self.name}/"
 
 
+SCHEDULE = re.compile(r"^(rate\((1 day|([2-9]|[1-9]\d+) days)\)|cron\((\S+ ){5}\S+\))$")
+
+
+def _schedule(value: str) -> str:
+    if not SCHEDULE.match(value):
+        raise ValueError(
+            f"'{value}' is not an EventBridge schedule; allowed: rate(1 day), rate(N days) or "
+            "cron(minutes hours day-of-month month day-of-week year), e.g. "
+            "cron(0 3 ? * MON *)"
+        )
+    return value
+
+
+def _lora_module(value: str) -> str:
+    if value not in LORA_MODULES:
+        raise ValueError(
+            f"'{value}' is not a projection LoRA can adapt; allowed: {', '.join(LORA_MODULES)}"
+        )
+    return value
+
+
 class FineTuningConfig(Model):
-    """A LoRA fine-tuning pipeline on the LOB's training zone (operational environments)."""
+    """A LoRA (or 4-bit QLoRA) fine-tuning pipeline on the LOB's training zone (nonprod),
+    whose approved models are promoted to the LOB's prod endpoints."""
 
     name: Slug
     base_model: str
-    method: Literal["lora"] = "lora"
+    method: Literal["lora", "qlora"] = "lora"
     dataset_prefix: Annotated[str, Field(pattern=r"^[a-zA-Z0-9!_.*'()/-]*/$")] | None = None
     rouge_l_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
     max_runtime_hours: Annotated[int, Field(ge=1, le=72)] = 8
     epochs: Annotated[int, Field(ge=1, le=20)] = 2
+    batch_size: Annotated[int, Field(ge=1, le=256)] = 4
+    max_length: Annotated[int, Field(ge=32, le=32768)] = 512
+    lora_r: Annotated[int, Field(ge=1, le=256)] = 16
+    target_modules: Annotated[
+        list[Annotated[str, AfterValidator(_lora_module)]],
+        Field(min_length=1),
+        AfterValidator(_unique),
+    ] = ["q_proj", "v_proj"]
+    gradient_checkpointing: bool = True
+    spot: bool = True
+    retrain_schedule: Annotated[str, AfterValidator(_schedule)] | None = None
 
     @property
     def source_prefix(self) -> str:

@@ -8,7 +8,7 @@ taken here, from the config, once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from blueprint.model import names
@@ -25,9 +25,11 @@ from blueprint.model.config import (
     PromptConfig,
     VectorStoreKind,
 )
+from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import PlacementKind
 from blueprint.model.plan import Persona, Placement, Plan
 from genai_constructs.checks import CheckSettings
+from genai_constructs.naming import merged_models_prefix
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class SecurityInputs:
     :param retain: keep keys and log stores when the stack is deleted.
     :param invocation_log_stores: add the stores of Bedrock model invocation logs (LOB
         environments).
+    :param s3_reader_arns: roles of other accounts that may decrypt the objects the data
+        stack shares with them (prod's release role, in the LOB's nonprod registry).
     """
 
     label: str
@@ -45,6 +49,7 @@ class SecurityInputs:
     log_retention_days: int
     noncurrent_version_days: int
     invocation_log_stores: bool
+    s3_reader_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class PersonaInputs:
 
     :param runs_pipelines: may start the LOB's pipelines and approve model packages (the ML
         engineer outside prod).
+    :param decides_releases: may approve or reject the model releases staged in the account
+        (the ML engineer in prod).
     :param kept_from_lob_data: explicitly denied reading or writing LOB data, decrypting it
         and calling models (the platform team and auditors in LOB accounts).
     """
@@ -62,6 +69,7 @@ class PersonaInputs:
     service_principals: tuple[str, ...] = ()
     trusted_role_arns: tuple[str, ...] = ()
     runs_pipelines: bool = False
+    decides_releases: bool = False
     kept_from_lob_data: bool = False
 
 
@@ -137,6 +145,8 @@ class DataInputs:
     :param metadata_reader_arns: roles of other accounts that may list objects and read bucket
         settings (the central auditor when the LOB allows it).
     :param ingestion_role: the name of the role ETL jobs write the zones with.
+    :param shared_artifacts: prefixes of the artifacts zone that roles of other accounts may
+        read (each promoted pipeline's merged models, to prod's release role).
     :param prefix: the organization's name prefix (the account's boundary is named after it).
     """
 
@@ -150,6 +160,7 @@ class DataInputs:
     metadata_reader_arns: tuple[str, ...]
     vector_stores: tuple[VectorStoreInputs, ...]
     ingestion_role: str
+    shared_artifacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def glue_database_name(self) -> str:
@@ -211,6 +222,27 @@ class FineTuningInputs:
     tuning: FineTuningConfig
     base_model: OpenWeightsModel
 
+    @property
+    def gpus(self) -> int:
+        return GPU_INSTANCES[self.base_model.training_instance].gpus
+
+
+@dataclass(frozen=True)
+class ReleaseInputs:
+    """The release of approved fine-tuned models to this environment's endpoints.
+
+    :param role_name: the release function's role.
+    :param bus_name: the event bus the registry forwards approvals to (prod).
+    :param registry_account: the LOB's nonprod account, where the pipelines register models;
+        a release from another account waits for this account's own approval.
+    :param models: the fine-tuning pipelines whose models this environment's endpoints serve.
+    """
+
+    role_name: str
+    bus_name: str
+    registry_account: str
+    models: tuple[str, ...]
+
 
 @dataclass(frozen=True)
 class EndpointInputs:
@@ -225,15 +257,19 @@ class EndpointInputs:
 class MLInputs:
     """Studio (interactive), fine-tuning pipelines (nonprod), GPU endpoints (operational).
 
-    :param model_consumer_roles: roles that may read the registered models (the deploy role
-        of the LOB's prod account).
+    :param release_roles: roles of other accounts that may read the registered models (the
+        release role of the LOB's prod account).
+    :param release_event_bus: where approvals are forwarded (prod's default event bus).
+    :param release: the release of approved models to this environment's endpoints.
     :param training_code: directory of the fine-tuning recipe the pipelines upload.
     """
 
     prefix: str
     studio: StudioInputs | None
     fine_tuning: tuple[FineTuningInputs, ...]
-    model_consumer_roles: tuple[str, ...]
+    release_roles: tuple[str, ...]
+    release_event_bus: str | None
+    release: ReleaseInputs | None
     endpoints: tuple[EndpointInputs, ...]
     monitor_endpoints: bool
     training_code: Path
@@ -294,14 +330,55 @@ def model_catalogs(plan: Plan) -> tuple[ModelCatalogScope, ...]:
     return tuple(scopes)
 
 
-def security_inputs(placement: Placement) -> SecurityInputs:
+def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
+    lob_environment = placement.kind is PlacementKind.LOB_ENVIRONMENT
     return SecurityInputs(
         label=placement.key,
         retain=placement.retain_stateful,
         log_retention_days=placement.log_retention_days,
         noncurrent_version_days=placement.protection.noncurrent_version_days,
-        invocation_log_stores=placement.kind is PlacementKind.LOB_ENVIRONMENT,
+        invocation_log_stores=lob_environment,
+        s3_reader_arns=(
+            tuple(
+                sorted(
+                    {arn for arns in _shared_artifacts(plan, placement).values() for arn in arns}
+                )
+            )
+            if lob_environment
+            else ()
+        ),
     )
+
+
+def _environment_of(plan: Plan, lob: LobConfig, environment: EnvironmentName) -> Placement | None:
+    return next(
+        (p for p in plan.lob_environments() if p.lob == lob and p.environment is environment),
+        None,
+    )
+
+
+def promoted_models(lob: LobConfig) -> tuple[str, ...]:
+    """The fine-tuning pipelines whose models an endpoint of the LOB serves."""
+    served = {endpoint.model for endpoint in lob.ml.endpoints}
+    return tuple(tuning.name for tuning in lob.ml.fine_tuning if tuning.name in served)
+
+
+def _prod_release_role(plan: Plan, lob: LobConfig) -> str | None:
+    """Prod's release role, when prod serves a model the LOB's nonprod pipelines train."""
+    prod = _environment_of(plan, lob, EnvironmentName.PROD)
+    nonprod = _environment_of(plan, lob, EnvironmentName.NONPROD)
+    if prod is None or nonprod is None or not promoted_models(lob):
+        return None
+    return names.role_arn(prod.account, names.release_role_name(plan.prefix))
+
+
+def _shared_artifacts(plan: Plan, placement: Placement) -> dict[str, tuple[str, ...]]:
+    """Nonprod shares each promoted pipeline's merged models with prod's release role."""
+    lob, environment = _lob_environment(placement)
+    reader = _prod_release_role(plan, lob)
+    if environment is not EnvironmentName.NONPROD or reader is None:
+        return {}
+    return {merged_models_prefix(model): (reader,) for model in promoted_models(lob)}
 
 
 def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
@@ -321,6 +398,8 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 ),
                 runs_pipelines=persona is Persona.ML_ENGINEER
                 and placement.environment is not EnvironmentName.PROD,
+                decides_releases=persona is Persona.ML_ENGINEER
+                and placement.environment is EnvironmentName.PROD,
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
                 and placement.kind is PlacementKind.LOB_ENVIRONMENT,
             )
@@ -426,6 +505,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
             for kb in knowledge_bases
         ),
         ingestion_role=names.ingestion_role_name(plan.prefix),
+        shared_artifacts=_shared_artifacts(plan, placement),
     )
 
 
@@ -474,15 +554,12 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
 def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs:
     lob, environment = _lob_environment(placement)
     config = plan.config
-    prod = next(
-        (
-            p
-            for p in plan.lob_environments()
-            if p.lob == lob and p.environment is EnvironmentName.PROD
-        ),
-        None,
-    )
+    prod = _environment_of(plan, lob, EnvironmentName.PROD)
+    nonprod = _environment_of(plan, lob, EnvironmentName.NONPROD)
     tuned = {tuning.name: tuning.base_model for tuning in lob.ml.fine_tuning}
+    prod_release = _prod_release_role(plan, lob)
+    is_registry = environment is EnvironmentName.NONPROD
+    promoted = promoted_models(lob)
     return MLInputs(
         prefix=plan.prefix,
         studio=(
@@ -500,18 +577,24 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 FineTuningInputs(tuning, config.open_weights(tuning.base_model))
                 for tuning in lob.ml.fine_tuning
             )
-            if environment is EnvironmentName.NONPROD
+            if is_registry
             else ()
         ),
-        # The prod account's CloudFormation execution role creates the model from a package.
-        model_consumer_roles=(
-            (
-                names.role_arn(
-                    prod.account, names.cdk_role_name("cfn-exec", prod.account, prod.region)
-                ),
+        release_roles=(prod_release,) if is_registry and prod_release else (),
+        release_event_bus=(
+            names.event_bus_arn(prod.account, prod.region, names.release_bus_name(plan.prefix))
+            if is_registry and prod_release and prod
+            else None
+        ),
+        release=(
+            ReleaseInputs(
+                role_name=names.release_role_name(plan.prefix),
+                bus_name=names.release_bus_name(plan.prefix),
+                registry_account=nonprod.account,
+                models=promoted,
             )
-            if prod
-            else ()
+            if environment.operational and nonprod and promoted
+            else None
         ),
         endpoints=(
             tuple(

@@ -51,6 +51,21 @@ def ingestion_role_name(prefix: str) -> str:
     return f"{prefix}-ingestion"
 
 
+def release_role_name(prefix: str) -> str:
+    """The role that releases approved fine-tuned models to an environment's endpoints
+    (fixed: the nonprod registry's bucket, key and group policies name prod's)."""
+    return f"{prefix}-model-release"
+
+
+def release_bus_name(prefix: str) -> str:
+    """The event bus of a prod account that the LOB's nonprod registry forwards approvals to."""
+    return f"{prefix}-model-releases"
+
+
+def event_bus_arn(account: str, region: str, name: str) -> str:
+    return f"arn:{PARTITION}:events:{region}:{account}:event-bus/{name}"
+
+
 def boundary_name(prefix: str) -> str:
     return boundary_policy_name(prefix)
 

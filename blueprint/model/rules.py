@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from blueprint.model.config import ENVIRONMENT_NAMES, DataClassification
+from pydantic import ValidationError
+
+from blueprint.model.config import (
+    ENVIRONMENT_NAMES,
+    DataClassification,
+    FineTuningConfig,
+    ModelArchitecture,
+)
 from blueprint.model.errors import ConfigProblem
+from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -331,6 +339,10 @@ def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"model '{base}' {reason}; allowed: "
                     + (", ".join(str(u) for u in usable) or "no open-weights model of the catalog"),
                 )
+            if base in usable:
+                yield from _memory_problems(
+                    f"lobs[{index}].ml.fine_tuning[{e_index}]", entry, open_weights[base]
+                )
         servable = [str(m) for m in open_weights if isinstance(m, str)] + tuned
         for e_index, entry in enumerate(map(_mapping, _sequence(ml.get("endpoints")))):
             model = entry.get("model")
@@ -340,3 +352,36 @@ def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"'{model}' is neither an open-weights model of the catalog nor a fine_tuning "
                     f"entry of this LOB; allowed: {', '.join(servable) or 'none defined'}",
                 )
+
+
+def _memory_problems(
+    path: str, entry: dict[str, Any], base: dict[str, Any]
+) -> Iterator[ConfigProblem]:
+    """The run must fit each GPU of the base model's training instance (checked once the
+    entry, the architecture and the instance are valid; their own errors come from the
+    models)."""
+    try:
+        tuning = FineTuningConfig.model_validate(entry)
+        shape = ModelArchitecture.model_validate(base.get("architecture")).shape()
+        instance = GPU_INSTANCES[str(base.get("training_instance"))]
+    except (ValidationError, KeyError):
+        return
+    run = TrainingRun(
+        batch_size=tuning.batch_size,
+        max_length=tuning.max_length,
+        lora_r=tuning.lora_r,
+        target_modules=tuple(tuning.target_modules),
+        gradient_checkpointing=tuning.gradient_checkpointing,
+        quantized=tuning.method == "qlora",
+    )
+    needed = estimate(shape, run, bf16=instance.bf16)
+    available = usable_gib(instance)
+    if needed.total_gib > available:
+        yield ConfigProblem(
+            path,
+            f"fine-tuning '{tuning.name}' needs about {needed.describe()} on each GPU of "
+            f"{base.get('training_instance')} ({instance.gpus} x {instance.gpu}, "
+            f"{instance.memory_gib:g} GiB, {available:g} usable); allowed: a run that fits, "
+            "e.g. a smaller batch_size or max_length, gradient_checkpointing: true, "
+            "method: qlora, or a base model whose training_instance has more GPU memory",
+        )

@@ -1,9 +1,10 @@
-"""SageMaker Processing entry point: evaluate a LoRA adapter on the validation split.
+"""SageMaker Processing entry point: evaluate the merged model on the validation split.
 
-Generates a greedy completion for each validation prompt with the base model plus the
-adapter, scores it against the reference with ROUGE-L and corpus BLEU-4, measures the
-cross-entropy of the reference completions, and writes ``evaluation.json``.
-The metric functions are pure Python so they can be tested without a model.
+Evaluates exactly what the endpoint will serve (the merge step's output): a greedy completion
+for each validation prompt, scored against the reference with ROUGE-L (F1 over whitespace
+tokens) and corpus BLEU (sacrebleu, its default 13a tokenization), and the cross-entropy of
+the reference completions. Writes ``evaluation.json`` in the model-quality form the model
+registry and the model card read: ``{"metrics": {name: {"value": v}}, "samples": n}``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
-import tarfile
-import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import sacrebleu
 import torch
-from peft import PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 LOG = logging.getLogger(__name__)
 IGNORE_INDEX = -100
@@ -30,8 +32,7 @@ Record = dict[str, str]
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base-model", type=Path, default=Path("/opt/ml/processing/model"))
-    parser.add_argument("--adapter-dir", type=Path, default=Path("/opt/ml/processing/adapter"))
+    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
     parser.add_argument(
         "--validation-dir", type=Path, default=Path("/opt/ml/processing/validation")
     )
@@ -63,52 +64,16 @@ def rouge_l(candidate: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def ngram_counts(tokens: Sequence[str], order: int) -> Counter[tuple[str, ...]]:
-    return Counter(tuple(tokens[i : i + order]) for i in range(len(tokens) - order + 1))
-
-
-def corpus_bleu(candidates: Sequence[str], references: Sequence[str], max_order: int = 4) -> float:
-    """Corpus BLEU over whitespace tokens, one reference per candidate.
-
-    Clipped n-gram precisions for n = 1..max_order, geometric mean, brevity penalty
-    exp(1 - r/c) when the candidates are shorter than the references. Orders n >= 2 use
-    add-one smoothing (Lin and Och, 2004); unigrams do not, so no overlap at all scores 0.
-    """
-    matches = [0] * max_order
-    totals = [0] * max_order
-    candidate_length = reference_length = 0
-    for candidate, reference in zip(candidates, references, strict=True):
-        candidate_tokens, reference_tokens = candidate.split(), reference.split()
-        candidate_length += len(candidate_tokens)
-        reference_length += len(reference_tokens)
-        for order in range(1, max_order + 1):
-            candidate_ngrams = ngram_counts(candidate_tokens, order)
-            reference_ngrams = ngram_counts(reference_tokens, order)
-            matches[order - 1] += sum((candidate_ngrams & reference_ngrams).values())
-            totals[order - 1] += sum(candidate_ngrams.values())
-    if matches[0] == 0:
-        return 0.0
-    log_precision = math.log(matches[0] / totals[0]) + sum(
-        math.log((matches[n] + 1) / (totals[n] + 1)) for n in range(1, max_order)
-    )
-    brevity_penalty = min(1.0, math.exp(1 - reference_length / candidate_length))
-    return brevity_penalty * math.exp(log_precision / max_order)
+def corpus_bleu(candidates: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus BLEU in [0, 1], one reference per candidate."""
+    score = sacrebleu.corpus_bleu(list(candidates), [list(references)]).score
+    return min(1.0, float(score) / 100)  # sacrebleu's 100.00000000000004 for a perfect match
 
 
 def read_jsonl(directory: Path) -> list[Record]:
     paths = sorted(directory.rglob("*.jsonl"))
     lines = (line for path in paths for line in path.read_text(encoding="utf-8").splitlines())
     return [json.loads(line) for line in lines if line.strip()]
-
-
-def unpack_adapter(adapter_dir: Path, workdir: Path) -> Path:
-    """The adapter directory; SageMaker hands training output over as model.tar.gz."""
-    archive = adapter_dir / "model.tar.gz"
-    if not archive.is_file():
-        return adapter_dir
-    with tarfile.open(archive) as tar:
-        tar.extractall(workdir, filter="data")
-    return workdir
 
 
 def prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
@@ -119,7 +84,7 @@ def prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
 
 @torch.no_grad()
 def generate(
-    model: PeftModel, tokenizer: PreTrainedTokenizerBase, prompt: str, max_new_tokens: int
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str, max_new_tokens: int
 ) -> str:
     input_ids = torch.tensor([prompt_ids(tokenizer, prompt)], device=model.device)
     output = model.generate(
@@ -135,7 +100,7 @@ def generate(
 
 @torch.no_grad()
 def completion_loss(
-    model: PeftModel, tokenizer: PreTrainedTokenizerBase, record: Record
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, record: Record
 ) -> tuple[float, int]:
     """Summed cross-entropy of the reference completion (+ EOS) and its token count."""
     prompt = prompt_ids(tokenizer, record["prompt"])
@@ -148,7 +113,7 @@ def completion_loss(
 
 
 def evaluate(
-    model: PeftModel,
+    model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     records: Sequence[Record],
     max_new_tokens: int,
@@ -175,15 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
-    with tempfile.TemporaryDirectory() as workdir:
-        adapter_dir = unpack_adapter(args.adapter_dir, Path(workdir))
-        tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        base = AutoModelForCausalLM.from_pretrained(
-            args.base_model, dtype=torch.bfloat16 if use_bf16 else torch.float32
-        )
-        model = PeftModel.from_pretrained(base, adapter_dir).to(device)
+    tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        args.model_dir, dtype=torch.bfloat16 if use_bf16 else torch.float32
+    ).to(device)
     model.eval()
     metrics = evaluate(model, tokenizer, records, args.max_new_tokens)
 

@@ -1,8 +1,12 @@
-"""SageMaker Training entry point: LoRA fine-tuning of a causal language model.
+"""SageMaker Training entry point: LoRA or 4-bit QLoRA fine-tuning of a causal language model.
 
-The base model and its tokenizer are read from a local directory (the ``model`` channel);
-only the LoRA adapter and the tokenizer are written to the model directory, together with
-``training_metrics.json``.
+Runs with the transformers ``Trainer`` (accelerate underneath): on every GPU of the instance
+when SageMaker starts it with torchrun (data parallel), in bf16 where the GPU supports it,
+with gradient checkpointing. Checkpoints go to ``--checkpoint-dir`` (SageMaker syncs
+``/opt/ml/checkpoints`` with the checkpoint S3 URI), and a restarted job (managed spot
+training) resumes from the last one. The base model and its tokenizer are read from a local
+directory (the ``model`` channel); only the adapter, the tokenizer and
+``training_metrics.json`` are written to the model directory.
 """
 
 from __future__ import annotations
@@ -15,14 +19,26 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from torch.utils.data import DataLoader
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase, set_seed
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    BitsAndBytesConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
 
 LOG = logging.getLogger(__name__)
 IGNORE_INDEX = -100
+SAGEMAKER_CHECKPOINTS = Path("/opt/ml/checkpoints")
 
 Record = dict[str, str]
 Batch = dict[str, torch.Tensor]
@@ -39,24 +55,39 @@ def env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def boolean(value: str) -> bool:
+    """A hyperparameter flag as SageMaker passes it: ``--name true`` or ``--name false``."""
+    if value.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"'{value}' is not true or false")
+    return value.lower() == "true"
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-model", type=Path, default=env_path("SM_CHANNEL_MODEL"))
     parser.add_argument("--train-dir", type=Path, default=env_path("SM_CHANNEL_TRAIN"))
     parser.add_argument("--validation-dir", type=Path, default=env_path("SM_CHANNEL_VALIDATION"))
     parser.add_argument("--output-dir", type=Path, default=env_path("SM_MODEL_DIR"))
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=SAGEMAKER_CHECKPOINTS if os.environ.get("SM_MODEL_DIR") else None,
+    )
+    parser.add_argument("--method", choices=("lora", "qlora"), default="lora")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=-1, help="-1: train for --epochs")
+    parser.add_argument("--save-steps", type=int, default=100)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=4, help="sequences per GPU")
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--lora-r", type=int, default=8)
     parser.add_argument("--lora-alpha", type=int, default=16)
     parser.add_argument("--lora-dropout", type=float, default=0.05)
     parser.add_argument("--target-modules", default="q_proj,v_proj")
+    parser.add_argument("--gradient-checkpointing", type=boolean, default=True)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
-    for name in ("base_model", "train_dir", "output_dir"):
+    for name in ("base_model", "train_dir", "output_dir", "checkpoint_dir"):
         if getattr(args, name) is None:
             parser.error(f"--{name.replace('_', '-')} is required outside SageMaker")
     return args
@@ -110,44 +141,75 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
     }
 
 
-def make_loader(
-    examples: list[Example], batch_size: int, pad_id: int, seed: int | None
-) -> DataLoader[Example]:
-    """Shuffled batches when a seed is given, file order otherwise."""
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+def eval_loader(examples: list[Example], batch_size: int, pad_id: int) -> DataLoader[Example]:
     return DataLoader(
-        examples,
-        batch_size=batch_size,
-        shuffle=seed is not None,
-        generator=generator,
-        collate_fn=lambda batch: collate(batch, pad_id),
+        examples, batch_size=batch_size, collate_fn=lambda batch: collate(batch, pad_id)
     )
 
 
-def train(
-    model: torch.nn.Module,
-    loader: DataLoader[Example],
-    total_steps: int,
-    learning_rate: float,
-    device: torch.device,
-) -> list[float]:
-    """Runs ``total_steps`` optimizer steps, cycling over the data; returns each step's loss."""
-    params = [param for param in model.parameters() if param.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=learning_rate)
-    model.train()
-    losses: list[float] = []
-    while len(losses) < total_steps:
-        for batch in loader:
-            loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, max_norm=1.0)
-            optimizer.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
-            LOG.info("step=%d train_loss=%.4f", len(losses), losses[-1])
-            if len(losses) == total_steps:
-                break
-    return losses
+def quantization(method: str) -> BitsAndBytesConfig | None:
+    """4-bit NF4 base weights with double quantization and bf16 compute, for QLoRA."""
+    if method != "qlora":
+        return None
+    if not torch.cuda.is_available():
+        raise ValueError("--method qlora needs a CUDA GPU (bitsandbytes 4-bit kernels)")
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def load_model(args: argparse.Namespace, use_bf16: bool) -> PreTrainedModel:
+    """The base model with a LoRA adapter on ``--target-modules``; 4-bit under QLoRA."""
+    quantized = quantization(args.method)
+    options: dict[str, Any] = {"dtype": torch.bfloat16 if use_bf16 else torch.float32}
+    if quantized is not None:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        options |= {"quantization_config": quantized, "device_map": {"": local_rank}}
+    base = AutoModelForCausalLM.from_pretrained(args.base_model, **options)
+    if quantized is not None:
+        base = prepare_model_for_kbit_training(
+            base, use_gradient_checkpointing=args.gradient_checkpointing
+        )
+    lora = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=[name.strip() for name in args.target_modules.split(",") if name.strip()],
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(base, lora)
+    if args.gradient_checkpointing:
+        # The frozen embeddings give no gradient; the checkpointed layers need one to flow.
+        model.enable_input_require_grads()
+    return model  # type: ignore[no-any-return]
+
+
+def training_arguments(args: argparse.Namespace, use_bf16: bool) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(args.checkpoint_dir),
+        per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        max_grad_norm=1.0,
+        bf16=use_bf16,
+        use_cpu=not torch.cuda.is_available(),
+        activation_checkpointing=args.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
+        ddp_find_unused_parameters=False,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=2,
+        logging_steps=1,
+        report_to=[],
+        seed=args.seed,
+        data_seed=args.seed,
+        remove_unused_columns=False,
+        dataloader_drop_last=False,
+    )
 
 
 @torch.no_grad()
@@ -167,8 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     set_seed(args.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    use_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
     tokenizer = AutoTokenizer.from_pretrained(args.base_model)
     if tokenizer.pad_token_id is None:
@@ -176,34 +237,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_examples = encode_all(tokenizer, read_jsonl(args.train_dir), args.max_length)
     if not train_examples:
         raise ValueError(f"no training examples under {args.train_dir}")
-    loader = make_loader(train_examples, args.batch_size, tokenizer.pad_token_id, args.seed)
 
-    base = AutoModelForCausalLM.from_pretrained(
-        args.base_model, dtype=torch.bfloat16 if use_bf16 else torch.float32
+    model = load_model(args, use_bf16)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(args, use_bf16),
+        train_dataset=train_examples,  # type: ignore[arg-type]
+        data_collator=lambda batch: collate(batch, tokenizer.pad_token_id),
     )
-    lora = LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=[name.strip() for name in args.target_modules.split(",") if name.strip()],
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(base, lora).to(device)
-    total_steps = args.max_steps if args.max_steps > 0 else args.epochs * len(loader)
-    losses = train(model, loader, total_steps, args.learning_rate, device)
+    resume = get_last_checkpoint(str(args.checkpoint_dir)) if args.checkpoint_dir.is_dir() else None
+    if resume:
+        LOG.info("resuming from %s", resume)
+    result = trainer.train(resume_from_checkpoint=resume)
+    if not trainer.is_world_process_zero():
+        return 0
 
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     metrics: dict[str, float | int] = {
         "final_train_loss": losses[-1],
-        "mean_train_loss": sum(losses) / len(losses),
-        "steps": len(losses),
+        "mean_train_loss": float(result.training_loss),
+        "steps": trainer.state.global_step,
         "train_examples": len(train_examples),
+        "resumed_from_step": int(Path(resume).name.split("-")[-1]) if resume else 0,
     }
+    device = next(model.parameters()).device
     if args.validation_dir is not None:
-        records = read_jsonl(args.validation_dir)
-        examples = encode_all(tokenizer, records, args.max_length)
+        examples = encode_all(tokenizer, read_jsonl(args.validation_dir), args.max_length)
         if examples:
-            eval_loader = make_loader(examples, args.batch_size, tokenizer.pad_token_id, None)
-            metrics["validation_loss"] = mean_loss(model, eval_loader, device)
+            loader = eval_loader(examples, args.batch_size, tokenizer.pad_token_id)
+            metrics["validation_loss"] = mean_loss(model, loader, device)
     if not all(math.isfinite(value) for value in metrics.values()):
         raise ValueError(f"training diverged: {metrics}")
 

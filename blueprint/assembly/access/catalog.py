@@ -17,8 +17,13 @@ from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Asset, Role, World
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, UseCase
+from blueprint.model.layers import promoted_models
 from blueprint.model.plan import Placement, Plan
-from genai_constructs.naming import pipeline_runs_prefix
+from genai_constructs.naming import (
+    merged_models_prefix,
+    pipeline_runs_prefix,
+    release_models_prefix,
+)
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
 OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
@@ -125,6 +130,9 @@ class Selection:
         if selector.startswith("other-lob/"):
             other = self._other_lob()
             return other.actors(selector.removeprefix("other-lob/")) if other else []
+        if selector.startswith("lob-prod/"):
+            prod = self._lob_prod()
+            return prod.actors(selector.removeprefix("lob-prod/")) if prod else []
         if selector.startswith("persona/"):
             return self._named(self.placement, names.role_name(self.plan.prefix, selector[8:]))
         if selector == "governance/auditor":
@@ -145,6 +153,8 @@ class Selection:
             "pipeline/*": "pipeline-role",
             "invocation-logging": "logging-role",
             "knowledge-base/*": "knowledge-base-role",
+            "model-release": "model-release-role",
+            "endpoint-role/*": "endpoint-role",
         }.get(selector)
         if kind is None:
             raise ValueError(f"unknown principal selector '{selector}'")
@@ -180,6 +190,20 @@ class Selection:
             None,
         )
         return Selection(self.world, self.plan, other) if other else None
+
+    def _lob_prod(self) -> Selection | None:
+        """The same LOB's prod environment, when this is another of its environments."""
+        prod = next(
+            (
+                p
+                for p in self.plan.lob_environments()
+                if p.environment is EnvironmentName.PROD
+                and p.lob == self.placement.lob
+                and p != self.placement
+            ),
+            None,
+        )
+        return Selection(self.world, self.plan, prod) if prod else None
 
     # --- resources ---------------------------------------------------------------------
 
@@ -225,6 +249,10 @@ class Selection:
             region = self.placement.region
             arn = f"arn:aws:sagemaker:{region}:{account}:{kind}/catalog-probe"
             return [Target(selector, text(arn), account)]
+        if kind in ("merged-models", "pipeline-runs") and name == "*":
+            return self._pipeline_objects(kind, None)
+        if kind == "model-releases":
+            return self._release_objects(actor if name == "own" else None)
         if kind == "model-package":
             return [
                 Target(f"model-package/{group.name}/1", self._package(group), account)
@@ -291,6 +319,12 @@ class Selection:
             return []
         if kind in ("pipeline-dataset", "pipeline-runs"):
             return self._pipeline_objects(kind, actor.serves)
+        if kind == "evaluation-function":
+            return [
+                Target(f"{kind}/{asset.name}", self._arn(asset), self.placement.account)
+                for asset in self._assets(kind, actor.serves or "")
+                if actor.serves
+            ]
         use_case = actor.use_case
         if kind == "vector-collection":
             wanted = [actor.serves] if actor.serves else []
@@ -309,23 +343,46 @@ class Selection:
         ]
 
     def _pipeline_objects(self, kind: str, pipeline: str | None) -> list[Target]:
-        """An object of the pipeline's dataset (training zone) or of its runs (artifacts)."""
+        """An object of a pipeline's dataset (training zone), of its runs or of its merged
+        models (artifacts zone): the named pipeline's, or every pipeline's."""
         lob = self.placement.lob
-        tuning = next((t for t in lob.ml.fine_tuning if t.name == pipeline), None) if lob else None
-        if tuning is None:
-            return []
-        zone, prefix = (
-            ("training", tuning.source_prefix)
-            if kind == "pipeline-dataset"
-            else ("artifacts", pipeline_runs_prefix(tuning.name))
-        )
+        tunings = [t for t in lob.ml.fine_tuning if pipeline in (None, t.name)] if lob else []
+        prefixes = {
+            "pipeline-dataset": lambda name, source: ("training", source),
+            "pipeline-runs": lambda name, source: ("artifacts", pipeline_runs_prefix(name)),
+            "merged-models": lambda name, source: (
+                "artifacts",
+                f"{merged_models_prefix(name)}run-1/",
+            ),
+        }[kind]
         return [
             Target(
                 f"{kind}/{tuning.name}",
                 Symbol.of(self._arn(asset), f"/{prefix}{PROBE_FILE}"),
                 self.placement.account,
             )
+            for tuning in tunings
+            for zone, prefix in [prefixes(tuning.name, tuning.source_prefix)]
             for asset in self._assets("zone", zone)
+        ]
+
+    def _release_objects(self, actor: Actor | None) -> list[Target]:
+        """An object of a release of each fine-tuned model this environment's endpoints
+        serve, or (``actor`` an endpoint's role) of the one its endpoint serves."""
+        lob = self.placement.lob
+        environment = self.placement.environment
+        models = promoted_models(lob) if lob and environment and environment.operational else ()
+        if actor is not None and lob is not None:
+            served = {e.model for e in lob.ml.endpoints if e.name == actor.serves}
+            models = tuple(model for model in models if model in served)
+        return [
+            Target(
+                f"model-releases/{model}",
+                Symbol.of(self._arn(asset), f"/{release_models_prefix(model)}releases/v1/model"),
+                self.placement.account,
+            )
+            for model in models
+            for asset in self._assets("zone", "artifacts")
         ]
 
     # --- context -----------------------------------------------------------------------
@@ -335,6 +392,14 @@ class Selection:
         for key, value in entry.context.items():
             if value == "guardrail":
                 values[key] = tuple(self.guardrail_identifiers())
+            elif value == "merged-models":
+                lob = self.placement.lob
+                tunings = lob.ml.fine_tuning if lob else []
+                values[key] = tuple(
+                    text(f"{merged_models_prefix(t.name)}run-1/") for t in tunings[:1]
+                )
+            elif value == "s3-service":
+                values[key] = (text(f"s3.{self.placement.region}.amazonaws.com"),)
             elif value.startswith("key/"):
                 values[key] = tuple(self._arn(a) for a in self._assets("key", value[4:]))
             else:

@@ -39,10 +39,12 @@ class CustomResourceFunction(Construct):
 
     :param description: what the function does.
     :param handler: the entry point, relative to ``genai_constructs.handlers``.
-    :param encryption_key: encrypts the log group and the dead-letter queue.
+    :param encryption_key: encrypts the log group, the dead-letter queue and the environment.
     :param vpc: the function runs in its isolated subnets, HTTPS out only.
     :param log_retention: how long the function's logs are kept.
     :param timeout: default two minutes.
+    :param role: default a new role; the role the function runs as (a role with a fixed
+        name, when other accounts name it).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class CustomResourceFunction(Construct):
         vpc: ec2.IVpc,
         log_retention: logs.RetentionDays,
         timeout: Duration | None = None,
+        role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         function_logs = logs.LogGroup(
@@ -106,7 +109,14 @@ class CustomResourceFunction(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             security_groups=[self.security_group],
             log_group=function_logs,
+            environment_encryption=encryption_key,
+            role=role,
         )
+        if role is not None:
+            # CDK adds the basic execution policy only to the roles it creates.
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name(LAMBDA_POLICIES[0])
+            )
         ignore_cfn_lint(
             self.function.node.default_child,
             ["W3005"],

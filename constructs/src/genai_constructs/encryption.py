@@ -19,6 +19,8 @@ class PlatformKey(Construct):
         of this account and region may use the key for log groups of this account only.
     :param service_principals: default none; AWS services (e.g. ``bedrock.amazonaws.com``) that
         may encrypt and decrypt with the key when acting for this account (``aws:SourceAccount``).
+    :param s3_reader_arns: default none; roles of other accounts that may decrypt through S3
+        (the objects a bucket policy shares with them).
     :param allow_alarm_notifications: default ``False``; lets CloudWatch alarms publish to SNS
         topics encrypted with the key (CloudWatch sends no source account to KMS).
     """
@@ -33,6 +35,7 @@ class PlatformKey(Construct):
         allow_cloudwatch_logs: bool = False,
         service_principals: Sequence[str] = (),
         allow_alarm_notifications: bool = False,
+        s3_reader_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         if not description.strip():
@@ -81,6 +84,21 @@ class PlatformKey(Construct):
                     actions=usage,
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+        if s3_reader_arns:
+            stack = Stack.of(self)
+            accounts = sorted({arn.split(":")[4] for arn in s3_reader_arns})
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowNamedRolesToReadSharedObjects",
+                    principals=[iam.AccountPrincipal(account) for account in accounts],
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        "ArnEquals": {"aws:PrincipalArn": list(s3_reader_arns)},
+                        "StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
+                    },
                 )
             )
         if allow_alarm_notifications:

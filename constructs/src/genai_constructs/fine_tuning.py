@@ -23,12 +23,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
@@ -39,6 +41,7 @@ PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
 SERVING_IMAGE_VERSION = "3.3.6"  # Hugging Face TGI (huggingface-llm) container
 PROCESSING_INSTANCE = "ml.m5.2xlarge"
 EVALUATION_INSTANCE = "ml.g5.2xlarge"
+MERGE_VOLUME_GB = 200  # the base weights, the merged weights and room to write them
 
 OFFLINE_SDK_CONFIG = {
     "SchemaVersion": "1.0",
@@ -53,6 +56,7 @@ SUBNET = "subnet-0000placeholder{}"
 CODE = "s3://placeholder-code-bucket/placeholder-code"
 TRAINING_DATA = "s3://placeholder-training-zone"
 ARTIFACTS = "s3://placeholder-artifacts-zone"
+RECORD_EVALUATION = "arn:aws:lambda:us-east-1:000000000000:function:placeholder-record-evaluation"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class FineTuningSpec:
     :param dataset_prefix: training-zone prefix with JSON Lines prompt/completion records.
     :param training_instance: GPU instance type from the catalog.
     :param serving_instance: GPU instance type registered as the inference instance.
+    :param gpus: GPUs of the training instance; more than one trains data-parallel on each.
+    :param method: ``lora``, or ``qlora`` (4-bit base weights).
+    :param batch_size: sequences per GPU. :param max_length: tokens per sequence.
+    :param spot: managed spot training, resumed from the run's checkpoints after interruption.
     """
 
     name: str
@@ -75,6 +83,26 @@ class FineTuningSpec:
     rouge_l_threshold: float = 0.3
     max_runtime_hours: int = 8
     epochs: int = 2
+    gpus: int = 1
+    method: str = "lora"
+    batch_size: int = 4
+    max_length: int = 512
+    lora_r: int = 16
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    gradient_checkpointing: bool = True
+    spot: bool = True
+
+    def hyperparameters(self) -> dict[str, str | int]:
+        return {
+            "method": self.method,
+            "epochs": self.epochs,
+            "batch-size": self.batch_size,
+            "max-length": self.max_length,
+            "lora-r": self.lora_r,
+            "lora-alpha": 2 * self.lora_r,
+            "target-modules": ",".join(self.target_modules),
+            "gradient-checkpointing": "true" if self.gradient_checkpointing else "false",
+        }
 
 
 # Families whose instances carry local NVMe storage: SageMaker rejects a volume KMS key there;
@@ -164,17 +192,21 @@ def _shared_definition(spec: FineTuningSpec, region: str, subnet_count: int) -> 
 
 def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
     import boto3
-    from sagemaker.huggingface import HuggingFace
+    from sagemaker.huggingface import HuggingFace, HuggingFaceModel
+    from sagemaker.lambda_helper import Lambda
+    from sagemaker.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.network import NetworkConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.execution_variables import ExecutionVariables
     from sagemaker.workflow.fail_step import FailStep
-    from sagemaker.workflow.functions import JsonGet
+    from sagemaker.workflow.functions import Join, JsonGet
+    from sagemaker.workflow.lambda_step import LambdaStep
+    from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.properties import PropertyFile
-    from sagemaker.workflow.step_collections import RegisterModel
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
     class OfflineSession(PipelineSession):
@@ -198,19 +230,24 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     image = training_image_uri(region, spec.training_instance)
     runs = f"{ARTIFACTS}/{pipeline_runs_prefix(spec.name)}".rstrip("/")
 
-    def processor(instance_type: str, image_uri: str) -> Any:
+    def processor(instance_type: str, image_uri: str, volume_gb: int = 30) -> Any:
         return ScriptProcessor(
             image_uri=image_uri,
             command=["python3"],
             role=ROLE,
             instance_type=instance_type,
             instance_count=1,
+            volume_size_in_gb=volume_gb,
             sagemaker_session=session,
             network_config=network,
             volume_kms_key=volume_key(instance_type, KEY),
             output_kms_key=KEY,
             max_runtime_in_seconds=3600 * 2,
         )
+
+    def of_this_run(kind: str) -> Any:
+        """A prefix of this execution only: checkpoints and models never mix across runs."""
+        return Join(on="/", values=[runs, kind, ExecutionVariables.PIPELINE_EXECUTION_ID])
 
     prepare = ProcessingStep(
         "PrepareData",
@@ -236,6 +273,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
             ],
         ),
     )
+    max_run = 3600 * spec.max_runtime_hours
     estimator = HuggingFace(
         entry_point="lora_finetune.py",
         source_dir=f"{CODE}/sourcedir.tar.gz",
@@ -246,6 +284,8 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         role=ROLE,
         instance_type=spec.training_instance,
         instance_count=1,
+        # torchrun starts one process per GPU; the Trainer trains data-parallel across them.
+        distribution={"torch_distributed": {"enabled": True}} if spec.gpus > 1 else None,
         sagemaker_session=session,
         subnets=subnets,
         security_group_ids=[SECURITY_GROUP],
@@ -253,11 +293,15 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         encrypt_inter_container_traffic=True,
         volume_kms_key=volume_key(spec.training_instance, KEY),
         output_kms_key=KEY,
-        max_run=3600 * spec.max_runtime_hours,
+        max_run=max_run,
+        use_spot_instances=spec.spot,
+        max_wait=2 * max_run if spec.spot else None,
+        checkpoint_s3_uri=of_this_run("checkpoints"),
+        checkpoint_local_path="/opt/ml/checkpoints",
         output_path=f"{runs}/models",
         code_location=f"{runs}/code",
         disable_profiler=True,
-        hyperparameters={"epochs": spec.epochs, "lora-r": 16, "lora-alpha": 32},
+        hyperparameters=spec.hyperparameters(),
     )
     outputs = prepare.properties.ProcessingOutputConfig.Outputs
     train = TrainingStep(
@@ -270,23 +314,11 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
             }
         ),
     )
-    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    evaluate = ProcessingStep(
-        "Evaluate",
-        step_args=processor(
-            EVALUATION_INSTANCE, training_image_uri(region, EVALUATION_INSTANCE)
-        ).run(
-            code=f"{CODE}/evaluate.py",
-            arguments=[
-                "--base-model",
-                "/opt/ml/processing/base",
-                "--adapter-dir",
-                "/opt/ml/processing/adapter",
-                "--validation-dir",
-                "/opt/ml/processing/validation",
-                "--output-dir",
-                "/opt/ml/processing/evaluation",
-            ],
+    # On the training instance type: it holds the base model, so its memory and disk fit it.
+    merge = ProcessingStep(
+        "MergeAdapter",
+        step_args=processor(spec.training_instance, image, volume_gb=MERGE_VOLUME_GB).run(
+            code=f"{CODE}/merge_adapter.py",
             inputs=[
                 ProcessingInput(
                     source=f"{ARTIFACTS}/{spec.base_model_prefix}",
@@ -296,6 +328,34 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                     source=train.properties.ModelArtifacts.S3ModelArtifacts,
                     destination="/opt/ml/processing/adapter",
                 ),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="merged",
+                    source="/opt/ml/processing/merged",
+                    destination=of_this_run("merged"),
+                )
+            ],
+        ),
+    )
+    merged = merge.properties.ProcessingOutputConfig.Outputs["merged"].S3Output.S3Uri
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    evaluate = ProcessingStep(
+        "Evaluate",
+        step_args=processor(
+            EVALUATION_INSTANCE, training_image_uri(region, EVALUATION_INSTANCE)
+        ).run(
+            code=f"{CODE}/evaluate.py",
+            arguments=[
+                "--model-dir",
+                "/opt/ml/processing/model",
+                "--validation-dir",
+                "/opt/ml/processing/validation",
+                "--output-dir",
+                "/opt/ml/processing/evaluation",
+            ],
+            inputs=[
+                ProcessingInput(source=merged, destination="/opt/ml/processing/model"),
                 ProcessingInput(
                     source=outputs["validation"].S3Output.S3Uri,
                     destination="/opt/ml/processing/validation",
@@ -305,23 +365,58 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                 ProcessingOutput(
                     output_name="evaluation",
                     source="/opt/ml/processing/evaluation",
-                    destination=f"{runs}/evaluation",
+                    destination=of_this_run("evaluation"),
                 )
             ],
         ),
         property_files=[report],
     )
-    register = RegisterModel(
-        name="Register",
-        estimator=estimator,
+    evaluation_json = Join(
+        on="/",
+        values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+            "evaluation.json",
+        ],
+    )
+    # The merged weights, uncompressed: the endpoint's container loads them from the prefix.
+    servable = HuggingFaceModel(
+        role=ROLE,
+        model_data={
+            "S3DataSource": {
+                "S3Uri": Join(on="", values=[merged, "/"]),
+                "S3DataType": "S3Prefix",
+                "CompressionType": "None",
+            }
+        },
         image_uri=serving_image_uri(region),
-        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
-        content_types=["application/json"],
-        response_types=["application/json"],
-        inference_instances=[spec.serving_instance],
-        transform_instances=[spec.serving_instance],
-        model_package_group_name=spec.name,
-        approval_status="PendingManualApproval",
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        "Register",
+        step_args=servable.register(
+            content_types=["application/json"],
+            response_types=["application/json"],
+            inference_instances=[spec.serving_instance],
+            transform_instances=[spec.serving_instance],
+            model_package_group_name=spec.name,
+            approval_status="PendingManualApproval",
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(
+                    content_type="application/json", s3_uri=evaluation_json
+                )
+            ),
+            description=f"{spec.name}: merged LoRA fine-tune of {spec.base_model_prefix}",
+        ),
+    )
+    record = LambdaStep(
+        "RecordEvaluation",
+        lambda_func=Lambda(function_arn=RECORD_EVALUATION, session=session),
+        inputs={
+            "model_card_name": spec.name,
+            "model_package_arn": register.properties.ModelPackageArn,
+            "evaluation_uri": evaluation_json,
+        },
+        depends_on=[register],
     )
     gate = ConditionStep(
         "RougeLGate",
@@ -333,7 +428,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                 right=spec.rouge_l_threshold,
             )
         ],
-        if_steps=[register],
+        if_steps=[register, record],
         else_steps=[
             FailStep(
                 "BelowThreshold",
@@ -344,7 +439,9 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         ],
     )
     pipeline = Pipeline(
-        name=spec.name, steps=[prepare, train, evaluate, gate], sagemaker_session=session
+        name=spec.name,
+        steps=[prepare, train, merge, evaluate, gate],
+        sagemaker_session=session,
     )
     return str(pipeline.definition())
 
@@ -370,22 +467,29 @@ class FineTuningPipeline(Construct):
     """A SageMaker pipeline, its model package group, approval events and model card.
 
     The pipeline runs its jobs in the VPC with network isolation, volumes and outputs
-    encrypted with ``encryption_key`` and a maximum runtime; it registers a model package
-    (PendingManualApproval) only when ROUGE-L reaches the threshold. ``consumer_role_arns``
-    (the roles that deploy the model in the LOB's prod account) may read the group's
-    packages, nobody else there; an EventBridge rule announces each approval on an encrypted
-    SNS topic.
+    encrypted with ``encryption_key`` and a maximum runtime: data preparation, LoRA training
+    (every GPU of the instance, managed spot, resumed from the run's checkpoints), the merge of
+    the adapter into the base weights, the evaluation of the merged model, and, when ROUGE-L
+    reaches the threshold, the registration of the merged weights (PendingManualApproval,
+    with the evaluation as model metrics) and a function that writes the metrics into the
+    model card. ``release_role_arns`` (the roles that release the model in other accounts)
+    may read the group's packages, nobody else there; an EventBridge rule announces each
+    approval on an encrypted SNS topic and, with ``release_event_bus_arn``, forwards it there.
 
     :param spec: the pipeline.
-    :param code_dir: directory with prepare_data.py, lora_finetune.py, evaluate.py and
-        requirements.txt.
-    :param vpc_subnets: isolated subnets for the jobs.
+    :param code_dir: directory with the files of ``CODE_FILES``.
+    :param vpc: the jobs' and the function's VPC. :param vpc_subnets: isolated subnets for
+        the jobs.
     :param security_group: security group for the jobs.
     :param encryption_key: the LOB data key.
+    :param log_retention: how long the function's logs are kept.
     :param training_bucket: the training zone (read).
     :param artifacts_bucket: the artifacts zone (base weights read, runs written).
-    :param consumer_role_arns: default none; roles of other accounts allowed to read the
-        group's packages (the prod deploy roles).
+    :param release_role_arns: default none; roles of other accounts allowed to read the
+        group's packages (the prod release roles).
+    :param release_event_bus_arn: default none; the event bus approvals are forwarded to.
+    :param retrain_schedule: default none; an EventBridge schedule expression that starts
+        the pipeline.
     :param workload_tag: principal tag that makes the pipeline role a writer of LOB data.
     """
 
@@ -396,12 +500,16 @@ class FineTuningPipeline(Construct):
         *,
         spec: FineTuningSpec,
         code_dir: Path,
+        vpc: ec2.IVpc,
         vpc_subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
         encryption_key: kms.IKey,
+        log_retention: logs.RetentionDays,
         training_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
-        consumer_role_arns: Sequence[str] = (),
+        release_role_arns: Sequence[str] = (),
+        release_event_bus_arn: str | None = None,
+        retrain_schedule: str | None = None,
         workload_tag: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -422,7 +530,7 @@ class FineTuningPipeline(Construct):
             Tags.of(self.role).add(*workload_tag)
         code = {
             name: s3_assets.Asset(self, pascal(name), path=str(code_dir / name))
-            for name in ("prepare_data.py", "evaluate.py")
+            for name in ("prepare_data.py", "merge_adapter.py", "evaluate.py")
         }
         code["sourcedir.tar.gz"] = s3_assets.Asset(
             self,
@@ -431,11 +539,24 @@ class FineTuningPipeline(Construct):
         )
         for asset in code.values():
             asset.grant_read(self.role)
+        runs = pipeline_runs_prefix(spec.name)
         training_bucket.grant_read(self.role, f"{spec.dataset_prefix}*")
         artifacts_bucket.grant_read(self.role, f"{spec.base_model_prefix}*")
-        artifacts_bucket.grant_read_write(self.role, f"{pipeline_runs_prefix(spec.name)}*")
+        artifacts_bucket.grant_read_write(self.role, f"{runs}*")
         encryption_key.grant_encrypt_decrypt(self.role)
         self._grant_job_permissions(stack, spec)
+
+        self.record_evaluation = CustomResourceFunction(
+            self,
+            "RecordEvaluation",
+            description=f"Writes the {spec.name} evaluation into its model card and package",
+            handler="model_card.index.handler",
+            encryption_key=encryption_key,
+            vpc=vpc,
+            log_retention=log_retention,
+        )
+        self._grant_record_evaluation(stack, spec, artifacts_bucket, encryption_key, runs)
+        self.record_evaluation.function.grant_invoke(self.role)
 
         definition = pipeline_definition(spec, region=stack.region, subnet_count=len(vpc_subnets))
         replacements = {
@@ -444,6 +565,7 @@ class FineTuningPipeline(Construct):
             SECURITY_GROUP: security_group.security_group_id,
             TRAINING_DATA: f"s3://{training_bucket.bucket_name}",
             ARTIFACTS: f"s3://{artifacts_bucket.bucket_name}",
+            RECORD_EVALUATION: self.record_evaluation.function_arn,
             **{SUBNET.format(i): subnet.subnet_id for i, subnet in enumerate(vpc_subnets)},
         }
         for name, asset in code.items():
@@ -459,16 +581,17 @@ class FineTuningPipeline(Construct):
         )
         # SageMaker checks the role's permissions when the pipeline is created.
         self.pipeline.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        self.pipeline_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{spec.name}"
+        )
 
         self.model_package_group = sm.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",
             model_package_group_name=spec.name,
-            model_package_group_description=f"LoRA fine-tunes of {spec.name}",
+            model_package_group_description=f"Merged LoRA fine-tunes of {spec.name}",
             model_package_group_policy=(
-                _consumer_policy(stack, spec.name, consumer_role_arns)
-                if consumer_role_arns
-                else None
+                _release_policy(stack, spec.name, release_role_arns) if release_role_arns else None
             ),
         )
         self.approvals = sns.Topic(
@@ -481,7 +604,7 @@ class FineTuningPipeline(Construct):
         self.approval_publisher = iam.Role(
             self,
             "ApprovalPublisher",
-            description=f"EventBridge: announces {spec.name} approvals",
+            description=f"EventBridge: announces {spec.name} approvals and forwards them",
             assumed_by=own_account_service(self, "events.amazonaws.com"),
         )
         self.approval_rule = events.Rule(
@@ -502,7 +625,75 @@ class FineTuningPipeline(Construct):
                 )
             ],
         )
+        if release_event_bus_arn:
+            self.approval_rule.add_target(
+                targets.EventBus(
+                    events.EventBus.from_event_bus_arn(self, "ReleaseBus", release_event_bus_arn),
+                    role=self.approval_publisher,
+                )
+            )
+        if retrain_schedule:
+            self._retrain(spec, retrain_schedule)
         self.model_card = model_card(self, spec, encryption_key)
+
+    def _retrain(self, spec: FineTuningSpec, schedule: str) -> None:
+        """Starts the pipeline on ``schedule``: it retrains on the training zone as it is."""
+        self.retrain_starter = iam.Role(
+            self,
+            "RetrainStarter",
+            description=f"EventBridge: starts the {spec.name} pipeline on its schedule",
+            assumed_by=own_account_service(self, "events.amazonaws.com"),
+        )
+        self.retrain_starter.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
+            )
+        )
+        self.retrain_rule = events.CfnRule(
+            self,
+            "RetrainRule",
+            description=f"Retrains {spec.name} on the training zone",
+            schedule_expression=schedule,
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="pipeline",
+                    arn=self.pipeline_arn,
+                    role_arn=self.retrain_starter.role_arn,
+                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    ),
+                )
+            ],
+        )
+        self.retrain_rule.node.add_dependency(self.pipeline)
+
+    def _grant_record_evaluation(
+        self,
+        stack: Stack,
+        spec: FineTuningSpec,
+        artifacts_bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        runs: str,
+    ) -> None:
+        function = self.record_evaluation.function
+        artifacts_bucket.grant_read(function, f"{runs}evaluation/*")
+        encryption_key.grant_decrypt(function)
+        encryption_key.grant_encrypt_decrypt(function)  # the card is encrypted with it
+        jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="RecordTheEvaluation",
+                actions=[
+                    "sagemaker:DescribeModelCard",
+                    "sagemaker:UpdateModelCard",
+                    "sagemaker:UpdateModelPackage",
+                ],
+                resources=[
+                    f"{jobs}:model-card/{spec.name}",
+                    f"{jobs}:model-package/{spec.name}/*",
+                ],
+            )
+        )
 
     def _grant_job_permissions(self, stack: Stack, spec: FineTuningSpec) -> None:
         jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
@@ -554,18 +745,31 @@ class FineTuningPipeline(Construct):
         )
 
 
-CODE_FILES = ("prepare_data.py", "lora_finetune.py", "evaluate.py", "requirements.txt")
+CODE_FILES = (
+    "prepare_data.py",
+    "lora_finetune.py",
+    "merge_adapter.py",
+    "evaluate.py",
+    "requirements.txt",
+)
 
 
-def _consumer_policy(stack: Stack, group: str, role_arns: Sequence[str]) -> dict[str, Any]:
+def _release_policy(stack: Stack, group: str, role_arns: Sequence[str]) -> dict[str, Any]:
+    """Lets the named release roles (of other accounts) read the group's packages.
+
+    The principal is their account, narrowed to the roles by ``aws:PrincipalArn``: a role
+    named directly must exist when the policy is set, and the release roles are deployed
+    after this account's stacks.
+    """
     jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    accounts = sorted({arn.split(":")[4] for arn in role_arns})
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "ConsumersReadApprovedPackages",
+                "Sid": "ReleaseRolesReadPackages",
                 "Effect": "Allow",
-                "Principal": {"AWS": list(role_arns)},
+                "Principal": {"AWS": [f"arn:{stack.partition}:iam::{a}:root" for a in accounts]},
                 "Action": [
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:ListModelPackages",
@@ -575,34 +779,17 @@ def _consumer_policy(stack: Stack, group: str, role_arns: Sequence[str]) -> dict
                     f"{jobs}:model-package-group/{group}",
                     f"{jobs}:model-package/{group}/*",
                 ],
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": list(role_arns)}},
             }
         ],
     }
 
 
 def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnModelCard:
-    """The model card: intended use, limitations and the evaluation the pipeline computes."""
+    """The model card: intended use and limitations; its evaluation is written by the
+    pipeline's RecordEvaluation step for each registered model (``handlers/model_card``)."""
     card = sm.CfnModelCard
-    # Raw CloudFormation for the metrics: the L1 types a metric's Value (a number) as an object.
-    metrics = [
-        {"Name": name, "Type": "number", "Value": value, "Notes": notes}
-        for name, value, notes in (
-            (
-                "rouge_l",
-                spec.rouge_l_threshold,
-                "ROUGE-L F1 on the validation split; registration threshold",
-            ),
-            ("bleu", 0, "Corpus BLEU-4 on the validation split, filled by each evaluation"),
-            ("eval_loss", 0, "Cross-entropy on completion tokens, filled by each evaluation"),
-            ("accuracy", 0, "Task accuracy on the LOB's labelled sample, filled at approval"),
-            (
-                "bias_disparity",
-                0,
-                "Largest metric gap across the LOB's protected groups, filled at approval",
-            ),
-        )
-    ]
-    model_card = sm.CfnModelCard(
+    return sm.CfnModelCard(
         scope,
         "ModelCard",
         model_card_name=spec.name,
@@ -610,8 +797,11 @@ def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnM
         security_config=card.SecurityConfigProperty(kms_key_id=key.key_arn),
         content=card.ContentProperty(
             model_overview=card.ModelOverviewProperty(
-                model_description=f"LoRA adapter of {spec.base_model_prefix} for {spec.name}",
-                algorithm_type="LoRA (parameter-efficient fine-tuning)",
+                model_description=(
+                    f"{spec.base_model_prefix} with a {spec.method} adapter for {spec.name} "
+                    "merged into its weights"
+                ),
+                algorithm_type=f"{spec.method.upper()} (parameter-efficient fine-tuning)",
                 problem_type="Text generation",
             ),
             intended_uses=card.IntendedUsesProperty(
@@ -628,19 +818,10 @@ def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnM
             additional_information=card.AdditionalInformationProperty(
                 ethical_considerations="Trained on LOB data only; no data leaves the account",
                 caveats_and_recommendations=(
-                    "Not for automated decisions; monitor drift with the endpoint's data capture"
+                    f"Registered only at ROUGE-L >= {spec.rouge_l_threshold} on the validation "
+                    "split; not for automated decisions; monitor drift with the endpoint's "
+                    "data capture"
                 ),
             ),
         ),
     )
-    model_card.add_property_override(
-        "Content.EvaluationDetails",
-        [
-            {
-                "Name": "pipeline-evaluation",
-                "EvaluationObservation": "Computed by the pipeline's Evaluate step",
-                "MetricGroups": [{"Name": "quality-and-fairness", "MetricData": metrics}],
-            }
-        ],
-    )
-    return model_card

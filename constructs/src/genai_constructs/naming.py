@@ -71,3 +71,13 @@ def boundary_policy_name(prefix: str) -> str:
 def pipeline_runs_prefix(pipeline: str) -> str:
     """Where a fine-tuning pipeline keeps its runs (adapters, reports) in the artifacts zone."""
     return f"pipelines/{pipeline}/"
+
+
+def merged_models_prefix(pipeline: str) -> str:
+    """Where a fine-tuning pipeline writes the merged weights of its runs."""
+    return f"{pipeline_runs_prefix(pipeline)}merged/"
+
+
+def release_models_prefix(model: str) -> str:
+    """Where an environment keeps the releases of ``model`` it serves (artifacts zone)."""
+    return f"models/{model}/"

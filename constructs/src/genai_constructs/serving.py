@@ -313,7 +313,9 @@ class GpuEndpoint(Construct):
         )
 
     def _alarms(self, alarm_topic: sns.ITopic, latency_alarm_ms: int) -> None:
+        """Errors and latency, announced on the topic; a release rolls back when one fires."""
         dimensions = {"EndpointName": self.endpoint_name, "VariantName": VARIANT}
+        self.alarms: list[cloudwatch.Alarm] = []
         for alarm_id, metric_name, statistic, threshold, description in (
             ("Errors5xx", "Invocation5XXErrors", "Sum", 1, "Model errors (5xx)"),
             (
@@ -341,6 +343,7 @@ class GpuEndpoint(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             alarm.add_alarm_action(actions.SnsAction(alarm_topic))
+            self.alarms.append(alarm)
 
     def _monitoring(
         self,

@@ -196,6 +196,8 @@ class GovernedBucket(Construct):
     :param writer_tag: default ``None`` (no restriction); when ``(key, value)``, only principals
         carrying that principal tag may write or delete objects.
     :param denied_reader_arns: default none; role ARNs of this account that may not read objects.
+    :param shared_prefixes: default none; per key prefix, role ARNs of other accounts that may
+        list and read the objects under it, and nothing else in the bucket.
     """
 
     def __init__(
@@ -212,8 +214,10 @@ class GovernedBucket(Construct):
         metadata_reader_arns: Sequence[str] = (),
         writer_tag: tuple[str, str] | None = None,
         denied_reader_arns: Sequence[str] = (),
+        shared_prefixes: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        shared = {prefix: list(arns) for prefix, arns in (shared_prefixes or {}).items() if arns}
         if noncurrent_version_days < 1:
             raise ValueError(
                 "GovernedBucket: noncurrent_version_days must be at least 1 "
@@ -223,7 +227,14 @@ class GovernedBucket(Construct):
             raise ValueError(
                 f"GovernedBucket: object_lock_days must be at least 1 (got {object_lock_days})"
             )
-        for arn in [*metadata_reader_arns, *denied_reader_arns]:
+        for prefix in shared:
+            if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
+                raise ValueError(
+                    f"GovernedBucket: shared prefix '{prefix}' must end with '/' and hold no "
+                    "leading '/' or '*'"
+                )
+        shared_readers = sorted({arn for arns in shared.values() for arn in arns})
+        for arn in [*metadata_reader_arns, *denied_reader_arns, *shared_readers]:
             if not Token.is_unresolved(arn) and not _ROLE_ARN.match(arn):
                 raise ValueError(f"GovernedBucket: '{arn}' is not an IAM role ARN")
 
@@ -250,7 +261,10 @@ class GovernedBucket(Construct):
             "policy protect against loss.",
         )
         not_aws_service = {"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
-        outside_account = {"StringNotEquals": {"aws:PrincipalAccount": account}}
+        outside_account: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": account}}
+        if shared_readers:
+            outside_account["ArnNotEquals"] = {"aws:PrincipalArn": shared_readers}
+            self._share(shared, shared_readers)
         if metadata_reader_arns:
             self._deny(
                 "DenyOutsideAccountExceptMetadata",
@@ -263,7 +277,7 @@ class GovernedBucket(Construct):
                 conditions={
                     **outside_account,
                     **not_aws_service,
-                    "ArnNotEquals": {"aws:PrincipalArn": list(metadata_reader_arns)},
+                    "ArnNotEquals": {"aws:PrincipalArn": [*metadata_reader_arns, *shared_readers]},
                 },
             )
             self.bucket.add_to_resource_policy(
@@ -322,6 +336,49 @@ class GovernedBucket(Construct):
                 objects_only=True,
             )
 
+    def _share(self, shared: dict[str, list[str]], readers: list[str]) -> None:
+        """Each prefix to its readers, by their accounts narrowed to their ARNs (a role named
+        as principal must exist already; theirs are deployed later); they may do nothing
+        else."""
+        for index, (prefix, arns) in enumerate(sorted(shared.items())):
+            accounts = sorted({arn.split(":")[4] for arn in arns})
+            principals = [iam.AccountPrincipal(account) for account in accounts]
+            named = {"ArnEquals": {"aws:PrincipalArn": arns}}
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"AllowSharedRead{index}",
+                    principals=principals,
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*")],
+                    conditions=named,
+                )
+            )
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"AllowSharedList{index}",
+                    principals=principals,
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={**named, "StringLike": {"s3:prefix": f"{prefix}*"}},
+                )
+            )
+        readers_only = {"ArnEquals": {"aws:PrincipalArn": readers}}
+        self._deny(
+            "DenySharedReadersOtherActions",
+            not_actions=["s3:GetObject", "s3:ListBucket"],
+            conditions=readers_only,
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenySharedReadersOtherObjects",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject"],
+                not_resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in shared],
+                conditions=readers_only,
+            )
+        )
+
     def _deny(
         self,
         sid: str,
@@ -352,6 +409,7 @@ class DataLakeZones(Construct):
 
     :param zones: default ``DATA_LAKE_ZONES`` (raw, curated, training, artifacts).
     :param object_lock_days: default none; per zone name, governance-mode retention in days.
+    :param shared_prefixes: default none; per zone name, GovernedBucket's ``shared_prefixes``.
     Every other keyword is passed to each GovernedBucket (see there for defaults).
     """
 
@@ -369,13 +427,15 @@ class DataLakeZones(Construct):
         noncurrent_version_days: int = 90,
         metadata_reader_arns: Sequence[str] = (),
         writer_tag: tuple[str, str] | None = None,
+        shared_prefixes: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         locks = dict(object_lock_days or {})
+        shares = dict(shared_prefixes or {})
         denied = dict(denied_readers or {})
         if not zones or len(set(zones)) != len(zones):
             raise ValueError(f"DataLakeZones: zones must be unique and not empty (got {zones})")
-        unknown = sorted((set(locks) | set(denied)) - set(zones))
+        unknown = sorted((set(locks) | set(denied) | set(shares)) - set(zones))
         if unknown:
             raise ValueError(f"DataLakeZones: {unknown} are not zones of {list(zones)}")
 
@@ -393,4 +453,5 @@ class DataLakeZones(Construct):
                 metadata_reader_arns=metadata_reader_arns,
                 writer_tag=writer_tag,
                 denied_reader_arns=denied.get(zone, ()),
+                shared_prefixes=shares.get(zone),
             ).bucket

@@ -1,0 +1,117 @@
+"""The pipeline's RecordEvaluation step: the report's metrics into the card and the package.
+
+SageMaker and S3 are real boto3 clients wrapped in Stubbers: nothing reaches the network.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from genai_constructs.handlers.model_card import index
+
+PACKAGE = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/claims-summarizer/3"
+URI = "s3://artifacts-bucket/pipelines/claims-summarizer/evaluation/exec-1/evaluation.json"
+EVENT = {
+    "model_card_name": "claims-summarizer",
+    "model_package_arn": PACKAGE,
+    "evaluation_uri": URI,
+}
+CARD = {
+    "model_overview": {"model_description": "merged LoRA"},
+    "evaluation_details": [
+        {"name": "pipeline-evaluation", "metric_groups": []},
+        {"name": "bias-review", "metric_groups": []},
+    ],
+}
+
+
+def report(**metrics: Any) -> dict[str, Any]:
+    values = {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25, **metrics}
+    return {"metrics": {k: {"value": v} for k, v in values.items()}, "samples": 60}
+
+
+def stubbed(evaluation: dict[str, Any]) -> tuple[Any, Any, Stubber, Stubber]:
+    sagemaker = boto3.client("sagemaker", region_name="eu-west-1")
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3_stub, sm_stub = Stubber(s3), Stubber(sagemaker)
+    body = json.dumps(evaluation).encode()
+    s3_stub.add_response(
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(body), len(body))},
+        {"Bucket": "artifacts-bucket", "Key": URI.split("artifacts-bucket/")[1]},
+    )
+    return sagemaker, s3, sm_stub, s3_stub
+
+
+def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
+    sagemaker, s3, sm_stub, s3_stub = stubbed(report())
+    sm_stub.add_response(
+        "describe_model_card",
+        {
+            "ModelCardArn": "arn:aws:sagemaker:eu-west-1:555555555555:model-card/claims-summarizer",
+            "ModelCardName": "claims-summarizer",
+            "ModelCardVersion": 1,
+            "Content": json.dumps(CARD),
+            "ModelCardStatus": "Draft",
+            "CreationTime": "2026-11-27T00:00:00Z",
+            "CreatedBy": {},
+            "LastModifiedTime": "2026-11-27T00:00:00Z",
+        },
+        {"ModelCardName": "claims-summarizer"},
+    )
+    written: dict[str, Any] = {}
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        written.update(json.loads(params["Content"]))
+
+    sagemaker.meta.events.register("before-parameter-build.sagemaker.UpdateModelCard", capture)
+    sm_stub.add_response(
+        "update_model_card",
+        {"ModelCardArn": "arn:aws:sagemaker:eu-west-1:555555555555:model-card/claims-summarizer"},
+    )
+    sm_stub.add_response(
+        "update_model_package",
+        {"ModelPackageArn": PACKAGE},
+        {
+            "ModelPackageArn": PACKAGE,
+            "CustomerMetadataProperties": {"rouge_l": "0.41", "bleu": "0.18", "eval_loss": "1.25"},
+        },
+    )
+    with sm_stub, s3_stub:
+        values = index.handler(EVENT, clients=(sagemaker, s3))
+    assert values == {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25}
+    names = [entry["name"] for entry in written["evaluation_details"]]
+    assert names == ["bias-review", "pipeline-evaluation"]
+    evaluation = written["evaluation_details"][1]
+    assert evaluation["evaluation_job_arn"] == PACKAGE
+    assert evaluation["datasets"] == [URI]
+    assert "60 validation samples" in evaluation["evaluation_observation"]
+    data = {m["name"]: m["value"] for m in evaluation["metric_groups"][0]["metric_data"]}
+    assert data == {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25}
+    assert written["model_overview"] == CARD["model_overview"]
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        ({"bleu": None}, "metric 'bleu' is missing"),
+        ({"eval_loss": float("nan")}, "metric 'eval_loss' is missing or not a finite number"),
+        ({"rouge_l": True}, "metric 'rouge_l' is missing"),
+        ({"rouge_l": "0.4"}, "metric 'rouge_l' is missing"),
+    ],
+)
+def test_a_report_without_finite_metrics_is_refused(metrics: dict[str, Any], message: str) -> None:
+    with pytest.raises(index.InvalidReportError, match=message):
+        index.metric_values(report(**metrics))
+
+
+def test_the_report_location_must_be_an_s3_object() -> None:
+    with pytest.raises(index.InvalidReportError, match="is not an s3://bucket/key URI"):
+        index.read_report(None, "https://example.com/evaluation.json")
