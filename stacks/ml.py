@@ -221,6 +221,9 @@ class MLStack(Stack):
             capture_prefix=f"capture/{config.name}/",
             alarm_topic=alarms,
             monitor=monitor,
+            monitor_baseline_prefix=(
+                f"{serving_prefix(config.model)}baseline/" if entry.fine_tuned else None
+            ),
         )
         # Endpoints write data capture (and monitors their reports) to the artifacts zone: a
         # pipeline workload.

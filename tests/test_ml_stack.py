@@ -11,6 +11,7 @@ import yaml
 from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
+from blueprint.assembly.access.question import Questions
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
 from tests.conftest import EXAMPLE, Synthesized, joined
@@ -33,6 +34,7 @@ def test_pipeline_steps(definition: dict[str, Any]) -> None:
         ("PrepareData", "Processing"),
         ("FineTune", "Training"),
         ("MergeAdapter", "Processing"),
+        ("DataQualityBaseline", "QualityCheck"),
         ("Evaluate", "Processing"),
         ("RougeLGate", "Condition"),
     ]
@@ -456,3 +458,60 @@ def test_recipes_under_other_names_share_one_sdk_definition() -> None:
         direct = fine_tuning._pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     assert shared == direct
     assert fine_tuning.NAME not in shared and spec.name in shared
+
+
+def test_the_pipeline_computes_the_monitors_baseline_beside_the_merged_model(
+    definition: dict[str, Any],
+) -> None:
+    baseline = _step(definition, "DataQualityBaseline")
+    assert baseline["Type"] == "QualityCheck"
+    arguments = baseline["Arguments"]
+    [source] = arguments["ProcessingInputs"]
+    assert source["S3Input"]["S3Uri"] == {
+        "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    assert json.loads(arguments["Environment"]["dataset_format"]) == {"json": {"lines": True}}
+    [output] = arguments["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][1] == "baseline"
+    assert arguments["NetworkConfig"]["EnableNetworkIsolation"] is True
+    register = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][0]["Arguments"]
+    drift = register["DriftCheckBaselines"]["ModelDataQuality"]
+    assert drift["Constraints"]["S3Uri"] == {
+        "Get": "Steps.DataQualityBaseline.CalculatedBaselineConstraints"
+    }
+
+
+def test_the_prod_monitor_compares_captures_with_the_served_releases_baseline(
+    example: Synthesized, example_access: Questions
+) -> None:
+    template = example.template_json("claims-prod-ml")
+    [(logical_id, definition)] = [
+        (k, r)
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::SageMaker::DataQualityJobDefinition"
+    ]
+    config = definition["Properties"]["DataQualityBaselineConfig"]
+    for resource, name in (
+        ("ConstraintsResource", "constraints.json"),
+        ("StatisticsResource", "statistics.json"),
+    ):
+        assert joined(config[resource]["S3Uri"]).endswith(
+            f"/models/claims-summarizer/serving/baseline/{name}"
+        )
+    monitor = next(
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and k.startswith("EndpointClaimsSummarizerMonitorRole")
+    )
+    artifacts = next(
+        f"claims-prod-data/{k}"
+        for k, r in example.template_json("claims-prod-data")["Resources"].items()
+        if r["Type"] == "AWS::S3::Bucket" and k.startswith("ZonesArtifacts")
+    )
+    decision = example_access.ask(
+        f"claims-prod-ml/{monitor}",
+        "s3:GetObject",
+        f"{artifacts}/models/claims-summarizer/serving/baseline/constraints.json",
+    )
+    assert decision.decision == "allow", decision
+    assert logical_id.startswith("EndpointClaimsSummarizer")

@@ -85,6 +85,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     split_args = ["--input-dir", str(raw), "--seed", "42"]
     split_args += ["--validation-ratio", str(VALIDATION_RATIO)]
     split_args += ["--train-dir", str(root / "train"), "--validation-dir", str(root / "val")]
+    split_args += ["--baseline-dir", str(root / "baseline")]
     assert prepare_data.main(split_args) == 0
     return root
 
@@ -136,6 +137,9 @@ def test_prepare_data_splits_valid_records_and_skips_malformed(workspace: Path) 
     assert loaded.skipped == len(MALFORMED_LINES)
     again = prepare_data.split_records(loaded.records, VALIDATION_RATIO, seed=42)
     assert again == (train, validation)
+    # The monitor's baseline: the training prompts as the endpoint receives them.
+    requests = read_jsonl(workspace / "baseline" / "requests.jsonl")
+    assert requests == [{"inputs": record["prompt"]} for record in train]
 
 
 def test_lora_finetune_saves_only_a_trained_adapter(adapter_dir: Path) -> None:

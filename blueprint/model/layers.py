@@ -251,6 +251,7 @@ class EndpointInputs:
     endpoint: EndpointConfig
     serving_instance: str
     consumers: tuple[str, ...] = ()
+    fine_tuned: bool = False
 
 
 @dataclass(frozen=True)
@@ -606,6 +607,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                         for use in lob.genai.use_cases
                         if endpoint.name in use.endpoints
                     ),
+                    fine_tuned=endpoint.model in promoted,
                 )
                 for endpoint in lob.ml.endpoints
             )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from torch.utils.data import DataLoader
 from transformers import (
     AutoModelForCausalLM,
@@ -143,7 +143,9 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
 
 def eval_loader(examples: list[Example], batch_size: int, pad_id: int) -> DataLoader[Example]:
     return DataLoader(
-        examples, batch_size=batch_size, collate_fn=lambda batch: collate(batch, pad_id)
+        examples,  # type: ignore[arg-type]  # a list is a map-style dataset
+        batch_size=batch_size,
+        collate_fn=lambda batch: collate(batch, pad_id),
     )
 
 
@@ -161,7 +163,7 @@ def quantization(method: str) -> BitsAndBytesConfig | None:
     )
 
 
-def load_model(args: argparse.Namespace, use_bf16: bool) -> PreTrainedModel:
+def load_model(args: argparse.Namespace, use_bf16: bool) -> PeftModel:
     """The base model with a LoRA adapter on ``--target-modules``; 4-bit under QLoRA."""
     quantized = quantization(args.method)
     options: dict[str, Any] = {"dtype": torch.bfloat16 if use_bf16 else torch.float32}
@@ -173,6 +175,11 @@ def load_model(args: argparse.Namespace, use_bf16: bool) -> PreTrainedModel:
         base = prepare_model_for_kbit_training(
             base, use_gradient_checkpointing=args.gradient_checkpointing
         )
+    return adapt(base, args)
+
+
+def adapt(base: PreTrainedModel, args: argparse.Namespace) -> PeftModel:
+    """``base`` with a LoRA adapter on ``--target-modules``, ready for checkpointing."""
     lora = LoraConfig(
         r=args.lora_r,
         lora_alpha=args.lora_alpha,
@@ -184,7 +191,7 @@ def load_model(args: argparse.Namespace, use_bf16: bool) -> PreTrainedModel:
     if args.gradient_checkpointing:
         # The frozen embeddings give no gradient; the checkpointed layers need one to flow.
         model.enable_input_require_grads()
-    return model  # type: ignore[no-any-return]
+    return model
 
 
 def training_arguments(args: argparse.Namespace, use_bf16: bool) -> TrainingArguments:
@@ -242,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trainer = Trainer(
         model=model,
         args=training_arguments(args, use_bf16),
-        train_dataset=train_examples,  # type: ignore[arg-type]
+        train_dataset=train_examples,
         data_collator=lambda batch: collate(batch, tokenizer.pad_token_id),
     )
     resume = get_last_checkpoint(str(args.checkpoint_dir)) if args.checkpoint_dir.is_dir() else None

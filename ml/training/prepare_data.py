@@ -2,7 +2,8 @@
 
 Reads every ``*.jsonl`` file under the input directory, keeps the records that carry a
 non-empty string ``prompt`` and ``completion``, shuffles them with a fixed seed and writes
-``train.jsonl`` and ``validation.jsonl``.
+``train.jsonl`` and ``validation.jsonl``, and ``requests.jsonl``: the training prompts as the
+endpoint receives them (``{"inputs": prompt}``), the baseline of its data-quality monitor.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--validation-dir", type=Path, default=Path("/opt/ml/processing/validation")
     )
+    parser.add_argument("--baseline-dir", type=Path, default=Path("/opt/ml/processing/baseline"))
     parser.add_argument("--validation-ratio", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
@@ -83,6 +85,11 @@ def split_records(
     return shuffled[n_validation:], shuffled[:n_validation]
 
 
+def endpoint_requests(records: Sequence[Record]) -> list[Record]:
+    """The prompts in the shape of the endpoint's requests (Hugging Face TGI)."""
+    return [{"inputs": record["prompt"]} for record in records]
+
+
 def write_jsonl(records: Sequence[Record], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
@@ -98,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train, validation = split_records(loaded.records, args.validation_ratio, args.seed)
     write_jsonl(train, args.train_dir / "train.jsonl")
     write_jsonl(validation, args.validation_dir / "validation.jsonl")
+    write_jsonl(endpoint_requests(train), args.baseline_dir / "requests.jsonl")
     summary = {"train": len(train), "validation": len(validation), "skipped": loaded.skipped}
     LOG.info("split: %s", json.dumps(summary))
     return 0

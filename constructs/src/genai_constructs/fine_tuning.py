@@ -42,6 +42,7 @@ SERVING_IMAGE_VERSION = "3.3.6"  # Hugging Face TGI (huggingface-llm) container
 PROCESSING_INSTANCE = "ml.m5.2xlarge"
 EVALUATION_INSTANCE = "ml.g5.2xlarge"
 MERGE_VOLUME_GB = 200  # the base weights, the merged weights and room to write them
+BASELINE_INSTANCE = "ml.m5.xlarge"  # the model-monitor analyzer (CPU)
 
 OFFLINE_SDK_CONFIG = {
     "SchemaVersion": "1.0",
@@ -192,11 +193,14 @@ def _shared_definition(spec: FineTuningSpec, region: str, subnet_count: int) -> 
 
 def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
     import boto3
+    from sagemaker.drift_check_baselines import DriftCheckBaselines
     from sagemaker.huggingface import HuggingFace, HuggingFaceModel
     from sagemaker.lambda_helper import Lambda
     from sagemaker.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.model_monitor.dataset_format import DatasetFormat
     from sagemaker.network import NetworkConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+    from sagemaker.workflow.check_job_config import CheckJobConfig
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.execution_variables import ExecutionVariables
@@ -207,6 +211,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
     class OfflineSession(PipelineSession):
@@ -269,6 +274,11 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                     output_name="validation",
                     source="/opt/ml/processing/validation",
                     destination=f"{runs}/data/validation",
+                ),
+                ProcessingOutput(
+                    output_name="baseline",
+                    source="/opt/ml/processing/baseline",
+                    destination=f"{runs}/data/baseline",
                 ),
             ],
         ),
@@ -339,6 +349,28 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         ),
     )
     merged = merge.properties.ProcessingOutputConfig.Outputs["merged"].S3Output.S3Uri
+    # The data-quality baseline of the endpoint's monitor, beside the merged weights: a
+    # release carries it to where the monitor of the serving endpoint reads it.
+    baseline = QualityCheckStep(
+        "DataQualityBaseline",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=outputs["baseline"].S3Output.S3Uri,
+            dataset_format=DatasetFormat.json(lines=True),
+            output_s3_uri=Join(on="/", values=[merged, "baseline"]),
+        ),
+        check_job_config=CheckJobConfig(
+            role=ROLE,
+            instance_type=BASELINE_INSTANCE,
+            volume_kms_key=KEY,
+            output_kms_key=KEY,
+            max_runtime_in_seconds=3600,
+            network_config=network,
+            sagemaker_session=session,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=spec.name,
+    )
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     evaluate = ProcessingStep(
         "Evaluate",
@@ -405,6 +437,16 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                     content_type="application/json", s3_uri=evaluation_json
                 )
             ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=baseline.properties.CalculatedBaselineStatistics,
+                ),
+                model_data_constraints=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=baseline.properties.CalculatedBaselineConstraints,
+                ),
+            ),
             description=f"{spec.name}: merged LoRA fine-tune of {spec.base_model_prefix}",
         ),
     )
@@ -440,7 +482,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     )
     pipeline = Pipeline(
         name=spec.name,
-        steps=[prepare, train, merge, evaluate, gate],
+        steps=[prepare, train, merge, baseline, evaluate, gate],
         sagemaker_session=session,
     )
     return str(pipeline.definition())
@@ -741,6 +783,7 @@ class FineTuningPipeline(Construct):
                 training_image_uri(stack.region, spec.training_instance),
                 training_image_uri(stack.region, EVALUATION_INSTANCE),
                 preparation_image_uri(stack.region),
+                image_uri("model-monitor", stack.region),
             ],
         )
 

@@ -49,6 +49,9 @@ class GpuEndpoint(Construct):
     :param invocations_per_instance: default 20; the scaling target.
     :param latency_alarm_ms: default 10000; p90 model latency that raises the alarm.
     :param monitor: default ``False``; add an hourly data-quality monitoring schedule.
+    :param monitor_baseline_prefix: default none; where in ``model_bucket`` the monitor finds
+        ``statistics.json`` and ``constraints.json`` of its baseline (a fine-tuned model's
+        release carries the baseline its pipeline computed).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class GpuEndpoint(Construct):
         invocations_per_instance: int = 20,
         latency_alarm_ms: int = 10000,
         monitor: bool = False,
+        monitor_baseline_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if min_instances < 0 or max_instances < max(1, min_instances):
@@ -94,6 +98,7 @@ class GpuEndpoint(Construct):
             assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
         self.monitor_role: iam.Role | None = None
+        self.data_quality: sm.CfnDataQualityJobDefinition | None = None
         model_bucket.grant_read(self.role, f"{model_prefix}*")
         capture_bucket.grant_put(self.role, f"{capture_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
@@ -122,6 +127,8 @@ class GpuEndpoint(Construct):
             self._monitoring(
                 stack, capture_bucket, capture_prefix, encryption_key, self._subnets, security_group
             )
+            if monitor_baseline_prefix is not None:
+                self._baseline(model_bucket, monitor_baseline_prefix)
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the endpoint (and its inference component, when it has one)."""
@@ -345,6 +352,20 @@ class GpuEndpoint(Construct):
             alarm.add_alarm_action(actions.SnsAction(alarm_topic))
             self.alarms.append(alarm)
 
+    def _baseline(self, bucket: s3.IBucket, prefix: str) -> None:
+        """The monitor compares the captures with the baseline its model was trained on."""
+        assert self.monitor_role is not None and self.data_quality is not None
+        bucket.grant_read(self.monitor_role, f"{prefix}*")
+        baseline = sm.CfnDataQualityJobDefinition
+        self.data_quality.data_quality_baseline_config = baseline.DataQualityBaselineConfigProperty(
+            constraints_resource=baseline.ConstraintsResourceProperty(
+                s3_uri=bucket.s3_url_for_object(f"{prefix}constraints.json")
+            ),
+            statistics_resource=baseline.StatisticsResourceProperty(
+                s3_uri=bucket.s3_url_for_object(f"{prefix}statistics.json")
+            ),
+        )
+
     def _monitoring(
         self,
         stack: Stack,
@@ -367,7 +388,7 @@ class GpuEndpoint(Construct):
         key.grant_encrypt_decrypt(self.monitor_role)
         grant_sagemaker_runtime(self.monitor_role, stack, [monitor_image_uri(stack.region)])
         name = f"{stack.stack_name}-{self.node.id}"[:56]
-        definition = sm.CfnDataQualityJobDefinition(
+        self.data_quality = definition = sm.CfnDataQualityJobDefinition(
             self,
             "DataQuality",
             job_definition_name=f"{name}-dq",
