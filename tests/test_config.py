@@ -19,6 +19,16 @@ def example_data() -> dict:
     return yaml.safe_load(EXAMPLE.read_text())
 
 
+def edited(path: tuple[str | int, ...], value: object) -> dict:
+    """The example's data with the value at ``path`` replaced."""
+    data = example_data()
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return data
+
+
 def problems(data: dict, tmp_path: Path) -> list[str]:
     """Write ``data`` as an organization file and return the problem lines, file name removed."""
     path = tmp_path / "org.yaml"
@@ -351,12 +361,7 @@ def test_values_the_stacks_rely_on_are_checked_here(
     path: tuple[str | int, ...], value: object, tmp_path: Path
 ) -> None:
     """Stacks take these as typed inputs and do not check them again."""
-    data = example_data()
-    node = data
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    [problem] = problems(data, tmp_path)
+    [problem] = problems(edited(path, value), tmp_path)
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     assert problem.startswith(where)
     assert "(got " in problem

@@ -13,7 +13,7 @@ from blueprint.model.config import ModelArchitecture
 from blueprint.model.gpu_memory import GPU_INSTANCES, DecoderShape, TrainingRun, estimate
 from blueprint.model.loader import load_config
 from tests.conftest import EXAMPLE
-from tests.test_config import example_data, problems
+from tests.test_config import edited, example_data, problems
 
 MISTRAL_7B = DecoderShape(
     layers=32,
@@ -163,10 +163,5 @@ def test_qlora_fits_where_lora_does_not(tmp_path: Path) -> None:
 def test_fine_tuning_values_are_checked(
     path: tuple[str | int, ...], value: object, expected: str, tmp_path: Path
 ) -> None:
-    data = example_data()
-    node = data
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-    [problem] = problems(data, tmp_path)
+    [problem] = problems(edited(path, value), tmp_path)
     assert expected in problem
