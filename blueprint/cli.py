@@ -224,18 +224,27 @@ def print_cost(assembly: Path) -> None:
 
 def print_summary(assembly: Path) -> int:
     """Print what a synthesized assembly holds; exit 1 if any nag finding is unacknowledged."""
+    from blueprint.assembly.audit import acknowledgments_by_pack
+
     cloud_assembly = read_assembly(assembly)
     report = cloud_assembly.nag_report
     if not report:
         raise AssemblyError(f"{assembly}: no nag-report.json; run `make synth` first")
     print(f"{assembly}: {len(cloud_assembly.stacks)} templates")
     unacknowledged = 0
+    by_pack, other = acknowledgments_by_pack(report)
     for pack in report["packs"]:
         count = len(pack["unacknowledged"])
         unacknowledged += count
-        print(f"  cdk-nag {pack['pack']}: {count} unacknowledged finding(s)")
-    nag_acks = [a for a in report["acknowledgments"] if "::" not in a["rule"]]
-    print(f"  acknowledged findings: {len(nag_acks)} (each on one resource, with its reason)")
+        print(
+            f"  cdk-nag {pack['pack']}: {count} unacknowledged finding(s), "
+            f"{len(by_pack[pack['pack']])} acknowledged"
+        )
+    total = sum(map(len, by_pack.values()))
+    print(
+        f"  acknowledged findings: {total} of the packs, {len(other)} cfn-lint ignores and "
+        "annotations (each on one resource, with its reason; the audit lists them)"
+    )
     return 1 if unacknowledged else 0
 
 

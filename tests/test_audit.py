@@ -34,6 +34,10 @@ def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = yaml.safe_load(EXAMPLE.read_text())
     lob = next(entry for entry in raw["lobs"] if entry["name"] == LOB)
     lob["environments"] = {ENVIRONMENT: lob["environments"][ENVIRONMENT]}
+    # Prod alone trains nothing: its endpoint serves the open-weights model itself.
+    lob["ml"].pop("fine_tuning")
+    for endpoint in lob["ml"]["endpoints"]:
+        endpoint["model"] = raw["catalog"]["open_weights"][0]["id"]
     raw["lobs"] = [lob]
     path = tmp_path_factory.mktemp("org") / "org.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -389,3 +393,26 @@ def test_every_residual_risk_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     listed = yaml.safe_load((REPO / "blueprint/assembly/residual_risks.yaml").read_text())
     assert [r["id"] for r in listed if f"`{r['id']}`" not in readme] == []
+
+
+def test_summary_counts_the_acknowledgments_the_audit_lists(
+    report: Json, assembly_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every acknowledgment, wildcard ones ([Action::...], [Resource::...]) included."""
+    assert main(["summary", str(assembly_dir)]) == 0
+    printed = capsys.readouterr().out
+    compliance = report["compliance"]
+    for pack in compliance["nag_packs"]:
+        counts = f"0 unacknowledged finding(s), {len(pack['acknowledgments'])} acknowledged"
+        assert f"{pack['pack']}: {counts}" in printed
+    total = sum(len(pack["acknowledgments"]) for pack in compliance["nag_packs"])
+    wildcards = sum(
+        "[Action::" in a["rule"] or "[Resource::" in a["rule"]
+        for pack in compliance["nag_packs"]
+        for a in pack["acknowledgments"]
+    )
+    assert wildcards > 0
+    assert (
+        f"acknowledged findings: {total} of the packs, "
+        f"{len(compliance['other_acknowledgments'])} cfn-lint ignores" in printed
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,9 +86,9 @@ def test_lob_names_are_unique(tmp_path: Path) -> None:
 
 def test_environments_are_interactive_nonprod_prod(tmp_path: Path) -> None:
     data = example_data()
-    data["lobs"][0]["environments"]["staging"] = data["lobs"][0]["environments"].pop("nonprod")
+    data["lobs"][1]["environments"]["staging"] = data["lobs"][1]["environments"].pop("nonprod")
     assert problems(data, tmp_path) == [
-        "lobs[0].environments.staging: unknown key 'staging'; allowed: interactive, nonprod, prod"
+        "lobs[1].environments.staging: unknown key 'staging'; allowed: interactive, nonprod, prod"
     ]
 
 
@@ -200,6 +201,45 @@ def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
         load_config(path)
     assert len(raised.value.lines()) == 1
     assert raised.value.lines()[0].startswith(f"{path}:3: <root>: invalid YAML:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "organization: !!python/object/apply:os.system [echo unsafe]\n",
+        "organization: !custom {name: example}\n",
+    ],
+)
+def test_yaml_tags_are_refused_without_running_anything(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    [line] = raised.value.lines()
+    assert line.startswith(f"{path}:1: <root>: invalid YAML: could not determine a constructor")
+    assert line.endswith("; allowed: plain YAML values, without tags")
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    """Nine levels of ten aliases each: 2.3 billion values once expanded."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = tmp_path / "org.yaml"
+    path.write_text("\n".join([*lines, "organization: *a8"]) + "\n")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "blueprint.cli", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert time.perf_counter() - started < 2
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert (
+        f"{path}:1: <root>: the file expands to 2,345,679,021 values through YAML aliases; "
+        "allowed: at most 200,000" in result.stderr
+    )
 
 
 FIVE_MISTAKES = {
@@ -419,4 +459,56 @@ def test_use_cases_name_their_own_knowledge_bases_and_endpoints(tmp_path: Path) 
         "genai.knowledge_bases; allowed: policies",
         "lobs[0].genai.use_cases[0].endpoints[0]: 'nowhere' is not in this LOB's ml.endpoints; "
         "allowed: claims-summarizer",
+    ]
+
+
+def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
+    """Synth would fail building the LOB's model access (no approved model to grant)."""
+    data = example_data()
+    for model in data["catalog"]["bedrock"]:
+        if model.get("kind", "text") == "text":
+            model["max_classification"] = "confidential"
+    data["lobs"][2]["data_classification"] = "restricted"
+    data["lobs"][2]["genai"] = {}
+    data["lobs"][2]["ml"] = {}
+    assert problems(data, tmp_path) == [
+        "lobs[2].data_classification: no text model of catalog.bedrock is approved for "
+        "'restricted' data, so LOB 'research' could call none; allowed: data_classification: "
+        "confidential or lower, or a text model of catalog.bedrock with max_classification: "
+        "restricted"
+    ]
+
+
+def test_ml_entries_need_the_environment_they_run_in(tmp_path: Path) -> None:
+    """Silently dropped before: pipelines run in nonprod, endpoints in nonprod or prod."""
+    data = example_data()
+    claims = data["lobs"][0]
+    claims["environments"] = {"interactive": claims["environments"]["interactive"]}
+    claims["genai"]["use_cases"][0]["endpoints"] = []
+    assert problems(data, tmp_path) == [
+        "lobs[0].ml.fine_tuning[0]: LOB 'claims' has no nonprod environment, where fine-tuning "
+        "pipelines run; allowed: add environments.nonprod, or remove the entry",
+        "lobs[0].ml.endpoints[0]: LOB 'claims' has neither a nonprod nor a prod environment, "
+        "where endpoints serve; allowed: add one, or remove the entry",
+    ]
+
+
+def test_knowledge_base_names_stay_distinct_once_cut_to_32_characters(tmp_path: Path) -> None:
+    data = example_data()
+    research = data["lobs"][2]["genai"]
+    studies = research["knowledge_bases"][0]
+    research["knowledge_bases"] = [
+        {**studies, "name": "clinical-trials-2020"},
+        {**studies, "name": "clinical-trials-2021"},
+    ]
+    research["use_cases"][0]["knowledge_bases"] = ["clinical-trials-2021"]
+    found = problems(data, tmp_path)
+    assert found == [
+        f"lobs[2].genai.knowledge_bases[1].name: in research-{env} its OpenSearch names "
+        f"({name}) are those of knowledge_bases[0] once cut to 32 characters; allowed: a name "
+        f"that differs within its first {26 - len(f'research-{env}')} characters"
+        for env, name in (
+            ("nonprod", "research-nonprod-clinical-trials"),
+            ("prod", "research-prod-clinical-trials-20"),
+        )
     ]

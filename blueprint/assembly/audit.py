@@ -105,19 +105,29 @@ def inventory(assembly: Assembly) -> Json:
 # --- compliance --------------------------------------------------------------------------
 
 
+def acknowledgments_by_pack(nag_report: Json) -> tuple[dict[str, list[Json]], list[Json]]:
+    """The nag report's acknowledgments of each pack's rules, and the others (cfn-lint
+    ignores, acknowledged annotations)."""
+    acknowledgments = list(nag_report.get("acknowledgments", []))
+    names = [pack["pack"] for pack in nag_report.get("packs", [])]
+    by_pack = {
+        name: [a for a in acknowledgments if a["rule"].startswith(f"{name}-")] for name in names
+    }
+    prefixes = tuple(f"{name}-" for name in names)
+    return by_pack, [a for a in acknowledgments if not a["rule"].startswith(prefixes)]
+
+
 def compliance(assembly: Assembly, lint: bool = True) -> Json:
-    acknowledgments = list(assembly.nag_report.get("acknowledgments", []))
+    by_pack, other = acknowledgments_by_pack(assembly.nag_report)
     packs = [
         {
             "pack": pack["pack"],
             "unacknowledged": len(pack.get("unacknowledged", [])),
             "findings": pack.get("unacknowledged", []),
-            "acknowledgments": [a for a in acknowledgments if a["rule"].startswith(pack["pack"])],
+            "acknowledgments": by_pack[pack["pack"]],
         }
         for pack in assembly.nag_report.get("packs", [])
     ]
-    prefixes = tuple(pack["pack"] for pack in packs)
-    other = [a for a in acknowledgments if not a["rule"].startswith(prefixes)]
     return {
         "nag_packs": packs,
         "other_acknowledgments": other,

@@ -511,8 +511,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
 
 
 def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
-    """OpenSearch collection names are physical (3-32 characters), unique in the account."""
-    return f"{placement.key}-{kb.name}"[:32].rstrip("-")
+    return names.collection_name(placement.key, kb.name)
 
 
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:

@@ -21,6 +21,9 @@ from blueprint.model.errors import ConfigError, ConfigProblem
 from blueprint.model.rules import cross_field_problems
 
 Location = tuple[str | int, ...]
+# A 100-LOB organization holds about 8,000 values; a file that expands to far more through
+# YAML aliases (an alias bomb) is refused before it is read.
+MAX_VALUES = 200_000
 
 
 def format_path(location: Location) -> str:
@@ -46,9 +49,36 @@ def load_config(path: str | Path) -> OrgConfig:
         line = mark.line + 1 if mark else None
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(file, [ConfigProblem("", f"invalid YAML: {problem}", line)]) from None
+    expanded = _expanded_size(root, {})
+    if expanded > MAX_VALUES:
+        raise ConfigError(
+            file,
+            [
+                ConfigProblem(
+                    "",
+                    f"the file expands to {expanded:,} values through YAML aliases; allowed: "
+                    f"at most {MAX_VALUES:,} (use each anchor '&' and alias '*' sparingly)",
+                    1,
+                )
+            ],
+        )
     lines: dict[str, int] = {}
     problems = _index_lines(root, (), lines)
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(
+            file,
+            [
+                ConfigProblem(
+                    "",
+                    f"invalid YAML: {problem}; allowed: plain YAML values, without tags",
+                    mark.line + 1 if mark else None,
+                )
+            ],
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(
             file,
@@ -65,6 +95,24 @@ def load_config(path: str | Path) -> OrgConfig:
         raise ConfigError(file, [_with_line(p, lines) for p in problems])
     assert config is not None
     return config
+
+
+def _expanded_size(node: yaml.Node | None, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for once its aliases are expanded, computed once per
+    distinct node (an alias shares the node it names), so measuring an alias bomb is cheap."""
+    if node is None:
+        return 0
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that contains itself counts once
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes) for item in node.value)
+    sizes[id(node)] = size
+    return size
 
 
 def _index_lines(

@@ -32,6 +32,11 @@ def lob_placement(lob: str, environment: str) -> str:
     return f"{lob}-{environment}"
 
 
+def collection_name(placement: str, knowledge_base: str) -> str:
+    """An OpenSearch Serverless collection: physical, 3-32 characters, unique in the account."""
+    return f"{placement}-{knowledge_base}"[:32].rstrip("-")
+
+
 def stack_name(placement: str, layer: str) -> str:
     """``claims-nonprod`` and ``data`` -> ``claims-nonprod-data``."""
     return f"{placement}-{layer}"

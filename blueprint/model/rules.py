@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from blueprint.model import names
 from blueprint.model.config import (
     ENVIRONMENT_NAMES,
     DataClassification,
@@ -19,6 +20,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
+from genai_constructs.naming import COLLECTION_PARTS, collection_part_name
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -46,6 +48,9 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_catalog_problems(data),
         *_model_reference_problems(data),
         *ml_problems(data),
+        *_lob_model_problems(data),
+        *_environment_need_problems(data),
+        *_collection_name_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
     ]
@@ -385,3 +390,86 @@ def _memory_problems(
             "e.g. a smaller batch_size or max_length, gradient_checkpointing: true, "
             "method: qlora, or a base model whose training_instance has more GPU memory",
         )
+
+
+def _lob_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Every LOB needs a text model of the catalog approved for its data classification: its
+    application and persona roles are granted the approved ones."""
+    ranks = [c.value for c in DataClassification]
+    text_models = [
+        m
+        for m in _catalog(data).values()
+        if m.get("kind", "text") == "text" and m.get("max_classification") in ranks
+    ]
+    highest = max((ranks.index(m["max_classification"]) for m in text_models), default=-1)
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        classification = lob.get("data_classification")
+        if classification not in ranks or ranks.index(classification) <= highest:
+            continue
+        allowed = (
+            f"data_classification: {ranks[highest]} or lower, or a text model of "
+            f"catalog.bedrock with max_classification: {classification}"
+            if highest >= 0
+            else f"a text model of catalog.bedrock with max_classification: {classification}"
+        )
+        yield ConfigProblem(
+            f"lobs[{index}].data_classification",
+            f"no text model of catalog.bedrock is approved for '{classification}' data, so "
+            f"LOB '{lob.get('name')}' could call none; allowed: {allowed}",
+        )
+
+
+def _environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Fine-tuning runs in nonprod and endpoints serve in nonprod or prod: an entry whose
+    environment the LOB lacks would build nothing."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        present = [e for e in _mapping(lob.get("environments")) if e in ENVIRONMENT_NAMES]
+        ml = _mapping(lob.get("ml"))
+        if "nonprod" not in present:
+            for e_index, _ in enumerate(_sequence(ml.get("fine_tuning"))):
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.fine_tuning[{e_index}]",
+                    f"LOB '{lob.get('name')}' has no nonprod environment, where fine-tuning "
+                    "pipelines run; allowed: add environments.nonprod, or remove the entry",
+                )
+        if not {"nonprod", "prod"} & set(present):
+            for e_index, _ in enumerate(_sequence(ml.get("endpoints"))):
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.endpoints[{e_index}]",
+                    f"LOB '{lob.get('name')}' has neither a nonprod nor a prod environment, "
+                    "where endpoints serve; allowed: add one, or remove the entry",
+                )
+
+
+def _collection_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """OpenSearch names are cut to 32 characters: two knowledge bases of one LOB environment
+    must not end up with the same collection, policy or endpoint name."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        present = [e for e in _mapping(lob.get("environments")) if e in ENVIRONMENT_NAMES]
+        genai = _mapping(lob.get("genai"))
+        for environment in present:
+            taken: dict[str, int] = {}
+            placement = names.lob_placement(str(lob.get("name")), environment)
+            for k_index, kb in enumerate(map(_mapping, _sequence(genai.get("knowledge_bases")))):
+                where = kb.get("environments")
+                if (
+                    kb.get("vector_store") != "opensearch-serverless"
+                    or not isinstance(kb.get("name"), str)
+                    or (isinstance(where, list) and environment not in where)
+                ):
+                    continue
+                collection = names.collection_name(placement, kb["name"])
+                owned = {collection} | {
+                    collection_part_name(collection, p) for p in COLLECTION_PARTS
+                }
+                clash = sorted(name for name in owned if name in taken)
+                if clash:
+                    yield ConfigProblem(
+                        f"lobs[{index}].genai.knowledge_bases[{k_index}].name",
+                        f"in {placement} its OpenSearch names ({clash[0]}) are those of "
+                        f"knowledge_bases[{taken[clash[0]]}] once cut to 32 characters; "
+                        "allowed: a name that differs within its first "
+                        f"{max(1, 26 - len(placement))} characters",
+                    )
+                for name in owned:
+                    taken.setdefault(name, k_index)

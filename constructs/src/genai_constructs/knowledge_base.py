@@ -24,6 +24,7 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.custom_resource import CustomResourceFunction
+from genai_constructs.naming import collection_part_name
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
 TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
@@ -154,7 +155,7 @@ class OpenSearchVectorStore(Construct):
         encryption = aoss.CfnSecurityPolicy(
             self,
             "EncryptionPolicy",
-            name=f"{collection_name}-enc"[:32],
+            name=collection_part_name(collection_name, "enc"),
             type="encryption",
             policy=stack.to_json_string(
                 {
@@ -178,7 +179,7 @@ class OpenSearchVectorStore(Construct):
         network = aoss.CfnSecurityPolicy(
             self,
             "NetworkPolicy",
-            name=f"{collection_name}-net"[:32],
+            name=collection_part_name(collection_name, "net"),
             type="network",
             policy=stack.to_json_string(
                 [
@@ -219,7 +220,7 @@ class OpenSearchVectorStore(Construct):
         return aoss.CfnVpcEndpoint(
             self,
             "VpcEndpoint",
-            name=f"{self.collection_name}-vpce"[:32],
+            name=collection_part_name(self.collection_name, "vpce"),
             vpc_id=vpc.vpc_id,
             subnet_ids=[subnet.subnet_id for subnet in vpc.isolated_subnets],
             security_group_ids=[security_group.security_group_id],
@@ -274,7 +275,7 @@ class OpenSearchVectorStore(Construct):
         return aoss.CfnAccessPolicy(
             self,
             construct_id,
-            name=f"{self.collection_name}-{suffix}"[:32],
+            name=collection_part_name(self.collection_name, suffix),
             type="data",
             policy=Stack.of(self).to_json_string(
                 [
@@ -412,7 +413,7 @@ class GovernedKnowledgeBase(Construct):
             aoss.CfnAccessPolicy(
                 self,
                 "CollectionAccess",
-                name=f"{collection_name}-kb"[:32],
+                name=collection_part_name(collection_name, "kb"),
                 type="data",
                 policy=stack.to_json_string(
                     [

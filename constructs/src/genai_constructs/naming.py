@@ -81,3 +81,12 @@ def merged_models_prefix(pipeline: str) -> str:
 def release_models_prefix(model: str) -> str:
     """Where an environment keeps the releases of ``model`` it serves (artifacts zone)."""
     return f"models/{model}/"
+
+
+# The policies and endpoint of an OpenSearch Serverless collection, each named after it.
+COLLECTION_PARTS = ("enc", "net", "vpce", "admin", "kb")
+
+
+def collection_part_name(collection_name: str, part: str) -> str:
+    """The name of one policy or endpoint of the collection (OpenSearch: 32 characters)."""
+    return f"{collection_name}-{part}"[:32]
