@@ -11,13 +11,21 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install browser validate synth audit cost deploy-local bench lint test clean
+.PHONY: install install-synth browser validate synth audit cost own-org diff deploy \
+	deploy-local bench lint test clean
 
+# What synthesis needs (the CDK, cdk-nag, cfn-lint, the SageMaker SDK); the tests add the
+# recipe's PyTorch stack, moto, Pulumi and the linters.
+install-synth: $(VENV)/.synth-installed node_modules/.installed
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constructs/pyproject.toml
+$(VENV)/.synth-installed: pyproject.toml constructs/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.synth-installed
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy]'
 	touch $@
@@ -32,14 +40,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-validate: install
+validate: install-synth
 	blueprint validate $(ORG)
 
 # Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth, the
 # access catalog (every journey allowed, every attack denied) right after.
 synth: validate
 	rm -rf cdk.out
-	cdk synth --quiet
+	cdk synth --quiet 2>&1 | { grep -v '^Supply a stack id' || true; }
 	blueprint lint cdk.out
 	blueprint summary cdk.out
 	blueprint access cdk.out --org $(ORG)
@@ -47,11 +55,26 @@ synth: validate
 	blueprint audit cdk.out --org $(ORG)
 
 # The auditor's report of an existing cdk.out: cdk.out/audit/{index.html,audit.md,audit.json}.
-audit: install
+audit: install-synth
 	blueprint audit cdk.out --org $(ORG)
 
-cost: install
+cost: install-synth
 	blueprint cost cdk.out
+
+# Your organization only (ORG=path/to/org.yaml, no default), after checking credentials and
+# the bootstrap of every target: make diff STACKS='claims-interactive-*'.
+STACKS ?=
+own-org:
+	@if [ "$(origin ORG)" = file ]; then echo "ORG is not set: diff and deploy need your organization file (ORG=path/to/org.yaml); the example's accounts are fictional" >&2; exit 2; fi
+	@if [ -z "$(STACKS)" ]; then echo "STACKS is not set: name the stacks, e.g. STACKS='claims-interactive-*'" >&2; exit 2; fi
+
+diff: own-org synth
+	blueprint preflight --org $(ORG) $(STACKS)
+	cdk diff --app cdk.out $(STACKS)
+
+deploy: own-org synth
+	blueprint preflight --org $(ORG) $(STACKS)
+	cdk deploy --app cdk.out $(STACKS)
 
 # Every stack of the organization into moto (in-process, 127.0.0.1), then the smoke checks.
 deploy-local: synth

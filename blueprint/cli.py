@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "lint", help="cfn-lint every template on every core; exit 1 on any finding"
     )
     lint.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    lint.add_argument("--verbose", action="store_true", help="name each template as it is done")
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     deploy = commands.add_parser(
@@ -57,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument(
         "--stacks", help="comma-separated stack name patterns, e.g. '*-security,*-foundation'"
     )
+    preflight = commands.add_parser(
+        "preflight",
+        help="before cdk diff or deploy: AWS credentials, and the bootstrap of each target",
+    )
+    preflight.add_argument("stacks", nargs="+", help="stack names or patterns, as for cdk")
+    preflight.add_argument("--assembly", default="cdk.out", help="default cdk.out")
+    preflight.add_argument("--org", required=True, help="organization file")
     bootstrap = commands.add_parser(
         "bootstrap-template",
         help="write the platform's CDK bootstrap template beside a cloud assembly",
@@ -110,13 +118,33 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "cost":
         print_cost(Path(args.assembly))
     elif args.command == "lint":
-        return print_lint(Path(args.assembly))
+        return print_lint(Path(args.assembly), verbose=args.verbose)
     elif args.command == "deploy":
         return deploy_local(args)
     elif args.command == "access":
         return access(args)
     elif args.command == "bootstrap-template":
         return bootstrap_template(Path(args.assembly))
+    elif args.command == "preflight":
+        return run_preflight(args)
+    return 0
+
+
+def run_preflight(args: argparse.Namespace) -> int:
+    """Exit 2, with what to do, when credentials or a target's bootstrap are missing."""
+    from blueprint.deploy.preflight import PreflightError, preflight
+
+    config = load_config_or_exit(args.org)
+    try:
+        lines = preflight(
+            read_assembly(Path(args.assembly)), config.platform.tooling_account, args.stacks
+        )
+    except PreflightError as error:
+        for line in str(error).splitlines():
+            print(f"blueprint preflight: {line}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -166,10 +194,17 @@ def bootstrap_template(assembly: Path) -> int:
     return 0
 
 
-def print_lint(assembly: Path) -> int:
+def print_lint(assembly: Path, *, verbose: bool = False) -> int:
     from blueprint.assembly.lint import lint_assembly
+    from blueprint.progress import Progress
 
-    result = lint_assembly(assembly)
+    total = len(read_assembly(assembly).stacks)
+    with Progress("cfn-lint", total, "templates", verbose=verbose) as progress:
+
+        def linted(paths: list[str]) -> None:
+            progress.advance(len(paths), "\n".join(f"linted {Path(p).name}" for p in paths))
+
+        result = lint_assembly(assembly, progress=linted)
     for finding in result["findings"]:
         print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
     print(f"cfn-lint: {result['templates']} template(s), {len(result['findings'])} finding(s)")
@@ -182,8 +217,8 @@ def deploy_local(args: argparse.Namespace) -> int:
 
     if not args.local:
         print(
-            "blueprint deploy: only --local is implemented; deploy to AWS with `npx cdk deploy`"
-            " or the Pulumi program in deploy/pulumi",
+            "blueprint deploy: only --local is implemented; deploy to AWS with `make deploy` "
+            "(ORG and STACKS set) or the Pulumi program in deploy/pulumi",
             file=sys.stderr,
         )
         return 2

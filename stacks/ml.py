@@ -120,11 +120,13 @@ class MLStack(Stack):
             artifacts_bucket=self.zones["artifacts"],
             users=studio.users,
             idle_minutes=studio.idle_minutes,
+            mlflow=studio.mlflow,
         )
-        self._acknowledge_role_policy(
-            self.studio.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
-        )
-        mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
+        if self.studio.mlflow is not None and self.studio.mlflow_role is not None:
+            self._acknowledge_role_policy(
+                self.studio.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
+            )
+            mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
         for user, profile in zip(studio.users, self.studio.users, strict=True):
             mark(profile, f"studio-user/{user}")
 

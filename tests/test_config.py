@@ -20,6 +20,20 @@ def example_data() -> dict:
     return yaml.safe_load(EXAMPLE.read_text())
 
 
+def yaml_path(path: tuple[str | int, ...]) -> str:
+    """How problems name ``path`` of the example: its LOBs by name."""
+    lobs = [lob["name"] for lob in example_data()["lobs"]]
+    parts = [
+        f"[{lobs[part]}]"
+        if index == 1 and path[0] == "lobs" and isinstance(part, int)
+        else f"[{part}]"
+        if isinstance(part, int)
+        else f".{part}"
+        for index, part in enumerate(path)
+    ]
+    return "".join(parts).lstrip(".")
+
+
 def edited(path: tuple[str | int, ...], value: object) -> dict:
     """The example's data with the value at ``path`` replaced."""
     data = example_data()
@@ -54,7 +68,7 @@ def test_account_ids_have_twelve_digits(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][1]["environments"]["prod"]["account"] = "66666666667"
     assert problems(data, tmp_path) == [
-        "lobs[1].environments.prod.account: '66666666667' is not an AWS account id; "
+        "lobs[marketing].environments.prod.account: '66666666667' is not an AWS account id; "
         "allowed: exactly 12 digits, quoted"
     ]
 
@@ -88,7 +102,8 @@ def test_environments_are_interactive_nonprod_prod(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][1]["environments"]["staging"] = data["lobs"][1]["environments"].pop("nonprod")
     assert problems(data, tmp_path) == [
-        "lobs[1].environments.staging: unknown key 'staging'; allowed: interactive, nonprod, prod"
+        "lobs[marketing].environments.staging: unknown key 'staging'; "
+        "allowed: interactive, nonprod, prod"
     ]
 
 
@@ -99,7 +114,7 @@ def test_regions_must_be_allowed(tmp_path: Path) -> None:
         "azs": ["us-east-1a", "us-east-1b"],
     }
     assert problems(data, tmp_path) == [
-        "lobs[1].environments.nonprod.region: region 'us-east-1' is not in "
+        "lobs[marketing].environments.nonprod.region: region 'us-east-1' is not in "
         "organization.allowed_regions; allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1"
     ]
 
@@ -121,7 +136,7 @@ def test_availability_zones_belong_to_their_region(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["environments"]["prod"]["azs"] = ["eu-west-1a", "eu-central-1b"]
     assert problems(data, tmp_path) == [
-        "lobs[0].environments.prod.azs[1]: availability zone 'eu-central-1b' is not in region "
+        "lobs[claims].environments.prod.azs[1]: availability zone 'eu-central-1b' is not in region "
         "'eu-west-1'; allowed: eu-west-1a, eu-west-1b, ..."
     ]
 
@@ -139,8 +154,8 @@ def test_an_account_is_not_shared_between_lobs(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][1]["environments"]["prod"]["account"] = "666666666666"
     assert problems(data, tmp_path) == [
-        "lobs[1].environments.prod.account: account 666666666666 is already used by "
-        "lobs[0].environments.prod.account; allowed: one account per LOB environment and per "
+        "lobs[marketing].environments.prod.account: account 666666666666 is already used by "
+        "lobs[claims].environments.prod.account; allowed: one account per LOB environment and per "
         "platform role"
     ]
 
@@ -149,7 +164,7 @@ def test_an_account_is_not_shared_with_the_platform(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][2]["environments"]["interactive"]["account"] = "333333333333"
     assert problems(data, tmp_path) == [
-        "lobs[2].environments.interactive.account: account 333333333333 is already used by "
+        "lobs[research].environments.interactive.account: account 333333333333 is already used by "
         "platform.tooling_account; allowed: one account per LOB environment and per platform role"
     ]
 
@@ -158,7 +173,7 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     data = example_data()
     data["lobs"][0]["owner"] = "alice"
     assert problems(data, tmp_path) == [
-        "lobs[0].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
+        "lobs[claims].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
         "budget_usd_month, alert_emails, retain_interactive_data, auditor_metadata_read, "
         "environments, genai, ml"
     ]
@@ -174,7 +189,7 @@ def test_classification_lists_the_allowed_values(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["data_classification"] = "secret"
     assert problems(data, tmp_path) == [
-        "lobs[0].data_classification: 'secret' is not allowed; "
+        "lobs[claims].data_classification: 'secret' is not allowed; "
         "allowed: 'public', 'internal', 'confidential' or 'restricted'"
     ]
 
@@ -280,9 +295,9 @@ def test_validate_prints_every_problem_with_its_path_and_exits_2(tmp_path: Path)
         [
             "organization.management_account",
             "platform.colour",
-            "lobs[0].environments.prod.region",
-            "lobs[1].environments.prod.account",
-            "lobs[2].budget_usd_month",
+            "lobs[claims].environments.prod.region",
+            "lobs[marketing].environments.prod.account",
+            "lobs[research].budget_usd_month",
         ]
     )
     assert all(line.startswith(f"{path}:") for line in lines[:-1])
@@ -304,7 +319,8 @@ def test_models_must_be_in_the_catalog(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["genai"]["use_cases"][0]["model"] = "anthropic.claude-v2"
     assert problems(data, tmp_path) == [
-        "lobs[0].genai.use_cases[0].model: model 'anthropic.claude-v2' is not in catalog.bedrock; "
+        "lobs[claims].genai.use_cases[0].model: model 'anthropic.claude-v2' is not in "
+        "catalog.bedrock; "
         "allowed: amazon.nova-pro-v1:0, amazon.nova-lite-v1:0"
     ]
 
@@ -313,7 +329,8 @@ def test_a_lob_cannot_use_a_model_below_its_classification(tmp_path: Path) -> No
     data = example_data()
     data["lobs"][2]["genai"]["use_cases"][0]["model"] = "amazon.nova-pro-v1:0"
     assert problems(data, tmp_path) == [
-        "lobs[2].genai.use_cases[0].model: model 'amazon.nova-pro-v1:0' is approved for data up "
+        "lobs[research].genai.use_cases[0].model: model 'amazon.nova-pro-v1:0' is approved "
+        "for data up "
         "to 'confidential'; this LOB's data is 'restricted'; allowed: amazon.nova-lite-v1:0"
     ]
 
@@ -322,7 +339,8 @@ def test_knowledge_bases_need_an_embedding_model(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["genai"]["knowledge_bases"][0]["embedding_model"] = "amazon.nova-pro-v1:0"
     assert problems(data, tmp_path) == [
-        "lobs[0].genai.knowledge_bases[0].embedding_model: model 'amazon.nova-pro-v1:0' is a text "
+        "lobs[claims].genai.knowledge_bases[0].embedding_model: model 'amazon.nova-pro-v1:0' "
+        "is a text "
         "model; allowed: amazon.titan-embed-text-v2:0"
     ]
 
@@ -350,7 +368,7 @@ def test_names_within_a_genai_section_are_unique(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][1]["genai"]["use_cases"].append(dict(data["lobs"][1]["genai"]["use_cases"][0]))
     assert problems(data, tmp_path) == [
-        "lobs[1].genai.use_cases[1].name: 'campaign-copy' is already used by use_cases[0]; "
+        "lobs[marketing].genai.use_cases[1].name: 'campaign-copy' is already used by use_cases[0]; "
         "allowed: a unique name"
     ]
 
@@ -359,7 +377,7 @@ def test_knowledge_base_environments_must_exist(tmp_path: Path) -> None:
     data = example_data()
     del data["lobs"][2]["environments"]["nonprod"]
     assert problems(data, tmp_path) == [
-        "lobs[2].genai.knowledge_bases[0].environments[0]: this LOB has no 'nonprod' "
+        "lobs[research].genai.knowledge_bases[0].environments[0]: this LOB has no 'nonprod' "
         "environment; allowed: interactive, prod"
     ]
 
@@ -402,9 +420,9 @@ def test_values_the_stacks_rely_on_are_checked_here(
 ) -> None:
     """Stacks take these as typed inputs and do not check them again."""
     [problem] = problems(edited(path, value), tmp_path)
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    where = yaml_path(path)
     assert problem.startswith(where)
-    assert "(got " in problem
+    assert "(got " in problem or " is not " in problem  # the value given, quoted
 
 
 SINK = "arn:aws:oam:{region}:{account}:sink/5f0c6d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
@@ -445,7 +463,7 @@ def test_alert_addresses_are_listed_once(tmp_path: Path) -> None:
     data = example_data()
     data["lobs"][0]["alert_emails"] = ["a@example.com", "a@example.com"]
     assert problems(data, tmp_path) == [
-        "lobs[0].alert_emails: duplicate entries ['a@example.com']; allowed: each value once"
+        "lobs[claims].alert_emails: duplicate entries ['a@example.com']; allowed: each value once"
     ]
 
 
@@ -455,9 +473,10 @@ def test_use_cases_name_their_own_knowledge_bases_and_endpoints(tmp_path: Path) 
     use_case["knowledge_bases"] = ["studies"]
     use_case["endpoints"] = ["nowhere"]
     assert problems(data, tmp_path) == [
-        "lobs[0].genai.use_cases[0].knowledge_bases[0]: 'studies' is not in this LOB's "
+        "lobs[claims].genai.use_cases[0].knowledge_bases[0]: 'studies' is not in this LOB's "
         "genai.knowledge_bases; allowed: policies",
-        "lobs[0].genai.use_cases[0].endpoints[0]: 'nowhere' is not in this LOB's ml.endpoints; "
+        "lobs[claims].genai.use_cases[0].endpoints[0]: 'nowhere' is not in this LOB's "
+        "ml.endpoints; "
         "allowed: claims-summarizer",
     ]
 
@@ -472,7 +491,7 @@ def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> No
     data["lobs"][2]["genai"] = {}
     data["lobs"][2]["ml"] = {}
     assert problems(data, tmp_path) == [
-        "lobs[2].data_classification: no text model of catalog.bedrock is approved for "
+        "lobs[research].data_classification: no text model of catalog.bedrock is approved for "
         "'restricted' data, so LOB 'research' could call none; allowed: data_classification: "
         "confidential or lower, or a text model of catalog.bedrock with max_classification: "
         "restricted"
@@ -486,9 +505,10 @@ def test_ml_entries_need_the_environment_they_run_in(tmp_path: Path) -> None:
     claims["environments"] = {"interactive": claims["environments"]["interactive"]}
     claims["genai"]["use_cases"][0]["endpoints"] = []
     assert problems(data, tmp_path) == [
-        "lobs[0].ml.fine_tuning[0]: LOB 'claims' has no nonprod environment, where fine-tuning "
+        "lobs[claims].ml.fine_tuning[0]: LOB 'claims' has no nonprod environment, where "
+        "fine-tuning "
         "pipelines run; allowed: add environments.nonprod, or remove the entry",
-        "lobs[0].ml.endpoints[0]: LOB 'claims' has neither a nonprod nor a prod environment, "
+        "lobs[claims].ml.endpoints[0]: LOB 'claims' has neither a nonprod nor a prod environment, "
         "where endpoints serve; allowed: add one, or remove the entry",
     ]
 
@@ -504,11 +524,36 @@ def test_knowledge_base_names_stay_distinct_once_cut_to_32_characters(tmp_path: 
     research["use_cases"][0]["knowledge_bases"] = ["clinical-trials-2021"]
     found = problems(data, tmp_path)
     assert found == [
-        f"lobs[2].genai.knowledge_bases[1].name: in research-{env} its OpenSearch names "
+        f"lobs[research].genai.knowledge_bases[1].name: in research-{env} its OpenSearch names "
         f"({name}) are those of knowledge_bases[0] once cut to 32 characters; allowed: a name "
         f"that differs within its first {26 - len(f'research-{env}')} characters"
         for env, name in (
             ("nonprod", "research-nonprod-clinical-trials"),
             ("prod", "research-prod-clinical-trials-20"),
         )
+    ]
+
+
+def test_a_misspelled_key_gets_a_suggestion(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["cost_centre"] = data["lobs"][1].pop("cost_center")
+    data["lobs"][1]["ml"] = {"studio": {"idle_minute": 90}}
+    assert problems(data, tmp_path) == [
+        "lobs[marketing].cost_center: required key is missing",
+        "lobs[marketing].cost_centre: unknown key 'cost_centre' (did you mean 'cost_center'?); "
+        "allowed: name, cost_center, data_classification, budget_usd_month, alert_emails, "
+        "retain_interactive_data, auditor_metadata_read, environments, genai, ml",
+        "lobs[marketing].ml.studio.idle_minute: unknown key 'idle_minute' (did you mean "
+        "'idle_minutes'?); allowed: users, idle_minutes",
+    ]
+
+
+def test_pattern_errors_say_what_the_value_should_be(tmp_path: Path) -> None:
+    data = example_data()
+    data["platform"]["alert_emails"] = ["finops"]
+    data["platform"]["pipeline"]["repository"] = "genai-platform"
+    assert problems(data, tmp_path) == [
+        "platform.alert_emails[0]: 'finops' is not an email address such as team@example.com; "
+        "allowed: an email address such as team@example.com",
+        "platform.pipeline.repository: 'genai-platform' is not OWNER/NAME; allowed: OWNER/NAME",
     ]

@@ -123,7 +123,10 @@ def test_a_7b_run_on_one_16_gb_gpu_is_rejected_with_the_estimate(tmp_path: Path)
     assert "Traceback" not in result.stderr
     [line] = [line for line in result.stderr.splitlines() if "needs about" in line]
     assert f"{path}:" in line
-    assert "lobs[0].ml.fine_tuning[0]: fine-tuning 'claims-summarizer' needs about 29.3 GiB" in line
+    assert (
+        "lobs[claims].ml.fine_tuning[0]: fine-tuning 'claims-summarizer' needs about 29.3 GiB"
+        in line
+    )
     assert "ml.g4dn.xlarge (1 x NVIDIA T4, 15 GiB, 13.5 usable)" in line
 
 
@@ -131,7 +134,9 @@ def test_turning_off_checkpointing_no_longer_fits_an_a10g(tmp_path: Path) -> Non
     data = example_data()
     data["lobs"][0]["ml"]["fine_tuning"][0]["gradient_checkpointing"] = False
     [problem] = problems(data, tmp_path)
-    assert problem.startswith("lobs[0].ml.fine_tuning[0]: fine-tuning 'claims-summarizer' needs")
+    assert problem.startswith(
+        "lobs[claims].ml.fine_tuning[0]: fine-tuning 'claims-summarizer' needs"
+    )
     assert "25.4 GiB" in problem or "25.3 GiB" in problem
 
 

@@ -12,9 +12,12 @@ from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
 from blueprint.assembly.access.question import Questions
+from blueprint.assembly.cost import estimate_costs, load_prices
+from blueprint.assembly.reader import read_assembly
+from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
-from tests.conftest import EXAMPLE, Synthesized, joined
+from tests.conftest import EXAMPLE, Synthesized, joined, synthesize_org
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +418,7 @@ def test_max_instances_cover_min(tmp_path: Path) -> None:
         data["lobs"][0]["ml"]["endpoints"][0] |= {"min_instances": 3, "max_instances": 2}
 
     assert _problems(tmp_path, edit) == [
-        "lobs[0].ml.endpoints[0]: max_instances (2) is below min_instances (3); "
+        "lobs[claims].ml.endpoints[0]: max_instances (2) is below min_instances (3); "
         "allowed: max_instances >= min_instances"
     ]
 
@@ -425,7 +428,7 @@ def test_endpoint_models_must_be_known(tmp_path: Path) -> None:
         data["lobs"][0]["ml"]["endpoints"][0]["model"] = "llama-3"
 
     assert _problems(tmp_path, edit) == [
-        "lobs[0].ml.endpoints[0].model: 'llama-3' is neither an open-weights model of the "
+        "lobs[claims].ml.endpoints[0].model: 'llama-3' is neither an open-weights model of the "
         "catalog nor a fine_tuning entry of this LOB; allowed: mistral-7b-instruct, "
         "claims-summarizer"
     ]
@@ -436,7 +439,7 @@ def test_fine_tuning_bases_must_be_open_weights_models(tmp_path: Path) -> None:
         data["lobs"][0]["ml"]["fine_tuning"][0]["base_model"] = "amazon.nova-pro-v1:0"
 
     assert _problems(tmp_path, edit) == [
-        "lobs[0].ml.fine_tuning[0].base_model: model 'amazon.nova-pro-v1:0' is not in "
+        "lobs[claims].ml.fine_tuning[0].base_model: model 'amazon.nova-pro-v1:0' is not in "
         "catalog.open_weights; allowed: mistral-7b-instruct"
     ]
 
@@ -515,3 +518,45 @@ def test_the_prod_monitor_compares_captures_with_the_served_releases_baseline(
     )
     assert decision.decision == "allow", decision
     assert logical_id.startswith("EndpointClaimsSummarizer")
+
+
+@pytest.fixture(scope="module")
+def opted_out(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Marketing without Studio, research with Studio but without MLflow."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    marketing, research = data["lobs"][1], data["lobs"][2]
+    marketing["ml"] = {"studio": {"enabled": False}}
+    research.setdefault("ml", {})["studio"] = {"mlflow": False, "users": ["ada"]}
+    data["lobs"] = [marketing, research]
+    return synthesize_org(OrgConfig.model_validate(data), tmp_path_factory.mktemp("opted-out"))
+
+
+def test_studio_and_mlflow_can_be_left_out(opted_out: Synthesized) -> None:
+    marketing = opted_out.template("marketing-interactive-ml")
+    marketing.resource_count_is("AWS::SageMaker::Domain", 0)
+    marketing.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    research = opted_out.template("research-interactive-ml")
+    research.resource_count_is("AWS::SageMaker::Domain", 1)
+    research.resource_count_is("AWS::SageMaker::UserProfile", 1)
+    research.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+
+
+def _mlflow_costs(synthesized: Synthesized) -> dict[str, float]:
+    costs = estimate_costs(read_assembly(synthesized.outdir), load_prices())
+    return {
+        row["placement"]: line["monthly_usd"]
+        for row in costs["placements"]
+        for line in row["lines"]
+        if line["item"].startswith("MLflow tracking server")
+    }
+
+
+def test_leaving_mlflow_out_removes_its_idle_cost(
+    example: Synthesized, opted_out: Synthesized
+) -> None:
+    assert set(_mlflow_costs(example)) == {
+        "claims-interactive",
+        "marketing-interactive",
+        "research-interactive",
+    }
+    assert _mlflow_costs(opted_out) == {}

@@ -10,33 +10,51 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.reader import read_assembly
 
 LINT_RESULT = "cfn-lint.json"
+BATCHES_PER_WORKER = 4
 
 Json = dict[str, Any]
 
 
-def lint_assembly(directory: Path, *, workers: int | None = None) -> Json:
-    """Lint every stack template in its own region; the result is also written to disk."""
+def lint_assembly(
+    directory: Path,
+    *,
+    workers: int | None = None,
+    progress: Callable[[list[str]], None] | None = None,
+) -> Json:
+    """Lint every stack template in its own region; the result is also written to disk.
+
+    ``progress`` is called with the templates of each batch as it is done.
+    """
     stacks = read_assembly(directory).stacks
     workers = max(1, min(workers or os.cpu_count() or 1, len(stacks)))
-    # One cfn-lint runner per batch of one region: building a runner costs about as much as
-    # linting a template.
+    # One cfn-lint runner per batch of one region (building one costs about as much as linting
+    # a template); a few batches per worker, so that progress shows.
     batches: list[tuple[str, list[str]]] = []
     for region in sorted({stack.region for stack in stacks}):
         paths = [str(stack.template_path) for stack in stacks if stack.region == region]
-        batches += [(region, paths[index::workers]) for index in range(workers)]
-    batches = [(region, paths) for region, paths in batches if paths]
+        count = min(len(paths), workers * BATCHES_PER_WORKER)
+        batches += [(region, paths[index::count]) for index in range(count)]
+    found: list[list[tuple[str, Json]]] = []
     if workers == 1:
-        found = [_lint(region, paths) for region, paths in batches]
+        for region, paths in batches:
+            found.append(_lint(region, paths))
+            if progress:
+                progress(paths)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            found = list(pool.map(_lint, *zip(*batches, strict=True)))
+            futures = {pool.submit(_lint, region, paths): paths for region, paths in batches}
+            for future in as_completed(futures):
+                found.append(future.result())
+                if progress:
+                    progress(futures[future])
     by_file = {str(stack.template_path): stack.name for stack in stacks}
     findings = sorted(
         ({"stack": by_file[path], **finding} for batch in found for path, finding in batch),

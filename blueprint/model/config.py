@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,41 @@ from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_RO
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 ENVIRONMENT_NAMES = ("interactive", "nonprod", "prod")
+
+
+# What each pattern of the file's text fields means, for error messages.
+PATTERN_MEANINGS: dict[str, str] = {}
+
+
+def matching(pattern: str, meaning: str) -> Any:
+    """A pattern constraint whose mismatch reads as ``meaning``."""
+    PATTERN_MEANINGS[pattern] = meaning
+    return Field(pattern=pattern)
+
+
+GuardrailVersionText = Annotated[
+    str,
+    matching(
+        r"^[1-9]\d*$",
+        "a guardrail version number such as 1, quoted",
+    ),
+]
+
+OwnerSlashName = Annotated[
+    str,
+    matching(
+        r"^[\w.-]+/[\w.-]+$",
+        "OWNER/NAME",
+    ),
+]
+
+KeyPrefix = Annotated[
+    str,
+    matching(
+        r"^[a-zA-Z0-9!_.*'()/-]*/$",
+        "an S3 key prefix ending with '/'",
+    ),
+]
 
 
 def _account_id(value: str) -> str:
@@ -101,8 +136,20 @@ class Model(BaseModel):
 
 class OrganizationConfig(Model):
     name: Slug
-    id: Annotated[str, Field(pattern=ORGANIZATION_ID.pattern)]
-    root_id: Annotated[str, Field(pattern=ORGANIZATION_ROOT_ID.pattern)]
+    id: Annotated[
+        str,
+        matching(
+            ORGANIZATION_ID.pattern,
+            "an AWS Organizations id, o- and 10-32 lower-case letters or digits",
+        ),
+    ]
+    root_id: Annotated[
+        str,
+        matching(
+            ORGANIZATION_ROOT_ID.pattern,
+            "an organization root id, r- and 4-32 lower-case letters or digits",
+        ),
+    ]
     management_account: AccountId
     home_region: Region
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
@@ -111,8 +158,14 @@ class OrganizationConfig(Model):
 class OrgGuardrail(Model):
     """A guardrail of the management account that the Bedrock organization policy enforces."""
 
-    arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:guardrail/\w+$")]
-    version: Annotated[str, Field(pattern=r"^[1-9]\d*$")]
+    arn: Annotated[
+        str,
+        matching(
+            r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:guardrail/\w+$",
+            "a Bedrock guardrail ARN, arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID",
+        ),
+    ]
+    version: GuardrailVersionText
 
 
 class PipelineConfig(Model):
@@ -120,16 +173,22 @@ class PipelineConfig(Model):
 
     connection_arn: Annotated[
         str,
-        Field(
-            pattern=r"^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+        matching(
+            r"^arn:aws[a-z-]*:codeconnections:[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$",
+            "a CodeConnections ARN, arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID",
         ),
     ]
-    repository: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    repository: OwnerSlashName
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
 
 
 AlertEmails = Annotated[
-    list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]],
+    list[
+        Annotated[
+            str,
+            matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address such as team@example.com"),
+        ]
+    ],
     Field(min_length=1, max_length=10),
     AfterValidator(_unique),
 ]
@@ -145,7 +204,13 @@ class PlatformConfig(Model):
     alert_emails: AlertEmails
     metrics_sinks: dict[
         Region,
-        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:oam:[a-z0-9-]+:\d{12}:sink/[0-9a-f-]{36}$")],
+        Annotated[
+            str,
+            matching(
+                r"^arn:aws[a-z-]*:oam:[a-z0-9-]+:\d{12}:sink/[0-9a-f-]{36}$",
+                "an OAM sink ARN, arn:aws:oam:REGION:ACCOUNT:sink/UUID",
+            ),
+        ],
     ] = {}
     trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
     org_guardrail: OrgGuardrail | None = None
@@ -177,14 +242,26 @@ class ModelKind(StrEnum):
 class CrossRegionProfile(Model):
     """A system-defined cross-region inference profile and every region it may route to."""
 
-    prefix: Annotated[str, Field(pattern=r"^(us|eu|apac|jp|au|ca|us-gov|global)$")]
+    prefix: Annotated[
+        str,
+        matching(
+            r"^(us|eu|apac|jp|au|ca|us-gov|global)$",
+            "one of us, eu, apac, jp, au, ca, us-gov, global",
+        ),
+    ]
     regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
 
 
 class BedrockModel(Model):
     """A model the central team approves, and the most sensitive data it may see."""
 
-    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z0-9.-]+(:[a-z0-9-]+){0,2}$")]
+    id: Annotated[
+        str,
+        matching(
+            r"^[a-z0-9-]+\.[a-z0-9.-]+(:[a-z0-9-]+){0,2}$",
+            "a Bedrock model id such as amazon.nova-pro-v1:0",
+        ),
+    ]
     kind: ModelKind = ModelKind.TEXT
     max_classification: DataClassification
     inference_profile: CrossRegionProfile | None = None
@@ -235,7 +312,7 @@ class OpenWeightsModel(Model):
     """An open-weights model the LOBs may fine-tune and host in their own accounts."""
 
     id: Slug
-    hf_model_id: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    hf_model_id: OwnerSlashName
     architecture: ModelArchitecture
     training_instance: GpuInstance
     serving_instance: GpuInstance
@@ -314,7 +391,9 @@ def _pii_entities(value: dict[str, PiiAction]) -> dict[str, PiiAction]:
 
 
 class DeniedTopic(Model):
-    name: Annotated[str, Field(pattern=r"^[0-9a-zA-Z-_ !?.]{1,100}$")]
+    name: Annotated[
+        str, matching(r"^[0-9a-zA-Z-_ !?.]{1,100}$", "1-100 letters, digits, spaces and - _ ! ? .")
+    ]
     definition: Annotated[str, Field(min_length=1, max_length=200)]
     examples: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=5)] = []
 
@@ -375,7 +454,7 @@ class KnowledgeBaseConfig(Model):
     name: Slug
     embedding_model: str
     vector_store: VectorStoreKind = VectorStoreKind.S3_VECTORS
-    prefix: Annotated[str, Field(pattern=r"^[a-zA-Z0-9!_.*'()/-]*/$")] | None = None
+    prefix: KeyPrefix | None = None
     environments: list[EnvironmentName] | None = None
 
     @property
@@ -411,7 +490,7 @@ class FineTuningConfig(Model):
     name: Slug
     base_model: str
     method: Literal["lora", "qlora"] = "lora"
-    dataset_prefix: Annotated[str, Field(pattern=r"^[a-zA-Z0-9!_.*'()/-]*/$")] | None = None
+    dataset_prefix: KeyPrefix | None = None
     rouge_l_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
     max_runtime_hours: Annotated[int, Field(ge=1, le=72)] = 8
     epochs: Annotated[int, Field(ge=1, le=20)] = 2
@@ -453,6 +532,11 @@ class EndpointConfig(Model):
 
 
 class StudioConfig(Model):
+    """SageMaker Studio in the interactive environment; ``enabled: false`` leaves it out (and
+    MLflow with it), ``mlflow: false`` leaves out the tracking server only."""
+
+    enabled: bool = True
+    mlflow: bool = True
     users: Annotated[list[Slug], Field(max_length=100), AfterValidator(_unique)] = []
     idle_minutes: Annotated[int, Field(ge=60, le=525600)] = 60
 

@@ -215,6 +215,7 @@ class StudioInputs:
     execution_role: str
     users: tuple[str, ...]
     idle_minutes: int
+    mlflow: bool = True
 
 
 @dataclass(frozen=True)
@@ -568,8 +569,9 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 execution_role=names.role_name(plan.prefix, Persona.DATA_SCIENTIST.value),
                 users=tuple(lob.ml.studio.users),
                 idle_minutes=lob.ml.studio.idle_minutes,
+                mlflow=lob.ml.studio.mlflow,
             )
-            if environment is EnvironmentName.INTERACTIVE
+            if environment is EnvironmentName.INTERACTIVE and lob.ml.studio.enabled
             else None
         ),
         fine_tuning=(

@@ -6,6 +6,7 @@ what is wrong and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import sys
 import types
 import typing
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from blueprint.model.config import OrgConfig
+from blueprint.model.config import PATTERN_MEANINGS, SLUG, OrgConfig
 from blueprint.model.errors import ConfigError, ConfigProblem
 from blueprint.model.rules import cross_field_problems
 
@@ -92,7 +93,8 @@ def load_config(path: str | Path) -> OrgConfig:
         problems += [_translate(detail) for detail in error.errors(include_url=False)]
     problems += cross_field_problems(data)
     if problems:
-        raise ConfigError(file, [_with_line(p, lines) for p in problems])
+        named = _lob_names(data)
+        raise ConfigError(file, [_by_name(_with_line(p, lines), named) for p in problems])
     assert config is not None
     return config
 
@@ -143,6 +145,27 @@ def _index_lines(
     return problems
 
 
+def _lob_names(data: dict[str, Any]) -> dict[str, str]:
+    """``lobs[N]`` -> ``lobs[NAME]`` for every LOB whose name is a valid, unique slug."""
+    lobs = data.get("lobs")
+    entries = lobs if isinstance(lobs, list) else []
+    found = [entry.get("name") if isinstance(entry, dict) else None for entry in entries]
+    return {
+        f"lobs[{index}]": f"lobs[{name}]"
+        for index, name in enumerate(found)
+        if isinstance(name, str) and SLUG.match(name) and found.count(name) == 1
+    }
+
+
+def _by_name(problem: ConfigProblem, named: dict[str, str]) -> ConfigProblem:
+    """The problem with LOBs named rather than numbered (its line says where it is)."""
+    path, message = problem.path, problem.message
+    for numbered, name in named.items():
+        path = name + path.removeprefix(numbered) if path.startswith(numbered) else path
+        message = message.replace(numbered, name)
+    return ConfigProblem(path, message, problem.line)
+
+
 def _with_line(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
     """Attach the line of the path, or of its nearest parent present in the file."""
     if problem.line is not None:
@@ -163,8 +186,15 @@ def _translate(detail: ErrorDetails) -> ConfigProblem:
     if kind == "missing":
         return ConfigProblem(path, "required key is missing")
     if kind == "extra_forbidden":
-        allowed = ", ".join(_fields_at(location[:-1])) or "none"
-        return ConfigProblem(path, f"unknown key '{location[-1]}'; allowed: {allowed}")
+        fields = _fields_at(location[:-1])
+        close = difflib.get_close_matches(str(location[-1]), fields, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        allowed = ", ".join(fields) or "none"
+        return ConfigProblem(path, f"unknown key '{location[-1]}'{hint}; allowed: {allowed}")
+    if kind == "string_pattern_mismatch":
+        pattern = str(detail.get("ctx", {}).get("pattern", ""))
+        meaning = PATTERN_MEANINGS.get(pattern, f"text matching {pattern}")
+        return ConfigProblem(path, f"{given!r} is not {meaning}; allowed: {meaning}")
     if kind == "value_error":
         return ConfigProblem(path, detail["msg"].removeprefix("Value error, "))
     if kind == "string_type":

@@ -17,12 +17,14 @@ class Settings:
     """The app's inputs besides the organization file's content.
 
     :param org_file: the organization file (``ORG``; default the example).
+    :param org_given: whether ``ORG`` named it (the example's accounts are fictional).
     :param pipeline: build the delivery pipelines instead of deploying LOB environments
         directly (``-c pipeline=true``).
     :param training_code: the directory of the fine-tuning recipe.
     """
 
     org_file: Path = EXAMPLE_ORG
+    org_given: bool = False
     pipeline: bool = False
     training_code: Path = TRAINING_CODE
 
@@ -31,5 +33,6 @@ class Settings:
         """From the environment (``ORG``) and the CDK context (``pipeline``)."""
         return cls(
             org_file=Path(environ.get("ORG") or EXAMPLE_ORG),
+            org_given=bool(environ.get("ORG")),
             pipeline=str(context("pipeline")).lower() == "true",
         )

@@ -31,6 +31,8 @@ class StudioWorkspace(Construct):
     :param users: user profile names, default none.
     :param idle_minutes: default 60.
     :param artifacts_bucket: the artifacts zone, for MLflow.
+    :param mlflow: default ``True``; a managed MLflow tracking server (Small, about 470 USD a
+        month whether used or not).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class StudioWorkspace(Construct):
         artifacts_bucket: s3.IBucket,
         users: Sequence[str] = (),
         idle_minutes: int = 60,
+        mlflow: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 60 <= idle_minutes <= 525600:
@@ -117,6 +120,12 @@ class StudioWorkspace(Construct):
             for user in users
         ]
 
+        self.mlflow_role: iam.Role | None = None
+        self.mlflow: sm.CfnMlflowTrackingServer | None = None
+        if mlflow:
+            self._mlflow(domain_name, artifacts_bucket, encryption_key)
+
+    def _mlflow(self, domain_name: str, artifacts_bucket: s3.IBucket, key: kms.IKey) -> None:
         self.mlflow_role = iam.Role(
             self,
             "MlflowRole",
@@ -124,7 +133,7 @@ class StudioWorkspace(Construct):
             assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
         artifacts_bucket.grant_read_write(self.mlflow_role, "mlflow/*")
-        encryption_key.grant_encrypt_decrypt(self.mlflow_role)
+        key.grant_encrypt_decrypt(self.mlflow_role)
         self.mlflow = sm.CfnMlflowTrackingServer(
             self,
             "Mlflow",
