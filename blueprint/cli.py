@@ -111,9 +111,12 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "summary":
         return print_summary(Path(args.assembly))
     elif args.command == "audit":
-        status = write_audit_report(Path(args.assembly), args.org, lint=not args.no_lint)
-        if args.baseline:
-            status = status or guard_replacements(Path(args.baseline), Path(args.assembly))
+        baseline = Path(args.baseline) if args.baseline else None
+        status = write_audit_report(
+            Path(args.assembly), args.org, lint=not args.no_lint, baseline=baseline
+        )
+        if baseline:
+            status = status or guard_replacements(baseline, Path(args.assembly))
         return status
     elif args.command == "cost":
         print_cost(Path(args.assembly))
@@ -240,12 +243,14 @@ def guard_replacements(baseline: Path, candidate: Path) -> int:
     return 3 if at_risk else 0
 
 
-def write_audit_report(assembly: Path, org_file: str, lint: bool) -> int:
+def write_audit_report(
+    assembly: Path, org_file: str, lint: bool, baseline: Path | None = None
+) -> int:
     from blueprint.assembly.audit import build_report, write_audit
     from blueprint.model.layers import check_settings
 
     plan = plan_for(load_config_or_exit(org_file))
-    report = build_report(assembly, plan, check_settings(plan), lint=lint)
+    report = build_report(assembly, plan, check_settings(plan), lint=lint, baseline=baseline)
     print(f"audit written to {write_audit(report, assembly)}")
     return 0
 

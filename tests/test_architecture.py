@@ -23,7 +23,13 @@ ALLOWED = {
     "blueprint.model": {"genai_constructs"},
     "blueprint.assembly": {"blueprint.model", "genai_constructs"},
     "blueprint.deploy": {"blueprint.assembly", "blueprint.model", "genai_constructs"},
-    "blueprint.cli": {"blueprint.deploy", "blueprint.assembly", "blueprint.model"},
+    "blueprint.progress": set(),  # what the command line shows of long steps
+    "blueprint.cli": {
+        "blueprint.deploy",
+        "blueprint.assembly",
+        "blueprint.model",
+        "blueprint.progress",
+    },
     "stacks": {"blueprint.model", "genai_constructs"},
     "app": {"stacks", "blueprint.model"},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -39,6 +40,10 @@ def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for endpoint in lob["ml"]["endpoints"]:
         endpoint["model"] = raw["catalog"]["open_weights"][0]["id"]
     raw["lobs"] = [lob]
+    raw["platform"]["acknowledgment_reviews"] = [
+        {"rule": "AwsSolutions-IAM5", "owner": "security@example.com", "expires": "2027-06-30"},
+        {"rule": "NIST.800.53.R5-", "owner": "grc@example.com", "expires": "2025-01-31"},
+    ]
     path = tmp_path_factory.mktemp("org") / "org.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -212,7 +217,12 @@ def test_cli_audit_and_cost(
 ) -> None:
     copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
     assert main(["audit", str(copy), "--org", str(small_org), "--no-lint"]) == 0
-    assert {p.name for p in (copy / "audit").iterdir()} == {"index.html", "audit.md", "audit.json"}
+    assert {p.name for p in (copy / "audit").iterdir()} == {
+        "index.html",
+        "audit.md",
+        "audit.json",
+        "csv",
+    }
     assert main(["cost", str(copy)]) == 0
     assert f"{LOB}-{ENVIRONMENT}" in capsys.readouterr().out
 
@@ -415,4 +425,120 @@ def test_summary_counts_the_acknowledgments_the_audit_lists(
     assert (
         f"acknowledged findings: {total} of the packs, "
         f"{len(compliance['other_acknowledgments'])} cfn-lint ignores" in printed
+    )
+
+
+def test_each_framework_has_its_control_ids_from_the_nag_rules(report: Json) -> None:
+    frameworks = report["frameworks"]
+    assert set(frameworks) == {"NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
+    rows = {pack: {row["control"]: row for row in found} for pack, found in frameworks.items()}
+    logging = rows["HIPAA.Security"]["164.312(b)"]
+    assert "VPCFlowLogsEnabled" in logging["rules"] and "S3BucketLoggingEnabled" in logging["rules"]
+    assert "AU-2b" in rows["NIST.800.53.R5"]
+    inline = rows["NIST.800.53.R5"]["AC-2(1)"]
+    assert "IAMNoInlinePolicy" in inline["rules"]
+    assert inline["acknowledged"] >= 1 and inline["acknowledged_resources"] > 0
+    for found in frameworks.values():
+        for row in found:
+            assert row["passed"] + row["failed"] + row["acknowledged"] == len(row["rules"])
+            assert row["failed"] == 0  # a passing synthesis
+
+
+def test_a_framework_row_fails_when_its_rule_has_an_unacknowledged_finding(report: Json) -> None:
+    from blueprint.assembly.frameworks import framework_results
+
+    nag = {
+        "packs": [
+            {
+                "pack": "HIPAA.Security",
+                "unacknowledged": [
+                    {"rule": "HIPAA.Security-VPCFlowLogsEnabled", "resources": ["x"]}
+                ],
+            }
+        ],
+        "acknowledgments": [],
+    }
+    logging = next(
+        row for row in framework_results(nag)["HIPAA.Security"] if row["control"] == "164.312(b)"
+    )
+    assert logging["failed"] == 1
+
+
+def test_roles_are_listed_by_their_iam_names(report: Json) -> None:
+    names = {role["name"] for role in report["iam"]["roles"]}
+    assert "example-corp-ml-engineer" in names
+    assert any(name.endswith("(named by CloudFormation)") for name in names)
+
+
+def test_the_release_names_its_time_commit_and_tools(report: Json) -> None:
+    release = report["release"]
+    assert release["generated_at"].endswith("+00:00")
+    assert len(release["commit"]) == 40 or release["commit"].startswith("unknown")
+    assert release["tools"]["cdk-nag"] == "3.0.2"
+    assert release["tools"]["aws-cdk (CLI)"] == "2.1148.1"
+
+
+def test_acknowledgments_are_grouped_by_reason_with_owner_and_expiry(report: Json) -> None:
+    groups = report["acknowledgment_groups"]
+    assert sum(g["resources"] for g in groups) == len(report_acknowledgments(report))
+    assert [g["resources"] for g in groups] == sorted(
+        (g["resources"] for g in groups), reverse=True
+    )
+    wildcards = next(g for g in groups if g["rules"] == ["AwsSolutions-IAM5"])
+    assert (wildcards["owner"], wildcards["expires"], wildcards["expired"]) == (
+        "security@example.com",
+        "2027-06-30",
+        False,
+    )
+    inline = next(g for g in groups if "NIST.800.53.R5-IAMNoInlinePolicy" in g["rules"])
+    assert inline["expired"] is True
+
+
+def report_acknowledgments(report: Json) -> list[Json]:
+    compliance = report["compliance"]
+    return [a for p in compliance["nag_packs"] for a in p["acknowledgments"]] + compliance[
+        "other_acknowledgments"
+    ]
+
+
+def test_every_table_is_exported_as_csv_and_listed_in_the_contents(
+    report: Json, assembly_dir: Path, tmp_path: Path
+) -> None:
+    from blueprint.assembly.audit_report import slug, tables
+
+    out = write_audit(report, copy_assembly(assembly_dir, tmp_path / "cdk.out"))
+    html, markdown = (out / "index.html").read_text(), (out / "audit.md").read_text()
+    for table in tables(report):
+        with (out / "csv" / f"{slug(table.title)}.csv").open() as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == table.headers
+        assert len(rows) == len(table.rows) + 1
+        assert f'href="#{slug(table.title)}"' in html and f'id="{slug(table.title)}"' in html
+        assert f"(#{slug(table.title)})" in markdown
+
+
+def test_the_baseline_diff_is_part_of_the_report(
+    assembly_dir: Path, small_org: Path, tmp_path: Path
+) -> None:
+    candidate = copy_assembly(assembly_dir, tmp_path / "renamed")
+    bucket = first_bucket(candidate)
+
+    def rename(template: Json) -> None:
+        template["Resources"][f"{bucket}Renamed"] = template["Resources"].pop(bucket)
+
+    edit_template(candidate, DATA_STACK, rename)
+    arguments = ["audit", str(candidate), "--org", str(small_org), "--no-lint"]
+    assert main([*arguments, "--baseline", str(assembly_dir)]) == 3
+    written = json.loads((candidate / "audit" / "audit.json").read_text())
+    assert written["baseline"]["at_risk"] == [
+        {
+            "stack": DATA_STACK,
+            "logical_id": bucket,
+            "type": "AWS::S3::Bucket",
+            "reason": "deleted (logical ID removed or renamed)",
+        }
+    ]
+    assert (
+        "Stateful resources deleted or replaced against the baseline"
+        in (candidate / "audit" / "index.html").read_text()
     )

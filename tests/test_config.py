@@ -544,7 +544,7 @@ def test_a_misspelled_key_gets_a_suggestion(tmp_path: Path) -> None:
         "allowed: name, cost_center, data_classification, budget_usd_month, alert_emails, "
         "retain_interactive_data, auditor_metadata_read, environments, genai, ml",
         "lobs[marketing].ml.studio.idle_minute: unknown key 'idle_minute' (did you mean "
-        "'idle_minutes'?); allowed: users, idle_minutes",
+        "'idle_minutes'?); allowed: enabled, mlflow, users, idle_minutes",
     ]
 
 
@@ -556,4 +556,17 @@ def test_pattern_errors_say_what_the_value_should_be(tmp_path: Path) -> None:
         "platform.alert_emails[0]: 'finops' is not an email address such as team@example.com; "
         "allowed: an email address such as team@example.com",
         "platform.pipeline.repository: 'genai-platform' is not OWNER/NAME; allowed: OWNER/NAME",
+    ]
+
+
+def test_the_vpcs_of_an_lob_do_not_overlap(tmp_path: Path) -> None:
+    """Defaults included: interactive 10.0.0.0/16, nonprod 10.1.0.0/16, prod 10.2.0.0/16."""
+    data = example_data()
+    data["lobs"][0]["environments"]["nonprod"]["vpc_cidr"] = "10.0.128.0/17"
+    data["lobs"][2]["environments"]["prod"]["vpc_cidr"] = "10.21.0.0/20"
+    assert problems(data, tmp_path) == [
+        "lobs[claims].environments.nonprod.vpc_cidr: 10.0.128.0/17 overlaps 10.0.0.0/16 of the "
+        "interactive environment; allowed: a private range no other environment of the LOB uses",
+        "lobs[research].environments.prod.vpc_cidr: 10.21.0.0/20 overlaps 10.21.0.0/16 of the "
+        "nonprod environment; allowed: a private range no other environment of the LOB uses",
     ]

@@ -34,7 +34,8 @@ def _service(endpoint: dict) -> str:
 def test_vpc_has_only_isolated_subnets_in_the_configured_zones(example: Synthesized) -> None:
     template = example.template("claims-prod-foundation")
     template.resource_count_is("AWS::EC2::VPC", 1)
-    template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.0.0.0/16"})
+    # The default range of a prod environment (interactive 10.0, nonprod 10.1, prod 10.2).
+    template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.2.0.0/16"})
     for forbidden in (
         "AWS::EC2::InternetGateway",
         "AWS::EC2::NatGateway",

@@ -8,8 +8,12 @@ inside the assembly: ``audit.json`` (the model), ``audit.md`` and ``index.html``
 from __future__ import annotations
 
 import json
+import platform
+import subprocess
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,10 @@ import yaml
 from blueprint.assembly.access.matrix import access_matrix
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.cost import estimate_costs, load_prices
+from blueprint.assembly.frameworks import framework_results
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
+from blueprint.assembly.replacement import resources_at_risk
+from blueprint.model.config import AcknowledgmentReview
 from blueprint.model.plan import Plan
 from genai_constructs.checks import (
     RULES,
@@ -166,6 +173,7 @@ def iam_summary(assembly: Assembly) -> Json:
     roles = [
         {
             "role": ref(stack, logical_id),
+            "name": _role_name(stack, resource),
             "boundary": _boundary(resource),
         }
         for stack, logical_id, resource in assembly.resources("AWS::IAM::Role")
@@ -183,6 +191,18 @@ def iam_summary(assembly: Assembly) -> Json:
         "wildcard_statements": wildcards,
         "unjustified_wildcards": sum(1 for w in wildcards if not w["acknowledgment"]),
     }
+
+
+def _role_name(stack: AssemblyStack, resource: Json) -> str:
+    """The role's name in IAM: its RoleName, or the one CloudFormation makes up on deploy."""
+    name = resource.get("Properties", {}).get("RoleName")
+    if name is None:
+        return f"{stack.name}-<logical ID>-<random> (named by CloudFormation)"
+    return (
+        render(name)
+        .replace("${AWS::AccountId}", stack.account)
+        .replace("${AWS::Region}", stack.region)
+    )
 
 
 def _boundary(resource: Json) -> str | None:
@@ -300,13 +320,21 @@ def build_report(
     settings: CheckSettings,
     prices_file: Path | None = None,
     lint: bool = True,
+    baseline: Path | None = None,
 ) -> Json:
     """The report of the assembly in ``directory`` of the organization ``plan``; ``settings``
-    are what the platform pack checked during synthesis."""
+    are what the platform pack checked during synthesis; ``baseline``, an earlier assembly
+    whose stateful resources this one would delete or replace."""
     assembly = read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
     return {
         "assembly": str(directory),
+        "release": release_metadata(),
+        "baseline": baseline_changes(baseline, directory) if baseline else None,
+        "frameworks": framework_results(assembly.nag_report),
+        "acknowledgment_groups": acknowledgment_groups(
+            assembly.nag_report, plan.config.platform.acknowledgment_reviews
+        ),
         "inventory": inventory(assembly),
         "compliance": compliance(assembly, lint=lint),
         "controls": control_matrix(assembly, settings),
@@ -316,6 +344,95 @@ def build_report(
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),
     }
+
+
+def release_metadata() -> Json:
+    """When, from which commit and with which tools the report was made."""
+    repository = Path(__file__).resolve().parents[2]
+
+    def git(*arguments: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *arguments], cwd=repository, capture_output=True, text=True, check=False
+            )
+        except OSError:
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    package = json.loads((repository / "package.json").read_text())
+    pins = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    return {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git("rev-parse", "HEAD") or "unknown (not a git checkout)",
+        "uncommitted_changes": bool(git("status", "--porcelain")),
+        "tools": {
+            "python": platform.python_version(),
+            **{name: _version(name) for name in TOOL_PACKAGES},
+            "aws-cdk (CLI)": pins.get("aws-cdk", "unknown"),
+        },
+    }
+
+
+TOOL_PACKAGES = (
+    "genai-platform-blueprint",
+    "aws-cdk-lib",
+    "cdk-nag",
+    "cfn-lint",
+    "sagemaker",
+    "pydantic",
+)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def baseline_changes(baseline: Path, candidate: Path) -> Json:
+    """The stateful resources of ``baseline`` that deploying ``candidate`` deletes or replaces."""
+    at_risk = resources_at_risk(baseline, candidate)
+    return {
+        "baseline": str(baseline),
+        "at_risk": [
+            {
+                "stack": item.stack,
+                "logical_id": item.logical_id,
+                "type": item.resource_type,
+                "reason": item.reason,
+            }
+            for item in at_risk
+        ],
+    }
+
+
+def acknowledgment_groups(nag_report: Json, reviews: Sequence[AcknowledgmentReview]) -> list[Json]:
+    """The acknowledgments grouped by reason (one reason covers many resources), largest
+    first, each with the owner and expiry of the first review whose rule prefix matches."""
+    groups: dict[str, Json] = {}
+    for entry in nag_report.get("acknowledgments", []):
+        group = groups.setdefault(
+            entry["reason"], {"reason": entry["reason"], "rules": set(), "resources": 0}
+        )
+        group["rules"].add(entry["rule"].split("[")[0])
+        group["resources"] += 1
+    today = datetime.now(UTC).date()
+    rows = []
+    for group in groups.values():
+        rules = sorted(group["rules"])
+        review = next((r for r in reviews if any(rule.startswith(r.rule) for rule in rules)), None)
+        rows.append(
+            {
+                "reason": group["reason"],
+                "rules": rules,
+                "resources": group["resources"],
+                "owner": review.owner if review else None,
+                "expires": review.expires.isoformat() if review else None,
+                "expired": bool(review and review.expires < today),
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["resources"], row["reason"]))
 
 
 RESIDUAL_RISKS = Path(__file__).with_name("residual_risks.yaml")
@@ -333,10 +450,11 @@ def residual_risks(assembly: Assembly, path: Path = RESIDUAL_RISKS) -> list[Json
 
 
 def write_audit(report: Json, directory: Path) -> Path:
-    from blueprint.assembly.audit_report import render_html, render_markdown
+    from blueprint.assembly.audit_report import render_html, render_markdown, write_csv
 
     out = directory / "audit"
     out.mkdir(parents=True, exist_ok=True)
+    write_csv(report, out / "csv")
     (out / "audit.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
     (out / "audit.md").write_text(render_markdown(report))
     (out / "index.html").write_text(render_html(report))

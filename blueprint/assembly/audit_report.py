@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.diagram import architecture_svg
@@ -104,7 +106,12 @@ def compliance_tables(report: Json) -> list[Table]:
     return [
         Table("cdk-nag packs", ["pack", "unacknowledged", "acknowledgments"], packs),
         Table("cfn-lint findings", ["stack", "rule", "line", "message"], findings, lint_note),
-        Table("Acknowledgments", ["rule", "resource", "reason"], acks),
+        Table(
+            "Acknowledgments, one per resource",
+            ["rule", "resource", "reason"],
+            acks,
+            "In full in csv/acknowledgments-one-per-resource.csv; grouped by reason above.",
+        ),
         Table(
             "checkov skips",
             ["check", "resource", "reason"],
@@ -112,6 +119,78 @@ def compliance_tables(report: Json) -> list[Table]:
             "checkov (the auditors' scanner) reports 0 failed checks; these are the skipped ones",
         ),
     ]
+
+
+def release_table(report: Json) -> Table:
+    release = report["release"]
+    rows = [
+        ["generated at (UTC)", release["generated_at"]],
+        ["commit", release["commit"]],
+        ["uncommitted changes", "YES" if release["uncommitted_changes"] else "none"],
+        *[[f"tool: {name}", version] for name, version in release["tools"].items()],
+    ]
+    return Table("Release", ["what", "value"], rows)
+
+
+def baseline_table(report: Json) -> Table:
+    changes = report["baseline"]
+    rows = [[c["stack"], c["logical_id"], c["type"], c["reason"]] for c in changes["at_risk"]]
+    return Table(
+        "Stateful resources deleted or replaced against the baseline",
+        ["stack", "logical ID", "type", "reason"],
+        rows,
+        f"baseline: {changes['baseline']}; {len(rows)} at risk",
+    )
+
+
+def framework_tables(report: Json) -> list[Table]:
+    """Per framework, one row per control ID its cdk-nag rules name."""
+    return [
+        Table(
+            f"{pack} controls",
+            [
+                "control",
+                "rules passed (no finding)",
+                "rules failed",
+                "rules acknowledged",
+                "acknowledged resources",
+                "rules",
+            ],
+            [
+                [
+                    row["control"],
+                    row["passed"],
+                    row["failed"],
+                    row["acknowledged"],
+                    row["acknowledged_resources"],
+                    ", ".join(row["rules"]),
+                ]
+                for row in rows
+            ],
+            "Control IDs as the cdk-nag rules of the pack name them; a rule passes when no "
+            "resource of the assembly fails it (compliant or not applicable).",
+        )
+        for pack, rows in report["frameworks"].items()
+    ]
+
+
+def acknowledgment_group_table(report: Json) -> Table:
+    rows = [
+        [
+            group["reason"],
+            ", ".join(group["rules"]),
+            group["resources"],
+            group["owner"] or "",
+            ("EXPIRED " if group["expired"] else "") + (group["expires"] or ""),
+        ]
+        for group in report["acknowledgment_groups"]
+    ]
+    return Table(
+        "Acknowledgments by reason",
+        ["reason", "rules", "resources", "owner", "expires"],
+        rows,
+        "Owner and expiry from platform.acknowledgment_reviews of the organization file.",
+    )
 
 
 def control_table(report: Json) -> Table:
@@ -148,7 +227,7 @@ def control_table(report: Json) -> Table:
 
 def iam_tables(report: Json) -> list[Table]:
     iam = report["iam"]
-    roles = [[r["role"], r["boundary"] or "NONE"] for r in iam["roles"]]
+    roles = [[r["name"], r["role"], r["boundary"] or "NONE"] for r in iam["roles"]]
     wildcards = [
         [
             w["policy"],
@@ -159,7 +238,11 @@ def iam_tables(report: Json) -> list[Table]:
         for w in iam["wildcard_statements"]
     ]
     return [
-        Table("IAM roles and permissions boundaries", ["role", "boundary"], roles),
+        Table(
+            "IAM roles and permissions boundaries",
+            ["role name", "stack / logical ID", "boundary"],
+            roles,
+        ),
         Table(
             "Allow statements with wildcards",
             ["policy", "sid", "wildcards", "acknowledgment"],
@@ -229,18 +312,41 @@ def tables(report: Json) -> list[Table]:
     packs, lint, acknowledgments, checkov = compliance_tables(report)
     return [
         summary_table(report),
+        release_table(report),
+        *([baseline_table(report)] if report.get("baseline") else []),
         *inventory_tables(report),
         control_table(report),
         packs,
+        *framework_tables(report),
         lint,
+        acknowledgment_group_table(report),
         *iam_tables(report),
         *access_tables(report),
         residual_risk_table(report),
         residency_table(report),
         cost_table(report),
-        acknowledgments,
         checkov,
+        acknowledgments,
     ]
+
+
+def slug(title: str) -> str:
+    """A table's anchor and CSV file name."""
+    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+
+
+def write_csv(report: Json, directory: Path) -> list[Path]:
+    """Each table as ``csv/<slug>.csv``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in tables(report):
+        path = directory / f"{slug(table.title)}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(table.headers)
+            writer.writerows(table.rows)
+        written.append(path)
+    return written
 
 
 def _md_cell(value: Any) -> str:
@@ -248,9 +354,11 @@ def _md_cell(value: Any) -> str:
 
 
 def render_markdown(report: Json) -> str:
-    out = ["# Platform audit", ""]
+    out = ["# Platform audit", "", "Contents:", ""]
+    out += [f"- [{t.title}](#{slug(t.title)}) (csv/{slug(t.title)}.csv)" for t in tables(report)]
+    out.append("")
     for table in tables(report):
-        out += [f"## {table.title}", ""]
+        out += [f'<a id="{slug(table.title)}"></a>', "", f"## {table.title}", ""]
         if table.note:
             out += [table.note, ""]
         out.append("| " + " | ".join(table.headers) + " |")
@@ -270,15 +378,25 @@ def _html_table(table: Table) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
     body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in table.rows)
     note = f"<p>{escape(table.note)}</p>" if table.note else ""
-    return f"<h2>{escape(table.title)}</h2>{note}<table><tr>{head}</tr>{body}</table>"
+    anchor = slug(table.title)
+    csv_link = f'<p><a href="csv/{anchor}.csv">CSV</a></p>'
+    return (
+        f'<h2 id="{anchor}">{escape(table.title)}</h2>{note}{csv_link}'
+        f"<table><tr>{head}</tr>{body}</table>"
+    )
 
 
 def render_html(report: Json) -> str:
-    sections = [_html_table(t) for t in tables(report)]
-    diagram = "<h2>Architecture</h2>" + architecture_svg(report["inventory"])
+    every = tables(report)
+    sections = [_html_table(t) for t in every]
+    diagram = '<h2 id="architecture">Architecture</h2>' + architecture_svg(report["inventory"])
     sections.insert(1, diagram)
+    contents = "".join(f'<li><a href="#{slug(t.title)}">{escape(t.title)}</a></li>' for t in every)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Platform audit</title><style>{CSS}</style></head><body>"
-        "<h1>Platform audit</h1>" + "".join(sections) + "</body></html>\n"
+        f"<h1>Platform audit</h1><nav><h2>Contents</h2><ul>{contents}"
+        '<li><a href="#architecture">Architecture</a></li></ul></nav>'
+        + "".join(sections)
+        + "</body></html>\n"
     )

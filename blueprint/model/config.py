@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -182,16 +183,21 @@ class PipelineConfig(Model):
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
 
 
-AlertEmails = Annotated[
-    list[
-        Annotated[
-            str,
-            matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address such as team@example.com"),
-        ]
-    ],
-    Field(min_length=1, max_length=10),
-    AfterValidator(_unique),
+EmailAddress = Annotated[
+    str, matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address such as team@example.com")
 ]
+AlertEmails = Annotated[
+    list[EmailAddress], Field(min_length=1, max_length=10), AfterValidator(_unique)
+]
+
+
+class AcknowledgmentReview(Model):
+    """Who answers for the acknowledgments of the rules starting with ``rule`` (e.g.
+    ``AwsSolutions-IAM5`` or ``NIST.800.53.R5-``), and until when they stand."""
+
+    rule: Annotated[str, Field(min_length=2, max_length=128)]
+    owner: EmailAddress
+    expires: date
 
 
 class PlatformConfig(Model):
@@ -215,13 +221,24 @@ class PlatformConfig(Model):
     trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
     org_guardrail: OrgGuardrail | None = None
     pipeline: PipelineConfig | None = None
+    acknowledgment_reviews: list[AcknowledgmentReview] = []
+
+
+# Each environment of an LOB gets its own range unless the file names one: the environments'
+# VPCs never overlap, so they can be connected later (shared endpoints, peering) without
+# renumbering.
+DEFAULT_VPC_CIDRS = {
+    "interactive": "10.0.0.0/16",
+    "nonprod": "10.1.0.0/16",
+    "prod": "10.2.0.0/16",
+}
 
 
 class EnvironmentConfig(Model):
     account: AccountId
     region: Region
     azs: AvailabilityZones
-    vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.0.0.0/16"
+    vpc_cidr: Annotated[str, AfterValidator(_cidr)] | None = None
 
 
 class EnvironmentsConfig(Model):

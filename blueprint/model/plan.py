@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from blueprint.model import names
 from blueprint.model.config import (
+    DEFAULT_VPC_CIDRS,
     BedrockModel,
     DataClassification,
     EnvironmentConfig,
@@ -209,7 +210,7 @@ def _lob_placement(lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig
         account=env.account,
         region=env.region,
         azs=tuple(env.azs),
-        vpc_cidr=env.vpc_cidr,
+        vpc_cidr=env.vpc_cidr or DEFAULT_VPC_CIDRS[name.value],
         classification=lob.data_classification,
         personas=tuple(personas),
         retain_stateful=name.operational or lob.retain_interactive_data,

@@ -6,6 +6,7 @@ shared account in another: every problem is reported in one run.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from blueprint.model import names
 from blueprint.model.config import (
+    DEFAULT_VPC_CIDRS,
     ENVIRONMENT_NAMES,
     DataClassification,
     FineTuningConfig,
@@ -51,6 +53,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_lob_model_problems(data),
         *_environment_need_problems(data),
         *_collection_name_problems(data),
+        *_vpc_overlap_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
     ]
@@ -473,3 +476,26 @@ def _collection_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     )
                 for name in owned:
                     taken.setdefault(name, k_index)
+
+
+def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """The VPCs of one LOB's environments must not overlap (defaults included), so that they
+    can be connected later without renumbering."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        ranges: list[tuple[str, ipaddress.IPv4Network]] = []
+        for environment, env in _mapping(lob.get("environments")).items():
+            if environment not in ENVIRONMENT_NAMES:
+                continue
+            cidr = _mapping(env).get("vpc_cidr") or DEFAULT_VPC_CIDRS[environment]
+            try:
+                network = ipaddress.IPv4Network(str(cidr))
+            except ValueError:
+                continue  # the field's own check reports it
+            for other, other_network in ranges:
+                if network.overlaps(other_network):
+                    yield ConfigProblem(
+                        f"lobs[{index}].environments.{environment}.vpc_cidr",
+                        f"{network} overlaps {other_network} of the {other} environment; "
+                        "allowed: a private range no other environment of the LOB uses",
+                    )
+            ranges.append((environment, network))
