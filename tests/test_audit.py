@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import build_report, write_audit
-from blueprint.assembly.cost import PRICES, estimate_costs, load_prices
+from blueprint.assembly.cost import PRICES, cost_table, estimate_costs, load_prices
 from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
@@ -542,3 +542,28 @@ def test_the_baseline_diff_is_part_of_the_report(
         "Stateful resources deleted or replaced against the baseline"
         in (candidate / "audit" / "index.html").read_text()
     )
+
+
+def test_what_the_price_table_cannot_price_is_shown_not_guessed(
+    assembly_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another region's stacks and an instance type missing from the table: no KeyError, no
+    eu-west-1 rate applied elsewhere, no zero added to the total."""
+    assembly = read_assembly(assembly_dir)
+    prices = load_prices()
+    priced = estimate_costs(assembly, prices)
+    prices["items"]["sagemaker_instance_hour"]["by_instance_type"] = {}
+    missing_type = estimate_costs(assembly, prices)
+    row = next(r for r in missing_type["placements"] if r["placement"] == f"{LOB}-{ENVIRONMENT}")
+    assert [u["why"] for u in row["unpriced"]] == ["the price table has no ml.g5.2xlarge"]
+    # The endpoint scales to zero: it added nothing priced, and adds nothing unpriced.
+    assert missing_type["total_monthly_usd"] == priced["total_monthly_usd"]
+    prices = load_prices() | {"region": "us-east-1"}
+    elsewhere = estimate_costs(assembly, prices)
+    assert elsewhere["total_monthly_usd"] == 0
+    assert all(
+        [u["why"] for u in r["unpriced"]] == ["the price table holds us-east-1 prices only"]
+        for r in elsewhere["placements"]
+    )
+    print(cost_table(elsewhere))
+    assert "not priced: " in capsys.readouterr().out

@@ -292,8 +292,13 @@ def cost_table(report: Json) -> Table:
         [
             e["placement"],
             e["kind"],
-            f"{e['monthly_usd']:,.2f}",
-            "; ".join(f"{line['item']}: {line['monthly_usd']:,.2f}" for line in e["lines"]),
+            f"{e['monthly_usd']:,.2f}" + (" + NOT PRICED" if e["unpriced"] else ""),
+            "; ".join(
+                f"{line['item']}: {line['monthly_usd']:,.2f}"
+                if line["monthly_usd"] is not None
+                else f"{line['item']}: NOT PRICED ({line['why']})"
+                for line in e["lines"]
+            ),
         ]
         for e in cost["placements"]
     ]

@@ -33,6 +33,11 @@ def line(item: str, quantity: float, unit_price: float, hours: float = 1.0) -> J
     }
 
 
+def unpriced(item: str, reason: str) -> Json:
+    """A cost the price table cannot put a figure on: shown, never counted as zero."""
+    return {"item": item, "quantity": None, "unit_price": None, "monthly_usd": None, "why": reason}
+
+
 def _props(resource: Json) -> Json:
     return dict(resource.get("Properties", {}))
 
@@ -79,10 +84,11 @@ def sagemaker_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
             instance_type = variant.get("InstanceType", "?")
             count = _minimum_instances(variant)
             price = by_type.get(instance_type)
-            if price is None:
-                raise KeyError(f"prices.json has no price for {instance_type}")
             name = f"SageMaker {instance_type} at minimum count"
-            yield line(name, count, price, prices["hours_per_month"])
+            if price is None:
+                yield unpriced(name, f"the price table has no {instance_type}")
+            else:
+                yield line(name, count, price, prices["hours_per_month"])
 
 
 def mlflow_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
@@ -128,13 +134,25 @@ def estimate_costs(assembly: Assembly, prices: Json) -> Json:
                 "environment": identity.environment.value if identity.environment else None,
             },
         )
+        if stack.region != prices["region"]:
+            # List prices differ by region: a table of one region does not price another.
+            item = unpriced(
+                f"every resource in {stack.region}",
+                f"the price table holds {prices['region']} prices only",
+            )
+            if item not in lines[identity.placement]:
+                lines[identity.placement].append(item)
+            continue
         for source in COST_SOURCES:
             lines[identity.placement].extend(source(stack, prices))
     rows = [
         {
             **labels[placement],
             "lines": placement_lines,
-            "monthly_usd": round(sum(line["monthly_usd"] for line in placement_lines), 2),
+            "monthly_usd": round(
+                sum(line["monthly_usd"] for line in placement_lines if line["monthly_usd"]), 2
+            ),
+            "unpriced": [line for line in placement_lines if line["monthly_usd"] is None],
         }
         for placement, placement_lines in sorted(lines.items())
     ]
@@ -153,6 +171,9 @@ def cost_table(report: Json) -> str:
         for r in report["placements"]
     ]
     lines.append(f"{'total':<45} {report['total_monthly_usd']:>15,.2f}")
+    for row in report["placements"]:
+        for item in row["unpriced"]:
+            lines.append(f"not priced: {row['placement']}: {item['item']}: {item['why']}")
     prices = report["prices"]
     lines.append(
         f"prices: {prices['region']} list prices as of {prices['as_of']} ({prices['source']})"
