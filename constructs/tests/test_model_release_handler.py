@@ -165,6 +165,13 @@ def expect_serving(stub: Stubber, model_uri: str, version: int) -> None:
         {"ModelName": "claims-ep-model"},
     )
     new_name = f"claims-ep-v{version}"
+    stub.add_client_error(
+        "describe_model",
+        "ValidationException",
+        "Could not find model",
+        400,
+        {"ModelName": new_name},
+    )
     stub.add_response(
         "create_model",
         {"ModelArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:model/{new_name}"},
@@ -185,6 +192,13 @@ def expect_serving(stub: Stubber, model_uri: str, version: int) -> None:
                 },
             },
         },
+    )
+    stub.add_client_error(
+        "describe_endpoint_config",
+        "ValidationException",
+        "Could not find endpoint configuration",
+        400,
+        expected_params={"EndpointConfigName": new_name},
     )
     stub.add_response(
         "create_endpoint_config",
@@ -378,6 +392,7 @@ def test_in_nonprod_an_approval_serves_the_run_at_once(
         },
         {"ModelName": "claims-ep-model"},
     )
+    stub.add_client_error("describe_model", "ValidationException", "Could not find model", 400)
     stub.add_response(
         "create_model",
         {"ModelArn": f"arn:aws:sagemaker:eu-west-1:{NONPROD}:model/claims-ep-v7"},
@@ -441,3 +456,69 @@ def test_packages_that_cannot_be_served_are_refused(
     other["detail"]["ModelPackageGroupName"] = "marketing-writer"
     with pytest.raises(index.ReleaseError, match="no endpoint serves model package group"):
         index.handler(other, clients=index.Clients(None, s3))
+
+
+def test_a_rollback_serves_an_earlier_release_again_without_recreating_it(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its model and endpoint config exist from its first release: they are reused."""
+    monkeypatch.setenv("RELEASE_CONFIG", settings("prod-artifacts", NONPROD, second_approval=True))
+    previous = f"models/{GROUP}/releases/v5/"
+    for name in FILES:
+        s3.put_object(Bucket="prod-artifacts", Key=previous + name, Body=name.encode())
+    client, stub = sagemaker()
+    expect_newest(stub, package(PROD, 1, f"s3://prod-artifacts/{previous}"))
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "claims-ep",
+            "EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep",
+            "EndpointConfigName": "claims-ep-v2",
+            "EndpointStatus": "InService",
+            "CreationTime": "2026-11-27T00:00:00Z",
+            "LastModifiedTime": "2026-11-27T00:00:00Z",
+        },
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": "claims-ep-v2"}
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "claims-ep-v2",
+            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/v2",
+            "ProductionVariants": [variant],
+            "CreationTime": "2026-11-27T00:00:00Z",
+        },
+    )
+    model = {
+        "ModelName": "claims-ep-v2",
+        "ModelArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:model/claims-ep-v2",
+        "ExecutionRoleArn": f"arn:aws:iam::{PROD}:role/endpoint-role",
+        "VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+        "PrimaryContainer": {"Image": IMAGE},
+        "CreationTime": "2026-11-27T00:00:00Z",
+    }
+    stub.add_response("describe_model", model, {"ModelName": "claims-ep-v2"})
+    stub.add_response("describe_model", {**model, "ModelName": "claims-ep-v1"})
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "claims-ep-v1",
+            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/v1",
+            "ProductionVariants": [{**variant, "ModelName": "claims-ep-v1"}],
+            "CreationTime": "2026-11-27T00:00:00Z",
+        },
+        {"EndpointConfigName": "claims-ep-v1"},
+    )
+    stub.add_response(
+        "update_endpoint",
+        {"EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep"},
+        {
+            "EndpointName": "claims-ep",
+            "EndpointConfigName": "claims-ep-v1",
+            "DeploymentConfig": ANY,
+        },
+    )
+    with stub:
+        result = index.handler(event(PROD, 2, "Rejected"), clients=index.Clients(client, s3))
+    stub.assert_no_pending_responses()
+    assert result["models"] == ["claims-ep-v1"]

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
+from botocore.exceptions import ClientError
 
 ROLLBACK_WAIT_SECONDS = 600
 
@@ -151,6 +152,20 @@ def newest_approved(clients: Clients, group: str) -> dict[str, Any] | None:
     return package
 
 
+def exists(describe: Any, **name: str) -> bool:
+    """Whether the named SageMaker resource exists (its Describe call succeeds)."""
+    try:
+        describe(**name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in (
+            "ValidationException",
+            "ResourceNotFound",
+        ):
+            return False
+        raise
+    return True
+
+
 def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int) -> str:
     """Points one endpoint at ``model_uri``; returns the new model's name."""
     sagemaker = clients.sagemaker
@@ -165,26 +180,30 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
             EndpointConfigName=described["EndpointConfigName"]
         )
         model_name = config["ProductionVariants"][0]["ModelName"]
+    new_name = f"{endpoint[:50]}-v{version}"
+    if model_name == new_name:
+        return new_name  # already served
     model = sagemaker.describe_model(ModelName=model_name)
     container = model["PrimaryContainer"]
-    new_name = f"{endpoint[:50]}-v{version}"
-    sagemaker.create_model(
-        ModelName=new_name,
-        ExecutionRoleArn=model["ExecutionRoleArn"],
-        EnableNetworkIsolation=model.get("EnableNetworkIsolation", True),
-        VpcConfig=model["VpcConfig"],
-        PrimaryContainer={
-            "Image": container["Image"],
-            "Environment": container.get("Environment", {}),
-            "ModelDataSource": {
-                "S3DataSource": {
-                    "S3Uri": model_uri,
-                    "S3DataType": "S3Prefix",
-                    "CompressionType": "None",
-                }
+    # A rollback serves a release again: its model (and endpoint config) already exist.
+    if not exists(sagemaker.describe_model, ModelName=new_name):
+        sagemaker.create_model(
+            ModelName=new_name,
+            ExecutionRoleArn=model["ExecutionRoleArn"],
+            EnableNetworkIsolation=model.get("EnableNetworkIsolation", True),
+            VpcConfig=model["VpcConfig"],
+            PrimaryContainer={
+                "Image": container["Image"],
+                "Environment": container.get("Environment", {}),
+                "ModelDataSource": {
+                    "S3DataSource": {
+                        "S3Uri": model_uri,
+                        "S3DataType": "S3Prefix",
+                        "CompressionType": "None",
+                    }
+                },
             },
-        },
-    )
+        )
     if component:
         specification = {**current["Specification"], "ModelName": new_name}
         specification.pop("Container", None)
@@ -194,11 +213,12 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
         return str(new_name)
     variants = [{**variant, "ModelName": new_name} for variant in config["ProductionVariants"]]
     kept = ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig")
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=new_name,
-        ProductionVariants=variants,
-        **{key: config[key] for key in kept if key in config},
-    )
+    if not exists(sagemaker.describe_endpoint_config, EndpointConfigName=new_name):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=new_name,
+            ProductionVariants=variants,
+            **{key: config[key] for key in kept if key in config},
+        )
     sagemaker.update_endpoint(
         EndpointName=endpoint,
         EndpointConfigName=new_name,
