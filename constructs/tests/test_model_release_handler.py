@@ -522,3 +522,36 @@ def test_a_rollback_serves_an_earlier_release_again_without_recreating_it(
         result = index.handler(event(PROD, 2, "Rejected"), clients=index.Clients(client, s3))
     stub.assert_no_pending_responses()
     assert result["models"] == ["claims-ep-v1"]
+
+
+def test_a_release_already_served_is_left_alone(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELEASE_CONFIG", settings("prod-artifacts", NONPROD, second_approval=True))
+    served = f"models/{GROUP}/releases/v7/"
+    for name in FILES:
+        s3.put_object(Bucket="prod-artifacts", Key=served + name, Body=name.encode())
+    client, stub = sagemaker()
+    expect_newest(stub, package(PROD, 1, f"s3://prod-artifacts/{served}"))
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "claims-ep",
+            "EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep",
+            "EndpointConfigName": "claims-ep-v1",
+            "EndpointStatus": "InService",
+            "CreationTime": "2026-11-27T00:00:00Z",
+            "LastModifiedTime": "2026-11-27T00:00:00Z",
+        },
+    )
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "claims-ep-v1",
+            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/v1",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "claims-ep-v1"}],
+            "CreationTime": "2026-11-27T00:00:00Z",
+        },
+    )
+    with stub:  # no create or update call is stubbed: one would fail the test
+        result = index.handler(event(PROD, 1, "Approved"), clients=index.Clients(client, s3))
+    stub.assert_no_pending_responses()
+    assert result["models"] == ["claims-ep-v1"]
