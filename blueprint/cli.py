@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     lint.add_argument("--verbose", action="store_true", help="name each template as it is done")
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
+    cost.add_argument("--by-type", action="store_true", help="also the cost per resource type")
+    cost.add_argument(
+        "--compare",
+        metavar="BASELINE",
+        help="an earlier cloud assembly: what the change does to the idle cost per placement",
+    )
     deploy = commands.add_parser(
         "deploy",
         help="deploy a cloud assembly; --local: into moto, every account, with smoke checks",
@@ -119,7 +125,11 @@ def _run(args: argparse.Namespace) -> int:
             status = status or guard_replacements(baseline, Path(args.assembly))
         return status
     elif args.command == "cost":
-        print_cost(Path(args.assembly))
+        print_cost(
+            Path(args.assembly),
+            by_type=args.by_type,
+            baseline=Path(args.compare) if args.compare else None,
+        )
     elif args.command == "lint":
         return print_lint(Path(args.assembly), verbose=args.verbose)
     elif args.command == "deploy":
@@ -255,11 +265,27 @@ def write_audit_report(
     return 0
 
 
-def print_cost(assembly: Path) -> None:
-    from blueprint.assembly.cost import cost_table, estimate_costs, load_prices
-    from blueprint.assembly.reader import read_assembly
+def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None = None) -> None:
+    from blueprint.assembly.cost import (
+        by_resource_type,
+        compare,
+        comparison_table,
+        cost_table,
+        estimate_costs,
+        load_prices,
+    )
 
-    print(cost_table(estimate_costs(read_assembly(assembly), load_prices())))
+    prices = load_prices()
+    report = estimate_costs(read_assembly(assembly), prices)
+    print(cost_table(report))
+    if by_type:
+        print("\nby resource type, USD/month:")
+        for kind, usd in by_resource_type(report).items():
+            print(f"  {kind:<45} {usd:>12,.2f}")
+    if baseline is not None:
+        before = estimate_costs(read_assembly(baseline), prices)
+        print(f"\nagainst {baseline}:")
+        print(comparison_table(compare(report, before)))
 
 
 def print_summary(assembly: Path) -> int:

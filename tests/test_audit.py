@@ -15,7 +15,14 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import build_report, write_audit
-from blueprint.assembly.cost import PRICES, cost_table, estimate_costs, load_prices
+from blueprint.assembly.cost import (
+    PRICES,
+    by_resource_type,
+    compare,
+    cost_table,
+    estimate_costs,
+    load_prices,
+)
 from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
@@ -567,3 +574,35 @@ def test_what_the_price_table_cannot_price_is_shown_not_guessed(
     )
     print(cost_table(elsewhere))
     assert "not priced: " in capsys.readouterr().out
+
+
+def test_cost_by_resource_type_adds_up_to_the_total(assembly_dir: Path) -> None:
+    report = estimate_costs(read_assembly(assembly_dir), load_prices())
+    kinds = by_resource_type(report)
+    assert sum(kinds.values()) == pytest.approx(report["total_monthly_usd"])
+    assert "AWS::EC2::VPCEndpoint" in kinds and "AWS::KMS::Key" in kinds
+    assert list(kinds.values()) == sorted(kinds.values(), reverse=True)
+
+
+def test_compare_shows_what_a_change_does_to_the_idle_cost(
+    assembly_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candidate = copy_assembly(assembly_dir, tmp_path / "fewer-keys")
+    security = f"{LOB}-{ENVIRONMENT}-security"
+
+    def drop_a_key(template: Json) -> None:
+        keys = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+        del template["Resources"][keys[0]]
+
+    edit_template(candidate, security, drop_a_key)
+    prices = load_prices()
+    rows = compare(
+        estimate_costs(read_assembly(candidate), prices),
+        estimate_costs(read_assembly(assembly_dir), prices),
+    )
+    changed = {row["placement"]: row["change_usd"] for row in rows if row["change_usd"]}
+    assert changed == {f"{LOB}-{ENVIRONMENT}": -prices["items"]["kms_key_month"]["price"]}
+    assert main(["cost", str(candidate), "--compare", str(assembly_dir), "--by-type"]) == 0
+    printed = capsys.readouterr().out
+    assert "total change, USD/month" in printed and "-1.00" in printed
+    assert "by resource type, USD/month:" in printed

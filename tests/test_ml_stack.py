@@ -554,9 +554,6 @@ def _mlflow_costs(synthesized: Synthesized) -> dict[str, float]:
 def test_leaving_mlflow_out_removes_its_idle_cost(
     example: Synthesized, opted_out: Synthesized
 ) -> None:
-    assert set(_mlflow_costs(example)) == {
-        "claims-interactive",
-        "marketing-interactive",
-        "research-interactive",
-    }
+    # marketing runs in eu-central-1, which the eu-west-1 price table does not price
+    assert set(_mlflow_costs(example)) == {"claims-interactive", "research-interactive"}
     assert _mlflow_costs(opted_out) == {}

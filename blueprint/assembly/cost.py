@@ -24,18 +24,28 @@ def load_prices(path: Path | None = None) -> Json:
     return dict(json.loads((path or PRICES).read_text()))
 
 
-def line(item: str, quantity: float, unit_price: float, hours: float = 1.0) -> Json:
+def line(
+    item: str, quantity: float, unit_price: float, hours: float = 1.0, *, resource_type: str
+) -> Json:
     return {
         "item": item,
+        "resource_type": resource_type,
         "quantity": quantity,
         "unit_price": unit_price,
         "monthly_usd": round(quantity * unit_price * hours, 2),
     }
 
 
-def unpriced(item: str, reason: str) -> Json:
+def unpriced(item: str, reason: str, resource_type: str = "(any)") -> Json:
     """A cost the price table cannot put a figure on: shown, never counted as zero."""
-    return {"item": item, "quantity": None, "unit_price": None, "monthly_usd": None, "why": reason}
+    return {
+        "item": item,
+        "resource_type": resource_type,
+        "quantity": None,
+        "unit_price": None,
+        "monthly_usd": None,
+        "why": reason,
+    }
 
 
 def _props(resource: Json) -> Json:
@@ -51,13 +61,20 @@ def endpoint_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     )
     if az_endpoints:
         price = prices["items"]["interface_endpoint_az_hour"]["price"]
-        yield line("interface endpoint AZ-hours", az_endpoints, price, prices["hours_per_month"])
+        yield line(
+            "interface endpoint AZ-hours",
+            az_endpoints,
+            price,
+            prices["hours_per_month"],
+            resource_type="AWS::EC2::VPCEndpoint",
+        )
 
 
 def kms_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     keys = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::KMS::Key")
     if keys:
-        yield line("KMS keys", keys, prices["items"]["kms_key_month"]["price"])
+        price = prices["items"]["kms_key_month"]["price"]
+        yield line("KMS keys", keys, price, resource_type="AWS::KMS::Key")
 
 
 def opensearch_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
@@ -67,7 +84,13 @@ def opensearch_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
             standby = _props(r).get("StandbyReplicas", "ENABLED") == "ENABLED"
             ocus = item["minimum_ocus_with_standby" if standby else "minimum_ocus_without_standby"]
             name = f"OpenSearch Serverless OCUs ({_props(r).get('Name', '?')})"
-            yield line(name, ocus, item["price"], prices["hours_per_month"])
+            yield line(
+                name,
+                ocus,
+                item["price"],
+                prices["hours_per_month"],
+                resource_type="AWS::OpenSearchServerless::Collection",
+            )
 
 
 def _minimum_instances(variant: Json) -> int:
@@ -85,10 +108,11 @@ def sagemaker_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
             count = _minimum_instances(variant)
             price = by_type.get(instance_type)
             name = f"SageMaker {instance_type} at minimum count"
+            kind = "AWS::SageMaker::EndpointConfig"
             if price is None:
-                yield unpriced(name, f"the price table has no {instance_type}")
+                yield unpriced(name, f"the price table has no {instance_type}", kind)
             else:
-                yield line(name, count, price, prices["hours_per_month"])
+                yield line(name, count, price, prices["hours_per_month"], resource_type=kind)
 
 
 def mlflow_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
@@ -97,7 +121,11 @@ def mlflow_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
         if r.get("Type") == "AWS::SageMaker::MlflowTrackingServer":
             size = _props(r).get("TrackingServerSize", "Small")
             yield line(
-                f"MLflow tracking server ({size})", 1, by_size[size], prices["hours_per_month"]
+                f"MLflow tracking server ({size})",
+                1,
+                by_size[size],
+                prices["hours_per_month"],
+                resource_type="AWS::SageMaker::MlflowTrackingServer",
             )
 
 
@@ -106,7 +134,12 @@ def logs_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
     groups = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::Logs::LogGroup")
     if groups:
         gigabytes = groups * item["assumed_gb_per_log_group_month"]
-        yield line(f"CloudWatch Logs ingestion ({groups} log groups)", gigabytes, item["price"])
+        yield line(
+            f"CloudWatch Logs ingestion ({groups} log groups)",
+            gigabytes,
+            item["price"],
+            resource_type="AWS::Logs::LogGroup",
+        )
 
 
 COST_SOURCES = (
@@ -180,3 +213,40 @@ def cost_table(report: Json) -> str:
     )
     lines.append(f"assumption: {report['assumption']}")
     return "\n".join(lines)
+
+
+def by_resource_type(report: Json) -> dict[str, float]:
+    """The priced monthly cost of each resource type, largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for row in report["placements"]:
+        for item in row["lines"]:
+            if item["monthly_usd"] is not None:
+                totals[item["resource_type"]] += item["monthly_usd"]
+    return dict(sorted(((k, round(v, 2)) for k, v in totals.items()), key=lambda kv: -kv[1]))
+
+
+def compare(report: Json, baseline: Json) -> list[Json]:
+    """Per placement of either report: the baseline's cost, this one's and the change."""
+    before = {row["placement"]: row["monthly_usd"] for row in baseline["placements"]}
+    after = {row["placement"]: row["monthly_usd"] for row in report["placements"]}
+    return [
+        {
+            "placement": placement,
+            "baseline_usd": before.get(placement, 0.0),
+            "usd": after.get(placement, 0.0),
+            "change_usd": round(after.get(placement, 0.0) - before.get(placement, 0.0), 2),
+        }
+        for placement in sorted(before.keys() | after.keys())
+    ]
+
+
+def comparison_table(rows: list[Json]) -> str:
+    out = [f"{'placement':<28} {'baseline':>12} {'now':>12} {'change':>12}"]
+    out += [
+        f"{r['placement']:<28} {r['baseline_usd']:>12,.2f} {r['usd']:>12,.2f} "
+        f"{r['change_usd']:>+12,.2f}"
+        for r in rows
+    ]
+    total = sum(r["change_usd"] for r in rows)
+    out.append(f"{'total change, USD/month':<54} {total:>+12,.2f}")
+    return "\n".join(out)
