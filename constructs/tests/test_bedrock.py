@@ -159,6 +159,26 @@ def test_the_version_follows_the_policy() -> None:
             GuardrailSpec({"HATE": "LOW"}, "no", "no", pii_entities={"EMAIL": "HIDE"}),
             "GovernedGuardrail: PII action EMAIL=HIDE is not valid; allowed: BLOCK, ANONYMIZE",
         ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "no", "no", pii_entities={"EMAIL_ADDRESS": "BLOCK"}),
+            "GovernedGuardrail: pii_entities: 'EMAIL_ADDRESS' is not a Bedrock PII entity type",
+        ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "no", "no", grounding_threshold=1.5),
+            r"GovernedGuardrail: grounding_threshold must be at least 0 and below 1 \(got 1.5\)",
+        ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "no", "no", relevance_threshold=-0.1),
+            "GovernedGuardrail: relevance_threshold must be at least 0 and below 1",
+        ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "  ", "no"),
+            "GovernedGuardrail: blocked_input_message must be 1-500 characters of text",
+        ),
+        (
+            GuardrailSpec({"HATE": "LOW"}, "no", "x" * 501),
+            "GovernedGuardrail: blocked_output_message must be 1-500 characters of text",
+        ),
     ],
 )
 def test_guardrail_validation(spec: GuardrailSpec, message: str) -> None:

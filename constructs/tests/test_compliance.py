@@ -29,6 +29,24 @@ def test_acknowledgment_lands_on_the_cloudformation_resource() -> None:
     ]
 
 
+def test_cdk_nags_documented_form_names_the_same_rule() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    acknowledge(
+        bucket,
+        ["AwsSolutions::AwsSolutions-S1", "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled"],
+        REASON,
+    )
+    [entry] = [
+        m.data
+        for m in bucket.node.default_child.node.metadata
+        if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ]
+    assert entry == {"AwsSolutions-S1": REASON, "NIST.800.53.R5-S3BucketLoggingEnabled": REASON}
+    with pytest.raises(ValueError, match=r"'AwsSolutions::HIPAA\.Security-S1' is not a cdk-nag"):
+        acknowledge(bucket, "AwsSolutions::HIPAA.Security-S1", REASON)
+
+
 def test_acknowledging_a_stack_is_refused() -> None:
     stack = new_stack()
     with pytest.raises(

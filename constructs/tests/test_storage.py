@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
 
 from conftest import new_stack
-from genai_constructs import AccessLogBucket
+from genai_constructs import AccessLogBucket, GovernedBucket
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +58,18 @@ def test_noncurrent_retention_must_be_positive() -> None:
         match=("AccessLogBucket: noncurrent_version_days must be at least 1 \\(got 0\\)"),
     ):
         AccessLogBucket(new_stack(), "Logs", noncurrent_version_days=0)
+
+
+def test_buckets_synthesize_without_the_apps_feature_flags() -> None:
+    """An LOB team's app need not set @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy."""
+    app = App()  # no context at all, unlike this repository's cdk.json
+    stack = Stack(app, "consumer", env=Environment(account="123456789012", region="eu-west-1"))
+    logs = AccessLogBucket(stack, "Logs").bucket
+    GovernedBucket(stack, "Data", encryption_key=kms.Key(stack, "Key"), access_log_bucket=logs)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"LoggingConfiguration": Match.object_like({"LogFilePrefix": "Data/"})},
+    )
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert all("AccessControl" not in b["Properties"] for b in buckets.values())

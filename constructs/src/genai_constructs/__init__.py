@@ -10,34 +10,89 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from genai_constructs.compliance import acknowledge
-    from genai_constructs.encryption import PlatformKey
-    from genai_constructs.identity import Persona, PersonaRoles
-    from genai_constructs.network import PrivateNetwork
-    from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket
-
+# Every public name and the module that defines it; modules load on first use.
 _MODULE_OF = {
     "AccessLogBucket": "storage",
     "DataLakeZones": "storage",
     "GovernedBucket": "storage",
-    "Persona": "identity",
-    "PersonaRoles": "identity",
     "PlatformKey": "encryption",
     "PrivateNetwork": "network",
+    "Persona": "identity",
+    "PersonaRoles": "identity",
+    "GovernedGuardrail": "bedrock",
+    "GuardrailSpec": "bedrock",
+    "DeniedTopicSpec": "bedrock",
+    "ApprovedModel": "bedrock",
+    "ModelAccessPolicy": "bedrock",
+    "PromptSpec": "bedrock",
+    "PromptCatalog": "bedrock",
+    "ApplicationInferenceProfiles": "bedrock",
+    "ModelInvocationLogging": "invocation_logging",
+    "S3VectorStore": "knowledge_base",
+    "OpenSearchVectorStore": "knowledge_base",
+    "GovernedKnowledgeBase": "knowledge_base",
+    "StudioWorkspace": "studio",
+    "FineTuningSpec": "fine_tuning",
+    "FineTuningPipeline": "fine_tuning",
+    "GpuEndpoint": "serving",
+    "ModelRelease": "model_release",
     "acknowledge": "compliance",
 }
 
 __all__ = [
     "AccessLogBucket",
+    "ApplicationInferenceProfiles",
+    "ApprovedModel",
     "DataLakeZones",
+    "DeniedTopicSpec",
+    "FineTuningPipeline",
+    "FineTuningSpec",
     "GovernedBucket",
+    "GovernedGuardrail",
+    "GovernedKnowledgeBase",
+    "GpuEndpoint",
+    "GuardrailSpec",
+    "ModelAccessPolicy",
+    "ModelInvocationLogging",
+    "ModelRelease",
+    "OpenSearchVectorStore",
     "Persona",
     "PersonaRoles",
     "PlatformKey",
     "PrivateNetwork",
+    "PromptCatalog",
+    "PromptSpec",
+    "S3VectorStore",
+    "StudioWorkspace",
     "acknowledge",
 ]
+
+if TYPE_CHECKING:
+    from genai_constructs.bedrock import (
+        ApplicationInferenceProfiles,
+        ApprovedModel,
+        DeniedTopicSpec,
+        GovernedGuardrail,
+        GuardrailSpec,
+        ModelAccessPolicy,
+        PromptCatalog,
+        PromptSpec,
+    )
+    from genai_constructs.compliance import acknowledge
+    from genai_constructs.encryption import PlatformKey
+    from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec
+    from genai_constructs.identity import Persona, PersonaRoles
+    from genai_constructs.invocation_logging import ModelInvocationLogging
+    from genai_constructs.knowledge_base import (
+        GovernedKnowledgeBase,
+        OpenSearchVectorStore,
+        S3VectorStore,
+    )
+    from genai_constructs.model_release import ModelRelease
+    from genai_constructs.network import PrivateNetwork
+    from genai_constructs.serving import GpuEndpoint
+    from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket
+    from genai_constructs.studio import StudioWorkspace
 
 
 def __getattr__(name: str) -> Any:

@@ -7,14 +7,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from aws_cdk import CfnTag, RemovalPolicy, Stack
+from aws_cdk import CfnTag, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge
-from genai_constructs.naming import pascal
+from genai_constructs.naming import PII_ENTITIES, pascal
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
 # the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
@@ -103,8 +103,26 @@ class GovernedGuardrail(Construct):
                     f"GovernedGuardrail: PII action {entity}={action} is not valid; "
                     f"allowed: {', '.join(PII_ACTIONS)}"
                 )
+            if not Token.is_unresolved(entity) and entity not in PII_ENTITIES:
+                raise ValueError(
+                    f"GovernedGuardrail: pii_entities: '{entity}' is not a Bedrock PII entity "
+                    "type; allowed: e.g. EMAIL, PHONE, NAME, US_SOCIAL_SECURITY_NUMBER "
+                    "(genai_constructs.naming.PII_ENTITIES)"
+                )
         if not spec.content_filters:
             raise ValueError("GovernedGuardrail: content_filters must name at least one filter")
+        for prop in ("grounding_threshold", "relevance_threshold"):
+            value = getattr(spec, prop)
+            if value is not None and not 0 <= value < 1:
+                raise ValueError(
+                    f"GovernedGuardrail: {prop} must be at least 0 and below 1 (got {value})"
+                )
+        for prop in ("blocked_input_message", "blocked_output_message"):
+            message = getattr(spec, prop)
+            if not Token.is_unresolved(message) and not 1 <= len(message.strip()) <= 500:
+                raise ValueError(
+                    f"GovernedGuardrail: {prop} must be 1-500 characters of text (got {message!r})"
+                )
 
         self.guardrail = bedrock.CfnGuardrail(
             self,

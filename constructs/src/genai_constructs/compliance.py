@@ -23,6 +23,7 @@ NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, "GenAIPlatform")
 _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )
+_PLUGIN = re.compile(r"^[A-Za-z0-9.]+$")
 # checkov's CloudFormation check IDs, e.g. CKV_AWS_18 (graph checks CKV2_AWS_...).
 _CHECKOV_ID = re.compile(r"^CKV2?_AWS_\d+$")
 CHECKOV_METADATA = "checkov"
@@ -30,11 +31,21 @@ MIN_REASON_LENGTH = 40
 _ACKNOWLEDGED = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
 
+def _without_plugin(rule_id: str) -> str:
+    """``AwsSolutions::AwsSolutions-S1`` (cdk-nag's documented form, the plugin's name first)
+    -> ``AwsSolutions-S1``."""
+    plugin, separator, rule = rule_id.partition("::")
+    if separator and _PLUGIN.match(plugin) and rule.startswith(f"{plugin}-"):
+        return rule
+    return rule_id
+
+
 def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) -> None:
     """Acknowledge ``rule_ids`` on one resource.
 
     ``resource`` is a CfnResource or an L2 construct whose default child is one; ``rule_ids``
-    are cdk-nag IDs such as ``AwsSolutions-S1`` or ``AwsSolutions-IAM5[Resource::*]``, or
+    are cdk-nag IDs such as ``AwsSolutions-S1`` (or ``AwsSolutions::AwsSolutions-S1``, as
+    cdk-nag's documentation writes them) or ``AwsSolutions-IAM5[Resource::*]``, or
     checkov IDs such as ``CKV_AWS_18``, one finding each (the same finding in several packs
     may share a reason).
     """
@@ -51,7 +62,7 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
             f"acknowledge() needs a specific reason of at least {MIN_REASON_LENGTH} characters; "
             f"got '{reason}'"
         )
-    rules = [rule_ids] if isinstance(rule_ids, str) else rule_ids
+    rules = [_without_plugin(r) for r in ([rule_ids] if isinstance(rule_ids, str) else rule_ids)]
     for rule_id in rules:
         if not (_RULE_ID.match(rule_id) or _CHECKOV_ID.match(rule_id)):
             raise ValueError(

@@ -34,7 +34,7 @@ from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
-from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk
+from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk, require_sdk
 
 TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
 PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
@@ -187,6 +187,7 @@ def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int)
 
 @cache
 def _shared_definition(spec: FineTuningSpec, region: str, subnet_count: int) -> str:
+    require_sdk()
     with quiet_sdk(), _sdk_config_validated_once():
         return _pipeline_definition(spec, region=region, subnet_count=subnet_count)
 

@@ -7,6 +7,7 @@ when the SDK is first used, rather than at import of this library.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from collections.abc import Iterator
@@ -26,8 +27,18 @@ def quiet_sdk() -> Iterator[None]:
         yield
 
 
+def require_sdk() -> None:
+    """Fail with the fix when the SageMaker SDK (the ``sagemaker`` extra) is missing."""
+    if importlib.util.find_spec("sagemaker") is None:
+        raise ImportError(
+            "genai_constructs needs the SageMaker Python SDK for SageMaker images and "
+            "pipelines: pip install 'genai-constructs[sagemaker]'"
+        )
+
+
 def image_uri(framework: str, region: str, **options: str) -> str:
     """An image URI from ``sagemaker.image_uris.retrieve`` (no AWS call)."""
+    require_sdk()
     with quiet_sdk():
         from sagemaker import image_uris
 

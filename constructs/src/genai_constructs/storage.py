@@ -17,6 +17,10 @@ from genai_constructs.compliance import acknowledge, in_every_framework
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
+# The CDK feature flag that makes a bucket's server access logs use the target's bucket policy.
+ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
 class AccessLogBucket(Construct):
     """The target of S3 server access logs for one account.
 
@@ -40,6 +44,7 @@ class AccessLogBucket(Construct):
         noncurrent_version_days: int = 365,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.node.set_context(ACCESS_LOGS_BY_POLICY, True)
         if archive_after_days < 30:
             raise ValueError(
                 "AccessLogBucket: archive_after_days must be at least 30 "
@@ -217,6 +222,9 @@ class GovernedBucket(Construct):
         shared_prefixes: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Log delivery by bucket policy, whatever the app's feature flags: the ACL alternative
+        # needs ObjectWriter ownership, which these owner-enforced buckets refuse.
+        self.node.set_context(ACCESS_LOGS_BY_POLICY, True)
         shared = {prefix: list(arns) for prefix, arns in (shared_prefixes or {}).items() if arns}
         if noncurrent_version_days < 1:
             raise ValueError(
