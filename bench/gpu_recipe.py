@@ -18,7 +18,7 @@ import torch
 from transformers import AutoModelForCausalLM, MistralConfig, PreTrainedModel, Trainer
 
 from blueprint.model.gpu_memory import GIB, DecoderShape, TrainingRun, estimate
-from ml.training import lora_finetune
+from genai_constructs.training import lora_finetune
 
 SHAPES = {
     "mistral-7b": DecoderShape(32, 4096, 14336, 32768, 32, 8),

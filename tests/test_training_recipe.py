@@ -23,7 +23,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from ml.training import evaluate, lora_finetune, merge_adapter, prepare_data
+from genai_constructs.training import evaluate, lora_finetune, merge_adapter, prepare_data
 
 COLORS = ["red", "green", "blue", "yellow", "black", "white"]
 THINGS = ["apple", "leaf", "sky", "sun"]

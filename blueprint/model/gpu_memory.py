@@ -1,7 +1,8 @@
 """SageMaker GPU instances and the GPU memory a LoRA fine-tuning run needs on each GPU.
 
-The estimate follows what ``ml/training/lora_finetune.py`` holds on one GPU (every GPU of a
-multi-GPU instance holds the same: data-parallel training replicates the model):
+The estimate follows what ``genai_constructs/training/lora_finetune.py`` holds on one GPU
+(every GPU of a multi-GPU instance holds the same: data-parallel training replicates the
+model):
 
 - the base weights: bf16 on GPUs that support it, fp32 otherwise (the recipe's choice); 4-bit
   for the linear layers under QLoRA, the embeddings kept in bf16;

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genai_constructs.training import RECIPE
+
 EXAMPLE_ORG = Path("environments/example.yaml")
-# The fine-tuning recipe the pipelines upload, shipped beside the blueprint.
-TRAINING_CODE = Path(__file__).resolve().parents[2] / "ml" / "training"
+# The fine-tuning recipe the pipelines upload, shipped with the construct library.
+TRAINING_CODE = RECIPE
 
 
 @dataclass(frozen=True)

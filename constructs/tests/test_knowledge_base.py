@@ -5,6 +5,7 @@ import json
 import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -211,3 +212,23 @@ def test_only_the_index_function_reaches_the_collection_endpoint(template: Templ
         if rule.get("GroupId", {}).get("Fn::GetAtt", [""])[0].startswith("SearchEndpoint")
         or "GroupId" not in rule
     ] == [({"Fn::GetAtt": [function_group, "GroupId"]}, 443, 443)]
+
+
+def test_vector_store_grants_return_what_they_granted() -> None:
+    stack = new_stack()
+    store = S3VectorStore(stack, "V", encryption_key=kms.Key(stack, "K"), dimensions=1024)
+    role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    grant = store.grant_knowledge_base(role)
+    assert isinstance(grant, iam.Grant) and grant.success
+    statement = grant.principal_statements[0].to_statement_json()
+    assert "s3vectors:QueryVectors" in statement["Action"]
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": Match.array_with(["s3vectors:QueryVectors"])})]
+                )
+            }
+        },
+    )

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import constructs
 import pytest
@@ -45,3 +49,44 @@ def test_a_missing_sagemaker_sdk_says_which_extra_to_install(
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"pip install 'genai-constructs\[sagemaker\]'"):
         sagemaker_sdk.require_sdk()
+
+
+def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path: Path) -> None:
+    """Built and installed as an LOB team would (`pip install` of the wheel), its
+    dependencies taken from this environment."""
+    library = Path(genai_constructs.__file__).resolve().parents[2]
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
+            *("-w", str(tmp_path / "dist"), str(library)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = (tmp_path / "dist").glob("genai_constructs-0.1.0-*.whl")
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), wheel],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import genai_constructs as g\n"
+        "from genai_constructs.training import RECIPE\n"
+        "names = [getattr(g, n).__name__ for n in g.__all__]\n"
+        "assert (RECIPE / 'lora_finetune.py').is_file()\n"
+        "assert (RECIPE / 'requirements.txt').is_file()\n"
+        "print(g.__file__, len(names))\n"
+    )
+    # The installed wheel comes first on the path, before this checkout's editable install.
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    location, count = done.stdout.split()
+    assert location.startswith(str(site))
+    assert int(count) == len(genai_constructs.__all__)

@@ -35,6 +35,7 @@ from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk, require_sdk
+from genai_constructs.training import RECIPE
 
 TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
 PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
@@ -520,7 +521,6 @@ class FineTuningPipeline(Construct):
     approval on an encrypted SNS topic and, with ``release_event_bus_arn``, forwards it there.
 
     :param spec: the pipeline.
-    :param code_dir: directory with the files of ``CODE_FILES``.
     :param vpc: the jobs' and the function's VPC. :param vpc_subnets: isolated subnets for
         the jobs.
     :param security_group: security group for the jobs.
@@ -534,6 +534,8 @@ class FineTuningPipeline(Construct):
     :param retrain_schedule: default none; an EventBridge schedule expression that starts
         the pipeline.
     :param workload_tag: principal tag that makes the pipeline role a writer of LOB data.
+    :param code_dir: default the recipe shipped in ``genai_constructs.training``; a directory
+        with the files of ``CODE_FILES``.
     """
 
     def __init__(
@@ -542,7 +544,6 @@ class FineTuningPipeline(Construct):
         construct_id: str,
         *,
         spec: FineTuningSpec,
-        code_dir: Path,
         vpc: ec2.IVpc,
         vpc_subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
@@ -554,6 +555,7 @@ class FineTuningPipeline(Construct):
         release_event_bus_arn: str | None = None,
         retrain_schedule: str | None = None,
         workload_tag: tuple[str, str] | None = None,
+        code_dir: Path = RECIPE,
     ) -> None:
         super().__init__(scope, construct_id)
         missing = [f for f in CODE_FILES if not (code_dir / f).is_file()]

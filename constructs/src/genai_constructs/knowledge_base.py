@@ -38,7 +38,7 @@ class VectorStore(Protocol):
 
     def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty: ...
 
-    def grant_knowledge_base(self, role: iam.IRole) -> None: ...
+    def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
 class S3VectorStore(Construct):
@@ -94,20 +94,19 @@ class S3VectorStore(Construct):
             ),
         )
 
-    def grant_knowledge_base(self, role: iam.IRole) -> None:
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="UseTheVectorIndex",
-                actions=[
-                    "s3vectors:GetIndex",
-                    "s3vectors:PutVectors",
-                    "s3vectors:GetVectors",
-                    "s3vectors:QueryVectors",
-                    "s3vectors:DeleteVectors",
-                    "s3vectors:ListVectors",
-                ],
-                resources=[self.index_arn],
-            )
+    def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (a knowledge base's role) read and write the index's vectors."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "s3vectors:GetIndex",
+                "s3vectors:PutVectors",
+                "s3vectors:GetVectors",
+                "s3vectors:QueryVectors",
+                "s3vectors:DeleteVectors",
+                "s3vectors:ListVectors",
+            ],
+            resource_arns=[self.index_arn],
         )
 
 
@@ -318,13 +317,11 @@ class OpenSearchVectorStore(Construct):
             ),
         )
 
-    def grant_knowledge_base(self, role: iam.IRole) -> None:
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="UseTheCollection",
-                actions=["aoss:APIAccessAll"],
-                resources=[self.collection_arn],
-            )
+    def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the collection's API (its data access policy names the
+        knowledge base's role separately)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["aoss:APIAccessAll"], resource_arns=[self.collection_arn]
         )
 
 

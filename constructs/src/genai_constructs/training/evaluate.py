@@ -79,7 +79,8 @@ def read_jsonl(directory: Path) -> list[Record]:
 def prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
     """BOS + prompt tokens, exactly as lora_finetune.encode_example builds them."""
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return bos + tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids: list[int] = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    return [*bos, *ids]
 
 
 @torch.no_grad()
@@ -87,7 +88,7 @@ def generate(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str, max_new_tokens: int
 ) -> str:
     input_ids = torch.tensor([prompt_ids(tokenizer, prompt)], device=model.device)
-    output = model.generate(
+    output = model.generate(  # type: ignore[operator]  # transformers types it as a Tensor
         input_ids=input_ids,
         attention_mask=torch.ones_like(input_ids),
         max_new_tokens=max_new_tokens,
@@ -143,9 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
+    loaded: PreTrainedModel = AutoModelForCausalLM.from_pretrained(
         args.model_dir, dtype=torch.bfloat16 if use_bf16 else torch.float32
-    ).to(device)
+    )
+    model = loaded.to(device)  # type: ignore[arg-type]  # transformers' to() wrapper
     model.eval()
     metrics = evaluate(model, tokenizer, records, args.max_new_tokens)
 

@@ -1,1 +1,0 @@
-"""Fine-tuning recipe: data preparation, LoRA training and evaluation entry points."""
