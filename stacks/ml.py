@@ -289,4 +289,5 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         target_modules=tuple(tuning.target_modules),
         gradient_checkpointing=tuning.gradient_checkpointing,
         spot=tuning.spot,
+        recipe_image=tuning.recipe_image,
     )

@@ -570,3 +570,17 @@ def test_the_vpcs_of_an_lob_do_not_overlap(tmp_path: Path) -> None:
         "lobs[research].environments.prod.vpc_cidr: 10.21.0.0/20 overlaps 10.21.0.0/16 of the "
         "nonprod environment; allowed: a private range no other environment of the LOB uses",
     ]
+
+
+def test_the_recipe_image_comes_from_the_lobs_nonprod_ecr(tmp_path: Path) -> None:
+    data = example_data()
+    tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
+    tuning["recipe_image"] = "666666666666.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:1"
+    assert problems(data, tmp_path) == [
+        "lobs[claims].ml.fine_tuning[0].recipe_image: the image is in 666666666666/eu-west-1; "
+        "allowed: the ECR of the LOB's nonprod account and region "
+        "(555555555555.dkr.ecr.eu-west-1.amazonaws.com/...)"
+    ]
+    tuning["recipe_image"] = "genai-recipe:latest"
+    [problem] = problems(data, tmp_path)
+    assert "is not an ECR image URI" in problem

@@ -17,6 +17,7 @@ from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
+from genai_constructs import fine_tuning
 from tests.conftest import EXAMPLE, Synthesized, joined, synthesize_org
 
 
@@ -131,18 +132,17 @@ def test_the_evaluation_is_recorded_by_the_pipelines_own_function(
     )
 
 
-def test_training_runs_on_the_catalog_gpu_with_the_sdk_image(definition: dict[str, Any]) -> None:
+RECIPE_IMAGE = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
+
+
+def test_the_jobs_of_the_recipe_run_its_image(definition: dict[str, Any]) -> None:
+    """The example names an image holding the recipe's packages (network-isolated jobs
+    cannot install them): training, merge and evaluation run it."""
     training = _step(definition, "FineTune")["Arguments"]
     assert training["ResourceConfig"]["InstanceType"] == "ml.g5.12xlarge"
-    assert training["AlgorithmSpecification"]["TrainingImage"] == image_uris.retrieve(
-        framework="huggingface",
-        region="eu-west-1",
-        version="4.49.0",
-        base_framework_version="pytorch2.5.1",
-        py_version="py311",
-        instance_type="ml.g5.12xlarge",
-        image_scope="training",
-    )
+    assert training["AlgorithmSpecification"]["TrainingImage"] == RECIPE_IMAGE
+    for step in ("MergeAdapter", "Evaluate"):
+        assert _step(definition, step)["Arguments"]["AppSpecification"]["ImageUri"] == RECIPE_IMAGE
     assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == 8 * 3600
     assert training["EnableNetworkIsolation"] is True
     assert training["EnableInterContainerTrafficEncryption"] is True
@@ -447,8 +447,6 @@ def test_fine_tuning_bases_must_be_open_weights_models(tmp_path: Path) -> None:
 def test_recipes_under_other_names_share_one_sdk_definition() -> None:
     """The SDK builds a definition once per recipe; the name is put in afterwards, and the
     result is what the SDK itself writes for that name."""
-    from genai_constructs import fine_tuning
-
     spec = fine_tuning.FineTuningSpec(
         name="a-recipe-named-for-this-test",
         base_model_prefix="models/base/",
@@ -557,3 +555,40 @@ def test_leaving_mlflow_out_removes_its_idle_cost(
     # marketing runs in eu-central-1, which the eu-west-1 price table does not price
     assert set(_mlflow_costs(example)) == {"claims-interactive", "research-interactive"}
     assert _mlflow_costs(opted_out) == {}
+
+
+def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
+    spec = fine_tuning.FineTuningSpec(
+        name="x",
+        base_model_prefix="models/m/base/",
+        dataset_prefix="x/",
+        training_instance="ml.g5.12xlarge",
+        serving_instance="ml.g5.2xlarge",
+    )
+    definition = json.loads(
+        fine_tuning.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+    )
+    training = next(s for s in definition["Steps"] if s["Name"] == "FineTune")["Arguments"]
+    assert training["AlgorithmSpecification"]["TrainingImage"] == image_uris.retrieve(
+        framework="huggingface",
+        region="eu-west-1",
+        version="4.49.0",
+        base_framework_version="pytorch2.5.1",
+        py_version="py311",
+        instance_type="ml.g5.12xlarge",
+        image_scope="training",
+    )
+
+
+def test_the_pipeline_role_pulls_the_recipe_image(
+    example: Synthesized, example_access: Questions
+) -> None:
+    role = next(
+        f"claims-nonprod-ml/{k}"
+        for k, r in example.template_json("claims-nonprod-ml")["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and k.startswith("FineTuningClaimsSummarizerExecutionRole")
+    )
+    repository = "arn:aws:ecr:eu-west-1:555555555555:repository/genai-recipe"
+    assert example_access.ask(role, "ecr:BatchGetImage", repository).decision == "allow"
+    other = "arn:aws:ecr:eu-west-1:555555555555:repository/someone-else"
+    assert example_access.ask(role, "ecr:BatchGetImage", other).decision == "deny"

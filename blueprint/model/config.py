@@ -487,6 +487,17 @@ class FineTuningConfig(Model):
     gradient_checkpointing: bool = True
     spot: bool = True
     retrain_schedule: Annotated[str, AfterValidator(_schedule)] | None = None
+    recipe_image: (
+        Annotated[
+            str,
+            matching(
+                r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+"
+                r"(:[\w.-]+|@sha256:[0-9a-f]{64})$",
+                "an ECR image URI, ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG",
+            ),
+        ]
+        | None
+    ) = None
 
     @property
     def source_prefix(self) -> str:

@@ -54,6 +54,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_environment_need_problems(data),
         *_collection_name_problems(data),
         *_vpc_overlap_problems(data),
+        *_recipe_image_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
     ]
@@ -499,3 +500,25 @@ def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                         "allowed: a private range no other environment of the LOB uses",
                     )
             ranges.append((environment, network))
+
+
+def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A pipeline's recipe image lives in the ECR of the LOB's nonprod account and region,
+    where its network-isolated jobs pull it."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        nonprod = _mapping(_mapping(lob.get("environments")).get("nonprod"))
+        where = (nonprod.get("account"), nonprod.get("region"))
+        for e_index, entry in enumerate(
+            map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
+        ):
+            image = entry.get("recipe_image")
+            if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
+                continue
+            account, _, rest = image.partition(".dkr.ecr.")
+            region = rest.split(".amazonaws.com", 1)[0]
+            if (account, region) != where:
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image",
+                    f"the image is in {account}/{region}; allowed: the ECR of the LOB's nonprod "
+                    f"account and region ({where[0]}.dkr.ecr.{where[1]}.amazonaws.com/...)",
+                )

@@ -75,6 +75,9 @@ class FineTuningSpec:
     :param method: ``lora``, or ``qlora`` (4-bit base weights).
     :param batch_size: sequences per GPU. :param max_length: tokens per sequence.
     :param spot: managed spot training, resumed from the run's checkpoints after interruption.
+    :param recipe_image: default the SDK's Hugging Face training image; an image that holds
+        the recipe's packages (``genai_constructs/training/Dockerfile``): the jobs run
+        network-isolated and cannot install them.
     """
 
     name: str
@@ -93,6 +96,7 @@ class FineTuningSpec:
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
     gradient_checkpointing: bool = True
     spot: bool = True
+    recipe_image: str | None = None
 
     def hyperparameters(self) -> dict[str, str | int]:
         return {
@@ -234,7 +238,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         subnets=subnets,
         encrypt_inter_container_traffic=True,
     )
-    image = training_image_uri(region, spec.training_instance)
+    image = spec.recipe_image or training_image_uri(region, spec.training_instance)
     runs = f"{ARTIFACTS}/{pipeline_runs_prefix(spec.name)}".rstrip("/")
 
     def processor(instance_type: str, image_uri: str, volume_gb: int = 30) -> Any:
@@ -377,7 +381,8 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     evaluate = ProcessingStep(
         "Evaluate",
         step_args=processor(
-            EVALUATION_INSTANCE, training_image_uri(region, EVALUATION_INSTANCE)
+            EVALUATION_INSTANCE,
+            spec.recipe_image or training_image_uri(region, EVALUATION_INSTANCE),
         ).run(
             code=f"{CODE}/evaluate.py",
             arguments=[
@@ -779,12 +784,19 @@ class FineTuningPipeline(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
+        recipe_images = (
+            [spec.recipe_image]
+            if spec.recipe_image
+            else [
+                training_image_uri(stack.region, spec.training_instance),
+                training_image_uri(stack.region, EVALUATION_INSTANCE),
+            ]
+        )
         grant_sagemaker_runtime(
             self.role,
             stack,
             [
-                training_image_uri(stack.region, spec.training_instance),
-                training_image_uri(stack.region, EVALUATION_INSTANCE),
+                *recipe_images,
                 preparation_image_uri(stack.region),
                 image_uri("model-monitor", stack.region),
             ],
