@@ -15,24 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Validations, cx_api
-from cdk_nag import (
-    AwsSolutionsChecks,
-    HIPAASecurityChecks,
-    NagPack,
-    NIST80053R5Checks,
-    PCIDSS321Checks,
-)
 
 from blueprint.model import names
 from genai_constructs.checks import PACK, CheckSettings, evaluate, read_templates, rule_id
 from genai_constructs.checks.pack import GenAIPlatformChecks
+from genai_constructs.compliance import add_nag_packs, nag_pack_classes
 
-NAG_PACKS: tuple[type[NagPack], ...] = (
-    AwsSolutionsChecks,
-    NIST80053R5Checks,
-    HIPAASecurityChecks,
-    PCIDSS321Checks,
-)
+NAG_PACKS = nag_pack_classes()
 NAG_REPORT = "nag-report.json"
 # Where the app records what the platform pack checked against (read back by the report).
 CHECK_SETTINGS_METADATA = "genai-platform:checks"
@@ -61,8 +50,8 @@ def add_compliance_gates(app: App, settings: CheckSettings | None = None) -> Non
     Acknowledgments are copied into each resource's template metadata (``cdk_nag``).
     """
     checks = settings or CheckSettings()
+    add_nag_packs(app, write_suppressions_to_cloud_formation=True)
     Validations.of(app).add_plugins(
-        *(pack(app, write_suppressions_to_cloud_formation=True) for pack in NAG_PACKS),
         GenAIPlatformChecks(
             allowed_regions=checks.allowed_regions,
             unguarded_model_ids=checks.unguarded_model_ids,

@@ -21,7 +21,7 @@ from blueprint.model.layers import (
     StudioInputs,
 )
 from genai_constructs import acknowledge
-from genai_constructs.compliance import acknowledge_wildcards, in_every_framework
+from genai_constructs.compliance import in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import pascal, release_models_prefix
@@ -122,10 +122,7 @@ class MLStack(Stack):
             idle_minutes=studio.idle_minutes,
             mlflow=studio.mlflow,
         )
-        if self.studio.mlflow is not None and self.studio.mlflow_role is not None:
-            self._acknowledge_role_policy(
-                self.studio.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
-            )
+        if self.studio.mlflow is not None:
             mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
         for user, profile in zip(studio.users, self.studio.users, strict=True):
             mark(profile, f"studio-user/{user}")
@@ -149,25 +146,11 @@ class MLStack(Stack):
             retrain_schedule=entry.tuning.retrain_schedule,
             workload_tag=names.PIPELINE_TAG,
         )
-        self._acknowledge_role_policy(
-            pipeline.record_evaluation.role,
-            f"recording the {spec.name} evaluation in its model card and packages",
-        )
-        self._acknowledge_role_policy(
-            pipeline.role, f"the {spec.name} pipeline's own data, code, jobs and registry"
-        )
-        self._acknowledge_role_policy(
-            pipeline.approval_publisher, f"publishing the {spec.name} approvals topic"
-        )
         subscribe(pipeline.approvals, inputs.alert_emails)
         mark(pipeline.pipeline, f"pipeline/{spec.name}")
         mark(pipeline.model_package_group, f"model-package-group/{spec.name}")
         mark(pipeline.role, f"pipeline-role/{spec.name}")
         mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
-        if entry.tuning.retrain_schedule:
-            self._acknowledge_role_policy(
-                pipeline.retrain_starter, f"starting the {spec.name} pipeline on its schedule"
-            )
         return pipeline
 
     def _release(self, release: ReleaseInputs, endpoints: tuple[EndpointInputs, ...]) -> None:
@@ -192,10 +175,6 @@ class MLStack(Stack):
             vpc=self.vpc,
             log_retention=self.security.retention,
             workload_tag=names.PIPELINE_TAG,
-        )
-        self._acknowledge_role_policy(
-            self.release.role,
-            "releasing the LOB's approved fine-tuned models to this environment's endpoints",
         )
         mark(self.release.role, "model-release-role/release")
         for group_name, group in self.release.release_groups.items():
@@ -232,10 +211,6 @@ class MLStack(Stack):
         Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
         if endpoint.monitor_role is not None:
             Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
-            self._acknowledge_role_policy(
-                endpoint.monitor_role,
-                f"monitoring endpoint {config.name}: its captures and its reports",
-            )
         mark(endpoint.endpoint, f"endpoint/{config.name}")
         mark(endpoint.role, f"endpoint-role/{config.name}")
         for consumer in entry.consumers:
@@ -249,25 +224,7 @@ class MLStack(Stack):
                 f"CDK grant of invoking endpoint {config.name} to the application role of a use "
                 "case that calls it; attached to that one role only.",
             )
-        self._acknowledge_role_policy(
-            endpoint.role, f"endpoint {config.name}: its model files and its capture prefix"
-        )
         return endpoint
-
-    def _acknowledge_role_policy(self, role: iam.IRole, what: str) -> None:
-        """Acknowledge the findings of a role's generated policy, one finding at a time."""
-        policy = role.node.find_child("DefaultPolicy")
-        reason = f"Scoped to {what}"
-        acknowledge(
-            policy,
-            in_every_framework("IAMNoInlinePolicy"),
-            f"{reason}; CDK-generated and attached to this one role only.",
-        )
-        acknowledge_wildcards(
-            policy,
-            f"{reason}: object prefixes, job and log ARNs of this workload, KMS data-key "
-            "variants, and EC2/ECR actions that have no resource-level permissions.",
-        )
 
 
 def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:

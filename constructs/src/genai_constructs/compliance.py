@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
 from constructs import IConstruct
 
 # The packs of compliance frameworks, which share many rules (each under its own prefix).
 FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+if TYPE_CHECKING:
+    from cdk_nag import NagPack
+
 # The rule-ID prefixes of the cdk-nag packs every app of the platform runs: the four of
 # cdk-nag and the platform's own (genai_constructs.checks).
 NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, "GenAIPlatform")
@@ -200,3 +204,48 @@ def acknowledge_role_policy(role: IConstruct, what: str, wildcard_findings: list
     )
     for finding in wildcard_findings:
         acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
+
+
+def acknowledge_scoped_policy(role: IConstruct, what: str) -> None:
+    """Acknowledge the findings of the policy CDK generated for a construct's own role (its
+    ``DefaultPolicy``, complete when this is called): an inline policy of this one role, and
+    each of its ``AwsSolutions-IAM5`` wildcards, all scoped to ``what``."""
+    policy = role.node.find_child("DefaultPolicy")
+    reason = f"Scoped to {what}"
+    acknowledge(
+        policy,
+        in_every_framework("IAMNoInlinePolicy"),
+        f"{reason}; CDK-generated and attached to this one role only.",
+    )
+    acknowledge_wildcards(
+        policy,
+        f"{reason}: object prefixes, job and log ARNs of this workload, KMS data-key "
+        "variants, and EC2/ECR actions that have no resource-level permissions.",
+    )
+
+
+def nag_pack_classes() -> tuple[type[NagPack], ...]:
+    """The four cdk-nag packs this library is checked against: AWS Solutions, NIST 800-53
+    R5, HIPAA Security and PCI DSS 3.2.1 (imported on use: cdk-nag starts with the CDK)."""
+    from cdk_nag import (
+        AwsSolutionsChecks,
+        HIPAASecurityChecks,
+        NIST80053R5Checks,
+        PCIDSS321Checks,
+    )
+
+    return (AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks, PCIDSS321Checks)
+
+
+def add_nag_packs(app: IConstruct, *, write_suppressions_to_cloud_formation: bool = False) -> None:
+    """Run the four packs on every stack of ``app``: synthesis fails on any unacknowledged
+    finding. The library's constructs acknowledge their own inherent findings, each with its
+    reason, so an app made of them starts clean."""
+    from aws_cdk import Validations
+
+    Validations.of(app).add_plugins(
+        *(
+            pack(app, write_suppressions_to_cloud_formation=write_suppressions_to_cloud_formation)
+            for pack in nag_pack_classes()
+        )
+    )

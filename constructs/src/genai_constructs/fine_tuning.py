@@ -30,6 +30,7 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
@@ -685,6 +686,15 @@ class FineTuningPipeline(Construct):
         if retrain_schedule:
             self._retrain(spec, retrain_schedule)
         self.model_card = model_card(self, spec, encryption_key)
+        for role, what in (
+            (self.role, f"the {spec.name} pipeline's own data, code, jobs and registry"),
+            (self.approval_publisher, f"publishing the {spec.name} approvals topic"),
+            (
+                self.record_evaluation.role,
+                f"recording the {spec.name} evaluation in its model card and packages",
+            ),
+        ):
+            acknowledge_scoped_policy(role, what)
 
     def _retrain(self, spec: FineTuningSpec, schedule: str) -> None:
         """Starts the pipeline on ``schedule``: it retrains on the training zone as it is."""
@@ -716,6 +726,9 @@ class FineTuningPipeline(Construct):
             ],
         )
         self.retrain_rule.node.add_dependency(self.pipeline)
+        acknowledge_scoped_policy(
+            self.retrain_starter, f"starting the {spec.name} pipeline on its schedule"
+        )
 
     def _grant_record_evaluation(
         self,

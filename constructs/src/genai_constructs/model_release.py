@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
+from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.custom_resource import CustomResourceFunction
 from genai_constructs.naming import merged_models_prefix, release_models_prefix
 from genai_constructs.principals import own_account_service
@@ -133,6 +134,9 @@ class ModelRelease(Construct):
                 )
         self._rules(groups, own_account, remote)
         self._grant(stack, models, artifacts_bucket, encryption_key, remote)
+        acknowledge_scoped_policy(
+            self.role, "releasing approved fine-tuned models to this account's endpoints"
+        )
 
     def _rules(self, groups: list[str], own_account: str, remote: bool) -> None:
         target = targets.LambdaFunction(self.function.function, retry_attempts=2)

@@ -16,7 +16,11 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, in_every_framework
+from genai_constructs.compliance import (
+    acknowledge,
+    acknowledge_scoped_policy,
+    in_every_framework,
+)
 from genai_constructs.fine_tuning import volume_key
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
@@ -129,6 +133,11 @@ class GpuEndpoint(Construct):
             )
             if monitor_baseline_prefix is not None:
                 self._baseline(model_bucket, monitor_baseline_prefix)
+        acknowledge_scoped_policy(self.role, "the endpoint's model files and its captures")
+        if self.monitor_role is not None:
+            acknowledge_scoped_policy(
+                self.monitor_role, "monitoring the endpoint: its captures and its reports"
+            )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the endpoint (and its inference component, when it has one)."""

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
+from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.principals import own_account_service
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -144,3 +145,6 @@ class StudioWorkspace(Construct):
             automatic_model_registration=False,
         )
         self.mlflow.node.add_dependency(self.mlflow_role.node.find_child("DefaultPolicy"))
+        acknowledge_scoped_policy(
+            self.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
+        )
