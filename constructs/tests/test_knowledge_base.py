@@ -232,3 +232,21 @@ def test_vector_store_grants_return_what_they_granted() -> None:
             }
         },
     )
+
+
+def test_a_key_of_the_app_is_opened_to_s3_vectors_indexing_once() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "K")
+    S3VectorStore(stack, "V1", encryption_key=key, dimensions=1024)
+    S3VectorStore(stack, "V2", encryption_key=key, dimensions=1024)
+    [policy] = [
+        r["Properties"]["KeyPolicy"]
+        for r in Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    ]
+    admitted = [
+        s
+        for s in policy["Statement"]
+        if s.get("Principal", {}).get("Service") == "indexing.s3vectors.amazonaws.com"
+    ]
+    assert len(admitted) == 1
+    assert admitted[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

@@ -90,3 +90,19 @@ def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path
     location, count = done.stdout.split()
     assert location.startswith(str(site))
     assert int(count) == len(genai_constructs.__all__)
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    readme = (Path(genai_constructs.__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "app.py").write_text(example)
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=tmp_path,
+        env={**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "cdk.out" / "lob-team.template.json").is_file()

@@ -41,11 +41,28 @@ class VectorStore(Protocol):
     def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
+S3_VECTORS_INDEXING = "indexing.s3vectors.amazonaws.com"
+
+
+def _admits(key: kms.Key, service: str) -> bool:
+    """Whether the key's policy already names ``service`` as a principal."""
+    resource = key.node.default_child
+    policy = resource.key_policy if isinstance(resource, kms.CfnKey) else None
+    document = Stack.of(key).resolve(policy) if policy else {}
+    for statement in document.get("Statement", []):
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        if service in ([services] if isinstance(services, str) else services):
+            return True
+    return False
+
+
 class S3VectorStore(Construct):
     """An S3 Vectors bucket and index, encrypted with the LOB's key (lowest idle cost).
 
-    :param encryption_key: customer-managed key; S3 Vectors' indexing service must be
-        allowed to use it.
+    :param encryption_key: customer-managed key. S3 Vectors' indexing service must be allowed
+        to use it: a key of this app gets the statement unless its policy already admits the
+        service; an imported key's policy must (this construct cannot see it).
     :param dimensions: embedding size of the model, e.g. 1024 for Titan Text Embeddings V2.
     :param removal_policy: default ``RETAIN``.
     """
@@ -62,6 +79,16 @@ class S3VectorStore(Construct):
         super().__init__(scope, construct_id)
         if not 1 <= dimensions <= 4096:
             raise ValueError(f"S3VectorStore: dimensions must be 1-4096 (got {dimensions})")
+        if isinstance(encryption_key, kms.Key) and not _admits(encryption_key, S3_VECTORS_INDEXING):
+            encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowS3VectorsIndexingForThisAccount",
+                    principals=[iam.ServicePrincipal(S3_VECTORS_INDEXING)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
         encryption = {"sse_type": "aws:kms", "kms_key_arn": encryption_key.key_arn}
         self.bucket = s3vectors.CfnVectorBucket(
             self,
