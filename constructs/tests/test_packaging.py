@@ -52,8 +52,8 @@ def test_a_missing_sagemaker_sdk_says_which_extra_to_install(
 
 
 def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path: Path) -> None:
-    """Built and installed as an LOB team would (`pip install` of the wheel), its
-    dependencies taken from this environment."""
+    """Built and installed as an LOB team would: `pip install` of the wheel, with its declared
+    dependencies, into a fresh virtual environment."""
     library = Path(genai_constructs.__file__).resolve().parents[2]
     subprocess.run(
         [
@@ -64,11 +64,11 @@ def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path
         capture_output=True,
     )
     [wheel] = (tmp_path / "dist").glob("genai_constructs-0.1.0-*.whl")
-    site = tmp_path / "site"
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), wheel],
-        check=True,
-        capture_output=True,
+        [str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True
     )
     probe = (
         "import genai_constructs as g\n"
@@ -78,17 +78,11 @@ def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path
         "assert (RECIPE / 'requirements.txt').is_file()\n"
         "print(g.__file__, len(names))\n"
     )
-    # The installed wheel comes first on the path, before this checkout's editable install.
     done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
-        capture_output=True,
-        text=True,
-        check=True,
+        [str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     location, count = done.stdout.split()
-    assert location.startswith(str(site))
+    assert location.startswith(str(venv))
     assert int(count) == len(genai_constructs.__all__)
 
 
