@@ -29,8 +29,6 @@ from genai_constructs.bedrock import (
 from genai_constructs.invocation_logging import ModelInvocationLogging
 from genai_constructs.knowledge_base import (
     GovernedKnowledgeBase,
-    OpenSearchVectorStore,
-    S3VectorStore,
 )
 from genai_constructs.naming import pascal
 from stacks.alerts import subscribe
@@ -161,7 +159,6 @@ class GenAIStack(Stack):
                     f"arn:{self.partition}:bedrock:{self.region}::foundation-model/"
                     f"{kb.embedding_model_id}"
                 ),
-                collection_name=_collection_name(data.vector_stores[kb.name]),
             )
             for kb in inputs.knowledge_bases
         }
@@ -221,7 +218,3 @@ class GenAIStack(Stack):
         mark(logging.dead_letters, "invocation-logs/dead-letters")
         mark(logging.function.role, "logging-role/invocation-logging")
         mark(logging.function.function, "logging-function/invocation-logging")
-
-
-def _collection_name(store: S3VectorStore | OpenSearchVectorStore) -> str | None:
-    return store.collection_name if isinstance(store, OpenSearchVectorStore) else None

@@ -67,7 +67,6 @@ def template() -> Template:
         data_key=key,
         vector_store=search,
         embedding_model_arn=MODEL,
-        collection_name="lob-kb",
     )
     return Template.from_stack(stack)
 

@@ -34,7 +34,12 @@ _COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 
 
 class VectorStore(Protocol):
-    """What a knowledge base needs from a vector store."""
+    """What a knowledge base needs from a vector store; ``collection_name`` is the OpenSearch
+    Serverless collection (whose data access policy the knowledge base adds for its role),
+    ``None`` for other stores."""
+
+    @property
+    def collection_name(self) -> str | None: ...
 
     def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty: ...
 
@@ -113,6 +118,10 @@ class S3VectorStore(Construct):
         self.bucket_arn: str = self.bucket.attr_vector_bucket_arn
         self.index_arn: str = self.index.attr_index_arn
 
+    @property
+    def collection_name(self) -> str | None:
+        return None
+
     def storage_configuration(self) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty:
         return bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
             type="S3_VECTORS",
@@ -175,7 +184,7 @@ class OpenSearchVectorStore(Construct):
                 f"OpenSearchVectorStore: '{collection_name}' is not a valid collection name "
                 "(3-32 lower-case letters, digits and '-', starting with a letter)"
             )
-        self.collection_name = collection_name
+        self._collection_name = collection_name
         stack = Stack.of(self)
         resource = [f"collection/{collection_name}"]
         encryption = aoss.CfnSecurityPolicy(
@@ -344,6 +353,10 @@ class OpenSearchVectorStore(Construct):
             ),
         )
 
+    @property
+    def collection_name(self) -> str:
+        return self._collection_name
+
     def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the collection's API (its data access policy names the
         knowledge base's role separately)."""
@@ -364,8 +377,6 @@ class GovernedKnowledgeBase(Construct):
     :param data_key: the key of the source bucket (and of the data source's transient data).
     :param vector_store: an S3VectorStore or OpenSearchVectorStore.
     :param embedding_model_arn: foundation-model ARN of the embedding model.
-    :param collection_name: for an OpenSearch store, its collection name: a data access policy
-        for the service role is created here. Default ``None`` (S3 Vectors).
     """
 
     def __init__(
@@ -379,7 +390,6 @@ class GovernedKnowledgeBase(Construct):
         data_key: kms.IKey,
         vector_store: VectorStore,
         embedding_model_arn: str,
-        collection_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not source_prefix.endswith("/") or source_prefix.startswith("/"):
@@ -433,6 +443,7 @@ class GovernedKnowledgeBase(Construct):
             )
         )
         vector_store.grant_knowledge_base(self.role)
+        collection_name = vector_store.collection_name
         if collection_name is not None:
             aoss.CfnAccessPolicy(
                 self,
