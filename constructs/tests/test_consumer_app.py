@@ -103,7 +103,7 @@ def lob_stack(app: App) -> Stack:
         roles=[application],
     )
     jobs = ec2.SecurityGroup(stack, "Jobs", vpc=network.vpc, allow_all_outbound=False)
-    FineTuningPipeline(
+    pipeline = FineTuningPipeline(
         stack,
         "Tuning",
         spec=FineTuningSpec(
@@ -139,12 +139,19 @@ def lob_stack(app: App) -> Stack:
         capture_prefix="capture/claims-summarizer/",
         alarm_topic=sns.Topic(stack, "Alarms", master_key=key, enforce_ssl=True),
     )
-    endpoint.grant_invoke(application)
+    grants = [
+        endpoint.grant_invoke(application),
+        guardrail.grant_apply(application),
+        knowledge_base.grant_retrieve(application),
+        pipeline.grant_start(application),
+    ]
+    assert all(grant.success for grant in grants)
     # The team's own role: its grants are the team's to acknowledge.
     acknowledge(
         application.node.find_child("DefaultPolicy"),
         in_every_framework("IAMNoInlinePolicy"),
-        "The application's grant to call its endpoint, attached to this one role only.",
+        "The application's grants (endpoint, guardrail, knowledge base, pipeline runs), "
+        "attached to this one role only.",
     )
     return stack
 
@@ -163,6 +170,24 @@ def test_an_lob_teams_app_synthesizes_nag_clean(cdk_init_context: dict[str, obje
         "AWS::SageMaker::Endpoint",
     ):
         assert template.find_resources(kind), kind
+    granted = {
+        action
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if any(
+            role.get("Ref", "").startswith("Application")
+            for role in policy["Properties"].get("Roles", [])
+        )
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert {
+        "sagemaker:InvokeEndpoint",
+        "bedrock:ApplyGuardrail",
+        "bedrock:Retrieve",
+        "sagemaker:StartPipelineExecution",
+    } <= granted
 
 
 def test_the_helper_fails_synthesis_on_an_unacknowledged_finding(

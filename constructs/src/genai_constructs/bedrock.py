@@ -211,6 +211,13 @@ class GovernedGuardrail(Construct):
                 ),
             )
 
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` check text against the guardrail (``ApplyGuardrail``); callers also
+        need to decrypt with the guardrail's key."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[self.guardrail_arn]
+        )
+
 
 def _grounding(
     spec: GuardrailSpec,

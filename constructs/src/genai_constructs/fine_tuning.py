@@ -696,6 +696,18 @@ class FineTuningPipeline(Construct):
         ):
             acknowledge_scoped_policy(role, what)
 
+    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start, stop and retry runs of the pipeline."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:StopPipelineExecution",
+                "sagemaker:RetryPipelineExecution",
+            ],
+            resource_arns=[self.pipeline_arn],
+        )
+
     def _retrain(self, spec: FineTuningSpec, schedule: str) -> None:
         """Starts the pipeline on ``schedule``: it retrains on the training zone as it is."""
         self.retrain_starter = iam.Role(

@@ -526,3 +526,12 @@ class GovernedKnowledgeBase(Construct):
             f"{reason}: reads objects under {source_prefix} of the curated zone only.",
         )
         self.policy = policy
+
+    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` query the knowledge base (``Retrieve`` and
+        ``RetrieveAndGenerate``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"],
+            resource_arns=[self.knowledge_base_arn],
+        )
