@@ -115,41 +115,53 @@ def sagemaker() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
-def expect_serving(stub: Stubber, model_uri: str, version: int) -> None:
-    """The classic variant: the current model's settings, a new model on ``model_uri``, a new
-    endpoint config, a blue/green update that rolls back on the endpoint's alarms."""
+def expect_serving_config(
+    stub: Stubber, config: str, variant: dict[str, Any], **fields: Any
+) -> None:
+    """The endpoint runs ``config``, whose one variant is ``variant`` (and ``fields``)."""
     stub.add_response(
         "describe_endpoint",
         {
             "EndpointName": "claims-ep",
             "EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep",
-            "EndpointConfigName": "claims-ep-config",
+            "EndpointConfigName": config,
             "EndpointStatus": "InService",
             "CreationTime": "2026-11-27T00:00:00Z",
             "LastModifiedTime": "2026-11-27T00:00:00Z",
         },
         {"EndpointName": "claims-ep"},
     )
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": config,
+            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/{config}",
+            "ProductionVariants": [variant],
+            "CreationTime": "2026-11-27T00:00:00Z",
+            **fields,
+        },
+        {"EndpointConfigName": config},
+    )
+
+
+def expect_serving(stub: Stubber, model_uri: str, version: int) -> None:
+    """The classic variant: the current model's settings, a new model on ``model_uri``, a new
+    endpoint config, a blue/green update that rolls back on the endpoint's alarms."""
     variant = {
         "VariantName": "AllTraffic",
         "ModelName": "claims-ep-model",
         "InstanceType": "ml.g5.2xlarge",
         "InitialInstanceCount": 1,
     }
-    stub.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": "claims-ep-config",
-            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/c",
-            "ProductionVariants": [variant],
-            "DataCaptureConfig": {
-                "InitialSamplingPercentage": 100,
-                "DestinationS3Uri": "s3://prod-artifacts/capture/claims-summarizer/",
-                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            },
-            "CreationTime": "2026-11-27T00:00:00Z",
+    expect_serving_config(
+        stub,
+        "claims-ep-config",
+        variant,
+        DataCaptureConfig={
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://prod-artifacts/capture/claims-summarizer/",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         },
-        {"EndpointConfigName": "claims-ep-config"},
     )
     stub.add_response(
         "describe_model",
@@ -468,27 +480,8 @@ def test_a_rollback_serves_an_earlier_release_again_without_recreating_it(
         s3.put_object(Bucket="prod-artifacts", Key=previous + name, Body=name.encode())
     client, stub = sagemaker()
     expect_newest(stub, package(PROD, 1, f"s3://prod-artifacts/{previous}"))
-    stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": "claims-ep",
-            "EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep",
-            "EndpointConfigName": "claims-ep-v2",
-            "EndpointStatus": "InService",
-            "CreationTime": "2026-11-27T00:00:00Z",
-            "LastModifiedTime": "2026-11-27T00:00:00Z",
-        },
-    )
     variant = {"VariantName": "AllTraffic", "ModelName": "claims-ep-v2"}
-    stub.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": "claims-ep-v2",
-            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/v2",
-            "ProductionVariants": [variant],
-            "CreationTime": "2026-11-27T00:00:00Z",
-        },
-    )
+    expect_serving_config(stub, "claims-ep-v2", variant)
     model = {
         "ModelName": "claims-ep-v2",
         "ModelArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:model/claims-ep-v2",
@@ -531,25 +524,8 @@ def test_a_release_already_served_is_left_alone(s3: Any, monkeypatch: pytest.Mon
         s3.put_object(Bucket="prod-artifacts", Key=served + name, Body=name.encode())
     client, stub = sagemaker()
     expect_newest(stub, package(PROD, 1, f"s3://prod-artifacts/{served}"))
-    stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": "claims-ep",
-            "EndpointArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/claims-ep",
-            "EndpointConfigName": "claims-ep-v1",
-            "EndpointStatus": "InService",
-            "CreationTime": "2026-11-27T00:00:00Z",
-            "LastModifiedTime": "2026-11-27T00:00:00Z",
-        },
-    )
-    stub.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": "claims-ep-v1",
-            "EndpointConfigArn": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint-config/v1",
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "claims-ep-v1"}],
-            "CreationTime": "2026-11-27T00:00:00Z",
-        },
+    expect_serving_config(
+        stub, "claims-ep-v1", {"VariantName": "AllTraffic", "ModelName": "claims-ep-v1"}
     )
     with stub:  # no create or update call is stubbed: one would fail the test
         result = index.handler(event(PROD, 1, "Approved"), clients=index.Clients(client, s3))
