@@ -20,10 +20,10 @@ from stacks.persona_access import (
     configuration_reads,
     data_scientist_work,
     kept_from_lob_data,
+    model_approvals,
     persona_guard,
     pipeline_operations,
     release_approvals,
-    release_decisions,
 )
 from stacks.security import SecurityStack
 
@@ -122,8 +122,8 @@ class FoundationStack(Stack):
                 data_scientist_work(self, role)
             if persona.runs_pipelines:
                 pipeline_operations(self, role)
-            if persona.decides_releases:
-                release_decisions(self, role)
+            if persona.approves_models:
+                model_approvals(self, role)
             if persona.persona is PersonaName.AUDITOR:
                 configuration_reads(self, role)
             if persona.persona is PersonaName.RELEASE_APPROVER:

@@ -24,7 +24,7 @@ from genai_constructs import acknowledge
 from genai_constructs.compliance import in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
 from genai_constructs.model_release import ModelRelease
-from genai_constructs.naming import pascal, release_models_prefix
+from genai_constructs.naming import pascal, release_models_prefix, served_model_prefix
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.alerts import subscribe
@@ -37,11 +37,6 @@ from stacks.security import SecurityStack
 def base_model_prefix(model_id: str) -> str:
     """Where the platform team stages an open-weights model in a LOB's artifacts zone."""
     return f"models/{model_id}/base/"
-
-
-def serving_prefix(model: str) -> str:
-    """The files of the release an endpoint serves, kept there by the release function."""
-    return f"{release_models_prefix(model)}serving/"
 
 
 class MLStack(Stack):
@@ -187,7 +182,7 @@ class MLStack(Stack):
             self,
             f"Endpoint{pascal(config.name)}",
             image_uri=serving_image_uri(self.region),
-            model_data_url=artifacts.s3_url_for_object(serving_prefix(config.model)),
+            model_data_url=artifacts.s3_url_for_object(served_model_prefix(config.model)),
             instance_type=entry.serving_instance,
             min_instances=config.min_instances,
             max_instances=config.max_instances,
@@ -203,7 +198,7 @@ class MLStack(Stack):
             alarm_topic=alarms,
             monitor=monitor,
             monitor_baseline_prefix=(
-                f"{serving_prefix(config.model)}baseline/" if entry.fine_tuned else None
+                f"{served_model_prefix(config.model)}baseline/" if entry.fine_tuned else None
             ),
         )
         # Endpoints write data capture (and monitors their reports) to the artifacts zone: a

@@ -185,13 +185,13 @@ def data_scientist_work(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
 
 
 def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
-    """Start the LOB's pipelines and approve or reject its registered models."""
+    """Start, stop and retry the LOB's pipelines."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     policy = iam.ManagedPolicy(
         scope,
         "PipelineOperations",
-        description="Run the LOB's SageMaker pipelines and approve its model packages",
+        description="Run the LOB's SageMaker pipelines",
         roles=[role],
         statements=[
             iam.PolicyStatement(
@@ -203,34 +203,25 @@ def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
                 ],
                 resources=[f"{sagemaker}:pipeline/*"],
             ),
-            iam.PolicyStatement(
-                sid="ApproveModelPackages",
-                actions=["sagemaker:UpdateModelPackage"],
-                resources=[f"{sagemaker}:model-package/*/*"],
-            ),
         ],
     )
-    acknowledge_wildcards(
-        policy,
-        "Scoped to this account and region: the LOB's pipelines and the packages of its model "
-        "package groups; package versions are numbered at registration.",
-    )
+    acknowledge_wildcards(policy, "Scoped to this account and region: the LOB's pipelines.")
     return policy
 
 
-def release_decisions(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
-    """Approve or reject the model releases staged in a prod account (a rejection of the
-    serving release rolls the endpoints back to the previous one)."""
+def model_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Approve or reject the model packages of the account: what a pipeline registered
+    (nonprod) or a release staged (prod; rejecting the serving one rolls back)."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     policy = iam.ManagedPolicy(
         scope,
-        "ReleaseDecisions",
-        description="Approve or reject the model releases staged in this account",
+        "ModelApprovals",
+        description="Approve or reject the model packages of this account",
         roles=[role],
         statements=[
             iam.PolicyStatement(
-                sid="DecideModelReleases",
+                sid="ApproveModelPackages",
                 actions=["sagemaker:UpdateModelPackage"],
                 resources=[f"{sagemaker}:model-package/*/*"],
             )
@@ -239,7 +230,7 @@ def release_decisions(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     acknowledge_wildcards(
         policy,
         "Scoped to this account and region: the packages of its model package groups; "
-        "package versions are numbered when a release is staged.",
+        "package versions are numbered when they are registered.",
     )
     return policy
 

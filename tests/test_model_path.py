@@ -119,7 +119,8 @@ def test_hop_5_the_prod_endpoint_serves_what_the_function_releases(example: Synt
     text = json.dumps(config)
     assert f'\\"registry_account\\":\\"{NONPROD}\\"' in text
     assert '\\"second_approval\\":true' in text
-    assert f'\\"{MODEL}\\":[{{\\"endpoint\\":' in text
+    assert f'\\"releases\\":\\"models/{MODEL}/releases/\\"' in text
+    assert f'\\"serving\\":\\"models/{MODEL}/serving/\\"' in text
     models = resources(example, "claims-prod-ml", "AWS::SageMaker::Model")
     [location] = [
         m["Properties"]["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]["S3Uri"]

@@ -19,7 +19,6 @@ from blueprint.model.config import (
     EnvironmentName,
     FineTuningConfig,
     GuardrailPolicy,
-    KnowledgeBaseConfig,
     LobConfig,
     OpenWeightsModel,
     PromptConfig,
@@ -56,10 +55,9 @@ class SecurityInputs:
 class PersonaInputs:
     """A persona role of an account, who may assume it, and what the plan adds to its job.
 
-    :param runs_pipelines: may start the LOB's pipelines and approve model packages (the ML
-        engineer outside prod).
-    :param decides_releases: may approve or reject the model releases staged in the account
-        (the ML engineer in prod).
+    :param runs_pipelines: may start the LOB's pipelines (the ML engineer outside prod).
+    :param approves_models: may approve or reject the account's model packages: what the
+        pipelines register, the releases staged in prod (the ML engineer).
     :param kept_from_lob_data: explicitly denied reading or writing LOB data, decrypting it
         and calling models (the platform team and auditors in LOB accounts).
     """
@@ -69,7 +67,7 @@ class PersonaInputs:
     service_principals: tuple[str, ...] = ()
     trusted_role_arns: tuple[str, ...] = ()
     runs_pipelines: bool = False
-    decides_releases: bool = False
+    approves_models: bool = False
     kept_from_lob_data: bool = False
 
 
@@ -400,8 +398,7 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 ),
                 runs_pipelines=persona is Persona.ML_ENGINEER
                 and placement.environment is not EnvironmentName.PROD,
-                decides_releases=persona is Persona.ML_ENGINEER
-                and placement.environment is EnvironmentName.PROD,
+                approves_models=persona is Persona.ML_ENGINEER,
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
                 and placement.kind is PlacementKind.LOB_ENVIRONMENT,
             )
@@ -501,7 +498,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
                 knowledge_base=kb.name,
                 kind=kb.vector_store,
                 dimensions=plan.config.model(kb.embedding_model).dimensions,
-                collection_name=collection_name(placement, kb),
+                collection_name=names.collection_name(placement.key, kb.name),
                 standby_replicas=environment is EnvironmentName.PROD,
             )
             for kb in knowledge_bases
@@ -509,10 +506,6 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         ingestion_role=names.ingestion_role_name(plan.prefix),
         shared_artifacts=_shared_artifacts(plan, placement),
     )
-
-
-def collection_name(placement: Placement, kb: KnowledgeBaseConfig) -> str:
-    return names.collection_name(placement.key, kb.name)
 
 
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:

@@ -81,7 +81,13 @@ def settings(bucket: str, registry: str, *, second_approval: bool, component: bo
             "bucket": bucket,
             "registry_account": registry,
             "second_approval": second_approval,
-            "models": {GROUP: [target]},
+            "models": {
+                GROUP: {
+                    "releases": f"models/{GROUP}/releases/",
+                    "serving": f"models/{GROUP}/serving/",
+                    "endpoints": [target],
+                }
+            },
         }
     )
 

@@ -21,8 +21,8 @@ from blueprint.model.layers import promoted_models
 from blueprint.model.plan import Placement, Plan
 from genai_constructs.naming import (
     merged_models_prefix,
+    model_releases_prefix,
     pipeline_runs_prefix,
-    release_models_prefix,
 )
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
@@ -378,7 +378,7 @@ class Selection:
         return [
             Target(
                 f"model-releases/{model}",
-                Symbol.of(self._arn(asset), f"/{release_models_prefix(model)}releases/v1/model"),
+                Symbol.of(self._arn(asset), f"/{model_releases_prefix(model)}v1/model"),
                 self.placement.account,
             )
             for model in models

@@ -18,7 +18,12 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.custom_resource import CustomResourceFunction
-from genai_constructs.naming import merged_models_prefix, release_models_prefix
+from genai_constructs.naming import (
+    merged_models_prefix,
+    model_releases_prefix,
+    release_models_prefix,
+    served_model_prefix,
+)
 from genai_constructs.principals import own_account_service
 from genai_constructs.serving import GpuEndpoint
 
@@ -101,18 +106,22 @@ class ModelRelease(Construct):
                     "registry_account": registry_account,
                     "second_approval": self.second_approval,
                     "models": {
-                        group: [
-                            {
-                                "endpoint": endpoint.endpoint_name,
-                                "component": (
-                                    endpoint.inference_component.inference_component_name
-                                    if endpoint.inference_component
-                                    else None
-                                ),
-                                "alarms": [alarm.alarm_name for alarm in endpoint.alarms],
-                            }
-                            for endpoint in endpoints
-                        ]
+                        group: {
+                            "releases": model_releases_prefix(group),
+                            "serving": served_model_prefix(group),
+                            "endpoints": [
+                                {
+                                    "endpoint": endpoint.endpoint_name,
+                                    "component": (
+                                        endpoint.inference_component.inference_component_name
+                                        if endpoint.inference_component
+                                        else None
+                                    ),
+                                    "alarms": [alarm.alarm_name for alarm in endpoint.alarms],
+                                }
+                                for endpoint in endpoints
+                            ],
+                        }
                         for group, endpoints in models.items()
                     },
                 }

@@ -79,8 +79,19 @@ def merged_models_prefix(pipeline: str) -> str:
 
 
 def release_models_prefix(model: str) -> str:
-    """Where an environment keeps the releases of ``model`` it serves (artifacts zone)."""
+    """Where an environment keeps what it serves of ``model`` (artifacts zone)."""
     return f"models/{model}/"
+
+
+def model_releases_prefix(model: str) -> str:
+    """The releases of ``model``, one ``v<package version>/`` each."""
+    return f"{release_models_prefix(model)}releases/"
+
+
+def served_model_prefix(model: str) -> str:
+    """The files of the release of ``model`` an endpoint serves (where its stack's model
+    reads; the release function keeps them in step)."""
+    return f"{release_models_prefix(model)}serving/"
 
 
 # The policies and endpoint of an OpenSearch Serverless collection, each named after it.

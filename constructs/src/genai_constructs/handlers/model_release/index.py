@@ -15,7 +15,9 @@ Triggered by EventBridge on "SageMaker Model Package State Change" events:
   package rolls back to the previous approved one.
 
 Configuration (environment): ``RELEASE_CONFIG``, JSON ``{"bucket": ..., "registry_account": ...,
-"second_approval": bool, "models": {group: [{"endpoint": name, "component": name | null}]}}``.
+"second_approval": bool, "models": {group: {"releases": prefix, "serving": prefix, "endpoints":
+[{"endpoint": name, "component": name | null, "alarms": [name]}]}}}``; the construct computes
+the prefixes (``genai_constructs.naming``).
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -47,14 +49,6 @@ class ReleaseError(RuntimeError):
 def config() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(os.environ["RELEASE_CONFIG"])
     return loaded
-
-
-def release_prefix(group: str, version: int) -> str:
-    return f"models/{group}/releases/v{version}/"
-
-
-def serving_prefix(group: str) -> str:
-    return f"models/{group}/serving/"
 
 
 def data_uri(package: dict[str, Any]) -> str:
@@ -102,7 +96,7 @@ def stage_for_approval(clients: Clients, settings: dict[str, Any], arn: str) -> 
     if package["ModelApprovalStatus"] != "Approved":
         raise ReleaseError(f"{arn} is {package['ModelApprovalStatus']}, not Approved")
     group = package["ModelPackageGroupName"]
-    prefix = release_prefix(group, package["ModelPackageVersion"])
+    prefix = f"{settings['models'][group]['releases']}v{package['ModelPackageVersion']}/"
     copied = copy_prefix(clients.s3, data_uri(package), settings["bucket"], prefix)
     container = package["InferenceSpecification"]["Containers"][0]
     staged = clients.sagemaker.create_model_package(
@@ -240,15 +234,16 @@ def release_newest(clients: Clients, settings: dict[str, Any], group: str) -> di
     if package is None:
         return {"released": None, "reason": f"no approved package in {group}"}
     version = package["ModelPackageVersion"]
+    model = settings["models"][group]
     bucket, source = settings["bucket"], data_uri(package)
-    if split(source)[0] == bucket and split(source)[1].startswith(f"models/{group}/releases/"):
+    if split(source)[0] == bucket and split(source)[1].startswith(model["releases"]):
         release_uri = source  # staged here when it came from the registry account
     else:
-        prefix = release_prefix(group, version)
+        prefix = f"{model['releases']}v{version}/"
         copy_prefix(clients.s3, source, bucket, prefix)
         release_uri = f"s3://{bucket}/{prefix}"
-    models = [serve(clients, target, release_uri, version) for target in settings["models"][group]]
-    copy_prefix(clients.s3, release_uri, bucket, serving_prefix(group))
+    models = [serve(clients, target, release_uri, version) for target in model["endpoints"]]
+    copy_prefix(clients.s3, release_uri, bucket, model["serving"])
     return {"released": package["ModelPackageArn"], "models": models}
 
 
