@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +63,23 @@ def test_diff_and_deploy_need_an_organization_and_stacks(
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_the_app_says_what_it_synthesizes_and_when_it_is_the_example(tmp_path: Path) -> None:
+    """`npx cdk synth|diff|deploy` without ORG: the app names the example and its stacks."""
+    cdk = shutil.which("cdk")
+    assert cdk, "make test puts the pinned CDK CLI (node_modules/.bin) on PATH"
+    environment = {k: v for k, v in os.environ.items() if k != "ORG"}
+    result = subprocess.run(
+        [cdk, "synth", "--quiet", "--output", str(tmp_path / "cdk.out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ORG is not set: this is the example organization" in result.stderr
+    assert "synthesizing 54 stacks of environments/example.yaml" in result.stderr
+    assert re.search(r"synthesized in \d+ s", result.stderr)
