@@ -67,6 +67,7 @@ class DataStack(Stack):
             shared_prefixes=(
                 {"artifacts": inputs.shared_artifacts} if inputs.shared_artifacts else None
             ),
+            event_zones=inputs.event_zones,
             denied_readers=(
                 {zone: [data_scientist] for zone in ZONES if zone not in DATA_SCIENTIST_ZONES}
                 if data_scientist

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import BedrockModel, GuardrailPolicy
-from blueprint.model.layers import GenAIInputs
+from blueprint.model.config import (
+    BedrockModel,
+    Chunking,
+    FixedSizeChunking,
+    GuardrailPolicy,
+    HierarchicalChunking,
+    SemanticChunking,
+)
+from blueprint.model.layers import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
     ApprovedModel,
@@ -26,11 +36,18 @@ from genai_constructs.bedrock import (
     PromptCatalog,
     PromptSpec,
 )
+from genai_constructs.compliance import acknowledge, acknowledge_role_policy, nag_reference
 from genai_constructs.invocation_logging import ModelInvocationLogging
-from genai_constructs.knowledge_base import (
-    GovernedKnowledgeBase,
+from genai_constructs.knowledge_base import Chunking as DataSourceChunking
+from genai_constructs.knowledge_base import GovernedKnowledgeBase
+from genai_constructs.naming import (
+    DELIVERY_TAG,
+    pascal,
+    rag_evaluation_parameter,
+    rag_reports_prefix,
 )
-from genai_constructs.naming import pascal
+from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+from genai_constructs.retention import log_retention
 from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.data import DataStack
@@ -54,6 +71,27 @@ def guardrail_spec(policy: GuardrailPolicy) -> GuardrailSpec:
         blocked_input_message=policy.blocked_input_message,
         blocked_output_message=policy.blocked_output_message,
     )
+
+
+def data_source_chunking(chunking: Chunking) -> DataSourceChunking:
+    match chunking:
+        case FixedSizeChunking():
+            return DataSourceChunking.fixed_size(
+                max_tokens=chunking.max_tokens, overlap_percent=chunking.overlap_percent
+            )
+        case HierarchicalChunking():
+            return DataSourceChunking.hierarchical(
+                parent_max_tokens=chunking.parent_max_tokens,
+                child_max_tokens=chunking.child_max_tokens,
+                overlap_tokens=chunking.overlap_tokens,
+            )
+        case SemanticChunking():
+            return DataSourceChunking.semantic(
+                max_tokens=chunking.max_tokens,
+                buffer_size=chunking.buffer_size,
+                breakpoint_percentile=chunking.breakpoint_percentile,
+            )
+    return DataSourceChunking.none()
 
 
 def approved_model(model: BedrockModel) -> ApprovedModel:
@@ -103,8 +141,13 @@ class GenAIStack(Stack):
         )
         self.prompts = self._prompt_catalog(inputs, security)
         # Retrieval: knowledge bases on the LOB's curated zone and its own vector stores.
+        self.curated = data.import_zone(self, "curated")
         self.knowledge_bases = self._knowledge_bases(inputs, security, data)
         # Access: who may call which model, always with the guardrail.
+        self.app_roles = {
+            use.name: iam.Role.from_role_name(self, f"App{pascal(use.name)}", use.role)
+            for use in inputs.use_cases
+        }
         self._model_access(inputs, security)
         # Evidence: every invocation logged to the LOB's own stores, with alarms.
         log_group, archive = security.invocation_stores
@@ -121,6 +164,18 @@ class GenAIStack(Stack):
             metric_namespace=inputs.metric_namespace,
         )
         subscribe(self.invocation_logging.alarm_topic, inputs.alert_emails)
+        # RAG: ingestion as documents land, an answer API and an evaluation per use case.
+        self.ingestions = self._ingestions(inputs, security)
+        self._artifacts_zone: s3.IBucket | None = None
+        self.answer_apis: dict[str, AnswerApi] = {}
+        self.evaluations: dict[str, RagEvaluation] = {}
+        for use in inputs.use_cases:
+            if use.knowledge_bases:
+                self._rag(inputs, use, security, foundation, data)
+        if inputs.release_gate_account and self.evaluations:
+            self._release_gate(inputs)
+        # Contract: every ID an application needs, as SSM parameters and outputs.
+        self._publish(inputs)
         self._mark_assets(inputs)
 
     def _prompt_catalog(self, inputs: GenAIInputs, security: SecurityStack) -> PromptCatalog:
@@ -145,23 +200,141 @@ class GenAIStack(Stack):
     def _knowledge_bases(
         self, inputs: GenAIInputs, security: SecurityStack, data: DataStack
     ) -> dict[str, GovernedKnowledgeBase]:
-        curated = data.import_zone(self, "curated")
         return {
             kb.name: GovernedKnowledgeBase(
                 self,
                 f"KnowledgeBase{pascal(kb.name)}",
                 name=f"{inputs.label}-{kb.name}",
-                source_bucket=curated,
+                source_bucket=self.curated,
                 source_prefix=kb.source_prefix,
                 data_key=security.data_key,
                 vector_store=data.vector_stores[kb.name],
-                embedding_model_arn=(
-                    f"arn:{self.partition}:bedrock:{self.region}::foundation-model/"
-                    f"{kb.embedding_model_id}"
+                embedding_model_arn=self._foundation_model_arn(kb.embedding_model_id),
+                chunking=data_source_chunking(kb.chunking),
+                parsing_model_arn=(
+                    self._foundation_model_arn(kb.parsing_model_id) if kb.parsing_model_id else None
                 ),
             )
             for kb in inputs.knowledge_bases
         }
+
+    def _foundation_model_arn(self, model_id: str) -> str:
+        return f"arn:{self.partition}:bedrock:{self.region}::foundation-model/{model_id}"
+
+    def _ingestions(
+        self, inputs: GenAIInputs, security: SecurityStack
+    ) -> dict[str, KnowledgeBaseIngestion]:
+        return {kb.name: self._ingestion(inputs, kb, security) for kb in inputs.knowledge_bases}
+
+    def _ingestion(
+        self, inputs: GenAIInputs, kb: KnowledgeBaseInputs, security: SecurityStack
+    ) -> KnowledgeBaseIngestion:
+        schedule = kb.ingestion.schedule
+        return KnowledgeBaseIngestion(
+            self,
+            f"KnowledgeBase{pascal(kb.name)}Ingestion",
+            knowledge_base=self.knowledge_bases[kb.name],
+            source_bucket=self.curated,
+            source_prefix=kb.source_prefix,
+            encryption_key=security.logs_key,
+            metric_namespace=inputs.metric_namespace,
+            alarm_topic=self.invocation_logging.alarm_topic,
+            log_retention=log_retention(inputs.log_retention_days),
+            on_upload=kb.ingestion.on_upload,
+            schedule=events.Schedule.expression(schedule) if schedule else None,
+        )
+
+    def _rag(
+        self,
+        inputs: GenAIInputs,
+        use: UseCaseInputs,
+        security: SecurityStack,
+        foundation: FoundationStack,
+        data: DataStack,
+    ) -> None:
+        """The use case's answer API (callable by its application role only) and its
+        evaluation, both answering through its inference profile with the guardrail."""
+        knowledge_bases = {kb: self.knowledge_bases[kb] for kb in use.knowledge_bases}
+        common: dict[str, Any] = {
+            "knowledge_bases": knowledge_bases,
+            "model_arn": self.profiles.profiles[use.name].attr_inference_profile_arn,
+            "guardrail_id": self.guardrail.guardrail.attr_guardrail_id,
+            "guardrail_version": self.guardrail.version.attr_version,
+            "results": use.rag.results,
+            "encryption_key": security.logs_key,
+            "vpc": foundation.network.vpc,
+            "log_retention": log_retention(inputs.log_retention_days),
+        }
+        access = self.application_access[use.name].policy
+        if use.rag.answer_api:
+            api = AnswerApi(
+                self,
+                f"UseCase{pascal(use.name)}AnswerApi",
+                max_question_chars=inputs.guardrail.max_question_chars,
+                session_key=security.data_key if use.rag.memory else None,
+                **common,
+            )
+            access.attach_to_role(api.role)
+            self.answer_apis[use.name] = api
+        evaluation = use.rag.evaluation
+        rag_evaluation = RagEvaluation(
+            self,
+            f"UseCase{pascal(use.name)}Evaluation",
+            use_case=use.name,
+            questions_bucket=self.curated,
+            questions_key=use.evaluation_questions_key,
+            report_bucket=self._artifacts(data),
+            report_prefix=rag_reports_prefix(use.name),
+            thresholds={
+                "faithfulness": evaluation.faithfulness,
+                "answer_relevance": evaluation.answer_relevance,
+                "context_precision": evaluation.context_precision,
+            },
+            metric_namespace=inputs.metric_namespace,
+            data_key=security.data_key,
+            **common,
+        )
+        # Operational zones take writes from pipeline principals only.
+        Tags.of(rag_evaluation.role).add(*names.PIPELINE_TAG)
+        access.attach_to_role(rag_evaluation.role)
+        self.evaluations[use.name] = rag_evaluation
+
+    def _artifacts(self, data: DataStack) -> s3.IBucket:
+        """The artifacts zone, imported once (where evaluations write their reports)."""
+        if self._artifacts_zone is None:
+            self._artifacts_zone = data.import_zone(self, "artifacts")
+        return self._artifacts_zone
+
+    def _release_gate(self, inputs: GenAIInputs) -> None:
+        """The role the delivery pipeline assumes to run the evaluations before a release to
+        prod: only roles of the tooling account tagged as the delivery workload."""
+        assert inputs.release_gate_account is not None
+        role = iam.Role(
+            self,
+            "RagReleaseGate",
+            role_name=names.rag_gate_role_name(inputs.prefix),
+            description="Runs this environment's RAG evaluations for the delivery pipeline",
+            assumed_by=iam.AccountPrincipal(inputs.release_gate_account).with_conditions(
+                {"StringEquals": {f"aws:PrincipalTag/{DELIVERY_TAG[0]}": DELIVERY_TAG[1]}}
+            ),
+        )
+        for evaluation in self.evaluations.values():
+            evaluation.grant_invoke(role)
+        evaluations = f"{inputs.parameter_path.lstrip('/')}/rag-evaluations/*"
+        parameters = self.format_arn(service="ssm", resource="parameter", resource_name=evaluations)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadThePublishedEvaluations",
+                actions=["ssm:GetParameter"],
+                resources=[parameters],
+            )
+        )
+        acknowledge_role_policy(
+            role,
+            "invoke this environment's RAG evaluation functions, read their published ARNs",
+            [f"Resource::{nag_reference(self, parameters)}"],
+        )
+        self.release_gate = role
 
     def _model_access(self, inputs: GenAIInputs, security: SecurityStack) -> None:
         """Each application on its own policy (its profile, its knowledge bases); the personas
@@ -182,7 +355,7 @@ class GenAIStack(Stack):
                 knowledge_base_arns=[
                     self.knowledge_bases[kb].knowledge_base_arn for kb in use.knowledge_bases
                 ],
-                roles=[iam.Role.from_role_name(self, f"App{pascal(use.name)}", use.role)],
+                roles=[self.app_roles[use.name]],
                 **common,
             )
             for use in inputs.use_cases
@@ -204,6 +377,80 @@ class GenAIStack(Stack):
                 **common,
             )
 
+    def _publish(self, inputs: GenAIInputs) -> None:
+        """Each ID under ``/genai-platform/<lob>/<environment>/`` and as an output; the
+        applications of the environment may read them."""
+        values = {
+            "guardrail/id": (self.guardrail.guardrail.attr_guardrail_id, "Guardrail ID"),
+            "guardrail/version": (self.guardrail.version.attr_version, "Guardrail version"),
+        }
+        for name, profile in self.profiles.profiles.items():
+            values[f"inference-profiles/{name}/arn"] = (
+                profile.attr_inference_profile_arn,
+                f"Application inference profile of {name}",
+            )
+        for name, knowledge_base in self.knowledge_bases.items():
+            values[f"knowledge-bases/{name}/id"] = (
+                knowledge_base.knowledge_base_id,
+                f"Knowledge base {name}",
+            )
+            values[f"knowledge-bases/{name}/data-source-id"] = (
+                knowledge_base.data_source_id,
+                f"Data source of knowledge base {name}",
+            )
+        for name, api in self.answer_apis.items():
+            values[f"answer-apis/{name}/url"] = (api.url_text, f"Answer API of {name}")
+        for name, evaluation in self.evaluations.items():
+            parameter = rag_evaluation_parameter(inputs.lob, inputs.environment.value, name)
+            values[parameter.removeprefix(f"{inputs.parameter_path}/")] = (
+                evaluation.function.function_arn,
+                f"RAG evaluation of {name}",
+            )
+        for path, (value, description) in values.items():
+            name = f"{inputs.parameter_path}/{path}"
+            construct_id = pascal(path.replace("/", "-"))
+            ssm.StringParameter(
+                self,
+                f"{construct_id}Parameter",
+                parameter_name=name,
+                string_value=value,
+                description=description,
+            )
+            CfnOutput(self, construct_id, value=value, description=f"{description} ({name})")
+        read_ids = iam.PolicyStatement(
+            sid="ReadThePublishedIds",
+            actions=["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+            resources=[
+                self.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"{inputs.parameter_path.lstrip('/')}/*",
+                ),
+                # GetParametersByPath is authorized on the path itself.
+                self.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=inputs.parameter_path.lstrip("/"),
+                ),
+            ],
+        )
+        for use in inputs.use_cases:
+            answer_api = self.answer_apis.get(use.name)
+            services = iam.ManagedPolicy(
+                self,
+                f"UseCase{pascal(use.name)}Services",
+                description=f"What the {use.name} application calls besides models: the "
+                "environment's published IDs, its answer API",
+                statements=[read_ids, *(answer_api.invoke_statements() if answer_api else [])],
+                roles=[self.app_roles[use.name]],
+            )
+            acknowledge(
+                services,
+                f"AwsSolutions-IAM5[Resource::{nag_reference(self, read_ids.resources[0])}]",
+                f"Reads the IDs this environment publishes under {inputs.parameter_path}/ "
+                "(one parameter per knowledge base, profile and API: the path is the contract).",
+            )
+
     def _mark_assets(self, inputs: GenAIInputs) -> None:
         mark(self.guardrail.guardrail, "guardrail/platform")
         mark(self.guardrail.version, "guardrail-version/platform")
@@ -214,6 +461,15 @@ class GenAIStack(Stack):
         for name, knowledge_base in self.knowledge_bases.items():
             mark(knowledge_base.knowledge_base, f"knowledge-base/{name}")
             mark(knowledge_base.role, f"knowledge-base-role/{name}")
+        for name, ingestion in self.ingestions.items():
+            mark(ingestion.state_machine.role, f"ingestion-starter-role/{name}")
+            mark(ingestion.dead_letters, f"ingestion-dead-letters/{name}")
+        for name, api in self.answer_apis.items():
+            mark(api.function.function, f"answer-api/{name}")
+            mark(api.role, f"answer-api-role/{name}")
+        for name, evaluation in self.evaluations.items():
+            mark(evaluation.function.function, f"rag-evaluation/{name}")
+            mark(evaluation.role, f"rag-evaluation-role/{name}")
         logging = self.invocation_logging
         mark(logging.dead_letters, "invocation-logs/dead-letters")
         mark(logging.function.role, "logging-role/invocation-logging")

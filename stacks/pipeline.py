@@ -23,12 +23,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import OrgConfig, PipelineConfig
+from blueprint.model.config import EnvironmentName, OrgConfig, PipelineConfig
 from blueprint.model.identity import Layer
+from blueprint.model.layers import genai_inputs
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import Rollout, plan_rollout
 from blueprint.model.settings import Settings
-from genai_constructs.naming import DELIVERY_TAG
+from genai_constructs.naming import DELIVERY_TAG, rag_evaluation_parameter
 from stacks import build_placement, build_platform, label
 from stacks.alerts import subscribe
 from stacks.compliance import NAG_PACKS
@@ -148,6 +149,8 @@ class PipelineStack(Stack):
         )
         self._build_logs = build_logs
         self._smoke: codebuild.PipelineProject | None = None
+        self._rag_gate: codebuild.PipelineProject | None = None
+        self._prefix = plan.prefix
         self.approvals = sns.Topic(
             self,
             "ReleaseApprovals",
@@ -165,9 +168,16 @@ class PipelineStack(Stack):
             wave = self.pipeline.add_wave(wave_plan.name, pre=pre)
             for placement in wave_plan.placements:
                 stage = LobStage(scope, placement, plan, build)
-                wave.add_stage(
-                    stage, post=[SmokeCheck(repository, self.smoke_project, placement, stage)]
-                )
+                smoke = SmokeCheck(repository, self.smoke_project, placement, stage)
+                post: list[pipelines.Step] = [smoke]
+                evaluations = rag_evaluation_parameters(plan, placement)
+                if evaluations:
+                    gate = RagReleaseGate(
+                        repository, self.rag_gate_project, placement, plan, evaluations
+                    )
+                    gate.add_step_dependency(smoke)
+                    post.append(gate)
+                wave.add_stage(stage, post=post)
         self.pipeline.build_pipeline()
         # Its roles live in the tooling account, under that account's boundary.
         use_account_boundary(self, plan.prefix)
@@ -218,6 +228,59 @@ class PipelineStack(Stack):
         )
         return project
 
+    def rag_gate_project(self) -> codebuild.PipelineProject:
+        """One CodeBuild project for every RAG release gate; each action passes its target.
+        It may assume only the gate roles of the LOB accounts."""
+        if self._rag_gate is not None:
+            return self._rag_gate
+        project = self._rag_gate = codebuild.PipelineProject(
+            self,
+            "RagReleaseGate",
+            description="RAG evaluations of a nonprod LOB environment before the prod wave "
+            "(blueprint/deploy/rag_gate.py)",
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0, privileged=False
+            ),
+            encryption_key=self.pipeline.pipeline.artifact_bucket.encryption_key,
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self._build_logs)
+            ),
+            timeout=Duration.minutes(60),
+            build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "version": "0.2",
+                    "phases": {
+                        "install": {"commands": [f"pip install --quiet {BOTO3}"]},
+                        "build": {
+                            "commands": [
+                                "python3 blueprint/deploy/rag_gate.py --region $REGION"
+                                " --role-arn $ROLE_ARN --parameters $PARAMETERS"
+                            ]
+                        },
+                    },
+                }
+            ),
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:aws:iam::*:role/{names.rag_gate_role_name(self._prefix)}"],
+            )
+        )
+        return project
+
+
+def rag_evaluation_parameters(plan: Plan, placement: Placement) -> list[str]:
+    """The published evaluation functions the gate runs after ``placement`` (nonprod)."""
+    lob, environment = placement.lob, placement.environment
+    if lob is None or environment is not EnvironmentName.NONPROD:
+        return []
+    return [
+        rag_evaluation_parameter(lob.name, environment.value, use.name)
+        for use in genai_inputs(plan, placement).use_cases
+        if use.knowledge_bases
+    ]
+
 
 @jsii.implements(pipelines.ICodePipelineActionFactory)
 class SmokeCheck(pipelines.Step):
@@ -255,6 +318,54 @@ class SmokeCheck(pipelines.Step):
         pipeline: pipelines.CodePipeline,
         run_order: jsii.Number,
         scope: Construct,
+        **_: object,
+    ) -> pipelines.CodePipelineActionFactoryResult:
+        stage.add_action(
+            actions.CodeBuildAction(
+                action_name=action_name,
+                run_order=int(run_order),
+                project=self.project(),
+                input=artifacts.to_code_pipeline(self.source.primary_output),
+                environment_variables={
+                    name: codebuild.BuildEnvironmentVariable(value=value)
+                    for name, value in self.variables.items()
+                },
+            )
+        )
+        return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)
+
+
+@jsii.implements(pipelines.ICodePipelineActionFactory)
+class RagReleaseGate(pipelines.Step):
+    """Post-deploy step of a nonprod LOB environment: its RAG evaluations, run through its gate
+    role; a score below its threshold fails the stage, so the prod wave never starts."""
+
+    def __init__(
+        self,
+        source: pipelines.CodePipelineSource,
+        project: Callable[[], codebuild.IProject],
+        placement: Placement,
+        plan: Plan,
+        parameters: list[str],
+    ) -> None:
+        super().__init__("RagReleaseGate")
+        self.source = source
+        self.project = project
+        self.variables = {
+            "REGION": placement.region,
+            "ROLE_ARN": names.role_arn(placement.account, names.rag_gate_role_name(plan.prefix)),
+            "PARAMETERS": ",".join(parameters),
+            "PREFIX": placement.key,
+        }
+        self._add_dependency_file_set(source.primary_output)
+
+    def produce_action(
+        self,
+        stage: codepipeline.IStage,
+        *,
+        action_name: str,
+        artifacts: pipelines.ArtifactMap,
+        run_order: jsii.Number,
         **_: object,
     ) -> pipelines.CodePipelineActionFactoryResult:
         stage.add_action(

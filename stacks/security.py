@@ -47,7 +47,10 @@ class SecurityStack(Stack):
             description=f"Logs and alarm notifications of {inputs.label}",
             removal_policy=removal,
             allow_cloudwatch_logs=True,
-            service_principals=["bedrock.amazonaws.com"],
+            service_principals=[
+                "bedrock.amazonaws.com",
+                *(["events.amazonaws.com"] if inputs.event_delivery else []),
+            ],
             allow_alarm_notifications=True,
         ).key
         self.access_log_bucket = AccessLogBucket(self, "AccessLogs", removal_policy=removal).bucket

@@ -584,3 +584,97 @@ def test_the_recipe_image_comes_from_the_lobs_nonprod_ecr(tmp_path: Path) -> Non
     tuning["recipe_image"] = "genai-recipe:latest"
     [problem] = problems(data, tmp_path)
     assert "is not an ECR image URI" in problem
+
+
+# ---------------------------------------------------------------- RAG settings
+
+
+def _claims_kb(data: dict) -> dict:
+    return data["lobs"][0]["genai"]["knowledge_bases"][0]
+
+
+def test_hierarchical_children_are_smaller_than_their_parents(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["chunking"] = {
+        "strategy": "hierarchical",
+        "parent_max_tokens": 300,
+        "child_max_tokens": 300,
+    }
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[claims].genai.knowledge_bases[0].chunking")
+    assert "child_max_tokens (300) is not below parent_max_tokens (300)" in problem
+    assert "allowed: child_max_tokens < parent_max_tokens" in problem
+
+
+def test_hierarchical_overlap_is_smaller_than_a_child(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["chunking"] = {"strategy": "hierarchical", "overlap_tokens": 300}
+    [problem] = problems(data, tmp_path)
+    assert "overlap_tokens (300) is not below child_max_tokens (300)" in problem
+
+
+def test_chunking_strategies_are_named(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["chunking"] = {"strategy": "sentences"}
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[claims].genai.knowledge_bases[0].chunking")
+    for strategy in ("fixed-size", "hierarchical", "semantic", "none"):
+        assert strategy in problem
+
+
+@pytest.mark.parametrize(
+    ("chunking", "field"),
+    [
+        ({"strategy": "fixed-size", "max_tokens": 9000}, "max_tokens"),
+        ({"strategy": "fixed-size", "overlap_percent": 0}, "overlap_percent"),
+        ({"strategy": "semantic", "buffer_size": 2}, "buffer_size"),
+        ({"strategy": "semantic", "breakpoint_percentile": 40}, "breakpoint_percentile"),
+    ],
+)
+def test_chunking_parameters_stay_within_bedrocks_bounds(
+    chunking: dict, field: str, tmp_path: Path
+) -> None:
+    data = example_data()
+    _claims_kb(data)["chunking"] = chunking
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith(f"lobs[claims].genai.knowledge_bases[0].chunking.{field}")
+
+
+def test_documents_are_parsed_by_a_text_model_of_the_catalog(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["parsing"] = {"model": "amazon.titan-embed-text-v2:0"}
+    assert problems(data, tmp_path) == [
+        "lobs[claims].genai.knowledge_bases[0].parsing.model: model "
+        "'amazon.titan-embed-text-v2:0' is a embedding model; allowed: amazon.nova-pro-v1:0, "
+        "amazon.nova-lite-v1:0"
+    ]
+
+
+def test_ingestion_schedules_are_eventbridge_schedules(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["ingestion"] = {"schedule": "daily"}
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[claims].genai.knowledge_bases[0].ingestion.schedule")
+    assert "'daily' is not an EventBridge schedule" in problem
+
+
+def test_rag_settings_need_knowledge_bases(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["genai"]["use_cases"][0]["rag"] = {"memory": True}
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[marketing].genai.use_cases[0]")
+    assert "rag is set but the use case retrieves from no knowledge base" in problem
+
+
+def test_evaluation_question_sets_are_json_lines_keys(tmp_path: Path) -> None:
+    data = example_data()
+    use_case = data["lobs"][0]["genai"]["use_cases"][0]
+    use_case["rag"]["evaluation"]["questions_key"] = "/evaluation/questions.csv"
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[claims].genai.use_cases[0].rag.evaluation.questions_key")
+    assert "ending in .jsonl" in problem
+
+
+def test_questions_are_bounded_by_retrieve_and_generate(tmp_path: Path) -> None:
+    [problem] = problems(edited(("guardrails", "max_question_chars"), 20001), tmp_path)
+    assert problem.startswith("guardrails.max_question_chars")

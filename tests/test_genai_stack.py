@@ -310,7 +310,11 @@ def test_alarms_on_interventions_and_oversized_prompts(example: Synthesized) -> 
             "MetricTransformations": [Match.object_like({"MetricName": "OversizedPrompts"})],
         },
     )
-    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    alarms = {
+        logical_id: alarm
+        for logical_id, alarm in template.find_resources("AWS::CloudWatch::Alarm").items()
+        if logical_id.startswith("InvocationLogging")
+    }
     topic = next(iter(template.find_resources("AWS::SNS::Topic")))
     assert len(alarms) == 2
     for alarm in alarms.values():
@@ -450,7 +454,8 @@ def test_knowledge_base_role_has_no_wildcard_resource(example: Synthesized) -> N
     for stack in ("claims-prod-genai", "research-prod-genai"):
         template = example.template_json(stack)
         for logical_id, _, document in _policy_documents(template):
-            if not logical_id.startswith("KnowledgeBase"):
+            # The ingestion state machine's role is not the knowledge base's (tests/test_rag.py).
+            if not logical_id.startswith("KnowledgeBase") or "Ingestion" in logical_id:
                 continue
             for statement in document["Statement"]:
                 checked += 1

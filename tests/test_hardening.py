@@ -421,7 +421,7 @@ def test_another_accounts_broad_role_is_stopped_by_the_bucket_and_key_policies(
     assert decrypt.reasons == ("the resource's policy does not admit the principal's account",)
 
 
-def test_only_ingestion_pipeline_and_endpoint_roles_carry_the_pipeline_tag(
+def test_only_workload_roles_that_write_operational_zones_carry_the_pipeline_tag(
     example: Synthesized,
 ) -> None:
     tagged = set()
@@ -438,6 +438,9 @@ def test_only_ingestion_pipeline_and_endpoint_roles_carry_the_pipeline_tag(
         "EndpointClaimsSummarizerExecutionRole",
         "EndpointClaimsSummarizerMonitorRole",
         "ModelReleaseRole",  # nonprod and prod: writes the releases it serves
+        # RAG evaluations write their reports to the artifacts zone
+        "UseCaseClaimsAssistantEvaluationFunctionServiceRole",
+        "UseCaseLiteratureReviewEvaluationFunctionServiceRole",
     }
 
 

@@ -36,6 +36,8 @@ sys.path.insert(0, str(REPO / "blueprint" / "deploy"))
 import smoke
 
 LAYERS = ("security", "foundation", "data", "genai", "ml")
+# The nonprod environments whose use cases answer from knowledge bases (RAG release gate).
+RAG_GATED = {"claims-nonprod", "research-nonprod"}
 MAX_TEMPLATE_BYTES = 1_000_000  # CloudFormation: template body from S3
 MAX_ROLE_INLINE_POLICY = 10_240  # IAM: inline policies of one role, whitespace excluded
 MAX_RESOURCES = 500  # CloudFormation: resources per stack
@@ -186,7 +188,7 @@ def test_one_stage_per_lob_per_wave(
         for key, group in grouped.items():
             # The rollout planner's count is the synthesized one: Prepare and Deploy per stack,
             # and the smoke check.
-            assert len(group) == actions_per_lob_stage(), key
+            assert len(group) == actions_per_lob_stage(gated=key in RAG_GATED), key
             layers = {a["Name"].split(".")[1] for a in group if a["Name"].endswith(".Deploy")}
             assert layers == set(LAYERS)
             assert {
@@ -199,7 +201,7 @@ def test_one_stage_per_lob_per_wave(
 def test_smoke_check_after_each_lob_stage(pipeline_template: dict[str, Any]) -> None:
     for stage in stages(pipeline_template)[4:]:
         for key, group in lob_actions(stage).items():
-            [smoke_action] = [a for a in group if a["ActionTypeId"]["Provider"] == "CodeBuild"]
+            [smoke_action] = [a for a in group if a["Name"].endswith(".SmokeCheck")]
             assert smoke_action["Name"] == f"{key}.SmokeCheck"
             deploys = [a["RunOrder"] for a in group if a["Name"].endswith(".Deploy")]
             assert smoke_action["RunOrder"] > max(deploys)
@@ -209,6 +211,31 @@ def test_smoke_check_after_each_lob_stage(pipeline_template: dict[str, Any]) -> 
             assert values["ROLE_ARN"].endswith(
                 f"lookup-role-{values['ACCOUNT']}-{values['REGION']}"
             )
+
+
+def test_rag_release_gate_after_the_smoke_check_of_gated_nonprod(
+    pipeline_template: dict[str, Any],
+) -> None:
+    gates, waves = {}, {}
+    for stage in stages(pipeline_template)[4:]:
+        for key, group in lob_actions(stage).items():
+            by_name = {a["Name"].split(".", 1)[1]: a for a in group if "." in a["Name"]}
+            if "RagReleaseGate" not in by_name:
+                continue
+            gate = by_name["RagReleaseGate"]
+            assert gate["RunOrder"] > by_name["SmokeCheck"]["RunOrder"]
+            gates[key], waves[key] = smoke_variables(gate), stage["Name"]
+    assert set(gates) == RAG_GATED
+    # In the nonprod wave, which the prod wave follows (test_waves_in_order_...).
+    assert set(waves.values()) == {"nonprod"}
+    assert gates["claims-nonprod"] == {
+        "REGION": "eu-west-1",
+        "ROLE_ARN": "arn:aws:iam::555555555555:role/example-corp-rag-release-gate",
+        "PARAMETERS": (
+            "/genai-platform/claims/nonprod/rag-evaluations/claims-assistant/function-arn"
+        ),
+        "PREFIX": "claims-nonprod",
+    }
 
 
 def test_pipeline_settings(pipeline_template: dict[str, Any]) -> None:

@@ -47,6 +47,7 @@ def test_keys_rotate_and_trust_only_their_own_account(example: Synthesized) -> N
                 assert set(_as_list(principal["Service"])) <= {
                     "bedrock.amazonaws.com",
                     "indexing.s3vectors.amazonaws.com",
+                    "events.amazonaws.com",  # queues knowledge-base ingestion requests
                 }
                 assert statement["Condition"] == {
                     "StringEquals": {"aws:SourceAccount": "666666666666"}

@@ -57,9 +57,16 @@ def _unknown_instance_types(properties: dict[str, Any]) -> str | None:
     return None
 
 
+def _tag_map(properties: dict[str, Any]) -> str | None:
+    if isinstance(properties.get("Tags"), dict):
+        return "moto's SSM parameters take tags as a list; CloudFormation (and CDK) write a map"
+    return None
+
+
 # Resource types moto models, but not with every value CDK writes: the reason, or None.
 PROPERTY_GAPS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "AWS::SageMaker::EndpointConfig": _unknown_instance_types,
+    "AWS::SSM::Parameter": _tag_map,
 }
 # Resources moto looks up by a property: not creatable when that property names a gap.
 LOOKUPS = {"AWS::SageMaker::Endpoint": "EndpointConfigName"}

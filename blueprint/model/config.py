@@ -13,7 +13,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from blueprint.model.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
 from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID, PII_ENTITIES
@@ -399,7 +407,43 @@ class GuardrailPolicy(Model):
         "The response was withheld by the organization's AI policy."
     )
     max_input_tokens: Annotated[int, Field(ge=1)] = 8000
+    max_question_chars: Annotated[int, Field(ge=1, le=20000)] = 4000
     enforce_in: list[EnvironmentName] = list(EnvironmentName)
+
+
+class RagEvaluationConfig(Model):
+    """The offline evaluation of a use case's answers on a question set in the curated zone;
+    a score below its threshold blocks the release to prod."""
+
+    questions_key: (
+        Annotated[
+            str,
+            matching(
+                r"^[A-Za-z0-9!_.*'()/-]+\.jsonl$",
+                "an object key of the curated zone ending in .jsonl, e.g. "
+                "evaluation/claims-assistant/questions.jsonl",
+            ),
+        ]
+        | None
+    ) = None
+    faithfulness: Annotated[float, Field(ge=0, le=1)] = 0.7
+    answer_relevance: Annotated[float, Field(ge=0, le=1)] = 0.3
+    context_precision: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class RagConfig(Model):
+    """How a use case answers from its knowledge bases.
+
+    :param answer_api: an answer API (function URL, IAM auth) the application calls.
+    :param memory: conversation memory (RetrieveAndGenerate sessions, encrypted with the LOB
+        key); off by default.
+    :param results: passages retrieved per question.
+    """
+
+    answer_api: bool = True
+    memory: bool = False
+    results: Annotated[int, Field(ge=1, le=100)] = 5
+    evaluation: RagEvaluationConfig = RagEvaluationConfig()
 
 
 class UseCase(Model):
@@ -408,12 +452,27 @@ class UseCase(Model):
 
     :param knowledge_bases: the LOB's knowledge bases it retrieves from.
     :param endpoints: the LOB's GPU endpoints it calls.
+    :param rag: its answer API and evaluation (use cases with knowledge bases only).
     """
 
     name: Slug
     model: str
     knowledge_bases: Annotated[list[Slug], AfterValidator(_unique)] = []
     endpoints: Annotated[list[Slug], AfterValidator(_unique)] = []
+    rag: RagConfig = RagConfig()
+
+    @model_validator(mode="after")
+    def _rag_needs_knowledge_bases(self) -> UseCase:
+        if "rag" in self.model_fields_set and not self.knowledge_bases:
+            raise ValueError(
+                "rag is set but the use case retrieves from no knowledge base; allowed: rag "
+                "with knowledge_bases, or no rag"
+            )
+        return self
+
+    @property
+    def evaluation_questions_key(self) -> str:
+        return self.rag.evaluation.questions_key or f"evaluation/{self.name}/questions.jsonl"
 
 
 class PromptConfig(Model):
@@ -430,20 +489,6 @@ class VectorStoreKind(StrEnum):
     OPENSEARCH_SERVERLESS = "opensearch-serverless"
 
 
-class KnowledgeBaseConfig(Model):
-    """A RAG knowledge base on the LOB's curated zone and a vector store the LOB owns."""
-
-    name: Slug
-    embedding_model: str
-    vector_store: VectorStoreKind = VectorStoreKind.S3_VECTORS
-    prefix: KeyPrefix | None = None
-    environments: list[EnvironmentName] | None = None
-
-    @property
-    def source_prefix(self) -> str:
-        return self.prefix or f"{self.name}/"
-
-
 SCHEDULE = re.compile(r"^(rate\((1 day|([2-9]|[1-9]\d+) days)\)|cron\((\S+ ){5}\S+\))$")
 
 
@@ -455,6 +500,113 @@ def _schedule(value: str) -> str:
             "cron(0 3 ? * MON *)"
         )
     return value
+
+
+# Bedrock's bounds for a chunk (tokens of the embedding model's tokenizer).
+ChunkTokens = Annotated[int, Field(ge=20, le=8192)]
+
+
+class FixedSizeChunking(Model):
+    """Chunks of at most ``max_tokens``, consecutive chunks sharing ``overlap_percent``."""
+
+    strategy: Literal["fixed-size"]
+    max_tokens: ChunkTokens = 300
+    overlap_percent: Annotated[int, Field(ge=1, le=99)] = 20
+
+
+class HierarchicalChunking(Model):
+    """Parent chunks for context, child chunks for retrieval (a child's match returns its
+    parent)."""
+
+    strategy: Literal["hierarchical"]
+    parent_max_tokens: ChunkTokens = 1500
+    child_max_tokens: ChunkTokens = 300
+    overlap_tokens: Annotated[int, Field(ge=1, le=8192)] = 60
+
+    @model_validator(mode="after")
+    def _children_fit(self) -> HierarchicalChunking:
+        if self.child_max_tokens >= self.parent_max_tokens:
+            raise ValueError(
+                f"child_max_tokens ({self.child_max_tokens}) is not below parent_max_tokens "
+                f"({self.parent_max_tokens}); allowed: child_max_tokens < parent_max_tokens"
+            )
+        if self.overlap_tokens >= self.child_max_tokens:
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) is not below child_max_tokens "
+                f"({self.child_max_tokens}); allowed: overlap_tokens < child_max_tokens"
+            )
+        return self
+
+
+class SemanticChunking(Model):
+    """Chunks split where the meaning of consecutive sentences changes most."""
+
+    strategy: Literal["semantic"]
+    max_tokens: ChunkTokens = 300
+    buffer_size: Annotated[int, Field(ge=0, le=1)] = 0
+    breakpoint_percentile: Annotated[int, Field(ge=50, le=99)] = 95
+
+
+class NoChunking(Model):
+    """Each document is one chunk (documents split before they land)."""
+
+    strategy: Literal["none"]
+
+
+CHUNKING_STRATEGIES = ("fixed-size", "hierarchical", "semantic", "none")
+
+
+def _chunking_tag(value: Any) -> str | None:
+    """The union member a chunking entry is; tags in brackets, as pydantic writes its own
+    labels, so that error paths name the YAML keys only."""
+    strategy = (
+        value.get("strategy") if isinstance(value, dict) else getattr(value, "strategy", None)
+    )
+    return f"[{strategy}]" if strategy in CHUNKING_STRATEGIES else None
+
+
+Chunking = Annotated[
+    Annotated[FixedSizeChunking, Tag("[fixed-size]")]
+    | Annotated[HierarchicalChunking, Tag("[hierarchical]")]
+    | Annotated[SemanticChunking, Tag("[semantic]")]
+    | Annotated[NoChunking, Tag("[none]")],
+    Discriminator(
+        _chunking_tag,
+        custom_error_type="chunking_strategy",
+        custom_error_message=f"strategy must be one of {', '.join(CHUNKING_STRATEGIES)}",
+    ),
+]
+
+
+class ParsingConfig(Model):
+    """Parse documents (tables, figures, scanned pages) with a catalog model before chunking."""
+
+    model: str
+
+
+class IngestionConfig(Model):
+    """When documents are indexed: as they land in the prefix, and on a schedule (which also
+    picks up deletions and anything an event missed)."""
+
+    on_upload: bool = True
+    schedule: Annotated[str, AfterValidator(_schedule)] | None = "rate(1 day)"
+
+
+class KnowledgeBaseConfig(Model):
+    """A RAG knowledge base on the LOB's curated zone and a vector store the LOB owns."""
+
+    name: Slug
+    embedding_model: str
+    vector_store: VectorStoreKind = VectorStoreKind.S3_VECTORS
+    prefix: KeyPrefix | None = None
+    environments: list[EnvironmentName] | None = None
+    chunking: Chunking = FixedSizeChunking(strategy="fixed-size")
+    parsing: ParsingConfig | None = None
+    ingestion: IngestionConfig = IngestionConfig()
+
+    @property
+    def source_prefix(self) -> str:
+        return self.prefix or f"{self.name}/"
 
 
 def _lora_module(value: str) -> str:

@@ -14,21 +14,24 @@ from pathlib import Path
 from blueprint.model import names
 from blueprint.model.config import (
     BedrockModel,
+    Chunking,
     DataClassification,
     EndpointConfig,
     EnvironmentName,
     FineTuningConfig,
     GuardrailPolicy,
+    IngestionConfig,
     LobConfig,
     OpenWeightsModel,
     PromptConfig,
+    RagConfig,
     VectorStoreKind,
 )
 from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import PlacementKind
 from blueprint.model.plan import Persona, Placement, Plan
 from genai_constructs.checks import CheckSettings
-from genai_constructs.naming import merged_models_prefix
+from genai_constructs.naming import merged_models_prefix, parameter_path
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class SecurityInputs:
         environments).
     :param s3_reader_arns: roles of other accounts that may decrypt the objects the data
         stack shares with them (prod's release role, in the LOB's nonprod registry).
+    :param event_delivery: EventBridge may encrypt with the logs key (it queues the
+        knowledge bases' ingestion requests).
     """
 
     label: str
@@ -49,6 +54,7 @@ class SecurityInputs:
     noncurrent_version_days: int
     invocation_log_stores: bool
     s3_reader_arns: tuple[str, ...] = ()
+    event_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ class DataInputs:
     vector_stores: tuple[VectorStoreInputs, ...]
     ingestion_role: str
     shared_artifacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    event_zones: tuple[str, ...] = ()
 
     @property
     def glue_database_name(self) -> str:
@@ -167,20 +174,28 @@ class DataInputs:
 
 @dataclass(frozen=True)
 class KnowledgeBaseInputs:
+    """A knowledge base: its source, how documents are split and parsed, when ingested."""
+
     name: str
     source_prefix: str
     embedding_model_id: str
+    chunking: Chunking
+    parsing_model_id: str | None
+    ingestion: IngestionConfig
 
 
 @dataclass(frozen=True)
 class UseCaseInputs:
     """One application of the LOB: its model, its role, the knowledge bases it retrieves
-    from in this environment."""
+    from in this environment, and how it answers from them (``rag``, with the key of its
+    evaluation question set in the curated zone)."""
 
     name: str
     model: BedrockModel
     role: str
     knowledge_bases: tuple[str, ...]
+    rag: RagConfig
+    evaluation_questions_key: str
 
 
 @dataclass(frozen=True)
@@ -189,10 +204,16 @@ class GenAIInputs:
 
     :param invokers: the personas that may call models besides the application role (none
         in prod).
+    :param parameter_path: where the environment publishes its IDs (SSM parameters).
+    :param release_gate_account: the tooling account whose delivery pipeline runs the RAG
+        evaluations before a release to prod (nonprod environments with a pipeline).
     """
 
     label: str
     prefix: str
+    lob: str
+    environment: EnvironmentName
+    parameter_path: str
     guardrail_name: str
     guardrail: GuardrailPolicy
     enforce_guardrail: bool
@@ -205,6 +226,8 @@ class GenAIInputs:
     metric_namespace: str
     alert_emails: tuple[str, ...]
     unguarded_model_ids: tuple[str, ...]
+    log_retention_days: int
+    release_gate_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +370,7 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
             if lob_environment
             else ()
         ),
+        event_delivery=bool(plan.knowledge_bases(placement)) if lob_environment else False,
     )
 
 
@@ -505,6 +529,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         ),
         ingestion_role=names.ingestion_role_name(plan.prefix),
         shared_artifacts=_shared_artifacts(plan, placement),
+        event_zones=("curated",) if any(kb.ingestion.on_upload for kb in knowledge_bases) else (),
     )
 
 
@@ -512,9 +537,13 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
     lob, environment = _lob_environment(placement)
     config = plan.config
     present = {kb.name for kb in plan.knowledge_bases(placement)}
+    gated = environment is EnvironmentName.NONPROD and config.platform.pipeline is not None
     return GenAIInputs(
         label=placement.key,
         prefix=plan.prefix,
+        lob=lob.name,
+        environment=environment,
+        parameter_path=parameter_path(lob.name, environment.value),
         guardrail_name=f"{plan.prefix}-{placement.key}",
         guardrail=config.guardrails,
         enforce_guardrail=environment in config.guardrails.enforce_in,
@@ -525,6 +554,8 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
                 model=config.model(use.model),
                 role=names.app_role_name(plan.prefix, use.name),
                 knowledge_bases=tuple(kb for kb in use.knowledge_bases if kb in present),
+                rag=use.rag,
+                evaluation_questions_key=use.evaluation_questions_key,
             )
             for use in lob.genai.use_cases
         ),
@@ -534,6 +565,9 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
                 name=kb.name,
                 source_prefix=kb.source_prefix,
                 embedding_model_id=kb.embedding_model,
+                chunking=kb.chunking,
+                parsing_model_id=kb.parsing.model if kb.parsing else None,
+                ingestion=kb.ingestion,
             )
             for kb in plan.knowledge_bases(placement)
         ),
@@ -542,6 +576,8 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         metric_namespace=names.metric_namespace(placement.key),
         alert_emails=tuple(plan.alert_emails(lob)),
         unguarded_model_ids=plan.unguarded_model_ids(),
+        log_retention_days=placement.log_retention_days,
+        release_gate_account=config.platform.tooling_account if gated else None,
     )
 
 

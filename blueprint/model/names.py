@@ -62,6 +62,12 @@ def release_role_name(prefix: str) -> str:
     return f"{prefix}-model-release"
 
 
+def rag_gate_role_name(prefix: str) -> str:
+    """The role the delivery pipeline assumes in a nonprod account to run its use cases' RAG
+    evaluations before a release to prod (fixed: the pipeline names it)."""
+    return f"{prefix}-rag-release-gate"
+
+
 def release_bus_name(prefix: str) -> str:
     """The event bus of a prod account that the LOB's nonprod registry forwards approvals to."""
     return f"{prefix}-model-releases"

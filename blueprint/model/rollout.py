@@ -20,6 +20,7 @@ MAX_ACTIONS_PER_STAGE = 50  # CodePipeline quota: actions per stage
 FIXED_STAGES = 4
 LOB_STACKS = 5  # security, foundation, data, genai, ml
 SMOKE_ACTIONS = 1  # the post-deploy smoke check of each LOB environment
+RAG_GATE_ACTIONS = 1  # the RAG release gate of a nonprod environment with evaluations
 APPROVAL_ACTIONS = 2  # the prod diff and the manual approval before prod
 # LOB environments per pipeline. Each adds ~7 kB to the (minified) pipeline template
 # (CloudFormation allows 1 MB) and ~80 characters to the pipeline role's inline policy
@@ -28,9 +29,10 @@ MAX_LOB_STAGES_PER_PIPELINE = 75
 PIPELINE_NAME = "platform-pipeline"
 
 
-def actions_per_lob_stage(stacks: int = LOB_STACKS) -> int:
-    """CloudFormation change set create and execute per stack, plus the smoke check."""
-    return 2 * stacks + SMOKE_ACTIONS
+def actions_per_lob_stage(stacks: int = LOB_STACKS, *, gated: bool = True) -> int:
+    """CloudFormation change set create and execute per stack, the smoke check and (where
+    ``gated``, the default for quota planning) the RAG release gate."""
+    return 2 * stacks + SMOKE_ACTIONS + (RAG_GATE_ACTIONS if gated else 0)
 
 
 @dataclass(frozen=True)

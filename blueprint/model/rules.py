@@ -233,7 +233,16 @@ _MODEL_REFERENCES = (
     ("use_cases", "model", "text"),
     ("prompts", "model", "text"),
     ("knowledge_bases", "embedding_model", "embedding"),
+    ("knowledge_bases", "parsing.model", "text"),
 )
+
+
+def _at(entry: dict[str, Any], path: str) -> Any:
+    """The value at a dotted ``path`` of ``entry`` (``None`` where a part is missing)."""
+    value: Any = entry
+    for part in path.split("."):
+        value = _mapping(value).get(part)
+    return value
 
 
 def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
@@ -247,7 +256,8 @@ def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             for e_index, entry in enumerate(map(_mapping, _sequence(genai.get(section)))):
                 path = f"lobs[{index}].genai.{section}[{e_index}]"
                 name = entry.get("name")
-                if isinstance(name, str):
+                # Names are checked once per section, on its model reference (not a nested one).
+                if isinstance(name, str) and "." not in key:
                     if name in names:
                         yield ConfigProblem(
                             f"{path}.name",
@@ -255,7 +265,7 @@ def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                             "allowed: a unique name",
                         )
                     names.setdefault(name, e_index)
-                model_id = entry.get(key)
+                model_id = _at(entry, key)
                 if not isinstance(model_id, str):
                     continue
                 usable = [
@@ -285,7 +295,7 @@ def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"{path}.{key}",
                     f"{problem}; allowed: {', '.join(usable) or f'no {kind} model of the catalog'}",
                 )
-            if section == "knowledge_bases":
+            if section == "knowledge_bases" and "." not in key:
                 yield from _kb_environment_problems(index, lob, genai)
 
 

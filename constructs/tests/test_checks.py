@@ -33,6 +33,7 @@ from genai_constructs.checks.rules import (
     model_guardrail,
     no_internet_path,
     role_boundary,
+    signed_requests_only,
     tls_only,
 )
 
@@ -68,6 +69,7 @@ def test_every_rule_names_its_control_and_framework_ids() -> None:
         "DataResidency",
         "ModelGuardrail",
         "CostTags",
+        "SignedRequestsOnly",
     ]
     for rule in RULES:
         assert rule.control and rule.info and rule.explanation
@@ -100,6 +102,17 @@ def test_encryption_at_rest() -> None:
         "Topic": NON_COMPLIANT,
         "Other": NOT_APPLICABLE,
     }
+
+
+def test_signed_requests_only() -> None:
+    assert verdicts(
+        signed_requests_only.RULE,
+        {
+            "Signed": resource("AWS::Lambda::Url", AuthType="AWS_IAM", TargetFunctionArn="f"),
+            "Open": resource("AWS::Lambda::Url", AuthType="NONE", TargetFunctionArn="f"),
+            "Function": resource("AWS::Lambda::Function"),
+        },
+    ) == {"Signed": COMPLIANT, "Open": NON_COMPLIANT, "Function": NOT_APPLICABLE}
 
 
 def tls_policy(bucket: str, condition: Json) -> Json:

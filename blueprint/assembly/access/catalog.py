@@ -22,7 +22,9 @@ from blueprint.model.plan import Placement, Plan
 from genai_constructs.naming import (
     merged_models_prefix,
     model_releases_prefix,
+    parameter_path,
     pipeline_runs_prefix,
+    rag_reports_prefix,
 )
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
@@ -137,15 +139,22 @@ class Selection:
             return self._named(self.placement, names.role_name(self.plan.prefix, selector[8:]))
         if selector == "governance/auditor":
             return self._named(self.plan.governance, names.role_name(self.plan.prefix, "auditor"))
-        if selector == "app/*":
+        if selector == "rag-release-gate":
+            return self._named(self.placement, names.rag_gate_role_name(self.plan.prefix))
+        use_case_kind = {
+            "app/*": "app-role",
+            "answer-api/*": "answer-api-role",
+            "rag-evaluation/*": "rag-evaluation-role",
+        }.get(selector)
+        if use_case_kind is not None:
             use_cases = (
                 {u.name: u for u in self.placement.lob.genai.use_cases}
                 if self.placement.lob
                 else {}
             )
             return [
-                Actor(self._label(role), role.principal(), use_cases.get(asset.name))
-                for asset in self.world.assets_of(self.placement.key, "app-role")
+                Actor(self._label(role), role.principal(), use_cases.get(asset.name), asset.name)
+                for asset in self.world.assets_of(self.placement.key, use_case_kind)
                 for role in [self._role(asset)]
             ]
         kind = {
@@ -155,6 +164,7 @@ class Selection:
             "knowledge-base/*": "knowledge-base-role",
             "model-release": "model-release-role",
             "endpoint-role/*": "endpoint-role",
+            "ingestion-starter/*": "ingestion-starter-role",
         }.get(selector)
         if kind is None:
             raise ValueError(f"unknown principal selector '{selector}'")
@@ -221,6 +231,7 @@ class Selection:
                 for asset in self._assets("zone", name)
             ]
         if kind == "kb-documents":
+            own = actor.serves if actor is not None and name == "own" else None
             return [
                 Target(
                     f"kb-documents/{kb.name}",
@@ -229,7 +240,17 @@ class Selection:
                 )
                 for zone in self._assets("zone", "curated")
                 for kb in self.plan.knowledge_bases(self.placement)
+                if own in (None, kb.name)
             ]
+        if kind in ("evaluation-questions", "rag-reports"):
+            return self._rag_objects(kind, actor if name == "own" else None)
+        if kind == "published-id":
+            lob, environment = self.placement.lob, self.placement.environment
+            if lob is None or environment is None:
+                return []
+            path = parameter_path(lob.name, environment.value)
+            arn = f"arn:aws:ssm:{self.placement.region}:{account}:parameter{path}/guardrail/id"
+            return [Target(selector, text(arn), account)]
         if kind == "model":
             return self._models(name, actor)
         if kind == "role":
@@ -326,7 +347,7 @@ class Selection:
                 if actor.serves
             ]
         use_case = actor.use_case
-        if kind == "vector-collection":
+        if kind == "vector-collection" or (kind == "knowledge-base" and use_case is None):
             wanted = [actor.serves] if actor.serves else []
         elif use_case is None:
             return []
@@ -335,6 +356,8 @@ class Selection:
                 "profile": [use_case.name],
                 "knowledge-base": use_case.knowledge_bases,
                 "endpoint": use_case.endpoints,
+                "answer-api": [use_case.name],
+                "rag-evaluation": [use_case.name],
             }[kind]
         return [
             Target(f"{kind}/{asset.name}", self._arn(asset), self.placement.account)
@@ -363,6 +386,34 @@ class Selection:
             )
             for tuning in tunings
             for zone, prefix in [prefixes(tuning.name, tuning.source_prefix)]
+            for asset in self._assets("zone", zone)
+        ]
+
+    def _rag_objects(self, kind: str, actor: Actor | None) -> list[Target]:
+        """The question set of each use case's RAG evaluation (curated zone) or an object of
+        its reports (artifacts zone); ``actor`` an evaluation's role: its own use case's."""
+        lob = self.placement.lob
+        use_cases = [
+            u
+            for u in (lob.genai.use_cases if lob else [])
+            if u.knowledge_bases and (actor is None or actor.serves == u.name)
+        ]
+        zone = "curated" if kind == "evaluation-questions" else "artifacts"
+        return [
+            Target(
+                f"{kind}/{use.name}",
+                Symbol.of(
+                    self._arn(asset),
+                    "/"
+                    + (
+                        use.evaluation_questions_key
+                        if kind == "evaluation-questions"
+                        else f"{rag_reports_prefix(use.name)}report.json"
+                    ),
+                ),
+                self.placement.account,
+            )
+            for use in use_cases
             for asset in self._assets("zone", zone)
         ]
 

@@ -31,6 +31,10 @@ _MODULE_OF = {
     "S3VectorStore": "knowledge_base",
     "OpenSearchVectorStore": "knowledge_base",
     "GovernedKnowledgeBase": "knowledge_base",
+    "Chunking": "knowledge_base",
+    "KnowledgeBaseIngestion": "rag",
+    "AnswerApi": "rag",
+    "RagEvaluation": "rag",
     "StudioWorkspace": "studio",
     "FineTuningSpec": "fine_tuning",
     "FineTuningPipeline": "fine_tuning",
@@ -41,8 +45,10 @@ _MODULE_OF = {
 
 __all__ = [
     "AccessLogBucket",
+    "AnswerApi",
     "ApplicationInferenceProfiles",
     "ApprovedModel",
+    "Chunking",
     "DataLakeZones",
     "DeniedTopicSpec",
     "FineTuningPipeline",
@@ -52,6 +58,7 @@ __all__ = [
     "GovernedKnowledgeBase",
     "GpuEndpoint",
     "GuardrailSpec",
+    "KnowledgeBaseIngestion",
     "ModelAccessPolicy",
     "ModelInvocationLogging",
     "ModelRelease",
@@ -62,6 +69,7 @@ __all__ = [
     "PrivateNetwork",
     "PromptCatalog",
     "PromptSpec",
+    "RagEvaluation",
     "S3VectorStore",
     "StudioWorkspace",
     "acknowledge",
@@ -84,12 +92,14 @@ if TYPE_CHECKING:
     from genai_constructs.identity import Persona, PersonaRoles
     from genai_constructs.invocation_logging import ModelInvocationLogging
     from genai_constructs.knowledge_base import (
+        Chunking,
         GovernedKnowledgeBase,
         OpenSearchVectorStore,
         S3VectorStore,
     )
     from genai_constructs.model_release import ModelRelease
     from genai_constructs.network import PrivateNetwork
+    from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
     from genai_constructs.serving import GpuEndpoint
     from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket
     from genai_constructs.studio import StudioWorkspace

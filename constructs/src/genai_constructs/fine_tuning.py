@@ -31,7 +31,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
-from genai_constructs.custom_resource import CustomResourceFunction
+from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
@@ -597,7 +597,7 @@ class FineTuningPipeline(Construct):
         encryption_key.grant_encrypt_decrypt(self.role)
         self._grant_job_permissions(stack, spec)
 
-        self.record_evaluation = CustomResourceFunction(
+        self.record_evaluation = PlatformFunction(
             self,
             "RecordEvaluation",
             description=f"Writes the {spec.name} evaluation into its model card and package",

@@ -19,7 +19,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_role_policy
-from genai_constructs.custom_resource import CustomResourceFunction
+from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
 
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
@@ -144,9 +144,9 @@ class ModelInvocationLogging(Construct):
 
     def _configuring_function(
         self, encryption_key: kms.IKey, vpc: ec2.IVpc, log_retention: logs.RetentionDays
-    ) -> CustomResourceFunction:
+    ) -> PlatformFunction:
         """The custom resource's function: in the VPC, encrypted logs, a dead-letter queue."""
-        function = CustomResourceFunction(
+        function = PlatformFunction(
             self,
             "Configurator",
             description="Configures Bedrock model invocation logging (custom resource)",

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -23,7 +23,7 @@ from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
-from genai_constructs.custom_resource import CustomResourceFunction
+from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import collection_part_name
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
@@ -31,6 +31,95 @@ TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
 METADATA_FIELD = "AMAZON_BEDROCK_METADATA"
 INDEX_NAME = "bedrock-knowledge-base"
 _COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
+
+
+# Bedrock's bound on the tokens of a chunk.
+MAX_CHUNK_TOKENS = 8192
+
+
+def _in_range(owner: str, prop: str, value: int, low: int, high: int) -> None:
+    """Refuse ``value`` outside [low, high] (unresolved tokens are checked at deploy)."""
+    if not Token.is_unresolved(value) and not low <= value <= high:
+        raise ValueError(f"{owner}: {prop} must be {low}-{high} (got {value})")
+
+
+class Chunking:
+    """How a data source splits documents before embedding them; build one with
+    ``fixed_size``, ``hierarchical``, ``semantic`` or ``none``."""
+
+    def __init__(self, configuration: bedrock.CfnDataSource.ChunkingConfigurationProperty) -> None:
+        self.configuration = configuration
+
+    @staticmethod
+    def fixed_size(*, max_tokens: int = 300, overlap_percent: int = 20) -> Chunking:
+        """Chunks of at most ``max_tokens``, consecutive ones sharing ``overlap_percent``."""
+        _in_range("Chunking.fixed_size", "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
+        _in_range("Chunking.fixed_size", "overlap_percent", overlap_percent, 1, 99)
+        return Chunking(
+            bedrock.CfnDataSource.ChunkingConfigurationProperty(
+                chunking_strategy="FIXED_SIZE",
+                fixed_size_chunking_configuration=bedrock.CfnDataSource.FixedSizeChunkingConfigurationProperty(
+                    max_tokens=max_tokens, overlap_percentage=overlap_percent
+                ),
+            )
+        )
+
+    @staticmethod
+    def hierarchical(
+        *, parent_max_tokens: int = 1500, child_max_tokens: int = 300, overlap_tokens: int = 60
+    ) -> Chunking:
+        """Parent chunks for context, child chunks for retrieval."""
+        owner = "Chunking.hierarchical"
+        _in_range(owner, "parent_max_tokens", parent_max_tokens, 1, MAX_CHUNK_TOKENS)
+        _in_range(owner, "child_max_tokens", child_max_tokens, 1, MAX_CHUNK_TOKENS)
+        _in_range(owner, "overlap_tokens", overlap_tokens, 1, MAX_CHUNK_TOKENS)
+        sizes = (parent_max_tokens, child_max_tokens, overlap_tokens)
+        if not any(Token.is_unresolved(size) for size in sizes) and not (
+            overlap_tokens < child_max_tokens < parent_max_tokens
+        ):
+            raise ValueError(
+                f"{owner}: overlap_tokens < child_max_tokens < parent_max_tokens is required "
+                f"(got {overlap_tokens}, {child_max_tokens}, {parent_max_tokens})"
+            )
+        levels = [
+            bedrock.CfnDataSource.HierarchicalChunkingLevelConfigurationProperty(max_tokens=size)
+            for size in (parent_max_tokens, child_max_tokens)
+        ]
+        return Chunking(
+            bedrock.CfnDataSource.ChunkingConfigurationProperty(
+                chunking_strategy="HIERARCHICAL",
+                hierarchical_chunking_configuration=bedrock.CfnDataSource.HierarchicalChunkingConfigurationProperty(
+                    level_configurations=levels, overlap_tokens=overlap_tokens
+                ),
+            )
+        )
+
+    @staticmethod
+    def semantic(
+        *, max_tokens: int = 300, buffer_size: int = 0, breakpoint_percentile: int = 95
+    ) -> Chunking:
+        """Chunks split where the meaning of consecutive sentences changes most."""
+        owner = "Chunking.semantic"
+        _in_range(owner, "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
+        _in_range(owner, "buffer_size", buffer_size, 0, 1)
+        _in_range(owner, "breakpoint_percentile", breakpoint_percentile, 50, 99)
+        return Chunking(
+            bedrock.CfnDataSource.ChunkingConfigurationProperty(
+                chunking_strategy="SEMANTIC",
+                semantic_chunking_configuration=bedrock.CfnDataSource.SemanticChunkingConfigurationProperty(
+                    max_tokens=max_tokens,
+                    buffer_size=buffer_size,
+                    breakpoint_percentile_threshold=breakpoint_percentile,
+                ),
+            )
+        )
+
+    @staticmethod
+    def none() -> Chunking:
+        """Each document is one chunk."""
+        return Chunking(
+            bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy="NONE")
+        )
 
 
 class VectorStore(Protocol):
@@ -200,7 +289,7 @@ class OpenSearchVectorStore(Construct):
                 }
             ),
         )
-        self.index_function = CustomResourceFunction(
+        self.index_function = PlatformFunction(
             self,
             "IndexFunction",
             description=f"Creates the vector index of the {collection_name} collection",
@@ -377,6 +466,11 @@ class GovernedKnowledgeBase(Construct):
     :param data_key: the key of the source bucket (and of the data source's transient data).
     :param vector_store: an S3VectorStore or OpenSearchVectorStore.
     :param embedding_model_arn: foundation-model ARN of the embedding model.
+    :param chunking: default ``Chunking.fixed_size()`` (Bedrock's default, made explicit).
+        Changing it replaces the data source (Bedrock cannot update a vector ingestion
+        configuration); its documents are ingested again.
+    :param parsing_model_arn: default none (Bedrock's text parser); a foundation model that
+        parses documents (tables, figures, scanned pages) before chunking.
     """
 
     def __init__(
@@ -390,9 +484,14 @@ class GovernedKnowledgeBase(Construct):
         data_key: kms.IKey,
         vector_store: VectorStore,
         embedding_model_arn: str,
+        chunking: Chunking | None = None,
+        parsing_model_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not source_prefix.endswith("/") or source_prefix.startswith("/"):
+        self.name = name
+        if not Token.is_unresolved(source_prefix) and (
+            not source_prefix.endswith("/") or source_prefix.startswith("/")
+        ):
             raise ValueError(
                 f"GovernedKnowledgeBase: source_prefix must be a relative folder ending in '/' "
                 f"(got '{source_prefix}')"
@@ -442,6 +541,14 @@ class GovernedKnowledgeBase(Construct):
                 resources=[embedding_model_arn],
             )
         )
+        if parsing_model_arn is not None:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ParseWithTheCatalogModel",
+                    actions=["bedrock:InvokeModel"],
+                    resources=[parsing_model_arn],
+                )
+            )
         vector_store.grant_knowledge_base(self.role)
         collection_name = vector_store.collection_name
         if collection_name is not None:
@@ -494,6 +601,9 @@ class GovernedKnowledgeBase(Construct):
         self.data_source = bedrock.CfnDataSource(
             self,
             "DataSource",
+            vector_ingestion_configuration=self._ingestion_configuration(
+                chunking or Chunking.fixed_size(), parsing_model_arn
+            ),
             name=f"{name}-source"[:100],
             knowledge_base_id=self.knowledge_base.attr_knowledge_base_id,
             data_deletion_policy="RETAIN",
@@ -526,6 +636,40 @@ class GovernedKnowledgeBase(Construct):
             f"{reason}: reads objects under {source_prefix} of the curated zone only.",
         )
         self.policy = policy
+
+    @property
+    def knowledge_base_id(self) -> str:
+        return str(self.knowledge_base.attr_knowledge_base_id)
+
+    @property
+    def data_source_id(self) -> str:
+        return str(self.data_source.attr_data_source_id)
+
+    @staticmethod
+    def _ingestion_configuration(
+        chunking: Chunking, parsing_model_arn: str | None
+    ) -> bedrock.CfnDataSource.VectorIngestionConfigurationProperty:
+        parsing = (
+            bedrock.CfnDataSource.ParsingConfigurationProperty(
+                parsing_strategy="BEDROCK_FOUNDATION_MODEL",
+                bedrock_foundation_model_configuration=bedrock.CfnDataSource.BedrockFoundationModelConfigurationProperty(
+                    model_arn=parsing_model_arn
+                ),
+            )
+            if parsing_model_arn is not None
+            else None
+        )
+        return bedrock.CfnDataSource.VectorIngestionConfigurationProperty(
+            chunking_configuration=chunking.configuration, parsing_configuration=parsing
+        )
+
+    def grant_start_ingestion(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start and follow ingestion jobs of this knowledge base."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"],
+            resource_arns=[self.knowledge_base_arn],
+        )
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the knowledge base (``Retrieve`` and

@@ -17,7 +17,7 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
-from genai_constructs.custom_resource import CustomResourceFunction
+from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import (
     merged_models_prefix,
     model_releases_prefix,
@@ -87,7 +87,7 @@ class ModelRelease(Construct):
         )
         if workload_tag:
             Tags.of(self.role).add(*workload_tag)
-        self.function = CustomResourceFunction(
+        self.function = PlatformFunction(
             self,
             "Release",
             description="Releases approved fine-tuned models to their endpoints",

@@ -94,6 +94,25 @@ def served_model_prefix(model: str) -> str:
     return f"{release_models_prefix(model)}serving/"
 
 
+# Where each LOB environment publishes the IDs its applications use (SSM parameters).
+PARAMETER_ROOT = "/genai-platform"
+
+
+def parameter_path(lob: str, environment: str) -> str:
+    """``/genai-platform/<lob>/<environment>``: the parameters of one LOB environment."""
+    return f"{PARAMETER_ROOT}/{lob}/{environment}"
+
+
+def rag_evaluation_parameter(lob: str, environment: str, use_case: str) -> str:
+    """The parameter that holds the ARN of a use case's RAG evaluation function."""
+    return f"{parameter_path(lob, environment)}/rag-evaluations/{use_case}/function-arn"
+
+
+def rag_reports_prefix(use_case: str) -> str:
+    """Where a use case's RAG evaluations write their reports (artifacts zone)."""
+    return f"rag-evaluations/{use_case}/"
+
+
 # The policies and endpoint of an OpenSearch Serverless collection, each named after it.
 COLLECTION_PARTS = ("enc", "net", "vpce", "admin", "kb")
 

@@ -201,6 +201,8 @@ class GovernedBucket(Construct):
     :param writer_tag: default ``None`` (no restriction); when ``(key, value)``, only principals
         carrying that principal tag may write or delete objects.
     :param denied_reader_arns: default none; role ARNs of this account that may not read objects.
+    :param send_events: default ``False``; send the bucket's events to EventBridge (set on the
+        bucket itself: no notification custom resource).
     :param shared_prefixes: default none; per key prefix, role ARNs of other accounts that may
         list and read the objects under it, and nothing else in the bucket.
     """
@@ -220,6 +222,7 @@ class GovernedBucket(Construct):
         writer_tag: tuple[str, str] | None = None,
         denied_reader_arns: Sequence[str] = (),
         shared_prefixes: Mapping[str, Sequence[str]] | None = None,
+        send_events: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery by bucket policy, whatever the app's feature flags: the ACL alternative
@@ -268,6 +271,14 @@ class GovernedBucket(Construct):
             "account, against the LOB's data residency and ownership; versioning and the Retain "
             "policy protect against loss.",
         )
+        if send_events:
+            resource = self.bucket.node.default_child
+            assert isinstance(resource, s3.CfnBucket)
+            resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                    event_bridge_enabled=True
+                )
+            )
         not_aws_service = {"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
         outside_account: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": account}}
         if shared_readers:
@@ -418,6 +429,7 @@ class DataLakeZones(Construct):
     :param zones: default ``DATA_LAKE_ZONES`` (raw, curated, training, artifacts).
     :param object_lock_days: default none; per zone name, governance-mode retention in days.
     :param shared_prefixes: default none; per zone name, GovernedBucket's ``shared_prefixes``.
+    :param event_zones: default none; the zones that send their events to EventBridge.
     Every other keyword is passed to each GovernedBucket (see there for defaults).
     """
 
@@ -436,6 +448,7 @@ class DataLakeZones(Construct):
         metadata_reader_arns: Sequence[str] = (),
         writer_tag: tuple[str, str] | None = None,
         shared_prefixes: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        event_zones: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         locks = dict(object_lock_days or {})
@@ -443,7 +456,7 @@ class DataLakeZones(Construct):
         denied = dict(denied_readers or {})
         if not zones or len(set(zones)) != len(zones):
             raise ValueError(f"DataLakeZones: zones must be unique and not empty (got {zones})")
-        unknown = sorted((set(locks) | set(denied) | set(shares)) - set(zones))
+        unknown = sorted((set(locks) | set(denied) | set(shares) | set(event_zones)) - set(zones))
         if unknown:
             raise ValueError(f"DataLakeZones: {unknown} are not zones of {list(zones)}")
 
@@ -462,4 +475,5 @@ class DataLakeZones(Construct):
                 writer_tag=writer_tag,
                 denied_reader_arns=denied.get(zone, ()),
                 shared_prefixes=shares.get(zone),
+                send_events=zone in event_zones,
             ).bucket

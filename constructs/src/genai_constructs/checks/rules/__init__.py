@@ -9,6 +9,7 @@ from genai_constructs.checks.rules import (
     model_guardrail,
     no_internet_path,
     role_boundary,
+    signed_requests_only,
     tls_only,
 )
 
@@ -21,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     data_residency.RULE,
     model_guardrail.RULE,
     cost_tags.RULE,
+    signed_requests_only.RULE,
 )
 
 __all__ = ["RULES"]

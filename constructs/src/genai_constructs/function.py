@@ -1,8 +1,10 @@
-"""A custom resource function of the platform: in the VPC, with encrypted logs and a
-dead-letter queue, answering CloudFormation itself (``handlers/cfn_response.py``)."""
+"""A function of the platform: in the VPC, HTTPS out only, with encrypted logs and
+environment, running a handler of ``genai_constructs.handlers`` (custom resources answer
+CloudFormation themselves, ``handlers/cfn_response.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy
@@ -33,9 +35,9 @@ LAMBDA_POLICIES = (
 )
 
 
-class CustomResourceFunction(Construct):
-    """The function behind a custom resource, running ``handler`` (a module of
-    ``genai_constructs.handlers``, e.g. ``vector_index.index.handler``).
+class PlatformFunction(Construct):
+    """A function running ``handler`` (a module of ``genai_constructs.handlers``, e.g.
+    ``vector_index.index.handler``): a custom resource, a pipeline step, an API.
 
     :param description: what the function does.
     :param handler: the entry point, relative to ``genai_constructs.handlers``.
@@ -45,6 +47,10 @@ class CustomResourceFunction(Construct):
     :param timeout: default two minutes.
     :param role: default a new role; the role the function runs as (a role with a fixed
         name, when other accounts name it).
+    :param environment: default none; its variables (encrypted with ``encryption_key``).
+    :param memory_size: default 256 MiB.
+    :param reserved_concurrency: default 2 (custom resources and pipeline steps); an API
+        reserves what bounds its load.
     """
 
     def __init__(
@@ -59,6 +65,9 @@ class CustomResourceFunction(Construct):
         log_retention: logs.RetentionDays,
         timeout: Duration | None = None,
         role: iam.IRole | None = None,
+        environment: Mapping[str, str] | None = None,
+        memory_size: int = 256,
+        reserved_concurrency: int = 2,
     ) -> None:
         super().__init__(scope, construct_id)
         function_logs = logs.LogGroup(
@@ -79,8 +88,8 @@ class CustomResourceFunction(Construct):
         acknowledge(
             self.dead_letters,
             "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of a custom resource function; a dead-letter "
-            "queue of its own would only move the same failed events again.",
+            "This queue is the dead-letter queue of a function; a dead-letter queue of its "
+            "own would only move the same failed events again.",
         )
         self.security_group = ec2.SecurityGroup(
             self,
@@ -102,9 +111,10 @@ class CustomResourceFunction(Construct):
                 str(PACKAGE_ROOT), exclude=HANDLER_ASSET, ignore_mode=IgnoreMode.GIT
             ),
             timeout=timeout or Duration.minutes(2),
-            memory_size=256,
-            reserved_concurrent_executions=2,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=self.dead_letters,
+            environment=dict(environment or {}),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             security_groups=[self.security_group],

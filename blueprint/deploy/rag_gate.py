@@ -1,0 +1,84 @@
+"""Release gate: run the RAG evaluations of a nonprod LOB environment, fail if any misses a
+threshold (run by the delivery pipeline before the prod wave; boto3 only).
+
+    python3 blueprint/deploy/rag_gate.py --region eu-west-1 \\
+        --role-arn arn:aws:iam::555555555555:role/genai-rag-release-gate \\
+        --parameters /genai-platform/claims/nonprod/rag-evaluations/claims-assistant/function-arn
+
+Each parameter holds an evaluation function's ARN (published by the GenAI stack). The gate
+assumes the environment's gate role, invokes each function and prints its scores; it exits 1
+when one fails its thresholds or cannot run, so the prod wave does not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def session_for(role_arn: str, region: str) -> Any:
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName="rag-release-gate"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def evaluate(ssm: Any, lambda_client: Any, parameter: str) -> tuple[bool, str]:
+    """Run the evaluation named by ``parameter``: whether it passed, and what to print."""
+    try:
+        function_arn = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+        response = lambda_client.invoke(FunctionName=function_arn, Payload=b"{}")
+    except ClientError as error:
+        return False, f"{parameter}: could not run: {error}"
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError") or not isinstance(payload, dict):
+        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+        return False, f"{parameter}: the evaluation failed: {message}"
+    scores = ", ".join(
+        f"{name} {value:.3f} (threshold {payload['thresholds'][name]:.2f})"
+        for name, value in sorted(payload["scores"].items())
+    )
+    where = f"{payload['questions']} questions; report {payload['report']}"
+    if payload["passed"]:
+        return True, f"{parameter}: passed: {scores}; {where}"
+    failed = ", ".join(payload["failed_metrics"])
+    return False, f"{parameter}: FAILED on {failed}: {scores}; {where}"
+
+
+def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--role-arn", required=True, help="the environment's gate role")
+    parser.add_argument(
+        "--parameters", required=True, help="comma-separated SSM parameters of the evaluations"
+    )
+    args = parser.parse_args(argv)
+    session = session or session_for(args.role_arn, args.region)
+    ssm, lambda_client = session.client("ssm"), session.client("lambda")
+    results = [
+        evaluate(ssm, lambda_client, parameter)
+        for parameter in args.parameters.split(",")
+        if parameter
+    ]
+    for _, line in results:
+        print(line)
+    if all(passed for passed, _ in results):
+        print(f"RAG release gate passed ({len(results)} evaluation(s))")
+        return 0
+    print("RAG release gate FAILED: the prod wave does not start", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,686 @@
+"""Retrieval-augmented generation around a knowledge base: ingestion as documents land, an
+answer API per use case, and the offline evaluation that gates its release.
+
+Ingestion needs no function and no VPC endpoint: S3 events and a schedule queue requests,
+an EventBridge pipe hands each batch window to a state machine that starts the ingestion job
+through Step Functions' AWS SDK integration, follows it and records its outcome as metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from genai_constructs.compliance import (
+    acknowledge,
+    acknowledge_role_policy,
+    ignore_cfn_lint,
+    nag_reference,
+)
+from genai_constructs.function import PlatformFunction
+from genai_constructs.knowledge_base import GovernedKnowledgeBase
+
+# Bedrock runs one ingestion job per data source at a time; a request that arrives while
+# one runs waits for it (Conflict) rather than being dropped.
+_RETRIED_ERRORS = (
+    "BedrockAgent.ConflictException",
+    "BedrockAgent.ThrottlingException",
+    "BedrockAgent.ServiceQuotaExceededException",
+)
+INGESTION_METRICS = ("IngestionJobsFailed", "IngestionDocumentsFailed", "IngestionDocumentsIndexed")
+# The bound of RetrieveAndGenerate's input text.
+MAX_QUESTION_CHARS = 20000
+
+
+class KnowledgeBaseIngestion(Construct):
+    """Keeps a knowledge base in step with its source prefix.
+
+    New objects under the prefix (EventBridge "Object Created" of the source bucket, which
+    must send events to EventBridge) and the schedule put a request on a queue; a pipe starts
+    the state machine once per batch window (a burst of uploads is one ingestion job). The
+    state machine starts the job (retrying while another job runs or Bedrock throttles),
+    follows it to the end and publishes ``IngestionJobsFailed``, ``IngestionDocumentsFailed``
+    and ``IngestionDocumentsIndexed`` (dimension ``KnowledgeBase``); a failed or partial job
+    fails the execution. Alarms: a failed execution, a request in the dead-letter queue.
+
+    :param knowledge_base: the knowledge base and its data source.
+    :param source_bucket: the bucket its data source reads.
+    :param source_prefix: the prefix it ingests.
+    :param encryption_key: encrypts the queues and the state machine's logs; EventBridge
+        (``events.amazonaws.com``) must be allowed to use it.
+    :param metric_namespace: where the ingestion metrics go.
+    :param alarm_topic: notified when an alarm fires.
+    :param log_retention: how long the state machine's logs are kept.
+    :param on_upload: default ``True``.
+    :param schedule: default none; also ingest on this schedule (picks up deletions).
+    :param batch_window: default five minutes; uploads within it share one job.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        knowledge_base: GovernedKnowledgeBase,
+        source_bucket: s3.IBucket,
+        source_prefix: str,
+        encryption_key: kms.IKey,
+        metric_namespace: str,
+        alarm_topic: sns.ITopic,
+        log_retention: logs.RetentionDays,
+        on_upload: bool = True,
+        schedule: events.Schedule | None = None,
+        batch_window: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not on_upload and schedule is None:
+            raise ValueError(
+                "KnowledgeBaseIngestion: on_upload is False and there is no schedule; "
+                "nothing would start an ingestion"
+            )
+        self.knowledge_base_name = knowledge_base.name
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the ingestion requests; a dead-letter "
+            "queue of its own would only move the same failed requests again.",
+        )
+        self.requests = sqs.Queue(
+            self,
+            "Requests",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.minutes(5),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letters),
+        )
+        target = _QueueTarget(self.requests, self.dead_letters)
+        if on_upload:
+            self.upload_rule: events.Rule | None = events.Rule(
+                self,
+                "OnUpload",
+                description=f"Documents landing under {source_prefix} of the source bucket",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=["Object Created"],
+                    detail={
+                        "bucket": {"name": [source_bucket.bucket_name]},
+                        "object": {"key": [{"prefix": source_prefix}]},
+                    },
+                ),
+                targets=[target],
+            )
+        else:
+            self.upload_rule = None
+        rules = [self.upload_rule] if self.upload_rule else []
+        if schedule is not None:
+            rules.append(
+                events.Rule(
+                    self,
+                    "OnSchedule",
+                    description="Scheduled ingestion (deletions, missed events)",
+                    schedule=schedule,
+                    targets=[target],
+                )
+            )
+        # EventBridge delivers to both queues on behalf of these rules only.
+        for queue in (self.requests, self.dead_letters):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowTheIngestionRules",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": [r.rule_arn for r in rules]}},
+                )
+            )
+        self.state_machine = self._state_machine(
+            knowledge_base, encryption_key, metric_namespace, log_retention
+        )
+        self.pipe = self._pipe(encryption_key, batch_window or Duration.minutes(5))
+        self._alarms(alarm_topic)
+
+    def _state_machine(
+        self,
+        knowledge_base: GovernedKnowledgeBase,
+        encryption_key: kms.IKey,
+        namespace: str,
+        log_retention: logs.RetentionDays,
+    ) -> sfn.StateMachine:
+        job = {
+            "KnowledgeBaseId": knowledge_base.knowledge_base_id,
+            "DataSourceId": knowledge_base.data_source_id,
+        }
+        ingestion_actions = {
+            "startIngestionJob": "bedrock:StartIngestionJob",
+            "getIngestionJob": "bedrock:GetIngestionJob",
+        }
+
+        def call(
+            state_id: str, action: str, parameters: Mapping[str, object]
+        ) -> tasks.CallAwsService:
+            return tasks.CallAwsService(
+                self,
+                state_id,
+                service="bedrockagent",
+                action=action,
+                parameters=dict(parameters),
+                iam_action=ingestion_actions[action],
+                iam_resources=[knowledge_base.knowledge_base_arn],
+                result_path="$.job",
+            )
+
+        start = call("StartIngestionJob", "startIngestionJob", job)
+        start.add_retry(
+            errors=list(_RETRIED_ERRORS),
+            interval=Duration.minutes(1),
+            backoff_rate=2,
+            max_attempts=10,
+            max_delay=Duration.minutes(15),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        follow = call(
+            "GetIngestionJob",
+            "getIngestionJob",
+            {**job, "IngestionJobId.$": "$.job.IngestionJob.IngestionJobId"},
+        )
+        wait = sfn.Wait(self, "WaitForTheJob", time=sfn.WaitTime.duration(Duration.minutes(1)))
+        status = "$.job.IngestionJob.Status"
+        statistics = "$.job.IngestionJob.Statistics"
+        dimension = [{"Name": "KnowledgeBase", "Value": self.knowledge_base_name}]
+
+        integrations = f"arn:{Stack.of(self).partition}:states:::aws-sdk"
+
+        def metrics(state_id: str, values: Mapping[str, object]) -> sfn.CustomState:
+            # A raw SDK-integration state: CallAwsService would grant PutMetricData in every
+            # namespace; the role's own statement limits it to this one.
+            data = [
+                {"MetricName": name, "Dimensions": dimension, "Unit": "Count", key: value}
+                for name, value in values.items()
+                for key in ["Value.$" if isinstance(value, str) else "Value"]
+            ]
+            return sfn.CustomState(
+                self,
+                state_id,
+                state_json={
+                    "Type": "Task",
+                    "Resource": f"{integrations}:cloudwatch:putMetricData",
+                    "Parameters": {"Namespace": namespace, "MetricData": data},
+                    "ResultPath": None,
+                },
+            )
+
+        completed = metrics(
+            "RecordTheJob",
+            {
+                "IngestionJobsFailed": 0,
+                "IngestionDocumentsFailed": f"{statistics}.NumberOfDocumentsFailed",
+                "IngestionDocumentsIndexed": f"{statistics}.NumberOfNewDocumentsIndexed",
+            },
+        )
+        failed = metrics("RecordTheFailure", {"IngestionJobsFailed": 1})
+        partial = sfn.Fail(
+            self,
+            "PartialIngestion",
+            error="PartialIngestion",
+            cause="Some documents of the prefix could not be ingested (see the job's failure "
+            "reasons with GetIngestionJob)",
+        )
+        failed.next(
+            sfn.Fail(self, "IngestionFailed", error="IngestionFailed", cause="The job failed")
+        )
+        completed.next(
+            sfn.Choice(self, "AllDocumentsIngested")
+            .when(
+                sfn.Condition.number_greater_than(f"{statistics}.NumberOfDocumentsFailed", 0),
+                partial,
+            )
+            .otherwise(sfn.Succeed(self, "Ingested"))
+        )
+        definition = (
+            start.next(wait)
+            .next(follow)
+            .next(
+                sfn.Choice(self, "JobFinished")
+                .when(sfn.Condition.string_equals(status, "COMPLETE"), completed)
+                .when(
+                    sfn.Condition.or_(
+                        sfn.Condition.string_equals(status, "FAILED"),
+                        sfn.Condition.string_equals(status, "STOPPED"),
+                    ),
+                    failed,
+                )
+                .otherwise(wait)
+            )
+        )
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=encryption_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            # Named: a generated name (stack, id and suffix) can exceed the 80 characters allowed.
+            state_machine_name=f"{self.knowledge_base_name[:70]}-ingestion",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(12),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
+        )
+        ignore_cfn_lint(
+            machine.node.default_child,
+            ["W3005"],
+            "The CDK state machine construct adds DependsOn on its role beside the GetAtt so "
+            "that the role's policy exists before the first execution.",
+        )
+        acknowledge(
+            machine,
+            "AwsSolutions-SF2",
+            "Three SDK calls and a wait loop: every state transition is in the execution "
+            "history and the ALL-level logs; X-Ray would trace nothing more.",
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PublishIngestionMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
+            )
+        )
+        acknowledge_role_policy(
+            machine.role,
+            "start and follow this knowledge base's ingestion jobs, publish its metrics, "
+            "deliver its logs",
+            ["Resource::*"],
+        )
+        return machine
+
+    def _pipe(self, encryption_key: kms.IKey, batch_window: Duration) -> pipes.CfnPipe:
+        role = iam.Role(
+            self,
+            "PipeRole",
+            description="Hands queued ingestion requests to the ingestion state machine",
+            assumed_by=iam.ServicePrincipal(
+                "pipes.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+        )
+        self.requests.grant_consume_messages(role)
+        self.state_machine.grant_start_execution(role)
+        encryption_key.grant_decrypt(role)
+        pipe = pipes.CfnPipe(
+            self,
+            "Pipe",
+            description="One ingestion per batch window of requests",
+            role_arn=role.role_arn,
+            source=self.requests.queue_arn,
+            source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
+                sqs_queue_parameters=pipes.CfnPipe.PipeSourceSqsQueueParametersProperty(
+                    batch_size=1000,
+                    maximum_batching_window_in_seconds=int(batch_window.to_seconds()),
+                )
+            ),
+            target=self.state_machine.state_machine_arn,
+            target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+                step_function_state_machine_parameters=pipes.CfnPipe.PipeTargetStateMachineParametersProperty(
+                    invocation_type="FIRE_AND_FORGET"
+                ),
+                input_template="{}",
+            ),
+        )
+        # The role's policy must exist before the pipe starts polling: CloudFormation would
+        # otherwise create the pipe as soon as the role is.
+        pipe.node.add_dependency(role)
+        ignore_cfn_lint(
+            pipe,
+            ["W3005"],
+            "DependsOn on the pipe's role beside the GetAtt: the role's policy (a child of the "
+            "role construct) must exist before the pipe polls the queue.",
+        )
+        acknowledge_role_policy(
+            role, "consume this queue, start this state machine, decrypt with its key", []
+        )
+        return pipe
+
+    def _alarms(self, topic: sns.ITopic) -> None:
+        action = cloudwatch_actions.SnsAction(topic)
+        failed = cloudwatch.Alarm(
+            self,
+            "IngestionFailedAlarm",
+            alarm_description=f"An ingestion of {self.knowledge_base_name} failed or was partial",
+            metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        undelivered = cloudwatch.Alarm(
+            self,
+            "UndeliveredRequestsAlarm",
+            alarm_description=f"Ingestion requests of {self.knowledge_base_name} were not "
+            "delivered (dead-letter queue)",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5)
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (failed, undelivered):
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        self.alarms = (failed, undelivered)
+
+
+@jsii.implements(events.IRuleTarget)
+class _QueueTarget:
+    """A queue as a rule's target, retried for six hours, then dead-lettered. Unlike the CDK's
+    SqsQueue target, it leaves the queue's policy to its owner: the generated statement IDs
+    would name the construct path, which differs between a stack and the same stack in a
+    pipeline stage."""
+
+    def __init__(self, queue: sqs.IQueue, dead_letters: sqs.IQueue) -> None:
+        self.queue, self.dead_letters = queue, dead_letters
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(
+            arn=self.queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
+                arn=self.dead_letters.queue_arn
+            ),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=int(Duration.hours(6).to_seconds()),
+                maximum_retry_attempts=8,
+            ),
+        )
+
+
+class AnswerApi(Construct):
+    """The answer service of one use case: a function URL with IAM auth, in the VPC.
+
+    It calls RetrieveAndGenerate on the use case's knowledge bases through its inference
+    profile, with the guardrail, and returns the answer with its citations
+    (``handlers/answer``). Unsigned requests are refused by Lambda (``AWS_IAM``); a signed
+    one needs ``lambda:InvokeFunctionUrl`` from ``grant_invoke``. Questions are limited to
+    ``max_question_chars``.
+
+    :param knowledge_bases: name to knowledge base; the first is the default.
+    :param model_arn: the use case's application inference profile ARN.
+    :param guardrail_id: the guardrail's ID; ``guardrail_version`` its version.
+    :param max_question_chars: 1-20000 (RetrieveAndGenerate's bound).
+    :param results: passages retrieved per question (1-100).
+    :param session_key: default none (no memory); with a key, sessions are kept by Bedrock
+        encrypted with it and callers may pass ``session_id``.
+    :param concurrency: default 10; the function's reserved concurrency (bounds load and cost).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+        model_arn: str,
+        guardrail_id: str,
+        guardrail_version: str,
+        max_question_chars: int,
+        results: int,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        log_retention: logs.RetentionDays,
+        session_key: kms.IKey | None = None,
+        concurrency: int = 10,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not knowledge_bases:
+            raise ValueError("AnswerApi: knowledge_bases must name at least one knowledge base")
+        if not 1 <= max_question_chars <= MAX_QUESTION_CHARS:
+            raise ValueError(
+                f"AnswerApi: max_question_chars must be 1-{MAX_QUESTION_CHARS} "
+                f"(got {max_question_chars})"
+            )
+        if not 1 <= results <= 100:
+            raise ValueError(f"AnswerApi: results must be 1-100 (got {results})")
+        environment = rag_environment(
+            knowledge_bases, model_arn, guardrail_id, guardrail_version, results, session_key
+        )
+        self.function = PlatformFunction(
+            self,
+            "Function",
+            description=f"Answer API: {', '.join(knowledge_bases)} behind the guardrail",
+            handler="answer.index.handler",
+            encryption_key=encryption_key,
+            vpc=vpc,
+            log_retention=log_retention,
+            timeout=Duration.seconds(60),
+            environment={**environment, "MAX_QUESTION_CHARS": str(max_question_chars)},
+            memory_size=512,
+            reserved_concurrency=concurrency,
+        )
+        for knowledge_base in knowledge_bases.values():
+            knowledge_base.grant_retrieve(self.function.role)
+        if session_key is not None:
+            # RetrieveAndGenerate encrypts and reads the session with the caller's rights.
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="KeepSessionsEncrypted",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[session_key.key_arn],
+                )
+            )
+        self.url = self.function.function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
+        )
+        self.url_text: str = self.url.url
+        acknowledge_role_policy(
+            self.function.role,
+            "retrieve from this use case's knowledge bases, send to its dead-letter queue",
+            [],
+        )
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.function.role
+
+    def invoke_statements(self) -> list[iam.PolicyStatement]:
+        """What a caller needs: a signed request to the function URL needs both
+        ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
+        ``lambda:InvokeFunction``."""
+        function_arn = self.function.function_arn
+        return [
+            iam.PolicyStatement(
+                sid="CallTheAnswerApi",
+                actions=["lambda:InvokeFunctionUrl"],
+                resources=[function_arn],
+                conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+            ),
+            iam.PolicyStatement(
+                sid="InvokeTheAnswerFunction",
+                actions=["lambda:InvokeFunction"],
+                resources=[function_arn],
+            ),
+        ]
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the API (``invoke_statements``)."""
+        grants = [
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=statement.actions,
+                resource_arns=statement.resources,
+                conditions=statement.conditions,
+            )
+            for statement in self.invoke_statements()
+        ]
+        return grants[0].combine(grants[1])
+
+
+class RagEvaluation(Construct):
+    """The offline evaluation of a use case's answers (``handlers/rag_evaluation``).
+
+    It answers each question of a JSON Lines set in the source bucket as the answer API
+    would, scores faithfulness, answer relevance and context precision (lexical measures,
+    no judge model), writes a report to the report bucket, publishes the scores and returns
+    whether each meets its threshold. A release pipeline invokes it and stops on a failure.
+
+    :param questions_bucket: the bucket of the question set; ``questions_key`` its key.
+    :param report_bucket: where reports go, under ``report_prefix``.
+    :param thresholds: ``faithfulness``, ``answer_relevance``, ``context_precision`` in [0, 1].
+    :param data_key: the key of both buckets (used through S3 only).
+    :param encryption_key: encrypts the function's logs, environment and dead-letter queue.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        use_case: str,
+        knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+        model_arn: str,
+        guardrail_id: str,
+        guardrail_version: str,
+        results: int,
+        questions_bucket: s3.IBucket,
+        questions_key: str,
+        report_bucket: s3.IBucket,
+        report_prefix: str,
+        thresholds: Mapping[str, float],
+        metric_namespace: str,
+        data_key: kms.IKey,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        expected = {"faithfulness", "answer_relevance", "context_precision"}
+        if set(thresholds) != expected or not all(0 <= v <= 1 for v in thresholds.values()):
+            raise ValueError(
+                f"RagEvaluation: thresholds must give {', '.join(sorted(expected))}, each in "
+                f"[0, 1] (got {dict(thresholds)})"
+            )
+        environment = rag_environment(
+            knowledge_bases, model_arn, guardrail_id, guardrail_version, results, None
+        )
+        self.function = PlatformFunction(
+            self,
+            "Function",
+            description=f"RAG evaluation of {use_case} (the release gate)",
+            handler="rag_evaluation.index.handler",
+            encryption_key=encryption_key,
+            vpc=vpc,
+            log_retention=log_retention,
+            timeout=Duration.minutes(15),
+            environment={
+                **environment,
+                "QUESTIONS_BUCKET": questions_bucket.bucket_name,
+                "QUESTIONS_KEY": questions_key,
+                "REPORT_BUCKET": report_bucket.bucket_name,
+                "REPORT_PREFIX": report_prefix,
+                "THRESHOLDS": json.dumps(dict(thresholds), sort_keys=True),
+                "METRIC_NAMESPACE": metric_namespace,
+                "USE_CASE": use_case,
+            },
+            memory_size=512,
+            reserved_concurrency=1,
+        )
+        role = self.function.role
+        for knowledge_base in knowledge_bases.values():
+            knowledge_base.grant_retrieve(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTheQuestionSet",
+                actions=["s3:GetObject"],
+                resources=[questions_bucket.arn_for_objects(questions_key)],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteTheReports",
+                actions=["s3:PutObject"],
+                resources=[report_bucket.arn_for_objects(f"{report_prefix}*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseTheDataKeyThroughS3",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[data_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}
+                },
+            )
+        )
+        reports = nag_reference(self, report_bucket.arn_for_objects(f"{report_prefix}*"))
+        acknowledge_role_policy(
+            role,
+            f"read the question set {questions_key}, write reports under {report_prefix}, "
+            "retrieve from this use case's knowledge bases",
+            [f"Resource::{reports}"],
+        )
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.function.role
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` run the evaluation (a release pipeline's gate)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[self.function.function_arn],
+        )
+
+
+def rag_environment(
+    knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+    model_arn: str,
+    guardrail_id: str,
+    guardrail_version: str,
+    results: int,
+    session_key: kms.IKey | None,
+) -> dict[str, str]:
+    """The environment of a function that answers from knowledge bases
+    (``handlers/retrieval.RagSettings``)."""
+    ids = Stack.of(next(iter(knowledge_bases.values()))).to_json_string(
+        {name: kb.knowledge_base_id for name, kb in knowledge_bases.items()}
+    )
+    environment = {
+        "KNOWLEDGE_BASES": ids,
+        "MODEL_ARN": model_arn,
+        "GUARDRAIL_ID": guardrail_id,
+        "GUARDRAIL_VERSION": guardrail_version,
+        "NUMBER_OF_RESULTS": str(results),
+    }
+    if session_key is not None:
+        environment["SESSION_KEY_ARN"] = session_key.key_arn
+    return environment

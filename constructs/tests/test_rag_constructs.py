@@ -1,0 +1,307 @@
+"""The RAG constructs: chunking and parsing of a data source, ingestion, the answer API and the
+evaluation, each with the validation of its props."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aws_cdk import CfnParameter, Duration, Stack, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from conftest import new_stack
+from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
+from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+
+EMBEDDING = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+PARSER = "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+PROFILE = "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/p1"
+RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+class Parts:
+    """A stack with a key, a source bucket, a VPC and one knowledge base."""
+
+    def __init__(self, **knowledge_base: object) -> None:
+        self.stack = stack = new_stack()
+        self.key = kms.Key(stack, "Key", enable_key_rotation=True)
+        self.bucket = s3.Bucket.from_bucket_name(stack, "Source", "curated")
+        self.reports = s3.Bucket.from_bucket_name(stack, "Reports", "artifacts")
+        self.vpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                )
+            ],
+        )
+        self.topic = sns.Topic(stack, "Alarms")
+        self.knowledge_base = GovernedKnowledgeBase(
+            stack,
+            "Policies",
+            name="policies",
+            source_bucket=self.bucket,
+            source_prefix="policies/",
+            data_key=self.key,
+            vector_store=S3VectorStore(stack, "Vectors", encryption_key=self.key, dimensions=1024),
+            embedding_model_arn=EMBEDDING,
+            **knowledge_base,  # type: ignore[arg-type]
+        )
+
+    def template(self) -> Template:
+        return Template.from_stack(self.stack)
+
+    def ingestion(self, **props: object) -> KnowledgeBaseIngestion:
+        return KnowledgeBaseIngestion(
+            self.stack,
+            "Ingestion",
+            knowledge_base=self.knowledge_base,
+            source_bucket=self.bucket,
+            source_prefix="policies/",
+            encryption_key=self.key,
+            metric_namespace="GenAI/lob",
+            alarm_topic=self.topic,
+            log_retention=RETENTION,
+            **props,  # type: ignore[arg-type]
+        )
+
+    def answer_api(self, **props: object) -> AnswerApi:
+        settings: dict[str, object] = {
+            "knowledge_bases": {"policies": self.knowledge_base},
+            "model_arn": PROFILE,
+            "guardrail_id": "gr1",
+            "guardrail_version": "1",
+            "max_question_chars": 4000,
+            "results": 5,
+            "encryption_key": self.key,
+            "vpc": self.vpc,
+            "log_retention": RETENTION,
+            **props,
+        }
+        return AnswerApi(self.stack, "Answers", **settings)  # type: ignore[arg-type]
+
+
+# --- chunking and parsing -------------------------------------------------------------------
+
+
+def test_a_data_source_chunks_as_told_and_parses_with_the_named_model() -> None:
+    parts = Parts(
+        chunking=Chunking.semantic(max_tokens=500, buffer_size=1, breakpoint_percentile=80),
+        parsing_model_arn=PARSER,
+    )
+    template = parts.template()
+    template.has_resource_properties(
+        "AWS::Bedrock::DataSource",
+        {
+            "VectorIngestionConfiguration": {
+                "ChunkingConfiguration": {
+                    "ChunkingStrategy": "SEMANTIC",
+                    "SemanticChunkingConfiguration": {
+                        "MaxTokens": 500,
+                        "BufferSize": 1,
+                        "BreakpointPercentileThreshold": 80,
+                    },
+                },
+                "ParsingConfiguration": {
+                    "ParsingStrategy": "BEDROCK_FOUNDATION_MODEL",
+                    "BedrockFoundationModelConfiguration": {"ModelArn": PARSER},
+                },
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Sid": "ParseWithTheCatalogModel", "Resource": PARSER})]
+                )
+            }
+        },
+    )
+
+
+def test_the_default_chunking_is_bedrocks_made_explicit() -> None:
+    Parts().template().has_resource_properties(
+        "AWS::Bedrock::DataSource",
+        {
+            "VectorIngestionConfiguration": {
+                "ChunkingConfiguration": {
+                    "ChunkingStrategy": "FIXED_SIZE",
+                    "FixedSizeChunkingConfiguration": {"MaxTokens": 300, "OverlapPercentage": 20},
+                }
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Chunking.fixed_size(max_tokens=0), "max_tokens must be 1-8192 (got 0)"),
+        (lambda: Chunking.fixed_size(overlap_percent=100), "overlap_percent must be 1-99"),
+        (
+            lambda: Chunking.hierarchical(parent_max_tokens=200, child_max_tokens=300),
+            "overlap_tokens < child_max_tokens < parent_max_tokens is required",
+        ),
+        (lambda: Chunking.semantic(buffer_size=2), "buffer_size must be 0-1 (got 2)"),
+        (
+            lambda: Chunking.semantic(breakpoint_percentile=49),
+            "breakpoint_percentile must be 50-99",
+        ),
+    ],
+)
+def test_chunking_refuses_what_bedrock_would(build: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()  # type: ignore[operator]
+
+
+def test_chunking_leaves_unresolved_values_to_the_deploy() -> None:
+    size = CfnParameter(Stack(), "Size", type="Number").value_as_number
+    assert Token.is_unresolved(size)
+    # Neither the parent's range nor the order of the sizes can be checked before deploy.
+    chunking = Chunking.hierarchical(parent_max_tokens=size, child_max_tokens=300)
+    assert chunking.configuration.chunking_strategy == "HIERARCHICAL"
+    with pytest.raises(ValueError, match="child_max_tokens must be 1-8192"):
+        Chunking.hierarchical(parent_max_tokens=size, child_max_tokens=9000)
+
+
+# --- ingestion ------------------------------------------------------------------------------
+
+
+def test_ingestion_needs_a_trigger() -> None:
+    with pytest.raises(ValueError, match="on_upload is False and there is no schedule"):
+        Parts().ingestion(on_upload=False)
+
+
+def test_scheduled_ingestion_only_has_no_upload_rule() -> None:
+    parts = Parts()
+    ingestion = parts.ingestion(on_upload=False, schedule=events.Schedule.rate(Duration.days(1)))
+    assert ingestion.upload_rule is None
+    template = parts.template()
+    template.resource_count_is("AWS::Events::Rule", 1)
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(1 day)"})
+    # Both queues admit EventBridge for this rule only.
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowTheIngestionRules",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Condition": {"ArnEquals": {"aws:SourceArn": [Match.any_value()]}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_the_state_machine_may_start_only_its_knowledge_bases_jobs() -> None:
+    parts = Parts()
+    ingestion = parts.ingestion()
+    template = parts.template()
+    role = parts.stack.get_logical_id(
+        ingestion.state_machine.role.node.default_child  # type: ignore[arg-type]
+    )
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}}
+    )
+    [policy] = policies.values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    starts = [s for s in statements if "bedrock:StartIngestionJob" in str(s["Action"])]
+    knowledge_base = parts.stack.get_logical_id(parts.knowledge_base.knowledge_base)
+    assert [s["Resource"] for s in starts] == [{"Fn::GetAtt": [knowledge_base, "KnowledgeBaseArn"]}]
+    metrics = next(s for s in statements if s["Action"] == "cloudwatch:PutMetricData")
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "GenAI/lob"}}
+
+
+# --- the answer API -------------------------------------------------------------------------
+
+
+def test_the_answer_api_is_a_signed_function_url() -> None:
+    parts = Parts()
+    api = parts.answer_api()
+    role = iam.Role(parts.stack, "App", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    grant = api.grant_invoke(role)
+    assert grant.success
+    template = parts.template()
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "lambda:InvokeFunctionUrl",
+                                "Condition": {
+                                    "StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+                                },
+                            }
+                        ),
+                        Match.object_like({"Action": "lambda:InvokeFunction"}),
+                    ]
+                )
+            },
+            "Roles": [{"Ref": parts.stack.get_logical_id(role.node.default_child)}],  # type: ignore[arg-type]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"knowledge_bases": {}}, "knowledge_bases must name at least one knowledge base"),
+        ({"max_question_chars": 20001}, "max_question_chars must be 1-20000 \\(got 20001\\)"),
+        ({"results": 0}, "results must be 1-100 \\(got 0\\)"),
+    ],
+)
+def test_the_answer_api_refuses_bad_props(props: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Parts().answer_api(**props)
+
+
+# --- the evaluation -------------------------------------------------------------------------
+
+
+def test_the_evaluation_needs_every_threshold_in_range() -> None:
+    parts = Parts()
+    with pytest.raises(
+        ValueError, match="thresholds must give answer_relevance, context_precision"
+    ):
+        RagEvaluation(
+            parts.stack,
+            "Evaluation",
+            use_case="assistant",
+            knowledge_bases={"policies": parts.knowledge_base},
+            model_arn=PROFILE,
+            guardrail_id="gr1",
+            guardrail_version="1",
+            results=5,
+            questions_bucket=parts.bucket,
+            questions_key="evaluation/assistant/questions.jsonl",
+            report_bucket=parts.reports,
+            report_prefix="rag-evaluations/assistant/",
+            thresholds={"faithfulness": 1.5},
+            metric_namespace="GenAI/lob",
+            data_key=parts.key,
+            encryption_key=parts.key,
+            vpc=parts.vpc,
+            log_retention=RETENTION,
+        )
