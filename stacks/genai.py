@@ -258,8 +258,7 @@ class GenAIStack(Stack):
         common: dict[str, Any] = {
             "knowledge_bases": knowledge_bases,
             "model_arn": self.profiles.profiles[use.name].attr_inference_profile_arn,
-            "guardrail_id": self.guardrail.guardrail.attr_guardrail_id,
-            "guardrail_version": self.guardrail.version.attr_version,
+            "guardrail": self.guardrail,
             "results": use.rag.results,
             "encryption_key": security.logs_key,
             "vpc": foundation.network.vpc,
@@ -271,7 +270,7 @@ class GenAIStack(Stack):
                 self,
                 f"UseCase{pascal(use.name)}AnswerApi",
                 max_question_chars=inputs.guardrail.max_question_chars,
-                session_key=security.data_key if use.rag.memory else None,
+                memory_turns=use.rag.memory_turns,
                 **common,
             )
             access.attach_to_role(api.role)
@@ -340,9 +339,8 @@ class GenAIStack(Stack):
         """Each application on its own policy (its profile, its knowledge bases); the personas
         that may call models here (none in prod) on one policy for the approved models."""
         common = {
-            "guardrail_arn": self.guardrail.guardrail_arn,
-            "guardrail_identifier": self.guardrail.versioned_arn,
-            "guardrail_key_arn": security.data_key.key_arn,
+            "guardrail": self.guardrail,
+            "guardrail_key": security.data_key,
         }
         self.application_access = {
             use.name: ModelAccessPolicy(

@@ -12,7 +12,10 @@ import yaml
 
 from blueprint.model.config import DataClassification, EnvironmentName
 from blueprint.model.errors import ConfigError
+from blueprint.model.layers import data_inputs
 from blueprint.model.loader import load_config
+from blueprint.model.plan import plan_for
+from genai_constructs.naming import collection_part_name, short_name
 from tests.conftest import EXAMPLE, REPO
 
 
@@ -513,7 +516,11 @@ def test_ml_entries_need_the_environment_they_run_in(tmp_path: Path) -> None:
     ]
 
 
-def test_knowledge_base_names_stay_distinct_once_cut_to_32_characters(tmp_path: Path) -> None:
+def test_long_knowledge_base_names_shorten_to_distinct_opensearch_names(
+    tmp_path: Path,
+) -> None:
+    """Cut to 32 characters, these two once collided (collection, policies, endpoint); a hash
+    of the whole name keeps them apart, so the organization file is valid."""
     data = example_data()
     research = data["lobs"][2]["genai"]
     studies = research["knowledge_bases"][0]
@@ -522,16 +529,24 @@ def test_knowledge_base_names_stay_distinct_once_cut_to_32_characters(tmp_path: 
         {**studies, "name": "clinical-trials-2021"},
     ]
     research["use_cases"][0]["knowledge_bases"] = ["clinical-trials-2021"]
-    found = problems(data, tmp_path)
-    assert found == [
-        f"lobs[research].genai.knowledge_bases[1].name: in research-{env} its OpenSearch names "
-        f"({name}) are those of knowledge_bases[0] once cut to 32 characters; allowed: a name "
-        f"that differs within its first {26 - len(f'research-{env}')} characters"
-        for env, name in (
-            ("nonprod", "research-nonprod-clinical-trials"),
-            ("prod", "research-prod-clinical-trials-20"),
-        )
-    ]
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = load_config(path)
+    plan = plan_for(config)
+    for placement in plan.lob_environments():
+        stores = data_inputs(plan, placement).vector_stores
+        if len(stores) < 2:
+            continue
+        owned = [
+            {store.collection_name}
+            | {
+                collection_part_name(store.collection_name, part)
+                for part in ("enc", "net", "vpce", "admin", "kb")
+            }
+            for store in stores
+        ]
+        assert not owned[0] & owned[1], placement.key
+        assert all(len(name) <= 32 for names in owned for name in names)
 
 
 def test_a_misspelled_key_gets_a_suggestion(tmp_path: Path) -> None:
@@ -660,7 +675,7 @@ def test_ingestion_schedules_are_eventbridge_schedules(tmp_path: Path) -> None:
 
 def test_rag_settings_need_knowledge_bases(tmp_path: Path) -> None:
     data = example_data()
-    data["lobs"][1]["genai"]["use_cases"][0]["rag"] = {"memory": True}
+    data["lobs"][1]["genai"]["use_cases"][0]["rag"] = {"memory_turns": 3}
     [problem] = problems(data, tmp_path)
     assert problem.startswith("lobs[marketing].genai.use_cases[0]")
     assert "rag is set but the use case retrieves from no knowledge base" in problem
@@ -678,3 +693,26 @@ def test_evaluation_question_sets_are_json_lines_keys(tmp_path: Path) -> None:
 def test_questions_are_bounded_by_retrieve_and_generate(tmp_path: Path) -> None:
     [problem] = problems(edited(("guardrails", "max_question_chars"), 20001), tmp_path)
     assert problem.startswith("guardrails.max_question_chars")
+
+
+def test_a_short_name_keeps_its_start_and_a_hash_of_the_whole() -> None:
+    assert short_name("research-nonprod-studies") == "research-nonprod-studies"
+    first, second = (short_name(f"research-nonprod-clinical-trials-{y}") for y in (2020, 2021))
+    assert first != second
+    assert first.startswith("research-nonprod-clinical") and len(first) == 32
+    assert collection_part_name(first, "admin").endswith("-admin")
+    assert len(collection_part_name(first, "admin")) == 32
+
+
+def test_a_parsing_model_is_called_without_a_guardrail_like_the_embedding_models(
+    tmp_path: Path,
+) -> None:
+    """Bedrock calls it with documents during ingestion: the boundary and the enforced
+    guardrail leave it out, as they leave out the embedding models."""
+    data = example_data()
+    _claims_kb(data)["parsing"] = {"model": "amazon.nova-pro-v1:0"}
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    unguarded = plan_for(load_config(path)).unguarded_model_ids()
+    assert unguarded == ("amazon.titan-embed-text-v2:0", "amazon.nova-pro-v1:0")
+    assert plan_for(load_config(EXAMPLE)).unguarded_model_ids() == ("amazon.titan-embed-text-v2:0",)

@@ -47,9 +47,8 @@ def environment_of(function: dict[str, Any]) -> dict[str, str]:
     samples = {
         "KNOWLEDGE_BASES": json.dumps({"policies": "KB12345678"}),
         "MODEL_ARN": "arn:aws:bedrock:eu-west-1:555555555555:application-inference-profile/a1b2",
-        "GUARDRAIL_ID": "gr1234",
+        "GUARDRAIL_ARN": "arn:aws:bedrock:eu-west-1:555555555555:guardrail/gr1234",
         "GUARDRAIL_VERSION": "1",
-        "SESSION_KEY_ARN": "arn:aws:kms:eu-west-1:555555555555:key/k",
     }
     variables = function["Properties"]["Environment"]["Variables"]
     return {
@@ -234,11 +233,11 @@ def test_the_answer_function_runs_in_the_vpc_with_what_its_handler_reads(
     assert properties["VpcConfig"]["SubnetIds"]
     env = environment_of(function)
     settings = RagSettings.from_environment(env)
-    assert settings.session_memory  # claims-assistant: memory: true
+    assert settings.memory_turns == 5  # claims-assistant: memory_turns: 5
     assert settings.number_of_results == 5
-    assert answer_handler.max_question_chars(env) == 4000  # guardrails.max_question_chars
+    assert answer_handler.max_question_chars(env) == 1000  # guardrails.max_question_chars
     research = one(example, "research-prod-genai", "AWS::Lambda::Function", "AnswerApi")
-    assert not RagSettings.from_environment(environment_of(research)).session_memory
+    assert RagSettings.from_environment(environment_of(research)).memory_turns == 0
 
 
 def test_the_evaluation_reads_what_the_stack_configures(example: Synthesized) -> None:
@@ -294,3 +293,90 @@ def test_every_id_is_published_under_the_documented_path(example: Synthesized) -
     outputs = example.template_json("claims-prod-genai")["Outputs"]
     described = {o["Description"].rsplit("(", 1)[1].rstrip(")") for o in outputs.values()}
     assert parameters <= described
+
+
+def _run_ingestion(
+    definition: dict[str, Any], job: dict[str, Any], batch: str
+) -> tuple[str, dict[str, Any]]:
+    """Run the state machine in moto's interpreter: the AWS calls answer ``job``; the rest of
+    the definition (data flow, choices, intrinsics) runs as written."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    states = definition["States"]
+    for name in ("StartIngestionJob", "GetIngestionJob"):
+        state = states[name]
+        states[name] = {
+            "Type": "Pass",
+            "Result": {"IngestionJob": job},
+            "ResultPath": "$.job",
+            "Next": state["Next"],
+        }
+    states["WaitForTheJob"]["Seconds"] = 0
+    for name in ("RecordTheJob", "RecordTheFailure"):
+        state = states[name]
+        states[name] = {
+            "Type": "Pass",
+            "Parameters": state["Parameters"],
+            "ResultPath": "$.metrics",
+            "Next": state["Next"],
+        }
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name="eu-west-1")
+        machine = client.create_state_machine(
+            name="ingestion",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/ingestion",
+        )["stateMachineArn"]
+        execution = client.start_execution(stateMachineArn=machine, input=batch)["executionArn"]
+        for _ in range(100):
+            described = client.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+        history = client.get_execution_history(executionArn=execution)["events"]
+    passed = [
+        json.loads(event["stateExitedEventDetails"]["output"])
+        for event in history
+        if event.get("stateExitedEventDetails", {}).get("name") == "RecordTheJob"
+    ]
+    return described["status"], passed[0]["metrics"] if passed else {}
+
+
+STATISTICS = {
+    "NumberOfDocumentsScanned": 12,
+    "NumberOfNewDocumentsIndexed": 7,
+    "NumberOfModifiedDocumentsIndexed": 3,
+    "NumberOfDocumentsFailed": 0,
+}
+
+
+def test_a_batch_from_the_pipe_runs_to_a_recorded_job(example: Synthesized) -> None:
+    definition = _definition(example, "claims-nonprod-genai")
+    job = {"IngestionJobId": "job-1", "Status": "COMPLETE", "Statistics": STATISTICS}
+    # The pipe sends its batch as an array of records.
+    status, metrics = _run_ingestion(definition, job, json.dumps([{"body": "a"}, {"body": "b"}]))
+    assert status == "SUCCEEDED"
+    values = {m["MetricName"]: m["Value"] for m in metrics["MetricData"]}
+    assert values == {
+        "IngestionJobsFailed": 0,
+        "IngestionDocumentsFailed": 0,
+        "IngestionDocumentsIndexed": 10,
+    }
+
+
+def test_a_partial_or_failed_job_fails_the_execution(example: Synthesized) -> None:
+    definition = _definition(example, "claims-nonprod-genai")
+    partial = {
+        "IngestionJobId": "j",
+        "Status": "COMPLETE",
+        "Statistics": STATISTICS | {"NumberOfDocumentsFailed": 2},
+    }
+    assert _run_ingestion(definition, partial, "[{}]")[0] == "FAILED"
+    failed = {"IngestionJobId": "j", "Status": "FAILED", "Statistics": STATISTICS}
+    assert _run_ingestion(_definition(example, "claims-nonprod-genai"), failed, "[{}]") == (
+        "FAILED",
+        {},
+    )

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
@@ -24,12 +25,14 @@ ARGS = ["--region", "eu-west-1", "--role-arn", "arn:aws:iam::555555555555:role/g
 
 
 class Session:
-    """A session handing out the stubbed clients."""
+    """A session handing out the stubbed clients, recording the configuration asked for."""
 
     def __init__(self, **clients: Any) -> None:
         self.clients = clients
+        self.configs: dict[str, Any] = {}
 
-    def client(self, name: str) -> Any:
+    def client(self, name: str, config: Any = None) -> Any:
+        self.configs[name] = config
         return self.clients[name]
 
 
@@ -75,7 +78,12 @@ def run(session: Session, stubs: list[Stubber]) -> int:
 
 
 def test_a_passing_evaluation_opens_the_gate(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(*stubbed(result(True))) == 0
+    session, stubs = stubbed(result(True))
+    assert run(session, stubs) == 0
+    # An evaluation may run 15 minutes: the gate waits for it and never invokes it twice.
+    config = session.configs["lambda"]
+    assert config.read_timeout >= 900
+    assert config.retries == {"max_attempts": 1}
     out = capsys.readouterr().out
     assert "faithfulness 0.900 (threshold 0.70)" in out
     assert "RAG release gate passed (1 evaluation(s))" in out
@@ -92,6 +100,21 @@ def test_an_evaluation_that_cannot_run_closes_the_gate(capsys: pytest.CaptureFix
     error = {"errorMessage": "line 3: 'question' is missing", "errorType": "QuestionSetError"}
     assert run(*stubbed(error, function_error="Unhandled")) == 1
     assert "the evaluation failed: line 3: 'question' is missing" in capsys.readouterr().out
+
+
+def test_an_evaluation_that_outlasts_the_wait_closes_the_gate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    session, stubs = stubbed(result(True))
+    lambda_client = session.clients["lambda"]
+
+    def timed_out(**_: Any) -> None:
+        raise ReadTimeoutError(endpoint_url="https://lambda.eu-west-1.amazonaws.com")
+
+    lambda_client.invoke = timed_out
+    stubs[0].activate()
+    assert rag_gate.main([*ARGS, "--parameters", PARAMETER], session=session) == 1
+    assert "could not run: Read timeout" in capsys.readouterr().out
 
 
 def test_an_unpublished_evaluation_closes_the_gate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# An evaluation runs up to the function's 15 minutes: wait that long for its answer, and never
+# invoke it twice (its reserved concurrency is one).
+LAMBDA_CONFIG = Config(read_timeout=960, connect_timeout=10, retries={"max_attempts": 1})
 
 
 def session_for(role_arn: str, region: str) -> Any:
@@ -39,7 +44,7 @@ def evaluate(ssm: Any, lambda_client: Any, parameter: str) -> tuple[bool, str]:
     try:
         function_arn = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
         response = lambda_client.invoke(FunctionName=function_arn, Payload=b"{}")
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
         return False, f"{parameter}: could not run: {error}"
     payload = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError") or not isinstance(payload, dict):
@@ -65,7 +70,7 @@ def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
     )
     args = parser.parse_args(argv)
     session = session or session_for(args.role_arn, args.region)
-    ssm, lambda_client = session.client("ssm"), session.client("lambda")
+    ssm, lambda_client = session.client("ssm"), session.client("lambda", config=LAMBDA_CONFIG)
     results = [
         evaluate(ssm, lambda_client, parameter)
         for parameter in args.parameters.split(",")

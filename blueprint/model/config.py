@@ -407,7 +407,8 @@ class GuardrailPolicy(Model):
         "The response was withheld by the organization's AI policy."
     )
     max_input_tokens: Annotated[int, Field(ge=1)] = 8000
-    max_question_chars: Annotated[int, Field(ge=1, le=20000)] = 4000
+    # The contextual grounding check reads at most 1,000 characters of query (the question).
+    max_question_chars: Annotated[int, Field(ge=1, le=20000)] = 1000
     enforce_in: list[EnvironmentName] = list(EnvironmentName)
 
 
@@ -435,13 +436,14 @@ class RagConfig(Model):
     """How a use case answers from its knowledge bases.
 
     :param answer_api: an answer API (function URL, IAM auth) the application calls.
-    :param memory: conversation memory (RetrieveAndGenerate sessions, encrypted with the LOB
-        key); off by default.
+    :param memory_turns: how many previous turns of the conversation a request may carry
+        (the application keeps them; the platform stores no conversation); 0, the default,
+        turns memory off.
     :param results: passages retrieved per question.
     """
 
     answer_api: bool = True
-    memory: bool = False
+    memory_turns: Annotated[int, Field(ge=0, le=20)] = 0
     results: Annotated[int, Field(ge=1, le=100)] = 5
     evaluation: RagEvaluationConfig = RagEvaluationConfig()
 

@@ -6,7 +6,12 @@ tags and metric namespaces only through this module, so that they cannot drift a
 
 from __future__ import annotations
 
-from genai_constructs.naming import WORKLOAD_TAG_KEY, boundary_policy_name, persona_role_name
+from genai_constructs.naming import (
+    WORKLOAD_TAG_KEY,
+    boundary_policy_name,
+    persona_role_name,
+    short_name,
+)
 
 # The qualifier of the platform's own CDK bootstrap (cdk.out/bootstrap-template.yaml): its
 # roles, bucket and version parameter carry it, and every stack is synthesized against it.
@@ -33,8 +38,9 @@ def lob_placement(lob: str, environment: str) -> str:
 
 
 def collection_name(placement: str, knowledge_base: str) -> str:
-    """An OpenSearch Serverless collection: physical, 3-32 characters, unique in the account."""
-    return f"{placement}-{knowledge_base}"[:32].rstrip("-")
+    """An OpenSearch Serverless collection: physical, 3-32 characters, unique in the account
+    (a long name keeps its start and gains a hash of the whole)."""
+    return short_name(f"{placement}-{knowledge_base}")
 
 
 def stack_name(placement: str, layer: str) -> str:

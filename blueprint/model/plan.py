@@ -137,9 +137,19 @@ class Plan:
         return names.role_arn(placement.account, names.role_name(self.prefix, persona.value))
 
     def unguarded_model_ids(self) -> tuple[str, ...]:
-        """The catalog's embedding models: their inputs are documents being indexed, not
-        prompts, so they are called without a guardrail."""
-        return tuple(m.id for m in self.config.catalog.bedrock if m.kind is ModelKind.EMBEDDING)
+        """The catalog's embedding models and the models that parse knowledge-base documents:
+        their inputs are documents being indexed, not prompts, so Bedrock calls them without a
+        guardrail (the roles that may invoke them directly still need it)."""
+        embedding = [m.id for m in self.config.catalog.bedrock if m.kind is ModelKind.EMBEDDING]
+        parsing = sorted(
+            {
+                kb.parsing.model
+                for lob in self.config.lobs
+                for kb in lob.genai.knowledge_bases
+                if kb.parsing is not None
+            }
+        )
+        return tuple(embedding + [m for m in parsing if m not in embedding])
 
     def approved_models(self, placement: Placement) -> list[BedrockModel]:
         """Text models of the catalog that the placement's data classification allows."""

@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from blueprint.model import names
 from blueprint.model.config import (
     DEFAULT_VPC_CIDRS,
     ENVIRONMENT_NAMES,
@@ -22,7 +21,6 @@ from blueprint.model.config import (
 )
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
-from genai_constructs.naming import COLLECTION_PARTS, collection_part_name
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -52,7 +50,6 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *ml_problems(data),
         *_lob_model_problems(data),
         *_environment_need_problems(data),
-        *_collection_name_problems(data),
         *_vpc_overlap_problems(data),
         *_recipe_image_problems(data),
         *_use_case_reference_problems(data),
@@ -453,40 +450,6 @@ def _environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"LOB '{lob.get('name')}' has neither a nonprod nor a prod environment, "
                     "where endpoints serve; allowed: add one, or remove the entry",
                 )
-
-
-def _collection_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    """OpenSearch names are cut to 32 characters: two knowledge bases of one LOB environment
-    must not end up with the same collection, policy or endpoint name."""
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        present = [e for e in _mapping(lob.get("environments")) if e in ENVIRONMENT_NAMES]
-        genai = _mapping(lob.get("genai"))
-        for environment in present:
-            taken: dict[str, int] = {}
-            placement = names.lob_placement(str(lob.get("name")), environment)
-            for k_index, kb in enumerate(map(_mapping, _sequence(genai.get("knowledge_bases")))):
-                where = kb.get("environments")
-                if (
-                    kb.get("vector_store") != "opensearch-serverless"
-                    or not isinstance(kb.get("name"), str)
-                    or (isinstance(where, list) and environment not in where)
-                ):
-                    continue
-                collection = names.collection_name(placement, kb["name"])
-                owned = {collection} | {
-                    collection_part_name(collection, p) for p in COLLECTION_PARTS
-                }
-                clash = sorted(name for name in owned if name in taken)
-                if clash:
-                    yield ConfigProblem(
-                        f"lobs[{index}].genai.knowledge_bases[{k_index}].name",
-                        f"in {placement} its OpenSearch names ({clash[0]}) are those of "
-                        f"knowledge_bases[{taken[clash[0]]}] once cut to 32 characters; "
-                        "allowed: a name that differs within its first "
-                        f"{max(1, 26 - len(placement))} characters",
-                    )
-                for name in owned:
-                    taken.setdefault(name, k_index)
 
 
 def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

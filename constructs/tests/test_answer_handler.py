@@ -1,7 +1,9 @@
 """The answer API of a use case: requests refused or answered from the knowledge base.
 
-Bedrock's agent runtime is a real boto3 client wrapped in a Stubber and ``sleep`` is a fake
-that records the backoff: nothing reaches the network and nothing waits.
+Bedrock's agent runtime (Retrieve) and runtime (Converse) are real boto3 clients wrapped in
+Stubbers, and ``sleep`` is a fake that records the backoff: nothing reaches the network and
+nothing waits. A call that nothing was queued for fails the Stubber, which the handler would
+turn into a 502: the tests that expect no call assert another status.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -21,60 +24,80 @@ from genai_constructs.handlers import retrieval
 from genai_constructs.handlers.answer import index
 
 PROFILE = "arn:aws:bedrock:eu-west-1:555555555555:application-inference-profile/a1b2c3d4e5f6"
-SESSION_KEY = "arn:aws:kms:eu-west-1:555555555555:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 ENV = {
     "KNOWLEDGE_BASES": json.dumps({"policies": "KBPOLICIES1", "claims": "KBCLAIMS22"}),
     "MODEL_ARN": PROFILE,
-    "GUARDRAIL_ID": "gr7abc123def",
+    "GUARDRAIL_ARN": "arn:aws:bedrock:eu-west-1:555555555555:guardrail/gr7abc123def",
     "GUARDRAIL_VERSION": "3",
     "NUMBER_OF_RESULTS": "5",
     "MAX_QUESTION_CHARS": "200",
 }
+MEMORY = {**ENV, "MEMORY_TURNS": "2", "MAX_ANSWER_TOKENS": "512"}
 QUESTION = "How long does a claim take to settle?"
-SESSION = "6f0e1c2a-0b9d-4e8f-a7c6-5d4e3f2a1b0c"
 HANDBOOK = "s3://curated-bucket/policies/handbook.pdf"
 FAQ = "s3://curated-bucket/policies/faq.md"
+SETTLED = "Claims are settled within thirty days."
+REOPENED = "A claim may be reopened once."
+GUARDRAIL = {
+    "guardrailIdentifier": "arn:aws:bedrock:eu-west-1:555555555555:guardrail/gr7abc123def",
+    "guardrailVersion": "3",
+    "trace": "disabled",
+}
 
 
-def request_params(
-    question: str = QUESTION, knowledge_base_id: str = "KBPOLICIES1", **extra: Any
-) -> dict[str, Any]:
+def retrieve_params(question: str = QUESTION, knowledge_base_id: str = "KBPOLICIES1") -> Any:
     return {
-        "input": {"text": question},
-        "retrieveAndGenerateConfiguration": {
-            "type": "KNOWLEDGE_BASE",
-            "knowledgeBaseConfiguration": {
-                "knowledgeBaseId": knowledge_base_id,
-                "modelArn": PROFILE,
-                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5}},
-                "generationConfiguration": {
-                    "guardrailConfiguration": {
-                        "guardrailId": "gr7abc123def",
-                        "guardrailVersion": "3",
-                    }
-                },
-            },
-        },
-        **extra,
+        "knowledgeBaseId": knowledge_base_id,
+        "retrievalQuery": {"text": question},
+        "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5}},
     }
 
 
-def reference(text: str, uri: str) -> dict[str, Any]:
+def retrieved(*passages: tuple[str, str, float]) -> dict[str, Any]:
     return {
-        "content": {"type": "TEXT", "text": text},
-        "location": {"type": "S3", "s3Location": {"uri": uri}},
+        "retrievalResults": [
+            {
+                "content": {"type": "TEXT", "text": text},
+                "location": {"type": "S3", "s3Location": {"uri": uri}},
+                "score": score,
+            }
+            for text, uri, score in passages
+        ]
     }
 
 
-def bedrock_response(
-    text: str, *references: dict[str, Any], guardrail_action: str = "NONE"
+def final_message(
+    passages: str, question: str = QUESTION, conversation: str | None = None
 ) -> dict[str, Any]:
-    citations = [{"retrievedReferences": [ref]} for ref in references]
+    """What the guardrail reads: the conversation so far (guarded, unqualified), then what its
+    contextual grounding check reads, sources and the query."""
+    earlier = [{"guardContent": {"text": {"text": conversation}}}] if conversation else []
     return {
-        "output": {"text": text},
-        "citations": citations,
-        "guardrailAction": guardrail_action,
-        "sessionId": SESSION,
+        "role": "user",
+        "content": [
+            *earlier,
+            {"guardContent": {"text": {"text": passages, "qualifiers": ["grounding_source"]}}},
+            {"guardContent": {"text": {"text": question, "qualifiers": ["query"]}}},
+        ],
+    }
+
+
+def converse_params(*messages: dict[str, Any], max_tokens: int = 1024) -> dict[str, Any]:
+    return {
+        "modelId": PROFILE,
+        "system": [{"text": retrieval.SYSTEM_PROMPT}],
+        "messages": list(messages),
+        "guardrailConfig": GUARDRAIL,
+        "inferenceConfig": {"maxTokens": max_tokens, "temperature": 0},
+    }
+
+
+def converse_response(text: str, stop_reason: str = "end_turn") -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop_reason,
+        "usage": {"inputTokens": 120, "outputTokens": 12, "totalTokens": 132},
+        "metrics": {"latencyMs": 420},
     }
 
 
@@ -87,16 +110,22 @@ def post(body: Any, **event: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def client() -> Any:
-    return boto3.client("bedrock-agent-runtime", region_name="eu-west-1")
+@dataclass
+class Bedrock:
+    agent: Any
+    runtime: Any
+    retrieve: Stubber
+    converse: Stubber
 
 
 @pytest.fixture
-def stubber(client: Any) -> Iterator[Stubber]:
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+def bedrock() -> Iterator[Bedrock]:
+    agent = boto3.client("bedrock-agent-runtime", region_name="eu-west-1")
+    runtime = boto3.client("bedrock-runtime", region_name="eu-west-1")
+    with Stubber(agent) as retrieve, Stubber(runtime) as converse:
+        yield Bedrock(agent, runtime, retrieve, converse)
+        retrieve.assert_no_pending_responses()
+        converse.assert_no_pending_responses()
 
 
 class FakeSleep:
@@ -108,56 +137,63 @@ class FakeSleep:
 
 
 def call(
-    event: dict[str, Any], client: Any, env: dict[str, str] = ENV, sleep: Any = None
+    event: dict[str, Any], bedrock: Bedrock, env: dict[str, str] = ENV, sleep: Any = None
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     result = index.answer(
-        event, client=client, env=env, sleep=sleep or FakeSleep(), request_id="req-42"
+        event,
+        agent_client=bedrock.agent,
+        runtime_client=bedrock.runtime,
+        env=env,
+        sleep=sleep or FakeSleep(),
+        request_id="req-42",
     )
     return result["statusCode"], result["headers"], json.loads(result["body"])
 
 
-def test_an_answer_cites_each_passage_once_in_order(
-    client: Any, stubber: Stubber, caplog: pytest.LogCaptureFixture
+def test_an_answer_cites_the_numbered_passages_each_once_in_order(
+    bedrock: Bedrock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settle = reference("Claims are settled within thirty days.", HANDBOOK)
-    faq = reference("A claim may be reopened once.", FAQ)
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response("Within thirty days.", settle, faq, settle),
-        request_params(),
+    bedrock.retrieve.add_response(
+        "retrieve",
+        retrieved((SETTLED, HANDBOOK, 0.91), (REOPENED, FAQ, 0.74), (SETTLED, HANDBOOK, 0.62)),
+        retrieve_params(),
+    )
+    bedrock.converse.add_response(
+        "converse",
+        converse_response("Within thirty days [1]."),
+        converse_params(final_message(f"[1] {SETTLED}\n\n[2] {REOPENED}")),
     )
     with caplog.at_level(logging.INFO):
-        status, headers, body = call(post({"question": f"  {QUESTION}\n"}), client)
+        status, headers, body = call(post({"question": f"  {QUESTION}\n"}), bedrock)
     assert (status, headers) == (200, {"content-type": "application/json"})
     assert body == {
-        "answer": "Within thirty days.",
+        "answer": "Within thirty days [1].",
         "citations": [
-            {"text": "Claims are settled within thirty days.", "source": HANDBOOK},
-            {"text": "A claim may be reopened once.", "source": FAQ},
+            {"number": 1, "text": SETTLED, "source": HANDBOOK, "score": 0.91},
+            {"number": 2, "text": REOPENED, "source": FAQ, "score": 0.74},
         ],
         "grounded": True,
         "guardrail_action": "NONE",
         "knowledge_base": "policies",
     }
-    assert f"question_chars={len(QUESTION)}" in caplog.text
-    assert "citations=2" in caplog.text
+    assert f"question_chars={len(QUESTION)} history_turns=0" in caplog.text
+    assert "passages=2" in caplog.text
     assert QUESTION not in caplog.text
-    assert "Within thirty days" not in caplog.text
+    assert "thirty days" not in caplog.text
 
 
-def test_a_named_knowledge_base_in_a_base64_body_is_the_one_asked(
-    client: Any, stubber: Stubber
-) -> None:
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response("Form C-2.", reference("Use form C-2.", FAQ)),
-        request_params(knowledge_base_id="KBCLAIMS22"),
+def test_a_named_knowledge_base_in_a_base64_body_is_the_one_asked(bedrock: Bedrock) -> None:
+    bedrock.retrieve.add_response(
+        "retrieve",
+        retrieved(("Use form C-2.", FAQ, 0.8)),
+        retrieve_params(knowledge_base_id="KBCLAIMS22"),
     )
+    bedrock.converse.add_response("converse", converse_response("Form C-2 [1]."))
     encoded = base64.b64encode(
         json.dumps({"question": QUESTION, "knowledge_base": "claims"}).encode()
     )
-    status, _, body = call(post(encoded.decode(), isBase64Encoded=True), client)
-    assert (status, body["knowledge_base"], body["answer"]) == (200, "claims", "Form C-2.")
+    status, _, body = call(post(encoded.decode(), isBase64Encoded=True), bedrock)
+    assert (status, body["knowledge_base"], body["answer"]) == (200, "claims", "Form C-2 [1].")
 
 
 @pytest.mark.parametrize(
@@ -167,9 +203,8 @@ def test_a_named_knowledge_base_in_a_base64_body_is_the_one_asked(
         ("ServiceQuotaExceededException", 3, [0.5, 1.0, 2.0]),
     ],
 )
-def test_throttling_is_retried_with_exponential_backoff(
-    client: Any,
-    stubber: Stubber,
+def test_a_throttled_retrieve_is_retried_with_exponential_backoff(
+    bedrock: Bedrock,
     monkeypatch: pytest.MonkeyPatch,
     code: str,
     throttled_attempts: int,
@@ -178,82 +213,182 @@ def test_throttling_is_retried_with_exponential_backoff(
     # The jitter's upper bound, so the exponential ceilings themselves are seen.
     monkeypatch.setattr(random, "uniform", lambda low, high: high)
     for _ in range(throttled_attempts):
-        stubber.add_client_error("retrieve_and_generate", code, http_status_code=429)
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response("Within thirty days.", reference("Thirty days.", HANDBOOK)),
-        request_params(),
-    )
+        bedrock.retrieve.add_client_error("retrieve", code, http_status_code=429)
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_response("converse", converse_response("Within thirty days [1]."))
     sleep = FakeSleep()
-    status, _, body = call(post({"question": QUESTION}), client, sleep=sleep)
-    assert (status, body["answer"]) == (200, "Within thirty days.")
+    status, _, body = call(post({"question": QUESTION}), bedrock, sleep=sleep)
+    assert (status, body["answer"]) == (200, "Within thirty days [1].")
     assert sleep.delays == expected_delays
 
 
-def test_throttling_after_four_attempts_is_a_429_with_retry_after(
-    client: Any, stubber: Stubber
+def test_a_converse_still_throttled_after_four_attempts_is_a_429_with_retry_after(
+    bedrock: Bedrock,
 ) -> None:
-    for _ in range(retrieval.MAX_ATTEMPTS):
-        stubber.add_client_error(
-            "retrieve_and_generate", "ThrottlingException", http_status_code=429
-        )
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    # The runtime's three retried codes, one attempt each, then the last.
+    for code in ("ModelNotReadyException", "ServiceQuotaExceededException", "ThrottlingException"):
+        bedrock.converse.add_client_error("converse", code, http_status_code=429)
+    bedrock.converse.add_client_error("converse", "ThrottlingException", http_status_code=429)
     sleep = FakeSleep()
-    status, headers, body = call(post({"question": QUESTION}), client, sleep=sleep)
+    status, headers, body = call(post({"question": QUESTION}), bedrock, sleep=sleep)
     assert status == 429
     assert headers["retry-after"] == "4"
     assert "throttling" in body["error"]
     # Full jitter: each wait is drawn from zero up to its attempt's ceiling, none after the last.
-    assert len(sleep.delays) == 3
+    assert len(sleep.delays) == retrieval.MAX_ATTEMPTS - 1
     for delay, ceiling in zip(sleep.delays, [0.5, 1.0, 2.0], strict=True):
         assert 0 <= delay <= ceiling
 
 
-def test_a_blocked_answer_is_the_guardrail_message_without_citations(
-    client: Any, stubber: Stubber
-) -> None:
+def test_a_blocked_answer_is_the_guardrail_message_without_citations(bedrock: Bedrock) -> None:
     blocked = "Sorry, this assistant cannot discuss that topic."
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response(
-            blocked, reference("Claims data.", HANDBOOK), guardrail_action="INTERVENED"
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_response("converse", converse_response(blocked, "guardrail_intervened"))
+    status, _, body = call(post({"question": QUESTION}), bedrock)
+    assert (status, body) == (
+        200,
+        {
+            "answer": blocked,
+            "citations": [],
+            "grounded": False,
+            "guardrail_action": "INTERVENED",
+            "knowledge_base": "policies",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        [],
+        # A structured data source's row: no text to ground an answer on.
+        [{"content": {"type": "ROW", "row": [{"columnName": "id", "type": "STRING"}]}}],
+    ],
+)
+def test_without_a_retrieved_passage_the_model_is_not_asked(
+    bedrock: Bedrock, results: list[dict[str, Any]]
+) -> None:
+    bedrock.retrieve.add_response("retrieve", {"retrievalResults": results}, retrieve_params())
+    # Nothing is queued for Converse: a call would fail the Stubber (and be a 502).
+    status, _, body = call(post({"question": QUESTION}), bedrock)
+    assert (status, body) == (
+        200,
+        {
+            "answer": None,
+            "citations": [],
+            "grounded": False,
+            "reason": "no passage of the knowledge base matches the question",
+            "guardrail_action": "NONE",
+            "knowledge_base": "policies",
+        },
+    )
+
+
+def test_with_memory_the_earlier_turns_precede_the_question_in_order_and_are_guarded(
+    bedrock: Bedrock,
+) -> None:
+    history = [
+        {"question": "Is water damage covered?", "answer": "Yes, from burst pipes [1]."},
+        {"question": " And mould? ", "answer": "Not unless it follows a covered event [2]."},
+    ]
+    bedrock.retrieve.add_response(
+        "retrieve", retrieved((REOPENED, FAQ, 0.7)), retrieve_params("Can it be reopened?")
+    )
+    bedrock.converse.add_response(
+        "converse",
+        converse_response("Yes, once [1]."),
+        converse_params(
+            final_message(
+                f"[1] {REOPENED}",
+                "Can it be reopened?",
+                "Conversation so far:\n"
+                "Question: Is water damage covered?\nAnswer: Yes, from burst pipes [1].\n\n"
+                "Question: And mould?\nAnswer: Not unless it follows a covered event [2].",
+            ),
+            max_tokens=512,
         ),
     )
-    status, _, body = call(post({"question": QUESTION}), client)
-    assert status == 200
-    assert body["guardrail_action"] == "INTERVENED"
-    assert body["answer"] == blocked
-    assert body["citations"] == []
-    assert body["grounded"] is False
+    request = {"question": "Can it be reopened?", "history": history}
+    status, _, body = call(post(request), bedrock, MEMORY)
+    assert (status, body["answer"], body["citations"][0]["source"]) == (200, "Yes, once [1].", FAQ)
 
 
-def test_without_a_retrieved_passage_the_model_text_is_withheld(
-    client: Any, stubber: Stubber
-) -> None:
-    stubber.add_response(
-        "retrieve_and_generate", bedrock_response("Probably about a month, generally.")
+def test_with_memory_off_a_history_is_refused(bedrock: Bedrock) -> None:
+    status, _, body = call(post({"question": QUESTION, "history": []}), bedrock)
+    assert (status, body["error"]) == (
+        400,
+        "conversation memory is off for this use case; omit 'history'",
     )
-    status, _, body = call(post({"question": QUESTION}), client)
-    assert (status, body["answer"], body["grounded"], body["citations"]) == (200, None, False, [])
-    assert body["reason"] == "no passage of the knowledge base matches the question"
 
 
-def test_an_oversized_question_is_refused_without_calling_bedrock(
-    client: Any, stubber: Stubber
+TURN = {"question": "Is water damage covered?", "answer": "Yes [1]."}
+
+
+@pytest.mark.parametrize(
+    ("history", "reason"),
+    [
+        ([TURN] * 3, "'history' holds 3 turns; the limit is 2"),
+        (TURN, "'history' must be a list of up to 2 {question, answer}, oldest first"),
+        ([TURN, ["a", "b"]], "history[1] must be an object of 'question' and 'answer' only"),
+        (
+            [{"question": "Covered?"}],
+            "history[0] must be an object of 'question' and 'answer' only",
+        ),
+        (
+            [{**TURN, "at": "2026-01-01"}],
+            "history[0] must be an object of 'question' and 'answer' only",
+        ),
+        (
+            [TURN, {**TURN, "answer": "  "}],
+            "history[1].answer must be a string of 1 to 800 characters",
+        ),
+        (
+            [{**TURN, "question": "x" * 201}],
+            "history[0].question must be a string of 1 to 200 characters",
+        ),
+        ([{**TURN, "answer": "y" * 801}], "history[0].answer must be a string of 1 to 800"),
+        ([{**TURN, "question": 7}], "history[0].question must be a string"),
+    ],
+)
+def test_a_malformed_history_is_refused_naming_the_turn(
+    bedrock: Bedrock, history: Any, reason: str
 ) -> None:
-    status, _, body = call(post({"question": "x" * 201}), client)
-    assert status == 413
-    assert body["error"] == "the question is 201 characters; the limit is 200"
+    status, _, body = call(post({"question": QUESTION, "history": history}), bedrock, MEMORY)
+    assert status == 400
+    assert body["error"].startswith(reason)
 
 
-def test_an_oversized_body_is_refused_before_it_is_parsed(client: Any, stubber: Stubber) -> None:
-    # 4 x 200 + 4096 bytes is the limit; this is not JSON either, but the size is seen first.
-    status, _, body = call(post("{" * 4897), client)
-    assert (status, body["error"]) == (413, "the body is 4897 bytes; the limit is 4896")
+def test_an_oversized_question_is_refused_without_calling_bedrock(bedrock: Bedrock) -> None:
+    status, _, body = call(post({"question": "x" * 201}), bedrock)
+    assert (status, body["error"]) == (413, "the question is 201 characters; the limit is 200")
+
+
+@pytest.mark.parametrize(
+    ("env", "limit"),
+    [
+        # 4 bytes a character of the question, plus 4096.
+        (ENV, 4 * 200 + 4096),
+        # And of two turns, each a question and an answer four times as long.
+        (MEMORY, 4 * 200 * (1 + 5 * 2) + 4096),
+    ],
+)
+def test_an_oversized_body_is_refused_before_it_is_parsed(
+    bedrock: Bedrock, env: dict[str, str], limit: int
+) -> None:
+    # Not JSON either, but the size is seen first.
+    status, _, body = call(post("{" * (limit + 1)), bedrock, env)
+    assert (status, body["error"]) == (413, f"the body is {limit + 1} bytes; the limit is {limit}")
 
 
 @pytest.mark.parametrize(
     ("event", "status", "reason"),
     [
+        (
+            post({"question": QUESTION, "session_id": "6f0e1c2a"}),
+            400,
+            "unknown field(s) session_id; the fields are question, knowledge_base",
+        ),
         (post({"question": QUESTION, "temperature": 0}), 400, "unknown field(s) temperature"),
         (post({"knowledge_base": "policies"}), 400, "'question' is required"),
         (post({"question": "   "}), 400, "'question' is required"),
@@ -271,77 +406,49 @@ def test_an_oversized_body_is_refused_before_it_is_parsed(client: Any, stubber: 
             400,
             "unknown knowledge base 'hr'; the names are policies, claims",
         ),
-        (
-            post({"question": QUESTION, "session_id": SESSION}),
-            400,
-            "session memory is off for this use case",
-        ),
     ],
 )
 def test_a_malformed_request_is_refused_with_its_reason(
-    client: Any, stubber: Stubber, event: dict[str, Any], status: int, reason: str
+    bedrock: Bedrock, event: dict[str, Any], status: int, reason: str
 ) -> None:
-    refused, headers, body = call(event, client)
+    refused, headers, body = call(event, bedrock)
     assert refused == status
-    assert reason in body["error"]
+    assert body["error"].startswith(reason)
     assert headers["content-type"] == "application/json"
 
 
-def test_with_session_memory_the_session_is_encrypted_and_continued(
-    client: Any, stubber: Stubber
-) -> None:
-    env = {**ENV, "SESSION_KEY_ARN": SESSION_KEY}
-    encrypted = {"kmsKeyArn": SESSION_KEY}
-    passage = reference("Claims are settled within thirty days.", HANDBOOK)
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response("Within thirty days.", passage),
-        request_params(sessionConfiguration=encrypted),
-    )
-    stubber.add_response(
-        "retrieve_and_generate",
-        bedrock_response("Yes, once.", passage),
-        request_params("Can it be reopened?", sessionId=SESSION, sessionConfiguration=encrypted),
-    )
-    _, _, first = call(post({"question": QUESTION}), client, env)
-    assert first["session_id"] == SESSION
-    question = {"question": "Can it be reopened?", "session_id": first["session_id"]}
-    status, _, second = call(post(question), client, env)
-    assert (status, second["answer"], second["session_id"]) == (200, "Yes, once.", SESSION)
-
-
-def test_a_malformed_session_id_is_refused(client: Any, stubber: Stubber) -> None:
-    env = {**ENV, "SESSION_KEY_ARN": SESSION_KEY}
-    status, _, body = call(post({"question": QUESTION, "session_id": "x"}), client, env)
+def test_with_memory_on_the_fields_named_include_history(bedrock: Bedrock) -> None:
+    status, _, body = call(post({"question": QUESTION, "session_id": "s"}), bedrock, MEMORY)
     assert (status, body["error"]) == (
         400,
-        "'session_id' must be the session_id of an earlier answer",
+        "unknown field(s) session_id; the fields are question, knowledge_base, history",
     )
 
 
+@pytest.mark.parametrize("operation", ["retrieve", "converse"])
 def test_bedrock_validation_errors_are_returned_to_the_caller(
-    client: Any, stubber: Stubber
+    bedrock: Bedrock, operation: str
 ) -> None:
-    stubber.add_client_error(
-        "retrieve_and_generate",
-        "ValidationException",
-        "Session 6f0e1c2a has expired",
-        http_status_code=400,
-    )
-    status, _, body = call(post({"question": QUESTION}), client)
-    assert (status, body) == (400, {"error": "Session 6f0e1c2a has expired"})
+    message = "Malformed input request, please reformat your input and try again."
+    if operation == "converse":
+        bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    stub = bedrock.retrieve if operation == "retrieve" else bedrock.converse
+    stub.add_client_error(operation, "ValidationException", message, http_status_code=400)
+    status, _, body = call(post({"question": QUESTION}), bedrock)
+    assert (status, body) == (400, {"error": message})
 
 
 def test_other_bedrock_errors_are_a_502_that_points_to_the_logs(
-    client: Any, stubber: Stubber, caplog: pytest.LogCaptureFixture
+    bedrock: Bedrock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stubber.add_client_error(
-        "retrieve_and_generate",
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_client_error(
+        "converse",
         "AccessDeniedException",
         "role answer-fn is not authorized to perform bedrock:InvokeModel on profile a1b2c3",
         http_status_code=403,
     )
-    status, _, body = call(post({"question": QUESTION}), client)
+    status, _, body = call(post({"question": QUESTION}), bedrock)
     assert status == 502
     assert body == {
         "error": "the knowledge base could not answer; see the function's logs (request id req-42)"
@@ -351,12 +458,14 @@ def test_other_bedrock_errors_are_a_502_that_points_to_the_logs(
 
 
 def test_the_lambda_entry_point_reads_the_environment_and_the_request_id(
-    client: Any, stubber: Stubber, monkeypatch: pytest.MonkeyPatch
+    bedrock: Bedrock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(index, "_client", lambda: client)
-    stubber.add_client_error("retrieve_and_generate", "InternalServerException")
+    monkeypatch.setattr(index, "_agent_client", lambda: bedrock.agent)
+    monkeypatch.setattr(index, "_runtime_client", lambda: bedrock.runtime)
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_client_error("converse", "InternalServerException")
 
     class Context:
         aws_request_id = "c0ffee00-1234"
@@ -366,13 +475,24 @@ def test_the_lambda_entry_point_reads_the_environment_and_the_request_id(
     assert "(request id c0ffee00-1234)" in json.loads(result["body"])["error"]
 
 
+def test_memory_is_off_and_answers_are_1024_tokens_unless_configured() -> None:
+    settings = retrieval.RagSettings.from_environment(ENV)
+    assert (settings.memory_turns, settings.max_answer_tokens) == (0, 1024)
+    settings = retrieval.RagSettings.from_environment(MEMORY)
+    assert (settings.memory_turns, settings.max_answer_tokens) == (2, 512)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"KNOWLEDGE_BASES": "{}"}, "KNOWLEDGE_BASES must be a JSON object of one or more"),
         ({"KNOWLEDGE_BASES": '["KBPOLICIES1"]'}, "KNOWLEDGE_BASES must be a JSON object"),
         ({"NUMBER_OF_RESULTS": "101"}, "NUMBER_OF_RESULTS must be an integer from 1 to 100"),
-        ({"GUARDRAIL_ID": ""}, "environment variable GUARDRAIL_ID is not set"),
+        ({"MEMORY_TURNS": "21"}, "MEMORY_TURNS must be an integer from 0 to 20, not '21'"),
+        ({"MEMORY_TURNS": ""}, "environment variable MEMORY_TURNS is not set"),
+        ({"MAX_ANSWER_TOKENS": "0"}, "MAX_ANSWER_TOKENS must be an integer from 1 to 8192"),
+        ({"MAX_ANSWER_TOKENS": "8193"}, "MAX_ANSWER_TOKENS must be an integer from 1 to 8192"),
+        ({"GUARDRAIL_ARN": ""}, "environment variable GUARDRAIL_ARN is not set"),
         (
             {"MODEL_ARN": "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0"},
             "is not an application inference profile",

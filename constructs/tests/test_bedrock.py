@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from aws_cdk import CfnParameter, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
@@ -39,9 +41,8 @@ def template() -> Template:
         stack,
         "Access",
         models=[LITE, PRO],
-        guardrail_arn=guardrail.guardrail_arn,
-        guardrail_identifier=guardrail.versioned_arn,
-        guardrail_key_arn=key.key_arn,
+        guardrail=guardrail,
+        guardrail_key=key,
         application_profile_arns=profiles.arns,
     )
     PromptCatalog(
@@ -193,16 +194,76 @@ def test_guardrail_validation(spec: GuardrailSpec, message: str) -> None:
         )
 
 
+GUARDRAIL_ARN = "arn:aws:bedrock:eu-west-1:123456789012:guardrail/abc123def456"
+
+
 def test_model_access_needs_a_model() -> None:
+    stack = new_stack()
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+    )
     with pytest.raises(ValueError, match="ModelAccessPolicy: models must name at least one"):
         ModelAccessPolicy(
-            new_stack(),
+            stack,
             "A",
             models=[],
-            guardrail_arn="arn",
-            guardrail_identifier="x",
-            guardrail_key_arn="k",
+            guardrail=guardrail,
+            guardrail_key=kms.Key(stack, "K", enable_key_rotation=True),
         )
+
+
+def test_an_imported_guardrail_is_named_by_its_arn_and_version() -> None:
+    stack = new_stack()
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+    )
+    assert guardrail.versioned_arn == f"{GUARDRAIL_ARN}:3"
+    assert stack.resolve(guardrail.guardrail_id) == "abc123def456"
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    ModelAccessPolicy(
+        stack,
+        "Access",
+        models=[ApprovedModel("amazon.nova-lite-v1:0")],
+        guardrail=guardrail,
+        guardrail_key=kms.Key(stack, "K", enable_key_rotation=True),
+        roles=[role],
+    )
+    condition = {"StringEquals": {"bedrock:GuardrailIdentifier": f"{GUARDRAIL_ARN}:3"}}
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Sid": "InvokeApprovedModelsWithGuardrail", "Condition": condition}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"guardrail_arn": "arn:aws:s3:::bucket", "version": "1"}, "is not a guardrail ARN"),
+        ({"guardrail_arn": GUARDRAIL_ARN, "version": "DRAFT"}, "DRAFT cannot be enforced"),
+    ],
+)
+def test_an_imported_guardrail_is_checked(attributes: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GovernedGuardrail.from_guardrail_attributes(new_stack(), "Central", **attributes)
+
+
+def test_an_imported_guardrail_skips_unresolved_values() -> None:
+    stack = new_stack()
+    arn = CfnParameter(stack, "GuardrailArn").value_as_string
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=arn, version=CfnParameter(stack, "V").value_as_string
+    )
+    assert Token.is_unresolved(guardrail.guardrail_id)
 
 
 def test_prompt_names_are_unique() -> None:

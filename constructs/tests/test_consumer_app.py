@@ -96,9 +96,8 @@ def lob_stack(app: App) -> Stack:
         stack,
         "ModelAccess",
         models=[ApprovedModel("amazon.nova-pro-v1:0")],
-        guardrail_arn=guardrail.guardrail_arn,
-        guardrail_identifier=guardrail.versioned_arn,
-        guardrail_key_arn=key.key_arn,
+        guardrail=guardrail,
+        guardrail_key=key,
         knowledge_base_arns=[knowledge_base.knowledge_base_arn],
         roles=[application],
     )

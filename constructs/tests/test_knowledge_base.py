@@ -148,7 +148,7 @@ def test_service_role_trusts_bedrock_of_this_account(template: Template) -> None
     template.has_resource_properties(
         "AWS::Bedrock::DataSource",
         {
-            "DataDeletionPolicy": "RETAIN",
+            "DataDeletionPolicy": "DELETE",  # a replaced data source takes its vectors along
             "DataSourceConfiguration": {
                 "Type": "S3",
                 "S3Configuration": Match.object_like({"InclusionPrefixes": ["docs/"]}),

@@ -3,6 +3,7 @@ evaluation, each with the validation of its props."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from conftest import new_stack
+from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
 
@@ -78,8 +80,12 @@ class Parts:
         settings: dict[str, object] = {
             "knowledge_bases": {"policies": self.knowledge_base},
             "model_arn": PROFILE,
-            "guardrail_id": "gr1",
-            "guardrail_version": "1",
+            "guardrail": GovernedGuardrail.from_guardrail_attributes(
+                self.stack,
+                f"Guardrail{len(self.stack.node.children)}",
+                guardrail_arn="arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr1",
+                version="1",
+            ),
             "max_question_chars": 4000,
             "results": 5,
             "encryption_key": self.key,
@@ -291,8 +297,12 @@ def test_the_evaluation_needs_every_threshold_in_range() -> None:
             use_case="assistant",
             knowledge_bases={"policies": parts.knowledge_base},
             model_arn=PROFILE,
-            guardrail_id="gr1",
-            guardrail_version="1",
+            guardrail=GovernedGuardrail.from_guardrail_attributes(
+                parts.stack,
+                "Central",
+                guardrail_arn="arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr1",
+                version="1",
+            ),
             results=5,
             questions_bucket=parts.bucket,
             questions_key="evaluation/assistant/questions.jsonl",
@@ -305,3 +315,79 @@ def test_the_evaluation_needs_every_threshold_in_range() -> None:
             vpc=parts.vpc,
             log_retention=RETENTION,
         )
+
+
+# --- interfaces and importers ---------------------------------------------------------------
+
+KB_ARN = "arn:aws:bedrock:eu-west-1:123456789012:knowledge-base/ABCDE12345"
+
+
+def test_an_answer_api_on_an_imported_knowledge_base_and_guardrail() -> None:
+    parts = Parts()
+    imported = GovernedKnowledgeBase.from_knowledge_base_arn(parts.stack, "Shared", KB_ARN)
+    assert parts.stack.resolve(imported.knowledge_base_id) == "ABCDE12345"
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        parts.stack,
+        "Central",
+        guardrail_arn="arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr1",
+        version="4",
+    )
+    api = parts.answer_api(knowledge_bases={"shared": imported}, guardrail=guardrail)
+    template = parts.template()
+    function = parts.stack.get_logical_id(api.function.function.node.default_child)  # type: ignore[arg-type]
+    variables = template.to_json()["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert variables["GUARDRAIL_VERSION"] == "4"
+    assert "ABCDE12345" in json.dumps(parts.stack.resolve(variables["KNOWLEDGE_BASES"]))
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": "bedrock:Retrieve", "Resource": KB_ARN})]
+                )
+            }
+        },
+    )
+
+
+def test_an_imported_knowledge_base_is_named_by_its_arn() -> None:
+    with pytest.raises(ValueError, match="is not a knowledge base ARN"):
+        GovernedKnowledgeBase.from_knowledge_base_arn(new_stack(), "Shared", "kb-123")
+
+
+def test_a_knowledge_base_runs_as_the_role_it_is_given() -> None:
+    stack = new_stack()
+    role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    knowledge_base = GovernedKnowledgeBase(
+        stack,
+        "Policies",
+        name="policies",
+        source_bucket=s3.Bucket.from_bucket_name(stack, "Source", "curated"),
+        source_prefix="policies/",
+        data_key=key,
+        vector_store=S3VectorStore(stack, "Vectors", encryption_key=key, dimensions=1024),
+        embedding_model_arn=EMBEDDING,
+        role=role,
+    )
+    assert knowledge_base.role is role
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.has_resource_properties(
+        "AWS::Bedrock::KnowledgeBase",
+        {"RoleArn": {"Fn::GetAtt": [stack.get_logical_id(role.node.default_child), "Arn"]}},  # type: ignore[arg-type]
+    )
+
+
+def test_a_new_chunking_names_a_new_data_source() -> None:
+    """Bedrock cannot change chunking in place: the replacement is created under its own name
+    before the old data source is deleted."""
+
+    def name(parts: Parts) -> str:
+        [source] = parts.template().find_resources("AWS::Bedrock::DataSource").values()
+        return str(source["Properties"]["Name"])
+
+    default, semantic = name(Parts()), name(Parts(chunking=Chunking.semantic()))
+    assert default.startswith("policies-") and semantic.startswith("policies-")
+    assert default != semantic
+    assert name(Parts()) == default  # stable while the configuration is

@@ -1,7 +1,7 @@
 """The offline RAG evaluation: question set in, scores against thresholds, report and metrics out.
 
-S3 and Bedrock's agent runtime are real boto3 clients wrapped in Stubbers: nothing reaches the
-network.
+S3 and Bedrock's agent runtime (Retrieve) and runtime (Converse) are real boto3 clients wrapped
+in Stubbers: nothing reaches the network.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ THRESHOLDS = {"faithfulness": 0.7, "answer_relevance": 0.6, "context_precision":
 ENV = {
     "KNOWLEDGE_BASES": json.dumps({"policies": "KBPOLICIES1", "claims": "KBCLAIMS22"}),
     "MODEL_ARN": PROFILE,
-    "GUARDRAIL_ID": "gr7abc123def",
+    "GUARDRAIL_ARN": "arn:aws:bedrock:eu-west-1:555555555555:guardrail/gr7abc123def",
     "GUARDRAIL_VERSION": "3",
     "NUMBER_OF_RESULTS": "4",
     "QUESTIONS_BUCKET": "curated-bucket",
@@ -60,64 +60,33 @@ def jsonl(*questions: dict[str, Any]) -> str:
     return "\n".join(json.dumps(question) for question in questions) + "\n"
 
 
-def bedrock_response(
-    text: str, *passages: tuple[str, str], guardrail_action: str = "NONE"
-) -> dict[str, Any]:
-    references = [
-        {"content": {"text": passage}, "location": {"type": "S3", "s3Location": {"uri": uri}}}
-        for passage, uri in passages
-    ]
-    return {
-        "output": {"text": text},
-        "citations": [{"retrievedReferences": references}] if references else [],
-        "guardrailAction": guardrail_action,
-        "sessionId": "evaluation-session-1",
-    }
-
-
-def request_params(question: str) -> dict[str, Any]:
-    """Each question goes to the first knowledge base, without a session."""
-    return {
-        "input": {"text": question},
-        "retrieveAndGenerateConfiguration": {
-            "type": "KNOWLEDGE_BASE",
-            "knowledgeBaseConfiguration": {
-                "knowledgeBaseId": "KBPOLICIES1",
-                "modelArn": PROFILE,
-                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 4}},
-                "generationConfiguration": {
-                    "guardrailConfiguration": {
-                        "guardrailId": "gr7abc123def",
-                        "guardrailVersion": "3",
-                    }
-                },
-            },
-        },
-    }
-
-
 @dataclass
 class Clients:
     agent: Any
+    runtime: Any
     s3: Any
     agent_stub: Stubber
+    runtime_stub: Stubber
     s3_stub: Stubber
     written: dict[str, Any]
+    """The report's put_object parameters, its body parsed."""
 
 
 @pytest.fixture
 def clients() -> Iterator[Clients]:
     agent = boto3.client("bedrock-agent-runtime", region_name="eu-west-1")
+    runtime = boto3.client("bedrock-runtime", region_name="eu-west-1")
     s3 = boto3.client("s3", region_name="eu-west-1")
     written: dict[str, Any] = {}
 
     def capture(params: dict[str, Any], **_: Any) -> None:
-        written.update(json.loads(params["Body"]))
+        written.update(params, Body=json.loads(params["Body"]))
 
     s3.meta.events.register("before-parameter-build.s3.PutObject", capture)
-    with Stubber(agent) as agent_stub, Stubber(s3) as s3_stub:
-        yield Clients(agent, s3, agent_stub, s3_stub, written)
+    with Stubber(agent) as agent_stub, Stubber(runtime) as runtime_stub, Stubber(s3) as s3_stub:
+        yield Clients(agent, runtime, s3, agent_stub, runtime_stub, s3_stub, written)
         agent_stub.assert_no_pending_responses()
+        runtime_stub.assert_no_pending_responses()
         s3_stub.assert_no_pending_responses()
 
 
@@ -130,14 +99,76 @@ def question_set(clients: Clients, text: str) -> None:
     )
 
 
-def answers(clients: Clients, *pairs: tuple[dict[str, Any], dict[str, Any]]) -> None:
-    for question, response in pairs:
-        clients.agent_stub.add_response(
-            "retrieve_and_generate", response, request_params(question["question"])
-        )
+def answers(
+    clients: Clients,
+    question: dict[str, Any],
+    text: str | None,
+    *passages: tuple[str, str],
+    stop_reason: str = "end_turn",
+) -> None:
+    """``question`` retrieves ``passages`` from the first knowledge base, and the model answers
+    ``text`` from them without history; no passage, no model call (``text`` None)."""
+    clients.agent_stub.add_response(
+        "retrieve",
+        {
+            "retrievalResults": [
+                {
+                    "content": {"text": passage},
+                    "location": {"type": "S3", "s3Location": {"uri": uri}},
+                }
+                for passage, uri in passages
+            ]
+        },
+        {
+            "knowledgeBaseId": "KBPOLICIES1",
+            "retrievalQuery": {"text": question["question"]},
+            "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 4}},
+        },
+    )
+    if text is None:
+        return
+    numbered = "\n\n".join(f"[{n}] {passage}" for n, (passage, _) in enumerate(passages, 1))
+    clients.runtime_stub.add_response(
+        "converse",
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": stop_reason,
+            "usage": {"inputTokens": 90, "outputTokens": 10, "totalTokens": 100},
+            "metrics": {"latencyMs": 350},
+        },
+        {
+            "modelId": PROFILE,
+            "system": [{"text": retrieval.SYSTEM_PROMPT}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "guardContent": {
+                                "text": {"text": numbered, "qualifiers": ["grounding_source"]}
+                            }
+                        },
+                        {
+                            "guardContent": {
+                                "text": {"text": question["question"], "qualifiers": ["query"]}
+                            }
+                        },
+                    ],
+                }
+            ],
+            "guardrailConfig": {
+                "guardrailIdentifier": ENV["GUARDRAIL_ARN"],
+                "guardrailVersion": "3",
+                "trace": "disabled",
+            },
+            "inferenceConfig": {"maxTokens": 1024, "temperature": 0},
+        },
+    )
 
 
 def report_written(clients: Clients) -> None:
+    """The report is written with the bucket's default encryption (its LOB key): no
+    ServerSideEncryption parameter, which would pick the aws/s3 key."""
     clients.s3_stub.add_response(
         "put_object",
         {},
@@ -146,7 +177,6 @@ def report_written(clients: Clients) -> None:
             "Key": REPORT_KEY,
             "Body": ANY,
             "ContentType": "application/json",
-            "ServerSideEncryption": "aws:kms",
         },
     )
 
@@ -157,6 +187,7 @@ def evaluate(clients: Clients, env: dict[str, str] = ENV) -> dict[str, Any]:
 
     return index.evaluate(
         agent_client=clients.agent,
+        runtime_client=clients.runtime,
         s3_client=clients.s3,
         env=env,
         sleep=no_sleep,
@@ -168,14 +199,11 @@ def test_a_grounded_use_case_passes_and_its_report_and_metrics_are_written(
     clients: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     question_set(clients, jsonl(SETTLE) + "\n" + jsonl(REOPEN))
+    # The citation marks are not words of the answer: both answers are wholly faithful.
+    answers(clients, SETTLE, "Claims are settled within thirty days [1].", (SETTLED, HANDBOOK))
+    # Relevance: 3 of the reference's 5 content words, in order -> F1 0.75. Precision: 1 of 2.
     answers(
-        clients,
-        (SETTLE, bedrock_response("Claims are settled within thirty days.", (SETTLED, HANDBOOK))),
-        # Relevance: 3 of the reference's 5 content words, in order -> F1 0.75. Precision: 1 of 2.
-        (
-            REOPEN,
-            bedrock_response("A claim can be reopened once.", (REOPENED, FAQ), (SETTLED, HANDBOOK)),
-        ),
+        clients, REOPEN, "A claim can be reopened once [1].", (REOPENED, FAQ), (SETTLED, HANDBOOK)
     )
     report_written(clients)
     result = evaluate(clients)
@@ -188,7 +216,8 @@ def test_a_grounded_use_case_passes_and_its_report_and_metrics_are_written(
         "questions": 2,
         "report": f"s3://artifacts-bucket/{REPORT_KEY}",
     }
-    report = clients.written
+    assert set(clients.written) == {"Bucket", "Key", "Body", "ContentType"}
+    report = clients.written["Body"]
     assert {key: report[key] for key in ("use_case", "knowledge_base", "questions", "passed")} == {
         "use_case": "claims-assistant",
         "knowledge_base": "policies",
@@ -196,7 +225,7 @@ def test_a_grounded_use_case_passes_and_its_report_and_metrics_are_written(
         "passed": True,
     }
     assert report["scores"] == pytest.approx(scores)
-    assert report["blocked_by_guardrail"] == []
+    assert (report["blocked_by_guardrail"], report["without_passages"]) == ([], [])
     assert [entry["line"] for entry in report["per_question"]] == [1, 3]
     assert report["per_question"][1]["sources"] == [FAQ, HANDBOOK]
     assert report["per_question"][1]["answer_relevance"] == pytest.approx(0.75)
@@ -218,16 +247,10 @@ def test_an_unfaithful_irrelevant_answer_fails_the_metrics_below_threshold(
     clients: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
     question_set(clients, jsonl(SETTLE, REOPEN))
-    answers(
-        clients,
-        (SETTLE, bedrock_response("Claims are settled within thirty days.", (SETTLED, HANDBOOK))),
-        # 1 of 5 content words (approval) in the passage; nothing in common with the reference;
-        # the wrong source cited.
-        (
-            REOPEN,
-            bedrock_response("Reopening requires manager approval and a fee.", (SETTLED, HANDBOOK)),
-        ),
-    )
+    answers(clients, SETTLE, "Claims are settled within thirty days.", (SETTLED, HANDBOOK))
+    # 1 of 5 content words (approval) in the passage; nothing in common with the reference;
+    # the wrong source retrieved.
+    answers(clients, REOPEN, "Reopening requires manager approval and a fee.", (SETTLED, HANDBOOK))
     report_written(clients)
     result = evaluate(clients)
     assert result["scores"] == pytest.approx(
@@ -236,20 +259,16 @@ def test_an_unfaithful_irrelevant_answer_fails_the_metrics_below_threshold(
     # context_precision is exactly at its threshold, which passes.
     assert result["failed_metrics"] == ["faithfulness", "answer_relevance"]
     assert result["passed"] is False
-    assert clients.written["failed_metrics"] == ["faithfulness", "answer_relevance"]
+    assert clients.written["Body"]["failed_metrics"] == ["faithfulness", "answer_relevance"]
     assert json.loads(capsys.readouterr().out)["RagEvaluationPassed"] == 0
 
 
 def test_without_reference_sources_context_precision_is_left_out(clients: Clients) -> None:
     unsourced = [{k: v for k, v in q.items() if k != "reference_sources"} for q in (SETTLE, REOPEN)]
     question_set(clients, jsonl(*unsourced))
+    answers(clients, unsourced[0], "Claims are settled within thirty days.", (SETTLED, HANDBOOK))
     answers(
-        clients,
-        (SETTLE, bedrock_response("Claims are settled within thirty days.", (SETTLED, HANDBOOK))),
-        (
-            REOPEN,
-            bedrock_response("A claim can be reopened once.", (REOPENED, FAQ), (SETTLED, HANDBOOK)),
-        ),
+        clients, unsourced[1], "A claim can be reopened once.", (REOPENED, FAQ), (SETTLED, HANDBOOK)
     )
     report_written(clients)
     # This retrieval would miss the threshold (0.75 < 1.0), were it applied.
@@ -257,30 +276,50 @@ def test_without_reference_sources_context_precision_is_left_out(clients: Client
     result = evaluate(clients, {**ENV, "THRESHOLDS": json.dumps(strict)})
     assert result["scores"] == pytest.approx({"faithfulness": 1.0, "answer_relevance": 0.875})
     assert (result["passed"], result["failed_metrics"]) == (True, [])
-    assert "context_precision" not in clients.written["per_question"][0]
+    assert "context_precision" not in clients.written["Body"]["per_question"][0]
 
 
 def test_a_question_the_guardrail_blocked_scores_zero_and_is_listed(clients: Clients) -> None:
     question_set(clients, jsonl(SETTLE, REOPEN))
+    answers(clients, SETTLE, "Claims are settled within thirty days.", (SETTLED, HANDBOOK))
+    # Lexically, this message would score 2/3 faithful and share words with the reference.
     answers(
         clients,
-        (SETTLE, bedrock_response("Claims are settled within thirty days.", (SETTLED, HANDBOOK))),
-        # Lexically, this message would score 2/3 faithful and share words with the reference.
-        (
-            REOPEN,
-            bedrock_response(
-                "A claim cannot be reopened.", (REOPENED, FAQ), guardrail_action="INTERVENED"
-            ),
-        ),
+        REOPEN,
+        "A claim cannot be reopened.",
+        (REOPENED, FAQ),
+        stop_reason="guardrail_intervened",
     )
     report_written(clients)
     result = evaluate(clients)
     assert result["scores"]["faithfulness"] == pytest.approx(0.5)
     assert result["scores"]["answer_relevance"] == pytest.approx(0.5)
     assert result["failed_metrics"] == ["faithfulness", "answer_relevance"]
-    assert clients.written["blocked_by_guardrail"] == [1]
-    blocked = clients.written["per_question"][1]
+    assert clients.written["Body"]["blocked_by_guardrail"] == [1]
+    blocked = clients.written["Body"]["per_question"][1]
     assert (blocked["guardrail_action"], blocked["faithfulness"]) == ("INTERVENED", 0.0)
+
+
+def test_a_question_without_passages_scores_zero_without_asking_the_model(
+    clients: Clients,
+) -> None:
+    question_set(clients, jsonl(SETTLE, REOPEN))
+    answers(clients, SETTLE, "Claims are settled within thirty days.", (SETTLED, HANDBOOK))
+    # Nothing is queued for Converse: a call would fail the Stubber, and the evaluation.
+    answers(clients, REOPEN, None)
+    report_written(clients)
+    result = evaluate(clients)
+    assert result["scores"] == pytest.approx(
+        {"faithfulness": 0.5, "answer_relevance": 0.5, "context_precision": 0.5}
+    )
+    report = clients.written["Body"]
+    assert (report["without_passages"], report["blocked_by_guardrail"]) == ([1], [])
+    unanswered = report["per_question"][1]
+    assert (unanswered["answer"], unanswered["sources"], unanswered["faithfulness"]) == (
+        None,
+        [],
+        0.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -312,7 +351,7 @@ def test_a_malformed_question_set_fails_before_any_question_is_asked(
         evaluate(clients)
 
 
-def test_two_hundred_questions_with_blank_lines_between_are_accepted() -> None:
+def test_a_hundred_questions_with_blank_lines_after_are_accepted() -> None:
     questions = index.parse_questions("\n".join([json.dumps(SETTLE)] * 100 + ["", ""]))
     assert len(questions) == 100
     assert questions[0].reference_sources == frozenset({HANDBOOK})

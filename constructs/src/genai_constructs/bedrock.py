@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
-from aws_cdk import CfnTag, RemovalPolicy, Stack, Token
+from aws_cdk import Arn, ArnFormat, CfnTag, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,6 +24,61 @@ INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"
 CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
 STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
 PII_ACTIONS = ("BLOCK", "ANONYMIZE")
+_GUARDRAIL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:guardrail/[a-z0-9]+$")
+_GUARDRAIL_VERSION = re.compile(r"^[1-9]\d{0,7}$")
+
+
+class IGuardrail(Protocol):
+    """A published guardrail version, of this app (``GovernedGuardrail``) or imported
+    (``GovernedGuardrail.from_guardrail_attributes``)."""
+
+    @property
+    def guardrail_arn(self) -> str: ...
+
+    @property
+    def guardrail_id(self) -> str: ...
+
+    @property
+    def guardrail_version(self) -> str: ...
+
+    @property
+    def versioned_arn(self) -> str:
+        """``<guardrail ARN>:<version>``: the value of ``bedrock:GuardrailIdentifier``."""
+        ...
+
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def _grant_apply(grantee: iam.IGrantable, guardrail_arn: str) -> iam.Grant:
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[guardrail_arn]
+    )
+
+
+class _ImportedGuardrail(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, guardrail_arn: str, version: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not Token.is_unresolved(guardrail_arn) and not _GUARDRAIL_ARN.match(guardrail_arn):
+            raise ValueError(
+                f"GovernedGuardrail.from_guardrail_attributes: guardrail_arn '{guardrail_arn}' "
+                "is not a guardrail ARN (arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID)"
+            )
+        if not Token.is_unresolved(version) and not _GUARDRAIL_VERSION.match(version):
+            raise ValueError(
+                f"GovernedGuardrail.from_guardrail_attributes: version '{version}' is not a "
+                "published version number (DRAFT cannot be enforced)"
+            )
+        self.guardrail_arn = guardrail_arn
+        self.guardrail_id = str(
+            Arn.split(guardrail_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+        )
+        self.guardrail_version = version
+        self.versioned_arn = f"{guardrail_arn}:{version}"
+
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+        return _grant_apply(grantee, self.guardrail_arn)
 
 
 def fingerprint(value: object) -> str:
@@ -193,6 +250,8 @@ class GovernedGuardrail(Construct):
         )
         self.version.apply_removal_policy(RemovalPolicy.RETAIN)
         self.guardrail_arn: str = self.guardrail.attr_guardrail_arn
+        self.guardrail_id: str = self.guardrail.attr_guardrail_id
+        self.guardrail_version: str = self.version.attr_version
         # The form the bedrock:GuardrailIdentifier condition key takes: ARN and version.
         self.versioned_arn: str = f"{self.guardrail.attr_guardrail_arn}:{self.version.attr_version}"
         if enforce:
@@ -214,9 +273,15 @@ class GovernedGuardrail(Construct):
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` check text against the guardrail (``ApplyGuardrail``); callers also
         need to decrypt with the guardrail's key."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[self.guardrail_arn]
-        )
+        return _grant_apply(grantee, self.guardrail_arn)
+
+    @staticmethod
+    def from_guardrail_attributes(
+        scope: Construct, construct_id: str, *, guardrail_arn: str, version: str
+    ) -> IGuardrail:
+        """A guardrail published elsewhere (another stack, the central account): its ARN and
+        the numeric version callers must name."""
+        return _ImportedGuardrail(scope, construct_id, guardrail_arn=guardrail_arn, version=version)
 
 
 def _grounding(
@@ -284,11 +349,11 @@ class ModelAccessPolicy(Construct):
     knowledge bases.
 
     :param models: the approved models, at least one.
-    :param guardrail_arn: the guardrail (for ``bedrock:ApplyGuardrail``).
-    :param guardrail_identifier: ``<guardrail ARN>:<version>``, the condition value.
-    :param guardrail_key_arn: the key that encrypts the guardrail; callers decrypt with it.
+    :param guardrail: the guardrail version every invocation must name.
+    :param guardrail_key: the key that encrypts the guardrail; callers decrypt with it.
     :param application_profile_arns: default none.
-    :param knowledge_base_arns: default none; Retrieve and RetrieveAndGenerate on these.
+    :param knowledge_base_arns: default none; Retrieve on these (RetrieveAndGenerate has no
+        resource type to limit it by; answers are generated with Converse and the guardrail).
     :param roles: roles the policy is attached to.
     """
 
@@ -298,9 +363,8 @@ class ModelAccessPolicy(Construct):
         construct_id: str,
         *,
         models: Sequence[ApprovedModel],
-        guardrail_arn: str,
-        guardrail_identifier: str,
-        guardrail_key_arn: str,
+        guardrail: IGuardrail,
+        guardrail_key: kms.IKey,
         application_profile_arns: Sequence[str] = (),
         knowledge_base_arns: Sequence[str] = (),
         roles: Sequence[iam.IRole] = (),
@@ -310,6 +374,7 @@ class ModelAccessPolicy(Construct):
             raise ValueError("ModelAccessPolicy: models must name at least one approved model")
 
         stack = Stack.of(self)
+        guardrail_identifier = guardrail.versioned_arn
         model_arns = sorted({arn for model in models for arn in model.resource_arns(stack)})
         statements = [
             iam.PolicyStatement(
@@ -330,12 +395,12 @@ class ModelAccessPolicy(Construct):
             iam.PolicyStatement(
                 sid="ApplyTheGuardrail",
                 actions=["bedrock:ApplyGuardrail"],
-                resources=[guardrail_arn],
+                resources=[guardrail.guardrail_arn],
             ),
             iam.PolicyStatement(
                 sid="DecryptTheGuardrail",
                 actions=["kms:Decrypt"],
-                resources=[guardrail_key_arn],
+                resources=[guardrail_key.key_arn],
                 conditions={
                     "StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.amazonaws.com"}
                 },
@@ -345,7 +410,7 @@ class ModelAccessPolicy(Construct):
             statements.append(
                 iam.PolicyStatement(
                     sid="UseKnowledgeBases",
-                    actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"],
+                    actions=["bedrock:Retrieve"],
                     resources=list(knowledge_base_arns),
                 )
             )

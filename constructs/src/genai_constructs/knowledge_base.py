@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Arn, ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -20,8 +20,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
-from constructs import Construct
+from constructs import Construct, IConstruct
 
+from genai_constructs.bedrock import fingerprint
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import collection_part_name
@@ -120,6 +121,65 @@ class Chunking:
         return Chunking(
             bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy="NONE")
         )
+
+
+_KNOWLEDGE_BASE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:knowledge-base/[0-9A-Z]{10}$"
+)
+
+
+class IKnowledgeBase(Protocol):
+    """A Bedrock knowledge base, of this app (``GovernedKnowledgeBase``) or imported
+    (``GovernedKnowledgeBase.from_knowledge_base_arn``)."""
+
+    @property
+    def knowledge_base_arn(self) -> str: ...
+
+    @property
+    def knowledge_base_id(self) -> str: ...
+
+    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def _grant_retrieve(grantee: iam.IGrantable, knowledge_base_arn: str) -> iam.Grant:
+    """``Retrieve`` on one knowledge base. Not ``RetrieveAndGenerate``: IAM has no resource
+    type for it, so it cannot be limited to a knowledge base; generate with Converse and the
+    guardrail instead."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["bedrock:Retrieve"], resource_arns=[knowledge_base_arn]
+    )
+
+
+class _ImportedKnowledgeBase(Construct):
+    def __init__(self, scope: Construct, construct_id: str, knowledge_base_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        if not Token.is_unresolved(knowledge_base_arn) and not _KNOWLEDGE_BASE_ARN.match(
+            knowledge_base_arn
+        ):
+            raise ValueError(
+                "GovernedKnowledgeBase.from_knowledge_base_arn: "
+                f"'{knowledge_base_arn}' is not a knowledge base ARN "
+                "(arn:aws:bedrock:REGION:ACCOUNT:knowledge-base/ID, ID 10 characters A-Z0-9)"
+            )
+        self.knowledge_base_arn = knowledge_base_arn
+        self.knowledge_base_id = str(
+            Arn.split(knowledge_base_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+        )
+
+    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
+        return _grant_retrieve(grantee, self.knowledge_base_arn)
+
+
+def _grant_policy(role: iam.IRole) -> IConstruct:
+    """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app,
+    ``Policy`` of an imported one."""
+    policy = role.node.try_find_child("DefaultPolicy") or role.node.try_find_child("Policy")
+    if policy is None:
+        raise ValueError(
+            f"'{role.node.path}' holds no policy for the grants: an immutable imported role "
+            "cannot be given a knowledge base's permissions"
+        )
+    return policy
 
 
 class VectorStore(Protocol):
@@ -468,9 +528,11 @@ class GovernedKnowledgeBase(Construct):
     :param embedding_model_arn: foundation-model ARN of the embedding model.
     :param chunking: default ``Chunking.fixed_size()`` (Bedrock's default, made explicit).
         Changing it replaces the data source (Bedrock cannot update a vector ingestion
-        configuration); its documents are ingested again.
+        configuration) and deletes the old one's vectors: ingest again after the deploy.
     :param parsing_model_arn: default none (Bedrock's text parser); a foundation model that
         parses documents (tables, figures, scanned pages) before chunking.
+    :param role: default a new service role; a role of your own must trust
+        ``bedrock.amazonaws.com`` (this construct adds its permissions to it).
     """
 
     def __init__(
@@ -486,6 +548,7 @@ class GovernedKnowledgeBase(Construct):
         embedding_model_arn: str,
         chunking: Chunking | None = None,
         parsing_model_arn: str | None = None,
+        role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.name = name
@@ -497,7 +560,7 @@ class GovernedKnowledgeBase(Construct):
                 f"(got '{source_prefix}')"
             )
         stack = Stack.of(self)
-        self.role = iam.Role(
+        self.role = role or iam.Role(
             self,
             "ServiceRole",
             description=f"Bedrock knowledge base {name}: one prefix, one vector store, one model",
@@ -597,16 +660,20 @@ class GovernedKnowledgeBase(Construct):
             storage_configuration=vector_store.storage_configuration(),
         )
         # Bedrock checks the role's permissions when the knowledge base is created.
-        self.knowledge_base.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        policy = _grant_policy(self.role)
+        self.knowledge_base.node.add_dependency(policy)
+        ingestion = self._ingestion_configuration(
+            chunking or Chunking.fixed_size(), parsing_model_arn
+        )
         self.data_source = bedrock.CfnDataSource(
             self,
             "DataSource",
-            vector_ingestion_configuration=self._ingestion_configuration(
-                chunking or Chunking.fixed_size(), parsing_model_arn
-            ),
-            name=f"{name}-source"[:100],
+            vector_ingestion_configuration=ingestion,
+            # Chunking and parsing cannot change in place: a change replaces the data source,
+            # created (under a new name) before the old one is deleted with its vectors.
+            name=f"{name[:89]}-{fingerprint(stack.resolve(ingestion))}",
             knowledge_base_id=self.knowledge_base.attr_knowledge_base_id,
-            data_deletion_policy="RETAIN",
+            data_deletion_policy="DELETE",
             data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
                 type="S3",
                 s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
@@ -619,7 +686,6 @@ class GovernedKnowledgeBase(Construct):
             ),
         )
         self.knowledge_base_arn: str = self.knowledge_base.attr_knowledge_base_arn
-        policy = self.role.node.find_child("DefaultPolicy")
         reason = (
             f"Service role of knowledge base {name}: CDK-generated statements scoped to one "
             "source prefix, one vector store and one embedding model"
@@ -672,10 +738,13 @@ class GovernedKnowledgeBase(Construct):
         )
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` query the knowledge base (``Retrieve`` and
-        ``RetrieveAndGenerate``)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"],
-            resource_arns=[self.knowledge_base_arn],
-        )
+        """Let ``grantee`` query the knowledge base (``Retrieve`` only, see
+        ``IKnowledgeBase``)."""
+        return _grant_retrieve(grantee, self.knowledge_base_arn)
+
+    @staticmethod
+    def from_knowledge_base_arn(
+        scope: Construct, construct_id: str, knowledge_base_arn: str
+    ) -> IKnowledgeBase:
+        """A knowledge base made elsewhere (another stack or app), by its ARN."""
+        return _ImportedKnowledgeBase(scope, construct_id, knowledge_base_arn)

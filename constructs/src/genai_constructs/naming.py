@@ -6,6 +6,7 @@ starting the CDK.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -113,13 +114,23 @@ def rag_reports_prefix(use_case: str) -> str:
     return f"rag-evaluations/{use_case}/"
 
 
-# The policies and endpoint of an OpenSearch Serverless collection, each named after it.
-COLLECTION_PARTS = ("enc", "net", "vpce", "admin", "kb")
+# OpenSearch Serverless names: collections, their policies and endpoints, 32 characters.
+OPENSEARCH_NAME_LENGTH = 32
+
+
+def short_name(name: str, limit: int = OPENSEARCH_NAME_LENGTH) -> str:
+    """``name`` when it fits ``limit``; else its start and a hash of the whole name, so that
+    two long names never shorten to the same one."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def collection_part_name(collection_name: str, part: str) -> str:
-    """The name of one policy or endpoint of the collection (OpenSearch: 32 characters)."""
-    return f"{collection_name}-{part}"[:32]
+    """The name of one policy or endpoint of the collection: ``<collection>-<part>``, its
+    collection part shortened (``short_name``) so that the part always survives."""
+    return f"{short_name(collection_name, OPENSEARCH_NAME_LENGTH - len(part) - 1)}-{part}"
 
 
 # The PII entity types a Bedrock guardrail's sensitive-information policy accepts.

@@ -29,6 +29,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from genai_constructs.bedrock import IGuardrail
 from genai_constructs.compliance import (
     acknowledge,
     acknowledge_role_policy,
@@ -36,17 +37,20 @@ from genai_constructs.compliance import (
     nag_reference,
 )
 from genai_constructs.function import PlatformFunction
-from genai_constructs.knowledge_base import GovernedKnowledgeBase
+from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
 
+_TRANSIENT_ERRORS = (
+    "BedrockAgent.ThrottlingException",
+    "BedrockAgent.InternalServerException",
+)
 # Bedrock runs one ingestion job per data source at a time; a request that arrives while
 # one runs waits for it (Conflict) rather than being dropped.
 _RETRIED_ERRORS = (
     "BedrockAgent.ConflictException",
-    "BedrockAgent.ThrottlingException",
     "BedrockAgent.ServiceQuotaExceededException",
+    *_TRANSIENT_ERRORS,
 )
-INGESTION_METRICS = ("IngestionJobsFailed", "IngestionDocumentsFailed", "IngestionDocumentsIndexed")
-# The bound of RetrieveAndGenerate's input text.
+# Retrieve's bound on the query text.
 MAX_QUESTION_CHARS = 20000
 
 
@@ -117,7 +121,8 @@ class KnowledgeBaseIngestion(Construct):
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=encryption_key,
             enforce_ssl=True,
-            visibility_timeout=Duration.minutes(5),
+            # Longer than the pipe's batch window, or messages it holds reappear before it runs.
+            visibility_timeout=Duration.minutes(15),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letters),
         )
         target = _QueueTarget(self.requests, self.dead_letters)
@@ -196,6 +201,8 @@ class KnowledgeBaseIngestion(Construct):
                 result_path="$.job",
             )
 
+        # The pipe hands over its batch as an array; the execution needs none of it.
+        batch = sfn.Pass(self, "OneIngestionPerBatch", parameters={})
         start = call("StartIngestionJob", "startIngestionJob", job)
         start.add_retry(
             errors=list(_RETRIED_ERRORS),
@@ -209,6 +216,13 @@ class KnowledgeBaseIngestion(Construct):
             "GetIngestionJob",
             "getIngestionJob",
             {**job, "IngestionJobId.$": "$.job.IngestionJob.IngestionJobId"},
+        )
+        follow.add_retry(
+            errors=list(_TRANSIENT_ERRORS),
+            interval=Duration.seconds(30),
+            backoff_rate=2,
+            max_attempts=6,
+            jitter_strategy=sfn.JitterType.FULL,
         )
         wait = sfn.Wait(self, "WaitForTheJob", time=sfn.WaitTime.duration(Duration.minutes(1)))
         status = "$.job.IngestionJob.Status"
@@ -241,7 +255,10 @@ class KnowledgeBaseIngestion(Construct):
             {
                 "IngestionJobsFailed": 0,
                 "IngestionDocumentsFailed": f"{statistics}.NumberOfDocumentsFailed",
-                "IngestionDocumentsIndexed": f"{statistics}.NumberOfNewDocumentsIndexed",
+                "IngestionDocumentsIndexed": (
+                    f"States.MathAdd({statistics}.NumberOfNewDocumentsIndexed, "
+                    f"{statistics}.NumberOfModifiedDocumentsIndexed)"
+                ),
             },
         )
         failed = metrics("RecordTheFailure", {"IngestionJobsFailed": 1})
@@ -264,7 +281,8 @@ class KnowledgeBaseIngestion(Construct):
             .otherwise(sfn.Succeed(self, "Ingested"))
         )
         definition = (
-            start.next(wait)
+            batch.next(start)
+            .next(wait)
             .next(follow)
             .next(
                 sfn.Choice(self, "JobFinished")
@@ -427,20 +445,24 @@ class _QueueTarget:
 class AnswerApi(Construct):
     """The answer service of one use case: a function URL with IAM auth, in the VPC.
 
-    It calls RetrieveAndGenerate on the use case's knowledge bases through its inference
-    profile, with the guardrail, and returns the answer with its citations
-    (``handlers/answer``). Unsigned requests are refused by Lambda (``AWS_IAM``); a signed
+    It retrieves passages from the use case's knowledge bases and has the use case's
+    inference profile answer from them with Converse and the guardrail (the passages as its
+    grounding source), returning the answer with its numbered citations
+    (``handlers/answer``). Not RetrieveAndGenerate: IAM cannot scope that action to a
+    knowledge base, and the guardrail condition key the platform enforces is documented for
+    Converse, not for it. Unsigned requests are refused by Lambda (``AWS_IAM``); a signed
     one needs ``lambda:InvokeFunctionUrl`` from ``grant_invoke``. Questions are limited to
     ``max_question_chars``.
 
     :param knowledge_bases: name to knowledge base; the first is the default.
     :param model_arn: the use case's application inference profile ARN.
-    :param guardrail_id: the guardrail's ID; ``guardrail_version`` its version.
-    :param max_question_chars: 1-20000 (RetrieveAndGenerate's bound).
+    :param guardrail: the guardrail version every answer is generated with.
+    :param max_question_chars: 1-20000.
     :param results: passages retrieved per question (1-100).
-    :param session_key: default none (no memory); with a key, sessions are kept by Bedrock
-        encrypted with it and callers may pass ``session_id``.
+    :param memory_turns: default 0 (no memory); how many previous turns a request may carry
+        (0-20). The application keeps the conversation; the platform stores none.
     :param concurrency: default 10; the function's reserved concurrency (bounds load and cost).
+    :param role: default a new role; the role the function runs as.
     """
 
     def __init__(
@@ -448,17 +470,17 @@ class AnswerApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+        knowledge_bases: Mapping[str, IKnowledgeBase],
         model_arn: str,
-        guardrail_id: str,
-        guardrail_version: str,
+        guardrail: IGuardrail,
         max_question_chars: int,
         results: int,
         encryption_key: kms.IKey,
         vpc: ec2.IVpc,
         log_retention: logs.RetentionDays,
-        session_key: kms.IKey | None = None,
+        memory_turns: int = 0,
         concurrency: int = 10,
+        role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not knowledge_bases:
@@ -470,9 +492,9 @@ class AnswerApi(Construct):
             )
         if not 1 <= results <= 100:
             raise ValueError(f"AnswerApi: results must be 1-100 (got {results})")
-        environment = rag_environment(
-            knowledge_bases, model_arn, guardrail_id, guardrail_version, results, session_key
-        )
+        if not 0 <= memory_turns <= 20:
+            raise ValueError(f"AnswerApi: memory_turns must be 0-20 (got {memory_turns})")
+        environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
         self.function = PlatformFunction(
             self,
             "Function",
@@ -482,21 +504,17 @@ class AnswerApi(Construct):
             vpc=vpc,
             log_retention=log_retention,
             timeout=Duration.seconds(60),
-            environment={**environment, "MAX_QUESTION_CHARS": str(max_question_chars)},
+            environment={
+                **environment,
+                "MAX_QUESTION_CHARS": str(max_question_chars),
+                "MEMORY_TURNS": str(memory_turns),
+            },
             memory_size=512,
             reserved_concurrency=concurrency,
+            role=role,
         )
         for knowledge_base in knowledge_bases.values():
             knowledge_base.grant_retrieve(self.function.role)
-        if session_key is not None:
-            # RetrieveAndGenerate encrypts and reads the session with the caller's rights.
-            self.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="KeepSessionsEncrypted",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[session_key.key_arn],
-                )
-            )
         self.url = self.function.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
         )
@@ -548,9 +566,10 @@ class RagEvaluation(Construct):
     """The offline evaluation of a use case's answers (``handlers/rag_evaluation``).
 
     It answers each question of a JSON Lines set in the source bucket as the answer API
-    would, scores faithfulness, answer relevance and context precision (lexical measures,
-    no judge model), writes a report to the report bucket, publishes the scores and returns
-    whether each meets its threshold. A release pipeline invokes it and stops on a failure.
+    would (Retrieve, then Converse with the guardrail), scores faithfulness, answer relevance
+    and context precision (lexical measures, no judge model), writes a report to the report
+    bucket, publishes the scores and returns whether each meets its threshold. A release
+    pipeline invokes it and stops on a failure.
 
     :param questions_bucket: the bucket of the question set; ``questions_key`` its key.
     :param report_bucket: where reports go, under ``report_prefix``.
@@ -565,10 +584,9 @@ class RagEvaluation(Construct):
         construct_id: str,
         *,
         use_case: str,
-        knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+        knowledge_bases: Mapping[str, IKnowledgeBase],
         model_arn: str,
-        guardrail_id: str,
-        guardrail_version: str,
+        guardrail: IGuardrail,
         results: int,
         questions_bucket: s3.IBucket,
         questions_key: str,
@@ -588,9 +606,7 @@ class RagEvaluation(Construct):
                 f"RagEvaluation: thresholds must give {', '.join(sorted(expected))}, each in "
                 f"[0, 1] (got {dict(thresholds)})"
             )
-        environment = rag_environment(
-            knowledge_bases, model_arn, guardrail_id, guardrail_version, results, None
-        )
+        environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
         self.function = PlatformFunction(
             self,
             "Function",
@@ -662,25 +678,21 @@ class RagEvaluation(Construct):
 
 
 def rag_environment(
-    knowledge_bases: Mapping[str, GovernedKnowledgeBase],
+    scope: Construct,
+    knowledge_bases: Mapping[str, IKnowledgeBase],
     model_arn: str,
-    guardrail_id: str,
-    guardrail_version: str,
+    guardrail: IGuardrail,
     results: int,
-    session_key: kms.IKey | None,
 ) -> dict[str, str]:
     """The environment of a function that answers from knowledge bases
     (``handlers/retrieval.RagSettings``)."""
-    ids = Stack.of(next(iter(knowledge_bases.values()))).to_json_string(
+    ids = Stack.of(scope).to_json_string(
         {name: kb.knowledge_base_id for name, kb in knowledge_bases.items()}
     )
-    environment = {
+    return {
         "KNOWLEDGE_BASES": ids,
         "MODEL_ARN": model_arn,
-        "GUARDRAIL_ID": guardrail_id,
-        "GUARDRAIL_VERSION": guardrail_version,
+        "GUARDRAIL_ARN": guardrail.guardrail_arn,
+        "GUARDRAIL_VERSION": guardrail.guardrail_version,
         "NUMBER_OF_RESULTS": str(results),
     }
-    if session_key is not None:
-        environment["SESSION_KEY_ARN"] = session_key.key_arn
-    return environment

@@ -2,23 +2,26 @@
 
 A function URL with IAM auth invokes it (payload format 2.0). The caller POSTs a JSON object:
 ``question`` (required), ``knowledge_base`` (one of the use case's names; the first by default)
-and ``session_id`` (only when session memory is on: the ``session_id`` of an earlier answer).
-Bedrock's RetrieveAndGenerate answers through the use case's application inference profile and
-guardrail (``genai_constructs.handlers.retrieval``). The reply is JSON:
+and, only when memory is on (``MEMORY_TURNS`` > 0), ``history``: the earlier turns the
+application kept, oldest first, at most ``MEMORY_TURNS`` ``{"question", "answer"}``. The
+platform stores no conversation. The knowledge base's Retrieve finds the passages and Converse
+answers from them through the use case's application inference profile and guardrail
+(``genai_constructs.handlers.retrieval``). The reply is JSON:
 
-- 200 ``{"answer", "citations": [{"text", "source"}], "grounded", "guardrail_action",
-  "knowledge_base"}`` plus ``session_id`` when session memory is on. When the guardrail
-  intervenes, ``answer`` is its blocked message and ``citations`` is empty; when no passage is
-  retrieved, ``answer`` is null with a ``reason``: the model's ungrounded text is not returned;
+- 200 ``{"answer", "citations": [{"number", "text", "source", "score"}], "grounded",
+  "guardrail_action", "knowledge_base"}``; the answer cites the passages as [number]. When the
+  guardrail intervenes, ``answer`` is its blocked message and ``citations`` is empty; when no
+  passage is retrieved, the model is not asked and ``answer`` is null with a ``reason``;
 - 4xx ``{"error"}`` for a request it refuses (413 when the question or body is too long, 429
   when Bedrock still throttles after the retries), 502 when Bedrock fails otherwise (logged).
 
-The logs hold metadata only (lengths, knowledge base, guardrail action, citation count), never
-the question or the answer.
+The logs hold metadata only (lengths, turns, knowledge base, guardrail action, passage count),
+never the question, the history or the answer.
 
 Configuration (environment): the ``RagSettings`` variables (``KNOWLEDGE_BASES``, ``MODEL_ARN``,
-``GUARDRAIL_ID``, ``GUARDRAIL_VERSION``, ``NUMBER_OF_RESULTS``, optional ``SESSION_KEY_ARN``) and
-``MAX_QUESTION_CHARS``, which the stack derives from the guardrail policy's input token limit.
+``GUARDRAIL_ARN``, ``GUARDRAIL_VERSION``, ``NUMBER_OF_RESULTS``, ``MEMORY_TURNS`` (default 0),
+``MAX_ANSWER_TOKENS`` (default 1024)) and ``MAX_QUESTION_CHARS``, which the stack derives from
+the guardrail policy's input token limit.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -32,7 +35,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,16 +49,18 @@ from genai_constructs.handlers.retrieval import (
     Answer,
     RagSettings,
     SettingsError,
+    Turn,
+    answer_question,
     is_throttling,
-    retrieve_and_generate,
 )
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
-FIELDS = ("question", "knowledge_base", "session_id")
-# RetrieveAndGenerate's own constraint on a session id.
-SESSION_ID = re.compile(r"^[0-9a-zA-Z._:-]{2,100}$")
+FIELDS = ("question", "knowledge_base")
+MEMORY_FIELD = "history"
+# An answer may run longer than a question: up to this many times its limit.
+ANSWER_CHARS_PER_QUESTION_CHAR = 4
 NO_PASSAGE = "no passage of the knowledge base matches the question"
 
 
@@ -72,18 +76,24 @@ class RequestError(Exception):
 class Question:
     text: str
     knowledge_base: str
-    session_id: str | None
+    history: list[Turn]
 
 
 @functools.cache
-def _client() -> Any:
+def _agent_client() -> Any:
     return boto3.client("bedrock-agent-runtime", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def _runtime_client() -> Any:
+    return boto3.client("bedrock-runtime", config=CLIENT_CONFIG)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return answer(
         event,
-        client=_client(),
+        agent_client=_agent_client(),
+        runtime_client=_runtime_client(),
         env=os.environ,
         sleep=time.sleep,
         request_id=getattr(context, "aws_request_id", "unknown"),
@@ -93,7 +103,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def answer(
     event: Mapping[str, Any],
     *,
-    client: Any,
+    agent_client: Any,
+    runtime_client: Any,
     env: Mapping[str, str],
     sleep: Callable[[float], None],
     request_id: str,
@@ -102,7 +113,7 @@ def answer(
     max_chars = max_question_chars(env)
     try:
         question = parse_request(event, settings, max_chars)
-        reply = ask(client, settings, question, sleep, request_id)
+        reply = ask(agent_client, runtime_client, settings, question, sleep, request_id)
     except RequestError as refused:
         logger.info("refused: status=%d", refused.status)
         return response(refused.status, {"error": refused.reason}, refused.headers)
@@ -120,22 +131,26 @@ def parse_request(event: Mapping[str, Any], settings: RagSettings, max_chars: in
     method = event.get("requestContext", {}).get("http", {}).get("method")
     if method != "POST":
         raise RequestError(405, f"method {method} is not allowed; use POST", {"allow": "POST"})
-    fields = json_object(request_body(event, max_chars))
-    unknown = sorted(set(fields) - set(FIELDS))
+    fields = json_object(request_body(event, settings, max_chars))
+    if MEMORY_FIELD in fields and not settings.memory_turns:
+        raise RequestError(400, "conversation memory is off for this use case; omit 'history'")
+    allowed = (*FIELDS, MEMORY_FIELD) if settings.memory_turns else FIELDS
+    unknown = sorted(set(fields) - set(allowed))
     if unknown:
         raise RequestError(
-            400, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(FIELDS)}"
+            400, f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(allowed)}"
         )
     return Question(
         text=question_text(fields, max_chars),
         knowledge_base=knowledge_base(fields, settings),
-        session_id=session_id(fields, settings),
+        history=history(fields, settings, max_chars),
     )
 
 
-def request_body(event: Mapping[str, Any], max_chars: int) -> bytes:
+def request_body(event: Mapping[str, Any], settings: RagSettings, max_chars: int) -> bytes:
     """The body's bytes, refused with 413 before any parsing when it is larger than the
-    longest question could make it (4 UTF-8 bytes a character, plus room for the rest)."""
+    longest question and history could make it (4 bytes a character, as a JSON escape of a
+    non-ASCII character may take; plus room for the rest)."""
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         try:
@@ -144,7 +159,9 @@ def request_body(event: Mapping[str, Any], max_chars: int) -> bytes:
             raise RequestError(400, "the body is not valid base64") from None
     else:
         raw = body.encode()
-    limit = 4 * max_chars + 4096
+    # A turn is a question and an answer of up to ANSWER_CHARS_PER_QUESTION_CHAR questions.
+    turn_chars = (1 + ANSWER_CHARS_PER_QUESTION_CHAR) * max_chars
+    limit = 4 * (max_chars + settings.memory_turns * turn_chars) + 4096
     if len(raw) > limit:
         raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
     return raw
@@ -178,44 +195,63 @@ def knowledge_base(fields: Mapping[str, Any], settings: RagSettings) -> str:
     return name
 
 
-def session_id(fields: Mapping[str, Any], settings: RagSettings) -> str | None:
-    value = fields.get("session_id")
-    if value is None:
-        return None
-    if not settings.session_memory:
-        raise RequestError(400, "session memory is off for this use case; omit 'session_id'")
-    if not isinstance(value, str) or not SESSION_ID.match(value):
-        raise RequestError(400, "'session_id' must be the session_id of an earlier answer")
-    return value
+def history(fields: Mapping[str, Any], settings: RagSettings, max_chars: int) -> list[Turn]:
+    """The earlier turns, oldest first, each question and answer stripped and bounded."""
+    turns = fields.get(MEMORY_FIELD, [])
+    limit = settings.memory_turns
+    if not isinstance(turns, list):
+        raise RequestError(
+            400, f"'history' must be a list of up to {limit} {{question, answer}}, oldest first"
+        )
+    if len(turns) > limit:
+        raise RequestError(400, f"'history' holds {len(turns)} turns; the limit is {limit}")
+    bounds = {"question": max_chars, "answer": ANSWER_CHARS_PER_QUESTION_CHAR * max_chars}
+    parsed: list[Turn] = []
+    for number, turn in enumerate(turns):
+        if not isinstance(turn, dict) or set(turn) != set(bounds):
+            raise RequestError(
+                400, f"history[{number}] must be an object of 'question' and 'answer' only"
+            )
+        for name, most in bounds.items():
+            value = turn[name]
+            if not isinstance(value, str) or not 1 <= len(value.strip()) <= most:
+                raise RequestError(
+                    400, f"history[{number}].{name} must be a string of 1 to {most} characters"
+                )
+        parsed.append(Turn(question=turn["question"].strip(), answer=turn["answer"].strip()))
+    return parsed
 
 
 def ask(
-    client: Any,
+    agent_client: Any,
+    runtime_client: Any,
     settings: RagSettings,
     question: Question,
     sleep: Callable[[float], None],
     request_id: str,
 ) -> dict[str, Any]:
     try:
-        result = retrieve_and_generate(
-            client,
+        result = answer_question(
+            agent_client,
+            runtime_client,
             settings,
             question=question.text,
             knowledge_base_id=settings.knowledge_bases[question.knowledge_base],
-            session_id=question.session_id,
+            history=question.history,
             sleep=sleep,
         )
     except (ClientError, BotoCoreError) as error:
         raise refusal(error, request_id) from error
-    reply = reply_body(result, question.knowledge_base, settings.session_memory)
+    reply = reply_body(result, question.knowledge_base)
     logger.info(
-        "answered: question_chars=%d answer_chars=%d knowledge_base=%s guardrail_action=%s "
-        "citations=%d",
+        "answered: question_chars=%d history_turns=%d answer_chars=%d knowledge_base=%s "
+        "guardrail_action=%s passages=%d",
         len(question.text),
-        len(result.text),
+        len(question.history),
+        len(result.text or ""),
         question.knowledge_base,
         reply["guardrail_action"],
-        len(reply["citations"]),
+        len(result.citations),
     )
     return reply
 
@@ -230,14 +266,14 @@ def refusal(error: ClientError | BotoCoreError, request_id: str) -> RequestError
             return RequestError(
                 429, "Bedrock is throttling; retry later", {"retry-after": retry_after}
             )
-    logger.exception("RetrieveAndGenerate failed (request id %s)", request_id)
+    logger.exception("Retrieve or Converse failed (request id %s)", request_id)
     return RequestError(
         502,
         f"the knowledge base could not answer; see the function's logs (request id {request_id})",
     )
 
 
-def reply_body(result: Answer, knowledge_base: str, session_memory: bool) -> dict[str, Any]:
+def reply_body(result: Answer, knowledge_base: str) -> dict[str, Any]:
     if result.guardrail_intervened:
         reply: dict[str, Any] = {"answer": result.text, "citations": [], "grounded": False}
     elif not result.grounded:
@@ -246,8 +282,6 @@ def reply_body(result: Answer, knowledge_base: str, session_memory: bool) -> dic
         reply = {"answer": result.text, "citations": result.citations, "grounded": True}
     reply["guardrail_action"] = "INTERVENED" if result.guardrail_intervened else "NONE"
     reply["knowledge_base"] = knowledge_base
-    if session_memory:
-        reply["session_id"] = result.session_id
     return reply
 
 

@@ -3,36 +3,38 @@
 A delivery pipeline's gate invokes it before promotion to prod, and a failing score blocks the
 promotion. It asks each question of the use case's question set (JSON Lines in the LOB's
 curated zone: ``{"question", "reference_answer", "reference_sources": [s3 URIs] (optional)}``,
-at most 100, blank lines skipped) of the first knowledge base, without session, through the
-same RetrieveAndGenerate call as the answer API (``genai_constructs.handlers.retrieval``).
+at most 100, blank lines skipped) of the first knowledge base, without history, as the answer
+API would: Retrieve for the passages, then Converse through the use case's inference profile
+and guardrail (``genai_constructs.handlers.retrieval``).
 
-The metrics are lexical proxies, not an LLM judge: they count words, so a correct paraphrase
+The metrics are lexical proxies, with no judge model: they count words, so a correct paraphrase
 scores lower than a copy. Words are lower-cased, with common English stop words removed
 (``content_tokens``):
 
-- ``faithfulness``: the share of the answer's words found in the passages it cites (0 when it
-  cites none);
+- ``faithfulness``: the share of the answer's words found in the passages the model was given
+  (all those retrieved);
 - ``answer_relevance``: ROUGE-L F1 (longest common subsequence of words) between the answer
   and the reference answer;
-- ``context_precision``: the share of the cited passages whose source is one of the question's
-  ``reference_sources`` (0 when none is cited), averaged over the questions that list sources.
-  RetrieveAndGenerate reports the passages the answer cites, not all it retrieved. Without any
-  question listing sources, the metric is left out and its threshold not applied.
+- ``context_precision``: the share of the retrieved passages whose source is one of the
+  question's ``reference_sources`` (0 when none is retrieved), averaged over the questions that
+  list sources. Without any question listing sources, the metric is left out and its threshold
+  not applied.
 
 A question whose answer the guardrail blocked scores 0 for faithfulness and relevance and is
-listed in ``blocked_by_guardrail``. Each score is the mean over the questions; a score below
-its threshold fails the evaluation.
+listed in ``blocked_by_guardrail``; one without any passage (the model is not asked) scores 0
+for both and is listed in ``without_passages``. Each score is the mean over the questions; a
+score below its threshold fails the evaluation.
 
-The report (JSON) goes to ``REPORT_BUCKET``/``REPORT_PREFIX``<UTC timestamp>.json; the scores
-and ``RagEvaluationPassed`` (0 or 1) go to CloudWatch as one embedded-metric-format line
-(namespace ``METRIC_NAMESPACE``, dimension ``UseCase``). The function returns ``{"passed",
-"scores", "thresholds", "failed_metrics", "questions", "report"}``; a malformed question set
-or a Bedrock error fails the invocation.
+The report (JSON) goes to ``REPORT_BUCKET``/``REPORT_PREFIX``<UTC timestamp>.json, encrypted by
+the bucket's default key; the scores and ``RagEvaluationPassed`` (0 or 1) go to CloudWatch as
+one embedded-metric-format line (namespace ``METRIC_NAMESPACE``, dimension ``UseCase``). The
+function returns ``{"passed", "scores", "thresholds", "failed_metrics", "questions",
+"report"}``; a malformed question set or a Bedrock error fails the invocation.
 
 Configuration (environment): the ``RagSettings`` variables (``KNOWLEDGE_BASES``, ``MODEL_ARN``,
-``GUARDRAIL_ID``, ``GUARDRAIL_VERSION``, ``NUMBER_OF_RESULTS``, optional ``SESSION_KEY_ARN``),
-``QUESTIONS_BUCKET``, ``QUESTIONS_KEY``, ``REPORT_BUCKET``, ``REPORT_PREFIX`` (ends with '/'),
-``THRESHOLDS`` (JSON ``{"faithfulness", "answer_relevance", "context_precision"}``),
+``GUARDRAIL_ARN``, ``GUARDRAIL_VERSION``, ``NUMBER_OF_RESULTS``, ``MAX_ANSWER_TOKENS`` (default
+1024)), ``QUESTIONS_BUCKET``, ``QUESTIONS_KEY``, ``REPORT_BUCKET``, ``REPORT_PREFIX`` (ends
+with '/'), ``THRESHOLDS`` (JSON ``{"faithfulness", "answer_relevance", "context_precision"}``),
 ``METRIC_NAMESPACE`` and ``USE_CASE``.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
@@ -59,8 +61,8 @@ from genai_constructs.handlers.retrieval import (
     Answer,
     RagSettings,
     SettingsError,
+    answer_question,
     required,
-    retrieve_and_generate,
 )
 
 # About 4.5 s a question: 100 fit the function's 15 minutes with room for retries.
@@ -77,6 +79,8 @@ STOP_WORDS = frozenset({
 })
 # fmt: on
 WORD = re.compile(r"[^\W_]+")
+# The model cites passages as [1] or [2][3]: marks, not words of the answer.
+CITATION_MARK = re.compile(r"\[\d+\]")
 
 
 class QuestionSetError(ValueError):
@@ -144,6 +148,11 @@ def _agent_client() -> Any:
 
 
 @functools.cache
+def _runtime_client() -> Any:
+    return boto3.client("bedrock-runtime", config=CLIENT_CONFIG)
+
+
+@functools.cache
 def _s3_client() -> Any:
     return boto3.client("s3")
 
@@ -152,6 +161,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The gate's event is not read: the use case's environment says what to evaluate."""
     return evaluate(
         agent_client=_agent_client(),
+        runtime_client=_runtime_client(),
         s3_client=_s3_client(),
         env=os.environ,
         sleep=time.sleep,
@@ -162,6 +172,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def evaluate(
     *,
     agent_client: Any,
+    runtime_client: Any,
     s3_client: Any,
     env: Mapping[str, str],
     sleep: Callable[[float], None],
@@ -174,8 +185,9 @@ def evaluate(
     results = [
         score_question(
             question,
-            retrieve_and_generate(
+            answer_question(
                 agent_client,
+                runtime_client,
                 settings.rag,
                 question=question.text,
                 knowledge_base_id=settings.rag.knowledge_bases[name],
@@ -192,7 +204,6 @@ def evaluate(
         Key=key,
         Body=json.dumps(report, indent=2).encode(),
         ContentType="application/json",
-        ServerSideEncryption="aws:kms",
     )
     print(json.dumps(embedded_metrics(settings, report, evaluated_at)))
     return {
@@ -251,8 +262,13 @@ def content_tokens(text: str) -> list[str]:
     return [word for word in WORD.findall(text.lower()) if word not in STOP_WORDS]
 
 
+def answer_words(answer: Answer) -> str:
+    """The answer's text without its citation marks."""
+    return CITATION_MARK.sub(" ", answer.text or "")
+
+
 def faithfulness(answer: Answer) -> float:
-    words = content_tokens(answer.text)
+    words = content_tokens(answer_words(answer))
     passages = {word for cited in answer.citations for word in content_tokens(cited["text"])}
     if not words or not passages:
         return 0.0
@@ -288,15 +304,19 @@ def context_precision(answer: Answer, sources: frozenset[str]) -> float:
 
 
 def score_question(question: Question, answer: Answer) -> dict[str, Any]:
-    blocked = answer.guardrail_intervened
+    """Scores 0 for faithfulness and relevance when the guardrail blocked the answer or no
+    passage was retrieved (``answer.text`` is None: the model was not asked)."""
+    scored = answer.text is not None and not answer.guardrail_intervened
     result: dict[str, Any] = {
         "line": question.line,
         "question": question.text,
         "answer": answer.text,
-        "guardrail_action": "INTERVENED" if blocked else "NONE",
+        "guardrail_action": "INTERVENED" if answer.guardrail_intervened else "NONE",
         "sources": [cited["source"] for cited in answer.citations],
-        "faithfulness": 0.0 if blocked else faithfulness(answer),
-        "answer_relevance": 0.0 if blocked else rouge_l(answer.text, question.reference_answer),
+        "faithfulness": faithfulness(answer) if scored else 0.0,
+        "answer_relevance": (
+            rouge_l(answer_words(answer), question.reference_answer) if scored else 0.0
+        ),
     }
     if question.reference_sources:
         result["context_precision"] = context_precision(answer, question.reference_sources)
@@ -322,6 +342,9 @@ def build_report(
         "failed_metrics": failed,
         "blocked_by_guardrail": [
             index for index, result in enumerate(results) if result["guardrail_action"] != "NONE"
+        ],
+        "without_passages": [
+            index for index, result in enumerate(results) if not result["sources"]
         ],
         "per_question": results,
     }
