@@ -12,7 +12,7 @@ ORG ?= environments/example.yaml
 export ORG
 
 .PHONY: install install-synth browser validate synth audit cost own-org diff deploy \
-	deploy-local bench lint test clean
+	deploy-local bench lint test wheel clean
 
 # What synthesis needs (the CDK, cdk-nag, cfn-lint, the SageMaker SDK); the tests add the
 # recipe's PyTorch stack, moto, Pulumi and the linters.
@@ -98,5 +98,9 @@ browser:
 test: lint browser $(CHECKOV_VENV)/.installed
 	HF_HUB_OFFLINE=1 CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov pytest
 
+# The construct library as LOB teams install it: dist/genai_constructs-<version>-py3-none-any.whl
+wheel: install
+	python -m build --wheel --no-isolation --outdir dist constructs
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache dist

@@ -52,13 +52,14 @@ def test_a_missing_sagemaker_sdk_says_which_extra_to_install(
 
 
 def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path: Path) -> None:
-    """Built and installed as an LOB team would: `pip install` of the wheel, with its declared
-    dependencies, into a fresh virtual environment."""
+    """Built as `make wheel` builds it (`python -m build`) and installed as an LOB team would:
+    `pip install` of the wheel, with its declared dependencies, into a fresh virtual
+    environment."""
     library = Path(genai_constructs.__file__).resolve().parents[2]
     subprocess.run(
         [
-            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
-            *("-w", str(tmp_path / "dist"), str(library)),
+            *(sys.executable, "-m", "build", "--wheel", "--no-isolation"),
+            *("--outdir", str(tmp_path / "dist"), str(library)),
         ],
         check=True,
         capture_output=True,

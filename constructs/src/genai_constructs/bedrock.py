@@ -170,7 +170,7 @@ class GovernedGuardrail(Construct):
             raise ValueError("GovernedGuardrail: content_filters must name at least one filter")
         for prop in ("grounding_threshold", "relevance_threshold"):
             value = getattr(spec, prop)
-            if value is not None and not 0 <= value < 1:
+            if value is not None and not Token.is_unresolved(value) and not 0 <= value < 1:
                 raise ValueError(
                     f"GovernedGuardrail: {prop} must be at least 0 and below 1 (got {value})"
                 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -144,7 +144,7 @@ class PersonaRoles(Construct):
         if len(set(names)) != len(names):
             raise ValueError(f"PersonaRoles: persona names must be unique (got {names})")
         for name in [*(persona_role_name(prefix, n) for n in names), boundary_policy_name(prefix)]:
-            if not IAM_NAME.match(name):
+            if not Token.is_unresolved(name) and not IAM_NAME.match(name):
                 raise ValueError(
                     f"PersonaRoles: '{name}' is not a valid IAM name "
                     "(1-64 characters of letters, digits and +=,.@_-)"

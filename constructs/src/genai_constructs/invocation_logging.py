@@ -21,6 +21,7 @@ from constructs import Construct
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
+from genai_constructs.validation import check_at_least
 
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
 INTERVENTION_PATTERN = '?"INTERVENED" ?"guardrail_intervened"'
@@ -64,16 +65,9 @@ class ModelInvocationLogging(Construct):
         metric_namespace: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if max_input_tokens < 1:
-            raise ValueError(
-                "ModelInvocationLogging: max_input_tokens must be at least 1 "
-                f"(got {max_input_tokens})"
-            )
-        if interventions_per_5_minutes < 1:
-            raise ValueError(
-                "ModelInvocationLogging: interventions_per_5_minutes must be at least 1 "
-                f"(got {interventions_per_5_minutes})"
-            )
+        owner = "ModelInvocationLogging"
+        check_at_least(owner, "max_input_tokens", max_input_tokens, 1)
+        check_at_least(owner, "interventions_per_5_minutes", interventions_per_5_minutes, 1)
         stack = Stack.of(self)
 
         # Delivery: the role Bedrock assumes to write the records.

@@ -26,6 +26,7 @@ from genai_constructs.bedrock import fingerprint
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import collection_part_name
+from genai_constructs.validation import check_range
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
 TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
@@ -38,12 +39,6 @@ _COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 MAX_CHUNK_TOKENS = 8192
 
 
-def _in_range(owner: str, prop: str, value: int, low: int, high: int) -> None:
-    """Refuse ``value`` outside [low, high] (unresolved tokens are checked at deploy)."""
-    if not Token.is_unresolved(value) and not low <= value <= high:
-        raise ValueError(f"{owner}: {prop} must be {low}-{high} (got {value})")
-
-
 class Chunking:
     """How a data source splits documents before embedding them; build one with
     ``fixed_size``, ``hierarchical``, ``semantic`` or ``none``."""
@@ -54,8 +49,8 @@ class Chunking:
     @staticmethod
     def fixed_size(*, max_tokens: int = 300, overlap_percent: int = 20) -> Chunking:
         """Chunks of at most ``max_tokens``, consecutive ones sharing ``overlap_percent``."""
-        _in_range("Chunking.fixed_size", "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
-        _in_range("Chunking.fixed_size", "overlap_percent", overlap_percent, 1, 99)
+        check_range("Chunking.fixed_size", "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
+        check_range("Chunking.fixed_size", "overlap_percent", overlap_percent, 1, 99)
         return Chunking(
             bedrock.CfnDataSource.ChunkingConfigurationProperty(
                 chunking_strategy="FIXED_SIZE",
@@ -71,9 +66,9 @@ class Chunking:
     ) -> Chunking:
         """Parent chunks for context, child chunks for retrieval."""
         owner = "Chunking.hierarchical"
-        _in_range(owner, "parent_max_tokens", parent_max_tokens, 1, MAX_CHUNK_TOKENS)
-        _in_range(owner, "child_max_tokens", child_max_tokens, 1, MAX_CHUNK_TOKENS)
-        _in_range(owner, "overlap_tokens", overlap_tokens, 1, MAX_CHUNK_TOKENS)
+        check_range(owner, "parent_max_tokens", parent_max_tokens, 1, MAX_CHUNK_TOKENS)
+        check_range(owner, "child_max_tokens", child_max_tokens, 1, MAX_CHUNK_TOKENS)
+        check_range(owner, "overlap_tokens", overlap_tokens, 1, MAX_CHUNK_TOKENS)
         sizes = (parent_max_tokens, child_max_tokens, overlap_tokens)
         if not any(Token.is_unresolved(size) for size in sizes) and not (
             overlap_tokens < child_max_tokens < parent_max_tokens
@@ -101,9 +96,9 @@ class Chunking:
     ) -> Chunking:
         """Chunks split where the meaning of consecutive sentences changes most."""
         owner = "Chunking.semantic"
-        _in_range(owner, "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
-        _in_range(owner, "buffer_size", buffer_size, 0, 1)
-        _in_range(owner, "breakpoint_percentile", breakpoint_percentile, 50, 99)
+        check_range(owner, "max_tokens", max_tokens, 1, MAX_CHUNK_TOKENS)
+        check_range(owner, "buffer_size", buffer_size, 0, 1)
+        check_range(owner, "breakpoint_percentile", breakpoint_percentile, 50, 99)
         return Chunking(
             bedrock.CfnDataSource.ChunkingConfigurationProperty(
                 chunking_strategy="SEMANTIC",
@@ -231,8 +226,7 @@ class S3VectorStore(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not 1 <= dimensions <= 4096:
-            raise ValueError(f"S3VectorStore: dimensions must be 1-4096 (got {dimensions})")
+        check_range("S3VectorStore", "dimensions", dimensions, 1, 4096)
         if isinstance(encryption_key, kms.Key) and not _admits(encryption_key, S3_VECTORS_INDEXING):
             encryption_key.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -328,7 +322,7 @@ class OpenSearchVectorStore(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not _COLLECTION_NAME.match(collection_name):
+        if not Token.is_unresolved(collection_name) and not _COLLECTION_NAME.match(collection_name):
             raise ValueError(
                 f"OpenSearchVectorStore: '{collection_name}' is not a valid collection name "
                 "(3-32 lower-case letters, digits and '-', starting with a letter)"

@@ -8,11 +8,10 @@ through Step Functions' AWS SDK integration, follows it and records its outcome 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
@@ -38,6 +37,7 @@ from genai_constructs.compliance import (
 )
 from genai_constructs.function import PlatformFunction
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
+from genai_constructs.validation import check_range, number_text
 
 _TRANSIENT_ERRORS = (
     "BedrockAgent.ThrottlingException",
@@ -485,15 +485,9 @@ class AnswerApi(Construct):
         super().__init__(scope, construct_id)
         if not knowledge_bases:
             raise ValueError("AnswerApi: knowledge_bases must name at least one knowledge base")
-        if not 1 <= max_question_chars <= MAX_QUESTION_CHARS:
-            raise ValueError(
-                f"AnswerApi: max_question_chars must be 1-{MAX_QUESTION_CHARS} "
-                f"(got {max_question_chars})"
-            )
-        if not 1 <= results <= 100:
-            raise ValueError(f"AnswerApi: results must be 1-100 (got {results})")
-        if not 0 <= memory_turns <= 20:
-            raise ValueError(f"AnswerApi: memory_turns must be 0-20 (got {memory_turns})")
+        check_range("AnswerApi", "max_question_chars", max_question_chars, 1, MAX_QUESTION_CHARS)
+        check_range("AnswerApi", "results", results, 1, 100)
+        check_range("AnswerApi", "memory_turns", memory_turns, 0, 20)
         environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
         self.function = PlatformFunction(
             self,
@@ -506,8 +500,8 @@ class AnswerApi(Construct):
             timeout=Duration.seconds(60),
             environment={
                 **environment,
-                "MAX_QUESTION_CHARS": str(max_question_chars),
-                "MEMORY_TURNS": str(memory_turns),
+                "MAX_QUESTION_CHARS": number_text(max_question_chars),
+                "MEMORY_TURNS": number_text(memory_turns),
             },
             memory_size=512,
             reserved_concurrency=concurrency,
@@ -601,7 +595,9 @@ class RagEvaluation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         expected = {"faithfulness", "answer_relevance", "context_precision"}
-        if set(thresholds) != expected or not all(0 <= v <= 1 for v in thresholds.values()):
+        if set(thresholds) != expected or not all(
+            Token.is_unresolved(v) or 0 <= v <= 1 for v in thresholds.values()
+        ):
             raise ValueError(
                 f"RagEvaluation: thresholds must give {', '.join(sorted(expected))}, each in "
                 f"[0, 1] (got {dict(thresholds)})"
@@ -622,7 +618,7 @@ class RagEvaluation(Construct):
                 "QUESTIONS_KEY": questions_key,
                 "REPORT_BUCKET": report_bucket.bucket_name,
                 "REPORT_PREFIX": report_prefix,
-                "THRESHOLDS": json.dumps(dict(thresholds), sort_keys=True),
+                "THRESHOLDS": Stack.of(self).to_json_string(dict(sorted(thresholds.items()))),
                 "METRIC_NAMESPACE": metric_namespace,
                 "USE_CASE": use_case,
             },
@@ -694,5 +690,5 @@ def rag_environment(
         "MODEL_ARN": model_arn,
         "GUARDRAIL_ARN": guardrail.guardrail_arn,
         "GUARDRAIL_VERSION": guardrail.guardrail_version,
-        "NUMBER_OF_RESULTS": str(results),
+        "NUMBER_OF_RESULTS": number_text(results),
     }

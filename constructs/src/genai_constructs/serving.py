@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -82,12 +82,15 @@ class GpuEndpoint(Construct):
         monitor_baseline_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if min_instances < 0 or max_instances < max(1, min_instances):
+        counts = (min_instances, max_instances)
+        if not any(Token.is_unresolved(c) for c in counts) and (
+            min_instances < 0 or max_instances < max(1, min_instances)
+        ):
             raise ValueError(
                 f"GpuEndpoint: need 0 <= min_instances <= max_instances and max_instances >= 1 "
                 f"(got {min_instances}..{max_instances})"
             )
-        if not instance_type.startswith("ml."):
+        if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
             raise ValueError(f"GpuEndpoint: '{instance_type}' is not a SageMaker instance type")
         stack = Stack.of(self)
         self._subnets = [subnet.subnet_id for subnet in vpc_subnets]

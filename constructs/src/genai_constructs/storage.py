@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework
+from genai_constructs.validation import check_at_least
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
@@ -45,16 +46,8 @@ class AccessLogBucket(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.node.set_context(ACCESS_LOGS_BY_POLICY, True)
-        if archive_after_days < 30:
-            raise ValueError(
-                "AccessLogBucket: archive_after_days must be at least 30 "
-                f"(got {archive_after_days})"
-            )
-        if noncurrent_version_days < 1:
-            raise ValueError(
-                "AccessLogBucket: noncurrent_version_days must be at least 1 "
-                f"(got {noncurrent_version_days})"
-            )
+        check_at_least("AccessLogBucket", "archive_after_days", archive_after_days, 30)
+        check_at_least("AccessLogBucket", "noncurrent_version_days", noncurrent_version_days, 1)
 
         self.bucket = s3.Bucket(
             self,
@@ -229,15 +222,9 @@ class GovernedBucket(Construct):
         # needs ObjectWriter ownership, which these owner-enforced buckets refuse.
         self.node.set_context(ACCESS_LOGS_BY_POLICY, True)
         shared = {prefix: list(arns) for prefix, arns in (shared_prefixes or {}).items() if arns}
-        if noncurrent_version_days < 1:
-            raise ValueError(
-                "GovernedBucket: noncurrent_version_days must be at least 1 "
-                f"(got {noncurrent_version_days})"
-            )
-        if object_lock_days is not None and object_lock_days < 1:
-            raise ValueError(
-                f"GovernedBucket: object_lock_days must be at least 1 (got {object_lock_days})"
-            )
+        check_at_least("GovernedBucket", "noncurrent_version_days", noncurrent_version_days, 1)
+        if object_lock_days is not None:
+            check_at_least("GovernedBucket", "object_lock_days", object_lock_days, 1)
         for prefix in shared:
             if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
                 raise ValueError(

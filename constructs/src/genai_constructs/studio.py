@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from aws_cdk import Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,6 +15,7 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.principals import own_account_service
+from genai_constructs.validation import check_range
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -52,12 +54,9 @@ class StudioWorkspace(Construct):
         mlflow: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not 60 <= idle_minutes <= 525600:
-            raise ValueError(
-                f"StudioWorkspace: idle_minutes must be 60-525600 (got {idle_minutes})"
-            )
+        check_range("StudioWorkspace", "idle_minutes", idle_minutes, 60, 525600)
         for name in [domain_name, *users]:
-            if not _NAME.match(name):
+            if not Token.is_unresolved(name) and not _NAME.match(name):
                 raise ValueError(f"StudioWorkspace: '{name}' is not a valid SageMaker name")
 
         self.security_group = ec2.SecurityGroup(
