@@ -15,6 +15,7 @@ from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider
 from genai_constructs.naming import pascal
+from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from stacks.assets import mark
 from stacks.persona_access import (
     configuration_reads,
@@ -68,6 +69,10 @@ class FoundationStack(Stack):
             availability_zones=list(inputs.azs),
             flow_log_group=security.flow_log_group,
             organization_id=inputs.organization_id,
+            interface_endpoints={
+                name: DEFAULT_INTERFACE_ENDPOINTS[name] for name in inputs.interface_endpoints
+            },
+            endpoint_availability_zones=list(inputs.endpoint_azs),
         )
         self.identity = PersonaRoles(
             self,

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.model.config import DataClassification, EnvironmentName
+from blueprint.model.config import INTERFACE_ENDPOINTS, DataClassification, EnvironmentName
+from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.layers import data_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
 from genai_constructs.naming import collection_part_name, short_name
+from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from tests.conftest import EXAMPLE, REPO
 
 
@@ -716,3 +718,42 @@ def test_a_parsing_model_is_called_without_a_guardrail_like_the_embedding_models
     unguarded = plan_for(load_config(path)).unguarded_model_ids()
     assert unguarded == ("amazon.titan-embed-text-v2:0", "amazon.nova-pro-v1:0")
     assert plan_for(load_config(EXAMPLE)).unguarded_model_ids() == ("amazon.titan-embed-text-v2:0",)
+
+
+# ---------------------------------------------------------------- interface endpoints
+
+
+def test_operational_environments_keep_endpoints_in_every_zone(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["environments"]["prod"]["endpoint_azs"] = 1
+    assert problems(data, tmp_path) == [
+        "lobs[claims].environments.prod.endpoint_azs: operational environments keep an "
+        "interface endpoint in every zone; allowed: endpoint_azs on the interactive "
+        "environment only"
+    ]
+
+
+def test_extra_endpoints_are_named_from_the_platforms_list(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][1]["environments"]["prod"]["extra_endpoints"] = ["Logs", "CloudWatch"]
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("lobs[marketing].environments.prod.extra_endpoints[1]")
+    assert "'CloudWatch' is not an interface endpoint of the platform; allowed: Bedrock," in problem
+
+
+def test_extra_endpoints_join_those_the_workloads_call(tmp_path: Path) -> None:
+    """An LOB whose applications run as ECS tasks in the VPC adds what they pull and log with."""
+    data = example_data()
+    data["lobs"][1]["environments"]["prod"]["extra_endpoints"] = ["EcrDocker", "EcrApi", "Logs"]
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = plan_for(load_config(path))
+    [prod] = [p for p in plan.lob_environments() if p.key == "marketing-prod"]
+    assert interface_endpoints(plan, prod) == (
+        "Bedrock",
+        "BedrockRuntime",
+        "Logs",
+        "EcrApi",
+        "EcrDocker",
+    )
+    assert set(INTERFACE_ENDPOINTS) == set(DEFAULT_INTERFACE_ENDPOINTS)

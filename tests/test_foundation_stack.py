@@ -53,22 +53,58 @@ def test_vpc_has_only_isolated_subnets_in_the_configured_zones(example: Synthesi
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
 
 
-def test_interface_endpoints_cover_the_platform_services(example: Synthesized) -> None:
-    template = example.template("research-nonprod-foundation")
-    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
-    interface = [
-        e for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Interface"
-    ]
-    assert {_service(e) for e in interface} == ENDPOINT_SERVICES
+def _interface(example: Synthesized, stack: str) -> list[dict]:
+    endpoints = example.template(stack).find_resources("AWS::EC2::VPCEndpoint").values()
+    return [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+
+
+@pytest.mark.parametrize(
+    ("placement", "services"),
+    [
+        # Studio in VPC-only mode calls every service.
+        ("claims-interactive", ENDPOINT_SERVICES),
+        # The logging configurator, applications, retrieval, pipelines and releases, GPU
+        # endpoints.
+        (
+            "claims-nonprod",
+            {
+                "bedrock",
+                "bedrock-runtime",
+                "bedrock-agent-runtime",
+                "sagemaker.api",
+                "sagemaker.runtime",
+            },
+        ),
+        # Applications and retrieval only: no ML layer, no SageMaker, STS, KMS, Logs or ECR.
+        ("research-prod", {"bedrock", "bedrock-runtime", "bedrock-agent-runtime"}),
+        ("marketing-nonprod", {"bedrock", "bedrock-runtime"}),
+        # Nothing runs in the platform accounts' VPCs.
+        ("platform-governance", set()),
+        ("platform-tooling", set()),
+    ],
+)
+def test_interface_endpoints_are_those_the_workloads_call(
+    example: Synthesized, placement: str, services: set[str]
+) -> None:
+    interface = _interface(example, f"{placement}-foundation")
+    assert {_service(e) for e in interface} == services
     assert all(e["Properties"]["PrivateDnsEnabled"] is True for e in interface)
+    endpoints = example.template(f"{placement}-foundation").find_resources("AWS::EC2::VPCEndpoint")
     gateway = [e for e in endpoints.values() if e["Properties"].get("VpcEndpointType") == "Gateway"]
     assert len(gateway) == 1
+
+
+def test_interactive_endpoints_may_sit_in_one_zone(example: Synthesized) -> None:
+    """research-interactive sets endpoint_azs: 1; claims-interactive keeps both zones."""
+    for placement, zones in (("research-interactive", 1), ("claims-interactive", 2)):
+        for endpoint in _interface(example, f"{placement}-foundation"):
+            assert len(endpoint["Properties"]["SubnetIds"]) == zones, placement
 
 
 def test_each_endpoint_security_group_admits_only_the_vpc(example: Synthesized) -> None:
     template = example.template("research-nonprod-foundation")
     groups = template.find_resources("AWS::EC2::SecurityGroup")
-    assert len(groups) == len(ENDPOINT_SERVICES)
+    assert len(groups) == len(_interface(example, "research-nonprod-foundation")) == 3
     for group in groups.values():
         assert group["Properties"]["SecurityGroupIngress"] == [
             {
@@ -79,10 +115,8 @@ def test_each_endpoint_security_group_admits_only_the_vpc(example: Synthesized) 
                 "IpProtocol": "tcp",
             }
         ]
-    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
-    for endpoint in endpoints.values():
-        if endpoint["Properties"].get("VpcEndpointType") == "Interface":
-            assert len(endpoint["Properties"]["SecurityGroupIds"]) == 1
+    for endpoint in _interface(example, "research-nonprod-foundation"):
+        assert len(endpoint["Properties"]["SecurityGroupIds"]) == 1
 
 
 def test_default_security_group_is_stripped(example: Synthesized) -> None:

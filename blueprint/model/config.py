@@ -242,11 +242,46 @@ DEFAULT_VPC_CIDRS = {
 }
 
 
+INTERFACE_ENDPOINTS = (
+    "Bedrock",
+    "BedrockRuntime",
+    "BedrockAgentRuntime",
+    "SageMakerApi",
+    "SageMakerRuntime",
+    "Sts",
+    "Logs",
+    "Kms",
+    "EcrApi",
+    "EcrDocker",
+)
+
+
+def _endpoint(value: str) -> str:
+    if value not in INTERFACE_ENDPOINTS:
+        raise ValueError(
+            f"'{value}' is not an interface endpoint of the platform; allowed: "
+            f"{', '.join(INTERFACE_ENDPOINTS)}"
+        )
+    return value
+
+
 class EnvironmentConfig(Model):
+    """One environment's account and network.
+
+    :param extra_endpoints: interface endpoints beyond those the platform's own workloads
+        use (e.g. ``Logs``, ``EcrApi`` and ``EcrDocker`` for ECS tasks of the applications).
+    :param endpoint_azs: default every zone; 1 puts the interface endpoints in the first zone
+        only (interactive environments: half the endpoint cost, no zone redundancy).
+    """
+
     account: AccountId
     region: Region
     azs: AvailabilityZones
     vpc_cidr: Annotated[str, AfterValidator(_cidr)] | None = None
+    extra_endpoints: Annotated[
+        list[Annotated[str, AfterValidator(_endpoint)]], AfterValidator(_unique)
+    ] = []
+    endpoint_azs: Literal[1] | None = None
 
 
 class EnvironmentsConfig(Model):

@@ -27,9 +27,10 @@ from blueprint.model.config import (
     RagConfig,
     VectorStoreKind,
 )
+from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import PlacementKind
-from blueprint.model.plan import Persona, Placement, Plan
+from blueprint.model.plan import Persona, Placement, Plan, promoted_models
 from genai_constructs.checks import CheckSettings
 from genai_constructs.naming import merged_models_prefix, parameter_path
 
@@ -106,6 +107,8 @@ class FoundationInputs:
         platform's (the delivery pipelines' in the tooling account).
     :param metrics_link: where the account shares its metrics with the governance account's
         dashboards (LOB environments, once the region's sink is in the organization file).
+    :param interface_endpoints: the VPC's interface endpoints (``blueprint.model.endpoints``);
+        ``endpoint_azs`` the zones they are in.
     """
 
     prefix: str
@@ -117,6 +120,8 @@ class FoundationInputs:
     extra_boundary_services: tuple[str, ...] = ()
     workload_roles: tuple[WorkloadRoleInputs, ...] = ()
     metrics_link: MetricsLinkInputs | None = None
+    interface_endpoints: tuple[str, ...] = ()
+    endpoint_azs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -381,12 +386,6 @@ def _environment_of(plan: Plan, lob: LobConfig, environment: EnvironmentName) ->
     )
 
 
-def promoted_models(lob: LobConfig) -> tuple[str, ...]:
-    """The fine-tuning pipelines whose models an endpoint of the LOB serves."""
-    served = {endpoint.model for endpoint in lob.ml.endpoints}
-    return tuple(tuning.name for tuning in lob.ml.fine_tuning if tuning.name in served)
-
-
 def _prod_release_role(plan: Plan, lob: LobConfig) -> str | None:
     """Prod's release role, when prod serves a model the LOB's nonprod pipelines train."""
     prod = _environment_of(plan, lob, EnvironmentName.PROD)
@@ -434,6 +433,8 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         ),
         workload_roles=_workload_roles(plan, placement),
         metrics_link=_metrics_link(plan, placement),
+        interface_endpoints=interface_endpoints(plan, placement),
+        endpoint_azs=endpoint_azs(placement),
     )
 
 

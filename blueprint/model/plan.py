@@ -179,6 +179,12 @@ class Plan:
         return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]
 
 
+def promoted_models(lob: LobConfig) -> tuple[str, ...]:
+    """The fine-tuning pipelines whose models an endpoint of the LOB serves."""
+    served = {endpoint.model for endpoint in lob.ml.endpoints}
+    return tuple(tuning.name for tuning in lob.ml.fine_tuning if tuning.name in served)
+
+
 def plan_for(config: OrgConfig) -> Plan:
     """The federated placement: a platform account pair plus one account per LOB environment."""
     platform = config.platform

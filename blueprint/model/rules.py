@@ -51,6 +51,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_lob_model_problems(data),
         *_environment_need_problems(data),
         *_vpc_overlap_problems(data),
+        *_endpoint_zone_problems(data),
         *_recipe_image_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
@@ -449,6 +450,19 @@ def _environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"lobs[{index}].ml.endpoints[{e_index}]",
                     f"LOB '{lob.get('name')}' has neither a nonprod nor a prod environment, "
                     "where endpoints serve; allowed: add one, or remove the entry",
+                )
+
+
+def _endpoint_zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Operational environments keep an interface endpoint in every zone (a zone's outage
+    must not cut their workloads off from AWS APIs)."""
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        for environment, env in _mapping(lob.get("environments")).items():
+            if environment in ("nonprod", "prod") and _mapping(env).get("endpoint_azs"):
+                yield ConfigProblem(
+                    f"lobs[{index}].environments.{environment}.endpoint_azs",
+                    "operational environments keep an interface endpoint in every zone; "
+                    "allowed: endpoint_azs on the interactive environment only",
                 )
 
 

@@ -17,8 +17,7 @@ from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Asset, Role, World
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, UseCase
-from blueprint.model.layers import promoted_models
-from blueprint.model.plan import Placement, Plan
+from blueprint.model.plan import Placement, Plan, promoted_models
 from genai_constructs.naming import (
     merged_models_prefix,
     model_releases_prefix,

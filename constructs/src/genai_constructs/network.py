@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -38,6 +40,8 @@ class PrivateNetwork(Construct):
     :param flow_log_group: the KMS-encrypted log group that receives flow logs.
     :param interface_endpoints: default ``DEFAULT_INTERFACE_ENDPOINTS`` (Bedrock, SageMaker,
         STS, CloudWatch Logs, KMS, ECR); maps a construct id to the service.
+    :param endpoint_availability_zones: default every zone; the zones of the interface
+        endpoints (one zone halves their cost and gives up zone redundancy).
     :param subnet_mask: default 22; the size of each isolated subnet.
     :param organization_id: default none; ``o-...``. When given, the endpoints carry a data
         perimeter: interface endpoints serve only principals of the organization, and the S3
@@ -57,6 +61,7 @@ class PrivateNetwork(Construct):
         interface_endpoints: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
         subnet_mask: int = 22,
         organization_id: str | None = None,
+        endpoint_availability_zones: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         endpoints = (
@@ -66,6 +71,12 @@ class PrivateNetwork(Construct):
             raise ValueError(
                 "PrivateNetwork: availability_zones needs at least two zones "
                 f"(got {availability_zones})"
+            )
+        outside = sorted(set(endpoint_availability_zones or ()) - set(availability_zones))
+        if outside:
+            raise ValueError(
+                f"PrivateNetwork: endpoint_availability_zones {outside} are not zones of the VPC "
+                f"({availability_zones})"
             )
         if not Token.is_unresolved(cidr) and int(cidr.split("/")[1]) >= subnet_mask:
             raise ValueError(f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets")
@@ -146,7 +157,12 @@ class PrivateNetwork(Construct):
                 private_dns_enabled=True,
                 security_groups=[security_group],
                 open=False,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                subnets=ec2.SubnetSelection(
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    availability_zones=(
+                        list(endpoint_availability_zones) if endpoint_availability_zones else None
+                    ),
+                ),
             )
             if organization_id is not None:
                 endpoint.add_to_policy(

@@ -1,0 +1,67 @@
+"""The interface endpoints of an account's VPC: those its workloads call, nothing more.
+
+Each endpoint costs the same whether used or not (per zone and hour), so an environment gets
+an endpoint only for a workload the platform puts there, or one the organization file adds
+(``extra_endpoints``). The S3 gateway endpoint is free and always present.
+"""
+
+from __future__ import annotations
+
+from blueprint.model.config import INTERFACE_ENDPOINTS, EnvironmentName
+from blueprint.model.identity import PlacementKind
+from blueprint.model.plan import Placement, Plan, promoted_models
+
+# What each workload calls from inside the VPC.
+WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
+    # The invocation-logging configurator (a custom resource function) calls the Bedrock API.
+    "invocation logging": ("Bedrock",),
+    # Applications of the use cases (and the answer APIs, the RAG evaluations) call models.
+    "applications": ("BedrockRuntime",),
+    # Answer APIs, RAG evaluations and applications retrieve from knowledge bases.
+    "knowledge bases": ("BedrockAgentRuntime",),
+    # Studio in VPC-only mode: notebooks call SageMaker, Bedrock, STS, Logs, KMS and ECR.
+    "studio": INTERFACE_ENDPOINTS,
+    # Pipeline steps (RecordEvaluation) and the release function call the SageMaker API.
+    "model pipelines and releases": ("SageMakerApi",),
+    # Applications call the GPU endpoints.
+    "gpu endpoints": ("SageMakerRuntime",),
+}
+
+
+def workloads(plan: Plan, placement: Placement) -> list[str]:
+    """The workloads of ``WORKLOAD_ENDPOINTS`` the platform puts in ``placement``'s VPC; none in
+    the platform accounts (their VPCs run nothing)."""
+    lob, environment = placement.lob, placement.environment
+    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or lob is None or environment is None:
+        return []
+    found = ["invocation logging"]
+    if lob.genai.use_cases:
+        found.append("applications")
+    if plan.knowledge_bases(placement):
+        found.append("knowledge bases")
+    if environment is EnvironmentName.INTERACTIVE and lob.ml.studio.enabled:
+        found.append("studio")
+    pipelines = environment is EnvironmentName.NONPROD and lob.ml.fine_tuning
+    releases = environment.operational and promoted_models(lob)
+    if pipelines or releases:
+        found.append("model pipelines and releases")
+    if environment.operational and lob.ml.endpoints:
+        found.append("gpu endpoints")
+    return found
+
+
+def interface_endpoints(plan: Plan, placement: Placement) -> tuple[str, ...]:
+    """The endpoints ``placement``'s VPC gets, in ``INTERFACE_ENDPOINTS`` order."""
+    wanted = {e for w in workloads(plan, placement) for e in WORKLOAD_ENDPOINTS[w]}
+    lob, environment = placement.lob, placement.environment
+    if lob is not None and environment is not None:
+        env = getattr(lob.environments, environment.value)
+        wanted |= set(env.extra_endpoints)
+    return tuple(e for e in INTERFACE_ENDPOINTS if e in wanted)
+
+
+def endpoint_azs(placement: Placement) -> tuple[str, ...]:
+    """The zones of the interface endpoints: every zone, or the first (``endpoint_azs: 1``)."""
+    lob, environment = placement.lob, placement.environment
+    env = getattr(lob.environments, environment.value) if lob and environment else None
+    return placement.azs[:1] if env is not None and env.endpoint_azs == 1 else placement.azs
