@@ -168,11 +168,11 @@ class PipelineStack(Stack):
             wave = self.pipeline.add_wave(wave_plan.name, pre=pre)
             for placement in wave_plan.placements:
                 stage = LobStage(scope, placement, plan, build)
-                smoke = SmokeCheck(repository, self.smoke_project, placement, stage)
+                smoke = smoke_check(repository, self.smoke_project, placement, stage)
                 post: list[pipelines.Step] = [smoke]
                 evaluations = rag_evaluation_parameters(plan, placement)
                 if evaluations:
-                    gate = RagReleaseGate(
+                    gate = rag_release_gate(
                         repository, self.rag_gate_project, placement, plan, evaluations
                     )
                     gate.add_step_dependency(smoke)
@@ -188,56 +188,55 @@ class PipelineStack(Stack):
 
         Created while the pipeline is built, when its artifact key exists.
         """
-        if self._smoke is not None:
-            return self._smoke
-        project = self._smoke = codebuild.PipelineProject(
-            self,
-            "SmokeCheck",
-            description="Post-deploy smoke check of one LOB environment "
-            "(blueprint/deploy/smoke.py)",
-            environment=codebuild.BuildEnvironment(
-                build_image=codebuild.LinuxBuildImage.STANDARD_7_0, privileged=False
-            ),
-            encryption_key=self.pipeline.pipeline.artifact_bucket.encryption_key,
-            logging=codebuild.LoggingOptions(
-                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self._build_logs)
-            ),
-            timeout=Duration.minutes(15),
-            build_spec=codebuild.BuildSpec.from_object(
-                {
-                    "version": "0.2",
-                    "phases": {
-                        "install": {"commands": [f"pip install --quiet {BOTO3}"]},
-                        "build": {
-                            "commands": [
-                                "python3 blueprint/deploy/smoke.py --account $ACCOUNT"
-                                " --region $REGION --prefix $PREFIX --stacks $STACKS"
-                                " --role-arn $ROLE_ARN"
-                            ]
-                        },
+        if self._smoke is None:
+            self._smoke = self._check_project(
+                "SmokeCheck",
+                "Post-deploy smoke check of one LOB environment (blueprint/deploy/smoke.py)",
+                "python3 blueprint/deploy/smoke.py --account $ACCOUNT --region $REGION"
+                " --prefix $PREFIX --stacks $STACKS --role-arn $ROLE_ARN",
+                Duration.minutes(15),
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[f"arn:aws:iam::*:role/{names.cdk_role_name('lookup', '*', '*')}"],
+                    conditions={
+                        "StringEquals": {"iam:ResourceTag/aws-cdk:bootstrap-role": "lookup"}
                     },
-                }
-            ),
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[f"arn:aws:iam::*:role/{names.cdk_role_name('lookup', '*', '*')}"],
-                conditions={"StringEquals": {"iam:ResourceTag/aws-cdk:bootstrap-role": "lookup"}},
+                ),
             )
-        )
-        return project
+        return self._smoke
 
     def rag_gate_project(self) -> codebuild.PipelineProject:
         """One CodeBuild project for every RAG release gate; each action passes its target.
         It may assume only the gate roles of the LOB accounts."""
-        if self._rag_gate is not None:
-            return self._rag_gate
-        project = self._rag_gate = codebuild.PipelineProject(
+        if self._rag_gate is None:
+            self._rag_gate = self._check_project(
+                "RagReleaseGate",
+                "RAG evaluations of a nonprod LOB environment before the prod wave "
+                "(blueprint/deploy/rag_gate.py)",
+                "python3 -m blueprint.deploy.rag_gate --region $REGION --role-arn $ROLE_ARN"
+                " --parameters $PARAMETERS",
+                Duration.minutes(60),
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[f"arn:aws:iam::*:role/{names.rag_gate_role_name(self._prefix)}"],
+                ),
+            )
+        return self._rag_gate
+
+    def _check_project(
+        self,
+        construct_id: str,
+        description: str,
+        command: str,
+        timeout: Duration,
+        assume: iam.PolicyStatement,
+    ) -> codebuild.PipelineProject:
+        """A post-deploy check: a script of the repository, run with boto3 only, as the one
+        role of the target account that ``assume`` names."""
+        project = codebuild.PipelineProject(
             self,
-            "RagReleaseGate",
-            description="RAG evaluations of a nonprod LOB environment before the prod wave "
-            "(blueprint/deploy/rag_gate.py)",
+            construct_id,
+            description=description,
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0, privileged=False
             ),
@@ -245,28 +244,18 @@ class PipelineStack(Stack):
             logging=codebuild.LoggingOptions(
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self._build_logs)
             ),
-            timeout=Duration.minutes(60),
+            timeout=timeout,
             build_spec=codebuild.BuildSpec.from_object(
                 {
                     "version": "0.2",
                     "phases": {
                         "install": {"commands": [f"pip install --quiet {BOTO3}"]},
-                        "build": {
-                            "commands": [
-                                "python3 blueprint/deploy/rag_gate.py --region $REGION"
-                                " --role-arn $ROLE_ARN --parameters $PARAMETERS"
-                            ]
-                        },
+                        "build": {"commands": [command]},
                     },
                 }
             ),
         )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[f"arn:aws:iam::*:role/{names.rag_gate_role_name(self._prefix)}"],
-            )
-        )
+        project.add_to_role_policy(assume)
         return project
 
 
@@ -283,80 +272,21 @@ def rag_evaluation_parameters(plan: Plan, placement: Placement) -> list[str]:
 
 
 @jsii.implements(pipelines.ICodePipelineActionFactory)
-class SmokeCheck(pipelines.Step):
-    """Post-deploy step: the shared smoke project, run against one LOB environment."""
+class PostDeployCheck(pipelines.Step):
+    """A post-deploy step: a shared check project, run against one LOB environment (its
+    target in ``variables``); a failure stops the pipeline there."""
 
     def __init__(
         self,
+        step_id: str,
         source: pipelines.CodePipelineSource,
         project: Callable[[], codebuild.IProject],
-        placement: Placement,
-        stage: LobStage,
+        variables: dict[str, str],
     ) -> None:
-        super().__init__("SmokeCheck")
+        super().__init__(step_id)
         self.source = source
         self.project = project
-        lookup = names.role_arn(
-            placement.account, names.cdk_role_name("lookup", placement.account, placement.region)
-        )
-        layers = [s.stack_name.removeprefix(f"{placement.key}-") for s in stage.stacks]
-        self.variables = {
-            "ACCOUNT": placement.account,
-            "REGION": placement.region,
-            "PREFIX": placement.key,
-            "STACKS": ",".join(layers),
-            "ROLE_ARN": lookup,
-        }
-        self._add_dependency_file_set(source.primary_output)
-
-    def produce_action(
-        self,
-        stage: codepipeline.IStage,
-        *,
-        action_name: str,
-        artifacts: pipelines.ArtifactMap,
-        pipeline: pipelines.CodePipeline,
-        run_order: jsii.Number,
-        scope: Construct,
-        **_: object,
-    ) -> pipelines.CodePipelineActionFactoryResult:
-        stage.add_action(
-            actions.CodeBuildAction(
-                action_name=action_name,
-                run_order=int(run_order),
-                project=self.project(),
-                input=artifacts.to_code_pipeline(self.source.primary_output),
-                environment_variables={
-                    name: codebuild.BuildEnvironmentVariable(value=value)
-                    for name, value in self.variables.items()
-                },
-            )
-        )
-        return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)
-
-
-@jsii.implements(pipelines.ICodePipelineActionFactory)
-class RagReleaseGate(pipelines.Step):
-    """Post-deploy step of a nonprod LOB environment: its RAG evaluations, run through its gate
-    role; a score below its threshold fails the stage, so the prod wave never starts."""
-
-    def __init__(
-        self,
-        source: pipelines.CodePipelineSource,
-        project: Callable[[], codebuild.IProject],
-        placement: Placement,
-        plan: Plan,
-        parameters: list[str],
-    ) -> None:
-        super().__init__("RagReleaseGate")
-        self.source = source
-        self.project = project
-        self.variables = {
-            "REGION": placement.region,
-            "ROLE_ARN": names.role_arn(placement.account, names.rag_gate_role_name(plan.prefix)),
-            "PARAMETERS": ",".join(parameters),
-            "PREFIX": placement.key,
-        }
+        self.variables = variables
         self._add_dependency_file_set(source.primary_output)
 
     def produce_action(
@@ -381,6 +311,45 @@ class RagReleaseGate(pipelines.Step):
             )
         )
         return pipelines.CodePipelineActionFactoryResult(run_orders_consumed=1)
+
+
+def smoke_check(
+    source: pipelines.CodePipelineSource,
+    project: Callable[[], codebuild.IProject],
+    placement: Placement,
+    stage: LobStage,
+) -> PostDeployCheck:
+    """The smoke check of one LOB environment's stacks, through the account's lookup role."""
+    lookup = names.role_arn(
+        placement.account, names.cdk_role_name("lookup", placement.account, placement.region)
+    )
+    layers = [s.stack_name.removeprefix(f"{placement.key}-") for s in stage.stacks]
+    variables = {
+        "ACCOUNT": placement.account,
+        "REGION": placement.region,
+        "PREFIX": placement.key,
+        "STACKS": ",".join(layers),
+        "ROLE_ARN": lookup,
+    }
+    return PostDeployCheck("SmokeCheck", source, project, variables)
+
+
+def rag_release_gate(
+    source: pipelines.CodePipelineSource,
+    project: Callable[[], codebuild.IProject],
+    placement: Placement,
+    plan: Plan,
+    parameters: list[str],
+) -> PostDeployCheck:
+    """The RAG evaluations of a nonprod LOB environment, through its gate role; a score below
+    its threshold fails the stage, so the prod wave never starts."""
+    variables = {
+        "REGION": placement.region,
+        "ROLE_ARN": names.role_arn(placement.account, names.rag_gate_role_name(plan.prefix)),
+        "PARAMETERS": ",".join(parameters),
+        "PREFIX": placement.key,
+    }
+    return PostDeployCheck("RagReleaseGate", source, project, variables)
 
 
 class ProdDiff(pipelines.CodeBuildStep):

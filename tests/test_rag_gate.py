@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from typing import Any
 
 import boto3
@@ -13,10 +12,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "blueprint" / "deploy"))
-import rag_gate
+from blueprint.deploy import rag_gate
 
 PARAMETER = "/genai-platform/claims/nonprod/rag-evaluations/claims-assistant/function-arn"
 FUNCTION = "arn:aws:lambda:eu-west-1:555555555555:function:claims-assistant-evaluation"

@@ -1,7 +1,7 @@
 """Release gate: run the RAG evaluations of a nonprod LOB environment, fail if any misses a
 threshold (run by the delivery pipeline before the prod wave; boto3 only).
 
-    python3 blueprint/deploy/rag_gate.py --region eu-west-1 \\
+    python3 -m blueprint.deploy.rag_gate --region eu-west-1 \\
         --role-arn arn:aws:iam::555555555555:role/genai-rag-release-gate \\
         --parameters /genai-platform/claims/nonprod/rag-evaluations/claims-assistant/function-arn
 
@@ -18,25 +18,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from blueprint.deploy.smoke import session_for
 
 # An evaluation runs up to the function's 15 minutes: wait that long for its answer, and never
 # invoke it twice (its reserved concurrency is one).
 LAMBDA_CONFIG = Config(read_timeout=960, connect_timeout=10, retries={"max_attempts": 1})
-
-
-def session_for(role_arn: str, region: str) -> Any:
-    credentials = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=role_arn, RoleSessionName="rag-release-gate"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-    )
 
 
 def evaluate(ssm: Any, lambda_client: Any, parameter: str) -> tuple[bool, str]:
@@ -69,7 +58,8 @@ def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
         "--parameters", required=True, help="comma-separated SSM parameters of the evaluations"
     )
     args = parser.parse_args(argv)
-    session = session or session_for(args.role_arn, args.region)
+    account = args.role_arn.split(":")[4]
+    session = session or session_for(account, args.region, args.role_arn, "rag-release-gate")
     ssm, lambda_client = session.client("ssm"), session.client("lambda", config=LAMBDA_CONFIG)
     results = [
         evaluate(ssm, lambda_client, parameter)

@@ -24,12 +24,12 @@ from botocore.exceptions import ClientError
 HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
-def session_for(account: str, region: str, role_arn: str | None) -> Any:
+def session_for(account: str, region: str, role_arn: str | None, purpose: str = "smoke") -> Any:
     """A boto3 session in ``account`` (through ``role_arn`` when given)."""
     if role_arn is None:
         return boto3.Session(region_name=region)
     credentials = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=role_arn, RoleSessionName=f"smoke-{account}"
+        RoleArn=role_arn, RoleSessionName=f"{purpose}-{account}"
     )["Credentials"]
     return boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],

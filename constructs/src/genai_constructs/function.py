@@ -35,6 +35,27 @@ LAMBDA_POLICIES = (
 )
 
 
+def dead_letter_queue(
+    scope: Construct, construct_id: str, encryption_key: kms.IKey, of_what: str
+) -> sqs.Queue:
+    """An encrypted, TLS-only queue that keeps what ``of_what`` could not deliver 14 days."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        f"This queue is the dead-letter queue of {of_what}; a dead-letter queue of its own "
+        "would only move the same failed messages again.",
+    )
+    return queue
+
+
 class PlatformFunction(Construct):
     """A function running ``handler`` (a module of ``genai_constructs.handlers``, e.g.
     ``vector_index.index.handler``): a custom resource, a pipeline step, an API.
@@ -77,20 +98,7 @@ class PlatformFunction(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of a function; a dead-letter queue of its "
-            "own would only move the same failed events again.",
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", encryption_key, "a function")
         self.security_group = ec2.SecurityGroup(
             self,
             "FunctionSecurityGroup",

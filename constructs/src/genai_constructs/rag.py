@@ -35,7 +35,7 @@ from genai_constructs.compliance import (
     ignore_cfn_lint,
     nag_reference,
 )
-from genai_constructs.function import PlatformFunction
+from genai_constructs.function import PlatformFunction, dead_letter_queue
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
 from genai_constructs.validation import check_range, number_text
 
@@ -101,19 +101,8 @@ class KnowledgeBaseIngestion(Construct):
                 "nothing would start an ingestion"
             )
         self.knowledge_base_name = knowledge_base.name
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the ingestion requests; a dead-letter "
-            "queue of its own would only move the same failed requests again.",
+        self.dead_letters = dead_letter_queue(
+            self, "DeadLetters", encryption_key, "the ingestion requests"
         )
         self.requests = sqs.Queue(
             self,
