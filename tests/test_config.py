@@ -697,6 +697,23 @@ def test_questions_are_bounded_by_retrieve_and_generate(tmp_path: Path) -> None:
     assert problem.startswith("guardrails.max_question_chars")
 
 
+def test_opensearch_names_that_fit_keep_their_deployed_form() -> None:
+    """Up to 30 characters a collection's policies keep the names cut to 32 they were
+    deployed with (distinct per part); beyond, a hash keeps the parts apart."""
+    thirty = "research-nonprod-clinical-tria"
+    assert [collection_part_name(thirty, part) for part in ("enc", "admin", "kb")] == [
+        "research-nonprod-clinical-tria-e",
+        "research-nonprod-clinical-tria-a",
+        "research-nonprod-clinical-tria-k",
+    ]
+    assert collection_part_name("research-nonprod-studies", "admin") == (
+        "research-nonprod-studies-admin"
+    )
+    longer = [collection_part_name(thirty + "ls", part) for part in ("admin", "kb")]
+    assert longer[0].endswith("-admin") and longer[1].endswith("-kb")
+    assert len(set(longer)) == 2
+
+
 def test_a_short_name_keeps_its_start_and_a_hash_of_the_whole() -> None:
     assert short_name("research-nonprod-studies") == "research-nonprod-studies"
     first, second = (short_name(f"research-nonprod-clinical-trials-{y}") for y in (2020, 2021))

@@ -61,8 +61,9 @@ def _interface(example: Synthesized, stack: str) -> list[dict]:
 @pytest.mark.parametrize(
     ("placement", "services"),
     [
-        # Studio in VPC-only mode calls every service.
-        ("claims-interactive", ENDPOINT_SERVICES),
+        # Studio in VPC-only mode calls every service; its MLflow, the experiments endpoint.
+        ("claims-interactive", ENDPOINT_SERVICES | {"experiments"}),
+        ("research-interactive", ENDPOINT_SERVICES),
         # The logging configurator, applications, retrieval, pipelines and releases, GPU
         # endpoints.
         (

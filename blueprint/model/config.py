@@ -253,6 +253,7 @@ INTERFACE_ENDPOINTS = (
     "Kms",
     "EcrApi",
     "EcrDocker",
+    "SageMakerExperiments",
 )
 
 

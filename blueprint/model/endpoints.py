@@ -20,7 +20,9 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     # Answer APIs, RAG evaluations and applications retrieve from knowledge bases.
     "knowledge bases": ("BedrockAgentRuntime",),
     # Studio in VPC-only mode: notebooks call SageMaker, Bedrock, STS, Logs, KMS and ECR.
-    "studio": INTERFACE_ENDPOINTS,
+    "studio": tuple(e for e in INTERFACE_ENDPOINTS if e != "SageMakerExperiments"),
+    # Studio's MLflow tracking server is reached through the SageMaker experiments endpoint.
+    "mlflow": ("SageMakerExperiments",),
     # Pipeline steps (RecordEvaluation) and the release function call the SageMaker API.
     "model pipelines and releases": ("SageMakerApi",),
     # Applications call the GPU endpoints.
@@ -41,8 +43,10 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
         found.append("knowledge bases")
     if environment is EnvironmentName.INTERACTIVE and lob.ml.studio.enabled:
         found.append("studio")
+        if lob.ml.studio.mlflow:
+            found.append("mlflow")
     pipelines = environment is EnvironmentName.NONPROD and lob.ml.fine_tuning
-    releases = environment.operational and promoted_models(lob)
+    releases = environment.operational and lob.environments.nonprod and promoted_models(lob)
     if pipelines or releases:
         found.append("model pipelines and releases")
     if environment.operational and lob.ml.endpoints:

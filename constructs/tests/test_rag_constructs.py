@@ -391,3 +391,55 @@ def test_a_new_chunking_names_a_new_data_source() -> None:
     assert default.startswith("policies-") and semantic.startswith("policies-")
     assert default != semantic
     assert name(Parts()) == default  # stable while the configuration is
+
+
+def test_a_knowledge_base_and_an_answer_api_on_imported_roles() -> None:
+    """Mutable imports of roles of the same account get the grants (in a policy of this app,
+    acknowledged like the constructs' own); an immutable one is refused with the reason."""
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    imported = iam.Role.from_role_arn(
+        stack, "Theirs", "arn:aws:iam::123456789012:role/team-knowledge-base"
+    )
+    parts = {
+        "name": "policies",
+        "source_bucket": s3.Bucket.from_bucket_name(stack, "Source", "curated"),
+        "source_prefix": "policies/",
+        "data_key": key,
+        "vector_store": S3VectorStore(stack, "Vectors", encryption_key=key, dimensions=1024),
+        "embedding_model_arn": EMBEDDING,
+    }
+    GovernedKnowledgeBase(stack, "Policies", role=imported, **parts)  # type: ignore[arg-type]
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": ["team-knowledge-base"],
+            "PolicyDocument": {
+                "Statement": Match.array_with([Match.object_like({"Sid": "ReadTheSourcePrefix"})])
+            },
+        },
+    )
+    fixed = iam.Role.from_role_arn(
+        stack, "Fixed", "arn:aws:iam::123456789012:role/fixed", mutable=False
+    )
+    with pytest.raises(ValueError, match="cannot be given the knowledge base's permissions"):
+        GovernedKnowledgeBase(stack, "Other", role=fixed, **parts)  # type: ignore[arg-type]
+
+
+def test_an_answer_api_runs_as_an_imported_role() -> None:
+    parts = Parts()
+    role = iam.Role.from_role_arn(
+        parts.stack, "AppRole", "arn:aws:iam::123456789012:role/team-answers"
+    )
+    api = parts.answer_api(role=role)
+    assert api.role.role_arn == role.role_arn
+    parts.template().has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": ["team-answers"],
+            "PolicyDocument": {
+                "Statement": Match.array_with([Match.object_like({"Action": "bedrock:Retrieve"})])
+            },
+        },
+    )

@@ -190,10 +190,23 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
     return unique
 
 
+def grants_policy(role: IConstruct) -> IConstruct | None:
+    """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app,
+    ``Policy<id>`` of an imported mutable one; ``None`` before the first grant."""
+    return next(
+        (
+            child
+            for child in role.node.children
+            if child.node.id == "DefaultPolicy" or child.node.id.startswith("Policy")
+        ),
+        None,
+    )
+
+
 def acknowledge_role_policy(role: IConstruct, what: str, wildcard_findings: list[str]) -> None:
-    """Acknowledge the findings of a role's CDK-generated policy (``DefaultPolicy``): an
+    """Acknowledge the findings of a role's CDK-generated policy (``grants_policy``): an
     inline policy of this one role, and the listed ``AwsSolutions-IAM5`` wildcards."""
-    policy = role.node.try_find_child("DefaultPolicy")
+    policy = grants_policy(role)
     if policy is None:
         return
     reason = f"CDK grants on this role's own resources: {what}"

@@ -67,7 +67,8 @@ class PlatformFunction(Construct):
     :param log_retention: how long the function's logs are kept.
     :param timeout: default two minutes.
     :param role: default a new role; the role the function runs as (a role with a fixed
-        name, when other accounts name it).
+        name, when other accounts name it). An imported role must already carry
+        AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole.
     :param environment: default none; its variables (encrypted with ``encryption_key``).
     :param memory_size: default 256 MiB.
     :param reserved_concurrency: default 2 (custom resources and pipeline steps); an API
@@ -131,10 +132,10 @@ class PlatformFunction(Construct):
             role=role,
         )
         if role is not None:
-            # CDK adds the basic execution policy only to the roles it creates.
-            role.add_managed_policy(
-                iam.ManagedPolicy.from_aws_managed_policy_name(LAMBDA_POLICIES[0])
-            )
+            # CDK adds the execution policies only to the roles it creates (an imported role's
+            # owner attaches them: this app cannot).
+            for policy_name in LAMBDA_POLICIES:
+                role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(policy_name))
         ignore_cfn_lint(
             self.function.node.default_child,
             ["W3005"],
@@ -144,7 +145,7 @@ class PlatformFunction(Construct):
         role = self.function.role
         assert role is not None
         self.role: iam.IRole = role
-        for policy_name in LAMBDA_POLICIES:
+        for policy_name in LAMBDA_POLICIES if isinstance(role, iam.Role) else ():
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",

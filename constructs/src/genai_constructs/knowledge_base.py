@@ -20,10 +20,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from genai_constructs.bedrock import fingerprint
-from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
+from genai_constructs.compliance import (
+    acknowledge,
+    grants_policy,
+    in_every_framework,
+    nag_reference,
+)
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import collection_part_name
 from genai_constructs.validation import check_range
@@ -119,7 +124,7 @@ class Chunking:
 
 
 _KNOWLEDGE_BASE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:knowledge-base/[0-9A-Z]{10}$"
+    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:knowledge-base/[0-9a-zA-Z]{10}$"
 )
 
 
@@ -154,7 +159,7 @@ class _ImportedKnowledgeBase(Construct):
             raise ValueError(
                 "GovernedKnowledgeBase.from_knowledge_base_arn: "
                 f"'{knowledge_base_arn}' is not a knowledge base ARN "
-                "(arn:aws:bedrock:REGION:ACCOUNT:knowledge-base/ID, ID 10 characters A-Z0-9)"
+                "(arn:aws:bedrock:REGION:ACCOUNT:knowledge-base/ID, ID 10 letters and digits)"
             )
         self.knowledge_base_arn = knowledge_base_arn
         self.knowledge_base_id = str(
@@ -163,18 +168,6 @@ class _ImportedKnowledgeBase(Construct):
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
         return _grant_retrieve(grantee, self.knowledge_base_arn)
-
-
-def _grant_policy(role: iam.IRole) -> IConstruct:
-    """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app,
-    ``Policy`` of an imported one."""
-    policy = role.node.try_find_child("DefaultPolicy") or role.node.try_find_child("Policy")
-    if policy is None:
-        raise ValueError(
-            f"'{role.node.path}' holds no policy for the grants: an immutable imported role "
-            "cannot be given a knowledge base's permissions"
-        )
-    return policy
 
 
 class VectorStore(Protocol):
@@ -654,7 +647,13 @@ class GovernedKnowledgeBase(Construct):
             storage_configuration=vector_store.storage_configuration(),
         )
         # Bedrock checks the role's permissions when the knowledge base is created.
-        policy = _grant_policy(self.role)
+        policy = grants_policy(self.role)
+        if policy is None:
+            raise ValueError(
+                f"GovernedKnowledgeBase: role '{self.role.node.path}' cannot be given the "
+                "knowledge base's permissions (an immutable imported role); pass a role of this "
+                "app or a mutable import"
+            )
         self.knowledge_base.node.add_dependency(policy)
         ingestion = self._ingestion_configuration(
             chunking or Chunking.fixed_size(), parsing_model_arn

@@ -127,9 +127,17 @@ def short_name(name: str, limit: int = OPENSEARCH_NAME_LENGTH) -> str:
     return f"{name[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
 
+# Up to this length, ``<collection>-<part>`` cut to 32 characters stays distinct per part
+# (the names collections of up to 30 characters were deployed with, kept).
+_CUT_NAMES_DISTINCT = OPENSEARCH_NAME_LENGTH - 2
+
+
 def collection_part_name(collection_name: str, part: str) -> str:
-    """The name of one policy or endpoint of the collection: ``<collection>-<part>``, its
-    collection part shortened (``short_name``) so that the part always survives."""
+    """The name of one policy or endpoint of the collection: ``<collection>-<part>`` cut to 32
+    characters; for a longer collection name, its start and a hash (``short_name``) so that
+    the part survives and no two policies share a name."""
+    if len(collection_name) <= _CUT_NAMES_DISTINCT:
+        return f"{collection_name}-{part}"[:OPENSEARCH_NAME_LENGTH]
     return f"{short_name(collection_name, OPENSEARCH_NAME_LENGTH - len(part) - 1)}-{part}"
 
 
