@@ -33,6 +33,9 @@ LOB_DATA_READS = (
     "bedrock:RetrieveAndGenerate",
     "sagemaker:InvokeEndpoint",
     "sagemaker:InvokeEndpointWithResponseStream",
+    # Functions that answer from LOB data: the answer APIs, the RAG evaluations.
+    "lambda:InvokeFunction",
+    "lambda:InvokeFunctionUrl",
     "sagemaker:CreatePresignedDomainUrl",
     "s3vectors:GetVectors",
     "s3vectors:QueryVectors",

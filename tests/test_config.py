@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.model.config import INTERFACE_ENDPOINTS, DataClassification, EnvironmentName
+from blueprint.model.config import (
+    INTERFACE_ENDPOINTS,
+    DataClassification,
+    EnvironmentName,
+    FixedSizeChunking,
+    HierarchicalChunking,
+    KnowledgeBaseConfig,
+    SemanticChunking,
+    UseCase,
+)
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.layers import data_inputs
@@ -774,3 +783,63 @@ def test_extra_endpoints_join_those_the_workloads_call(tmp_path: Path) -> None:
         "EcrDocker",
     )
     assert set(INTERFACE_ENDPOINTS) == set(DEFAULT_INTERFACE_ENDPOINTS)
+
+
+@pytest.mark.parametrize(
+    ("rag", "field"),
+    [
+        ({"memory_turns": 21}, "memory_turns"),
+        ({"results": 0}, "results"),
+        ({"evaluation": {"faithfulness": 1.5}}, "evaluation.faithfulness"),
+    ],
+)
+def test_rag_settings_stay_within_their_bounds(rag: dict, field: str, tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["genai"]["use_cases"][0]["rag"] = rag
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith(f"lobs[claims].genai.use_cases[0].rag.{field}")
+
+
+def test_a_knowledge_base_with_nothing_set_gets_the_documented_defaults() -> None:
+    kb = KnowledgeBaseConfig(name="notes", embedding_model="amazon.titan-embed-text-v2:0")
+    assert kb.chunking == FixedSizeChunking(
+        strategy="fixed-size", max_tokens=300, overlap_percent=20
+    )
+    assert (kb.ingestion.on_upload, kb.ingestion.schedule) == (True, "rate(1 day)")
+    assert kb.parsing is None and kb.source_prefix == "notes/"
+    assert HierarchicalChunking(strategy="hierarchical").model_dump() == {
+        "strategy": "hierarchical",
+        "parent_max_tokens": 1500,
+        "child_max_tokens": 300,
+        "overlap_tokens": 60,
+    }
+    assert SemanticChunking(strategy="semantic").model_dump() == {
+        "strategy": "semantic",
+        "max_tokens": 300,
+        "buffer_size": 0,
+        "breakpoint_percentile": 95,
+    }
+    use = UseCase(name="ask", model="amazon.nova-pro-v1:0", knowledge_bases=["notes"])
+    assert use.rag.model_dump() == {
+        "answer_api": True,
+        "memory_turns": 0,
+        "results": 5,
+        "evaluation": {
+            "questions_key": None,
+            "faithfulness": 0.7,
+            "answer_relevance": 0.3,
+            "context_precision": 0.5,
+        },
+    }
+    assert use.evaluation_questions_key == "evaluation/ask/questions.jsonl"
+    unscheduled = KnowledgeBaseConfig.model_validate(
+        {"name": "unscheduled", "embedding_model": "m", "ingestion": {"schedule": None}}
+    )
+    assert unscheduled.ingestion.schedule is None
+
+
+def test_chunking_has_a_floor_of_twenty_tokens(tmp_path: Path) -> None:
+    data = example_data()
+    _claims_kb(data)["chunking"] = {"strategy": "fixed-size", "max_tokens": 19}
+    [problem] = problems(data, tmp_path)
+    assert "greater than or equal to 20 (got 19)" in problem

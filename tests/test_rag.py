@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from blueprint.model.config import NoChunking
 from genai_constructs.checks.rules import RULES, signed_requests_only
 from genai_constructs.handlers.answer import index as answer_handler
 from genai_constructs.handlers.rag_evaluation import index as evaluation_handler
@@ -57,6 +58,13 @@ def environment_of(function: dict[str, Any]) -> dict[str, str]:
 
 
 # --- chunking and parsing -------------------------------------------------------------------
+
+
+def test_no_chunking_is_one_chunk_per_document() -> None:
+    from stacks.genai import data_source_chunking
+
+    chunking = data_source_chunking(NoChunking(strategy="none"))
+    assert chunking.configuration.chunking_strategy == "NONE"
 
 
 def test_each_data_source_chunks_as_configured(example: Synthesized) -> None:
@@ -168,13 +176,21 @@ def test_the_state_machine_starts_follows_and_records_the_job(example: Synthesiz
     start = states["StartIngestionJob"]
     assert start["Resource"].endswith(":states:::aws-sdk:bedrockagent:startIngestionJob")
     [retry] = start["Retry"]
-    assert "BedrockAgent.ConflictException" in retry["ErrorEquals"]
+    # waits while another job of the data source runs, or Bedrock throttles
+    assert {"BedrockAgent.ConflictException", "BedrockAgent.ThrottlingException"} <= set(
+        retry["ErrorEquals"]
+    )
     assert retry["MaxAttempts"] == 10
     assert states["GetIngestionJob"]["Resource"].endswith(":getIngestionJob")
     finished = states["JobFinished"]["Choices"]
     assert finished[0]["Next"] == "RecordTheJob"
     assert states["JobFinished"]["Default"] == "WaitForTheJob"
-    metrics = states["RecordTheJob"]["Parameters"]["MetricData"]
+    recorded = states["RecordTheJob"]["Parameters"]
+    assert recorded["Namespace"] == "GenAIPlatform/claims-nonprod-genai"  # the LOB environment's
+    metrics = recorded["MetricData"]
+    assert {json.dumps(m["Dimensions"]) for m in metrics} == {
+        json.dumps([{"Name": "KnowledgeBase", "Value": "claims-nonprod-policies"}])
+    }
     assert {m["MetricName"] for m in metrics} == {
         "IngestionJobsFailed",
         "IngestionDocumentsFailed",

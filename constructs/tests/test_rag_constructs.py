@@ -443,3 +443,43 @@ def test_an_answer_api_runs_as_an_imported_role() -> None:
             },
         },
     )
+
+
+def test_the_ingestion_grant_starts_and_follows_this_knowledge_bases_jobs() -> None:
+    parts = Parts()
+    role = iam.Role(parts.stack, "Ops", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+    grant = parts.knowledge_base.grant_start_ingestion(role)
+    assert grant.principal_statement is not None
+    knowledge_base = parts.stack.get_logical_id(parts.knowledge_base.knowledge_base)
+    parts.template().has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": parts.stack.get_logical_id(role.node.default_child)}],  # type: ignore[arg-type]
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["bedrock:GetIngestionJob", "bedrock:StartIngestionJob"],
+                        "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": [knowledge_base, "KnowledgeBaseArn"]},
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_an_imported_knowledge_base_arn_may_be_a_token() -> None:
+    stack = new_stack()
+    arn = CfnParameter(stack, "KnowledgeBaseArn").value_as_string
+    imported = GovernedKnowledgeBase.from_knowledge_base_arn(stack, "Shared", arn)
+    assert stack.resolve(imported.knowledge_base_id) == {
+        "Fn::Select": [
+            1,
+            {
+                "Fn::Split": [
+                    "/",
+                    {"Fn::Select": [5, {"Fn::Split": [":", {"Ref": "KnowledgeBaseArn"}]}]},
+                ]
+            },
+        ]
+    }
