@@ -462,8 +462,8 @@ def test_the_lambda_entry_point_reads_the_environment_and_the_request_id(
 ) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(index, "_agent_client", lambda: bedrock.agent)
-    monkeypatch.setattr(index, "_runtime_client", lambda: bedrock.runtime)
+    monkeypatch.setattr(retrieval, "agent_client", lambda: bedrock.agent)
+    monkeypatch.setattr(retrieval, "runtime_client", lambda: bedrock.runtime)
     bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
     bedrock.converse.add_client_error("converse", "InternalServerException")
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import logging
 import math
@@ -40,12 +39,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from genai_constructs.handlers import retrieval
 from genai_constructs.handlers.retrieval import (
     BACKOFF_CAP_SECONDS,
-    CLIENT_CONFIG,
     Answer,
     RagSettings,
     SettingsError,
@@ -79,21 +77,11 @@ class Question:
     history: list[Turn]
 
 
-@functools.cache
-def _agent_client() -> Any:
-    return boto3.client("bedrock-agent-runtime", config=CLIENT_CONFIG)
-
-
-@functools.cache
-def _runtime_client() -> Any:
-    return boto3.client("bedrock-runtime", config=CLIENT_CONFIG)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return answer(
         event,
-        agent_client=_agent_client(),
-        runtime_client=_runtime_client(),
+        agent_client=retrieval.agent_client(),
+        runtime_client=retrieval.runtime_client(),
         env=os.environ,
         sleep=time.sleep,
         request_id=getattr(context, "aws_request_id", "unknown"),

@@ -56,8 +56,8 @@ from typing import Any
 
 import boto3
 
+from genai_constructs.handlers import retrieval
 from genai_constructs.handlers.retrieval import (
-    CLIENT_CONFIG,
     Answer,
     RagSettings,
     SettingsError,
@@ -143,16 +143,6 @@ def is_number(value: Any) -> bool:
 
 
 @functools.cache
-def _agent_client() -> Any:
-    return boto3.client("bedrock-agent-runtime", config=CLIENT_CONFIG)
-
-
-@functools.cache
-def _runtime_client() -> Any:
-    return boto3.client("bedrock-runtime", config=CLIENT_CONFIG)
-
-
-@functools.cache
 def _s3_client() -> Any:
     return boto3.client("s3")
 
@@ -160,8 +150,8 @@ def _s3_client() -> Any:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The gate's event is not read: the use case's environment says what to evaluate."""
     return evaluate(
-        agent_client=_agent_client(),
-        runtime_client=_runtime_client(),
+        agent_client=retrieval.agent_client(),
+        runtime_client=retrieval.runtime_client(),
         s3_client=_s3_client(),
         env=os.environ,
         sleep=time.sleep,
