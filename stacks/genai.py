@@ -166,12 +166,14 @@ class GenAIStack(Stack):
         subscribe(self.invocation_logging.alarm_topic, inputs.alert_emails)
         # RAG: ingestion as documents land, an answer API and an evaluation per use case.
         self.ingestions = self._ingestions(inputs, security)
-        self._artifacts_zone: s3.IBucket | None = None
         self.answer_apis: dict[str, AnswerApi] = {}
         self.evaluations: dict[str, RagEvaluation] = {}
-        for use in inputs.use_cases:
-            if use.knowledge_bases:
-                self._rag(inputs, use, security, foundation, data)
+        rag_use_cases = [use for use in inputs.use_cases if use.knowledge_bases]
+        if rag_use_cases:
+            # Where the evaluations write their reports.
+            artifacts = data.import_zone(self, "artifacts")
+        for use in rag_use_cases:
+            self._rag(inputs, use, security, foundation, artifacts)
         if inputs.release_gate_account and self.evaluations:
             self._release_gate(inputs)
         # Contract: every ID an application needs, as SSM parameters and outputs.
@@ -250,7 +252,7 @@ class GenAIStack(Stack):
         use: UseCaseInputs,
         security: SecurityStack,
         foundation: FoundationStack,
-        data: DataStack,
+        artifacts: s3.IBucket,
     ) -> None:
         """The use case's answer API (callable by its application role only) and its
         evaluation, both answering through its inference profile with the guardrail."""
@@ -282,7 +284,7 @@ class GenAIStack(Stack):
             use_case=use.name,
             questions_bucket=self.curated,
             questions_key=use.evaluation_questions_key,
-            report_bucket=self._artifacts(data),
+            report_bucket=artifacts,
             report_prefix=rag_reports_prefix(use.name),
             thresholds={
                 "faithfulness": evaluation.faithfulness,
@@ -297,12 +299,6 @@ class GenAIStack(Stack):
         Tags.of(rag_evaluation.role).add(*names.PIPELINE_TAG)
         access.attach_to_role(rag_evaluation.role)
         self.evaluations[use.name] = rag_evaluation
-
-    def _artifacts(self, data: DataStack) -> s3.IBucket:
-        """The artifacts zone, imported once (where evaluations write their reports)."""
-        if self._artifacts_zone is None:
-            self._artifacts_zone = data.import_zone(self, "artifacts")
-        return self._artifacts_zone
 
     def _release_gate(self, inputs: GenAIInputs) -> None:
         """The role the delivery pipeline assumes to run the evaluations before a release to

@@ -7,9 +7,9 @@ an endpoint only for a workload the platform puts there, or one the organization
 
 from __future__ import annotations
 
-from blueprint.model.config import INTERFACE_ENDPOINTS, EnvironmentName
+from blueprint.model.config import INTERFACE_ENDPOINTS
 from blueprint.model.identity import PlacementKind
-from blueprint.model.plan import Placement, Plan, promoted_models
+from blueprint.model.plan import Placement, Plan
 
 # What each workload calls from inside the VPC.
 WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
@@ -33,23 +33,21 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
 def workloads(plan: Plan, placement: Placement) -> list[str]:
     """The workloads of ``WORKLOAD_ENDPOINTS`` the platform puts in ``placement``'s VPC; none in
     the platform accounts (their VPCs run nothing)."""
-    lob, environment = placement.lob, placement.environment
-    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or lob is None or environment is None:
+    lob = placement.lob
+    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or lob is None:
         return []
     found = ["invocation logging"]
     if lob.genai.use_cases:
         found.append("applications")
     if plan.knowledge_bases(placement):
         found.append("knowledge bases")
-    if environment is EnvironmentName.INTERACTIVE and lob.ml.studio.enabled:
+    if plan.hosts_studio(placement):
         found.append("studio")
         if lob.ml.studio.mlflow:
             found.append("mlflow")
-    pipelines = environment is EnvironmentName.NONPROD and lob.ml.fine_tuning
-    releases = environment.operational and lob.environments.nonprod and promoted_models(lob)
-    if pipelines or releases:
+    if plan.fine_tuning(placement) or plan.released_models(placement):
         found.append("model pipelines and releases")
-    if environment.operational and lob.ml.endpoints:
+    if plan.gpu_endpoints(placement):
         found.append("gpu endpoints")
     return found
 

@@ -591,6 +591,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
     prod_release = _prod_release_role(plan, lob)
     is_registry = environment is EnvironmentName.NONPROD
     promoted = promoted_models(lob)
+    released = plan.released_models(placement)
     return MLInputs(
         prefix=plan.prefix,
         studio=(
@@ -601,16 +602,12 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 idle_minutes=lob.ml.studio.idle_minutes,
                 mlflow=lob.ml.studio.mlflow,
             )
-            if environment is EnvironmentName.INTERACTIVE and lob.ml.studio.enabled
+            if plan.hosts_studio(placement)
             else None
         ),
-        fine_tuning=(
-            tuple(
-                FineTuningInputs(tuning, config.open_weights(tuning.base_model))
-                for tuning in lob.ml.fine_tuning
-            )
-            if is_registry
-            else ()
+        fine_tuning=tuple(
+            FineTuningInputs(tuning, config.open_weights(tuning.base_model))
+            for tuning in plan.fine_tuning(placement)
         ),
         release_roles=(prod_release,) if is_registry and prod_release else (),
         release_event_bus=(
@@ -623,27 +620,23 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 role_name=names.release_role_name(plan.prefix),
                 bus_name=names.release_bus_name(plan.prefix),
                 registry_account=nonprod.account,
-                models=promoted,
+                models=released,
             )
-            if environment.operational and nonprod and promoted
+            if nonprod and released
             else None
         ),
-        endpoints=(
-            tuple(
-                EndpointInputs(
-                    endpoint,
-                    config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
-                    consumers=tuple(
-                        names.app_role_name(plan.prefix, use.name)
-                        for use in lob.genai.use_cases
-                        if endpoint.name in use.endpoints
-                    ),
-                    fine_tuned=endpoint.model in promoted,
-                )
-                for endpoint in lob.ml.endpoints
+        endpoints=tuple(
+            EndpointInputs(
+                endpoint,
+                config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
+                consumers=tuple(
+                    names.app_role_name(plan.prefix, use.name)
+                    for use in lob.genai.use_cases
+                    if endpoint.name in use.endpoints
+                ),
+                fine_tuned=endpoint.model in promoted,
             )
-            if environment.operational
-            else ()
+            for endpoint in plan.gpu_endpoints(placement)
         ),
         monitor_endpoints=environment is EnvironmentName.PROD,
         training_code=training_code,

@@ -16,8 +16,10 @@ from blueprint.model.config import (
     DEFAULT_VPC_CIDRS,
     BedrockModel,
     DataClassification,
+    EndpointConfig,
     EnvironmentConfig,
     EnvironmentName,
+    FineTuningConfig,
     KnowledgeBaseConfig,
     LobConfig,
     ModelKind,
@@ -168,6 +170,34 @@ class Plan:
             for kb in placement.lob.genai.knowledge_bases
             if kb.environments is None or placement.environment in kb.environments
         ]
+
+    def hosts_studio(self, placement: Placement) -> bool:
+        """Studio (and its MLflow, unless left out) runs in the LOB's interactive environment."""
+        lob = placement.lob
+        return (
+            lob is not None
+            and placement.environment is EnvironmentName.INTERACTIVE
+            and lob.ml.studio.enabled
+        )
+
+    def fine_tuning(self, placement: Placement) -> list[FineTuningConfig]:
+        """The fine-tuning pipelines: in nonprod, the LOB's model registry."""
+        lob = placement.lob
+        if lob is None or placement.environment is not EnvironmentName.NONPROD:
+            return []
+        return list(lob.ml.fine_tuning)
+
+    def released_models(self, placement: Placement) -> tuple[str, ...]:
+        """The fine-tuned models released to the endpoints of an operational environment (from
+        the LOB's nonprod registry)."""
+        lob = placement.lob
+        if lob is None or not placement.operational or lob.environments.nonprod is None:
+            return ()
+        return promoted_models(lob)
+
+    def gpu_endpoints(self, placement: Placement) -> list[EndpointConfig]:
+        """The GPU endpoints: in the operational environments."""
+        return list(placement.lob.ml.endpoints) if placement.lob and placement.operational else []
 
     def model_invokers(self, placement: Placement) -> list[Persona]:
         """Human personas that may call models: none in prod, where only applications do."""
