@@ -84,6 +84,7 @@ def build_platform(
         trail_retention_days=config.platform.trail_retention_days,
         encryption_key=securities[governance.key].logs_key,
         access_log_bucket=securities[governance.key].access_log_bucket,
+        audited_roles=audited_roles(plan),
         **_stack_props(governance, "organization trail, metrics sink, central audit"),
     )
     # The central audit policy attaches to the auditor role of the foundation stack.
@@ -94,6 +95,20 @@ def build_platform(
     _add_lob_budgets(app, plan)
     add_compliance_gates(app, check_settings(plan))
     return plan
+
+
+def audited_roles(plan: Plan) -> list[str]:
+    """The auditor roles of the member accounts that the central auditor may assume: none in
+    the decentralized model."""
+    if not plan.central_oversight:
+        return []
+    return sorted(
+        {
+            names.role_name(p.prefix, Persona.AUDITOR.value)
+            for p in plan.placements
+            if p.account != plan.governance.account
+        }
+    )
 
 
 def _selected(placement: Placement, lob_environments: bool | Collection[str]) -> bool:
@@ -205,7 +220,8 @@ def _lob_layers(
     foundation: FoundationStack,
     training_code: Path,
 ) -> list[tuple[Layer, Stack]]:
-    """The data, GenAI and ML stacks of an LOB environment."""
+    """The data, GenAI and ML stacks of an LOB environment (the data stack alone in an LOB
+    account whose GenAI runs in a tenancy of a central account)."""
     data = DataStack(
         scope,
         placement.stack_name(Layer.DATA),
@@ -221,6 +237,8 @@ def _lob_layers(
     auditor = foundations.get(plan.governance.key)
     if placement.lob and placement.lob.auditor_metadata_read and auditor:
         data.add_stack_dependency(auditor)
+    if not placement.hosts(Layer.GENAI):
+        return [(Layer.DATA, data)]
     genai = GenAIStack(
         scope,
         placement.stack_name(Layer.GENAI),
@@ -254,8 +272,8 @@ def _add_organization(app: App, plan: Plan) -> None:
         allowed_regions=organization.allowed_regions,
         organization_root_id=organization.root_id,
         organization_id=organization.id,
-        member_accounts=[p.account for p in plan.placements],
-        workload_accounts=[p.account for p in plan.lob_environments()],
+        member_accounts=list(dict.fromkeys(p.account for p in plan.placements)),
+        workload_accounts=list(dict.fromkeys(p.account for p in plan.lob_environments())),
         model_catalogs=model_catalogs(plan),
         lob_names=[lob.name for lob in config.lobs],
         protected_role_patterns=[names.platform_role_pattern(plan.prefix)],

@@ -5,6 +5,10 @@ spend, so the LOB budgets are made in the management account and filtered on the
 accounts (every environment of an LOB is a dedicated account, so no cost allocation tag has
 to be activated first). Sharded (``LOBS_PER_BUDGET_STACK``) so no template grows with the
 organization.
+
+In the centralized operating model an LOB's GenAI runs in central accounts shared with other
+LOBs: a second budget follows its spend there through the ``lob`` cost allocation tag, which
+every resource of its tenancies carries (application inference profiles included).
 """
 
 from __future__ import annotations
@@ -48,24 +52,36 @@ class LobBudgetsStack(Stack):
                     f"LobBudgetsStack: LOB '{lob.name}' has {len(lob.alert_emails)} alert "
                     "addresses; allowed: 1 to 10 (a budget notification's subscriber limit)"
                 )
-            self._budget(org_name, lob)
+            self._budget(org_name, lob, "", {"LinkedAccount": list(lob.accounts)})
+            if lob.tenancy_accounts:
+                self._budget(
+                    org_name,
+                    lob,
+                    "-central",
+                    {
+                        "LinkedAccount": list(lob.tenancy_accounts),
+                        "TagKeyValue": [f"user:lob${lob.name}"],
+                    },
+                )
 
-    def _budget(self, org_name: str, lob: LobBudgetInputs) -> budgets.CfnBudget:
+    def _budget(
+        self, org_name: str, lob: LobBudgetInputs, suffix: str, cost_filters: dict[str, list[str]]
+    ) -> budgets.CfnBudget:
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
             for address in lob.alert_emails
         ]
         return budgets.CfnBudget(
             self,
-            f"{pascal(lob.name)}Budget",
+            f"{pascal(lob.name)}{pascal(suffix)}Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"{org_name}-{lob.name}-monthly",
+                budget_name=f"{org_name}-{lob.name}{suffix}-monthly",
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(
                     amount=lob.budget_usd_month, unit="USD"
                 ),
-                cost_filters={"LinkedAccount": list(lob.accounts)},
+                cost_filters=cost_filters,
             ),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(

@@ -14,6 +14,7 @@ from blueprint.model.layers import FoundationInputs, MetricsLinkInputs, Workload
 from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider
+from genai_constructs.identity import trusted_role_principal
 from genai_constructs.naming import pascal
 from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from stacks.assets import mark
@@ -103,6 +104,10 @@ class FoundationStack(Stack):
             deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
         )
         self._persona_access(inputs, security)
+        for persona in inputs.personas:
+            self._may_assume(
+                self.identity.roles[persona.persona.value], persona.assumes, persona.persona.value
+            )
         self.workload_roles = {
             role.name: self._workload_role(role) for role in inputs.workload_roles
         }
@@ -170,10 +175,33 @@ class FoundationStack(Stack):
                 )
             ),
         )
+        for principal in map(trusted_role_principal, workload.trusted_role_arns):
+            role.assume_role_policy.add_statements(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[principal],
+                )
+            )
+        self._may_assume(role, workload.assumes, workload.asset.replace("/", "-"))
         for key, value in workload.tags:
             Tags.of(role).add(key, value)
         mark(role, workload.asset)
         return role
+
+    def _may_assume(self, role: iam.Role, arns: tuple[str, ...], name: str) -> None:
+        """Let ``role`` become its counterparts in the LOB's tenancy (by exact ARN)."""
+        if arns:
+            iam.ManagedPolicy(
+                self,
+                f"TenancyAccess{pascal(name)}",
+                description=f"{name}: becomes its role in the LOB's tenancy of the central account",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="BecomeItsTenancyRole", actions=["sts:AssumeRole"], resources=list(arns)
+                    )
+                ],
+            )
 
     @property
     def availability_zones(self) -> list[str]:

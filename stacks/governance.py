@@ -48,6 +48,9 @@ class GovernanceStack(Stack):
     :param org_name: name prefix, e.g. ``example-corp``.
     :param auditor_role: the name of this account's auditor role (its foundation stack
         creates it); the central audit read policy attaches to it.
+    :param audited_roles: default ``auditor_role`` alone; the names of the auditor roles of
+        the member accounts it may assume (several where tenancies share a central account;
+        none in the decentralized model, where LOB accounts audit themselves).
     :param organization_id: ``o-...``; whose accounts may link metrics to the sink.
     :param management_account: the organization's management account. An organization trail
         created by the delegated administrator is owned by it, so its ARN carries that account.
@@ -73,9 +76,11 @@ class GovernanceStack(Stack):
         encryption_key: kms.IKey,
         access_log_bucket: s3.IBucket,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        audited_roles: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self._audited_roles = [auditor_role] if audited_roles is None else list(audited_roles)
         self.trail_name = f"{org_name}-organization-trail"
         self.trail_arn = (
             f"arn:{self.partition}:cloudtrail:{self.region}:{management_account}:"
@@ -269,10 +274,19 @@ class GovernanceStack(Stack):
                     actions=["organizations:Describe*", "organizations:List*"],
                     resources=["*"],
                 ),
-                iam.PolicyStatement(
-                    sid="AssumeTheAuditorOfEachAccount",
-                    actions=["sts:AssumeRole"],
-                    resources=[f"arn:{self.partition}:iam::*:role/{auditor_role}"],
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="AssumeTheAuditorOfEachAccount",
+                            actions=["sts:AssumeRole"],
+                            resources=[
+                                f"arn:{self.partition}:iam::*:role/{name}"
+                                for name in self._audited_roles
+                            ],
+                        )
+                    ]
+                    if self._audited_roles
+                    else []
                 ),
                 iam.PolicyStatement(
                     sid="ListLogArchive",
@@ -307,12 +321,13 @@ class GovernanceStack(Stack):
         for action in ("organizations:Describe*", "organizations:List*"):
             acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
         acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason)
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/{auditor_role}]",
-            "The central auditor reaches each account through its auditor role, one fixed name "
-            "in every account; each of those roles trusts this exact role ARN only.",
-        )
+        for name in self._audited_roles:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/{name}]",
+                "The central auditor reaches each account through its auditor role, one fixed "
+                "name in every account; each of those roles trusts this exact role ARN only.",
+            )
         acknowledge(
             policy,
             f"AwsSolutions-IAM5[Resource::{nag_reference(self, archive_objects)}]",

@@ -173,7 +173,7 @@ class PipelineStack(Stack):
                 evaluations = rag_evaluation_parameters(plan, placement)
                 if evaluations:
                     gate = rag_release_gate(
-                        repository, self.rag_gate_project, placement, plan, evaluations
+                        repository, self.rag_gate_project, placement, evaluations
                     )
                     gate.add_step_dependency(smoke)
                     post.append(gate)
@@ -338,14 +338,13 @@ def rag_release_gate(
     source: pipelines.CodePipelineSource,
     project: Callable[[], codebuild.IProject],
     placement: Placement,
-    plan: Plan,
     parameters: list[str],
 ) -> PostDeployCheck:
     """The RAG evaluations of a nonprod LOB environment, through its gate role; a score below
     its threshold fails the stage, so the prod wave never starts."""
     variables = {
         "REGION": placement.region,
-        "ROLE_ARN": names.role_arn(placement.account, names.rag_gate_role_name(plan.prefix)),
+        "ROLE_ARN": names.role_arn(placement.account, names.rag_gate_role_name(placement.prefix)),
         "PARAMETERS": ",".join(parameters),
         "PREFIX": placement.key,
     }

@@ -169,8 +169,8 @@ def test_an_account_is_not_shared_between_lobs(tmp_path: Path) -> None:
     data["lobs"][1]["environments"]["prod"]["account"] = "666666666666"
     assert problems(data, tmp_path) == [
         "lobs[marketing].environments.prod.account: account 666666666666 is already used by "
-        "lobs[claims].environments.prod.account; allowed: one account per LOB environment and per "
-        "platform role"
+        "lobs[claims].environments.prod.account; allowed: one account per LOB environment, per "
+        "platform role and per central GenAI account"
     ]
 
 
@@ -179,7 +179,8 @@ def test_an_account_is_not_shared_with_the_platform(tmp_path: Path) -> None:
     data["lobs"][2]["environments"]["interactive"]["account"] = "333333333333"
     assert problems(data, tmp_path) == [
         "lobs[research].environments.interactive.account: account 333333333333 is already used by "
-        "platform.tooling_account; allowed: one account per LOB environment and per platform role"
+        "platform.tooling_account; allowed: one account per LOB environment, per platform role "
+        "and per central GenAI account"
     ]
 
 

@@ -330,6 +330,7 @@ def build_report(
     return {
         "assembly": str(directory),
         "release": release_metadata(),
+        "operating_model": operating_model(plan),
         "baseline": baseline_changes(baseline, directory) if baseline else None,
         "frameworks": framework_results(assembly.nag_report),
         "acknowledgment_groups": acknowledgment_groups(
@@ -343,6 +344,24 @@ def build_report(
         "residual_risks": residual_risks(assembly),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),
+    }
+
+
+def operating_model(plan: Plan) -> Json:
+    """The organization's operating model and where it puts each placement's layers."""
+    return {
+        "model": plan.operating_model.value,
+        "placements": [
+            {
+                "placement": p.key,
+                "account": p.account,
+                "region": p.region,
+                "lob": p.lob.name if p.lob else "platform",
+                "layers": [layer.value for layer in p.layers],
+                "tenancy_of": p.tenancy_of or "",
+            }
+            for p in plan.placements
+        ],
     }
 
 

@@ -32,6 +32,7 @@ def summary_table(report: Json) -> Table:
     totals = report["inventory"]["totals"]
     lint = report["compliance"]["cfn_lint"]
     rows = [
+        ["operating model", report["operating_model"]["model"]],
         ["accounts", totals["accounts"]],
         ["stacks", totals["stacks"]],
         ["resources", totals["resources"]],
@@ -119,6 +120,28 @@ def compliance_tables(report: Json) -> list[Table]:
             "checkov (the auditors' scanner) reports 0 failed checks; these are the skipped ones",
         ),
     ]
+
+
+def operating_model_table(report: Json) -> Table:
+    model = report["operating_model"]
+    rows = [
+        [
+            p["placement"],
+            p["lob"],
+            p["account"],
+            p["region"],
+            ", ".join(p["layers"]),
+            p["tenancy_of"],
+        ]
+        for p in model["placements"]
+    ]
+    return Table(
+        "Operating model",
+        ["placement", "LOB", "account", "region", "layers", "tenancy of"],
+        rows,
+        f'organization.operating_model: {model["model"]} (README "Operating models"): the '
+        "layers each account hosts",
+    )
 
 
 def release_table(report: Json) -> Table:
@@ -317,6 +340,7 @@ def tables(report: Json) -> list[Table]:
     packs, lint, acknowledgments, checkov = compliance_tables(report)
     return [
         summary_table(report),
+        operating_model_table(report),
         release_table(report),
         *([baseline_table(report)] if report.get("baseline") else []),
         *inventory_tables(report),

@@ -45,12 +45,14 @@ def lint_assembly(
     found: list[list[tuple[str, Json]]] = []
     if workers == 1:
         for region, paths in batches:
-            found.append(_lint(region, paths))
+            found.append(lint_templates(region, paths))
             if progress:
                 progress(paths)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_lint, region, paths): paths for region, paths in batches}
+            futures = {
+                pool.submit(lint_templates, region, paths): paths for region, paths in batches
+            }
             for future in as_completed(futures):
                 found.append(future.result())
                 if progress:
@@ -82,7 +84,8 @@ def cached_lint(directory: Path) -> Json | None:
     return result if result.get("digests") == current else None
 
 
-def _lint(region: str, paths: list[str]) -> list[tuple[str, Json]]:
+def lint_templates(region: str, paths: list[str]) -> list[tuple[str, Json]]:
+    """cfn-lint's findings in the templates at ``paths``, for ``region``."""
     from cfnlint.api import ManualArgs, lint_by_config
 
     matches = lint_by_config(ManualArgs(templates=paths, regions=[region]))

@@ -43,14 +43,24 @@ class AtRisk:
     logical_id: str
     resource_type: str
     reason: str
+    account: str = ""
 
     def line(self) -> str:
-        return f"{self.stack}/{self.logical_id} ({self.resource_type}): {self.reason}"
+        return (
+            f"{self.account}/{self.stack}/{self.logical_id} ({self.resource_type}): {self.reason}"
+        )
 
 
-def _stacks(assembly: Path) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Stack name -> (region, template)."""
-    return {stack.name: (stack.region, stack.template) for stack in read_assembly(assembly).stacks}
+StackKey = tuple[str, str, str]
+
+
+def _stacks(assembly: Path) -> dict[StackKey, dict[str, Any]]:
+    """(account, region, name) -> template: a stack of the same name in another account or
+    region (an operating model's switch moves layers between accounts) is another stack."""
+    return {
+        (stack.account, stack.region, stack.name): stack.template
+        for stack in read_assembly(assembly).stacks
+    }
 
 
 def _is_stateful(resource: dict[str, Any]) -> bool:
@@ -79,16 +89,17 @@ def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
     """Every stateful resource of ``baseline`` that deploying ``candidate`` deletes or replaces."""
     before, after = _stacks(baseline), _stacks(candidate)
     found: list[AtRisk] = []
-    for stack, (region, template) in sorted(before.items()):
-        new_resources = after.get(stack, (region, {"Resources": {}}))[1].get("Resources", {})
+    for key, template in sorted(before.items()):
+        account, region, stack = key
+        new_resources = after.get(key, {}).get("Resources", {})
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
             if not _is_stateful(resource):
                 continue
             kind = resource["Type"]
             new = new_resources.get(logical_id)
             if new is None or new["Type"] != kind:
-                reason = "stack removed" if stack not in after else "logical ID removed or renamed"
-                found.append(AtRisk(stack, logical_id, kind, f"deleted ({reason})"))
+                reason = "stack removed" if key not in after else "logical ID removed or renamed"
+                found.append(AtRisk(stack, logical_id, kind, f"deleted ({reason})", account))
                 continue
             old_props = resource.get("Properties", {})
             new_props = new.get("Properties", {})
@@ -104,6 +115,7 @@ def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
                         logical_id,
                         kind,
                         f"replaced (create-only {', '.join(changed)} changed)",
+                        account,
                     )
                 )
     return found

@@ -143,6 +143,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class OperatingModel(StrEnum):
+    """Who runs what (the reference guide's three operating models).
+
+    federated: the central team governs (catalog, guardrail policy, audit view) and each LOB
+    runs its GenAI and ML workloads on its own data in its own accounts.
+    centralized: a central GenAI account per environment kind runs every LOB's GenAI and ML
+    workloads, one isolated tenancy per LOB; LOB accounts keep their data lakes.
+    decentralized: each LOB runs everything in its own accounts with its own model catalog
+    and guardrail (within the organization's); central governance is only the organization's
+    policies and the log archive.
+    """
+
+    FEDERATED = "federated"
+    CENTRALIZED = "centralized"
+    DECENTRALIZED = "decentralized"
+
+
 class OrganizationConfig(Model):
     name: Slug
     id: Annotated[
@@ -162,6 +179,7 @@ class OrganizationConfig(Model):
     management_account: AccountId
     home_region: Region
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
+    operating_model: OperatingModel = OperatingModel.FEDERATED
 
 
 class OrgGuardrail(Model):
@@ -189,6 +207,28 @@ class PipelineConfig(Model):
     ]
     repository: OwnerSlashName
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
+
+
+class CentralAccountConfig(Model):
+    """A central GenAI account of the centralized operating model: it hosts one tenancy per
+    LOB environment of its kind (each with the LOB's network settings)."""
+
+    account: AccountId
+    region: Region
+    azs: AvailabilityZones
+
+
+class CentralAccountsConfig(Model):
+    """One central GenAI account per environment kind (used when the operating model is
+    centralized)."""
+
+    interactive: CentralAccountConfig | None = None
+    nonprod: CentralAccountConfig | None = None
+    prod: CentralAccountConfig | None = None
+
+    def get(self, name: EnvironmentName) -> CentralAccountConfig | None:
+        value: CentralAccountConfig | None = getattr(self, name.value)
+        return value
 
 
 EmailAddress = Annotated[
@@ -230,6 +270,7 @@ class PlatformConfig(Model):
     org_guardrail: OrgGuardrail | None = None
     pipeline: PipelineConfig | None = None
     acknowledgment_reviews: list[AcknowledgmentReview] = []
+    central_accounts: CentralAccountsConfig = CentralAccountsConfig()
 
 
 # Each environment of an LOB gets its own range unless the file names one: the environments'
@@ -730,10 +771,39 @@ class MLConfig(Model):
     endpoints: list[EndpointConfig] = []
 
 
+class GuardrailOverrides(Model):
+    """What an LOB adds to the organization's guardrail policy (decentralized operating
+    model): only stricter, never looser.
+
+    :param content_filters: filters raised above the organization's strength.
+    :param pii: entity types added, or raised from anonymize to block.
+    :param denied_topics: topics denied besides the organization's.
+    :param grounding_threshold: a threshold at least the organization's.
+    """
+
+    content_filters: dict[ContentFilter, FilterStrength] = {}
+    pii: Annotated[dict[str, PiiAction], AfterValidator(_pii_entities)] = {}
+    denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
+    word_filters: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
+    ] = []
+    grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+
+
 class GenAIConfig(Model):
+    """An LOB's GenAI workloads.
+
+    :param catalog: the Bedrock models of the organization's catalog the LOB approves for
+        itself (decentralized operating model; default the whole catalog).
+    :param guardrails: the LOB's additions to the guardrail policy (decentralized).
+    """
+
     use_cases: list[UseCase] = []
     prompts: list[PromptConfig] = []
     knowledge_bases: list[KnowledgeBaseConfig] = []
+    catalog: Annotated[list[str], Field(min_length=1), AfterValidator(_unique)] | None = None
+    guardrails: GuardrailOverrides | None = None
 
 
 class LobConfig(Model):

@@ -8,7 +8,7 @@ an endpoint only for a workload the platform puts there, or one the organization
 from __future__ import annotations
 
 from blueprint.model.config import INTERFACE_ENDPOINTS
-from blueprint.model.identity import PlacementKind
+from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.plan import Placement, Plan
 
 # What each workload calls from inside the VPC.
@@ -27,6 +27,8 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "model pipelines and releases": ("SageMakerApi",),
     # Applications call the GPU endpoints.
     "gpu endpoints": ("SageMakerRuntime",),
+    # Applications of an LOB account become their roles in the LOB's central tenancy.
+    "tenancy access": ("Sts",),
 }
 
 
@@ -36,6 +38,10 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
     lob = placement.lob
     if placement.kind is not PlacementKind.LOB_ENVIRONMENT or lob is None:
         return []
+    if not placement.hosts(Layer.GENAI):
+        # An LOB account whose GenAI runs in a central tenancy: its applications reach the
+        # tenancy through STS.
+        return ["tenancy access"] if lob.genai.use_cases else []
     found = ["invocation logging"]
     if lob.genai.use_cases:
         found.append("applications")

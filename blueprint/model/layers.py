@@ -8,7 +8,9 @@ taken here, from the config, once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from blueprint.model import names
@@ -29,7 +31,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.gpu_memory import GPU_INSTANCES
-from blueprint.model.identity import PlacementKind
+from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.plan import Persona, Placement, Plan, promoted_models
 from genai_constructs.checks import CheckSettings
 from genai_constructs.naming import merged_models_prefix, parameter_path
@@ -67,6 +69,8 @@ class PersonaInputs:
         pipelines register, the releases staged in prod (the ML engineer).
     :param kept_from_lob_data: explicitly denied reading or writing LOB data, decrypting it
         and calling models (the platform team and auditors in LOB accounts).
+    :param assumes: roles of other accounts the persona may become (its counterpart in the
+        LOB's tenancy of a central account).
     """
 
     persona: Persona
@@ -76,6 +80,7 @@ class PersonaInputs:
     runs_pipelines: bool = False
     approves_models: bool = False
     kept_from_lob_data: bool = False
+    assumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,10 @@ class WorkloadRoleInputs:
     :param asset: how the platform names it (``app-role/<use case>``, ``ingestion-role/...``).
     :param services: the AWS services that run the workload and may assume the role.
     :param tags: principal tags; bucket policies and access decisions read them.
+    :param trusted_role_arns: roles of other accounts that may assume it (the same workload's
+        role in the LOB's own account, for a tenancy's role).
+    :param assumes: roles of other accounts it may assume (its counterpart in the LOB's
+        tenancy).
     """
 
     name: str
@@ -93,6 +102,8 @@ class WorkloadRoleInputs:
     description: str
     services: tuple[str, ...]
     tags: tuple[tuple[str, str], ...]
+    trusted_role_arns: tuple[str, ...] = ()
+    assumes: tuple[str, ...] = ()
 
 
 # What the delivery pipelines of the tooling account use besides the platform's services.
@@ -328,6 +339,7 @@ class LobBudgetInputs:
     budget_usd_month: int
     accounts: tuple[str, ...]
     alert_emails: tuple[str, ...]
+    tenancy_accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -344,10 +356,17 @@ class ModelCatalogScope:
 
 def model_catalogs(plan: Plan) -> tuple[ModelCatalogScope, ...]:
     """One scope per data classification in use: its accounts and the catalog models (text and
-    embedding) approved for it. Platform accounts hold restricted data."""
+    embedding) approved for it. Platform accounts hold restricted data; a central account
+    hosting several LOBs' tenancies gets the scope of its least sensitive one (each tenancy's
+    own policies narrow it to its LOB's classification)."""
+    classification_of: dict[str, DataClassification] = {}
+    for placement in plan.placements:
+        known = classification_of.get(placement.account)
+        if known is None or placement.classification.rank < known.rank:
+            classification_of[placement.account] = placement.classification
     scopes = []
     for classification in DataClassification:
-        accounts = tuple(p.account for p in plan.placements if p.classification is classification)
+        accounts = tuple(a for a, c in classification_of.items() if c is classification)
         if accounts:
             models = tuple(
                 m.id
@@ -365,7 +384,7 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
         retain=placement.retain_stateful,
         log_retention_days=placement.log_retention_days,
         noncurrent_version_days=placement.protection.noncurrent_version_days,
-        invocation_log_stores=lob_environment,
+        invocation_log_stores=placement.hosts(Layer.GENAI) and lob_environment,
         s3_reader_arns=(
             tuple(
                 sorted(
@@ -379,20 +398,13 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
     )
 
 
-def _environment_of(plan: Plan, lob: LobConfig, environment: EnvironmentName) -> Placement | None:
-    return next(
-        (p for p in plan.lob_environments() if p.lob == lob and p.environment is environment),
-        None,
-    )
-
-
 def _prod_release_role(plan: Plan, lob: LobConfig) -> str | None:
     """Prod's release role, when prod serves a model the LOB's nonprod pipelines train."""
-    prod = _environment_of(plan, lob, EnvironmentName.PROD)
-    nonprod = _environment_of(plan, lob, EnvironmentName.NONPROD)
+    prod = plan.workspace(lob, EnvironmentName.PROD)
+    nonprod = plan.workspace(lob, EnvironmentName.NONPROD)
     if prod is None or nonprod is None or not promoted_models(lob):
         return None
-    return names.role_arn(prod.account, names.release_role_name(plan.prefix))
+    return names.role_arn(prod.account, names.release_role_name(prod.prefix))
 
 
 def _shared_artifacts(plan: Plan, placement: Placement) -> dict[str, tuple[str, ...]]:
@@ -406,15 +418,20 @@ def _shared_artifacts(plan: Plan, placement: Placement) -> dict[str, tuple[str, 
 
 def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
     return FoundationInputs(
-        prefix=plan.prefix,
+        prefix=placement.prefix,
         organization_id=plan.config.organization.id,
         vpc_cidr=placement.vpc_cidr,
         azs=placement.azs,
         personas=tuple(
             PersonaInputs(
                 persona=persona,
-                trusted_accounts=(placement.account,),
+                trusted_accounts=(
+                    () if _enters_from_lob_account(placement, persona) else (placement.account,)
+                ),
                 trusted_role_arns=_trusted_roles(plan, placement, persona),
+                assumes=tuple(
+                    plan.role_arn(tenancy, persona) for tenancy in _tenancy_of(plan, placement)
+                ),
                 # Data scientists' Studio apps run as this role.
                 service_principals=(
                     ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()
@@ -443,12 +460,20 @@ SHARED_METRIC_NAMESPACES = ("AWS/Bedrock", "AWS/SageMaker")
 
 
 def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
+    """An account links to a sink once: its first LOB placement links the namespaces of every
+    LOB placement of the account (a central account's tenancies)."""
     sink = plan.config.platform.metrics_sinks.get(placement.region)
     if placement.kind is not PlacementKind.LOB_ENVIRONMENT or sink is None:
         return None
+    sharing = [p for p in plan.lob_environments() if p.account == placement.account]
+    if not plan.central_oversight or sharing[0] != placement:
+        return None
     return MetricsLinkInputs(
         sink_arn=sink,
-        namespaces=(*SHARED_METRIC_NAMESPACES, names.metric_namespace(placement.key)),
+        namespaces=(
+            *SHARED_METRIC_NAMESPACES,
+            *(names.metric_namespace(p.key) for p in sharing),
+        ),
     )
 
 
@@ -456,6 +481,8 @@ def sink_regions(plan: Plan) -> list[str]:
     """Regions with LOB environments, other than the governance account's own (whose sink is
     the governance stack's)."""
     home = plan.governance.region
+    if not plan.central_oversight:
+        return []
     return sorted({p.region for p in plan.lob_environments()} - {home})
 
 
@@ -470,43 +497,86 @@ INGESTION_SERVICES = (
 
 
 def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInputs, ...]:
-    """One role per use case, and the ingestion role (LOB environments only)."""
+    """One role per use case, and the ingestion role (LOB environments only). Between an LOB
+    account and its tenancy, each role may become its counterpart in the tenancy."""
     if placement.lob is None:
         return ()
+    tenancies = _tenancy_of(plan, placement)
+    home = [_lob_account_of(plan, placement)] if placement.is_tenancy else []
+
+    def linked(name: Callable[[str], str]) -> dict[str, tuple[str, ...]]:
+        return {
+            "assumes": tuple(names.role_arn(t.account, name(t.prefix)) for t in tenancies),
+            "trusted_role_arns": tuple(names.role_arn(h.account, name(h.prefix)) for h in home),
+        }
+
     applications = tuple(
         WorkloadRoleInputs(
-            name=names.app_role_name(plan.prefix, use_case.name),
+            name=names.app_role_name(placement.prefix, use_case.name),
             asset=f"app-role/{use_case.name}",
             description=f"Runs the {use_case.name} application of {placement.key}",
             services=APPLICATION_SERVICES,
             tags=(names.APPLICATION_TAG, ("use-case", use_case.name)),
+            **linked(partial(_app_role, use_case.name)),
         )
         for use_case in placement.lob.genai.use_cases
     )
     ingestion = WorkloadRoleInputs(
-        name=names.ingestion_role_name(plan.prefix),
+        name=names.ingestion_role_name(placement.prefix),
         asset="ingestion-role/ingestion",
         description=f"ETL jobs of {placement.key}: the writer of its data zones",
         services=INGESTION_SERVICES,
         tags=(names.PIPELINE_TAG,),
+        **linked(names.ingestion_role_name),
     )
     return (*applications, ingestion)
 
 
+def _app_role(use_case: str, prefix: str) -> str:
+    return names.app_role_name(prefix, use_case)
+
+
+# The LOB's own people: in a tenancy they enter from the LOB's account, never from the
+# central account (where other LOBs' roles live).
+LOB_PERSONAS = (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER)
+
+
+def _enters_from_lob_account(placement: Placement, persona: Persona) -> bool:
+    return placement.is_tenancy and persona in LOB_PERSONAS
+
+
 def _trusted_roles(plan: Plan, placement: Placement, persona: Persona) -> tuple[str, ...]:
     """Personas are assumed from their own account; the auditor also by the central auditor
-    of the governance account (that one role, not the whole account)."""
+    of the governance account (that one role, not the whole account), unless the model is
+    decentralized; in a tenancy the LOB's people come from the LOB's own account (that
+    persona's role there)."""
     governance = plan.governance
-    if persona is Persona.AUDITOR and placement.account != governance.account:
+    if _enters_from_lob_account(placement, persona):
+        return (plan.role_arn(_lob_account_of(plan, placement), persona),)
+    if (
+        persona is Persona.AUDITOR
+        and placement.account != governance.account
+        and plan.central_oversight
+    ):
         return (plan.role_arn(governance, Persona.AUDITOR),)
     return ()
+
+
+def _lob_account_of(plan: Plan, tenancy: Placement) -> Placement:
+    assert tenancy.tenancy_of is not None
+    return plan.placement(tenancy.tenancy_of)
+
+
+def _tenancy_of(plan: Plan, placement: Placement) -> list[Placement]:
+    """The tenancy of an LOB environment whose GenAI runs in a central account."""
+    return [plan.placement(placement.tenancy)] if placement.tenancy else []
 
 
 def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
     lob, environment = _lob_environment(placement)
     knowledge_bases = plan.knowledge_bases(placement)
     return DataInputs(
-        prefix=plan.prefix,
+        prefix=placement.prefix,
         lob=lob.name,
         environment=environment,
         pipeline_writes_only=environment.operational,
@@ -516,7 +586,9 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
             None if environment.operational else plan.role_arn(placement, Persona.DATA_SCIENTIST)
         ),
         metadata_reader_arns=(
-            (plan.role_arn(plan.governance, Persona.AUDITOR),) if lob.auditor_metadata_read else ()
+            (plan.role_arn(plan.governance, Persona.AUDITOR),)
+            if lob.auditor_metadata_read and plan.central_oversight
+            else ()
         ),
         vector_stores=tuple(
             VectorStoreInputs(
@@ -528,7 +600,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
             )
             for kb in knowledge_bases
         ),
-        ingestion_role=names.ingestion_role_name(plan.prefix),
+        ingestion_role=names.ingestion_role_name(placement.prefix),
         shared_artifacts=_shared_artifacts(plan, placement),
         event_zones=("curated",) if any(kb.ingestion.on_upload for kb in knowledge_bases) else (),
     )
@@ -541,19 +613,19 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
     gated = environment is EnvironmentName.NONPROD and config.platform.pipeline is not None
     return GenAIInputs(
         label=placement.key,
-        prefix=plan.prefix,
+        prefix=placement.prefix,
         lob=lob.name,
         environment=environment,
         parameter_path=parameter_path(lob.name, environment.value),
         guardrail_name=f"{plan.prefix}-{placement.key}",
-        guardrail=config.guardrails,
+        guardrail=plan.guardrail_policy(lob),
         enforce_guardrail=environment in config.guardrails.enforce_in,
         approved_models=tuple(plan.approved_models(placement)),
         use_cases=tuple(
             UseCaseInputs(
                 name=use.name,
                 model=config.model(use.model),
-                role=names.app_role_name(plan.prefix, use.name),
+                role=names.app_role_name(placement.prefix, use.name),
                 knowledge_bases=tuple(kb for kb in use.knowledge_bases if kb in present),
                 rag=use.rag,
                 evaluation_questions_key=use.evaluation_questions_key,
@@ -585,19 +657,19 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
 def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs:
     lob, environment = _lob_environment(placement)
     config = plan.config
-    prod = _environment_of(plan, lob, EnvironmentName.PROD)
-    nonprod = _environment_of(plan, lob, EnvironmentName.NONPROD)
+    prod = plan.workspace(lob, EnvironmentName.PROD)
+    nonprod = plan.workspace(lob, EnvironmentName.NONPROD)
     tuned = {tuning.name: tuning.base_model for tuning in lob.ml.fine_tuning}
     prod_release = _prod_release_role(plan, lob)
     is_registry = environment is EnvironmentName.NONPROD
     promoted = promoted_models(lob)
     released = plan.released_models(placement)
     return MLInputs(
-        prefix=plan.prefix,
+        prefix=placement.prefix,
         studio=(
             StudioInputs(
                 domain_name=placement.key,
-                execution_role=names.role_name(plan.prefix, Persona.DATA_SCIENTIST.value),
+                execution_role=names.role_name(placement.prefix, Persona.DATA_SCIENTIST.value),
                 users=tuple(lob.ml.studio.users),
                 idle_minutes=lob.ml.studio.idle_minutes,
                 mlflow=lob.ml.studio.mlflow,
@@ -611,14 +683,14 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         ),
         release_roles=(prod_release,) if is_registry and prod_release else (),
         release_event_bus=(
-            names.event_bus_arn(prod.account, prod.region, names.release_bus_name(plan.prefix))
+            names.event_bus_arn(prod.account, prod.region, names.release_bus_name(prod.prefix))
             if is_registry and prod_release and prod
             else None
         ),
         release=(
             ReleaseInputs(
-                role_name=names.release_role_name(plan.prefix),
-                bus_name=names.release_bus_name(plan.prefix),
+                role_name=names.release_role_name(placement.prefix),
+                bus_name=names.release_bus_name(placement.prefix),
                 registry_account=nonprod.account,
                 models=released,
             )
@@ -630,7 +702,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 endpoint,
                 config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
                 consumers=tuple(
-                    names.app_role_name(plan.prefix, use.name)
+                    names.app_role_name(placement.prefix, use.name)
                     for use in lob.genai.use_cases
                     if endpoint.name in use.endpoints
                 ),
@@ -654,24 +726,34 @@ def check_settings(plan: Plan) -> CheckSettings:
 
 
 def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
-    """Every LOB in config order; its metrics are read in its first environment's region."""
-    return [
-        LobOversightInputs(
-            name=lob.name,
-            region=lob.environments.items()[0][1].region,
-            environments=tuple(
-                WatchedEnvironment(
-                    environment=name,
-                    account=env.account,
-                    metric_namespace=names.metric_namespace(
-                        names.lob_placement(lob.name, name.value)
-                    ),
-                )
-                for name, env in lob.environments.items()
-            ),
+    """Every LOB in config order (none in the decentralized model); its metrics are read in
+    the region of its first environment's workspace (its own account, or its tenancy)."""
+    if not plan.central_oversight:
+        return []
+    watched = []
+    for lob in plan.config.lobs:
+        workspaces = [
+            workspace
+            for name, _ in lob.environments.items()
+            for workspace in [plan.workspace(lob, name)]
+            if workspace is not None and workspace.environment is not None
+        ]
+        watched.append(
+            LobOversightInputs(
+                name=lob.name,
+                region=workspaces[0].region,
+                environments=tuple(
+                    WatchedEnvironment(
+                        environment=w.environment,
+                        account=w.account,
+                        metric_namespace=names.metric_namespace(w.key),
+                    )
+                    for w in workspaces
+                    if w.environment is not None
+                ),
+            )
         )
-        for lob in plan.config.lobs
-    ]
+    return watched
 
 
 def _lob_environment(placement: Placement) -> tuple[LobConfig, EnvironmentName]:
@@ -688,6 +770,9 @@ def budget_inputs(plan: Plan) -> list[LobBudgetInputs]:
             budget_usd_month=lob.budget_usd_month,
             accounts=tuple(env.account for _, env in lob.environments.items()),
             alert_emails=tuple(plan.alert_emails(lob)),
+            tenancy_accounts=tuple(
+                p.account for p in plan.lob_environments() if p.lob == lob and p.is_tenancy
+            ),
         )
         for lob in plan.config.lobs
     ]

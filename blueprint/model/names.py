@@ -37,6 +37,18 @@ def lob_placement(lob: str, environment: str) -> str:
     return f"{lob}-{environment}"
 
 
+def tenancy_placement(lob_placement: str) -> str:
+    """The key of an LOB environment's tenancy in a central account (centralized operating
+    model): ``claims-nonprod`` -> ``claims-nonprod-central``."""
+    return f"{lob_placement}-central"
+
+
+def tenancy_prefix(prefix: str, lob: str) -> str:
+    """What the fixed names of an LOB's tenancy start with: the organization's prefix and the
+    LOB's name, so that the tenancies of one central account never share a name."""
+    return f"{prefix}-{lob}"
+
+
 def collection_name(placement: str, knowledge_base: str) -> str:
     """An OpenSearch Serverless collection: physical, 3-32 characters, unique in the account
     (a long name keeps its start and gains a hash of the whole)."""

@@ -1,28 +1,41 @@
 """Placement: which account hosts which part of the platform, decided in one place.
 
 Stacks never look at the config to decide where they go: ``blueprint.model.layers`` turns a
-placement into each stack's inputs. The federated operating model is the only one today; the
-centralized and decentralized models of the reference guide would change this module, not the
-stacks.
+placement into each stack's inputs. The operating model (``organization.operating_model``)
+is decided here and nowhere else:
+
+- federated: each LOB environment's account hosts every layer; the governance account holds
+  the central audit view and dashboards.
+- centralized: each LOB environment's account keeps its data lake (security, foundation and
+  data layers); its GenAI and ML layers run in a *tenancy* of the central account of its
+  environment kind: every layer again, with names prefixed by the LOB so that tenancies of
+  one account never share a role, key, boundary or bucket. The LOB's roles reach their own
+  tenancy only.
+- decentralized: as federated, but the central team keeps only the organization's policies
+  and the log archive: no dashboards, no central auditor in LOB accounts, and each LOB may
+  narrow the model catalog and tighten the guardrail for itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from blueprint.model import names
 from blueprint.model.config import (
     DEFAULT_VPC_CIDRS,
     BedrockModel,
+    CentralAccountConfig,
     DataClassification,
     EndpointConfig,
     EnvironmentConfig,
     EnvironmentName,
     FineTuningConfig,
+    GuardrailPolicy,
     KnowledgeBaseConfig,
     LobConfig,
     ModelKind,
+    OperatingModel,
     OrgConfig,
 )
 from blueprint.model.identity import Layer, PlacementKind, StackIdentity
@@ -53,9 +66,21 @@ class Persona(StrEnum):
     RELEASE_APPROVER = "release-approver"
 
 
+PLATFORM_LAYERS = (Layer.SECURITY, Layer.FOUNDATION)
+DATA_LAKE_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA)
+WORKSPACE_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA, Layer.GENAI, Layer.ML)
+
+
 @dataclass(frozen=True)
 class Placement:
-    """One account and region of the organization, and what the platform puts there."""
+    """One account and region of the organization, and what the platform puts there.
+
+    :param prefix: what the fixed names of the placement's roles, boundary and buckets start
+        with: the organization's name, and the LOB's after it in a tenancy of a central account.
+    :param layers: the layers (stacks) the placement hosts.
+    :param tenancy_of: in a tenancy, the LOB environment's own placement (its data lake and
+        the roles that reach the tenancy); ``tenancy`` the reverse link.
+    """
 
     key: str
     kind: PlacementKind
@@ -67,8 +92,19 @@ class Placement:
     personas: tuple[Persona, ...]
     retain_stateful: bool
     termination_protection: bool
+    prefix: str
+    layers: tuple[Layer, ...] = PLATFORM_LAYERS
     lob: LobConfig | None = None
     environment: EnvironmentName | None = None
+    tenancy_of: str | None = None
+    tenancy: str | None = None
+
+    def hosts(self, layer: Layer) -> bool:
+        return layer in self.layers
+
+    @property
+    def is_tenancy(self) -> bool:
+        return self.tenancy_of is not None
 
     @property
     def protection(self) -> DataProtection:
@@ -121,6 +157,31 @@ class Plan:
         return self.config.organization.name
 
     @property
+    def operating_model(self) -> OperatingModel:
+        return self.config.organization.operating_model
+
+    @property
+    def central_oversight(self) -> bool:
+        """Whether the central team watches the LOBs (dashboards, metrics links, the central
+        auditor in every account): not in the decentralized model."""
+        return self.operating_model is not OperatingModel.DECENTRALIZED
+
+    def placement(self, key: str) -> Placement:
+        return next(p for p in self.placements if p.key == key)
+
+    def workspace(self, lob: LobConfig, environment: EnvironmentName) -> Placement | None:
+        """Where an LOB environment's GenAI and ML layers run: its own account, or its
+        tenancy in the central account."""
+        return next(
+            (
+                p
+                for p in self.lob_environments()
+                if p.lob == lob and p.environment is environment and p.hosts(Layer.GENAI)
+            ),
+            None,
+        )
+
+    @property
     def governance(self) -> Placement:
         return next(p for p in self.placements if p.kind is PlacementKind.GOVERNANCE)
 
@@ -136,7 +197,7 @@ class Plan:
 
     def role_arn(self, placement: Placement, persona: Persona) -> str:
         """The ARN of a persona role; fixed names make it known before deployment."""
-        return names.role_arn(placement.account, names.role_name(self.prefix, persona.value))
+        return names.role_arn(placement.account, names.role_name(placement.prefix, persona.value))
 
     def unguarded_model_ids(self) -> tuple[str, ...]:
         """The catalog's embedding models and the models that parse knowledge-base documents:
@@ -153,17 +214,27 @@ class Plan:
         )
         return tuple(embedding + [m for m in parsing if m not in embedding])
 
+    def catalog(self, lob: LobConfig | None) -> list[BedrockModel]:
+        """The Bedrock models an LOB may use: the organization's catalog, or the LOB's own
+        choice from it (decentralized)."""
+        own = lob.genai.catalog if lob else None
+        return [m for m in self.config.catalog.bedrock if own is None or m.id in own]
+
     def approved_models(self, placement: Placement) -> list[BedrockModel]:
         """Text models of the catalog that the placement's data classification allows."""
         return [
             model
-            for model in self.config.catalog.bedrock
+            for model in self.catalog(placement.lob)
             if model.kind is ModelKind.TEXT
             and model.max_classification.rank >= placement.classification.rank
         ]
 
+    def guardrail_policy(self, lob: LobConfig) -> GuardrailPolicy:
+        """The organization's guardrail policy with the LOB's additions (decentralized)."""
+        return stricter_policy(self.config.guardrails, lob)
+
     def knowledge_bases(self, placement: Placement) -> list[KnowledgeBaseConfig]:
-        if placement.lob is None:
+        if placement.lob is None or not placement.hosts(Layer.GENAI):
             return []
         return [
             kb
@@ -176,6 +247,7 @@ class Plan:
         lob = placement.lob
         return (
             lob is not None
+            and placement.hosts(Layer.ML)
             and placement.environment is EnvironmentName.INTERACTIVE
             and lob.ml.studio.enabled
         )
@@ -183,7 +255,11 @@ class Plan:
     def fine_tuning(self, placement: Placement) -> list[FineTuningConfig]:
         """The fine-tuning pipelines: in nonprod, the LOB's model registry."""
         lob = placement.lob
-        if lob is None or placement.environment is not EnvironmentName.NONPROD:
+        if (
+            lob is None
+            or not placement.hosts(Layer.ML)
+            or placement.environment is not EnvironmentName.NONPROD
+        ):
             return []
         return list(lob.ml.fine_tuning)
 
@@ -191,17 +267,24 @@ class Plan:
         """The fine-tuned models released to the endpoints of an operational environment (from
         the LOB's nonprod registry)."""
         lob = placement.lob
-        if lob is None or not placement.operational or lob.environments.nonprod is None:
+        if (
+            lob is None
+            or not placement.hosts(Layer.ML)
+            or not placement.operational
+            or lob.environments.nonprod is None
+        ):
             return ()
         return promoted_models(lob)
 
     def gpu_endpoints(self, placement: Placement) -> list[EndpointConfig]:
         """The GPU endpoints: in the operational environments."""
-        return list(placement.lob.ml.endpoints) if placement.lob and placement.operational else []
+        lob = placement.lob
+        hosted = lob is not None and placement.hosts(Layer.ML) and placement.operational
+        return list(lob.ml.endpoints) if lob and hosted else []
 
     def model_invokers(self, placement: Placement) -> list[Persona]:
         """Human personas that may call models: none in prod, where only applications do."""
-        if placement.environment is EnvironmentName.PROD:
+        if placement.environment is EnvironmentName.PROD or not placement.hosts(Layer.GENAI):
             return []
         return [p for p in (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER) if p in placement.personas]
 
@@ -216,9 +299,10 @@ def promoted_models(lob: LobConfig) -> tuple[str, ...]:
 
 
 def plan_for(config: OrgConfig) -> Plan:
-    """The federated placement: a platform account pair plus one account per LOB environment."""
+    """The platform account pair, and the LOB environments under the operating model."""
     platform = config.platform
     home = config.organization.home_region
+    prefix = config.organization.name
     platform_placements = [
         Placement(
             key=f"platform-{kind.value}",
@@ -232,21 +316,33 @@ def plan_for(config: OrgConfig) -> Plan:
             + ((Persona.RELEASE_APPROVER,) if kind is PlacementKind.TOOLING else ()),
             retain_stateful=True,
             termination_protection=True,
+            prefix=prefix,
         )
         for kind, account in (
             (PlacementKind.GOVERNANCE, platform.governance_account),
             (PlacementKind.TOOLING, platform.tooling_account),
         )
     ]
-    lob_placements = [
-        _lob_placement(lob, name, env)
-        for lob in config.lobs
-        for name, env in lob.environments.items()
-    ]
+    centralized = config.organization.operating_model is OperatingModel.CENTRALIZED
+    lob_placements: list[Placement] = []
+    for lob in config.lobs:
+        for name, env in lob.environments.items():
+            own = _lob_placement(prefix, lob, name, env)
+            central = platform.central_accounts.get(name) if centralized else None
+            if central is None:
+                lob_placements.append(own)
+                continue
+            tenancy = _tenancy(own, central)
+            lob_placements += [
+                replace(own, layers=DATA_LAKE_LAYERS, tenancy=tenancy.key),
+                tenancy,
+            ]
     return Plan(config=config, placements=(*platform_placements, *lob_placements))
 
 
-def _lob_placement(lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig) -> Placement:
+def _lob_placement(
+    prefix: str, lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig
+) -> Placement:
     personas = [Persona.PLATFORM_ADMIN, Persona.ML_ENGINEER, Persona.AUDITOR]
     if name is EnvironmentName.INTERACTIVE:
         personas.insert(1, Persona.DATA_SCIENTIST)
@@ -261,6 +357,41 @@ def _lob_placement(lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig
         personas=tuple(personas),
         retain_stateful=name.operational or lob.retain_interactive_data,
         termination_protection=name is EnvironmentName.PROD,
+        prefix=prefix,
+        layers=WORKSPACE_LAYERS,
         lob=lob,
         environment=name,
+    )
+
+
+def _tenancy(own: Placement, central: CentralAccountConfig) -> Placement:
+    """An LOB environment's GenAI and ML layers in the central account of its kind: the same
+    layers and settings, in the central account and region, under the LOB's own prefix."""
+    assert own.lob is not None
+    return replace(
+        own,
+        key=names.tenancy_placement(own.key),
+        account=central.account,
+        region=central.region,
+        azs=tuple(central.azs),
+        prefix=names.tenancy_prefix(own.prefix, own.lob.name),
+        tenancy_of=own.key,
+    )
+
+
+def stricter_policy(policy: GuardrailPolicy, lob: LobConfig) -> GuardrailPolicy:
+    """``policy`` with an LOB's additions; the config rules refuse any that loosen it."""
+    extra = lob.genai.guardrails
+    if extra is None:
+        return policy
+    return policy.model_copy(
+        update={
+            "content_filters": policy.content_filters | extra.content_filters,
+            "pii": policy.pii | extra.pii,
+            "denied_topics": policy.denied_topics + extra.denied_topics,
+            "word_filters": policy.word_filters
+            + [w for w in extra.word_filters if w not in policy.word_filters],
+            "grounding_threshold": extra.grounding_threshold or policy.grounding_threshold,
+            "relevance_threshold": extra.relevance_threshold or policy.relevance_threshold,
+        }
     )

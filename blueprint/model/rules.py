@@ -21,6 +21,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
+from blueprint.model.operating_rules import central_accounts, operating_model_problems
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -55,6 +56,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_recipe_image_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
+        *operating_model_problems(data),
     ]
 
 
@@ -130,7 +132,7 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             "organization.home_region",
             f"region '{home}' is not in organization.allowed_regions; allowed: {allowed_text}",
         )
-    for path, env in _environments(data):
+    for path, env in [*_environments(data), *central_accounts(data)]:
         region = env.get("region")
         if isinstance(region, str) and region not in allowed:
             yield ConfigProblem(
@@ -143,7 +145,10 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     home = _mapping(data.get("organization")).get("home_region")
     placements = [("platform", _mapping(data.get("platform")), home)]
-    placements += [(path, env, env.get("region")) for path, env in _environments(data)]
+    placements += [
+        (path, env, env.get("region"))
+        for path, env in [*_environments(data), *central_accounts(data)]
+    ]
     for path, section, region in placements:
         if not isinstance(region, str):
             continue
@@ -168,7 +173,10 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         ("platform.governance_account", _mapping(data.get("platform")).get("governance_account")),
         ("platform.tooling_account", _mapping(data.get("platform")).get("tooling_account")),
     ]
-    owners += [(f"{path}.account", env.get("account")) for path, env in _environments(data)]
+    owners += [
+        (f"{path}.account", env.get("account"))
+        for path, env in [*_environments(data), *central_accounts(data)]
+    ]
     first_owner: dict[str, str] = {}
     for path, account in owners:
         if not isinstance(account, str):
@@ -177,7 +185,8 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             yield ConfigProblem(
                 path,
                 f"account {account} is already used by {first_owner[account]}; "
-                "allowed: one account per LOB environment and per platform role",
+                "allowed: one account per LOB environment, per platform role and per "
+                "central GenAI account",
             )
         else:
             first_owner[account] = path

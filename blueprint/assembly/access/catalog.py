@@ -16,7 +16,8 @@ from blueprint.assembly.access.policies import Principal
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Asset, Role, World
 from blueprint.model import names
-from blueprint.model.config import EnvironmentName, ModelKind, UseCase
+from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
+from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan, promoted_models
 from genai_constructs.naming import (
     merged_models_prefix,
@@ -27,6 +28,9 @@ from genai_constructs.naming import (
 )
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
+# Resources of the GenAI layer that the catalog names without finding them in the templates:
+# none in an LOB account whose GenAI runs in a central tenancy.
+GENAI_KINDS = frozenset({"model", "published-id"})
 OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
 PROBE_FILE = "object.txt"
 PROBE_KEY = f"catalog-probe/{PROBE_FILE}"
@@ -39,6 +43,7 @@ class Entry(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     expect: Literal["allow", "deny"]
+    operating_models: list[OperatingModel] = Field(default=list(OperatingModel), min_length=1)
     environments: list[EnvironmentName] = Field(min_length=1)
     principal: str
     action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
@@ -104,6 +109,7 @@ def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) ->
     return [
         Outcome(query, evaluator.evaluate(query.request))
         for entry in entries or load_catalog()
+        if plan.operating_model in entry.operating_models
         for placement in plan.lob_environments()
         if placement.environment in entry.environments
         for query in Selection(world, plan, placement).queries(entry)
@@ -134,12 +140,17 @@ class Selection:
         if selector.startswith("lob-prod/"):
             prod = self._lob_prod()
             return prod.actors(selector.removeprefix("lob-prod/")) if prod else []
+        if selector.startswith("home/"):
+            home = self._home()
+            return home.actors(selector.removeprefix("home/")) if home else []
+        prefix = self.placement.prefix
         if selector.startswith("persona/"):
-            return self._named(self.placement, names.role_name(self.plan.prefix, selector[8:]))
+            return self._named(self.placement, names.role_name(prefix, selector[8:]))
         if selector == "governance/auditor":
-            return self._named(self.plan.governance, names.role_name(self.plan.prefix, "auditor"))
+            governance = self.plan.governance
+            return self._named(governance, names.role_name(governance.prefix, "auditor"))
         if selector == "rag-release-gate":
-            return self._named(self.placement, names.rag_gate_role_name(self.plan.prefix))
+            return self._named(self.placement, names.rag_gate_role_name(prefix))
         use_case_kind = {
             "app/*": "app-role",
             "answer-api/*": "answer-api-role",
@@ -190,15 +201,25 @@ class Selection:
         return f"{role.account}:{role.name.text}" if role.name.text else role.where
 
     def _other_lob(self) -> Selection | None:
+        """Another LOB's environment of the same kind, hosted alike: in a central account,
+        another tenancy of the same account."""
         other = next(
             (
                 p
                 for p in self.plan.lob_environments()
-                if p.environment is self.placement.environment and p.lob != self.placement.lob
+                if p.environment is self.placement.environment
+                and p.lob != self.placement.lob
+                and p.is_tenancy == self.placement.is_tenancy
             ),
             None,
         )
         return Selection(self.world, self.plan, other) if other else None
+
+    def _home(self) -> Selection | None:
+        """In a tenancy, the LOB environment's own account (where its people and
+        applications come from)."""
+        home = self.placement.tenancy_of
+        return Selection(self.world, self.plan, self.plan.placement(home)) if home else None
 
     def _lob_prod(self) -> Selection | None:
         """The same LOB's prod environment, when this is another of its environments."""
@@ -208,6 +229,7 @@ class Selection:
                 for p in self.plan.lob_environments()
                 if p.environment is EnvironmentName.PROD
                 and p.lob == self.placement.lob
+                and p.is_tenancy == self.placement.is_tenancy
                 and p != self.placement
             ),
             None,
@@ -243,6 +265,8 @@ class Selection:
             ]
         if kind in ("evaluation-questions", "rag-reports"):
             return self._rag_objects(kind, actor if name == "own" else None)
+        if kind in GENAI_KINDS and not self.placement.hosts(Layer.GENAI):
+            return []
         if kind == "published-id":
             lob, environment = self.placement.lob, self.placement.environment
             if lob is None or environment is None:
@@ -258,7 +282,7 @@ class Selection:
                     Target(selector, self._arn(a), account)
                     for a in self._assets("ingestion-role", "*")
                 ]
-            arn = names.role_arn(account, names.role_name(self.plan.prefix, name))
+            arn = names.role_arn(account, names.role_name(self.placement.prefix, name))
             return [Target(selector, text(arn), account)]
         if kind == "any":
             return [Target("*", text("*"), None)]
@@ -353,6 +377,7 @@ class Selection:
         else:
             wanted = {
                 "profile": [use_case.name],
+                "app-role": [use_case.name],
                 "knowledge-base": use_case.knowledge_bases,
                 "endpoint": use_case.endpoints,
                 "answer-api": [use_case.name],

@@ -9,7 +9,7 @@ object lock and key grants that no AWS service asked for.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, Token
 from aws_cdk import aws_iam as iam
@@ -81,7 +81,8 @@ class Persona:
     :param description: what the persona does; becomes the role description.
     :param managed_policies: AWS managed policy names attached to the role.
     :param trusted_accounts: accounts whose principals may assume the role; default the
-        role's own account only.
+        role's own account only; empty: none (only ``trusted_role_arns`` and
+        ``service_principals``).
     :param service_principals: default none; AWS services that may also assume the role,
         e.g. ``sagemaker.amazonaws.com`` for a Studio execution role.
     :param trusted_role_arns: default none; roles of other accounts that may assume it, each
@@ -92,7 +93,7 @@ class Persona:
     name: str
     description: str
     managed_policies: tuple[str, ...] = ()
-    trusted_accounts: tuple[str, ...] = field(default=())
+    trusted_accounts: tuple[str, ...] | None = None
     service_principals: tuple[str, ...] = ()
     trusted_role_arns: tuple[str, ...] = ()
 
@@ -205,17 +206,21 @@ class PersonaRoles(Construct):
 
         self.roles: dict[str, iam.Role] = {}
         for persona in personas:
-            trusted = persona.trusted_accounts or (Aws.ACCOUNT_ID,)
             principals: list[iam.IPrincipal] = [
-                iam.AccountPrincipal(account) for account in trusted
+                iam.AccountPrincipal(account) for account in _trusted_accounts(persona)
             ]
             principals += [own_account_service(self, s) for s in persona.service_principals]
+            trusted_roles = [trusted_role_principal(arn) for arn in persona.trusted_role_arns]
+            if not principals:
+                principals.append(trusted_roles.pop(0))
             role = iam.Role(
                 self,
                 pascal(persona.name),
                 role_name=persona_role_name(prefix, persona.name),
                 description=persona.description,
-                assumed_by=iam.CompositePrincipal(*principals),
+                assumed_by=(
+                    principals[0] if len(principals) == 1 else iam.CompositePrincipal(*principals)
+                ),
                 max_session_duration=session,
                 permissions_boundary=self.boundary,
                 managed_policies=[
@@ -223,12 +228,12 @@ class PersonaRoles(Construct):
                     for policy in persona.managed_policies
                 ],
             )
-            for arn in persona.trusted_role_arns:
+            for principal in trusted_roles:
                 role.assume_role_policy.add_statements(
                     iam.PolicyStatement(
                         actions=["sts:AssumeRole"],
-                        principals=[iam.AccountPrincipal(arn.split(":")[4])],
-                        conditions={"ArnEquals": {"aws:PrincipalArn": arn}},
+                        principals=[principal],
+                        conditions=principal.policy_fragment.conditions,
                     )
                 )
             for policy in persona.managed_policies:
@@ -239,6 +244,21 @@ class PersonaRoles(Construct):
                     "permissions boundary caps it and it grants no data-plane reads of LOB data.",
                 )
             self.roles[persona.name] = role
+
+
+def _trusted_accounts(persona: Persona) -> tuple[str, ...]:
+    """The accounts whose principals may assume a persona: those given, by default its own."""
+    if persona.trusted_accounts is None:
+        return (Aws.ACCOUNT_ID,)
+    return tuple(persona.trusted_accounts)
+
+
+def trusted_role_principal(arn: str) -> iam.PrincipalWithConditions:
+    """One role of another account, by its ARN: the account, on condition of the role (a
+    principal naming the role would need it to exist before the trust is written)."""
+    return iam.AccountPrincipal(arn.split(":")[4]).with_conditions(
+        {"ArnEquals": {"aws:PrincipalArn": arn}}
+    )
 
 
 def boundary_document(

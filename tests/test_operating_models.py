@@ -1,0 +1,446 @@
+"""The operating models of `organization.operating_model`: the example synthesized under each,
+where its guardrails, knowledge bases and endpoints are, the access catalog under each, what
+switching models puts at risk, and the config rules of each model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from blueprint.assembly.access.catalog import load_catalog, run_catalog
+from blueprint.assembly.access.world import build_world
+from blueprint.assembly.audit import operating_model
+from blueprint.assembly.audit_report import operating_model_table
+from blueprint.assembly.lint import lint_templates
+from blueprint.assembly.reader import read_assembly
+from blueprint.assembly.replacement import resources_at_risk
+from blueprint.cli import guard_replacements
+from blueprint.model.config import OperatingModel
+from blueprint.model.errors import ConfigError
+from blueprint.model.identity import Layer
+from blueprint.model.loader import load_config
+from tests.conftest import EXAMPLE, Synthesized, synthesize_org
+
+Json = dict[str, Any]
+CENTRAL_NONPROD = "777777777772"
+CLAIMS_NONPROD = "555555555555"
+# What the claims LOB approves for itself under the decentralized model: not nova-lite.
+CLAIMS_CATALOG = ["amazon.nova-pro-v1:0", "amazon.titan-embed-text-v2:0"]
+CLAIMS_GUARDRAIL = {
+    "content_filters": {"misconduct": "high"},
+    "pii": {"PHONE": "block", "NAME": "anonymize"},
+    "denied_topics": [{"name": "legal-advice", "definition": "Advice on a claim's legal merits."}],
+    "grounding_threshold": 0.85,
+}
+# The resources the acceptance names, by the template type that holds them.
+PLACED_TYPES = {
+    "guardrail": "AWS::Bedrock::Guardrail",
+    "knowledge base": "AWS::Bedrock::KnowledgeBase",
+    "endpoint": "AWS::SageMaker::Endpoint",
+}
+
+
+def example_data(model: OperatingModel) -> Json:
+    data: Json = yaml.safe_load(EXAMPLE.read_text())
+    data["organization"]["operating_model"] = model.value
+    return data
+
+
+def load(data: Json, tmp_path: Path) -> Any:
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_config(path)
+
+
+def problems(data: Json, tmp_path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load(data, tmp_path)
+    return [line.split(": ", 1)[1] for line in raised.value.lines()]
+
+
+def decentralized_data() -> Json:
+    data = example_data(OperatingModel.DECENTRALIZED)
+    claims = data["lobs"][0]
+    claims["genai"]["catalog"] = CLAIMS_CATALOG
+    claims["genai"]["guardrails"] = CLAIMS_GUARDRAIL
+    return data
+
+
+@pytest.fixture(scope="module")
+def centralized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Every stack passes the four nag packs and the platform's pack, or synthesis fails."""
+    directory = tmp_path_factory.mktemp("centralized")
+    config = load(example_data(OperatingModel.CENTRALIZED), directory)
+    return synthesize_org(config, directory / "cdk.out")
+
+
+@pytest.fixture(scope="module")
+def decentralized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    directory = tmp_path_factory.mktemp("decentralized")
+    return synthesize_org(load(decentralized_data(), directory), directory / "cdk.out")
+
+
+def placed(synthesized: Synthesized) -> dict[str, set[str]]:
+    """The accounts that hold each resource of ``PLACED_TYPES``."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for stack in read_assembly(synthesized.outdir).stacks:
+        types = {resource["Type"] for resource in stack.resources.values()}
+        for what, resource_type in PLACED_TYPES.items():
+            if resource_type in types:
+                found[what].add(stack.account)
+    return found
+
+
+def lob_accounts(synthesized: Synthesized) -> set[str]:
+    return {
+        env.account for lob in synthesized.plan.config.lobs for _, env in lob.environments.items()
+    }
+
+
+def central_accounts(synthesized: Synthesized) -> set[str]:
+    central = synthesized.plan.config.platform.central_accounts
+    return {
+        account.account
+        for account in (central.interactive, central.nonprod, central.prod)
+        if account
+    }
+
+
+# --- where things live ------------------------------------------------------------------
+
+
+def test_federated_puts_every_layer_in_the_lob_accounts(example: Synthesized) -> None:
+    claims = example.plan.placement("claims-nonprod")
+    assert (claims.account, claims.layers) == (CLAIMS_NONPROD, tuple(Layer)[:5])
+    assert claims.prefix == "example-corp"
+    assert not any(p.is_tenancy for p in example.plan.placements)
+    found = placed(example)
+    assert set(found) == set(PLACED_TYPES)
+    assert all(accounts <= lob_accounts(example) for accounts in found.values())
+
+
+def test_centralized_puts_guardrails_knowledge_bases_and_endpoints_in_the_central_accounts(
+    centralized: Synthesized,
+) -> None:
+    found = placed(centralized)
+    assert found["guardrail"] == central_accounts(centralized)
+    assert found["knowledge base"] == central_accounts(centralized)
+    assert found["endpoint"] == {"777777777772", "777777777773"}
+
+
+def test_centralized_keeps_each_lobs_data_lake_in_its_own_account(
+    centralized: Synthesized,
+) -> None:
+    plan = centralized.plan
+    own, tenancy = plan.placement("claims-nonprod"), plan.placement("claims-nonprod-central")
+    assert (own.account, own.layers) == (
+        CLAIMS_NONPROD,
+        (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA),
+    )
+    assert own.tenancy == tenancy.key and tenancy.tenancy_of == own.key
+    assert (tenancy.account, tenancy.prefix) == (CENTRAL_NONPROD, "example-corp-claims")
+    assert tenancy.hosts(Layer.GENAI) and tenancy.hosts(Layer.ML)
+    names = set(centralized.stack_names())
+    assert {
+        "claims-nonprod-data",
+        "claims-nonprod-central-genai",
+        "claims-nonprod-central-ml",
+    } <= names
+    assert "claims-nonprod-genai" not in names
+    assert plan.workspace(own.lob, own.environment) == tenancy  # type: ignore[arg-type]
+
+
+def test_centralized_tenancies_of_one_account_share_no_fixed_name(centralized: Synthesized) -> None:
+    roles_by_account: dict[str, list[str]] = defaultdict(list)
+    for stack in read_assembly(centralized.outdir).stacks:
+        for resource in stack.resources.values():
+            name = resource.get("Properties", {}).get("RoleName")
+            if resource["Type"] == "AWS::IAM::Role" and isinstance(name, str):
+                roles_by_account[stack.account].append(name)
+    central = roles_by_account[CENTRAL_NONPROD]
+    assert len(central) == len(set(central))
+    assert "example-corp-claims-app-claims-assistant" in central
+    assert "example-corp-research-ml-engineer" in central
+
+
+def test_centralized_budgets_follow_each_lobs_tenancies_by_tag(centralized: Synthesized) -> None:
+    budgets = centralized.template("organization-budgets-1").find_resources("AWS::Budgets::Budget")
+    central = next(
+        b["Properties"]["Budget"]
+        for b in budgets.values()
+        if b["Properties"]["Budget"]["BudgetName"] == "example-corp-claims-central-monthly"
+    )
+    assert central["CostFilters"] == {
+        "LinkedAccount": sorted(central_accounts(centralized)),
+        "TagKeyValue": ["user:lob$claims"],
+    }
+
+
+def test_decentralized_keeps_only_the_organization_policies_and_log_archive_central(
+    decentralized: Synthesized, example: Synthesized
+) -> None:
+    names = set(decentralized.stack_names())
+    assert not any("oversight" in name or "metrics-sink" in name for name in names)
+    assert "platform-governance-audit" in names and "organization-policies" in names
+    audit = decentralized.template_json("platform-governance-audit")
+    statements = [
+        s.get("Sid")
+        for r in audit["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert "ReadLogArchiveObjects" in statements
+    assert "AssumeTheAuditorOfEachAccount" not in statements
+    foundation = decentralized.template("claims-nonprod-foundation")
+    assert foundation.find_resources("AWS::Oam::Link") == {}
+    assert example.template("claims-nonprod-foundation").find_resources("AWS::Oam::Link")
+    assert placed(decentralized) == placed(example)
+
+
+def test_decentralized_lob_guardrail_is_the_organizations_made_stricter(
+    decentralized: Synthesized,
+) -> None:
+    guardrail = next(
+        iter(
+            decentralized.template("claims-nonprod-genai")
+            .find_resources("AWS::Bedrock::Guardrail")
+            .values()
+        )
+    )["Properties"]
+    pii = {
+        e["Type"]: e["Action"]
+        for e in guardrail["SensitiveInformationPolicyConfig"]["PiiEntitiesConfig"]
+    }
+    assert pii["PHONE"] == "BLOCK" and pii["NAME"] == "ANONYMIZE" and pii["EMAIL"] == "ANONYMIZE"
+    topics = [t["Name"] for t in guardrail["TopicPolicyConfig"]["TopicsConfig"]]
+    assert topics == ["investment-advice", "legal-advice"]
+    grounding = guardrail["ContextualGroundingPolicyConfig"]["FiltersConfig"]
+    assert {"Type": "GROUNDING", "Threshold": 0.85} in grounding
+    research = decentralized.template("research-nonprod-genai").find_resources(
+        "AWS::Bedrock::Guardrail"
+    )
+    assert "legal-advice" not in str(research)
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def catalog_outcomes(synthesized: Synthesized) -> list[Any]:
+    world = build_world(read_assembly(synthesized.outdir))
+    return run_catalog(world, synthesized.plan)
+
+
+def applicable(model: OperatingModel) -> set[str]:
+    return {e.id for e in load_catalog() if model in e.operating_models}
+
+
+def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized) -> None:
+    outcomes = catalog_outcomes(centralized)
+    assert [o.query.entry.id for o in outcomes if not o.matches] == []
+    assert {o.query.entry.id for o in outcomes} == applicable(OperatingModel.CENTRALIZED)
+    assert {o.query.placement for o in outcomes} == {
+        p.key for p in centralized.plan.lob_environments()
+    }
+    # Another LOB's attacks are asked from another tenancy of the same central account.
+    same_account = [
+        o
+        for o in outcomes
+        if o.query.entry.principal.startswith("other-lob/")
+        and not o.query.entry.principal.startswith("other-lob/home/")
+        and o.query.placement.endswith("-central")
+        and o.query.actor.principal.account == o.query.target.account
+    ]
+    assert len(same_account) > 50
+    assert {o.decision.decision for o in same_account} == {"deny"}
+
+
+def test_the_catalog_holds_under_the_decentralized_model(decentralized: Synthesized) -> None:
+    outcomes = catalog_outcomes(decentralized)
+    assert [o.query.entry.id for o in outcomes if not o.matches] == []
+    assert {o.query.entry.id for o in outcomes} == applicable(OperatingModel.DECENTRALIZED)
+    # The model claims left out of its own catalog is denied to its applications.
+    refused = {
+        (o.query.placement, o.query.target.label)
+        for o in outcomes
+        if o.query.entry.id == "application-above-the-lob-classification"
+    }
+    assert ("claims-nonprod", "model/amazon.nova-lite-v1:0") in refused
+
+
+def test_an_lob_account_reaches_only_its_own_tenancy(centralized: Synthesized) -> None:
+    outcomes = catalog_outcomes(centralized)
+    decided = {
+        (o.query.entry.id, o.query.placement, o.query.actor.label, o.decision.decision)
+        for o in outcomes
+        if o.query.entry.principal.startswith(("home/", "other-lob/home/"))
+    }
+    assert (
+        "app-becomes-its-tenancy-role",
+        "claims-nonprod-central",
+        f"{CLAIMS_NONPROD}:example-corp-app-claims-assistant",
+        "allow",
+    ) in decided
+    assert (
+        "another-lobs-application-cannot-become-this-tenancys-role",
+        "research-nonprod-central",
+        f"{CLAIMS_NONPROD}:example-corp-app-claims-assistant",
+        "deny",
+    ) in decided
+
+
+# --- compliance and switching ----------------------------------------------------------
+
+
+def changed_templates(synthesized: Synthesized, example: Synthesized) -> dict[str, list[str]]:
+    """The templates (by region) that differ from the federated example's."""
+    federated = {
+        stack.name: hashlib.sha256(stack.template_path.read_bytes()).digest()
+        for stack in read_assembly(example.outdir).stacks
+    }
+    changed: dict[str, list[str]] = defaultdict(list)
+    for stack in read_assembly(synthesized.outdir).stacks:
+        if federated.get(stack.name) != hashlib.sha256(stack.template_path.read_bytes()).digest():
+            changed[stack.region].append(str(stack.template_path))
+    return changed
+
+
+@pytest.mark.parametrize("model", ["centralized", "decentralized"])
+def test_every_template_a_model_changes_is_cfn_lint_clean(
+    model: str, request: pytest.FixtureRequest, example: Synthesized
+) -> None:
+    changed = changed_templates(request.getfixturevalue(model), example)
+    assert sum(map(len, changed.values())) > 5
+    assert [f for region, paths in changed.items() for f in lint_templates(region, paths)] == []
+
+
+def test_switching_to_centralized_lists_the_stateful_resources_it_puts_at_risk(
+    example: Synthesized, centralized: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at_risk = resources_at_risk(example.outdir, centralized.outdir)
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for item in at_risk:
+        by_type[item.resource_type].add(f"{item.account}/{item.stack}")
+    assert f"{CLAIMS_NONPROD}/claims-nonprod-data" in by_type["AWS::S3Vectors::VectorBucket"]
+    assert f"{CLAIMS_NONPROD}/claims-nonprod-ml" in by_type["AWS::SageMaker::ModelPackageGroup"]
+    assert "444444444444/claims-interactive-ml" in by_type["AWS::SageMaker::Domain"]
+    assert "555555555557/research-nonprod-data" in by_type["AWS::OpenSearchServerless::Collection"]
+    # The LOB's data lake stays: no zone bucket of a data stack is at risk.
+    assert not any(
+        item.stack.endswith("-data") and item.resource_type == "AWS::S3::Bucket" for item in at_risk
+    )
+    assert guard_replacements(example.outdir, centralized.outdir) == 3
+    out = capsys.readouterr().out
+    assert f"AT RISK {CLAIMS_NONPROD}/claims-nonprod-data/" in out
+    assert out.rstrip().endswith(
+        f"stateful resource(s) deleted or replaced against {example.outdir}"
+    )
+
+
+def test_the_audit_report_names_the_model_and_where_each_layer_is(
+    centralized: Synthesized,
+) -> None:
+    table = operating_model_table({"operating_model": operating_model(centralized.plan)})
+    assert "organization.operating_model: centralized" in table.note
+    rows = {row[0]: row for row in table.rows}
+    assert rows["claims-nonprod"][2:5] == [
+        CLAIMS_NONPROD,
+        "eu-west-1",
+        "security, foundation, data",
+    ]
+    assert rows["claims-nonprod-central"][2] == CENTRAL_NONPROD
+    assert rows["claims-nonprod-central"][5] == "claims-nonprod"
+
+
+# --- config rules --------------------------------------------------------------------------
+
+
+def test_centralized_needs_a_central_account_for_each_environment_kind(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.CENTRALIZED)
+    del data["platform"]["central_accounts"]["prod"]
+    assert problems(data, tmp_path) == [
+        "platform.central_accounts: the centralized operating model hosts "
+        "lobs[claims].environments.prod in the central prod account, which is not set; "
+        "allowed: prod: {account, region, azs} under platform.central_accounts"
+    ]
+
+
+def test_a_central_account_is_nobody_elses_and_in_an_allowed_region(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.CENTRALIZED)
+    data["platform"]["central_accounts"]["nonprod"] = {
+        "account": CLAIMS_NONPROD,
+        "region": "us-east-1",
+        "azs": ["us-east-1a", "eu-west-1b"],
+    }
+    found = problems(data, tmp_path)
+    assert (
+        "platform.central_accounts.nonprod.account: account 555555555555 is already used by "
+        "lobs[claims].environments.nonprod.account; allowed: one account per LOB environment, per "
+        "platform role and per central GenAI account"
+    ) in found
+    assert any(
+        p.startswith("platform.central_accounts.nonprod.region: region 'us-east-1'") for p in found
+    )
+    assert any(
+        p.startswith("platform.central_accounts.nonprod.azs[1]: availability zone") for p in found
+    )
+
+
+def test_an_unknown_operating_model_is_refused_with_the_allowed_ones(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.FEDERATED)
+    data["organization"]["operating_model"] = "hybrid"
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith("organization.operating_model: ")
+    assert "'federated', 'centralized' or 'decentralized'" in problem
+
+
+@pytest.mark.parametrize("field", ["catalog", "guardrails"])
+def test_an_lobs_own_catalog_or_guardrail_needs_the_decentralized_model(
+    field: str, tmp_path: Path
+) -> None:
+    data = decentralized_data()
+    data["organization"]["operating_model"] = "federated"
+    del data["lobs"][0]["genai"]["guardrails" if field == "catalog" else "catalog"]
+    what = {"catalog": "model catalog", "guardrails": "guardrail policy"}[field]
+    assert problems(data, tmp_path) == [
+        f"lobs[claims].genai.{field}: an LOB sets its own {what} only under the decentralized "
+        "operating model (organization.operating_model is federated); allowed: remove it, or "
+        "set organization.operating_model: decentralized"
+    ]
+
+
+def test_an_lobs_catalog_picks_from_the_organizations_and_covers_its_use(tmp_path: Path) -> None:
+    data = decentralized_data()
+    data["lobs"][0]["genai"]["catalog"] = ["amazon.titan-embed-text-v2:0", "vendor.other-v1:0"]
+    found = problems(data, tmp_path)
+    assert (
+        "lobs[claims].genai.catalog[1]: model 'vendor.other-v1:0' is not in the organization's "
+        "catalog; allowed: amazon.nova-pro-v1:0, amazon.nova-lite-v1:0, "
+        "amazon.titan-embed-text-v2:0"
+    ) in found
+    assert (
+        "lobs[claims].genai.use_cases[0].model: model 'amazon.nova-pro-v1:0' is not in the "
+        "LOB's catalog (lobs[claims].genai.catalog); allowed: amazon.titan-embed-text-v2:0, "
+        "vendor.other-v1:0"
+    ) in found
+
+
+def test_an_lobs_guardrail_is_never_looser_than_the_organizations(tmp_path: Path) -> None:
+    data = decentralized_data()
+    data["lobs"][0]["genai"]["guardrails"] = {
+        "content_filters": {"hate": "medium"},
+        "pii": {"US_SOCIAL_SECURITY_NUMBER": "anonymize"},
+        "grounding_threshold": 0.5,
+    }
+    assert sorted(problems(data, tmp_path)) == [
+        "lobs[claims].genai.guardrails.content_filters.hate: 'medium' is weaker than the "
+        "organization's 'high'; allowed: high",
+        "lobs[claims].genai.guardrails.grounding_threshold: 0.5 is below the organization's "
+        "0.75; allowed: 0.75 to 0.99",
+        "lobs[claims].genai.guardrails.pii.US_SOCIAL_SECURITY_NUMBER: the organization blocks "
+        "US_SOCIAL_SECURITY_NUMBER; allowed: block",
+    ]
