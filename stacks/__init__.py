@@ -202,7 +202,7 @@ def build_placement(
     )
     foundations[placement.key] = foundation
     layers: list[tuple[Layer, Stack]] = [(Layer.SECURITY, security), (Layer.FOUNDATION, foundation)]
-    if placement.kind is PlacementKind.LOB_ENVIRONMENT:
+    if placement.hosts(Layer.DATA):
         layers += _lob_layers(
             scope, plan, placement, foundations, security, foundation, training_code
         )
@@ -221,7 +221,7 @@ def _lob_layers(
     training_code: Path,
 ) -> list[tuple[Layer, Stack]]:
     """The data, GenAI and ML stacks of an LOB environment (the data stack alone in an LOB
-    account whose GenAI runs in a tenancy of a central account)."""
+    account whose GenAI runs in a tenancy of a central account; no ML stack in the hub)."""
     data = DataStack(
         scope,
         placement.stack_name(Layer.DATA),
@@ -248,6 +248,8 @@ def _lob_layers(
         data=data,
         **_layer_props(placement, Layer.GENAI, "guardrail, model access, invocation logging, RAG"),
     )
+    if not placement.hosts(Layer.ML):
+        return [(Layer.DATA, data), (Layer.GENAI, genai)]
     ml = MLStack(
         scope,
         placement.stack_name(Layer.ML),

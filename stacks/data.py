@@ -65,7 +65,15 @@ class DataStack(Stack):
             metadata_reader_arns=inputs.metadata_reader_arns,
             writer_tag=names.PIPELINE_TAG if inputs.pipeline_writes_only else None,
             shared_prefixes=(
-                {"artifacts": inputs.shared_artifacts} if inputs.shared_artifacts else None
+                {
+                    zone: shares
+                    for zone, shares in (
+                        ("artifacts", inputs.shared_artifacts),
+                        ("curated", inputs.shared_curated),
+                    )
+                    if shares
+                }
+                or None
             ),
             event_zones=inputs.event_zones,
             denied_readers=(

@@ -10,10 +10,15 @@ from aws_cdk import aws_oam as oam
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import FoundationInputs, MetricsLinkInputs, WorkloadRoleInputs
+from blueprint.model.layers import (
+    FoundationInputs,
+    MetricsLinkInputs,
+    RemotePrefix,
+    WorkloadRoleInputs,
+)
 from blueprint.model.plan import Persona as PersonaName
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
-from genai_constructs.compliance import accept_cdk_provider
+from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
 from genai_constructs.naming import pascal
 from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
@@ -183,10 +188,62 @@ class FoundationStack(Stack):
                 )
             )
         self._may_assume(role, workload.assumes, workload.asset.replace("/", "-"))
+        self._remote_reads(role, workload.remote_reads, workload.asset.replace("/", "-"))
         for key, value in workload.tags:
             Tags.of(role).add(key, value)
         mark(role, workload.asset)
         return role
+
+    def _remote_reads(self, role: iam.Role, reads: tuple[RemotePrefix, ...], name: str) -> None:
+        """Let ``role`` read prefixes of other accounts' buckets (whose bucket and key policies
+        name it for those prefixes only), decrypting through S3."""
+        statements = [
+            statement
+            for index, read in enumerate(reads)
+            for in_account in [{"StringEquals": {"aws:ResourceAccount": read.account}}]
+            for statement in (
+                iam.PolicyStatement(
+                    sid=f"ReadShared{index}",
+                    actions=["s3:GetObject"],
+                    resources=[f"arn:{self.partition}:s3:::*/{read.prefix}*"],
+                    conditions=in_account,
+                ),
+                iam.PolicyStatement(
+                    sid=f"ListShared{index}",
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{self.partition}:s3:::*"],
+                    conditions={**in_account, "StringLike": {"s3:prefix": [f"{read.prefix}*"]}},
+                ),
+                iam.PolicyStatement(
+                    sid=f"DecryptShared{index}",
+                    actions=["kms:Decrypt"],
+                    resources=[f"arn:{self.partition}:kms:{read.region}:{read.account}:key/*"],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{read.region}.amazonaws.com"}
+                    },
+                ),
+            )
+        ]
+        if statements:
+            policy = iam.ManagedPolicy(
+                self,
+                f"RemoteReads{pascal(name)}",
+                description=f"{name}: reads the prefixes other accounts share with it",
+                roles=[role],
+                statements=statements,
+            )
+            reason = (
+                "Buckets and keys of other accounts have generated names; each statement holds "
+                "to one account (aws:ResourceAccount, or the key's account and S3) and prefix, "
+                "and their bucket and key policies name this role for that prefix only."
+            )
+            patterns = {
+                nag_reference(self, resource)
+                for statement in statements
+                for resource in statement.resources
+            }
+            for pattern in sorted(patterns):
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::{pattern}]", reason)
 
     def _may_assume(self, role: iam.Role, arns: tuple[str, ...], name: str) -> None:
         """Let ``role`` become its counterparts in the LOB's tenancy (by exact ARN)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.assembly.access.catalog import load_catalog, run_catalog
+from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.audit import operating_model
 from blueprint.assembly.audit_report import operating_model_table
@@ -24,6 +24,7 @@ from blueprint.model.config import OperatingModel
 from blueprint.model.errors import ConfigError
 from blueprint.model.identity import Layer
 from blueprint.model.loader import load_config
+from blueprint.model.plan import Plan
 from tests.conftest import EXAMPLE, Synthesized, synthesize_org
 
 Json = dict[str, Any]
@@ -235,14 +236,14 @@ def catalog_outcomes(synthesized: Synthesized) -> list[Any]:
     return run_catalog(world, synthesized.plan)
 
 
-def applicable(model: OperatingModel) -> set[str]:
-    return {e.id for e in load_catalog() if model in e.operating_models}
+def applicable(plan: Plan) -> set[str]:
+    return {e.id for e in load_catalog() if applies(e, plan)}
 
 
 def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized) -> None:
     outcomes = catalog_outcomes(centralized)
     assert [o.query.entry.id for o in outcomes if not o.matches] == []
-    assert {o.query.entry.id for o in outcomes} == applicable(OperatingModel.CENTRALIZED)
+    assert {o.query.entry.id for o in outcomes} == applicable(centralized.plan)
     assert {o.query.placement for o in outcomes} == {
         p.key for p in centralized.plan.lob_environments()
     }
@@ -262,7 +263,7 @@ def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized)
 def test_the_catalog_holds_under_the_decentralized_model(decentralized: Synthesized) -> None:
     outcomes = catalog_outcomes(decentralized)
     assert [o.query.entry.id for o in outcomes if not o.matches] == []
-    assert {o.query.entry.id for o in outcomes} == applicable(OperatingModel.DECENTRALIZED)
+    assert {o.query.entry.id for o in outcomes} == applicable(decentralized.plan)
     # The model claims left out of its own catalog is denied to its applications.
     refused = {
         (o.query.placement, o.query.target.label)
@@ -444,3 +445,245 @@ def test_an_lobs_guardrail_is_never_looser_than_the_organizations(tmp_path: Path
         "lobs[claims].genai.guardrails.pii.US_SOCIAL_SECURITY_NUMBER: the organization blocks "
         "US_SOCIAL_SECURITY_NUMBER; allowed: block",
     ]
+
+
+# --- the federated model's hub ----------------------------------------------------------
+
+HUB_ACCOUNT = "888888888888"
+HUB = {
+    "account": HUB_ACCOUNT,
+    "azs": ["eu-west-1a", "eu-west-1b"],
+    "data_classification": "confidential",
+    "prompts": [
+        {
+            "name": "house-style",
+            "model": "amazon.nova-pro-v1:0",
+            "template": "Rewrite in the house style: {{text}}",
+        }
+    ],
+    "promoted_prompts": [{"lob": "claims", "name": "summarize-claim"}],
+    "promoted_knowledge_bases": [{"lob": "claims", "name": "policies"}],
+    "consumers": [
+        {"lob": "claims", "model": "amazon.nova-pro-v1:0", "knowledge_bases": ["claims-policies"]},
+        {
+            "lob": "research",
+            "model": "amazon.nova-lite-v1:0",
+            "knowledge_bases": ["claims-policies"],
+        },
+    ],
+}
+
+
+def hub_data() -> Json:
+    data = example_data(OperatingModel.FEDERATED)
+    data["platform"]["hub"] = yaml.safe_load(yaml.safe_dump(HUB))
+    return data
+
+
+@pytest.fixture(scope="module")
+def with_hub(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    directory = tmp_path_factory.mktemp("hub")
+    return synthesize_org(load(hub_data(), directory), directory / "cdk.out")
+
+
+def test_the_hub_holds_the_shared_guardrail_prompts_and_knowledge_bases(
+    with_hub: Synthesized, example: Synthesized
+) -> None:
+    hub = with_hub.plan.hub
+    assert hub is not None and (hub.account, hub.layers) == (HUB_ACCOUNT, tuple(Layer)[:4])
+    genai = with_hub.template("platform-hub-genai")
+    assert len(genai.find_resources("AWS::Bedrock::Guardrail")) == 1
+    prompts = genai.find_resources("AWS::Bedrock::Prompt")
+    assert sorted(p["Properties"]["Name"] for p in prompts.values()) == [
+        "platform-hub-claims-summarize-claim",
+        "platform-hub-house-style",
+    ]
+    sources = genai.find_resources("AWS::Bedrock::DataSource")
+    [source] = sources.values()
+    s3 = source["Properties"]["DataSourceConfiguration"]["S3Configuration"]
+    assert s3["InclusionPrefixes"] == ["promoted/claims/policies/"]
+    assert "platform-hub-ml" not in with_hub.stack_names()
+    assert placed(with_hub)["knowledge base"] == placed(example)["knowledge base"] | {HUB_ACCOUNT}
+
+
+def test_the_catalog_holds_with_the_hub_and_follows_its_paths(with_hub: Synthesized) -> None:
+    outcomes = catalog_outcomes(with_hub)
+    assert [o.query.entry.id for o in outcomes if not o.matches] == []
+    assert {o.query.entry.id for o in outcomes} == applicable(with_hub.plan)
+    decided = {
+        (o.query.entry.id, o.query.placement, o.query.target.label, o.decision.decision)
+        for o in outcomes
+    }
+    # Promotion: claims' prod documents are read by the hub, nothing else of claims.
+    assert (
+        "hub-reads-the-promoted-documents",
+        "claims-prod",
+        "kb-documents/policies",
+        "allow",
+    ) in decided
+    assert ("hub-reads-nothing-else-of-the-lob", "claims-prod", "object/curated", "deny") in decided
+    # Consumption: each consuming LOB's applications, and only they, reach its hub role.
+    for lob in ("claims", "research"):
+        assert (
+            "app-becomes-its-lobs-hub-role",
+            f"{lob}-prod",
+            f"app-role/{lob}",
+            "allow",
+        ) in decided
+        assert (
+            "hub-role-retrieves-the-shared-knowledge",
+            f"{lob}-nonprod",
+            "knowledge-base/claims-policies",
+            "allow",
+        ) in decided
+    assert (
+        "another-lobs-application-cannot-use-this-lobs-hub-role",
+        "claims-nonprod",
+        "app-role/claims",
+        "deny",
+    ) in decided
+    assert not any(
+        o.query.placement.startswith("marketing")
+        and "hub" in o.query.entry.id
+        and o.decision.decision == "allow"
+        for o in outcomes
+    )
+
+
+def test_the_hub_templates_are_cfn_lint_clean(with_hub: Synthesized, example: Synthesized) -> None:
+    changed = changed_templates(with_hub, example)
+    assert any(path.endswith("platform-hub-genai.template.json") for path in changed["eu-west-1"])
+    assert [f for region, paths in changed.items() for f in lint_templates(region, paths)] == []
+
+
+def test_the_hub_belongs_to_the_federated_model(tmp_path: Path) -> None:
+    data = hub_data()
+    data["organization"]["operating_model"] = "centralized"
+    assert (
+        "platform.hub: the hub is the federated model's account for shared assets "
+        "(organization.operating_model is centralized); allowed: remove platform.hub, or set "
+        "organization.operating_model: federated"
+    ) in problems(data, tmp_path)
+
+
+def test_what_the_hub_promotes_and_serves_exists_and_respects_classification(
+    tmp_path: Path,
+) -> None:
+    data = hub_data()
+    hub = data["platform"]["hub"]
+    hub["data_classification"] = "internal"
+    hub["promoted_prompts"] = [{"lob": "claims", "name": "no-such-prompt"}]
+    hub["promoted_knowledge_bases"].append({"lob": "nobody", "name": "policies"})
+    hub["consumers"][1]["knowledge_bases"] = ["unknown"]
+    hub["consumers"].append({"lob": "marketing", "model": "amazon.nova-pro-v1:0"})
+    hub["account"] = "444444444444"
+    assert sorted(problems(data, tmp_path)) == [
+        "lobs[claims].environments.interactive.account: account 444444444444 is already used "
+        "by platform.hub.account; allowed: one account per LOB environment, per platform role "
+        "and per central GenAI account",
+        "platform.hub.consumers[1].knowledge_bases[0]: the hub has no knowledge base "
+        "'unknown'; allowed: claims-policies, nobody-policies",
+        "platform.hub.promoted_knowledge_bases[0].lob: LOB 'claims' holds confidential data "
+        "and the hub internal data; allowed: promote from LOBs at or below the hub's "
+        "classification, or raise platform.hub.data_classification",
+        "platform.hub.promoted_knowledge_bases[1].lob: no LOB is named 'nobody'; allowed: "
+        "claims, marketing, research",
+        "platform.hub.promoted_prompts[0].lob: LOB 'claims' holds confidential data and the "
+        "hub internal data; allowed: promote from LOBs at or below the hub's classification, "
+        "or raise platform.hub.data_classification",
+        "platform.hub.promoted_prompts[0].name: LOB 'claims' has no prompt 'no-such-prompt'; "
+        "allowed: summarize-claim",
+    ]
+
+
+def test_a_hub_consumer_is_cleared_for_the_hubs_data_and_uses_an_approved_model(
+    tmp_path: Path,
+) -> None:
+    data = hub_data()
+    data["platform"]["hub"]["consumers"].append(
+        {"lob": "marketing", "model": "amazon.titan-embed-text-v2:0"}
+    )
+    assert sorted(problems(data, tmp_path)) == [
+        "platform.hub.consumers[2].lob: LOB 'marketing' is cleared for internal data and the "
+        "hub holds confidential data; allowed: LOBs at or above the hub's classification",
+        "platform.hub.consumers[2].model: 'amazon.titan-embed-text-v2:0' is not a text model "
+        "of the catalog approved for the hub's data; allowed: amazon.nova-pro-v1:0, "
+        "amazon.nova-lite-v1:0",
+    ]
+
+
+def test_the_hubs_own_assets_use_models_of_the_catalog(tmp_path: Path) -> None:
+    data = hub_data()
+    hub = data["platform"]["hub"]
+    hub["prompts"][0]["model"] = "vendor.other-v1:0"
+    hub["knowledge_bases"] = [{"name": "handbook", "embedding_model": "amazon.nova-pro-v1:0"}]
+    assert sorted(problems(data, tmp_path)) == [
+        "platform.hub.knowledge_bases[0].embedding_model: 'amazon.nova-pro-v1:0' is not an "
+        "embedding model of the catalog; allowed: amazon.titan-embed-text-v2:0",
+        "platform.hub.prompts[0].model: 'vendor.other-v1:0' is not a text model of the catalog "
+        "approved for the hub's data; allowed: amazon.nova-pro-v1:0, amazon.nova-lite-v1:0",
+    ]
+
+
+# --- paths under the centralized model -----------------------------------------------------
+
+RAG_HOPS = {
+    "claims-nonprod-central": [
+        "ingestion-hands-documents-to-its-tenancy",
+        "ingestion-writes-knowledge-base-documents",
+        "ingestion-starts-its-knowledge-base-sync",
+        "knowledge-base-reads-its-documents",
+        "app-becomes-its-tenancy-role",
+        "app-calls-its-answer-api",
+        "answer-api-retrieves-from-its-knowledge-bases",
+        "answer-api-generates-with-the-guardrail",
+    ],
+}
+MODEL_HOPS = {
+    "claims-nonprod-central": [
+        "ml-engineer-enters-its-tenancy",
+        "pipeline-records-its-evaluation",
+        "ml-engineer-approves-a-model-package",
+        "prod-release-reads-the-registry",
+        "prod-release-reads-merged-models",
+        "prod-release-decrypts-merged-models-through-s3",
+    ],
+    "claims-prod-central": [
+        "release-writes-its-releases",
+        "release-stages-prod-packages",
+        "ml-engineer-approves-prod-releases",
+        "release-updates-its-endpoints",
+        "endpoints-load-their-releases",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "hops", [RAG_HOPS, MODEL_HOPS], ids=["documents-to-answers", "model-to-prod"]
+)
+def test_every_hop_of_a_path_is_allowed_between_the_lob_account_and_its_tenancies(
+    hops: dict[str, list[str]], centralized: Synthesized
+) -> None:
+    wanted = {entry_id for ids in hops.values() for entry_id in ids}
+    entries = [entry for entry in load_catalog() if entry.id in wanted]
+    assert {entry.id for entry in entries} == wanted
+    world = build_world(read_assembly(centralized.outdir))
+    expected = {(placement, entry_id) for placement, ids in hops.items() for entry_id in ids}
+    decided = {
+        (o.query.placement, o.query.entry.id, o.decision.decision)
+        for o in run_catalog(world, centralized.plan, entries)
+        if (o.query.placement, o.query.entry.id) in expected
+    }
+    assert decided == {(placement, entry_id, "allow") for placement, entry_id in expected}
+
+
+def test_the_registry_of_the_nonprod_tenancy_admits_the_prod_tenancys_release_role(
+    centralized: Synthesized,
+) -> None:
+    groups = centralized.template("claims-nonprod-central-ml").find_resources(
+        "AWS::SageMaker::ModelPackageGroup"
+    )
+    [group] = groups.values()
+    [statement] = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
+    release = "arn:aws:iam::777777777773:role/example-corp-claims-model-release"
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [release]}}

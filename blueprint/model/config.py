@@ -271,6 +271,7 @@ class PlatformConfig(Model):
     pipeline: PipelineConfig | None = None
     acknowledgment_reviews: list[AcknowledgmentReview] = []
     central_accounts: CentralAccountsConfig = CentralAccountsConfig()
+    hub: HubConfig | None = None
 
 
 # Each environment of an LOB gets its own range unless the file names one: the environments'
@@ -804,6 +805,45 @@ class GenAIConfig(Model):
     knowledge_bases: list[KnowledgeBaseConfig] = []
     catalog: Annotated[list[str], Field(min_length=1), AfterValidator(_unique)] | None = None
     guardrails: GuardrailOverrides | None = None
+
+
+class Promotion(Model):
+    """An asset of an LOB's prod environment promoted to the hub: the LOB and the asset's
+    name there."""
+
+    lob: Slug
+    name: Slug
+
+
+class HubConsumer(Model):
+    """An LOB that uses the hub: through its own role there, with ``model`` and the hub's
+    ``knowledge_bases`` (names as the hub knows them: a promoted one is ``<lob>-<name>``)."""
+
+    lob: Slug
+    model: str
+    knowledge_bases: Annotated[list[Slug], AfterValidator(_unique)] = []
+
+
+class HubConfig(Model):
+    """The federated model's hub: an account of the central team, in the home region, for
+    the assets LOBs share (prompts, knowledge bases, the guardrail they run under there).
+
+    :param promoted_prompts: LOB prompts the hub publishes (as ``<lob>-<name>``).
+    :param promoted_knowledge_bases: LOB knowledge bases the hub rebuilds from the documents
+        of the LOB's prod curated zone, which the hub's ingestion role may read (under
+        ``promoted/<lob>/<name>/`` in the hub).
+    :param consumers: the LOBs that use the hub, each through its own role there.
+    """
+
+    account: AccountId
+    azs: AvailabilityZones
+    vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.254.0.0/16"
+    data_classification: DataClassification = DataClassification.INTERNAL
+    prompts: list[PromptConfig] = []
+    knowledge_bases: list[KnowledgeBaseConfig] = []
+    promoted_prompts: list[Promotion] = []
+    promoted_knowledge_bases: list[Promotion] = []
+    consumers: list[HubConsumer] = []
 
 
 class LobConfig(Model):

@@ -8,7 +8,7 @@ an endpoint only for a workload the platform puts there, or one the organization
 from __future__ import annotations
 
 from blueprint.model.config import INTERFACE_ENDPOINTS
-from blueprint.model.identity import Layer, PlacementKind
+from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan
 
 # What each workload calls from inside the VPC.
@@ -36,7 +36,7 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
     """The workloads of ``WORKLOAD_ENDPOINTS`` the platform puts in ``placement``'s VPC; none in
     the platform accounts (their VPCs run nothing)."""
     lob = placement.lob
-    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or lob is None:
+    if lob is None:
         return []
     if not placement.hosts(Layer.GENAI):
         # An LOB account whose GenAI runs in a central tenancy: its applications reach the

@@ -37,6 +37,7 @@ class PlacementKind(StrEnum):
     LOB_ENVIRONMENT = "lob-environment"
     GOVERNANCE = "governance"
     TOOLING = "tooling"
+    HUB = "hub"
     MANAGEMENT = "management"
 
 

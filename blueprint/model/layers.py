@@ -8,9 +8,7 @@ taken here, from the config, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from blueprint.model import names
@@ -94,7 +92,9 @@ class WorkloadRoleInputs:
     :param trusted_role_arns: roles of other accounts that may assume it (the same workload's
         role in the LOB's own account, for a tenancy's role).
     :param assumes: roles of other accounts it may assume (its counterpart in the LOB's
-        tenancy).
+        tenancy; its LOB's role in the hub).
+    :param remote_reads: prefixes of other accounts' buckets it reads (the hub's ingestion
+        role: the documents of the knowledge bases promoted from LOBs).
     """
 
     name: str
@@ -104,6 +104,16 @@ class WorkloadRoleInputs:
     tags: tuple[tuple[str, str], ...]
     trusted_role_arns: tuple[str, ...] = ()
     assumes: tuple[str, ...] = ()
+    remote_reads: tuple[RemotePrefix, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemotePrefix:
+    """Objects under ``prefix`` in the buckets of another account, decrypted through S3."""
+
+    account: str
+    region: str
+    prefix: str
 
 
 # What the delivery pipelines of the tooling account use besides the platform's services.
@@ -167,6 +177,8 @@ class DataInputs:
     :param ingestion_role: the name of the role ETL jobs write the zones with.
     :param shared_artifacts: prefixes of the artifacts zone that roles of other accounts may
         read (each promoted pipeline's merged models, to prod's release role).
+    :param shared_curated: prefixes of the curated zone that roles of other accounts may read
+        (the documents of knowledge bases promoted to the hub, to its ingestion role).
     :param prefix: the organization's name prefix (the account's boundary is named after it).
     """
 
@@ -181,6 +193,7 @@ class DataInputs:
     vector_stores: tuple[VectorStoreInputs, ...]
     ingestion_role: str
     shared_artifacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    shared_curated: dict[str, tuple[str, ...]] = field(default_factory=dict)
     event_zones: tuple[str, ...] = ()
 
     @property
@@ -378,7 +391,7 @@ def model_catalogs(plan: Plan) -> tuple[ModelCatalogScope, ...]:
 
 
 def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
-    lob_environment = placement.kind is PlacementKind.LOB_ENVIRONMENT
+    lob_environment = placement.lob is not None
     return SecurityInputs(
         label=placement.key,
         retain=placement.retain_stateful,
@@ -388,7 +401,15 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
         s3_reader_arns=(
             tuple(
                 sorted(
-                    {arn for arns in _shared_artifacts(plan, placement).values() for arn in arns}
+                    {
+                        arn
+                        for shares in (
+                            _shared_artifacts(plan, placement),
+                            _shared_curated(plan, placement),
+                        )
+                        for arns in shares.values()
+                        for arn in arns
+                    }
                 )
             )
             if lob_environment
@@ -416,6 +437,18 @@ def _shared_artifacts(plan: Plan, placement: Placement) -> dict[str, tuple[str, 
     return {merged_models_prefix(model): (reader,) for model in promoted_models(lob)}
 
 
+def _shared_curated(plan: Plan, placement: Placement) -> dict[str, tuple[str, ...]]:
+    """An LOB's prod shares the documents of its promoted knowledge bases with the hub's
+    ingestion role."""
+    hub, lob = plan.hub, placement.lob
+    if hub is None or lob is None or placement.kind is not PlacementKind.LOB_ENVIRONMENT:
+        return {}
+    if placement.environment is not EnvironmentName.PROD:
+        return {}
+    reader = names.role_arn(hub.account, names.ingestion_role_name(hub.prefix))
+    return {kb.source_prefix: (reader,) for kb in plan.promoted_knowledge_bases(lob)}
+
+
 def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
     return FoundationInputs(
         prefix=placement.prefix,
@@ -440,7 +473,7 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 and placement.environment is not EnvironmentName.PROD,
                 approves_models=persona is Persona.ML_ENGINEER,
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
-                and placement.kind is PlacementKind.LOB_ENVIRONMENT,
+                and placement.lob is not None,
             )
             for persona in placement.personas
         ),
@@ -498,17 +531,24 @@ INGESTION_SERVICES = (
 
 def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInputs, ...]:
     """One role per use case, and the ingestion role (LOB environments only). Between an LOB
-    account and its tenancy, each role may become its counterpart in the tenancy."""
-    if placement.lob is None:
+    account and its tenancy, each role may become its counterpart in the tenancy; an LOB's
+    applications may become its role in the hub."""
+    lob = placement.lob
+    if lob is None:
         return ()
+    if placement.kind is PlacementKind.HUB:
+        return _hub_roles(plan, placement)
     tenancies = _tenancy_of(plan, placement)
     home = [_lob_account_of(plan, placement)] if placement.is_tenancy else []
+    hub_role = plan.hub_consumer(lob)
 
-    def linked(name: Callable[[str], str]) -> dict[str, tuple[str, ...]]:
-        return {
-            "assumes": tuple(names.role_arn(t.account, name(t.prefix)) for t in tenancies),
-            "trusted_role_arns": tuple(names.role_arn(h.account, name(h.prefix)) for h in home),
-        }
+    def becomes(name: str) -> tuple[str, ...]:
+        """The role ``name`` (given a prefix) in the tenancy."""
+        return tuple(names.role_arn(t.account, name.format(prefix=t.prefix)) for t in tenancies)
+
+    def trusts(name: str) -> tuple[str, ...]:
+        """The role ``name`` in the LOB's own account, for a tenancy's role."""
+        return tuple(names.role_arn(h.account, name.format(prefix=h.prefix)) for h in home)
 
     applications = tuple(
         WorkloadRoleInputs(
@@ -517,9 +557,11 @@ def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInput
             description=f"Runs the {use_case.name} application of {placement.key}",
             services=APPLICATION_SERVICES,
             tags=(names.APPLICATION_TAG, ("use-case", use_case.name)),
-            **linked(partial(_app_role, use_case.name)),
+            trusted_role_arns=trusts(names.app_role_name("{prefix}", use_case.name)),
+            assumes=becomes(names.app_role_name("{prefix}", use_case.name))
+            + ((hub_role,) if hub_role else ()),
         )
-        for use_case in placement.lob.genai.use_cases
+        for use_case in lob.genai.use_cases
     )
     ingestion = WorkloadRoleInputs(
         name=names.ingestion_role_name(placement.prefix),
@@ -527,13 +569,49 @@ def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInput
         description=f"ETL jobs of {placement.key}: the writer of its data zones",
         services=INGESTION_SERVICES,
         tags=(names.PIPELINE_TAG,),
-        **linked(names.ingestion_role_name),
+        trusted_role_arns=trusts(names.ingestion_role_name("{prefix}")),
+        assumes=becomes(names.ingestion_role_name("{prefix}")),
     )
     return (*applications, ingestion)
 
 
-def _app_role(use_case: str, prefix: str) -> str:
-    return names.app_role_name(prefix, use_case)
+def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
+    """The hub's roles: one per consuming LOB, assumed by that LOB's applications only; the
+    ingestion role, which reads the documents promoted from the LOBs' prod curated zones."""
+    lobs = {lob.name: lob for lob in plan.config.lobs}
+    assert hub.lob is not None
+    consumers = tuple(
+        WorkloadRoleInputs(
+            name=names.app_role_name(hub.prefix, consumer.name),
+            asset=f"app-role/{consumer.name}",
+            description=f"The {consumer.name} LOB's use of the hub's shared assets",
+            services=APPLICATION_SERVICES,
+            tags=(names.APPLICATION_TAG, ("use-case", consumer.name)),
+            trusted_role_arns=tuple(
+                names.role_arn(workspace.account, names.app_role_name(workspace.prefix, use.name))
+                for name, _ in lobs[consumer.name].environments.items()
+                for workspace in [plan.workspace(lobs[consumer.name], name)]
+                if workspace is not None
+                for use in lobs[consumer.name].genai.use_cases
+            ),
+        )
+        for consumer in hub.lob.genai.use_cases
+    )
+    ingestion = WorkloadRoleInputs(
+        name=names.ingestion_role_name(hub.prefix),
+        asset="ingestion-role/ingestion",
+        description="ETL jobs of the hub: copy promoted documents, write the hub's zones",
+        services=INGESTION_SERVICES,
+        tags=(names.PIPELINE_TAG,),
+        remote_reads=tuple(
+            RemotePrefix(prod.account, prod.region, kb.source_prefix)
+            for lob in plan.config.lobs
+            for prod in [plan.workspace(lob, EnvironmentName.PROD)]
+            if prod is not None
+            for kb in plan.promoted_knowledge_bases(lob)
+        ),
+    )
+    return (*consumers, ingestion)
 
 
 # The LOB's own people: in a tenancy they enter from the LOB's account, never from the
@@ -602,6 +680,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         ),
         ingestion_role=names.ingestion_role_name(placement.prefix),
         shared_artifacts=_shared_artifacts(plan, placement),
+        shared_curated=_shared_curated(plan, placement),
         event_zones=("curated",) if any(kb.ingestion.on_upload for kb in knowledge_bases) else (),
     )
 

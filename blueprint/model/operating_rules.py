@@ -1,6 +1,6 @@
 """Rules of the operating model: what each model needs from the file and what only one
 model allows (central accounts for centralized; LOB catalogs and guardrails for
-decentralized, never looser than the organization's)."""
+decentralized, never looser than the organization's; the hub for federated)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from blueprint.model.config import (
     ENVIRONMENT_NAMES,
+    DataClassification,
     FilterStrength,
     OperatingModel,
     PiiAction,
@@ -54,6 +55,7 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     if model is None:
         return
     yield from _central_account_problems(data, model)
+    yield from hub_problems(data)
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         genai = _mapping(lob.get("genai"))
         path = f"lobs[{index}].genai"
@@ -157,3 +159,178 @@ def _guardrail_override_problems(
 
 def _rank(strength: str) -> int:
     return _STRENGTHS.index(FilterStrength(strength))
+
+
+HUB = "platform.hub"
+
+
+def hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """The hub belongs to the federated model; what it promotes and who consumes it exist,
+    and no data reaches an LOB cleared for less."""
+    hub = _mapping(_mapping(data.get("platform")).get("hub"))
+    model = operating_model(data)
+    if not hub or model is None:
+        return
+    if model is not OperatingModel.FEDERATED:
+        yield ConfigProblem(
+            HUB,
+            f"the hub is the federated model's account for shared assets "
+            f"(organization.operating_model is {model.value}); allowed: remove {HUB}, or set "
+            "organization.operating_model: federated",
+        )
+    lobs = {
+        lob["name"]: lob
+        for lob in map(_mapping, _sequence(data.get("lobs")))
+        if isinstance(lob.get("name"), str)
+    }
+    ranks = {c.value: c.rank for c in DataClassification}
+    hub_rank = ranks.get(str(hub.get("data_classification", "internal")))
+    yield from _promotion_problems(hub, lobs, ranks, hub_rank)
+    yield from _consumer_problems(data, hub, lobs, ranks, hub_rank)
+    yield from _hub_model_problems(data, hub, ranks, hub_rank)
+
+
+_PROMOTED = {"promoted_prompts": "prompts", "promoted_knowledge_bases": "knowledge_bases"}
+
+
+def _promotion_problems(
+    hub: dict[str, Any],
+    lobs: dict[str, dict[str, Any]],
+    ranks: dict[str, int],
+    hub_rank: int | None,
+) -> Iterator[ConfigProblem]:
+    for field, section in _PROMOTED.items():
+        for index, promotion in enumerate(map(_mapping, _sequence(hub.get(field)))):
+            path = f"{HUB}.{field}[{index}]"
+            lob = lobs.get(str(promotion.get("lob")))
+            if lob is None:
+                yield ConfigProblem(
+                    f"{path}.lob",
+                    f"no LOB is named '{promotion.get('lob')}'; allowed: {', '.join(lobs)}",
+                )
+                continue
+            genai = _mapping(lob.get("genai"))
+            assets = [_mapping(a).get("name") for a in _sequence(genai.get(section))]
+            if promotion.get("name") not in assets:
+                yield ConfigProblem(
+                    f"{path}.name",
+                    f"LOB '{lob['name']}' has no {section[:-1].replace('_', ' ')} "
+                    f"'{promotion.get('name')}'; allowed: {', '.join(map(str, assets)) or 'none'}",
+                )
+            if section == "knowledge_bases" and "prod" not in _mapping(lob.get("environments")):
+                yield ConfigProblem(
+                    f"{path}.lob",
+                    f"knowledge bases are promoted from the LOB's prod environment, and "
+                    f"'{lob['name']}' has none; allowed: an LOB with a prod environment",
+                )
+            lob_rank = ranks.get(str(lob.get("data_classification")))
+            if lob_rank is not None and hub_rank is not None and lob_rank > hub_rank:
+                yield ConfigProblem(
+                    f"{path}.lob",
+                    f"LOB '{lob['name']}' holds {lob['data_classification']} data and the hub "
+                    f"{_name(ranks, hub_rank)} data; allowed: promote from LOBs at or below "
+                    f"the hub's classification, or raise {HUB}.data_classification",
+                )
+
+
+def _consumer_problems(
+    data: dict[str, Any],
+    hub: dict[str, Any],
+    lobs: dict[str, dict[str, Any]],
+    ranks: dict[str, int],
+    hub_rank: int | None,
+) -> Iterator[ConfigProblem]:
+    own = [_mapping(kb).get("name") for kb in _sequence(hub.get("knowledge_bases"))]
+    promoted = [
+        f"{p.get('lob')}-{p.get('name')}"
+        for p in map(_mapping, _sequence(hub.get("promoted_knowledge_bases")))
+    ]
+    shared = [*own, *promoted]
+    catalog = _bedrock_catalog(data)
+    seen: set[str] = set()
+    for index, consumer in enumerate(map(_mapping, _sequence(hub.get("consumers")))):
+        path = f"{HUB}.consumers[{index}]"
+        name = str(consumer.get("lob"))
+        lob = lobs.get(name)
+        if lob is None or name in seen:
+            yield ConfigProblem(
+                f"{path}.lob",
+                f"'{name}' is not an LOB or is listed twice; allowed: each of "
+                f"{', '.join(lobs)} once",
+            )
+            continue
+        seen.add(name)
+        lob_rank = ranks.get(str(lob.get("data_classification")))
+        if lob_rank is not None and hub_rank is not None and lob_rank < hub_rank:
+            yield ConfigProblem(
+                f"{path}.lob",
+                f"LOB '{name}' is cleared for {lob['data_classification']} data and the hub holds "
+                f"{_name(ranks, hub_rank)} data; allowed: LOBs at or above the hub's "
+                "classification",
+            )
+        yield from _text_model_problem(
+            f"{path}.model", consumer.get("model"), catalog, ranks, hub_rank
+        )
+        for k_index, kb in enumerate(_sequence(consumer.get("knowledge_bases"))):
+            if kb not in shared:
+                yield ConfigProblem(
+                    f"{path}.knowledge_bases[{k_index}]",
+                    f"the hub has no knowledge base '{kb}'; allowed: "
+                    f"{', '.join(map(str, shared)) or 'none'}",
+                )
+
+
+def _bedrock_catalog(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        m["id"]: m
+        for m in map(_mapping, _sequence(_mapping(data.get("catalog")).get("bedrock")))
+        if isinstance(m.get("id"), str)
+    }
+
+
+def _text_model_problem(
+    path: str,
+    model_id: Any,
+    catalog: dict[str, dict[str, Any]],
+    ranks: dict[str, int],
+    hub_rank: int | None,
+) -> Iterator[ConfigProblem]:
+    """``model_id`` is a text model of the catalog approved for the hub's data."""
+    if hub_rank is None:
+        return
+
+    def approved(model: dict[str, Any]) -> bool:
+        allowed = ranks.get(str(model.get("max_classification")), -1)
+        return model.get("kind", "text") == "text" and allowed >= hub_rank
+
+    if not approved(catalog.get(str(model_id), {})):
+        texts = [i for i, m in catalog.items() if approved(m)]
+        yield ConfigProblem(
+            path,
+            f"'{model_id}' is not a text model of the catalog approved for the hub's data; "
+            f"allowed: {', '.join(texts) or 'none'}",
+        )
+
+
+def _hub_model_problems(
+    data: dict[str, Any], hub: dict[str, Any], ranks: dict[str, int], hub_rank: int | None
+) -> Iterator[ConfigProblem]:
+    """The hub's own prompts use approved text models, its knowledge bases catalog embedding
+    models."""
+    catalog = _bedrock_catalog(data)
+    for index, prompt in enumerate(map(_mapping, _sequence(hub.get("prompts")))):
+        path = f"{HUB}.prompts[{index}].model"
+        yield from _text_model_problem(path, prompt.get("model"), catalog, ranks, hub_rank)
+    embeddings = [i for i, m in catalog.items() if m.get("kind") == "embedding"]
+    for index, kb in enumerate(map(_mapping, _sequence(hub.get("knowledge_bases")))):
+        model_id = kb.get("embedding_model")
+        if model_id not in embeddings:
+            yield ConfigProblem(
+                f"{HUB}.knowledge_bases[{index}].embedding_model",
+                f"'{model_id}' is not an embedding model of the catalog; allowed: "
+                f"{', '.join(embeddings) or 'none'}",
+            )
+
+
+def _name(ranks: dict[str, int], rank: int) -> str:
+    return next(name for name, value in ranks.items() if value == rank)

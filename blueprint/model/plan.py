@@ -30,13 +30,17 @@ from blueprint.model.config import (
     EndpointConfig,
     EnvironmentConfig,
     EnvironmentName,
+    EnvironmentsConfig,
     FineTuningConfig,
+    GenAIConfig,
     GuardrailPolicy,
+    HubConfig,
     KnowledgeBaseConfig,
     LobConfig,
     ModelKind,
     OperatingModel,
     OrgConfig,
+    UseCase,
 )
 from blueprint.model.identity import Layer, PlacementKind, StackIdentity
 
@@ -67,6 +71,9 @@ class Persona(StrEnum):
 
 
 PLATFORM_LAYERS = (Layer.SECURITY, Layer.FOUNDATION)
+HUB_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA, Layer.GENAI)
+# The hub is built like an LOB prod environment of this name (its use cases are its consumers).
+HUB_LOB = "hub"
 DATA_LAKE_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA)
 WORKSPACE_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA, Layer.GENAI, Layer.ML)
 
@@ -188,6 +195,29 @@ class Plan:
     @property
     def tooling(self) -> Placement:
         return next(p for p in self.placements if p.kind is PlacementKind.TOOLING)
+
+    @property
+    def hub(self) -> Placement | None:
+        """The federated model's hub of shared assets, when the file names one."""
+        return next((p for p in self.placements if p.kind is PlacementKind.HUB), None)
+
+    def hub_consumer(self, lob: LobConfig) -> str | None:
+        """The ARN of the LOB's role in the hub, when it consumes the hub."""
+        hub, config = self.hub, self.config.platform.hub
+        if hub is None or config is None or lob.name not in {c.lob for c in config.consumers}:
+            return None
+        return names.role_arn(hub.account, names.app_role_name(hub.prefix, lob.name))
+
+    def promoted_knowledge_bases(self, lob: LobConfig) -> list[KnowledgeBaseConfig]:
+        """The LOB's knowledge bases whose documents the hub reads (from its prod curated
+        zone)."""
+        config = self.config.platform.hub
+        promoted = (
+            {p.name for p in config.promoted_knowledge_bases if p.lob == lob.name}
+            if config
+            else set()
+        )
+        return [kb for kb in lob.genai.knowledge_bases if kb.name in promoted]
 
     def alert_emails(self, lob: LobConfig | None) -> list[str]:
         """Who hears an LOB's alarms and budget alerts: its own list, else the platform's."""
@@ -337,7 +367,9 @@ def plan_for(config: OrgConfig) -> Plan:
                 replace(own, layers=DATA_LAKE_LAYERS, tenancy=tenancy.key),
                 tenancy,
             ]
-    return Plan(config=config, placements=(*platform_placements, *lob_placements))
+    hub = config.platform.hub
+    hubs = [_hub(config, hub)] if hub and not centralized else []
+    return Plan(config=config, placements=(*platform_placements, *hubs, *lob_placements))
 
 
 def _lob_placement(
@@ -362,6 +394,71 @@ def _lob_placement(
         lob=lob,
         environment=name,
     )
+
+
+def _hub(config: OrgConfig, hub: HubConfig) -> Placement:
+    """The hub, built as an LOB prod environment named ``HUB_LOB`` whose use cases are its
+    consumers, with its own assets and the promoted ones (named ``<lob>-<name>``)."""
+    lobs = {lob.name: lob for lob in config.lobs}
+    promoted_prompts = [
+        prompt.model_copy(update={"name": f"{p.lob}-{p.name}"})
+        for p in hub.promoted_prompts
+        for prompt in lobs[p.lob].genai.prompts
+        if prompt.name == p.name
+    ]
+    promoted_knowledge_bases = [
+        kb.model_copy(
+            update={
+                "name": f"{p.lob}-{p.name}",
+                "prefix": promoted_prefix(p.lob, p.name),
+                "environments": None,
+            }
+        )
+        for p in hub.promoted_knowledge_bases
+        for kb in lobs[p.lob].genai.knowledge_bases
+        if kb.name == p.name
+    ]
+    home = config.organization.home_region
+    lob = LobConfig(
+        name=HUB_LOB,
+        cost_center="platform",
+        data_classification=hub.data_classification,
+        budget_usd_month=1,
+        environments=EnvironmentsConfig(
+            prod=EnvironmentConfig(
+                account=hub.account, region=home, azs=hub.azs, vpc_cidr=hub.vpc_cidr
+            )
+        ),
+        genai=GenAIConfig(
+            use_cases=[
+                UseCase(name=c.lob, model=c.model, knowledge_bases=c.knowledge_bases)
+                for c in hub.consumers
+            ],
+            prompts=[*hub.prompts, *promoted_prompts],
+            knowledge_bases=[*hub.knowledge_bases, *promoted_knowledge_bases],
+        ),
+    )
+    return Placement(
+        key="platform-hub",
+        kind=PlacementKind.HUB,
+        account=hub.account,
+        region=home,
+        azs=tuple(hub.azs),
+        vpc_cidr=hub.vpc_cidr,
+        classification=hub.data_classification,
+        personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+        retain_stateful=True,
+        termination_protection=True,
+        prefix=config.organization.name,
+        layers=HUB_LAYERS,
+        lob=lob,
+        environment=EnvironmentName.PROD,
+    )
+
+
+def promoted_prefix(lob: str, knowledge_base: str) -> str:
+    """Where the hub keeps the documents of an LOB's promoted knowledge base."""
+    return f"promoted/{lob}/{knowledge_base}/"
 
 
 def _tenancy(own: Placement, central: CentralAccountConfig) -> Placement:

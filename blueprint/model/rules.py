@@ -144,7 +144,11 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     home = _mapping(data.get("organization")).get("home_region")
-    placements = [("platform", _mapping(data.get("platform")), home)]
+    platform = _mapping(data.get("platform"))
+    placements = [
+        ("platform", platform, home),
+        ("platform.hub", _mapping(platform.get("hub")), home),
+    ]
     placements += [
         (path, env, env.get("region"))
         for path, env in [*_environments(data), *central_accounts(data)]
@@ -172,6 +176,10 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         ),
         ("platform.governance_account", _mapping(data.get("platform")).get("governance_account")),
         ("platform.tooling_account", _mapping(data.get("platform")).get("tooling_account")),
+        (
+            "platform.hub.account",
+            _mapping(_mapping(data.get("platform")).get("hub")).get("account"),
+        ),
     ]
     owners += [
         (f"{path}.account", env.get("account"))

@@ -44,6 +44,7 @@ class Entry(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     expect: Literal["allow", "deny"]
     operating_models: list[OperatingModel] = Field(default=list(OperatingModel), min_length=1)
+    needs_hub: bool = False
     environments: list[EnvironmentName] = Field(min_length=1)
     principal: str
     action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
@@ -109,11 +110,18 @@ def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) ->
     return [
         Outcome(query, evaluator.evaluate(query.request))
         for entry in entries or load_catalog()
-        if plan.operating_model in entry.operating_models
+        if applies(entry, plan)
         for placement in plan.lob_environments()
         if placement.environment in entry.environments
         for query in Selection(world, plan, placement).queries(entry)
     ]
+
+
+def applies(entry: Entry, plan: Plan) -> bool:
+    """Whether ``entry`` is asked of ``plan``: its operating model, and a hub if it needs one."""
+    return plan.operating_model in entry.operating_models and (
+        plan.hub is not None or not entry.needs_hub
+    )
 
 
 class Selection:
@@ -143,6 +151,12 @@ class Selection:
         if selector.startswith("home/"):
             home = self._home()
             return home.actors(selector.removeprefix("home/")) if home else []
+        if selector.startswith("hub/"):
+            hub = self._hub()
+            return hub.actors(selector.removeprefix("hub/")) if hub else []
+        if selector == "hub-consumer":
+            hub, lob = self._hub(), self.placement.lob
+            return [a for a in hub.actors("app/*") if lob and a.serves == lob.name] if hub else []
         prefix = self.placement.prefix
         if selector.startswith("persona/"):
             return self._named(self.placement, names.role_name(prefix, selector[8:]))
@@ -215,6 +229,10 @@ class Selection:
         )
         return Selection(self.world, self.plan, other) if other else None
 
+    def _hub(self) -> Selection | None:
+        hub = self.plan.hub
+        return Selection(self.world, self.plan, hub) if hub else None
+
     def _home(self) -> Selection | None:
         """In a tenancy, the LOB environment's own account (where its people and
         applications come from)."""
@@ -243,6 +261,12 @@ class Selection:
         if selector.startswith("other-lob/"):
             other = self._other_lob()
             return other.targets(selector.removeprefix("other-lob/"), actor) if other else []
+        if selector.startswith("hub/"):
+            hub = self._hub()
+            return hub.targets(selector.removeprefix("hub/"), actor) if hub else []
+        if selector == "hub-consumer-role":
+            hub, lob = self._hub(), self.placement.lob
+            return hub.targets(f"app-role/{lob.name}") if hub and lob else []
         kind, _, name = selector.partition("/")
         account = self.placement.account
         if kind in ("zone", "object"):
@@ -253,6 +277,11 @@ class Selection:
             ]
         if kind == "kb-documents":
             own = actor.serves if actor is not None and name == "own" else None
+            lob = self.placement.lob
+            if name == "promoted":
+                knowledge_bases = self.plan.promoted_knowledge_bases(lob) if lob else []
+            else:
+                knowledge_bases = self.plan.knowledge_bases(self.placement)
             return [
                 Target(
                     f"kb-documents/{kb.name}",
@@ -260,7 +289,7 @@ class Selection:
                     account,
                 )
                 for zone in self._assets("zone", "curated")
-                for kb in self.plan.knowledge_bases(self.placement)
+                for kb in knowledge_bases
                 if own in (None, kb.name)
             ]
         if kind in ("evaluation-questions", "rag-reports"):
