@@ -64,6 +64,9 @@ cost: install-synth
 # Your organization only (ORG=path/to/org.yaml, no default), after checking credentials and
 # the bootstrap of every target: make diff STACKS='claims-interactive-*'.
 STACKS ?=
+# BASELINE=path/to/the/deployed/cdk.out: deploy stops (exit 3) when the new assembly would
+# delete or replace a stateful resource of it (an operating model switch, a renamed zone).
+BASELINE ?=
 own-org:
 	@if [ "$(origin ORG)" = file ]; then echo "ORG is not set: diff and deploy need your organization file (ORG=path/to/org.yaml); the example's accounts are fictional" >&2; exit 2; fi
 	@if [ -z "$(STACKS)" ]; then echo "STACKS is not set: name the stacks, e.g. STACKS='claims-interactive-*'" >&2; exit 2; fi
@@ -73,6 +76,7 @@ diff: own-org synth
 	cdk diff --app cdk.out $(STACKS)
 
 deploy: own-org synth
+	$(if $(BASELINE),blueprint audit cdk.out --org $(ORG) --no-lint --baseline $(BASELINE))
 	blueprint preflight --org $(ORG) $(STACKS)
 	cdk deploy --app cdk.out $(STACKS)
 

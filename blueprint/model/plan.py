@@ -5,7 +5,8 @@ placement into each stack's inputs. The operating model (``organization.operatin
 is decided here and nowhere else:
 
 - federated: each LOB environment's account hosts every layer; the governance account holds
-  the central audit view and dashboards.
+  the central audit view and dashboards; an optional hub account (``platform.hub``) holds the
+  assets LOBs share, built like an LOB prod environment whose use cases are its consumers.
 - centralized: each LOB environment's account keeps its data lake (security, foundation and
   data layers); its GenAI and ML layers run in a *tenancy* of the central account of its
   environment kind: every layer again, with names prefixed by the LOB so that tenancies of
