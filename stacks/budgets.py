@@ -7,8 +7,10 @@ to be activated first). Sharded (``LOBS_PER_BUDGET_STACK``) so no template grows
 organization.
 
 In the centralized operating model an LOB's GenAI runs in central accounts shared with other
-LOBs: a second budget follows its spend there through the ``lob`` cost allocation tag, which
-every resource of its tenancies carries (application inference profiles included).
+LOBs: its budget then covers its own accounts and the central ones, on the spend tagged with
+the LOB (the ``lob`` cost allocation tag, which every resource of the platform carries,
+application inference profiles included; activate it in Billing). Spend that carries no tag is
+not counted there: the README says which.
 """
 
 from __future__ import annotations
@@ -52,20 +54,16 @@ class LobBudgetsStack(Stack):
                     f"LobBudgetsStack: LOB '{lob.name}' has {len(lob.alert_emails)} alert "
                     "addresses; allowed: 1 to 10 (a budget notification's subscriber limit)"
                 )
-            self._budget(org_name, lob, "", {"LinkedAccount": list(lob.accounts)})
+            filters: dict[str, list[str]] = {"LinkedAccount": list(lob.accounts)}
             if lob.tenancy_accounts:
-                self._budget(
-                    org_name,
-                    lob,
-                    "-central",
-                    {
-                        "LinkedAccount": list(lob.tenancy_accounts),
-                        "TagKeyValue": [f"user:lob${lob.name}"],
-                    },
-                )
+                filters = {
+                    "LinkedAccount": sorted({*lob.accounts, *lob.tenancy_accounts}),
+                    "TagKeyValue": [f"user:lob${lob.name}"],
+                }
+            self._budget(org_name, lob, filters)
 
     def _budget(
-        self, org_name: str, lob: LobBudgetInputs, suffix: str, cost_filters: dict[str, list[str]]
+        self, org_name: str, lob: LobBudgetInputs, cost_filters: dict[str, list[str]]
     ) -> budgets.CfnBudget:
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=address)
@@ -73,9 +71,9 @@ class LobBudgetsStack(Stack):
         ]
         return budgets.CfnBudget(
             self,
-            f"{pascal(lob.name)}{pascal(suffix)}Budget",
+            f"{pascal(lob.name)}Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"{org_name}-{lob.name}{suffix}-monthly",
+                budget_name=f"{org_name}-{lob.name}-monthly",
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(

@@ -76,6 +76,7 @@ class DataStack(Stack):
                 or None
             ),
             event_zones=inputs.event_zones,
+            tenant_tag=("lob", inputs.lob) if inputs.tenancy else None,
             denied_readers=(
                 {zone: [data_scientist] for zone in ZONES if zone not in DATA_SCIENTIST_ZONES}
                 if data_scientist

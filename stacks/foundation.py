@@ -31,6 +31,7 @@ from stacks.persona_access import (
     persona_guard,
     pipeline_operations,
     release_approvals,
+    tenancy_fence,
 )
 from stacks.security import SecurityStack
 
@@ -108,7 +109,10 @@ class FoundationStack(Stack):
             ),
             deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
         )
-        self._persona_access(inputs, security)
+        own_logs = security.invocation_log_group
+        self._persona_access(
+            inputs, (own_logs.log_group_arn,) if own_logs else inputs.account_invocation_logs
+        )
         for persona in inputs.personas:
             self._may_assume(
                 self.identity.roles[persona.persona.value], persona.assumes, persona.persona.value
@@ -116,21 +120,24 @@ class FoundationStack(Stack):
         self.workload_roles = {
             role.name: self._workload_role(role) for role in inputs.workload_roles
         }
+        if inputs.tenant:
+            tenancy_fence(
+                self,
+                [*self.identity.roles.values(), *self.workload_roles.values()],
+                inputs.tenant,
+            )
         if inputs.metrics_link:
             self.metrics_link = self._metrics_link(inputs.metrics_link)
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
         accept_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
 
-    def _persona_access(self, inputs: FoundationInputs, security: SecurityStack) -> None:
+    def _persona_access(self, inputs: FoundationInputs, invocation_logs: tuple[str, ...]) -> None:
         """The personas' own jobs, and what no persona may do (see ``stacks.persona_access``)."""
         roles = {p.persona: self.identity.roles[p.persona.value] for p in inputs.personas}
         persona_guard(self, list(roles.values()))
         kept_out = [roles[p.persona] for p in inputs.personas if p.kept_from_lob_data]
         if kept_out:
-            invocation_logs = security.invocation_log_group
-            kept_from_lob_data(
-                self, kept_out, invocation_logs.log_group_arn if invocation_logs else None
-            )
+            kept_from_lob_data(self, kept_out, invocation_logs)
         for persona in inputs.personas:
             role = roles[persona.persona]
             if persona.persona is PersonaName.DATA_SCIENTIST:
@@ -138,7 +145,7 @@ class FoundationStack(Stack):
             if persona.runs_pipelines:
                 pipeline_operations(self, role)
             if persona.approves_models:
-                model_approvals(self, role)
+                model_approvals(self, role, persona.model_groups)
             if persona.persona is PersonaName.AUDITOR:
                 configuration_reads(self, role)
             if persona.persona is PersonaName.RELEASE_APPROVER:

@@ -13,6 +13,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -149,21 +150,33 @@ class GenAIStack(Stack):
             for use in inputs.use_cases
         }
         self._model_access(inputs, security)
-        # Evidence: every invocation logged to the LOB's own stores, with alarms.
-        log_group, archive = security.invocation_stores
-        self.invocation_logging = ModelInvocationLogging(
-            self,
-            "InvocationLogging",
-            log_group=log_group,
-            bucket=archive,
-            encryption_key=security.logs_key,
-            vpc=foundation.network.vpc,
-            key_prefix=INVOCATION_LOG_PREFIX,
-            max_input_tokens=inputs.guardrail.max_input_tokens,
-            function_log_retention=security.retention,
-            metric_namespace=inputs.metric_namespace,
-        )
-        subscribe(self.invocation_logging.alarm_topic, inputs.alert_emails)
+        # Evidence: every invocation logged to the account's stores, with alarms (in a tenancy,
+        # the central account's central placement configures them for every tenancy).
+        self.invocation_logging: ModelInvocationLogging | None = None
+        if inputs.account_settings:
+            log_group, archive = security.invocation_stores
+            self.invocation_logging = ModelInvocationLogging(
+                self,
+                "InvocationLogging",
+                log_group=log_group,
+                bucket=archive,
+                encryption_key=security.logs_key,
+                vpc=foundation.network.vpc,
+                key_prefix=INVOCATION_LOG_PREFIX,
+                max_input_tokens=inputs.guardrail.max_input_tokens,
+                function_log_retention=security.retention,
+                metric_namespace=inputs.metric_namespace,
+            )
+            self.alarm_topic: sns.ITopic = self.invocation_logging.alarm_topic
+        else:
+            self.alarm_topic = sns.Topic(
+                self,
+                "Alarms",
+                master_key=security.logs_key,
+                enforce_ssl=True,
+                display_name="GenAI alarms",
+            )
+        subscribe(self.alarm_topic, inputs.alert_emails)
         # RAG: ingestion as documents land, an answer API and an evaluation per use case.
         self.ingestions = self._ingestions(inputs, security)
         self.answer_apis: dict[str, AnswerApi] = {}
@@ -240,7 +253,7 @@ class GenAIStack(Stack):
             source_prefix=kb.source_prefix,
             encryption_key=security.logs_key,
             metric_namespace=inputs.metric_namespace,
-            alarm_topic=self.invocation_logging.alarm_topic,
+            alarm_topic=self.alarm_topic,
             log_retention=log_retention(inputs.log_retention_days),
             on_upload=kb.ingestion.on_upload,
             schedule=events.Schedule.expression(schedule) if schedule else None,
@@ -465,6 +478,7 @@ class GenAIStack(Stack):
             mark(evaluation.function.function, f"rag-evaluation/{name}")
             mark(evaluation.role, f"rag-evaluation-role/{name}")
         logging = self.invocation_logging
-        mark(logging.dead_letters, "invocation-logs/dead-letters")
-        mark(logging.function.role, "logging-role/invocation-logging")
-        mark(logging.function.function, "logging-function/invocation-logging")
+        if logging is not None:
+            mark(logging.dead_letters, "invocation-logs/dead-letters")
+            mark(logging.function.role, "logging-role/invocation-logging")
+            mark(logging.function.function, "logging-function/invocation-logging")

@@ -101,7 +101,7 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
 
 
 def kept_from_lob_data(
-    scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arn: str | None
+    scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arns: Sequence[str]
 ) -> iam.ManagedPolicy:
     """Denies the platform team and auditors reading or changing LOB data, or reading
     prompts, in an LOB account."""
@@ -119,13 +119,15 @@ def kept_from_lob_data(
             resources=["*"],
         ),
     ]
-    if invocation_log_group_arn:
+    if invocation_log_group_arns:
         statements.append(
             iam.PolicyStatement(
                 sid="DenyPromptAndCompletionReads",
                 effect=iam.Effect.DENY,
                 actions=list(LOG_READS),
-                resources=[invocation_log_group_arn, f"{invocation_log_group_arn}:*"],
+                resources=[
+                    arn for group in invocation_log_group_arns for arn in (group, f"{group}:*")
+                ],
             )
         )
     policy = iam.ManagedPolicy(
@@ -212,11 +214,17 @@ def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     return policy
 
 
-def model_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+def model_approvals(
+    scope: Construct, role: iam.IRole, groups: Sequence[str] = ()
+) -> iam.ManagedPolicy:
     """Approve or reject the model packages of the account: what a pipeline registered
-    (nonprod) or a release staged (prod; rejecting the serving one rolls back)."""
+    (nonprod) or a release staged (prod; rejecting the serving one rolls back); only those of
+    ``groups`` when given (an account other LOBs share)."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    packages = [f"{sagemaker}:model-package/{group}/*" for group in groups] or [
+        f"{sagemaker}:model-package/*/*"
+    ]
     policy = iam.ManagedPolicy(
         scope,
         "ModelApprovals",
@@ -226,7 +234,7 @@ def model_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
             iam.PolicyStatement(
                 sid="ApproveModelPackages",
                 actions=["sagemaker:UpdateModelPackage"],
-                resources=[f"{sagemaker}:model-package/*/*"],
+                resources=packages,
             )
         ],
     )
@@ -235,6 +243,34 @@ def model_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
         "Scoped to this account and region: the packages of its model package groups; "
         "package versions are numbered when they are registered.",
     )
+    return policy
+
+
+def tenancy_fence(scope: Construct, roles: Sequence[iam.IRole], lob: str) -> iam.ManagedPolicy:
+    """In an account several LOBs share (a central account's tenancies), the roles of one
+    LOB's tenancy may not touch the SageMaker resources (Studio, MLflow, pipelines, registry,
+    endpoints) tagged with another LOB: their job policies name resource types, not owners."""
+    policy = iam.ManagedPolicy(
+        scope,
+        "TenancyFence",
+        description=f"The {lob} tenancy's roles reach only the SageMaker resources of {lob}",
+        roles=list(roles),
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyOtherTenantsSageMaker",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:*", "sagemaker-mlflow:*"],
+                resources=["*"],
+                # Only resources tagged with another LOB: new ones (a training job being
+                # created) and untagged ones carry no tag to compare.
+                conditions={
+                    "StringNotEquals": {"aws:ResourceTag/lob": lob},
+                    "Null": {"aws:ResourceTag/lob": "false"},
+                },
+            )
+        ],
+    )
+    _acknowledge_deny_only(policy)
     return policy
 
 

@@ -150,7 +150,11 @@ class PipelineStack(Stack):
         self._build_logs = build_logs
         self._smoke: codebuild.PipelineProject | None = None
         self._rag_gate: codebuild.PipelineProject | None = None
-        self._prefix = plan.prefix
+        # The gate roles' names: one per name prefix (each tenancy of a central account has its
+        # LOB's).
+        self._gate_roles = sorted(
+            {names.rag_gate_role_name(p.prefix) for p in plan.lob_environments()}
+        )
         self.approvals = sns.Topic(
             self,
             "ReleaseApprovals",
@@ -207,7 +211,7 @@ class PipelineStack(Stack):
 
     def rag_gate_project(self) -> codebuild.PipelineProject:
         """One CodeBuild project for every RAG release gate; each action passes its target.
-        It may assume only the gate roles of the LOB accounts."""
+        It may assume only the gate roles of the LOB accounts (and tenancies)."""
         if self._rag_gate is None:
             self._rag_gate = self._check_project(
                 "RagReleaseGate",
@@ -218,7 +222,7 @@ class PipelineStack(Stack):
                 Duration.minutes(60),
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
-                    resources=[f"arn:aws:iam::*:role/{names.rag_gate_role_name(self._prefix)}"],
+                    resources=[f"arn:aws:iam::*:role/{name}" for name in self._gate_roles],
                 ),
             )
         return self._rag_gate

@@ -65,7 +65,9 @@ class SecurityStack(Stack):
         mark(self.logs_key, "key/logs")
         self.invocation_log_group: logs.LogGroup | None = None
         if inputs.invocation_log_stores:
-            self._add_invocation_log_stores(inputs.noncurrent_version_days)
+            self._add_invocation_log_stores(
+                inputs.noncurrent_version_days, inputs.invocation_log_group_name
+            )
 
     @property
     def invocation_stores(self) -> tuple[logs.LogGroup, s3.IBucket]:
@@ -74,11 +76,14 @@ class SecurityStack(Stack):
             raise ValueError(f"{self.stack_name} keeps no model invocation logs")
         return self.invocation_log_group, self.invocation_log_bucket
 
-    def _add_invocation_log_stores(self, noncurrent_version_days: int) -> None:
+    def _add_invocation_log_stores(
+        self, noncurrent_version_days: int, log_group_name: str | None
+    ) -> None:
         """Where Bedrock writes this account's model invocation logs; read by the LOB only."""
         self.invocation_log_group = log_group = logs.LogGroup(
             self,
             "ModelInvocationLogs",
+            log_group_name=log_group_name,
             encryption_key=self.logs_key,
             retention=self.retention,
             removal_policy=self.removal_policy,

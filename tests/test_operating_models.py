@@ -105,11 +105,7 @@ def lob_accounts(synthesized: Synthesized) -> set[str]:
 
 def central_accounts(synthesized: Synthesized) -> set[str]:
     central = synthesized.plan.config.platform.central_accounts
-    return {
-        account.account
-        for account in (central.interactive, central.nonprod, central.prod)
-        if account
-    }
+    return {account for account in (central.interactive, central.nonprod, central.prod) if account}
 
 
 # --- where things live ------------------------------------------------------------------
@@ -169,17 +165,20 @@ def test_centralized_tenancies_of_one_account_share_no_fixed_name(centralized: S
     assert "example-corp-research-ml-engineer" in central
 
 
-def test_centralized_budgets_follow_each_lobs_tenancies_by_tag(centralized: Synthesized) -> None:
+def test_centralized_budgets_follow_each_lobs_spend_by_tag(centralized: Synthesized) -> None:
     budgets = centralized.template("organization-budgets-1").find_resources("AWS::Budgets::Budget")
-    central = next(
+    claims = next(
         b["Properties"]["Budget"]
         for b in budgets.values()
-        if b["Properties"]["Budget"]["BudgetName"] == "example-corp-claims-central-monthly"
+        if b["Properties"]["Budget"]["BudgetName"] == "example-corp-claims-monthly"
     )
-    assert central["CostFilters"] == {
-        "LinkedAccount": sorted(central_accounts(centralized)),
+    own = {env.account for _, env in centralized.plan.config.lobs[0].environments.items()}
+    assert claims["CostFilters"] == {
+        "LinkedAccount": sorted(own | central_accounts(centralized)),
         "TagKeyValue": ["user:lob$claims"],
     }
+    assert claims["BudgetLimit"]["Amount"] == 5000
+    assert len(budgets) == len(centralized.plan.config.lobs)
 
 
 def test_decentralized_keeps_only_the_organization_policies_and_log_archive_central(
@@ -366,29 +365,18 @@ def test_centralized_needs_a_central_account_for_each_environment_kind(tmp_path:
     assert problems(data, tmp_path) == [
         "platform.central_accounts: the centralized operating model hosts "
         "lobs[claims].environments.prod in the central prod account, which is not set; "
-        "allowed: prod: {account, region, azs} under platform.central_accounts"
+        'allowed: prod: "<12-digit account>" under platform.central_accounts'
     ]
 
 
-def test_a_central_account_is_nobody_elses_and_in_an_allowed_region(tmp_path: Path) -> None:
+def test_a_central_account_is_nobody_elses(tmp_path: Path) -> None:
     data = example_data(OperatingModel.CENTRALIZED)
-    data["platform"]["central_accounts"]["nonprod"] = {
-        "account": CLAIMS_NONPROD,
-        "region": "us-east-1",
-        "azs": ["us-east-1a", "eu-west-1b"],
-    }
-    found = problems(data, tmp_path)
-    assert (
-        "platform.central_accounts.nonprod.account: account 555555555555 is already used by "
-        "lobs[claims].environments.nonprod.account; allowed: one account per LOB environment, per "
-        "platform role and per central GenAI account"
-    ) in found
-    assert any(
-        p.startswith("platform.central_accounts.nonprod.region: region 'us-east-1'") for p in found
-    )
-    assert any(
-        p.startswith("platform.central_accounts.nonprod.azs[1]: availability zone") for p in found
-    )
+    data["platform"]["central_accounts"]["nonprod"] = CLAIMS_NONPROD
+    assert problems(data, tmp_path) == [
+        "platform.central_accounts.nonprod: account 555555555555 is already used by "
+        "lobs[claims].environments.nonprod.account; allowed: one account per LOB environment, "
+        "per platform role and per central GenAI account"
+    ]
 
 
 def test_an_unknown_operating_model_is_refused_with_the_allowed_ones(tmp_path: Path) -> None:

@@ -209,25 +209,17 @@ class PipelineConfig(Model):
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
 
 
-class CentralAccountConfig(Model):
-    """A central GenAI account of the centralized operating model: it hosts one tenancy per
-    LOB environment of its kind (each with the LOB's network settings)."""
-
-    account: AccountId
-    region: Region
-    azs: AvailabilityZones
-
-
 class CentralAccountsConfig(Model):
     """One central GenAI account per environment kind (used when the operating model is
-    centralized)."""
+    centralized). Each LOB environment's tenancy is in the LOB environment's own region and
+    zones, so its data stays where the LOB keeps it."""
 
-    interactive: CentralAccountConfig | None = None
-    nonprod: CentralAccountConfig | None = None
-    prod: CentralAccountConfig | None = None
+    interactive: AccountId | None = None
+    nonprod: AccountId | None = None
+    prod: AccountId | None = None
 
-    def get(self, name: EnvironmentName) -> CentralAccountConfig | None:
-        value: CentralAccountConfig | None = getattr(self, name.value)
+    def get(self, name: EnvironmentName) -> str | None:
+        value: str | None = getattr(self, name.value)
         return value
 
 

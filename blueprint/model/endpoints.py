@@ -39,9 +39,18 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
     if lob is None:
         return []
     if not placement.hosts(Layer.GENAI):
-        # An LOB account whose GenAI runs in a central tenancy: its applications reach the
-        # tenancy through STS.
-        return ["tenancy access"] if lob.genai.use_cases else []
+        # An LOB account whose GenAI runs in a central tenancy (same region): its applications
+        # become their tenancy roles and call the tenancy's models, knowledge bases and
+        # endpoints from here.
+        tenancy = plan.placement(placement.tenancy) if placement.tenancy else None
+        if tenancy is None or not lob.genai.use_cases:
+            return []
+        calls = ["tenancy access", "applications"]
+        if plan.knowledge_bases(tenancy):
+            calls.append("knowledge bases")
+        if plan.gpu_endpoints(tenancy):
+            calls.append("gpu endpoints")
+        return calls
     found = ["invocation logging"]
     if lob.genai.use_cases:
         found.append("applications")

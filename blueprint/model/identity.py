@@ -38,6 +38,7 @@ class PlacementKind(StrEnum):
     GOVERNANCE = "governance"
     TOOLING = "tooling"
     HUB = "hub"
+    CENTRAL = "central"
     MANAGEMENT = "management"
 
 

@@ -47,6 +47,8 @@ class SecurityInputs:
         stack shares with them (prod's release role, in the LOB's nonprod registry).
     :param event_delivery: EventBridge may encrypt with the logs key (it queues the
         knowledge bases' ingestion requests).
+    :param invocation_log_group_name: a fixed name for the invocation log group (a central
+        account's, which the tenancies' roles are denied by name).
     """
 
     label: str
@@ -56,6 +58,7 @@ class SecurityInputs:
     invocation_log_stores: bool
     s3_reader_arns: tuple[str, ...] = ()
     event_delivery: bool = False
+    invocation_log_group_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class PersonaInputs:
         and calling models (the platform team and auditors in LOB accounts).
     :param assumes: roles of other accounts the persona may become (its counterpart in the
         LOB's tenancy of a central account).
+    :param model_groups: the model package groups it approves in (a tenancy's own, in an
+        account other LOBs share); empty: every group of the account.
     """
 
     persona: Persona
@@ -79,6 +84,7 @@ class PersonaInputs:
     approves_models: bool = False
     kept_from_lob_data: bool = False
     assumes: tuple[str, ...] = ()
+    model_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,11 @@ class FoundationInputs:
         dashboards (LOB environments, once the region's sink is in the organization file).
     :param interface_endpoints: the VPC's interface endpoints (``blueprint.model.endpoints``);
         ``endpoint_azs`` the zones they are in.
+    :param tenant: in a tenancy of a central account, the LOB: its roles are fenced off the
+        SageMaker resources tagged with another LOB.
+    :param account_invocation_logs: the ARNs of the account's invocation log groups when other
+        placements keep them (a tenancy's central account, one per region): the platform
+        team and auditors are denied reading them.
     """
 
     prefix: str
@@ -143,6 +154,8 @@ class FoundationInputs:
     metrics_link: MetricsLinkInputs | None = None
     interface_endpoints: tuple[str, ...] = ()
     endpoint_azs: tuple[str, ...] = ()
+    tenant: str | None = None
+    account_invocation_logs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,8 @@ class DataInputs:
     :param shared_curated: prefixes of the curated zone that roles of other accounts may read
         (the documents of knowledge bases promoted to the hub, to its ingestion role).
     :param prefix: the organization's name prefix (the account's boundary is named after it).
+    :param tenancy: the zones are a tenancy's in a central account: only principals tagged
+        with the LOB may list, read or write them.
     """
 
     prefix: str
@@ -195,6 +210,7 @@ class DataInputs:
     shared_artifacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     shared_curated: dict[str, tuple[str, ...]] = field(default_factory=dict)
     event_zones: tuple[str, ...] = ()
+    tenancy: bool = False
 
     @property
     def glue_database_name(self) -> str:
@@ -236,6 +252,9 @@ class GenAIInputs:
     :param parameter_path: where the environment publishes its IDs (SSM parameters).
     :param release_gate_account: the tooling account whose delivery pipeline runs the RAG
         evaluations before a release to prod (nonprod environments with a pipeline).
+    :param account_settings: configure the account's model invocation logging (and, with
+        ``enforce_guardrail``, its enforced guardrail): what Bedrock keeps once per account and
+        region. False in a tenancy, whose central account's central placement owns them.
     """
 
     label: str
@@ -257,6 +276,7 @@ class GenAIInputs:
     unguarded_model_ids: tuple[str, ...]
     log_retention_days: int
     release_gate_account: str | None = None
+    account_settings: bool = True
 
 
 @dataclass(frozen=True)
@@ -397,7 +417,9 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
         retain=placement.retain_stateful,
         log_retention_days=placement.log_retention_days,
         noncurrent_version_days=placement.protection.noncurrent_version_days,
-        invocation_log_stores=placement.hosts(Layer.GENAI) and lob_environment,
+        invocation_log_stores=placement.hosts(Layer.GENAI)
+        and lob_environment
+        and not placement.is_tenancy,
         s3_reader_arns=(
             tuple(
                 sorted(
@@ -416,6 +438,11 @@ def security_inputs(plan: Plan, placement: Placement) -> SecurityInputs:
             else ()
         ),
         event_delivery=bool(plan.knowledge_bases(placement)) if lob_environment else False,
+        invocation_log_group_name=(
+            names.central_invocation_log_group(placement.key)
+            if placement.kind is PlacementKind.CENTRAL
+            else None
+        ),
     )
 
 
@@ -432,7 +459,11 @@ def _shared_artifacts(plan: Plan, placement: Placement) -> dict[str, tuple[str, 
     """Nonprod shares each promoted pipeline's merged models with prod's release role."""
     lob, environment = _lob_environment(placement)
     reader = _prod_release_role(plan, lob)
-    if environment is not EnvironmentName.NONPROD or reader is None:
+    if (
+        environment is not EnvironmentName.NONPROD
+        or reader is None
+        or not placement.hosts(Layer.ML)
+    ):
         return {}
     return {merged_models_prefix(model): (reader,) for model in promoted_models(lob)}
 
@@ -463,15 +494,20 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 ),
                 trusted_role_arns=_trusted_roles(plan, placement, persona),
                 assumes=tuple(
-                    plan.role_arn(tenancy, persona) for tenancy in _tenancy_of(plan, placement)
+                    plan.role_arn(tenancy, persona)
+                    for tenancy in _tenancy_of(plan, placement)
+                    if persona in LOB_PERSONAS
                 ),
+                model_groups=_model_groups(plan, placement) if placement.is_tenancy else (),
                 # Data scientists' Studio apps run as this role.
                 service_principals=(
                     ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()
                 ),
                 runs_pipelines=persona is Persona.ML_ENGINEER
                 and placement.environment is not EnvironmentName.PROD,
-                approves_models=persona is Persona.ML_ENGINEER,
+                # In a tenancy, only in its own model package groups (if it has any).
+                approves_models=persona is Persona.ML_ENGINEER
+                and (not placement.is_tenancy or bool(_model_groups(plan, placement))),
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
                 and placement.lob is not None,
             )
@@ -485,6 +521,20 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         metrics_link=_metrics_link(plan, placement),
         interface_endpoints=interface_endpoints(plan, placement),
         endpoint_azs=endpoint_azs(placement),
+        tenant=placement.lob.name if placement.is_tenancy and placement.lob else None,
+        account_invocation_logs=_central_invocation_logs(plan, placement),
+    )
+
+
+def _central_invocation_logs(plan: Plan, placement: Placement) -> tuple[str, ...]:
+    """In a tenancy, the invocation log groups of its central account, in every region."""
+    if not placement.is_tenancy:
+        return ()
+    return tuple(
+        f"arn:{names.PARTITION}:logs:{central.region}:{central.account}:log-group:"
+        + names.central_invocation_log_group(central.key)
+        for central in plan.placements
+        if central.kind is PlacementKind.CENTRAL and central.account == placement.account
     )
 
 
@@ -493,13 +543,18 @@ SHARED_METRIC_NAMESPACES = ("AWS/Bedrock", "AWS/SageMaker")
 
 
 def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
-    """An account links to a sink once: its first LOB placement links the namespaces of every
-    LOB placement of the account (a central account's tenancies)."""
+    """An account links to a sink once: the central placement of a central account, else its
+    LOB placement, links the namespaces of every placement of the account and region."""
     sink = plan.config.platform.metrics_sinks.get(placement.region)
-    if placement.kind is not PlacementKind.LOB_ENVIRONMENT or sink is None:
+    if sink is None or not plan.central_oversight:
         return None
-    sharing = [p for p in plan.lob_environments() if p.account == placement.account]
-    if not plan.central_oversight or sharing[0] != placement:
+    sharing = [
+        p
+        for p in plan.placements
+        if p.kind in (PlacementKind.CENTRAL, PlacementKind.LOB_ENVIRONMENT)
+        and (p.account, p.region) == (placement.account, placement.region)
+    ]
+    if not sharing or sharing[0] != placement:
         return None
     return MetricsLinkInputs(
         sink_arn=sink,
@@ -510,6 +565,7 @@ def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
     )
 
 
+# AWS namespaces the LOB dashboards read besides the platform's own.
 def sink_regions(plan: Plan) -> list[str]:
     """Regions with LOB environments, other than the governance account's own (whose sink is
     the governance stack's)."""
@@ -619,6 +675,11 @@ def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
 LOB_PERSONAS = (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER)
 
 
+def _model_groups(plan: Plan, placement: Placement) -> tuple[str, ...]:
+    """The model package groups of a placement: its pipelines' (nonprod), its releases'."""
+    return tuple(t.name for t in plan.fine_tuning(placement)) + plan.released_models(placement)
+
+
 def _enters_from_lob_account(placement: Placement, persona: Persona) -> bool:
     return placement.is_tenancy and persona in LOB_PERSONAS
 
@@ -681,6 +742,7 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         ingestion_role=names.ingestion_role_name(placement.prefix),
         shared_artifacts=_shared_artifacts(plan, placement),
         shared_curated=_shared_curated(plan, placement),
+        tenancy=placement.is_tenancy,
         event_zones=("curated",) if any(kb.ingestion.on_upload for kb in knowledge_bases) else (),
     )
 
@@ -698,7 +760,8 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         parameter_path=parameter_path(lob.name, environment.value),
         guardrail_name=f"{plan.prefix}-{placement.key}",
         guardrail=plan.guardrail_policy(lob),
-        enforce_guardrail=environment in config.guardrails.enforce_in,
+        enforce_guardrail=environment in config.guardrails.enforce_in and not placement.is_tenancy,
+        account_settings=not placement.is_tenancy,
         approved_models=tuple(plan.approved_models(placement)),
         use_cases=tuple(
             UseCaseInputs(

@@ -43,6 +43,18 @@ def tenancy_placement(lob_placement: str) -> str:
     return f"{lob_placement}-central"
 
 
+def central_placement(environment: str, region: str) -> str:
+    """The key of the central team's placement in a central account and region (centralized
+    operating model): ``central-nonprod-eu-west-1``."""
+    return f"central-{environment}-{region}"
+
+
+def central_invocation_log_group(central_placement: str) -> str:
+    """The model invocation log group of a central account and region (fixed: the tenancies'
+    roles are denied reading it by name)."""
+    return f"/genai-platform/{central_placement}/model-invocations"
+
+
 def tenancy_prefix(prefix: str, lob: str) -> str:
     """What the fixed names of an LOB's tenancy start with: the organization's prefix and the
     LOB's name, so that the tenancies of one central account never share a name."""

@@ -42,12 +42,12 @@ def operating_model(data: dict[str, Any]) -> OperatingModel | None:
         return None
 
 
-def central_accounts(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def central_accounts(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """Each central GenAI account of the file, with its YAML path."""
     accounts = _mapping(_mapping(data.get("platform")).get("central_accounts"))
     for name, account in accounts.items():
         if name in ENVIRONMENT_NAMES:
-            yield f"{CENTRAL_ACCOUNTS}.{name}", _mapping(account)
+            yield f"{CENTRAL_ACCOUNTS}.{name}", account
 
 
 def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
@@ -89,7 +89,7 @@ def _central_account_problems(
                     CENTRAL_ACCOUNTS,
                     f"the centralized operating model hosts lobs[{index}].environments."
                     f"{environment} in the central {environment} account, which is not set; "
-                    f"allowed: {environment}: {{account, region, azs}} under {CENTRAL_ACCOUNTS}",
+                    f'allowed: {environment}: "<12-digit account>" under {CENTRAL_ACCOUNTS}',
                 )
                 present[path] = {}
 

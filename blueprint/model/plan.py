@@ -26,7 +26,6 @@ from blueprint.model import names
 from blueprint.model.config import (
     DEFAULT_VPC_CIDRS,
     BedrockModel,
-    CentralAccountConfig,
     DataClassification,
     EndpointConfig,
     EnvironmentConfig,
@@ -72,7 +71,8 @@ class Persona(StrEnum):
 
 
 PLATFORM_LAYERS = (Layer.SECURITY, Layer.FOUNDATION)
-HUB_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA, Layer.GENAI)
+# The hub and the central placements of central accounts: no ML layer.
+PLATFORM_GENAI_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA, Layer.GENAI)
 # The hub is built like an LOB prod environment of this name (its use cases are its consumers).
 HUB_LOB = "hub"
 DATA_LAKE_LAYERS = (Layer.SECURITY, Layer.FOUNDATION, Layer.DATA)
@@ -146,7 +146,7 @@ class Placement:
             "data-classification": self.classification.value,
             "managed-by": "genai-platform-blueprint",
         }
-        if self.lob:
+        if self.lob and self.kind is PlacementKind.LOB_ENVIRONMENT:
             tags |= {"lob": self.lob.name, "cost-center": self.lob.cost_center}
         else:
             tags |= {"lob": "platform", "cost-center": "platform"}
@@ -176,6 +176,18 @@ class Plan:
 
     def placement(self, key: str) -> Placement:
         return next(p for p in self.placements if p.key == key)
+
+    def central_of(self, tenancy: Placement) -> Placement | None:
+        """The central team's placement in a tenancy's account and region."""
+        return next(
+            (
+                p
+                for p in self.placements
+                if p.kind is PlacementKind.CENTRAL
+                and (p.account, p.region) == (tenancy.account, tenancy.region)
+            ),
+            None,
+        )
 
     def workspace(self, lob: LobConfig, environment: EnvironmentName) -> Placement | None:
         """Where an LOB environment's GenAI and ML layers run: its own account, or its
@@ -368,9 +380,10 @@ def plan_for(config: OrgConfig) -> Plan:
                 replace(own, layers=DATA_LAKE_LAYERS, tenancy=tenancy.key),
                 tenancy,
             ]
+    centrals = _central_placements(config, [p for p in lob_placements if p.is_tenancy])
     hub = config.platform.hub
     hubs = [_hub(config, hub)] if hub and not centralized else []
-    return Plan(config=config, placements=(*platform_placements, *hubs, *lob_placements))
+    return Plan(config=config, placements=(*platform_placements, *hubs, *centrals, *lob_placements))
 
 
 def _lob_placement(
@@ -420,17 +433,12 @@ def _hub(config: OrgConfig, hub: HubConfig) -> Placement:
         if kb.name == p.name
     ]
     home = config.organization.home_region
-    lob = LobConfig(
-        name=HUB_LOB,
-        cost_center="platform",
-        data_classification=hub.data_classification,
-        budget_usd_month=1,
-        environments=EnvironmentsConfig(
-            prod=EnvironmentConfig(
-                account=hub.account, region=home, azs=hub.azs, vpc_cidr=hub.vpc_cidr
-            )
-        ),
-        genai=GenAIConfig(
+    lob = _platform_lob(
+        HUB_LOB,
+        hub.data_classification,
+        EnvironmentName.PROD,
+        EnvironmentConfig(account=hub.account, region=home, azs=hub.azs, vpc_cidr=hub.vpc_cidr),
+        GenAIConfig(
             use_cases=[
                 UseCase(name=c.lob, model=c.model, knowledge_bases=c.knowledge_bases)
                 for c in hub.consumers
@@ -451,7 +459,7 @@ def _hub(config: OrgConfig, hub: HubConfig) -> Placement:
         retain_stateful=True,
         termination_protection=True,
         prefix=config.organization.name,
-        layers=HUB_LAYERS,
+        layers=PLATFORM_GENAI_LAYERS,
         lob=lob,
         environment=EnvironmentName.PROD,
     )
@@ -462,18 +470,81 @@ def promoted_prefix(lob: str, knowledge_base: str) -> str:
     return f"promoted/{lob}/{knowledge_base}/"
 
 
-def _tenancy(own: Placement, central: CentralAccountConfig) -> Placement:
+def _tenancy(own: Placement, account: str) -> Placement:
     """An LOB environment's GenAI and ML layers in the central account of its kind: the same
-    layers and settings, in the central account and region, under the LOB's own prefix."""
+    layers, region, zones and settings, in the central account, under the LOB's own prefix."""
     assert own.lob is not None
     return replace(
         own,
         key=names.tenancy_placement(own.key),
-        account=central.account,
-        region=central.region,
-        azs=tuple(central.azs),
+        account=account,
         prefix=names.tenancy_prefix(own.prefix, own.lob.name),
         tenancy_of=own.key,
+    )
+
+
+# The central placement of a central account is built like an LOB environment of this name
+# without use cases: the account's own guardrail and model invocation logging.
+CENTRAL_LOB = "central"
+CENTRAL_VPC_CIDR = "10.253.0.0/16"
+
+
+def _central_placements(config: OrgConfig, tenancies: list[Placement]) -> list[Placement]:
+    """One per central account and region with tenancies: what Bedrock configures per account
+    and region (model invocation logging, the enforced guardrail) cannot belong to any one
+    LOB, so the central team's placement there owns it (in the zones of the first tenancy)."""
+    first: dict[tuple[str, str], Placement] = {}
+    for tenancy in tenancies:
+        first.setdefault((tenancy.account, tenancy.region), tenancy)
+    return [
+        Placement(
+            key=names.central_placement(tenancy.environment.value, tenancy.region),
+            kind=PlacementKind.CENTRAL,
+            account=tenancy.account,
+            region=tenancy.region,
+            azs=tenancy.azs,
+            vpc_cidr=CENTRAL_VPC_CIDR,
+            classification=DataClassification.RESTRICTED,
+            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+            retain_stateful=True,
+            termination_protection=tenancy.environment is EnvironmentName.PROD,
+            # IAM names are global to the account, whose regions each have a central placement.
+            prefix=names.tenancy_prefix(config.organization.name, f"central-{tenancy.region}"),
+            layers=PLATFORM_GENAI_LAYERS,
+            lob=_platform_lob(
+                CENTRAL_LOB,
+                DataClassification.RESTRICTED,
+                tenancy.environment,
+                EnvironmentConfig(
+                    account=tenancy.account,
+                    region=tenancy.region,
+                    azs=list(tenancy.azs),
+                    vpc_cidr=CENTRAL_VPC_CIDR,
+                ),
+                GenAIConfig(),
+            ),
+            environment=tenancy.environment,
+        )
+        for tenancy in first.values()
+        if tenancy.environment is not None
+    ]
+
+
+def _platform_lob(
+    name: str,
+    classification: DataClassification,
+    environment: EnvironmentName,
+    env: EnvironmentConfig,
+    genai: GenAIConfig,
+) -> LobConfig:
+    """A placement of the central team built with an LOB environment's stacks."""
+    return LobConfig(
+        name=name,
+        cost_center="platform",
+        data_classification=classification,
+        budget_usd_month=1,
+        environments=EnvironmentsConfig(**{environment.value: env}),
+        genai=genai,
     )
 
 

@@ -132,7 +132,7 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             "organization.home_region",
             f"region '{home}' is not in organization.allowed_regions; allowed: {allowed_text}",
         )
-    for path, env in [*_environments(data), *central_accounts(data)]:
+    for path, env in _environments(data):
         region = env.get("region")
         if isinstance(region, str) and region not in allowed:
             yield ConfigProblem(
@@ -149,10 +149,7 @@ def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         ("platform", platform, home),
         ("platform.hub", _mapping(platform.get("hub")), home),
     ]
-    placements += [
-        (path, env, env.get("region"))
-        for path, env in [*_environments(data), *central_accounts(data)]
-    ]
+    placements += [(path, env, env.get("region")) for path, env in _environments(data)]
     for path, section, region in placements:
         if not isinstance(region, str):
             continue
@@ -181,10 +178,8 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             _mapping(_mapping(data.get("platform")).get("hub")).get("account"),
         ),
     ]
-    owners += [
-        (f"{path}.account", env.get("account"))
-        for path, env in [*_environments(data), *central_accounts(data)]
-    ]
+    owners += [(f"{path}.account", env.get("account")) for path, env in _environments(data)]
+    owners += list(central_accounts(data))
     first_owner: dict[str, str] = {}
     for path, account in owners:
         if not isinstance(account, str):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
 from blueprint.assembly.access.policies import Principal
 from blueprint.assembly.access.symbols import Symbol, text
-from blueprint.assembly.access.world import Asset, Role, World
+from blueprint.assembly.access.world import Asset, Role, World, resource_arn
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
 from blueprint.model.identity import Layer
@@ -31,6 +31,9 @@ CATALOG = Path(__file__).with_name("catalog.yaml")
 # Resources of the GenAI layer that the catalog names without finding them in the templates:
 # none in an LOB account whose GenAI runs in a central tenancy.
 GENAI_KINDS = frozenset({"model", "published-id"})
+# What Bedrock keeps once per account and region: a tenancy's are its central account's (the
+# central placement's), which the tenancy's roles must not read or change either.
+ACCOUNT_LOGGING_KINDS = frozenset({"invocation-logs", "logging-role", "logging-function"})
 OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
 PROBE_FILE = "object.txt"
 PROBE_KEY = f"catalog-probe/{PROBE_FILE}"
@@ -163,6 +166,9 @@ class Selection:
         if selector == "governance/auditor":
             governance = self.plan.governance
             return self._named(governance, names.role_name(governance.prefix, "auditor"))
+        if selector == "invocation-logging" and self.placement.is_tenancy:
+            central = self._central()
+            return central.actors(selector) if central else []
         if selector == "rag-release-gate":
             return self._named(self.placement, names.rag_gate_role_name(prefix))
         use_case_kind = {
@@ -216,8 +222,9 @@ class Selection:
 
     def _other_lob(self) -> Selection | None:
         """Another LOB's environment of the same kind, hosted alike: in a central account,
-        another tenancy of the same account."""
-        other = next(
+        another tenancy of the same account and region where there is one."""
+        here = (self.placement.account, self.placement.region)
+        others = sorted(
             (
                 p
                 for p in self.plan.lob_environments()
@@ -225,9 +232,13 @@ class Selection:
                 and p.lob != self.placement.lob
                 and p.is_tenancy == self.placement.is_tenancy
             ),
-            None,
+            key=lambda p: (p.account, p.region) != here,
         )
-        return Selection(self.world, self.plan, other) if other else None
+        return Selection(self.world, self.plan, others[0]) if others else None
+
+    def _central(self) -> Selection | None:
+        central = self.plan.central_of(self.placement)
+        return Selection(self.world, self.plan, central) if central else None
 
     def _hub(self) -> Selection | None:
         hub = self.plan.hub
@@ -264,6 +275,16 @@ class Selection:
         if selector.startswith("hub/"):
             hub = self._hub()
             return hub.targets(selector.removeprefix("hub/"), actor) if hub else []
+        if selector.startswith("central/"):
+            central = self._central()
+            return central.targets(selector.removeprefix("central/"), actor) if central else []
+        account_logging = selector.partition("/")[0] in ACCOUNT_LOGGING_KINDS or selector in (
+            "zone/invocation-logs",
+            "object/invocation-logs",
+        )
+        if account_logging and self.placement.is_tenancy:
+            central = self._central()
+            return central.targets(selector, actor) if central else []
         if selector == "hub-consumer-role":
             hub, lob = self._hub(), self.placement.lob
             return hub.targets(f"app-role/{lob.name}") if hub and lob else []
@@ -345,16 +366,7 @@ class Selection:
         return [asset] if asset else []
 
     def _arn(self, asset: Asset) -> Symbol:
-        stack, logical_id, resolver = asset.stack, asset.logical_id, self.world.resolver
-        resource = stack.resources[logical_id]
-        if resource["Type"] == "AWS::SageMaker::UserProfile":
-            return Symbol.of(
-                f"arn:aws:sagemaker:{stack.region}:{stack.account}:user-profile/",
-                resolver.value(stack, resource["Properties"]["DomainId"]),
-                "/",
-                resolver.name(stack, logical_id),
-            )
-        return resolver.arn(stack, logical_id)
+        return resource_arn(self.world.resolver, asset.stack, asset.logical_id)
 
     def _package(self, group: Asset) -> Symbol:
         stack = group.stack

@@ -25,8 +25,31 @@ Json = dict[str, Any]
 AWS_MANAGED = Path(__file__).with_name("aws-managed")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 # Resource types whose tags conditions read as aws:ResourceTag/<key> (the others the catalog
-# asks about carry no tag condition in the platform's policies).
-TAGGED_TYPES = {"AWS::Lambda::Function"}
+# asks about carry no tag condition in the platform's policies): functions, and the SageMaker
+# resources a tenancy's fence tells apart by their LOB.
+TAGGED_TYPES = {
+    "AWS::Lambda::Function",
+    "AWS::SageMaker::Domain",
+    "AWS::SageMaker::UserProfile",
+    "AWS::SageMaker::MlflowTrackingServer",
+    "AWS::SageMaker::Pipeline",
+    "AWS::SageMaker::ModelPackageGroup",
+    "AWS::SageMaker::Endpoint",
+}
+
+
+def resource_arn(resolver: Resolver, stack: AssemblyStack, logical_id: str) -> Symbol:
+    """The ARN requests name a resource by (a Studio user profile's is built from its
+    domain's ID and its name, which CloudFormation does not return as one attribute)."""
+    resource = stack.resources[logical_id]
+    if resource["Type"] == "AWS::SageMaker::UserProfile":
+        return Symbol.of(
+            f"arn:aws:sagemaker:{stack.region}:{stack.account}:user-profile/",
+            resolver.value(stack, resource["Properties"]["DomainId"]),
+            "/",
+            resolver.name(stack, logical_id),
+        )
+    return resolver.arn(stack, logical_id)
 
 
 @dataclass
@@ -182,7 +205,7 @@ def _read(
 
     tags = props.get("Tags")
     if kind in TAGGED_TYPES and isinstance(tags, list):
-        world.resource_tags[resolver.arn(stack, logical_id)] = {
+        world.resource_tags[resource_arn(resolver, stack, logical_id)] = {
             str(tag.get("Key")): resolver.value(stack, tag.get("Value"))
             for tag in tags
             if isinstance(tag, dict)

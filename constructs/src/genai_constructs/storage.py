@@ -114,6 +114,7 @@ METADATA_READ_ACTIONS = (
     "s3:GetLifecycleConfiguration",
     "s3:GetBucketVersioning",
 )
+OBJECT_ACCESS_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject")
 OBJECT_WRITE_ACTIONS = (
     "s3:PutObject",
     "s3:PutObjectAcl",
@@ -198,6 +199,9 @@ class GovernedBucket(Construct):
         bucket itself: no notification custom resource).
     :param shared_prefixes: default none; per key prefix, role ARNs of other accounts that may
         list and read the objects under it, and nothing else in the bucket.
+    :param tenant_tag: default ``None``; when ``(key, value)``, principals of this account
+        without that principal tag may not list, read or write objects (for an account that
+        several tenants share).
     """
 
     def __init__(
@@ -216,6 +220,7 @@ class GovernedBucket(Construct):
         denied_reader_arns: Sequence[str] = (),
         shared_prefixes: Mapping[str, Sequence[str]] | None = None,
         send_events: bool = False,
+        tenant_tag: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Log delivery by bucket policy, whatever the app's feature flags: the ACL alternative
@@ -334,6 +339,17 @@ class GovernedBucket(Construct):
                 },
                 objects_only=True,
             )
+        if tenant_tag is not None:
+            tag_key, tag_value = tenant_tag
+            self._deny(
+                "DenyOtherTenants",
+                actions=["s3:ListBucket", "s3:ListBucketVersions", *OBJECT_ACCESS_ACTIONS],
+                conditions={
+                    "StringEquals": {"aws:PrincipalAccount": account},
+                    "StringNotEquals": {f"aws:PrincipalTag/{tag_key}": tag_value},
+                    **not_aws_service,
+                },
+            )
         if denied_reader_arns:
             self._deny(
                 "DenyNamedReaders",
@@ -436,6 +452,7 @@ class DataLakeZones(Construct):
         writer_tag: tuple[str, str] | None = None,
         shared_prefixes: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
         event_zones: Sequence[str] = (),
+        tenant_tag: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         locks = dict(object_lock_days or {})
@@ -463,4 +480,5 @@ class DataLakeZones(Construct):
                 denied_reader_arns=denied.get(zone, ()),
                 shared_prefixes=shares.get(zone),
                 send_events=zone in event_zones,
+                tenant_tag=tenant_tag,
             ).bucket
