@@ -675,3 +675,94 @@ def test_the_registry_of_the_nonprod_tenancy_admits_the_prod_tenancys_release_ro
     [statement] = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
     release = "arn:aws:iam::777777777773:role/example-corp-claims-model-release"
     assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [release]}}
+
+
+# --- names a central account's tenancies share ------------------------------------------------
+
+
+def test_tenancy_names_stay_within_the_services_limits(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.CENTRALIZED)
+    data["organization"]["name"] = "acme-financial-group"
+    data["lobs"][2]["name"] = "wealth-management-emea"
+    data["lobs"][2]["genai"]["use_cases"][0]["name"] = "literature-review-assist"
+    found = problems(data, tmp_path)
+    assert (
+        "lobs[wealth-management-emea].name: the tenancy role 'acme-financial-group-wealth-"
+        "management-emea-rag-release-gate' is 60 characters; allowed: at most 64 (shorten the "
+        "organization, LOB or use case name)"
+    ) not in found
+    assert (
+        "lobs[wealth-management-emea].name: the tenancy role 'acme-financial-group-wealth-"
+        "management-emea-app-literature-review-assist' is 72 characters; allowed: at most 64 "
+        "(shorten the organization, LOB or use case name)"
+    ) in found
+    assert (
+        "lobs[wealth-management-emea].name: the tenancy guardrail 'acme-financial-group-wealth-"
+        "management-emea-prod-central' is 56 characters; allowed: at most 50 (shorten the "
+        "organization or LOB name)"
+    ) in found
+    assert (
+        "lobs[wealth-management-emea].genai.use_cases[0].name: the tenancy's inference profile "
+        "'wealth-management-emea-interactive-central-literature-review-assist' is 67 "
+        "characters; allowed: at most 64"
+    ) in found
+
+
+def test_tenancies_of_one_account_share_no_pipeline_or_endpoint_name(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.CENTRALIZED)
+    data["lobs"][2]["ml"]["endpoints"] = [
+        {"name": "claims-summarizer", "model": "mistral-7b-instruct", "min_instances": 0}
+    ]
+    assert problems(data, tmp_path) == [
+        f"lobs[research].ml.endpoints[0].name: the endpoint name 'claims-summarizer' is also "
+        f"lobs[claims]'s, and both LOBs' {environment} tenancies share a central account; "
+        "allowed: names unique across the LOBs"
+        for environment in ("nonprod", "prod")
+    ]
+
+
+def test_central_is_not_an_lob_name_under_the_centralized_model(tmp_path: Path) -> None:
+    data = example_data(OperatingModel.CENTRALIZED)
+    data["lobs"][1]["name"] = "central"
+    assert problems(data, tmp_path) == [
+        "lobs[central].name: names starting with 'central' are the central team's placements of "
+        "the central accounts; allowed: another name"
+    ]
+
+
+def test_an_lobs_denied_topics_join_the_organizations_within_bedrocks_limit(
+    tmp_path: Path,
+) -> None:
+    data = decentralized_data()
+    topic = {"name": "investment-advice", "definition": "Again."}
+    data["lobs"][0]["genai"]["guardrails"]["denied_topics"] = [
+        topic,
+        *({"name": f"topic-{n}", "definition": "More."} for n in range(29)),
+    ]
+    assert problems(data, tmp_path) == [
+        "lobs[claims].genai.guardrails.denied_topics: 1 topics of the organization and 30 of the "
+        "LOB make 31; allowed: at most 30 in all (Bedrock's limit)",
+        "lobs[claims].genai.guardrails.denied_topics[0].name: the organization already denies "
+        "the topic 'investment-advice'; allowed: a topic of another name",
+    ]
+
+
+def test_a_promoted_asset_keeps_its_name_model_and_prod_in_the_hub(tmp_path: Path) -> None:
+    data = hub_data()
+    hub = data["platform"]["hub"]
+    hub["prompts"][0]["name"] = "claims-summarize-claim"
+    hub["data_classification"] = "restricted"
+    hub["consumers"] = [{"lob": "research", "model": "amazon.nova-lite-v1:0"}]
+    data["lobs"][0]["genai"]["knowledge_bases"][0]["environments"] = ["interactive", "nonprod"]
+    data["lobs"][0]["genai"]["use_cases"][0]["knowledge_bases"] = ["policies"]
+    assert sorted(problems(data, tmp_path)) == [
+        "platform.hub.promoted_knowledge_bases[0].name: the knowledge base 'policies' of "
+        "'claims' is not in its prod environment (interactive, nonprod), where the hub reads "
+        "promoted documents; allowed: a knowledge base of prod",
+        "platform.hub.promoted_prompts[0].name: 'amazon.nova-pro-v1:0' is not a text model of "
+        "the catalog approved for the hub's data; allowed: amazon.nova-lite-v1:0",
+        "platform.hub.promoted_prompts[0].name: the hub already has a prompt named "
+        "'claims-summarize-claim', the promoted one's name there; allowed: rename the hub's own",
+        "platform.hub.prompts[0].model: 'amazon.nova-pro-v1:0' is not a text model of the "
+        "catalog approved for the hub's data; allowed: amazon.nova-lite-v1:0",
+    ]

@@ -799,6 +799,12 @@ class GenAIConfig(Model):
     guardrails: GuardrailOverrides | None = None
 
 
+# A hub asset's name: its own (a slug), or a promoted one's ``<lob>-<name>``.
+HubAssetName = Annotated[
+    str, matching(r"^[a-z][a-z0-9-]{2,48}$", "a hub knowledge base name such as claims-policies")
+]
+
+
 class Promotion(Model):
     """An asset of an LOB's prod environment promoted to the hub: the LOB and the asset's
     name there."""
@@ -813,7 +819,7 @@ class HubConsumer(Model):
 
     lob: Slug
     model: str
-    knowledge_bases: Annotated[list[Slug], AfterValidator(_unique)] = []
+    knowledge_bases: Annotated[list[HubAssetName], AfterValidator(_unique)] = []
 
 
 class HubConfig(Model):

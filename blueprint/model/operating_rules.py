@@ -55,6 +55,8 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     if model is None:
         return
     yield from _central_account_problems(data, model)
+    yield from central_account_problems(data)
+    yield from guardrail_addition_problems(data)
     yield from hub_problems(data)
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         genai = _mapping(lob.get("genai"))
@@ -188,6 +190,7 @@ def hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     yield from _promotion_problems(hub, lobs, ranks, hub_rank)
     yield from _consumer_problems(data, hub, lobs, ranks, hub_rank)
     yield from _hub_model_problems(data, hub, ranks, hub_rank)
+    yield from _hub_name_problems(data, hub, lobs, ranks, hub_rank)
 
 
 _PROMOTED = {"promoted_prompts": "prompts", "promoted_knowledge_bases": "knowledge_bases"}
@@ -332,5 +335,166 @@ def _hub_model_problems(
             )
 
 
+def _hub_name_problems(
+    data: dict[str, Any],
+    hub: dict[str, Any],
+    lobs: dict[str, dict[str, Any]],
+    ranks: dict[str, int],
+    hub_rank: int | None,
+) -> Iterator[ConfigProblem]:
+    """A promoted asset keeps its model and environments, and its hub name
+    (``<lob>-<name>``) is nobody else's there."""
+    catalog = _bedrock_catalog(data)
+    for field, section in _PROMOTED.items():
+        own = {str(_mapping(a).get("name")) for a in _sequence(hub.get(section))}
+        for index, promotion in enumerate(map(_mapping, _sequence(hub.get(field)))):
+            path = f"{HUB}.{field}[{index}]"
+            promoted_name = f"{promotion.get('lob')}-{promotion.get('name')}"
+            if promoted_name in own:
+                yield ConfigProblem(
+                    f"{path}.name",
+                    f"the hub already has a {section[:-1].replace('_', ' ')} named "
+                    f"'{promoted_name}', the promoted one's name there; allowed: rename the "
+                    f"hub's own",
+                )
+            lob = lobs.get(str(promotion.get("lob")), {})
+            asset = next(
+                (
+                    _mapping(a)
+                    for a in _sequence(_mapping(lob.get("genai")).get(section))
+                    if _mapping(a).get("name") == promotion.get("name")
+                ),
+                None,
+            )
+            if asset is None:
+                continue
+            if section == "prompts":
+                yield from _text_model_problem(
+                    f"{path}.name", asset.get("model"), catalog, ranks, hub_rank
+                )
+            environments = asset.get("environments")
+            if (
+                section == "knowledge_bases"
+                and isinstance(environments, list)
+                and "prod" not in environments
+            ):
+                yield ConfigProblem(
+                    f"{path}.name",
+                    f"the knowledge base '{promotion.get('name')}' of '{lob.get('name')}' is "
+                    f"not in its prod environment ({', '.join(map(str, environments))}), where "
+                    "the hub reads promoted documents; allowed: a knowledge base of prod",
+                )
+
+
 def _name(ranks: dict[str, int], rank: int) -> str:
     return next(name for name, value in ranks.items() if value == rank)
+
+
+# Limits of the names a tenancy builds from its LOB (IAM roles, Bedrock guardrails and
+# application inference profiles).
+ROLE_NAME_LIMIT = 64
+GUARDRAIL_NAME_LIMIT = 50
+PROFILE_NAME_LIMIT = 64
+# SageMaker names of the ML layer, fixed per account: where each lives.
+SHARED_ML_NAMES = (
+    ("fine_tuning", "pipeline", ("nonprod",)),
+    ("endpoints", "endpoint", ("nonprod", "prod")),
+)
+TENANCY_ROLE_SUFFIXES = (
+    "platform-admin",
+    "data-scientist",
+    "ml-engineer",
+    "auditor",
+    "ingestion",
+    "model-release",
+    "rag-release-gate",
+)
+
+
+def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Centralized: the tenancies of one central account share its namespaces, and their names
+    carry the LOB's, so they must stay unique and within the services' limits."""
+    if operating_model(data) is not OperatingModel.CENTRALIZED:
+        return
+    org = str(_mapping(data.get("organization")).get("name", ""))
+    owners: dict[tuple[str, str, str], str] = {}
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        name = str(lob.get("name", ""))
+        path = f"lobs[{index}]"
+        if name == "central" or name.startswith("central-"):
+            yield ConfigProblem(
+                f"{path}.name",
+                "names starting with 'central' are the central team's placements of the "
+                "central accounts; allowed: another name",
+            )
+        genai, ml = _mapping(lob.get("genai")), _mapping(lob.get("ml"))
+        use_cases = [str(u.get("name")) for u in map(_mapping, _sequence(genai.get("use_cases")))]
+        roles = [f"{org}-{name}-{suffix}" for suffix in TENANCY_ROLE_SUFFIXES]
+        roles += [f"{org}-{name}-app-{use_case}" for use_case in use_cases]
+        for role in roles:
+            if len(role) > ROLE_NAME_LIMIT:
+                yield ConfigProblem(
+                    f"{path}.name",
+                    f"the tenancy role '{role}' is {len(role)} characters; allowed: at most "
+                    f"{ROLE_NAME_LIMIT} (shorten the organization, LOB or use case name)",
+                )
+        for environment in _mapping(lob.get("environments")):
+            key = f"{name}-{environment}-central"
+            guardrail = f"{org}-{key}"
+            if len(guardrail) > GUARDRAIL_NAME_LIMIT:
+                yield ConfigProblem(
+                    f"{path}.name",
+                    f"the tenancy guardrail '{guardrail}' is {len(guardrail)} characters; "
+                    f"allowed: at most {GUARDRAIL_NAME_LIMIT} (shorten the organization or LOB "
+                    "name)",
+                )
+            for u_index, use_case in enumerate(use_cases):
+                profile = f"{key}-{use_case}"
+                if len(profile) > PROFILE_NAME_LIMIT:
+                    yield ConfigProblem(
+                        f"{path}.genai.use_cases[{u_index}].name",
+                        f"the tenancy's inference profile '{profile}' is {len(profile)} "
+                        f"characters; allowed: at most {PROFILE_NAME_LIMIT}",
+                    )
+            named = [("role", role, f"{path}.name") for role in roles] + [
+                (kind, str(_mapping(entry).get("name")), f"{path}.ml.{section}[{e_index}].name")
+                for section, kind, kinds in SHARED_ML_NAMES
+                if environment in kinds
+                for e_index, entry in enumerate(_sequence(ml.get(section)))
+            ]
+            for kind, value, where in named:
+                owner = owners.setdefault((environment, kind, value), path)
+                if owner != path:
+                    yield ConfigProblem(
+                        where,
+                        f"the {kind} name '{value}' is also {owner}'s, and both LOBs' "
+                        f"{environment} tenancies share a central account; allowed: names "
+                        "unique across the LOBs",
+                    )
+
+
+def guardrail_addition_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Decentralized: the organization's and an LOB's denied topics together stay within
+    Bedrock's 30 and never repeat a name."""
+    central = [
+        _mapping(t).get("name")
+        for t in _sequence(_mapping(data.get("guardrails")).get("denied_topics"))
+    ]
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        added = _sequence(
+            _mapping(_mapping(lob.get("genai")).get("guardrails")).get("denied_topics")
+        )
+        path = f"lobs[{index}].genai.guardrails.denied_topics"
+        for t_index, topic in enumerate(map(_mapping, added)):
+            if topic.get("name") in central:
+                yield ConfigProblem(
+                    f"{path}[{t_index}].name",
+                    f"the organization already denies the topic '{topic.get('name')}'; "
+                    "allowed: a topic of another name",
+                )
+        if len(central) + len(added) > 30:
+            yield ConfigProblem(
+                path,
+                f"{len(central)} topics of the organization and {len(added)} of the LOB make "
+                f"{len(central) + len(added)}; allowed: at most 30 in all (Bedrock's limit)",
+            )

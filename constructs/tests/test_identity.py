@@ -90,3 +90,25 @@ def test_invalid_names_are_refused() -> None:
             prefix="acme",
             personas=[Persona(name="data scientist", description="x")],
         )
+
+
+def test_a_persona_entered_from_another_account_trusts_that_role_only() -> None:
+    stack = new_stack()
+    source = "arn:aws:iam::210987654321:role/acme-analyst"
+    persona = Persona(
+        name="analyst",
+        description="Enters from the LOB",
+        trusted_accounts=(),
+        trusted_role_arns=(source,),
+    )
+    PersonaRoles(stack, "People", prefix="acme", personas=[persona])
+    [role] = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": source}}
+    assert "210987654321" in str(statement["Principal"])
+
+
+def test_a_persona_that_trusts_nobody_is_refused() -> None:
+    nobody = Persona(name="analyst", description="Trusts nobody", trusted_accounts=())
+    with pytest.raises(ValueError, match="PersonaRoles: persona 'analyst' trusts nobody"):
+        PersonaRoles(new_stack(), "People", prefix="acme", personas=[nobody])

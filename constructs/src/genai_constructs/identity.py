@@ -211,6 +211,12 @@ class PersonaRoles(Construct):
             ]
             principals += [own_account_service(self, s) for s in persona.service_principals]
             trusted_roles = [trusted_role_principal(arn) for arn in persona.trusted_role_arns]
+            if not principals and not trusted_roles:
+                raise ValueError(
+                    f"PersonaRoles: persona '{persona.name}' trusts nobody; allowed: "
+                    "trusted_accounts (None for the role's own account), trusted_role_arns or "
+                    "service_principals"
+                )
             if not principals:
                 principals.append(trusted_roles.pop(0))
             role = iam.Role(
