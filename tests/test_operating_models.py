@@ -255,7 +255,7 @@ def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized)
         and o.query.placement.endswith("-central")
         and o.query.actor.principal.account == o.query.target.account
     ]
-    assert len(same_account) > 50
+    assert len(same_account) > 100
     assert {o.decision.decision for o in same_account} == {"deny"}
 
 
