@@ -94,21 +94,10 @@ class DataStack(Stack):
             ),
         )
         self.database.apply_removal_policy(security.removal_policy)
-        glue.CfnDataCatalogEncryptionSettings(
-            self,
-            "CatalogEncryption",
-            catalog_id=self.account,
-            data_catalog_encryption_settings=glue.CfnDataCatalogEncryptionSettings.DataCatalogEncryptionSettingsProperty(
-                encryption_at_rest=glue.CfnDataCatalogEncryptionSettings.EncryptionAtRestProperty(
-                    catalog_encryption_mode="SSE-KMS",
-                    sse_aws_kms_key_id=security.data_key.key_arn,
-                ),
-                connection_password_encryption=glue.CfnDataCatalogEncryptionSettings.ConnectionPasswordEncryptionProperty(
-                    return_connection_password_encrypted=True,
-                    kms_key_id=security.data_key.key_arn,
-                ),
-            ),
-        )
+        # Catalog encryption is set once per account and region: in a central account, by
+        # the central placement, not by each tenancy.
+        if not inputs.tenancy:
+            self._encrypt_catalog(security)
         for zone, bucket in self.lake.zones.items():
             mark(bucket, f"zone/{zone}")
         if data_scientist:
@@ -137,6 +126,23 @@ class DataStack(Stack):
 
     def zone_export(self, zone: str) -> str:
         return f"{self.stack_name}-{zone}-bucket-arn"
+
+    def _encrypt_catalog(self, security: SecurityStack) -> None:
+        glue.CfnDataCatalogEncryptionSettings(
+            self,
+            "CatalogEncryption",
+            catalog_id=self.account,
+            data_catalog_encryption_settings=glue.CfnDataCatalogEncryptionSettings.DataCatalogEncryptionSettingsProperty(
+                encryption_at_rest=glue.CfnDataCatalogEncryptionSettings.EncryptionAtRestProperty(
+                    catalog_encryption_mode="SSE-KMS",
+                    sse_aws_kms_key_id=security.data_key.key_arn,
+                ),
+                connection_password_encryption=glue.CfnDataCatalogEncryptionSettings.ConnectionPasswordEncryptionProperty(
+                    return_connection_password_encrypted=True,
+                    kms_key_id=security.data_key.key_arn,
+                ),
+            ),
+        )
 
     def import_zone(self, scope: Construct, zone: str) -> s3.IBucket:
         """The zone bucket, imported into ``scope`` by its export (see ``zone_export``)."""

@@ -111,7 +111,8 @@ class FoundationStack(Stack):
         )
         own_logs = security.invocation_log_group
         self._persona_access(
-            inputs, (own_logs.log_group_arn,) if own_logs else inputs.account_invocation_logs
+            inputs,
+            ((own_logs.log_group_arn,) if own_logs else ()) + inputs.account_invocation_logs,
         )
         for persona in inputs.personas:
             self._may_assume(
@@ -125,6 +126,7 @@ class FoundationStack(Stack):
                 self,
                 [*self.identity.roles.values(), *self.workload_roles.values()],
                 inputs.tenant,
+                inputs.tenant_model_groups,
             )
         if inputs.metrics_link:
             self.metrics_link = self._metrics_link(inputs.metrics_link)

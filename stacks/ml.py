@@ -242,4 +242,5 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         gradient_checkpointing=tuning.gradient_checkpointing,
         spot=tuning.spot,
         recipe_image=tuning.recipe_image,
+        job_tags=entry.job_tags,
     )

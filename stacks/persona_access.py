@@ -246,10 +246,17 @@ def model_approvals(
     return policy
 
 
-def tenancy_fence(scope: Construct, roles: Sequence[iam.IRole], lob: str) -> iam.ManagedPolicy:
+def tenancy_fence(
+    scope: Construct, roles: Sequence[iam.IRole], lob: str, model_groups: Sequence[str]
+) -> iam.ManagedPolicy:
     """In an account several LOBs share (a central account's tenancies), the roles of one
-    LOB's tenancy may not touch the SageMaker resources (Studio, MLflow, pipelines, registry,
-    endpoints) tagged with another LOB: their job policies name resource types, not owners."""
+    LOB's tenancy may not touch the SageMaker resources (Studio, MLflow, pipelines, jobs,
+    registry, endpoints) of another LOB: their job policies name resource types, not owners.
+    Resources are told apart by their ``lob`` tag, jobs a person starts must carry it, and the
+    model packages (which SageMaker registers without tags) by their groups."""
+    stack = Stack.of(scope)
+    packages = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package"
+    own_packages = [f"{packages}/{group}/*" for group in model_groups]
     policy = iam.ManagedPolicy(
         scope,
         "TenancyFence",
@@ -267,7 +274,28 @@ def tenancy_fence(scope: Construct, roles: Sequence[iam.IRole], lob: str) -> iam
                     "StringNotEquals": {"aws:ResourceTag/lob": lob},
                     "Null": {"aws:ResourceTag/lob": "false"},
                 },
-            )
+            ),
+            iam.PolicyStatement(
+                sid="DenyUntaggedJobs",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob"],
+                resources=["*"],
+                conditions={"StringNotEquals": {"aws:RequestTag/lob": lob}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyOtherTenantsModelPackages",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:UpdateModelPackage",
+                    "sagemaker:DeleteModelPackage",
+                ],
+                **(
+                    {"not_resources": own_packages}
+                    if own_packages
+                    else {"resources": [f"{packages}/*"]}
+                ),
+            ),
         ],
     )
     _acknowledge_deny_only(policy)

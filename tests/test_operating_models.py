@@ -5,6 +5,7 @@ switching models puts at risk, and the config rules of each model."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from blueprint.model.errors import ConfigError
 from blueprint.model.identity import Layer
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
-from tests.conftest import EXAMPLE, Synthesized, synthesize_org
+from tests.conftest import EXAMPLE, Synthesized, joined, synthesize_org
 
 Json = dict[str, Any]
 CENTRAL_NONPROD = "777777777772"
@@ -256,6 +257,12 @@ def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized)
         and o.query.actor.principal.account == o.query.target.account
     ]
     assert len(same_account) > 100
+    # claims and research share eu-west-1: claims' tenancies are attacked from research's.
+    assert {
+        o.query.actor.label.split(":")[1].split("-")[2]
+        for o in same_account
+        if o.query.placement.startswith("claims-")
+    } == {"research"}
     assert {o.decision.decision for o in same_account} == {"deny"}
 
 
@@ -715,8 +722,8 @@ def test_tenancies_of_one_account_share_no_pipeline_or_endpoint_name(tmp_path: P
     ]
     assert problems(data, tmp_path) == [
         f"lobs[research].ml.endpoints[0].name: the endpoint name 'claims-summarizer' is also "
-        f"lobs[claims]'s, and both LOBs' {environment} tenancies share a central account; "
-        "allowed: names unique across the LOBs"
+        f"lobs[claims]'s, and both LOBs' {environment} tenancies share a central account and "
+        "region eu-west-1; allowed: names unique across the LOBs"
         for environment in ("nonprod", "prod")
     ]
 
@@ -766,3 +773,40 @@ def test_a_promoted_asset_keeps_its_name_model_and_prod_in_the_hub(tmp_path: Pat
         "platform.hub.prompts[0].model: 'amazon.nova-pro-v1:0' is not a text model of the "
         "catalog approved for the hub's data; allowed: amazon.nova-lite-v1:0",
     ]
+
+
+def test_what_a_central_account_keeps_once_per_region_is_the_central_placements(
+    centralized: Synthesized,
+) -> None:
+    stacks = read_assembly(centralized.outdir).stacks
+    in_central = [s for s in stacks if s.account == CENTRAL_NONPROD and s.region == "eu-west-1"]
+    owners = {
+        resource_type: sorted(
+            s.name
+            for s in in_central
+            if any(r["Type"] == resource_type for r in s.resources.values())
+        )
+        for resource_type in (
+            "AWS::Glue::DataCatalogEncryptionSettings",
+            "Custom::BedrockModelInvocationLogging",
+            "AWS::Bedrock::EnforcedGuardrailConfiguration",
+            "AWS::Oam::Link",
+        )
+    }
+    central = "central-nonprod-eu-west-1"
+    assert owners["AWS::Glue::DataCatalogEncryptionSettings"] == [f"{central}-data"]
+    assert owners["Custom::BedrockModelInvocationLogging"] == [f"{central}-genai"]
+    assert owners["AWS::Bedrock::EnforcedGuardrailConfiguration"] == [f"{central}-genai"]
+    assert owners["AWS::Oam::Link"] == [f"{central}-foundation"]
+
+
+def test_a_tenancys_pipeline_tags_its_jobs_with_the_lob(centralized: Synthesized) -> None:
+    [pipeline] = (
+        centralized.template("claims-nonprod-central-ml")
+        .find_resources("AWS::SageMaker::Pipeline")
+        .values()
+    )
+    body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
+    steps = {s["Name"]: s for s in json.loads(joined(body))["Steps"]}
+    for name in ("PrepareData", "FineTune"):
+        assert {"Key": "lob", "Value": "claims"} in steps[name]["Arguments"]["Tags"]

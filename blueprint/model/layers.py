@@ -137,7 +137,8 @@ class FoundationInputs:
     :param interface_endpoints: the VPC's interface endpoints (``blueprint.model.endpoints``);
         ``endpoint_azs`` the zones they are in.
     :param tenant: in a tenancy of a central account, the LOB: its roles are fenced off the
-        SageMaker resources tagged with another LOB.
+        SageMaker resources tagged with another LOB, and ``tenant_model_groups`` are the only
+        model package groups they reach.
     :param account_invocation_logs: the ARNs of the account's invocation log groups when other
         placements keep them (a tenancy's central account, one per region): the platform
         team and auditors are denied reading them.
@@ -155,6 +156,7 @@ class FoundationInputs:
     interface_endpoints: tuple[str, ...] = ()
     endpoint_azs: tuple[str, ...] = ()
     tenant: str | None = None
+    tenant_model_groups: tuple[str, ...] = ()
     account_invocation_logs: tuple[str, ...] = ()
 
 
@@ -290,8 +292,12 @@ class StudioInputs:
 
 @dataclass(frozen=True)
 class FineTuningInputs:
+    """A pipeline; ``job_tags`` the tags of its jobs (the LOB's, in a tenancy: the fence of
+    the account's other tenancies reads them)."""
+
     tuning: FineTuningConfig
     base_model: OpenWeightsModel
+    job_tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def gpus(self) -> int:
@@ -522,19 +528,23 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         interface_endpoints=interface_endpoints(plan, placement),
         endpoint_azs=endpoint_azs(placement),
         tenant=placement.lob.name if placement.is_tenancy and placement.lob else None,
+        tenant_model_groups=_model_groups(plan, placement) if placement.is_tenancy else (),
         account_invocation_logs=_central_invocation_logs(plan, placement),
     )
 
 
 def _central_invocation_logs(plan: Plan, placement: Placement) -> tuple[str, ...]:
-    """In a tenancy, the invocation log groups of its central account, in every region."""
-    if not placement.is_tenancy:
+    """The invocation log groups of a central account, in every region, that another
+    placement of it keeps: for a tenancy, all; for a central placement, the other regions'."""
+    if not placement.is_tenancy and placement.kind is not PlacementKind.CENTRAL:
         return ()
     return tuple(
         f"arn:{names.PARTITION}:logs:{central.region}:{central.account}:log-group:"
         + names.central_invocation_log_group(central.key)
         for central in plan.placements
-        if central.kind is PlacementKind.CENTRAL and central.account == placement.account
+        if central.kind is PlacementKind.CENTRAL
+        and central.account == placement.account
+        and central != placement
     )
 
 
@@ -820,7 +830,11 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
             else None
         ),
         fine_tuning=tuple(
-            FineTuningInputs(tuning, config.open_weights(tuning.base_model))
+            FineTuningInputs(
+                tuning,
+                config.open_weights(tuning.base_model),
+                job_tags=(("lob", lob.name),) if placement.is_tenancy else (),
+            )
             for tuning in plan.fine_tuning(placement)
         ),
         release_roles=(prod_release,) if is_registry and prod_release else (),

@@ -82,7 +82,7 @@ def _central_account_problems(
     """Centralized: a central account for every environment kind an LOB has."""
     if model is not OperatingModel.CENTRALIZED:
         return
-    present = dict(central_accounts(data))
+    present = {path: account for path, account in central_accounts(data) if account is not None}
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         for environment in _mapping(lob.get("environments")):
             path = f"{CENTRAL_ACCOUNTS}.{environment}"
@@ -417,7 +417,7 @@ def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     if operating_model(data) is not OperatingModel.CENTRALIZED:
         return
     org = str(_mapping(data.get("organization")).get("name", ""))
-    owners: dict[tuple[str, str, str], str] = {}
+    owners: dict[tuple[str, str, str, str], str] = {}
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         name = str(lob.get("name", ""))
         path = f"lobs[{index}]"
@@ -438,7 +438,16 @@ def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"the tenancy role '{role}' is {len(role)} characters; allowed: at most "
                     f"{ROLE_NAME_LIMIT} (shorten the organization, LOB or use case name)",
                 )
-        for environment in _mapping(lob.get("environments")):
+        for environment, env in _mapping(lob.get("environments")).items():
+            region = str(_mapping(env).get("region"))
+            central = f"{org}-central-{environment}-{region}"
+            if len(central) > GUARDRAIL_NAME_LIMIT:
+                yield ConfigProblem(
+                    "organization.name",
+                    f"the central guardrail '{central}' of {environment} in {region} is "
+                    f"{len(central)} characters; allowed: at most {GUARDRAIL_NAME_LIMIT} "
+                    "(shorten the organization name)",
+                )
             key = f"{name}-{environment}-central"
             guardrail = f"{org}-{key}"
             if len(guardrail) > GUARDRAIL_NAME_LIMIT:
@@ -457,19 +466,24 @@ def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                         f"characters; allowed: at most {PROFILE_NAME_LIMIT}",
                     )
             named = [("role", role, f"{path}.name") for role in roles] + [
-                (kind, str(_mapping(entry).get("name")), f"{path}.ml.{section}[{e_index}].name")
+                (kind, _mapping(entry).get("name"), f"{path}.ml.{section}[{e_index}].name")
                 for section, kind, kinds in SHARED_ML_NAMES
                 if environment in kinds
                 for e_index, entry in enumerate(_sequence(ml.get(section)))
             ]
             for kind, value, where in named:
-                owner = owners.setdefault((environment, kind, value), path)
+                if not isinstance(value, str):
+                    continue
+                # IAM names are global to the account, SageMaker's regional.
+                scope = "" if kind == "role" else region
+                owner = owners.setdefault((environment, scope, kind, value), path)
                 if owner != path:
                     yield ConfigProblem(
                         where,
                         f"the {kind} name '{value}' is also {owner}'s, and both LOBs' "
-                        f"{environment} tenancies share a central account; allowed: names "
-                        "unique across the LOBs",
+                        f"{environment} tenancies share a central account"
+                        + (f" and region {region}" if scope else "")
+                        + "; allowed: names unique across the LOBs",
                     )
 
 

@@ -48,6 +48,7 @@ class Entry(BaseModel):
     expect: Literal["allow", "deny"]
     operating_models: list[OperatingModel] = Field(default=list(OperatingModel), min_length=1)
     needs_hub: bool = False
+    tenancies_only: bool = False
     environments: list[EnvironmentName] = Field(min_length=1)
     principal: str
     action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
@@ -116,6 +117,7 @@ def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) ->
         if applies(entry, plan)
         for placement in plan.lob_environments()
         if placement.environment in entry.environments
+        and (placement.is_tenancy or not entry.tenancies_only)
         for query in Selection(world, plan, placement).queries(entry)
     ]
 
@@ -514,6 +516,9 @@ class Selection:
                 values[key] = tuple(
                     text(f"{merged_models_prefix(t.name)}run-1/") for t in tunings[:1]
                 )
+            elif value == "own-lob":
+                lob = self.placement.lob
+                values[key] = (text(lob.name),) if lob else ()
             elif value == "s3-service":
                 values[key] = (text(f"s3.{self.placement.region}.amazonaws.com"),)
             elif value.startswith("key/"):

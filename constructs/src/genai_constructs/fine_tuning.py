@@ -79,6 +79,8 @@ class FineTuningSpec:
     :param recipe_image: default the SDK's Hugging Face training image; an image that holds
         the recipe's packages (``genai_constructs/training/Dockerfile``): the jobs run
         network-isolated and cannot install them.
+    :param job_tags: default none; tags of every job the pipeline starts (an owner's tag, so
+        that policies of an account several owners share can tell their jobs apart).
     """
 
     name: str
@@ -98,6 +100,7 @@ class FineTuningSpec:
     gradient_checkpointing: bool = True
     spot: bool = True
     recipe_image: str | None = None
+    job_tags: tuple[tuple[str, str], ...] = ()
 
     def hyperparameters(self) -> dict[str, str | int]:
         return {
@@ -242,8 +245,11 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     image = spec.recipe_image or training_image_uri(region, spec.training_instance)
     runs = f"{ARTIFACTS}/{pipeline_runs_prefix(spec.name)}".rstrip("/")
 
+    tags = [{"Key": key, "Value": value} for key, value in spec.job_tags] or None
+
     def processor(instance_type: str, image_uri: str, volume_gb: int = 30) -> Any:
         return ScriptProcessor(
+            tags=tags,
             image_uri=image_uri,
             command=["python3"],
             role=ROLE,
@@ -319,6 +325,7 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
         code_location=f"{runs}/code",
         disable_profiler=True,
         hyperparameters=spec.hyperparameters(),
+        tags=tags,
     )
     outputs = prepare.properties.ProcessingOutputConfig.Outputs
     train = TrainingStep(
