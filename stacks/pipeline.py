@@ -153,7 +153,11 @@ class PipelineStack(Stack):
         # The gate roles' names: one per name prefix (each tenancy of a central account has its
         # LOB's).
         self._gate_roles = sorted(
-            {names.rag_gate_role_name(p.prefix) for p in plan.lob_environments()}
+            {
+                names.rag_gate_role_name(p.prefix)
+                for p in plan.lob_environments()
+                if p.hosts(Layer.GENAI)
+            }
         )
         self.approvals = sns.Topic(
             self,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from aws_cdk import App
 
 from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
 from blueprint.assembly.access.world import build_world
@@ -26,7 +28,11 @@ from blueprint.model.errors import ConfigError
 from blueprint.model.identity import Layer
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
-from tests.conftest import EXAMPLE, Synthesized, joined, synthesize_org
+from blueprint.model.settings import Settings
+from stacks import synthesize
+from stacks.compliance import app_props
+from stacks.pipeline import build_delivery
+from tests.conftest import EXAMPLE, Synthesized, feature_flags, joined, synthesize_org
 
 Json = dict[str, Any]
 CENTRAL_NONPROD = "777777777772"
@@ -810,3 +816,23 @@ def test_a_tenancys_pipeline_tags_its_jobs_with_the_lob(centralized: Synthesized
     steps = {s["Name"]: s for s in json.loads(joined(body))["Steps"]}
     for name in ("PrepareData", "FineTune"):
         assert {"Key": "lob", "Value": "claims"} in steps[name]["Arguments"]["Tags"]
+
+
+def test_the_delivery_pipeline_gates_each_tenancy_through_its_own_role(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("pipeline")
+    config = load(example_data(OperatingModel.CENTRALIZED), directory)
+    app = App(outdir=str(directory / "cdk.out"), **app_props(feature_flags()))
+    build_delivery(app, config, Settings(org_file=directory / "org.yaml"))
+    template = json.dumps(synthesize(app).get_stack_by_name("platform-pipeline").template)
+    gates = set(re.findall(r"arn:aws:iam::\d+:role/[a-z-]*rag-release-gate", template))
+    assert gates == {
+        f"arn:aws:iam::{CENTRAL_NONPROD}:role/example-corp-claims-rag-release-gate",
+        f"arn:aws:iam::{CENTRAL_NONPROD}:role/example-corp-research-rag-release-gate",
+    }
+    assumable = set(re.findall(r"arn:aws:iam::\*:role/[a-z-]*rag-release-gate", template))
+    assert assumable == {
+        f"arn:aws:iam::*:role/example-corp-{lob}-rag-release-gate"
+        for lob in ("claims", "marketing", "research")
+    }
