@@ -5,6 +5,7 @@ decentralized, never looser than the organization's; the hub for federated)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from blueprint.model.config import (
@@ -186,22 +187,32 @@ def hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         if isinstance(lob.get("name"), str)
     }
     ranks = {c.value: c.rank for c in DataClassification}
-    hub_rank = ranks.get(str(hub.get("data_classification", "internal")))
-    yield from _promotion_problems(hub, lobs, ranks, hub_rank)
-    yield from _consumer_problems(data, hub, lobs, ranks, hub_rank)
-    yield from _hub_model_problems(data, hub, ranks, hub_rank)
-    yield from _hub_name_problems(data, hub, lobs, ranks, hub_rank)
+    file = _HubFile(
+        data, hub, lobs, ranks, ranks.get(str(hub.get("data_classification", "internal")))
+    )
+    yield from _promotion_problems(file)
+    yield from _consumer_problems(file)
+    yield from _hub_model_problems(file)
+    yield from _hub_name_problems(file)
+
+
+@dataclass(frozen=True)
+class _HubFile:
+    """What the hub's rules read: the file, its hub section, its LOBs by name, the rank of
+    each data classification and the hub's."""
+
+    data: dict[str, Any]
+    hub: dict[str, Any]
+    lobs: dict[str, dict[str, Any]]
+    ranks: dict[str, int]
+    rank: int | None
 
 
 _PROMOTED = {"promoted_prompts": "prompts", "promoted_knowledge_bases": "knowledge_bases"}
 
 
-def _promotion_problems(
-    hub: dict[str, Any],
-    lobs: dict[str, dict[str, Any]],
-    ranks: dict[str, int],
-    hub_rank: int | None,
-) -> Iterator[ConfigProblem]:
+def _promotion_problems(file: _HubFile) -> Iterator[ConfigProblem]:
+    hub, lobs, ranks, hub_rank = file.hub, file.lobs, file.ranks, file.rank
     for field, section in _PROMOTED.items():
         for index, promotion in enumerate(map(_mapping, _sequence(hub.get(field)))):
             path = f"{HUB}.{field}[{index}]"
@@ -236,13 +247,8 @@ def _promotion_problems(
                 )
 
 
-def _consumer_problems(
-    data: dict[str, Any],
-    hub: dict[str, Any],
-    lobs: dict[str, dict[str, Any]],
-    ranks: dict[str, int],
-    hub_rank: int | None,
-) -> Iterator[ConfigProblem]:
+def _consumer_problems(file: _HubFile) -> Iterator[ConfigProblem]:
+    data, hub, lobs, ranks, hub_rank = file.data, file.hub, file.lobs, file.ranks, file.rank
     own = [_mapping(kb).get("name") for kb in _sequence(hub.get("knowledge_bases"))]
     promoted = [
         f"{p.get('lob')}-{p.get('name')}"
@@ -315,11 +321,10 @@ def _text_model_problem(
         )
 
 
-def _hub_model_problems(
-    data: dict[str, Any], hub: dict[str, Any], ranks: dict[str, int], hub_rank: int | None
-) -> Iterator[ConfigProblem]:
+def _hub_model_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     """The hub's own prompts use approved text models, its knowledge bases catalog embedding
     models."""
+    data, hub, ranks, hub_rank = file.data, file.hub, file.ranks, file.rank
     catalog = _bedrock_catalog(data)
     for index, prompt in enumerate(map(_mapping, _sequence(hub.get("prompts")))):
         path = f"{HUB}.prompts[{index}].model"
@@ -335,15 +340,10 @@ def _hub_model_problems(
             )
 
 
-def _hub_name_problems(
-    data: dict[str, Any],
-    hub: dict[str, Any],
-    lobs: dict[str, dict[str, Any]],
-    ranks: dict[str, int],
-    hub_rank: int | None,
-) -> Iterator[ConfigProblem]:
+def _hub_name_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     """A promoted asset keeps its model and environments, and its hub name
     (``<lob>-<name>``) is nobody else's there."""
+    data, hub, lobs, ranks, hub_rank = file.data, file.hub, file.lobs, file.ranks, file.rank
     catalog = _bedrock_catalog(data)
     for field, section in _PROMOTED.items():
         own = {str(_mapping(a).get("name")) for a in _sequence(hub.get(section))}
