@@ -16,6 +16,7 @@ import yaml
 from aws_cdk import App
 
 from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
+from blueprint.assembly.access.question import Questions
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.audit import operating_model
 from blueprint.assembly.audit_report import operating_model_table
@@ -836,3 +837,24 @@ def test_the_delivery_pipeline_gates_each_tenancy_through_its_own_role(
         f"arn:aws:iam::*:role/example-corp-{lob}-rag-release-gate"
         for lob in ("claims", "marketing", "research")
     }
+
+
+def test_no_platform_role_of_a_central_account_reads_the_prompts_of_another_region(
+    centralized: Synthesized,
+) -> None:
+    questions = Questions(read_assembly(centralized.outdir), centralized.plan.config.organization)
+    logs = f"arn:aws:logs:eu-west-1:{CENTRAL_NONPROD}:log-group:"
+    west = f"{logs}/genai-platform/central-nonprod-eu-west-1/model-invocations:log-stream:x"
+    for role in (
+        "example-corp-central-eu-central-1-platform-admin",
+        "example-corp-central-eu-central-1-auditor",
+        "example-corp-marketing-platform-admin",
+    ):
+        decision = questions.ask(f"{CENTRAL_NONPROD}:{role}", "logs:GetLogEvents", west)
+        assert decision.decision == "deny", (role, decision.reasons)
+    own = questions.ask(
+        f"{CENTRAL_NONPROD}:example-corp-central-eu-west-1-platform-admin",
+        "logs:GetLogEvents",
+        west,
+    )
+    assert own.decision == "deny"
