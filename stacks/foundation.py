@@ -147,7 +147,7 @@ class FoundationStack(Stack):
             if persona.runs_pipelines:
                 pipeline_operations(self, role)
             if persona.approves_models:
-                model_approvals(self, role, persona.model_groups)
+                model_approvals(self, role, inputs.tenant_model_groups)
             if persona.persona is PersonaName.AUDITOR:
                 configuration_reads(self, role)
             if persona.persona is PersonaName.RELEASE_APPROVER:

@@ -72,8 +72,6 @@ class PersonaInputs:
         and calling models (the platform team and auditors in LOB accounts).
     :param assumes: roles of other accounts the persona may become (its counterpart in the
         LOB's tenancy of a central account).
-    :param model_groups: the model package groups it approves in (a tenancy's own, in an
-        account other LOBs share); empty: every group of the account.
     """
 
     persona: Persona
@@ -84,7 +82,6 @@ class PersonaInputs:
     approves_models: bool = False
     kept_from_lob_data: bool = False
     assumes: tuple[str, ...] = ()
-    model_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ class FoundationInputs:
         ``endpoint_azs`` the zones they are in.
     :param tenant: in a tenancy of a central account, the LOB: its roles are fenced off the
         SageMaker resources tagged with another LOB, and ``tenant_model_groups`` are the only
-        model package groups they reach.
+        model package groups they reach (and its ML engineer approves in).
     :param account_invocation_logs: the ARNs of the account's invocation log groups when other
         placements keep them (a tenancy's central account, one per region): the platform
         team and auditors are denied reading them.
@@ -504,7 +501,6 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                     for tenancy in _tenancy_of(plan, placement)
                     if persona in LOB_PERSONAS
                 ),
-                model_groups=_model_groups(plan, placement) if placement.is_tenancy else (),
                 # Data scientists' Studio apps run as this role.
                 service_principals=(
                     ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()

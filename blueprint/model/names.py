@@ -55,6 +55,12 @@ def central_invocation_log_group(central_placement: str) -> str:
     return f"/genai-platform/{central_placement}/model-invocations"
 
 
+def central_prefix(prefix: str, region: str) -> str:
+    """What the fixed names of a central account's central placement in ``region`` start with
+    (IAM names are global to the account, which has one central placement per region)."""
+    return f"{prefix}-central-{region}"
+
+
 def tenancy_prefix(prefix: str, lob: str) -> str:
     """What the fixed names of an LOB's tenancy start with: the organization's prefix and the
     LOB's name, so that the tenancies of one central account never share a name."""

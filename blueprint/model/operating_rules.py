@@ -55,10 +55,10 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     model = operating_model(data)
     if model is None:
         return
-    yield from _central_account_problems(data, model)
-    yield from central_account_problems(data)
-    yield from guardrail_addition_problems(data)
-    yield from hub_problems(data)
+    yield from _missing_central_account_problems(data, model)
+    yield from _tenancy_name_problems(data)
+    yield from _guardrail_addition_problems(data)
+    yield from _hub_problems(data)
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         genai = _mapping(lob.get("genai"))
         path = f"lobs[{index}].genai"
@@ -77,7 +77,7 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 _OWN = {"catalog": "model catalog", "guardrails": "guardrail policy"}
 
 
-def _central_account_problems(
+def _missing_central_account_problems(
     data: dict[str, Any], model: OperatingModel
 ) -> Iterator[ConfigProblem]:
     """Centralized: a central account for every environment kind an LOB has."""
@@ -167,7 +167,7 @@ def _rank(strength: str) -> int:
 HUB = "platform.hub"
 
 
-def hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+def _hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """The hub belongs to the federated model; what it promotes and who consumes it exist,
     and no data reaches an LOB cleared for less."""
     hub = _mapping(_mapping(data.get("platform")).get("hub"))
@@ -411,7 +411,7 @@ TENANCY_ROLE_SUFFIXES = (
 )
 
 
-def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+def _tenancy_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Centralized: the tenancies of one central account share its namespaces, and their names
     carry the LOB's, so they must stay unique and within the services' limits."""
     if operating_model(data) is not OperatingModel.CENTRALIZED:
@@ -487,7 +487,7 @@ def central_account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     )
 
 
-def guardrail_addition_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+def _guardrail_addition_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Decentralized: the organization's and an LOB's denied topics together stay within
     Bedrock's 30 and never repeat a name."""
     central = [

@@ -9,9 +9,11 @@ is decided here and nowhere else:
   assets LOBs share, built like an LOB prod environment whose use cases are its consumers.
 - centralized: each LOB environment's account keeps its data lake (security, foundation and
   data layers); its GenAI and ML layers run in a *tenancy* of the central account of its
-  environment kind: every layer again, with names prefixed by the LOB so that tenancies of
-  one account never share a role, key, boundary or bucket. The LOB's roles reach their own
-  tenancy only.
+  environment kind, in the LOB environment's region: every layer again, with names prefixed
+  by the LOB so that tenancies of one account never share a role, key, boundary or bucket.
+  What AWS keeps once per account and region (Bedrock's invocation logging and enforced
+  guardrail, the Glue catalog's encryption, the metrics link) belongs to a central placement
+  of the central team there, never to one LOB.
 - decentralized: as federated, but the central team keeps only the organization's policies
   and the log archive: no dashboards, no central auditor in LOB accounts, and each LOB may
   narrow the model catalog and tighten the guardrail for itself.
@@ -508,8 +510,7 @@ def _central_placements(config: OrgConfig, tenancies: list[Placement]) -> list[P
             personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
             retain_stateful=True,
             termination_protection=tenancy.environment is EnvironmentName.PROD,
-            # IAM names are global to the account, whose regions each have a central placement.
-            prefix=names.tenancy_prefix(config.organization.name, f"central-{tenancy.region}"),
+            prefix=names.central_prefix(config.organization.name, tenancy.region),
             layers=PLATFORM_GENAI_LAYERS,
             lob=_platform_lob(
                 CENTRAL_LOB,
