@@ -25,6 +25,7 @@ from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import resources_at_risk
 from blueprint.cli import guard_replacements
 from blueprint.model.config import OperatingModel
+from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.identity import Layer
 from blueprint.model.loader import load_config
@@ -858,3 +859,21 @@ def test_no_platform_role_of_a_central_account_reads_the_prompts_of_another_regi
         west,
     )
     assert own.decision == "deny"
+
+
+def test_an_lob_account_reaches_its_tenancy_through_endpoints_of_its_own_vpc(
+    centralized: Synthesized,
+) -> None:
+    plan = centralized.plan
+    assert interface_endpoints(plan, plan.placement("claims-nonprod")) == (
+        "BedrockRuntime",
+        "BedrockAgentRuntime",
+        "SageMakerRuntime",
+        "Sts",
+    )
+    assert interface_endpoints(plan, plan.placement("research-interactive")) == (
+        "BedrockRuntime",
+        "Sts",
+    )
+    tenancy = plan.placement("claims-nonprod")
+    assert tenancy.region == plan.placement(tenancy.tenancy or "").region
