@@ -165,15 +165,18 @@ def access(args: argparse.Namespace) -> int:
     """The catalog (no --principal), or one question (--principal, --action, --resource)."""
     from blueprint.assembly.access.catalog import run_catalog
     from blueprint.assembly.access.question import QuestionError, Questions
-    from blueprint.assembly.access.report import catalog_lines
+    from blueprint.assembly.access.report import catalog_lines, chain_lines, outcome_json
 
     plan = plan_for(load_config_or_exit(args.org))
     questions = Questions(read_assembly(Path(args.assembly)), plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
         outcomes = run_catalog(questions.world, plan)
-        for line in catalog_lines(outcomes, every_check=args.every_check):
-            print(line)
+        if args.json:
+            print(json.dumps([outcome_json(o) for o in outcomes], indent=1))
+        else:
+            for line in catalog_lines(outcomes, every_check=args.every_check):
+                print(line)
         return 0 if all(outcome.matches for outcome in outcomes) else 1
     if not all(question):
         print(
@@ -183,15 +186,29 @@ def access(args: argparse.Namespace) -> int:
         return 2
     try:
         decision = questions.ask(args.principal, args.action, args.resource, args.context)
+        reach = questions.reach(args.principal, args.action, args.resource, args.context)
     except QuestionError as error:
         print(f"blueprint access: {error}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"decision": decision.decision, "reasons": list(decision.reasons)}))
-    else:
-        print(decision.decision)
-        for reason in decision.reasons:
-            print(f"  {reason}")
+        print(
+            json.dumps(
+                {
+                    "decision": decision.decision,
+                    "reasons": list(decision.reasons),
+                    "through_chains": reach.decision.decision,
+                    "chain": [hop.as_json() for hop in reach.chain],
+                }
+            )
+        )
+        return 0
+    print(decision.decision)
+    for reason in decision.reasons:
+        print(f"  {reason}")
+    if reach.chain:
+        print(f"through a chain of {len(reach.chain)} hop(s): {reach.decision.decision}")
+        for line in chain_lines(reach):
+            print(f"  {line}")
     return 0
 
 

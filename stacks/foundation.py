@@ -143,7 +143,7 @@ class FoundationStack(Stack):
         for persona in inputs.personas:
             role = roles[persona.persona]
             if persona.persona is PersonaName.DATA_SCIENTIST:
-                data_scientist_work(self, role)
+                data_scientist_work(self, role, persona.studio_users)
             if persona.runs_pipelines:
                 pipeline_operations(self, role)
             if persona.approves_models:

@@ -29,6 +29,7 @@ from blueprint.model.layers import LobOversightInputs
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.naming import pascal
 from genai_constructs.storage import encrypted_bucket
+from stacks.assets import mark
 
 # (widget title, namespace or None for the platform's own, metric, statistic)
 LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
@@ -107,6 +108,11 @@ class GovernanceStack(Stack):
             kms_key_id=encryption_key.key_arn,
             advanced_event_selectors=self._event_selectors(),
         )
+        # The organization's record outlives its stack: removing the trail is a decision taken
+        # in the management console, never a side effect of a template change.
+        self.trail.apply_removal_policy(RemovalPolicy.RETAIN)
+        mark(self.trail, "trail/organization")
+        mark(self.log_archive, "zone/log-archive")
         # CloudTrail checks the bucket policy when the trail is created.
         if self.log_archive.policy is not None:
             self.trail.node.add_dependency(self.log_archive.policy)
@@ -123,8 +129,9 @@ class GovernanceStack(Stack):
 
     def _event_selectors(self) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
         """Every management event, and the object reads and writes of every bucket of the
-        organization (the LOB zones among them, PCI DSS 10.2.1) except this archive and the
-        CDK asset buckets, whose own writes would only echo."""
+        organization (the LOB zones among them, PCI DSS 10.2.1) except this archive, whose own
+        writes would only echo, and the reads of the CDK asset buckets; their writes are
+        recorded, so that a swapped deployment asset leaves a data event."""
         selector = cloudtrail.CfnTrail.AdvancedEventSelectorProperty
         field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
         return [
@@ -144,6 +151,15 @@ class GovernanceStack(Stack):
                             f"arn:{self.partition}:s3:::cdk-",
                         ],
                     ),
+                ],
+            ),
+            selector(
+                name="Writes of the CDK asset buckets",
+                field_selectors=[
+                    field(field="eventCategory", equal_to=["Data"]),
+                    field(field="resources.type", equal_to=["AWS::S3::Object"]),
+                    field(field="readOnly", equal_to=["false"]),
+                    field(field="resources.ARN", starts_with=[f"arn:{self.partition}:s3:::cdk-"]),
                 ],
             ),
         ]

@@ -49,6 +49,8 @@ LOB_DATA_WRITES = (
     "s3vectors:PutVectors",
     "s3vectors:DeleteVectors",
 )
+# Approving, rejecting or removing a registered model: the LOB's ML engineers' decision.
+MODEL_APPROVALS = ("sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage")
 LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
 MLFLOW_WORK = (
     "sagemaker-mlflow:AccessUI",
@@ -103,8 +105,8 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
 def kept_from_lob_data(
     scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arns: Sequence[str]
 ) -> iam.ManagedPolicy:
-    """Denies the platform team and auditors reading or changing LOB data, or reading
-    prompts, in an LOB account."""
+    """Denies the platform team and auditors reading or changing LOB data, reading prompts or
+    deciding on the LOB's models, in an LOB account."""
     statements = [
         iam.PolicyStatement(
             sid="DenyLobDataReads",
@@ -116,6 +118,12 @@ def kept_from_lob_data(
             sid="DenyLobDataWrites",
             effect=iam.Effect.DENY,
             actions=list(LOB_DATA_WRITES),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="DenyModelApprovals",
+            effect=iam.Effect.DENY,
+            actions=list(MODEL_APPROVALS),
             resources=["*"],
         ),
     ]
@@ -142,21 +150,27 @@ def kept_from_lob_data(
     return policy
 
 
-def data_scientist_work(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
-    """Studio, experiment jobs in this account, their own role passed to SageMaker, MLflow."""
+def data_scientist_work(
+    scope: Construct, role: iam.IRole, studio_users: Sequence[str] = ()
+) -> iam.ManagedPolicy:
+    """Studio (the user profiles the organization file lists), experiment jobs in this account,
+    their own role passed to SageMaker, MLflow."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    open_studio = [
+        iam.PolicyStatement(
+            sid="OpenStudio",
+            actions=["sagemaker:CreatePresignedDomainUrl"],
+            resources=[f"{sagemaker}:user-profile/*/{user}" for user in studio_users],
+        )
+    ]
     policy = iam.ManagedPolicy(
         scope,
         "DataScientistWork",
         description="Open Studio, run experiment jobs, track them in MLflow",
         roles=[role],
         statements=[
-            iam.PolicyStatement(
-                sid="OpenStudio",
-                actions=["sagemaker:CreatePresignedDomainUrl"],
-                resources=[f"{sagemaker}:user-profile/*/*"],
-            ),
+            *(open_studio if studio_users else []),
             iam.PolicyStatement(
                 sid="RunExperimentJobs",
                 actions=[

@@ -599,10 +599,13 @@ def test_the_vpcs_of_an_lob_do_not_overlap(tmp_path: Path) -> None:
     ]
 
 
+DIGEST = "sha256:" + "0" * 64
+
+
 def test_the_recipe_image_comes_from_the_lobs_nonprod_ecr(tmp_path: Path) -> None:
     data = example_data()
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
-    tuning["recipe_image"] = "666666666666.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:1"
+    tuning["recipe_image"] = f"666666666666.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe@{DIGEST}"
     assert problems(data, tmp_path) == [
         "lobs[claims].ml.fine_tuning[0].recipe_image: the image is in 666666666666/eu-west-1; "
         "allowed: the ECR of the LOB's nonprod account and region "
@@ -610,7 +613,18 @@ def test_the_recipe_image_comes_from_the_lobs_nonprod_ecr(tmp_path: Path) -> Non
     ]
     tuning["recipe_image"] = "genai-recipe:latest"
     [problem] = problems(data, tmp_path)
-    assert "is not an ECR image URI" in problem
+    assert "is not an ECR image URI pinned by digest" in problem
+
+
+def test_the_recipe_image_is_pinned_by_digest(tmp_path: Path) -> None:
+    data = example_data()
+    tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
+    tuning["recipe_image"] = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
+    [problem] = problems(data, tmp_path)
+    assert problem.startswith(
+        "lobs[claims].ml.fine_tuning[0].recipe_image: '555555555555.dkr.ecr.eu-west-1."
+        "amazonaws.com/genai-recipe:2026.11' is not an ECR image URI pinned by digest"
+    )
 
 
 # ---------------------------------------------------------------- RAG settings

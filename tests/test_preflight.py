@@ -43,7 +43,8 @@ def test_an_account_without_the_platforms_bootstrap_gets_the_command_to_run(
     assert f"aws://{INTERACTIVE}/eu-west-1 has no bootstrap with qualifier genai" in error
     assert (
         f"npx cdk bootstrap aws://{INTERACTIVE}/eu-west-1 --template "
-        "cdk.out/bootstrap-template.yaml --trust 333333333333 --trust-for-lookup 333333333333"
+        "cdk.out/bootstrap-template.yaml --trust 333333333333 --trust-for-lookup 333333333333 "
+        "--cloudformation-execution-policies arn:aws:iam::aws:policy/ReadOnlyAccess"
     ) in error
 
 

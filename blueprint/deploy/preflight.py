@@ -57,6 +57,11 @@ def caller_account(session: Any) -> str:
     return str(identity["Account"])
 
 
+# The CDK CLI refuses --trust without execution policies; the platform's template replaces them
+# with its own policy of the assembly's services, so the one passed is never attached.
+IGNORED_EXECUTION_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
 def check_bootstrap(session: Any, target: Target, tooling_account: str) -> str | None:
     """None when the target account and region hold the platform's bootstrap; else the fix."""
     ssm = session.client("ssm", region_name=target.region)
@@ -68,7 +73,8 @@ def check_bootstrap(session: Any, target: Target, tooling_account: str) -> str |
             f"{names.BOOTSTRAP_QUALIFIER} (needed by {', '.join(target.stacks)}); run once, "
             f"with administrator access to it: npx cdk bootstrap aws://{target.account}/"
             f"{target.region} --template cdk.out/bootstrap-template.yaml --trust "
-            f"{tooling_account} --trust-for-lookup {tooling_account}"
+            f"{tooling_account} --trust-for-lookup {tooling_account} "
+            f"--cloudformation-execution-policies {IGNORED_EXECUTION_POLICY}"
         )
     return None
 

@@ -716,8 +716,10 @@ class FineTuningConfig(Model):
             str,
             matching(
                 r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+"
-                r"(:[\w.-]+|@sha256:[0-9a-f]{64})$",
-                "an ECR image URI, ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG",
+                r"@sha256:[0-9a-f]{64}$",
+                "an ECR image URI pinned by digest, "
+                "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:DIGEST (whoever may "
+                "push a tag could change what the pipeline runs)",
             ),
         ]
         | None

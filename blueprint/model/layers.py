@@ -72,6 +72,8 @@ class PersonaInputs:
         and calling models (the platform team and auditors in LOB accounts).
     :param assumes: roles of other accounts the persona may become (its counterpart in the
         LOB's tenancy of a central account).
+    :param studio_users: the Studio user profiles the persona opens (the data scientist where
+        Studio runs): those of the organization file, no other.
     """
 
     persona: Persona
@@ -82,6 +84,7 @@ class PersonaInputs:
     approves_models: bool = False
     kept_from_lob_data: bool = False
     assumes: tuple[str, ...] = ()
+    studio_users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -512,6 +515,13 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 and (not placement.is_tenancy or bool(_model_groups(plan, placement))),
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
                 and placement.lob is not None,
+                studio_users=(
+                    tuple(placement.lob.ml.studio.users)
+                    if persona is Persona.DATA_SCIENTIST
+                    and placement.lob is not None
+                    and plan.hosts_studio(placement)
+                    else ()
+                ),
             )
             for persona in placement.personas
         ),

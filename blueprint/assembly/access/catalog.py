@@ -11,10 +11,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from blueprint.assembly.access.chains import Hop, PrivilegeGraph, stack_arn
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
 from blueprint.assembly.access.policies import Principal
+from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, text
-from blueprint.assembly.access.world import Asset, Role, World, resource_arn
+from blueprint.assembly.access.world import Asset, World, resource_arn
+from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
 from blueprint.model.identity import Layer
@@ -99,8 +102,12 @@ class Query:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A query decided: a journey by its own request, an attack through every chain of
+    roles its actor can follow (``chain``, empty when the actor itself decides)."""
+
     query: Query
     decision: Decision
+    chain: tuple[Hop, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -108,11 +115,13 @@ class Outcome:
 
 
 def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Outcome]:
-    """Every entry in every LOB environment it names, decided."""
+    """Every entry in every LOB environment it names, decided: journeys directly, attacks
+    through the privilege graph."""
     organization = plan.config.organization
     evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    graph = PrivilegeGraph(world, evaluator)
     return [
-        Outcome(query, evaluator.evaluate(query.request))
+        decide(graph, query)
         for entry in entries or load_catalog()
         if applies(entry, plan)
         for placement in plan.lob_environments()
@@ -120,6 +129,13 @@ def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) ->
         and (placement.is_tenancy or not entry.tenancies_only)
         for query in Selection(world, plan, placement).queries(entry)
     ]
+
+
+def decide(graph: PrivilegeGraph, query: Query) -> Outcome:
+    if query.entry.expect == "allow":
+        return Outcome(query, graph.evaluator.evaluate(query.request))
+    reach = graph.reach(query.request)
+    return Outcome(query, reach.decision, reach.chain)
 
 
 def applies(entry: Entry, plan: Plan) -> bool:
@@ -159,6 +175,9 @@ class Selection:
         if selector.startswith("hub/"):
             hub = self._hub()
             return hub.actors(selector.removeprefix("hub/")) if hub else []
+        platform = self._platform(selector)
+        if platform is not None:
+            return platform.actors(selector.partition("/")[2])
         if selector == "hub-consumer":
             hub, lob = self._hub(), self.placement.lob
             return [a for a in hub.actors("app/*") if lob and a.serves == lob.name] if hub else []
@@ -280,6 +299,9 @@ class Selection:
         if selector.startswith("central/"):
             central = self._central()
             return central.targets(selector.removeprefix("central/"), actor) if central else []
+        platform = self._platform(selector)
+        if platform is not None:
+            return platform.targets(selector.partition("/")[2], actor)
         account_logging = selector.partition("/")[0] in ACCOUNT_LOGGING_KINDS or selector in (
             "zone/invocation-logs",
             "object/invocation-logs",
@@ -338,6 +360,37 @@ class Selection:
             return [Target(selector, text(arn), account)]
         if kind == "any":
             return [Target("*", text("*"), None)]
+        if kind == "stack":
+            return [
+                Target(f"stack/{stack.name}", text(stack_arn(stack)), stack.account)
+                for stack in self._stacks()
+            ]
+        if kind == "function":
+            return [
+                Target(
+                    f"function/{stack.name}/{logical_id}",
+                    self._resource(stack, logical_id),
+                    account,
+                )
+                for stack in self._stacks()
+                for logical_id, resource in stack.resources.items()
+                if resource.get("Type") == "AWS::Lambda::Function"
+            ]
+        if kind == "studio-profile" and name == "unlisted":
+            return [
+                Target(
+                    "studio-profile/unlisted",
+                    Symbol.of(
+                        f"arn:aws:sagemaker:{self.placement.region}:{account}:user-profile/",
+                        self.world.resolver.value(
+                            domain.stack, {"Fn::GetAtt": [domain.logical_id, "DomainId"]}
+                        ),
+                        "/someone-the-platform-did-not-list",
+                    ),
+                    account,
+                )
+                for domain in self._studio_domains()
+            ]
         if kind == "deployment-assets":
             bucket = names.asset_bucket_name(account, self.placement.region)
             return [Target(selector, text(f"arn:aws:s3:::{bucket}/{PROBE_FILE}"), account)]
@@ -360,6 +413,36 @@ class Selection:
             Target(f"{kind}/{asset.name}", self._arn(asset), account)
             for asset in self._assets(kind, name)
         ]
+
+    def _platform(self, selector: str) -> Selection | None:
+        """``tooling/...`` and ``governance/...``: that selector in the platform account."""
+        kind, _, rest = selector.partition("/")
+        if kind not in ("tooling", "governance") or "/" not in rest:
+            return None
+        placement = self.plan.tooling if kind == "tooling" else self.plan.governance
+        return Selection(self.world, self.plan, placement)
+
+    def _stacks(self) -> list[AssemblyStack]:
+        return [
+            stack
+            for stack in self.world.assembly.stacks
+            if stack.identity.placement == self.placement.key
+        ]
+
+    def _resource(self, stack: AssemblyStack, logical_id: str) -> Symbol:
+        return resource_arn(self.world.resolver, stack, logical_id)
+
+    def _studio_domains(self) -> list[Asset]:
+        """The Studio domains of the placement (by their marked user profiles)."""
+        domains = {}
+        for profile in self._assets("studio-user", "*"):
+            domain = profile.stack.resources[profile.logical_id]["Properties"]["DomainId"]
+            target = domain.get("Fn::GetAtt", [None])[0] if isinstance(domain, dict) else None
+            if target is not None:
+                domains[(profile.stack.name, target)] = Asset(
+                    profile.placement, "studio-domain", target, profile.stack, target
+                )
+        return list(domains.values())
 
     def _assets(self, kind: str, name: str) -> list[Asset]:
         if name in ("*", ""):

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 from blueprint.assembly.access.policies import Context, Principal, Statement
+from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
-from blueprint.assembly.access.world import Role, World
+from blueprint.assembly.access.world import World
 
 # Services whose resources carry a policy that can admit other accounts.
 RESOURCE_POLICY_SERVICES = {"s3", "kms", "sns", "sqs", "sagemaker", "sts", "iam"}

@@ -113,7 +113,7 @@ class Statement:
     conditions: tuple[Condition, ...]
 
     def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
-        found = Tri.of(_action_matches(self.actions, action.lower()))
+        found = Tri.of(action_matches(self.actions, action.lower()))
         if self.not_actions:
             found = ~found
         if found is Tri.NO:
@@ -150,7 +150,7 @@ class Statement:
 
 
 @cache
-def _action_matches(patterns: tuple[str, ...], action: str) -> bool:
+def action_matches(patterns: tuple[str, ...], action: str) -> bool:
     """Whether ``action`` (lower case) matches any of ``patterns`` (IAM ignores case)."""
     return any(fnmatchcase(action, pattern.lower()) for pattern in patterns)
 

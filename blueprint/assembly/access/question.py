@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from blueprint.assembly.access.chains import PrivilegeGraph, Reach
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
+from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, text
-from blueprint.assembly.access.world import Role, World, build_world
+from blueprint.assembly.access.world import World, build_world, resource_arn
 from blueprint.assembly.reader import Assembly, AssemblyError, AssemblyStack
 from blueprint.model.config import OrganizationConfig
 
@@ -38,6 +40,13 @@ class Questions:
         return self.evaluator.evaluate(
             request_for(self.world, principal, action, resource, list(context))
         )
+
+    def reach(
+        self, principal: str, action: str, resource: str, context: Sequence[str] = ()
+    ) -> Reach:
+        """The same question through every chain of roles ``principal`` can follow."""
+        request = request_for(self.world, principal, action, resource, list(context))
+        return PrivilegeGraph(self.world, self.evaluator).reach(request)
 
 
 def request_for(
@@ -120,7 +129,7 @@ def _resource(world: World, resource: str) -> tuple[Symbol, str | None]:
         )
     stack_name, logical_id = parts[0], parts[1]
     stack = _stack_with(world, stack_name, logical_id)
-    arn = world.resolver.arn(stack, logical_id)
+    arn = resource_arn(world.resolver, stack, logical_id)
     if len(parts) == 3:
         if stack.resources[logical_id].get("Type") != "AWS::S3::Bucket":
             raise QuestionError(f"{stack_name}/{logical_id} is not a bucket: it has no objects")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from blueprint.assembly.access.catalog import Outcome
+from blueprint.assembly.access.chains import Reach
 
 
 def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> Iterator[str]:
@@ -18,6 +19,10 @@ def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> 
             f"{query.actor.label} {query.entry.action} {query.target.label}: expected "
             f"{query.entry.expect}, got {outcome.decision.decision}"
         )
+        for hop in outcome.chain:
+            yield f"    chain: {hop.describe()}"
+            for reason in hop.decision.reasons:
+                yield f"        {reason}"
         for reason in outcome.decision.reasons or ("no statement decides it",):
             yield f"    {reason}"
     journeys = sum(1 for o in outcomes if o.query.entry.expect == "allow")
@@ -29,3 +34,31 @@ def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> 
         f"{len(outcomes) - journeys} attacks) in {placements} LOB environments: {verdict}, "
         f"{unknown} unknown"
     )
+
+
+def chain_lines(reach: Reach) -> Iterator[str]:
+    """Each hop of a chain with its deciding statements, then the last request's."""
+    for hop in reach.chain:
+        yield hop.describe()
+        for reason in hop.decision.reasons:
+            yield f"    {reason}"
+    if reach.request is not None:
+        yield f"then {reach.request.action} on {reach.request.resource}"
+    for reason in reach.decision.reasons:
+        yield f"    {reason}"
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    """One check of the catalog, its chain hop by hop, for ``blueprint access --json``."""
+    query = outcome.query
+    return {
+        "entry": query.entry.id,
+        "placement": query.placement,
+        "principal": query.actor.label,
+        "action": query.entry.action,
+        "resource": query.target.label,
+        "expect": query.entry.expect,
+        "decision": outcome.decision.decision,
+        "reasons": list(outcome.decision.reasons),
+        "chain": [hop.as_json() for hop in outcome.chain],
+    }

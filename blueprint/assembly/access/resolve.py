@@ -36,6 +36,14 @@ NAMED: dict[str, str] = {
     "AWS::SageMaker::MlflowTrackingServer": "TrackingServerName",
     "AWS::SageMaker::UserProfile": "UserProfileName",
     "AWS::OpenSearchServerless::Collection": "Name",
+    "AWS::CloudTrail::Trail": "TrailName",
+    "AWS::CodeBuild::Project": "Name",
+    "AWS::CodePipeline::Pipeline": "Name",
+    "AWS::ECR::Repository": "RepositoryName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Pipes::Pipe": "Name",
+    "AWS::SSM::Parameter": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
 }
 ARNS: dict[str, str] = {
     "AWS::S3::Bucket": "arn:{p}:s3:::{name}",
@@ -59,6 +67,14 @@ ARNS: dict[str, str] = {
         "arn:{p}:bedrock:{r}:{a}:application-inference-profile/{id}"
     ),
     "AWS::OpenSearchServerless::Collection": "arn:{p}:aoss:{r}:{a}:collection/{id}",
+    "AWS::CloudTrail::Trail": "arn:{p}:cloudtrail:{r}:{a}:trail/{name}",
+    "AWS::CodeBuild::Project": "arn:{p}:codebuild:{r}:{a}:project/{name}",
+    "AWS::CodePipeline::Pipeline": "arn:{p}:codepipeline:{r}:{a}:{name}",
+    "AWS::ECR::Repository": "arn:{p}:ecr:{r}:{a}:repository/{name}",
+    "AWS::Events::EventBus": "arn:{p}:events:{r}:{a}:event-bus/{name}",
+    "AWS::Pipes::Pipe": "arn:{p}:pipes:{r}:{a}:pipe/{name}",
+    "AWS::SSM::Parameter": "arn:{p}:ssm:{r}:{a}:parameter{name}",
+    "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{name}",
 }
 # Which attribute is the ARN, and which return the name or the ID, per type.
 ARN_ATTRIBUTES = {
@@ -75,6 +91,7 @@ ARN_ATTRIBUTES = {
 }
 REF_IS_ARN = {
     "AWS::IAM::ManagedPolicy",
+    "AWS::StepFunctions::StateMachine",
     "AWS::SNS::Topic",
     "AWS::SageMaker::Endpoint",
 }

@@ -139,7 +139,32 @@ def glob(
     if pattern_text is not None and value_text is not None:
         regex = _regex(pattern_text, ignore_case, wildcards, arn=False)
         return Tri.of(regex.fullmatch(value_text) is not None)
-    return _match(_units(pattern, ignore_case, wildcards), _units(value, ignore_case, False))
+    pattern_units = _units(pattern, ignore_case, wildcards)
+    value_units = _units(value, ignore_case, False)
+    if _literal_ends_differ(pattern_units, value_units):
+        return Tri.NO
+    return _match(pattern_units, value_units)
+
+
+def _literal_ends_differ(pattern: tuple[Unit, ...], value: tuple[Unit, ...]) -> bool:
+    """Whether the literal characters both strings start (or end) with already differ: no
+    deploy-time name or wildcard can change a fixed first or last character."""
+    for step in (1, -1):
+        head_pattern = _literal_run(pattern[::step])
+        head_value = _literal_run(value[::step])
+        length = min(len(head_pattern), len(head_value))
+        if head_pattern[:length] != head_value[:length]:
+            return True
+    return False
+
+
+def _literal_run(units: tuple[Unit, ...]) -> str:
+    run = []
+    for unit in units:
+        if not isinstance(unit, str):
+            break
+        run.append(unit)
+    return "".join(run)
 
 
 def arn_like(pattern: Symbol, value: Symbol, *, wildcards: bool = True) -> Tri:

@@ -15,8 +15,9 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly.access.policies import Origin, Principal, Statement, statements_of
+from blueprint.assembly.access.policies import Origin, Statement, statements_of
 from blueprint.assembly.access.resolve import Resolver
+from blueprint.assembly.access.roles import Role, bootstrap_roles
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
 from blueprint.assembly.reader import Assembly, AssemblyStack
 from blueprint.model.names import ASSET_METADATA
@@ -50,27 +51,6 @@ def resource_arn(resolver: Resolver, stack: AssemblyStack, logical_id: str) -> S
             resolver.name(stack, logical_id),
         )
     return resolver.arn(stack, logical_id)
-
-
-@dataclass
-class Role:
-    """An IAM role of the assembly and every policy that bears on what it may do."""
-
-    account: str
-    region: str
-    name: Symbol
-    arn: Symbol
-    where: str
-    tags: dict[str, Symbol]
-    trust: list[Statement]
-    identity: list[Statement] = field(default_factory=list)
-    boundary: list[Statement] | None = None
-    boundary_arn: Symbol | None = None
-    managed_policy_arns: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
-
-    def principal(self) -> Principal:
-        return Principal(self.account, self.arn, tags=tuple(sorted(self.tags.items())))
 
 
 @dataclass(frozen=True)
@@ -181,6 +161,7 @@ def build_world(assembly: Assembly) -> World:
                 role.identity.extend(statements)
     for role in world.roles:
         _managed_and_boundary(world, role, managed)
+    world.roles.extend(bootstrap_roles(assembly.stacks))
     world.index()
     return world
 

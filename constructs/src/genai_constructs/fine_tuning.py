@@ -8,6 +8,7 @@ CloudFormation references. Container images are resolved with the SDK's image UR
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -43,6 +44,7 @@ PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
 SERVING_IMAGE_VERSION = "3.3.6"  # Hugging Face TGI (huggingface-llm) container
 PROCESSING_INSTANCE = "ml.m5.2xlarge"
 EVALUATION_INSTANCE = "ml.g5.2xlarge"
+PINNED_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
 MERGE_VOLUME_GB = 200  # the base weights, the merged weights and room to write them
 BASELINE_INSTANCE = "ml.m5.xlarge"  # the model-monitor analyzer (CPU)
 
@@ -78,7 +80,8 @@ class FineTuningSpec:
     :param spot: managed spot training, resumed from the run's checkpoints after interruption.
     :param recipe_image: default the SDK's Hugging Face training image; an image that holds
         the recipe's packages (``genai_constructs/training/Dockerfile``): the jobs run
-        network-isolated and cannot install them.
+        network-isolated and cannot install them. Pinned by digest (``...@sha256:...``): a
+        tag can be pushed over by whoever may push to the repository.
     :param job_tags: default none; tags of every job the pipeline starts (an owner's tag, so
         that policies of an account several owners share can tell their jobs apart).
     """
@@ -576,6 +579,13 @@ class FineTuningPipeline(Construct):
             raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")
         if not vpc_subnets:
             raise ValueError("FineTuningPipeline: vpc_subnets must name at least one subnet")
+        image = spec.recipe_image
+        if image and not Token.is_unresolved(image) and not PINNED_IMAGE.search(image):
+            raise ValueError(
+                f"FineTuningPipeline: recipe_image '{image}' is not pinned by digest; allowed: "
+                "REPOSITORY_URI@sha256:<64 hex digits> (whoever may push a tag could change "
+                "what the pipeline runs as its role)"
+            )
         stack = Stack.of(self)
 
         self.role = iam.Role(

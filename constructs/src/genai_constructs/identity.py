@@ -24,7 +24,9 @@ from genai_constructs.naming import (
     IAM_NAME,
     boundary_policy_name,
     pascal,
+    permission_set_name,
     persona_role_name,
+    sign_in_role_pattern,
 )
 from genai_constructs.principals import own_account_service
 
@@ -54,6 +56,59 @@ BOUNDARY_SERVICES = (
     "sts",
     "tag",
 )
+
+
+# Changing a stack makes CloudFormation act with the stack's service role (the bootstrap's
+# execution role, outside the boundary): only the delivery pipeline changes stacks. (Verbs by
+# wildcard: the boundary must stay under IAM's 6,144 characters.)
+STACK_CHANGES = (
+    "cloudformation:CancelUpdateStack",
+    "cloudformation:ContinueUpdateRollback",
+    "cloudformation:Create*",
+    "cloudformation:Delete*",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:ImportStacksToStackSet",
+    "cloudformation:RollbackStack",
+    "cloudformation:SetStackPolicy",
+    "cloudformation:Update*",
+)
+# Changing what runs as a platform role (a function's code, configuration or permissions, a
+# pipeline's or state machine's definition): CloudFormation alone does that.
+WORKLOAD_CHANGES = (
+    "lambda:AddPermission",
+    "lambda:Create*",
+    "lambda:Delete*",
+    "lambda:Publish*",
+    "lambda:Put*",
+    "lambda:RemovePermission",
+    "lambda:Update*",
+    "pipes:UpdatePipe",
+    "sagemaker:DeletePipeline",
+    "sagemaker:UpdatePipeline",
+    "states:UpdateStateMachine",
+)
+# Changing the delivery pipeline, or running its builds with another buildspec or source, makes
+# one act with its roles, which the accounts' deployment roles trust: its own roles alone do.
+DELIVERY_CHANGES = (
+    "codebuild:Create*",
+    "codebuild:RetryBuild*",
+    "codebuild:StartBuild*",
+    "codebuild:Update*",
+    "codepipeline:Create*",
+    "codepipeline:PutActionRevision",
+    "codepipeline:StartPipelineExecution",
+    "codepipeline:Update*",
+)
+# Copying a log group's events out (prompts and answers among them) without reading them.
+LOG_EXPORTS = (
+    "logs:CreateExportTask",
+    "logs:PutAccountPolicy",
+    "logs:PutDestination*",
+    "logs:PutSubscriptionFilter",
+)
+# Who may read a vector collection is its data access policy: CloudFormation writes it (and
+# the collections, their network and encryption policies).
+VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
 
 
 # What would open a path out of the private VPC or loosen its endpoints' data perimeter; only
@@ -88,6 +143,10 @@ class Persona:
     :param trusted_role_arns: default none; roles of other accounts that may assume it, each
         by its exact ARN (its account trusted on the condition ``aws:PrincipalArn``, so the
         role need not exist when this one is created).
+    :param sign_in_roles: ARN patterns of the roles people of the trusted accounts sign in
+        with (tested on ``aws:PrincipalArn``); default the IAM Identity Center role of the
+        permission set ``permission_set_name(name)`` in each trusted account. No other
+        principal of those accounts, another persona among them, may assume the role.
     """
 
     name: str
@@ -96,6 +155,7 @@ class Persona:
     trusted_accounts: tuple[str, ...] | None = None
     service_principals: tuple[str, ...] = ()
     trusted_role_arns: tuple[str, ...] = ()
+    sign_in_roles: tuple[str, ...] | None = None
 
 
 class PersonaRoles(Construct):
@@ -207,18 +267,23 @@ class PersonaRoles(Construct):
         self.roles: dict[str, iam.Role] = {}
         for persona in personas:
             principals: list[iam.IPrincipal] = [
-                iam.AccountPrincipal(account) for account in _trusted_accounts(persona)
+                own_account_service(self, s) for s in persona.service_principals
             ]
-            principals += [own_account_service(self, s) for s in persona.service_principals]
-            trusted_roles = [trusted_role_principal(arn) for arn in persona.trusted_role_arns]
-            if not principals and not trusted_roles:
+            doors = [
+                *(
+                    sign_in_principal(account, _sign_in_roles(persona, account))
+                    for account in _trusted_accounts(persona)
+                ),
+                *(trusted_role_principal(arn) for arn in persona.trusted_role_arns),
+            ]
+            if not principals and not doors:
                 raise ValueError(
                     f"PersonaRoles: persona '{persona.name}' trusts nobody; allowed: "
                     "trusted_accounts (None for the role's own account), trusted_role_arns or "
                     "service_principals"
                 )
             if not principals:
-                principals.append(trusted_roles.pop(0))
+                principals.append(doors.pop(0))
             role = iam.Role(
                 self,
                 pascal(persona.name),
@@ -234,7 +299,7 @@ class PersonaRoles(Construct):
                     for policy in persona.managed_policies
                 ],
             )
-            for principal in trusted_roles:
+            for principal in doors:
                 role.assume_role_policy.add_statements(
                     iam.PolicyStatement(
                         actions=["sts:AssumeRole"],
@@ -257,6 +322,21 @@ def _trusted_accounts(persona: Persona) -> tuple[str, ...]:
     if persona.trusted_accounts is None:
         return (Aws.ACCOUNT_ID,)
     return tuple(persona.trusted_accounts)
+
+
+def _sign_in_roles(persona: Persona, account: str) -> list[str]:
+    """The roles people of ``account`` sign in with to become ``persona``."""
+    if persona.sign_in_roles is not None:
+        return list(persona.sign_in_roles)
+    return [sign_in_role_pattern(Aws.PARTITION, account, permission_set_name(persona.name))]
+
+
+def sign_in_principal(account: str, sign_in_roles: Sequence[str]) -> iam.PrincipalWithConditions:
+    """The people of ``account`` who sign in with one of ``sign_in_roles`` (ARN patterns): the
+    account, on condition of the role (never every principal of the account)."""
+    return iam.AccountPrincipal(account).with_conditions(
+        {"ArnLike": {"aws:PrincipalArn": list(sign_in_roles)}}
+    )
 
 
 def trusted_role_principal(arn: str) -> iam.PrincipalWithConditions:
@@ -383,6 +463,8 @@ def boundary_document(
                     "s3:PutBucketVersioning",
                     "s3:PutLifecycleConfiguration",
                     "s3:PutBucketObjectLockConfiguration",
+                    "s3:PutBucketLogging",
+                    "s3:PutReplicationConfiguration",
                 ],
                 resources=["*"],
             ),
@@ -421,6 +503,31 @@ def boundary_document(
                         )
                     }
                 },
+            ),
+            iam.PolicyStatement(
+                sid="DenyStackAndDeliveryChangesExceptByDelivery",
+                effect=iam.Effect.DENY,
+                actions=[*STACK_CHANGES, *DELIVERY_CHANGES],
+                resources=["*"],
+                conditions=not_delivery,
+            ),
+            iam.PolicyStatement(
+                sid="DenyWorkloadChanges",
+                effect=iam.Effect.DENY,
+                actions=list(WORKLOAD_CHANGES),
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyLogExports",
+                effect=iam.Effect.DENY,
+                actions=list(LOG_EXPORTS),
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyVectorAccessPolicyChanges",
+                effect=iam.Effect.DENY,
+                actions=list(VECTOR_POLICY_CHANGES),
+                resources=["*"],
             ),
             iam.PolicyStatement(
                 sid="DenyNetworkPathChanges",

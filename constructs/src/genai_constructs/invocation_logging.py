@@ -7,7 +7,7 @@ create and update and DeleteModelInvocationLoggingConfiguration on delete.
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, Stack, Tags
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
@@ -97,6 +97,9 @@ class ModelInvocationLogging(Construct):
             "Configuration",
             service_token=self.function.function_arn,
             resource_type="Custom::BedrockModelInvocationLogging",
+            # Logging stays on when the resource leaves a template (or its stack is deleted):
+            # turning it off is never a side effect of a deployment.
+            removal_policy=RemovalPolicy.RETAIN,
             properties={
                 "LogGroupName": log_group.log_group_name,
                 "RoleArn": self.delivery_role.role_arn,

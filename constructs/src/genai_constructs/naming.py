@@ -19,25 +19,14 @@ WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):
 # every other role under the boundary is denied GOVERNANCE_CHANGES.
 GOVERNANCE_CONFIGURATOR_TAG = (WORKLOAD_TAG_KEY, "governance-configurator")
-# What would let a role use or change the governance configurator's function (and so act with
-# its role): denied to every role under the boundary on functions carrying its tag.
+# What would let a role use the governance configurator's function (and so act with its role)
+# or lift its tag: denied to every role under the boundary on functions carrying its tag (the
+# boundary denies changing any function's code, configuration or permissions to all of them).
 GOVERNANCE_FUNCTION_ACTIONS = (
-    "lambda:AddPermission",
-    "lambda:CreateAlias",
-    "lambda:CreateEventSourceMapping",
-    "lambda:DeleteFunction",
     "lambda:InvokeAsync",
     "lambda:InvokeFunction",
-    "lambda:PublishVersion",
-    "lambda:PutFunctionConcurrency",
-    "lambda:PutFunctionEventInvokeConfig",
-    "lambda:RemovePermission",
     "lambda:TagResource",
     "lambda:UntagResource",
-    "lambda:UpdateAlias",
-    "lambda:UpdateFunctionCode",
-    "lambda:UpdateFunctionConfiguration",
-    "lambda:UpdateFunctionEventInvokeConfig",
 )
 # The delivery pipeline's roles: the only ones that may assume the deployment (CDK bootstrap)
 # roles of the accounts.
@@ -62,6 +51,21 @@ def pascal(name: str) -> str:
 def persona_role_name(prefix: str, persona: str) -> str:
     """The fixed name of a persona role: identity federation and trust refer to it."""
     return f"{prefix}-{persona}"
+
+
+def permission_set_name(persona: str) -> str:
+    """The IAM Identity Center permission set people sign in with to become ``persona``
+    (Identity Center allows 32 characters)."""
+    return f"genai-{persona}"[:32]
+
+
+def sign_in_role_pattern(partition: str, account: str, permission_set: str) -> str:
+    """The ARN pattern of the role IAM Identity Center creates in ``account`` for
+    ``permission_set`` (``AWSReservedSSO_<name>_<hash>``, under its reserved path)."""
+    return (
+        f"arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
+        f"*AWSReservedSSO_{permission_set}_*"
+    )
 
 
 def boundary_policy_name(prefix: str) -> str:

@@ -1,0 +1,483 @@
+"""Chains: every edge kind of the privilege graph on small hand-written assemblies, and each
+escalation the security review found, refuted on the example and reachable again on a copy of
+its templates with the old statement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blueprint.assembly.access.catalog import load_catalog, run_catalog
+from blueprint.assembly.access.chains import PrivilegeGraph, Reach
+from blueprint.assembly.access.evaluate import Evaluator
+from blueprint.assembly.access.question import request_for
+from blueprint.assembly.access.report import catalog_lines
+from blueprint.assembly.access.world import build_world
+from blueprint.assembly.reader import read_assembly
+from blueprint.model import names
+from tests.access_worlds import (
+    ALICE,
+    World,
+    allow,
+    bucket,
+    deny,
+    key,
+    role,
+)
+from tests.conftest import Synthesized
+from tests.test_access_catalog import copy_assembly
+
+Json = dict[str, Any]
+OBJECT = "arn:aws:s3:::alice-data/report.csv"
+ADMIN = f"{ALICE}:admin"
+READER_ARN = {"Fn::GetAtt": ["Reader", "Arn"]}
+IMAGE = f"{ALICE}.dkr.ecr.eu-west-1.amazonaws.com/recipe"
+SSO_ROLE = (
+    f"arn:aws:iam::{ALICE}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_genai-reader_*"
+)
+
+
+def world_with(tmp_path: Path, admin: list[Json], **resources: Json) -> World:
+    """Alice's account: an admin allowed ``admin``, a reader that alone may read
+    ``OBJECT`` (trusting only its sign-in door), the bucket, and ``resources``."""
+    return World(
+        tmp_path / "cdk.out",
+        {
+            "alice": (
+                ALICE,
+                {
+                    "Admin": role("admin", statements=admin),
+                    "Reader": role(
+                        "reader",
+                        statements=[allow("s3:GetObject", OBJECT)],
+                        trust=[door(SSO_ROLE)],
+                    ),
+                    "Data": bucket("alice-data"),
+                    **resources,
+                },
+            )
+        },
+    )
+
+
+def door(pattern: str) -> Json:
+    return allow(
+        "sts:AssumeRole",
+        None,
+        principal={"AWS": f"arn:aws:iam::{ALICE}:root"},
+        condition={"ArnLike": {"aws:PrincipalArn": pattern}},
+    )
+
+
+def reach(world: World, principal: str, action: str, resource: str) -> Reach:
+    request = request_for(world.world, principal, action, resource, [])
+    return PrivilegeGraph(world.world, world.evaluator).reach(request)
+
+
+def kinds(found: Reach) -> list[str]:
+    return [hop.kind for hop in found.chain]
+
+
+# --- edges: one principal becomes another ---------------------------------------------
+
+
+def test_assuming_a_role_is_an_edge_when_its_trust_admits_the_caller(tmp_path: Path) -> None:
+    world = world_with(
+        tmp_path,
+        [allow("sts:AssumeRole")],
+        Open=role("open", statements=[allow("s3:GetObject", OBJECT)], trust=[door("*")]),
+    )
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert found.decision.decision == "allow"
+    assert kinds(found) == ["assume-role"]
+    assert found.chain[0].becomes == f"{ALICE}:open"
+    assert world.decide(ADMIN, "s3:GetObject", OBJECT) == "deny"
+
+
+def test_a_role_that_trusts_only_its_sign_in_door_is_no_edge(tmp_path: Path) -> None:
+    world = world_with(tmp_path, [allow("sts:AssumeRole")])
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert found.decision.decision == "deny"
+    assert found.chain == ()
+
+
+RUNNERS: list[tuple[str, str, Json, str]] = [
+    (
+        "function-code",
+        "lambda:UpdateFunctionCode",
+        {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "f", "Role": READER_ARN}},
+        f"arn:aws:lambda:eu-west-1:{ALICE}:function:f",
+    ),
+    (
+        "function-code",
+        "lambda:UpdateFunctionConfiguration",
+        {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "f", "Role": READER_ARN}},
+        f"arn:aws:lambda:eu-west-1:{ALICE}:function:f",
+    ),
+    (
+        "build",
+        "codebuild:StartBuild",
+        {"Type": "AWS::CodeBuild::Project", "Properties": {"Name": "p", "ServiceRole": READER_ARN}},
+        f"arn:aws:codebuild:eu-west-1:{ALICE}:project/p",
+    ),
+    (
+        "pipeline",
+        "sagemaker:UpdatePipeline",
+        {
+            "Type": "AWS::SageMaker::Pipeline",
+            "Properties": {"PipelineName": "pl", "RoleArn": READER_ARN},
+        },
+        f"arn:aws:sagemaker:eu-west-1:{ALICE}:pipeline/pl",
+    ),
+    (
+        "state-machine",
+        "states:UpdateStateMachine",
+        {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"StateMachineName": "sm", "RoleArn": READER_ARN},
+        },
+        f"arn:aws:states:eu-west-1:{ALICE}:stateMachine:sm",
+    ),
+    (
+        "pipe",
+        "pipes:UpdatePipe",
+        {"Type": "AWS::Pipes::Pipe", "Properties": {"Name": "pp", "RoleArn": READER_ARN}},
+        f"arn:aws:pipes:eu-west-1:{ALICE}:pipe/pp",
+    ),
+    (
+        "delivery-pipeline",
+        "codepipeline:UpdatePipeline",
+        {
+            "Type": "AWS::CodePipeline::Pipeline",
+            "Properties": {"Name": "cp", "RoleArn": READER_ARN},
+        },
+        f"arn:aws:codepipeline:eu-west-1:{ALICE}:cp",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "action", "resource", "arn"), RUNNERS, ids=[r[1] for r in RUNNERS]
+)
+def test_changing_what_runs_as_a_role_is_an_edge(
+    tmp_path: Path, kind: str, action: str, resource: Json, arn: str
+) -> None:
+    world = world_with(tmp_path, [allow(action, arn)], Runner=resource)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", [kind])
+    assert found.chain[0].via.startswith(action)
+    assert found.chain[0].becomes == f"{ALICE}:reader"
+    refused = world_with(
+        tmp_path / "refused", [allow(action, arn), deny(action, arn)], Runner=resource
+    )
+    assert reach(refused, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
+def test_opening_a_studio_user_profile_acts_as_its_execution_role(tmp_path: Path) -> None:
+    profile_arn = f"arn:aws:sagemaker:eu-west-1:{ALICE}:user-profile/*/u"
+    resources = {
+        "Domain": {"Type": "AWS::SageMaker::Domain", "Properties": {"DomainName": "d"}},
+        "Profile": {
+            "Type": "AWS::SageMaker::UserProfile",
+            "Properties": {
+                "DomainId": {"Fn::GetAtt": ["Domain", "DomainId"]},
+                "UserProfileName": "u",
+                "UserSettings": {"ExecutionRole": READER_ARN},
+            },
+        },
+    }
+    world = world_with(
+        tmp_path, [allow("sagemaker:CreatePresignedDomainUrl", profile_arn)], **resources
+    )
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["studio"])
+    other = world_with(
+        tmp_path / "other",
+        [allow("sagemaker:CreatePresignedDomainUrl", profile_arn.replace("/u", "/v"))],
+        **resources,
+    )
+    assert reach(other, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
+def test_changing_a_stack_acts_as_cloudformations_execution_role(tmp_path: Path) -> None:
+    stack = f"arn:aws:cloudformation:eu-west-1:{ALICE}:stack/alice/*"
+    world = world_with(tmp_path, [allow("cloudformation:UpdateStack", stack)])
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["stack"])
+    execution = names.cdk_role_name("cfn-exec", ALICE, "eu-west-1")
+    assert found.chain[0].becomes == f"{ALICE}:{execution}"
+    change_set = world_with(
+        tmp_path / "change-set",
+        [allow(["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"], stack)],
+    )
+    assert kinds(reach(change_set, ADMIN, "s3:GetObject", OBJECT)) == ["stack"]
+    half = world_with(tmp_path / "half", [allow("cloudformation:CreateChangeSet", stack)])
+    assert reach(half, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
+def test_writing_the_staging_bucket_changes_what_cloudformation_deploys(tmp_path: Path) -> None:
+    assets = f"arn:aws:s3:::{names.asset_bucket_name(ALICE, 'eu-west-1')}/*"
+    world = world_with(tmp_path, [allow("s3:PutObject", assets)])
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["deployment-asset"])
+
+
+def test_passing_a_role_to_a_service_that_runs_code_is_an_edge(tmp_path: Path) -> None:
+    runnable = role(
+        "runnable",
+        statements=[allow("s3:GetObject", OBJECT)],
+        trust=[allow("sts:AssumeRole", None, principal={"Service": "lambda.amazonaws.com"})],
+    )
+    passes = allow(
+        "iam:PassRole",
+        f"arn:aws:iam::{ALICE}:role/runnable",
+        condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+    )
+    world = world_with(tmp_path, [passes, allow("lambda:CreateFunction")], Runnable=runnable)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["pass-role"])
+    assert "iam:PassRole + lambda:CreateFunction" in found.chain[0].via
+    alone = world_with(tmp_path / "alone", [passes], Runnable=runnable)
+    assert reach(alone, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
+@pytest.mark.parametrize(
+    ("image", "reachable"), [(f"{IMAGE}:latest", True), (f"{IMAGE}@sha256:{'0' * 64}", False)]
+)
+def test_pushing_an_image_pulled_by_a_mutable_tag_is_an_edge(
+    tmp_path: Path, image: str, reachable: bool
+) -> None:
+    model = {
+        "Type": "AWS::SageMaker::Model",
+        "Properties": {"ExecutionRoleArn": READER_ARN, "PrimaryContainer": {"Image": image}},
+    }
+    repository = f"arn:aws:ecr:eu-west-1:{ALICE}:repository/recipe"
+    world = world_with(tmp_path, [allow("ecr:PutImage", repository)], Model=model)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert found.decision.decision == ("allow" if reachable else "deny")
+    assert kinds(found) == (["image"] if reachable else [])
+
+
+def test_a_chain_of_several_hops_is_followed_and_printed_hop_by_hop(tmp_path: Path) -> None:
+    world = world_with(
+        tmp_path,
+        [allow("sts:AssumeRole")],
+        Operator=role(
+            "operator",
+            statements=[allow("lambda:UpdateFunctionCode")],
+            trust=[door("*")],
+        ),
+        Function={
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"FunctionName": "f", "Role": READER_ARN},
+        },
+    )
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert kinds(found) == ["assume-role", "function-code"]
+    assert [hop.describe() for hop in found.chain] == [
+        f"{ADMIN} -[assume-role: sts:AssumeRole]-> {ALICE}:operator",
+        f"{ALICE}:operator -[function-code: lambda:UpdateFunctionCode alice/Function]-> "
+        f"{ALICE}:reader",
+    ]
+    assert all(hop.decision.reasons for hop in found.chain)
+
+
+# --- requests that yield the same outcome ----------------------------------------------
+
+
+def test_a_log_subscription_or_export_reads_a_log_group(tmp_path: Path) -> None:
+    group = f"arn:aws:logs:eu-west-1:{ALICE}:log-group:prompts:*"
+    for action in ("logs:PutSubscriptionFilter", "logs:CreateExportTask"):
+        world = world_with(tmp_path / action, [allow(action, group), deny("logs:GetLogEvents")])
+        found = reach(world, ADMIN, "logs:GetLogEvents", group)
+        assert found.decision.decision == "allow"
+        assert found.request is not None and found.request.action == action
+
+
+def test_a_key_grant_decrypts(tmp_path: Path) -> None:
+    account_key = key([allow("kms:*", principal={"AWS": f"arn:aws:iam::{ALICE}:root"})])
+    world = world_with(tmp_path, [allow("kms:CreateGrant")], Key=account_key)
+    found = reach(world, ADMIN, "kms:Decrypt", "alice/Key")
+    assert found.decision.decision == "allow"
+    assert found.request is not None and found.request.action == "kms:CreateGrant"
+
+
+def test_a_function_permission_invokes_and_a_bucket_policy_reads(tmp_path: Path) -> None:
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"FunctionName": "answers", "Role": READER_ARN},
+    }
+    world = world_with(
+        tmp_path,
+        [allow("lambda:AddPermission"), allow("s3:PutBucketPolicy", "arn:aws:s3:::alice-data")],
+        Function=function,
+    )
+    invoke = reach(world, ADMIN, "lambda:InvokeFunction", "alice/Function")
+    assert invoke.request is not None and invoke.request.action == "lambda:AddPermission"
+    read = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert read.decision.decision == "allow"
+    assert read.request is not None and read.request.action == "s3:PutBucketPolicy"
+
+
+# --- the example: each finding refuted, and reachable again with the old statement ------
+
+
+def without_statement(sid: str, action: str | None = None) -> Callable[[Json], None]:
+    """Every policy's statement ``sid`` gone (only ``action`` of it, when given)."""
+
+    def change(template: Json) -> None:
+        for resource in template["Resources"].values():
+            policy = resource.get("Properties", {}).get("PolicyDocument")
+            if resource["Type"] != "AWS::IAM::ManagedPolicy" or policy is None:
+                continue
+            if action is None:
+                policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != sid]
+                continue
+            for statement in policy["Statement"]:
+                if statement.get("Sid") == sid:
+                    statement["Action"] = [a for a in statement["Action"] if a != action]
+
+    return change
+
+
+def persona_trust_of_the_whole_account(template: Json) -> None:
+    """Persona roles trusting their account's root with no condition (the old trust)."""
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            if "AWSReservedSSO" in json.dumps(statement.get("Condition", {})):
+                statement.pop("Condition")
+
+
+def studio_profiles_of_any_user(template: Json) -> None:
+    for resource in template["Resources"].values():
+        policy = resource.get("Properties", {}).get("PolicyDocument")
+        for statement in (policy or {}).get("Statement", []):
+            if statement.get("Sid") == "OpenStudio":
+                statement["Resource"] = "arn:aws:sagemaker:*:*:user-profile/*/*"
+
+
+def recipe_image_by_tag(template: Json) -> None:
+    """The fine-tuning pipeline's recipe image by a tag (the old ``recipe_image``)."""
+    text = json.dumps(template)
+    if "genai-recipe@sha256:" not in text:
+        return
+    start = text.index("genai-recipe@sha256:")
+    end = start + len("genai-recipe@sha256:") + 64
+    template.clear()
+    template.update(json.loads(text[:start] + "genai-recipe:2026.11" + text[end:]))
+
+
+STACK_CHANGES = without_statement("DenyStackAndDeliveryChangesExceptByDelivery")
+FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
+    ("platform-admin-changes-a-stack", STACK_CHANGES, ""),
+    ("platform-admin-reads-lob-data", STACK_CHANGES, "stack"),
+    ("platform-admin-deletes-a-stack", STACK_CHANGES, ""),
+    ("platform-admin-becomes-the-data-scientist", persona_trust_of_the_whole_account, ""),
+    ("platform-admin-becomes-the-ml-engineer", persona_trust_of_the_whole_account, ""),
+    ("platform-admin-reads-lob-data", persona_trust_of_the_whole_account, "assume-role"),
+    ("platform-admin-replaces-function-code", without_statement("DenyWorkloadChanges"), ""),
+    (
+        "platform-admin-cannot-call-the-answer-api",
+        without_statement("DenyWorkloadChanges"),
+        "",
+    ),
+    (
+        "platform-admin-decrypts-with-the-lob-key",
+        without_statement("DenyWorkloadChanges"),
+        "function-code",
+    ),
+    (
+        "persona-turns-off-invocation-logging",
+        without_statement("DenyWorkloadChanges"),
+        "function-code",
+    ),
+    ("platform-admin-writes-merged-models", without_statement("DenyWorkloadChanges"), "pipeline"),
+    ("platform-admin-exports-prompts", without_statement("DenyLogExports"), ""),
+    ("platform-admin-reads-prompts", without_statement("DenyLogExports"), ""),
+    (
+        "platform-admin-changes-a-fine-tuning-pipeline",
+        without_statement("DenyWorkloadChanges"),
+        "",
+    ),
+    ("platform-admin-approves-a-model-package", without_statement("DenyModelApprovals"), ""),
+    (
+        "platform-admin-changes-a-vector-access-policy",
+        without_statement("DenyVectorAccessPolicyChanges"),
+        "",
+    ),
+    (
+        "governance-admin-changes-the-archive-logging",
+        without_statement("DenyAuditEvidenceDestruction", "s3:PutBucketLogging"),
+        "",
+    ),
+    ("governance-admin-deletes-the-organization-trail", STACK_CHANGES, "stack"),
+    ("tooling-admin-reads-lob-data", STACK_CHANGES, "stack"),
+    ("data-scientist-opens-an-unlisted-studio-profile", studio_profiles_of_any_user, ""),
+    ("platform-admin-writes-merged-models", recipe_image_by_tag, "image"),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "change", "hop"), FINDINGS, ids=[f"{f[0]}-{f[2] or 'direct'}" for f in FINDINGS]
+)
+def test_each_finding_is_refuted_and_reachable_again_with_the_old_statement(
+    example: Synthesized,
+    tmp_path: Path,
+    entry_id: str,
+    change: Callable[[Json], None],
+    hop: str,
+) -> None:
+    [entry] = [e for e in load_catalog() if e.id == entry_id]
+    today = run_catalog(world_of(example.outdir), example.plan, [entry])
+    assert today and all(o.matches for o in today)
+    old = copy_assembly(example, tmp_path / "cdk.out")
+    for path in old.glob("*.template.json"):
+        template = json.loads(path.read_text())
+        before = json.dumps(template)
+        change(template)
+        if json.dumps(template) != before:
+            path.write_text(json.dumps(template))
+    outcomes = run_catalog(world_of(old), example.plan, [entry])
+    reached = [o for o in outcomes if not o.matches]
+    assert reached, f"{entry_id} holds on the old templates too"
+    assert all(o.decision.decision == "allow" for o in reached)
+    if hop:
+        assert any(hop in [h.kind for h in o.chain] for o in reached)
+        assert any("    chain: " in line for line in catalog_lines(reached))
+
+
+def world_of(directory: Path) -> Any:
+    return build_world(read_assembly(directory))
+
+
+def test_the_only_edges_of_the_example_are_the_central_auditors(example: Synthesized) -> None:
+    """No persona or workload role of the example becomes another principal; the one designed
+    edge is the governance account's auditor becoming each other account's auditor (by exact
+    ARN). The bootstrap's roles are left out: only the delivery pipeline reaches them."""
+    world = world_of(example.outdir)
+    organization = example.plan.config.organization
+    graph = PrivilegeGraph(
+        world, Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    )
+    edges = {
+        (hop.actor, hop.kind, hop.becomes)
+        for role in world.roles
+        if not role.where.startswith("bootstrap ")
+        for hop, _, _ in graph.edges(role)
+    }
+    governance = example.plan.governance.account
+    auditor = names.role_name(example.plan.governance.prefix, "auditor")
+    others = {
+        placement.account
+        for placement in example.plan.placements
+        if placement.account != governance and placement.kind.value != "management"
+    }
+    assert edges == {
+        (f"{governance}:{auditor}", "assume-role", f"{account}:{auditor}") for account in others
+    }
