@@ -18,6 +18,7 @@ from blueprint.assembly.access.question import request_for
 from blueprint.assembly.access.report import catalog_lines
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.reader import read_assembly
+from blueprint.cli import main
 from blueprint.model import names
 from tests.access_worlds import (
     ALICE,
@@ -28,7 +29,7 @@ from tests.access_worlds import (
     key,
     role,
 )
-from tests.conftest import Synthesized
+from tests.conftest import EXAMPLE, Synthesized
 from tests.test_access_catalog import copy_assembly
 
 Json = dict[str, Any]
@@ -481,3 +482,103 @@ def test_the_only_edges_of_the_example_are_the_central_auditors(example: Synthes
     assert edges == {
         (f"{governance}:{auditor}", "assume-role", f"{account}:{auditor}") for account in others
     }
+
+
+# --- the command line and the templates -------------------------------------------------
+
+
+def test_the_command_line_prints_the_chain_hop_by_hop(
+    example: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = copy_assembly(example, tmp_path / "cdk.out")
+    for path in old.glob("*-foundation.template.json"):
+        template = json.loads(path.read_text())
+        STACK_CHANGES(template)
+        path.write_text(json.dumps(template))
+    admin = "444444444444:example-corp-platform-admin"
+    curated = example_curated_object(example)
+    question = ["--principal", admin, "--action", "s3:GetObject", "--resource", curated]
+    assert main(["access", str(old), "--org", str(EXAMPLE), *question, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["decision"] == "deny"
+    assert answer["through_chains"] == "allow"
+    assert answer["chain"][0]["kind"] == "stack"
+    assert answer["chain"][0]["via"].startswith("cloudformation:UpdateStack claims-interactive-")
+    assert answer["chain"][0]["reasons"]
+    assert main(["access", str(old), "--org", str(EXAMPLE), *question]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "deny"
+    assert any(
+        line.startswith("through a chain of ") and line.endswith(": allow") for line in lines
+    )
+    assert main(["access", str(old), "--org", str(EXAMPLE), "--json"]) == 1
+    checks = json.loads(capsys.readouterr().out)
+    reached = [c for c in checks if c["expect"] != c["decision"]]
+    chained = [c for c in reached if c["chain"]]
+    assert chained, "no check carries its chain"
+    assert {hop["kind"] for c in chained for hop in c["chain"]} >= {"stack"}
+    assert all({"actor", "becomes", "via", "reasons"} <= set(c["chain"][0]) for c in chained)
+
+
+def example_curated_object(example: Synthesized) -> str:
+    world = world_of(example.outdir)
+    zone = world.asset("claims-interactive", "zone", "curated")
+    assert zone is not None
+    return f"{zone.stack.name}/{zone.logical_id}/sample.parquet"
+
+
+def test_a_studio_profile_named_by_its_logical_id_gets_a_decision(example: Synthesized) -> None:
+    world = world_of(example.outdir)
+    organization = example.plan.config.organization
+    evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    scientist = "444444444444:example-corp-data-scientist"
+    decisions = {}
+    for user in ("alice", "bruno"):
+        profile = world.asset("claims-interactive", "studio-user", user)
+        assert profile is not None
+        resource = f"{profile.stack.name}/{profile.logical_id}"
+        request = request_for(world, scientist, "sagemaker:CreatePresignedDomainUrl", resource, [])
+        decisions[user] = evaluator.evaluate(request).decision
+    assert decisions == {"alice": "allow", "bruno": "allow"}
+    marketing = "444444444445:example-corp-data-scientist"
+    profile = world.asset("claims-interactive", "studio-user", "alice")
+    assert profile is not None
+    request = request_for(
+        world,
+        marketing,
+        "sagemaker:CreatePresignedDomainUrl",
+        f"{profile.stack.name}/{profile.logical_id}",
+        [],
+    )
+    assert evaluator.evaluate(request).decision == "deny"
+
+
+def test_every_boundary_stays_under_the_managed_policy_size_limit(example: Synthesized) -> None:
+    """IAM refuses a managed policy over 6,144 characters (white space aside); deploy-time
+    names count as the placeholders the evaluator reads them as, with room to spare."""
+    world = world_of(example.outdir)
+    sizes = {}
+    for stack in world.assembly.stacks:
+        for logical_id, resource in stack.resources.items():
+            if resource["Type"] != "AWS::IAM::ManagedPolicy":
+                continue
+            document = rendered(world, stack, resource["Properties"]["PolicyDocument"])
+            sizes[f"{stack.name}/{logical_id}"] = len("".join(json.dumps(document).split()))
+    boundaries = {name: size for name, size in sizes.items() if "Boundary" in name}
+    foundations = [s for s in world.assembly.stacks if s.name.endswith("-foundation")]
+    assert len(boundaries) == len(foundations)
+    assert max(sizes.values()) <= 6144 - 400
+
+
+def rendered(world: Any, stack: Any, value: Any) -> Any:
+    if (
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value)).startswith(("Fn::", "Ref"))
+    ):
+        return str(world.resolver.value(stack, value))
+    if isinstance(value, dict):
+        return {key: rendered(world, stack, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rendered(world, stack, item) for item in value]
+    return value

@@ -61,6 +61,14 @@ def test_deploy_time_names_are_themselves_and_differ_from_each_other() -> None:
     assert glob(text("arn:aws:s3:::*"), Symbol.of("arn:aws:s3:::", BUCKET_NAME)) is Tri.YES
 
 
+def test_a_deploy_time_name_cannot_change_a_fixed_first_or_last_character() -> None:
+    profile = Symbol.of("arn:aws:sagemaker:eu-west-1:1:user-profile/", BUCKET_NAME, "/bob")
+    assert arn_like(text("arn:aws:sagemaker:eu-west-1:1:user-profile/*/alice"), profile) is Tri.NO
+    assert arn_like(text("arn:aws:sagemaker:eu-west-1:1:user-profile/*/bob"), profile) is Tri.YES
+    assert glob(text("x*"), Symbol.of(BUCKET_NAME, "-suffix")) is Tri.UNKNOWN
+    assert glob(Symbol.of("a", BUCKET_NAME), Symbol.of("b", BUCKET_NAME)) is Tri.NO
+
+
 def test_an_unknown_value_is_never_equal_or_different() -> None:
     assert equals(UNKNOWN, text("x")) is Tri.UNKNOWN
     assert equals(UNKNOWN, UNKNOWN) is Tri.UNKNOWN

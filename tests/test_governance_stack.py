@@ -179,6 +179,24 @@ def test_organization_trail_validates_and_encrypts_every_region(gov: Governance)
     assert trail["DependsOn"] == [policy_logical_id]
 
 
+def test_the_trail_is_retained_and_records_writes_of_the_deployment_assets(
+    gov: Governance,
+) -> None:
+    _, trail = gov.one("AWS::CloudTrail::Trail")
+    assert trail["DeletionPolicy"] == "Retain"
+    selectors = {
+        s["Name"]: s["FieldSelectors"] for s in trail["Properties"]["AdvancedEventSelectors"]
+    }
+    assets = {f["Field"]: f for f in selectors["Writes of the CDK asset buckets"]}
+    assert assets["readOnly"]["Equals"] == ["false"]
+    assert assets["resources.type"]["Equals"] == ["AWS::S3::Object"]
+    assert json.dumps(assets["resources.ARN"]["StartsWith"]).count(":s3:::cdk-") == 1
+    reads = {
+        f["Field"]: f for f in selectors["Object reads and writes of the organization's buckets"]
+    }
+    assert ":s3:::cdk-" in json.dumps(reads["resources.ARN"]["NotStartsWith"])
+
+
 def test_logs_key_admits_cloudtrail_for_the_organization_trail_only(gov: Governance) -> None:
     keys = gov.resources("AWS::KMS::Key", SECURITY_STACK)
     statements = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
@@ -582,6 +584,36 @@ def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
         instance_type="ml.g5.12xlarge",
         image_scope="training",
     )
+
+
+def test_a_recipe_image_by_tag_is_refused() -> None:
+    image = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
+    spec = fine_tuning.FineTuningSpec(
+        name="x",
+        base_model_prefix="models/m/base/",
+        dataset_prefix="x/",
+        training_instance="ml.g5.12xlarge",
+        serving_instance="ml.g5.2xlarge",
+        recipe_image=image,
+    )
+    stack = Stack(App(), "Tuning", env=Environment(account="555555555555", region="eu-west-1"))
+    unused: Any = None
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"FineTuningPipeline: recipe_image '{image}' is not pinned by digest"),
+    ):
+        fine_tuning.FineTuningPipeline(
+            stack,
+            "Pipeline",
+            spec=spec,
+            vpc=unused,
+            vpc_subnets=[unused],
+            security_group=unused,
+            encryption_key=unused,
+            log_retention=unused,
+            training_bucket=unused,
+            artifacts_bucket=unused,
+        )
 
 
 def test_the_pipeline_role_pulls_the_recipe_image(

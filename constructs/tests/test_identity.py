@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_cdk.assertions import Template
 
@@ -47,26 +49,79 @@ def test_boundary_denies_escalation(template: Template) -> None:
     assert "cloudtrail:StopLogging" in statements["DenyAuditEvidenceDestruction"]["Action"]
 
 
-def test_cross_account_trust_is_explicit(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::IAM::Role",
-        {
-            "RoleName": "acme-auditor",
-            "AssumeRolePolicyDocument": {
-                "Statement": [
-                    {
-                        "Action": "sts:AssumeRole",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": [
-                                "arn:aws:iam::123456789012:root",
-                                "arn:aws:iam::210987654321:root",
-                            ]
-                        },
-                    }
-                ]
-            },
-        },
+def test_boundary_keeps_every_role_from_changing_what_runs_as_another(template: Template) -> None:
+    policy = next(iter(template.find_resources("AWS::IAM::ManagedPolicy").values()))
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    stacks = statements["DenyStackAndDeliveryChangesExceptByDelivery"]
+    assert stacks["Effect"] == "Deny"
+    assert {"cloudformation:Update*", "cloudformation:ExecuteChangeSet"} <= set(stacks["Action"])
+    assert {"codebuild:StartBuild*", "codepipeline:UpdatePipeline"} <= set(stacks["Action"])
+    assert stacks["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalTag/genai-platform:workload": "delivery"}
+    }
+    workloads = statements["DenyWorkloadChanges"]
+    assert "Condition" not in workloads
+    assert {"lambda:Update*", "lambda:AddPermission", "sagemaker:UpdatePipeline"} <= set(
+        workloads["Action"]
+    )
+    assert "logs:PutSubscriptionFilter" in statements["DenyLogExports"]["Action"]
+    assert "aoss:Update*" in statements["DenyVectorAccessPolicyChanges"]["Action"]
+    assert "s3:PutBucketLogging" in statements["DenyAuditEvidenceDestruction"]["Action"]
+
+
+def door_statements(template: Template, role_name: str) -> list[dict[str, Any]]:
+    [role] = [
+        r
+        for r in template.find_resources("AWS::IAM::Role").values()
+        if r["Properties"]["RoleName"] == role_name
+    ]
+    statements: list[dict[str, Any]] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    return statements
+
+
+def test_each_trusted_account_is_trusted_only_for_the_personas_sign_in_role(
+    template: Template,
+) -> None:
+    statements = door_statements(template, "acme-auditor")
+    assert [s["Principal"] for s in statements] == [
+        {"AWS": "arn:aws:iam::123456789012:root"},
+        {"AWS": "arn:aws:iam::210987654321:root"},
+    ]
+    for statement, account in zip(statements, ("123456789012", "210987654321"), strict=True):
+        [pattern] = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        assert joined(pattern) == (
+            f"arn:<AWS::Partition>:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
+            "*AWSReservedSSO_genai-auditor_*"
+        )
+
+
+def test_no_persona_trusts_an_account_without_a_principal_condition(template: Template) -> None:
+    for role in template.find_resources("AWS::IAM::Role").values():
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            if "AWS" in statement["Principal"]:
+                assert "aws:PrincipalArn" in str(statement.get("Condition"))
+
+
+def test_a_persona_may_name_its_own_sign_in_roles() -> None:
+    stack = new_stack()
+    saml = "arn:aws:iam::123456789012:role/federated/analysts-*"
+    persona = Persona(
+        name="analyst",
+        description="Signs in through the enterprise's SAML provider",
+        trusted_accounts=("123456789012",),
+        sign_in_roles=(saml,),
+    )
+    PersonaRoles(stack, "People", prefix="acme", personas=[persona])
+    [statement] = door_statements(Template.from_stack(stack), "acme-analyst")
+    assert statement["Condition"] == {"ArnLike": {"aws:PrincipalArn": [saml]}}
+
+
+def joined(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    delimiter, parts = value["Fn::Join"]
+    return str(delimiter).join(
+        part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts
     )
 
 

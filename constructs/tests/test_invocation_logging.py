@@ -52,6 +52,12 @@ def test_custom_resource_configures_all_delivery(template: Template) -> None:
     )
 
 
+def test_logging_stays_on_when_the_resource_leaves_its_template(template: Template) -> None:
+    [configuration] = template.find_resources("Custom::BedrockModelInvocationLogging").values()
+    assert configuration["DeletionPolicy"] == "Retain"
+    assert configuration["UpdateReplacePolicy"] == "Retain"
+
+
 def test_function_can_only_configure_logging_and_pass_the_delivery_role(template: Template) -> None:
     policy = next(
         p
