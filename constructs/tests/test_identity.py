@@ -55,7 +55,7 @@ def test_boundary_keeps_every_role_from_changing_what_runs_as_another(template: 
     stacks = statements["DenyStackAndDeliveryChangesExceptByDelivery"]
     assert stacks["Effect"] == "Deny"
     assert {"cloudformation:Update*", "cloudformation:ExecuteChangeSet"} <= set(stacks["Action"])
-    assert {"codebuild:StartBuild*", "codepipeline:UpdatePipeline"} <= set(stacks["Action"])
+    assert {"codebuild:StartBuild*", "codepipeline:Update*"} <= set(stacks["Action"])
     assert stacks["Condition"] == {
         "StringNotEquals": {"aws:PrincipalTag/genai-platform:workload": "delivery"}
     }
