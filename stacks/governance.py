@@ -91,6 +91,7 @@ class GovernanceStack(Stack):
             encryption_key, access_log_bucket, trail_retention_days, removal_policy
         )
         self._allow_trail_delivery(management_account, organization_id)
+        self._keep_the_record()
         self.key_policy_statements = self._trail_key_statements(management_account)
         if isinstance(encryption_key, kms.Key):
             for statement in self.key_policy_statements:
@@ -224,6 +225,32 @@ class GovernanceStack(Stack):
                 conditions={
                     "StringEquals": {**from_trail, "s3:x-amz-acl": "bucket-owner-full-control"}
                 },
+            )
+        )
+
+    def _keep_the_record(self) -> None:
+        """Only CloudTrail writes the archive and nobody deletes from it: no principal of the
+        account forges a log file or hides one behind a delete marker (object lock keeps the
+        versions, not their visibility)."""
+        self.log_archive.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyWritesExceptByCloudTrail",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.log_archive.arn_for_objects("*")],
+                conditions={
+                    "StringNotEquals": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}
+                },
+            )
+        )
+        self.log_archive.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyDeletes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[self.log_archive.arn_for_objects("*")],
             )
         )
 

@@ -37,10 +37,88 @@ LOB_DATA_READS = (
     "lambda:InvokeFunction",
     "lambda:InvokeFunctionUrl",
     "sagemaker:CreatePresignedDomainUrl",
+    # The MLflow server reads and writes the artifacts zone for whoever opens it.
+    "sagemaker:CreatePresignedMlflowTrackingServerUrl",
+    "sagemaker-mlflow:*",
     "s3vectors:GetVectors",
     "s3vectors:QueryVectors",
     "aoss:APIAccessAll",
 )
+# Changing what runs as a platform role: a function's code, configuration or permissions, a
+# pipeline's, state machine's or pipe's definition, an event rule's schedule or targets, a
+# Studio domain's, profile's or space's settings and lifecycle scripts (which run as the
+# data scientist's role). CloudFormation, with its own role, alone changes them.
+WORKLOAD_CHANGES = (
+    "events:DeleteRule",
+    "events:DisableRule",
+    "events:PutPermission",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemovePermission",
+    "events:RemoveTargets",
+    "lambda:AddPermission",
+    "lambda:Create*",
+    "lambda:Delete*",
+    "lambda:Publish*",
+    "lambda:Put*",
+    "lambda:RemovePermission",
+    "lambda:Update*",
+    "pipes:UpdatePipe",
+    "sagemaker:CreateDomain",
+    "sagemaker:CreateStudioLifecycleConfig",
+    "sagemaker:CreateUserProfile",
+    "sagemaker:DeletePipeline",
+    "sagemaker:DeleteStudioLifecycleConfig",
+    "sagemaker:UpdateDomain",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:UpdateUserProfile",
+    "states:UpdateStateMachine",
+)
+# Changing the delivery pipeline or running its builds (a buildspec override, a sandbox, a
+# command) acts with its roles, which the accounts' deployment roles trust; rolling a stage
+# back or retrying it redeploys what nobody approved now. (Approving stays: the boundary lets
+# only the release approver.)
+DELIVERY_CHANGES = (
+    "codebuild:Create*",
+    "codebuild:Delete*",
+    "codebuild:Import*",
+    "codebuild:Put*",
+    "codebuild:Retry*",
+    "codebuild:Start*",
+    "codebuild:Update*",
+    "codepipeline:Create*",
+    "codepipeline:Delete*",
+    "codepipeline:DisableStageTransition",
+    "codepipeline:EnableStageTransition",
+    "codepipeline:OverrideStageCondition",
+    "codepipeline:PutActionRevision",
+    "codepipeline:Retry*",
+    "codepipeline:Rollback*",
+    "codepipeline:StartPipelineExecution",
+    "codepipeline:Update*",
+)
+# Copying a log group's events (prompts and answers among them) out, or reading them through
+# another service: subscriptions, exports, metric filters and anomaly detectors over their
+# fields, Contributor Insights rules (which read logs without a logs: permission), and
+# changing their key, masking or transformation.
+LOG_COPIES = (
+    "cloudwatch:PutInsightRule",
+    "logs:AssociateKmsKey",
+    "logs:CreateExportTask",
+    "logs:CreateLogAnomalyDetector",
+    "logs:DeleteDataProtectionPolicy",
+    "logs:DisassociateKmsKey",
+    "logs:PutAccountPolicy",
+    "logs:PutDataProtectionPolicy",
+    "logs:PutDestination*",
+    "logs:PutMetricFilter",
+    "logs:PutSubscriptionFilter",
+    "logs:PutTransformer",
+    "logs:UpdateLogAnomalyDetector",
+)
+# Who may read a vector collection is its data access policy: CloudFormation writes it (and
+# the collections, their network and encryption policies).
+VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
 LOB_DATA_WRITES = (
     "s3:PutObject",
     "s3:DeleteObject",
@@ -49,8 +127,13 @@ LOB_DATA_WRITES = (
     "s3vectors:PutVectors",
     "s3vectors:DeleteVectors",
 )
-# Approving, rejecting or removing a registered model: the LOB's ML engineers' decision.
-MODEL_APPROVALS = ("sagemaker:UpdateModelPackage", "sagemaker:DeleteModelPackage")
+# Registering (possibly as approved), approving, rejecting or removing a model: the LOB's ML
+# engineers' and pipelines' decision.
+MODEL_APPROVALS = (
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DeleteModelPackage",
+    "sagemaker:UpdateModelPackage",
+)
 LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
 MLFLOW_WORK = (
     "sagemaker-mlflow:AccessUI",
@@ -81,13 +164,16 @@ CONFIGURATION_READS = (
 
 
 def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPolicy:
-    """Denies every persona changing the guardrail or the invocation logging by hand (the
-    boundary already denies bucket-policy changes, object-lock bypass and key grants to all
-    roles; the invocation-logging function, under the same boundary, must configure logging)."""
+    """Denies every persona changing by hand the guardrail, the invocation logging, what runs
+    as a platform role or the delivery pipeline, and copying logs out (the boundary already
+    denies stack changes, bucket-policy changes, object-lock bypass and key grants to all
+    roles; the invocation-logging function, under the same boundary, must configure logging).
+    Workload roles are not denied these: their job policies grant none of them, which the
+    access catalog's chains prove."""
     policy = iam.ManagedPolicy(
         scope,
         "PersonaGuard",
-        description="No persona changes the guardrail or the model invocation logging",
+        description="No persona changes the guardrail, the logging, or what the platform runs",
         roles=list(roles),
         statements=[
             iam.PolicyStatement(
@@ -95,7 +181,18 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                 effect=iam.Effect.DENY,
                 actions=list(GOVERNANCE_CHANGES),
                 resources=["*"],
-            )
+            ),
+            *(
+                iam.PolicyStatement(
+                    sid=sid, effect=iam.Effect.DENY, actions=list(actions), resources=["*"]
+                )
+                for sid, actions in (
+                    ("DenyWorkloadChangesByHand", WORKLOAD_CHANGES),
+                    ("DenyDeliveryChangesByHand", DELIVERY_CHANGES),
+                    ("DenyLogCopies", LOG_COPIES),
+                    ("DenyVectorAccessPolicyChanges", VECTOR_POLICY_CHANGES),
+                )
+            ),
         ],
     )
     _acknowledge_deny_only(policy)

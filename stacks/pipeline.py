@@ -187,9 +187,27 @@ class PipelineStack(Stack):
                     post.append(gate)
                 wave.add_stage(stage, post=post)
         self.pipeline.build_pipeline()
+        self._keep_artifacts_to_delivery()
         # Its roles live in the tooling account, under that account's boundary.
         use_account_boundary(self, plan.prefix)
         acknowledge_pipeline(self, self.pipeline)
+
+    def _keep_artifacts_to_delivery(self) -> None:
+        """What a stage deploys is what the synth wrote to the artifact bucket: only the
+        pipeline's own roles write or delete there, so nobody swaps an approved template."""
+        bucket = self.pipeline.pipeline.artifact_bucket
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyChangesExceptByDelivery",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"],
+                resources=[bucket.arn_for_objects("*")],
+                conditions={
+                    "StringNotEquals": {f"aws:PrincipalTag/{DELIVERY_TAG[0]}": DELIVERY_TAG[1]}
+                },
+            )
+        )
 
     def smoke_project(self) -> codebuild.PipelineProject:
         """One CodeBuild project for every smoke check; each action passes its target.

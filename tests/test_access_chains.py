@@ -150,6 +150,21 @@ RUNNERS: list[tuple[str, str, Json, str]] = [
         f"arn:aws:pipes:eu-west-1:{ALICE}:pipe/pp",
     ),
     (
+        "mlflow",
+        "sagemaker:CreatePresignedMlflowTrackingServerUrl",
+        {
+            "Type": "AWS::SageMaker::MlflowTrackingServer",
+            "Properties": {"TrackingServerName": "t", "RoleArn": READER_ARN},
+        },
+        f"arn:aws:sagemaker:eu-west-1:{ALICE}:mlflow-tracking-server/t",
+    ),
+    (
+        "build",
+        "codebuild:StartSandbox + codebuild:StartCommandExecution",
+        {"Type": "AWS::CodeBuild::Project", "Properties": {"Name": "p", "ServiceRole": READER_ARN}},
+        f"arn:aws:codebuild:eu-west-1:{ALICE}:project/p",
+    ),
+    (
         "delivery-pipeline",
         "codepipeline:UpdatePipeline",
         {
@@ -167,13 +182,14 @@ RUNNERS: list[tuple[str, str, Json, str]] = [
 def test_changing_what_runs_as_a_role_is_an_edge(
     tmp_path: Path, kind: str, action: str, resource: Json, arn: str
 ) -> None:
-    world = world_with(tmp_path, [allow(action, arn)], Runner=resource)
+    actions = action.split(" + ")
+    world = world_with(tmp_path, [allow(actions, arn)], Runner=resource)
     found = reach(world, ADMIN, "s3:GetObject", OBJECT)
     assert (found.decision.decision, kinds(found)) == ("allow", [kind])
     assert found.chain[0].via.startswith(action)
     assert found.chain[0].becomes == f"{ALICE}:reader"
     refused = world_with(
-        tmp_path / "refused", [allow(action, arn), deny(action, arn)], Runner=resource
+        tmp_path / "refused", [allow(actions, arn), deny(actions[-1], arn)], Runner=resource
     )
     assert reach(refused, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
 
@@ -328,12 +344,13 @@ def test_a_function_permission_invokes_and_a_bucket_policy_reads(tmp_path: Path)
 
 
 def without_statement(sid: str, action: str | None = None) -> Callable[[Json], None]:
-    """Every policy's statement ``sid`` gone (only ``action`` of it, when given)."""
+    """Every policy's (identity, boundary, bucket) statement ``sid`` gone (only ``action`` of
+    it, when given)."""
 
     def change(template: Json) -> None:
         for resource in template["Resources"].values():
             policy = resource.get("Properties", {}).get("PolicyDocument")
-            if resource["Type"] != "AWS::IAM::ManagedPolicy" or policy is None:
+            if policy is None:
                 continue
             if action is None:
                 policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != sid]
@@ -374,39 +391,46 @@ def recipe_image_by_tag(template: Json) -> None:
     template.update(json.loads(text[:start] + "genai-recipe:2026.11" + text[end:]))
 
 
-STACK_CHANGES = without_statement("DenyStackAndDeliveryChangesExceptByDelivery")
+STACK_CHANGES = without_statement("DenyStackChangesExceptByDelivery")
+WORKLOADS = without_statement("DenyWorkloadChangesByHand")
+LOG_COPIES = without_statement("DenyLogCopies")
+DELIVERY = without_statement("DenyDeliveryChangesByHand")
 FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
     ("platform-admin-changes-a-stack", STACK_CHANGES, ""),
     ("platform-admin-reads-lob-data", STACK_CHANGES, "stack"),
     ("platform-admin-deletes-a-stack", STACK_CHANGES, ""),
+    (
+        "platform-admin-activates-a-cloudformation-extension",
+        without_statement("DenyStackChangesExceptByDelivery", "cloudformation:ActivateType"),
+        "",
+    ),
     ("platform-admin-becomes-the-data-scientist", persona_trust_of_the_whole_account, ""),
     ("platform-admin-becomes-the-ml-engineer", persona_trust_of_the_whole_account, ""),
     ("platform-admin-reads-lob-data", persona_trust_of_the_whole_account, "assume-role"),
-    ("platform-admin-replaces-function-code", without_statement("DenyWorkloadChanges"), ""),
+    ("platform-admin-replaces-function-code", WORKLOADS, ""),
+    ("platform-admin-cannot-call-the-answer-api", WORKLOADS, ""),
+    ("platform-admin-decrypts-with-the-lob-key", WORKLOADS, "function-code"),
+    ("platform-admin-writes-merged-models", WORKLOADS, "pipeline"),
+    ("platform-admin-changes-a-fine-tuning-pipeline", WORKLOADS, ""),
+    ("platform-admin-gives-studio-a-lifecycle-script", WORKLOADS, ""),
+    ("platform-admin-changes-the-studio-domain", WORKLOADS, ""),
+    ("platform-admin-reads-training-data-through-studio", WORKLOADS, "studio"),
+    ("platform-admin-changes-an-event-rule", WORKLOADS, ""),
+    ("platform-admin-exports-prompts", LOG_COPIES, ""),
+    ("platform-admin-reads-prompts", LOG_COPIES, ""),
+    ("platform-admin-reads-prompts-through-contributor-insights", LOG_COPIES, ""),
+    ("platform-admin-filters-prompts-into-metrics", LOG_COPIES, ""),
     (
-        "platform-admin-cannot-call-the-answer-api",
-        without_statement("DenyWorkloadChanges"),
-        "",
-    ),
-    (
-        "platform-admin-decrypts-with-the-lob-key",
-        without_statement("DenyWorkloadChanges"),
-        "function-code",
-    ),
-    (
-        "persona-turns-off-invocation-logging",
-        without_statement("DenyWorkloadChanges"),
-        "function-code",
-    ),
-    ("platform-admin-writes-merged-models", without_statement("DenyWorkloadChanges"), "pipeline"),
-    ("platform-admin-exports-prompts", without_statement("DenyLogExports"), ""),
-    ("platform-admin-reads-prompts", without_statement("DenyLogExports"), ""),
-    (
-        "platform-admin-changes-a-fine-tuning-pipeline",
-        without_statement("DenyWorkloadChanges"),
+        "platform-admin-opens-mlflow",
+        without_statement("DenyLobDataReads", "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
         "",
     ),
     ("platform-admin-approves-a-model-package", without_statement("DenyModelApprovals"), ""),
+    (
+        "platform-admin-registers-a-model-package",
+        without_statement("DenyModelApprovals", "sagemaker:CreateModelPackage"),
+        "",
+    ),
     (
         "platform-admin-changes-a-vector-access-policy",
         without_statement("DenyVectorAccessPolicyChanges"),
@@ -417,8 +441,16 @@ FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
         without_statement("DenyAuditEvidenceDestruction", "s3:PutBucketLogging"),
         "",
     ),
+    (
+        "governance-admin-forges-trail-logs",
+        without_statement("DenyWritesExceptByCloudTrail"),
+        "",
+    ),
+    ("governance-admin-deletes-trail-logs", without_statement("DenyDeletes"), ""),
     ("governance-admin-deletes-the-organization-trail", STACK_CHANGES, "stack"),
     ("tooling-admin-reads-lob-data", STACK_CHANGES, "stack"),
+    ("tooling-admin-starts-a-build-sandbox", DELIVERY, ""),
+    ("tooling-admin-rolls-back-a-release", DELIVERY, ""),
     ("data-scientist-opens-an-unlisted-studio-profile", studio_profiles_of_any_user, ""),
     ("platform-admin-writes-merged-models", recipe_image_by_tag, "image"),
 ]
@@ -457,10 +489,11 @@ def world_of(directory: Path) -> Any:
     return build_world(read_assembly(directory))
 
 
-def test_the_only_edges_of_the_example_are_the_central_auditors(example: Synthesized) -> None:
-    """No persona or workload role of the example becomes another principal; the one designed
-    edge is the governance account's auditor becoming each other account's auditor (by exact
-    ARN). The bootstrap's roles are left out: only the delivery pipeline reaches them."""
+def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesized) -> None:
+    """No persona or workload role of the example becomes another principal but by design:
+    the governance account's auditor becomes each other account's auditor (by exact ARN), and
+    a data scientist's MLflow server reads and writes the artifacts zone for them. The
+    bootstrap's roles are left out: only the delivery pipeline reaches them."""
     world = world_of(example.outdir)
     organization = example.plan.config.organization
     graph = PrivilegeGraph(
@@ -479,9 +512,20 @@ def test_the_only_edges_of_the_example_are_the_central_auditors(example: Synthes
         for placement in example.plan.placements
         if placement.account != governance and placement.kind.value != "management"
     }
-    assert edges == {
+    auditors = {
         (f"{governance}:{auditor}", "assume-role", f"{account}:{auditor}") for account in others
     }
+    studios = [p for p in example.plan.lob_environments() if example.plan.hosts_studio(p)]
+    mlflow = {
+        (
+            f"{p.account}:{names.role_name(p.prefix, 'data-scientist')}",
+            "mlflow",
+            f"{asset.stack.name}/{server_role(asset.stack.resources[asset.logical_id])}",
+        )
+        for p in studios
+        for asset in world.assets_of(p.key, "mlflow")
+    }
+    assert edges == auditors | mlflow
 
 
 # --- the command line and the templates -------------------------------------------------
@@ -582,3 +626,34 @@ def rendered(world: Any, stack: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [rendered(world, stack, item) for item in value]
     return value
+
+
+def server_role(server: Json) -> str:
+    """The logical ID of an MLflow tracking server's role."""
+    return str(server["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+
+
+def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthesized) -> None:
+    for stack in (s for s in example.stack_names() if s.endswith("-foundation")):
+        resources = example.template_json(stack)["Resources"]
+        personas = {
+            logical_id
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::IAM::Role"
+            and "AWSReservedSSO" in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+        }
+        [guard] = [
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"
+            and r["Properties"].get("Description", "").startswith("No persona changes")
+        ]
+        assert {role["Ref"] for role in guard["Properties"]["Roles"]} == personas, stack
+        sids = {s["Sid"] for s in guard["Properties"]["PolicyDocument"]["Statement"]}
+        assert sids == {
+            "DenyGovernanceChangesByHand",
+            "DenyWorkloadChangesByHand",
+            "DenyDeliveryChangesByHand",
+            "DenyLogCopies",
+            "DenyVectorAccessPolicyChanges",
+        }

@@ -364,6 +364,15 @@ def test_the_organization_trail_records_object_access_to_every_data_bucket(
                         },
                     ],
                 },
+                {
+                    "Name": "Writes of the CDK asset buckets",
+                    "FieldSelectors": [
+                        {"Field": "eventCategory", "Equals": ["Data"]},
+                        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                        {"Field": "readOnly", "Equals": ["false"]},
+                        {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::cdk-"]},
+                    ],
+                },
             ],
         },
     )

@@ -383,11 +383,16 @@ def test_data_scientists_can_be_studio_execution_roles(example: Synthesized) -> 
             "RoleName": "example-corp-data-scientist",
             "AssumeRolePolicyDocument": {
                 "Statement": [
-                    Match.object_like({"Principal": {"AWS": "arn:aws:iam::444444444444:root"}}),
                     Match.object_like(
                         {
                             "Principal": {"Service": "sagemaker.amazonaws.com"},
                             "Condition": {"StringEquals": {"aws:SourceAccount": "444444444444"}},
+                        }
+                    ),
+                    Match.object_like(
+                        {
+                            "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+                            "Condition": {"ArnLike": {"aws:PrincipalArn": Match.any_value()}},
                         }
                     ),
                 ]

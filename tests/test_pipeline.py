@@ -15,6 +15,11 @@ from aws_cdk import App, CfnWaitConditionHandle, Stack, cx_api
 from constructs import Construct
 from moto import mock_aws
 
+from blueprint.assembly.access.chains import PrivilegeGraph
+from blueprint.assembly.access.evaluate import Evaluator
+from blueprint.assembly.access.world import build_world
+from blueprint.assembly.reader import read_assembly
+from blueprint.model import names
 from blueprint.model.config import EnvironmentName, OrgConfig
 from blueprint.model.generate import generate_org
 from blueprint.model.plan import Placement, Plan, plan_for
@@ -610,3 +615,26 @@ def test_release_approvals_are_announced_on_an_encrypted_topic(
         and r["Properties"]["TopicArn"] == {"Ref": topic_id}
     )
     assert subscribed == sorted(example_config.platform.alert_emails)
+
+
+def test_no_person_of_the_tooling_account_reaches_what_the_pipeline_deploys(
+    delivery: Synthesized,
+) -> None:
+    """With the delivery pipeline in the assembly, the tooling account's people become none of
+    its roles: not by a build, a sandbox, the pipeline's definition or its artifacts."""
+    world = build_world(read_assembly(delivery.outdir))
+    organization = delivery.plan.config.organization
+    graph = PrivilegeGraph(
+        world, Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    )
+    kinds = {runner.kind for runners in graph.runners().values() for runner in runners}
+    assert {"build", "delivery-pipeline", "pipeline-artifact"} <= kinds
+    tooling = delivery.plan.tooling
+    for persona in tooling.personas:
+        role = world.role(tooling.account, names.role_name(tooling.prefix, persona.value))
+        assert role is not None
+        assert list(graph.chains(role)) == [role.arn], persona
+    pipeline_roles = [
+        role for role in world.roles if role.where.startswith("platform-pipeline/Pipeline")
+    ]
+    assert any(len(graph.chains(role)) > 1 for role in pipeline_roles), "the pipeline deploys"

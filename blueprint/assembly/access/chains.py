@@ -11,14 +11,19 @@ one principal may act as another:
 - ``stack``: changing a stack that CloudFormation deploys with its service role (once a
   stack has one, anyone allowed to operate on the stack uses it, without ``iam:PassRole``);
 - ``function-code``, ``build``, ``pipeline``, ``state-machine``, ``pipe``,
-  ``delivery-pipeline``: changing the code or definition of what runs as a role;
-- ``studio``: opening a Studio user profile, whose apps run as its execution role;
+  ``delivery-pipeline``: changing the code or definition of what runs as a role (a build
+  also through a buildspec override or a sandbox);
+- ``studio``: opening a Studio user profile, whose apps run as its execution role, or giving
+  its apps a lifecycle script;
+- ``mlflow``: opening an MLflow tracking server, which reads and writes its artifact store;
 - ``image``: pushing to a repository that a job or model pulls by a mutable tag;
-- ``deployment-asset``: writing the staging bucket CloudFormation deploys from.
+- ``deployment-asset``, ``pipeline-artifact``: writing the staging bucket CloudFormation
+  deploys from, or a delivery pipeline's artifact bucket.
 
 An attack holds only when no chain from its actor reaches its outcome, either with the
-request itself or with one that yields the same data (a log subscription reads a log group,
-a key grant decrypts, a function permission invokes). Every hop is one request decided by the
+request itself or with one that yields the same data (a log subscription, export, metric
+filter or Contributor Insights rule reads a log group, a key grant decrypts, a function
+permission invokes). Every hop is one request decided by the
 evaluator, so each carries its deciding statements.
 
 Not covered: chains through services that act with their own service-linked roles, through
@@ -76,7 +81,19 @@ RUNNERS: dict[str, tuple[str, str, tuple[tuple[str, ...], ...]]] = {
     "AWS::CodeBuild::Project": (
         "build",
         "ServiceRole",
-        (("codebuild:StartBuild",), ("codebuild:UpdateProject",), ("codebuild:StartBuildBatch",)),
+        (
+            ("codebuild:StartBuild",),
+            ("codebuild:UpdateProject",),
+            ("codebuild:StartBuildBatch",),
+            ("codebuild:StartSandbox", "codebuild:StartCommandExecution"),
+            ("codebuild:StartSandbox", "codebuild:StartSandboxConnection"),
+        ),
+    ),
+    # The tracking server reads and writes its artifact store for whoever opens it.
+    "AWS::SageMaker::MlflowTrackingServer": (
+        "mlflow",
+        "RoleArn",
+        (("sagemaker:CreatePresignedMlflowTrackingServerUrl",),),
     ),
     "AWS::SageMaker::Pipeline": ("pipeline", "RoleArn", (("sagemaker:UpdatePipeline",),)),
     "AWS::StepFunctions::StateMachine": (
@@ -99,6 +116,10 @@ SAME_OUTCOME: dict[str, tuple[tuple[str, str], ...]] = {
         ("logs:PutSubscriptionFilter", "same"),
         ("logs:CreateExportTask", "same"),
         ("logs:StartLiveTail", "same"),
+        ("logs:PutMetricFilter", "same"),
+        ("logs:CreateLogAnomalyDetector", "any"),
+        # Contributor Insights reads log groups without any logs: permission.
+        ("cloudwatch:PutInsightRule", "any"),
     ),
     "kms:decrypt": (
         ("kms:CreateGrant", "same"),
@@ -335,6 +356,8 @@ class PrivilegeGraph:
                     )
                 if kind == "AWS::SageMaker::UserProfile":
                     yield from self._studio_runner(stack, logical_id, props)
+                if kind == "AWS::CodePipeline::Pipeline":
+                    yield from self._artifact_runners(stack, props)
                 yield from self._image_runners(stack, logical_id, resource)
         for account, region in sorted(deployed):
             yield from self._assets_runners(account, region)
@@ -363,13 +386,33 @@ class PrivilegeGraph:
         if execution is None:
             return
         arn = resource_arn(resolver, stack, logical_id)
+        domain = self._domain_arn(stack, props.get("DomainId"))
+        script = Probe(
+            "sagemaker:CreateStudioLifecycleConfig",
+            text(
+                f"arn:aws:sagemaker:{stack.region}:{stack.account}:"
+                "studio-lifecycle-config/chain-probe"
+            ),
+            stack.account,
+        )
         yield Runner(
             "studio",
             f"{stack.name}/{logical_id}",
             stack.account,
             _role_arn(self.world, stack, resolver.value(stack, execution)),
-            ((Probe("sagemaker:CreatePresignedDomainUrl", arn, stack.account),),),
+            (
+                (Probe("sagemaker:CreatePresignedDomainUrl", arn, stack.account),),
+                # A lifecycle script runs in the profile's apps, as its execution role.
+                (script, Probe("sagemaker:UpdateUserProfile", arn, stack.account)),
+                (script, Probe("sagemaker:UpdateDomain", domain, stack.account)),
+            ),
         )
+
+    def _domain_arn(self, stack: AssemblyStack, domain: object) -> Symbol:
+        target = domain.get("Fn::GetAtt", [None])[0] if isinstance(domain, dict) else None
+        if isinstance(target, str) and target in stack.resources:
+            return self.world.resolver.arn(stack, target)
+        return text(f"arn:aws:sagemaker:{stack.region}:{stack.account}:domain/chain-probe")
 
     def _domain_execution_role(self, stack: AssemblyStack, domain: object) -> object | None:
         """The execution role of a profile's domain (its default user settings')."""
@@ -409,6 +452,31 @@ class PrivilegeGraph:
                 found["account"],
                 role,
                 ((Probe("ecr:PutImage", text(repository), found["account"]),),),
+            )
+
+    def _artifact_runners(self, stack: AssemblyStack, props: Json) -> Iterator[Runner]:
+        """Whoever writes a delivery pipeline's artifact bucket between two actions changes
+        what the next one builds or deploys, with the pipeline's roles."""
+        resolver = self.world.resolver
+        stores = [props["ArtifactStore"]] if "ArtifactStore" in props else []
+        stores += [s.get("ArtifactStore", {}) for s in props.get("ArtifactStores", [])]
+        role = _role_arn(self.world, stack, resolver.value(stack, props.get("RoleArn")))
+        for store in stores:
+            bucket = resolver.value(stack, store.get("Location"))
+            yield Runner(
+                "pipeline-artifact",
+                f"{stack.name} artifacts",
+                stack.account,
+                role,
+                (
+                    (
+                        Probe(
+                            "s3:PutObject",
+                            Symbol.of("arn:aws:s3:::", bucket, "/chain-probe"),
+                            stack.account,
+                        ),
+                    ),
+                ),
             )
 
     def _assets_runners(self, account: str, region: str) -> Iterator[Runner]:

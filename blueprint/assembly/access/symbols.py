@@ -129,6 +129,7 @@ def equals(left: Symbol, right: Symbol, *, ignore_case: bool = False) -> Tri:
     return glob(left, right, ignore_case=ignore_case, wildcards=False)
 
 
+@cache
 def glob(
     pattern: Symbol, value: Symbol, *, ignore_case: bool = False, wildcards: bool = True
 ) -> Tri:
@@ -167,6 +168,7 @@ def _literal_run(units: tuple[Unit, ...]) -> str:
     return "".join(run)
 
 
+@cache
 def arn_like(pattern: Symbol, value: Symbol, *, wildcards: bool = True) -> Tri:
     """ARN matching as ``ArnLike``: the five leading components separately, wildcards within
     a component, the resource part as a whole."""

@@ -59,56 +59,24 @@ BOUNDARY_SERVICES = (
 
 
 # Changing a stack makes CloudFormation act with the stack's service role (the bootstrap's
-# execution role, outside the boundary): only the delivery pipeline changes stacks. (Verbs by
-# wildcard: the boundary must stay under IAM's 6,144 characters.)
+# execution role, outside the boundary), and an extension (a hook, a resource type) runs in
+# every deployment: only the delivery pipeline changes them. (Verbs by wildcard: the boundary
+# must stay under IAM's 6,144 characters.)
 STACK_CHANGES = (
+    "cloudformation:ActivateType",
     "cloudformation:CancelUpdateStack",
     "cloudformation:ContinueUpdateRollback",
     "cloudformation:Create*",
     "cloudformation:Delete*",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:ImportStacksToStackSet",
+    "cloudformation:PublishType",
+    "cloudformation:RegisterType",
     "cloudformation:RollbackStack",
     "cloudformation:SetStackPolicy",
+    "cloudformation:SetType*",
     "cloudformation:Update*",
 )
-# Changing what runs as a platform role (a function's code, configuration or permissions, a
-# pipeline's or state machine's definition): CloudFormation alone does that.
-WORKLOAD_CHANGES = (
-    "lambda:AddPermission",
-    "lambda:Create*",
-    "lambda:Delete*",
-    "lambda:Publish*",
-    "lambda:Put*",
-    "lambda:RemovePermission",
-    "lambda:Update*",
-    "pipes:UpdatePipe",
-    "sagemaker:DeletePipeline",
-    "sagemaker:UpdatePipeline",
-    "states:UpdateStateMachine",
-)
-# Changing the delivery pipeline, or running its builds with another buildspec or source, makes
-# one act with its roles, which the accounts' deployment roles trust: its own roles alone do.
-DELIVERY_CHANGES = (
-    "codebuild:Create*",
-    "codebuild:RetryBuild*",
-    "codebuild:StartBuild*",
-    "codebuild:Update*",
-    "codepipeline:Create*",
-    "codepipeline:PutActionRevision",
-    "codepipeline:StartPipelineExecution",
-    "codepipeline:Update*",
-)
-# Copying a log group's events out (prompts and answers among them) without reading them.
-LOG_EXPORTS = (
-    "logs:CreateExportTask",
-    "logs:PutAccountPolicy",
-    "logs:PutDestination*",
-    "logs:PutSubscriptionFilter",
-)
-# Who may read a vector collection is its data access policy: CloudFormation writes it (and
-# the collections, their network and encryption policies).
-VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
 
 
 # What would open a path out of the private VPC or loosen its endpoints' data perimeter; only
@@ -505,29 +473,11 @@ def boundary_document(
                 },
             ),
             iam.PolicyStatement(
-                sid="DenyStackAndDeliveryChangesExceptByDelivery",
+                sid="DenyStackChangesExceptByDelivery",
                 effect=iam.Effect.DENY,
-                actions=[*STACK_CHANGES, *DELIVERY_CHANGES],
+                actions=list(STACK_CHANGES),
                 resources=["*"],
                 conditions=not_delivery,
-            ),
-            iam.PolicyStatement(
-                sid="DenyWorkloadChanges",
-                effect=iam.Effect.DENY,
-                actions=list(WORKLOAD_CHANGES),
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="DenyLogExports",
-                effect=iam.Effect.DENY,
-                actions=list(LOG_EXPORTS),
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="DenyVectorAccessPolicyChanges",
-                effect=iam.Effect.DENY,
-                actions=list(VECTOR_POLICY_CHANGES),
-                resources=["*"],
             ),
             iam.PolicyStatement(
                 sid="DenyNetworkPathChanges",

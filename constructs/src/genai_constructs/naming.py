@@ -19,14 +19,21 @@ WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):
 # every other role under the boundary is denied GOVERNANCE_CHANGES.
 GOVERNANCE_CONFIGURATOR_TAG = (WORKLOAD_TAG_KEY, "governance-configurator")
-# What would let a role use the governance configurator's function (and so act with its role)
-# or lift its tag: denied to every role under the boundary on functions carrying its tag (the
-# boundary denies changing any function's code, configuration or permissions to all of them).
+# What would let a role use or change the governance configurator's function (and so act with
+# its role), or lift its tag: denied to every role under the boundary on functions carrying
+# its tag. (Verbs by wildcard: the boundary must stay under IAM's 6,144 characters.)
 GOVERNANCE_FUNCTION_ACTIONS = (
+    "lambda:AddPermission",
+    "lambda:Create*",
+    "lambda:Delete*",
     "lambda:InvokeAsync",
     "lambda:InvokeFunction",
+    "lambda:Publish*",
+    "lambda:Put*",
+    "lambda:RemovePermission",
     "lambda:TagResource",
     "lambda:UntagResource",
+    "lambda:Update*",
 )
 # The delivery pipeline's roles: the only ones that may assume the deployment (CDK bootstrap)
 # roles of the accounts.

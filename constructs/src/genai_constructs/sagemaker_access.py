@@ -28,11 +28,12 @@ METRIC_NAMESPACES = ("/aws/sagemaker/*", "AWS/SageMaker")
 
 
 def repository_arn(stack: Stack, image_uri: str) -> str:
-    """The ECR repository of an SDK-resolved image URI (account.dkr.ecr.region.../repo:tag)."""
+    """The ECR repository of an image URI (account.dkr.ecr.region.../repo, then :tag or
+    @sha256:digest)."""
     registry, path = image_uri.split("/", 1)
+    repository = path.split("@", 1)[0].split(":", 1)[0]
     return (
-        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:"
-        f"repository/{path.split(':')[0]}"
+        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:repository/{repository}"
     )
 
 
