@@ -220,6 +220,50 @@ def test_opening_a_studio_user_profile_acts_as_its_execution_role(tmp_path: Path
     assert reach(other, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
 
 
+def test_a_studio_lifecycle_script_runs_as_the_profiles_execution_role(tmp_path: Path) -> None:
+    resources = {
+        "Domain": {"Type": "AWS::SageMaker::Domain", "Properties": {"DomainName": "d"}},
+        "Profile": {
+            "Type": "AWS::SageMaker::UserProfile",
+            "Properties": {
+                "DomainId": {"Fn::GetAtt": ["Domain", "DomainId"]},
+                "UserProfileName": "u",
+                "UserSettings": {"ExecutionRole": READER_ARN},
+            },
+        },
+    }
+    script = allow("sagemaker:CreateStudioLifecycleConfig")
+    world = world_with(tmp_path, [script, allow("sagemaker:UpdateUserProfile")], **resources)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["studio"])
+    assert found.chain[0].via.startswith(
+        "sagemaker:CreateStudioLifecycleConfig + sagemaker:UpdateUserProfile"
+    )
+    without_script = world_with(
+        tmp_path / "no-script", [allow("sagemaker:UpdateUserProfile")], **resources
+    )
+    assert reach(without_script, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
+def test_writing_a_delivery_pipelines_artifacts_acts_as_its_role(tmp_path: Path) -> None:
+    pipeline = {
+        "Type": "AWS::CodePipeline::Pipeline",
+        "Properties": {
+            "Name": "cp",
+            "RoleArn": READER_ARN,
+            "ArtifactStore": {"Type": "S3", "Location": "alice-artifacts"},
+        },
+    }
+    artifacts = "arn:aws:s3:::alice-artifacts/*"
+    world = world_with(tmp_path, [allow("s3:PutObject", artifacts)], Pipeline=pipeline)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["pipeline-artifact"])
+    reader_only = world_with(
+        tmp_path / "reader", [allow("s3:GetObject", artifacts)], Pipeline=pipeline
+    )
+    assert reach(reader_only, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
 def test_changing_a_stack_acts_as_cloudformations_execution_role(tmp_path: Path) -> None:
     stack = f"arn:aws:cloudformation:eu-west-1:{ALICE}:stack/alice/*"
     world = world_with(tmp_path, [allow("cloudformation:UpdateStack", stack)])
