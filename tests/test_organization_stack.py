@@ -301,8 +301,8 @@ def test_sagemaker_scp_requires_vpc_and_keys(org: Organization) -> None:
     assert conditions(ENFORCED) == {
         "DenyWorkloadsWithoutVpcSubnets": {"sagemaker:VpcSubnets": "true"},
         "DenyWorkloadsWithoutVpcSecurityGroups": {"sagemaker:VpcSecurityGroupIds": "true"},
-        "DenyJobsWithoutOutputKey": {"sagemaker:OutputKmsKey": "true"},
-        "DenyJobsAndEndpointsWithoutVolumeKey": {"sagemaker:VolumeKmsKey": "true"},
+        "DenyJobsWithoutOutputKey": {"sagemaker:OutputKmsKeyArn": "true"},
+        "DenyJobsAndEndpointsWithoutVolumeKey": {"sagemaker:VolumeKmsKeyArn": "true"},
     }
     assert "DenyJobsAndEndpointsWithoutVolumeKey" not in conditions(UNENFORCED)
 

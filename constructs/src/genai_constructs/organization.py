@@ -255,9 +255,11 @@ def bedrock_scp(approved_model_ids: Sequence[str]) -> PolicyDocument:
 def sagemaker_scp(*, require_volume_key: bool = True) -> PolicyDocument:
     """Deny SageMaker jobs and models outside a VPC, and jobs without customer-managed keys.
 
-    Condition keys from the Service Authorization Reference for SageMaker. A VPC configuration
-    needs both subnets and security groups, so a missing ``sagemaker:VpcSubnets`` catches a
-    missing VPC configuration; security groups are checked too for requests that name subnets.
+    Condition keys from the Service Authorization Reference for SageMaker: the ``...KmsKeyArn``
+    keys (``OutputKmsKey`` and ``VolumeKmsKey`` are deprecated, no action lists them, and a
+    ``Null`` test on them would deny every job). A VPC configuration needs both subnets and
+    security groups, so a missing ``sagemaker:VpcSubnets`` catches a missing VPC
+    configuration; security groups are checked too for requests that name subnets.
 
     :param require_volume_key: default ``True``; deny training, processing, tuning jobs and
         endpoint configurations without ``VolumeKmsKeyId``. Instance types with local NVMe
@@ -275,14 +277,14 @@ def sagemaker_scp(*, require_volume_key: bool = True) -> PolicyDocument:
         _deny_when_missing(
             "DenyWorkloadsWithoutVpcSecurityGroups", in_vpc, "sagemaker:VpcSecurityGroupIds"
         ),
-        _deny_when_missing("DenyJobsWithoutOutputKey", jobs, "sagemaker:OutputKmsKey"),
+        _deny_when_missing("DenyJobsWithoutOutputKey", jobs, "sagemaker:OutputKmsKeyArn"),
     ]
     if require_volume_key:
         statements.append(
             _deny_when_missing(
                 "DenyJobsAndEndpointsWithoutVolumeKey",
                 [*jobs, "sagemaker:CreateEndpointConfig"],
-                "sagemaker:VolumeKmsKey",
+                "sagemaker:VolumeKmsKeyArn",
             )
         )
     return _document(*statements)
