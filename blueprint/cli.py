@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         "exit 3 if any",
     )
     lint = commands.add_parser(
-        "lint", help="cfn-lint every template on every core; exit 1 on any finding"
+        "lint",
+        help="check every policy against AWS's action data, and cfn-lint every template on "
+        "every core; exit 1 on any finding",
     )
     lint.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     lint.add_argument("--verbose", action="store_true", help="name each template as it is done")
@@ -225,10 +227,22 @@ def bootstrap_template(assembly: Path) -> int:
 
 
 def print_lint(assembly: Path, *, verbose: bool = False) -> int:
+    """The IAM reference check, then cfn-lint; 1 when either finds anything."""
+    from blueprint.assembly.iam_reference.check import assembly_problems
+    from blueprint.assembly.iam_reference.reference import load_reference
     from blueprint.assembly.lint import lint_assembly
     from blueprint.progress import Progress
 
-    total = len(read_assembly(assembly).stacks)
+    cloud_assembly = read_assembly(assembly)
+    reference = load_reference()
+    statements, problems = assembly_problems(reference, cloud_assembly)
+    for problem in problems:
+        print(problem)
+    print(
+        f"IAM reference ({reference.label}): {statements} policy statement(s), "
+        f"{len(problems)} problem(s)"
+    )
+    total = len(cloud_assembly.stacks)
     with Progress("cfn-lint", total, "templates", verbose=verbose) as progress:
 
         def linted(paths: list[str]) -> None:
@@ -238,7 +252,7 @@ def print_lint(assembly: Path, *, verbose: bool = False) -> int:
     for finding in result["findings"]:
         print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
     print(f"cfn-lint: {result['templates']} template(s), {len(result['findings'])} finding(s)")
-    return 1 if result["findings"] else 0
+    return 1 if result["findings"] or problems else 0
 
 
 def deploy_local(args: argparse.Namespace) -> int:
