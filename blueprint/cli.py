@@ -168,18 +168,23 @@ def access(args: argparse.Namespace) -> int:
     from blueprint.assembly.access.catalog import run_catalog
     from blueprint.assembly.access.question import QuestionError, Questions
     from blueprint.assembly.access.report import catalog_lines, chain_lines, outcome_json
+    from blueprint.assembly.iam_reference.questions import catalog_problems
+    from blueprint.assembly.iam_reference.reference import load_reference
 
     plan = plan_for(load_config_or_exit(args.org))
     questions = Questions(read_assembly(Path(args.assembly)), plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
+        wrong = catalog_problems(load_reference(), questions.world, plan)
+        for problem in wrong:
+            print(problem, file=sys.stderr if args.json else sys.stdout)
         outcomes = run_catalog(questions.world, plan)
         if args.json:
             print(json.dumps([outcome_json(o) for o in outcomes], indent=1))
         else:
             for line in catalog_lines(outcomes, every_check=args.every_check):
                 print(line)
-        return 0 if all(outcome.matches for outcome in outcomes) else 1
+        return 0 if all(outcome.matches for outcome in outcomes) and not wrong else 1
     if not all(question):
         print(
             "blueprint access: one question needs --principal, --action and --resource",
