@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         "exit 3 if any",
     )
     lint = commands.add_parser(
-        "lint", help="cfn-lint every template on every core; exit 1 on any finding"
+        "lint",
+        help="check every policy against AWS's action data, and cfn-lint every template on "
+        "every core; exit 1 on any finding",
     )
     lint.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     lint.add_argument("--verbose", action="store_true", help="name each template as it is done")
@@ -166,18 +168,23 @@ def access(args: argparse.Namespace) -> int:
     from blueprint.assembly.access.catalog import run_catalog
     from blueprint.assembly.access.question import QuestionError, Questions
     from blueprint.assembly.access.report import catalog_lines, chain_lines, outcome_json
+    from blueprint.assembly.iam_reference.questions import catalog_problems
+    from blueprint.assembly.iam_reference.reference import load_reference
 
     plan = plan_for(load_config_or_exit(args.org))
     questions = Questions(read_assembly(Path(args.assembly)), plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
+        wrong = catalog_problems(load_reference(), questions.world, plan)
+        for problem in wrong:
+            print(problem, file=sys.stderr if args.json else sys.stdout)
         outcomes = run_catalog(questions.world, plan)
         if args.json:
             print(json.dumps([outcome_json(o) for o in outcomes], indent=1))
         else:
             for line in catalog_lines(outcomes, every_check=args.every_check):
                 print(line)
-        return 0 if all(outcome.matches for outcome in outcomes) else 1
+        return 0 if all(outcome.matches for outcome in outcomes) and not wrong else 1
     if not all(question):
         print(
             "blueprint access: one question needs --principal, --action and --resource",
@@ -225,10 +232,22 @@ def bootstrap_template(assembly: Path) -> int:
 
 
 def print_lint(assembly: Path, *, verbose: bool = False) -> int:
+    """The IAM reference check, then cfn-lint; 1 when either finds anything."""
+    from blueprint.assembly.iam_reference.check import assembly_problems
+    from blueprint.assembly.iam_reference.reference import load_reference
     from blueprint.assembly.lint import lint_assembly
     from blueprint.progress import Progress
 
-    total = len(read_assembly(assembly).stacks)
+    cloud_assembly = read_assembly(assembly)
+    reference = load_reference()
+    statements, problems = assembly_problems(reference, cloud_assembly)
+    for problem in problems:
+        print(problem)
+    print(
+        f"IAM reference ({reference.label}): {statements} policy statement(s), "
+        f"{len(problems)} problem(s)"
+    )
+    total = len(cloud_assembly.stacks)
     with Progress("cfn-lint", total, "templates", verbose=verbose) as progress:
 
         def linted(paths: list[str]) -> None:
@@ -238,7 +257,7 @@ def print_lint(assembly: Path, *, verbose: bool = False) -> int:
     for finding in result["findings"]:
         print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
     print(f"cfn-lint: {result['templates']} template(s), {len(result['findings'])} finding(s)")
-    return 1 if result["findings"] else 0
+    return 1 if result["findings"] or problems else 0
 
 
 def deploy_local(args: argparse.Namespace) -> int:

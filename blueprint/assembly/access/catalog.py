@@ -120,8 +120,13 @@ def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) ->
     organization = plan.config.organization
     evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
     graph = PrivilegeGraph(world, evaluator)
+    return [decide(graph, query) for query in catalog_queries(world, plan, entries)]
+
+
+def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Query]:
+    """Every entry asked in every LOB environment it names."""
     return [
-        decide(graph, query)
+        query
         for entry in entries or load_catalog()
         if applies(entry, plan)
         for placement in plan.lob_environments()

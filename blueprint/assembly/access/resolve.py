@@ -44,6 +44,8 @@ NAMED: dict[str, str] = {
     "AWS::Pipes::Pipe": "Name",
     "AWS::SSM::Parameter": "Name",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::S3Vectors::VectorBucket": "VectorBucketName",
+    "AWS::S3Vectors::Index": "IndexName",
 }
 ARNS: dict[str, str] = {
     "AWS::S3::Bucket": "arn:{p}:s3:::{name}",
@@ -75,6 +77,8 @@ ARNS: dict[str, str] = {
     "AWS::Pipes::Pipe": "arn:{p}:pipes:{r}:{a}:pipe/{name}",
     "AWS::SSM::Parameter": "arn:{p}:ssm:{r}:{a}:parameter{name}",
     "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{name}",
+    "AWS::S3Vectors::VectorBucket": "arn:{p}:s3vectors:{r}:{a}:bucket/{name}",
+    "AWS::S3Vectors::Index": "arn:{p}:s3vectors:{r}:{a}:bucket/{bucket}/index/{name}",
 }
 # Which attribute is the ARN, and which return the name or the ID, per type.
 ARN_ATTRIBUTES = {
@@ -88,6 +92,8 @@ ARN_ATTRIBUTES = {
     "GuardrailArn",
     "KnowledgeBaseArn",
     "InferenceProfileArn",
+    "VectorBucketArn",
+    "IndexArn",
 }
 REF_IS_ARN = {
     "AWS::IAM::ManagedPolicy",
@@ -281,6 +287,8 @@ class Resolver:
                 )
             elif field == "id":
                 pieces.append(self.generated_id(stack, logical_id))
+            elif field == "bucket":
+                pieces.append(self._vector_bucket_name(stack, logical_id))
             elif field:
                 pieces.append({"p": PARTITION, "a": stack.account, "r": stack.region}[field])
         return Symbol.of(*pieces)
@@ -292,6 +300,15 @@ class Resolver:
         if resource.get("Type") != "AWS::IAM::Role" or path is None:
             return text("")
         return text(path.lstrip("/")) if isinstance(path, str) else UNKNOWN
+
+    def _vector_bucket_name(self, stack: AssemblyStack, logical_id: str) -> Symbol:
+        """The name of the vector bucket an S3 Vectors index is in: given, or read from the
+        bucket's ARN."""
+        props = stack.resources[logical_id].get("Properties", {})
+        if "VectorBucketName" in props:
+            return self.value(stack, props["VectorBucketName"])
+        pieces = self.value(stack, props.get("VectorBucketArn")).split(":bucket/")
+        return pieces[1] if len(pieces) == 2 else UNKNOWN
 
 
 def _fields(pattern: str) -> Iterator[tuple[str, str]]:

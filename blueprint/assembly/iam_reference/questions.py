@@ -1,0 +1,46 @@
+"""The access catalog's questions checked against the reference: each entry's action exists
+(an API operation without an IAM action of its own is asked as the action AWS authorizes it
+as), its context keys are current and apply to the action, and every resource it is asked
+about in the assembly is of a type the action takes. A question that fails here would be
+answered about a request AWS never sees.
+"""
+
+from __future__ import annotations
+
+from blueprint.assembly.access.catalog import Entry, catalog_queries, load_catalog
+from blueprint.assembly.access.world import World
+from blueprint.assembly.iam_reference.check import Written, key_messages, takes_message
+from blueprint.assembly.iam_reference.operations import authorized_as
+from blueprint.assembly.iam_reference.reference import NotInReference, Reference
+from blueprint.model.plan import Plan
+
+
+def catalog_problems(
+    reference: Reference, world: World, plan: Plan, entries: list[Entry] | None = None
+) -> list[str]:
+    entries = entries if entries is not None else load_catalog()
+    problems: list[str] = []
+    asked: dict[str, Written] = {}
+    for entry in entries:
+        try:
+            written = Written(entry.action, tuple(reference.actions(authorized_as(entry.action))))
+        except NotInReference as error:
+            problems.append(f"catalog entry {entry.id}: {error}")
+            continue
+        asked[entry.id] = written
+        problems += [
+            f"catalog entry {entry.id}: {message}"
+            for key in entry.context
+            for message in key_messages(reference, key, [written], every_action=False)
+        ]
+    wrong: dict[tuple[str, str], str] = {}
+    for query in catalog_queries(world, plan, entries):
+        known = asked.get(query.entry.id)
+        message = takes_message(known, query.target.arn) if known else None
+        if message is not None:
+            wrong.setdefault((query.entry.id, query.target.label), message)
+    problems += [
+        f"catalog entry {entry_id} ({label}): {message}"
+        for (entry_id, label), message in wrong.items()
+    ]
+    return problems
