@@ -123,6 +123,7 @@ class DataStack(Stack):
                 mark(vector_store.collection, f"vector-collection/{name}")
             else:
                 mark(vector_store.bucket, f"vector-bucket/{name}")
+                mark(vector_store.index, f"vector-index/{name}")
 
     def zone_export(self, zone: str) -> str:
         return f"{self.stack_name}-{zone}-bucket-arn"

@@ -136,7 +136,6 @@ MODEL_APPROVALS = (
 )
 LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
 MLFLOW_WORK = (
-    "sagemaker-mlflow:AccessUI",
     "sagemaker-mlflow:Create*",
     "sagemaker-mlflow:Get*",
     "sagemaker-mlflow:List*",
@@ -290,12 +289,18 @@ def data_scientist_work(
                 actions=["sagemaker:CreatePresignedMlflowTrackingServerUrl", *MLFLOW_WORK],
                 resources=[f"{sagemaker}:mlflow-tracking-server/*"],
             ),
+            iam.PolicyStatement(
+                sid="OpenTheMlflowUi",
+                actions=["sagemaker-mlflow:AccessUI"],
+                resources=["*"],
+            ),
         ],
     )
     acknowledge_wildcards(
         policy,
         "Scoped to this account and region: user profiles of its Studio domain, jobs the "
-        "data scientist starts, its MLflow servers; MLflow actions by verb (its API has dozens).",
+        "data scientist starts, its MLflow servers; MLflow actions by verb (its API has dozens); "
+        "the MLflow UI, which has no resource-level permissions.",
     )
     return policy
 

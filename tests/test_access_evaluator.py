@@ -15,6 +15,7 @@ import pytest
 
 from blueprint.assembly.access.evaluate import Request
 from blueprint.assembly.access.policies import Principal
+from blueprint.assembly.access.question import QuestionError
 from blueprint.assembly.access.symbols import text
 from tests.access_worlds import (
     ALICE,
@@ -654,3 +655,41 @@ def test_resource_tags_are_in_the_request_context(tmp_path: Path) -> None:
     assert guarded.decision == "deny"
     assert guarded.reasons == ("explicit deny by identity alice/Caller [Hands]",)
     assert world.decide(f"{ALICE}:caller", "lambda:InvokeFunction", "alice/Open") == "allow"
+
+
+# --- fidelity: what IAM does that a literal reading would miss -------------------------------
+
+
+def test_a_model_call_by_another_operation_is_authorized_as_invoke_model(tmp_path: Path) -> None:
+    model = "arn:aws:bedrock:eu-west-1::foundation-model/vendor.model-v1:0"
+    world = one_account(
+        tmp_path,
+        Caller=role("caller", statements=[allow("bedrock:*"), deny("bedrock:InvokeModel", model)]),
+    )
+    for operation in ("bedrock:StartAsyncInvoke", "bedrock:Converse"):
+        decision = world.ask(f"{ALICE}:caller", operation, model)
+        assert decision.decision == "deny", operation
+        assert decision.reasons[0] == f"{operation} is authorized as bedrock:InvokeModel"
+
+
+def test_a_statement_whose_action_is_not_a_literal_may_apply_to_any_action(
+    tmp_path: Path,
+) -> None:
+    conditional = {
+        "Effect": "Deny",
+        "Action": {"Fn::If": ["Strict", "s3:*", "s3:DeleteObject"]},
+        "Resource": "*",
+    }
+    world = one_account(
+        tmp_path,
+        Reader=role("reader", statements=[allow("s3:GetObject", OBJECT), conditional]),
+    )
+    decision = world.ask(f"{ALICE}:reader", "s3:GetObject", OBJECT)
+    assert decision.decision == "unknown"
+    assert any(reason.startswith("may be denied by identity") for reason in decision.reasons)
+
+
+def test_a_question_asks_one_action_without_a_wildcard(tmp_path: Path) -> None:
+    world = one_account(tmp_path, Reader=role("reader", statements=[allow("s3:GetObject", OBJECT)]))
+    with pytest.raises(QuestionError, match="one action, no wildcard"):
+        world.ask(f"{ALICE}:reader", "s3:GetObj*", OBJECT)

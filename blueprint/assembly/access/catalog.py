@@ -54,7 +54,7 @@ class Entry(BaseModel):
     tenancies_only: bool = False
     environments: list[EnvironmentName] = Field(min_length=1)
     principal: str
-    action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
+    action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9]+$")
     resource: str
     context: dict[str, str] = {}
     why: str = Field(min_length=10)

@@ -22,6 +22,7 @@ from blueprint.assembly.access.policies import Context, Principal, Statement
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
 from blueprint.assembly.access.world import World
+from blueprint.assembly.iam_reference.operations import authorized_as
 
 # Services whose resources carry a policy that can admit other accounts.
 RESOURCE_POLICY_SERVICES = {"s3", "kms", "sns", "sqs", "sagemaker", "sts", "iam"}
@@ -96,6 +97,11 @@ class Evaluator:
     def evaluate(self, request: Request) -> Decision:
         if request.action.lower() in AOSS_DATA_ACTIONS:
             return self._collection_request(request)
+        authorized = authorized_as(request.action)
+        if authorized != request.action:
+            decision = self.evaluate(replace(request, action=authorized))
+            reason = f"{request.action} is authorized as {authorized}"
+            return Decision(decision.decision, (reason, *decision.reasons))
         first = self._evaluate(request)
         kms_action = KMS_FOR_S3.get(request.action.lower())
         if kms_action is None or first.decision == "deny":

@@ -111,11 +111,16 @@ class Statement:
     principals: tuple[PrincipalRef, ...] | None
     not_principals: bool
     conditions: tuple[Condition, ...]
+    # False when an action is not a literal (an ``Fn::If``, a ``Ref``): the statement may
+    # name any action, so where its literal actions do not decide, it may apply.
+    actions_known: bool = True
 
     def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
         found = Tri.of(action_matches(self.actions, action.lower()))
         if self.not_actions:
             found = ~found
+        if not self.actions_known and found is Tri.NO:
+            found = Tri.UNKNOWN
         if found is Tri.NO:
             return Tri.NO
         return (
@@ -259,14 +264,17 @@ def _sid(sid: Any, index: int) -> str:
 
 
 def _statement(raw: Json, origin: Origin, resolve: Any) -> Statement:
-    actions = raw.get("Action", raw.get("NotAction", []))
+    actions = [_literal(a) for a in _flat(resolve(raw.get("Action", raw.get("NotAction", []))))]
     resources = raw.get("Resource", raw.get("NotResource"))
     principal = raw.get("Principal", raw.get("NotPrincipal"))
     effect = _literal(resolve(raw.get("Effect", "")))
+    if effect not in ("Allow", "Deny"):
+        return _unreadable(origin)
     return Statement(
         origin=origin,
         allow=effect == "Allow",
-        actions=tuple(_literal(a) or "" for a in _flat(resolve(actions))),
+        actions=tuple(a for a in actions if a is not None),
+        actions_known=None not in actions,
         not_actions="NotAction" in raw,
         resources=None if resources is None else tuple(_flat(resolve(resources))),
         not_resources="NotResource" in raw,

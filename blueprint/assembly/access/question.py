@@ -14,7 +14,8 @@ from blueprint.assembly.access.world import World, build_world, resource_arn
 from blueprint.assembly.reader import Assembly, AssemblyError, AssemblyStack
 from blueprint.model.config import OrganizationConfig
 
-ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
+# One action: a wildcard would ask for many requests at once, and each may be decided apart.
+ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 ACCOUNT_ROLE = re.compile(r"^(\d{12}):([\w+=,.@-]{1,64})$")
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
 REFERENCE = re.compile(r"\{([^{}/]+)/([^{}.]+)(?:\.([^{}]+))?\}")
@@ -57,7 +58,9 @@ def request_for(
     ``context`` entries ``KEY=VALUE`` (a value may reference
     ``{STACK/LOGICAL_ID[.Attribute]}``)."""
     if not ACTION.match(action):
-        raise QuestionError(f"'{action}' is not an IAM action; allowed: service:Action")
+        raise QuestionError(
+            f"'{action}' is not an IAM action; allowed: service:Action (one action, no wildcard)"
+        )
     role = _role(world, principal)
     arn, owner = _resource(world, resource)
     return Request(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -313,17 +313,7 @@ def _managed_and_boundary(
         if boundary is None:
             unreadable.append(f"permissions boundary {role.boundary_arn}")
         role.boundary = [
-            Statement(
-                Origin("boundary", s.origin.where, s.origin.sid),
-                s.allow,
-                s.actions,
-                s.not_actions,
-                s.resources,
-                s.not_resources,
-                s.principals,
-                s.not_principals,
-                s.conditions,
-            )
+            replace(s, origin=Origin("boundary", s.origin.where, s.origin.sid))
             for s in boundary or []
         ]
     role.unreadable = unreadable

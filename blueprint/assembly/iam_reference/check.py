@@ -64,12 +64,11 @@ def statement_problems(reference: Reference, statement: Statement) -> list[Probl
     if statement.origin.sid == "unreadable":
         return [Problem(statement.origin, "the policy document cannot be read")]
     messages: list[str] = []
+    if not statement.actions_known:
+        messages.append("an action is not literal text (CloudFormation decides it)")
     written: list[Written] = []
     for text in statement.actions:
         if text == "*":
-            continue
-        if not text:
-            messages.append("an action is not literal text (CloudFormation decides it)")
             continue
         try:
             written.append(Written(text, tuple(reference.actions(text))))

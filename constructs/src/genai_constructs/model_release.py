@@ -227,10 +227,9 @@ class ModelRelease(Construct):
                 sid="ReadTheRegistry",
                 actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
                 resources=[
-                    f"{prefix}:model-package{kind}/{group}{suffix}"
+                    f"{prefix}:model-package/{group}/*"
                     for prefix in sorted({registry, own})
                     for group in models
-                    for kind, suffix in (("", "/*"), ("-group", ""))
                 ],
             )
         )
@@ -239,8 +238,7 @@ class ModelRelease(Construct):
                 iam.PolicyStatement(
                     sid="StageReleasesForApproval",
                     actions=["sagemaker:CreateModelPackage"],
-                    resources=[f"{own}:model-package/{group}/*" for group in models]
-                    + [f"{own}:model-package-group/{group}" for group in models],
+                    resources=[f"{own}:model-package/{group}/*" for group in models],
                 )
             )
         endpoints = [endpoint for group in models.values() for endpoint in group]
