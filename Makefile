@@ -99,7 +99,14 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: lint browser $(CHECKOV_VENV)/.installed
+# The independent IAM simulator the access evaluator is compared with (AGPL-3.0-or-later): a
+# test-time tool in a folder of its own, never part of what the platform ships.
+SIMULATOR := tests/simulator
+$(SIMULATOR)/node_modules/.installed: $(SIMULATOR)/package.json $(SIMULATOR)/package-lock.json node_modules/.installed
+	npm ci --prefix $(SIMULATOR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint browser $(CHECKOV_VENV)/.installed $(SIMULATOR)/node_modules/.installed
 	HF_HUB_OFFLINE=1 CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov pytest
 
 # The construct library as LOB teams install it: dist/genai_constructs-<version>-py3-none-any.whl

@@ -88,3 +88,14 @@ def example(example_config: OrgConfig, tmp_path_factory: pytest.TempPathFactory)
 def example_access(example: Synthesized) -> Questions:
     """Access questions about the example's assembly, answered by the evaluator."""
     return Questions(read_assembly(example.outdir), example.plan.config.organization)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many of the catalog's single requests the IAM simulator decided too."""
+    from tests.simulator_requests import COUNTS
+
+    for label, (compared, disagreeing, left_out) in COUNTS.items():
+        terminalreporter.write_line(
+            f"IAM simulator, {label}: {compared} single requests compared, "
+            f"{disagreeing} disagreement(s), {left_out} left out"
+        )

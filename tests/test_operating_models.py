@@ -15,7 +15,8 @@ import pytest
 import yaml
 from aws_cdk import App
 
-from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
+from blueprint.assembly.access.catalog import applies, catalog_queries, load_catalog, run_catalog
+from blueprint.assembly.access.evaluate import Evaluator
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.audit import operating_model
@@ -35,6 +36,7 @@ from stacks import synthesize
 from stacks.compliance import app_props
 from stacks.pipeline import build_delivery
 from tests.conftest import EXAMPLE, Synthesized, feature_flags, joined, synthesize_org
+from tests.simulator_requests import compare, unexplained
 
 Json = dict[str, Any]
 CENTRAL_NONPROD = "777777777772"
@@ -877,3 +879,16 @@ def test_an_lob_account_reaches_its_tenancy_through_endpoints_of_its_own_vpc(
     )
     tenancy = plan.placement("claims-nonprod")
     assert tenancy.region == plan.placement(tenancy.tenancy or "").region
+
+
+@pytest.mark.parametrize("model", ["centralized", "decentralized"])
+def test_the_evaluator_agrees_with_the_simulator_under_the_model(
+    model: str, request: pytest.FixtureRequest
+) -> None:
+    synthesized: Synthesized = request.getfixturevalue(model)
+    organization = synthesized.plan.config.organization
+    world = build_world(read_assembly(synthesized.outdir))
+    evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
+    compared, left_out = compare(evaluator, catalog_queries(world, synthesized.plan))
+    assert unexplained(model, compared, left_out) == []
+    assert compared and left_out == 0

@@ -103,15 +103,23 @@ class Evaluator:
             reason = f"{request.action} is authorized as {authorized}"
             return Decision(decision.decision, (reason, *decision.reasons))
         first = self._evaluate(request)
-        kms_action = KMS_FOR_S3.get(request.action.lower())
-        if kms_action is None or first.decision == "deny":
+        if request.action.lower() not in KMS_FOR_S3 or first.decision == "deny":
             return first
         key = self._bucket_key(request.resource)
         if key is None:
             return first
-        via = replace(
+        second = self._evaluate(self._through_s3(request, key))
+        combined = Tri.all([_tri(first.decision), _tri(second.decision)])
+        return Decision.of(
+            combined,
+            [*first.reasons, *(f"through S3 on its key: {r}" for r in second.reasons)],
+        )
+
+    def _through_s3(self, request: Request, key: Symbol) -> Request:
+        """The key request S3 makes for an object request on a bucket encrypted with ``key``."""
+        return replace(
             request,
-            action=kms_action,
+            action=KMS_FOR_S3[request.action.lower()],
             resource=key,
             resource_account=_account_of(key),
             context={
@@ -120,12 +128,6 @@ class Evaluator:
                 "kms:calleraccount": (text(request.principal.account),),
             },
             via_service="s3.amazonaws.com",
-        )
-        second = self._evaluate(via)
-        combined = Tri.all([_tri(first.decision), _tri(second.decision)])
-        return Decision.of(
-            combined,
-            [*first.reasons, *(f"through S3 on its key: {r}" for r in second.reasons)],
         )
 
     def _collection_request(self, request: Request) -> Decision:
@@ -172,14 +174,7 @@ class Evaluator:
             )
         context = self._context(request, role)
         service = _service_of(request.resource)
-        resource_policy = self._resource_policy(request, service)
-        sets: dict[str, list[Statement]] = {
-            "scp": self._org_policies("scp", principal.account) if not principal.is_service else [],
-            "rcp": self._org_policies("rcp", request.resource_account),
-            "resource": resource_policy,
-            "identity": role.identity if role else [],
-            "boundary": role.boundary or [] if role else [],
-        }
+        sets = self.policy_sets(request, role)
         matches = {
             name: [(s, s.applies(request.action, request.resource, principal, context)) for s in ss]
             for name, ss in sets.items()
@@ -274,6 +269,40 @@ class Evaluator:
         return reasons or ["no policy allows it"]
 
     # --- policies and context --------------------------------------------------------
+
+    def steps(self, request: Request) -> list[Request]:
+        """The single requests ``evaluate`` decides ``request`` by: itself, and the key
+        request S3 makes for an object of an SSE-KMS bucket (not OpenSearch data requests,
+        which data access policies decide)."""
+        if request.action.lower() in AOSS_DATA_ACTIONS:
+            return []
+        request = replace(request, action=authorized_as(request.action))
+        key = self._bucket_key(request.resource) if request.action.lower() in KMS_FOR_S3 else None
+        if key is None:
+            return [request]
+        return [request, self._through_s3(request, key)]
+
+    def decide_step(self, request: Request) -> Decision:
+        """One single request, as ``steps`` lists them."""
+        return self._evaluate(request)
+
+    def policy_sets(self, request: Request, role: Role | None) -> dict[str, list[Statement]]:
+        """Every policy that bears on one request: SCPs, RCPs, the resource's policy, the
+        role's identity policies and boundary."""
+        principal = request.principal
+        return {
+            "scp": self._org_policies("scp", principal.account) if not principal.is_service else [],
+            "rcp": self._org_policies("rcp", request.resource_account),
+            "resource": self._resource_policy(request, _service_of(request.resource)),
+            "identity": role.identity if role else [],
+            "boundary": role.boundary or [] if role else [],
+        }
+
+    def context_of(self, request: Request) -> Context:
+        """The condition keys one request carries (those AWS derives, and the request's)."""
+        principal = request.principal
+        role = None if principal.is_service else self.world.role_by_arn(principal.arn)
+        return self._context(request, role)
 
     def _org_policies(self, kind: str, account: str | None) -> list[Statement]:
         """The SCPs or RCPs attached to the root or to ``account`` (none bind the management

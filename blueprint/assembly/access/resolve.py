@@ -65,6 +65,7 @@ ARNS: dict[str, str] = {
     "AWS::SageMaker::Domain": "arn:{p}:sagemaker:{r}:{a}:domain/{id}",
     "AWS::Bedrock::Guardrail": "arn:{p}:bedrock:{r}:{a}:guardrail/{id}",
     "AWS::Bedrock::KnowledgeBase": "arn:{p}:bedrock:{r}:{a}:knowledge-base/{id}",
+    "AWS::Bedrock::Prompt": "arn:{p}:bedrock:{r}:{a}:prompt/{id}",
     "AWS::Bedrock::ApplicationInferenceProfile": (
         "arn:{p}:bedrock:{r}:{a}:application-inference-profile/{id}"
     ),
