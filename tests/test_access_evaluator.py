@@ -27,6 +27,7 @@ from tests.access_worlds import (
     bucket,
     bucket_policy,
     deny,
+    document,
     key,
     managed_policy,
     org_policy,
@@ -425,12 +426,6 @@ def test_an_scp_on_the_root_binds_every_member_but_not_the_management_account(
     assert world.decide(f"{MANAGEMENT}:admin", "ec2:DeleteFlowLogs", "*") == "allow"
 
 
-def test_an_scp_attached_elsewhere_does_not_bind(tmp_path: Path) -> None:
-    scp = org_policy("SERVICE_CONTROL_POLICY", ["ou-none-12345678"], [deny("s3:*")])
-    world = organization(tmp_path, {"Scp": scp}, Admin=role("admin", statements=[allow("*")]))
-    assert world.decide(f"{ALICE}:admin", "s3:DeleteBucket", BUCKET) == "allow"
-
-
 def test_requested_region_comes_from_the_resource_or_the_role(tmp_path: Path) -> None:
     outside = {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}
     scp = org_policy("SERVICE_CONTROL_POLICY", [ALICE], [deny("*", condition=outside)])
@@ -693,3 +688,124 @@ def test_a_question_asks_one_action_without_a_wildcard(tmp_path: Path) -> None:
     world = one_account(tmp_path, Reader=role("reader", statements=[allow("s3:GetObject", OBJECT)]))
     with pytest.raises(QuestionError, match="one action, no wildcard"):
         world.ask(f"{ALICE}:reader", "s3:GetObj*", OBJECT)
+
+
+def test_an_scp_on_an_organizational_unit_may_apply(tmp_path: Path) -> None:
+    """The assembly does not say which unit an account is in: the unit's denies may apply."""
+    unit_deny = org_policy("SERVICE_CONTROL_POLICY", ["ou-abcd-12345678"], [deny("s3:GetObject")])
+    world = World(
+        tmp_path / "cdk.out",
+        {
+            "org": (MANAGEMENT, {"Policy": unit_deny}),
+            "alice": (
+                ALICE,
+                {
+                    "Data": bucket("alice-data"),
+                    "Reader": role("reader", statements=[allow("s3:GetObject", OBJECT)]),
+                },
+            ),
+        },
+    )
+    decision = world.ask(f"{ALICE}:reader", "s3:GetObject", OBJECT)
+    assert decision.decision == "unknown"
+    assert any("may be denied by service-control-policy" in r for r in decision.reasons)
+
+
+FUNCTION = f"arn:aws:lambda:eu-west-1:{ALICE}:function:answers"
+
+
+@pytest.mark.parametrize("granted", [True, False], ids=["permitted", "not-permitted"])
+def test_a_function_permission_admits_another_account(tmp_path: Path, granted: bool) -> None:
+    permission = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": {"Fn::GetAtt": ["Answers", "Arn"]},
+            "Action": "lambda:InvokeFunction",
+            "Principal": BOB,
+        },
+    }
+    function = {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "answers"}}
+    world = two_accounts(
+        tmp_path,
+        {"Answers": function, **({"Permission": permission} if granted else {})},
+        {"Caller": role("caller", statements=[allow("lambda:InvokeFunction", FUNCTION)])},
+    )
+    expected = "allow" if granted else "deny"
+    assert world.decide(f"{BOB}:caller", "lambda:InvokeFunction", FUNCTION) == expected
+
+
+def test_an_event_bus_policy_admits_another_accounts_publisher(tmp_path: Path) -> None:
+    bus = f"arn:aws:events:eu-west-1:{ALICE}:event-bus/releases"
+    policy = {
+        "Type": "AWS::Events::EventBusPolicy",
+        "Properties": {
+            "EventBusName": "releases",
+            "StatementId": "Publisher",
+            "Statement": allow(
+                "events:PutEvents", bus, principal={"AWS": f"arn:aws:iam::{BOB}:role/publisher"}
+            ),
+        },
+    }
+    publisher = role("publisher", statements=[allow("events:PutEvents", bus)])
+    world = two_accounts(tmp_path, {"BusPolicy": policy}, {"Publisher": publisher})
+    assert world.decide(f"{BOB}:publisher", "events:PutEvents", bus) == "allow"
+    without = two_accounts(tmp_path / "without", {}, {"Publisher": publisher})
+    assert without.decide(f"{BOB}:publisher", "events:PutEvents", bus) == "deny"
+
+
+def test_a_repository_policy_admits_another_accounts_puller(tmp_path: Path) -> None:
+    repository = f"arn:aws:ecr:eu-west-1:{ALICE}:repository/recipe"
+    shared = {
+        "Type": "AWS::ECR::Repository",
+        "Properties": {
+            "RepositoryName": "recipe",
+            "RepositoryPolicyText": document(
+                [allow("ecr:BatchGetImage", None, principal={"AWS": f"arn:aws:iam::{BOB}:root"})]
+            ),
+        },
+    }
+    puller = role("puller", statements=[allow("ecr:BatchGetImage", repository)])
+    world = two_accounts(tmp_path, {"Repository": shared}, {"Puller": puller})
+    assert world.decide(f"{BOB}:puller", "ecr:BatchGetImage", repository) == "allow"
+
+
+def test_a_same_account_resource_policy_naming_everyone_is_not_capped_by_the_boundary(
+    tmp_path: Path,
+) -> None:
+    """As IAM decides (and the independent simulator): a resource policy that names every
+    principal, or the role's session, is not capped by the boundary's implicit deny; one that
+    names the role is."""
+    decisions = {}
+    for name, principal in (
+        ("everyone", "*"),
+        ("session", {"AWS": f"arn:aws:sts::{ALICE}:assumed-role/reader/someone"}),
+        ("role", {"AWS": f"arn:aws:iam::{ALICE}:role/reader"}),
+    ):
+        world = one_account(
+            tmp_path / name,
+            DataPolicy=bucket_policy("Data", [allow("s3:GetObject", OBJECT, principal=principal)]),
+            Boundary=managed_policy([allow("sqs:*")]),
+            Reader=role("reader", boundary="Boundary"),
+        )
+        decisions[name] = world.decide(f"{ALICE}:reader", "s3:GetObject", OBJECT)
+    assert decisions == {"everyone": "allow", "session": "unknown", "role": "deny"}
+
+
+def test_tags_decide_alike_however_the_resource_is_named(tmp_path: Path) -> None:
+    tagged = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Tags": [{"Key": "lob", "Value": "claims"}]},
+    }
+    fenced = deny(
+        "lambda:InvokeFunction", condition={"StringEquals": {"aws:ResourceTag/lob": "claims"}}
+    )
+    world = one_account(
+        tmp_path,
+        Answers=tagged,
+        Caller=role("caller", statements=[allow("lambda:InvokeFunction"), fenced]),
+    )
+    by_id = world.ask(f"{ALICE}:caller", "lambda:InvokeFunction", "alice/Answers")
+    literal = f"arn:aws:lambda:eu-west-1:{ALICE}:function:alice-Answers-A1B2C3"
+    by_arn = world.ask(f"{ALICE}:caller", "lambda:InvokeFunction", literal)
+    assert by_id.decision == "deny"
+    assert by_arn.decision == "unknown"

@@ -18,14 +18,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
-from blueprint.assembly.access.policies import Context, Principal, Statement
+from blueprint.assembly.access.policies import Condition, Context, Principal, Statement
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
-from blueprint.assembly.access.world import World
+from blueprint.assembly.access.world import OrgPolicy, World
 from blueprint.assembly.iam_reference.operations import authorized_as
 
 # Services whose resources carry a policy that can admit other accounts.
-RESOURCE_POLICY_SERVICES = {"s3", "kms", "sns", "sqs", "sagemaker", "sts", "iam"}
+RESOURCE_POLICY_SERVICES = {
+    "s3",
+    "kms",
+    "sns",
+    "sqs",
+    "sagemaker",
+    "sts",
+    "iam",
+    "lambda",
+    "events",
+    "ecr",
+}
 # KMS keys only serve requests their key policy allows; a role is assumed only when its trust
 # policy allows it.
 ASSUME_ROLE = "sts:assumerole"
@@ -208,12 +219,17 @@ class Evaluator:
         direct, direct_by = allows("resource", direct=True)
         delegated, delegated_by = allows("resource", direct=False)
         same_account = request.resource_account in (None, principal.account)
+        uncapped = Tri.any(
+            t & Tri.any(ref.bypasses_the_boundary(principal) for ref in s.principals or ())
+            for s, t in matches["resource"]
+            if s.allow and t is not Tri.NO and not principal.is_service
+        )
 
         if principal.is_service:
             allowed = direct
         elif _needs_resource_policy(request, service) and request.resource_account is not None:
             if same_account:
-                allowed = (direct | (delegated & identity)) & boundary
+                allowed = ((direct | (delegated & identity)) & boundary) | uncapped
             else:
                 allowed = (direct | delegated) & identity & boundary
         elif service in RESOURCE_POLICY_SERVICES and not same_account:
@@ -221,7 +237,7 @@ class Evaluator:
         elif not same_account:
             allowed = Tri.NO
         else:
-            allowed = (identity | direct) & boundary
+            allowed = ((identity | direct) & boundary) | uncapped
 
         unknown_denies = [s for s, t in denies if t is Tri.UNKNOWN]
         if allowed is Tri.NO:
@@ -316,10 +332,26 @@ class Evaluator:
             self._attached[key] = [
                 statement
                 for policy in self.world.org_policies
-                if policy.kind == kind and {self.root_id, account} & policy.target_ids
-                for statement in policy.statements
+                if policy.kind == kind
+                for statement in self._attached_to(policy, kind, account)
             ]
         return self._attached[key]
+
+    def _attached_to(self, policy: OrgPolicy, kind: str, account: str) -> tuple[Statement, ...]:
+        """``policy``'s statements where it binds ``account``: attached to the root or to the
+        account, for certain; attached to an organizational unit, on the condition that the
+        account is in it (its organization path, which the assembly does not tell: the
+        statements may apply)."""
+        if {self.root_id, account} & policy.target_ids:
+            return policy.statements
+        units = sorted(t for t in policy.target_ids if t.startswith("ou-"))
+        if not units:
+            return ()
+        path_key = "aws:PrincipalOrgPaths" if kind == "scp" else "aws:ResourceOrgPaths"
+        within = Condition(
+            "ForAnyValue:StringLike", path_key, tuple(text(f"*/{unit}/*") for unit in units)
+        )
+        return tuple(replace(s, conditions=(*s.conditions, within)) for s in policy.statements)
 
     def _resource_policy(self, request: Request, service: str) -> list[Statement]:
         """The policy of the resource asked for (symbols are canonical: a resource that is
@@ -333,6 +365,22 @@ class Evaluator:
         if service == "sagemaker":
             resource = _model_package_group(resource)
         return world.resource_policies.get((service, resource), [])
+
+    def _resource_tags(self, resource: Symbol) -> dict[str, Symbol]:
+        """The tags of the assembly's resource ``resource`` names, however it is named (by
+        its template's ARN or a literal one); where it may or may not be one of them, every
+        tag key they carry has an unknown value."""
+        tags = self.world.resource_tags.get(resource)
+        if tags is not None:
+            return tags
+        found: dict[str, Symbol] = {}
+        for arn, candidate in self.world.resource_tags.items():
+            same = equals(arn, resource)
+            if same is Tri.YES:
+                return candidate
+            if same is Tri.UNKNOWN:
+                found |= {key: UNKNOWN for key in candidate}
+        return found
 
     def _bucket_key(self, resource: Symbol) -> Symbol | None:
         return self.world.bucket_keys.get(_bucket_of(resource))
@@ -360,7 +408,7 @@ class Evaluator:
                 context[f"aws:principaltag/{key}".lower()] = (value,)
         if request.via_service:
             context["aws:calledvia"] = (text(request.via_service),)
-        for key, value in self.world.resource_tags.get(request.resource, {}).items():
+        for key, value in self._resource_tags(request.resource).items():
             context[f"aws:resourcetag/{key}".lower()] = (value,)
         if request.resource_account is not None:
             context["aws:resourceaccount"] = (text(request.resource_account),)

@@ -38,6 +38,10 @@ ALWAYS_PRESENT = frozenset(
         "aws:PrincipalType",
         "aws:PrincipalIsAWSService",
         "aws:ViaAWSService",
+        # Set for every principal and resource of an organization; the assembly does not
+        # tell which organizational unit an account is in.
+        "aws:PrincipalOrgPaths",
+        "aws:ResourceOrgPaths",
     )
 )
 
@@ -90,7 +94,28 @@ class PrincipalRef:
         if literal is not None and (literal == principal.account or literal.endswith(":root")):
             account = literal.split(":")[4] if literal.startswith("arn:") else literal
             return Tri.of(account == principal.account), True
+        if self.names_a_session():
+            return self.session_of(principal), False
         return equals(self.value, principal.arn), False
+
+    def names_a_session(self) -> bool:
+        return ":assumed-role/" in (self.value.text or "")
+
+    def session_of(self, principal: Principal) -> Tri:
+        """Whether a session ARN names a session of ``principal``'s role: unknown at best,
+        since the session's name is chosen when the role is assumed."""
+        _, _, _, _, account, resource = (self.value.text or "::::::").split(":", 5)
+        role_name = resource.split("/")[1] if resource.count("/") >= 2 else ""
+        role = Symbol.of(f"arn:aws:iam::{account}:role/{role_name}")
+        return Tri.NO if equals(role, principal.arn) is Tri.NO else Tri.UNKNOWN
+
+    def bypasses_the_boundary(self, principal: Principal) -> Tri:
+        """Whether it names ``principal`` so that a boundary's implicit deny does not cap a
+        same-account resource policy: every principal (``*``) or the role's session (IAM
+        caps a policy that names the role itself)."""
+        if self.kind == "*" or self.value.text == "*":
+            return Tri.YES
+        return self.session_of(principal) if self.names_a_session() else Tri.NO
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly.access.policies import Origin, Statement, statements_of
+from blueprint.assembly.access.policies import (
+    Condition,
+    Origin,
+    PrincipalRef,
+    Statement,
+    statements_of,
+)
 from blueprint.assembly.access.resolve import Resolver
 from blueprint.assembly.access.roles import Role, bootstrap_roles
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
@@ -240,6 +246,24 @@ def _read(
         world.resource_policies[("sagemaker", resolver.arn(stack, logical_id))] += statements(
             document, "model-package-group"
         )
+    elif kind == "AWS::Lambda::Permission":
+        function = _function_arn(world, stack, props.get("FunctionName"))
+        world.resource_policies[("lambda", function)].append(
+            _permission_statement(world, stack, where, props)
+        )
+    elif kind == "AWS::Events::EventBusPolicy" and isinstance(props.get("Statement"), dict):
+        bus_name = resolver.value(stack, props.get("EventBusName", "default"))
+        bus = Symbol.of(f"arn:aws:events:{stack.region}:{stack.account}:event-bus/", bus_name)
+        world.resource_policies[("events", bus)] += statements(
+            {"Statement": [props["Statement"]]}, "event-bus"
+        )
+    elif kind == "AWS::ECR::Repository" and "RepositoryPolicyText" in props:
+        document = props["RepositoryPolicyText"]
+        if isinstance(document, str):
+            document = json.loads(document)
+        world.resource_policies[("ecr", resolver.arn(stack, logical_id))] += statements(
+            document, "repository"
+        )
     elif kind == "AWS::OpenSearchServerless::AccessPolicy" and props.get("Type") == "data":
         _collection_access(world, stack, where, props)
     elif kind == "AWS::OpenSearchServerless::Collection":
@@ -365,3 +389,42 @@ def _collection_access(world: World, stack: AssemblyStack, where: str, props: Js
                 world.collection_access[text(name)].append(
                     DataAccessRule(where, principals, permissions)
                 )
+
+
+def _function_arn(world: World, stack: AssemblyStack, value: Any) -> Symbol:
+    """A function's ARN from a property that may name it by ARN or by name."""
+    function = world.resolver.value(stack, value)
+    if (function.text or "arn:").startswith("arn:") and not (
+        isinstance(value, dict) and "Ref" in value
+    ):
+        return function
+    return Symbol.of(f"arn:aws:lambda:{stack.region}:{stack.account}:function:", function)
+
+
+def _permission_statement(world: World, stack: AssemblyStack, where: str, props: Json) -> Statement:
+    """A Lambda permission as the statement of the function's policy it adds."""
+    resolve = world.resolver
+    principal = resolve.value(stack, props.get("Principal"))
+    literal = principal.text or ""
+    kind = "*" if literal == "*" else "Service" if literal.endswith(".amazonaws.com") else "AWS"
+    keys = {
+        "SourceArn": ("ArnLike", "aws:SourceArn"),
+        "SourceAccount": ("StringEquals", "aws:SourceAccount"),
+        "PrincipalOrgID": ("StringEquals", "aws:PrincipalOrgID"),
+        "FunctionUrlAuthType": ("StringEquals", "lambda:FunctionUrlAuthType"),
+    }
+    return Statement(
+        origin=Origin("function-permission", where),
+        allow=True,
+        actions=(resolve.value(stack, props.get("Action")).text or "",),
+        not_actions=False,
+        resources=None,
+        not_resources=False,
+        principals=(PrincipalRef(kind, principal),),
+        not_principals=False,
+        conditions=tuple(
+            Condition(operator, key, (resolve.value(stack, props[field]),))
+            for field, (operator, key) in keys.items()
+            if field in props
+        ),
+    )
