@@ -809,3 +809,22 @@ def test_tags_decide_alike_however_the_resource_is_named(tmp_path: Path) -> None
     by_arn = world.ask(f"{ALICE}:caller", "lambda:InvokeFunction", literal)
     assert by_id.decision == "deny"
     assert by_arn.decision == "unknown"
+
+
+def test_a_principal_tag_is_unknown_where_sessions_may_be_tagged(tmp_path: Path) -> None:
+    team_only = deny("s3:GetObject", condition={"StringNotEquals": {"aws:PrincipalTag/team": "a"}})
+    tagged_sessions = allow(
+        ["sts:AssumeRole", "sts:TagSession"],
+        None,
+        principal={"AWS": f"arn:aws:iam::{ALICE}:root"},
+    )
+    decisions = {}
+    for name, trust in (("untagged", None), ("tagged", [tagged_sessions])):
+        world = one_account(
+            tmp_path / name,
+            Reader=role(
+                "reader", statements=[allow("s3:GetObject", OBJECT), team_only], trust=trust
+            ),
+        )
+        decisions[name] = world.decide(f"{ALICE}:reader", "s3:GetObject", OBJECT)
+    assert decisions == {"untagged": "deny", "tagged": "unknown"}

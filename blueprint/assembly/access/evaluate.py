@@ -18,7 +18,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
-from blueprint.assembly.access.policies import Condition, Context, Principal, Statement
+from blueprint.assembly.access.policies import (
+    SESSION_TAGS,
+    Condition,
+    Context,
+    Principal,
+    Statement,
+    action_matches,
+)
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
 from blueprint.assembly.access.world import OrgPolicy, World
@@ -406,6 +413,8 @@ class Evaluator:
                 context["aws:principalorgid"] = (text(self.organization_id),)
             for key, value in principal.tags:
                 context[f"aws:principaltag/{key}".lower()] = (value,)
+            if role is not None and _sessions_may_be_tagged(role):
+                context[SESSION_TAGS] = ()
         if request.via_service:
             context["aws:calledvia"] = (text(request.via_service),)
         for key, value in self._resource_tags(request.resource).items():
@@ -416,6 +425,15 @@ class Evaluator:
                 context["aws:resourceorgid"] = (text(self.organization_id),)
         context |= {key.lower(): value for key, value in request.context.items()}
         return context
+
+
+def _sessions_may_be_tagged(role: Role) -> bool:
+    """Whether the role's trust lets whoever assumes it pass session tags (which then stand
+    beside, or instead of, the role's own tags as principal tags)."""
+    return any(
+        statement.allow and action_matches(statement.actions, "sts:tagsession")
+        for statement in role.trust
+    )
 
 
 def _needs_resource_policy(request: Request, service: str) -> bool:

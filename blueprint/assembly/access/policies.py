@@ -46,6 +46,11 @@ ALWAYS_PRESENT = frozenset(
 )
 
 
+# In a request's context: its principal's session may carry tags the role does not (the role's
+# trust lets someone tag sessions), so a principal tag it lacks is unknown, not absent.
+SESSION_TAGS = "session-tags-unknown"
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a statement comes from: the kind of policy, its resource or file, its Sid."""
@@ -195,6 +200,9 @@ def condition_holds(condition: Condition, context: Context) -> Tri:
     operator = operator.removesuffix("IfExists")
     key = condition.key.lower()
     present = context.get(key)
+    if present is None and key.startswith("aws:principaltag/") and SESSION_TAGS in context:
+        # A session may carry tags of its own, which the templates cannot tell.
+        return Tri.UNKNOWN
     if operator == "Null":
         wanted = [v.text for v in condition.values]
         missing = present is None
