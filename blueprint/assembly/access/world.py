@@ -59,6 +59,18 @@ def resource_arn(resolver: Resolver, stack: AssemblyStack, logical_id: str) -> S
     return resolver.arn(stack, logical_id)
 
 
+# Resources whose policy is a property of their own (a document or its JSON text): the
+# service, the property and the kind of policy.
+EMBEDDED_POLICIES = {
+    "AWS::SageMaker::ModelPackageGroup": (
+        "sagemaker",
+        "ModelPackageGroupPolicy",
+        "model-package-group",
+    ),
+    "AWS::ECR::Repository": ("ecr", "RepositoryPolicyText", "repository"),
+}
+
+
 @dataclass(frozen=True)
 class OrgPolicy:
     """An SCP or RCP and what it is attached to (root, OU or account IDs)."""
@@ -239,12 +251,13 @@ def _read(
             world.resource_policies[("sqs", arn)] += statements(
                 props.get("PolicyDocument"), "queue"
             )
-    elif kind == "AWS::SageMaker::ModelPackageGroup" and "ModelPackageGroupPolicy" in props:
-        document = props["ModelPackageGroupPolicy"]
+    elif kind in EMBEDDED_POLICIES and EMBEDDED_POLICIES[kind][1] in props:
+        service, field, policy_kind = EMBEDDED_POLICIES[kind]
+        document = props[field]
         if isinstance(document, str):
             document = json.loads(document)
-        world.resource_policies[("sagemaker", resolver.arn(stack, logical_id))] += statements(
-            document, "model-package-group"
+        world.resource_policies[(service, resolver.arn(stack, logical_id))] += statements(
+            document, policy_kind
         )
     elif kind == "AWS::Lambda::Permission":
         function = _function_arn(world, stack, props.get("FunctionName"))
@@ -256,13 +269,6 @@ def _read(
         bus = Symbol.of(f"arn:aws:events:{stack.region}:{stack.account}:event-bus/", bus_name)
         world.resource_policies[("events", bus)] += statements(
             {"Statement": [props["Statement"]]}, "event-bus"
-        )
-    elif kind == "AWS::ECR::Repository" and "RepositoryPolicyText" in props:
-        document = props["RepositoryPolicyText"]
-        if isinstance(document, str):
-            document = json.loads(document)
-        world.resource_policies[("ecr", resolver.arn(stack, logical_id))] += statements(
-            document, "repository"
         )
     elif kind == "AWS::OpenSearchServerless::AccessPolicy" and props.get("Type") == "data":
         _collection_access(world, stack, where, props)
