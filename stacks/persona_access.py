@@ -37,6 +37,12 @@ LOB_DATA_READS = (
     "lambda:InvokeFunction",
     "lambda:InvokeFunctionUrl",
     "sagemaker:CreatePresignedDomainUrl",
+    # A Studio space's apps run as the data scientist's role, and remote access opens a
+    # shell in them.
+    "sagemaker:CreateApp",
+    "sagemaker:CreateSpace",
+    "sagemaker:StartSession",
+    "sagemaker:UpdateSpace",
     # The MLflow server reads and writes the artifacts zone for whoever opens it.
     "sagemaker:CreatePresignedMlflowTrackingServerUrl",
     "sagemaker-mlflow:*",
@@ -49,6 +55,11 @@ LOB_DATA_READS = (
 # Studio domain's, profile's or space's settings and lifecycle scripts (which run as the
 # data scientist's role). CloudFormation, with its own role, alone changes them.
 WORKLOAD_CHANGES = (
+    "bedrock:CreateDataSource",
+    "bedrock:DeleteDataSource",
+    "bedrock:DeleteKnowledgeBase",
+    "bedrock:UpdateDataSource",
+    "bedrock:UpdateKnowledgeBase",
     "events:DeleteRule",
     "events:DisableRule",
     "events:PutPermission",
@@ -65,11 +76,16 @@ WORKLOAD_CHANGES = (
     "lambda:Update*",
     "pipes:UpdatePipe",
     "sagemaker:CreateDomain",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
     "sagemaker:CreateStudioLifecycleConfig",
     "sagemaker:CreateUserProfile",
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteStudioLifecycleConfig",
+    "sagemaker:DeleteEndpoint",
     "sagemaker:UpdateDomain",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
     "sagemaker:UpdatePipeline",
     "sagemaker:UpdateUserProfile",
     "states:UpdateStateMachine",
@@ -115,6 +131,17 @@ LOG_COPIES = (
     "logs:PutSubscriptionFilter",
     "logs:PutTransformer",
     "logs:UpdateLogAnomalyDetector",
+)
+# A zone's settings that copy its keys out, notify elsewhere, re-key it or open it through an
+# access point, and the IDs applications look up: CloudFormation alone sets them.
+SETTINGS_CHANGES = (
+    "s3:CreateAccessPoint",
+    "s3:PutAccessPointPolicy",
+    "s3:PutBucketNotification",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutInventoryConfiguration",
+    "ssm:DeleteParameter*",
+    "ssm:PutParameter",
 )
 # Who may read a vector collection is its data access policy: CloudFormation writes it (and
 # the collections, their network and encryption policies).
@@ -190,6 +217,7 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                     ("DenyDeliveryChangesByHand", DELIVERY_CHANGES),
                     ("DenyLogCopies", LOG_COPIES),
                     ("DenyVectorAccessPolicyChanges", VECTOR_POLICY_CHANGES),
+                    ("DenySettingsChangesByHand", SETTINGS_CHANGES),
                 )
             ),
         ],

@@ -245,6 +245,19 @@ def test_a_studio_lifecycle_script_runs_as_the_profiles_execution_role(tmp_path:
     assert reach(without_script, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
 
 
+def test_a_studio_space_runs_as_the_domains_space_role(tmp_path: Path) -> None:
+    domain = {
+        "Type": "AWS::SageMaker::Domain",
+        "Properties": {"DomainName": "d", "DefaultSpaceSettings": {"ExecutionRole": READER_ARN}},
+    }
+    spaces = [allow("sagemaker:CreateSpace"), allow("sagemaker:StartSession")]
+    world = world_with(tmp_path, spaces, Domain=domain)
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert (found.decision.decision, kinds(found)) == ("allow", ["studio-space"])
+    alone = world_with(tmp_path / "alone", [allow("sagemaker:CreateSpace")], Domain=domain)
+    assert reach(alone, ADMIN, "s3:GetObject", OBJECT).decision.decision == "deny"
+
+
 def test_writing_a_delivery_pipelines_artifacts_acts_as_its_role(tmp_path: Path) -> None:
     pipeline = {
         "Type": "AWS::CodePipeline::Pipeline",
@@ -460,6 +473,19 @@ FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
     ("platform-admin-changes-the-studio-domain", WORKLOADS, ""),
     ("platform-admin-reads-training-data-through-studio", WORKLOADS, "studio"),
     ("platform-admin-changes-an-event-rule", WORKLOADS, ""),
+    ("platform-admin-points-an-endpoint-elsewhere", WORKLOADS, ""),
+    ("platform-admin-widens-a-knowledge-base", WORKLOADS, ""),
+    (
+        "platform-admin-copies-the-zone-inventory",
+        without_statement("DenySettingsChangesByHand"),
+        "",
+    ),
+    ("platform-admin-changes-a-published-id", without_statement("DenySettingsChangesByHand"), ""),
+    (
+        "platform-admin-opens-a-studio-space",
+        without_statement("DenyLobDataReads", "sagemaker:CreateSpace"),
+        "",
+    ),
     ("platform-admin-exports-prompts", LOG_COPIES, ""),
     ("platform-admin-reads-prompts", LOG_COPIES, ""),
     ("platform-admin-reads-prompts-through-contributor-insights", LOG_COPIES, ""),
@@ -700,4 +726,5 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             "DenyDeliveryChangesByHand",
             "DenyLogCopies",
             "DenyVectorAccessPolicyChanges",
+            "DenySettingsChangesByHand",
         }

@@ -14,7 +14,8 @@ one principal may act as another:
   ``delivery-pipeline``: changing the code or definition of what runs as a role (a build
   also through a buildspec override or a sandbox);
 - ``studio``: opening a Studio user profile, whose apps run as its execution role, or giving
-  its apps a lifecycle script;
+  its apps a lifecycle script; ``studio-space``: creating a space and starting an app or a
+  remote session in it, which runs as the domain's space execution role;
 - ``mlflow``: opening an MLflow tracking server, which reads and writes its artifact store;
 - ``image``: pushing to a repository that a job or model pulls by a mutable tag;
 - ``deployment-asset``, ``pipeline-artifact``: writing the staging bucket CloudFormation
@@ -356,6 +357,8 @@ class PrivilegeGraph:
                     )
                 if kind == "AWS::SageMaker::UserProfile":
                     yield from self._studio_runner(stack, logical_id, props)
+                if kind == "AWS::SageMaker::Domain":
+                    yield from self._space_runner(stack, logical_id, props)
                 if kind == "AWS::CodePipeline::Pipeline":
                     yield from self._artifact_runners(stack, props)
                 yield from self._image_runners(stack, logical_id, resource)
@@ -405,6 +408,28 @@ class PrivilegeGraph:
                 # A lifecycle script runs in the profile's apps, as its execution role.
                 (script, Probe("sagemaker:UpdateUserProfile", arn, stack.account)),
                 (script, Probe("sagemaker:UpdateDomain", domain, stack.account)),
+            ),
+        )
+
+    def _space_runner(self, stack: AssemblyStack, logical_id: str, props: Json) -> Iterator[Runner]:
+        """A space of the domain runs its apps as the domain's space execution role; whoever
+        creates one and starts an app (or a remote session) in it acts as that role."""
+        execution = props.get("DefaultSpaceSettings", {}).get("ExecutionRole")
+        if execution is None:
+            return
+        domain = self.world.resolver.generated_id(stack, logical_id)
+        sagemaker = f"arn:aws:sagemaker:{stack.region}:{stack.account}"
+        space = Symbol.of(f"{sagemaker}:space/", domain, "/chain-probe")
+        app = Symbol.of(f"{sagemaker}:app/", domain, "/chain-probe/jupyterlab/default")
+        create = Probe("sagemaker:CreateSpace", space, stack.account)
+        yield Runner(
+            "studio-space",
+            f"{stack.name}/{logical_id}",
+            stack.account,
+            _role_arn(self.world, stack, self.world.resolver.value(stack, execution)),
+            (
+                (create, Probe("sagemaker:CreateApp", app, stack.account)),
+                (create, Probe("sagemaker:StartSession", space, stack.account)),
             ),
         )
 
