@@ -568,14 +568,20 @@ def test_leaving_mlflow_out_removes_its_idle_cost(
     assert _mlflow_costs(opted_out) == {}
 
 
+def small_spec(**overrides: Any) -> fine_tuning.FineTuningSpec:
+    """A recipe on the catalog's training and serving instances."""
+    settings: dict[str, Any] = {
+        "name": "x",
+        "base_model_prefix": "models/m/base/",
+        "dataset_prefix": "x/",
+        "training_instance": "ml.g5.12xlarge",
+        "serving_instance": "ml.g5.2xlarge",
+    }
+    return fine_tuning.FineTuningSpec(**(settings | overrides))
+
+
 def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
-    spec = fine_tuning.FineTuningSpec(
-        name="x",
-        base_model_prefix="models/m/base/",
-        dataset_prefix="x/",
-        training_instance="ml.g5.12xlarge",
-        serving_instance="ml.g5.2xlarge",
-    )
+    spec = small_spec()
     definition = json.loads(
         fine_tuning.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     )
@@ -593,14 +599,7 @@ def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
 
 def test_a_recipe_image_by_tag_is_refused() -> None:
     image = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
-    spec = fine_tuning.FineTuningSpec(
-        name="x",
-        base_model_prefix="models/m/base/",
-        dataset_prefix="x/",
-        training_instance="ml.g5.12xlarge",
-        serving_instance="ml.g5.2xlarge",
-        recipe_image=image,
-    )
+    spec = small_spec(recipe_image=image)
     stack = Stack(App(), "Tuning", env=Environment(account="555555555555", region="eu-west-1"))
     unused: Any = None
     with pytest.raises(
