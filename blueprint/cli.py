@@ -165,7 +165,8 @@ def run_preflight(args: argparse.Namespace) -> int:
 
 def access(args: argparse.Namespace) -> int:
     """The catalog (no --principal), or one question (--principal, --action, --resource)."""
-    from blueprint.assembly.access.catalog import run_catalog
+    from blueprint.assembly.access.catalog import privilege_graph, run_catalog
+    from blueprint.assembly.access.doors import group_reach, reach_lines
     from blueprint.assembly.access.question import QuestionError, Questions
     from blueprint.assembly.access.report import catalog_lines, chain_lines, outcome_json
     from blueprint.assembly.iam_reference.questions import catalog_problems
@@ -178,13 +179,18 @@ def access(args: argparse.Namespace) -> int:
         wrong = catalog_problems(load_reference(), questions.world, plan)
         for problem in wrong:
             print(problem, file=sys.stderr if args.json else sys.stdout)
-        outcomes = run_catalog(questions.world, plan)
+        graph = privilege_graph(questions.world, plan)
+        outcomes = run_catalog(questions.world, plan, graph=graph)
+        groups = group_reach(graph, plan)
         if args.json:
             print(json.dumps([outcome_json(o) for o in outcomes], indent=1))
         else:
             for line in catalog_lines(outcomes, every_check=args.every_check):
                 print(line)
-        return 0 if all(outcome.matches for outcome in outcomes) and not wrong else 1
+            for line in reach_lines(groups):
+                print(line)
+        doors_hold = all(not group.problems for group in groups)
+        return 0 if all(o.matches for o in outcomes) and not wrong and doors_hold else 1
     if not all(question):
         print(
             "blueprint access: one question needs --principal, --action and --resource",

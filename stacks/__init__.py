@@ -25,6 +25,8 @@ from blueprint.model.layers import (
     sink_regions,
 )
 from blueprint.model.plan import Persona, Placement, Plan, plan_for
+from blueprint.model.workforce import admin_account, sign_ins
+from stacks import workforce
 from stacks.budgets import LOBS_PER_BUDGET_STACK, LobBudgetsStack
 from stacks.compliance import add_compliance_gates, synthesize
 from stacks.data import DataStack
@@ -39,6 +41,7 @@ from stacks.governance import (
 from stacks.ml import MLStack
 from stacks.organization import OrganizationStack
 from stacks.security import SecurityStack
+from stacks.workforce import WorkforceAssignmentsStack, WorkforceStack
 
 PLATFORM_TAGS = {
     "lob": "platform",
@@ -73,6 +76,7 @@ def build_platform(
         stacks = build_placement(app, plan, placement, foundations, training_code=training_code)
         securities[placement.key] = next(s for s in stacks if isinstance(s, SecurityStack))
     _add_organization(app, plan)
+    _add_workforce(app, plan)
     governance = plan.governance
     audit = GovernanceStack(
         app,
@@ -296,6 +300,54 @@ def _add_organization(app: App, plan: Plan) -> None:
         placement="management", kind=PlacementKind.MANAGEMENT, layer=Layer.ORGANIZATION
     )
     label(stack, identity, PLATFORM_TAGS)
+
+
+def _add_workforce(app: App, plan: Plan) -> None:
+    """Identity Center's permission sets and assignments, where the file declares them."""
+    identity = plan.config.organization.identity
+    if identity is None:
+        return
+    account = admin_account(plan)
+    where = next((p for p in plan.placements if p.account == account), None)
+    identity_of = StackIdentity(
+        placement=where.key if where else "management",
+        kind=where.kind if where else PlacementKind.MANAGEMENT,
+        layer=Layer.WORKFORCE,
+    )
+    everyone = sign_ins(plan)
+    chunks = workforce.assignments(everyone)
+    env = Environment(account=account, region=plan.config.organization.home_region)
+    first = WorkforceStack(
+        app,
+        names.WORKFORCE_STACK,
+        instance_arn=identity.instance_arn,
+        permission_sets=workforce.permission_sets(everyone),
+        assignments=chunks[: workforce.ASSIGNMENTS_PER_STACK],
+        session_hours=identity.session_hours,
+        env=env,
+        description="GenAI platform workforce: Identity Center permission sets and assignments",
+        termination_protection=True,
+    )
+    label(first, identity_of, PLATFORM_TAGS)
+    arns = {
+        persona: permission_set.attr_permission_set_arn
+        for persona, permission_set in first.access.permission_sets.items()
+    }
+    size = workforce.ASSIGNMENTS_PER_STACK
+    for start in range(size, len(chunks), size):
+        number = start // size + 1
+        more = WorkforceAssignmentsStack(
+            app,
+            f"{names.WORKFORCE_STACK}-{number}",
+            instance_arn=identity.instance_arn,
+            permission_set_arns=arns,
+            assignments=chunks[start : start + size],
+            env=env,
+            description=f"GenAI platform workforce: Identity Center assignments, part {number}",
+            termination_protection=True,
+        )
+        more.add_dependency(first)
+        label(more, identity_of, PLATFORM_TAGS)
 
 
 def _lob_accounts(config: OrgConfig) -> dict[str, dict[str, str]]:

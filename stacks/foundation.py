@@ -22,6 +22,8 @@ from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_re
 from genai_constructs.identity import trusted_role_principal
 from genai_constructs.naming import pascal
 from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
+from genai_constructs.workforce import BreakGlassRole
+from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.persona_access import (
     configuration_reads,
@@ -131,6 +133,10 @@ class FoundationStack(Stack):
         if inputs.metrics_link:
             self.metrics_link = self._metrics_link(inputs.metrics_link)
         iam.PermissionsBoundary.of(self).apply(self.identity.boundary)
+        if inputs.break_glass_alerts is not None:
+            self.break_glass = BreakGlassRole(self, "BreakGlass", prefix=inputs.prefix)
+            iam.PermissionsBoundary.of(self.break_glass).clear()
+            subscribe(self.break_glass.alarm_topic, inputs.break_glass_alerts)
         accept_cdk_provider(self, "Custom::VpcRestrictDefaultSGCustomResourceProvider")
 
     def _persona_access(self, inputs: FoundationInputs, invocation_logs: tuple[str, ...]) -> None:

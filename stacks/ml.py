@@ -114,6 +114,7 @@ class MLStack(Stack):
             execution_role=iam.Role.from_role_name(self, "DataScientist", studio.execution_role),
             artifacts_bucket=self.zones["artifacts"],
             users=studio.users,
+            owners=dict(studio.owners),
             idle_minutes=studio.idle_minutes,
             mlflow=studio.mlflow,
         )

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
-from genai_constructs.naming import GOVERNANCE_CHANGES
+from genai_constructs.naming import GOVERNANCE_CHANGES, USER_TAG
 
 # Reading LOB data or asking models about it: what the platform team and auditors never do in
 # an LOB account (the invocation logs are denied where they are stored).
@@ -220,6 +220,19 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                     ("DenySettingsChangesByHand", SETTINGS_CHANGES),
                 )
             ),
+            # A Studio profile's owner tag decides who opens it: nobody retags one.
+            iam.PolicyStatement(
+                sid="DenyOwnerTagChanges",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "sagemaker:AddTags",
+                    "sagemaker:DeleteTags",
+                    "tag:TagResources",
+                    "tag:UntagResources",
+                ],
+                resources=["*"],
+                conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [USER_TAG]}},
+            ),
         ],
     )
     _acknowledge_deny_only(policy)
@@ -286,6 +299,10 @@ def data_scientist_work(
             sid="OpenStudio",
             actions=["sagemaker:CreatePresignedDomainUrl"],
             resources=[f"{sagemaker}:user-profile/*/{user}" for user in studio_users],
+            # Each person opens their own profile only: the profile's owner is who signed in.
+            conditions={
+                "StringEquals": {f"aws:ResourceTag/{USER_TAG}": f"${{aws:PrincipalTag/{USER_TAG}}}"}
+            },
         )
     ]
     policy = iam.ManagedPolicy(

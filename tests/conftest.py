@@ -74,6 +74,26 @@ def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
     return Synthesized(app=app, plan=plan, assembly=assembly, outdir=outdir)
 
 
+def only_lobs(data: dict[str, Any], lobs: list[dict[str, Any]]) -> None:
+    """Keep ``lobs`` of an organization file's ``data``, and the sign-in assignments to them."""
+    data["lobs"] = lobs
+    kept = {lob["name"] for lob in lobs}
+    identity = data["organization"].get("identity")
+    if not identity:
+        return
+    assignments = []
+    for assignment in identity["assignments"]:
+        narrowed = {
+            **assignment,
+            "lobs": [lob for lob in assignment.get("lobs", []) if lob in kept],
+        }
+        if not narrowed["lobs"]:
+            narrowed.pop("environments", None)
+        if narrowed["lobs"] or narrowed.get("platform"):
+            assignments.append(narrowed)
+    identity["assignments"] = assignments
+
+
 @pytest.fixture(scope="session")
 def example_config() -> OrgConfig:
     return load_config(EXAMPLE)

@@ -425,7 +425,9 @@ def persona_trust_of_the_whole_account(template: Json) -> None:
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
-            if "AWSReservedSSO" in json.dumps(statement.get("Condition", {})):
+            if statement["Action"] == "sts:AssumeRole" and "AWSReservedSSO" in json.dumps(
+                statement.get("Condition", {})
+            ):
                 statement.pop("Condition")
 
 
@@ -435,6 +437,7 @@ def studio_profiles_of_any_user(template: Json) -> None:
         for statement in (policy or {}).get("Statement", []):
             if statement.get("Sid") == "OpenStudio":
                 statement["Resource"] = "arn:aws:sagemaker:*:*:user-profile/*/*"
+                statement.pop("Condition", None)
 
 
 def recipe_image_by_tag(template: Json) -> None:
@@ -561,7 +564,8 @@ def test_each_finding_is_refuted_and_reachable_again_with_the_old_statement(
     outcomes = run_catalog(world_of(old), example.plan, [entry])
     reached = [o for o in outcomes if not o.matches]
     assert reached, f"{entry_id} holds on the old templates too"
-    assert all(o.decision.decision == "allow" for o in reached)
+    # Reached: allowed somewhere (elsewhere a chain may only possibly reach it).
+    assert any(o.decision.decision == "allow" for o in reached)
     if hop:
         assert any(hop in [h.kind for h in o.chain] for o in reached)
         assert any("    chain: " in line for line in catalog_lines(reached))
@@ -575,18 +579,27 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
     """No persona or workload role of the example becomes another principal but by design:
     the governance account's auditor becomes each other account's auditor (by exact ARN), and
     a data scientist's MLflow server reads and writes the artifacts zone for them. The
-    bootstrap's roles are left out: only the delivery pipeline reaches them."""
+    bootstrap's roles are left out: only the delivery pipeline reaches them; so are the
+    break-glass roles, administrators by design. Identity Center's sign-in roles become their
+    own persona's role and nothing else."""
     world = world_of(example.outdir)
     organization = example.plan.config.organization
     graph = PrivilegeGraph(
         world, Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
     )
+    people = [r for r in world.roles if not r.where.startswith(("bootstrap ", "identity center"))]
     edges = {
         (hop.actor, hop.kind, hop.becomes)
-        for role in world.roles
-        if not role.where.startswith("bootstrap ")
+        for role in people
+        if not (role.name.text or "").endswith("-break-glass")
         for hop, _, _ in graph.edges(role)
     }
+    for door in world.sign_in_doors:
+        persona = door.permission_set.removeprefix("genai-")
+        becomes = {(hop.kind, hop.becomes.split(":")[1]) for hop, _, _ in graph.edges(door.role)}
+        assert becomes and all(
+            kind == "assume-role" and name.endswith(f"-{persona}") for kind, name in becomes
+        ), (door.permission_set, becomes)
     governance = example.plan.governance.account
     auditor = names.role_name(example.plan.governance.prefix, "auditor")
     others = {
@@ -663,9 +676,19 @@ def test_a_studio_profile_named_by_its_logical_id_gets_a_decision(example: Synth
         profile = world.asset("claims-interactive", "studio-user", user)
         assert profile is not None
         resource = f"{profile.stack.name}/{profile.logical_id}"
-        request = request_for(world, scientist, "sagemaker:CreatePresignedDomainUrl", resource, [])
-        decisions[user] = evaluator.evaluate(request).decision
-    assert decisions == {"alice": "allow", "bruno": "allow"}
+        for signed_in in ("", "alice"):
+            context = [f"aws:PrincipalTag/genai-user={signed_in}"] if signed_in else []
+            request = request_for(
+                world, scientist, "sagemaker:CreatePresignedDomainUrl", resource, context
+            )
+            decisions[(user, signed_in)] = evaluator.evaluate(request).decision
+    # Who signed in decides: unknown until the question says, then only one's own profile.
+    assert decisions == {
+        ("alice", ""): "unknown",
+        ("bruno", ""): "unknown",
+        ("alice", "alice"): "allow",
+        ("bruno", "alice"): "deny",
+    }
     marketing = "444444444445:example-corp-data-scientist"
     profile = world.asset("claims-interactive", "studio-user", "alice")
     assert profile is not None
@@ -723,6 +746,7 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             for logical_id, resource in resources.items()
             if resource["Type"] == "AWS::IAM::Role"
             and "AWSReservedSSO" in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+            and not resource["Properties"]["RoleName"].endswith("-break-glass")
         }
         [guard] = [
             r
@@ -739,4 +763,5 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             "DenyLogCopies",
             "DenyVectorAccessPolicyChanges",
             "DenySettingsChangesByHand",
+            "DenyOwnerTagChanges",
         }

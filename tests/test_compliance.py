@@ -84,6 +84,7 @@ def test_one_template_per_stack_of_the_example(example: Synthesized) -> None:
         | {
             "organization-policies",
             "organization-budgets-1",
+            "organization-workforce",
             "platform-governance-audit",
             "platform-governance-metrics-sink-eu-central-1",
             "platform-governance-oversight-1",
@@ -119,7 +120,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(tmp_path.glob("*.template.json"))) == 54
+    assert len(list(tmp_path.glob("*.template.json"))) == 55
 
 
 def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:

@@ -97,6 +97,7 @@ def test_unquoted_account_ids_are_refused(tmp_path: Path) -> None:
 
 def test_lob_names_are_lower_case_slugs(tmp_path: Path) -> None:
     data = example_data()
+    del data["organization"]["identity"]  # its assignments name the LOBs too
     data["lobs"][0]["name"] = "Claims_Dept"
     assert problems(data, tmp_path) == [
         "lobs[0].name: 'Claims_Dept' is not a valid name; allowed: 3-24 characters, lower-case "
@@ -106,6 +107,7 @@ def test_lob_names_are_lower_case_slugs(tmp_path: Path) -> None:
 
 def test_lob_names_are_unique(tmp_path: Path) -> None:
     data = example_data()
+    del data["organization"]["identity"]  # its assignments name the LOBs too
     data["lobs"][2]["name"] = "claims"
     assert problems(data, tmp_path) == [
         "lobs[2].name: LOB name 'claims' is already used by lobs[0]; allowed: a unique name per LOB"
@@ -390,6 +392,7 @@ def test_names_within_a_genai_section_are_unique(tmp_path: Path) -> None:
 
 def test_knowledge_base_environments_must_exist(tmp_path: Path) -> None:
     data = example_data()
+    del data["organization"]["identity"]  # its assignments name the LOBs too
     del data["lobs"][2]["environments"]["nonprod"]
     assert problems(data, tmp_path) == [
         "lobs[research].genai.knowledge_bases[0].environments[0]: this LOB has no 'nonprod' "

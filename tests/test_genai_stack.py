@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match
 
 from blueprint.assembly.access.question import Questions
 from blueprint.model.config import DataClassification, ModelKind, OrgConfig
-from tests.conftest import EXAMPLE, Synthesized, synthesize_org
+from tests.conftest import EXAMPLE, Synthesized, only_lobs, synthesize_org
 
 INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
 
@@ -180,7 +180,7 @@ def test_model_access_is_for_applications_and_non_prod_humans(
 
 def _two_small_orgs(tmp_path: Path, change: dict[str, Any]) -> tuple[Synthesized, Synthesized]:
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["lobs"] = [data["lobs"][1]]
+    only_lobs(data, [data["lobs"][1]])
     data["lobs"][0]["environments"] = {"prod": data["lobs"][0]["environments"]["prod"]}
     changed = copy.deepcopy(data)
     changed["guardrails"] |= change

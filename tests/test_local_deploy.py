@@ -23,6 +23,7 @@ from blueprint.deploy.local import (
     moto_server,
     smoke_findings,
 )
+from genai_constructs.naming import OUTSIDE_BOUNDARY_TAG
 from tests.conftest import Synthesized
 
 CLAIMS_NONPROD = "555555555555"
@@ -138,9 +139,15 @@ def test_foundation_network_and_roles(
     )
     roles = _physical_ids(emulator, stack, "AWS::IAM::Role", CLAIMS_NONPROD)
     assert len(roles) == len([r for r in template.values() if r["Type"] == "AWS::IAM::Role"])
+    outside = 0
     for role in roles:
-        attached = iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"]
-        assert attached["PermissionsBoundaryArn"] == boundary
+        found = iam.get_role(RoleName=role)["Role"]
+        if {"Key": OUTSIDE_BOUNDARY_TAG[0], "Value": OUTSIDE_BOUNDARY_TAG[1]} in found["Tags"]:
+            outside += 1
+            assert "PermissionsBoundary" not in found
+            continue
+        assert found["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    assert outside == 2  # break glass and its alarm's publisher
 
 
 def test_large_templates_go_through_the_bootstrap_bucket(

@@ -20,7 +20,7 @@ from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
 from genai_constructs import fine_tuning
-from tests.conftest import EXAMPLE, Synthesized, joined, synthesize_org
+from tests.conftest import EXAMPLE, Synthesized, joined, only_lobs, synthesize_org
 
 
 @pytest.fixture(scope="module")
@@ -395,6 +395,7 @@ def test_data_scientists_can_be_studio_execution_roles(example: Synthesized) -> 
                             "Condition": {"ArnLike": {"aws:PrincipalArn": Match.any_value()}},
                         }
                     ),
+                    Match.object_like({"Action": "sts:TagSession"}),
                 ]
             },
         },
@@ -535,7 +536,7 @@ def opted_out(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     marketing, research = data["lobs"][1], data["lobs"][2]
     marketing["ml"] = {"studio": {"enabled": False}}
     research.setdefault("ml", {})["studio"] = {"mlflow": False, "users": ["ada"]}
-    data["lobs"] = [marketing, research]
+    only_lobs(data, [marketing, research])
     return synthesize_org(OrgConfig.model_validate(data), tmp_path_factory.mktemp("opted-out"))
 
 

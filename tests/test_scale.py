@@ -14,7 +14,9 @@ import pytest
 import yaml
 from aws_cdk import App
 
+from blueprint.assembly.access.world import build_world
 from blueprint.assembly.reader import AssemblyStack, critical_path, read_assembly
+from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.generate import generate_org
 from blueprint.model.settings import TRAINING_CODE
@@ -63,3 +65,19 @@ def test_the_critical_path_does_not_grow_with_the_org(hundred: list[AssemblyStac
     path = critical_path(hundred)
     assert len(path) <= MAX_DEPTH, path
     assert path[-1].endswith(("-genai", "-ml")), path
+
+
+def test_sign_in_assignments_are_split_and_each_finds_its_permission_set(
+    hundred: list[AssemblyStack],
+) -> None:
+    workforce = [s for s in hundred if s.name.startswith(names.WORKFORCE_STACK)]
+    assert len(workforce) > 1
+    assignments = sum(
+        1
+        for stack in workforce
+        for resource in stack.template["Resources"].values()
+        if resource["Type"] == "AWS::SSO::Assignment"
+    )
+    assembly = hundred[0].template_path.parent
+    doors = build_world(read_assembly(assembly)).sign_in_doors
+    assert len(doors) == assignments

@@ -179,6 +179,7 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
         | {
             "organization-policies",
             "organization-budgets-1",
+            "organization-workforce",
             "platform-governance-audit",
             "platform-governance-metrics-sink-eu-central-1",
             "platform-governance-oversight-1",

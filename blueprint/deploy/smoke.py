@@ -21,6 +21,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from genai_constructs.naming import OUTSIDE_BOUNDARY_TAG
+
 HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
@@ -169,7 +171,14 @@ def _role_findings(iam: Any, prefix: str, resources: list[tuple[str, str]]) -> l
         return [Finding("role boundary", prefix, FAIL, "no roles")]
     results = []
     for role in roles:
-        boundary = iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary")
+        found = iam.get_role(RoleName=role)["Role"]
+        boundary = found.get("PermissionsBoundary")
+        tags = {tag["Key"]: tag["Value"] for tag in found.get("Tags", [])}
+        if not boundary and tags.get(OUTSIDE_BOUNDARY_TAG[0]) == OUTSIDE_BOUNDARY_TAG[1]:
+            results.append(
+                Finding("role boundary", f"role {role}", PASS, "break glass: outside by design")
+            )
+            continue
         detail = "" if boundary else "no permissions boundary"
         results.append(Finding("role boundary", f"role {role}", PASS if boundary else FAIL, detail))
     return results

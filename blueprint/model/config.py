@@ -180,6 +180,77 @@ class OrganizationConfig(Model):
     home_region: Region
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
     operating_model: OperatingModel = OperatingModel.FEDERATED
+    identity: IdentityConfig | None = None
+
+
+GroupName = Annotated[
+    str,
+    matching(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        "a group name of the identity source: letters, digits and ._- (at most 128)",
+    ),
+]
+
+
+class Assignment(Model):
+    """Members of ``group`` become ``persona`` in the accounts selected: the environments of
+    ``lobs`` (``environments``, default each one where the persona exists) and, with
+    ``platform: true``, the platform's own accounts (governance, tooling, hub, central)."""
+
+    group: GroupName
+    persona: Literal[
+        "platform-admin", "data-scientist", "ml-engineer", "auditor", "release-approver"
+    ]
+    lobs: Annotated[list[Slug], AfterValidator(_unique)] = []
+    environments: Annotated[list[EnvironmentName], AfterValidator(_unique)] = []
+    platform: bool = False
+
+
+class BreakGlass(Model):
+    """The group whose members may take the break-glass role of every account (an
+    administrator outside the persona model; every use raises an alarm)."""
+
+    group: GroupName
+
+
+class IdentityConfig(Model):
+    """IAM Identity Center: how people sign in (README "Workforce identity").
+
+    :param instance_arn: the Identity Center instance; ``identity_store_id`` its store.
+    :param admin_account: where permission sets and assignments are deployed: the management
+        account (default) or the delegated administrator of Identity Center.
+    :param groups: the groups of the identity source, by name: each group's ID in the store.
+    :param assignments: which group becomes which persona where.
+    :param session_hours: how long a sign-in session lasts.
+    """
+
+    instance_arn: Annotated[
+        str,
+        matching(
+            r"^arn:aws[a-z-]*:sso:::instance/ssoins-[a-f0-9]{16}$",
+            "an Identity Center instance ARN, arn:aws:sso:::instance/ssoins-<16 hex>",
+        ),
+    ]
+    identity_store_id: Annotated[
+        str, matching(r"^d-[0-9a-f]{10}$", "an identity store ID, d-<10 hex>")
+    ]
+    admin_account: AccountId | None = None
+    groups: Annotated[
+        dict[
+            GroupName,
+            Annotated[
+                str,
+                matching(
+                    r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                    "a group ID of the identity store (a UUID, optionally after <10 hex>-)",
+                ),
+            ],
+        ],
+        Field(min_length=1),
+    ]
+    assignments: Annotated[list[Assignment], Field(min_length=1)]
+    break_glass: BreakGlass | None = None
+    session_hours: Annotated[int, Field(ge=1, le=12)] = 1
 
 
 class OrgGuardrail(Model):
@@ -750,14 +821,51 @@ class EndpointConfig(Model):
         return self
 
 
+class StudioUser(Model):
+    """A person's own Studio user profile: ``name`` (the profile), opened only by the person
+    who signs in as ``user_name`` (default ``name``; the identity source's user name, which
+    sign-in carries as the session tag ``genai-user``)."""
+
+    name: Slug
+    user_name: Annotated[
+        str,
+        matching(
+            r"^[A-Za-z0-9+=,.@_-]{1,128}$",
+            "a user name of the identity source: letters, digits and +=,.@_- (at most 128)",
+        ),
+    ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value, "user_name": value}
+        if isinstance(value, dict) and "user_name" not in value and "name" in value:
+            return {**value, "user_name": value["name"]}
+        return value
+
+
 class StudioConfig(Model):
     """SageMaker Studio in the interactive environment; ``enabled: false`` leaves it out (and
-    MLflow with it), ``mlflow: false`` leaves out the tracking server only."""
+    MLflow with it), ``mlflow: false`` leaves out the tracking server only. Each user gets a
+    profile of their own (``alice``, or ``{name: alice, user_name: alice@example.com}``)."""
 
     enabled: bool = True
     mlflow: bool = True
-    users: Annotated[list[Slug], Field(max_length=100), AfterValidator(_unique)] = []
+    users: Annotated[list[StudioUser], Field(max_length=100)] = []
     idle_minutes: Annotated[int, Field(ge=60, le=525600)] = 60
+
+    @model_validator(mode="after")
+    def _unique_users(self) -> StudioConfig:
+        for field in ("name", "user_name"):
+            values = [getattr(user, field) for user in self.users]
+            repeated = sorted({value for value in values if values.count(value) > 1})
+            if repeated:
+                raise ValueError(
+                    f"users repeat the {field} {', '.join(repeated)}; allowed: one profile "
+                    "per person"
+                )
+        return self
 
 
 class MLConfig(Model):

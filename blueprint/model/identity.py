@@ -29,6 +29,7 @@ class Layer(StrEnum):
     BUDGETS = "budgets"
     METRICS_SINK = "metrics-sink"
     PIPELINE = "pipeline"
+    WORKFORCE = "workforce"
 
 
 class PlacementKind(StrEnum):

@@ -31,6 +31,7 @@ from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.plan import Persona, Placement, Plan, promoted_models
+from blueprint.model.workforce import break_glass_placements
 from genai_constructs.checks import CheckSettings
 from genai_constructs.naming import merged_models_prefix, parameter_path
 
@@ -142,6 +143,8 @@ class FoundationInputs:
     :param account_invocation_logs: the ARNs of the account's invocation log groups when other
         placements keep them (a tenancy's central account, one per region): the platform
         team and auditors are denied reading them.
+    :param break_glass_alerts: where the account's break-glass role is (the first placement
+        of each account), who hears that it was assumed; ``None`` elsewhere.
     """
 
     prefix: str
@@ -158,6 +161,7 @@ class FoundationInputs:
     tenant: str | None = None
     tenant_model_groups: tuple[str, ...] = ()
     account_invocation_logs: tuple[str, ...] = ()
+    break_glass_alerts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -288,6 +292,7 @@ class StudioInputs:
     users: tuple[str, ...]
     idle_minutes: int
     mlflow: bool = True
+    owners: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -516,7 +521,7 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
                 and placement.lob is not None,
                 studio_users=(
-                    tuple(placement.lob.ml.studio.users)
+                    tuple(user.name for user in placement.lob.ml.studio.users)
                     if persona is Persona.DATA_SCIENTIST
                     and placement.lob is not None
                     and plan.hosts_studio(placement)
@@ -536,6 +541,11 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         tenant=placement.lob.name if placement.is_tenancy and placement.lob else None,
         tenant_model_groups=_model_groups(plan, placement) if placement.is_tenancy else (),
         account_invocation_logs=_central_invocation_logs(plan, placement),
+        break_glass_alerts=(
+            tuple(plan.config.platform.alert_emails)
+            if placement in break_glass_placements(plan)
+            else None
+        ),
     )
 
 
@@ -828,7 +838,8 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
             StudioInputs(
                 domain_name=placement.key,
                 execution_role=names.role_name(placement.prefix, Persona.DATA_SCIENTIST.value),
-                users=tuple(lob.ml.studio.users),
+                users=tuple(user.name for user in lob.ml.studio.users),
+                owners=tuple((user.name, user.user_name) for user in lob.ml.studio.users),
                 idle_minutes=lob.ml.studio.idle_minutes,
                 mlflow=lob.ml.studio.mlflow,
             )

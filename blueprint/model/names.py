@@ -27,6 +27,9 @@ APPLICATION_TAG = (WORKLOAD_TAG_KEY, "application")
 ORGANIZATION_STACK = "organization-policies"
 # LOB budgets live with billing, in the management account: ``organization-budgets-1``, ...
 BUDGETS_STACK = "organization-budgets"
+# Identity Center's permission sets and assignments: the management account, or the delegated
+# administrator.
+WORKFORCE_STACK = "organization-workforce"
 # Template metadata that names a resource of the platform by kind and name, e.g.
 # ``zone/curated``: the access catalog and the audit find resources through it.
 ASSET_METADATA = "genai-platform:asset"

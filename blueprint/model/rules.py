@@ -57,6 +57,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
         *operating_model_problems(data),
+        *_identity_problems(data),
     ]
 
 
@@ -521,3 +522,121 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"the image is in {account}/{region}; allowed: the ECR of the LOB's nonprod "
                     f"account and region ({where[0]}.dkr.ecr.{where[1]}.amazonaws.com/...)",
                 )
+
+
+# Where each persona exists (blueprint.model.plan): people of an LOB in its environments, the
+# release approver in the tooling account only.
+_PERSONA_PLACES = {
+    "platform-admin": ("lob", "platform"),
+    "auditor": ("lob", "platform"),
+    "ml-engineer": ("lob",),
+    "data-scientist": ("lob",),
+    "release-approver": ("platform",),
+}
+
+
+def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Assignments name declared groups, LOBs and environments where their persona exists;
+    the administrator account is one of the organization's."""
+    identity = _mapping(_mapping(data.get("organization")).get("identity"))
+    if not identity:
+        return
+    where = "organization.identity"
+    groups = _mapping(identity.get("groups"))
+    ids = [value for value in groups.values() if isinstance(value, str)]
+    for name, value in groups.items():
+        if ids.count(value) > 1:
+            yield ConfigProblem(
+                f"{where}.groups.{name}",
+                f"the group ID {value} is given to more than one group; allowed: each group "
+                "its own ID",
+            )
+    known_groups = ", ".join(sorted(groups)) or "none (declare groups first)"
+    lobs = {
+        lob.get("name"): _mapping(lob.get("environments"))
+        for lob in map(_mapping, _sequence(data.get("lobs")))
+    }
+    for index, raw in enumerate(_sequence(identity.get("assignments"))):
+        assignment = _mapping(raw)
+        path = f"{where}.assignments[{index}]"
+        group = assignment.get("group")
+        if isinstance(group, str) and group not in groups:
+            yield ConfigProblem(
+                f"{path}.group", f"unknown group '{group}'; allowed: {known_groups}"
+            )
+        yield from _assignment_target_problems(path, assignment, lobs)
+    break_glass = _mapping(identity.get("break_glass")).get("group")
+    if isinstance(break_glass, str) and break_glass not in groups:
+        yield ConfigProblem(
+            f"{where}.break_glass.group",
+            f"unknown group '{break_glass}'; allowed: {known_groups}",
+        )
+    admin = identity.get("admin_account")
+    if isinstance(admin, str) and admin not in _organization_accounts(data):
+        yield ConfigProblem(
+            f"{where}.admin_account",
+            f"{admin} is not an account of this organization; allowed: the management account "
+            "or another account the file names (Identity Center's delegated administrator)",
+        )
+
+
+def _assignment_target_problems(
+    path: str, assignment: dict[str, Any], lobs: dict[Any, dict[str, Any]]
+) -> Iterator[ConfigProblem]:
+    persona = assignment.get("persona")
+    places = _PERSONA_PLACES.get(persona, ()) if isinstance(persona, str) else ()
+    chosen_lobs = [lob for lob in _sequence(assignment.get("lobs")) if isinstance(lob, str)]
+    environments = [e for e in _sequence(assignment.get("environments")) if isinstance(e, str)]
+    if not chosen_lobs and assignment.get("platform") is not True:
+        yield ConfigProblem(
+            path, "the assignment selects no account; allowed: lobs (and environments), platform"
+        )
+    if places and chosen_lobs and "lob" not in places:
+        yield ConfigProblem(
+            f"{path}.lobs",
+            f"the {persona} persona exists only in the platform's accounts; allowed: platform: "
+            "true",
+        )
+    if places and assignment.get("platform") is True and "platform" not in places:
+        yield ConfigProblem(
+            f"{path}.platform",
+            f"the {persona} persona exists only in LOB environments; allowed: lobs",
+        )
+    if environments and not chosen_lobs:
+        yield ConfigProblem(f"{path}.environments", "environments need lobs; allowed: lobs")
+    if persona == "data-scientist":
+        for position, environment in enumerate(environments):
+            if environment != "interactive":
+                yield ConfigProblem(
+                    f"{path}.environments[{position}]",
+                    f"the data-scientist persona exists only in interactive environments; "
+                    f"allowed: interactive (got {environment})",
+                )
+    for position, lob in enumerate(_sequence(assignment.get("lobs"))):
+        if lob not in lobs:
+            allowed = ", ".join(str(name) for name in lobs)
+            yield ConfigProblem(
+                f"{path}.lobs[{position}]", f"unknown LOB '{lob}'; allowed: {allowed}"
+            )
+            continue
+        for environment in environments:
+            if environment in ENVIRONMENT_NAMES and environment not in lobs[lob]:
+                yield ConfigProblem(
+                    f"{path}.environments",
+                    f"LOB {lob} has no {environment} environment; allowed: "
+                    f"{', '.join(lobs[lob]) or 'none'}",
+                )
+
+
+def _organization_accounts(data: dict[str, Any]) -> set[str]:
+    organization = _mapping(data.get("organization"))
+    platform = _mapping(data.get("platform"))
+    accounts = {
+        organization.get("management_account"),
+        platform.get("governance_account"),
+        platform.get("tooling_account"),
+        _mapping(platform.get("hub")).get("account"),
+        *_mapping(platform.get("central_accounts")).values(),
+    }
+    accounts |= {_mapping(env).get("account") for _, env in _environments(data)}
+    return {account for account in accounts if isinstance(account, str)}

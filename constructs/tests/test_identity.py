@@ -68,14 +68,28 @@ def test_boundary_keeps_stacks_and_the_audit_record_to_the_delivery_pipeline(
     assert "lambda:Update*" in statements["DenyGovernanceFunctionUse"]["Action"]
 
 
-def door_statements(template: Template, role_name: str) -> list[dict[str, Any]]:
+def door_statements(
+    template: Template, role_name: str, action: str = "sts:AssumeRole"
+) -> list[dict[str, Any]]:
     [role] = [
         r
         for r in template.find_resources("AWS::IAM::Role").values()
         if r["Properties"]["RoleName"] == role_name
     ]
     statements: list[dict[str, Any]] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    return statements
+    return [s for s in statements if s["Action"] == action]
+
+
+def test_each_door_may_tag_the_session_only_with_who_signed_in(template: Template) -> None:
+    doors = door_statements(template, "acme-auditor")
+    tagging = door_statements(template, "acme-auditor", "sts:TagSession")
+    assert [s["Principal"] for s in tagging] == [s["Principal"] for s in doors]
+    for door, statement in zip(doors, tagging, strict=True):
+        assert statement["Condition"] == {
+            **door["Condition"],
+            "StringEquals": {"aws:RequestTag/genai-user": "${aws:PrincipalTag/genai-user}"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["genai-user"]},
+        }
 
 
 def test_each_trusted_account_is_trusted_only_for_the_personas_sign_in_role(
@@ -157,9 +171,13 @@ def test_a_persona_entered_from_another_account_trusts_that_role_only() -> None:
     )
     PersonaRoles(stack, "People", prefix="acme", personas=[persona])
     [role] = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
-    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    statement, tagging = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRole"
     assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": source}}
     assert "210987654321" in str(statement["Principal"])
+    # The person who signed in to the source role stays who they are.
+    assert tagging["Action"] == "sts:TagSession"
+    assert tagging["Condition"]["ArnEquals"] == statement["Condition"]["ArnEquals"]
 
 
 def test_a_persona_that_trusts_nobody_is_refused() -> None:

@@ -4,7 +4,7 @@ of an organization and asked of the evaluator."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +23,7 @@ from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, U
 from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan, promoted_models
 from genai_constructs.naming import (
+    USER_TAG,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,
@@ -40,6 +41,8 @@ ACCOUNT_LOGGING_KINDS = frozenset({"invocation-logs", "logging-role", "logging-f
 OUTSIDE_CATALOG_MODEL = "vendor.unlisted-model-v1:0"
 PROBE_FILE = "object.txt"
 PROBE_KEY = f"catalog-probe/{PROBE_FILE}"
+# Who a person/<persona> actor is signed in as where the LOB lists no Studio user.
+PERSON = "catalog-person"
 
 
 class Entry(BaseModel):
@@ -114,13 +117,22 @@ class Outcome:
         return self.decision.decision == self.query.entry.expect
 
 
-def run_catalog(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Outcome]:
+def run_catalog(
+    world: World,
+    plan: Plan,
+    entries: list[Entry] | None = None,
+    graph: PrivilegeGraph | None = None,
+) -> list[Outcome]:
     """Every entry in every LOB environment it names, decided: journeys directly, attacks
-    through the privilege graph."""
+    through the privilege graph (``graph``, default a new one of ``world``)."""
+    graph = graph or privilege_graph(world, plan)
+    return [decide(graph, query) for query in catalog_queries(world, plan, entries)]
+
+
+def privilege_graph(world: World, plan: Plan) -> PrivilegeGraph:
     organization = plan.config.organization
     evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
-    graph = PrivilegeGraph(world, evaluator)
-    return [decide(graph, query) for query in catalog_queries(world, plan, entries)]
+    return PrivilegeGraph(world, evaluator)
 
 
 def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Query]:
@@ -187,6 +199,8 @@ class Selection:
             hub, lob = self._hub(), self.placement.lob
             return [a for a in hub.actors("app/*") if lob and a.serves == lob.name] if hub else []
         prefix = self.placement.prefix
+        if selector.startswith("person/"):
+            return [self._person(actor) for actor in self.actors(f"persona/{selector[7:]}")]
         if selector.startswith("persona/"):
             return self._named(self.placement, names.role_name(prefix, selector[8:]))
         if selector == "governance/auditor":
@@ -229,6 +243,19 @@ class Selection:
             for asset in self.world.assets_of(self.placement.key, kind)
             for role in [self._role(asset)]
         ]
+
+    def _person(self, actor: Actor) -> Actor:
+        """``actor`` (a persona role) as one person signed in: the session carries the
+        person's user name (the LOB's first Studio user, whose profile it ``serves``)."""
+        lob = self.placement.lob
+        users = lob.ml.studio.users if lob else []
+        profile, user_name = (users[0].name, users[0].user_name) if users else (None, PERSON)
+        principal = replace(
+            actor.principal,
+            tags=tuple(sorted((*actor.principal.tags, (USER_TAG, text(user_name))))),
+            session_known=True,
+        )
+        return Actor(f"{actor.label} as {user_name}", principal, serves=profile)
 
     def _named(self, placement: Placement, name: str) -> list[Actor]:
         role = self.world.role(placement.account, name)
@@ -380,6 +407,13 @@ class Selection:
                 for stack in self._stacks()
                 for logical_id, resource in stack.resources.items()
                 if resource.get("Type") == "AWS::Lambda::Function"
+            ]
+        if kind == "studio-user" and name in ("own", "colleagues"):
+            own = actor.serves if actor is not None else None
+            return [
+                Target(f"studio-user/{asset.name}", self._arn(asset), account)
+                for asset in self._assets("studio-user", "*")
+                if (asset.name == own) == (name == "own")
             ]
         if kind == "studio-profile" and name == "unlisted":
             return [

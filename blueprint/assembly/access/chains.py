@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
+from blueprint.assembly.access.evaluate import Decision, Evaluator, Request, carried_tags
 from blueprint.assembly.access.policies import Principal, action_matches
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri, text
@@ -312,7 +312,16 @@ class PrivilegeGraph:
             actor = self.world.role_by_arn(arn)
             if actor is None:
                 continue
-            for variant in same_outcome(request, actor.principal()):
+            # Whoever signed in is carried one hop (the caller binds the tag); further along,
+            # an intermediate session could have been tagged otherwise: unknown.
+            principal = (
+                request.principal
+                if not chain
+                else chained(actor, request.principal)
+                if len(chain) == 1
+                else actor.principal()
+            )
+            for variant in same_outcome(request, principal):
                 decision = direct if variant == request else self.evaluator.evaluate(variant)
                 verdict = _tri(decision) & certain
                 if verdict is Tri.YES:
@@ -539,6 +548,18 @@ class PrivilegeGraph:
                             ),
                         ),
                     )
+
+
+def chained(role: Role, start: Principal) -> Principal:
+    """A session of ``role`` reached from ``start``: the tags its trust binds to the caller's
+    own are ``start``'s (whoever signed in stays who they are along the chain; a service
+    passes none, which grants less); any other session tag stays unknown."""
+    carried = carried_tags(role, start)
+    principal = role.principal()
+    if carried is None:
+        return principal
+    tags = dict(principal.tags) | dict(carried)
+    return replace(principal, tags=tuple(sorted(tags.items())), session_known=True)
 
 
 def same_outcome(request: Request, principal: Principal) -> Iterator[Request]:

@@ -413,8 +413,8 @@ class Evaluator:
                 context["aws:principalorgid"] = (text(self.organization_id),)
             for key, value in principal.tags:
                 context[f"aws:principaltag/{key}".lower()] = (value,)
-            if role is not None and _sessions_may_be_tagged(role):
-                context[SESSION_TAGS] = ()
+            if not principal.session_known and role and (keys := session_tag_keys(role)):
+                context[SESSION_TAGS] = tuple(text(key) for key in keys)
         if request.via_service:
             context["aws:calledvia"] = (text(request.via_service),)
         for key, value in self._resource_tags(request.resource).items():
@@ -427,13 +427,50 @@ class Evaluator:
         return context
 
 
-def _sessions_may_be_tagged(role: Role) -> bool:
-    """Whether the role's trust lets whoever assumes it pass session tags (which then stand
-    beside, or instead of, the role's own tags as principal tags)."""
-    return any(
-        statement.allow and action_matches(statement.actions, "sts:tagsession")
+def carried_tags(role: Role, caller: Principal) -> tuple[tuple[str, Symbol], ...] | None:
+    """The session tags of ``role`` reached from ``caller``'s chain: those its trust binds to
+    the caller's own value (``aws:RequestTag/<k>`` equal to ``${aws:PrincipalTag/<k>}``),
+    carried along; ``None`` when its trust lets callers pass any other tag (then unknown)."""
+    keys = session_tag_keys(role)
+    for statement in role.trust:
+        if not statement.allow or not action_matches(statement.actions, "sts:tagsession"):
+            continue
+        bound = {
+            condition.key.lower().removeprefix("aws:requesttag/")
+            for condition in statement.conditions
+            if condition.operator == "StringEquals"
+            and condition.key.lower().startswith("aws:requesttag/")
+            and [v.text for v in condition.values]
+            == [f"${{aws:PrincipalTag/{condition.key.split('/', 1)[1]}}}"]
+        }
+        # Each statement that lets a caller tag must bind every key it lets it pass.
+        if not {key.lower() for key in session_tag_keys_of(statement)} <= bound:
+            return None
+    own = dict(caller.tags)
+    return tuple(sorted((k, own[k]) for k in keys if k in own))
+
+
+def session_tag_keys_of(statement: Statement) -> set[str]:
+    """The tag keys one trust statement lets a caller pass ("*": any)."""
+    limits = [
+        c
+        for c in statement.conditions
+        if c.key.lower() == "aws:tagkeys" and c.operator == "ForAllValues:StringEquals"
+    ]
+    if limits and all(v.text is not None for c in limits for v in c.values):
+        return {v.text or "" for v in limits[0].values}
+    return {"*"}
+
+
+def session_tag_keys(role: Role) -> set[str]:
+    """The tag keys the role's trust lets whoever assumes it pass as session tags (which then
+    stand beside, or instead of, the role's own tags as principal tags)."""
+    return {
+        key
         for statement in role.trust
-    )
+        if statement.allow and action_matches(statement.actions, "sts:tagsession")
+        for key in session_tag_keys_of(statement)
+    }
 
 
 def _needs_resource_policy(request: Request, service: str) -> bool:

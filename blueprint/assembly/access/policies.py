@@ -7,8 +7,9 @@ does not settle makes it unknown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
@@ -47,8 +48,17 @@ ALWAYS_PRESENT = frozenset(
 
 
 # In a request's context: its principal's session may carry tags the role does not (the role's
-# trust lets someone tag sessions), so a principal tag it lacks is unknown, not absent.
+# trust lets someone tag sessions), so a principal tag it lacks is unknown, not absent. Its
+# values are the keys a session may carry ("*": any).
 SESSION_TAGS = "session-tags-unknown"
+
+# What a principal-tag variable stands for when the principal has no such tag: no request value
+# equals it (tag values cannot hold this character).
+ABSENT = Symbol(("\x00absent",))
+
+# A condition value that is one principal-tag policy variable, ``${aws:PrincipalTag/<key>}``:
+# IAM compares with the request's principal tag of that key. Other variables are unknown.
+PRINCIPAL_TAG_VARIABLE = re.compile(r"^\$\{aws:PrincipalTag/([A-Za-z0-9_.:/=+@-]+)\}$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class Principal:
     arn: Symbol
     service: str | None = None
     tags: tuple[tuple[str, Symbol], ...] = ()
+    # The session's tags are known to be exactly ``tags`` (a person signed in, a session
+    # reached through a chain): none unknown, whatever the role's trust lets callers pass.
+    session_known: bool = False
 
     @property
     def is_service(self) -> bool:
@@ -200,9 +213,13 @@ def condition_holds(condition: Condition, context: Context) -> Tri:
     operator = operator.removesuffix("IfExists")
     key = condition.key.lower()
     present = context.get(key)
-    if present is None and key.startswith("aws:principaltag/") and SESSION_TAGS in context:
+    if present is None and key.startswith("aws:principaltag/") and may_be_session_tag(key, context):
         # A session may carry tags of its own, which the templates cannot tell.
         return Tri.UNKNOWN
+    values = _with_variables(condition.values, context)
+    if values is None:
+        return Tri.UNKNOWN
+    condition = replace(condition, values=values)
     if operator == "Null":
         wanted = [v.text for v in condition.values]
         missing = present is None
@@ -231,6 +248,38 @@ def condition_holds(condition: Condition, context: Context) -> Tri:
     if quantifier == "ForAnyValue":
         return Tri.any(one(value) for value in present)
     return Tri.any(one(value) for value in present)
+
+
+def may_be_session_tag(key: str, context: Context) -> bool:
+    """Whether the principal tag ``key`` (``aws:principaltag/<k>``) may come from a session
+    tag that the templates cannot tell."""
+    keys = context.get(SESSION_TAGS)
+    if keys is None:
+        return False
+    wanted = key.removeprefix("aws:principaltag/")
+    return any(k.text in ("*", wanted) for k in keys)
+
+
+def _with_variables(values: tuple[Symbol, ...], context: Context) -> tuple[Symbol, ...] | None:
+    """``values`` with each principal-tag variable replaced by the request's tag; ``None``
+    when one is unknown (a tag the request lacks: IAM then matches nothing, but a session
+    may carry it)."""
+    resolved: list[Symbol] = []
+    for value in values:
+        variable = PRINCIPAL_TAG_VARIABLE.match(value.text or "")
+        if variable is None:
+            resolved.append(value)
+            continue
+        key = f"aws:principaltag/{variable.group(1)}".lower()
+        tag = context.get(key)
+        if tag is None and not may_be_session_tag(key, context):
+            # IAM: a variable whose key the request lacks matches nothing.
+            resolved.append(ABSENT)
+            continue
+        if tag is None or any(t.unknown for t in tag):
+            return None
+        resolved += tag
+    return tuple(resolved)
 
 
 def _negated(operator: str) -> bool:
@@ -338,7 +387,7 @@ def _conditions(block: Any, resolve: Any) -> list[Condition]:
             found.append(Condition("Unreadable", "", ()))
             continue
         for key, values in tests.items():
-            found.append(Condition(operator, key, tuple(_flat(resolve(values)))))
+            found.append(Condition(operator, key, tuple(_condition_values(resolve(values)))))
     return found
 
 
@@ -351,6 +400,19 @@ def _flat(value: Any) -> list[Symbol]:
     if isinstance(value, Sequence):
         return [item for element in value for item in _flat(element)]
     return [UNKNOWN]
+
+
+def _condition_values(value: Any) -> list[Symbol]:
+    """Condition values; a principal-tag variable is kept as written, for evaluation."""
+    items = value if isinstance(value, list | tuple) else [value]
+    kept = []
+    for item in items:
+        written = item.text if isinstance(item, Symbol) else item
+        if isinstance(written, str) and PRINCIPAL_TAG_VARIABLE.match(written):
+            kept.append(text(written))
+        else:
+            kept += _flat(item)
+    return kept
 
 
 def _literal(value: Any) -> str | None:

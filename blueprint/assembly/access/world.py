@@ -27,10 +27,14 @@ from blueprint.assembly.access.roles import Role, bootstrap_roles
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
 from blueprint.assembly.reader import Assembly, AssemblyStack
 from blueprint.model.names import ASSET_METADATA
+from genai_constructs.naming import USER_TAG
 
 Json = dict[str, Any]
 AWS_MANAGED = Path(__file__).with_name("aws-managed")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+# Identity Center names the role of a permission set AWSReservedSSO_<set>_<16 hex>; the hash
+# is decided when it provisions the set, so any stands for it.
+SIGN_IN_ROLE_SUFFIX = "0123456789abcdef"
 # Resource types whose tags conditions read as aws:ResourceTag/<key> (the others the catalog
 # asks about carry no tag condition in the platform's policies): functions, and the SageMaker
 # resources a tenancy's fence tells apart by their LOB.
@@ -123,6 +127,7 @@ class World:
     org_policies: list[OrgPolicy] = field(default_factory=list)
     management_account: str | None = None
     assets: dict[tuple[str, str, str], Asset] = field(default_factory=dict)
+    sign_in_doors: list[SignInDoor] = field(default_factory=list)
     _roles_by_arn: dict[Symbol, Role] = field(default_factory=dict)
     _roles_by_name: dict[tuple[str, str], Role] = field(default_factory=dict)
 
@@ -180,8 +185,81 @@ def build_world(assembly: Assembly) -> World:
     for role in world.roles:
         _managed_and_boundary(world, role, managed)
     world.roles.extend(bootstrap_roles(assembly.stacks))
+    world.roles.extend(_sign_in_roles(world))
     world.index()
     return world
+
+
+@dataclass(frozen=True)
+class SignInDoor:
+    """An Identity Center assignment: members of ``group_id`` sign in to an account as
+    ``role`` (the role Identity Center creates there for the permission set)."""
+
+    group_id: str
+    permission_set: str
+    role: Role
+
+
+def _sign_in_roles(world: World) -> list[Role]:
+    """The roles Identity Center provisions for the assembly's assignments, one per permission
+    set and account: their only policy is the permission set's inline policy, and only people
+    signing in become them (their trust is Identity Center's SAML provider)."""
+    resolver = world.resolver
+    permission_sets = {
+        resolver.value(stack, {"Fn::GetAtt": [logical_id, "PermissionSetArn"]}): (
+            stack,
+            logical_id,
+        )
+        for stack in world.assembly.stacks
+        for logical_id, resource in stack.resources.items()
+        if resource.get("Type") == "AWS::SSO::PermissionSet"
+    }
+    roles: dict[tuple[str, str], Role] = {}
+    for stack in world.assembly.stacks:
+        for resource in stack.resources.values():
+            if resource.get("Type") != "AWS::SSO::Assignment":
+                continue
+            props = resource.get("Properties", {})
+            account = resolver.value(stack, props.get("TargetId")).text
+            found = permission_sets.get(resolver.value(stack, props.get("PermissionSetArn")))
+            if account is None or found is None:
+                continue
+            owner, logical_id = found
+            permission_set = owner.resources[logical_id]["Properties"]
+            name = str(permission_set.get("Name"))
+            key = (account, name)
+            if key not in roles:
+                roles[key] = _sign_in_role(
+                    resolver, owner, logical_id, account, name, permission_set
+                )
+            world.sign_in_doors.append(SignInDoor(str(props.get("PrincipalId")), name, roles[key]))
+    return list(roles.values())
+
+
+def _sign_in_role(
+    resolver: Resolver,
+    stack: AssemblyStack,
+    logical_id: str,
+    account: str,
+    name: str,
+    permission_set: Json,
+) -> Role:
+    role_name = f"AWSReservedSSO_{name}_{SIGN_IN_ROLE_SUFFIX}"
+    arn = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{stack.region}/{role_name}"
+    origin = Origin("identity", f"{stack.name}/{logical_id}")
+    return Role(
+        account=account,
+        region=stack.region,
+        name=text(role_name),
+        arn=text(arn),
+        where=f"identity center {stack.name}/{logical_id} in {account}",
+        # Who signs in is whoever the identity source says: their user name is unknown here.
+        tags={USER_TAG: UNKNOWN},
+        trust=[],
+        identity=statements_of(
+            permission_set.get("InlinePolicy"), origin, lambda v: resolver.values(stack, v)
+        ),
+    )
 
 
 def _read(

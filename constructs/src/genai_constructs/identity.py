@@ -22,6 +22,7 @@ from genai_constructs.naming import (
     GOVERNANCE_CONFIGURATOR_TAG,
     GOVERNANCE_FUNCTION_ACTIONS,
     IAM_NAME,
+    USER_TAG,
     boundary_policy_name,
     pascal,
     permission_set_name,
@@ -250,6 +251,7 @@ class PersonaRoles(Construct):
                     "trusted_accounts (None for the role's own account), trusted_role_arns or "
                     "service_principals"
                 )
+            every_door = list(doors)
             if not principals:
                 principals.append(doors.pop(0))
             role = iam.Role(
@@ -275,6 +277,8 @@ class PersonaRoles(Construct):
                         conditions=principal.policy_fragment.conditions,
                     )
                 )
+            for principal in every_door:
+                role.assume_role_policy.add_statements(_user_tag_carried(principal))
             for policy in persona.managed_policies:
                 acknowledge(
                     role,
@@ -283,6 +287,25 @@ class PersonaRoles(Construct):
                     "permissions boundary caps it and it grants no data-plane reads of LOB data.",
                 )
             self.roles[persona.name] = role
+
+
+def _user_tag_carried(door: iam.PrincipalWithConditions) -> iam.PolicyStatement:
+    """Whoever comes through ``door`` may tag the session with one tag, ``USER_TAG``, and only
+    with its own value: who signed in follows the person into the role, and nobody can claim
+    to be someone else (a session without it opens nothing that is a person's own)."""
+    return iam.PolicyStatement(
+        sid=None,
+        actions=["sts:TagSession"],
+        principals=[door],
+        conditions={
+            **door.policy_fragment.conditions,
+            "StringEquals": {
+                **door.policy_fragment.conditions.get("StringEquals", {}),
+                f"aws:RequestTag/{USER_TAG}": f"${{aws:PrincipalTag/{USER_TAG}}}",
+            },
+            "ForAllValues:StringEquals": {"aws:TagKeys": [USER_TAG]},
+        },
+    )
 
 
 def _trusted_accounts(persona: Persona) -> tuple[str, ...]:

@@ -60,6 +60,17 @@ def persona_role_name(prefix: str, persona: str) -> str:
     return f"{prefix}-{persona}"
 
 
+# The session tag sign-in carries: the identity source's user name of the person (IAM Identity
+# Center's attributes for access control, or a SAML PrincipalTag attribute). A Studio user
+# profile carries it too, and only the person it names may open the profile.
+USER_TAG = "genai-user"
+
+
+# Tagged on the break-glass role and its alarm's publisher: the only roles the platform
+# creates without the permissions boundary, by design.
+OUTSIDE_BOUNDARY_TAG = ("genai-platform:outside-boundary", "break-glass")
+
+
 def permission_set_name(persona: str) -> str:
     """The IAM Identity Center permission set people sign in with to become ``persona``
     (Identity Center allows 32 characters)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import Token
+from aws_cdk import CfnTag, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,6 +14,7 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
+from genai_constructs.naming import USER_TAG
 from genai_constructs.principals import own_account_service
 from genai_constructs.validation import check_range
 
@@ -32,6 +33,9 @@ class StudioWorkspace(Construct):
     :param execution_role: default execution role of users and spaces (the data-scientist
         persona; it must trust ``sagemaker.amazonaws.com``).
     :param users: user profile names, default none.
+    :param owners: default none; the person each profile belongs to (profile name to the
+        identity source's user name), tagged ``USER_TAG`` on the profile: an execution role's
+        policy may then open only the profile whose tag equals the session's.
     :param idle_minutes: default 60.
     :param artifacts_bucket: the artifacts zone, for MLflow.
     :param mlflow: default ``True``; a managed MLflow tracking server (Small, about 470 USD a
@@ -50,6 +54,7 @@ class StudioWorkspace(Construct):
         execution_role: iam.IRole,
         artifacts_bucket: s3.IBucket,
         users: Sequence[str] = (),
+        owners: Mapping[str, str] | None = None,
         idle_minutes: int = 60,
         mlflow: bool = True,
     ) -> None:
@@ -116,6 +121,7 @@ class StudioWorkspace(Construct):
                 f"User{''.join(part.capitalize() for part in user.split('-'))}",
                 domain_id=self.domain.attr_domain_id,
                 user_profile_name=user,
+                tags=[CfnTag(key=USER_TAG, value=(owners or {}).get(user, user))],
             )
             for user in users
         ]
