@@ -106,8 +106,11 @@ $(SIMULATOR)/node_modules/.installed: $(SIMULATOR)/package.json $(SIMULATOR)/pac
 	npm ci --prefix $(SIMULATOR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Test modules run in parallel, each whole on one worker so its fixtures synthesize once.
+PYTEST_WORKERS ?= 2
 test: lint browser $(CHECKOV_VENV)/.installed $(SIMULATOR)/node_modules/.installed
-	HF_HUB_OFFLINE=1 CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov pytest
+	HF_HUB_OFFLINE=1 CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov \
+		pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The construct library as LOB teams install it: dist/genai_constructs-<version>-py3-none-any.whl
 wheel: install

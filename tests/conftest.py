@@ -110,6 +110,24 @@ def example_access(example: Synthesized) -> Questions:
     return Questions(read_assembly(example.outdir), example.plan.config.organization)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker hands its simulator counts to the controller."""
+    from tests.simulator_requests import COUNTS
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["simulator_counts"] = {label: list(c) for label, c in COUNTS.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller gathers each worker's simulator counts for the summary."""
+    from tests.simulator_requests import COUNTS
+
+    counts = getattr(node, "workeroutput", {}).get("simulator_counts", {})
+    COUNTS.update({label: (c[0], c[1], c[2]) for label, c in counts.items()})
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """How many of the catalog's single requests the IAM simulator decided too."""
     from tests.simulator_requests import COUNTS

@@ -245,20 +245,20 @@ def test_only_the_central_auditor_assumes_the_lob_auditor(
     assert decision.decision == expected, decision.reasons
 
 
-def test_other_personas_trust_only_their_own_account(example: Synthesized) -> None:
-    template = example.template("claims-prod-foundation")
-    template.has_resource_properties(
-        "AWS::IAM::Role",
-        {
-            "RoleName": "example-corp-ml-engineer",
-            "AssumeRolePolicyDocument": {
-                "Statement": [
-                    {
-                        "Action": "sts:AssumeRole",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": "arn:aws:iam::666666666666:root"},
-                    }
-                ]
-            },
-        },
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("666666666666:AWSReservedSSO_genai-ml-engineer_0123456789abcdef", "allow"),
+        ("666666666666:AWSReservedSSO_genai-auditor_0123456789abcdef", "deny"),
+        ("666666666666:example-corp-platform-admin", "deny"),
+        ("666666666666:example-corp-auditor", "deny"),
+        ("222222222222:example-corp-auditor", "deny"),
+    ],
+)
+def test_other_personas_trust_only_their_sign_in_role(
+    example_access: Questions, principal: str, expected: str
+) -> None:
+    decision = example_access.ask(
+        principal, "sts:AssumeRole", "arn:aws:iam::666666666666:role/example-corp-ml-engineer"
     )
+    assert decision.decision == expected, decision.reasons

@@ -142,7 +142,8 @@ def test_foundation_network_and_roles(
     outside = 0
     for role in roles:
         found = iam.get_role(RoleName=role)["Role"]
-        if {"Key": OUTSIDE_BOUNDARY_TAG[0], "Value": OUTSIDE_BOUNDARY_TAG[1]} in found["Tags"]:
+        outside_tag = {"Key": OUTSIDE_BOUNDARY_TAG[0], "Value": OUTSIDE_BOUNDARY_TAG[1]}
+        if outside_tag in found.get("Tags", []):
             outside += 1
             assert "PermissionsBoundary" not in found
             continue

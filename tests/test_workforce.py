@@ -226,6 +226,31 @@ def test_persona_roles_let_only_the_signed_in_person_tag_the_session(
     )
 
 
+BREAK_GLASS_DOOR = "666666666666:AWSReservedSSO_genai-break-glass_0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("principal", "region", "expected"),
+    [
+        (BREAK_GLASS_DOOR, "eu-west-1", "allow"),
+        # Elsewhere CloudTrail's event reaches no alarm rule: refused.
+        (BREAK_GLASS_DOOR, "us-east-1", "deny"),
+        ("666666666666:AWSReservedSSO_genai-ml-engineer_0123456789abcdef", "eu-west-1", "deny"),
+        ("666666666666:example-corp-platform-admin", "eu-west-1", "deny"),
+    ],
+)
+def test_break_glass_is_entered_only_by_its_group_where_its_alarm_listens(
+    example_access: Questions, principal: str, region: str, expected: str
+) -> None:
+    decision = example_access.ask(
+        principal,
+        "sts:AssumeRole",
+        "arn:aws:iam::666666666666:role/example-corp-break-glass",
+        [f"aws:RequestedRegion={region}"],
+    )
+    assert decision.decision == expected, decision.reasons
+
+
 def test_every_account_has_one_alarmed_break_glass_role(example: Synthesized) -> None:
     roles: dict[str, int] = {}
     for name in example.stack_names():
@@ -240,8 +265,6 @@ def test_every_account_has_one_alarmed_break_glass_role(example: Synthesized) ->
             account = example.assembly.get_stack_by_name(name).environment.account
             roles[account] = roles.get(account, 0) + len(found)
             assert "PermissionsBoundary" not in found[0]["Properties"]
-            trust = json.dumps(found[0]["Properties"]["AssumeRolePolicyDocument"])
-            assert "AWSReservedSSO_genai-break-glass_*" in trust
     assert roles == {p.account: 1 for p in example.plan.placements}
     template = example.template("claims-interactive-foundation")
     template.has_resource_properties(

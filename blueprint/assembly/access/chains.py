@@ -252,7 +252,14 @@ class PrivilegeGraph:
         for target in self.world.roles:
             if target is role or not _trust_may_admit(target, principal):
                 continue
-            probe = Probe("sts:AssumeRole", target.arn, target.account)
+            # The caller picks the STS endpoint: the target's own region is the one a trust
+            # may insist on (break glass, whose alarm listens there).
+            probe = Probe(
+                "sts:AssumeRole",
+                target.arn,
+                target.account,
+                (("aws:RequestedRegion", target.region),),
+            )
             decision = self._decide(principal, probe)
             if decision.decision != "deny":
                 yield self._hop("assume-role", label, target, "sts:AssumeRole", decision)

@@ -77,12 +77,18 @@ def permission_set_name(persona: str) -> str:
     return f"genai-{persona}"[:32]
 
 
+# Identity Center ends a sign-in role's name with a 16-character hash of its own.
+SIGN_IN_ROLE_HASH = "?" * 16
+
+
 def sign_in_role_pattern(partition: str, account: str, permission_set: str) -> str:
     """The ARN pattern of the role IAM Identity Center creates in ``account`` for
-    ``permission_set`` (``AWSReservedSSO_<name>_<hash>``, under its reserved path)."""
+    ``permission_set`` (``AWSReservedSSO_<name>_<16 hex>``, under its reserved path, which
+    may name a region): the hash is matched character by character so that no other set's
+    name (``<name>_more``) matches."""
     return (
         f"arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
-        f"*AWSReservedSSO_{permission_set}_*"
+        f"*AWSReservedSSO_{permission_set}_{SIGN_IN_ROLE_HASH}"
     )
 
 

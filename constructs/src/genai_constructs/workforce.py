@@ -206,7 +206,8 @@ class BreakGlassRole(Construct):
     """An administrator of the account outside the persona model, for when the platform's own
     roles cannot repair it: only the break-glass permission set's sign-in role may assume it,
     and every assumption raises an alarm (an EventBridge rule on CloudTrail's ``AssumeRole``
-    event, to an encrypted topic).
+    event, to an encrypted topic). The trust admits the stack's region only: EventBridge sees
+    the CloudTrail events of its own region.
 
     :param prefix: the platform's name prefix; the role is ``{prefix}-break-glass``.
     :param max_session: default one hour.
@@ -229,7 +230,11 @@ class BreakGlassRole(Construct):
             "Role",
             role_name=persona_role_name(prefix, BREAK_GLASS),
             description="Break glass: administrator outside the persona model; every use alarms",
-            assumed_by=sign_in_principal(Aws.ACCOUNT_ID, [pattern]),
+            # Only through this region's STS endpoint, where CloudTrail hands the event to
+            # the alarm's rule: an assumption the rule could not see is refused.
+            assumed_by=sign_in_principal(Aws.ACCOUNT_ID, [pattern]).with_conditions(
+                {"StringEquals": {"aws:RequestedRegion": Aws.REGION}}
+            ),
             max_session_duration=max_session or Duration.hours(1),
             managed_policies=[
                 iam.ManagedPolicy.from_aws_managed_policy_name("AdministratorAccess")
