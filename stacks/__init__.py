@@ -24,7 +24,8 @@ from blueprint.model.layers import (
     security_inputs,
     sink_regions,
 )
-from blueprint.model.plan import Persona, Placement, Plan, plan_for
+from blueprint.model.personas import AUDITOR
+from blueprint.model.plan import Placement, Plan, plan_for
 from blueprint.model.workforce import admin_account, sign_ins
 from stacks import workforce
 from stacks.budgets import LOBS_PER_BUDGET_STACK, LobBudgetsStack
@@ -82,7 +83,7 @@ def build_platform(
         app,
         governance.stack_name(Layer.AUDIT),
         org_name=plan.prefix,
-        auditor_role=names.role_name(plan.prefix, Persona.AUDITOR.value),
+        auditor_role=names.role_name(plan.prefix, AUDITOR.name),
         organization_id=config.organization.id,
         management_account=config.organization.management_account,
         trail_retention_days=config.platform.trail_retention_days,
@@ -108,7 +109,7 @@ def audited_roles(plan: Plan) -> list[str]:
         return []
     return sorted(
         {
-            names.role_name(p.prefix, Persona.AUDITOR.value)
+            names.role_name(p.prefix, AUDITOR.name)
             for p in plan.placements
             if p.account != plan.governance.account
         }

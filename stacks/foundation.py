@@ -16,7 +16,7 @@ from blueprint.model.layers import (
     RemotePrefix,
     WorkloadRoleInputs,
 )
-from blueprint.model.plan import Persona as PersonaName
+from blueprint.model.personas import RELEASE_APPROVER, Job
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
@@ -26,31 +26,13 @@ from genai_constructs.workforce import BreakGlassRole
 from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.persona_access import (
-    configuration_reads,
-    data_scientist_work,
+    JOB_POLICIES,
+    JobContext,
     kept_from_lob_data,
-    model_approvals,
     persona_guard,
-    pipeline_operations,
-    release_approvals,
     tenancy_fence,
 )
 from stacks.security import SecurityStack
-
-PERSONA_POLICIES: dict[PersonaName, tuple[str, ...]] = {
-    PersonaName.PLATFORM_ADMIN: ("PowerUserAccess", "IAMReadOnlyAccess"),
-    PersonaName.DATA_SCIENTIST: ("job-function/ViewOnlyAccess",),
-    PersonaName.ML_ENGINEER: ("job-function/ViewOnlyAccess",),
-    PersonaName.AUDITOR: ("SecurityAudit", "job-function/ViewOnlyAccess"),
-    PersonaName.RELEASE_APPROVER: ("job-function/ViewOnlyAccess",),
-}
-PERSONA_DESCRIPTIONS: dict[PersonaName, str] = {
-    PersonaName.PLATFORM_ADMIN: "Operates the account's platform resources",
-    PersonaName.DATA_SCIENTIST: "Explores sampled data and models in the interactive environment",
-    PersonaName.ML_ENGINEER: "Builds and operates pipelines, models and endpoints",
-    PersonaName.AUDITOR: "Reads configuration and logs; no access to LOB data",
-    PersonaName.RELEASE_APPROVER: "Reads a prod release's diff and approves or rejects it",
-}
 
 
 class FoundationStack(Stack):
@@ -89,9 +71,9 @@ class FoundationStack(Stack):
             prefix=inputs.prefix,
             personas=[
                 Persona(
-                    name=persona.persona.value,
-                    description=PERSONA_DESCRIPTIONS[persona.persona],
-                    managed_policies=PERSONA_POLICIES[persona.persona],
+                    name=persona.persona.name,
+                    description=persona.persona.description,
+                    managed_policies=persona.persona.managed_policies,
                     trusted_accounts=persona.trusted_accounts,
                     service_principals=persona.service_principals,
                     trusted_role_arns=persona.trusted_role_arns,
@@ -106,7 +88,7 @@ class FoundationStack(Stack):
             deployment_role_pattern=names.cdk_roles_pattern(),
             release_approver=(
                 self.approver_name(inputs)
-                if any(p.persona is PersonaName.RELEASE_APPROVER for p in inputs.personas)
+                if any(p.persona == RELEASE_APPROVER for p in inputs.personas)
                 else None
             ),
             deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
@@ -118,7 +100,7 @@ class FoundationStack(Stack):
         )
         for persona in inputs.personas:
             self._may_assume(
-                self.identity.roles[persona.persona.value], persona.assumes, persona.persona.value
+                self.identity.roles[persona.persona.name], persona.assumes, persona.persona.name
             )
         self.workload_roles = {
             role.name: self._workload_role(role) for role in inputs.workload_roles
@@ -141,23 +123,23 @@ class FoundationStack(Stack):
 
     def _persona_access(self, inputs: FoundationInputs, invocation_logs: tuple[str, ...]) -> None:
         """The personas' own jobs, and what no persona may do (see ``stacks.persona_access``)."""
-        roles = {p.persona: self.identity.roles[p.persona.value] for p in inputs.personas}
+        roles = {p.persona: self.identity.roles[p.persona.name] for p in inputs.personas}
         persona_guard(self, list(roles.values()))
         kept_out = [roles[p.persona] for p in inputs.personas if p.kept_from_lob_data]
         if kept_out:
             kept_from_lob_data(self, kept_out, invocation_logs)
+        held: set[Job] = set()
         for persona in inputs.personas:
-            role = roles[persona.persona]
-            if persona.persona is PersonaName.DATA_SCIENTIST:
-                data_scientist_work(self, role, persona.studio_users)
-            if persona.runs_pipelines:
-                pipeline_operations(self, role)
-            if persona.approves_models:
-                model_approvals(self, role, inputs.tenant_model_groups)
-            if persona.persona is PersonaName.AUDITOR:
-                configuration_reads(self, role)
-            if persona.persona is PersonaName.RELEASE_APPROVER:
-                release_approvals(self, role)
+            for job in persona.jobs:
+                scope = self._later_holder(persona.persona.name) if job in held else self
+                held.add(job)
+                JOB_POLICIES[job](scope, roles[persona.persona], JobContext(inputs, persona))
+
+    def _later_holder(self, persona: str) -> Construct:
+        """Where the job policies of a persona go when an earlier persona of the account holds
+        the same job (the first holder's policies keep their construct IDs)."""
+        found = self.node.try_find_child(f"{pascal(persona)}Jobs")
+        return found if isinstance(found, Construct) else Construct(self, f"{pascal(persona)}Jobs")
 
     def _metrics_link(self, link: MetricsLinkInputs) -> oam.CfnLink:
         """The account's metrics of the dashboards' namespaces, shared with the governance
@@ -178,7 +160,7 @@ class FoundationStack(Stack):
 
     @staticmethod
     def approver_name(inputs: FoundationInputs) -> str:
-        return names.role_name(inputs.prefix, PersonaName.RELEASE_APPROVER.value)
+        return names.role_name(inputs.prefix, RELEASE_APPROVER.name)
 
     def _workload_role(self, workload: WorkloadRoleInputs) -> iam.Role:
         role = iam.Role(

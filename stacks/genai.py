@@ -369,7 +369,7 @@ class GenAIStack(Stack):
         }
         invokers: list[iam.IRole] = [
             iam.Role.from_role_name(
-                self, f"Invoker{persona.name}", names.role_name(inputs.prefix, persona.value)
+                self, f"Invoker{pascal(persona.name)}", names.role_name(inputs.prefix, persona.name)
             )
             for persona in inputs.invokers
         ]

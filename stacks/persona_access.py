@@ -10,12 +10,15 @@ invocation logging), and the platform team's and auditors' reads of LOB data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from blueprint.model.layers import FoundationInputs, PersonaInputs
+from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
 from genai_constructs.naming import GOVERNANCE_CHANGES, USER_TAG
@@ -523,3 +526,25 @@ def release_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
         "names are generated) and reads their build logs; nothing else.",
     )
     return policy
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job policy is written from: the account's foundation inputs and the persona's."""
+
+    account: FoundationInputs
+    persona: PersonaInputs
+
+
+JobPolicy = Callable[[Construct, iam.IRole, JobContext], iam.ManagedPolicy]
+
+# One customer managed policy per job of the persona records (blueprint/model/personas.py).
+JOB_POLICIES: dict[Job, JobPolicy] = {
+    Job.STUDIO: lambda scope, role, job: data_scientist_work(scope, role, job.persona.studio_users),
+    Job.PIPELINES: lambda scope, role, _: pipeline_operations(scope, role),
+    Job.MODEL_APPROVALS: lambda scope, role, job: model_approvals(
+        scope, role, job.account.tenant_model_groups
+    ),
+    Job.CONFIGURATION_READS: lambda scope, role, _: configuration_reads(scope, role),
+    Job.RELEASE_APPROVALS: lambda scope, role, _: release_approvals(scope, role),
+}

@@ -27,7 +27,7 @@ from blueprint.model.config import EnvironmentName, OrgConfig, PipelineConfig
 from blueprint.model.identity import Layer
 from blueprint.model.layers import genai_inputs
 from blueprint.model.plan import Placement, Plan
-from blueprint.model.rollout import Rollout, plan_rollout
+from blueprint.model.rollout import APPROVAL_ACTION, Rollout, plan_rollout
 from blueprint.model.settings import Settings
 from genai_constructs.naming import DELIVERY_TAG, rag_evaluation_parameter
 from stacks import build_placement, build_platform, label
@@ -409,7 +409,7 @@ class ReleaseApproval(pipelines.Step):
     every other role)."""
 
     def __init__(self, topic: sns.ITopic, diff: pipelines.Step, prod: list[Placement]) -> None:
-        super().__init__("ApproveProd")
+        super().__init__(APPROVAL_ACTION)
         self.topic = topic
         self.prod = prod
         self.add_step_dependency(diff)

@@ -20,14 +20,9 @@ from genai_constructs.workforce import (
 
 # A stack holds at most 500 resources; the first also holds the permission sets.
 ASSIGNMENTS_PER_STACK = 200
-DESCRIPTIONS = {
-    "platform-admin": "Become the platform-admin role of the account",
-    "data-scientist": "Become the data-scientist role of the account",
-    "ml-engineer": "Become the ml-engineer role of the account",
-    "auditor": "Become the auditor role of the account",
-    "release-approver": "Become the release-approver role of the tooling account",
-    BREAK_GLASS: "Break glass: become the account's administrator outside the persona model",
-}
+BREAK_GLASS_DESCRIPTION = (
+    "Break glass: become the account's administrator outside the persona model"
+)
 
 
 def permission_sets(sign_ins: list[SignIn]) -> list[PermissionSetSpec]:
@@ -36,7 +31,11 @@ def permission_sets(sign_ins: list[SignIn]) -> list[PermissionSetSpec]:
     return [
         PermissionSetSpec(
             persona=persona,
-            description=DESCRIPTIONS[persona],
+            description=(
+                BREAK_GLASS_DESCRIPTION
+                if persona == BREAK_GLASS
+                else f"Become the {persona} role of the account"
+            ),
             role_names=tuple(
                 dict.fromkeys(s.role_arn.split("/")[-1] for s in sign_ins if s.persona == persona)
             ),

@@ -631,7 +631,7 @@ def test_no_person_of_the_tooling_account_reaches_what_the_pipeline_deploys(
     assert {"build", "delivery-pipeline", "pipeline-artifact"} <= kinds
     tooling = delivery.plan.tooling
     for persona in tooling.personas:
-        role = world.role(tooling.account, names.role_name(tooling.prefix, persona.value))
+        role = world.role(tooling.account, names.role_name(tooling.prefix, persona.name))
         assert role is not None
         assert list(graph.chains(role)) == [role.arn], persona
     pipeline_roles = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from blueprint.model.config import OrgConfig
 from blueprint.model.identity import PlacementKind
-from blueprint.model.plan import Persona, plan_for
+from blueprint.model.personas import DATA_SCIENTIST
+from blueprint.model.plan import plan_for
 
 
 def test_one_placement_per_platform_account_and_lob_environment(example_config: OrgConfig) -> None:
@@ -29,7 +30,7 @@ def test_one_placement_per_platform_account_and_lob_environment(example_config: 
 
 def test_data_scientists_exist_only_in_interactive_environments(example_config: OrgConfig) -> None:
     for placement in plan_for(example_config).placements:
-        has_data_scientist = Persona.DATA_SCIENTIST in placement.personas
+        has_data_scientist = DATA_SCIENTIST in placement.personas
         assert has_data_scientist == placement.key.endswith("-interactive"), placement.key
 
 

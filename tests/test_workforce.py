@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from blueprint.assembly.access.catalog import privilege_graph
+from blueprint.assembly.access.catalog import load_catalog, privilege_graph, run_catalog
 from blueprint.assembly.access.doors import group_reach
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.reader import read_assembly
@@ -99,8 +99,8 @@ def assignment(**fields: Any) -> Any:
         ),
         (
             assignment(group="genai-auditors", persona="architect", platform=True),
-            "organization.identity.assignments[8].persona: input should be 'platform-admin', "
-            "'data-scientist', 'ml-engineer', 'auditor' or 'release-approver'",
+            "organization.identity.assignments[8].persona: unknown persona 'architect'; allowed: "
+            "platform-admin, data-scientist, ml-engineer, auditor, release-approver",
         ),
         (
             lambda identity: identity.update(instance_arn="ssoins-123"),
@@ -351,6 +351,46 @@ def test_a_role_that_trusts_another_door_is_a_problem(example: Synthesized, tmp_
         "example-corp-data-scientist)" in problem
         for problem in found
     ), found
+
+
+def group_outcomes(example: Synthesized, assembly: Path, *ids: str) -> dict[str, list[Any]]:
+    entries = [entry for entry in load_catalog() if entry.id in ids]
+    questions = Questions(read_assembly(assembly), example.plan.config.organization)
+    outcomes: dict[str, list[Any]] = {entry_id: [] for entry_id in ids}
+    for outcome in run_catalog(questions.world, example.plan, entries):
+        outcomes[outcome.query.entry.id].append(outcome)
+    return outcomes
+
+
+def test_a_groups_journey_follows_sign_in_then_its_persona_role(example: Synthesized) -> None:
+    found = group_outcomes(
+        example,
+        example.outdir,
+        "group-data-scientists-open-their-studio",
+        "group-release-approvers-approve-a-prod-release",
+    )
+    [studio] = found["group-data-scientists-open-their-studio"]
+    assert studio.query.placement == "claims-interactive"
+    assert studio.matches, studio.decision.reasons
+    [hop] = studio.chain
+    assert (hop.kind, hop.becomes) == ("assume-role", "444444444444:example-corp-data-scientist")
+    approvals = found["group-release-approvers-approve-a-prod-release"]
+    assert approvals and all(o.matches for o in approvals)
+    assert {o.chain[-1].becomes for o in approvals} == {
+        "333333333333:example-corp-release-approver"
+    }
+
+
+def test_a_group_that_reaches_another_persona_fails_its_attack(
+    example: Synthesized, tmp_path: Path
+) -> None:
+    assembly = copy_assembly(example, tmp_path / "cdk.out")
+    edit_template(assembly, "claims-interactive-foundation", trust_the_ml_engineers_door)
+    edit_template(assembly, names.WORKFORCE_STACK, ml_engineers_assume_any_role)
+    found = group_outcomes(example, assembly, "group-ml-engineers-open-a-studio")
+    failed = [o for o in found["group-ml-engineers-open-a-studio"] if not o.matches]
+    assert [o.query.placement for o in failed] == ["claims-interactive"]
+    assert failed[0].chain[-1].becomes == "444444444444:example-corp-data-scientist"
 
 
 def without_assignments_to(account: str) -> Any:

@@ -198,9 +198,8 @@ class Assignment(Model):
     ``platform: true``, the platform's own accounts (governance, tooling, hub, central)."""
 
     group: GroupName
-    persona: Literal[
-        "platform-admin", "data-scientist", "ml-engineer", "auditor", "release-approver"
-    ]
+    # One of the persona records (blueprint/model/personas.py); validation names them.
+    persona: Slug
     lobs: Annotated[list[Slug], AfterValidator(_unique)] = []
     environments: Annotated[list[EnvironmentName], AfterValidator(_unique)] = []
     platform: bool = False

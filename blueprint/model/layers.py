@@ -30,7 +30,8 @@ from blueprint.model.config import (
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import Layer, PlacementKind
-from blueprint.model.plan import Persona, Placement, Plan, promoted_models
+from blueprint.model.personas import AUDITOR, DATA_SCIENTIST, Job, Persona
+from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.workforce import break_glass_placements
 from genai_constructs.checks import CheckSettings
 from genai_constructs.naming import merged_models_prefix, parameter_path
@@ -66,9 +67,8 @@ class SecurityInputs:
 class PersonaInputs:
     """A persona role of an account, who may assume it, and what the plan adds to its job.
 
-    :param runs_pipelines: may start the LOB's pipelines (the ML engineer outside prod).
-    :param approves_models: may approve or reject the account's model packages: what the
-        pipelines register, the releases staged in prod (the ML engineer).
+    :param jobs: the persona's job policies that apply here (pipelines outside prod only;
+        model approvals in a tenancy only where it has model package groups).
     :param kept_from_lob_data: explicitly denied reading or writing LOB data, decrypting it
         and calling models (the platform team and auditors in LOB accounts).
     :param assumes: roles of other accounts the persona may become (its counterpart in the
@@ -81,8 +81,7 @@ class PersonaInputs:
     trusted_accounts: tuple[str, ...]
     service_principals: tuple[str, ...] = ()
     trusted_role_arns: tuple[str, ...] = ()
-    runs_pipelines: bool = False
-    approves_models: bool = False
+    jobs: tuple[Job, ...] = ()
     kept_from_lob_data: bool = False
     assumes: tuple[str, ...] = ()
     studio_users: tuple[str, ...] = ()
@@ -507,22 +506,14 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
                 assumes=tuple(
                     plan.role_arn(tenancy, persona)
                     for tenancy in _tenancy_of(plan, placement)
-                    if persona in LOB_PERSONAS
+                    if persona.works_for_lob
                 ),
-                # Data scientists' Studio apps run as this role.
-                service_principals=(
-                    ("sagemaker.amazonaws.com",) if persona is Persona.DATA_SCIENTIST else ()
-                ),
-                runs_pipelines=persona is Persona.ML_ENGINEER
-                and placement.environment is not EnvironmentName.PROD,
-                # In a tenancy, only in its own model package groups (if it has any).
-                approves_models=persona is Persona.ML_ENGINEER
-                and (not placement.is_tenancy or bool(_model_groups(plan, placement))),
-                kept_from_lob_data=persona in (Persona.PLATFORM_ADMIN, Persona.AUDITOR)
-                and placement.lob is not None,
+                service_principals=persona.trusted_services,
+                jobs=tuple(job for job in persona.jobs if _job_applies(plan, placement, job)),
+                kept_from_lob_data=persona.kept_from_lob_data and placement.lob is not None,
                 studio_users=(
                     tuple(user.name for user in placement.lob.ml.studio.users)
-                    if persona is Persona.DATA_SCIENTIST
+                    if Job.STUDIO in persona.jobs
                     and placement.lob is not None
                     and plan.hosts_studio(placement)
                     else ()
@@ -696,9 +687,14 @@ def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
     return (*consumers, ingestion)
 
 
-# The LOB's own people: in a tenancy they enter from the LOB's account, never from the
-# central account (where other LOBs' roles live).
-LOB_PERSONAS = (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER)
+def _job_applies(plan: Plan, placement: Placement, job: Job) -> bool:
+    """Pipelines are never started by hand in prod; in a tenancy, models are approved only in
+    its own model package groups (if it has any)."""
+    if job is Job.PIPELINES:
+        return placement.environment is not EnvironmentName.PROD
+    if job is Job.MODEL_APPROVALS:
+        return not placement.is_tenancy or bool(_model_groups(plan, placement))
+    return True
 
 
 def _model_groups(plan: Plan, placement: Placement) -> tuple[str, ...]:
@@ -707,7 +703,9 @@ def _model_groups(plan: Plan, placement: Placement) -> tuple[str, ...]:
 
 
 def _enters_from_lob_account(placement: Placement, persona: Persona) -> bool:
-    return placement.is_tenancy and persona in LOB_PERSONAS
+    """The LOB's own people enter its tenancy from the LOB's account, never from the central
+    account (where other LOBs' roles live)."""
+    return placement.is_tenancy and persona.works_for_lob
 
 
 def _trusted_roles(plan: Plan, placement: Placement, persona: Persona) -> tuple[str, ...]:
@@ -719,11 +717,11 @@ def _trusted_roles(plan: Plan, placement: Placement, persona: Persona) -> tuple[
     if _enters_from_lob_account(placement, persona):
         return (plan.role_arn(_lob_account_of(plan, placement), persona),)
     if (
-        persona is Persona.AUDITOR
+        persona.centrally_audited
         and placement.account != governance.account
         and plan.central_oversight
     ):
-        return (plan.role_arn(governance, Persona.AUDITOR),)
+        return (plan.role_arn(governance, persona),)
     return ()
 
 
@@ -748,10 +746,10 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         noncurrent_version_days=placement.protection.noncurrent_version_days,
         raw_object_lock_days=placement.protection.raw_object_lock_days,
         data_scientist_arn=(
-            None if environment.operational else plan.role_arn(placement, Persona.DATA_SCIENTIST)
+            None if environment.operational else plan.role_arn(placement, DATA_SCIENTIST)
         ),
         metadata_reader_arns=(
-            (plan.role_arn(plan.governance, Persona.AUDITOR),)
+            (plan.role_arn(plan.governance, AUDITOR),)
             if lob.auditor_metadata_read and plan.central_oversight
             else ()
         ),
@@ -837,7 +835,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         studio=(
             StudioInputs(
                 domain_name=placement.key,
-                execution_role=names.role_name(placement.prefix, Persona.DATA_SCIENTIST.value),
+                execution_role=names.role_name(placement.prefix, DATA_SCIENTIST.name),
                 users=tuple(user.name for user in lob.ml.studio.users),
                 owners=tuple((user.name, user.user_name) for user in lob.ml.studio.users),
                 idle_minutes=lob.ml.studio.idle_minutes,

@@ -22,7 +22,6 @@ is decided here and nowhere else:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from blueprint.model import names
 from blueprint.model.config import (
@@ -45,6 +44,7 @@ from blueprint.model.config import (
     UseCase,
 )
 from blueprint.model.identity import Layer, PlacementKind, StackIdentity
+from blueprint.model.personas import Persona, personas_in
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,6 @@ DATA_PROTECTION = {
     DataClassification.CONFIDENTIAL: DataProtection(731, 180, None),
     DataClassification.RESTRICTED: DataProtection(2557, 365, 365),
 }
-
-
-class Persona(StrEnum):
-    PLATFORM_ADMIN = "platform-admin"
-    DATA_SCIENTIST = "data-scientist"
-    ML_ENGINEER = "ml-engineer"
-    AUDITOR = "auditor"
-    RELEASE_APPROVER = "release-approver"
 
 
 PLATFORM_LAYERS = (Layer.SECURITY, Layer.FOUNDATION)
@@ -242,7 +234,7 @@ class Plan:
 
     def role_arn(self, placement: Placement, persona: Persona) -> str:
         """The ARN of a persona role; fixed names make it known before deployment."""
-        return names.role_arn(placement.account, names.role_name(placement.prefix, persona.value))
+        return names.role_arn(placement.account, names.role_name(placement.prefix, persona.name))
 
     def unguarded_model_ids(self) -> tuple[str, ...]:
         """The catalog's embedding models and the models that parse knowledge-base documents:
@@ -331,7 +323,7 @@ class Plan:
         """Human personas that may call models: none in prod, where only applications do."""
         if placement.environment is EnvironmentName.PROD or not placement.hosts(Layer.GENAI):
             return []
-        return [p for p in (Persona.DATA_SCIENTIST, Persona.ML_ENGINEER) if p in placement.personas]
+        return [p for p in placement.personas if p.works_for_lob]
 
     def lob_environments(self) -> list[Placement]:
         return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]
@@ -357,8 +349,7 @@ def plan_for(config: OrgConfig) -> Plan:
             azs=tuple(platform.azs),
             vpc_cidr=platform.vpc_cidr,
             classification=DataClassification.RESTRICTED,
-            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR)
-            + ((Persona.RELEASE_APPROVER,) if kind is PlacementKind.TOOLING else ()),
+            personas=personas_in(kind, None),
             retain_stateful=True,
             termination_protection=True,
             prefix=prefix,
@@ -391,9 +382,6 @@ def plan_for(config: OrgConfig) -> Plan:
 def _lob_placement(
     prefix: str, lob: LobConfig, name: EnvironmentName, env: EnvironmentConfig
 ) -> Placement:
-    personas = [Persona.PLATFORM_ADMIN, Persona.ML_ENGINEER, Persona.AUDITOR]
-    if name is EnvironmentName.INTERACTIVE:
-        personas.insert(1, Persona.DATA_SCIENTIST)
     return Placement(
         key=names.lob_placement(lob.name, name.value),
         kind=PlacementKind.LOB_ENVIRONMENT,
@@ -402,7 +390,7 @@ def _lob_placement(
         azs=tuple(env.azs),
         vpc_cidr=env.vpc_cidr or DEFAULT_VPC_CIDRS[name.value],
         classification=lob.data_classification,
-        personas=tuple(personas),
+        personas=personas_in(PlacementKind.LOB_ENVIRONMENT, name),
         retain_stateful=name.operational or lob.retain_interactive_data,
         termination_protection=name is EnvironmentName.PROD,
         prefix=prefix,
@@ -457,7 +445,7 @@ def _hub(config: OrgConfig, hub: HubConfig) -> Placement:
         azs=tuple(hub.azs),
         vpc_cidr=hub.vpc_cidr,
         classification=hub.data_classification,
-        personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+        personas=personas_in(PlacementKind.HUB, None),
         retain_stateful=True,
         termination_protection=True,
         prefix=config.organization.name,
@@ -507,7 +495,7 @@ def _central_placements(config: OrgConfig, tenancies: list[Placement]) -> list[P
             azs=tenancy.azs,
             vpc_cidr=CENTRAL_VPC_CIDR,
             classification=DataClassification.RESTRICTED,
-            personas=(Persona.PLATFORM_ADMIN, Persona.AUDITOR),
+            personas=personas_in(PlacementKind.CENTRAL, None),
             retain_stateful=True,
             termination_protection=tenancy.environment is EnvironmentName.PROD,
             prefix=names.central_prefix(config.organization.name, tenancy.region),

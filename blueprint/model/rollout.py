@@ -27,6 +27,8 @@ APPROVAL_ACTIONS = 2  # the prod diff and the manual approval before prod
 # (IAM allows 10,240 per role).
 MAX_LOB_STAGES_PER_PIPELINE = 75
 PIPELINE_NAME = "platform-pipeline"
+# The manual approval of a prod release, an action of the first stage of each prod wave.
+APPROVAL_ACTION = "ApproveProd"
 
 
 def actions_per_lob_stage(stacks: int = LOB_STACKS, *, gated: bool = True) -> int:
@@ -109,3 +111,13 @@ def _waves(plan: Plan, lobs: set[str], per_stage: int) -> list[Wave]:
             part = tuple(placements[index * capacity : (index + 1) * capacity])
             waves.append(Wave(name, environment, part, approval=approval and index == 0))
     return waves
+
+
+def approval_actions(rollouts: list[Rollout]) -> list[str]:
+    """``<pipeline>/<stage>/<action>`` of every manual approval of ``rollouts``."""
+    return [
+        f"{rollout.name}/{wave.name}/{APPROVAL_ACTION}"
+        for rollout in rollouts
+        for wave in rollout.waves
+        if wave.approval
+    ]

@@ -22,6 +22,7 @@ from blueprint.model.config import (
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 from blueprint.model.operating_rules import central_accounts, operating_model_problems
+from blueprint.model.personas import persona_named, persona_names
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -526,15 +527,6 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 # Where each persona exists (blueprint.model.plan): people of an LOB in its environments, the
 # release approver in the tooling account only.
-_PERSONA_PLACES = {
-    "platform-admin": ("lob", "platform"),
-    "auditor": ("lob", "platform"),
-    "ml-engineer": ("lob",),
-    "data-scientist": ("lob",),
-    "release-approver": ("platform",),
-}
-
-
 def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Assignments name declared groups, LOBs and environments where their persona exists;
     the administrator account is one of the organization's."""
@@ -583,34 +575,40 @@ def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _assignment_target_problems(
     path: str, assignment: dict[str, Any], lobs: dict[Any, dict[str, Any]]
 ) -> Iterator[ConfigProblem]:
-    persona = assignment.get("persona")
-    places = _PERSONA_PLACES.get(persona, ()) if isinstance(persona, str) else ()
+    name = assignment.get("persona")
+    if isinstance(name, str) and name not in persona_names():
+        yield ConfigProblem(
+            f"{path}.persona", f"unknown persona '{name}'; allowed: {', '.join(persona_names())}"
+        )
+        return
+    persona = persona_named(name) if isinstance(name, str) else None
     chosen_lobs = [lob for lob in _sequence(assignment.get("lobs")) if isinstance(lob, str)]
     environments = [e for e in _sequence(assignment.get("environments")) if isinstance(e, str)]
     if not chosen_lobs and assignment.get("platform") is not True:
         yield ConfigProblem(
             path, "the assignment selects no account; allowed: lobs (and environments), platform"
         )
-    if places and chosen_lobs and "lob" not in places:
+    if persona and chosen_lobs and not persona.in_lob_accounts:
         yield ConfigProblem(
             f"{path}.lobs",
             f"the {persona} persona exists only in the platform's accounts; allowed: platform: "
             "true",
         )
-    if places and assignment.get("platform") is True and "platform" not in places:
+    if persona and assignment.get("platform") is True and not persona.in_platform_accounts:
         yield ConfigProblem(
             f"{path}.platform",
             f"the {persona} persona exists only in LOB environments; allowed: lobs",
         )
     if environments and not chosen_lobs:
         yield ConfigProblem(f"{path}.environments", "environments need lobs; allowed: lobs")
-    if persona == "data-scientist":
+    if persona and persona.environments:
+        allowed = ", ".join(sorted(persona.environments))
         for position, environment in enumerate(environments):
-            if environment != "interactive":
+            if environment not in persona.environments:
                 yield ConfigProblem(
                     f"{path}.environments[{position}]",
-                    f"the data-scientist persona exists only in interactive environments; "
-                    f"allowed: interactive (got {environment})",
+                    f"the {persona} persona exists only in {allowed} environments; "
+                    f"allowed: {allowed} (got {environment})",
                 )
     for position, lob in enumerate(_sequence(assignment.get("lobs"))):
         if lob not in lobs:

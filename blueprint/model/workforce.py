@@ -15,15 +15,10 @@ from dataclasses import dataclass
 from blueprint.model import names
 from blueprint.model.config import Assignment, IdentityConfig
 from blueprint.model.identity import PlacementKind
-from blueprint.model.plan import Persona, Placement, Plan
+from blueprint.model.personas import PLATFORM_KINDS, persona_named
+from blueprint.model.plan import Placement, Plan
 
 BREAK_GLASS = "break-glass"
-PLATFORM_KINDS = (
-    PlacementKind.GOVERNANCE,
-    PlacementKind.TOOLING,
-    PlacementKind.HUB,
-    PlacementKind.CENTRAL,
-)
 
 
 @dataclass(frozen=True)
@@ -51,7 +46,7 @@ def sign_ins(plan: Plan) -> list[SignIn]:
             persona=assignment.persona,
             account=placement.account,
             placement=placement.key,
-            role_arn=plan.role_arn(placement, Persona(assignment.persona)),
+            role_arn=plan.role_arn(placement, persona_named(assignment.persona)),
         )
         for assignment in identity.assignments
         for placement in selected(plan, assignment)
@@ -62,7 +57,7 @@ def sign_ins(plan: Plan) -> list[SignIn]:
 def selected(plan: Plan, assignment: Assignment) -> list[Placement]:
     """The placements ``assignment`` makes its group the persona of: those it selects where
     the persona exists (a tenancy is entered from the LOB's own account, never directly)."""
-    persona = Persona(assignment.persona)
+    persona = persona_named(assignment.persona)
     chosen = []
     for placement in plan.placements:
         if persona not in placement.personas or placement.is_tenancy:

@@ -21,12 +21,15 @@ from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
 from blueprint.model.identity import Layer
+from blueprint.model.personas import persona_named, persona_names
 from blueprint.model.plan import Placement, Plan, promoted_models
+from blueprint.model.rollout import approval_actions, plan_rollout
 from genai_constructs.naming import (
     USER_TAG,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,
+    permission_set_name,
     pipeline_runs_prefix,
     rag_reports_prefix,
 )
@@ -81,6 +84,8 @@ class Actor:
     principal: Principal
     use_case: UseCase | None = None
     serves: str | None = None
+    # A person at their sign-in role: their journeys too are decided through every chain.
+    signs_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None
 
 
 def decide(graph: PrivilegeGraph, query: Query) -> Outcome:
-    if query.entry.expect == "allow":
+    if query.entry.expect == "allow" and not query.actor.signs_in:
         return Outcome(query, graph.evaluator.evaluate(query.request))
     reach = graph.reach(query.request)
     return Outcome(query, reach.decision, reach.chain)
@@ -199,6 +204,8 @@ class Selection:
             hub, lob = self._hub(), self.placement.lob
             return [a for a in hub.actors("app/*") if lob and a.serves == lob.name] if hub else []
         prefix = self.placement.prefix
+        if selector.startswith("group/"):
+            return [self._person(actor) for actor in self._sign_in_doors(selector[6:])]
         if selector.startswith("person/"):
             return [self._person(actor) for actor in self.actors(f"persona/{selector[7:]}")]
         if selector.startswith("persona/"):
@@ -244,6 +251,29 @@ class Selection:
             for role in [self._role(asset)]
         ]
 
+    def _sign_in_doors(self, persona: str) -> list[Actor]:
+        """The sign-in roles of ``persona``'s permission set in this account (for the LOB's
+        own people in a tenancy, in the LOB environment's account, where they sign in):
+        whoever a group assigned to it there is when they sign in."""
+        if persona not in persona_names():
+            raise ValueError(f"unknown persona in the principal selector 'group/{persona}'")
+        lob_people = persona_named(persona).works_for_lob
+        home = self._home() if self.placement.is_tenancy and lob_people else None
+        if home is not None:
+            return home._sign_in_doors(persona)
+        permission_set = permission_set_name(persona)
+        identity = self.plan.config.organization.identity
+        groups = {i: name for name, i in identity.groups.items()} if identity else {}
+        return [
+            Actor(
+                f"group {groups.get(door.group_id, door.group_id)} at {self._label(door.role)}",
+                door.role.principal(),
+                signs_in=True,
+            )
+            for door in self.world.sign_in_doors
+            if door.permission_set == permission_set and door.role.account == self.placement.account
+        ]
+
     def _person(self, actor: Actor) -> Actor:
         """``actor`` (a persona role) as one person signed in: the session carries the
         person's user name (the LOB's first Studio user, whose profile it ``serves``)."""
@@ -252,10 +282,12 @@ class Selection:
         profile, user_name = (users[0].name, users[0].user_name) if users else (None, PERSON)
         principal = replace(
             actor.principal,
-            tags=tuple(sorted((*actor.principal.tags, (USER_TAG, text(user_name))))),
+            tags=tuple(sorted((dict(actor.principal.tags) | {USER_TAG: text(user_name)}).items())),
             session_known=True,
         )
-        return Actor(f"{actor.label} as {user_name}", principal, serves=profile)
+        return Actor(
+            f"{actor.label} as {user_name}", principal, serves=profile, signs_in=actor.signs_in
+        )
 
     def _named(self, placement: Placement, name: str) -> list[Actor]:
         role = self.world.role(placement.account, name)
@@ -429,6 +461,16 @@ class Selection:
                     account,
                 )
                 for domain in self._studio_domains()
+            ]
+        if kind == "release-approval":
+            region = self.placement.region
+            return [
+                Target(
+                    f"release-approval/{action}",
+                    text(f"arn:aws:codepipeline:{region}:{account}:{action}"),
+                    account,
+                )
+                for action in approval_actions(plan_rollout(self.plan))
             ]
         if kind == "deployment-assets":
             bucket = names.asset_bucket_name(account, self.placement.region)

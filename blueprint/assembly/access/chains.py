@@ -187,6 +187,8 @@ class Hop:
     becomes: str
     via: str
     decision: Decision
+    # The role become, by ARN (``becomes`` is its label).
+    role_arn: Symbol | None = None
 
     def describe(self) -> str:
         return f"{self.actor} -[{self.kind}: {self.via}]-> {self.becomes}"
@@ -294,7 +296,7 @@ class PrivilegeGraph:
     def _hop(
         self, kind: str, actor: str, target: Role, via: str, decision: Decision
     ) -> tuple[Hop, Role, Tri]:
-        hop = Hop(kind, actor, _label(target), via, decision)
+        hop = Hop(kind, actor, _label(target), via, decision, target.arn)
         return hop, target, _tri(decision)
 
     def _decide(self, principal: Principal, probe: Probe) -> Decision:
@@ -319,15 +321,7 @@ class PrivilegeGraph:
             actor = self.world.role_by_arn(arn)
             if actor is None:
                 continue
-            # Whoever signed in is carried one hop (the caller binds the tag); further along,
-            # an intermediate session could have been tagged otherwise: unknown.
-            principal = (
-                request.principal
-                if not chain
-                else chained(actor, request.principal)
-                if len(chain) == 1
-                else actor.principal()
-            )
+            principal = self._along(chain, request.principal)
             for variant in same_outcome(request, principal):
                 decision = direct if variant == request else self.evaluator.evaluate(variant)
                 verdict = _tri(decision) & certain
@@ -336,6 +330,19 @@ class PrivilegeGraph:
                 if verdict is Tri.UNKNOWN and unsure is None:
                     unsure = Reach(Decision("unknown", decision.reasons), chain, variant)
         return unsure or Reach(direct, (), request)
+
+    def _along(self, chain: tuple[Hop, ...], start: Principal) -> Principal:
+        """Who ``start`` is at the end of ``chain``: whoever signed in stays who they are
+        through each role whose trust binds the session tag to the caller's own; after a hop
+        that does not (a service running as a role, a trust that lets callers tag freely),
+        the session's tags are unknown."""
+        principal = start
+        for hop in chain:
+            role = self.world.role_by_arn(hop.role_arn) if hop.role_arn is not None else None
+            if role is None:
+                raise ValueError(f"a chain's hop names no role of the world: {hop.describe()}")
+            principal = chained(role, principal) if hop.kind == "assume-role" else role.principal()
+        return principal
 
     # --- what runs as a role ---------------------------------------------------------
 

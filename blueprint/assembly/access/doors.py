@@ -17,8 +17,9 @@ from blueprint.assembly.access.chains import Hop, PrivilegeGraph
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri
 from blueprint.model.config import Assignment
-from blueprint.model.plan import Persona, Placement, Plan
-from blueprint.model.workforce import BREAK_GLASS, PLATFORM_KINDS, SignIn, sign_ins
+from blueprint.model.personas import PLATFORM_KINDS, persona_named
+from blueprint.model.plan import Placement, Plan
+from blueprint.model.workforce import BREAK_GLASS, SignIn, sign_ins
 from genai_constructs.naming import permission_set_name
 
 
@@ -70,7 +71,7 @@ def group_reach(graph: PrivilegeGraph, plan: Plan) -> list[GroupReach]:
 def person_roles(plan: Plan) -> dict[str, PersonRole]:
     """Every persona role and break-glass role of the plan, by ARN."""
     found = {
-        plan.role_arn(p, persona): PersonRole(plan.role_arn(p, persona), persona.value, p)
+        plan.role_arn(p, persona): PersonRole(plan.role_arn(p, persona), persona.name, p)
         for p in plan.placements
         for persona in p.personas
     }
@@ -143,7 +144,9 @@ def _may_become(plan: Plan, people: dict[str, PersonRole], assignment: Assignmen
         )
         on_platform = assignment.platform and kind in PLATFORM_KINDS
         central_audit = (
-            assignment.platform and persona == Persona.AUDITOR.value and plan.central_oversight
+            assignment.platform
+            and persona_named(persona).centrally_audited
+            and plan.central_oversight
         )
         if in_lob or on_platform or central_audit:
             allowed.add(arn)

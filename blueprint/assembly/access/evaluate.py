@@ -447,7 +447,10 @@ def carried_tags(role: Role, caller: Principal) -> tuple[tuple[str, Symbol], ...
         if not {key.lower() for key in session_tag_keys_of(statement)} <= bound:
             return None
     own = dict(caller.tags)
-    return tuple(sorted((k, own[k]) for k in keys if k in own))
+    if not caller.session_known:
+        # The caller's own session may carry any of these tags: its value is unknown.
+        own = {key: UNKNOWN for key in keys} | own
+    return tuple(sorted((k, own[k]) for k in keys if k in own and k != "*"))
 
 
 def session_tag_keys_of(statement: Statement) -> set[str]:

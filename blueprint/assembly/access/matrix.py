@@ -13,17 +13,12 @@ from blueprint.assembly.access.catalog import Actor, Selection, Target
 from blueprint.assembly.access.evaluate import Evaluator, Request
 from blueprint.assembly.access.symbols import Symbol
 from blueprint.assembly.access.world import World
-from blueprint.model.plan import Persona, Placement, Plan
+from blueprint.model.personas import persona_names
+from blueprint.model.plan import Placement, Plan
 
 Json = dict[str, object]
 GUARDRAIL_KEY = "bedrock:GuardrailIdentifier"
-PRINCIPALS = (
-    *(f"persona/{persona}" for persona in Persona),
-    "app/*",
-    "ingestion",
-    "other-lob/persona/data-scientist",
-    "other-lob/app/*",
-)
+OTHER_PRINCIPALS = ("app/*", "ingestion", "other-lob/persona/data-scientist", "other-lob/app/*")
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,8 @@ def access_matrix(world: World, plan: Plan) -> Json:
     environments = []
     for placement in plan.lob_environments():
         selection = Selection(world, plan, placement)
-        actors = [actor for selector in PRINCIPALS for actor in selection.actors(selector)]
+        selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
+        actors = [actor for selector in selectors for actor in selection.actors(selector)]
         columns = list(_columns(selection, placement))
         rows = [
             {
