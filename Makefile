@@ -65,8 +65,10 @@ cost: install-synth
 # the bootstrap of every target: make diff STACKS='claims-interactive-*'.
 STACKS ?=
 # BASELINE=path/to/the/deployed/cdk.out: deploy stops (exit 3) when the new assembly would
-# delete or replace a stateful resource of it (an operating model switch, a renamed zone).
+# delete or replace a stateful resource of it (an operating model switch, a renamed zone) in
+# STACKS, unless ACCEPT=path/to/reviewed.yaml lists it with the review's reason.
 BASELINE ?=
+ACCEPT ?=
 own-org:
 	@if [ "$(origin ORG)" = file ]; then echo "ORG is not set: diff and deploy need your organization file (ORG=path/to/org.yaml); the example's accounts are fictional" >&2; exit 2; fi
 	@if [ -z "$(STACKS)" ]; then echo "STACKS is not set: name the stacks, e.g. STACKS='claims-interactive-*'" >&2; exit 2; fi
@@ -76,12 +78,14 @@ diff: own-org synth
 	cdk diff --app cdk.out $(STACKS)
 
 deploy: own-org synth
-	$(if $(BASELINE),blueprint audit cdk.out --org $(ORG) --no-lint --baseline $(BASELINE))
+	$(if $(BASELINE),blueprint audit cdk.out --org $(ORG) --no-lint --baseline $(BASELINE) \
+		$(if $(STACKS),--stacks '$(STACKS)') $(if $(ACCEPT),--accept $(ACCEPT)))
 	blueprint preflight --org $(ORG) $(STACKS)
 	cdk deploy --app cdk.out $(STACKS)
 
 # Every stack of the organization into moto (in-process, 127.0.0.1), then the smoke checks.
-deploy-local: synth
+# The emulator (moto) is a development dependency: installed first.
+deploy-local: install synth
 	blueprint deploy --local cdk.out
 
 lint: install
@@ -113,7 +117,9 @@ test: lint browser $(CHECKOV_VENV)/.installed $(SIMULATOR)/node_modules/.install
 		pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The construct library as LOB teams install it: dist/genai_constructs-<version>-py3-none-any.whl
-wheel: install
+# Only what building a pure-Python wheel needs (no PyTorch, no test tools).
+wheel: install-synth
+	$(VENV)/bin/python -m pip install --quiet 'build>=1.2,<2'
 	python -m build --wheel --no-isolation --outdir dist constructs
 
 clean:

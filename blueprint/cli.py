@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from blueprint.assembly.reader import AssemblyError, read_assembly
+from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
 from blueprint.model import names
+from blueprint.model.identity import PlacementKind
 from blueprint.model.loader import load_config_or_exit
-from blueprint.model.plan import plan_for
+from blueprint.model.plan import Plan, plan_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline",
         help="an earlier cloud assembly: list stateful resources this one deletes or replaces; "
         "exit 3 if any",
+    )
+    audit.add_argument(
+        "--stacks",
+        help="with --baseline: only these stacks (glob patterns, space or comma separated, as "
+        "cdk deploy takes them)",
+    )
+    audit.add_argument(
+        "--accept",
+        metavar="FILE",
+        help="with --baseline: a reviewed YAML list of {resource: ACCOUNT/STACK/LOGICAL_ID, "
+        "reason} that may be deleted or replaced",
     )
     lint = commands.add_parser(
         "lint",
@@ -120,11 +133,18 @@ def _run(args: argparse.Namespace) -> int:
         return print_summary(Path(args.assembly))
     elif args.command == "audit":
         baseline = Path(args.baseline) if args.baseline else None
+        if baseline:
+            require_baseline(baseline)
         status = write_audit_report(
             Path(args.assembly), args.org, lint=not args.no_lint, baseline=baseline
         )
         if baseline:
-            status = status or guard_replacements(baseline, Path(args.assembly))
+            status = status or guard_replacements(
+                baseline,
+                Path(args.assembly),
+                stacks=args.stacks.replace(",", " ").split() if args.stacks else (),
+                accept=Path(args.accept) if args.accept else None,
+            )
         return status
     elif args.command == "cost":
         print_cost(
@@ -173,7 +193,9 @@ def access(args: argparse.Namespace) -> int:
     from blueprint.assembly.iam_reference.reference import load_reference
 
     plan = plan_for(load_config_or_exit(args.org))
-    questions = Questions(read_assembly(Path(args.assembly)), plan.config.organization)
+    assembly = read_assembly(Path(args.assembly))
+    require_same_organization(assembly, plan, args.org)
+    questions = Questions(assembly, plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
         wrong = catalog_problems(load_reference(), questions.world, plan)
@@ -281,18 +303,63 @@ def deploy_local(args: argparse.Namespace) -> int:
     return run_local(Path(args.assembly), role_name=args.role_name, patterns=patterns)
 
 
-def guard_replacements(baseline: Path, candidate: Path) -> int:
-    """Print every stateful resource at risk; 3 when there is any, 0 otherwise."""
-    from blueprint.assembly.replacement import resources_at_risk
+def guard_replacements(
+    baseline: Path, candidate: Path, stacks: Sequence[str] = (), accept: Path | None = None
+) -> int:
+    """Print every stateful resource deleted, replaced or orphaned (in ``stacks``, glob
+    patterns; none: every stack); 3 when any is lost and not in the reviewed ``accept`` file,
+    0 otherwise. An acceptance of a resource the change does not put at risk is refused."""
+    from blueprint.assembly.replacement import load_acceptances, stateful_changes
 
-    at_risk = resources_at_risk(baseline, candidate)
-    for item in at_risk:
-        print(f"AT RISK {item.line()}")
+    accepted = {a.resource: a for a in load_acceptances(accept)} if accept else {}
+    changes = stateful_changes(baseline, candidate, stacks)
+    stale = sorted(set(accepted) - {c.resource for c in changes if not c.orphaned})
+    if stale:
+        raise AssemblyError(
+            f"{accept}: accepts {', '.join(stale)}, which this change does not delete or "
+            "replace; allowed: only resources the guard lists AT RISK (remove the entry)"
+        )
+    at_risk = 0
+    for change in changes:
+        if change.orphaned:
+            print(f"ORPHANED {change.line()}")
+        elif change.resource in accepted:
+            print(f"ACCEPTED {change.line()}: {accepted[change.resource].reason}")
+        else:
+            at_risk += 1
+            print(f"AT RISK {change.line()}")
+    orphaned = sum(1 for change in changes if change.orphaned)
+    extras = [f"{orphaned} orphaned (retained)"] if orphaned else []
+    extras += [f"{len(accepted)} accepted in {accept}"] if accepted else []
     print(
-        f"replacement guard: {len(at_risk)} stateful resource(s) deleted or replaced "
-        f"against {baseline}"
+        f"replacement guard: {at_risk} stateful resource(s) deleted or replaced "
+        f"against {baseline}" + (f"; {', '.join(extras)}" if extras else "")
     )
     return 3 if at_risk else 0
+
+
+def require_same_organization(assembly: Assembly, plan: Plan, org_file: str) -> None:
+    """Refuse to judge an assembly by another organization file: its LOB environments (and
+    their accounts) must be the file's."""
+    synthesized = {
+        (stack.identity.placement, stack.account)
+        for stack in assembly.stacks
+        if stack.identity.kind is PlacementKind.LOB_ENVIRONMENT
+    }
+    planned = {
+        (p.key, p.account) for p in plan.placements if p.kind is PlacementKind.LOB_ENVIRONMENT
+    }
+    if synthesized == planned:
+        return
+    extra = sorted(f"{key} ({account})" for key, account in synthesized - planned)
+    missing = sorted(f"{key} ({account})" for key, account in planned - synthesized)
+    parts = ([f"only in the assembly: {', '.join(extra)}"] if extra else []) + (
+        [f"only in {org_file}: {', '.join(missing)}"] if missing else []
+    )
+    raise AssemblyError(
+        f"the assembly was not synthesized from {org_file} ({'; '.join(parts)}); allowed: the "
+        "organization file the assembly was synthesized from (run `make synth ORG=...` again)"
+    )
 
 
 def write_audit_report(
@@ -302,6 +369,7 @@ def write_audit_report(
     from blueprint.model.layers import check_settings
 
     plan = plan_for(load_config_or_exit(org_file))
+    require_same_organization(read_assembly(assembly), plan, org_file)
     report = build_report(assembly, plan, check_settings(plan), lint=lint, baseline=baseline)
     print(f"audit written to {write_audit(report, assembly)}")
     return 0
@@ -318,6 +386,8 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
     )
 
     prices = load_prices()
+    if baseline is not None:
+        require_baseline(baseline)
     report = estimate_costs(read_assembly(assembly), prices)
     print(cost_table(report))
     if by_type:

@@ -34,6 +34,7 @@ from tests.conftest import EXAMPLE, REPO, only_lobs, synthesize_org
 
 Json = dict[str, Any]
 LOB, ENVIRONMENT = "claims", "prod"
+CLAIMS_PROD = "666666666666"
 DATA_STACK = f"{LOB}-{ENVIRONMENT}-data"
 
 
@@ -243,19 +244,99 @@ def test_replacement_guard_passes_an_unchanged_assembly(assembly_dir: Path, tmp_
     assert guard_replacements(assembly_dir, candidate) == 0
 
 
-def test_replacement_guard_flags_a_renamed_bucket(assembly_dir: Path, tmp_path: Path) -> None:
-    candidate = copy_assembly(assembly_dir, tmp_path / "renamed")
-    bucket = first_bucket(candidate)
+def renamed_bucket(assembly_dir: Path, tmp_path: Path, *, retained: bool) -> tuple[Path, Path]:
+    """A baseline whose first zone bucket is (or is not) retained, and a candidate that
+    renames that bucket's logical ID."""
+    baseline = copy_assembly(assembly_dir, tmp_path / "baseline")
+    bucket = first_bucket(baseline)
+
+    def retention(template: Json) -> None:
+        if not retained:
+            template["Resources"][bucket].pop("DeletionPolicy")
 
     def rename(template: Json) -> None:
         template["Resources"][f"{bucket}Renamed"] = template["Resources"].pop(bucket)
 
+    edit_template(baseline, DATA_STACK, retention)
+    candidate = copy_assembly(baseline, tmp_path / "renamed")
     edit_template(candidate, DATA_STACK, rename)
-    at_risk = resources_at_risk(assembly_dir, candidate)
+    return baseline, candidate
+
+
+def test_replacement_guard_flags_a_renamed_bucket(assembly_dir: Path, tmp_path: Path) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    at_risk = resources_at_risk(baseline, candidate)
     assert [(r.stack, r.logical_id, r.reason) for r in at_risk] == [
-        (DATA_STACK, bucket, "deleted (logical ID removed or renamed)")
+        (DATA_STACK, first_bucket(baseline), "deleted (logical ID removed or renamed)")
     ]
-    assert guard_replacements(assembly_dir, candidate) == 3
+    assert guard_replacements(baseline, candidate) == 3
+
+
+def test_a_retained_resource_removed_is_orphaned_not_lost(
+    assembly_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=True)
+    assert resources_at_risk(baseline, candidate) == []
+    assert guard_replacements(baseline, candidate) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"ORPHANED {CLAIMS_PROD}/{DATA_STACK}/{first_bucket(baseline)} ")
+    assert "DeletionPolicy Retain: kept in the account with its data" in out[0]
+    assert out[-1].endswith("; 1 orphaned (retained)")
+
+
+def test_the_guard_reads_only_the_stacks_being_deployed(assembly_dir: Path, tmp_path: Path) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-genai"]) == 0
+    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-*"]) == 3
+
+
+def test_a_reviewed_acceptance_lets_the_loss_through(
+    assembly_dir: Path, tmp_path: Path, small_org: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    resource = f"{CLAIMS_PROD}/{DATA_STACK}/{first_bucket(baseline)}"
+    accept = tmp_path / "accepted.yaml"
+    accept.write_text(
+        yaml.safe_dump([{"resource": resource, "reason": "CHG-1042: the raw zone is rebuilt"}])
+    )
+    argv = ["audit", str(candidate), "--org", str(small_org), "--no-lint"]
+    argv += ["--baseline", str(baseline)]
+    assert main([*argv, "--accept", str(accept)]) == 0
+    assert f"ACCEPTED {resource} (AWS::S3::Bucket): deleted" in capsys.readouterr().out
+    assert main(argv) == 3
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        (
+            [{"resource": f"{CLAIMS_PROD}/{DATA_STACK}/Other", "reason": "a review long ago"}],
+            f"accepts {CLAIMS_PROD}/{DATA_STACK}/Other, which this change does not delete or "
+            "replace; allowed: only resources the guard lists AT RISK (remove the entry)",
+        ),
+        (
+            [{"resource": f"{CLAIMS_PROD}/{DATA_STACK}/Other"}],
+            "[0].reason: missing or shorter than 10 characters; allowed: what the review "
+            "decided and why the data may go",
+        ),
+        ({"resource": "x"}, "not a list; allowed: a list of {resource: ACCOUNT/STACK/"),
+    ],
+)
+def test_a_wrong_acceptance_file_exits_2_naming_the_entry(
+    assembly_dir: Path,
+    tmp_path: Path,
+    small_org: Path,
+    capsys: pytest.CaptureFixture[str],
+    entries: object,
+    expected: str,
+) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    accept = tmp_path / "accepted.yaml"
+    accept.write_text(yaml.safe_dump(entries))
+    argv = ["audit", str(candidate), "--org", str(small_org), "--no-lint"]
+    argv += ["--baseline", str(baseline), "--accept", str(accept)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"blueprint audit: {accept}: {expected}")
 
 
 def test_replacement_guard_flags_a_changed_create_only_property(

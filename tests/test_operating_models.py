@@ -23,7 +23,7 @@ from blueprint.assembly.audit import operating_model
 from blueprint.assembly.audit_report import operating_model_table
 from blueprint.assembly.lint import lint_templates
 from blueprint.assembly.reader import read_assembly
-from blueprint.assembly.replacement import resources_at_risk
+from blueprint.assembly.replacement import resources_at_risk, stateful_changes
 from blueprint.cli import guard_replacements
 from blueprint.model.config import OperatingModel
 from blueprint.model.endpoints import interface_endpoints
@@ -338,7 +338,7 @@ def test_every_template_a_model_changes_is_cfn_lint_clean(
 def test_switching_to_centralized_lists_the_stateful_resources_it_puts_at_risk(
     example: Synthesized, centralized: Synthesized, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    at_risk = resources_at_risk(example.outdir, centralized.outdir)
+    at_risk = stateful_changes(example.outdir, centralized.outdir)
     by_type: dict[str, set[str]] = defaultdict(set)
     for item in at_risk:
         by_type[item.resource_type].add(f"{item.account}/{item.stack}")
@@ -350,11 +350,25 @@ def test_switching_to_centralized_lists_the_stateful_resources_it_puts_at_risk(
     assert not any(
         item.stack.endswith("-data") and item.resource_type == "AWS::S3::Bucket" for item in at_risk
     )
+    lost = resources_at_risk(example.outdir, centralized.outdir)
+    orphaned = [item for item in at_risk if item.orphaned]
+    # The data lakes' and vector stores' resources are retained (orphaned in the LOB account);
+    # Studio domains, MLflow servers and model registries are not: those are lost.
+    assert any(
+        item.stack == "claims-nonprod-data" and item.resource_type == "AWS::S3Vectors::VectorBucket"
+        for item in orphaned
+    )
+    assert {(item.stack, item.resource_type) for item in lost} >= {
+        ("claims-interactive-ml", "AWS::SageMaker::Domain"),
+        ("claims-nonprod-ml", "AWS::SageMaker::ModelPackageGroup"),
+    }
     assert guard_replacements(example.outdir, centralized.outdir) == 3
     out = capsys.readouterr().out
-    assert f"AT RISK {CLAIMS_NONPROD}/claims-nonprod-data/" in out
+    assert f"ORPHANED {CLAIMS_NONPROD}/claims-nonprod-data/" in out
+    assert "AT RISK 444444444444/claims-interactive-ml/" in out
     assert out.rstrip().endswith(
-        f"stateful resource(s) deleted or replaced against {example.outdir}"
+        f"{len(lost)} stateful resource(s) deleted or replaced against {example.outdir}; "
+        f"{len(orphaned)} orphaned (retained)"
     )
 
 

@@ -127,6 +127,15 @@ class Assembly:
                     yield stack, logical_id, resource
 
 
+def require_baseline(directory: Path) -> None:
+    """Refuse a baseline that is not a cloud assembly, before anything is printed."""
+    if not (directory / "manifest.json").is_file():
+        raise AssemblyError(
+            f"{directory}: the baseline is not a cloud assembly (no manifest.json); allowed: "
+            "the cdk.out the deployed release was synthesized into, kept from its `make synth`"
+        )
+
+
 def read_assembly(directory: Path) -> Assembly:
     """The assembly in ``directory``, stacks in deployment order (dependencies first)."""
     manifest_path = directory / "manifest.json"

@@ -3,18 +3,23 @@
 Compares two assemblies stack by stack. A stateful resource (a type that holds data, or any
 resource retained on deletion) is at risk when its logical ID is gone, or when a property
 that CloudFormation cannot update in place changed. Those create-only properties are read
-from the resource schemas cfn-lint ships, never from a hand-written list.
+from the resource schemas cfn-lint ships, never from a hand-written list. A resource whose
+DeletionPolicy is Retain and whose logical ID is gone is orphaned, not lost: CloudFormation
+leaves it in the account, no longer managed; the guard lists it apart and does not fail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from blueprint.assembly.reader import read_assembly
+from blueprint.assembly.reader import AssemblyError, read_assembly
 
 STATEFUL_TYPES = frozenset(
     {
@@ -37,6 +42,10 @@ STATEFUL_TYPES = frozenset(
 )
 
 
+# Deletion policies under which CloudFormation leaves the resource in the account.
+KEPT_ON_DELETION = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
 @dataclass(frozen=True)
 class AtRisk:
     stack: str
@@ -44,11 +53,16 @@ class AtRisk:
     resource_type: str
     reason: str
     account: str = ""
+    # Removed from the template but retained: orphaned in the account, its data kept.
+    orphaned: bool = False
+
+    @property
+    def resource(self) -> str:
+        """How an acceptance file names it: ``account/stack/logical ID``."""
+        return f"{self.account}/{self.stack}/{self.logical_id}"
 
     def line(self) -> str:
-        return (
-            f"{self.account}/{self.stack}/{self.logical_id} ({self.resource_type}): {self.reason}"
-        )
+        return f"{self.resource} ({self.resource_type}): {self.reason}"
 
 
 StackKey = tuple[str, str, str]
@@ -85,12 +99,24 @@ def create_only_properties(region: str, resource_type: str) -> list[str]:
     return list(schema.schema.get("createOnlyProperties", []))
 
 
-def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
-    """Every stateful resource of ``baseline`` that deploying ``candidate`` deletes or replaces."""
+def resources_at_risk(baseline: Path, candidate: Path, stacks: Sequence[str] = ()) -> list[AtRisk]:
+    """Every stateful resource of ``baseline`` that deploying ``candidate`` deletes or replaces
+    (those lost, not those orphaned)."""
+    return [
+        change for change in stateful_changes(baseline, candidate, stacks) if not change.orphaned
+    ]
+
+
+def stateful_changes(baseline: Path, candidate: Path, stacks: Sequence[str] = ()) -> list[AtRisk]:
+    """Every stateful resource of ``baseline`` that deploying ``candidate`` deletes, orphans
+    or replaces, in the stacks whose names match one of ``stacks`` (glob patterns, as
+    ``cdk deploy`` takes them; none: every stack)."""
     before, after = _stacks(baseline), _stacks(candidate)
     found: list[AtRisk] = []
     for key, template in sorted(before.items()):
         account, region, stack = key
+        if stacks and not any(fnmatchcase(stack, pattern) for pattern in stacks):
+            continue
         new_resources = after.get(key, {}).get("Resources", {})
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
             if not _is_stateful(resource):
@@ -99,6 +125,20 @@ def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
             new = new_resources.get(logical_id)
             if new is None or new["Type"] != kind:
                 reason = "stack removed" if key not in after else "logical ID removed or renamed"
+                policy = resource.get("DeletionPolicy")
+                if policy in KEPT_ON_DELETION:
+                    found.append(
+                        AtRisk(
+                            stack,
+                            logical_id,
+                            kind,
+                            f"orphaned ({reason}; DeletionPolicy {policy}: kept in the account "
+                            "with its data, no longer managed by the stack)",
+                            account,
+                            orphaned=True,
+                        )
+                    )
+                    continue
                 found.append(AtRisk(stack, logical_id, kind, f"deleted ({reason})", account))
                 continue
             old_props = resource.get("Properties", {})
@@ -118,4 +158,40 @@ def resources_at_risk(baseline: Path, candidate: Path) -> list[AtRisk]:
                         account,
                     )
                 )
+    return found
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A reviewed loss: ``resource`` (``account/stack/logical ID``) may be deleted or replaced,
+    for ``reason``."""
+
+    resource: str
+    reason: str
+
+
+def load_acceptances(path: Path) -> list[Acceptance]:
+    """An acceptance file: a YAML list of ``{resource: account/stack/logical ID, reason: ...}``,
+    each the outcome of a review; every mistake is an AssemblyError naming the entry."""
+    try:
+        entries = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise AssemblyError(f"{path}: cannot read the acceptance file: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise AssemblyError(f"{path}: invalid YAML: {error}") from None
+    allowed = "allowed: a list of {resource: ACCOUNT/STACK/LOGICAL_ID, reason: why it may go}"
+    if not isinstance(entries, list):
+        raise AssemblyError(f"{path}: not a list; {allowed}")
+    found: list[Acceptance] = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if not isinstance(resource, str) or resource.count("/") != 2:
+            raise AssemblyError(f"{path}: [{index}].resource: missing or not {allowed[9:]}")
+        if not isinstance(reason, str) or len(reason.strip()) < 10:
+            raise AssemblyError(
+                f"{path}: [{index}].reason: missing or shorter than 10 characters; allowed: "
+                "what the review decided and why the data may go"
+            )
+        found.append(Acceptance(resource, reason.strip()))
     return found

@@ -27,6 +27,50 @@ Location = tuple[str | int, ...]
 MAX_VALUES = 200_000
 
 
+# An organization file is a few levels deep; far deeper nesting is refused before it is read
+# (PyYAML composes nested collections recursively).
+MAX_DEPTH = 64
+# PyYAML's wording of the mistakes people make most, in plain words.
+YAML_PROBLEMS = {
+    "mapping values are not allowed here": (
+        "a 'key: value' where none may start; check this line's indentation (the keys of one "
+        "mapping line up) and quote values that contain ': '"
+    ),
+    "could not find expected ':'": (
+        "a key without ':'; check the indentation and that quotes are closed"
+    ),
+    "found character '\\t' that cannot start any token": ("a tab; YAML indents with spaces only"),
+}
+
+
+def _plain(problem: str) -> str:
+    if problem in YAML_PROBLEMS:
+        return YAML_PROBLEMS[problem]
+    if problem.startswith("expected <block end>"):
+        return f"this line's indentation matches no key above ({problem})"
+    return problem
+
+
+def _too_deep(text: str) -> ConfigProblem | None:
+    """A problem when collections nest deeper than ``MAX_DEPTH`` (read event by event, which
+    does not recurse)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                return ConfigProblem(
+                    "",
+                    f"lists and mappings nest more than {MAX_DEPTH} levels deep; allowed: an "
+                    "organization file (a few levels)",
+                    line,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def format_path(location: Location) -> str:
     text = ""
     for part in location:
@@ -44,12 +88,17 @@ def load_config(path: str | Path) -> OrgConfig:
             file, [ConfigProblem("", f"cannot read the file: {error.strerror}")]
         ) from None
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise ConfigError(file, [deep])
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(file, [ConfigProblem("", f"invalid YAML: {problem}", line)]) from None
+        raise ConfigError(
+            file, [ConfigProblem("", f"invalid YAML: {_plain(problem)}", line)]
+        ) from None
     expanded = _expanded_size(root, {})
     if expanded > MAX_VALUES:
         raise ConfigError(

@@ -504,7 +504,7 @@ def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 
 def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    """A pipeline's recipe image lives in the ECR of the LOB's nonprod account and region,
+    """A pipeline needs its recipe image, in the ECR of the LOB's nonprod account and region,
     where its network-isolated jobs pull it."""
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         nonprod = _mapping(_mapping(lob.get("environments")).get("nonprod"))
@@ -513,6 +513,14 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
         ):
             image = entry.get("recipe_image")
+            if image is None:
+                yield ConfigProblem(
+                    f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image",
+                    "missing: the SageMaker SDK's image lacks the recipe's pins and the jobs "
+                    "cannot install them (no internet); allowed: the image built from "
+                    "genai_constructs/training/Dockerfile in the LOB's nonprod ECR, by digest",
+                )
+                continue
             if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
                 continue
             account, _, rest = image.partition(".dkr.ecr.")
@@ -525,8 +533,6 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 )
 
 
-# Where each persona exists (blueprint.model.plan): people of an LOB in its environments, the
-# release approver in the tooling account only.
 def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Assignments name declared groups, LOBs and environments where their persona exists;
     the administrator account is one of the organization's."""
