@@ -71,6 +71,15 @@ def test_a_fine_tuning_entry_without_its_recipe_image_is_refused(tmp_path: Path)
     ]
 
 
+def test_a_region_typo_is_one_problem_with_the_region_meant(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["environments"]["prod"]["region"] = "eu-west1"
+    assert problems(data, tmp_path) == [
+        "lobs[claims].environments.prod.region: 'eu-west1' is not an AWS region code (did you "
+        "mean 'eu-west-1'?); allowed: e.g. eu-west-1"
+    ]
+
+
 BASELINE_MESSAGE = (
     "the baseline is not a cloud assembly (no manifest.json); allowed: the cdk.out the "
     "deployed release was synthesized into"

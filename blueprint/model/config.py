@@ -83,7 +83,10 @@ def _slug(value: str) -> str:
 
 def _region(value: str) -> str:
     if not REGION.match(value):
-        raise ValueError(f"'{value}' is not an AWS region code; allowed: e.g. eu-west-1")
+        parts = re.fullmatch(r"([a-z]{2})-?([a-z]+)-?(\d)", value)
+        meant = f"{parts[1]}-{parts[2]}-{parts[3]}" if parts else None
+        hint = f" (did you mean '{meant}'?)" if meant and REGION.match(meant) else ""
+        raise ValueError(f"'{value}' is not an AWS region code{hint}; allowed: e.g. eu-west-1")
     return value
 
 

@@ -139,7 +139,7 @@ def load_config(path: str | Path) -> OrgConfig:
         config: OrgConfig | None = OrgConfig.model_validate(data)
     except ValidationError as error:
         config = None
-        problems += [_translate(detail) for detail in error.errors(include_url=False)]
+        problems += [_translate(detail) for detail in _without_misspelled(error)]
     problems += cross_field_problems(data)
     if problems:
         named = _lob_names(data)
@@ -225,10 +225,32 @@ def _with_line(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
     return ConfigProblem(problem.path, problem.message, lines.get(path))
 
 
+def _location(detail: ErrorDetails) -> Location:
+    return tuple(part for part in detail["loc"] if not (isinstance(part, str) and "[" in part))
+
+
+def _misspelled(detail: ErrorDetails) -> str | None:
+    """The accepted key an unknown key is a misspelling of, if it is close to one."""
+    location = _location(detail)
+    fields = _fields_at(location[:-1])
+    close = difflib.get_close_matches(str(location[-1]), fields, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _without_misspelled(error: ValidationError) -> list[ErrorDetails]:
+    """The errors, less "required key is missing" for a key the file holds misspelled (the
+    unknown key's message already says which one was meant)."""
+    details = error.errors(include_url=False)
+    meant = {
+        (*_location(d)[:-1], key)
+        for d in details
+        if d["type"] == "extra_forbidden" and (key := _misspelled(d)) is not None
+    }
+    return [d for d in details if not (d["type"] == "missing" and _location(d) in meant)]
+
+
 def _translate(detail: ErrorDetails) -> ConfigProblem:
-    location: Location = tuple(
-        part for part in detail["loc"] if not (isinstance(part, str) and "[" in part)
-    )
+    location = _location(detail)
     path = format_path(location)
     kind = detail["type"]
     given = detail.get("input")
@@ -236,8 +258,8 @@ def _translate(detail: ErrorDetails) -> ConfigProblem:
         return ConfigProblem(path, "required key is missing")
     if kind == "extra_forbidden":
         fields = _fields_at(location[:-1])
-        close = difflib.get_close_matches(str(location[-1]), fields, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        meant = _misspelled(detail)
+        hint = f" (did you mean '{meant}'?)" if meant else ""
         allowed = ", ".join(fields) or "none"
         return ConfigProblem(path, f"unknown key '{location[-1]}'{hint}; allowed: {allowed}")
     if kind == "string_pattern_mismatch":

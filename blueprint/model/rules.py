@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from blueprint.model.config import (
     DEFAULT_VPC_CIDRS,
     ENVIRONMENT_NAMES,
+    REGION,
     DataClassification,
     FineTuningConfig,
     ModelArchitecture,
@@ -129,14 +130,15 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         return
     allowed_text = ", ".join(allowed)
     home = organization.get("home_region")
-    if isinstance(home, str) and home not in allowed:
+    if isinstance(home, str) and REGION.match(home) and home not in allowed:
         yield ConfigProblem(
             "organization.home_region",
             f"region '{home}' is not in organization.allowed_regions; allowed: {allowed_text}",
         )
     for path, env in _environments(data):
         region = env.get("region")
-        if isinstance(region, str) and region not in allowed:
+        # A region that is not a region code has its own problem (with a suggestion).
+        if isinstance(region, str) and REGION.match(region) and region not in allowed:
             yield ConfigProblem(
                 f"{path}.region",
                 f"region '{region}' is not in organization.allowed_regions; "
@@ -153,7 +155,7 @@ def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     ]
     placements += [(path, env, env.get("region")) for path, env in _environments(data)]
     for path, section, region in placements:
-        if not isinstance(region, str):
+        if not isinstance(region, str) or not REGION.match(region):
             continue
         for index, zone in enumerate(_sequence(section.get("azs"))):
             if not isinstance(zone, str):
