@@ -3,6 +3,7 @@ line's exit code and message, and what `make` runs (issue "Tried as each user wo
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,22 @@ def test_make_wheel_installs_neither_pytorch_nor_the_development_tools() -> None
     assert "-m build --wheel" in commands
     assert "torch" not in commands
     assert "[dev" not in commands
+
+
+def test_deploy_step_0_enables_what_the_templates_need(example: Synthesized) -> None:
+    readme = (REPO / "README.md").read_text()
+    step = readme[readme.index("## Deploy to AWS") : readme.index("1. Bootstrap each account")]
+    resources = example.template_json("organization-policies")["Resources"].values()
+    attached = {
+        r["Properties"]["Type"] for r in resources if r["Type"] == "AWS::Organizations::Policy"
+    }
+    enabled = re.search(r"for type in ([A-Z_ ]+); do", step)
+    assert enabled is not None and set(enabled[1].split()) == attached
+    trail = [
+        r
+        for r in example.template_json("platform-governance-audit")["Resources"].values()
+        if r["Type"] == "AWS::CloudTrail::Trail"
+    ]
+    assert [t["Properties"]["IsOrganizationTrail"] for t in trail] == [True]
+    assert f"--account-id {example.plan.governance.account}" in step
+    assert "--service-principal cloudtrail.amazonaws.com" in step

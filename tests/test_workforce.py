@@ -4,6 +4,7 @@ roles, per-person Studio, and what each group becomes through every chain."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from aws_cdk.assertions import Match
 from blueprint.assembly.access.catalog import load_catalog, privilege_graph, run_catalog
 from blueprint.assembly.access.doors import group_reach
 from blueprint.assembly.access.question import Questions
+from blueprint.assembly.access.symbols import text
 from blueprint.assembly.reader import read_assembly
 from blueprint.model import names
 from blueprint.model.workforce import sign_ins
@@ -126,6 +128,45 @@ def test_an_lob_without_the_environment_is_named(tmp_path: Path) -> None:
         "organization.identity.assignments[8].environments: LOB claims has no prod "
         "environment; allowed: interactive, nonprod"
     ) in found, found
+
+
+def test_an_assignment_to_an_lob_where_the_persona_does_not_exist_is_refused(
+    tmp_path: Path,
+) -> None:
+    data = identity_edited(
+        assignment(group="genai-auditors", persona="data-scientist", lobs=["claims"])
+    )
+    del data["lobs"][0]["environments"]["interactive"]
+    found = problems(data, tmp_path)
+    assert (
+        "organization.identity.assignments[8].lobs[0]: LOB claims has no environment where the "
+        "data-scientist persona exists (only interactive), so the assignment selects nothing "
+        "there; allowed: an LOB with such an environment"
+    ) in found, found
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda identity: identity["groups"].update({12345: "9a6702d4-1011-70c3-5b7e-00"}),
+            "organization.identity.groups[12345]: 12345 must be quoted text",
+        ),
+        (
+            assignment(group="genai-auditors", persona="auditor", lobs=[["claims"]]),
+            "organization.identity.assignments[8].lobs[0]: ['claims'] must be quoted text",
+        ),
+        (
+            assignment(group="genai-auditors", persona="auditor", platform="yes"),
+            "organization.identity.assignments[8].platform: input should be a valid boolean",
+        ),
+    ],
+)
+def test_values_of_the_wrong_type_are_problems_not_crashes(
+    change: Any, expected: str, tmp_path: Path
+) -> None:
+    found = problems(identity_edited(change), tmp_path)
+    assert any(line.startswith(expected) for line in found), found
 
 
 def test_studio_users_are_one_profile_per_person(tmp_path: Path) -> None:
@@ -275,6 +316,8 @@ def test_every_account_has_one_alarmed_break_glass_role(example: Synthesized) ->
                 "detail": {"eventName": ["AssumeRole"], "requestParameters": Match.any_value()},
                 "detail-type": ["AWS API Call via CloudTrail"],
             },
+            # CloudTrail marks AssumeRole read-only: only this state delivers it.
+            "State": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
             "Targets": [Match.object_like({"Arn": Match.any_value()})],
         },
     )
@@ -470,3 +513,61 @@ def test_a_session_tag_only_the_caller_may_set_leaves_the_roles_other_tags_known
     assert owner == "unknown"
     # Only genai-user may come from a session: the role's own team tag stays known.
     assert world.decide(f"{ALICE}:team", "s3:GetObject", OBJECT) == "allow"
+
+
+def test_a_session_tag_the_caller_may_pass_overrides_the_roles_own(tmp_path: Path) -> None:
+    free = allow("sts:TagSession", None, principal={"AWS": f"arn:aws:iam::{ALICE}:root"})
+    team_only = deny("s3:GetObject", condition={"StringNotEquals": {"aws:PrincipalTag/team": "a"}})
+    world = one_account(
+        tmp_path,
+        Team=role(
+            "team",
+            statements=[allow("s3:GetObject", OBJECT), team_only],
+            trust=[free],
+            tags={"team": "a"},
+        ),
+    )
+    # Whoever assumes it may pass team=b: the role's own team=a is not certain.
+    assert world.decide(f"{ALICE}:team", "s3:GetObject", OBJECT) == "unknown"
+
+
+def test_a_not_action_trust_statement_lets_callers_tag_sessions(tmp_path: Path) -> None:
+    everything_but_saml = {
+        "Effect": "Allow",
+        "NotAction": "sts:AssumeRoleWithSAML",
+        "Principal": {"AWS": f"arn:aws:iam::{ALICE}:root"},
+    }
+    world = one_account(
+        tmp_path,
+        Owner=role(
+            "owner",
+            statements=[allow("s3:GetObject", OBJECT, condition=OWN)],
+            trust=[everything_but_saml],
+        ),
+    )
+    decision = world.decide(
+        f"{ALICE}:owner", "s3:GetObject", OBJECT, "s3:ExistingObjectTag/owner=alice"
+    )
+    assert decision == "unknown"
+
+
+def test_the_user_travels_only_with_callers_that_may_tag_sessions(
+    example: Synthesized, example_access: Questions
+) -> None:
+    world = example_access.world
+    graph = privilege_graph(world, example.plan)
+    lob_auditor = text("arn:aws:iam::444444444444:role/example-corp-auditor")
+    starts = {
+        # The central auditor's policy allows sts:AssumeRole only.
+        "central": world.role("222222222222", "example-corp-auditor"),
+        "door": world.role("444444444444", "AWSReservedSSO_genai-auditor_0123456789abcdef"),
+    }
+    at_end = {}
+    for name, start in starts.items():
+        assert start is not None
+        chain, _ = graph.chains(start)[lob_auditor]
+        alice = replace(start.principal(), tags=((USER, text("alice")),), session_known=True)
+        at_end[name] = graph.along(chain, alice)
+    assert not at_end["central"].session_known
+    assert at_end["door"].session_known
+    assert dict(at_end["door"].tags)[USER] == text("alice")

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     model_validator,
 )
@@ -205,7 +206,7 @@ class Assignment(Model):
     persona: Slug
     lobs: Annotated[list[Slug], AfterValidator(_unique)] = []
     environments: Annotated[list[EnvironmentName], AfterValidator(_unique)] = []
-    platform: bool = False
+    platform: StrictBool = False
 
 
 class BreakGlass(Model):

@@ -551,10 +551,12 @@ def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 f"the group ID {value} is given to more than one group; allowed: each group "
                 "its own ID",
             )
-    known_groups = ", ".join(sorted(groups)) or "none (declare groups first)"
+    # Keys and names of the wrong type have their own problems (the models'); skip them here.
+    known_groups = ", ".join(sorted(map(str, groups))) or "none (declare groups first)"
     lobs = {
-        lob.get("name"): _mapping(lob.get("environments"))
+        lob_name: _mapping(lob.get("environments"))
         for lob in map(_mapping, _sequence(data.get("lobs")))
+        if isinstance(lob_name := lob.get("name"), str)
     }
     for index, raw in enumerate(_sequence(identity.get("assignments"))):
         assignment = _mapping(raw)
@@ -619,6 +621,8 @@ def _assignment_target_problems(
                     f"allowed: {allowed} (got {environment})",
                 )
     for position, lob in enumerate(_sequence(assignment.get("lobs"))):
+        if not isinstance(lob, str):
+            continue
         if lob not in lobs:
             allowed = ", ".join(str(name) for name in lobs)
             yield ConfigProblem(
@@ -630,8 +634,16 @@ def _assignment_target_problems(
                 yield ConfigProblem(
                     f"{path}.environments",
                     f"LOB {lob} has no {environment} environment; allowed: "
-                    f"{', '.join(lobs[lob]) or 'none'}",
+                    f"{', '.join(map(str, lobs[lob])) or 'none'}",
                 )
+        where = persona.environments if persona else frozenset()
+        if where and not environments and not any(e in where for e in lobs[lob]):
+            yield ConfigProblem(
+                f"{path}.lobs[{position}]",
+                f"LOB {lob} has no environment where the {persona} persona exists (only "
+                f"{', '.join(sorted(where))}), so the assignment selects nothing there; allowed: "
+                "an LOB with such an environment",
+            )
 
 
 def _organization_accounts(data: dict[str, Any]) -> set[str]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from aws_cdk.assertions import Template
 
 from conftest import new_stack
 from genai_constructs import Persona, PersonaRoles
+from genai_constructs.naming import sign_in_role_patterns
 
 PERSONAS = [
     Persona(
@@ -101,11 +103,10 @@ def test_each_trusted_account_is_trusted_only_for_the_personas_sign_in_role(
         {"AWS": "arn:aws:iam::210987654321:root"},
     ]
     for statement, account in zip(statements, ("123456789012", "210987654321"), strict=True):
-        [pattern] = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
-        assert joined(pattern) == (
-            f"arn:<AWS::Partition>:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
-            "*AWSReservedSSO_genai-auditor_????????????????"
-        )
+        patterns = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        reserved = f"arn:<AWS::Partition>:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
+        role = "AWSReservedSSO_genai-auditor_????????????????"
+        assert [joined(pattern) for pattern in patterns] == [reserved + role, f"{reserved}*/{role}"]
 
 
 def test_no_persona_trusts_an_account_without_a_principal_condition(template: Template) -> None:
@@ -184,3 +185,21 @@ def test_a_persona_that_trusts_nobody_is_refused() -> None:
     nobody = Persona(name="analyst", description="Trusts nobody", trusted_accounts=())
     with pytest.raises(ValueError, match="PersonaRoles: persona 'analyst' trusts nobody"):
         PersonaRoles(new_stack(), "People", prefix="acme", personas=[nobody])
+
+
+@pytest.mark.parametrize(
+    ("role", "matches"),
+    [
+        ("AWSReservedSSO_genai-auditor_0123456789abcdef", True),
+        ("eu-west-1/AWSReservedSSO_genai-auditor_0123456789abcdef", True),
+        ("AWSReservedSSO_genai-auditor_x_0123456789abcdef", False),
+        ("AWSReservedSSO_AWSReservedSSO_genai-auditor_0123456789abcdef", False),
+        ("AWSReservedSSO_genai-auditor_0123456789abcdef0", False),
+    ],
+)
+def test_the_sign_in_patterns_match_only_that_permission_sets_role(
+    role: str, matches: bool
+) -> None:
+    arn = f"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/{role}"
+    patterns = sign_in_role_patterns("aws", "123456789012", "genai-auditor")
+    assert any(fnmatchcase(arn, pattern) for pattern in patterns) is matches

@@ -438,6 +438,14 @@ def test_in_nonprod_an_approval_serves_the_run_at_once(
         {
             "InferenceComponentName": "claims-ep-component",
             "Specification": {**specification, "ModelName": "claims-ep-v7"},
+            "DeploymentConfig": {
+                "RollingUpdatePolicy": {
+                    "MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1},
+                    "WaitIntervalInSeconds": 600,
+                    "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 100},
+                },
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm} for alarm in ALARMS]},
+            },
         },
     )
     with stub:

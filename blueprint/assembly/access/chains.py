@@ -321,7 +321,7 @@ class PrivilegeGraph:
             actor = self.world.role_by_arn(arn)
             if actor is None:
                 continue
-            principal = self._along(chain, request.principal)
+            principal = self.along(chain, request.principal)
             for variant in same_outcome(request, principal):
                 decision = direct if variant == request else self.evaluator.evaluate(variant)
                 verdict = _tri(decision) & certain
@@ -331,17 +331,23 @@ class PrivilegeGraph:
                     unsure = Reach(Decision("unknown", decision.reasons), chain, variant)
         return unsure or Reach(direct, (), request)
 
-    def _along(self, chain: tuple[Hop, ...], start: Principal) -> Principal:
+    def along(self, chain: tuple[Hop, ...], start: Principal) -> Principal:
         """Who ``start`` is at the end of ``chain``: whoever signed in stays who they are
-        through each role whose trust binds the session tag to the caller's own; after a hop
-        that does not (a service running as a role, a trust that lets callers tag freely),
-        the session's tags are unknown."""
+        through each role whose trust binds the session tag to the caller's own (and whose
+        caller may tag sessions); after a hop that does not (a service running as a role, a
+        trust that lets callers tag freely, a caller without sts:TagSession), the session's
+        tags are unknown."""
         principal = start
+        caller = self.world.role_by_arn(start.arn)
         for hop in chain:
             role = self.world.role_by_arn(hop.role_arn) if hop.role_arn is not None else None
             if role is None:
                 raise ValueError(f"a chain's hop names no role of the world: {hop.describe()}")
-            principal = chained(role, principal) if hop.kind == "assume-role" else role.principal()
+            tags = caller is not None and _identity_may(caller, "sts:TagSession")
+            principal = (
+                chained(role, principal) if hop.kind == "assume-role" and tags else role.principal()
+            )
+            caller = role
         return principal
 
     # --- what runs as a role ---------------------------------------------------------

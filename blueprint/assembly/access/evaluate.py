@@ -411,8 +411,16 @@ class Evaluator:
             }
             if principal.account in self.org_accounts:
                 context["aws:principalorgid"] = (text(self.organization_id),)
+            # A session tag overrides the role's tag of the same key: where callers may pass
+            # that key and the session is not known, the role's value is not certain.
+            passable = (
+                {key.lower() for key in session_tag_keys(role)}
+                if role and not principal.session_known
+                else set()
+            )
             for key, value in principal.tags:
-                context[f"aws:principaltag/{key}".lower()] = (value,)
+                overridden = "*" in passable or key.lower() in passable
+                context[f"aws:principaltag/{key}".lower()] = (UNKNOWN if overridden else value,)
             if not principal.session_known and role and (keys := session_tag_keys(role)):
                 context[SESSION_TAGS] = tuple(text(key) for key in keys)
         if request.via_service:
@@ -433,7 +441,7 @@ def carried_tags(role: Role, caller: Principal) -> tuple[tuple[str, Symbol], ...
     carried along; ``None`` when its trust lets callers pass any other tag (then unknown)."""
     keys = session_tag_keys(role)
     for statement in role.trust:
-        if not statement.allow or not action_matches(statement.actions, "sts:tagsession"):
+        if not statement.allow or not _names_tag_session(statement):
             continue
         bound = {
             condition.key.lower().removeprefix("aws:requesttag/")
@@ -471,7 +479,7 @@ def session_tag_keys(role: Role) -> set[str]:
     return {
         key
         for statement in role.trust
-        if statement.allow and action_matches(statement.actions, "sts:tagsession")
+        if statement.allow and _names_tag_session(statement)
         for key in session_tag_keys_of(statement)
     }
 
@@ -510,3 +518,8 @@ def _model_package_group(resource: Symbol) -> Symbol:
     if len(literal_parts) == 3 and str(literal_parts[0]).endswith(":model-package"):
         return Symbol.of(literal_parts[0], "-group/", literal_parts[1])
     return resource
+
+
+def _names_tag_session(statement: Statement) -> bool:
+    """Whether ``statement`` covers sts:TagSession (a NotAction that leaves it out covers it)."""
+    return action_matches(statement.actions, "sts:tagsession") != statement.not_actions

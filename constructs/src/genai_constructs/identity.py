@@ -27,7 +27,7 @@ from genai_constructs.naming import (
     pascal,
     permission_set_name,
     persona_role_name,
-    sign_in_role_pattern,
+    sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
 
@@ -319,7 +319,7 @@ def _sign_in_roles(persona: Persona, account: str) -> list[str]:
     """The roles people of ``account`` sign in with to become ``persona``."""
     if persona.sign_in_roles is not None:
         return list(persona.sign_in_roles)
-    return [sign_in_role_pattern(Aws.PARTITION, account, permission_set_name(persona.name))]
+    return sign_in_role_patterns(Aws.PARTITION, account, permission_set_name(persona.name))
 
 
 def sign_in_principal(account: str, sign_in_roles: Sequence[str]) -> iam.PrincipalWithConditions:

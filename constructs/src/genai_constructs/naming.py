@@ -81,15 +81,14 @@ def permission_set_name(persona: str) -> str:
 SIGN_IN_ROLE_HASH = "?" * 16
 
 
-def sign_in_role_pattern(partition: str, account: str, permission_set: str) -> str:
-    """The ARN pattern of the role IAM Identity Center creates in ``account`` for
-    ``permission_set`` (``AWSReservedSSO_<name>_<16 hex>``, under its reserved path, which
-    may name a region): the hash is matched character by character so that no other set's
-    name (``<name>_more``) matches."""
-    return (
-        f"arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
-        f"*AWSReservedSSO_{permission_set}_{SIGN_IN_ROLE_HASH}"
-    )
+def sign_in_role_patterns(partition: str, account: str, permission_set: str) -> list[str]:
+    """The ARN patterns of the role IAM Identity Center creates in ``account`` for
+    ``permission_set`` (``AWSReservedSSO_<name>_<16 characters>``, right under its reserved
+    path or under a region there): the name starts right after a '/' and the hash is matched
+    character by character, so no other set's name (``<name>_more``, ``x<name>``) matches."""
+    role = f"AWSReservedSSO_{permission_set}_{SIGN_IN_ROLE_HASH}"
+    reserved = f"arn:{partition}:iam::{account}:role/aws-reserved/sso.amazonaws.com/"
+    return [f"{reserved}{role}", f"{reserved}*/{role}"]
 
 
 def boundary_policy_name(prefix: str) -> str:

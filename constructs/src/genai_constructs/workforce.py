@@ -31,11 +31,13 @@ from genai_constructs.naming import (
     pascal,
     permission_set_name,
     persona_role_name,
-    sign_in_role_pattern,
+    sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
 
 BREAK_GLASS = "break-glass"
+# The rule state under which EventBridge delivers CloudTrail's read-only management events.
+READ_ONLY_EVENTS_TOO = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 ACCOUNT = re.compile(r"^\d{12}$")
 # Identity Center's attribute for access control: the user name becomes the session tag.
 USER_NAME_SOURCE = "${path:userName}"
@@ -222,7 +224,7 @@ class BreakGlassRole(Construct):
         max_session: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        pattern = sign_in_role_pattern(
+        patterns = sign_in_role_patterns(
             Aws.PARTITION, Aws.ACCOUNT_ID, permission_set_name(BREAK_GLASS)
         )
         self.role = iam.Role(
@@ -232,7 +234,7 @@ class BreakGlassRole(Construct):
             description="Break glass: administrator outside the persona model; every use alarms",
             # Only through this region's STS endpoint, where CloudTrail hands the event to
             # the alarm's rule: an assumption the rule could not see is refused.
-            assumed_by=sign_in_principal(Aws.ACCOUNT_ID, [pattern]).with_conditions(
+            assumed_by=sign_in_principal(Aws.ACCOUNT_ID, patterns).with_conditions(
                 {"StringEquals": {"aws:RequestedRegion": Aws.REGION}}
             ),
             max_session_duration=max_session or Duration.hours(1),
@@ -292,6 +294,10 @@ class BreakGlassRole(Construct):
                 )
             ],
         )
+        # CloudTrail marks AssumeRole read-only: a rule in the plain ENABLED state never sees it.
+        rule = self.rule.node.default_child
+        assert isinstance(rule, events.CfnRule)
+        rule.add_property_override("State", READ_ONLY_EVENTS_TOO)
         acknowledge_scoped_policy(self.alarm_publisher, "the break-glass alarm topic and its key")
         for role in (self.role, self.alarm_publisher):
             Tags.of(role).add(*OUTSIDE_BOUNDARY_TAG)

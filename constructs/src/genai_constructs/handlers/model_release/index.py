@@ -10,7 +10,8 @@ Triggered by EventBridge on "SageMaker Model Package State Change" events:
   endpoints serve. Its files are copied under ``releases/`` when they are elsewhere (in nonprod,
   the pipeline's run), each endpoint gets a new model with the same container, role and network
   and those files, then ``UpdateEndpoint`` with a blue/green policy that rolls back on the
-  endpoint's alarms (or ``UpdateInferenceComponent`` for scale-to-zero endpoints), and the files
+  endpoint's alarms (for scale-to-zero endpoints, a rolling ``UpdateInferenceComponent`` that
+  rolls back on the same alarms), and the files
   are copied under ``serving/``, where the stack's own model reads. Rejecting the serving
   package rolls back to the previous approved one.
 
@@ -202,7 +203,19 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
         specification = {**current["Specification"], "ModelName": new_name}
         specification.pop("Container", None)
         sagemaker.update_inference_component(
-            InferenceComponentName=component, Specification=specification
+            InferenceComponentName=component,
+            Specification=specification,
+            # One copy at a time, each watched before the next; an alarm rolls back.
+            DeploymentConfig={
+                "RollingUpdatePolicy": {
+                    "MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1},
+                    "WaitIntervalInSeconds": ROLLBACK_WAIT_SECONDS,
+                    "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 100},
+                },
+                "AutoRollbackConfiguration": {
+                    "Alarms": [{"AlarmName": alarm} for alarm in target.get("alarms", [])]
+                },
+            },
         )
         return str(new_name)
     variants = [{**variant, "ModelName": new_name} for variant in config["ProductionVariants"]]
