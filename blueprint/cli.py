@@ -370,7 +370,9 @@ def write_audit_report(
 
     plan = plan_for(load_config_or_exit(org_file))
     require_same_organization(read_assembly(assembly), plan, org_file)
-    report = build_report(assembly, plan, check_settings(plan), lint=lint, baseline=baseline)
+    report = build_report(
+        assembly, plan, check_settings(plan), lint=lint, baseline=baseline, org_file=Path(org_file)
+    )
     print(f"audit written to {write_audit(report, assembly)}")
     return 0
 

@@ -15,6 +15,7 @@ from blueprint.assembly.access.question import Questions
 from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.loader import load_config
+from blueprint.model.personas import persona_named
 from blueprint.model.plan import Plan
 from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
@@ -75,17 +76,24 @@ def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:
 
 
 def only_lobs(data: dict[str, Any], lobs: list[dict[str, Any]]) -> None:
-    """Keep ``lobs`` of an organization file's ``data``, and the sign-in assignments to them."""
+    """Keep ``lobs`` of an organization file's ``data``, and the sign-in assignments to them
+    (to those of their environments where the assignment's persona exists)."""
     data["lobs"] = lobs
-    kept = {lob["name"] for lob in lobs}
+    environments = {lob["name"]: set(lob["environments"]) for lob in lobs}
     identity = data["organization"].get("identity")
     if not identity:
         return
     assignments = []
     for assignment in identity["assignments"]:
+        exists_in = persona_named(assignment["persona"]).environments
         narrowed = {
             **assignment,
-            "lobs": [lob for lob in assignment.get("lobs", []) if lob in kept],
+            "lobs": [
+                lob
+                for lob in assignment.get("lobs", [])
+                if lob in environments
+                and (not exists_in or environments[lob] & {e.value for e in exists_in})
+            ],
         }
         if not narrowed["lobs"]:
             narrowed.pop("environments", None)

@@ -612,15 +612,10 @@ def test_every_table_is_exported_as_csv_and_listed_in_the_contents(
 def test_the_baseline_diff_is_part_of_the_report(
     assembly_dir: Path, small_org: Path, tmp_path: Path
 ) -> None:
-    candidate = copy_assembly(assembly_dir, tmp_path / "renamed")
-    bucket = first_bucket(candidate)
-
-    def rename(template: Json) -> None:
-        template["Resources"][f"{bucket}Renamed"] = template["Resources"].pop(bucket)
-
-    edit_template(candidate, DATA_STACK, rename)
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    bucket = first_bucket(baseline)
     arguments = ["audit", str(candidate), "--org", str(small_org), "--no-lint"]
-    assert main([*arguments, "--baseline", str(assembly_dir)]) == 3
+    assert main([*arguments, "--baseline", str(baseline)]) == 3
     written = json.loads((candidate / "audit" / "audit.json").read_text())
     assert written["baseline"]["at_risk"] == [
         {
@@ -630,6 +625,7 @@ def test_the_baseline_diff_is_part_of_the_report(
             "reason": "deleted (logical ID removed or renamed)",
         }
     ]
+    assert written["baseline"]["orphaned"] == []
     assert (
         "Stateful resources deleted or replaced against the baseline"
         in (candidate / "audit" / "index.html").read_text()

@@ -3,6 +3,7 @@ line's exit code and message, and what `make` runs (issue "Tried as each user wo
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from blueprint.assembly.audit import release_metadata
+from blueprint.assembly.audit_report import release_table
 from blueprint.cli import main
 from tests.conftest import REPO, Synthesized, only_lobs
 from tests.test_config import example_data, problems
@@ -172,3 +175,24 @@ def test_deploy_step_0_enables_what_the_templates_need(example: Synthesized) -> 
     assert [t["Properties"]["IsOrganizationTrail"] for t in trail] == [True]
     assert f"--account-id {example.plan.governance.account}" in step
     assert "--service-principal cloudtrail.amazonaws.com" in step
+
+
+def test_the_release_section_names_the_organization_file_and_its_digest(
+    tmp_path: Path,
+) -> None:
+    example_file = REPO / "environments/example.yaml"
+    elsewhere = tmp_path / "org.yaml"
+    elsewhere.write_text(example_file.read_text())
+    committed = release_metadata(example_file)["organization_file"]
+    assert committed == {
+        "path": str(example_file),
+        "sha256": hashlib.sha256(example_file.read_bytes()).hexdigest(),
+        "version_control": "as committed",
+    }
+    report = {"release": release_metadata(elsewhere)}
+    rows = dict(map(tuple, release_table(report).rows))
+    assert rows["organization file"] == str(elsewhere)
+    assert rows["organization file SHA-256"] == committed["sha256"]
+    assert rows["organization file under version control"] == (
+        "outside the repository: not under its version control"
+    )

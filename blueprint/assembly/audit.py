@@ -7,11 +7,12 @@ inside the assembly: ``audit.json`` (the model), ``audit.md`` and ``index.html``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -24,7 +25,7 @@ from blueprint.assembly.access.world import build_world
 from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.frameworks import framework_results
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
-from blueprint.assembly.replacement import resources_at_risk
+from blueprint.assembly.replacement import stateful_changes
 from blueprint.model.config import AcknowledgmentReview
 from blueprint.model.plan import Plan
 from genai_constructs.checks import (
@@ -321,15 +322,17 @@ def build_report(
     prices_file: Path | None = None,
     lint: bool = True,
     baseline: Path | None = None,
+    org_file: Path | None = None,
 ) -> Json:
     """The report of the assembly in ``directory`` of the organization ``plan``; ``settings``
     are what the platform pack checked during synthesis; ``baseline``, an earlier assembly
-    whose stateful resources this one would delete or replace."""
+    whose stateful resources this one would delete or replace; ``org_file``, the organization
+    file ``plan`` was read from (named, with its digest, in the release section)."""
     assembly = read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
     return {
         "assembly": str(directory),
-        "release": release_metadata(),
+        "release": release_metadata(org_file),
         "operating_model": operating_model(plan),
         "baseline": baseline_changes(baseline, directory) if baseline else None,
         "frameworks": framework_results(assembly.nag_report),
@@ -365,8 +368,8 @@ def operating_model(plan: Plan) -> Json:
     }
 
 
-def release_metadata() -> Json:
-    """When, from which commit and with which tools the report was made."""
+def release_metadata(org_file: Path | None = None) -> Json:
+    """When, from which commit, organization file and tools the report was made."""
     repository = Path(__file__).resolve().parents[2]
 
     def git(*arguments: str) -> str:
@@ -384,11 +387,32 @@ def release_metadata() -> Json:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git("rev-parse", "HEAD") or "unknown (not a git checkout)",
         "uncommitted_changes": bool(git("status", "--porcelain")),
+        "organization_file": _organization_file(org_file, repository, git) if org_file else None,
         "tools": {
             "python": platform.python_version(),
             **{name: _version(name) for name in TOOL_PACKAGES},
             "aws-cdk (CLI)": pins.get("aws-cdk", "unknown"),
         },
+    }
+
+
+def _organization_file(path: Path, repository: Path, git: Callable[..., str]) -> Json:
+    """The organization file: its path, SHA-256, and whether git holds it as it is."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(repository):
+        state = "outside the repository: not under its version control"
+    else:
+        relative = str(resolved.relative_to(repository))
+        if not git("ls-files", "--error-unmatch", "--", relative):
+            state = "untracked: not in any commit"
+        elif git("status", "--porcelain", "--", relative):
+            state = "changed since the commit"
+        else:
+            state = "as committed"
+    return {
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "version_control": state,
     }
 
 
@@ -410,20 +434,23 @@ def _version(package: str) -> str:
 
 
 def baseline_changes(baseline: Path, candidate: Path) -> Json:
-    """The stateful resources of ``baseline`` that deploying ``candidate`` deletes or replaces."""
-    at_risk = resources_at_risk(baseline, candidate)
-    return {
-        "baseline": str(baseline),
-        "at_risk": [
+    """The stateful resources of ``baseline`` that deploying ``candidate`` deletes or replaces
+    (``at_risk``), and the retained ones it orphans (kept in the account, no longer managed)."""
+    changes = stateful_changes(baseline, candidate)
+
+    def rows(orphaned: bool) -> list[Json]:
+        return [
             {
                 "stack": item.stack,
                 "logical_id": item.logical_id,
                 "type": item.resource_type,
                 "reason": item.reason,
             }
-            for item in at_risk
-        ],
-    }
+            for item in changes
+            if item.orphaned is orphaned
+        ]
+
+    return {"baseline": str(baseline), "at_risk": rows(False), "orphaned": rows(True)}
 
 
 def acknowledgment_groups(nag_report: Json, reviews: Sequence[AcknowledgmentReview]) -> list[Json]:

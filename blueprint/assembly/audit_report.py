@@ -150,6 +150,15 @@ def release_table(report: Json) -> Table:
         ["generated at (UTC)", release["generated_at"]],
         ["commit", release["commit"]],
         ["uncommitted changes", "YES" if release["uncommitted_changes"] else "none"],
+        *(
+            [
+                ["organization file", organization["path"]],
+                ["organization file SHA-256", organization["sha256"]],
+                ["organization file under version control", organization["version_control"]],
+            ]
+            if (organization := release.get("organization_file"))
+            else []
+        ),
         *[[f"tool: {name}", version] for name, version in release["tools"].items()],
     ]
     return Table("Release", ["what", "value"], rows)
@@ -157,7 +166,10 @@ def release_table(report: Json) -> Table:
 
 def baseline_table(report: Json) -> Table:
     changes = report["baseline"]
-    rows = [[c["stack"], c["logical_id"], c["type"], c["reason"]] for c in changes["at_risk"]]
+    rows = [
+        [c["stack"], c["logical_id"], c["type"], c["reason"]]
+        for c in [*changes["at_risk"], *changes.get("orphaned", [])]
+    ]
     return Table(
         "Stateful resources deleted or replaced against the baseline",
         ["stack", "logical ID", "type", "reason"],
