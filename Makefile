@@ -65,8 +65,9 @@ cost: install-synth
 # the bootstrap of every target: make diff STACKS='claims-interactive-*'.
 STACKS ?=
 # BASELINE=path/to/the/deployed/cdk.out: deploy stops (exit 3) when the new assembly would
-# delete or replace a stateful resource of it (an operating model switch, a renamed zone) in
-# STACKS, unless ACCEPT=path/to/reviewed.yaml lists it with the review's reason.
+# delete or replace a stateful resource of it that is not retained (a retained one is listed
+# as orphaned) in the stacks STACKS deploys, unless ACCEPT=path/to/reviewed.yaml lists it
+# with the review's reason.
 BASELINE ?=
 ACCEPT ?=
 own-org:

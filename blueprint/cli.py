@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     audit.add_argument(
         "--stacks",
-        help="with --baseline: only these stacks (glob patterns, space or comma separated, as "
-        "cdk deploy takes them)",
+        help="with --baseline: only the stacks `cdk deploy` deploys for these patterns (*, ? and "
+        "[...] globs, space separated) and the stacks they depend on",
     )
     audit.add_argument(
         "--accept",
@@ -135,6 +135,12 @@ def _run(args: argparse.Namespace) -> int:
         baseline = Path(args.baseline) if args.baseline else None
         if baseline:
             require_baseline(baseline)
+        elif args.stacks or args.accept:
+            raise AssemblyError("--stacks and --accept belong to --baseline; allowed: all three")
+        if args.accept:
+            from blueprint.assembly.replacement import load_acceptances
+
+            load_acceptances(Path(args.accept))
         status = write_audit_report(
             Path(args.assembly), args.org, lint=not args.no_lint, baseline=baseline
         )
@@ -142,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
             status = status or guard_replacements(
                 baseline,
                 Path(args.assembly),
-                stacks=args.stacks.replace(",", " ").split() if args.stacks else (),
+                stacks=args.stacks.split() if args.stacks else (),
                 accept=Path(args.accept) if args.accept else None,
             )
         return status
@@ -317,7 +323,8 @@ def guard_replacements(
     if stale:
         raise AssemblyError(
             f"{accept}: accepts {', '.join(stale)}, which this change does not delete or "
-            "replace; allowed: only resources the guard lists AT RISK (remove the entry)"
+            "replace in the stacks checked; allowed: only resources the guard lists AT RISK "
+            "(remove the entry)"
         )
     at_risk = 0
     for change in changes:
@@ -339,22 +346,25 @@ def guard_replacements(
 
 
 def require_same_organization(assembly: Assembly, plan: Plan, org_file: str) -> None:
-    """Refuse to judge an assembly by another organization file: its LOB environments (and
-    their accounts) must be the file's."""
-    synthesized = {
-        (stack.identity.placement, stack.account)
-        for stack in assembly.stacks
-        if stack.identity.kind is PlacementKind.LOB_ENVIRONMENT
-    }
-    planned = {
-        (p.key, p.account) for p in plan.placements if p.kind is PlacementKind.LOB_ENVIRONMENT
-    }
-    if synthesized == planned:
+    """Refuse to judge an assembly by another organization file: its placements (LOB
+    environments, platform accounts, hub, central accounts) must be the file's, each in its
+    account, with stacks in its region (a platform account also has some in other regions)."""
+    regions: dict[tuple[str, str], set[str]] = {}
+    for stack in assembly.stacks:
+        if stack.identity.kind is not PlacementKind.MANAGEMENT:
+            key = (stack.identity.placement, stack.account)
+            regions.setdefault(key, set()).add(stack.region)
+    planned = {(p.key, p.account): p.region for p in plan.placements}
+    extra = sorted(f"{key} ({account})" for key, account in set(regions) - set(planned))
+    missing = sorted(
+        f"{key} ({account}, {region})"
+        for (key, account), region in planned.items()
+        if region not in regions.get((key, account), set())
+    )
+    if not extra and not missing:
         return
-    extra = sorted(f"{key} ({account})" for key, account in synthesized - planned)
-    missing = sorted(f"{key} ({account})" for key, account in planned - synthesized)
     parts = ([f"only in the assembly: {', '.join(extra)}"] if extra else []) + (
-        [f"only in {org_file}: {', '.join(missing)}"] if missing else []
+        [f"not in the assembly: {', '.join(missing)}"] if missing else []
     )
     raise AssemblyError(
         f"the assembly was not synthesized from {org_file} ({'; '.join(parts)}); allowed: the "

@@ -20,7 +20,7 @@ from blueprint.model.personas import RELEASE_APPROVER, Job
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
-from genai_constructs.naming import pascal
+from genai_constructs.naming import USER_TAG, pascal
 from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from genai_constructs.workforce import BreakGlassRole
 from stacks.alerts import subscribe
@@ -253,7 +253,19 @@ class FoundationStack(Stack):
                 statements=[
                     iam.PolicyStatement(
                         sid="BecomeItsTenancyRole", actions=["sts:AssumeRole"], resources=list(arns)
-                    )
+                    ),
+                    # Whoever signed in stays who they are there (their own Studio profile).
+                    iam.PolicyStatement(
+                        sid="CarryWhoSignedIn",
+                        actions=["sts:TagSession"],
+                        resources=list(arns),
+                        conditions={
+                            "StringEquals": {
+                                f"aws:RequestTag/{USER_TAG}": f"${{aws:PrincipalTag/{USER_TAG}}}"
+                            },
+                            "ForAllValues:StringEquals": {"aws:TagKeys": [USER_TAG]},
+                        },
+                    ),
                 ],
             )
 

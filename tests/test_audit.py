@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -23,7 +24,7 @@ from blueprint.assembly.cost import (
     estimate_costs,
     load_prices,
 )
-from blueprint.assembly.reader import read_assembly
+from blueprint.assembly.reader import AssemblyError, read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
 from blueprint.model.layers import check_settings
@@ -286,8 +287,25 @@ def test_a_retained_resource_removed_is_orphaned_not_lost(
 
 def test_the_guard_reads_only_the_stacks_being_deployed(assembly_dir: Path, tmp_path: Path) -> None:
     baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
-    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-genai"]) == 0
-    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-*"]) == 3
+    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-security"]) == 0
+    # cdk deploy deploys what a stack depends on: the genai stack brings the data stack.
+    assert guard_replacements(baseline, candidate, stacks=[f"{LOB}-{ENVIRONMENT}-genai"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("patterns", "expected"),
+    [
+        (["claims-{prod,nonprod}-data"], "is not a pattern the guard reads as cdk does"),
+        (["!claims-nonprod-*"], "is not a pattern the guard reads as cdk does"),
+        (["claims-staging-*"], "matches no stack of"),
+    ],
+)
+def test_a_stack_pattern_the_guard_cannot_honour_is_refused(
+    assembly_dir: Path, tmp_path: Path, patterns: list[str], expected: str
+) -> None:
+    baseline, candidate = renamed_bucket(assembly_dir, tmp_path, retained=False)
+    with pytest.raises(AssemblyError, match="^--stacks: .*" + re.escape(expected)):
+        guard_replacements(baseline, candidate, stacks=patterns)
 
 
 def test_a_reviewed_acceptance_lets_the_loss_through(
@@ -312,7 +330,7 @@ def test_a_reviewed_acceptance_lets_the_loss_through(
         (
             [{"resource": f"{CLAIMS_PROD}/{DATA_STACK}/Other", "reason": "a review long ago"}],
             f"accepts {CLAIMS_PROD}/{DATA_STACK}/Other, which this change does not delete or "
-            "replace; allowed: only resources the guard lists AT RISK (remove the entry)",
+            "replace in the stacks checked; allowed: only resources the guard lists AT RISK",
         ),
         (
             [{"resource": f"{CLAIMS_PROD}/{DATA_STACK}/Other"}],

@@ -138,13 +138,10 @@ def test_regions_must_be_allowed(tmp_path: Path) -> None:
 def test_home_region_must_be_allowed(tmp_path: Path) -> None:
     data = example_data()
     data["organization"]["home_region"] = "eu-south-2"
+    # One problem: the zones of a region that is not allowed are not checked against it.
     assert problems(data, tmp_path) == [
         "organization.home_region: region 'eu-south-2' is not in organization.allowed_regions; "
         "allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1",
-        "platform.azs[0]: availability zone 'eu-west-1a' is not in region 'eu-south-2'; "
-        "allowed: eu-south-2a, eu-south-2b, ...",
-        "platform.azs[1]: availability zone 'eu-west-1b' is not in region 'eu-south-2'; "
-        "allowed: eu-south-2a, eu-south-2b, ...",
     ]
 
 

@@ -136,6 +136,20 @@ def test_an_organization_file_the_assembly_was_not_synthesized_from_is_refused(
     )
 
 
+def test_an_environment_moved_to_another_region_is_a_different_organization(
+    example: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = example_data()
+    prod = data["lobs"][0]["environments"]["prod"]
+    prod.update(region="eu-central-1", azs=["eu-central-1a", "eu-central-1b"])
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["access", str(example.outdir), "--org", str(moved)]) == 2
+    assert "(not in the assembly: claims-prod (666666666666, eu-central-1))" in (
+        capsys.readouterr().err
+    )
+
+
 def dry_run(target: str) -> str:
     """What ``make <target>`` would run on a fresh clone (every prerequisite out of date)."""
     result = subprocess.run(

@@ -77,8 +77,41 @@ def _stacks(assembly: Path) -> dict[StackKey, dict[str, Any]]:
     }
 
 
+def deployed_with(candidate: Path, patterns: Sequence[str]) -> set[str]:
+    """The stacks ``cdk deploy <patterns>`` deploys: those whose names match a pattern (``*``,
+    ``?`` and ``[...]`` globs), and every stack they depend on. A pattern that matches no
+    stack, or uses what the guard does not read the way the CDK does (``{a,b}``, ``!``), is an
+    AssemblyError: the guard must never check less than is deployed."""
+    assembly = read_assembly(candidate)
+    names = {stack.artifact_id: stack.name for stack in assembly.stacks}
+    depends = {
+        stack.name: [names[d] for d in stack.depends_on if d in names] for stack in assembly.stacks
+    }
+    chosen: set[str] = set()
+    for pattern in patterns:
+        if pattern.startswith("!") or "{" in pattern or "}" in pattern:
+            raise AssemblyError(
+                f"--stacks: '{pattern}' is not a pattern the guard reads as cdk does; allowed: "
+                "stack names with *, ? and [...], one per word (list each stack of a brace)"
+            )
+        matched = {name for name in depends if fnmatchcase(name, pattern)}
+        if not matched:
+            raise AssemblyError(
+                f"--stacks: '{pattern}' matches no stack of {candidate}; allowed: the stack "
+                "names of the assembly (blueprint summary lists them)"
+            )
+        chosen |= matched
+    queue = list(chosen)
+    while queue:
+        for dependency in depends.get(queue.pop(), []):
+            if dependency not in chosen:
+                chosen.add(dependency)
+                queue.append(dependency)
+    return chosen
+
+
 def _is_stateful(resource: dict[str, Any]) -> bool:
-    return resource["Type"] in STATEFUL_TYPES or resource.get("DeletionPolicy") == "Retain"
+    return resource["Type"] in STATEFUL_TYPES or resource.get("DeletionPolicy") in KEPT_ON_DELETION
 
 
 def _at(properties: dict[str, Any], pointer: str) -> Any:
@@ -112,10 +145,11 @@ def stateful_changes(baseline: Path, candidate: Path, stacks: Sequence[str] = ()
     or replaces, in the stacks whose names match one of ``stacks`` (glob patterns, as
     ``cdk deploy`` takes them; none: every stack)."""
     before, after = _stacks(baseline), _stacks(candidate)
+    chosen = deployed_with(candidate, stacks) if stacks else None
     found: list[AtRisk] = []
     for key, template in sorted(before.items()):
         account, region, stack = key
-        if stacks and not any(fnmatchcase(stack, pattern) for pattern in stacks):
+        if chosen is not None and stack not in chosen:
             continue
         new_resources = after.get(key, {}).get("Resources", {})
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
@@ -183,6 +217,7 @@ def load_acceptances(path: Path) -> list[Acceptance]:
     if not isinstance(entries, list):
         raise AssemblyError(f"{path}: not a list; {allowed}")
     found: list[Acceptance] = []
+    seen: set[str] = set()
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         reason = entry.get("reason") if isinstance(entry, dict) else None
@@ -193,5 +228,11 @@ def load_acceptances(path: Path) -> list[Acceptance]:
                 f"{path}: [{index}].reason: missing or shorter than 10 characters; allowed: "
                 "what the review decided and why the data may go"
             )
+        if resource in seen:
+            raise AssemblyError(
+                f"{path}: [{index}].resource: {resource} is accepted twice; allowed: each "
+                "resource once, with one reason"
+            )
+        seen.add(resource)
         found.append(Acceptance(resource, reason.strip()))
     return found

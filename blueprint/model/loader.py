@@ -80,6 +80,24 @@ def format_path(location: Location) -> str:
 
 def load_config(path: str | Path) -> OrgConfig:
     """Parse and validate ``path``; raise ConfigError listing every problem."""
+    try:
+        return _load_config(path)
+    except RecursionError:
+        # Aliases can nest what the event check sees as shallow (each alias is one event).
+        raise ConfigError(
+            str(path),
+            [
+                ConfigProblem(
+                    "",
+                    f"lists and mappings nest more than {MAX_DEPTH} levels deep once its aliases "
+                    "are expanded; allowed: an organization file (a few levels)",
+                    1,
+                )
+            ],
+        ) from None
+
+
+def _load_config(path: str | Path) -> OrgConfig:
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ shared account in another: every problem is reported in one run.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Iterator
 from typing import Any
@@ -86,7 +87,7 @@ def _metrics_sink_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 f"the sink belongs to account {account}; allowed: the governance account "
                 f"{governance}",
             )
-    allowed = _sequence(_mapping(data.get("organization")).get("allowed_regions"))
+    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
     used = sorted({env["region"] for _, env in _environments(data) if env.get("region") in allowed})
     missing = [region for region in used if region not in sinks]
     if missing:
@@ -119,6 +120,11 @@ def _use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem
                         )
 
 
+def _strings(entries: Any) -> list[str]:
+    """The text items of a list (items of another type have their own problems)."""
+    return [entry for entry in _sequence(entries) if isinstance(entry, str)]
+
+
 def _names(entries: Any) -> list[str]:
     return [e["name"] for e in map(_mapping, _sequence(entries)) if isinstance(e.get("name"), str)]
 
@@ -139,9 +145,11 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         region = env.get("region")
         # A region that is not a region code has its own problem (with a suggestion).
         if isinstance(region, str) and REGION.match(region) and region not in allowed:
+            close = difflib.get_close_matches(region, allowed, n=1, cutoff=0.8)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
             yield ConfigProblem(
                 f"{path}.region",
-                f"region '{region}' is not in organization.allowed_regions; "
+                f"region '{region}' is not in organization.allowed_regions{hint}; "
                 f"allowed: {allowed_text}",
             )
 
@@ -154,8 +162,13 @@ def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         ("platform.hub", _mapping(platform.get("hub")), home),
     ]
     placements += [(path, env, env.get("region")) for path, env in _environments(data)]
+    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
     for path, section, region in placements:
+        # A region that is not a region code, or not allowed, has its own problem: its zones
+        # would only repeat it with wrong advice.
         if not isinstance(region, str) or not REGION.match(region):
+            continue
+        if allowed and region not in allowed:
             continue
         for index, zone in enumerate(_sequence(section.get("azs"))):
             if not isinstance(zone, str):
@@ -221,7 +234,7 @@ def _catalog(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _catalog_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    allowed = _sequence(_mapping(data.get("organization")).get("allowed_regions"))
+    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
     seen: set[str] = set()
     for index, model in enumerate(_sequence(_mapping(data.get("catalog")).get("bedrock"))):
         model_id = _mapping(model).get("id")
@@ -329,7 +342,11 @@ def _kb_environment_problems(
 def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Fine-tuning bases must be approved open-weights models; endpoints serve known models."""
     catalog = _mapping(data.get("catalog"))
-    open_weights = {m.get("id"): m for m in map(_mapping, _sequence(catalog.get("open_weights")))}
+    open_weights = {
+        model_id: m
+        for m in map(_mapping, _sequence(catalog.get("open_weights")))
+        if isinstance(model_id := m.get("id"), str)
+    }
     ranks = [c.value for c in DataClassification]
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         ml = _mapping(lob.get("ml"))
