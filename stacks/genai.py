@@ -378,7 +378,7 @@ class GenAIStack(Stack):
                 self,
                 "ModelAccess",
                 models=[approved_model(m) for m in inputs.approved_models],
-                application_profile_arns=self.profiles.arns,
+                application_profile_arns=list(self.profiles.arns.values()),
                 knowledge_base_arns=[kb.knowledge_base_arn for kb in self.knowledge_bases.values()],
                 roles=invokers,
                 **common,

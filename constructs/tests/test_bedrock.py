@@ -43,7 +43,7 @@ def template() -> Template:
         models=[LITE, PRO],
         guardrail=guardrail,
         guardrail_key=key,
-        application_profile_arns=profiles.arns,
+        application_profile_arns=list(profiles.arns.values()),
     )
     PromptCatalog(
         stack,
@@ -277,3 +277,18 @@ def test_prompt_names_are_unique() -> None:
             name_prefix="p",
             encryption_key=kms.Key(stack, "K", enable_key_rotation=True),
         )
+
+
+def test_profile_arns_are_read_by_use_case() -> None:
+    stack = new_stack()
+    profiles = ApplicationInferenceProfiles(
+        stack, "Profiles", use_cases={"chat": LITE, "summary": PRO}, name_prefix="p", tags={}
+    )
+    arns = profiles.arns
+    assert list(arns) == ["chat", "summary"]
+    assert stack.resolve(arns["summary"]) == {
+        "Fn::GetAtt": [
+            stack.get_logical_id(profiles.profiles["summary"]),
+            "InferenceProfileArn",
+        ]
+    }

@@ -322,6 +322,30 @@ def test_the_evaluation_needs_every_threshold_in_range() -> None:
 KB_ARN = "arn:aws:bedrock:eu-west-1:123456789012:knowledge-base/ABCDE12345"
 
 
+def test_an_imported_knowledge_base_grants_ingestion_like_its_own() -> None:
+    parts = Parts()
+    imported = GovernedKnowledgeBase.from_knowledge_base_arn(parts.stack, "Shared", KB_ARN)
+    role = iam.Role(parts.stack, "Starter", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+    imported.grant_start_ingestion(role)
+    parts.template().has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": ["bedrock:GetIngestionJob", "bedrock:StartIngestionJob"],
+                                "Resource": KB_ARN,
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
 def test_an_answer_api_on_an_imported_knowledge_base_and_guardrail() -> None:
     parts = Parts()
     imported = GovernedKnowledgeBase.from_knowledge_base_arn(parts.stack, "Shared", KB_ARN)

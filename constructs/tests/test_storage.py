@@ -6,7 +6,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
 from conftest import new_stack
-from genai_constructs import AccessLogBucket, GovernedBucket
+from genai_constructs import AccessLogBucket, GovernedBucket, acknowledge
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,13 @@ def test_buckets_synthesize_without_the_apps_feature_flags() -> None:
     )
     buckets = template.find_resources("AWS::S3::Bucket")
     assert all("AccessControl" not in b["Properties"] for b in buckets.values())
+
+
+def test_acknowledging_a_wrapper_names_what_to_pass_instead() -> None:
+    stack = new_stack()
+    logs = AccessLogBucket(stack, "Logs").bucket
+    data = GovernedBucket(
+        stack, "Data", encryption_key=kms.Key(stack, "Key"), access_log_bucket=logs
+    )
+    with pytest.raises(ValueError, match=r"pass one of what it wraps: \.bucket$"):
+        acknowledge(data, "AwsSolutions-S1", "A reason long enough to be a specific one.")

@@ -552,5 +552,9 @@ class ApplicationInferenceProfiles(Construct):
             )
 
     @property
-    def arns(self) -> list[str]:
-        return [profile.attr_inference_profile_arn for profile in self.profiles.values()]
+    def arns(self) -> dict[str, str]:
+        """Each use case's profile ARN, by use case."""
+        return {
+            use_case: profile.attr_inference_profile_arn
+            for use_case, profile in self.profiles.items()
+        }

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 # The packs of compliance frameworks, which share many rules (each under its own prefix).
 FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
@@ -57,9 +57,11 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     # call into node is a round trip (acknowledgments were a third of them).
     cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
     if not isinstance(cfn, CfnResource):
+        inside = _resources_inside(resource)
+        hint = f"; pass one of what it wraps: {', '.join(inside)}" if inside else ""
         raise ValueError(
             f"acknowledge() needs a CloudFormation resource; '{resource.node.path}' is not one "
-            "and has no default CloudFormation resource"
+            f"and has no default CloudFormation resource{hint}"
         )
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValueError(
@@ -262,3 +264,15 @@ def add_nag_packs(app: IConstruct, *, write_suppressions_to_cloud_formation: boo
             for pack in nag_pack_classes()
         )
     )
+
+
+def _resources_inside(wrapper: IConstruct) -> list[str]:
+    """The attributes of ``wrapper`` (a construct of this library such as ``GovernedBucket``)
+    that acknowledge() takes, as ``.bucket``: resources, or constructs with a default one."""
+    found = []
+    for name, value in sorted(vars(wrapper).items()):
+        if name.startswith("_") or not isinstance(value, Construct):
+            continue
+        if isinstance(value, CfnResource) or isinstance(value.node.default_child, CfnResource):
+            found.append(f".{name}")
+    return found

@@ -140,6 +140,16 @@ class IKnowledgeBase(Protocol):
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
+    def grant_start_ingestion(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def _grant_start_ingestion(grantee: iam.IGrantable, knowledge_base_arn: str) -> iam.Grant:
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"],
+        resource_arns=[knowledge_base_arn],
+    )
+
 
 def _grant_retrieve(grantee: iam.IGrantable, knowledge_base_arn: str) -> iam.Grant:
     """``Retrieve`` on one knowledge base. Not ``RetrieveAndGenerate``: IAM has no resource
@@ -168,6 +178,9 @@ class _ImportedKnowledgeBase(Construct):
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
         return _grant_retrieve(grantee, self.knowledge_base_arn)
+
+    def grant_start_ingestion(self, grantee: iam.IGrantable) -> iam.Grant:
+        return _grant_start_ingestion(grantee, self.knowledge_base_arn)
 
 
 class VectorStore(Protocol):
@@ -724,11 +737,7 @@ class GovernedKnowledgeBase(Construct):
 
     def grant_start_ingestion(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start and follow ingestion jobs of this knowledge base."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"],
-            resource_arns=[self.knowledge_base_arn],
-        )
+        return _grant_start_ingestion(grantee, self.knowledge_base_arn)
 
     def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` query the knowledge base (``Retrieve`` only, see

@@ -199,6 +199,7 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
                 },
             },
         )
+    alarms = [{"AlarmName": alarm} for alarm in target.get("alarms", [])]
     if component:
         specification = {**current["Specification"], "ModelName": new_name}
         specification.pop("Container", None)
@@ -212,9 +213,7 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
                     "WaitIntervalInSeconds": ROLLBACK_WAIT_SECONDS,
                     "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 100},
                 },
-                "AutoRollbackConfiguration": {
-                    "Alarms": [{"AlarmName": alarm} for alarm in target.get("alarms", [])]
-                },
+                "AutoRollbackConfiguration": {"Alarms": alarms},
             },
         )
         return str(new_name)
@@ -234,9 +233,7 @@ def serve(clients: Clients, target: dict[str, Any], model_uri: str, version: int
                 "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
                 "TerminationWaitInSeconds": ROLLBACK_WAIT_SECONDS,
             },
-            "AutoRollbackConfiguration": {
-                "Alarms": [{"AlarmName": alarm} for alarm in target.get("alarms", [])]
-            },
+            "AutoRollbackConfiguration": {"Alarms": alarms},
         },
     )
     return str(new_name)
