@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, MistralConfig, PreTrainedModel, Trainer
 
-from blueprint.model.gpu_memory import GIB, DecoderShape, TrainingRun, estimate
+from genai_constructs.gpu_memory import GIB, DecoderShape, TrainingRun, estimate
 from genai_constructs.training import lora_finetune
 
 SHAPES = {

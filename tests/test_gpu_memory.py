@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from blueprint.model.config import ModelArchitecture
-from blueprint.model.gpu_memory import GPU_INSTANCES, DecoderShape, TrainingRun, estimate
 from blueprint.model.loader import load_config
+from genai_constructs.gpu_memory import GPU_INSTANCES, DecoderShape, TrainingRun, estimate
 from tests.conftest import EXAMPLE
 from tests.test_config import edited, example_data, problems
 

@@ -598,6 +598,48 @@ def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "Bad Name!"}, "FineTuningSpec: name 'Bad Name!' is not a pipeline and model"),
+        ({"method": "full"}, "FineTuningSpec x: method 'full' is not supported; allowed: lora,"),
+        ({"rouge_l_threshold": 2}, "FineTuningSpec x: rouge_l_threshold must be 0-1 (got 2)"),
+        ({"epochs": 0}, "FineTuningSpec x: epochs must be 1-20 (got 0)"),
+        ({"max_runtime_hours": 500}, "FineTuningSpec x: max_runtime_hours must be 1-72 (got 500)"),
+        ({"gpus": 8}, "FineTuningSpec x: gpus (of ml.g5.12xlarge) must be 1-4 (got 8)"),
+        (
+            {"training_instance": "ml.m5.xlarge"},
+            "FineTuningSpec x: training_instance 'ml.m5.xlarge' is not a SageMaker GPU",
+        ),
+    ],
+)
+def test_a_fine_tuning_spec_refuses_what_cannot_run(overrides: dict, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        small_spec(**overrides)
+
+
+def test_a_retrain_schedule_must_be_an_eventbridge_schedule() -> None:
+    stack = Stack(App(), "Tuning", env=Environment(account="555555555555", region="eu-west-1"))
+    unused: Any = None
+    with pytest.raises(
+        ValueError,
+        match=re.escape("FineTuningPipeline: retrain_schedule 'every monday' is not an"),
+    ):
+        fine_tuning.FineTuningPipeline(
+            stack,
+            "Pipeline",
+            spec=small_spec(),
+            vpc=unused,
+            vpc_subnets=[unused],
+            security_group=unused,
+            encryption_key=unused,
+            log_retention=unused,
+            training_bucket=unused,
+            artifacts_bucket=unused,
+            retrain_schedule="every monday",
+        )
+
+
 def test_a_recipe_image_by_tag_is_refused() -> None:
     image = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
     spec = small_spec(recipe_image=image)

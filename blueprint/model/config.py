@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from blueprint.model.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
+from genai_constructs.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
 from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID, PII_ENTITIES
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")

@@ -28,12 +28,12 @@ from blueprint.model.config import (
     VectorStoreKind,
 )
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
-from blueprint.model.gpu_memory import GPU_INSTANCES
 from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.personas import AUDITOR, DATA_SCIENTIST, Job, Persona
 from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.workforce import break_glass_placements
 from genai_constructs.checks import CheckSettings
+from genai_constructs.gpu_memory import GPU_INSTANCES
 from genai_constructs.naming import merged_models_prefix, parameter_path
 
 

@@ -22,9 +22,9 @@ from blueprint.model.config import (
     ModelArchitecture,
 )
 from blueprint.model.errors import ConfigProblem
-from blueprint.model.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 from blueprint.model.operating_rules import central_accounts, operating_model_problems
 from blueprint.model.personas import persona_named, persona_names
+from genai_constructs.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -33,11 +33,13 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.function import PlatformFunction
+from genai_constructs.gpu_memory import GPU_INSTANCES
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk, require_sdk
 from genai_constructs.training import RECIPE
+from genai_constructs.validation import check_at_least, check_range
 
 TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
 PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
@@ -105,6 +107,34 @@ class FineTuningSpec:
     recipe_image: str | None = None
     job_tags: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        owner = f"FineTuningSpec {self.name}"
+        if not Token.is_unresolved(self.name) and not PIPELINE_NAME.match(self.name):
+            raise ValueError(
+                f"FineTuningSpec: name '{self.name}' is not a pipeline and model package group "
+                "name; allowed: 1-63 letters, digits and '-', starting and ending with a letter "
+                "or digit"
+            )
+        if self.method not in METHODS:
+            raise ValueError(
+                f"{owner}: method '{self.method}' is not supported; allowed: "
+                f"{', '.join(METHODS)} (the recipe trains adapters, never the full model)"
+            )
+        check_range(owner, "rouge_l_threshold", self.rouge_l_threshold, 0, 1)
+        check_range(owner, "max_runtime_hours", self.max_runtime_hours, 1, 72)
+        check_range(owner, "epochs", self.epochs, 1, 20)
+        check_range(owner, "lora_r", self.lora_r, 1, 256)
+        check_at_least(owner, "batch_size", self.batch_size, 1)
+        check_at_least(owner, "max_length", self.max_length, 16)
+        instance = GPU_INSTANCES.get(self.training_instance)
+        if not Token.is_unresolved(self.training_instance) and instance is None:
+            raise ValueError(
+                f"{owner}: training_instance '{self.training_instance}' is not a SageMaker GPU "
+                "instance type the recipe knows; allowed: e.g. ml.g5.2xlarge, ml.g5.12xlarge"
+            )
+        if instance is not None:
+            check_range(owner, f"gpus (of {self.training_instance})", self.gpus, 1, instance.gpus)
+
     def hyperparameters(self) -> dict[str, str | int]:
         return {
             "method": self.method,
@@ -117,6 +147,12 @@ class FineTuningSpec:
             "gradient-checkpointing": "true" if self.gradient_checkpointing else "false",
         }
 
+
+# SageMaker's names of pipelines and model package groups (the shorter limit: 63).
+PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+METHODS = ("lora", "qlora")
+# EventBridge schedules: rate(N minutes|hours|days) or cron with six fields.
+SCHEDULE = re.compile(r"^(rate\(\d+ (minutes?|hours?|days?)\)|cron\((\S+ ){5}\S+\))$")
 
 # Families whose instances carry local NVMe storage: SageMaker rejects a volume KMS key there;
 # the instance store is encrypted at rest by the Nitro hardware.
@@ -579,6 +615,16 @@ class FineTuningPipeline(Construct):
             raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")
         if not vpc_subnets:
             raise ValueError("FineTuningPipeline: vpc_subnets must name at least one subnet")
+        if (
+            retrain_schedule
+            and not Token.is_unresolved(retrain_schedule)
+            and not SCHEDULE.match(retrain_schedule)
+        ):
+            raise ValueError(
+                f"FineTuningPipeline: retrain_schedule '{retrain_schedule}' is not an EventBridge "
+                "schedule; allowed: rate(N days) or cron(minutes hours day month weekday year), "
+                "e.g. cron(0 3 ? * MON *)"
+            )
         image = spec.recipe_image
         if image and not Token.is_unresolved(image) and not PINNED_IMAGE.search(image):
             raise ValueError(
