@@ -162,22 +162,36 @@ def test_a_region_outside_the_allowed_list_breaks_residency(
     assert control(changed, "data residency")["implemented"] == 0
 
 
-def test_who_can_do_what_comes_from_the_evaluator(report: Json, small_org: Path) -> None:
+def test_who_can_do_what_comes_from_the_evaluator(
+    report: Json, small_org: Path, assembly_dir: Path
+) -> None:
     [environment] = report["access"]["environments"]
     assert environment["placement"] == f"{LOB}-{ENVIRONMENT}"
     cells = {
-        row["principal"].split(":", 1)[1]: dict(
+        row["principal"].split(":", 1)[-1]: dict(
             zip(environment["columns"], row["cells"], strict=True)
         )
         for row in environment["rows"]
     }
-    assert set(cells) == {
+    assert {
         "example-corp-platform-admin",
         "example-corp-ml-engineer",
         "example-corp-auditor",
         "example-corp-app-claims-assistant",
         "example-corp-ingestion",
-    }
+    } <= set(cells)
+    # Every other role of the environment's stacks too: service and workload roles.
+    assembly = read_assembly(assembly_dir)
+    placement_roles = [
+        (stack.name, logical_id)
+        for stack in assembly.stacks
+        if stack.identity.placement == environment["placement"]
+        for logical_id, resource in stack.resources.items()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    assert len(environment["rows"]) == len(placement_roles)
+    endpoint_roles = [c for name, c in cells.items() if "ExecutionRole" in name]
+    assert endpoint_roles and all(c["key/data"] == "decrypt" for c in endpoint_roles)
     use_case = load_config(small_org).lobs[0].genai.use_cases[0]
     app = cells[f"example-corp-app-{use_case.name}"]
     assert app[f"model/{use_case.model}"] == "invoke"

@@ -40,6 +40,7 @@ def access_matrix(world: World, plan: Plan) -> Json:
         selection = Selection(world, plan, placement)
         selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
         actors = [actor for selector in selectors for actor in selection.actors(selector)]
+        actors += _other_roles(world, placement, {actor.principal.arn for actor in actors})
         columns = list(_columns(selection, placement))
         rows = [
             {
@@ -56,6 +57,19 @@ def access_matrix(world: World, plan: Plan) -> Json:
         "with the environment's guardrail, or the endpoint; ?: unknown; -: nothing",
         "environments": environments,
     }
+
+
+def _other_roles(world: World, placement: Placement, listed: set[Symbol]) -> list[Actor]:
+    """Every other role of the placement's stacks (service and workload roles: knowledge
+    bases, functions, pipelines, endpoints, monitors), so the table leaves no reader out."""
+    stacks = {
+        stack.name for stack in world.assembly.stacks if stack.identity.placement == placement.key
+    }
+    return [
+        Actor(role.name.text or role.where, role.principal())
+        for role in world.roles
+        if role.where.split("/")[0] in stacks and role.arn not in listed
+    ]
 
 
 def _columns(selection: Selection, placement: Placement) -> Iterator[Column]:
