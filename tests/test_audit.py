@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import build_report, write_audit
+from blueprint.assembly.audit_report import acknowledgment_group_table, summary_table
 from blueprint.assembly.cost import (
     PRICES,
     by_resource_type,
@@ -200,6 +201,19 @@ def test_who_can_do_what_comes_from_the_evaluator(
     assert cells["example-corp-ingestion"]["key/data"] == "decrypt"
     for persona in ("platform-admin", "auditor", "ml-engineer"):
         assert set(cells[f"example-corp-{persona}"].values()) == {"-"}, persona
+
+
+def test_the_summary_flags_unreviewed_and_expired_acknowledgments(report: Json) -> None:
+    rows = dict(map(tuple, summary_table(report).rows))
+    groups = report["acknowledgment_groups"]
+    unreviewed = [g for g in groups if not g["owner"]]
+    # The small organization reviews AwsSolutions-IAM5 and NIST (expired) only.
+    assert unreviewed and rows["acknowledgment reasons without an owner and expiry"] == len(
+        unreviewed
+    )
+    assert rows["acknowledgment reasons past their expiry"] == sum(g["expired"] for g in groups) > 0
+    table = acknowledgment_group_table(report)
+    assert any(row[3].startswith("UNREVIEWED") for row in table.rows)
 
 
 def test_iam_summary_lists_the_boundary_of_every_role(report: Json, assembly_dir: Path) -> None:

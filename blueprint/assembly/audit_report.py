@@ -44,6 +44,14 @@ def summary_table(report: Json) -> Table:
         ["controls with missing resources", sum(1 for c in report["controls"] if c["missing"])],
         ["roles without permissions boundary", len(report["iam"]["roles_without_boundary"])],
         ["wildcard statements without acknowledgment", report["iam"]["unjustified_wildcards"]],
+        [
+            "acknowledgment reasons without an owner and expiry",
+            sum(1 for g in report["acknowledgment_groups"] if not g["owner"]),
+        ],
+        [
+            "acknowledgment reasons past their expiry",
+            sum(1 for g in report["acknowledgment_groups"] if g["expired"]),
+        ],
         ["idle baseline, USD/month", report["cost"]["total_monthly_usd"]],
     ]
     return Table("Summary", ["figure", "value"], rows, f"assembly: {report['assembly']}")
@@ -215,7 +223,7 @@ def acknowledgment_group_table(report: Json) -> Table:
             group["reason"],
             ", ".join(group["rules"]),
             group["resources"],
-            group["owner"] or "",
+            group["owner"] or "UNREVIEWED: no platform.acknowledgment_reviews entry",
             ("EXPIRED " if group["expired"] else "") + (group["expires"] or ""),
         ]
         for group in report["acknowledgment_groups"]
