@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.assembly.audit import build_report, write_audit
+from blueprint.assembly.audit import access_changes, build_report, write_audit
 from blueprint.assembly.audit_report import acknowledgment_group_table, summary_table
 from blueprint.assembly.cost import (
     PRICES,
@@ -401,6 +401,26 @@ def test_replacement_guard_flags_a_changed_create_only_property(
     ]
 
 
+def test_access_changes_name_who_gains_and_who_loses() -> None:
+    def matrix(rows: dict[str, list[str]]) -> Json:
+        environment = {"placement": "p", "columns": ["zone/raw", "key/data"]}
+        environment["rows"] = [{"principal": k, "cells": v} for k, v in rows.items()]
+        return {"environments": [environment]}
+
+    before = matrix({"app": ["-", "-"], "writer": ["read, write", "decrypt"]})
+    after = matrix({"app": ["read", "-"], "writer": ["read, write", "decrypt"], "new": ["-", "-"]})
+    assert access_changes(before, after) == [
+        {
+            "placement": "p",
+            "principal": "app",
+            "resource": "zone/raw",
+            "before": "-",
+            "after": "read",
+        }
+    ]
+    assert access_changes(after, before)[0]["after"] == "-"
+
+
 def test_create_only_properties_come_from_the_cfn_lint_schemas() -> None:
     assert "/properties/BucketName" in create_only_properties("eu-west-1", "AWS::S3::Bucket")
     assert create_only_properties("eu-west-1", "AWS::Unknown::Type") == []
@@ -672,6 +692,15 @@ def test_the_baseline_diff_is_part_of_the_report(
         }
     ]
     assert written["baseline"]["orphaned"] == []
+    # The renamed bucket's policies no longer name it for certain: the writer's access to the
+    # raw zone becomes unknown, and the table of changes says so.
+    assert {
+        "placement": f"{LOB}-{ENVIRONMENT}",
+        "principal": f"{CLAIMS_PROD}:example-corp-ingestion",
+        "resource": "zone/raw",
+        "before": "read, write",
+        "after": "read?, write?",
+    } in written["baseline"]["access"]
     assert (
         "Stateful resources deleted or replaced against the baseline"
         in (candidate / "audit" / "index.html").read_text()

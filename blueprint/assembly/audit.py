@@ -334,7 +334,7 @@ def build_report(
         "assembly": str(directory),
         "release": release_metadata(org_file),
         "operating_model": operating_model(plan),
-        "baseline": baseline_changes(baseline, directory) if baseline else None,
+        "baseline": baseline_changes(baseline, directory, plan) if baseline else None,
         "frameworks": framework_results(assembly.nag_report),
         "acknowledgment_groups": acknowledgment_groups(
             assembly.nag_report, plan.config.platform.acknowledgment_reviews
@@ -433,9 +433,10 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def baseline_changes(baseline: Path, candidate: Path) -> Json:
+def baseline_changes(baseline: Path, candidate: Path, plan: Plan) -> Json:
     """The stateful resources of ``baseline`` that deploying ``candidate`` deletes or replaces
-    (``at_risk``), and the retained ones it orphans (kept in the account, no longer managed)."""
+    (``at_risk``), the retained ones it orphans (kept in the account, no longer managed), and
+    who gains or loses what in the access tables (``access``)."""
     changes = stateful_changes(baseline, candidate)
 
     def rows(orphaned: bool) -> list[Json]:
@@ -450,7 +451,42 @@ def baseline_changes(baseline: Path, candidate: Path) -> Json:
             if item.orphaned is orphaned
         ]
 
-    return {"baseline": str(baseline), "at_risk": rows(False), "orphaned": rows(True)}
+    return {
+        "baseline": str(baseline),
+        "at_risk": rows(False),
+        "orphaned": rows(True),
+        "access": access_changes(
+            access_matrix(build_world(read_assembly(baseline)), plan),
+            access_matrix(build_world(read_assembly(candidate)), plan),
+        ),
+    }
+
+
+def access_changes(before: Json, after: Json) -> list[Json]:
+    """Each cell of the access tables that differs: who gained or lost what, per environment
+    (a principal or column only one side has counts as "-" on the other)."""
+
+    def cells(matrix: Json) -> dict[tuple[str, str, str], str]:
+        return {
+            (environment["placement"], row["principal"], column): cell
+            for environment in matrix["environments"]
+            for row in environment["rows"]
+            for column, cell in zip(environment["columns"], row["cells"], strict=True)
+        }
+
+    old, new = cells(before), cells(after)
+    return [
+        {
+            "placement": placement,
+            "principal": principal,
+            "resource": column,
+            "before": old.get((placement, principal, column), "-"),
+            "after": new.get((placement, principal, column), "-"),
+        }
+        for placement, principal, column in sorted(set(old) | set(new))
+        if old.get((placement, principal, column), "-")
+        != new.get((placement, principal, column), "-")
+    ]
 
 
 def acknowledgment_groups(nag_report: Json, reviews: Sequence[AcknowledgmentReview]) -> list[Json]:

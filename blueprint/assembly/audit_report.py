@@ -186,6 +186,19 @@ def baseline_table(report: Json) -> Table:
     )
 
 
+def access_change_table(report: Json) -> Table:
+    changes = report["baseline"].get("access", [])
+    rows = [
+        [c["placement"], c["principal"], c["resource"], c["before"], c["after"]] for c in changes
+    ]
+    return Table(
+        "Who gains or loses access against the baseline",
+        ["environment", "principal", "resource", "before", "after"],
+        rows,
+        "The who-can-do-what cells that differ, both sides decided by the access evaluator.",
+    )
+
+
 def framework_tables(report: Json) -> list[Table]:
     """Per framework, one row per control ID its cdk-nag rules name."""
     return [
@@ -362,7 +375,7 @@ def tables(report: Json) -> list[Table]:
         summary_table(report),
         operating_model_table(report),
         release_table(report),
-        *([baseline_table(report)] if report.get("baseline") else []),
+        *([baseline_table(report), access_change_table(report)] if report.get("baseline") else []),
         *inventory_tables(report),
         control_table(report),
         packs,
