@@ -292,3 +292,15 @@ def test_profile_arns_are_read_by_use_case() -> None:
             "InferenceProfileArn",
         ]
     }
+
+
+def test_a_guardrail_name_with_spaces_is_refused() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="GovernedGuardrail: name 'my guardrail' is not a"):
+        GovernedGuardrail(
+            stack,
+            "G",
+            name="my guardrail",
+            spec=SPEC,
+            encryption_key=kms.Key(stack, "K", enable_key_rotation=True),
+        )

@@ -97,3 +97,24 @@ def test_a_cidr_smaller_than_the_subnets_is_refused() -> None:
         ValueError, match=r"PrivateNetwork: cidr 10\.1\.0\.0/24 is too small for /22 subnets"
     ):
         _network(cidr="10.1.0.0/24")
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"cidr": "52.0.0.0/16"},
+            r"PrivateNetwork: cidr 52\.0\.0\.0/16 is not a private range; allowed: within "
+            r"10\.0\.0\.0/8",
+        ),
+        ({"cidr": "ten/16"}, r"PrivateNetwork: cidr 'ten/16' is not an IPv4 range"),
+        (
+            {"availability_zones": ["eu-central-1a", "eu-central-1b"]},
+            r"PrivateNetwork: availability_zones \['eu-central-1a', 'eu-central-1b'\] are not "
+            r"zones of the stack's region eu-west-1",
+        ),
+    ],
+)
+def test_a_public_range_or_another_regions_zones_are_refused(props: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _network(**props)

@@ -118,6 +118,10 @@ class GuardrailSpec:
         return fingerprint(asdict(self))
 
 
+# Bedrock's guardrail names.
+GUARDRAIL_NAME = re.compile(r"^[0-9a-zA-Z_-]{1,50}$")
+
+
 class GovernedGuardrail(Construct):
     """A Bedrock guardrail from a central policy, encrypted, with a published version.
 
@@ -148,6 +152,11 @@ class GovernedGuardrail(Construct):
         unenforced_model_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        if not Token.is_unresolved(name) and not GUARDRAIL_NAME.match(name):
+            raise ValueError(
+                f"GovernedGuardrail: name '{name}' is not a guardrail name; allowed: 1-50 "
+                "letters, digits, '-' and '_' (no spaces)"
+            )
         for kind, strength in spec.content_filters.items():
             if kind not in CONTENT_FILTERS or strength not in STRENGTHS:
                 raise ValueError(

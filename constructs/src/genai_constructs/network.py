@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
@@ -26,6 +27,12 @@ DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "SageMakerExperiments": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS,
 }
+
+
+# RFC 1918: the ranges a private network may use.
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
 
 
 class PrivateNetwork(Construct):
@@ -79,8 +86,20 @@ class PrivateNetwork(Construct):
                 f"PrivateNetwork: endpoint_availability_zones {outside} are not zones of the VPC "
                 f"({availability_zones})"
             )
-        if not Token.is_unresolved(cidr) and int(cidr.split("/")[1]) >= subnet_mask:
-            raise ValueError(f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets")
+        if not Token.is_unresolved(cidr):
+            _check_private_range(cidr)
+            if int(cidr.split("/")[1]) >= subnet_mask:
+                raise ValueError(
+                    f"PrivateNetwork: cidr {cidr} is too small for /{subnet_mask} subnets"
+                )
+        region = Stack.of(scope).region
+        if not Token.is_unresolved(region):
+            foreign = [z for z in availability_zones if not _zone_of(z, region)]
+            if foreign:
+                raise ValueError(
+                    f"PrivateNetwork: availability_zones {foreign} are not zones of the stack's "
+                    f"region {region}; allowed: {region}a, {region}b, ..."
+                )
 
         self.vpc = ec2.Vpc(
             self,
@@ -204,3 +223,22 @@ def s3_perimeter(stack: Stack, organization_id: str) -> list[iam.PolicyStatement
             resources=[f"arn:{stack.partition}:s3:::cloudformation-custom-resource-response-*/*"],
         ),
     ]
+
+
+def _check_private_range(cidr: str) -> None:
+    try:
+        network = ipaddress.IPv4Network(cidr)
+    except ValueError:
+        raise ValueError(
+            f"PrivateNetwork: cidr '{cidr}' is not an IPv4 range; allowed: e.g. 10.0.0.0/16"
+        ) from None
+    if not any(network.subnet_of(private) for private in PRIVATE_RANGES):
+        raise ValueError(
+            f"PrivateNetwork: cidr {cidr} is not a private range; allowed: within 10.0.0.0/8, "
+            "172.16.0.0/12 or 192.168.0.0/16"
+        )
+
+
+def _zone_of(zone: str, region: str) -> bool:
+    suffix = zone.removeprefix(region)
+    return suffix != zone and len(suffix) == 1 and suffix.isalpha()
