@@ -85,6 +85,49 @@ def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path
     location, count = done.stdout.split()
     assert location.startswith(str(venv))
     assert int(count) == len(genai_constructs.__all__)
+    assert_cdk_synth_needs_no_credentials(tmp_path / "app", python)
+
+
+# An LOB team's app with a private network in explicit zones, as `cdk synth` runs it.
+NETWORK_APP = """
+from aws_cdk import App, Environment
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+
+from genai_constructs import PinnedZonesStack, PrivateNetwork
+
+app = App()
+stack = PinnedZonesStack(
+    app, "lob-network", availability_zones=["eu-west-1a", "eu-west-1b"],
+    env=Environment(account="123456789012", region="eu-west-1"),
+)
+key = kms.Key(stack, "Key", enable_key_rotation=True)
+flow_logs = logs.LogGroup(stack, "FlowLogs", encryption_key=key)
+PrivateNetwork(
+    stack, "Network", cidr="10.1.0.0/16", availability_zones=["eu-west-1a", "eu-west-1b"],
+    flow_log_group=flow_logs,
+)
+app.synth()
+"""
+
+
+def assert_cdk_synth_needs_no_credentials(folder: Path, python: Path) -> None:
+    """The CDK CLI, as a process of its own, synthesizes the app with the wheel's library and
+    no AWS credentials at all (a context lookup would need them)."""
+    folder.mkdir()
+    (folder / "app.py").write_text(NETWORK_APP)
+    cdk = Path(genai_constructs.__file__).resolve().parents[3] / "node_modules" / ".bin" / "cdk"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [str(cdk), "synth", "--quiet", "--app", f"{python} app.py", "--output", "cdk.out"],
+        cwd=folder,
+        env={**clean, "AWS_EC2_METADATA_DISABLED": "true", "HOME": str(folder)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (folder / "cdk.out" / "lob-network.template.json").is_file()
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ _MODULE_OF = {
     "GovernedBucket": "storage",
     "PlatformKey": "encryption",
     "PrivateNetwork": "network",
+    "PinnedZonesStack": "network",
     "Persona": "identity",
     "PersonaRoles": "identity",
     "GovernedGuardrail": "bedrock",
@@ -65,6 +66,7 @@ __all__ = [
     "OpenSearchVectorStore",
     "Persona",
     "PersonaRoles",
+    "PinnedZonesStack",
     "PlatformKey",
     "PrivateNetwork",
     "PromptCatalog",
@@ -98,7 +100,7 @@ if TYPE_CHECKING:
         S3VectorStore,
     )
     from genai_constructs.model_release import ModelRelease
-    from genai_constructs.network import PrivateNetwork
+    from genai_constructs.network import PinnedZonesStack, PrivateNetwork
     from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
     from genai_constructs.serving import GpuEndpoint
     from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
@@ -35,6 +36,33 @@ PRIVATE_RANGES = tuple(
 )
 
 
+class PinnedZonesStack(Stack):
+    """A stack whose availability zones are the ones given, never looked up.
+
+    A VPC with explicit zones still asks its stack for the region's zones (to check them),
+    and a stack of a known account and region looks those up with an AWS call: `cdk synth`
+    without credentials fails. Build ``PrivateNetwork`` in this stack (or give your own stack
+    an ``availability_zones`` property) and synthesis needs no AWS call.
+
+    :param availability_zones: the zones this stack's resources use, of its region.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        availability_zones: Sequence[str],
+        **kwargs: Any,
+    ) -> None:
+        self._pinned_zones = list(availability_zones)
+        super().__init__(scope, construct_id, **kwargs)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return self._pinned_zones
+
+
 class PrivateNetwork(Construct):
     """A VPC with isolated subnets only, reached through AWS PrivateLink endpoints.
 
@@ -44,7 +72,9 @@ class PrivateNetwork(Construct):
     traffic is recorded by a VPC flow log into ``flow_log_group``.
 
     :param cidr: the VPC's IPv4 range, e.g. ``10.0.0.0/16``.
-    :param availability_zones: explicit zones (no context lookup), at least two.
+    :param availability_zones: explicit zones, at least two, of the stack's region. The CDK
+        still asks the stack for its region's zones: in a ``PinnedZonesStack`` (or a stack
+        with an ``availability_zones`` property) that needs no AWS call at synthesis.
     :param flow_log_group: the KMS-encrypted log group that receives flow logs.
     :param interface_endpoints: default ``DEFAULT_INTERFACE_ENDPOINTS`` (Bedrock, SageMaker,
         STS, CloudWatch Logs, KMS, ECR); maps a construct id to the service.
