@@ -16,7 +16,11 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import access_changes, build_report, write_audit
-from blueprint.assembly.audit_report import acknowledgment_group_table, summary_table
+from blueprint.assembly.audit_report import (
+    acknowledgment_group_table,
+    render_html,
+    summary_table,
+)
 from blueprint.assembly.cost import (
     PRICES,
     by_resource_type,
@@ -473,6 +477,40 @@ def test_the_html_report_renders_in_a_real_browser(
         check=True,
     )
     assert screenshot.stat().st_size > 10_000
+    # At 1400 pixels the page does not scroll sideways (wide tables scroll in their own box).
+    measured = tmp_path / "measured.html"
+    measured.write_text(
+        page.read_text().replace(
+            "</body>",
+            "<script>document.body.dataset.scrollWidth = "
+            "document.documentElement.scrollWidth</script></body>",
+        )
+    )
+    dom = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            *profile,
+            "--window-size=1400,2000",
+            "--dump-dom",
+            measured.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    width = re.search(r'data-scroll-width="(\d+)"', dom.stdout)
+    assert width is not None and int(width[1]) <= 1400, width
+
+
+def test_the_contents_list_the_sections_in_the_order_they_render(report: Json) -> None:
+    page = render_html(report)
+    contents, body = page.split("</nav>", 1)
+    listed = re.findall(r'<a href="#([^"]+)">', contents)
+    rendered = re.findall(r'<h2 id="([^"]+)">', body)
+    assert listed == rendered
+    assert listed[1] == "architecture"
 
 
 def test_every_stack_is_labelled_from_its_identity_not_its_name(report: Json) -> None:

@@ -11,10 +11,14 @@ from typing import Any
 from blueprint.assembly.diagram import architecture_svg
 
 Json = dict[str, Any]
+# Wide tables scroll inside their own box and long cells wrap: the page never scrolls sideways.
 CSS = """
-body{font-family:sans-serif;margin:2em;color:#223}
+body{font-family:sans-serif;margin:2em;color:#223;max-width:100%}
+.wide{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}
-th,td{border:1px solid #ccd;padding:3px 8px;font-size:13px;text-align:left;vertical-align:top}
+th,td{border:1px solid #ccd;padding:3px 8px;font-size:13px;text-align:left;vertical-align:top;
+overflow-wrap:anywhere;max-width:40em}
+svg{max-width:100%;height:auto}
 th{background:#eef}
 .missing{color:#a00;font-weight:bold}
 """
@@ -444,7 +448,7 @@ def _html_table(table: Table) -> str:
     csv_link = f'<p><a href="csv/{anchor}.csv">CSV</a></p>'
     return (
         f'<h2 id="{anchor}">{escape(table.title)}</h2>{note}{csv_link}'
-        f"<table><tr>{head}</tr>{body}</table>"
+        f'<div class="wide"><table><tr>{head}</tr>{body}</table></div>'
     )
 
 
@@ -453,12 +457,16 @@ def render_html(report: Json) -> str:
     sections = [_html_table(t) for t in every]
     diagram = '<h2 id="architecture">Architecture</h2>' + architecture_svg(report["inventory"])
     sections.insert(1, diagram)
-    contents = "".join(f'<li><a href="#{slug(t.title)}">{escape(t.title)}</a></li>' for t in every)
+    # In the order the sections render: the architecture second.
+    entries = [(slug(t.title), t.title) for t in every]
+    entries.insert(1, ("architecture", "Architecture"))
+    contents = "".join(
+        f'<li><a href="#{anchor}">{escape(title)}</a></li>' for anchor, title in entries
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Platform audit</title><style>{CSS}</style></head><body>"
-        f"<h1>Platform audit</h1><nav><h2>Contents</h2><ul>{contents}"
-        '<li><a href="#architecture">Architecture</a></li></ul></nav>'
+        f"<h1>Platform audit</h1><nav><h2>Contents</h2><ul>{contents}</ul></nav>"
         + "".join(sections)
         + "</body></html>\n"
     )
