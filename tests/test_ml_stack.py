@@ -618,49 +618,40 @@ def test_a_fine_tuning_spec_refuses_what_cannot_run(overrides: dict, message: st
         small_spec(**overrides)
 
 
-def test_a_retrain_schedule_must_be_an_eventbridge_schedule() -> None:
+def pipeline_without_resources(spec: fine_tuning.FineTuningSpec, **props: Any) -> None:
+    """The pipeline construct on placeholders: for props it refuses before using any."""
     stack = Stack(App(), "Tuning", env=Environment(account="555555555555", region="eu-west-1"))
     unused: Any = None
+    fine_tuning.FineTuningPipeline(
+        stack,
+        "Pipeline",
+        spec=spec,
+        vpc=unused,
+        vpc_subnets=[unused],
+        security_group=unused,
+        encryption_key=unused,
+        log_retention=unused,
+        training_bucket=unused,
+        artifacts_bucket=unused,
+        **props,
+    )
+
+
+def test_a_retrain_schedule_must_be_an_eventbridge_schedule() -> None:
     with pytest.raises(
         ValueError,
         match=re.escape("FineTuningPipeline: retrain_schedule 'every monday' is not an"),
     ):
-        fine_tuning.FineTuningPipeline(
-            stack,
-            "Pipeline",
-            spec=small_spec(),
-            vpc=unused,
-            vpc_subnets=[unused],
-            security_group=unused,
-            encryption_key=unused,
-            log_retention=unused,
-            training_bucket=unused,
-            artifacts_bucket=unused,
-            retrain_schedule="every monday",
-        )
+        pipeline_without_resources(small_spec(), retrain_schedule="every monday")
 
 
 def test_a_recipe_image_by_tag_is_refused() -> None:
     image = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
-    spec = small_spec(recipe_image=image)
-    stack = Stack(App(), "Tuning", env=Environment(account="555555555555", region="eu-west-1"))
-    unused: Any = None
     with pytest.raises(
         ValueError,
         match=re.escape(f"FineTuningPipeline: recipe_image '{image}' is not pinned by digest"),
     ):
-        fine_tuning.FineTuningPipeline(
-            stack,
-            "Pipeline",
-            spec=spec,
-            vpc=unused,
-            vpc_subnets=[unused],
-            security_group=unused,
-            encryption_key=unused,
-            log_retention=unused,
-            training_bucket=unused,
-            artifacts_bucket=unused,
-        )
+        pipeline_without_resources(small_spec(recipe_image=image))
 
 
 def test_the_pipeline_role_pulls_the_recipe_image(
