@@ -228,6 +228,10 @@ def test_iam_summary_lists_the_boundary_of_every_role(report: Json, assembly_dir
     unbounded = [r for r in report["iam"]["roles"] if not r["boundary"]]
     foundations = {stack.account for stack in assembly.stacks if stack.name.endswith("-foundation")}
     assert len(unbounded) == 2 * len(foundations)
+    # One name whether the template refers to the boundary or gives its ARN.
+    assert {r["boundary"] for r in report["iam"]["roles"] if r["boundary"]} == {
+        "example-corp-permissions-boundary"
+    }
     assert report["iam"]["wildcard_statements"]
     assert report["iam"]["unjustified_wildcards"] == 0
 

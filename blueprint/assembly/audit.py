@@ -175,7 +175,7 @@ def iam_summary(assembly: Assembly) -> Json:
         {
             "role": ref(stack, logical_id),
             "name": _role_name(stack, resource),
-            "boundary": _boundary(resource),
+            "boundary": _boundary(stack, resource),
         }
         for stack, logical_id, resource in assembly.resources("AWS::IAM::Role")
     ]
@@ -206,9 +206,18 @@ def _role_name(stack: AssemblyStack, resource: Json) -> str:
     )
 
 
-def _boundary(resource: Json) -> str | None:
+def _boundary(stack: AssemblyStack, resource: Json) -> str | None:
+    """The boundary's policy name, however the template names it: a reference to a managed
+    policy of the same stack (its ``ManagedPolicyName``) or the policy's ARN."""
     boundary = resource.get("Properties", {}).get("PermissionsBoundary")
-    return None if boundary is None else render(boundary)
+    if boundary is None:
+        return None
+    if isinstance(boundary, dict) and set(boundary) == {"Ref"}:
+        policy = stack.resources.get(boundary["Ref"], {})
+        name = policy.get("Properties", {}).get("ManagedPolicyName")
+        if name is not None:
+            return render(name)
+    return render(boundary).rsplit(":policy/", 1)[-1]
 
 
 def _wildcards(statement: Json) -> list[str]:
