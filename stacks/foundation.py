@@ -21,7 +21,7 @@ from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
 from genai_constructs.naming import USER_TAG, pascal
-from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
+from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, PinnedZonesStack
 from genai_constructs.workforce import BreakGlassRole
 from stacks.alerts import subscribe
 from stacks.assets import mark
@@ -35,7 +35,7 @@ from stacks.persona_access import (
 from stacks.security import SecurityStack
 
 
-class FoundationStack(Stack):
+class FoundationStack(PinnedZonesStack):
     """VPC with endpoints and flow logs; persona and workload roles under the boundary.
 
     Every identity of the account lives here (persona roles, one role per use case, the
@@ -51,8 +51,8 @@ class FoundationStack(Stack):
         security: SecurityStack,
         **kwargs: Any,
     ) -> None:
-        self._azs = list(inputs.azs)
-        super().__init__(scope, construct_id, **kwargs)
+        # Its zones are the configured ones: the VPC never triggers a context lookup.
+        super().__init__(scope, construct_id, availability_zones=inputs.azs, **kwargs)
         self.network = PrivateNetwork(
             self,
             "Network",
@@ -268,11 +268,6 @@ class FoundationStack(Stack):
                     ),
                 ],
             )
-
-    @property
-    def availability_zones(self) -> list[str]:
-        """The configured zones, so that the VPC never triggers a context lookup."""
-        return self._azs
 
 
 def use_account_boundary(stack: Stack, prefix: str) -> None:
