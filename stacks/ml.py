@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
@@ -80,7 +81,10 @@ class MLStack(Stack):
             subscribe(alarms, inputs.alert_emails)
             for entry in inputs.endpoints:
                 self.endpoints[entry.endpoint.name] = self._endpoint(
-                    entry, alarms, monitor=inputs.monitor_endpoints
+                    entry,
+                    alarms,
+                    monitor=inputs.monitor_endpoints,
+                    parameter_path=inputs.parameter_path,
                 )
         if inputs.release:
             self._release(inputs.release, inputs.endpoints)
@@ -117,11 +121,14 @@ class MLStack(Stack):
             owners=dict(studio.owners),
             idle_minutes=studio.idle_minutes,
             mlflow=studio.mlflow,
+            shared_spaces=dict(studio.shared_spaces),
         )
         if self.studio.mlflow is not None:
             mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
         for user, profile in zip(studio.users, self.studio.users, strict=True):
             mark(profile, f"studio-user/{user}")
+        for name, space in self.studio.shared_spaces.items():
+            mark(space, f"studio-space/{name}")
 
     def _pipeline(self, entry: FineTuningInputs, inputs: MLInputs) -> FineTuningPipeline:
         spec = fine_tuning_spec(entry)
@@ -176,7 +183,32 @@ class MLStack(Stack):
         for group_name, group in self.release.release_groups.items():
             mark(group, f"model-package-group/{group_name}")
 
-    def _endpoint(self, entry: EndpointInputs, alarms: sns.ITopic, *, monitor: bool) -> GpuEndpoint:
+    def _publish_endpoint(self, name: str, endpoint: GpuEndpoint, parameter_path: str) -> None:
+        """The endpoint's name (CloudFormation generates it) under the environment's path,
+        where the applications that call it find it, and as an output."""
+        parameter = f"{parameter_path}/endpoints/{name}/name"
+        ssm.StringParameter(
+            self,
+            f"Endpoint{pascal(name)}NameParameter",
+            parameter_name=parameter,
+            string_value=endpoint.endpoint.attr_endpoint_name,
+            description=f"Name of the GPU endpoint {name}",
+        )
+        CfnOutput(
+            self,
+            f"Endpoint{pascal(name)}Name",
+            value=endpoint.endpoint.attr_endpoint_name,
+            description=f"Name of the GPU endpoint {name} ({parameter})",
+        )
+
+    def _endpoint(
+        self,
+        entry: EndpointInputs,
+        alarms: sns.ITopic,
+        *,
+        monitor: bool,
+        parameter_path: str,
+    ) -> GpuEndpoint:
         config = entry.endpoint
         artifacts: s3.IBucket = self.zones["artifacts"]
         endpoint = GpuEndpoint(
@@ -208,6 +240,7 @@ class MLStack(Stack):
         if endpoint.monitor_role is not None:
             Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
         mark(endpoint.endpoint, f"endpoint/{config.name}")
+        self._publish_endpoint(config.name, endpoint, parameter_path)
         mark(endpoint.role, f"endpoint-role/{config.name}")
         for consumer in entry.consumers:
             role = iam.Role.from_role_name(

@@ -21,7 +21,12 @@ from blueprint.model.layers import FoundationInputs, PersonaInputs
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
+from genai_constructs.fine_tuning import preparation_image_uri, training_image_uri
 from genai_constructs.naming import GOVERNANCE_CHANGES, USER_TAG
+from genai_constructs.sagemaker_access import runtime_statements
+
+# The instance an experiment's image is looked up for (GPU and CPU builds share a repository).
+EXPERIMENT_INSTANCE = "ml.g5.2xlarge"
 
 # Reading LOB data or asking models about it: what the platform team and auditors never do in
 # an LOB account (the invocation logs are denied where they are stored).
@@ -290,13 +295,58 @@ def kept_from_lob_data(
     return policy
 
 
+def studio_spaces(sagemaker: str) -> list[iam.PolicyStatement]:
+    """What Studio does with the execution role for the person whose profile it serves
+    (``${sagemaker:UserProfileName}``, set by Studio, not by the caller): create, change and
+    delete their own private spaces, start apps in them and in the shared spaces the platform
+    declares; tag what it creates."""
+    owner = {
+        "ArnLike": {
+            "sagemaker:OwnerUserProfileArn": (
+                f"{sagemaker}:user-profile/${{sagemaker:DomainId}}/${{sagemaker:UserProfileName}}"
+            )
+        }
+    }
+    return [
+        iam.PolicyStatement(
+            sid="OwnPrivateSpaces",
+            actions=["sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace"],
+            resources=[f"{sagemaker}:space/*"],
+            conditions={**owner, "StringEquals": {"sagemaker:SpaceSharingType": "Private"}},
+        ),
+        iam.PolicyStatement(
+            sid="AppsOfOwnPrivateSpaces",
+            actions=["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+            resources=[f"{sagemaker}:app/*"],
+            conditions={**owner, "StringEquals": {"sagemaker:SpaceSharingType": "Private"}},
+        ),
+        iam.PolicyStatement(
+            sid="AppsOfSharedSpaces",
+            actions=["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+            resources=[f"{sagemaker}:app/*"],
+            conditions={"StringEquals": {"sagemaker:SpaceSharingType": "Shared"}},
+        ),
+        iam.PolicyStatement(
+            sid="TagWhatStudioCreates",
+            actions=["sagemaker:AddTags"],
+            resources=[f"{sagemaker}:space/*", f"{sagemaker}:app/*"],
+            conditions={"Null": {"sagemaker:TaggingAction": "false"}},
+        ),
+    ]
+
+
 def data_scientist_work(
     scope: Construct, role: iam.IRole, studio_users: Sequence[str] = ()
 ) -> iam.ManagedPolicy:
-    """Studio (the user profiles the organization file lists), experiment jobs in this account,
-    their own role passed to SageMaker, MLflow."""
+    """Studio (the user profiles the organization file lists, their own private spaces),
+    experiment jobs in this account from the platform's images, which run as this role, their
+    own role passed to SageMaker, MLflow."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    images = [
+        training_image_uri(stack.region, EXPERIMENT_INSTANCE),
+        preparation_image_uri(stack.region),
+    ]
     open_studio = [
         iam.PolicyStatement(
             sid="OpenStudio",
@@ -315,6 +365,8 @@ def data_scientist_work(
         roles=[role],
         statements=[
             *(open_studio if studio_users else []),
+            *(studio_spaces(sagemaker) if studio_users else []),
+            *runtime_statements(stack, images),
             iam.PolicyStatement(
                 sid="RunExperimentJobs",
                 actions=[
@@ -346,9 +398,12 @@ def data_scientist_work(
     )
     acknowledge_wildcards(
         policy,
-        "Scoped to this account and region: user profiles of its Studio domain, jobs the "
-        "data scientist starts, its MLflow servers; MLflow actions by verb (its API has dozens); "
-        "the MLflow UI, which has no resource-level permissions.",
+        "Scoped to this account and region: user profiles of its Studio domain, the spaces and "
+        "apps of the person's own profile (by condition), jobs the data scientist starts and "
+        "what SageMaker needs to run them as this role (network interfaces, /aws/sagemaker/ "
+        "logs and metrics, the platform's images), its MLflow servers; MLflow actions by verb "
+        "(its API has dozens); the MLflow UI and VPC descriptions, which have no resource-level "
+        "permissions.",
     )
     return policy
 

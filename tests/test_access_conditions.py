@@ -180,3 +180,48 @@ def test_an_operator_the_evaluator_does_not_model_is_unknown() -> None:
         holds("DateGreaterThan", "aws:CurrentTime", ["2026-01-01T00:00:00Z"], context)
         is Tri.UNKNOWN
     )
+
+
+# --- policy variables within values ---------------------------------------------------------
+
+DOMAIN = Symbol((Atom("ml/StudioDomain.DomainId"),))
+OWNER_PATTERN = Symbol.of(
+    "arn:aws:sagemaker:eu-west-1:1:user-profile/${sagemaker:DomainId}/${sagemaker:UserProfileName}"
+)
+
+
+def owner_holds(context: dict[str, tuple[Symbol, ...]], owner: Symbol) -> Tri:
+    condition = Condition("ArnLike", "sagemaker:OwnerUserProfileArn", (OWNER_PATTERN,))
+    return condition_holds(condition, {"sagemaker:owneruserprofilearn": (owner,), **context})
+
+
+def profile(name: str) -> Symbol:
+    return Symbol.of("arn:aws:sagemaker:eu-west-1:1:user-profile/", DOMAIN, f"/{name}")
+
+
+def test_a_variable_in_a_value_takes_the_requests_value_of_its_key() -> None:
+    session = {
+        "sagemaker:domainid": (DOMAIN,),
+        "sagemaker:userprofilename": (text("alice"),),
+    }
+    assert owner_holds(session, profile("alice")) is Tri.YES
+    assert owner_holds(session, profile("bruno")) is Tri.NO
+
+
+def test_a_variable_whose_key_the_request_lacks_matches_nothing() -> None:
+    assert owner_holds({"sagemaker:domainid": (DOMAIN,)}, profile("alice")) is Tri.NO
+
+
+def test_a_variable_of_several_or_unknown_values_is_unknown() -> None:
+    several = {
+        "sagemaker:domainid": (DOMAIN,),
+        "sagemaker:userprofilename": (text("alice"), text("bruno")),
+    }
+    assert owner_holds(several, profile("alice")) is Tri.UNKNOWN
+    unknown = {"sagemaker:domainid": (DOMAIN,), "sagemaker:userprofilename": (UNKNOWN,)}
+    assert owner_holds(unknown, profile("alice")) is Tri.UNKNOWN
+
+
+def test_a_global_key_the_evaluator_does_not_derive_is_unknown_in_a_variable() -> None:
+    condition = Condition("StringEquals", "s3:prefix", (text("home/${aws:userid}/"),))
+    assert condition_holds(condition, {"s3:prefix": (text("home/x/"),)}) is Tri.UNKNOWN

@@ -571,7 +571,7 @@ def test_a_misspelled_key_gets_a_suggestion(tmp_path: Path) -> None:
         "allowed: name, cost_center, data_classification, budget_usd_month, alert_emails, "
         "retain_interactive_data, auditor_metadata_read, environments, genai, ml",
         "lobs[marketing].ml.studio.idle_minute: unknown key 'idle_minute' (did you mean "
-        "'idle_minutes'?); allowed: enabled, mlflow, users, idle_minutes",
+        "'idle_minutes'?); allowed: enabled, mlflow, users, shared_spaces, idle_minutes",
     ]
 
 

@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 import yaml
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
@@ -20,6 +24,7 @@ from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
 from genai_constructs import fine_tuning
+from genai_constructs.studio import StudioWorkspace
 from tests.conftest import EXAMPLE, Synthesized, joined, only_lobs, synthesize_org
 
 
@@ -374,6 +379,82 @@ def test_studio_is_vpc_only_encrypted_and_stops_idle_apps(example: Synthesized) 
     assert mlflow["Properties"]["TrackingServerSize"] == "Small"
     for env in ("nonprod", "prod"):
         example.template(f"claims-{env}-ml").resource_count_is("AWS::SageMaker::Domain", 0)
+
+
+@pytest.mark.parametrize("env", ["nonprod", "prod"])
+def test_each_endpoint_publishes_its_name(example: Synthesized, env: str) -> None:
+    template = example.template(f"claims-{env}-ml")
+    [endpoint] = template.find_resources("AWS::SageMaker::Endpoint")
+    template.has_resource_properties(
+        "AWS::SSM::Parameter",
+        {
+            "Name": f"/genai-platform/claims/{env}/endpoints/claims-summarizer/name",
+            "Value": {"Fn::GetAtt": [endpoint, "EndpointName"]},
+        },
+    )
+
+
+def test_shared_spaces_are_the_declared_ones(example: Synthesized) -> None:
+    template = example.template("claims-interactive-ml")
+    [space] = template.find_resources("AWS::SageMaker::Space").values()
+    assert space["Properties"]["SpaceName"] == "claims-review"
+    assert space["Properties"]["OwnershipSettings"] == {"OwnerUserProfileName": "alice"}
+    assert space["Properties"]["SpaceSharingSettings"] == {"SharingType": "Shared"}
+    owner = next(
+        logical_id
+        for logical_id, profile in template.find_resources("AWS::SageMaker::UserProfile").items()
+        if profile["Properties"]["UserProfileName"] == "alice"
+    )
+    assert owner in space["DependsOn"]
+    example.template("research-interactive-ml").resource_count_is("AWS::SageMaker::Space", 0)
+
+
+def test_a_shared_space_must_belong_to_a_user() -> None:
+    stack = Stack(App(), "Studio", env=Environment(account="444444444444", region="eu-west-1"))
+    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, max_azs=1)
+    with pytest.raises(ValueError, match=r"shared_spaces owners \['zoe'\] are not among users"):
+        StudioWorkspace(
+            stack,
+            "Studio",
+            domain_name="lab",
+            vpc=vpc,
+            vpc_subnets=vpc.isolated_subnets,
+            encryption_key=kms.Key(stack, "Key"),
+            execution_role=iam.Role.from_role_name(stack, "Role", "data-scientist"),
+            artifacts_bucket=s3.Bucket(stack, "Artifacts"),
+            users=["alice"],
+            shared_spaces={"review": "zoe"},
+            mlflow=False,
+        )
+
+
+def test_studio_acts_for_its_user_in_their_own_private_spaces(example: Synthesized) -> None:
+    template = example.template("claims-interactive-foundation")
+    [work] = [
+        policy["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, policy in template.find_resources("AWS::IAM::ManagedPolicy").items()
+        if logical_id.startswith("DataScientistWork")
+    ]
+    by_sid = {statement["Sid"]: statement for statement in work}
+    own = (
+        "arn:aws:sagemaker:eu-west-1:444444444444:user-profile/${sagemaker:DomainId}/"
+        "${sagemaker:UserProfileName}"
+    )
+    for sid in ("OwnPrivateSpaces", "AppsOfOwnPrivateSpaces"):
+        assert by_sid[sid]["Condition"] == {
+            "ArnLike": {"sagemaker:OwnerUserProfileArn": own},
+            "StringEquals": {"sagemaker:SpaceSharingType": "Private"},
+        }
+    assert by_sid["AppsOfSharedSpaces"]["Action"] == ["sagemaker:CreateApp", "sagemaker:DeleteApp"]
+    assert by_sid["PullTheImages"]["Resource"] == sorted(
+        {
+            f"arn:aws:ecr:eu-west-1:{uri.split('.')[0]}:repository/{uri.split('/')[1].split(':')[0]}"
+            for uri in (
+                fine_tuning.training_image_uri("eu-west-1", "ml.g5.2xlarge"),
+                fine_tuning.preparation_image_uri("eu-west-1"),
+            )
+        }
+    )
 
 
 def test_data_scientists_can_be_studio_execution_roles(example: Synthesized) -> None:

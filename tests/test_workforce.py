@@ -178,6 +178,27 @@ def test_studio_users_are_one_profile_per_person(tmp_path: Path) -> None:
     )
 
 
+def test_shared_spaces_are_owned_by_users_and_named_once(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["ml"]["studio"]["shared_spaces"] = [
+        {"name": "review", "owner": "zoe"},
+        {"name": "review", "owner": "alice"},
+    ]
+    found = problems(data, tmp_path)
+    assert any(
+        "lobs[claims].ml.studio: shared_spaces repeat the name review; allowed: one space per "
+        "name" in f
+        for f in found
+    ), found
+    data["lobs"][0]["ml"]["studio"]["shared_spaces"] = [{"name": "review", "owner": "zoe"}]
+    found = problems(data, tmp_path)
+    assert any(
+        "lobs[claims].ml.studio: shared_spaces are owned by zoe, who are not users; allowed: "
+        "alice, bruno" in f
+        for f in found
+    ), found
+
+
 def test_sign_ins_follow_the_assignments(example: Synthesized) -> None:
     found = sign_ins(example.plan)
     data_scientists = [s for s in found if s.group == "claims-data-scientists"]
@@ -412,8 +433,9 @@ def test_a_groups_journey_follows_sign_in_then_its_persona_role(example: Synthes
         "group-data-scientists-open-their-studio",
         "group-release-approvers-approve-a-prod-release",
     )
-    [studio] = found["group-data-scientists-open-their-studio"]
-    assert studio.query.placement == "claims-interactive"
+    studios = {o.query.placement: o for o in found["group-data-scientists-open-their-studio"]}
+    assert set(studios) == {"claims-interactive", "research-interactive"}
+    studio = studios["claims-interactive"]
     assert studio.matches, studio.decision.reasons
     [hop] = studio.chain
     assert (hop.kind, hop.becomes) == ("assume-role", "444444444444:example-corp-data-scientist")

@@ -848,14 +848,24 @@ class StudioUser(Model):
         return value
 
 
+class SharedSpace(Model):
+    """A Studio space every user of the domain may open (people create private spaces only):
+    ``owner`` is the profile that owns it, one of the users."""
+
+    name: Slug
+    owner: Slug
+
+
 class StudioConfig(Model):
     """SageMaker Studio in the interactive environment; ``enabled: false`` leaves it out (and
     MLflow with it), ``mlflow: false`` leaves out the tracking server only. Each user gets a
-    profile of their own (``alice``, or ``{name: alice, user_name: alice@example.com}``)."""
+    profile of their own (``alice``, or ``{name: alice, user_name: alice@example.com}``), and
+    creates private spaces; ``shared_spaces`` are the spaces they share."""
 
     enabled: bool = True
     mlflow: bool = True
     users: Annotated[list[StudioUser], Field(max_length=100)] = []
+    shared_spaces: Annotated[list[SharedSpace], Field(max_length=50)] = []
     idle_minutes: Annotated[int, Field(ge=60, le=525600)] = 60
 
     @model_validator(mode="after")
@@ -868,6 +878,19 @@ class StudioConfig(Model):
                     f"users repeat the {field} {', '.join(repeated)}; allowed: one profile "
                     "per person"
                 )
+        spaces = [space.name for space in self.shared_spaces]
+        repeated = sorted({name for name in spaces if spaces.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"shared_spaces repeat the name {', '.join(repeated)}; allowed: one space per name"
+            )
+        users = [user.name for user in self.users]
+        strangers = sorted({s.owner for s in self.shared_spaces if s.owner not in users})
+        if strangers:
+            raise ValueError(
+                f"shared_spaces are owned by {', '.join(strangers)}, who are not users; allowed: "
+                f"{', '.join(users) or 'no users are listed'}"
+            )
         return self
 
 

@@ -292,6 +292,7 @@ class StudioInputs:
     idle_minutes: int
     mlflow: bool = True
     owners: tuple[tuple[str, str], ...] = ()
+    shared_spaces: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,7 @@ class MLInputs:
     :param release_event_bus: where approvals are forwarded (prod's default event bus).
     :param release: the release of approved models to this environment's endpoints.
     :param training_code: directory of the fine-tuning recipe the pipelines upload.
+    :param parameter_path: where the environment publishes its IDs (its endpoints' names).
     """
 
     prefix: str
@@ -356,6 +358,7 @@ class MLInputs:
     monitor_endpoints: bool
     training_code: Path
     alert_emails: tuple[str, ...]
+    parameter_path: str
 
 
 @dataclass(frozen=True)
@@ -840,6 +843,9 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 owners=tuple((user.name, user.user_name) for user in lob.ml.studio.users),
                 idle_minutes=lob.ml.studio.idle_minutes,
                 mlflow=lob.ml.studio.mlflow,
+                shared_spaces=tuple(
+                    (space.name, space.owner) for space in lob.ml.studio.shared_spaces
+                ),
             )
             if plan.hosts_studio(placement)
             else None
@@ -884,6 +890,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         monitor_endpoints=environment is EnvironmentName.PROD,
         training_code=training_code,
         alert_emails=tuple(plan.alert_emails(lob)),
+        parameter_path=parameter_path(lob.name, environment.value),
     )
 
 

@@ -186,3 +186,50 @@ def test_imported_log_buckets_are_accepted() -> None:
             }
         },
     )
+
+
+def test_denied_readers_keep_their_workspaces() -> None:
+    stack, key, logs = _dependencies()
+    DataLakeZones(
+        stack,
+        "Lake",
+        encryption_key=key,
+        access_log_bucket=logs,
+        zones=("artifacts",),
+        denied_readers={"artifacts": [ANALYST]},
+        denied_reader_workspaces={"artifacts": ["experiments/", "mlflow/"]},
+    )
+    deny = _statements(Template.from_stack(stack), "LakeArtifacts")["DenyNamedReaders"]
+    assert "Resource" not in deny
+    assert [part["Fn::Join"][1][1] for part in deny["NotResource"]] == [
+        "/experiments/*",
+        "/mlflow/*",
+    ]
+    assert deny["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [ANALYST]}}
+
+
+@pytest.mark.parametrize("prefix", ["experiments", "/experiments/", "exp*/"])
+def test_a_workspace_is_a_plain_prefix(prefix: str) -> None:
+    stack, key, logs = _dependencies()
+    with pytest.raises(ValueError, match="denied readers' workspace"):
+        GovernedBucket(
+            stack,
+            "Bucket",
+            encryption_key=key,
+            access_log_bucket=logs,
+            denied_reader_arns=[ANALYST],
+            denied_reader_workspaces=[prefix],
+        )
+
+
+def test_workspaces_of_an_unknown_zone_are_refused() -> None:
+    stack, key, logs = _dependencies()
+    with pytest.raises(ValueError, match=r"\['models'\] are not zones"):
+        DataLakeZones(
+            stack,
+            "Lake",
+            encryption_key=key,
+            access_log_bucket=logs,
+            zones=("raw",),
+            denied_reader_workspaces={"models": ["experiments/"]},
+        )

@@ -3,13 +3,13 @@ of an organization and asked of the evaluator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blueprint.assembly.access.chains import Hop, PrivilegeGraph, stack_arn
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
@@ -21,10 +21,13 @@ from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
 from blueprint.model.identity import Layer
+from blueprint.model.personas import DATA_SCIENTIST as DATA_SCIENTIST_PERSONA
 from blueprint.model.personas import persona_named, persona_names
 from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.rollout import approval_actions, plan_rollout
 from genai_constructs.naming import (
+    EXPERIMENTS_PREFIX,
+    MLFLOW_ARTIFACTS_PREFIX,
     USER_TAG,
     merged_models_prefix,
     model_releases_prefix,
@@ -46,10 +49,23 @@ PROBE_FILE = "object.txt"
 PROBE_KEY = f"catalog-probe/{PROBE_FILE}"
 # Who a person/<persona> actor is signed in as where the LOB lists no Studio user.
 PERSON = "catalog-person"
+DATA_SCIENTIST = DATA_SCIENTIST_PERSONA.name
+
+
+class Step(BaseModel):
+    """One request of an entry: who asks (a principal selector), what and on which resource."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    principal: str
+    action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+    resource: str
+    context: dict[str, str] = {}
 
 
 class Entry(BaseModel):
-    """One journey (expect allow) or attack (expect deny) of the catalog."""
+    """One journey (expect allow), attack (expect deny) or workflow of the catalog: a
+    workflow (``steps``) is a journey of several requests, each of which must be allowed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,11 +75,48 @@ class Entry(BaseModel):
     needs_hub: bool = False
     tenancies_only: bool = False
     environments: list[EnvironmentName] = Field(min_length=1)
-    principal: str
-    action: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9]+$")
-    resource: str
+    principal: str | None = None
+    action: str | None = Field(default=None, pattern=r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+    resource: str | None = None
     context: dict[str, str] = {}
+    steps: list[Step] = []
+    # What an LOB environment must have for the entry to be asked there: Studio users (a
+    # profile to work in), an MLflow tracking server.
+    needs: list[
+        Literal["studio-users", "mlflow", "knowledge-bases", "answer-apis", "endpoints"]
+    ] = []
     why: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _one_request_or_steps(self) -> Entry:
+        single = (self.principal, self.action, self.resource)
+        if self.steps:
+            if any(part is not None for part in single) or self.context:
+                raise ValueError("a workflow lists its requests under steps only")
+            if self.expect != "allow":
+                raise ValueError("a workflow is a journey: expect allow")
+        elif any(part is None for part in single):
+            raise ValueError("an entry names principal, action and resource, or steps")
+        return self
+
+    @property
+    def is_workflow(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def requests(self) -> tuple[Step, ...]:
+        """What the entry asks: its steps, or its one request."""
+        if self.steps:
+            return tuple(self.steps)
+        assert self.principal and self.action and self.resource
+        return (
+            Step(
+                principal=self.principal,
+                action=self.action,
+                resource=self.resource,
+                context=self.context,
+            ),
+        )
 
 
 def load_catalog(path: Path = CATALOG) -> list[Entry]:
@@ -86,6 +139,8 @@ class Actor:
     serves: str | None = None
     # A person at their sign-in role: their journeys too are decided through every chain.
     signs_in: bool = False
+    # Condition keys every request of the actor carries (a Studio session's user profile).
+    context: Mapping[str, tuple[Symbol, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,17 +150,27 @@ class Target:
     label: str
     arn: Symbol
     account: str | None
+    # Why the resource is not in the assembly (a parameter nothing publishes): a request
+    # for it fails whatever the policies allow.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
 class Query:
-    """One entry asked in one LOB environment, of one principal and one resource."""
+    """One request of an entry (its step ``number`` of ``step``, counted from 1) asked in one
+    LOB environment, of one principal and one resource."""
 
     entry: Entry
     placement: str
     actor: Actor
     target: Target
     request: Request
+    step: Step
+    number: int = 1
+
+    @property
+    def action(self) -> str:
+        return self.step.action
 
 
 @dataclass(frozen=True)
@@ -129,9 +194,72 @@ def run_catalog(
     graph: PrivilegeGraph | None = None,
 ) -> list[Outcome]:
     """Every entry in every LOB environment it names, decided: journeys directly, attacks
-    through the privilege graph (``graph``, default a new one of ``world``)."""
+    through the privilege graph (``graph``, default a new one of ``world``); a workflow step
+    that selects nothing in an environment fails there (a workflow holds only if each of
+    its steps is asked and allowed)."""
     graph = graph or privilege_graph(world, plan)
-    return [decide(graph, query) for query in catalog_queries(world, plan, entries)]
+    queries = catalog_queries(world, plan, entries)
+    outcomes = [decide(graph, query) for query in queries]
+    return outcomes + [
+        Outcome(
+            query,
+            Decision(
+                "deny",
+                (
+                    f"step {query.number} selects no principal or resource "
+                    "here: the workflow cannot be done",
+                ),
+            ),
+        )
+        for query in missing_steps(world, plan, queries, entries)
+    ]
+
+
+def missing_steps(
+    world: World, plan: Plan, queries: list[Query], entries: list[Entry] | None = None
+) -> list[Query]:
+    """A placeholder query for each workflow step that selects nothing in an LOB environment
+    where the workflow is asked."""
+    asked = {(q.entry.id, q.placement, q.number) for q in queries}
+    return [
+        Selection(world, plan, placement).nothing(entry, number, step)
+        for entry in entries or load_catalog()
+        if entry.is_workflow and applies(entry, plan)
+        for placement in asked_in(entry, plan)
+        for number, step in enumerate(entry.requests, start=1)
+        if (entry.id, placement.key, number) not in asked
+    ]
+
+
+def asked_in(entry: Entry, plan: Plan) -> list[Placement]:
+    """The LOB environments ``entry`` is asked in."""
+    return [
+        placement
+        for placement in plan.lob_environments()
+        if placement.environment in entry.environments
+        and (placement.is_tenancy or not entry.tenancies_only)
+        and all(has(plan, placement, need) for need in entry.needs)
+    ]
+
+
+def has(plan: Plan, placement: Placement, need: str) -> bool:
+    """Whether ``placement`` has what an entry ``needs``: Studio users or MLflow (where it
+    hosts Studio); a use case with knowledge bases, an answer API or GPU endpoints here."""
+    lob = placement.lob
+    if lob is None:
+        return False
+    if need in ("studio-users", "mlflow"):
+        studio = lob.ml.studio
+        hosted = plan.hosts_studio(placement)
+        return hosted and (bool(studio.users) if need == "studio-users" else studio.mlflow)
+    here = {kb.name for kb in plan.knowledge_bases(placement)}
+    endpoints = {endpoint.name for endpoint in plan.gpu_endpoints(placement)}
+    return any(
+        (need == "knowledge-bases" and set(use.knowledge_bases) & here)
+        or (need == "answer-apis" and use.rag.answer_api and set(use.knowledge_bases) & here)
+        or (need == "endpoints" and set(use.endpoints) & endpoints)
+        for use in lob.genai.use_cases
+    )
 
 
 def privilege_graph(world: World, plan: Plan) -> PrivilegeGraph:
@@ -146,14 +274,14 @@ def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None
         query
         for entry in entries or load_catalog()
         if applies(entry, plan)
-        for placement in plan.lob_environments()
-        if placement.environment in entry.environments
-        and (placement.is_tenancy or not entry.tenancies_only)
+        for placement in asked_in(entry, plan)
         for query in Selection(world, plan, placement).queries(entry)
     ]
 
 
 def decide(graph: PrivilegeGraph, query: Query) -> Outcome:
+    if query.target.missing is not None:
+        return Outcome(query, Decision("deny", (query.target.missing,)))
     if query.entry.expect == "allow" and not query.actor.signs_in:
         return Outcome(query, graph.evaluator.evaluate(query.request))
     reach = graph.reach(query.request)
@@ -174,13 +302,21 @@ class Selection:
         self.world, self.plan, self.placement = world, plan, placement
 
     def queries(self, entry: Entry) -> Iterator[Query]:
-        context = self.context(entry)
-        for actor in self.actors(entry.principal):
-            for target in self.targets(entry.resource, actor):
-                request = Request(
-                    actor.principal, entry.action, target.arn, target.account, context
-                )
-                yield Query(entry, self.placement.key, actor, target, request)
+        for number, step in enumerate(entry.requests, start=1):
+            for actor in self.actors(step.principal):
+                for target in self.targets(step.resource, actor):
+                    context = self.context(step, actor) | actor.context
+                    request = Request(
+                        actor.principal, step.action, target.arn, target.account, context
+                    )
+                    yield Query(entry, self.placement.key, actor, target, request, step, number)
+
+    def nothing(self, entry: Entry, number: int, step: Step) -> Query:
+        """A query of step ``number`` that found no principal or resource here."""
+        actor = Actor(f"{step.principal} (none here)", Principal(self.placement.account, text("")))
+        target = Target(f"{step.resource} (none here)", text(""), None)
+        request = Request(actor.principal, step.action, target.arn, None)
+        return Query(entry, self.placement.key, actor, target, request, step, number)
 
     # --- principals --------------------------------------------------------------------
 
@@ -208,6 +344,13 @@ class Selection:
             return [self._person(actor) for actor in self._sign_in_doors(selector[6:])]
         if selector.startswith("person/"):
             return [self._person(actor) for actor in self.actors(f"persona/{selector[7:]}")]
+        if selector == "studio/own":
+            return self._studio_sessions()
+        if selector == "experiment-job":
+            return [
+                replace(actor, label=f"{actor.label} as a SageMaker job")
+                for actor in self.actors(f"persona/{DATA_SCIENTIST}")
+            ]
         if selector.startswith("persona/"):
             return self._named(self.placement, names.role_name(prefix, selector[8:]))
         if selector == "governance/auditor":
@@ -288,6 +431,31 @@ class Selection:
         return Actor(
             f"{actor.label} as {user_name}", principal, serves=profile, signs_in=actor.signs_in
         )
+
+    def _studio_sessions(self) -> list[Actor]:
+        """The Studio execution role (the data scientist's) as Studio uses it for the LOB's
+        first user: the session carries that user's profile and domain, which Studio sets."""
+        users = self.placement.lob.ml.studio.users if self.placement.lob else []
+        profiles = {asset.name: asset for asset in self._assets("studio-user", "*")}
+        profile = profiles.get(users[0].name) if users else None
+        if profile is None:
+            return []
+        return [
+            replace(
+                actor,
+                label=f"{actor.label} in Studio for {profile.name}",
+                serves=profile.name,
+                context={
+                    "sagemaker:DomainId": (self._domain_id(profile),),
+                    "sagemaker:UserProfileName": (text(profile.name),),
+                },
+            )
+            for actor in self.actors(f"persona/{DATA_SCIENTIST}")
+        ]
+
+    def _domain_id(self, profile: Asset) -> Symbol:
+        domain = profile.stack.resources[profile.logical_id]["Properties"]["DomainId"]
+        return self.world.resolver.value(profile.stack, domain)
 
     def _named(self, placement: Placement, name: str) -> list[Actor]:
         role = self.world.role(placement.account, name)
@@ -406,12 +574,7 @@ class Selection:
         if kind in GENAI_KINDS and not self.placement.hosts(Layer.GENAI):
             return []
         if kind == "published-id":
-            lob, environment = self.placement.lob, self.placement.environment
-            if lob is None or environment is None:
-                return []
-            path = parameter_path(lob.name, environment.value)
-            arn = f"arn:aws:ssm:{self.placement.region}:{account}:parameter{path}/guardrail/id"
-            return [Target(selector, text(arn), account)]
+            return self._published(name or "guardrail/id", actor)
         if kind == "model":
             return self._models(name, actor)
         if kind == "role":
@@ -447,6 +610,25 @@ class Selection:
                 for asset in self._assets("studio-user", "*")
                 if (asset.name == own) == (name == "own")
             ]
+        if kind in ("space", "app"):
+            return self._studio_targets(kind, name, actor)
+        if kind in ("experiments", "mlflow-artifacts"):
+            prefix = EXPERIMENTS_PREFIX if kind == "experiments" else MLFLOW_ARTIFACTS_PREFIX
+            return [
+                Target(selector, Symbol.of(self._arn(asset), f"/{prefix}{PROBE_KEY}"), account)
+                for asset in self._assets("zone", "artifacts")
+            ]
+        if kind == "network-interface":
+            region = self.placement.region
+            arn = f"arn:aws:ec2:{region}:{account}:network-interface/*"
+            return [Target(selector, text(arn), account)]
+        if kind == "job-logs":
+            region = self.placement.region
+            arn = (
+                f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs:"
+                "log-stream:catalog-probe/algo-1"
+            )
+            return [Target(selector, text(arn), account)]
         if kind == "studio-profile" and name == "unlisted":
             return [
                 Target(
@@ -494,6 +676,92 @@ class Selection:
             Target(f"{kind}/{asset.name}", self._arn(asset), account)
             for asset in self._assets(kind, name)
         ]
+
+    def _studio_targets(self, kind: str, which: str, actor: Actor | None) -> list[Target]:
+        """A space (``space/own``: the asking session's user's private space,
+        ``space/colleague``: another user's) or a JupyterLab app in one (``app/own-space``,
+        ``app/colleagues-space``, ``app/shared-space``: in each space the platform declares)."""
+        own = actor.serves if actor is not None else None
+        profiles = self._assets("studio-user", "*")
+        if which in ("own", "own-space"):
+            spaces = [(p, f"{p.name}-work") for p in profiles if p.name == own]
+        elif which in ("colleague", "colleagues-space"):
+            spaces = [(p, f"{p.name}-work") for p in profiles if p.name != own]
+        elif which == "shared-space":
+            spaces = [
+                (profile, space.name)
+                for space in self._assets("studio-space", "*")
+                for profile in profiles[:1]
+            ]
+        else:
+            raise ValueError(f"unknown Studio selector '{kind}/{which}'")
+        region, account = self.placement.region, self.placement.account
+        suffix = "/JupyterLab/default" if kind == "app" else ""
+        return [
+            Target(
+                f"{kind}/{space}",
+                Symbol.of(
+                    f"arn:aws:sagemaker:{region}:{account}:{kind}/",
+                    self._domain_id(profile),
+                    f"/{space}{suffix}",
+                ),
+                account,
+            )
+            for profile, space in spaces
+        ]
+
+    def _published(self, path: str, actor: Actor | None) -> list[Target]:
+        """A parameter the environment publishes under /genai-platform/<lob>/<env>/:
+        ``<kind>/own/<attribute>`` is one for each of the asking use case's own resources of
+        that kind; a name no template publishes is a target that is ``missing``."""
+        lob, environment = self.placement.lob, self.placement.environment
+        if lob is None or environment is None:
+            return []
+        root = parameter_path(lob.name, environment.value)
+        kind, _, rest = path.partition("/")
+        own, _, attribute = rest.partition("/")
+        if own == "own":
+            use_case = actor.use_case if actor is not None else None
+            if use_case is None:
+                return []
+            here = {kb.name for kb in self.plan.knowledge_bases(self.placement)}
+            knowledge_bases = [kb for kb in use_case.knowledge_bases if kb in here]
+            endpoints = {e.name for e in self.plan.gpu_endpoints(self.placement)}
+            owned = {
+                "inference-profiles": [use_case.name],
+                "knowledge-bases": knowledge_bases,
+                "answer-apis": [use_case.name]
+                if use_case.rag.answer_api and knowledge_bases
+                else [],
+                "endpoints": [e for e in use_case.endpoints if e in endpoints],
+            }[kind]
+            paths = [f"{kind}/{name}/{attribute}" for name in owned]
+        else:
+            paths = [path]
+        published = self._parameter_names()
+        region, account = self.placement.region, self.placement.account
+        return [
+            Target(
+                f"published-id/{each}",
+                text(f"arn:aws:ssm:{region}:{account}:parameter{root}/{each}"),
+                account,
+                None
+                if f"{root}/{each}" in published
+                else f"no template of {self.placement.key} publishes {root}/{each}",
+            )
+            for each in paths
+        ]
+
+    def _parameter_names(self) -> set[str]:
+        """The names of the SSM parameters the stacks of the placement's account create."""
+        return {
+            resource["Properties"]["Name"]
+            for stack in self.world.assembly.stacks
+            if stack.account == self.placement.account and stack.region == self.placement.region
+            for resource in stack.resources.values()
+            if resource.get("Type") == "AWS::SSM::Parameter"
+            and isinstance(resource.get("Properties", {}).get("Name"), str)
+        }
 
     def _platform(self, selector: str) -> Selection | None:
         """``tooling/...`` and ``governance/...``: that selector in the platform account."""
@@ -669,9 +937,9 @@ class Selection:
 
     # --- context -----------------------------------------------------------------------
 
-    def context(self, entry: Entry) -> dict[str, tuple[Symbol, ...]]:
+    def context(self, step: Step, actor: Actor | None = None) -> dict[str, tuple[Symbol, ...]]:
         values: dict[str, tuple[Symbol, ...]] = {}
-        for key, value in entry.context.items():
+        for key, value in step.context.items():
             if value == "guardrail":
                 values[key] = tuple(self.guardrail_identifiers())
             elif value == "merged-models":
@@ -679,6 +947,13 @@ class Selection:
                 tunings = lob.ml.fine_tuning if lob else []
                 values[key] = tuple(
                     text(f"{merged_models_prefix(t.name)}run-1/") for t in tunings[:1]
+                )
+            elif value in ("own-profile", "colleague-profile"):
+                own = actor.serves if actor is not None else None
+                values[key] = tuple(
+                    self._arn(asset)
+                    for asset in self._assets("studio-user", "*")
+                    if (asset.name == own) == (value == "own-profile")
                 )
             elif value == "own-lob":
                 lob = self.placement.lob

@@ -14,7 +14,16 @@ from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 
-from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, arn_like, equals, glob, text
+from blueprint.assembly.access.symbols import (
+    UNKNOWN,
+    Part,
+    Symbol,
+    Tri,
+    arn_like,
+    equals,
+    glob,
+    text,
+)
 
 Json = dict[str, Any]
 Context = Mapping[str, tuple[Symbol, ...]]
@@ -57,8 +66,11 @@ SESSION_TAGS = "session-tags-unknown"
 ABSENT = Symbol(("\x00absent",))
 
 # A condition value that is one principal-tag policy variable, ``${aws:PrincipalTag/<key>}``:
-# IAM compares with the request's principal tag of that key. Other variables are unknown.
+# IAM compares with the request's principal tag of that key.
 PRINCIPAL_TAG_VARIABLE = re.compile(r"^\$\{aws:PrincipalTag/([A-Za-z0-9_.:/=+@-]+)\}$")
+# A policy variable within a condition value (``...user-profile/${sagemaker:DomainId}/...``):
+# IAM puts the request's value of that key in its place.
+VARIABLE = re.compile(r"\$\{([A-Za-z0-9_.:/=+@-]+)\}")
 
 
 @dataclass(frozen=True)
@@ -261,25 +273,58 @@ def may_be_session_tag(key: str, context: Context) -> bool:
 
 
 def _with_variables(values: tuple[Symbol, ...], context: Context) -> tuple[Symbol, ...] | None:
-    """``values`` with each principal-tag variable replaced by the request's tag; ``None``
-    when one is unknown (a tag the request lacks: IAM then matches nothing, but a session
-    may carry it)."""
+    """``values`` with each policy variable replaced by the request's value of its key;
+    ``None`` when one is unknown (a principal tag the request lacks, which a session may
+    carry; a key of several or unknown values)."""
     resolved: list[Symbol] = []
     for value in values:
         variable = PRINCIPAL_TAG_VARIABLE.match(value.text or "")
-        if variable is None:
-            resolved.append(value)
+        if variable is not None:
+            key = f"aws:principaltag/{variable.group(1)}".lower()
+            tag = context.get(key)
+            if tag is None and not may_be_session_tag(key, context):
+                # IAM: a variable whose key the request lacks matches nothing.
+                resolved.append(ABSENT)
+                continue
+            if tag is None or any(t.unknown for t in tag):
+                return None
+            resolved += tag
             continue
-        key = f"aws:principaltag/{variable.group(1)}".lower()
-        tag = context.get(key)
-        if tag is None and not may_be_session_tag(key, context):
-            # IAM: a variable whose key the request lacks matches nothing.
-            resolved.append(ABSENT)
-            continue
-        if tag is None or any(t.unknown for t in tag):
+        substituted = _substituted(value, context)
+        if substituted is None:
             return None
-        resolved += tag
+        resolved.append(substituted)
     return tuple(resolved)
+
+
+def _substituted(value: Symbol, context: Context) -> Symbol | None:
+    """``value`` with each variable in its text replaced by the request's single value of
+    that key: ABSENT (matches nothing) where the request lacks a key, ``None`` where the value
+    is not known."""
+    parts: list[Part | Symbol] = []
+    for part in value.parts:
+        if not isinstance(part, str) or "${" not in part:
+            parts.append(part)
+            continue
+        position = 0
+        for found in VARIABLE.finditer(part):
+            parts.append(part[position : found.start()])
+            key = found.group(1).lower()
+            present = context.get(key)
+            if present is None:
+                if key.startswith("aws:principaltag/") and may_be_session_tag(key, context):
+                    return None
+                # A global key the evaluator does not derive may be present: unknown. A
+                # service's key is the request's own, and the request does not carry it.
+                if key.startswith("aws:") and not key.startswith("aws:principaltag/"):
+                    return None
+                return ABSENT
+            if len(present) != 1 or present[0].unknown:
+                return None
+            parts.append(present[0])
+            position = found.end()
+        parts.append(part[position:])
+    return Symbol.of(*parts)
 
 
 def _negated(operator: str) -> bool:
@@ -403,13 +448,16 @@ def _flat(value: Any) -> list[Symbol]:
 
 
 def _condition_values(value: Any) -> list[Symbol]:
-    """Condition values; a principal-tag variable is kept as written, for evaluation."""
+    """Condition values; one with policy variables is kept as written, for evaluation."""
     items = value if isinstance(value, list | tuple) else [value]
     kept = []
     for item in items:
-        written = item.text if isinstance(item, Symbol) else item
-        if isinstance(written, str) and PRINCIPAL_TAG_VARIABLE.match(written):
-            kept.append(text(written))
+        if isinstance(item, str) and "${" in item:
+            kept.append(text(item))
+        elif isinstance(item, Symbol) and any(
+            isinstance(part, str) and "${" in part for part in item.parts
+        ):
+            kept.append(item)
         else:
             kept += _flat(item)
     return kept

@@ -14,10 +14,11 @@ def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> 
     mismatches = [o for o in outcomes if not o.matches]
     for outcome in outcomes if every_check else mismatches:
         query = outcome.query
+        step = f" step {query.number}" if query.entry.is_workflow else ""
         yield (
-            f"{'ok' if outcome.matches else 'MISMATCH'} {query.entry.id} in {query.placement}: "
-            f"{query.actor.label} {query.entry.action} {query.target.label}: expected "
-            f"{query.entry.expect}, got {outcome.decision.decision}"
+            f"{'ok' if outcome.matches else 'MISMATCH'} {query.entry.id}{step} in "
+            f"{query.placement}: {query.actor.label} {query.action} {query.target.label}: "
+            f"expected {query.entry.expect}, got {outcome.decision.decision}"
         )
         for hop in outcome.chain:
             yield f"    chain: {hop.describe()}"
@@ -25,14 +26,21 @@ def catalog_lines(outcomes: Sequence[Outcome], *, every_check: bool = False) -> 
                 yield f"        {reason}"
         for reason in outcome.decision.reasons or ("no statement decides it",):
             yield f"    {reason}"
-    journeys = sum(1 for o in outcomes if o.query.entry.expect == "allow")
+    steps = sum(1 for o in outcomes if o.query.entry.is_workflow)
+    journeys = sum(1 for o in outcomes if o.query.entry.expect == "allow") - steps
     unknown = sum(1 for o in outcomes if o.decision.decision == "unknown")
     placements = len({o.query.placement for o in outcomes})
+    workflows = len(
+        {(o.query.entry.id, o.query.placement) for o in outcomes if o.query.entry.is_workflow}
+    )
+    failed = len(
+        {(o.query.entry.id, o.query.placement) for o in mismatches if o.query.entry.is_workflow}
+    )
     verdict = "every check as expected" if not mismatches else f"{len(mismatches)} mismatch(es)"
     yield (
         f"access catalog: {len(outcomes)} checks ({journeys} journeys, "
-        f"{len(outcomes) - journeys} attacks) in {placements} LOB environments: {verdict}, "
-        f"{unknown} unknown"
+        f"{len(outcomes) - journeys - steps} attacks, {workflows} workflows of {steps} steps, "
+        f"{failed} failed) in {placements} LOB environments: {verdict}, {unknown} unknown"
     )
 
 
@@ -55,7 +63,8 @@ def outcome_json(outcome: Outcome) -> dict[str, object]:
         "entry": query.entry.id,
         "placement": query.placement,
         "principal": query.actor.label,
-        "action": query.entry.action,
+        "step": query.number if query.entry.is_workflow else None,
+        "action": query.action,
         "resource": query.target.label,
         "expect": query.entry.expect,
         "decision": outcome.decision.decision,

@@ -20,22 +20,24 @@ def catalog_problems(
 ) -> list[str]:
     entries = entries if entries is not None else load_catalog()
     problems: list[str] = []
-    asked: dict[str, Written] = {}
+    asked: dict[tuple[str, int], Written] = {}
     for entry in entries:
-        try:
-            written = Written(entry.action, tuple(reference.actions(authorized_as(entry.action))))
-        except NotInReference as error:
-            problems.append(f"catalog entry {entry.id}: {error}")
-            continue
-        asked[entry.id] = written
-        problems += [
-            f"catalog entry {entry.id}: {message}"
-            for key in entry.context
-            for message in key_messages(reference, key, [written], every_action=False)
-        ]
+        for number, step in enumerate(entry.requests, start=1):
+            where = f"catalog entry {entry.id}" + (f" step {number}" if entry.is_workflow else "")
+            try:
+                written = Written(step.action, tuple(reference.actions(authorized_as(step.action))))
+            except NotInReference as error:
+                problems.append(f"{where}: {error}")
+                continue
+            asked[(entry.id, number)] = written
+            problems += [
+                f"{where}: {message}"
+                for key in step.context
+                for message in key_messages(reference, key, [written], every_action=False)
+            ]
     wrong: dict[tuple[str, str], str] = {}
     for query in catalog_queries(world, plan, entries):
-        known = asked.get(query.entry.id)
+        known = asked.get((query.entry.id, query.number))
         message = takes_message(known, query.target.arn) if known else None
         if message is not None:
             wrong.setdefault((query.entry.id, query.target.label), message)

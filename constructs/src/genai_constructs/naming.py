@@ -123,6 +123,12 @@ def served_model_prefix(model: str) -> str:
 
 
 # Where each LOB environment publishes the IDs its applications use (SSM parameters).
+# Where a data scientist's experiments (their jobs' outputs) and the MLflow server's artifacts
+# are kept in the interactive environment's artifacts zone: the only prefixes of that zone
+# data scientists read and write.
+EXPERIMENTS_PREFIX = "experiments/"
+MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
+
 PARAMETER_ROOT = "/genai-platform"
 
 

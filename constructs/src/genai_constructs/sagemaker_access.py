@@ -37,28 +37,23 @@ def repository_arn(stack: Stack, image_uri: str) -> str:
     )
 
 
-def grant_sagemaker_runtime(role: iam.IRole, stack: Stack, image_uris: Sequence[str]) -> None:
-    """VPC networking in this account and region, SageMaker's metrics, logs under
-    /aws/sagemaker/, and pulls of ``image_uris`` only."""
-    role.add_to_principal_policy(
-        iam.PolicyStatement(sid="DescribeTheVpc", actions=list(DESCRIBE_ACTIONS), resources=["*"])
-    )
-    role.add_to_principal_policy(
+def runtime_statements(stack: Stack, image_uris: Sequence[str]) -> list[iam.PolicyStatement]:
+    """What a role that SageMaker runs a job or endpoint as needs: VPC networking in this
+    account and region, SageMaker's metrics, logs under /aws/sagemaker/, and pulls of
+    ``image_uris`` only."""
+    return [
+        iam.PolicyStatement(sid="DescribeTheVpc", actions=list(DESCRIBE_ACTIONS), resources=["*"]),
         iam.PolicyStatement(
             sid="JobNetworkInterfaces",
             actions=list(INTERFACE_ACTIONS),
             resources=[f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:*"],
-        )
-    )
-    role.add_to_principal_policy(
+        ),
         iam.PolicyStatement(
             sid="SageMakerMetrics",
             actions=["cloudwatch:PutMetricData"],
             resources=["*"],
             conditions={"StringLike": {"cloudwatch:namespace": list(METRIC_NAMESPACES)}},
-        )
-    )
-    role.add_to_principal_policy(
+        ),
         iam.PolicyStatement(
             sid="PullTheImages",
             actions=[
@@ -67,9 +62,7 @@ def grant_sagemaker_runtime(role: iam.IRole, stack: Stack, image_uris: Sequence[
                 "ecr:BatchCheckLayerAvailability",
             ],
             resources=sorted({repository_arn(stack, uri) for uri in image_uris}),
-        )
-    )
-    role.add_to_principal_policy(
+        ),
         iam.PolicyStatement(
             sid="SageMakerLogs",
             actions=[
@@ -82,5 +75,11 @@ def grant_sagemaker_runtime(role: iam.IRole, stack: Stack, image_uris: Sequence[
                 f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
                 "log-group:/aws/sagemaker/*"
             ],
-        )
-    )
+        ),
+    ]
+
+
+def grant_sagemaker_runtime(role: iam.IRole, stack: Stack, image_uris: Sequence[str]) -> None:
+    """``runtime_statements`` added to ``role``'s own policy."""
+    for statement in runtime_statements(stack, image_uris):
+        role.add_to_principal_policy(statement)

@@ -195,6 +195,8 @@ class GovernedBucket(Construct):
     :param writer_tag: default ``None`` (no restriction); when ``(key, value)``, only principals
         carrying that principal tag may write or delete objects.
     :param denied_reader_arns: default none; role ARNs of this account that may not read objects.
+    :param denied_reader_workspaces: default none; key prefixes (ending in ``/``) where the
+        denied readers may still read (what they write themselves: their jobs' outputs).
     :param send_events: default ``False``; send the bucket's events to EventBridge (set on the
         bucket itself: no notification custom resource).
     :param shared_prefixes: default none; per key prefix, role ARNs of other accounts that may
@@ -218,6 +220,7 @@ class GovernedBucket(Construct):
         metadata_reader_arns: Sequence[str] = (),
         writer_tag: tuple[str, str] | None = None,
         denied_reader_arns: Sequence[str] = (),
+        denied_reader_workspaces: Sequence[str] = (),
         shared_prefixes: Mapping[str, Sequence[str]] | None = None,
         send_events: bool = False,
         tenant_tag: tuple[str, str] | None = None,
@@ -230,10 +233,13 @@ class GovernedBucket(Construct):
         check_at_least("GovernedBucket", "noncurrent_version_days", noncurrent_version_days, 1)
         if object_lock_days is not None:
             check_at_least("GovernedBucket", "object_lock_days", object_lock_days, 1)
-        for prefix in shared:
+        for what, prefix in [
+            *(("shared prefix", p) for p in shared),
+            *(("denied readers' workspace", p) for p in denied_reader_workspaces),
+        ]:
             if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
                 raise ValueError(
-                    f"GovernedBucket: shared prefix '{prefix}' must end with '/' and hold no "
+                    f"GovernedBucket: {what} '{prefix}' must end with '/' and hold no "
                     "leading '/' or '*'"
                 )
         shared_readers = sorted({arn for arns in shared.values() for arn in arns})
@@ -350,7 +356,21 @@ class GovernedBucket(Construct):
                     **not_aws_service,
                 },
             )
-        if denied_reader_arns:
+        if denied_reader_arns and denied_reader_workspaces:
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyNamedReaders",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    not_resources=[
+                        self.bucket.arn_for_objects(f"{prefix}*")
+                        for prefix in denied_reader_workspaces
+                    ],
+                    conditions={"ArnEquals": {"aws:PrincipalArn": list(denied_reader_arns)}},
+                )
+            )
+        elif denied_reader_arns:
             self._deny(
                 "DenyNamedReaders",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -432,6 +452,8 @@ class DataLakeZones(Construct):
     :param zones: default ``DATA_LAKE_ZONES`` (raw, curated, training, artifacts).
     :param object_lock_days: default none; per zone name, governance-mode retention in days.
     :param shared_prefixes: default none; per zone name, GovernedBucket's ``shared_prefixes``.
+    :param denied_reader_workspaces: default none; per zone name, GovernedBucket's
+        ``denied_reader_workspaces``.
     :param event_zones: default none; the zones that send their events to EventBridge.
     Every other keyword is passed to each GovernedBucket (see there for defaults).
     """
@@ -446,6 +468,7 @@ class DataLakeZones(Construct):
         zones: Sequence[str] = ("raw", "curated", "training", "artifacts"),
         object_lock_days: Mapping[str, int] | None = None,
         denied_readers: Mapping[str, Sequence[str]] | None = None,
+        denied_reader_workspaces: Mapping[str, Sequence[str]] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         noncurrent_version_days: int = 90,
         metadata_reader_arns: Sequence[str] = (),
@@ -458,9 +481,11 @@ class DataLakeZones(Construct):
         locks = dict(object_lock_days or {})
         shares = dict(shared_prefixes or {})
         denied = dict(denied_readers or {})
+        workspaces = dict(denied_reader_workspaces or {})
         if not zones or len(set(zones)) != len(zones):
             raise ValueError(f"DataLakeZones: zones must be unique and not empty (got {zones})")
-        unknown = sorted((set(locks) | set(denied) | set(shares) | set(event_zones)) - set(zones))
+        named = set(locks) | set(denied) | set(workspaces) | set(shares) | set(event_zones)
+        unknown = sorted(named - set(zones))
         if unknown:
             raise ValueError(f"DataLakeZones: {unknown} are not zones of {list(zones)}")
 
@@ -478,6 +503,7 @@ class DataLakeZones(Construct):
                 metadata_reader_arns=metadata_reader_arns,
                 writer_tag=writer_tag,
                 denied_reader_arns=denied.get(zone, ()),
+                denied_reader_workspaces=workspaces.get(zone, ()),
                 shared_prefixes=shares.get(zone),
                 send_events=zone in event_zones,
                 tenant_tag=tenant_tag,

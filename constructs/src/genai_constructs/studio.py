@@ -14,7 +14,7 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
-from genai_constructs.naming import USER_TAG
+from genai_constructs.naming import MLFLOW_ARTIFACTS_PREFIX, USER_TAG
 from genai_constructs.principals import own_account_service
 from genai_constructs.validation import check_range
 
@@ -40,6 +40,9 @@ class StudioWorkspace(Construct):
     :param artifacts_bucket: the artifacts zone, for MLflow.
     :param mlflow: default ``True``; a managed MLflow tracking server (Small, about 470 USD a
         month whether used or not).
+    :param shared_spaces: default none; spaces every user of the domain may open (space name
+        to its owner's profile, one of ``users``). People create private spaces only; a shared
+        space is declared here, so that who shares what is in the template.
     """
 
     def __init__(
@@ -57,12 +60,20 @@ class StudioWorkspace(Construct):
         owners: Mapping[str, str] | None = None,
         idle_minutes: int = 60,
         mlflow: bool = True,
+        shared_spaces: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_range("StudioWorkspace", "idle_minutes", idle_minutes, 60, 525600)
-        for name in [domain_name, *users]:
+        shared = dict(shared_spaces or {})
+        for name in [domain_name, *users, *shared]:
             if not Token.is_unresolved(name) and not _NAME.match(name):
                 raise ValueError(f"StudioWorkspace: '{name}' is not a valid SageMaker name")
+        unknown_owners = sorted({owner for owner in shared.values() if owner not in users})
+        if unknown_owners:
+            raise ValueError(
+                f"StudioWorkspace: shared_spaces owners {unknown_owners} are not among users "
+                f"{list(users)}"
+            )
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -126,10 +137,29 @@ class StudioWorkspace(Construct):
             for user in users
         ]
 
+        profiles = dict(zip(users, self.users, strict=True))
+        self.shared_spaces = {
+            space: self._shared_space(space, owner, profiles[owner])
+            for space, owner in shared.items()
+        }
+
         self.mlflow_role: iam.Role | None = None
         self.mlflow: sm.CfnMlflowTrackingServer | None = None
         if mlflow:
             self._mlflow(domain_name, artifacts_bucket, encryption_key)
+
+    def _shared_space(self, name: str, owner: str, profile: sm.CfnUserProfile) -> sm.CfnSpace:
+        space = sm.CfnSpace(
+            self,
+            f"SharedSpace{''.join(part.capitalize() for part in name.split('-'))}",
+            domain_id=self.domain.attr_domain_id,
+            space_name=name,
+            ownership_settings=sm.CfnSpace.OwnershipSettingsProperty(owner_user_profile_name=owner),
+            space_sharing_settings=sm.CfnSpace.SpaceSharingSettingsProperty(sharing_type="Shared"),
+            space_settings=sm.CfnSpace.SpaceSettingsProperty(app_type="JupyterLab"),
+        )
+        space.add_dependency(profile)
+        return space
 
     def _mlflow(self, domain_name: str, artifacts_bucket: s3.IBucket, key: kms.IKey) -> None:
         self.mlflow_role = iam.Role(
@@ -138,13 +168,15 @@ class StudioWorkspace(Construct):
             description="MLflow tracking server: its artifact prefix and model registration",
             assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
-        artifacts_bucket.grant_read_write(self.mlflow_role, "mlflow/*")
+        artifacts_bucket.grant_read_write(self.mlflow_role, f"{MLFLOW_ARTIFACTS_PREFIX}*")
         key.grant_encrypt_decrypt(self.mlflow_role)
         self.mlflow = sm.CfnMlflowTrackingServer(
             self,
             "Mlflow",
             tracking_server_name=f"{domain_name}-mlflow"[:256],
-            artifact_store_uri=artifacts_bucket.s3_url_for_object("mlflow"),
+            artifact_store_uri=artifacts_bucket.s3_url_for_object(
+                MLFLOW_ARTIFACTS_PREFIX.rstrip("/")
+            ),
             role_arn=self.mlflow_role.role_arn,
             tracking_server_size="Small",
             automatic_model_registration=False,
