@@ -24,8 +24,14 @@ from blueprint.model.layers import (
 from genai_constructs import acknowledge
 from genai_constructs.compliance import in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
+from genai_constructs.model_import import BaseModelImport
 from genai_constructs.model_release import ModelRelease
-from genai_constructs.naming import pascal, release_models_prefix, served_model_prefix
+from genai_constructs.naming import (
+    base_model_prefix,
+    pascal,
+    release_models_prefix,
+    served_model_prefix,
+)
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.alerts import subscribe
@@ -33,11 +39,6 @@ from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import SecurityStack
-
-
-def base_model_prefix(model_id: str) -> str:
-    """Where the platform team stages an open-weights model in a LOB's artifacts zone."""
-    return f"models/{model_id}/base/"
 
 
 class MLStack(Stack):
@@ -67,6 +68,12 @@ class MLStack(Stack):
             self._studio(inputs.studio)
         self.pipelines = {
             entry.tuning.name: self._pipeline(entry, inputs) for entry in inputs.fine_tuning
+        }
+        bases = {entry.base_model.id: entry.base_model for entry in inputs.fine_tuning}
+        self.imports = {
+            model.id: self._import(model.id, model.source, model.hf_model_id)
+            for model in bases.values()
+            if model.source
         }
         self.endpoints: dict[str, GpuEndpoint] = {}
         self.release: ModelRelease | None = None
@@ -155,6 +162,24 @@ class MLStack(Stack):
         mark(pipeline.role, f"pipeline-role/{spec.name}")
         mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
         return pipeline
+
+    def _import(self, model_id: str, source: str, hf_model_id: str) -> BaseModelImport:
+        """The pipeline that stages the base weights a fine-tuning pipeline starts from."""
+        staging = BaseModelImport(
+            self,
+            f"Import{pascal(model_id)}",
+            model_id=model_id,
+            source_uri=source,
+            hf_model_id=hf_model_id,
+            vpc_subnets=self.subnets,
+            security_group=self.jobs_security_group,
+            encryption_key=self.security.data_key,
+            artifacts_bucket=self.zones["artifacts"],
+            workload_tag=names.PIPELINE_TAG,
+        )
+        mark(staging.pipeline, f"model-import/{model_id}")
+        mark(staging.role, f"model-import-role/{model_id}")
+        return staging
 
     def _release(self, release: ReleaseInputs, endpoints: tuple[EndpointInputs, ...]) -> None:
         """The function that releases approved models of the LOB's pipelines here."""

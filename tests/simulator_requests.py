@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,12 @@ class Compared:
         return (self.query.entry.id, self.request.action)
 
 
+# Keys the Service Authorization Reference lists as a service's policy variables, set for a
+# session (SageMaker Studio's), not among any action's condition keys: the simulator drops them
+# from a request's context, so their variables are put in the policies' text here instead.
+SESSION_VARIABLES = frozenset({"sagemaker:domainid", "sagemaker:userprofilename"})
+
+
 def simulator_request(evaluator: Evaluator, request: Request) -> Json:
     principal = request.principal
     if principal.is_service:
@@ -57,14 +64,22 @@ def simulator_request(evaluator: Evaluator, request: Request) -> Json:
         raise Untranslatable("a principal outside the assembly")
     sets = evaluator.policy_sets(request, role)
     name = render(role.name)
+    context = evaluator.context_of(request)
+    variables = {
+        key: render(values[0])
+        for key, values in context.items()
+        if key in SESSION_VARIABLES and len(values) == 1
+    }
+
+    def document(statements: list[Statement]) -> Json:
+        return policy_document(statements, variables)
+
     return {
         "principal": f"arn:aws:sts::{principal.account}:assumed-role/{name}/catalog",
         "action": request.action,
         "resource": render(request.resource),
         "resourceAccount": request.resource_account or principal.account,
-        "context": {
-            key: values_of(values) for key, values in evaluator.context_of(request).items()
-        },
+        "context": {key: values_of(values) for key, values in context.items()},
         "identity": [document(sets["identity"])] if sets["identity"] else [],
         "boundary": [document(sets["boundary"])] if role.boundary is not None else None,
         "scps": [[document(sets["scp"])]] if sets["scp"] else [],
@@ -73,11 +88,14 @@ def simulator_request(evaluator: Evaluator, request: Request) -> Json:
     }
 
 
-def document(statements: list[Statement]) -> Json:
-    return {"Version": "2012-10-17", "Statement": [statement_json(s) for s in statements]}
+def policy_document(statements: list[Statement], variables: dict[str, str]) -> Json:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [statement_json(s, variables) for s in statements],
+    }
 
 
-def statement_json(statement: Statement) -> Json:
+def statement_json(statement: Statement, variables: dict[str, str]) -> Json:
     if statement.origin.sid == "unreadable" or not statement.actions_known:
         raise Untranslatable(f"a statement not read in full: {statement.origin}")
     written: Json = {
@@ -97,10 +115,19 @@ def statement_json(statement: Statement) -> Json:
             if condition.operator == "Unreadable":
                 raise Untranslatable(f"a condition not read: {statement.origin}")
             block.setdefault(condition.operator, {})[condition.key] = [
-                render(v) for v in condition.values
+                with_session_variables(render(v), variables) for v in condition.values
             ]
         written["Condition"] = block
     return written
+
+
+def with_session_variables(value: str, variables: dict[str, str]) -> str:
+    """``value`` with each of ``SESSION_VARIABLES`` the request carries put in its place."""
+    return re.sub(
+        r"\$\{([^}]+)\}",
+        lambda found: variables.get(found.group(1).lower(), found.group(0)),
+        value,
+    )
 
 
 def principals_json(statement: Statement) -> Any:

@@ -536,6 +536,46 @@ def test_fine_tuning_bases_must_be_open_weights_models(tmp_path: Path) -> None:
     ]
 
 
+def test_a_fine_tuned_model_needs_an_approved_source(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        del data["catalog"]["open_weights"][0]["source"]
+
+    assert _problems(tmp_path, edit) == [
+        "catalog.open_weights[0].source: missing: lobs[claims].ml.fine_tuning[0] fine-tunes "
+        "this model and its jobs have no internet path to fetch it; allowed: "
+        "s3://bucket/prefix/ of the organization's approved copy of its weights"
+    ]
+
+
+@pytest.mark.parametrize(
+    "source", ["https://huggingface.co/mistralai/x/", "s3://intake/weights", "s3://intake/*/"]
+)
+def test_a_source_is_an_s3_prefix(tmp_path: Path, source: str) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["catalog"]["open_weights"][0]["source"] = source
+
+    meaning = "an S3 prefix such as s3://bucket/prefix/ (ending with '/', no wildcards)"
+    assert _problems(tmp_path, edit) == [
+        f"catalog.open_weights[0].source: '{source}' is not {meaning}; allowed: {meaning}"
+    ]
+
+
+def test_each_fine_tuned_model_is_staged_by_its_import(example: Synthesized) -> None:
+    template = example.template("claims-nonprod-ml")
+    [pipeline] = [
+        p
+        for p in template.find_resources("AWS::SageMaker::Pipeline").values()
+        if p["Properties"]["PipelineName"].startswith("import-")
+    ]
+    assert pipeline["Properties"]["PipelineName"] == "import-mistral-7b-instruct"
+    body = joined(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"])
+    assert "s3://example-corp-model-intake/mistralai/Mistral-7B-Instruct-v0.3/" in body
+    assert "/models/mistral-7b-instruct/base" in body
+    for env in ("interactive", "prod"):
+        pipelines = example.template(f"claims-{env}-ml").find_resources("AWS::SageMaker::Pipeline")
+        assert not pipelines
+
+
 def test_recipes_under_other_names_share_one_sdk_definition() -> None:
     """The SDK builds a definition once per recipe; the name is put in afterwards, and the
     result is what the SDK itself writes for that name."""

@@ -261,8 +261,8 @@ def test_the_catalog_holds_under_the_centralized_model(centralized: Synthesized)
     same_account = [
         o
         for o in outcomes
-        if o.query.entry.principal.startswith("other-lob/")
-        and not o.query.entry.principal.startswith("other-lob/home/")
+        if o.query.step.principal.startswith("other-lob/")
+        and not o.query.step.principal.startswith("other-lob/home/")
         and o.query.placement.endswith("-central")
         and o.query.actor.principal.account == o.query.target.account
     ]
@@ -294,7 +294,7 @@ def test_an_lob_account_reaches_only_its_own_tenancy(centralized: Synthesized) -
     decided = {
         (o.query.entry.id, o.query.placement, o.query.actor.label, o.decision.decision)
         for o in outcomes
-        if o.query.entry.principal.startswith(("home/", "other-lob/home/"))
+        if o.query.step.principal.startswith(("home/", "other-lob/home/"))
     }
     assert (
         "app-becomes-its-tenancy-role",

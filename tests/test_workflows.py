@@ -84,6 +84,16 @@ def unpublish_the_endpoint(template: Json) -> None:
         del resources[logical_id]
 
 
+def no_base_weight_writes(template: Json) -> None:
+    """The import role's policy without its puts under the base prefix."""
+    for logical_id, resource in template["Resources"].items():
+        if logical_id.startswith("ImportMistral7bInstructRoleDefaultPolicy"):
+            document = resource["Properties"]["PolicyDocument"]
+            document["Statement"] = [
+                s for s in document["Statement"] if "s3:PutObject" not in s["Action"]
+            ]
+
+
 def deny_every_artifact(template: Json) -> None:
     """The artifacts zone's deny of the data scientist's reads without its workspaces."""
     for logical_id, resource in template["Resources"].items():
@@ -117,8 +127,19 @@ def deny_every_artifact(template: Json) -> None:
             unpublish_the_endpoint,
             [f"{ENDPOINT} step 1 in claims-nonprod"],
         ),
+        (
+            "claims-nonprod-ml",
+            no_base_weight_writes,
+            ["ml-engineer-day step 5 in claims-nonprod"],
+        ),
     ],
-    ids=["no-private-spaces", "no-job-network", "no-experiments-workspace", "no-endpoint-name"],
+    ids=[
+        "no-private-spaces",
+        "no-job-network",
+        "no-experiments-workspace",
+        "no-endpoint-name",
+        "no-base-weights",
+    ],
 )
 def test_a_workflow_fails_at_the_step_a_template_no_longer_allows(
     example: Synthesized,

@@ -67,6 +67,15 @@ KeyPrefix = Annotated[
 ]
 
 
+S3Prefix = Annotated[
+    str,
+    matching(
+        r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(?:[^*?]+/)?$",
+        "an S3 prefix such as s3://bucket/prefix/ (ending with '/', no wildcards)",
+    ),
+]
+
+
 def _account_id(value: str) -> str:
     if not ACCOUNT_ID.match(value):
         raise ValueError(f"'{value}' is not an AWS account id; allowed: exactly 12 digits, quoted")
@@ -478,10 +487,13 @@ class ModelArchitecture(Model):
 
 
 class OpenWeightsModel(Model):
-    """An open-weights model the LOBs may fine-tune and host in their own accounts."""
+    """An open-weights model the LOBs may fine-tune and host in their own accounts;
+    ``source`` is the organization's approved copy of its weights (the files of
+    ``hf_model_id``), which each LOB that fine-tunes it stages from."""
 
     id: Slug
     hf_model_id: OwnerSlashName
+    source: S3Prefix | None = None
     architecture: ModelArchitecture
     training_instance: GpuInstance
     serving_instance: GpuInstance

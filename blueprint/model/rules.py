@@ -57,6 +57,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *_vpc_overlap_problems(data),
         *_endpoint_zone_problems(data),
         *_recipe_image_problems(data),
+        *_base_weights_problems(data),
         *_use_case_reference_problems(data),
         *_metrics_sink_problems(data),
         *operating_model_problems(data),
@@ -550,6 +551,29 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"the image is in {account}/{region}; allowed: the ECR of the LOB's nonprod "
                     f"account and region ({where[0]}.dkr.ecr.{where[1]}.amazonaws.com/...)",
                 )
+
+
+def _base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A fine-tuned model's weights are staged from the organization's approved copy: its jobs
+    have no internet path to fetch them."""
+    models = list(map(_mapping, _sequence(_mapping(data.get("catalog")).get("open_weights"))))
+    tuned: dict[str, str] = {}
+    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+        for e_index, entry in enumerate(
+            map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
+        ):
+            base = entry.get("base_model")
+            if isinstance(base, str):
+                tuned.setdefault(base, f"lobs[{index}].ml.fine_tuning[{e_index}]")
+    for index, model in enumerate(models):
+        user = tuned.get(str(model.get("id")))
+        if user is not None and model.get("source") is None:
+            yield ConfigProblem(
+                f"catalog.open_weights[{index}].source",
+                f"missing: {user} fine-tunes this model and its jobs have no internet path to "
+                "fetch it; allowed: s3://bucket/prefix/ of the organization's approved copy of "
+                "its weights",
+            )
 
 
 def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

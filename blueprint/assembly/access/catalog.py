@@ -27,6 +27,7 @@ from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.rollout import approval_actions, plan_rollout
 from genai_constructs.naming import (
     EXPERIMENTS_PREFIX,
+    base_model_prefix,
     MLFLOW_ARTIFACTS_PREFIX,
     USER_TAG,
     merged_models_prefix,
@@ -81,9 +82,19 @@ class Entry(BaseModel):
     context: dict[str, str] = {}
     steps: list[Step] = []
     # What an LOB environment must have for the entry to be asked there: Studio users (a
-    # profile to work in), an MLflow tracking server.
+    # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
+    # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
+    # GPU endpoints, a fine-tuning pipeline.
     needs: list[
-        Literal["studio-users", "mlflow", "knowledge-bases", "answer-apis", "endpoints"]
+        Literal[
+            "studio-users",
+            "mlflow",
+            "genai",
+            "knowledge-bases",
+            "answer-apis",
+            "endpoints",
+            "fine-tuning",
+        ]
     ] = []
     why: str = Field(min_length=10)
 
@@ -244,10 +255,15 @@ def asked_in(entry: Entry, plan: Plan) -> list[Placement]:
 
 def has(plan: Plan, placement: Placement, need: str) -> bool:
     """Whether ``placement`` has what an entry ``needs``: Studio users or MLflow (where it
-    hosts Studio); a use case with knowledge bases, an answer API or GPU endpoints here."""
+    hosts Studio); its GenAI layer; a use case with knowledge bases, an answer API or GPU
+    endpoints here."""
     lob = placement.lob
     if lob is None:
         return False
+    if need == "genai":
+        return placement.hosts(Layer.GENAI)
+    if need == "fine-tuning":
+        return bool(plan.fine_tuning(placement))
     if need in ("studio-users", "mlflow"):
         studio = lob.ml.studio
         hosted = plan.hosts_studio(placement)
@@ -385,6 +401,7 @@ class Selection:
             "model-release": "model-release-role",
             "endpoint-role/*": "endpoint-role",
             "ingestion-starter/*": "ingestion-starter-role",
+            "model-import/*": "model-import-role",
         }.get(selector)
         if kind is None:
             raise ValueError(f"unknown principal selector '{selector}'")
@@ -618,6 +635,17 @@ class Selection:
                 Target(selector, Symbol.of(self._arn(asset), f"/{prefix}{PROBE_KEY}"), account)
                 for asset in self._assets("zone", "artifacts")
             ]
+        if kind == "base-model":
+            return self._base_models(name, actor)
+        if kind == "model-import-role" and name == "own":
+            serves = actor.serves if actor is not None else None
+            return [
+                Target(f"{kind}/{asset.name}", self._arn(asset), account)
+                for asset in self._assets(kind, "*")
+                if asset.name == serves
+            ]
+        if kind == "recipe-image" and name == "own":
+            return self._recipe_images(actor)
         if kind == "network-interface":
             region = self.placement.region
             arn = f"arn:aws:ec2:{region}:{account}:network-interface/*"
@@ -762,6 +790,49 @@ class Selection:
             if resource.get("Type") == "AWS::SSM::Parameter"
             and isinstance(resource.get("Properties", {}).get("Name"), str)
         }
+
+    def _base_models(self, which: str, actor: Actor | None) -> list[Target]:
+        """An object of an open-weights model's staged weights (``models/<id>/base/``):
+        ``own`` the one an import stages or a fine-tuning pipeline starts from, ``*`` each
+        model the LOB fine-tunes."""
+        lob = self.placement.lob
+        tunings = lob.ml.fine_tuning if lob else []
+        serves = actor.serves if actor is not None else None
+        models = sorted(
+            {
+                tuning.base_model
+                for tuning in tunings
+                if which == "*" or serves in (tuning.name, tuning.base_model)
+            }
+        )
+        return [
+            Target(
+                f"base-model/{model}",
+                Symbol.of(self._arn(asset), f"/{base_model_prefix(model)}{PROBE_FILE}"),
+                self.placement.account,
+            )
+            for model in models
+            for asset in self._assets("zone", "artifacts")
+        ]
+
+    def _recipe_images(self, actor: Actor | None) -> list[Target]:
+        """The ECR repository of the recipe image a fine-tuning pipeline runs."""
+        lob = self.placement.lob
+        serves = actor.serves if actor is not None else None
+        images = [t.recipe_image for t in (lob.ml.fine_tuning if lob else []) if t.name == serves]
+        return [
+            Target(
+                f"recipe-image/{serves}",
+                text(
+                    f"arn:aws:ecr:{rest.split('.amazonaws.com')[0]}:{account}:repository/"
+                    + rest.split("/", 1)[1].split("@")[0].split(":")[0]
+                ),
+                account,
+            )
+            for image in images
+            if image
+            for account, _, rest in [image.partition(".dkr.ecr.")]
+        ]
 
     def _platform(self, selector: str) -> Selection | None:
         """``tooling/...`` and ``governance/...``: that selector in the platform account."""

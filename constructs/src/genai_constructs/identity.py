@@ -58,6 +58,12 @@ BOUNDARY_SERVICES = (
     "tag",
 )
 
+TRAIL_READS = (
+    "cloudtrail:LookupEvents",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors",
+)
 
 # Changing a stack makes CloudFormation act with the stack's service role (the bootstrap's
 # execution role, outside the boundary), and an extension (a hook, a resource type) runs in
@@ -395,6 +401,13 @@ def boundary_document(
             iam.PolicyStatement(
                 sid="AllowPlatformServices",
                 actions=[f"{service}:*" for service in (*BOUNDARY_SERVICES, *extra_services)],
+                resources=["*"],
+            ),
+            # The trail's event history and settings, read only: auditors verify what
+            # happened; nobody under the boundary creates, changes or stops a trail.
+            iam.PolicyStatement(
+                sid="AllowTrailReads",
+                actions=list(TRAIL_READS),
                 resources=["*"],
             ),
             iam.PolicyStatement(

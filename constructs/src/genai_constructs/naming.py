@@ -96,6 +96,11 @@ def boundary_policy_name(prefix: str) -> str:
     return f"{prefix}-{BOUNDARY_SUFFIX}"
 
 
+def base_model_prefix(model_id: str) -> str:
+    """Where an open-weights model's base weights are staged in a LOB's artifacts zone."""
+    return f"models/{model_id}/base/"
+
+
 def pipeline_runs_prefix(pipeline: str) -> str:
     """Where a fine-tuning pipeline keeps its runs (adapters, reports) in the artifacts zone."""
     return f"pipelines/{pipeline}/"
