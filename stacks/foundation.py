@@ -16,7 +16,7 @@ from blueprint.model.layers import (
     RemotePrefix,
     WorkloadRoleInputs,
 )
-from blueprint.model.personas import RELEASE_APPROVER, Job
+from blueprint.model.personas import AUDITOR, RELEASE_APPROVER, Job
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
@@ -92,6 +92,11 @@ class FoundationStack(PinnedZonesStack):
                 else None
             ),
             deployment_bucket_pattern=f"arn:aws:s3:::{names.asset_bucket_name('*', '*')}",
+            trail_readers=[
+                names.role_name(inputs.prefix, persona.persona.name)
+                for persona in inputs.personas
+                if persona.persona == AUDITOR
+            ],
         )
         own_logs = security.invocation_log_group
         self._persona_access(

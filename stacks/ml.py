@@ -71,7 +71,7 @@ class MLStack(Stack):
         }
         bases = {entry.base_model.id: entry.base_model for entry in inputs.fine_tuning}
         self.imports = {
-            model.id: self._import(model.id, model.source, model.hf_model_id)
+            model.id: self._import(model.id, model.source, model.hf_model_id, model.sha256)
             for model in bases.values()
             if model.source
         }
@@ -163,7 +163,9 @@ class MLStack(Stack):
         mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
         return pipeline
 
-    def _import(self, model_id: str, source: str, hf_model_id: str) -> BaseModelImport:
+    def _import(
+        self, model_id: str, source: str, hf_model_id: str, sha256: str | None
+    ) -> BaseModelImport:
         """The pipeline that stages the base weights a fine-tuning pipeline starts from."""
         staging = BaseModelImport(
             self,
@@ -171,6 +173,7 @@ class MLStack(Stack):
             model_id=model_id,
             source_uri=source,
             hf_model_id=hf_model_id,
+            expected_sha256=sha256,
             vpc_subnets=self.subnets,
             security_group=self.jobs_security_group,
             encryption_key=self.security.data_key,

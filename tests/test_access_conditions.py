@@ -225,3 +225,10 @@ def test_a_variable_of_several_or_unknown_values_is_unknown() -> None:
 def test_a_global_key_the_evaluator_does_not_derive_is_unknown_in_a_variable() -> None:
     condition = Condition("StringEquals", "s3:prefix", (text("home/${aws:userid}/"),))
     assert condition_holds(condition, {"s3:prefix": (text("home/x/"),)}) is Tri.UNKNOWN
+
+
+@pytest.mark.parametrize("written", ["a${*}b", "${sagemaker:UserProfileName, 'none'}", "${$}x"])
+def test_variable_forms_the_evaluator_does_not_read_are_unknown(written: str) -> None:
+    condition = Condition("StringLike", "test:Key", (text(written),))
+    context = {"test:key": (text("a*b"),), "sagemaker:userprofilename": (text("alice"),)}
+    assert condition_holds(condition, context) is Tri.UNKNOWN

@@ -450,6 +450,7 @@ def test_only_workload_roles_that_write_operational_zones_carry_the_pipeline_tag
     assert tagged == {
         "WorkloadIngestionRoleIngestion",
         "FineTuningClaimsSummarizerExecutionRole",
+        "ImportMistral7bInstructRole",  # stages the base weights in nonprod's artifacts
         "EndpointClaimsSummarizerExecutionRole",
         "EndpointClaimsSummarizerMonitorRole",
         "ModelReleaseRole",  # nonprod and prod: writes the releases it serves

@@ -46,7 +46,10 @@ def state_change_rules(example: Synthesized, stack: str) -> list[Json]:
 
 
 def test_hop_1_the_pipeline_registers_its_merged_weights(example: Synthesized) -> None:
-    _, pipeline = only(resources(example, "claims-nonprod-ml", "AWS::SageMaker::Pipeline"))
+    pipelines = resources(example, "claims-nonprod-ml", "AWS::SageMaker::Pipeline")
+    _, pipeline = only(
+        {k: p for k, p in pipelines.items() if p["Properties"]["PipelineName"] == MODEL}
+    )
     body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
     steps = {step["Name"]: step for step in json.loads(joined(body))["Steps"]}
     [merged] = steps["MergeAdapter"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]

@@ -489,11 +489,16 @@ class ModelArchitecture(Model):
 class OpenWeightsModel(Model):
     """An open-weights model the LOBs may fine-tune and host in their own accounts;
     ``source`` is the organization's approved copy of its weights (the files of
-    ``hf_model_id``), which each LOB that fine-tunes it stages from."""
+    ``hf_model_id``), which each LOB that fine-tunes it stages from; ``sha256`` its approved
+    digest (the import manifest's), which an import then requires of the source."""
 
     id: Slug
     hf_model_id: OwnerSlashName
     source: S3Prefix | None = None
+    sha256: Annotated[
+        str | None,
+        matching(r"^[0-9a-f]{64}$", "a SHA-256 digest: 64 lower-case hex digits"),
+    ] = None
     architecture: ModelArchitecture
     training_instance: GpuInstance
     serving_instance: GpuInstance

@@ -18,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from conftest import new_stack
-from genai_constructs.importer.import_model import MANIFEST, import_model, main
+from genai_constructs.importer.import_model import MANIFEST, UnfitSource, import_model, main
 from genai_constructs.model_import import SCRIPT, BaseModelImport
 
 SOURCE = "s3://model-intake/mistralai/Mistral-7B-Instruct-v0.3/"
@@ -70,8 +70,10 @@ def test_one_network_isolated_job_copies_the_source_under_the_base_prefix(
     assert output["S3Output"]["S3Uri"] == "s3://TOKEN/models/mistral-7b/base"
     assert job["ProcessingOutputConfig"]["KmsKeyId"] == "TOKEN"
     assert job["AppSpecification"]["ContainerEntrypoint"] == [
-        "python3",
-        f"/opt/ml/processing/code/{SCRIPT.name}",
+        "/bin/sh",
+        "-c",
+        'exec python3 /opt/ml/processing/code/*.py "$@"',
+        "import_model",
         "--model-id",
         "mistral-7b",
         "--origin",
@@ -109,8 +111,9 @@ def test_the_role_reads_its_source_and_only_adds_the_base_weights(template: Temp
         ({"source_uri": "s3://model-intake/*/"}, "is not an S3 prefix"),
         ({"vpc_subnets": []}, "vpc_subnets must name at least one subnet"),
         ({"model_id": "Mistral_7B"}, "makes no valid pipeline name"),
+        ({"expected_sha256": "ABC"}, "is not a SHA-256 digest"),
     ],
-    ids=["no-trailing-slash", "not-s3", "wildcard", "no-subnets", "bad-id"],
+    ids=["no-trailing-slash", "not-s3", "wildcard", "no-subnets", "bad-id", "bad-digest"],
 )
 def test_bad_settings_are_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -207,3 +210,27 @@ def test_the_script_runs_as_the_job_runs_it(tmp_path: Path) -> None:
     )
     digest = json.loads((tmp_path / "out" / MANIFEST).read_text())["sha256"]
     assert result.stdout == f"staged 3 file(s) of m: sha256 {digest}\n"
+
+
+def test_pickled_weights_are_refused(tmp_path: Path) -> None:
+    source = weights(tmp_path)
+    (source / "pytorch_model.bin").write_bytes(b"pickle")
+    with pytest.raises(UnfitSource, match=r"pickled files \(pytorch_model.bin\)"):
+        import_model(source, tmp_path / "out", model_id="m", origin=SOURCE, hf_model_id=None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_source_that_changed_since_its_approval_is_refused(tmp_path: Path) -> None:
+    source = weights(tmp_path)
+    approved = import_model(source, tmp_path / "a", model_id="m", origin=SOURCE, hf_model_id=None)
+    digest = str(approved["sha256"])
+    again = import_model(
+        source, tmp_path / "b", model_id="m", origin=SOURCE, hf_model_id=None, expected=digest
+    )
+    assert again["sha256"] == digest
+    (source / "config.json").write_text('{"model_type": "other"}')
+    with pytest.raises(UnfitSource, match=f"not the approved {digest}"):
+        import_model(
+            source, tmp_path / "c", model_id="m", origin=SOURCE, hf_model_id=None, expected=digest
+        )
+    assert not (tmp_path / "c").exists()

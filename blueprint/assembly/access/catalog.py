@@ -27,9 +27,9 @@ from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.rollout import approval_actions, plan_rollout
 from genai_constructs.naming import (
     EXPERIMENTS_PREFIX,
-    base_model_prefix,
     MLFLOW_ARTIFACTS_PREFIX,
     USER_TAG,
+    base_model_prefix,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,

@@ -323,7 +323,11 @@ def _substituted(value: Symbol, context: Context) -> Symbol | None:
                 return None
             parts.append(present[0])
             position = found.end()
-        parts.append(part[position:])
+        rest = part[position:]
+        if "${" in rest or any(isinstance(p, str) and "${" in p for p in parts):
+            # ${*}, ${?}, ${$} and ${key, 'default'}: forms the evaluator does not read.
+            return None
+        parts.append(rest)
     return Symbol.of(*parts)
 
 

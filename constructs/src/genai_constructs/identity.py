@@ -156,6 +156,9 @@ class PersonaRoles(Construct):
         write them: nobody swaps an asset between its upload and its deployment.
     :param release_approver: default none; the name of the one role of the account that may
         approve a pipeline's release (separation of duties: nobody who builds or deploys).
+    :param trail_readers: default none; the names of the roles of the account that may read
+        the trail's event history and settings (the auditors; it names people, their session
+        tags and request parameters).
     """
 
     def __init__(
@@ -171,6 +174,7 @@ class PersonaRoles(Construct):
         deployment_role_pattern: str | None = None,
         deployment_bucket_pattern: str | None = None,
         release_approver: str | None = None,
+        trail_readers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         session = max_session or Duration.hours(1)
@@ -199,6 +203,7 @@ class PersonaRoles(Construct):
                 deployment_role_pattern,
                 deployment_bucket_pattern,
                 release_approver,
+                trail_readers,
             ),
         )
         acknowledge(
@@ -351,6 +356,7 @@ def boundary_document(
     deployment_role_pattern: str | None = None,
     deployment_bucket_pattern: str | None = None,
     release_approver: str | None = None,
+    trail_readers: Sequence[str] = (),
 ) -> iam.PolicyDocument:
     """The permissions boundary: allowed services, and the escalations it denies."""
     boundary_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{boundary_name}"
@@ -403,12 +409,24 @@ def boundary_document(
                 actions=[f"{service}:*" for service in (*BOUNDARY_SERVICES, *extra_services)],
                 resources=["*"],
             ),
-            # The trail's event history and settings, read only: auditors verify what
-            # happened; nobody under the boundary creates, changes or stops a trail.
-            iam.PolicyStatement(
-                sid="AllowTrailReads",
-                actions=list(TRAIL_READS),
-                resources=["*"],
+            # The trail's event history and settings, read only and by the auditors alone:
+            # nobody under the boundary creates, changes or stops a trail.
+            *(
+                iam.PolicyStatement(
+                    sid="AllowTrailReadsToAuditors",
+                    actions=list(TRAIL_READS),
+                    resources=["*"],
+                    conditions={
+                        "ArnEquals": {
+                            "aws:PrincipalArn": [
+                                f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{name}"
+                                for name in trail_readers
+                            ]
+                        }
+                    },
+                )
+                for _ in [trail_readers]
+                if trail_readers
             ),
             iam.PolicyStatement(
                 sid="AllowIamReadAndPassRoleToPlatformServices",

@@ -42,6 +42,8 @@ class BaseModelImport(Construct):
     :param model_id: the open-weights model's id in the catalog.
     :param source_uri: ``s3://bucket/prefix/`` of the approved copy of the weights.
     :param hf_model_id: default none; the Hugging Face model the copy is of, for the manifest.
+    :param expected_sha256: default none; the approved digest of the whole model (the
+        manifest's ``sha256``): a source that no longer has it is refused, nothing staged.
     :param volume_gb: default 200; the job's volume (it holds the weights once).
     :param max_runtime_hours: default 6.
     :param workload_tag: default none; a tag of the role (a bucket that admits only tagged
@@ -60,6 +62,7 @@ class BaseModelImport(Construct):
         encryption_key: kms.IKey,
         artifacts_bucket: s3.IBucket,
         hf_model_id: str | None = None,
+        expected_sha256: str | None = None,
         volume_gb: int = 200,
         max_runtime_hours: int = 6,
         workload_tag: tuple[str, str] | None = None,
@@ -76,6 +79,11 @@ class BaseModelImport(Construct):
             )
         if not vpc_subnets:
             raise ValueError("BaseModelImport: vpc_subnets must name at least one subnet")
+        if expected_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", expected_sha256):
+            raise ValueError(
+                f"BaseModelImport: expected_sha256 '{expected_sha256}' is not a SHA-256 digest "
+                "(64 lower-case hex digits)"
+            )
         source_bucket, source_prefix = found.groups()
         stack = Stack.of(self)
         self.model_id = model_id
@@ -119,14 +127,18 @@ class BaseModelImport(Construct):
             )
         )
 
+        # SageMaker names the downloaded script after its asset key: run the one file there.
         arguments = [
-            "python3",
-            f"{CODE_DIRECTORY}/{SCRIPT.name}",
+            "/bin/sh",
+            "-c",
+            f'exec python3 {CODE_DIRECTORY}/*.py "$@"',
+            SCRIPT.stem,
             "--model-id",
             model_id,
             "--origin",
             source_uri,
             *(["--hf-model-id", hf_model_id] if hf_model_id else []),
+            *(["--expected-sha256", expected_sha256] if expected_sha256 else []),
         ]
         job = {
             "ProcessingResources": {

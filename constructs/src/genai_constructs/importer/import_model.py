@@ -12,24 +12,26 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
 MANIFEST = "manifest.json"
 CHUNK = 8 * 1024 * 1024
+# Formats that run code when they are loaded (Python pickles): weights are staged as
+# safetensors only.
+PICKLED = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 class UnfitSource(Exception):
     """What makes the source unfit to stage: said on stderr, exit 2."""
 
 
-def copy_with_digest(source: Path, target: Path) -> str:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
-    with source.open("rb") as reader, target.open("wb") as writer:
+    with path.open("rb") as reader:
         for chunk in iter(lambda: reader.read(CHUNK), b""):
             digest.update(chunk)
-            writer.write(chunk)
     return digest.hexdigest()
 
 
@@ -40,9 +42,17 @@ def weights_digest(files: list[dict[str, object]]) -> str:
 
 
 def import_model(
-    source: Path, destination: Path, *, model_id: str, origin: str, hf_model_id: str | None
+    source: Path,
+    destination: Path,
+    *,
+    model_id: str,
+    origin: str,
+    hf_model_id: str | None,
+    expected: str | None = None,
 ) -> dict[str, object]:
-    """Copy every file under ``source`` to ``destination`` and write the manifest there."""
+    """Check every file under ``source`` (no pickles; the digest ``expected``, when given),
+    then copy them to ``destination`` and write the manifest there: nothing is written for a
+    source that fails a check."""
     files = sorted(path for path in source.rglob("*") if path.is_file())
     if not files:
         raise UnfitSource(f"{origin} holds no files: nothing to stage for {model_id}")
@@ -52,16 +62,31 @@ def import_model(
             f"{origin} holds a {MANIFEST} of its own; the import writes that name, so it "
             "cannot stage the source as it is"
         )
-    entries: list[dict[str, object]] = []
+    pickled = [name for name in names if name.lower().endswith(PICKLED)]
+    if pickled:
+        raise UnfitSource(
+            f"{origin} holds pickled files ({', '.join(pickled)}), which run code when loaded; "
+            "allowed: weights as safetensors"
+        )
+    entries: list[dict[str, object]] = [
+        {"path": name, "bytes": path.stat().st_size, "sha256": file_digest(path)}
+        for path, name in zip(files, names, strict=True)
+    ]
+    found = weights_digest(entries)
+    if expected is not None and found != expected:
+        raise UnfitSource(
+            f"{origin} has the digest {found}, not the approved {expected}: it changed since "
+            "it was approved"
+        )
     for path, name in zip(files, names, strict=True):
-        digest = copy_with_digest(path, destination / name)
-        entries.append({"path": name, "bytes": path.stat().st_size, "sha256": digest})
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination / name)
     manifest: dict[str, object] = {
         "model_id": model_id,
         "source": origin,
         "hf_model_id": hf_model_id,
         "files": entries,
-        "sha256": weights_digest(entries),
+        "sha256": found,
     }
     (destination / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
@@ -74,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-id", required=True)
     parser.add_argument("--origin", required=True, help="the S3 URI the weights came from")
     parser.add_argument("--hf-model-id")
+    parser.add_argument("--expected-sha256", help="the approved digest of the whole model")
     args = parser.parse_args(argv)
     try:
         manifest = import_model(
@@ -82,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             model_id=args.model_id,
             origin=args.origin,
             hf_model_id=args.hf_model_id,
+            expected=args.expected_sha256,
         )
     except UnfitSource as error:
         print(f"import_model: {error}", file=sys.stderr)
