@@ -32,6 +32,7 @@ from genai_constructs.naming import (
     release_models_prefix,
     served_model_prefix,
 )
+from genai_constructs.recipe_image import RecipeImage
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
 from stacks.alerts import subscribe
@@ -69,6 +70,11 @@ class MLStack(Stack):
         self.pipelines = {
             entry.tuning.name: self._pipeline(entry, inputs) for entry in inputs.fine_tuning
         }
+        self.recipe_image = (
+            self._recipe_image(inputs.recipe_repository, inputs.parameter_path)
+            if inputs.recipe_repository
+            else None
+        )
         bases = {entry.base_model.id: entry.base_model for entry in inputs.fine_tuning}
         self.imports = {
             model.id: self._import(model.id, model.source, model.hf_model_id, model.sha256)
@@ -162,6 +168,24 @@ class MLStack(Stack):
         mark(pipeline.role, f"pipeline-role/{spec.name}")
         mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
         return pipeline
+
+    def _recipe_image(self, repository: str, parameter_path: str) -> RecipeImage:
+        """The repository the recipe image is built into, its build and what starts it."""
+        image = RecipeImage(
+            self,
+            "RecipeImage",
+            repository_name=repository,
+            parameter_name=f"{parameter_path}/recipe-image/uri",
+            encryption_key=self.security.data_key,
+            log_retention=self.security.retention,
+            removal_policy=self.security.removal_policy,
+        )
+        mark(image.repository, f"recipe-repository/{repository}")
+        mark(image.project, f"recipe-project/{repository}")
+        mark(image.build_role, f"recipe-builder/{repository}")
+        mark(image.state_machine, f"recipe-build/{repository}")
+        mark(image.state_machine.role, f"recipe-build-starter/{repository}")
+        return image
 
     def _import(
         self, model_id: str, source: str, hf_model_id: str, sha256: str | None

@@ -18,11 +18,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from blueprint.model.layers import FoundationInputs, PersonaInputs
+from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
 from genai_constructs.fine_tuning import preparation_image_uri, training_image_uri
-from genai_constructs.naming import GOVERNANCE_CHANGES, USER_TAG
+from genai_constructs.naming import GOVERNANCE_CHANGES, PARAMETER_ROOT, USER_TAG
 from genai_constructs.sagemaker_access import runtime_statements
 
 # The instance an experiment's image is looked up for (GPU and CPU builds share a repository).
@@ -154,6 +155,18 @@ SETTINGS_CHANGES = (
 # Who may read a vector collection is its data access policy: CloudFormation writes it (and
 # the collections, their network and encryption policies).
 VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
+IMAGE_CHANGES = (
+    "ecr:BatchDeleteImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DeleteRepository",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:PutImageTagMutability",
+    "ecr:PutLifecyclePolicy",
+    "ecr:SetRepositoryPolicy",
+    "ecr:UploadLayerPart",
+)
 LOB_DATA_WRITES = (
     "s3:PutObject",
     "s3:DeleteObject",
@@ -227,6 +240,17 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                     ("DenyVectorAccessPolicyChanges", VECTOR_POLICY_CHANGES),
                     ("DenySettingsChangesByHand", SETTINGS_CHANGES),
                 )
+            ),
+            # Only the recipe build pushes the recipe image (pipelines pin it by digest; a
+            # pushed image of one's own would still be one digest away from running).
+            iam.PolicyStatement(
+                sid="DenyRecipeImagePushes",
+                effect=iam.Effect.DENY,
+                actions=list(IMAGE_CHANGES),
+                resources=[
+                    f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/"
+                    f"*{RECIPE_REPOSITORY_SUFFIX}"
+                ],
             ),
             # A Studio profile's owner tag decides who opens it: nobody retags one.
             iam.PolicyStatement(
@@ -409,9 +433,11 @@ def data_scientist_work(
 
 
 def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
-    """Start, stop and retry the LOB's pipelines."""
+    """Start, stop and retry the LOB's pipelines; build the recipe image (through the state
+    machine whose definition fixes what the build runs)."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+    states = f"arn:{stack.partition}:states:{stack.region}:{stack.account}"
     policy = iam.ManagedPolicy(
         scope,
         "PipelineOperations",
@@ -427,9 +453,26 @@ def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
                 ],
                 resources=[f"{sagemaker}:pipeline/*"],
             ),
+            iam.PolicyStatement(
+                sid="BuildTheRecipeImage",
+                actions=["states:StartExecution"],
+                resources=[f"{states}:stateMachine:*{RECIPE_REPOSITORY_SUFFIX}-build"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheBuiltRecipeImage",
+                actions=["ssm:GetParameter"],
+                resources=[
+                    f"arn:{stack.partition}:ssm:{stack.region}:{stack.account}:parameter"
+                    f"{PARAMETER_ROOT}/*/recipe-image/uri"
+                ],
+            ),
         ],
     )
-    acknowledge_wildcards(policy, "Scoped to this account and region: the LOB's pipelines.")
+    acknowledge_wildcards(
+        policy,
+        "Scoped to this account and region: the LOB's pipelines and the state machine that "
+        "builds its recipe image.",
+    )
     return policy
 
 

@@ -443,12 +443,23 @@ def studio_profiles_of_any_user(template: Json) -> None:
 def recipe_image_by_tag(template: Json) -> None:
     """The fine-tuning pipeline's recipe image by a tag (the old ``recipe_image``)."""
     text = json.dumps(template)
-    if "genai-recipe@sha256:" not in text:
+    if "claims-training-recipe@sha256:" not in text:
         return
-    start = text.index("genai-recipe@sha256:")
-    end = start + len("genai-recipe@sha256:") + 64
+    start = text.index("claims-training-recipe@sha256:")
+    end = start + len("claims-training-recipe@sha256:") + 64
     template.clear()
-    template.update(json.loads(text[:start] + "genai-recipe:2026.11" + text[end:]))
+    template.update(json.loads(text[:start] + "claims-training-recipe:2026.11" + text[end:]))
+
+
+def recipe_image_by_tag_and_pushes(template: Json) -> None:
+    """``recipe_image_by_tag``, and the persona guard without its deny of recipe pushes."""
+    recipe_image_by_tag(template)
+    for resource in template.get("Resources", {}).values():
+        document = resource.get("Properties", {}).get("PolicyDocument")
+        if resource.get("Type") == "AWS::IAM::ManagedPolicy" and document:
+            document["Statement"] = [
+                s for s in document["Statement"] if s.get("Sid") != "DenyRecipeImagePushes"
+            ]
 
 
 STACK_CHANGES = without_statement("DenyStackChangesExceptByDelivery")
@@ -525,7 +536,7 @@ FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
     ("tooling-admin-starts-a-build-sandbox", DELIVERY, ""),
     ("tooling-admin-rolls-back-a-release", DELIVERY, ""),
     ("data-scientist-opens-an-unlisted-studio-profile", studio_profiles_of_any_user, ""),
-    ("platform-admin-writes-merged-models", recipe_image_by_tag, "image"),
+    ("platform-admin-writes-merged-models", recipe_image_by_tag_and_pushes, "image"),
 ]
 
 

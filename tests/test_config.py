@@ -602,16 +602,51 @@ def test_the_vpcs_of_an_lob_do_not_overlap(tmp_path: Path) -> None:
 DIGEST = "sha256:" + "0" * 64
 
 
-def test_the_recipe_image_comes_from_the_lobs_nonprod_ecr(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("image", "found"),
+    [
+        (
+            f"666666666666.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@{DIGEST}",
+            "666666666666/eu-west-1/claims-training-recipe",
+        ),
+        (
+            f"555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe@{DIGEST}",
+            "555555555555/eu-west-1/genai-recipe",
+        ),
+    ],
+    ids=["another-account", "another-repository"],
+)
+def test_the_recipe_image_comes_from_the_platforms_recipe_repository(
+    tmp_path: Path, image: str, found: str
+) -> None:
     data = example_data()
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
-    tuning["recipe_image"] = f"666666666666.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe@{DIGEST}"
+    tuning["recipe_image"] = image
     assert problems(data, tmp_path) == [
-        "lobs[claims].ml.fine_tuning[0].recipe_image: the image is in 666666666666/eu-west-1; "
-        "allowed: the ECR of the LOB's nonprod account and region "
-        "(555555555555.dkr.ecr.eu-west-1.amazonaws.com/...)"
+        f"lobs[claims].ml.fine_tuning[0].recipe_image: the image is {found}; allowed: the "
+        "platform's recipe repository of the LOB (555555555555.dkr.ecr.eu-west-1.amazonaws.com"
+        "/claims-training-recipe@sha256:...)"
     ]
-    tuning["recipe_image"] = "genai-recipe:latest"
+
+
+def test_under_the_centralized_model_the_recipe_image_is_the_tenancys(tmp_path: Path) -> None:
+    data = example_data()
+    data["organization"]["operating_model"] = "centralized"
+    tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
+    tuning["recipe_image"] = (
+        f"555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@{DIGEST}"
+    )
+    assert problems(data, tmp_path) == [
+        "lobs[claims].ml.fine_tuning[0].recipe_image: the image is "
+        "555555555555/eu-west-1/claims-training-recipe; allowed: the platform's recipe "
+        "repository of the LOB (777777777772.dkr.ecr.eu-west-1.amazonaws.com"
+        "/claims-training-recipe@sha256:...)"
+    ]
+
+
+def test_a_recipe_image_is_an_ecr_uri(tmp_path: Path) -> None:
+    data = example_data()
+    data["lobs"][0]["ml"]["fine_tuning"][0]["recipe_image"] = "genai-recipe:latest"
     [problem] = problems(data, tmp_path)
     assert "is not an ECR image URI pinned by digest" in problem
 

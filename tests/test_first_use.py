@@ -72,7 +72,8 @@ def test_a_fine_tuning_entry_without_its_recipe_image_is_refused(tmp_path: Path)
     assert problems(data, tmp_path) == [
         "lobs[claims].ml.fine_tuning[0].recipe_image: missing: the SageMaker SDK's image lacks "
         "the recipe's pins and the jobs cannot install them (no internet); allowed: the image "
-        "built from genai_constructs/training/Dockerfile in the LOB's nonprod ECR, by digest"
+        "the platform builds into claims-training-recipe (the SSM parameter "
+        ".../recipe-image/uri), by digest"
     ]
 
 

@@ -140,7 +140,7 @@ def test_the_evaluation_is_recorded_by_the_pipelines_own_function(
 
 
 RECIPE_IMAGE = (
-    "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe@sha256:"
+    "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@sha256:"
     "108d89e409020bc07dcb3e8c820ee02ea9ece67cd84be19316fddda6a2f1dac7"
 )
 

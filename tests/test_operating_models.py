@@ -60,6 +60,13 @@ PLACED_TYPES = {
 def example_data(model: OperatingModel) -> Json:
     data: Json = yaml.safe_load(EXAMPLE.read_text())
     data["organization"]["operating_model"] = model.value
+    if model is OperatingModel.CENTRALIZED:
+        # The recipe image is built where the pipelines run: the tenancy's central account.
+        central = data["platform"]["central_accounts"]["nonprod"]
+        for lob in data["lobs"]:
+            for tuning in lob.get("ml", {}).get("fine_tuning", []):
+                _, _, rest = tuning["recipe_image"].partition(".")
+                tuning["recipe_image"] = f"{central}.{rest}"
     return data
 
 

@@ -63,12 +63,12 @@ def test_the_data_scientists_day_holds_step_by_step(example: Synthesized) -> Non
     assert any("[OwnPrivateSpaces]" in reason for reason in own_space.decision.reasons)
 
 
-def drop_statement(sid: str) -> Callable[[Json], None]:
-    """The data scientist's job policy without statement ``sid``."""
+def drop_statement(sid: str, policy: str = "DataScientistWork") -> Callable[[Json], None]:
+    """A persona's job policy (the data scientist's by default) without statement ``sid``."""
 
     def change(template: Json) -> None:
         for logical_id, resource in template["Resources"].items():
-            if logical_id.startswith("DataScientistWork"):
+            if logical_id.startswith(policy):
                 document = resource["Properties"]["PolicyDocument"]
                 document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
 
@@ -128,6 +128,11 @@ def deny_every_artifact(template: Json) -> None:
             [f"{ENDPOINT} step 1 in claims-nonprod"],
         ),
         (
+            "claims-nonprod-foundation",
+            drop_statement("BuildTheRecipeImage", "PipelineOperations"),
+            ["ml-engineer-day step 1 in claims-nonprod"],
+        ),
+        (
             "claims-nonprod-ml",
             no_base_weight_writes,
             ["ml-engineer-day step 5 in claims-nonprod"],
@@ -138,6 +143,7 @@ def deny_every_artifact(template: Json) -> None:
         "no-job-network",
         "no-experiments-workspace",
         "no-endpoint-name",
+        "no-recipe-build",
         "no-base-weights",
     ],
 )

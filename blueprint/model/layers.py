@@ -346,6 +346,7 @@ class MLInputs:
     :param release: the release of approved models to this environment's endpoints.
     :param training_code: directory of the fine-tuning recipe the pipelines upload.
     :param parameter_path: where the environment publishes its IDs (its endpoints' names).
+    :param recipe_repository: where the recipe image of its fine-tuning pipelines is built.
     """
 
     prefix: str
@@ -359,6 +360,7 @@ class MLInputs:
     training_code: Path
     alert_emails: tuple[str, ...]
     parameter_path: str
+    recipe_repository: str | None = None
 
 
 @dataclass(frozen=True)
@@ -526,7 +528,10 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
         ),
         unguarded_model_ids=plan.unguarded_model_ids(),
         extra_boundary_services=(
-            DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ()
+            (DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ())
+            # The recipe image's build, where fine-tuning pipelines run (the persona guard
+            # still denies people starting or changing builds).
+            + (("codebuild",) if plan.fine_tuning(placement) else ())
         ),
         workload_roles=_workload_roles(plan, placement),
         metrics_link=_metrics_link(plan, placement),
@@ -891,6 +896,9 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         training_code=training_code,
         alert_emails=tuple(plan.alert_emails(lob)),
         parameter_path=parameter_path(lob.name, environment.value),
+        recipe_repository=(
+            names.recipe_repository_name(lob.name) if plan.fine_tuning(placement) else None
+        ),
     )
 
 

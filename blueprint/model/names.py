@@ -95,6 +95,15 @@ def ingestion_role_name(prefix: str) -> str:
     return f"{prefix}-ingestion"
 
 
+RECIPE_REPOSITORY_SUFFIX = "-training-recipe"
+
+
+def recipe_repository_name(lob: str) -> str:
+    """The ECR repository of an LOB's fine-tuning recipe image (in the account of its nonprod
+    ML layer; the LOB's name tells the tenancies of a central account apart)."""
+    return f"{lob}{RECIPE_REPOSITORY_SUFFIX}"
+
+
 def release_role_name(prefix: str) -> str:
     """The role that releases approved fine-tuned models to an environment's endpoints
     (fixed: the nonprod registry's bucket, key and group policies name prod's)."""

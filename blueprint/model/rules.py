@@ -20,9 +20,15 @@ from blueprint.model.config import (
     DataClassification,
     FineTuningConfig,
     ModelArchitecture,
+    OperatingModel,
 )
 from blueprint.model.errors import ConfigProblem
-from blueprint.model.operating_rules import central_accounts, operating_model_problems
+from blueprint.model.names import recipe_repository_name
+from blueprint.model.operating_rules import (
+    central_accounts,
+    operating_model,
+    operating_model_problems,
+)
 from blueprint.model.personas import persona_named, persona_names
 from genai_constructs.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 
@@ -524,32 +530,41 @@ def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 
 def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    """A pipeline needs its recipe image, in the ECR of the LOB's nonprod account and region,
-    where its network-isolated jobs pull it."""
+    """A pipeline needs its recipe image, built into the LOB's recipe repository in the account
+    and region of its nonprod ML layer (the LOB's nonprod account, or the central nonprod
+    account under the centralized model), where its network-isolated jobs pull it."""
+    central = (
+        _mapping(_mapping(data.get("platform")).get("central_accounts")).get("nonprod")
+        if operating_model(data) is OperatingModel.CENTRALIZED
+        else None
+    )
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         nonprod = _mapping(_mapping(lob.get("environments")).get("nonprod"))
-        where = (nonprod.get("account"), nonprod.get("region"))
+        where = (central or nonprod.get("account"), nonprod.get("region"))
+        repository = recipe_repository_name(str(lob.get("name")))
         for e_index, entry in enumerate(
             map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
         ):
+            path = f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image"
             image = entry.get("recipe_image")
             if image is None:
                 yield ConfigProblem(
-                    f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image",
+                    path,
                     "missing: the SageMaker SDK's image lacks the recipe's pins and the jobs "
-                    "cannot install them (no internet); allowed: the image built from "
-                    "genai_constructs/training/Dockerfile in the LOB's nonprod ECR, by digest",
+                    "cannot install them (no internet); allowed: the image the platform builds "
+                    f"into {repository} (the SSM parameter .../recipe-image/uri), by digest",
                 )
                 continue
             if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
                 continue
             account, _, rest = image.partition(".dkr.ecr.")
-            region = rest.split(".amazonaws.com", 1)[0]
-            if (account, region) != where:
+            region, _, name = rest.partition(".amazonaws.com/")
+            expected = f"{where[0]}.dkr.ecr.{where[1]}.amazonaws.com/{repository}@sha256:..."
+            if (account, region) != where or name.split("@")[0].split(":")[0] != repository:
                 yield ConfigProblem(
-                    f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image",
-                    f"the image is in {account}/{region}; allowed: the ECR of the LOB's nonprod "
-                    f"account and region ({where[0]}.dkr.ecr.{where[1]}.amazonaws.com/...)",
+                    path,
+                    f"the image is {account}/{region}/{name.split('@')[0]}; allowed: the "
+                    f"platform's recipe repository of the LOB ({expected})",
                 )
 
 

@@ -402,6 +402,8 @@ class Selection:
             "endpoint-role/*": "endpoint-role",
             "ingestion-starter/*": "ingestion-starter-role",
             "model-import/*": "model-import-role",
+            "recipe-build-starter/*": "recipe-build-starter",
+            "recipe-builder/*": "recipe-builder",
         }.get(selector)
         if kind is None:
             raise ValueError(f"unknown principal selector '{selector}'")

@@ -18,7 +18,11 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from genai_constructs import acknowledge
-from genai_constructs.compliance import acknowledge_role_policy, ignore_cfn_lint
+from genai_constructs.compliance import (
+    acknowledge_role_policy,
+    acknowledge_scoped_policy,
+    ignore_cfn_lint,
+)
 from genai_constructs.fine_tuning import training_image_uri
 from genai_constructs.sagemaker_access import repository_arn
 
@@ -172,22 +176,41 @@ class RecipeImage(Construct):
         )
         self.parameter.grant_write(role)
         self.build_role = role
+        acknowledge_scoped_policy(
+            role,
+            f"building {repository_name}: its source asset, pushes to its repository, the "
+            "base image's pulls, its logs and report groups, its image parameter",
+        )
+        acknowledge(
+            self.project,
+            [
+                "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
+                "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+            ],
+            "The source is an S3 asset of the platform's own recipe directory: no GitHub or "
+            "Bitbucket repository and no credentials.",
+        )
 
         self.state_machine = self._starter(repository_name, encryption_key, log_retention)
 
     def _starter(self, name: str, key: kms.IKey, retention: logs.RetentionDays) -> sfn.StateMachine:
-        build = tasks.CodeBuildStartBuild(
+        # Started, not awaited: the build publishes its image's URI when it is done. (CDK's
+        # awaiting task also grants report reads on the project, an ARN they do not take.)
+        build = tasks.CallAwsService(
             self,
             "StartBuild",
-            project=self.project,
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            service="codebuild",
+            action="startBuild",
+            parameters={"ProjectName": self.project.project_name},
+            iam_resources=[self.project.project_arn],
+            iam_action="codebuild:StartBuild",
         )
         machine = sfn.StateMachine(
             self,
             "Starter",
             state_machine_name=f"{name}-build"[:80],
             definition_body=sfn.DefinitionBody.from_chainable(build),
-            timeout=Duration.hours(3),
+            timeout=Duration.minutes(5),
             logs=sfn.LogOptions(
                 destination=logs.LogGroup(
                     self,
@@ -208,12 +231,12 @@ class RecipeImage(Construct):
         acknowledge(
             machine,
             "AwsSolutions-SF2",
-            "One build started and awaited: every state transition is in the execution "
+            "One build started: every state transition is in the execution "
             "history and the ALL-level logs; X-Ray would trace nothing more.",
         )
         acknowledge_role_policy(
             machine.role,
-            "start and await this recipe's image build, deliver its logs",
+            "start this recipe's image build, deliver its logs",
             ["Resource::*"],
         )
         return machine
