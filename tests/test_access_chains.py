@@ -631,7 +631,16 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for p in studios
         for asset in world.assets_of(p.key, "mlflow")
     }
-    assert edges == auditors | mlflow
+    # The recipe build's state machine starts its project: its definition, which nobody
+    # changes by hand, passes no override, and nothing but Step Functions becomes its role.
+    builds = {
+        (f"{starter.stack.name}/{starter.logical_id}", "build", f"{b.stack.name}/{b.logical_id}")
+        for p in example.plan.lob_environments()
+        for starter in world.assets_of(p.key, "recipe-build-starter")
+        for b in world.assets_of(p.key, "recipe-builder")
+    }
+    assert builds
+    assert edges == auditors | mlflow | builds
 
 
 # --- the command line and the templates -------------------------------------------------
@@ -774,5 +783,6 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             "DenyLogCopies",
             "DenyVectorAccessPolicyChanges",
             "DenySettingsChangesByHand",
+            "DenyRecipeImagePushes",
             "DenyOwnerTagChanges",
         }

@@ -654,11 +654,13 @@ def test_a_recipe_image_is_an_ecr_uri(tmp_path: Path) -> None:
 def test_the_recipe_image_is_pinned_by_digest(tmp_path: Path) -> None:
     data = example_data()
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
-    tuning["recipe_image"] = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/genai-recipe:2026.11"
+    tuning["recipe_image"] = (
+        "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe:2026.11"
+    )
     [problem] = problems(data, tmp_path)
     assert problem.startswith(
         "lobs[claims].ml.fine_tuning[0].recipe_image: '555555555555.dkr.ecr.eu-west-1."
-        "amazonaws.com/genai-recipe:2026.11' is not an ECR image URI pinned by digest"
+        "amazonaws.com/claims-training-recipe:2026.11' is not an ECR image URI pinned by digest"
     )
 
 

@@ -783,7 +783,7 @@ def test_the_pipeline_role_pulls_the_recipe_image(
         for k, r in example.template_json("claims-nonprod-ml")["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and k.startswith("FineTuningClaimsSummarizerExecutionRole")
     )
-    repository = "arn:aws:ecr:eu-west-1:555555555555:repository/genai-recipe"
+    repository = "arn:aws:ecr:eu-west-1:555555555555:repository/claims-training-recipe"
     assert example_access.ask(role, "ecr:BatchGetImage", repository).decision == "allow"
     other = "arn:aws:ecr:eu-west-1:555555555555:repository/someone-else"
     assert example_access.ask(role, "ecr:BatchGetImage", other).decision == "deny"

@@ -410,6 +410,8 @@ def test_centralized_needs_a_central_account_for_each_environment_kind(tmp_path:
 def test_a_central_account_is_nobody_elses(tmp_path: Path) -> None:
     data = example_data(OperatingModel.CENTRALIZED)
     data["platform"]["central_accounts"]["nonprod"] = CLAIMS_NONPROD
+    tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
+    tuning["recipe_image"] = tuning["recipe_image"].replace("777777777772", CLAIMS_NONPROD)
     assert problems(data, tmp_path) == [
         "platform.central_accounts.nonprod: account 555555555555 is already used by "
         "lobs[claims].environments.nonprod.account; allowed: one account per LOB environment, "

@@ -135,7 +135,7 @@ def deny_every_artifact(template: Json) -> None:
         (
             "claims-nonprod-ml",
             no_base_weight_writes,
-            ["ml-engineer-day step 5 in claims-nonprod"],
+            ["ml-engineer-day step 10 in claims-nonprod"],
         ),
     ],
     ids=[

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from blueprint.model.config import (
     OperatingModel,
 )
 from blueprint.model.errors import ConfigProblem
-from blueprint.model.names import recipe_repository_name
+from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX, recipe_repository_name
 from blueprint.model.operating_rules import (
     central_accounts,
     operating_model,
@@ -541,7 +542,13 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
         nonprod = _mapping(_mapping(lob.get("environments")).get("nonprod"))
         where = (central or nonprod.get("account"), nonprod.get("region"))
-        repository = recipe_repository_name(str(lob.get("name")))
+        name = lob.get("name")
+        # An LOB whose name is refused has no repository name to compare with.
+        repository = (
+            recipe_repository_name(name)
+            if isinstance(name, str) and SLUG_TEXT.fullmatch(name)
+            else None
+        )
         for e_index, entry in enumerate(
             map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
         ):
@@ -552,20 +559,28 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     path,
                     "missing: the SageMaker SDK's image lacks the recipe's pins and the jobs "
                     "cannot install them (no internet); allowed: the image the platform builds "
-                    f"into {repository} (the SSM parameter .../recipe-image/uri), by digest",
+                    f"into {repository or 'the recipe repository'} (the SSM parameter "
+                    ".../recipe-image/uri), by digest",
                 )
                 continue
             if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
                 continue
             account, _, rest = image.partition(".dkr.ecr.")
-            region, _, name = rest.partition(".amazonaws.com/")
-            expected = f"{where[0]}.dkr.ecr.{where[1]}.amazonaws.com/{repository}@sha256:..."
-            if (account, region) != where or name.split("@")[0].split(":")[0] != repository:
+            region, _, image_name = rest.partition(".amazonaws.com/")
+            expected = (
+                f"{where[0]}.dkr.ecr.{where[1]}.amazonaws.com/"
+                f"{repository or '<lob>' + RECIPE_REPOSITORY_SUFFIX}@sha256:..."
+            )
+            named = image_name.split("@")[0].split(":")[0]
+            if (account, region) != where or (repository is not None and named != repository):
                 yield ConfigProblem(
                     path,
-                    f"the image is {account}/{region}/{name.split('@')[0]}; allowed: the "
+                    f"the image is {account}/{region}/{named}; allowed: the "
                     f"platform's recipe repository of the LOB ({expected})",
                 )
+
+
+SLUG_TEXT = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def _base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

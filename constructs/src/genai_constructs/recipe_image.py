@@ -24,6 +24,7 @@ from genai_constructs.compliance import (
     ignore_cfn_lint,
 )
 from genai_constructs.fine_tuning import training_image_uri
+from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import repository_arn
 
 RECIPE = Path(__file__).with_name("training")
@@ -122,6 +123,12 @@ class RecipeImage(Construct):
         self.project = codebuild.Project(
             self,
             "Build",
+            role=iam.Role(
+                self,
+                "BuildRole",
+                description=f"Builds the recipe image into {repository_name}",
+                assumed_by=own_account_service(self, "codebuild.amazonaws.com"),
+            ),
             description=f"Builds the fine-tuning recipe image into {repository_name}",
             source=codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
             build_spec=codebuild.BuildSpec.from_object(BUILD_SPEC),
