@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
@@ -30,13 +30,13 @@ from constructs import Construct
 
 from genai_constructs.bedrock import IGuardrail
 from genai_constructs.compliance import (
-    acknowledge,
     acknowledge_role_policy,
     ignore_cfn_lint,
     nag_reference,
 )
 from genai_constructs.function import PlatformFunction, dead_letter_queue
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
+from genai_constructs.state_machines import logged_state_machine
 from genai_constructs.validation import check_range, number_text
 
 _TRANSIENT_ERRORS = (
@@ -286,33 +286,16 @@ class KnowledgeBaseIngestion(Construct):
                 .otherwise(wait)
             )
         )
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=encryption_key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        machine = sfn.StateMachine(
+        machine = logged_state_machine(
             self,
             "StateMachine",
-            # Named: a generated name (stack, id and suffix) can exceed the 80 characters allowed.
-            state_machine_name=f"{self.knowledge_base_name[:70]}-ingestion",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            name=f"{self.knowledge_base_name[:70]}-ingestion",
+            definition=definition,
             timeout=Duration.hours(12),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
-        )
-        ignore_cfn_lint(
-            machine.node.default_child,
-            ["W3005"],
-            "The CDK state machine construct adds DependsOn on its role beside the GetAtt so "
-            "that the role's policy exists before the first execution.",
-        )
-        acknowledge(
-            machine,
-            "AwsSolutions-SF2",
-            "Three SDK calls and a wait loop: every state transition is in the execution "
-            "history and the ALL-level logs; X-Ray would trace nothing more.",
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            log_group_id="Logs",
+            steps="Three SDK calls and a wait loop",
         )
         machine.add_to_role_policy(
             iam.PolicyStatement(

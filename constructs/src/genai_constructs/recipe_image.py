@@ -21,11 +21,11 @@ from genai_constructs import acknowledge
 from genai_constructs.compliance import (
     acknowledge_role_policy,
     acknowledge_scoped_policy,
-    ignore_cfn_lint,
 )
 from genai_constructs.fine_tuning import training_image_uri
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import repository_arn
+from genai_constructs.state_machines import logged_state_machine
 
 RECIPE = Path(__file__).with_name("training")
 # What the image is built from: the Dockerfile and the packages it installs.
@@ -212,34 +212,16 @@ class RecipeImage(Construct):
             iam_resources=[self.project.project_arn],
             iam_action="codebuild:StartBuild",
         )
-        machine = sfn.StateMachine(
+        machine = logged_state_machine(
             self,
             "Starter",
-            state_machine_name=f"{name}-build"[:80],
-            definition_body=sfn.DefinitionBody.from_chainable(build),
+            name=f"{name}-build"[:80],
+            definition=build,
             timeout=Duration.minutes(5),
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self,
-                    "StarterLogs",
-                    encryption_key=key,
-                    retention=retention,
-                    removal_policy=RemovalPolicy.RETAIN,
-                ),
-                level=sfn.LogLevel.ALL,
-            ),
-        )
-        ignore_cfn_lint(
-            machine.node.default_child,
-            ["W3005"],
-            "The CDK state machine construct adds DependsOn on its role beside the GetAtt so "
-            "that the role's policy exists before the first execution.",
-        )
-        acknowledge(
-            machine,
-            "AwsSolutions-SF2",
-            "One build started: every state transition is in the execution "
-            "history and the ALL-level logs; X-Ray would trace nothing more.",
+            encryption_key=key,
+            log_retention=retention,
+            log_group_id="StarterLogs",
+            steps="One build started",
         )
         acknowledge_role_policy(
             machine.role,
