@@ -139,6 +139,41 @@ def test_the_evaluation_is_recorded_by_the_pipelines_own_function(
     )
 
 
+def test_each_run_records_the_data_and_base_weights_it_used(
+    definition: dict[str, Any], example: Synthesized, example_access: Questions
+) -> None:
+    """Lineage: PrepareData writes dataset.json (each input file's SHA-256) under the run's
+    own prefix; RecordEvaluation reads it and the base weights' import manifest into the card
+    and package."""
+    [lineage] = [
+        o
+        for o in _step(definition, "PrepareData")["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+        if o["OutputName"] == "lineage"
+    ]
+    assert lineage["S3Output"]["LocalPath"] == "/opt/ml/processing/lineage"
+    assert "Execution.PipelineExecutionId" in json.dumps(lineage["S3Output"]["S3Uri"])
+    record = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][1]["Arguments"]
+    assert "Steps.PrepareData.ProcessingOutputConfig.Outputs['lineage']" in json.dumps(
+        record["dataset_uri"]
+    )
+    assert record["base_weights_uri"].endswith("/models/mistral-7b-instruct/base/manifest.json")
+    template = example.template_json("claims-nonprod-ml")
+    function_role = next(
+        f"claims-nonprod-ml/{k}"
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role"
+        and k.startswith("FineTuningClaimsSummarizerRecordEvaluation")
+    )
+    artifacts = "claims-nonprod-data/ZonesArtifactsBucketAC7DFAF6"
+    for key, expected in (
+        ("pipelines/claims-summarizer/lineage/exec-1/dataset.json", "allow"),
+        ("models/mistral-7b-instruct/base/manifest.json", "allow"),
+        ("models/mistral-7b-instruct/base/model.safetensors", "deny"),
+    ):
+        answer = example_access.ask(function_role, "s3:GetObject", f"{artifacts}/{key}")
+        assert answer.decision == expected, (key, answer.reasons)
+
+
 RECIPE_IMAGE = (
     "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@sha256:"
     "108d89e409020bc07dcb3e8c820ee02ea9ece67cd84be19316fddda6a2f1dac7"

@@ -6,6 +6,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: no model hub
 
+import hashlib
 import json
 import math
 import tarfile
@@ -86,6 +87,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     split_args += ["--validation-ratio", str(VALIDATION_RATIO)]
     split_args += ["--train-dir", str(root / "train"), "--validation-dir", str(root / "val")]
     split_args += ["--baseline-dir", str(root / "baseline")]
+    split_args += ["--lineage-dir", str(root / "lineage")]
     assert prepare_data.main(split_args) == 0
     return root
 
@@ -140,6 +142,21 @@ def test_prepare_data_splits_valid_records_and_skips_malformed(workspace: Path) 
     # The monitor's baseline: the training prompts as the endpoint receives them.
     requests = read_jsonl(workspace / "baseline" / "requests.jsonl")
     assert requests == [{"inputs": record["prompt"]} for record in train]
+
+
+def test_prepare_data_records_the_dataset_it_read(workspace: Path) -> None:
+    lineage = json.loads((workspace / "lineage" / "dataset.json").read_text())
+    parts = ["part-0.jsonl", "part-1.jsonl"]
+    assert [entry["path"] for entry in lineage["files"]] == parts
+    for entry in lineage["files"]:
+        content = (workspace / "raw" / entry["path"]).read_bytes()
+        assert (entry["bytes"], entry["sha256"]) == (
+            len(content),
+            hashlib.sha256(content).hexdigest(),
+        )
+    lines = "".join(f"{e['sha256']}  {e['path']}\n" for e in lineage["files"])
+    assert lineage["sha256"] == hashlib.sha256(lines.encode()).hexdigest()
+    assert lineage["records"] == {"train": 18, "validation": 6, "skipped": len(MALFORMED_LINES)}
 
 
 def test_lora_finetune_saves_only_a_trained_adapter(adapter_dir: Path) -> None:

@@ -18,11 +18,21 @@ from genai_constructs.handlers.model_card import index
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:555555555555:model-package/claims-summarizer/3"
 URI = "s3://artifacts-bucket/pipelines/claims-summarizer/evaluation/exec-1/evaluation.json"
+DATASET_URI = "s3://artifacts-bucket/pipelines/claims-summarizer/lineage/exec-1/dataset.json"
+BASE_URI = "s3://artifacts-bucket/models/mistral-7b-instruct/base/manifest.json"
 EVENT = {
     "model_card_name": "claims-summarizer",
     "model_package_arn": PACKAGE,
     "evaluation_uri": URI,
+    "dataset_uri": DATASET_URI,
+    "base_weights_uri": BASE_URI,
 }
+DATASET = {
+    "files": [{"path": "part-0.jsonl", "bytes": 10, "sha256": "a" * 64}],
+    "sha256": "d" * 64,
+    "records": {"train": 54, "validation": 6, "skipped": 1},
+}
+BASE = {"model_id": "mistral-7b-instruct", "source": "s3://intake/mistral/", "sha256": "b" * 64}
 CARD = {
     "model_overview": {"model_description": "merged LoRA"},
     "evaluation_details": [
@@ -37,16 +47,19 @@ def report(**metrics: Any) -> dict[str, Any]:
     return {"metrics": {k: {"value": v} for k, v in values.items()}, "samples": 60}
 
 
-def stubbed(evaluation: dict[str, Any]) -> tuple[Any, Any, Stubber, Stubber]:
+def stubbed(
+    evaluation: dict[str, Any], dataset: dict[str, Any] = DATASET
+) -> tuple[Any, Any, Stubber, Stubber]:
     sagemaker = boto3.client("sagemaker", region_name="eu-west-1")
     s3 = boto3.client("s3", region_name="eu-west-1")
     s3_stub, sm_stub = Stubber(s3), Stubber(sagemaker)
-    body = json.dumps(evaluation).encode()
-    s3_stub.add_response(
-        "get_object",
-        {"Body": StreamingBody(io.BytesIO(body), len(body))},
-        {"Bucket": "artifacts-bucket", "Key": URI.split("artifacts-bucket/")[1]},
-    )
+    for uri, document in ((URI, evaluation), (DATASET_URI, dataset), (BASE_URI, BASE)):
+        body = json.dumps(document).encode()
+        s3_stub.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(body), len(body))},
+            {"Bucket": "artifacts-bucket", "Key": uri.split("artifacts-bucket/")[1]},
+        )
     return sagemaker, s3, sm_stub, s3_stub
 
 
@@ -81,7 +94,13 @@ def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
         {"ModelPackageArn": PACKAGE},
         {
             "ModelPackageArn": PACKAGE,
-            "CustomerMetadataProperties": {"rouge_l": "0.41", "bleu": "0.18", "eval_loss": "1.25"},
+            "CustomerMetadataProperties": {
+                "rouge_l": "0.41",
+                "bleu": "0.18",
+                "eval_loss": "1.25",
+                "dataset_sha256": "d" * 64,
+                "base_weights_sha256": "b" * 64,
+            },
         },
     )
     with sm_stub, s3_stub:
@@ -96,6 +115,18 @@ def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
     data = {m["name"]: m["value"] for m in evaluation["metric_groups"][0]["metric_data"]}
     assert data == {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25}
     assert written["model_overview"] == CARD["model_overview"]
+    observation = written["training_details"]["training_observations"]
+    assert observation == (
+        f"Trained on 1 file(s) of the training zone, SHA-256 {'d' * 64} (54 training and 6 "
+        f"validation records; {DATASET_URI}), from the base weights of mistral-7b-instruct, "
+        f"SHA-256 {'b' * 64} (staged from s3://intake/mistral/; {BASE_URI})."
+    )
+
+
+def test_a_run_without_its_datasets_digest_is_refused() -> None:
+    sagemaker, s3, _, s3_stub = stubbed(report(), dataset={"files": []})
+    with s3_stub, pytest.raises(index.InvalidReportError, match=r"dataset\.json holds no SHA-256"):
+        index.handler(EVENT, clients=(sagemaker, s3))
 
 
 @pytest.mark.parametrize(

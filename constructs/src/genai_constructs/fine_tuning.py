@@ -332,6 +332,12 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
                     source="/opt/ml/processing/baseline",
                     destination=f"{runs}/data/baseline",
                 ),
+                # What this run trained on (each file's SHA-256): kept per run.
+                ProcessingOutput(
+                    output_name="lineage",
+                    source="/opt/ml/processing/lineage",
+                    destination=of_this_run("lineage"),
+                ),
             ],
         ),
     )
@@ -511,6 +517,14 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
             "model_card_name": spec.name,
             "model_package_arn": register.properties.ModelPackageArn,
             "evaluation_uri": evaluation_json,
+            "dataset_uri": Join(
+                on="/",
+                values=[
+                    prepare.properties.ProcessingOutputConfig.Outputs["lineage"].S3Output.S3Uri,
+                    "dataset.json",
+                ],
+            ),
+            "base_weights_uri": f"{ARTIFACTS}/{spec.base_model_prefix}manifest.json",
         },
         depends_on=[register],
     )
@@ -815,6 +829,8 @@ class FineTuningPipeline(Construct):
     ) -> None:
         function = self.record_evaluation.function
         artifacts_bucket.grant_read(function, f"{runs}evaluation/*")
+        artifacts_bucket.grant_read(function, f"{runs}lineage/*")
+        artifacts_bucket.grant_read(function, f"{spec.base_model_prefix}manifest.json")
         encryption_key.grant_decrypt(function)
         encryption_key.grant_encrypt_decrypt(function)  # the card is encrypted with it
         jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"

@@ -4,11 +4,15 @@ Reads every ``*.jsonl`` file under the input directory, keeps the records that c
 non-empty string ``prompt`` and ``completion``, shuffles them with a fixed seed and writes
 ``train.jsonl`` and ``validation.jsonl``, and ``requests.jsonl``: the training prompts as the
 endpoint receives them (``{"inputs": prompt}``), the baseline of its data-quality monitor.
+It also writes ``dataset.json``, the run's lineage: each file it read with its size and
+SHA-256, one digest over them all and the record counts, which the model card and package
+record.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import random
@@ -36,6 +40,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--validation-dir", type=Path, default=Path("/opt/ml/processing/validation")
     )
     parser.add_argument("--baseline-dir", type=Path, default=Path("/opt/ml/processing/baseline"))
+    parser.add_argument("--lineage-dir", type=Path, default=Path("/opt/ml/processing/lineage"))
     parser.add_argument("--validation-ratio", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
@@ -90,6 +95,25 @@ def endpoint_requests(records: Sequence[Record]) -> list[Record]:
     return [{"inputs": record["prompt"]} for record in records]
 
 
+def dataset_lineage(input_dir: Path, summary: dict[str, int]) -> dict[str, Any]:
+    """Each file the run read (path, bytes, SHA-256), one digest over them all (the dataset's
+    fingerprint) and the record counts."""
+    files = [
+        {
+            "path": path.relative_to(input_dir).as_posix(),
+            "bytes": path.stat().st_size,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+        for path in sorted(input_dir.rglob("*.jsonl"))
+    ]
+    lines = "".join(f"{entry['sha256']}  {entry['path']}\n" for entry in files)
+    return {
+        "files": files,
+        "sha256": hashlib.sha256(lines.encode()).hexdigest(),
+        "records": summary,
+    }
+
+
 def write_jsonl(records: Sequence[Record], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
@@ -107,7 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_jsonl(validation, args.validation_dir / "validation.jsonl")
     write_jsonl(endpoint_requests(train), args.baseline_dir / "requests.jsonl")
     summary = {"train": len(train), "validation": len(validation), "skipped": loaded.skipped}
-    LOG.info("split: %s", json.dumps(summary))
+    lineage = dataset_lineage(args.input_dir, summary)
+    args.lineage_dir.mkdir(parents=True, exist_ok=True)
+    (args.lineage_dir / "dataset.json").write_text(json.dumps(lineage, indent=1) + "\n")
+    LOG.info("split: %s; dataset sha256 %s", json.dumps(summary), lineage["sha256"])
     return 0
 
 

@@ -4,6 +4,9 @@ The fine-tuning pipeline's Evaluate job runs network-isolated, so it only writes
 ``evaluation.json``; this function, a Lambda step after registration, reads that report and
 records its metrics as the card's evaluation (a new card version) and as the package's
 customer metadata, naming the package, so a reviewer approving it sees what was measured.
+It also records the run's lineage: the digest of the training data the run read
+(``dataset.json`` of its PrepareData step) and of the base weights it started from (the
+import's ``manifest.json``), in the card's training details and the package's metadata.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -26,7 +29,8 @@ EVALUATION_NAME = "pipeline-evaluation"
 
 
 class InvalidReportError(ValueError):
-    """The evaluation report lacks a metric or holds one that is not a finite number."""
+    """The evaluation report lacks a metric or holds one that is not a finite number, or a
+    lineage record lacks its digest."""
 
 
 def read_report(s3: Any, uri: str) -> dict[str, Any]:
@@ -78,17 +82,50 @@ def with_evaluation(
     return {**content, "evaluation_details": [*others, evaluation]}
 
 
+def digest_of(record: dict[str, Any], uri: str) -> str:
+    digest = record.get("sha256")
+    if not (isinstance(digest, str) and len(digest) == 64):
+        raise InvalidReportError(f"{uri} holds no SHA-256 digest")
+    return digest
+
+
+def with_lineage(
+    content: dict[str, Any], dataset: dict[str, Any], base: dict[str, Any], uris: tuple[str, str]
+) -> dict[str, Any]:
+    """The card content with the run's training data and base weights in its training
+    details."""
+    records = dataset.get("records", {})
+    observation = (
+        f"Trained on {len(dataset.get('files', []))} file(s) of the training zone, SHA-256 "
+        f"{digest_of(dataset, uris[0])} ({records.get('train', 0)} training and "
+        f"{records.get('validation', 0)} validation records; {uris[0]}), from the base weights "
+        f"of {base.get('model_id', '?')}, SHA-256 {digest_of(base, uris[1])} (staged from "
+        f"{base.get('source', '?')}; {uris[1]})."
+    )
+    return {**content, "training_details": {"training_observations": observation}}
+
+
 def handler(event: dict[str, Any], context: Any = None, *, clients: Any = None) -> dict[str, Any]:
     sagemaker, s3 = clients or (boto3.client("sagemaker"), boto3.client("s3"))
     card, package = event["model_card_name"], event["model_package_arn"]
     uri = event["evaluation_uri"]
     report = read_report(s3, uri)
     values = metric_values(report)
+    lineage = (event["dataset_uri"], event["base_weights_uri"])
+    dataset, base = (read_report(s3, each) for each in lineage)
+    digests = {
+        "dataset_sha256": digest_of(dataset, lineage[0]),
+        "base_weights_sha256": digest_of(base, lineage[1]),
+    }
     content = json.loads(sagemaker.describe_model_card(ModelCardName=card)["Content"])
     updated = with_evaluation(content, values, package, uri, int(report.get("samples", 0)))
+    updated = with_lineage(updated, dataset, base, lineage)
     sagemaker.update_model_card(ModelCardName=card, Content=json.dumps(updated))
     sagemaker.update_model_package(
         ModelPackageArn=package,
-        CustomerMetadataProperties={name: f"{value:.6g}" for name, value in values.items()},
+        CustomerMetadataProperties={
+            **{name: f"{value:.6g}" for name, value in values.items()},
+            **digests,
+        },
     )
     return values
