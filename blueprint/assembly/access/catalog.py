@@ -321,7 +321,7 @@ class Selection:
         for number, step in enumerate(entry.requests, start=1):
             for actor in self.actors(step.principal):
                 for target in self.targets(step.resource, actor):
-                    context = self.context(step, actor) | actor.context
+                    context = {**self.context(step, actor), **actor.context}
                     request = Request(
                         actor.principal, step.action, target.arn, target.account, context
                     )
