@@ -97,6 +97,7 @@ WORKLOAD_CHANGES = (
     "sagemaker:UpdateEndpointWeightsAndCapacities",
     "sagemaker:UpdatePipeline",
     "sagemaker:UpdateUserProfile",
+    "states:Delete*",
     "states:UpdateStateMachine",
 )
 # Changing the delivery pipeline or running its builds (a buildspec override, a sandbox, a
@@ -104,6 +105,7 @@ WORKLOAD_CHANGES = (
 # back or retrying it redeploys what nobody approved now. (Approving stays: the boundary lets
 # only the release approver.)
 DELIVERY_CHANGES = (
+    "codebuild:BatchDelete*",
     "codebuild:Create*",
     "codebuild:Delete*",
     "codebuild:Import*",
@@ -157,15 +159,32 @@ SETTINGS_CHANGES = (
 VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
 IMAGE_CHANGES = (
     "ecr:BatchDeleteImage",
+    "ecr:BatchImportUpstreamImage",
     "ecr:CompleteLayerUpload",
     "ecr:DeleteRepository",
     "ecr:DeleteRepositoryPolicy",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
+    "ecr:PutImageScanningConfiguration",
     "ecr:PutImageTagMutability",
     "ecr:PutLifecyclePolicy",
     "ecr:SetRepositoryPolicy",
     "ecr:UploadLayerPart",
+)
+# The account's ECR registry settings: a registry policy or replication rule lets another
+# account replicate images into a repository, a pull-through cache or creation template makes
+# repositories of its own. CloudFormation alone sets them.
+REGISTRY_CHANGES = (
+    "ecr:CreatePullThroughCacheRule",
+    "ecr:CreateRepositoryCreationTemplate",
+    "ecr:DeletePullThroughCacheRule",
+    "ecr:DeleteRegistryPolicy",
+    "ecr:DeleteRepositoryCreationTemplate",
+    "ecr:PutRegistryPolicy",
+    "ecr:PutRegistryScanningConfiguration",
+    "ecr:PutReplicationConfiguration",
+    "ecr:UpdatePullThroughCacheRule",
+    "ecr:UpdateRepositoryCreationTemplate",
 )
 LOB_DATA_WRITES = (
     "s3:PutObject",
@@ -239,6 +258,7 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                     ("DenyLogCopies", LOG_COPIES),
                     ("DenyVectorAccessPolicyChanges", VECTOR_POLICY_CHANGES),
                     ("DenySettingsChangesByHand", SETTINGS_CHANGES),
+                    ("DenyRegistryChangesByHand", REGISTRY_CHANGES),
                 )
             ),
             # Only the recipe build pushes the recipe image (pipelines pin it by digest; a
@@ -432,9 +452,12 @@ def data_scientist_work(
     return policy
 
 
-def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+def pipeline_operations(
+    scope: Construct, role: iam.IRole, lob: str | None = None
+) -> iam.ManagedPolicy:
     """Start, stop and retry the LOB's pipelines; build the recipe image (through the state
-    machine whose definition fixes what the build runs)."""
+    machine whose definition fixes what the build runs) and read the image built. In an
+    account other LOBs share, ``lob``'s own build and image only."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     states = f"arn:{stack.partition}:states:{stack.region}:{stack.account}"
@@ -456,14 +479,14 @@ def pipeline_operations(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
             iam.PolicyStatement(
                 sid="BuildTheRecipeImage",
                 actions=["states:StartExecution"],
-                resources=[f"{states}:stateMachine:*{RECIPE_REPOSITORY_SUFFIX}-build"],
+                resources=[f"{states}:stateMachine:{lob or '*'}{RECIPE_REPOSITORY_SUFFIX}-build"],
             ),
             iam.PolicyStatement(
                 sid="ReadTheBuiltRecipeImage",
                 actions=["ssm:GetParameter"],
                 resources=[
                     f"arn:{stack.partition}:ssm:{stack.region}:{stack.account}:parameter"
-                    f"{PARAMETER_ROOT}/*/recipe-image/uri"
+                    f"{PARAMETER_ROOT}/{lob or '*'}/*/recipe-image/uri"
                 ],
             ),
         ],
@@ -639,7 +662,7 @@ JobPolicy = Callable[[Construct, iam.IRole, JobContext], iam.ManagedPolicy]
 # One customer managed policy per job of the persona records (blueprint/model/personas.py).
 JOB_POLICIES: dict[Job, JobPolicy] = {
     Job.STUDIO: lambda scope, role, job: data_scientist_work(scope, role, job.persona.studio_users),
-    Job.PIPELINES: lambda scope, role, _: pipeline_operations(scope, role),
+    Job.PIPELINES: lambda scope, role, job: pipeline_operations(scope, role, job.account.tenant),
     Job.MODEL_APPROVALS: lambda scope, role, job: model_approvals(
         scope, role, job.account.tenant_model_groups
     ),

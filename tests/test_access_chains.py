@@ -784,5 +784,6 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             "DenyVectorAccessPolicyChanges",
             "DenySettingsChangesByHand",
             "DenyRecipeImagePushes",
+            "DenyRegistryChangesByHand",
             "DenyOwnerTagChanges",
         }

@@ -45,6 +45,10 @@ def test_the_repository_keeps_every_tag_scans_and_encrypts(template: Template) -
             "EncryptionConfiguration": {"EncryptionType": "KMS", "KmsKey": Match.any_value()},
         },
     )
+    [repository] = template.find_resources("AWS::ECR::Repository").values()
+    policy = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])
+    # Only untagged layers expire: a pinned image is never removed by a count of builds.
+    assert [rule["selection"]["tagStatus"] for rule in policy["rules"]] == ["untagged"]
 
 
 def test_the_build_uses_the_dockerfile_on_the_sagemaker_training_image(

@@ -61,6 +61,8 @@ BOUNDARY_SERVICES = (
 TRAIL_READS = (
     "cloudtrail:LookupEvents",
     "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrail",
+    "cloudtrail:ListTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
 )

@@ -31,9 +31,7 @@ RECIPE = Path(__file__).with_name("training")
 # What the image is built from: the Dockerfile and the packages it installs.
 BUILD_FILES = ("Dockerfile", "requirements.txt")
 REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-# Images kept in the repository: a pipeline pins one by digest, so older ones may still serve
-# a run that is being repeated.
-KEPT_IMAGES = 20
+UNTAGGED_DAYS = 7
 BUILD_SPEC = {
     "version": "0.2",
     "phases": {
@@ -109,7 +107,13 @@ class RecipeImage(Construct):
             encryption=ecr.RepositoryEncryption.KMS,
             encryption_key=encryption_key,
             removal_policy=removal_policy,
-            lifecycle_rules=[ecr.LifecycleRule(max_image_count=KEPT_IMAGES)],
+            # Untagged layers of interrupted pushes only: every build's image is tagged, and a
+            # pinned digest must never expire.
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    tag_status=ecr.TagStatus.UNTAGGED, max_image_age=Duration.days(UNTAGGED_DAYS)
+                )
+            ],
         )
         self.parameter = ssm.StringParameter(
             self,
