@@ -32,6 +32,7 @@ from blueprint.model.operating_rules import (
 )
 from blueprint.model.personas import persona_named, persona_names
 from genai_constructs.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
+from genai_constructs.naming import ImageRepository
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -565,17 +566,15 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 continue
             if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
                 continue
-            account, _, rest = image.partition(".dkr.ecr.")
-            region, _, image_name = rest.partition(".amazonaws.com/")
+            found = ImageRepository.of(image)
             expected = (
                 f"{where[0]}.dkr.ecr.{where[1]}.amazonaws.com/"
                 f"{repository or '<lob>' + RECIPE_REPOSITORY_SUFFIX}@sha256:..."
             )
-            named = image_name.split("@")[0].split(":")[0]
-            if (account, region) != where or (repository is not None and named != repository):
+            if (found.account, found.region) != where or repository not in (None, found.name):
                 yield ConfigProblem(
                     path,
-                    f"the image is {account}/{region}/{named}; allowed: the "
+                    f"the image is {found.account}/{found.region}/{found.name}; allowed: the "
                     f"platform's recipe repository of the LOB ({expected})",
                 )
 

@@ -29,6 +29,7 @@ from genai_constructs.naming import (
     EXPERIMENTS_PREFIX,
     MLFLOW_ARTIFACTS_PREFIX,
     USER_TAG,
+    ImageRepository,
     base_model_prefix,
     merged_models_prefix,
     model_releases_prefix,
@@ -268,14 +269,21 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         studio = lob.ml.studio
         hosted = plan.hosts_studio(placement)
         return hosted and (bool(studio.users) if need == "studio-users" else studio.mlflow)
+    return any(use_case_resources(plan, placement, use)[need] for use in lob.genai.use_cases)
+
+
+def use_case_resources(plan: Plan, placement: Placement, use: UseCase) -> dict[str, list[str]]:
+    """What of ``use`` is in ``placement``, by the kind the published IDs name it by: its
+    inference profile, knowledge bases, answer API and GPU endpoints."""
     here = {kb.name for kb in plan.knowledge_bases(placement)}
+    knowledge_bases = [kb for kb in use.knowledge_bases if kb in here]
     endpoints = {endpoint.name for endpoint in plan.gpu_endpoints(placement)}
-    return any(
-        (need == "knowledge-bases" and set(use.knowledge_bases) & here)
-        or (need == "answer-apis" and use.rag.answer_api and set(use.knowledge_bases) & here)
-        or (need == "endpoints" and set(use.endpoints) & endpoints)
-        for use in lob.genai.use_cases
-    )
+    return {
+        "inference-profiles": [use.name],
+        "knowledge-bases": knowledge_bases,
+        "answer-apis": [use.name] if use.rag.answer_api and knowledge_bases else [],
+        "endpoints": [e for e in use.endpoints if e in endpoints],
+    }
 
 
 def privilege_graph(world: World, plan: Plan) -> PrivilegeGraph:
@@ -754,17 +762,7 @@ class Selection:
             use_case = actor.use_case if actor is not None else None
             if use_case is None:
                 return []
-            here = {kb.name for kb in self.plan.knowledge_bases(self.placement)}
-            knowledge_bases = [kb for kb in use_case.knowledge_bases if kb in here]
-            endpoints = {e.name for e in self.plan.gpu_endpoints(self.placement)}
-            owned = {
-                "inference-profiles": [use_case.name],
-                "knowledge-bases": knowledge_bases,
-                "answer-apis": [use_case.name]
-                if use_case.rag.answer_api and knowledge_bases
-                else [],
-                "endpoints": [e for e in use_case.endpoints if e in endpoints],
-            }[kind]
+            owned = use_case_resources(self.plan, self.placement, use_case)[kind]
             paths = [f"{kind}/{name}/{attribute}" for name in owned]
         else:
             paths = [path]
@@ -823,17 +821,10 @@ class Selection:
         serves = actor.serves if actor is not None else None
         images = [t.recipe_image for t in (lob.ml.fine_tuning if lob else []) if t.name == serves]
         return [
-            Target(
-                f"recipe-image/{serves}",
-                text(
-                    f"arn:aws:ecr:{rest.split('.amazonaws.com')[0]}:{account}:repository/"
-                    + rest.split("/", 1)[1].split("@")[0].split(":")[0]
-                ),
-                account,
-            )
+            Target(f"recipe-image/{serves}", text(repository.arn()), repository.account)
             for image in images
             if image
-            for account, _, rest in [image.partition(".dkr.ecr.")]
+            for repository in [ImageRepository.of(image)]
         ]
 
     def _platform(self, selector: str) -> Selection | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
@@ -48,6 +49,26 @@ GOVERNANCE_CHANGES = (
     "bedrock:PutModelInvocationLoggingConfiguration",
     "bedrock:DeleteModelInvocationLoggingConfiguration",
 )
+
+
+@dataclass(frozen=True)
+class ImageRepository:
+    """Where an ECR image URI (``account.dkr.ecr.region.amazonaws.com/name`` then ``:tag`` or
+    ``@sha256:digest``) is kept."""
+
+    account: str
+    region: str
+    name: str
+
+    @staticmethod
+    def of(image_uri: str) -> ImageRepository:
+        registry, _, path = image_uri.partition("/")
+        account, _, rest = registry.partition(".dkr.ecr.")
+        region = rest.split(".amazonaws.com", 1)[0]
+        return ImageRepository(account, region, path.split("@", 1)[0].split(":", 1)[0])
+
+    def arn(self, partition: str = "aws") -> str:
+        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
 
 
 def pascal(name: str) -> str:

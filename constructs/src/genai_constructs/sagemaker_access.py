@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
+from genai_constructs.naming import ImageRepository
+
 # Describing the VPC and fetching the ECR token have no resource-level permissions.
 DESCRIBE_ACTIONS = (
     "ec2:DescribeNetworkInterfaces",
@@ -30,10 +32,10 @@ METRIC_NAMESPACES = ("/aws/sagemaker/*", "AWS/SageMaker")
 def repository_arn(stack: Stack, image_uri: str) -> str:
     """The ECR repository of an image URI (account.dkr.ecr.region.../repo, then :tag or
     @sha256:digest)."""
-    registry, path = image_uri.split("/", 1)
-    repository = path.split("@", 1)[0].split(":", 1)[0]
+    repository = ImageRepository.of(image_uri)
     return (
-        f"arn:{stack.partition}:ecr:{stack.region}:{registry.split('.')[0]}:repository/{repository}"
+        f"arn:{stack.partition}:ecr:{stack.region}:{repository.account}:repository/"
+        f"{repository.name}"
     )
 
 

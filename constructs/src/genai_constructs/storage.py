@@ -356,26 +356,13 @@ class GovernedBucket(Construct):
                     **not_aws_service,
                 },
             )
-        if denied_reader_arns and denied_reader_workspaces:
-            self.bucket.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="DenyNamedReaders",
-                    effect=iam.Effect.DENY,
-                    principals=[iam.AnyPrincipal()],
-                    actions=["s3:GetObject", "s3:GetObjectVersion"],
-                    not_resources=[
-                        self.bucket.arn_for_objects(f"{prefix}*")
-                        for prefix in denied_reader_workspaces
-                    ],
-                    conditions={"ArnEquals": {"aws:PrincipalArn": list(denied_reader_arns)}},
-                )
-            )
-        elif denied_reader_arns:
+        if denied_reader_arns:
             self._deny(
                 "DenyNamedReaders",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
                 conditions={"ArnEquals": {"aws:PrincipalArn": list(denied_reader_arns)}},
                 objects_only=True,
+                except_prefixes=denied_reader_workspaces,
             )
 
     def _share(self, shared: dict[str, list[str]], readers: list[str]) -> None:
@@ -429,10 +416,14 @@ class GovernedBucket(Construct):
         actions: list[str] | None = None,
         not_actions: list[str] | None = None,
         objects_only: bool = False,
+        except_prefixes: Sequence[str] = (),
     ) -> None:
+        """A deny of every principal: on the objects (and the bucket unless
+        ``objects_only``), or on the objects outside ``except_prefixes``."""
         resources = [self.bucket.arn_for_objects("*")]
         if not objects_only:
             resources.insert(0, self.bucket.bucket_arn)
+        outside = [self.bucket.arn_for_objects(f"{prefix}*") for prefix in except_prefixes]
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
@@ -440,7 +431,8 @@ class GovernedBucket(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=actions,
                 not_actions=not_actions,
-                resources=resources,
+                resources=None if outside else resources,
+                not_resources=outside or None,
                 conditions=conditions,
             )
         )

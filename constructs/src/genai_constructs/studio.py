@@ -14,7 +14,7 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
-from genai_constructs.naming import MLFLOW_ARTIFACTS_PREFIX, USER_TAG
+from genai_constructs.naming import MLFLOW_ARTIFACTS_PREFIX, USER_TAG, pascal
 from genai_constructs.principals import own_account_service
 from genai_constructs.validation import check_range
 
@@ -151,7 +151,7 @@ class StudioWorkspace(Construct):
     def _shared_space(self, name: str, owner: str, profile: sm.CfnUserProfile) -> sm.CfnSpace:
         space = sm.CfnSpace(
             self,
-            f"SharedSpace{''.join(part.capitalize() for part in name.split('-'))}",
+            f"SharedSpace{pascal(name)}",
             domain_id=self.domain.attr_domain_id,
             space_name=name,
             ownership_settings=sm.CfnSpace.OwnershipSettingsProperty(owner_user_profile_name=owner),
