@@ -194,12 +194,15 @@ LOB_DATA_WRITES = (
     "s3vectors:PutVectors",
     "s3vectors:DeleteVectors",
 )
-# Registering (possibly as approved), approving, rejecting or removing a model: the LOB's ML
-# engineers' and pipelines' decision.
+# Registering (possibly as approved), approving, rejecting or removing a model, and running
+# the LOB's pipelines (what its models are trained on, the base weights an import stages):
+# the LOB's ML engineers' and pipelines' decision.
 MODEL_APPROVALS = (
     "sagemaker:CreateModelPackage",
     "sagemaker:DeleteModelPackage",
     "sagemaker:UpdateModelPackage",
+    "sagemaker:RetryPipelineExecution",
+    "sagemaker:StartPipelineExecution",
 )
 LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
 MLFLOW_WORK = (

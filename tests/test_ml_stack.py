@@ -582,6 +582,17 @@ def test_a_fine_tuned_model_needs_an_approved_source(tmp_path: Path) -> None:
     ]
 
 
+def test_an_approved_source_needs_its_approved_digest(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        del data["catalog"]["open_weights"][0]["sha256"]
+
+    assert _problems(tmp_path, edit) == [
+        "catalog.open_weights[0].sha256: missing: an import stages only the approved weights, "
+        "whoever starts it and whatever the source then holds; allowed: the digest the "
+        "import's manifest.json gives the approved copy (64 lower-case hex digits)"
+    ]
+
+
 @pytest.mark.parametrize(
     "source", ["https://huggingface.co/mistralai/x/", "s3://intake/weights", "s3://intake/*/"]
 )
@@ -606,6 +617,10 @@ def test_each_fine_tuned_model_is_staged_by_its_import(example: Synthesized) -> 
     body = joined(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"])
     assert "s3://example-corp-model-intake/mistralai/Mistral-7B-Instruct-v0.3/" in body
     assert "/models/mistral-7b-instruct/base" in body
+    assert (
+        '"--expected-sha256","5b2c6f1e0d9a8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b"'
+        in body
+    )
     for env in ("interactive", "prod"):
         pipelines = example.template(f"claims-{env}-ml").find_resources("AWS::SageMaker::Pipeline")
         assert not pipelines

@@ -603,6 +603,13 @@ def _base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 "fetch it; allowed: s3://bucket/prefix/ of the organization's approved copy of "
                 "its weights",
             )
+        if model.get("source") is not None and model.get("sha256") is None:
+            yield ConfigProblem(
+                f"catalog.open_weights[{index}].sha256",
+                "missing: an import stages only the approved weights, whoever starts it and "
+                "whatever the source then holds; allowed: the digest the import's manifest.json "
+                "gives the approved copy (64 lower-case hex digits)",
+            )
 
 
 def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
