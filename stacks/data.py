@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -15,8 +16,16 @@ from blueprint.model.config import VectorStoreKind
 from blueprint.model.layers import DataInputs, VectorStoreInputs
 from genai_constructs import DataLakeZones, PrivateNetwork, acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, in_every_framework, nag_reference
+from genai_constructs.etl import DataEtl, DatasetSpec
 from genai_constructs.knowledge_base import OpenSearchVectorStore, S3VectorStore
-from genai_constructs.naming import EXPERIMENTS_PREFIX, MLFLOW_ARTIFACTS_PREFIX, pascal
+from genai_constructs.naming import (
+    DATASETS_PREFIX,
+    EXPERIMENTS_PREFIX,
+    MLFLOW_ARTIFACTS_PREFIX,
+    etl_name,
+    pascal,
+)
+from stacks.alerts import alarm_topic
 from stacks.assets import mark
 from stacks.foundation import use_account_boundary
 from stacks.security import SecurityStack
@@ -29,6 +38,8 @@ DATA_SCIENTIST_WORKSPACES = (EXPERIMENTS_PREFIX, MLFLOW_ARTIFACTS_PREFIX)
 # ETL lands source data in raw and writes curated (knowledge-base documents included) and
 # training data from it.
 INGESTION_ZONES = ("raw", "curated", "training")
+# The data engineer reads what lands and what the ETL makes of it.
+DATA_ENGINEER_ZONES = ("raw", "curated")
 
 
 class DataStack(Stack):
@@ -80,11 +91,7 @@ class DataStack(Stack):
             ),
             event_zones=inputs.event_zones,
             tenant_tag=("lob", inputs.lob) if inputs.tenancy else None,
-            denied_readers=(
-                {zone: [data_scientist] for zone in ZONES if zone not in DATA_SCIENTIST_ZONES}
-                if data_scientist
-                else None
-            ),
+            denied_readers=self._denied_readers(inputs) or None,
             denied_reader_workspaces=(
                 {"artifacts": DATA_SCIENTIST_WORKSPACES} if data_scientist else None
             ),
@@ -108,7 +115,11 @@ class DataStack(Stack):
             mark(bucket, f"zone/{zone}")
         if data_scientist:
             self._grant_data_scientist_access(data_scientist)
-        self._grant_ingestion_writes(inputs.ingestion_role)
+        ingestion = iam.Role.from_role_name(self, "Ingestion", inputs.ingestion_role)
+        self.etl = self._etl(inputs, ingestion, security, network) if inputs.datasets else None
+        self._grant_ingestion_writes(ingestion)
+        if self.etl is not None and inputs.data_engineer_arn:
+            self._grant_data_engineer_access(inputs.data_engineer_arn, inputs.pipeline_writes_only)
         # Exported by name: stacks that use a zone import it explicitly, so that its ARN reads
         # the same at construction and in the template (nag acknowledgments cite it).
         for zone in ZONES:
@@ -130,6 +141,94 @@ class DataStack(Stack):
             else:
                 mark(vector_store.bucket, f"vector-bucket/{name}")
                 mark(vector_store.index, f"vector-index/{name}")
+
+    @staticmethod
+    def _denied_readers(inputs: DataInputs) -> dict[str, list[str]]:
+        """Each zone's objects, denied to the personas that do not read them."""
+        readers = [
+            (inputs.data_scientist_arn, DATA_SCIENTIST_ZONES),
+            (inputs.data_engineer_arn, DATA_ENGINEER_ZONES),
+        ]
+        denied: dict[str, list[str]] = {}
+        for arn, zones in readers:
+            if arn is None:
+                continue
+            for zone in ZONES:
+                if zone not in zones:
+                    denied.setdefault(zone, []).append(arn)
+        return denied
+
+    def _etl(
+        self,
+        inputs: DataInputs,
+        ingestion: iam.IRole,
+        security: SecurityStack,
+        network: PrivateNetwork,
+    ) -> DataEtl:
+        """The environment's ETL, run as the ingestion role; its alarms to the LOB."""
+        alarms = alarm_topic(
+            self, "DataAlarms", security.logs_key, inputs.alert_emails, "Data alarms"
+        )
+        etl = DataEtl(
+            self,
+            "Etl",
+            name=etl_name(inputs.prefix),
+            prefix=inputs.prefix,
+            datasets=[
+                DatasetSpec(
+                    name=dataset.name,
+                    table_name=dataset.table_name,
+                    raw_format=dataset.format.value,
+                    columns=tuple((c.name, c.type.value) for c in dataset.columns),
+                    quality_rules=tuple(dataset.quality_rules),
+                )
+                for dataset in inputs.datasets
+            ],
+            database=self.database,
+            database_name=inputs.glue_database_name,
+            raw=self.lake.zones["raw"],
+            curated=self.lake.zones["curated"],
+            role=ingestion,
+            log_key=security.logs_key,
+            vpc=network.vpc,
+            log_retention=security.retention,
+            metric_namespace=inputs.metric_namespace,
+            alarm_topic=alarms,
+            schedule=events.Schedule.expression(inputs.etl_schedule)
+            if inputs.etl_schedule
+            else None,
+        )
+        mark(etl.state_machine, "etl/etl")
+        mark(etl.curate.function, "etl-function/curate")
+        for name, ruleset in etl.rulesets.items():
+            mark(ruleset, f"quality-ruleset/{name}")
+        for name, table in etl.tables.items():
+            mark(table, f"curated-table/{name}")
+        for name, table in etl.staged_tables.items():
+            mark(table, f"staged-table/{name}")
+        return etl
+
+    def _grant_data_engineer_access(self, role_arn: str, pipeline_writes_only: bool) -> None:
+        """Read the datasets of the raw and curated zones (not their other prefixes, such as
+        the knowledge bases' documents); land objects under ``datasets/`` of the raw zone where
+        people may write (interactive environments)."""
+        role = iam.Role.from_role_arn(self, "DataEngineer", role_arn)
+        for zone in DATA_ENGINEER_ZONES:
+            self.lake.zones[zone].grant_read(role, f"{DATASETS_PREFIX}*")
+        if not pipeline_writes_only:
+            self.lake.zones["raw"].grant_put(role, f"{DATASETS_PREFIX}*")
+        policy = next(c for c in role.node.find_all() if isinstance(c, iam.CfnPolicy))
+        reason = (
+            "Read under datasets/ of the raw and curated zones of this LOB environment and put "
+            "under datasets/ of its raw zone, generated by CDK grants on those buckets and "
+            "their key"
+        )
+        acknowledge(
+            policy,
+            in_every_framework("IAMNoInlinePolicy"),
+            f"{reason}; it is attached to the data-engineer persona role alone.",
+        )
+        acknowledge_wildcards(policy, f"{reason}: object keys are the data, KMS data-key variants.")
 
     def zone_export(self, zone: str) -> str:
         return f"{self.stack_name}-{zone}-bucket-arn"
@@ -182,16 +281,19 @@ class DataStack(Stack):
             removal_policy=security.removal_policy,
         )
 
-    def _grant_ingestion_writes(self, role_name: str) -> None:
+    def _grant_ingestion_writes(self, role: iam.IRole) -> None:
         """The ingestion role reads and writes the raw, curated and training zones (in
-        operational environments its pipeline tag makes it their only writer)."""
-        role = iam.Role.from_role_name(self, "Ingestion", role_name)
+        operational environments its pipeline tag makes it their only writer); its policy
+        also holds what the ETL runs as it (``DataEtl``)."""
         for zone in INGESTION_ZONES:
             self.lake.zones[zone].grant_read_write(role)
         policy = next(c for c in role.node.find_all() if isinstance(c, iam.CfnPolicy))
         reason = (
             "Read and write of the raw, curated and training zones of this LOB environment, "
-            "generated by CDK grants on those buckets and their key"
+            "generated by CDK grants on those buckets and their key, and the ETL's runs as "
+            "this role: its Glue Data Quality runs (the account's catalog, Glue's log groups, "
+            "two metric namespaces) and its function's network interfaces, which EC2 does not "
+            "scope by resource"
         )
         acknowledge(
             policy,
@@ -199,6 +301,13 @@ class DataStack(Stack):
             f"{reason}; it is attached to the ingestion role alone.",
         )
         acknowledge_wildcards(policy, f"{reason}: object keys are the data, KMS data-key variants.")
+        if self.etl is not None:
+            acknowledge(
+                policy,
+                "CKV_AWS_111",
+                f"{reason}. Every other write is scoped to this environment's buckets, rulesets "
+                "and log groups.",
+            )
 
     def _grant_data_scientist_access(self, role_arn: str) -> None:
         role = iam.Role.from_role_arn(self, "DataScientist", role_arn)

@@ -35,7 +35,7 @@ from genai_constructs.naming import (
 from genai_constructs.recipe_image import RecipeImage
 from genai_constructs.serving import GpuEndpoint
 from genai_constructs.studio import StudioWorkspace
-from stacks.alerts import subscribe
+from stacks.alerts import alarm_topic, subscribe
 from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
@@ -84,14 +84,13 @@ class MLStack(Stack):
         self.endpoints: dict[str, GpuEndpoint] = {}
         self.release: ModelRelease | None = None
         if inputs.endpoints:
-            alarms = sns.Topic(
+            alarms = alarm_topic(
                 self,
                 "EndpointAlarms",
-                master_key=security.logs_key,
-                enforce_ssl=True,
-                display_name="GPU endpoint alarms",
+                security.logs_key,
+                inputs.alert_emails,
+                "GPU endpoint alarms",
             )
-            subscribe(alarms, inputs.alert_emails)
             for entry in inputs.endpoints:
                 self.endpoints[entry.endpoint.name] = self._endpoint(
                     entry,

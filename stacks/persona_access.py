@@ -23,7 +23,13 @@ from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
 from genai_constructs.fine_tuning import preparation_image_uri, training_image_uri
-from genai_constructs.naming import GOVERNANCE_CHANGES, PARAMETER_ROOT, USER_TAG
+from genai_constructs.naming import (
+    GOVERNANCE_CHANGES,
+    PARAMETER_ROOT,
+    USER_TAG,
+    etl_name,
+    quality_ruleset_name,
+)
 from genai_constructs.sagemaker_access import runtime_statements
 
 # The instance an experiment's image is looked up for (GPU and CPU builds share a repository).
@@ -60,9 +66,10 @@ LOB_DATA_READS = (
     "aoss:APIAccessAll",
 )
 # Changing what runs as a platform role: a function's code, configuration or permissions, a
-# pipeline's, state machine's or pipe's definition, an event rule's schedule or targets, a
-# Studio domain's, profile's or space's settings and lifecycle scripts (which run as the
-# data scientist's role). CloudFormation, with its own role, alone changes them.
+# pipeline's, state machine's or pipe's definition (or versions and aliases of one), an event
+# rule's schedule or targets, a Studio domain's, profile's or space's settings and lifecycle
+# scripts (which run as the data scientist's role), the ETL's tables and quality rules (where
+# it reads and what it lets through). CloudFormation, with its own role, alone changes them.
 WORKLOAD_CHANGES = (
     "bedrock:CreateDataSource",
     "bedrock:DeleteDataSource",
@@ -76,6 +83,13 @@ WORKLOAD_CHANGES = (
     "events:PutTargets",
     "events:RemovePermission",
     "events:RemoveTargets",
+    "glue:BatchDeleteTable",
+    "glue:CreateDataQualityRuleset",
+    "glue:CreateTable",
+    "glue:DeleteDataQualityRuleset",
+    "glue:DeleteTable",
+    "glue:UpdateDataQualityRuleset",
+    "glue:UpdateTable",
     "lambda:AddPermission",
     "lambda:Create*",
     "lambda:Delete*",
@@ -97,8 +111,11 @@ WORKLOAD_CHANGES = (
     "sagemaker:UpdateEndpointWeightsAndCapacities",
     "sagemaker:UpdatePipeline",
     "sagemaker:UpdateUserProfile",
+    "states:CreateStateMachineAlias",
     "states:Delete*",
+    "states:PublishStateMachineVersion",
     "states:UpdateStateMachine",
+    "states:UpdateStateMachineAlias",
 )
 # Changing the delivery pipeline or running its builds (a buildspec override, a sandbox, a
 # command) acts with its roles, which the accounts' deployment roles trust; rolling a stage
@@ -297,8 +314,9 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
 def kept_from_lob_data(
     scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arns: Sequence[str]
 ) -> iam.ManagedPolicy:
-    """Denies the platform team and auditors reading or changing LOB data, reading prompts or
-    deciding on the LOB's models, in an LOB account."""
+    """Denies the platform team and auditors reading or changing LOB data, running its ETL,
+    reading prompts or deciding on the LOB's models, in an LOB account."""
+    states = f"arn:{Stack.of(scope).partition}:states:*:*"
     statements = [
         iam.PolicyStatement(
             sid="DenyLobDataReads",
@@ -316,6 +334,30 @@ def kept_from_lob_data(
             sid="DenyModelApprovals",
             effect=iam.Effect.DENY,
             actions=list(MODEL_APPROVALS),
+            resources=["*"],
+        ),
+        # What the ETL moves into the curated zone is the LOB's data engineers' decision, and
+        # its runs' history and quality results describe the LOB's data.
+        iam.PolicyStatement(
+            sid="DenyEtlRuns",
+            effect=iam.Effect.DENY,
+            actions=[
+                "states:StartExecution",
+                "states:StartSyncExecution",
+                "states:RedriveExecution",
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+            ],
+            resources=[
+                f"{states}:stateMachine:{etl_name('*')}",
+                f"{states}:stateMachine:{etl_name('*')}:*",
+                f"{states}:execution:{etl_name('*')}:*",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="DenyDataQualityResults",
+            effect=iam.Effect.DENY,
+            actions=["glue:GetDataQualityResult"],
             resources=["*"],
         ),
     ]
@@ -652,6 +694,69 @@ def release_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     return policy
 
 
+def data_engineering(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPolicy:
+    """Start the environment's ETL (whose definition fixes what it runs, as the ingestion
+    role) and follow its runs; read the datasets' quality rules and results and the Glue
+    catalog's tables. What the ETL reads and writes, the data stack grants (the zones)."""
+    stack = Stack.of(scope)
+    states = f"arn:{stack.partition}:states:{stack.region}:{stack.account}"
+    glue = f"arn:{stack.partition}:glue:{stack.region}:{stack.account}"
+    etl = etl_name(prefix)
+    policy = iam.ManagedPolicy(
+        scope,
+        "DataEngineering",
+        description="Run the environment's ETL and read its data-quality results",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="RunTheEtl",
+                actions=["states:StartExecution"],
+                resources=[f"{states}:stateMachine:{etl}"],
+            ),
+            iam.PolicyStatement(
+                sid="FollowEtlRuns",
+                actions=[
+                    "states:DescribeExecution",
+                    "states:GetExecutionHistory",
+                    "states:StopExecution",
+                ],
+                resources=[f"{states}:execution:{etl}:*"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadDataQualityResults",
+                actions=["glue:GetDataQualityRuleset", "glue:GetDataQualityResult"],
+                resources=[f"{glue}:dataQualityRuleset/{quality_ruleset_name(prefix, '*')}"],
+            ),
+            # Glue authorizes listing and looking up runs and results by any ruleset.
+            iam.PolicyStatement(
+                sid="FindDataQualityRuns",
+                actions=[
+                    "glue:ListDataQualityResults",
+                    "glue:GetDataQualityRulesetEvaluationRun",
+                    "glue:ListDataQualityRulesetEvaluationRuns",
+                ],
+                resources=[f"{glue}:dataQualityRuleset/*"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheCatalog",
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetDatabases",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                ],
+                resources=[f"{glue}:catalog", f"{glue}:database/*", f"{glue}:table/*/*"],
+            ),
+        ],
+    )
+    acknowledge_wildcards(
+        policy,
+        "Scoped to this account and region: the executions of its ETL (named when they "
+        "start), its datasets' rulesets, and reads of its Glue catalog.",
+    )
+    return policy
+
+
 @dataclass(frozen=True)
 class JobContext:
     """What a job policy is written from: the account's foundation inputs and the persona's."""
@@ -671,4 +776,5 @@ JOB_POLICIES: dict[Job, JobPolicy] = {
     ),
     Job.CONFIGURATION_READS: lambda scope, role, _: configuration_reads(scope, role),
     Job.RELEASE_APPROVALS: lambda scope, role, _: release_approvals(scope, role),
+    Job.ETL: lambda scope, role, job: data_engineering(scope, role, job.account.prefix),
 }

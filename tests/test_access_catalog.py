@@ -146,7 +146,7 @@ def test_the_catalog_passes_on_the_unchanged_copy(
     assert main(["access", str(assembly), "--org", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "every check as expected, 0 unknown" in out
-    assert out.splitlines()[-1] == "sign-in: 9 group(s), 0 problem(s)"
+    assert out.splitlines()[-1] == "sign-in: 10 group(s), 0 problem(s)"
 
 
 # --- one question ---------------------------------------------------------------------------

@@ -189,7 +189,7 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path: Path) -> None
     assert problems(data, tmp_path) == [
         "lobs[claims].owner: unknown key 'owner'; allowed: name, cost_center, data_classification, "
         "budget_usd_month, alert_emails, retain_interactive_data, auditor_metadata_read, "
-        "environments, genai, ml"
+        "environments, data, genai, ml"
     ]
 
 
@@ -569,7 +569,7 @@ def test_a_misspelled_key_gets_a_suggestion(tmp_path: Path) -> None:
     assert problems(data, tmp_path) == [
         "lobs[marketing].cost_centre: unknown key 'cost_centre' (did you mean 'cost_center'?); "
         "allowed: name, cost_center, data_classification, budget_usd_month, alert_emails, "
-        "retain_interactive_data, auditor_metadata_read, environments, genai, ml",
+        "retain_interactive_data, auditor_metadata_read, environments, data, genai, ml",
         "lobs[marketing].ml.studio.idle_minute: unknown key 'idle_minute' (did you mean "
         "'idle_minutes'?); allowed: enabled, mlflow, users, shared_spaces, idle_minutes",
     ]
@@ -895,3 +895,61 @@ def test_chunking_has_a_floor_of_twenty_tokens(tmp_path: Path) -> None:
     _claims_kb(data)["chunking"] = {"strategy": "fixed-size", "max_tokens": 19}
     [problem] = problems(data, tmp_path)
     assert "greater than or equal to 20 (got 19)" in problem
+
+
+def test_a_dataset_says_which_rule_names_an_unknown_column(tmp_path: Path) -> None:
+    data = example_data()
+    dataset = data["lobs"][0]["data"]["datasets"][0]
+    dataset["quality_rules"].append('IsComplete "claimid"')
+    dataset["columns"].append({"name": "amount", "type": "double"})
+    assert problems(data, tmp_path) == [
+        "lobs[claims].data.datasets[0]: columns repeat the name amount; allowed: each column once"
+    ]
+    dataset["columns"].pop()
+    assert problems(data, tmp_path) == [
+        "lobs[claims].data.datasets[0]: quality_rules[5] 'IsComplete \"claimid\"' names the "
+        "column claimid, which the dataset does not have; allowed: claim_id, policy_id, amount, "
+        "status, opened_on"
+    ]
+
+
+def test_a_quality_rule_is_one_the_platform_runs(tmp_path: Path) -> None:
+    data = example_data()
+    dataset = data["lobs"][0]["data"]["datasets"][0]
+    dataset["quality_rules"] = [
+        'CustomSql "select count(*) from primary"',
+        'IsComplete "claim_id',
+        "RowCount > 0",
+    ]
+    dataset["columns"][0]["name"] = "Claim-Id"
+    dataset["format"] = "parquet"
+    column = "a column name (lower-case letters, digits and '_', starting with a letter or '_')"
+    assert problems(data, tmp_path) == [
+        "lobs[claims].data.datasets[0].format: 'parquet' is not allowed; allowed: 'csv' or 'jsonl'",
+        f"lobs[claims].data.datasets[0].columns[0].name: 'Claim-Id' is not {column}; "
+        f"allowed: {column}",
+        "lobs[claims].data.datasets[0].quality_rules[0]: 'CustomSql \"select count(*) from "
+        "primary\"' is not a Glue Data Quality rule this platform runs; allowed: a rule "
+        "starting with one of ColumnCorrelation, ColumnCount, ColumnDataType, ColumnExists, "
+        "ColumnLength, ColumnValues, Completeness, DataFreshness, DistinctValuesCount, Entropy, "
+        "IsComplete, IsPrimaryKey, IsUnique, Mean, RowCount, StandardDeviation, Sum, "
+        "UniqueValueRatio, Uniqueness (DQDL)",
+        "lobs[claims].data.datasets[0].quality_rules[1]: 'IsComplete \"claim_id' has an "
+        "unclosed quote or bracket, or a line break",
+    ]
+
+
+def test_datasets_are_named_once_and_scheduled_only_when_there_are_some(tmp_path: Path) -> None:
+    data = example_data()
+    lob = data["lobs"][0]
+    lob["data"]["datasets"].append(dict(lob["data"]["datasets"][0]))
+    assert problems(data, tmp_path) == [
+        "lobs[claims].data: datasets repeat the name claims; allowed: one dataset per name"
+    ]
+    lob["data"]["datasets"] = []
+    assert problems(data, tmp_path) == [
+        "lobs[claims].data: etl_schedule is set but there is no dataset; allowed: datasets first"
+    ]
+    lob["data"]["etl_schedule"] = "every night"
+    [line] = problems(data, tmp_path)
+    assert line.startswith("lobs[claims].data.etl_schedule: 'every night'")

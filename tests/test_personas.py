@@ -176,13 +176,13 @@ def test_its_catalog_entries_hold(org: Synthesized, questions: Questions) -> Non
     [
         (
             {"lobs": ["claims"], "environments": ["prod"]},
-            "organization.identity.assignments[8].environments[0]: the prompt-engineer persona "
+            "organization.identity.assignments[9].environments[0]: the prompt-engineer persona "
             "exists only in interactive, nonprod environments; allowed: interactive, nonprod "
             "(got prod)",
         ),
         (
             {"platform": True},
-            "organization.identity.assignments[8].platform: the prompt-engineer persona exists "
+            "organization.identity.assignments[9].platform: the prompt-engineer persona exists "
             "only in LOB environments; allowed: lobs",
         ),
     ],

@@ -264,3 +264,90 @@ def test_malformed_entries_are_refused(raw: Json, message: str) -> None:
         Entry.model_validate(
             {"id": "x", "environments": ["interactive"], "why": "a test of validation", **raw}
         )
+
+
+ENGINEER_DAY = "data-engineer-day"
+ENGINEER_RUNS = "data-engineer-runs-the-etl"
+
+
+def test_the_data_engineers_day_holds_step_by_step(example: Synthesized) -> None:
+    day, runs = workflow(ENGINEER_DAY), workflow(ENGINEER_RUNS)
+    found = outcomes_of(example, example.outdir, day, runs)
+    assert found and all(o.matches for o in found), [
+        (o.query.entry.id, o.query.number, o.query.placement, o.decision.reasons)
+        for o in found
+        if not o.matches
+    ]
+    # Asked where an LOB curates datasets: claims, in each of its environments.
+    assert {(o.query.entry.id, o.query.placement, o.query.number) for o in found} == {
+        *((ENGINEER_DAY, "claims-interactive", n) for n in range(1, len(day.steps) + 1)),
+        *(
+            (ENGINEER_RUNS, placement, n)
+            for placement in ("claims-nonprod", "claims-prod")
+            for n in range(1, len(runs.steps) + 1)
+        ),
+    }
+    [run_as_role] = [
+        o
+        for o in found
+        if o.query.placement == "claims-interactive"
+        and o.query.step.action == "glue:StartDataQualityRulesetEvaluationRun"
+    ]
+    assert run_as_role.query.actor.label.endswith(":example-corp-ingestion")
+
+
+def without_the_etl(template: Json) -> None:
+    """The data stack as it was before the ETL: no state machine, function, table, ruleset."""
+    resources = template["Resources"]
+    for logical_id in [k for k in resources if k.startswith("Etl")]:
+        del resources[logical_id]
+
+
+@pytest.mark.parametrize(
+    ("stack", "change", "failing"),
+    [
+        (
+            "claims-interactive-foundation",
+            drop_statement("RunTheEtl", "DataEngineering"),
+            [f"{ENGINEER_DAY} step 2 in claims-interactive"],
+        ),
+        (
+            "claims-nonprod-data",
+            drop_statement("RunQualityRulesAsItself", "IngestionPolicy"),
+            [f"{ENGINEER_RUNS} step 10 in claims-nonprod"],
+        ),
+        (
+            "claims-prod-foundation",
+            drop_statement("ReadDataQualityResults", "DataEngineering"),
+            [f"{ENGINEER_RUNS} step 25 in claims-prod"],
+        ),
+    ],
+    ids=["no-etl-start", "no-quality-run-role", "no-quality-results"],
+)
+def test_a_data_engineer_workflow_fails_at_the_step_a_template_no_longer_allows(
+    example: Synthesized,
+    tmp_path: Path,
+    stack: str,
+    change: Callable[[Json], None],
+    failing: list[str],
+) -> None:
+    assembly = copy_assembly(example, tmp_path / "cdk.out")
+    edit_template(assembly, stack, change)
+    found = outcomes_of(example, assembly, workflow(ENGINEER_DAY), workflow(ENGINEER_RUNS))
+    assert [
+        f"{o.query.entry.id} step {o.query.number} in {o.query.placement}"
+        for o in found
+        if not o.matches
+    ] == failing
+
+
+def test_without_the_etl_the_data_engineers_day_cannot_be_done(
+    example: Synthesized, tmp_path: Path
+) -> None:
+    assembly = copy_assembly(example, tmp_path / "cdk.out")
+    edit_template(assembly, "claims-interactive-data", without_the_etl)
+    found = outcomes_of(example, assembly, workflow(ENGINEER_DAY))
+    failed = {o.query.number: o.decision.reasons for o in found if not o.matches}
+    assert 2 in failed and failed[2] == (
+        "step 2 selects no principal or resource here: the workflow cannot be done",
+    )

@@ -46,11 +46,11 @@ def assignment(**fields: Any) -> Any:
     [
         (
             assignment(group="nobody", persona="auditor", platform=True),
-            "organization.identity.assignments[8].group: unknown group 'nobody'; allowed: ",
+            "organization.identity.assignments[9].group: unknown group 'nobody'; allowed: ",
         ),
         (
             assignment(group="genai-auditors", persona="auditor", lobs=["payments"]),
-            "organization.identity.assignments[8].lobs[0]: unknown LOB 'payments'; allowed: "
+            "organization.identity.assignments[9].lobs[0]: unknown LOB 'payments'; allowed: "
             "claims, marketing, research",
         ),
         (
@@ -60,27 +60,27 @@ def assignment(**fields: Any) -> Any:
                 lobs=["claims"],
                 environments=["prod"],
             ),
-            "organization.identity.assignments[8].environments[0]: the data-scientist persona "
+            "organization.identity.assignments[9].environments[0]: the data-scientist persona "
             "exists only in interactive environments; allowed: interactive (got prod)",
         ),
         (
             assignment(group="genai-auditors", persona="release-approver", lobs=["claims"]),
-            "organization.identity.assignments[8].lobs: the release-approver persona exists only "
+            "organization.identity.assignments[9].lobs: the release-approver persona exists only "
             "in the platform's accounts; allowed: platform: true",
         ),
         (
             assignment(group="genai-auditors", persona="ml-engineer", platform=True),
-            "organization.identity.assignments[8].platform: the ml-engineer persona exists only "
+            "organization.identity.assignments[9].platform: the ml-engineer persona exists only "
             "in LOB environments; allowed: lobs",
         ),
         (
             assignment(group="genai-auditors", persona="auditor"),
-            "organization.identity.assignments[8]: the assignment selects no account; allowed: "
+            "organization.identity.assignments[9]: the assignment selects no account; allowed: "
             "lobs (and environments), platform",
         ),
         (
             assignment(group="genai-auditors", persona="auditor", environments=["prod"]),
-            "organization.identity.assignments[8].environments: environments need lobs; "
+            "organization.identity.assignments[9].environments: environments need lobs; "
             "allowed: lobs",
         ),
         (
@@ -101,7 +101,7 @@ def assignment(**fields: Any) -> Any:
         ),
         (
             assignment(group="genai-auditors", persona="architect", platform=True),
-            "organization.identity.assignments[8].persona: unknown persona 'architect'; allowed: "
+            "organization.identity.assignments[9].persona: unknown persona 'architect'; allowed: "
             "platform-admin, data-scientist, ml-engineer, auditor, release-approver",
         ),
         (
@@ -125,7 +125,7 @@ def test_an_lob_without_the_environment_is_named(tmp_path: Path) -> None:
     del data["lobs"][0]["environments"]["prod"]
     found = problems(data, tmp_path)
     assert (
-        "organization.identity.assignments[8].environments: LOB claims has no prod "
+        "organization.identity.assignments[9].environments: LOB claims has no prod "
         "environment; allowed: interactive, nonprod"
     ) in found, found
 
@@ -139,7 +139,7 @@ def test_an_assignment_to_an_lob_where_the_persona_does_not_exist_is_refused(
     del data["lobs"][0]["environments"]["interactive"]
     found = problems(data, tmp_path)
     assert (
-        "organization.identity.assignments[8].lobs[0]: LOB claims has no environment where the "
+        "organization.identity.assignments[9].lobs[0]: LOB claims has no environment where the "
         "data-scientist persona exists (only interactive), so the assignment selects nothing "
         "there; allowed: an LOB with such an environment"
     ) in found, found
@@ -154,11 +154,11 @@ def test_an_assignment_to_an_lob_where_the_persona_does_not_exist_is_refused(
         ),
         (
             assignment(group="genai-auditors", persona="auditor", lobs=[["claims"]]),
-            "organization.identity.assignments[8].lobs[0]: ['claims'] must be quoted text",
+            "organization.identity.assignments[9].lobs[0]: ['claims'] must be quoted text",
         ),
         (
             assignment(group="genai-auditors", persona="auditor", platform="yes"),
-            "organization.identity.assignments[8].platform: input should be a valid boolean",
+            "organization.identity.assignments[9].platform: input should be a valid boolean",
         ),
     ],
 )
@@ -226,6 +226,7 @@ def test_each_permission_set_only_becomes_its_persona(example: Synthesized) -> N
         "genai-release-approver",
         "genai-data-scientist",
         "genai-ml-engineer",
+        "genai-data-engineer",
         "genai-break-glass",
     }
     for name, properties in by_name.items():

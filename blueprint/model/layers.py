@@ -16,6 +16,7 @@ from blueprint.model.config import (
     BedrockModel,
     Chunking,
     DataClassification,
+    DatasetConfig,
     EndpointConfig,
     EnvironmentName,
     FineTuningConfig,
@@ -29,7 +30,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.identity import Layer, PlacementKind
-from blueprint.model.personas import AUDITOR, DATA_SCIENTIST, Job, Persona
+from blueprint.model.personas import AUDITOR, DATA_ENGINEER, DATA_SCIENTIST, Job, Persona
 from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.workforce import break_glass_placements
 from genai_constructs.checks import CheckSettings
@@ -200,6 +201,12 @@ class DataInputs:
     :param prefix: the organization's name prefix (the account's boundary is named after it).
     :param tenancy: the zones are a tenancy's in a central account: only principals tagged
         with the LOB may list, read or write them.
+    :param datasets: what the environment's ETL curates (none in a tenancy: the LOB's data
+        lands in its own account); ``etl_schedule`` when it also runs unasked.
+    :param data_engineer_arn: the persona that lands raw data (where people may write) and
+        reads the raw and curated zones, where the environment has an ETL.
+    :param alert_emails: who hears the ETL's alarms; ``metric_namespace`` where its quality
+        scores go.
     """
 
     prefix: str
@@ -216,6 +223,11 @@ class DataInputs:
     shared_curated: dict[str, tuple[str, ...]] = field(default_factory=dict)
     event_zones: tuple[str, ...] = ()
     tenancy: bool = False
+    datasets: tuple[DatasetConfig, ...] = ()
+    etl_schedule: str | None = None
+    data_engineer_arn: str | None = None
+    alert_emails: tuple[str, ...] = ()
+    metric_namespace: str = ""
 
     @property
     def glue_database_name(self) -> str:
@@ -746,6 +758,7 @@ def _tenancy_of(plan: Plan, placement: Placement) -> list[Placement]:
 def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
     lob, environment = _lob_environment(placement)
     knowledge_bases = plan.knowledge_bases(placement)
+    datasets = () if placement.is_tenancy else tuple(lob.data.datasets)
     return DataInputs(
         prefix=placement.prefix,
         lob=lob.name,
@@ -776,6 +789,11 @@ def data_inputs(plan: Plan, placement: Placement) -> DataInputs:
         shared_curated=_shared_curated(plan, placement),
         tenancy=placement.is_tenancy,
         event_zones=("curated",) if any(kb.ingestion.on_upload for kb in knowledge_bases) else (),
+        datasets=datasets,
+        etl_schedule=lob.data.etl_schedule if datasets else None,
+        data_engineer_arn=plan.role_arn(placement, DATA_ENGINEER) if datasets else None,
+        alert_emails=tuple(plan.alert_emails(lob)),
+        metric_namespace=names.metric_namespace(placement.key),
     )
 
 

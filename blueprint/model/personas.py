@@ -37,6 +37,8 @@ class Job(StrEnum):
     CONFIGURATION_READS = "configuration-reads"
     # Read a prod release's diff and approve or reject it in the delivery pipeline.
     RELEASE_APPROVALS = "release-approvals"
+    # Start the environment's ETL, follow its runs, read its quality results and tables.
+    ETL = "etl"
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,23 @@ RELEASE_APPROVER = Persona(
     placed_in=frozenset({PlacementKind.TOOLING}),
     jobs=(Job.RELEASE_APPROVALS,),
 )
+DATA_ENGINEER = Persona(
+    name="data-engineer",
+    description="Lands source data and runs the ETL into the curated zone",
+    managed_policies=("job-function/ViewOnlyAccess",),
+    placed_in=LOB_KINDS,
+    jobs=(Job.ETL,),
+)
 
 # In this order in every account (it decides the order of the roles in the templates).
-PERSONAS: list[Persona] = [PLATFORM_ADMIN, DATA_SCIENTIST, ML_ENGINEER, AUDITOR, RELEASE_APPROVER]
+PERSONAS: list[Persona] = [
+    PLATFORM_ADMIN,
+    DATA_SCIENTIST,
+    ML_ENGINEER,
+    AUDITOR,
+    RELEASE_APPROVER,
+    DATA_ENGINEER,
+]
 
 
 def personas_in(kind: PlacementKind, environment: EnvironmentName | None) -> tuple[Persona, ...]:

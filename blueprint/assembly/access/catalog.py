@@ -31,12 +31,14 @@ from genai_constructs.naming import (
     USER_TAG,
     ImageRepository,
     base_model_prefix,
+    dataset_prefix,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,
     permission_set_name,
     pipeline_runs_prefix,
     rag_reports_prefix,
+    staged_prefix,
 )
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
@@ -85,7 +87,7 @@ class Entry(BaseModel):
     # What an LOB environment must have for the entry to be asked there: Studio users (a
     # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
-    # GPU endpoints, a fine-tuning pipeline.
+    # GPU endpoints, a fine-tuning pipeline, an ETL (datasets, in the LOB's own account).
     needs: list[
         Literal[
             "studio-users",
@@ -95,6 +97,7 @@ class Entry(BaseModel):
             "answer-apis",
             "endpoints",
             "fine-tuning",
+            "etl",
         ]
     ] = []
     why: str = Field(min_length=10)
@@ -265,6 +268,8 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return placement.hosts(Layer.GENAI)
     if need == "fine-tuning":
         return bool(plan.fine_tuning(placement))
+    if need == "etl":
+        return bool(lob.data.datasets) and not placement.is_tenancy
     if need in ("studio-users", "mlflow"):
         studio = lob.ml.studio
         hosted = plan.hosts_studio(placement)
@@ -639,6 +644,24 @@ class Selection:
             ]
         if kind in ("space", "app"):
             return self._studio_targets(kind, name, actor)
+        if kind == "dataset-object":
+            return self._dataset_objects(name)
+        if kind in ("etl-execution", "etl-version"):
+            region = self.placement.region
+            what = "execution" if kind == "etl-execution" else "stateMachine"
+            suffix = ":catalog-probe" if kind == "etl-execution" else ":1"
+            return [
+                Target(
+                    selector,
+                    Symbol.of(
+                        f"arn:aws:states:{region}:{account}:{what}:",
+                        self.world.resolver.name(asset.stack, asset.logical_id),
+                        suffix,
+                    ),
+                    account,
+                )
+                for asset in self._assets("etl", "etl")
+            ]
         if kind in ("experiments", "mlflow-artifacts"):
             prefix = EXPERIMENTS_PREFIX if kind == "experiments" else MLFLOW_ARTIFACTS_PREFIX
             return [
@@ -813,6 +836,23 @@ class Selection:
             )
             for model in models
             for asset in self._assets("zone", "artifacts")
+        ]
+
+    def _dataset_objects(self, which: str) -> list[Target]:
+        """An object of the LOB's first dataset in the raw zone (``raw``: as landed) or the
+        curated zone (``staged``: as the ETL stages it, ``curated``: as it publishes it)."""
+        lob = self.placement.lob
+        datasets = lob.data.datasets[:1] if lob else []
+        prefix = staged_prefix if which == "staged" else dataset_prefix
+        zone = "raw" if which == "raw" else "curated"
+        return [
+            Target(
+                f"dataset-object/{which}/{dataset.name}",
+                Symbol.of(self._arn(asset), f"/{prefix(dataset.name)}{PROBE_FILE}"),
+                self.placement.account,
+            )
+            for dataset in datasets
+            for asset in self._assets("zone", zone)
         ]
 
     def _recipe_images(self, actor: Actor | None) -> list[Target]:
@@ -1019,6 +1059,8 @@ class Selection:
                     for asset in self._assets("studio-user", "*")
                     if (asset.name == own) == (value == "own-profile")
                 )
+            elif value == "own-metrics":
+                values[key] = (text(names.metric_namespace(self.placement.key)),)
             elif value == "own-lob":
                 lob = self.placement.lob
                 values[key] = (text(lob.name),) if lob else ()

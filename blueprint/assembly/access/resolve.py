@@ -44,6 +44,7 @@ NAMED: dict[str, str] = {
     "AWS::Pipes::Pipe": "Name",
     "AWS::SSM::Parameter": "Name",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Glue::DataQualityRuleset": "Name",
     "AWS::S3Vectors::VectorBucket": "VectorBucketName",
     "AWS::S3Vectors::Index": "IndexName",
 }
@@ -78,6 +79,7 @@ ARNS: dict[str, str] = {
     "AWS::Pipes::Pipe": "arn:{p}:pipes:{r}:{a}:pipe/{name}",
     "AWS::SSM::Parameter": "arn:{p}:ssm:{r}:{a}:parameter{name}",
     "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{name}",
+    "AWS::Glue::DataQualityRuleset": "arn:{p}:glue:{r}:{a}:dataQualityRuleset/{name}",
     "AWS::S3Vectors::VectorBucket": "arn:{p}:s3vectors:{r}:{a}:bucket/{name}",
     "AWS::S3Vectors::Index": "arn:{p}:s3vectors:{r}:{a}:bucket/{bucket}/index/{name}",
 }

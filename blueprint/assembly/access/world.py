@@ -51,7 +51,8 @@ TAGGED_TYPES = {
 
 def resource_arn(resolver: Resolver, stack: AssemblyStack, logical_id: str) -> Symbol:
     """The ARN requests name a resource by (a Studio user profile's is built from its
-    domain's ID and its name, which CloudFormation does not return as one attribute)."""
+    domain's ID and its name, a Glue table's from its database's name and its own, which
+    CloudFormation does not return as one attribute)."""
     resource = stack.resources[logical_id]
     if resource["Type"] == "AWS::SageMaker::UserProfile":
         return Symbol.of(
@@ -59,6 +60,13 @@ def resource_arn(resolver: Resolver, stack: AssemblyStack, logical_id: str) -> S
             resolver.value(stack, resource["Properties"]["DomainId"]),
             "/",
             resolver.name(stack, logical_id),
+        )
+    if resource["Type"] == "AWS::Glue::Table":
+        return Symbol.of(
+            f"arn:aws:glue:{stack.region}:{stack.account}:table/",
+            resolver.value(stack, resource["Properties"]["DatabaseName"]),
+            "/",
+            resolver.value(stack, resource["Properties"]["TableInput"]["Name"]),
         )
     return resolver.arn(stack, logical_id)
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 _MODULE_OF = {
     "AccessLogBucket": "storage",
     "DataLakeZones": "storage",
+    "DataEtl": "etl",
+    "DatasetSpec": "etl",
     "GovernedBucket": "storage",
     "PlatformKey": "encryption",
     "PrivateNetwork": "network",
@@ -50,7 +52,9 @@ __all__ = [
     "ApplicationInferenceProfiles",
     "ApprovedModel",
     "Chunking",
+    "DataEtl",
     "DataLakeZones",
+    "DatasetSpec",
     "DeniedTopicSpec",
     "FineTuningPipeline",
     "FineTuningSpec",
@@ -90,6 +94,7 @@ if TYPE_CHECKING:
     )
     from genai_constructs.compliance import acknowledge
     from genai_constructs.encryption import PlatformKey
+    from genai_constructs.etl import DataEtl, DatasetSpec
     from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec
     from genai_constructs.identity import Persona, PersonaRoles
     from genai_constructs.invocation_logging import ModelInvocationLogging

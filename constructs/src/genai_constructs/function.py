@@ -67,12 +67,14 @@ class PlatformFunction(Construct):
     :param log_retention: how long the function's logs are kept.
     :param timeout: default two minutes.
     :param role: default a new role; the role the function runs as (a role with a fixed
-        name, when other accounts name it). An imported role must already carry
-        AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole.
+        name, when other accounts name it). An imported role gets neither Lambda execution
+        policy: its owner grants it the function's logs and network interfaces.
     :param environment: default none; its variables (encrypted with ``encryption_key``).
     :param memory_size: default 256 MiB.
     :param reserved_concurrency: default 2 (custom resources and pipeline steps); an API
         reserves what bounds its load.
+    :param function_name: default generated; a fixed name (what a policy of its own role
+        names it by, where the function's ARN would make a circular dependency).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class PlatformFunction(Construct):
         environment: Mapping[str, str] | None = None,
         memory_size: int = 256,
         reserved_concurrency: int = 2,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         function_logs = logs.LogGroup(
@@ -114,6 +117,7 @@ class PlatformFunction(Construct):
             self,
             "Function",
             description=description,
+            function_name=function_name,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler=f"genai_constructs.handlers.{handler}",
             code=lambda_.Code.from_asset(
@@ -131,9 +135,9 @@ class PlatformFunction(Construct):
             environment_encryption=encryption_key,
             role=role,
         )
-        if role is not None:
-            # CDK adds the execution policies only to the roles it creates (an imported role's
-            # owner attaches them: this app cannot).
+        if isinstance(role, iam.Role):
+            # CDK adds the execution policies only to the roles it creates; an imported role
+            # cannot take a managed policy here, and its owner grants what they hold.
             for policy_name in LAMBDA_POLICIES:
                 role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(policy_name))
         ignore_cfn_lint(

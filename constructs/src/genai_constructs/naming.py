@@ -152,6 +152,32 @@ def served_model_prefix(model: str) -> str:
 # Where a data scientist's experiments (their jobs' outputs) and the MLflow server's artifacts
 # are kept in the interactive environment's artifacts zone: the only prefixes of that zone
 # data scientists read and write.
+# Where a dataset's objects are, in the raw zone (as landed) and the curated zone (as the
+# ETL writes them, the location of its Glue table).
+DATASETS_PREFIX = "datasets/"
+
+
+def dataset_prefix(dataset: str) -> str:
+    return f"{DATASETS_PREFIX}{dataset}/"
+
+
+# Where the ETL stages a dataset in the curated zone until its quality rules pass.
+STAGING_PREFIX = "staging/"
+
+
+def staged_prefix(dataset: str) -> str:
+    return f"{STAGING_PREFIX}{dataset_prefix(dataset)}"
+
+
+def etl_name(prefix: str) -> str:
+    """The ETL state machine of an LOB environment (its roles are named ``prefix-...``)."""
+    return f"{prefix}-etl"
+
+
+def quality_ruleset_name(prefix: str, dataset: str) -> str:
+    return f"{prefix}-{dataset}"
+
+
 EXPERIMENTS_PREFIX = "experiments/"
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -22,10 +23,12 @@ def logged_state_machine(
     log_retention: logs.RetentionDays,
     log_group_id: str,
     steps: str,
+    role: iam.IRole | None = None,
 ) -> sfn.StateMachine:
     """A state machine named ``name`` (a generated name can exceed the 80 characters
     allowed), logging every transition to an encrypted log group ``log_group_id``;
-    ``steps`` says what it does, for the acknowledgment that it has no X-Ray tracing."""
+    ``steps`` says what it does, for the acknowledgment that it has no X-Ray tracing; ``role``
+    default a new one."""
     log_group = logs.LogGroup(
         scope,
         log_group_id,
@@ -40,6 +43,7 @@ def logged_state_machine(
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         timeout=timeout,
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
+        role=role,
     )
     ignore_cfn_lint(
         machine.node.default_child,
