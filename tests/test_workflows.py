@@ -314,12 +314,12 @@ def without_the_etl(template: Json) -> None:
         (
             "claims-nonprod-data",
             drop_statement("RunQualityRulesAsItself", "IngestionPolicy"),
-            [f"{ENGINEER_RUNS} step 10 in claims-nonprod"],
+            [f"{ENGINEER_RUNS} step 11 in claims-nonprod"],
         ),
         (
             "claims-prod-foundation",
             drop_statement("ReadDataQualityResults", "DataEngineering"),
-            [f"{ENGINEER_RUNS} step 25 in claims-prod"],
+            [f"{ENGINEER_RUNS} step 26 in claims-prod"],
         ),
     ],
     ids=["no-etl-start", "no-quality-run-role", "no-quality-results"],

@@ -4,6 +4,7 @@ table reads (S3 is moto's: the objects are real)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -201,3 +202,36 @@ def test_the_handler_refuses_a_dataset_or_step_it_does_not_know(
         index.handler({"dataset": "payroll"}, None)
     with pytest.raises(ValueError, match="unknown step 'load'; allowed: stage, publish"):
         index.handler({"dataset": "claims", "step": "load"}, None)
+
+
+def test_nothing_landed_or_nothing_staged_fails_rather_than_empties_the_dataset(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment(monkeypatch)
+    s3.put_object(Bucket="curated-zone", Key="datasets/claims/part-1.csv.jsonl", Body=b"{}\n")
+    with pytest.raises(index.NothingToCurateError, match="nothing landed under"):
+        index.handler({"dataset": "claims", "step": "stage"}, None)
+    # A publish retried after the staging was emptied.
+    with pytest.raises(index.NothingToCurateError, match="nothing staged under"):
+        index.handler({"dataset": "claims", "step": "publish"}, None)
+    assert curated_keys(s3) == ["datasets/claims/part-1.csv.jsonl"]
+
+
+class RefusingDeletes:
+    """An S3 client whose deletes S3 refuses, object by object."""
+
+    def delete_objects(self, **_: Any) -> dict[str, Any]:
+        return {
+            "Errors": [{"Key": "datasets/claims/a.jsonl", "Code": "AccessDenied", "Message": "no"}]
+        }
+
+
+def test_a_refused_delete_fails_the_step() -> None:
+    with pytest.raises(
+        RuntimeError,
+        match=re.escape(
+            "1 object(s) of s3://curated-zone/datasets/claims/ were not deleted, "
+            "e.g. datasets/claims/a.jsonl: AccessDenied no"
+        ),
+    ):
+        index.delete(RefusingDeletes(), "curated-zone", "datasets/claims/", ["a.jsonl"])

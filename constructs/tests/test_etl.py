@@ -172,6 +172,11 @@ def test_the_rules_run_on_the_staged_table_and_only_a_pass_publishes(template: T
     [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     definition = json.loads("".join(part if isinstance(part, str) else "ARN" for part in parts))
+    assert definition["StartAt"] == "FindOtherRuns"
+    assert definition["States"]["RunningAlone"]["Choices"] == [
+        {"Variable": "$.running.count", "NumericGreaterThan": 1, "Next": "AnotherRunIsUnderWay"}
+    ]
+    assert definition["States"]["RunningAlone"]["Default"] == "Datasets"
     items = definition["States"]["Datasets"]["Parameters"]["datasets"]
     assert items == [
         {

@@ -292,6 +292,14 @@ class DataEtl(Construct):
             result_path="$.published",
         )
 
+        # Glue may authorize looking up a run or a result by any ruleset (the request names
+        # the run or the result, not the ruleset): those calls are granted on the account's.
+        any_ruleset = [
+            Stack.of(self).format_arn(
+                service="glue", resource="dataQualityRuleset", resource_name="*"
+            )
+        ]
+
         def glue_call(
             state_id: str, action: str, parameters: dict[str, object], path: str
         ) -> tasks.CallAwsService:
@@ -302,7 +310,7 @@ class DataEtl(Construct):
                 action=action,
                 parameters=parameters,
                 iam_action=f"glue:{action[0].upper()}{action[1:]}",
-                iam_resources=self.ruleset_arns,
+                iam_resources=self.ruleset_arns if action.startswith("start") else any_ruleset,
                 result_path=path,
             )
 
@@ -397,7 +405,7 @@ class DataEtl(Construct):
             self,
             "StateMachine",
             name=name,
-            definition=each.next(per_dataset),
+            definition=self._one_run_at_a_time(name, each.next(per_dataset)),
             timeout=Duration.hours(6),
             encryption_key=log_key,
             log_retention=log_retention,
@@ -406,6 +414,38 @@ class DataEtl(Construct):
             role=self.role,
         )
         return machine
+
+    def _one_run_at_a_time(self, name: str, then: sfn.IChainable) -> sfn.IChainable:
+        """A run that finds another one under way fails (and alarms): the two would share the
+        datasets' staging prefixes, and one could publish what the other's rules never saw."""
+        # By name: the role's policy would otherwise name the state machine it is the role of.
+        own = Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        runs = tasks.CallAwsService(
+            self,
+            "FindOtherRuns",
+            service="sfn",
+            action="listExecutions",
+            parameters={"StateMachineArn": own, "StatusFilter": "RUNNING", "MaxResults": 2},
+            iam_action="states:ListExecutions",
+            iam_resources=[own],
+            result_selector={"count.$": "States.ArrayLength($.Executions)"},
+            result_path="$.running",
+        )
+        alone = sfn.Choice(self, "RunningAlone").when(
+            sfn.Condition.number_greater_than("$.running.count", 1),
+            sfn.Fail(
+                self,
+                "AnotherRunIsUnderWay",
+                error="AnotherRunIsUnderWay",
+                cause="Another run of the ETL is under way; start this one when it has finished",
+            ),
+        )
+        return runs.next(alone.otherwise(then))
 
     def _grant_runs(self, namespace: str, log_key: kms.IKey) -> None:
         """What the role does besides the calls of the state machine's tasks: pass itself to

@@ -12,6 +12,8 @@ or ``_``) are not staged. Once Glue Data Quality has passed every rule on the st
 ``{"dataset": NAME, "step": "publish"}`` makes ``datasets/NAME/`` of the curated zone (the
 dataset's table) exactly the staged objects, removing what is no longer landed, and empties
 the staging prefix. Each object names the raw object and version it came from (its metadata).
+A stage with nothing landed, and a publish with nothing staged (a retry after the staging was
+emptied), fail rather than empty the dataset; a delete S3 refuses fails the step.
 
 Each object is read whole: the function's memory bounds an object's size (larger volumes
 belong in a Glue job in its place).
@@ -164,13 +166,24 @@ def keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     ]
 
 
+class NothingToCurateError(ValueError):
+    """Nothing landed to stage, or nothing staged to publish (a retried or repeated publish):
+    publishing it would empty the dataset."""
+
+
 def delete(s3: Any, bucket: str, prefix: str, relative_keys: list[str]) -> None:
     for start in range(0, len(relative_keys), 1000):
         batch = relative_keys[start : start + 1000]
-        s3.delete_objects(
+        answer = s3.delete_objects(
             Bucket=bucket,
             Delete={"Objects": [{"Key": f"{prefix}{key}"} for key in batch], "Quiet": True},
         )
+        if answer.get("Errors"):
+            failed = answer["Errors"][0]
+            raise RuntimeError(
+                f"{len(answer['Errors'])} object(s) of s3://{bucket}/{prefix} were not deleted, "
+                f"e.g. {failed['Key']}: {failed.get('Code')} {failed.get('Message')}"
+            )
 
 
 def stage(s3: Any, dataset: str, spec: dict[str, Any], raw: str, curated: str) -> dict[str, Any]:
@@ -200,6 +213,8 @@ def stage(s3: Any, dataset: str, spec: dict[str, Any], raw: str, curated: str) -
         )
         objects += 1
         rows += count
+    if not objects:
+        raise NothingToCurateError(f"nothing landed under s3://{raw}/{source_prefix}")
     return {"dataset": dataset, "objects": objects, "rows": rows}
 
 
@@ -207,6 +222,8 @@ def publish(s3: Any, dataset: str, curated: str) -> dict[str, Any]:
     """Make the dataset's published prefix exactly its staged objects; empty the staging."""
     source_prefix, target_prefix = staged_prefix(dataset), published_prefix(dataset)
     staged = keys(s3, curated, source_prefix)
+    if not staged:
+        raise NothingToCurateError(f"nothing staged under s3://{curated}/{source_prefix}")
     for relative in staged:
         s3.copy_object(
             Bucket=curated,
