@@ -38,11 +38,7 @@ def outcomes_of(example: Synthesized, assembly: Path, *entries: Entry) -> list[A
 def test_the_data_scientists_day_holds_step_by_step(example: Synthesized) -> None:
     day, tracking = workflow(DAY), workflow(TRACKING)
     found = outcomes_of(example, example.outdir, day, tracking)
-    assert found and all(o.matches for o in found), [
-        (o.query.entry.id, o.query.number, o.query.placement, o.decision.reasons)
-        for o in found
-        if not o.matches
-    ]
+    assert found and all(o.matches for o in found), mismatches(found)
     steps = {(o.query.entry.id, o.query.placement, o.query.number) for o in found}
     # Asked where the LOB has Studio users: claims and research; tracking where MLflow runs.
     assert steps == {
@@ -61,6 +57,15 @@ def test_the_data_scientists_day_holds_step_by_step(example: Synthesized) -> Non
     ]
     assert own_space.query.actor.label.endswith("in Studio for alice")
     assert any("[OwnPrivateSpaces]" in reason for reason in own_space.decision.reasons)
+
+
+def mismatches(found: list[Any]) -> list[Any]:
+    """What failed, step by step, for the assertion's message."""
+    return [
+        (o.query.entry.id, o.query.number, o.query.placement, o.decision.reasons)
+        for o in found
+        if not o.matches
+    ]
 
 
 def drop_statement(sid: str, policy: str = "DataScientistWork") -> Callable[[Json], None]:
@@ -273,11 +278,7 @@ ENGINEER_RUNS = "data-engineer-runs-the-etl"
 def test_the_data_engineers_day_holds_step_by_step(example: Synthesized) -> None:
     day, runs = workflow(ENGINEER_DAY), workflow(ENGINEER_RUNS)
     found = outcomes_of(example, example.outdir, day, runs)
-    assert found and all(o.matches for o in found), [
-        (o.query.entry.id, o.query.number, o.query.placement, o.decision.reasons)
-        for o in found
-        if not o.matches
-    ]
+    assert found and all(o.matches for o in found), mismatches(found)
     # Asked where an LOB curates datasets: claims, in each of its environments.
     assert {(o.query.entry.id, o.query.placement, o.query.number) for o in found} == {
         *((ENGINEER_DAY, "claims-interactive", n) for n in range(1, len(day.steps) + 1)),

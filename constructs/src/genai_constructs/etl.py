@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -39,6 +38,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import (
@@ -275,22 +275,22 @@ class DataEtl(Construct):
         )
         # By name: the role's policy names the function, which depends on that policy.
         function = lambda_.Function.from_function_name(self, "CurateByName", f"{name}-curate")
-        curate = tasks.LambdaInvoke(
-            self,
-            "StageTheDataset",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object({"dataset.$": "$.dataset", "step": "stage"}),
-            result_selector={"objects.$": "$.Payload.objects", "rows.$": "$.Payload.rows"},
-            result_path="$.curated",
-        )
-        publish = tasks.LambdaInvoke(
-            self,
-            "PublishTheDataset",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object({"dataset.$": "$.dataset", "step": "publish"}),
-            result_selector={"objects.$": "$.Payload.objects", "removed.$": "$.Payload.removed"},
-            result_path="$.published",
-        )
+
+        def curation(state_id: str, step: str, count: str, path: str) -> tasks.LambdaInvoke:
+            return tasks.LambdaInvoke(
+                self,
+                state_id,
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object({"dataset.$": "$.dataset", "step": step}),
+                result_selector={
+                    "objects.$": "$.Payload.objects",
+                    f"{count}.$": f"$.Payload.{count}",
+                },
+                result_path=path,
+            )
+
+        curate = curation("StageTheDataset", "stage", "rows", "$.curated")
+        publish = curation("PublishTheDataset", "publish", "removed", "$.published")
 
         # Glue may authorize looking up a run or a result by any ruleset (the request names
         # the run or the result, not the ruleset): those calls are granted on the account's.
@@ -540,40 +540,34 @@ class DataEtl(Construct):
         )
 
     def _alarms(self, topic: sns.ITopic) -> tuple[cloudwatch.Alarm, ...]:
-        action = cloudwatch_actions.SnsAction(topic)
-        alarms = tuple(
-            cloudwatch.Alarm(
+        period = Duration.minutes(5)
+        return tuple(
+            announced_alarm(
                 self,
                 alarm_id,
-                alarm_description=description,
+                description=description,
                 metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                topic=topic,
+                announce_recovery=True,
             )
             for alarm_id, description, metric in (
                 (
                     "FailedAlarm",
                     "An ETL run failed: an error, or a dataset's quality rule did not pass",
-                    self.state_machine.metric_failed(period=Duration.minutes(5)),
+                    self.state_machine.metric_failed(period=period),
                 ),
                 (
                     "TimedOutAlarm",
                     "An ETL run timed out",
-                    self.state_machine.metric_timed_out(period=Duration.minutes(5)),
+                    self.state_machine.metric_timed_out(period=period),
                 ),
                 (
                     "AbortedAlarm",
                     "An ETL run was stopped before it finished",
-                    self.state_machine.metric_aborted(period=Duration.minutes(5)),
+                    self.state_machine.metric_aborted(period=period),
                 ),
             )
         )
-        for alarm in alarms:
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-        return alarms
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start the ETL and follow its runs."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
@@ -194,15 +194,11 @@ class ModelInvocationLogging(Construct):
             metric_value="1",
             default_value=0,
         )
-        alarm = cloudwatch.Alarm(
+        return announced_alarm(
             self,
             f"{name}Alarm",
-            alarm_description=description,
+            description=description,
             metric=metric_filter.metric(statistic="Sum", period=Duration.minutes(5)),
+            topic=self.alarm_topic,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
-        return alarm

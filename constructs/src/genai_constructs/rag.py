@@ -12,8 +12,6 @@ from collections.abc import Mapping
 
 import jsii
 from aws_cdk import Duration, Stack, Token
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -28,6 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.bedrock import IGuardrail
 from genai_constructs.compliance import (
     acknowledge_role_policy,
@@ -361,34 +360,27 @@ class KnowledgeBaseIngestion(Construct):
         return pipe
 
     def _alarms(self, topic: sns.ITopic) -> None:
-        action = cloudwatch_actions.SnsAction(topic)
-        failed = cloudwatch.Alarm(
-            self,
-            "IngestionFailedAlarm",
-            alarm_description=f"An ingestion of {self.knowledge_base_name} failed or was partial",
-            metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        undelivered = cloudwatch.Alarm(
-            self,
-            "UndeliveredRequestsAlarm",
-            alarm_description=f"Ingestion requests of {self.knowledge_base_name} were not "
-            "delivered (dead-letter queue)",
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5)
+        self.alarms = (
+            announced_alarm(
+                self,
+                "IngestionFailedAlarm",
+                description=f"An ingestion of {self.knowledge_base_name} failed or was partial",
+                metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
+                topic=topic,
+                announce_recovery=True,
             ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            announced_alarm(
+                self,
+                "UndeliveredRequestsAlarm",
+                description=f"Ingestion requests of {self.knowledge_base_name} were not "
+                "delivered (dead-letter queue)",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5)
+                ),
+                topic=topic,
+                announce_recovery=True,
+            ),
         )
-        for alarm in (failed, undelivered):
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-        self.alarms = (failed, undelivered)
 
 
 @jsii.implements(events.IRuleTarget)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,6 +15,7 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import (
     acknowledge,
     acknowledge_scoped_policy,
@@ -345,10 +345,10 @@ class GpuEndpoint(Construct):
                 f"p90 model latency above {latency_alarm_ms} ms",
             ),
         ):
-            alarm = cloudwatch.Alarm(
+            alarm = announced_alarm(
                 self,
                 alarm_id,
-                alarm_description=description,
+                description=description,
                 metric=cloudwatch.Metric(
                     namespace="AWS/SageMaker",
                     metric_name=metric_name,
@@ -356,12 +356,9 @@ class GpuEndpoint(Construct):
                     statistic=statistic,
                     period=Duration.minutes(5),
                 ),
+                topic=alarm_topic,
                 threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(actions.SnsAction(alarm_topic))
             self.alarms.append(alarm)
 
     def _baseline(self, bucket: s3.IBucket, prefix: str) -> None:
