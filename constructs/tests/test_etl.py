@@ -130,6 +130,9 @@ def test_everything_runs_as_the_ingestion_role(template: Template) -> None:
     ).values()
     for role in (machine["Properties"]["RoleArn"], function["Properties"]["Role"]):
         assert "role/example-corp-ingestion" in json.dumps(role)
+    # The logs name the states only (CloudFormation's default): quality results describe the
+    # LOB's data, and the platform team reads logs.
+    assert "IncludeExecutionData" not in machine["Properties"]["LoggingConfiguration"]
     definition = json.dumps(machine["Properties"]["DefinitionString"])
     assert '\\"RoleArn\\"' not in definition
     assert "role/example-corp-ingestion" in definition  # the quality run's role
@@ -196,6 +199,12 @@ def test_the_rules_run_on_the_staged_table_and_only_a_pass_publishes(template: T
     ]
     assert passed["Default"] == "PublishTheDataset"
     assert states["PublishTheDataset"]["Parameters"]["Payload"]["step"] == "publish"
+    recorded = states["RecordTheScore"]["Parameters"]
+    assert recorded["Namespace"] == "GenAIPlatform/claims-nonprod-genai"
+    assert [(m["MetricName"], m["Value.$"]) for m in recorded["MetricData"]] == [
+        ("DataQualityScore", "$.result.Score"),
+        ("CuratedRows", "$.curated.rows"),
+    ]
 
 
 def test_staged_data_is_read_by_the_role_alone() -> None:
