@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -13,3 +15,14 @@ CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 def new_stack(stack_id: str = "test") -> Stack:
     app = App(context=json.loads(CDK_JSON.read_text())["context"])
     return Stack(app, stack_id, env=Environment(account="123456789012", region="eu-west-1"))
+
+
+def assert_grants_attached(template: Template, stack: Stack, role: iam.Role) -> None:
+    """The package's grants to ``role`` are in its one managed policy, attached to it alone."""
+    from genai_constructs.grants import GRANTS_POLICY_ID
+
+    policy = stack.get_logical_id(role.node.find_child(GRANTS_POLICY_ID).node.default_child)  # type: ignore[arg-type]
+    assert template.to_json()["Resources"][policy]["Type"] == "AWS::IAM::ManagedPolicy"
+    role_id = stack.get_logical_id(role.node.default_child)  # type: ignore[arg-type]
+    attached = template.to_json()["Resources"][role_id]["Properties"]["ManagedPolicyArns"]
+    assert {"Ref": policy} in attached

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from conftest import new_stack
 from genai_constructs.etl import DataEtl, DatasetSpec
@@ -250,10 +250,13 @@ def test_grants_start_the_etl_and_read_its_results() -> None:
         etl.grant_read_results(engineer)
 
     template, _ = built(then=grant)
-    [policy] = template.find_resources(
-        "AWS::IAM::Policy",
-        {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Engineer")}]}},
-    ).values()
+    [engineer] = [
+        role
+        for logical_id, role in template.find_resources("AWS::IAM::Role").items()
+        if "Engineer" in logical_id
+    ]
+    [attached] = engineer["Properties"]["ManagedPolicyArns"]
+    policy = template.to_json()["Resources"][attached["Ref"]]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statements[0]["Action"] == "states:StartExecution"
     assert "glue:GetDataQualityResult" in statements[1]["Action"]

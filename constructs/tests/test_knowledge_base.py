@@ -222,7 +222,7 @@ def test_vector_store_grants_return_what_they_granted() -> None:
     statement = grant.principal_statements[0].to_statement_json()
     assert "s3vectors:QueryVectors" in statement["Action"]
     Template.from_stack(stack).has_resource_properties(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -88,13 +89,18 @@ def test_the_built_wheel_ships_the_recipe_and_imports_every_public_name(tmp_path
     assert_cdk_synth_needs_no_credentials(tmp_path / "app", python)
 
 
-# An LOB team's app with a private network in explicit zones, as `cdk synth` runs it.
+# An LOB team's app as `cdk synth` runs it: a private network in explicit zones, and a role of
+# the team's given a guardrail and a knowledge base made elsewhere, under the four nag packs.
 NETWORK_APP = """
 from aws_cdk import App, Environment
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
-from genai_constructs import PinnedZonesStack, PrivateNetwork
+from genai_constructs import (
+    GovernedGuardrail, GovernedKnowledgeBase, PinnedZonesStack, PrivateNetwork,
+)
+from genai_constructs.compliance import add_nag_packs
 
 app = App()
 stack = PinnedZonesStack(
@@ -107,13 +113,25 @@ PrivateNetwork(
     stack, "Network", cidr="10.1.0.0/16", availability_zones=["eu-west-1a", "eu-west-1b"],
     flow_log_group=flow_logs,
 )
+application = iam.Role(
+    stack, "Application", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+)
+GovernedGuardrail.from_guardrail_attributes(
+    stack, "Guardrail",
+    guardrail_arn="arn:aws:bedrock:eu-west-1:123456789012:guardrail/abcdefghij12", version="3",
+).grant_apply(application)
+GovernedKnowledgeBase.from_knowledge_base_arn(
+    stack, "Policies", "arn:aws:bedrock:eu-west-1:123456789012:knowledge-base/ABCDEFGHIJ"
+).grant_retrieve(application)
+add_nag_packs(app)
 app.synth()
 """
 
 
 def assert_cdk_synth_needs_no_credentials(folder: Path, python: Path) -> None:
     """The CDK CLI, as a process of its own, synthesizes the app with the wheel's library and
-    no AWS credentials at all (a context lookup would need them)."""
+    no AWS credentials at all (a context lookup would need them); the nag packs fail it on any
+    unacknowledged finding, the team's role included."""
     folder.mkdir()
     (folder / "app.py").write_text(NETWORK_APP)
     cdk = Path(genai_constructs.__file__).resolve().parents[3] / "node_modules" / ".bin" / "cdk"
@@ -127,7 +145,26 @@ def assert_cdk_synth_needs_no_credentials(folder: Path, python: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (folder / "cdk.out" / "lob-network.template.json").is_file()
+    template = json.loads((folder / "cdk.out" / "lob-network.template.json").read_text())
+    resources = template["Resources"]
+    [application] = [
+        name
+        for name in resources
+        if name.startswith("Application") and resources[name]["Type"] == "AWS::IAM::Role"
+    ]
+    inline = [
+        resource
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and {"Ref": application} in resource["Properties"]["Roles"]
+    ]
+    assert not inline, inline
+    [grants] = resources[application]["Properties"]["ManagedPolicyArns"]
+    statements = resources[grants["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    assert {statement["Action"] for statement in statements} == {
+        "bedrock:ApplyGuardrail",
+        "bedrock:Retrieve",
+    }
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from conftest import new_stack
+from conftest import assert_grants_attached, new_stack
 from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
@@ -248,7 +248,7 @@ def test_the_answer_api_is_a_signed_function_url() -> None:
     template = parts.template()
     template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
     template.has_resource_properties(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
@@ -265,9 +265,9 @@ def test_the_answer_api_is_a_signed_function_url() -> None:
                     ]
                 )
             },
-            "Roles": [{"Ref": parts.stack.get_logical_id(role.node.default_child)}],  # type: ignore[arg-type]
         },
     )
+    assert_grants_attached(template, parts.stack, role)
 
 
 @pytest.mark.parametrize(
@@ -328,7 +328,7 @@ def test_an_imported_knowledge_base_grants_ingestion_like_its_own() -> None:
     role = iam.Role(parts.stack, "Starter", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
     imported.grant_start_ingestion(role)
     parts.template().has_resource_properties(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
@@ -363,7 +363,7 @@ def test_an_answer_api_on_an_imported_knowledge_base_and_guardrail() -> None:
     assert variables["GUARDRAIL_VERSION"] == "4"
     assert "ABCDE12345" in json.dumps(parts.stack.resolve(variables["KNOWLEDGE_BASES"]))
     template.has_resource_properties(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
@@ -475,10 +475,10 @@ def test_the_ingestion_grant_starts_and_follows_this_knowledge_bases_jobs() -> N
     grant = parts.knowledge_base.grant_start_ingestion(role)
     assert grant.principal_statement is not None
     knowledge_base = parts.stack.get_logical_id(parts.knowledge_base.knowledge_base)
-    parts.template().has_resource_properties(
-        "AWS::IAM::Policy",
+    template = parts.template()
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
         {
-            "Roles": [{"Ref": parts.stack.get_logical_id(role.node.default_child)}],  # type: ignore[arg-type]
             "PolicyDocument": {
                 "Statement": [
                     {
@@ -490,6 +490,7 @@ def test_the_ingestion_grant_starts_and_follows_this_knowledge_bases_jobs() -> N
             },
         },
     )
+    assert_grants_attached(template, parts.stack, role)
 
 
 def test_an_imported_knowledge_base_arn_may_be_a_token() -> None:

@@ -16,6 +16,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge
+from genai_constructs.grants import grant
 from genai_constructs.naming import PII_ENTITIES, pascal
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
@@ -50,9 +51,7 @@ class IGuardrail(Protocol):
 
 
 def _grant_apply(grantee: iam.IGrantable, guardrail_arn: str) -> iam.Grant:
-    return iam.Grant.add_to_principal(
-        grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[guardrail_arn]
-    )
+    return grant(grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[guardrail_arn])
 
 
 class _ImportedGuardrail(Construct):

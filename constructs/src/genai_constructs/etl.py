@@ -41,6 +41,7 @@ from constructs import Construct
 from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction
+from genai_constructs.grants import grant
 from genai_constructs.naming import (
     STAGING_PREFIX,
     dataset_prefix,
@@ -571,11 +572,15 @@ class DataEtl(Construct):
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start the ETL and follow its runs."""
-        return self.state_machine.grant_start_execution(grantee)
+        return grant(
+            grantee=grantee,
+            actions=["states:StartExecution"],
+            resource_arns=[self.state_machine.state_machine_arn],
+        )
 
     def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the datasets' rulesets and quality results."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=[
                 "glue:GetDataQualityRuleset",

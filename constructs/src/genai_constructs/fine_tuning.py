@@ -34,6 +34,7 @@ from constructs import Construct
 from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.function import PlatformFunction
 from genai_constructs.gpu_memory import GPU_INSTANCES
+from genai_constructs.grants import grant
 from genai_constructs.naming import pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
@@ -775,7 +776,7 @@ class FineTuningPipeline(Construct):
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start, stop and retry runs of the pipeline."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=[
                 "sagemaker:StartPipelineExecution",

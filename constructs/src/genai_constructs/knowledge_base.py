@@ -30,6 +30,7 @@ from genai_constructs.compliance import (
     nag_reference,
 )
 from genai_constructs.function import PlatformFunction
+from genai_constructs.grants import grant
 from genai_constructs.naming import collection_part_name
 from genai_constructs.validation import check_range
 
@@ -144,7 +145,7 @@ class IKnowledgeBase(Protocol):
 
 
 def _grant_start_ingestion(grantee: iam.IGrantable, knowledge_base_arn: str) -> iam.Grant:
-    return iam.Grant.add_to_principal(
+    return grant(
         grantee=grantee,
         actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"],
         resource_arns=[knowledge_base_arn],
@@ -155,9 +156,7 @@ def _grant_retrieve(grantee: iam.IGrantable, knowledge_base_arn: str) -> iam.Gra
     """``Retrieve`` on one knowledge base. Not ``RetrieveAndGenerate``: IAM has no resource
     type for it, so it cannot be limited to a knowledge base; generate with Converse and the
     guardrail instead."""
-    return iam.Grant.add_to_principal(
-        grantee=grantee, actions=["bedrock:Retrieve"], resource_arns=[knowledge_base_arn]
-    )
+    return grant(grantee=grantee, actions=["bedrock:Retrieve"], resource_arns=[knowledge_base_arn])
 
 
 class _ImportedKnowledgeBase(Construct):
@@ -281,7 +280,7 @@ class S3VectorStore(Construct):
 
     def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (a knowledge base's role) read and write the index's vectors."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=[
                 "s3vectors:GetIndex",
@@ -509,7 +508,7 @@ class OpenSearchVectorStore(Construct):
     def grant_knowledge_base(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the collection's API (its data access policy names the
         knowledge base's role separately)."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee, actions=["aoss:APIAccessAll"], resource_arns=[self.collection_arn]
         )
 

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.fine_tuning import PIPELINE_NAME, preparation_image_uri
+from genai_constructs.grants import grant
 from genai_constructs.naming import base_model_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import runtime_statements
@@ -222,7 +223,7 @@ class BaseModelImport(Construct):
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start and stop runs of the import."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=["sagemaker:StartPipelineExecution", "sagemaker:StopPipelineExecution"],
             resource_arns=[self.pipeline_arn],

@@ -34,6 +34,7 @@ from genai_constructs.compliance import (
     nag_reference,
 )
 from genai_constructs.function import PlatformFunction, dead_letter_queue
+from genai_constructs.grants import grant
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
 from genai_constructs.state_machines import logged_state_machine
 from genai_constructs.validation import check_range, number_text
@@ -509,7 +510,7 @@ class AnswerApi(Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the API (``invoke_statements``)."""
         grants = [
-            iam.Grant.add_to_principal(
+            grant(
                 grantee=grantee,
                 actions=statement.actions,
                 resource_arns=statement.resources,
@@ -630,7 +631,7 @@ class RagEvaluation(Construct):
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run the evaluation (a release pipeline's gate)."""
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=["lambda:InvokeFunction"],
             resource_arns=[self.function.function_arn],

@@ -23,6 +23,7 @@ from genai_constructs.compliance import (
     acknowledge_scoped_policy,
 )
 from genai_constructs.fine_tuning import training_image_uri
+from genai_constructs.grants import grant
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import repository_arn
 from genai_constructs.state_machines import logged_state_machine
@@ -236,4 +237,8 @@ class RecipeImage(Construct):
 
     def grant_build(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start a build (an execution of the starter state machine)."""
-        return self.state_machine.grant_start_execution(grantee)
+        return grant(
+            grantee=grantee,
+            actions=["states:StartExecution"],
+            resource_arns=[self.state_machine.state_machine_arn],
+        )

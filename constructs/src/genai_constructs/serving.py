@@ -22,6 +22,7 @@ from genai_constructs.compliance import (
     in_every_framework,
 )
 from genai_constructs.fine_tuning import volume_key
+from genai_constructs.grants import grant
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri
@@ -152,7 +153,7 @@ class GpuEndpoint(Construct):
                 f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
                 f"inference-component/{component.inference_component_name}"
             )
-        return iam.Grant.add_to_principal(
+        return grant(
             grantee=grantee,
             actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             resource_arns=resources,
