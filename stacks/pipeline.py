@@ -452,6 +452,9 @@ def add_pipelines(
             app, rollout, plan=plan, source=source, org_file=str(settings.org_file), build=builder
         )
         label(stack, tooling.identity(Layer.PIPELINE), tooling.tags)
+        # CodePipeline's stacks for actions in other regions (an artifact bucket and its key).
+        for support in stack.pipeline.pipeline.cross_region_support.values():
+            label(support.stack, tooling.identity(Layer.PIPELINE), tooling.tags)
         # Its roles are the delivery workload: the only ones the accounts' deployment roles
         # trust, and that their boundary lets assume them.
         Tags.of(stack).add(*DELIVERY_TAG, include_resource_types=["AWS::IAM::Role"])

@@ -112,7 +112,7 @@ def test_aws_managed_policies_come_from_the_pinned_snapshot(tmp_path: Path) -> N
 
 
 def test_a_managed_policy_outside_the_snapshot_makes_the_role_unknown(tmp_path: Path) -> None:
-    unlisted = "arn:aws:iam::aws:policy/AdministratorAccess"
+    unlisted = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
     world = one_account(tmp_path, Admin=role("admin", managed=[unlisted]))
     decision = world.ask(f"{ALICE}:admin", "s3:GetObject", OBJECT)
     assert decision.decision == "unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from blueprint.assembly.access.chains import PrivilegeGraph
 from blueprint.assembly.access.evaluate import Evaluator
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.reader import read_assembly
+from blueprint.cli import main
 from blueprint.model import names
 from blueprint.model.config import EnvironmentName, OrgConfig
 from blueprint.model.generate import generate_org
@@ -115,6 +117,27 @@ def test_pipeline_in_tooling_account_and_platform_stacks_direct(delivery: Synthe
     assert not any(name.startswith("claims-") for name in top_level)
     nested = {s.stack_name for s in delivery.assembly.stacks_recursively}
     assert {f"claims-prod-{layer}" for layer in LAYERS} <= nested
+
+
+def test_the_pipeline_assembly_is_judged_with_its_stages_stacks(
+    delivery: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`blueprint access` and `blueprint audit` read the stages' nested assemblies, and the
+    stack CodePipeline adds for another region's actions carries the tooling identity."""
+    assembly = read_assembly(delivery.outdir)
+    placements = {stack.identity.placement for stack in assembly.stacks}
+    assert {p.key for p in delivery.plan.placements} - {"management"} <= placements
+    support = [stack for stack in assembly.stacks if stack.artifact_id.startswith("cross-region")]
+    assert support and {stack.identity.placement for stack in support} == {"platform-tooling"}
+    assert main(["access", str(delivery.outdir), "--org", str(EXAMPLE)]) == 0
+    printed = capsys.readouterr().out
+    assert "in 9 LOB environments: every check as expected, 0 unknown" in printed
+    copy = tmp_path / "pipeline.out"
+    shutil.copytree(delivery.outdir, copy, ignore=shutil.ignore_patterns("asset.*"))
+    assert main(["audit", str(copy), "--org", str(EXAMPLE), "--no-lint"]) == 0
+    report = json.loads((copy / "audit" / "audit.json").read_text())
+    environments = {entry["placement"] for entry in report["access"]["environments"]}
+    assert len(environments) == 9
 
 
 def test_waves_in_order_interactive_nonprod_prod(pipeline_template: dict[str, Any]) -> None:

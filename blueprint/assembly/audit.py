@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from blueprint.assembly.access.matrix import access_matrix
-from blueprint.assembly.access.world import build_world
+from blueprint.assembly.access.roles import Role
+from blueprint.assembly.access.world import World, build_world
 from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.frameworks import framework_results
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
@@ -170,12 +171,16 @@ def cfn_lint(assembly: Assembly) -> Json:
 # --- IAM ---------------------------------------------------------------------------------
 
 
-def iam_summary(assembly: Assembly) -> Json:
+def iam_summary(assembly: Assembly, world: World) -> Json:
+    """Each role (its IAM name, boundary and what its policies allow) and every Allow
+    statement with a wildcard, with the acknowledgment that covers it."""
+    by_place = {role.where: role for role in world.roles}
     roles = [
         {
             "role": ref(stack, logical_id),
             "name": _role_name(stack, resource),
             "boundary": _boundary(stack, resource),
+            "allows": allowed_actions(by_place[f"{stack.name}/{logical_id}"]),
         }
         for stack, logical_id, resource in assembly.resources("AWS::IAM::Role")
     ]
@@ -192,6 +197,34 @@ def iam_summary(assembly: Assembly) -> Json:
         "wildcard_statements": wildcards,
         "unjustified_wildcards": sum(1 for w in wildcards if not w["acknowledgment"]),
     }
+
+
+def allowed_actions(role: Role) -> str:
+    """What the role's own policies (inline, customer and AWS managed) allow, by service:
+    ``bedrock: ApplyGuardrail, Retrieve; kms: Decrypt``. Its boundary, its denies and the
+    resources' policies may narrow it; the who-can-do-what tables decide with all of them."""
+    by_service: dict[str, set[str]] = defaultdict(set)
+    parts = []
+    for statement in role.identity:
+        if not statement.allow:
+            continue
+        if statement.not_actions:
+            parts.append(f"every action but {', '.join(statement.actions)}")
+            continue
+        if not statement.actions_known:
+            parts.append("actions decided at deploy time")
+        for action in statement.actions:
+            if action == "*":
+                parts.append("every action")
+                continue
+            service, _, verb = action.partition(":")
+            by_service[service].add(verb or "*")
+    parts += [
+        f"{service}: {', '.join(sorted(verbs))}" for service, verbs in sorted(by_service.items())
+    ]
+    if role.unreadable:
+        parts.append(f"and what {', '.join(role.unreadable)} allows (not readable here)")
+    return "; ".join(dict.fromkeys(parts)) or "nothing"
 
 
 def _role_name(stack: AssemblyStack, resource: Json) -> str:
@@ -339,20 +372,22 @@ def build_report(
     file ``plan`` was read from (named, with its digest, in the release section)."""
     assembly = read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
+    controls = control_matrix(assembly, settings)
+    world = build_world(assembly)
     return {
         "assembly": str(directory),
         "release": release_metadata(org_file),
         "operating_model": operating_model(plan),
         "baseline": baseline_changes(baseline, directory, plan) if baseline else None,
-        "frameworks": framework_results(assembly.nag_report),
+        "frameworks": framework_results(assembly.nag_report, assembly, controls),
         "acknowledgment_groups": acknowledgment_groups(
             assembly.nag_report, plan.config.platform.acknowledgment_reviews
         ),
         "inventory": inventory(assembly),
         "compliance": compliance(assembly, lint=lint),
-        "controls": control_matrix(assembly, settings),
-        "iam": iam_summary(assembly),
-        "access": access_matrix(build_world(assembly), plan),
+        "controls": controls,
+        "iam": iam_summary(assembly, world),
+        "access": access_matrix(world, plan),
         "residual_risks": residual_risks(assembly),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.diagram import architecture_svg
+from blueprint.assembly.frameworks import framework_resource_rows
 
 Json = dict[str, Any]
 # Wide tables scroll inside their own box and long cells wrap: the page never scrolls sideways.
@@ -30,6 +31,8 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     note: str = ""
+    # Too long to read on a page: written to its CSV, named with its row count in the page.
+    csv_only: bool = False
 
 
 def summary_table(report: Json) -> Table:
@@ -204,16 +207,20 @@ def access_change_table(report: Json) -> Table:
 
 
 def framework_tables(report: Json) -> list[Table]:
-    """Per framework, one row per control ID its cdk-nag rules name."""
-    return [
+    """Per framework, one row per control that its cdk-nag rules or the platform's rules name;
+    then every rule's resources, in one table."""
+    tables = [
         Table(
             f"{pack} controls",
             [
                 "control",
-                "rules passed (no finding)",
+                "rules passed",
                 "rules failed",
                 "rules acknowledged",
+                "rules not applicable",
+                "resources checked",
                 "acknowledged resources",
+                "failed resources",
                 "rules",
             ],
             [
@@ -222,16 +229,32 @@ def framework_tables(report: Json) -> list[Table]:
                     row["passed"],
                     row["failed"],
                     row["acknowledged"],
+                    row["not_applicable"],
+                    row["resources"],
                     row["acknowledged_resources"],
+                    row["failed_resources"],
                     ", ".join(row["rules"]),
                 ]
-                for row in rows
+                for row in result["controls"]
             ],
-            "Control IDs as the cdk-nag rules of the pack name them; a rule passes when no "
-            "resource of the assembly fails it (compliant or not applicable).",
+            "Control IDs as the pack's cdk-nag rules name them and as the platform's own rules "
+            "(GenAIPlatform-*) declare them. A rule passes when it inspects resources of the "
+            "assembly and none has a finding; it is not applicable when the assembly has no "
+            "resource of a type it inspects. Each resource: framework-rules-and-their-resources.",
         )
-        for pack, rows in report["frameworks"].items()
+        for pack, result in report["frameworks"].items()
     ]
+    tables.append(
+        Table(
+            "Framework rules and their resources",
+            ["framework", "rule", "controls", "resource", "state"],
+            framework_resource_rows(report["frameworks"]),
+            "Every resource each rule inspected: passed, acknowledged (with its reason in the "
+            "acknowledgments) or failed.",
+            csv_only=True,
+        )
+    )
+    return tables
 
 
 def acknowledgment_group_table(report: Json) -> Table:
@@ -287,7 +310,7 @@ def control_table(report: Json) -> Table:
 
 def iam_tables(report: Json) -> list[Table]:
     iam = report["iam"]
-    roles = [[r["name"], r["role"], r["boundary"] or "NONE"] for r in iam["roles"]]
+    roles = [[r["name"], r["role"], r["boundary"] or "NONE", r["allows"]] for r in iam["roles"]]
     wildcards = [
         [
             w["policy"],
@@ -300,8 +323,10 @@ def iam_tables(report: Json) -> list[Table]:
     return [
         Table(
             "IAM roles and permissions boundaries",
-            ["role name", "stack / logical ID", "boundary"],
+            ["role name", "stack / logical ID", "boundary", "its policies allow"],
             roles,
+            "What each role's own policies allow, by service; its boundary, its denies and the "
+            "resources' policies may narrow it (the who-can-do-what tables decide with all).",
         ),
         Table(
             "Allow statements with wildcards",
@@ -427,6 +452,9 @@ def render_markdown(report: Json) -> str:
         out += [f'<a id="{slug(table.title)}"></a>', "", f"## {table.title}", ""]
         if table.note:
             out += [table.note, ""]
+        if table.csv_only:
+            out += [_csv_only_line(table), ""]
+            continue
         out.append("| " + " | ".join(table.headers) + " |")
         out.append("|" + "---|" * len(table.headers))
         out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
@@ -440,7 +468,18 @@ def _html_cell(value: Any) -> str:
     return f'<td class="missing">{text}</td>' if flagged else f"<td>{text}</td>"
 
 
+def _csv_only_line(table: Table) -> str:
+    return f"{len(table.rows)} rows ({', '.join(table.headers)}), in csv/{slug(table.title)}.csv."
+
+
 def _html_table(table: Table) -> str:
+    if table.csv_only:
+        anchor = slug(table.title)
+        note = f"<p>{escape(table.note)}</p>" if table.note else ""
+        return (
+            f'<h2 id="{anchor}">{escape(table.title)}</h2>{note}'
+            f'<p><a href="csv/{anchor}.csv">{escape(_csv_only_line(table))}</a></p>'
+        )
     head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
     body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in table.rows)
     note = f"<p>{escape(table.note)}</p>" if table.note else ""

@@ -1,106 +1,160 @@
-"""Per framework control, what the synthesis found: the control IDs each rule of the NIST
-800-53 R5, HIPAA Security and PCI DSS 3.2.1 packs names in its own text ("... - (Control IDs:
-AU-2(b), AU-12(c))."), read from the installed cdk-nag package, set against the nag report's
-findings and acknowledgments of that rule."""
+"""Per framework control, what the synthesis found.
+
+The rules behind a control are those of the framework's cdk-nag pack whose text names it
+(``genai_constructs.nag_rules``) and the platform's own rules that declare it
+(``genai_constructs.checks``). Each rule is decided over the assembly:
+
+- *not applicable*: no resource of a type it inspects is in the assembly;
+- *failed*: a resource has an unacknowledged finding;
+- *acknowledged*: a resource's finding is acknowledged with a reason;
+- *passed*: it inspects resources of the assembly and none has a finding.
+
+The resources behind a control are those its rules inspect; a resource counts once per control,
+in the worst state any of its rules gives it.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import tarfile
 from collections import defaultdict
-from functools import cache
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from blueprint.assembly.reader import Assembly
+from genai_constructs.nag_rules import nag_rules
+
 Json = dict[str, Any]
-
-PACK_SOURCES = {
-    "NIST.800.53.R5": "package/lib/packs/nist-800-53-r5.js",
-    "HIPAA.Security": "package/lib/packs/hipaa-security.js",
-    "PCI.DSS.321": "package/lib/packs/pci-dss-321.js",
-}
-# One rule as a pack applies it: its text, then (a few lines on) the rule's function.
-APPLIED_RULE = re.compile(
-    r"info:\s*(?P<quote>['\"])(?P<info>(?:\\.|(?!(?P=quote)).)*)(?P=quote),.*?"
-    r"rule:\s*\w+\.(?P<rule>\w+)",
-    re.DOTALL,
-)
-CONTROL_IDS = re.compile(r"\(Control IDs?: (?P<ids>[^)]*(?:\([^)]*\)[^)]*)*)\)\.?\s*$")
+FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+CDK_PATH = "aws:cdk:path"
+STATES = ("passed", "failed", "acknowledged", "not_applicable")
 
 
-def _cdk_nag_tarball() -> Path:
-    """The package's JavaScript, found without importing it (which would start jsii)."""
-    spec = importlib.util.find_spec("cdk_nag")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("cdk-nag is not installed")
-    [location] = spec.submodule_search_locations
-    [tarball] = (Path(location) / "_jsii").glob("cdk-nag@*.jsii.tgz")
-    return tarball
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One rule over the assembly: its state and each resource it inspected, with that
+    resource's state (``passed``, ``failed`` or ``acknowledged``)."""
+
+    rule: str
+    state: str
+    resources: tuple[tuple[str, str], ...]
 
 
-def controls_of(info: str) -> list[str]:
-    """The control IDs at the end of a rule's text."""
-    found = CONTROL_IDS.search(info)
-    if not found:
-        return []
-    return [part.strip() for part in found.group("ids").split(",") if part.strip()]
-
-
-@cache
-def rule_controls() -> dict[str, dict[str, list[str]]]:
-    """Per pack, each rule's ID (``<pack>-<rule>``) and the control IDs it names."""
-    mapping: dict[str, dict[str, list[str]]] = {}
-    with tarfile.open(_cdk_nag_tarball()) as archive:
-        for pack, member in PACK_SOURCES.items():
-            source = archive.extractfile(member)
-            text = source.read().decode() if source else ""
-            mapping[pack] = {
-                f"{pack}-{match.group('rule')}": controls_of(match.group("info"))
-                for match in APPLIED_RULE.finditer(text)
-            }
-    return mapping
-
-
-def framework_results(nag_report: Json) -> dict[str, list[Json]]:
-    """Per framework pack, one row per control: its rules passed (no finding on any
-    resource), failed (unacknowledged findings) and acknowledged (with the resources)."""
-    failed = {
-        finding["rule"]: len(finding.get("resources", []))
-        for pack in nag_report.get("packs", [])
-        for finding in pack.get("unacknowledged", [])
-    }
-    acknowledged: dict[str, int] = defaultdict(int)
-    for entry in nag_report.get("acknowledgments", []):
-        acknowledged[entry["rule"].split("[")[0]] += 1
-    results: dict[str, list[Json]] = {}
-    for pack, rules in rule_controls().items():
+def framework_results(
+    nag_report: Json, assembly: Assembly, platform_controls: Sequence[Json]
+) -> dict[str, Json]:
+    """Per framework pack: one row per control (its rules by state, the resources they
+    inspected, how many of those are acknowledged or failed) and each rule's outcome with the
+    resources it inspected."""
+    results: dict[str, Json] = {}
+    for pack in FRAMEWORK_PACKS:
+        found = [
+            *_nag_outcomes(pack, nag_report, assembly),
+            *_platform_outcomes(pack, platform_controls),
+        ]
         by_control: dict[str, Json] = {}
-        for rule, controls in rules.items():
-            state = (
-                "failed"
-                if failed.get(rule)
-                else ("acknowledged" if acknowledged.get(rule) else "passed")
-            )
+        for outcome, controls in found:
             for control in controls:
                 row = by_control.setdefault(
                     control,
-                    {
-                        "control": control,
-                        "passed": 0,
-                        "failed": 0,
-                        "acknowledged": 0,
-                        "acknowledged_resources": 0,
-                        "rules": [],
-                    },
+                    {"control": control, **dict.fromkeys(STATES, 0), "rules": [], "states": {}},
                 )
-                row[state] += 1
-                row["acknowledged_resources"] += acknowledged.get(rule, 0)
-                row["rules"].append(rule.removeprefix(f"{pack}-"))
-        results[pack] = sorted(by_control.values(), key=lambda row: _control_key(row["control"]))
+                row[outcome.state] += 1
+                row["rules"].append(outcome.rule)
+                for resource, state in outcome.resources:
+                    row["states"][resource] = _worse(row["states"].get(resource), state)
+        results[pack] = {
+            "controls": [_counted(row) for row in sorted(by_control.values(), key=_control_key)],
+            "rules": [
+                {
+                    "rule": outcome.rule,
+                    "state": outcome.state,
+                    "controls": list(controls),
+                    "resources": [list(pair) for pair in outcome.resources],
+                }
+                for outcome, controls in found
+            ],
+        }
     return results
 
 
-def _control_key(control: str) -> list[Any]:
+def _counted(row: Json) -> Json:
+    states: dict[str, str] = row.pop("states")
+    return {
+        **row,
+        "resources": len(states),
+        "acknowledged_resources": sum(state == "acknowledged" for state in states.values()),
+        "failed_resources": sum(state == "failed" for state in states.values()),
+    }
+
+
+def _worse(current: str | None, new: str) -> str:
+    order = ("passed", "acknowledged", "failed")
+    return new if current is None or order.index(new) > order.index(current) else current
+
+
+def _nag_outcomes(
+    pack: str, nag_report: Json, assembly: Assembly
+) -> Iterable[tuple[RuleOutcome, tuple[str, ...]]]:
+    failed = {
+        finding["rule"]: set(finding.get("resources", []))
+        for report in nag_report.get("packs", [])
+        if report.get("pack") == pack
+        for finding in report.get("unacknowledged", [])
+    }
+    acknowledged: dict[str, set[str]] = defaultdict(set)
+    for entry in nag_report.get("acknowledgments", []):
+        acknowledged[entry["rule"].split("[")[0]].add(entry["resource"])
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for stack, logical_id, resource in assembly.resources():
+        path = resource.get("Metadata", {}).get(CDK_PATH, f"{stack.name}/{logical_id}")
+        by_type[str(resource.get("Type"))].append(path)
+    for rule in nag_rules().values():
+        if rule.pack != pack:
+            continue
+        inspected = sorted(
+            path for kind, paths in by_type.items() if rule.inspects_type(kind) for path in paths
+        )
+        bad, excused = failed.get(rule.rule_id, set()), acknowledged.get(rule.rule_id, set())
+        resources = tuple(
+            (path, "failed" if path in bad else "acknowledged" if path in excused else "passed")
+            for path in sorted({*inspected, *bad, *excused})
+        )
+        yield RuleOutcome(rule.rule_id, _state(resources), resources), rule.controls
+
+
+def _platform_outcomes(
+    pack: str, platform_controls: Sequence[Json]
+) -> Iterable[tuple[RuleOutcome, tuple[str, ...]]]:
+    for control in platform_controls:
+        ids = tuple(control["frameworks"].get(pack, ()))
+        if not ids:
+            continue
+        resources = tuple(
+            [(r, "passed") for r in control["implementing_resources"]]
+            + [(r, "acknowledged") for r in control["acknowledged_resources"]]
+            + [(r, "failed") for r in control["missing_resources"]]
+        )
+        yield RuleOutcome(control["rule"], _state(resources), resources), ids
+
+
+def _state(resources: tuple[tuple[str, str], ...]) -> str:
+    states = {state for _, state in resources}
+    if not states:
+        return "not_applicable"
+    return next(state for state in ("failed", "acknowledged", "passed") if state in states)
+
+
+def framework_resource_rows(frameworks: dict[str, Json]) -> list[list[str]]:
+    """One row per framework, rule and resource it inspected, with the resource's state."""
+    return [
+        [pack, rule["rule"], ", ".join(rule["controls"]), resource, state]
+        for pack, result in frameworks.items()
+        for rule in result["rules"]
+        for resource, state in rule["resources"]
+    ]
+
+
+def _control_key(row: Json) -> list[Any]:
     """AC-2(1) before AC-10; 164.308(a)(1) before 164.312(b)."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", control)]
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", row["control"])]

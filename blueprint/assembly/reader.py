@@ -20,6 +20,7 @@ from blueprint.model.identity import IDENTITY_METADATA, StackIdentity
 Json = dict[str, Any]
 STACK_ARTIFACT = "aws:cloudformation:stack"
 ASSET_MANIFEST = "cdk:asset-manifest"
+NESTED_ASSEMBLY = "cdk:cloud-assembly"
 PARTITION = "aws"
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation takes inline; larger templates go by URL
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -142,18 +143,30 @@ def read_assembly(directory: Path) -> Assembly:
     if not manifest_path.is_file():
         raise AssemblyError(f"{directory}: no manifest.json; run `make synth` first")
     try:
-        artifacts: dict[str, Any] = json.loads(manifest_path.read_text()).get("artifacts", {})
-        stack_ids = {k for k, v in artifacts.items() if v.get("type") == STACK_ARTIFACT}
-        stacks = [
-            _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
-            for artifact_id in sorted(stack_ids)
-        ]
+        stacks = _stacks(directory)
     except (OSError, ValueError, KeyError) as error:
         raise AssemblyError(
             f"{directory}: the cloud assembly is incomplete or damaged ({error}); "
             "run `make synth` again"
         ) from None
     return Assembly(directory, tuple(deployment_order(stacks)))
+
+
+def _stacks(directory: Path) -> list[AssemblyStack]:
+    """The stacks of the assembly in ``directory`` and of those nested in it (the stages of the
+    delivery pipeline, each an assembly of its own)."""
+    artifacts: dict[str, Any] = json.loads((directory / "manifest.json").read_text()).get(
+        "artifacts", {}
+    )
+    stack_ids = {k for k, v in artifacts.items() if v.get("type") == STACK_ARTIFACT}
+    stacks = [
+        _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
+        for artifact_id in sorted(stack_ids)
+    ]
+    for artifact in artifacts.values():
+        if artifact.get("type") == NESTED_ASSEMBLY:
+            stacks += _stacks(directory / artifact["properties"]["directoryName"])
+    return stacks
 
 
 def _stack(
@@ -194,7 +207,7 @@ def _identity(directory: Path, artifact_id: str, artifact: dict[str, Any]) -> St
     metadata = dict(artifact.get("metadata", {}))
     if "additionalMetadataFile" in artifact:
         metadata.update(json.loads((directory / artifact["additionalMetadataFile"]).read_text()))
-    for entry in metadata.get(f"/{artifact_id}", []):
+    for entry in metadata.get(f"/{artifact.get('displayName', artifact_id)}", []):
         if entry.get("type") == IDENTITY_METADATA:
             return StackIdentity.from_metadata(entry["data"])
     return None

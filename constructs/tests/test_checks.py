@@ -4,6 +4,7 @@ synthesis gate (failure, acknowledgment, control IDs, the construct-tree path)."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,19 @@ def test_every_rule_names_its_control_and_framework_ids() -> None:
         assert rule.control and rule.info and rule.explanation
         assert set(rule.controls) <= {"NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
         assert all(rule.controls.values()), rule.name
+
+
+def test_nist_control_ids_are_written_as_the_cdk_nag_pack_writes_them() -> None:
+    """``AU-2b`` as cdk-nag writes it, not ``AU-2(b)``: the audit merges the platform's rules
+    and the pack's into one row per control ID."""
+    notation = re.compile(r"^[A-Z]{2}-\d+(\(\d+\))*[a-z]?$")
+    written = {
+        control
+        for rule in RULES
+        for control in rule.controls.get("NIST.800.53.R5", ())
+        if not notation.match(control)
+    }
+    assert written == set()
 
 
 def test_encryption_at_rest() -> None:

@@ -8,6 +8,7 @@ from constructs import Construct
 from conftest import new_stack
 from genai_constructs import acknowledge
 from genai_constructs.compliance import ignore_cfn_lint
+from genai_constructs.nag_rules import nag_rules
 
 REASON = "A reason specific enough for an auditor to check it later."
 
@@ -79,6 +80,56 @@ def test_an_unknown_rule_id_is_refused() -> None:
     bucket = s3.Bucket(new_stack(), "Bucket")
     with pytest.raises(ValueError, match="'S1' is not a cdk-nag rule ID of the packs"):
         acknowledge(bucket, "S1", REASON)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "message"),
+    [
+        (
+            "NIST.800.53.R5-IAMNoInlinePolicies",
+            r"'NIST\.800\.53\.R5-IAMNoInlinePolicies' is not a rule of the NIST\.800\.53\.R5 "
+            r"pack; did you mean NIST\.800\.53\.R5-IAMNoInlinePolicy",
+        ),
+        ("AwsSolutions-S99[Resource::*]", r"'AwsSolutions-S99' is not a rule of the AwsSolutions"),
+        (
+            "GenAIPlatform-Encryption",
+            r"not a rule of the GenAIPlatform pack; did you mean GenAIPlatform-EncryptionAtRest",
+        ),
+    ],
+)
+def test_a_rule_no_pack_has_is_refused_with_the_rules_meant(rule_id: str, message: str) -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    with pytest.raises(ValueError, match=message):
+        acknowledge(bucket, rule_id, REASON)
+
+
+def test_rules_of_every_pack_are_accepted() -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    acknowledge(
+        bucket,
+        [
+            "AwsSolutions-S1",
+            "AwsSolutions-IAM5[Resource::*]",
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "PCI.DSS.321-S3BucketLoggingEnabled",
+            "GenAIPlatform-EncryptionAtRest",
+        ],
+        REASON,
+    )
+
+
+def test_the_rules_are_read_from_the_installed_cdk_nag() -> None:
+    rules = nag_rules()
+    packs = {rule.pack for rule in rules.values()}
+    assert packs == {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
+    inline = rules["NIST.800.53.R5-IAMNoInlinePolicy"]
+    assert inline.function == "IAMNoInlinePolicy"
+    assert "AC-2(1)" in inline.controls
+    assert inline.inspects_type("AWS::IAM::Policy") and inline.inspects_type("AWS::IAM::Role")
+    assert not inline.inspects_type("AWS::S3::Bucket")
+    assert rules["AwsSolutions-S1"].function == "S3BucketLoggingEnabled"
+    assert rules["AwsSolutions-S1"].controls == ()
+    assert all(rule.inspects for rule in rules.values())
 
 
 def test_cfn_lint_ignores_need_a_reason() -> None:

@@ -9,12 +9,16 @@ silence findings on resources nobody looked at.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
 from constructs import Construct, IConstruct
+
+from genai_constructs.naming import PLATFORM_PACK
 
 # The packs of compliance frameworks, which share many rules (each under its own prefix).
 FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
 
 # The rule-ID prefixes of the cdk-nag packs every app of the platform runs: the four of
 # cdk-nag and the platform's own (genai_constructs.checks).
-NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, "GenAIPlatform")
+NAG_PACKS = ("AwsSolutions", *FRAMEWORK_PACKS, PLATFORM_PACK)
 _RULE_ID = re.compile(
     r"^(" + "|".join(re.escape(p) for p in NAG_PACKS) + r")-[A-Za-z0-9]+(\[.+\])?$"
 )
@@ -75,6 +79,8 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
                 f"'{rule_id}' is not a cdk-nag rule ID of the packs {', '.join(NAG_PACKS)} "
                 "nor a checkov check ID (CKV_AWS_<n>)"
             )
+        if _RULE_ID.match(rule_id):
+            _check_rule_exists(rule_id)
     checkov = [rule for rule in rules if _CHECKOV_ID.match(rule)]
     if checkov:
         skipped = dict(cfn.get_metadata(CHECKOV_METADATA) or {"skip": []})
@@ -87,6 +93,29 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly, in one
     # entry (each jsii call costs a round trip to node).
     cfn.node.add_metadata(_ACKNOWLEDGED, dict.fromkeys(rules, reason))
+
+
+def _check_rule_exists(rule_id: str) -> None:
+    """Refuse a well-formed ID that no pack has: an acknowledgment of it would silence nothing,
+    and the finding meant would stay unacknowledged under a misspelt name."""
+    base = rule_id.split("[", 1)[0]
+    pack = base.rsplit("-", 1)[0]
+    known = _known_rules(pack)
+    if base not in known:
+        close = difflib.get_close_matches(base, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"'{base}' is not a rule of the {pack} pack{hint}")
+
+
+@cache
+def _known_rules(pack: str) -> tuple[str, ...]:
+    if pack == PLATFORM_PACK:
+        from genai_constructs.checks import RULES, rule_id
+
+        return tuple(rule_id(rule) for rule in RULES)
+    from genai_constructs.nag_rules import pack_rules
+
+    return tuple(rule.rule_id for rule in pack_rules(pack))
 
 
 def in_every_framework(rule: str) -> list[str]:

@@ -15,6 +15,8 @@ ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 ORGANIZATION_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 BOUNDARY_SUFFIX = "permissions-boundary"
+# The prefix of the platform's own cdk-nag rules (genai_constructs.checks).
+PLATFORM_PACK = "GenAIPlatform"
 # Principal tag of the workload a role runs (pipelines, applications, ...).
 WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):

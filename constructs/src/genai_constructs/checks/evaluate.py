@@ -9,8 +9,9 @@ from pathlib import Path
 
 from genai_constructs.checks.rule import CheckSettings, Compliance, Json, Resource, Rule, Template
 from genai_constructs.checks.rules import RULES
+from genai_constructs.naming import PLATFORM_PACK
 
-PACK = "GenAIPlatform"
+PACK = PLATFORM_PACK
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ RULE = Rule(
     explanation="Network flows of every VPC and the API activity of the organization are "
     "recorded, so that an auditor can reconstruct who reached what.",
     controls={
-        "NIST.800.53.R5": ("AU-2(b)", "AU-3", "AU-12(a)", "AU-12(c)"),
+        "NIST.800.53.R5": ("AU-2b", "AU-3", "AU-12a", "AU-12c"),
         "HIPAA.Security": ("164.312(b)",),
         "PCI.DSS.321": ("10.1", "10.2", "10.3"),
     },
