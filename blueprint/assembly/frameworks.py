@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint.assembly.reader import Assembly
+from genai_constructs.compliance import FRAMEWORK_PACKS
 from genai_constructs.nag_rules import nag_rules
 
 Json = dict[str, Any]
-FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 CDK_PATH = "aws:cdk:path"
 STATES = ("passed", "failed", "acknowledged", "not_applicable")
+# A resource's states, least severe first: a control or rule takes its resources' worst.
+SEVERITY = ("passed", "acknowledged", "failed")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,7 @@ def _counted(row: Json) -> Json:
 
 
 def _worse(current: str | None, new: str) -> str:
-    order = ("passed", "acknowledged", "failed")
-    return new if current is None or order.index(new) > order.index(current) else current
+    return new if current is None else max(current, new, key=SEVERITY.index)
 
 
 def _nag_outcomes(
@@ -139,10 +140,7 @@ def _platform_outcomes(
 
 
 def _state(resources: tuple[tuple[str, str], ...]) -> str:
-    states = {state for _, state in resources}
-    if not states:
-        return "not_applicable"
-    return next(state for state in ("failed", "acknowledged", "passed") if state in states)
+    return max((state for _, state in resources), key=SEVERITY.index, default="not_applicable")
 
 
 def framework_resource_rows(frameworks: dict[str, Json]) -> list[list[str]]:
