@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint.assembly.reader import Assembly
-from genai_constructs.compliance import FRAMEWORK_PACKS
 from genai_constructs.nag_rules import nag_rules
+from genai_constructs.naming import FRAMEWORK_PACKS
 
 Json = dict[str, Any]
 CDK_PATH = "aws:cdk:path"

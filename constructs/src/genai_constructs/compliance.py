@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import CfnResource, Stack, Validations
 from constructs import Construct, IConstruct
 
-from genai_constructs.naming import PLATFORM_PACK
+from genai_constructs.naming import FRAMEWORK_PACKS, PLATFORM_PACK
 
-# The packs of compliance frameworks, which share many rules (each under its own prefix).
-FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 if TYPE_CHECKING:
     from cdk_nag import NagPack
 

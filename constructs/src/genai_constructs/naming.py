@@ -17,6 +17,8 @@ IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 BOUNDARY_SUFFIX = "permissions-boundary"
 # The prefix of the platform's own cdk-nag rules (genai_constructs.checks).
 PLATFORM_PACK = "GenAIPlatform"
+# The packs of compliance frameworks, which share many rules (each under its own prefix).
+FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 # Principal tag of the workload a role runs (pipelines, applications, ...).
 WORKLOAD_TAG_KEY = "genai-platform:workload"
 # The one workload that may configure the governance of model calls (invocation logging):
