@@ -116,7 +116,9 @@ def test_a_plain_governed_bucket_denies_everything_outside_its_account() -> None
         ({"object_lock_days": 0}, "GovernedBucket: object_lock_days must be at least 1 (got 0)"),
         (
             {"metadata_reader_arns": ["arn:aws:iam::123:user/x"]},
-            "GovernedBucket: 'arn:aws:iam::123:user/x' is not an IAM role ARN",
+            "GovernedBucket: metadata_reader_arns must be the ARN of an IAM role "
+            "(arn:<partition>:iam::<account>:role/<id>; resource types: role), "
+            "got 'arn:aws:iam::123:user/x'",
         ),
     ],
 )

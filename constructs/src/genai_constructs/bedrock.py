@@ -18,6 +18,12 @@ from constructs import Construct
 from genai_constructs.compliance import acknowledge
 from genai_constructs.grants import grant
 from genai_constructs.naming import PII_ENTITIES, pascal
+from genai_constructs.validation import (
+    APPLICATION_INFERENCE_PROFILE,
+    KNOWLEDGE_BASE,
+    check_arns,
+    is_model_id,
+)
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
 # the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
@@ -321,6 +327,18 @@ class ApprovedModel:
     profile_prefix: str | None = None
     profile_regions: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not Token.is_unresolved(self.model_id) and not is_model_id(self.model_id):
+            raise ValueError(
+                f"ApprovedModel: model_id must be a Bedrock model ID such as "
+                f"'amazon.nova-pro-v1:0', not an ARN or a name (got '{self.model_id}')"
+            )
+        if self.profile_prefix is not None and not self.profile_regions:
+            raise ValueError(
+                f"ApprovedModel: profile_regions must name every region the "
+                f"'{self.profile_prefix}' profile routes {self.model_id} to"
+            )
+
     @property
     def invocation_id(self) -> str:
         """The id callers pass to Bedrock: the profile id when there is one."""
@@ -380,6 +398,13 @@ class ModelAccessPolicy(Construct):
         super().__init__(scope, construct_id)
         if not models:
             raise ValueError("ModelAccessPolicy: models must name at least one approved model")
+        check_arns(
+            "ModelAccessPolicy",
+            "application_profile_arns",
+            application_profile_arns,
+            APPLICATION_INFERENCE_PROFILE,
+        )
+        check_arns("ModelAccessPolicy", "knowledge_base_arns", knowledge_base_arns, KNOWLEDGE_BASE)
 
         stack = Stack.of(self)
         guardrail_identifier = guardrail.versioned_arn

@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from genai_constructs.validation import IAM_ROLE, check_arns
+
 
 class PlatformKey(Construct):
     """A symmetric KMS key with yearly rotation whose policy trusts only its own account.
@@ -40,6 +42,7 @@ class PlatformKey(Construct):
         super().__init__(scope, construct_id)
         if not description.strip():
             raise ValueError("PlatformKey: description must not be empty")
+        check_arns("PlatformKey", "s3_reader_arns", s3_reader_arns, IAM_ROLE)
 
         self.key = kms.Key(
             self,

@@ -40,7 +40,14 @@ from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri, quiet_sdk, require_sdk
 from genai_constructs.training import RECIPE
-from genai_constructs.validation import check_at_least, check_range
+from genai_constructs.validation import (
+    EVENT_BUS,
+    IAM_ROLE,
+    check_arn,
+    check_arns,
+    check_at_least,
+    check_range,
+)
 
 TRAINING_IMAGE = {"transformers": "4.49.0", "pytorch": "2.5.1", "python": "py311"}
 PREPARATION_IMAGE_VERSION = "1.2-1"  # SageMaker scikit-learn container (CPU)
@@ -625,6 +632,11 @@ class FineTuningPipeline(Construct):
         code_dir: Path = RECIPE,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_arns("FineTuningPipeline", "release_role_arns", release_role_arns, IAM_ROLE)
+        if release_event_bus_arn is not None:
+            check_arn(
+                "FineTuningPipeline", "release_event_bus_arn", release_event_bus_arn, EVENT_BUS
+            )
         missing = [f for f in CODE_FILES if not (code_dir / f).is_file()]
         if missing:
             raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")

@@ -30,6 +30,7 @@ from genai_constructs.naming import (
     sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
+from genai_constructs.validation import BEDROCK_MODEL, IAM_ROLE, check_arns
 
 # The services any platform role may use at all; a role's own policies narrow it further.
 BOUNDARY_SERVICES = (
@@ -185,6 +186,14 @@ class PersonaRoles(Construct):
         names = [persona.name for persona in personas]
         if len(set(names)) != len(names):
             raise ValueError(f"PersonaRoles: persona names must be unique (got {names})")
+        check_arns("PersonaRoles", "unguarded_model_arns", unguarded_model_arns, BEDROCK_MODEL)
+        for persona in personas:
+            check_arns(
+                "PersonaRoles",
+                f"the trusted_role_arns of persona '{persona.name}'",
+                persona.trusted_role_arns,
+                IAM_ROLE,
+            )
         for name in [*(persona_role_name(prefix, n) for n in names), boundary_policy_name(prefix)]:
             if not Token.is_unresolved(name) and not IAM_NAME.match(name):
                 raise ValueError(

@@ -32,7 +32,7 @@ from genai_constructs.compliance import (
 from genai_constructs.function import PlatformFunction
 from genai_constructs.grants import grant
 from genai_constructs.naming import collection_part_name
-from genai_constructs.validation import check_range
+from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range
 
 VECTOR_FIELD = "bedrock-knowledge-base-vector"
 TEXT_FIELD = "AMAZON_BEDROCK_TEXT_CHUNK"
@@ -551,6 +551,13 @@ class GovernedKnowledgeBase(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.name = name
+        check_arn(
+            "GovernedKnowledgeBase", "embedding_model_arn", embedding_model_arn, BEDROCK_MODEL
+        )
+        if parsing_model_arn is not None:
+            check_arn(
+                "GovernedKnowledgeBase", "parsing_model_arn", parsing_model_arn, BEDROCK_MODEL
+            )
         if not Token.is_unresolved(source_prefix) and (
             not source_prefix.endswith("/") or source_prefix.startswith("/")
         ):

@@ -37,7 +37,7 @@ from genai_constructs.function import PlatformFunction, dead_letter_queue
 from genai_constructs.grants import grant
 from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
 from genai_constructs.state_machines import logged_state_machine
-from genai_constructs.validation import check_range, number_text
+from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, number_text
 
 _TRANSIENT_ERRORS = (
     "BedrockAgent.ThrottlingException",
@@ -448,6 +448,7 @@ class AnswerApi(Construct):
         role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_arn("AnswerApi", "model_arn", model_arn, BEDROCK_MODEL)
         if not knowledge_bases:
             raise ValueError("AnswerApi: knowledge_bases must name at least one knowledge base")
         check_range("AnswerApi", "max_question_chars", max_question_chars, 1, MAX_QUESTION_CHARS)
@@ -559,6 +560,7 @@ class RagEvaluation(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_arn("RagEvaluation", "model_arn", model_arn, BEDROCK_MODEL)
         expected = {"faithfulness", "answer_relevance", "context_precision"}
         if set(thresholds) != expected or not all(
             Token.is_unresolved(v) or 0 <= v <= 1 for v in thresholds.values()

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework
-from genai_constructs.validation import check_at_least
-
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-
+from genai_constructs.validation import IAM_ROLE, check_arns, check_at_least
 
 # The CDK feature flag that makes a bucket's server access logs use the target's bucket policy.
 ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
@@ -243,9 +239,9 @@ class GovernedBucket(Construct):
                     "leading '/' or '*'"
                 )
         shared_readers = sorted({arn for arns in shared.values() for arn in arns})
-        for arn in [*metadata_reader_arns, *denied_reader_arns, *shared_readers]:
-            if not Token.is_unresolved(arn) and not _ROLE_ARN.match(arn):
-                raise ValueError(f"GovernedBucket: '{arn}' is not an IAM role ARN")
+        check_arns("GovernedBucket", "metadata_reader_arns", metadata_reader_arns, IAM_ROLE)
+        check_arns("GovernedBucket", "denied_reader_arns", denied_reader_arns, IAM_ROLE)
+        check_arns("GovernedBucket", "shared_prefixes", shared_readers, IAM_ROLE)
 
         account = Stack.of(self).account
         self.bucket = encrypted_bucket(

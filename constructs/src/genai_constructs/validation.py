@@ -6,6 +6,10 @@ value is unknown, so it is not judged here (CloudFormation or the service will).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from aws_cdk import Token, Tokenization
 
 
@@ -24,3 +28,105 @@ def check_at_least(owner: str, prop: str, value: float, low: float) -> None:
 def number_text(value: float) -> str:
     """``value`` as text for an environment variable or a property, tokens included."""
     return str(Tokenization.stringify_number(value))
+
+
+@dataclass(frozen=True)
+class ArnKind:
+    """What an ARN prop must name: a service and the resource types it may be.
+
+    :param noun: how a message names it, e.g. ``Bedrock model``.
+    :param accountless_types: the resource types whose ARN names no account.
+    :param regional: whether its ARN names a region (IAM's and Identity Center's do not).
+    """
+
+    noun: str
+    service: str
+    resource_types: tuple[str, ...]
+    accountless_types: tuple[str, ...] = ()
+    regional: bool = True
+
+    @property
+    def article(self) -> str:
+        return "an" if self.noun[0] in "AEIOUaeiou" else "a"
+
+    @property
+    def example(self) -> str:
+        """The form of its ARN, for a message."""
+        region = "<region>" if self.regional else ""
+        resource_type = self.resource_types[0]
+        account = "" if resource_type in self.accountless_types else "<account>"
+        return f"arn:<partition>:{self.service}:{region}:{account}:{resource_type}/<id>"
+
+
+BEDROCK_MODEL = ArnKind(
+    "Bedrock model",
+    "bedrock",
+    (
+        "foundation-model",
+        "inference-profile",
+        "application-inference-profile",
+        "custom-model",
+        "custom-model-deployment",
+        "imported-model",
+        "provisioned-model",
+        "prompt-router",
+    ),
+    accountless_types=("foundation-model",),
+)
+APPLICATION_INFERENCE_PROFILE = ArnKind(
+    "application inference profile", "bedrock", ("application-inference-profile",)
+)
+KNOWLEDGE_BASE = ArnKind("knowledge base", "bedrock", ("knowledge-base",))
+IAM_ROLE = ArnKind("IAM role", "iam", ("role",), regional=False)
+EVENT_BUS = ArnKind("EventBridge event bus", "events", ("event-bus",))
+IDENTITY_CENTER_INSTANCE = ArnKind(
+    "IAM Identity Center instance",
+    "sso",
+    ("instance",),
+    accountless_types=("instance",),
+    regional=False,
+)
+
+# arn:partition:service:region:account:type/id (or type:id); a region may be a wildcard in a
+# policy's resource (a model in every region a profile routes to).
+_ARN = re.compile(
+    r"^arn:aws(-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*|\*):(?P<account>\d{12})?:"
+    r"(?P<type>[a-z-]+)[/:].+$"
+)
+_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$")
+
+
+def is_model_id(value: str) -> bool:
+    """Whether ``value`` reads as a Bedrock model ID (``provider.model``, not an ARN)."""
+    return bool(_MODEL_ID.match(value))
+
+
+def check_arn(owner: str, prop: str, value: str, kind: ArnKind) -> None:
+    """Refuse ``value`` unless it is the ARN of a ``kind`` (a bare ID or name is not)."""
+    if Token.is_unresolved(value):
+        return
+    match = _ARN.match(value)
+    if (
+        match
+        and match["service"] == kind.service
+        and match["type"] in kind.resource_types
+        and (match["account"] is None) == (match["type"] in kind.accountless_types)
+        and bool(match["region"]) == kind.regional
+    ):
+        return
+    hint = ""
+    if kind is BEDROCK_MODEL and is_model_id(value):
+        hint = (
+            f"; '{value}' is a model ID: a foundation model's ARN is "
+            f"arn:<partition>:bedrock:<region>::foundation-model/{value}"
+        )
+    raise ValueError(
+        f"{owner}: {prop} must be the ARN of {kind.article} {kind.noun} ({kind.example}; "
+        f"resource types: {', '.join(kind.resource_types)}), got '{value}'{hint}"
+    )
+
+
+def check_arns(owner: str, prop: str, values: Sequence[str], kind: ArnKind) -> None:
+    """``check_arn`` on each of ``values``."""
+    for value in values:
+        check_arn(owner, prop, value, kind)

@@ -34,6 +34,7 @@ from genai_constructs.naming import (
     sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
+from genai_constructs.validation import IDENTITY_CENTER_INSTANCE, check_arn
 
 BREAK_GLASS = "break-glass"
 # The rule state under which EventBridge delivers CloudTrail's read-only management events.
@@ -91,6 +92,7 @@ class WorkforceAccess(Construct):
         tag_user_name: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_arn("WorkforceAccess", "instance_arn", instance_arn, IDENTITY_CENTER_INSTANCE)
         by_persona = {spec.persona: spec for spec in permission_sets}
         if len(by_persona) != len(permission_sets):
             raise ValueError("WorkforceAccess: one permission set per persona")
@@ -149,6 +151,7 @@ class GroupAssignments(Construct):
         assignments: Sequence[GroupAssignment],
     ) -> None:
         super().__init__(scope, construct_id)
+        check_arn("GroupAssignments", "instance_arn", instance_arn, IDENTITY_CENTER_INSTANCE)
         for assignment in assignments:
             if assignment.persona not in permission_set_arns:
                 raise ValueError(
