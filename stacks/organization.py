@@ -222,7 +222,8 @@ def _policies(
             "SecurityGuardrails",
             "security-guardrails",
             "SERVICE_CONTROL_POLICY",
-            "Protects CloudTrail, Config, GuardDuty, platform roles and public access blocks",
+            "Protects CloudTrail, Config, GuardDuty, platform roles, managed policies and public "
+            "access blocks",
             guardrails_scp(protected_role_patterns, exempt_role_patterns=exempt_role_patterns),
             member_accounts,
         ),

@@ -17,6 +17,7 @@ from blueprint.assembly.access.evaluate import Request
 from blueprint.assembly.access.policies import Principal
 from blueprint.assembly.access.question import QuestionError
 from blueprint.assembly.access.symbols import text
+from genai_constructs.organization import guardrails_scp
 from tests.access_worlds import (
     ALICE,
     BOB,
@@ -828,3 +829,33 @@ def test_a_principal_tag_is_unknown_where_sessions_may_be_tagged(tmp_path: Path)
         )
         decisions[name] = world.decide(f"{ALICE}:reader", "s3:GetObject", OBJECT)
     assert decisions == {"untagged": "deny", "tagged": "unknown"}
+
+
+def test_the_guardrails_scp_keeps_managed_policies_to_the_deployment(tmp_path: Path) -> None:
+    """A new version of a managed policy attached to a protected role would change what the
+    role may do: only the exempt (deployment, break-glass) roles may write one."""
+    scp = guardrails_scp(
+        ["arn:aws:iam::*:role/acme-*"],
+        exempt_role_patterns=["arn:aws:iam::*:role/cdk-*-cfn-exec-role-*"],
+    )
+    statements = scp["Statement"]
+    world = organization(
+        tmp_path,
+        {"Guardrails": org_policy("SERVICE_CONTROL_POLICY", [ALICE], statements)},
+        Admin=role("admin", statements=[allow("*")]),
+        Deployer=role(
+            "cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1", statements=[allow("*")]
+        ),
+    )
+    grants = f"arn:aws:iam::{ALICE}:policy/RagReleaseGateGenAiConstructsGrants-1A2B3C"
+    for action in (
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:DeletePolicy",
+    ):
+        decision = world.ask(f"{ALICE}:admin", action, grants)
+        assert decision.decision == "deny", action
+        assert "[DenyManagedPolicyChanges]" in decision.reasons[0]
+        deployer = f"{ALICE}:cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1"
+        assert world.decide(deployer, action, grants) == "allow", action

@@ -691,8 +691,12 @@ def test_the_resources_behind_each_control_are_listed(
         if row["framework"] == "NIST.800.53.R5"
         and row["rule"] == "NIST.800.53.R5-IAMNoInlinePolicy"
     }
+    names = {
+        resource.get("Metadata", {}).get("aws:cdk:path"): f"{stack.name}/{logical_id}"
+        for stack, logical_id, resource in read_assembly(assembly_dir).resources()
+    }
     acknowledged = {
-        entry["resource"]
+        names[entry["resource"]]
         for pack in report["compliance"]["nag_packs"]
         for entry in pack["acknowledgments"]
         if entry["rule"] == "NIST.800.53.R5-IAMNoInlinePolicy"
@@ -707,6 +711,21 @@ def test_the_resources_behind_each_control_are_listed(
     # Too long for the page: the page names the file and its row count.
     page = (out / "index.html").read_text()
     assert f"{len(rows)} rows (framework, rule, controls, resource, state)" in page
+
+
+def test_a_resource_and_a_rule_count_once_in_a_control(report: Json, assembly_dir: Path) -> None:
+    """cdk-nag names a resource by construct path and the platform's rules by STACK/LOGICAL_ID:
+    one name each; a control a rule's text names twice lists the rule once."""
+    named = {
+        f"{stack.name}/{logical_id}"
+        for stack, logical_id, _ in read_assembly(assembly_dir).resources()
+    }
+    for result in report["frameworks"].values():
+        for rule in result["rules"]:
+            assert {resource for resource, _ in rule["resources"]} <= named, rule["rule"]
+            assert len(rule["controls"]) == len(set(rule["controls"])), rule["rule"]
+        for row in result["controls"]:
+            assert len(row["rules"]) == len(set(row["rules"])), row["control"]
 
 
 def test_a_framework_row_fails_when_its_rule_has_an_unacknowledged_finding(

@@ -329,6 +329,10 @@ def test_data_perimeter_covers_only_services_rcps_support(org: Organization) -> 
 def test_guardrails_protect_audit_services_and_platform_roles(org: Organization) -> None:
     statements = {s["Sid"]: s for s in org.content("SecurityGuardrails")["Statement"]}
     assert statements["DenyPlatformRoleChanges"]["Resource"] == PROTECTED_ROLES
+    assert statements["DenyManagedPolicyChanges"]["Resource"] == ["arn:*:iam::*:policy/*"]
+    assert statements["DenyManagedPolicyChanges"]["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": EXEMPT_ROLES}
+    }
     assert statements["DenyLeavingOrganization"]["Action"] == "organizations:LeaveOrganization"
     assert "Condition" not in statements["DenyLeavingOrganization"]
     assert statements["DenyPublicAccessBlockChanges"]["Action"] == [

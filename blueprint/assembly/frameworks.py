@@ -97,29 +97,34 @@ def _worse(current: str | None, new: str) -> str:
 def _nag_outcomes(
     pack: str, nag_report: Json, assembly: Assembly
 ) -> Iterable[tuple[RuleOutcome, tuple[str, ...]]]:
+    # A resource is named as the platform's rules name it, STACK/LOGICAL_ID; cdk-nag's
+    # findings name it by construct path.
+    names: dict[str, str] = {}
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for stack, logical_id, resource in assembly.resources():
+        name = f"{stack.name}/{logical_id}"
+        names[resource.get("Metadata", {}).get(CDK_PATH, name)] = name
+        by_type[str(resource.get("Type"))].append(name)
     failed = {
-        finding["rule"]: set(finding.get("resources", []))
+        finding["rule"]: {names.get(path, path) for path in finding.get("resources", [])}
         for report in nag_report.get("packs", [])
         if report.get("pack") == pack
         for finding in report.get("unacknowledged", [])
     }
     acknowledged: dict[str, set[str]] = defaultdict(set)
     for entry in nag_report.get("acknowledgments", []):
-        acknowledged[entry["rule"].split("[")[0]].add(entry["resource"])
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for stack, logical_id, resource in assembly.resources():
-        path = resource.get("Metadata", {}).get(CDK_PATH, f"{stack.name}/{logical_id}")
-        by_type[str(resource.get("Type"))].append(path)
+        resource = entry["resource"]
+        acknowledged[entry["rule"].split("[")[0]].add(names.get(resource, resource))
     for rule in nag_rules().values():
         if rule.pack != pack:
             continue
         inspected = sorted(
-            path for kind, paths in by_type.items() if rule.inspects_type(kind) for path in paths
+            name for kind, named in by_type.items() if rule.inspects_type(kind) for name in named
         )
         bad, excused = failed.get(rule.rule_id, set()), acknowledged.get(rule.rule_id, set())
         resources = tuple(
-            (path, "failed" if path in bad else "acknowledged" if path in excused else "passed")
-            for path in sorted({*inspected, *bad, *excused})
+            (name, "failed" if name in bad else "acknowledged" if name in excused else "passed")
+            for name in sorted({*inspected, *bad, *excused})
         )
         yield RuleOutcome(rule.rule_id, _state(resources), resources), rule.controls
 

@@ -3,12 +3,14 @@ ARN of the kind looks like; unresolved tokens are left to the deploy."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aws_cdk import CfnParameter, Stack
+from aws_cdk.assertions import Template
 
 from conftest import new_stack
 from genai_constructs import PlatformKey
@@ -23,6 +25,7 @@ from genai_constructs.validation import (
     IAM_ROLE,
     IDENTITY_CENTER_INSTANCE,
     KNOWLEDGE_BASE,
+    PERMISSION_SET,
     check_arn,
 )
 from genai_constructs.workforce import GroupAssignments, WorkforceAccess
@@ -47,6 +50,15 @@ UNUSED: Any = None
         (KB_ARN, KNOWLEDGE_BASE),
         ("arn:aws-us-gov:iam::123456789012:role/path/to/genai-release", IAM_ROLE),
         ("arn:aws:sso:::instance/ssoins-1234567890abcdef", IDENTITY_CENTER_INSTANCE),
+        (
+            "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-0123456789abcdef",
+            PERMISSION_SET,
+        ),
+        ("arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-v1:0", BEDROCK_MODEL),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/anthropic.claude:1",
+            BEDROCK_MODEL,
+        ),
     ],
 )
 def test_an_arn_of_the_kind_is_accepted(value: str, kind: Any) -> None:
@@ -62,7 +74,8 @@ def test_an_arn_of_the_kind_is_accepted(value: str, kind: Any) -> None:
             "Probe: prop must be the ARN of a Bedrock model (arn:<partition>:bedrock:<region>::"
             "foundation-model/<id>; resource types: foundation-model, "
             "inference-profile, application-inference-profile, custom-model, "
-            "custom-model-deployment, imported-model, provisioned-model, prompt-router), got "
+            "custom-model-deployment, imported-model, provisioned-model, prompt-router, "
+            "default-prompt-router), got "
             f"'{MODEL_ID}'; '{MODEL_ID}' is a model ID: a foundation model's ARN is "
             f"arn:<partition>:bedrock:<region>::foundation-model/{MODEL_ID}",
         ),
@@ -83,6 +96,14 @@ def test_an_arn_of_the_kind_is_accepted(value: str, kind: Any) -> None:
         ("arn:aws:iam:eu-west-1:123456789012:role/x", IAM_ROLE, "got 'arn:aws:iam:eu-west-1:"),
         ("arn:aws:bedrock::123456789012:knowledge-base/ABCDE12345", KNOWLEDGE_BASE, "got"),
         ("ssoins-1234567890abcdef", IDENTITY_CENTER_INSTANCE, "IAM Identity Center instance"),
+        # Wildcards would match other resources in the ArnEquals conditions these end up in.
+        ("arn:aws:iam::222222222222:role/*", IAM_ROLE, "got 'arn:aws:iam::222222222222:role/*'"),
+        ("arn:aws:iam::222222222222:role/Admin?", IAM_ROLE, "got"),
+        ("arn:aws:iam::222222222222:role/a b", IAM_ROLE, "got"),
+        ("arn:aws:iam::222222222222:role/x\n", IAM_ROLE, "got"),
+        ("arn:aws:bedrock:*::foundation-model/*", BEDROCK_MODEL, "got"),
+        ("arn:aws:bedrock:eu-west-1:123456789012:knowledge-base/*", KNOWLEDGE_BASE, "got"),
+        ("arn:aws:iam:::role/x", IAM_ROLE, "got"),
     ],
 )
 def test_anything_else_is_refused_with_the_form_expected(
@@ -266,6 +287,17 @@ PERSONA = Persona(name="data-scientist", description="x", trusted_accounts=())
             "GroupAssignments: instance_arn must be the ARN of an IAM Identity Center instance",
         ),
         (
+            lambda: GroupAssignments(
+                new_stack(),
+                "Groups",
+                instance_arn="arn:aws:sso:::instance/ssoins-1234567890abcdef",
+                permission_set_arns={"data-scientist": "ps-0123456789abcdef"},
+                assignments=[],
+            ),
+            "GroupAssignments: the permission set ARN of persona 'data-scientist' must be the ARN "
+            "of an IAM Identity Center permission set",
+        ),
+        (
             lambda: PlatformKey(new_stack(), "Key", description="data", s3_reader_arns=[USER_ARN]),
             "PlatformKey: s3_reader_arns must be the ARN of an IAM role",
         ),
@@ -303,6 +335,16 @@ def test_each_arn_prop_refuses_what_is_not_an_arn_of_its_kind(
             "ApprovedModel: model_id must be a Bedrock model ID",
         ),
         (
+            lambda: ApprovedModel("us.anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            "ApprovedModel: 'us.anthropic.claude-3-5-sonnet-20240620-v1:0' is an inference "
+            "profile's ID; allowed: model_id 'anthropic.claude-3-5-sonnet-20240620-v1:0' with "
+            "profile_prefix 'us' and the profile's regions",
+        ),
+        (
+            lambda: ApprovedModel("amazon.nova-pro-v1:0\n"),
+            "ApprovedModel: model_id must be a Bedrock model ID",
+        ),
+        (
             lambda: ApprovedModel("amazon.nova-pro-v1:0", "eu"),
             "ApprovedModel: profile_regions must name every region the 'eu' profile routes "
             "amazon.nova-pro-v1:0 to",
@@ -314,3 +356,24 @@ def test_an_approved_model_is_named_by_its_model_id(
 ) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         model()
+
+
+def test_a_role_arn_from_a_parameter_is_trusted_through_its_account_at_deploy_time() -> None:
+    stack = new_stack()
+    role_arn = CfnParameter(stack, "ReleaseRole").value_as_string
+    PersonaRoles(
+        stack,
+        "People",
+        prefix="acme",
+        personas=[Persona(name="release", description="x", trusted_role_arns=(role_arn,))],
+    )
+    trust = Template.from_stack(stack).find_resources("AWS::IAM::Role")
+    [statement] = [
+        s
+        for role in trust.values()
+        for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if s["Action"] == "sts:AssumeRole" and "ArnEquals" in s.get("Condition", {})
+    ]
+    assert statement["Condition"]["ArnEquals"]["aws:PrincipalArn"] == {"Ref": "ReleaseRole"}
+    principal = json.dumps(statement["Principal"])
+    assert '"Fn::Select": [4, {"Fn::Split": [":", {"Ref": "ReleaseRole"}]}]' in principal

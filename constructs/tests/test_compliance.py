@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_s3 as s3
@@ -136,3 +139,25 @@ def test_cfn_lint_ignores_need_a_reason() -> None:
     bucket = s3.Bucket(new_stack(), "Bucket")
     with pytest.raises(ValueError, match="ignore_cfn_lint\\(\\) needs a specific reason"):
         ignore_cfn_lint(bucket.node.default_child, ["W3010"], "because")
+
+
+def test_a_rule_names_each_control_once() -> None:
+    """cdk-nag's text repeats some controls (AC-17(1), AU-14b): each is counted once."""
+    from genai_constructs.nag_rules import controls_of
+
+    assert controls_of("Rule text. (Control IDs: AC-17(1), AU-14b, AC-17(1))") == (
+        "AC-17(1)",
+        "AU-14b",
+    )
+    assert all(len(rule.controls) == len(set(rule.controls)) for rule in nag_rules().values())
+
+
+def test_a_cdk_nag_without_its_rules_tarball_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from genai_constructs import nag_rules as module
+
+    spec = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: spec)
+    with pytest.raises(FileNotFoundError, match=r"expected one cdk-nag@\*\.jsii\.tgz .* none"):
+        module._cdk_nag_tarball()

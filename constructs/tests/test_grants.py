@@ -74,3 +74,24 @@ def test_a_role_imported_by_name_keeps_the_cdks_inline_policy_in_this_stack() ->
             },
         },
     )
+
+
+def test_what_waits_for_a_grant_waits_for_its_policy_and_the_roles_attachment() -> None:
+    stack = Stack(App(), "team")
+    role = iam.Role(stack, "Application", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Guardrail", guardrail_arn=GUARDRAIL, version="3"
+    )
+    waiting = iam.CfnUser(stack, "Waiting")
+    guardrail.grant_apply(role).apply_before(waiting)
+    depends_on = Template.from_stack(stack).find_resources("AWS::IAM::User")[
+        stack.get_logical_id(waiting)
+    ]["DependsOn"]
+    assert sorted(depends_on) == sorted(
+        [
+            stack.get_logical_id(role.node.default_child),  # type: ignore[arg-type]
+            stack.get_logical_id(
+                role.node.find_child("GenAiConstructsGrants").node.default_child  # type: ignore[arg-type]
+            ),
+        ]
+    )

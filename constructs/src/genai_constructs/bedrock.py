@@ -23,6 +23,7 @@ from genai_constructs.validation import (
     KNOWLEDGE_BASE,
     check_arns,
     is_model_id,
+    is_profile_id,
 )
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
@@ -332,6 +333,12 @@ class ApprovedModel:
             raise ValueError(
                 f"ApprovedModel: model_id must be a Bedrock model ID such as "
                 f"'amazon.nova-pro-v1:0', not an ARN or a name (got '{self.model_id}')"
+            )
+        if not Token.is_unresolved(self.model_id) and is_profile_id(self.model_id):
+            prefix, model = self.model_id.split(".", 1)
+            raise ValueError(
+                f"ApprovedModel: '{self.model_id}' is an inference profile's ID; allowed: "
+                f"model_id '{model}' with profile_prefix '{prefix}' and the profile's regions"
             )
         if self.profile_prefix is not None and not self.profile_regions:
             raise ValueError(

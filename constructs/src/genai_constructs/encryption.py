@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from genai_constructs.validation import IAM_ROLE, check_arns
+from genai_constructs.validation import IAM_ROLE, arn_account, check_arns
 
 
 class PlatformKey(Construct):
@@ -91,7 +91,7 @@ class PlatformKey(Construct):
             )
         if s3_reader_arns:
             stack = Stack.of(self)
-            accounts = sorted({arn.split(":")[4] for arn in s3_reader_arns})
+            accounts = sorted({arn_account(arn) for arn in s3_reader_arns})
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="AllowNamedRolesToReadSharedObjects",

@@ -43,6 +43,7 @@ from genai_constructs.training import RECIPE
 from genai_constructs.validation import (
     EVENT_BUS,
     IAM_ROLE,
+    arn_account,
     check_arn,
     check_arns,
     check_at_least,
@@ -937,7 +938,7 @@ def _release_policy(stack: Stack, group: str, role_arns: Sequence[str]) -> dict[
     after this account's stacks.
     """
     jobs = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
-    accounts = sorted({arn.split(":")[4] for arn in role_arns})
+    accounts = sorted({arn_account(arn) for arn in role_arns})
     return {
         "Version": "2012-10-17",
         "Statement": [

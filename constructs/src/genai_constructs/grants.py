@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import jsii
 from aws_cdk import aws_iam as iam
+from constructs import DependencyGroup
 
 GRANTS_POLICY_ID = "GenAiConstructsGrants"
 
@@ -46,7 +47,11 @@ class _GrantsPolicy:
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
         self._policy.add_statements(statement)
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policy)
+        # The role's ManagedPolicyArns attaches the policy: what depends on a grant waits
+        # for both.
+        return iam.AddToPrincipalPolicyResult(
+            statement_added=True, policy_dependable=DependencyGroup(self._policy, self._role)
+        )
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
         return bool(self.add_to_principal_policy(statement).statement_added)

@@ -30,7 +30,7 @@ from genai_constructs.naming import (
     sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
-from genai_constructs.validation import BEDROCK_MODEL, IAM_ROLE, check_arns
+from genai_constructs.validation import BEDROCK_MODEL, IAM_ROLE, arn_account, check_arns
 
 # The services any platform role may use at all; a role's own policies narrow it further.
 BOUNDARY_SERVICES = (
@@ -355,7 +355,7 @@ def sign_in_principal(account: str, sign_in_roles: Sequence[str]) -> iam.Princip
 def trusted_role_principal(arn: str) -> iam.PrincipalWithConditions:
     """One role of another account, by its ARN: the account, on condition of the role (a
     principal naming the role would need it to exist before the trust is written)."""
-    return iam.AccountPrincipal(arn.split(":")[4]).with_conditions(
+    return iam.AccountPrincipal(arn_account(arn)).with_conditions(
         {"ArnEquals": {"aws:PrincipalArn": arn}}
     )
 

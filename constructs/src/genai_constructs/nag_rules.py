@@ -70,9 +70,17 @@ def _cdk_nag_tarball() -> Path:
     spec = importlib.util.find_spec("cdk_nag")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("cdk-nag is not installed")
-    [location] = spec.submodule_search_locations
-    [tarball] = (Path(location) / "_jsii").glob("cdk-nag@*.jsii.tgz")
-    return tarball
+    tarballs = [
+        tarball
+        for location in spec.submodule_search_locations
+        for tarball in (Path(location) / "_jsii").glob("cdk-nag@*.jsii.tgz")
+    ]
+    if len(tarballs) != 1:
+        raise FileNotFoundError(
+            f"cdk-nag: expected one cdk-nag@*.jsii.tgz in its package (the rules are read from "
+            f"it), found {[str(t) for t in tarballs] or 'none'}; reinstall cdk-nag from PyPI"
+        )
+    return tarballs[0]
 
 
 def controls_of(info: str) -> tuple[str, ...]:
@@ -80,7 +88,10 @@ def controls_of(info: str) -> tuple[str, ...]:
     found = _CONTROL_IDS.search(info)
     if not found:
         return ()
-    return tuple(part.strip() for part in found.group("ids").split(",") if part.strip())
+    # A rule's text may name a control twice: each is counted once.
+    return tuple(
+        dict.fromkeys(part.strip() for part in found.group("ids").split(",") if part.strip())
+    )
 
 
 @cache
@@ -102,6 +113,12 @@ def nag_rules() -> dict[str, NagRule]:
                     for match in _INSPECTED.finditer(source.read().decode())
                 )
     rules: dict[str, NagRule] = {}
+    missing = sorted(set(PACK_SOURCES.values()) - set(packs))
+    if missing:
+        raise ValueError(
+            f"cdk-nag {cdk_nag_version()} has no {', '.join(missing)}: this version of "
+            "genai_constructs reads the packs of cdk-nag 3 (pin the version pyproject.toml names)"
+        )
     for pack, member_name in PACK_SOURCES.items():
         for block in packs[member_name].split(_APPLY_RULE)[1:]:
             function = _FUNCTION.search(block)

@@ -117,7 +117,9 @@ def region_scp(
 def guardrails_scp(
     protected_role_patterns: Sequence[str], *, exempt_role_patterns: Sequence[str] = ()
 ) -> PolicyDocument:
-    """Protect audit and detection services and the platform roles; keep accounts in the org.
+    """Protect audit and detection services, the platform roles and the customer managed
+    policies (a new version of a policy attached to a protected role would change what the
+    role may do: only a deployment changes them); keep accounts in the org.
 
     :param protected_role_patterns: role ARN patterns of the platform (persona roles, boundary
         holders) that nobody but the exempt roles may change or delete; at least one.
@@ -190,6 +192,16 @@ def guardrails_scp(
                 "iam:UpdateRoleDescription",
             ],
             protected_role_patterns,
+        ),
+        deny(
+            "DenyManagedPolicyChanges",
+            [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            ["arn:*:iam::*:policy/*"],
         ),
         # DeleteBucketPublicAccessBlock and DeletePublicAccessBlock are authorized by these
         # two Put actions; there are no separate Delete actions to deny.

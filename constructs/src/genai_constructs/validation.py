@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Token, Tokenization
+from aws_cdk import Fn, Token, Tokenization
 
 
 def check_range(owner: str, prop: str, value: float, low: float, high: float) -> None:
@@ -37,6 +37,8 @@ class ArnKind:
     :param noun: how a message names it, e.g. ``Bedrock model``.
     :param accountless_types: the resource types whose ARN names no account.
     :param regional: whether its ARN names a region (IAM's and Identity Center's do not).
+    :param regionless_types: the resource types whose ARN may also name no region (a
+        foundation model a global inference profile routes to).
     """
 
     noun: str
@@ -44,6 +46,7 @@ class ArnKind:
     resource_types: tuple[str, ...]
     accountless_types: tuple[str, ...] = ()
     regional: bool = True
+    regionless_types: tuple[str, ...] = ()
 
     @property
     def article(self) -> str:
@@ -70,8 +73,10 @@ BEDROCK_MODEL = ArnKind(
         "imported-model",
         "provisioned-model",
         "prompt-router",
+        "default-prompt-router",
     ),
     accountless_types=("foundation-model",),
+    regionless_types=("foundation-model",),
 )
 APPLICATION_INFERENCE_PROFILE = ArnKind(
     "application inference profile", "bedrock", ("application-inference-profile",)
@@ -86,32 +91,57 @@ IDENTITY_CENTER_INSTANCE = ArnKind(
     accountless_types=("instance",),
     regional=False,
 )
-
-# arn:partition:service:region:account:type/id (or type:id); a region may be a wildcard in a
-# policy's resource (a model in every region a profile routes to).
-_ARN = re.compile(
-    r"^arn:aws(-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*|\*):(?P<account>\d{12})?:"
-    r"(?P<type>[a-z-]+)[/:].+$"
+PERMISSION_SET = ArnKind(
+    "IAM Identity Center permission set",
+    "sso",
+    ("permissionSet",),
+    accountless_types=("permissionSet",),
+    regional=False,
 )
-_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$")
+
+# arn:partition:service:region:account:type/id (or type:id). A region may be a wildcard in a
+# policy's resource (a model in every region a profile routes to); the resource may not: these
+# ARNs end up in ArnEquals and ArnLike conditions, where '*' and '?' match other resources.
+_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*|\*):(?P<account>\d{12})?:"
+    r"(?P<type>[A-Za-z-]+)[/:][\w+=,.@:/-]+"
+)
+_MODEL_ID = re.compile(r"[a-z0-9-]+\.[A-Za-z0-9._:-]+")
+# The prefixes of system inference profiles: a model ID starting with one is a profile's ID.
+PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
 
 
 def is_model_id(value: str) -> bool:
     """Whether ``value`` reads as a Bedrock model ID (``provider.model``, not an ARN)."""
-    return bool(_MODEL_ID.match(value))
+    return bool(_MODEL_ID.fullmatch(value))
+
+
+def is_profile_id(value: str) -> bool:
+    """Whether ``value`` is a system inference profile's ID (``eu.provider.model``)."""
+    return is_model_id(value) and value.split(".", 1)[0] in PROFILE_PREFIXES
+
+
+def arn_account(arn: str) -> str:
+    """The account an ARN names (a token's, as a CloudFormation expression)."""
+    if Token.is_unresolved(arn):
+        return str(Fn.select(4, Fn.split(":", arn)))
+    return arn.split(":")[4]
 
 
 def check_arn(owner: str, prop: str, value: str, kind: ArnKind) -> None:
     """Refuse ``value`` unless it is the ARN of a ``kind`` (a bare ID or name is not)."""
     if Token.is_unresolved(value):
         return
-    match = _ARN.match(value)
+    match = _ARN.fullmatch(value)
     if (
         match
         and match["service"] == kind.service
         and match["type"] in kind.resource_types
         and (match["account"] is None) == (match["type"] in kind.accountless_types)
-        and bool(match["region"]) == kind.regional
+        and (
+            bool(match["region"]) == kind.regional
+            or (not match["region"] and match["type"] in kind.regionless_types)
+        )
     ):
         return
     hint = ""

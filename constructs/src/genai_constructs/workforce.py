@@ -34,7 +34,7 @@ from genai_constructs.naming import (
     sign_in_role_patterns,
 )
 from genai_constructs.principals import own_account_service
-from genai_constructs.validation import IDENTITY_CENTER_INSTANCE, check_arn
+from genai_constructs.validation import IDENTITY_CENTER_INSTANCE, PERMISSION_SET, check_arn
 
 BREAK_GLASS = "break-glass"
 # The rule state under which EventBridge delivers CloudTrail's read-only management events.
@@ -152,6 +152,13 @@ class GroupAssignments(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_arn("GroupAssignments", "instance_arn", instance_arn, IDENTITY_CENTER_INSTANCE)
+        for persona, arn in permission_set_arns.items():
+            check_arn(
+                "GroupAssignments",
+                f"the permission set ARN of persona '{persona}'",
+                arn,
+                PERMISSION_SET,
+            )
         for assignment in assignments:
             if assignment.persona not in permission_set_arns:
                 raise ValueError(
