@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
 
-.PHONY: install install-synth browser validate synth audit cost own-org diff deploy \
+.PHONY: install install-synth browser validate synth audit cost schema own-org diff deploy \
 	deploy-local bench lint test wheel clean
 
 # What synthesis needs (the CDK, cdk-nag, cfn-lint, the SageMaker SDK); the tests add the
@@ -60,6 +60,11 @@ audit: install-synth
 
 cost: install-synth
 	blueprint cost cdk.out
+
+# The organization file's JSON Schema and reference, regenerated from blueprint/model/config.py
+# (a test fails while the checked-in copies differ).
+schema: install-synth
+	blueprint schema --out docs
 
 # Your organization only (ORG=path/to/org.yaml, no default), after checking credentials and
 # the bootstrap of every target: make diff STACKS='claims-interactive-*'.

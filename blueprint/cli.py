@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument(
         "--every-check", action="store_true", help="catalog: print every check, not only mismatches"
     )
+    schema = commands.add_parser(
+        "schema",
+        help="write the organization file's JSON Schema and reference (generated from the model)",
+    )
+    schema.add_argument("--out", default="docs", help="directory to write them to; default docs")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -168,6 +173,11 @@ def _run(args: argparse.Namespace) -> int:
         return bootstrap_template(Path(args.assembly))
     elif args.command == "preflight":
         return run_preflight(args)
+    elif args.command == "schema":
+        from blueprint.model.schema import write_docs
+
+        for path in write_docs(Path(args.out)):
+            print(f"written {path}")
     return 0
 
 

@@ -10,7 +10,7 @@ In the centralized operating model an LOB's GenAI runs in central accounts share
 LOBs: its budget then covers its own accounts and the central ones, on the spend tagged with
 the LOB (the ``lob`` cost allocation tag, which every resource of the platform carries,
 application inference profiles included; activate it in Billing). Spend that carries no tag is
-not counted there: the README says which.
+not counted there: docs/platform-engineers.md "Operating models" says which.
 """
 
 from __future__ import annotations

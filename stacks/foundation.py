@@ -21,7 +21,7 @@ from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
 from genai_constructs.identity import trusted_role_principal
 from genai_constructs.naming import USER_TAG, pascal
-from genai_constructs.network import DEFAULT_INTERFACE_ENDPOINTS, PinnedZonesStack
+from genai_constructs.network import PinnedZonesStack, endpoint_services
 from genai_constructs.workforce import BreakGlassRole
 from stacks.alerts import subscribe
 from stacks.assets import mark
@@ -60,9 +60,7 @@ class FoundationStack(PinnedZonesStack):
             availability_zones=list(inputs.azs),
             flow_log_group=security.flow_log_group,
             organization_id=inputs.organization_id,
-            interface_endpoints={
-                name: DEFAULT_INTERFACE_ENDPOINTS[name] for name in inputs.interface_endpoints
-            },
+            interface_endpoints=endpoint_services(inputs.interface_endpoints),
             endpoint_availability_zones=list(inputs.endpoint_azs),
         )
         self.identity = PersonaRoles(

@@ -15,7 +15,8 @@ import pytest
 from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
 from blueprint.assembly.access.question import Questions
 from blueprint.cli import main
-from tests.conftest import EXAMPLE, REPO, Synthesized
+from tests.conftest import EXAMPLE, Synthesized
+from tests.docs import documentation
 
 Json = dict[str, Any]
 CLAIMS_PROD_GENAI = "claims-prod-genai"
@@ -289,12 +290,13 @@ def test_a_missing_assembly_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_every_entry_the_readme_cites_is_in_the_catalog() -> None:
-    """The README's data-ownership, persona and GenAI sections cite catalog entries in
-    brackets; each must exist, so a claim cannot outlive its proof."""
-    readme = (REPO / "README.md").read_text()
+    """The documentation (README.md and docs/: data ownership, personas, GenAI, the access
+    catalog, the security model) cites catalog entries in brackets; each must exist, so a
+    claim cannot outlive its proof."""
+    text = documentation()
     cited = {
         name
-        for bracket in re.findall(r"\[((?:`[a-z0-9-]+`,?\s*)+)\]", readme)
+        for bracket in re.findall(r"\[((?:`[a-z0-9-]+`,?\s*)+)\]", text)
         for name in re.findall(r"`([a-z0-9-]+)`", bracket)
     }
     known = {entry.id for entry in load_catalog()}

@@ -17,6 +17,7 @@ from blueprint.assembly.audit_report import release_table
 from blueprint.assembly.reader import read_assembly
 from blueprint.cli import main
 from tests.conftest import REPO, Synthesized, only_lobs
+from tests.docs import section
 from tests.test_config import example_data, problems
 
 
@@ -175,8 +176,8 @@ def test_make_wheel_installs_neither_pytorch_nor_the_development_tools() -> None
 
 
 def test_deploy_step_0_enables_what_the_templates_need(example: Synthesized) -> None:
-    readme = (REPO / "README.md").read_text()
-    step = readme[readme.index("## Deploy to AWS") : readme.index("1. Bootstrap each account")]
+    deploy = section("## Deploy to AWS")  # docs/platform-engineers.md
+    step = deploy[: deploy.index("1. Bootstrap each account")]
     resources = example.template_json("organization-policies")["Resources"].values()
     attached = {
         r["Properties"]["Type"] for r in resources if r["Type"] == "AWS::Organizations::Policy"

@@ -417,7 +417,7 @@ def test_nobody_in_the_governance_account_loosens_the_log_archive(
         assert decision.decision == "deny", (principal, decision.reasons)
 
 
-# --- the controls the README cites, each exercised on its own --------------------------------
+# --- the controls docs/auditors.md cites, each exercised on its own ------------------------------
 
 
 def test_another_accounts_broad_role_is_stopped_by_the_bucket_and_key_policies(

@@ -1,7 +1,8 @@
 """A persona is one record (blueprint/model/personas.py): adding one, here a prompt engineer,
 gives it a role under the boundary where the record places it, a permission set its group
 signs in with, a trust that admits only that sign-in role, validation of its assignments and
-answers to its catalog entries, with no other change (README "Adding a persona")."""
+answers to its catalog entries, with no other change (docs/platform-engineers.md
+"Adding a persona")."""
 
 from __future__ import annotations
 

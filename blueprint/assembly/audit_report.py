@@ -154,8 +154,8 @@ def operating_model_table(report: Json) -> Table:
         "Operating model",
         ["placement", "LOB", "account", "region", "layers", "tenancy of"],
         rows,
-        f'organization.operating_model: {model["model"]} (README "Operating models"): the '
-        "layers each account hosts",
+        f"organization.operating_model: {model['model']} (docs/platform-engineers.md "
+        '"Operating models"): the layers each account hosts',
     )
 
 

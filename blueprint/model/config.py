@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -19,11 +20,16 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from genai_constructs.endpoint_types import endpoint_names
 from genai_constructs.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
 from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID, PII_ENTITIES
 
@@ -40,6 +46,18 @@ def matching(pattern: str, meaning: str) -> Any:
     """A pattern constraint whose mismatch reads as ``meaning``."""
     PATTERN_MEANINGS[pattern] = meaning
     return Field(pattern=pattern)
+
+
+def described(pattern: str, meaning: str, **bounds: int) -> WithJsonSchema:
+    """The JSON Schema of text a validator checks (with its own message): the pattern it
+    matches, which the reference reads as ``meaning``."""
+    PATTERN_MEANINGS[pattern] = meaning
+    return WithJsonSchema({"type": "string", "pattern": pattern, **bounds})
+
+
+def one_of(values: Iterable[str]) -> WithJsonSchema:
+    """The JSON Schema of text a validator checks against a list of names."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})
 
 
 GuardrailVersionText = Annotated[
@@ -119,9 +137,30 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-AccountId = Annotated[str, AfterValidator(_account_id)]
-Slug = Annotated[str, AfterValidator(_slug)]
-Region = Annotated[str, AfterValidator(_region)]
+AccountId = Annotated[
+    str,
+    AfterValidator(_account_id),
+    described(ACCOUNT_ID.pattern, "an AWS account ID: 12 digits, quoted"),
+]
+Slug = Annotated[
+    str,
+    AfterValidator(_slug),
+    described(
+        SLUG.pattern,
+        "a name: 3-24 lower-case letters, digits and '-', starting with a letter",
+    ),
+]
+Region = Annotated[
+    str, AfterValidator(_region), described(REGION.pattern, "an AWS region code such as eu-west-1")
+]
+Cidr = Annotated[
+    str,
+    AfterValidator(_cidr),
+    described(
+        r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-2])$",
+        "a private IPv4 range, /16 to /22, such as 10.0.0.0/16",
+    ),
+]
 AvailabilityZones = Annotated[list[str], Field(min_length=2, max_length=6), AfterValidator(_unique)]
 
 
@@ -153,7 +192,10 @@ class EnvironmentName(StrEnum):
 class Model(BaseModel):
     """Base for every section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Each field's docstring is its description in the JSON Schema and the reference.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
+    )
 
 
 class OperatingModel(StrEnum):
@@ -175,6 +217,7 @@ class OperatingModel(StrEnum):
 
 class OrganizationConfig(Model):
     name: Slug
+    """Prefix of persona role and boundary names."""
     id: Annotated[
         str,
         matching(
@@ -182,6 +225,7 @@ class OrganizationConfig(Model):
             "an AWS Organizations id, o- and 10-32 lower-case letters or digits",
         ),
     ]
+    """The AWS Organizations organization."""
     root_id: Annotated[
         str,
         matching(
@@ -189,11 +233,21 @@ class OrganizationConfig(Model):
             "an organization root id, r- and 4-32 lower-case letters or digits",
         ),
     ]
+    """The organization's root, where the organization policies attach."""
     management_account: AccountId
+    """The AWS Organizations management account."""
     home_region: Region
+    """Region of the platform accounts; one of allowed_regions (validate checks)."""
     allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
+    """Regions any environment may use, each once; the organization policies deny the others."""
     operating_model: OperatingModel = OperatingModel.FEDERATED
+    """Who runs what: federated (the central team governs, each LOB runs its workloads in its own
+    accounts), centralized (central GenAI accounts run every LOB's workloads, one tenancy per
+    LOB) or decentralized (each LOB runs everything with its own catalog and guardrail within
+    the organization's). Centralized needs a central account for each environment kind the LOBs
+    have."""
     identity: IdentityConfig | None = None
+    """IAM Identity Center: how people sign in (docs: Workforce identity)."""
 
 
 GroupName = Annotated[
@@ -211,11 +265,16 @@ class Assignment(Model):
     ``platform: true``, the platform's own accounts (governance, tooling, hub, central)."""
 
     group: GroupName
+    """A group declared under groups."""
     # One of the persona records (blueprint/model/personas.py); validation names them.
     persona: Slug
+    """A persona of the platform, where it exists (validate names them)."""
     lobs: Annotated[list[Slug], AfterValidator(_unique)] = []
+    """LOBs of this file whose environments the group signs in to."""
     environments: Annotated[list[EnvironmentName], AfterValidator(_unique)] = []
+    """Which of those LOBs' environments; default each one where the persona exists."""
     platform: StrictBool = False
+    """Also the platform's own accounts (governance, tooling, hub, central)."""
 
 
 class BreakGlass(Model):
@@ -223,18 +282,11 @@ class BreakGlass(Model):
     administrator outside the persona model; every use raises an alarm)."""
 
     group: GroupName
+    """A group declared under groups."""
 
 
 class IdentityConfig(Model):
-    """IAM Identity Center: how people sign in (README "Workforce identity").
-
-    :param instance_arn: the Identity Center instance; ``identity_store_id`` its store.
-    :param admin_account: where permission sets and assignments are deployed: the management
-        account (default) or the delegated administrator of Identity Center.
-    :param groups: the groups of the identity source, by name: each group's ID in the store.
-    :param assignments: which group becomes which persona where.
-    :param session_hours: how long a sign-in session lasts.
-    """
+    """IAM Identity Center: how people sign in (docs: Workforce identity)."""
 
     instance_arn: Annotated[
         str,
@@ -243,10 +295,14 @@ class IdentityConfig(Model):
             "an Identity Center instance ARN, arn:aws:sso:::instance/ssoins-<16 hex>",
         ),
     ]
+    """The Identity Center instance."""
     identity_store_id: Annotated[
         str, matching(r"^d-[0-9a-f]{10}$", "an identity store ID, d-<10 hex>")
     ]
+    """The instance's identity store."""
     admin_account: AccountId | None = None
+    """Where permission sets and assignments are deployed: the management account (default) or the
+    delegated administrator of Identity Center."""
     groups: Annotated[
         dict[
             GroupName,
@@ -260,9 +316,13 @@ class IdentityConfig(Model):
         ],
         Field(min_length=1),
     ]
+    """The groups of the identity source, by name: each group's ID in the store, each ID once."""
     assignments: Annotated[list[Assignment], Field(min_length=1)]
+    """Which group becomes which persona where; each assignment selects at least one account."""
     break_glass: BreakGlass | None = None
+    """The group that may take the break-glass role of every account."""
     session_hours: Annotated[int, Field(ge=1, le=12)] = 1
+    """How long a sign-in session lasts."""
 
 
 class OrgGuardrail(Model):
@@ -275,7 +335,9 @@ class OrgGuardrail(Model):
             "a Bedrock guardrail ARN, arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID",
         ),
     ]
+    """The management account's guardrail."""
     version: GuardrailVersionText
+    """Its version, quoted."""
 
 
 class PipelineConfig(Model):
@@ -288,8 +350,11 @@ class PipelineConfig(Model):
             "a CodeConnections ARN, arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID",
         ),
     ]
+    """The CodeConnections connection to the repository."""
     repository: OwnerSlashName
+    """The repository the pipeline builds."""
     branch: Annotated[str, Field(min_length=1, max_length=255)] = "main"
+    """The branch it builds."""
 
 
 class CentralAccountsConfig(Model):
@@ -298,8 +363,11 @@ class CentralAccountsConfig(Model):
     zones, so its data stays where the LOB keeps it."""
 
     interactive: AccountId | None = None
+    """The central GenAI account of interactive environments (centralized model); used once."""
     nonprod: AccountId | None = None
+    """The central GenAI account of nonprod environments (centralized model); used once."""
     prod: AccountId | None = None
+    """The central GenAI account of prod environments (centralized model); used once."""
 
     def get(self, name: EnvironmentName) -> str | None:
         value: str | None = getattr(self, name.value)
@@ -319,18 +387,28 @@ class AcknowledgmentReview(Model):
     ``AwsSolutions-IAM5`` or ``NIST.800.53.R5-``), and until when they stand."""
 
     rule: Annotated[str, Field(min_length=2, max_length=128)]
+    """A rule ID or its prefix, e.g. AwsSolutions-IAM5 or NIST.800.53.R5-."""
     owner: EmailAddress
+    """Who answers for those acknowledgments."""
     expires: date
+    """When they must be reviewed again; the audit report flags them EXPIRED after it."""
 
 
 class PlatformConfig(Model):
     """The central platform team's accounts, in the home region."""
 
     governance_account: AccountId
+    """The central team's account: organization trail and log archive, the central auditor,
+    dashboards and metrics sinks, the audit view. Used once."""
     tooling_account: AccountId
+    """The CI/CD account. Used once."""
     azs: AvailabilityZones
-    vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.255.0.0/16"
+    """Availability zones of the platform accounts, 2-6 zones of home_region (validate checks the
+    region)."""
+    vpc_cidr: Cidr = "10.255.0.0/16"
+    """VPC range of the platform accounts."""
     alert_emails: AlertEmails
+    """Budget and alarm recipients of LOBs without their own, each once."""
     metrics_sinks: dict[
         Region,
         Annotated[
@@ -341,12 +419,22 @@ class PlatformConfig(Model):
             ),
         ],
     ] = {}
+    """Per region, the governance account's metrics sink (the MetricsSinkArn output of platform-
+    governance-audit and of each platform-governance-metrics-sink-<region> after their first
+    deploy); LOB accounts of that region then link their metrics for the dashboards. Once given,
+    one for every region with LOB environments."""
     trail_retention_days: Annotated[int, Field(ge=1, le=36500)] = 2557
+    """Object-lock retention of the organization trail."""
     org_guardrail: OrgGuardrail | None = None
+    """A management-account guardrail that the Bedrock organization policy enforces."""
     pipeline: PipelineConfig | None = None
+    """The delivery pipeline in the tooling account (opt-in: cdk synth -c pipeline=true)."""
     acknowledgment_reviews: list[AcknowledgmentReview] = []
+    """Owner and expiry of the acknowledgments of rules, shown beside them in the audit report."""
     central_accounts: CentralAccountsConfig = CentralAccountsConfig()
+    """The central GenAI accounts of the centralized operating model."""
     hub: HubConfig | None = None
+    """The federated model's hub (federated only)."""
 
 
 # Each environment of an LOB gets its own range unless the file names one: the environments'
@@ -359,53 +447,45 @@ DEFAULT_VPC_CIDRS = {
 }
 
 
-INTERFACE_ENDPOINTS = (
-    "Bedrock",
-    "BedrockRuntime",
-    "BedrockAgentRuntime",
-    "SageMakerApi",
-    "SageMakerRuntime",
-    "Sts",
-    "Logs",
-    "Kms",
-    "EcrApi",
-    "EcrDocker",
-    "SageMakerExperiments",
-)
-
-
 def _endpoint(value: str) -> str:
-    if value not in INTERFACE_ENDPOINTS:
+    if value not in endpoint_names():
         raise ValueError(
             f"'{value}' is not an interface endpoint of the platform; allowed: "
-            f"{', '.join(INTERFACE_ENDPOINTS)}"
+            f"{', '.join(endpoint_names())}"
         )
     return value
 
 
 class EnvironmentConfig(Model):
-    """One environment's account and network.
-
-    :param extra_endpoints: interface endpoints beyond those the platform's own workloads
-        use (e.g. ``Logs``, ``EcrApi`` and ``EcrDocker`` for ECS tasks of the applications).
-    :param endpoint_azs: default every zone; 1 puts the interface endpoints in the first zone
-        only (interactive environments: half the endpoint cost, no zone redundancy).
-    """
+    """One environment's account and network."""
 
     account: AccountId
+    """The environment's account, never shared with another LOB, environment or platform account."""
     region: Region
+    """The environment's region, one of allowed_regions."""
     azs: AvailabilityZones
-    vpc_cidr: Annotated[str, AfterValidator(_cidr)] | None = None
+    """Availability zones of its VPC, 2-6 zones of its region."""
+    vpc_cidr: Cidr | None = None
+    """VPC range; default 10.0.0.0/16 interactive, 10.1.0.0/16 nonprod, 10.2.0.0/16 prod. The
+    environments of one LOB do not overlap."""
     extra_endpoints: Annotated[
-        list[Annotated[str, AfterValidator(_endpoint)]], AfterValidator(_unique)
+        list[Annotated[str, AfterValidator(_endpoint), one_of(endpoint_names())]],
+        AfterValidator(_unique),
     ] = []
+    """Interface endpoints beyond those the platform's own workloads use (e.g. Logs, EcrApi and
+    EcrDocker for ECS tasks of the applications), each once."""
     endpoint_azs: Literal[1] | None = None
+    """1 puts the interface endpoints in the first zone only (interactive environments: half the
+    endpoint cost, no zone redundancy); default every zone."""
 
 
 class EnvironmentsConfig(Model):
     interactive: EnvironmentConfig | None = None
+    """The interactive environment (Studio, experiments), its own account."""
     nonprod: EnvironmentConfig | None = None
+    """The nonprod environment (pipelines, evaluation), its own account."""
     prod: EnvironmentConfig | None = None
+    """The prod environment (serving), its own account."""
 
     def items(self) -> list[tuple[EnvironmentName, EnvironmentConfig]]:
         pairs = [(name, getattr(self, name.value)) for name in EnvironmentName]
@@ -427,7 +507,9 @@ class CrossRegionProfile(Model):
             "one of us, eu, apac, jp, au, ca, us-gov, global",
         ),
     ]
+    """The system inference profile's prefix."""
     regions: Annotated[list[Region], Field(min_length=1), AfterValidator(_unique)]
+    """Every region the profile may route to, within allowed_regions."""
 
 
 class BedrockModel(Model):
@@ -440,10 +522,15 @@ class BedrockModel(Model):
             "a Bedrock model id such as amazon.nova-pro-v1:0",
         ),
     ]
+    """The Bedrock model ID, each once in the catalog."""
     kind: ModelKind = ModelKind.TEXT
+    """A text model or an embedding model."""
     max_classification: DataClassification
+    """The most sensitive data the model may see."""
     inference_profile: CrossRegionProfile | None = None
+    """A system cross-region inference profile the model is called through."""
     dimensions: Annotated[int, Field(ge=256, le=4096)] = 1024
+    """Vector dimensions (embedding models)."""
 
 
 def _gpu_instance(value: str) -> str:
@@ -456,7 +543,7 @@ def _gpu_instance(value: str) -> str:
     return value
 
 
-GpuInstance = Annotated[str, AfterValidator(_gpu_instance)]
+GpuInstance = Annotated[str, AfterValidator(_gpu_instance), one_of(GPU_INSTANCES)]
 
 
 class ModelArchitecture(Model):
@@ -465,12 +552,19 @@ class ModelArchitecture(Model):
     A decoder with a gated MLP (Llama, Mistral, Qwen, Gemma)."""
 
     layers: Annotated[int, Field(ge=1, le=512)]
+    """From the model's config.json (num_hidden_layers)."""
     hidden_size: Annotated[int, Field(ge=64, le=65536)]
+    """From config.json."""
     intermediate_size: Annotated[int, Field(ge=64, le=262144)]
+    """From config.json."""
     vocab_size: Annotated[int, Field(ge=256, le=1048576)]
+    """From config.json."""
     attention_heads: Annotated[int, Field(ge=1, le=1024)]
+    """From config.json (num_attention_heads); divides hidden_size."""
     kv_heads: Annotated[int, Field(ge=1, le=1024)]
+    """From config.json (num_key_value_heads); divides attention_heads."""
     tied_embeddings: bool = False
+    """From config.json (tie_word_embeddings)."""
 
     @model_validator(mode="after")
     def _heads_divide(self) -> ModelArchitecture:
@@ -493,21 +587,32 @@ class OpenWeightsModel(Model):
     digest (the import manifest's), which an import then requires of the source."""
 
     id: Slug
+    """The name LOBs use for the model."""
     hf_model_id: OwnerSlashName
+    """The model's Hugging Face ID."""
     source: S3Prefix | None = None
+    """The organization's approved copy of the model's files, which each LOB that fine-tunes it
+    stages from; required once an LOB fine-tunes the model."""
     sha256: Annotated[
         str | None,
         matching(r"^[0-9a-f]{64}$", "a SHA-256 digest: 64 lower-case hex digits"),
     ] = None
+    """The approved copy's digest, as an import's manifest.json gives it; required with source."""
     architecture: ModelArchitecture
+    """The model's shape, for the GPU memory check."""
     training_instance: GpuInstance
+    """The SageMaker GPU instance type that fine-tunes it."""
     serving_instance: GpuInstance
+    """The SageMaker GPU instance type that serves it."""
     max_classification: DataClassification = DataClassification.RESTRICTED
+    """The most sensitive data the model may see."""
 
 
 class CatalogConfig(Model):
     bedrock: Annotated[list[BedrockModel], Field(min_length=1)]
+    """The Bedrock models the central team approves."""
     open_weights: list[OpenWeightsModel] = []
+    """The open-weights models LOBs may fine-tune and host."""
 
 
 class FilterStrength(StrEnum):
@@ -541,36 +646,56 @@ def _pii_entities(value: dict[str, PiiAction]) -> dict[str, PiiAction]:
     return value
 
 
+PiiEntities = Annotated[
+    dict[Annotated[str, one_of(PII_ENTITIES)], PiiAction], AfterValidator(_pii_entities)
+]
+
+
 class DeniedTopic(Model):
     name: Annotated[
         str, matching(r"^[0-9a-zA-Z-_ !?.]{1,100}$", "1-100 letters, digits, spaces and - _ ! ? .")
     ]
+    """The topic's name."""
     definition: Annotated[str, Field(min_length=1, max_length=200)]
+    """What the topic covers."""
     examples: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=5)] = []
+    """Example phrases of the topic."""
 
 
 class GuardrailPolicy(Model):
     """The central guardrail policy, applied in every LOB environment."""
 
     content_filters: dict[ContentFilter, FilterStrength]
-    pii: Annotated[dict[str, PiiAction], AfterValidator(_pii_entities)] = {}
+    """Strength of each content filter."""
+    pii: PiiEntities = {}
+    """What the guardrail does with each PII entity type: block or anonymize."""
     denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
+    """Topics the guardrail denies."""
     word_filters: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
     ] = []
+    """Words and phrases the guardrail blocks."""
     profanity_filter: bool = True
+    """Block AWS's managed profanity list."""
     grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    """Contextual grounding check: answers less grounded in the sources are blocked."""
     relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    """Contextual grounding check: answers less relevant to the question are blocked."""
     blocked_input_message: Annotated[str, Field(min_length=1, max_length=500)] = (
         "This request is not allowed by the organization's AI policy."
     )
+    """What a caller sees when the guardrail blocks a request."""
     blocked_output_message: Annotated[str, Field(min_length=1, max_length=500)] = (
         "The response was withheld by the organization's AI policy."
     )
+    """What a caller sees when the guardrail withholds an answer."""
     max_input_tokens: Annotated[int, Field(ge=1)] = 8000
+    """The largest request the applications send."""
     # The contextual grounding check reads at most 1,000 characters of query (the question).
     max_question_chars: Annotated[int, Field(ge=1, le=20000)] = 1000
+    """The answer APIs' limit on a question."""
     enforce_in: list[EnvironmentName] = list(EnvironmentName)
+    """The environment kinds where every model call must name the guardrail."""
 
 
 class RagEvaluationConfig(Model):
@@ -588,41 +713,44 @@ class RagEvaluationConfig(Model):
         ]
         | None
     ) = None
+    """The question set's key in the curated zone; default evaluation/<use case>/questions.jsonl."""
     faithfulness: Annotated[float, Field(ge=0, le=1)] = 0.7
+    """Threshold: answers supported by their retrieved passages."""
     answer_relevance: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """Threshold: answers that address the question."""
     context_precision: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Threshold: retrieved passages that are relevant."""
 
 
 class RagConfig(Model):
-    """How a use case answers from its knowledge bases.
-
-    :param answer_api: an answer API (function URL, IAM auth) the application calls.
-    :param memory_turns: how many previous turns of the conversation a request may carry
-        (the application keeps them; the platform stores no conversation); 0, the default,
-        turns memory off.
-    :param results: passages retrieved per question.
-    """
+    """How a use case answers from its knowledge bases."""
 
     answer_api: bool = True
+    """An answer API (function URL, IAM auth) the application calls."""
     memory_turns: Annotated[int, Field(ge=0, le=20)] = 0
+    """How many earlier turns a request may carry (the application keeps them; the platform stores
+    no conversation); 0 turns memory off."""
     results: Annotated[int, Field(ge=1, le=100)] = 5
+    """Passages retrieved per question."""
     evaluation: RagEvaluationConfig = RagEvaluationConfig()
+    """The offline evaluation that gates the release to prod."""
 
 
 class UseCase(Model):
     """An application of the LOB: its own role and inference profile, so that access and cost
     follow the use case.
-
-    :param knowledge_bases: the LOB's knowledge bases it retrieves from.
-    :param endpoints: the LOB's GPU endpoints it calls.
-    :param rag: its answer API and evaluation (use cases with knowledge bases only).
     """
 
     name: Slug
+    """The use case; it gets one inference profile and one application role."""
     model: str
+    """A text model of the catalog allowed for the LOB's classification."""
     knowledge_bases: Annotated[list[Slug], AfterValidator(_unique)] = []
+    """The LOB's own knowledge bases it retrieves from."""
     endpoints: Annotated[list[Slug], AfterValidator(_unique)] = []
+    """The LOB's own GPU endpoints it calls."""
     rag: RagConfig = RagConfig()
+    """Its answer API and evaluation; only on use cases with knowledge bases."""
 
     @model_validator(mode="after")
     def _rag_needs_knowledge_bases(self) -> UseCase:
@@ -640,11 +768,17 @@ class UseCase(Model):
 
 class PromptConfig(Model):
     name: Slug
+    """The prompt's name."""
     model: str
+    """A text model of the catalog allowed for the LOB's classification."""
     template: Annotated[str, Field(min_length=1, max_length=20000)]
+    """The prompt, with {{variable}} placeholders."""
     description: str = ""
+    """What the prompt is for."""
     temperature: Annotated[float, Field(ge=0, le=1)] = 0.2
+    """Sampling temperature."""
     max_tokens: Annotated[int, Field(ge=1, le=8192)] = 512
+    """Longest answer, in tokens."""
 
 
 class VectorStoreKind(StrEnum):
@@ -665,6 +799,13 @@ def _schedule(value: str) -> str:
     return value
 
 
+Schedule = Annotated[
+    str,
+    AfterValidator(_schedule),
+    described(SCHEDULE.pattern, "rate(1 day), rate(N days) or cron(...) of six fields"),
+]
+
+
 # Bedrock's bounds for a chunk (tokens of the embedding model's tokenizer).
 ChunkTokens = Annotated[int, Field(ge=20, le=8192)]
 
@@ -673,8 +814,11 @@ class FixedSizeChunking(Model):
     """Chunks of at most ``max_tokens``, consecutive chunks sharing ``overlap_percent``."""
 
     strategy: Literal["fixed-size"]
+    """Fixed-size chunks."""
     max_tokens: ChunkTokens = 300
+    """Largest chunk, in tokens."""
     overlap_percent: Annotated[int, Field(ge=1, le=99)] = 20
+    """Share of a chunk repeated in the next."""
 
 
 class HierarchicalChunking(Model):
@@ -682,9 +826,13 @@ class HierarchicalChunking(Model):
     parent)."""
 
     strategy: Literal["hierarchical"]
+    """Parent and child chunks."""
     parent_max_tokens: ChunkTokens = 1500
+    """Largest parent chunk, in tokens."""
     child_max_tokens: ChunkTokens = 300
+    """Largest child chunk, below parent_max_tokens."""
     overlap_tokens: Annotated[int, Field(ge=1, le=8192)] = 60
+    """Tokens repeated between chunks, below child_max_tokens."""
 
     @model_validator(mode="after")
     def _children_fit(self) -> HierarchicalChunking:
@@ -705,15 +853,20 @@ class SemanticChunking(Model):
     """Chunks split where the meaning of consecutive sentences changes most."""
 
     strategy: Literal["semantic"]
+    """Chunks split by meaning."""
     max_tokens: ChunkTokens = 300
+    """Largest chunk, in tokens."""
     buffer_size: Annotated[int, Field(ge=0, le=1)] = 0
+    """Sentences on each side compared for a breakpoint."""
     breakpoint_percentile: Annotated[int, Field(ge=50, le=99)] = 95
+    """How large a change in meaning splits a chunk."""
 
 
 class NoChunking(Model):
     """Each document is one chunk (documents split before they land)."""
 
     strategy: Literal["none"]
+    """Each document is one chunk."""
 
 
 CHUNKING_STRATEGIES = ("fixed-size", "hierarchical", "semantic", "none")
@@ -745,6 +898,7 @@ class ParsingConfig(Model):
     """Parse documents (tables, figures, scanned pages) with a catalog model before chunking."""
 
     model: str
+    """A text model of the catalog allowed for the LOB's classification."""
 
 
 class IngestionConfig(Model):
@@ -752,20 +906,31 @@ class IngestionConfig(Model):
     picks up deletions and anything an event missed)."""
 
     on_upload: bool = True
-    schedule: Annotated[str, AfterValidator(_schedule)] | None = "rate(1 day)"
+    """Index documents as they land in the prefix."""
+    schedule: Schedule | None = "rate(1 day)"
+    """Also index on a schedule; null for none."""
 
 
 class KnowledgeBaseConfig(Model):
     """A RAG knowledge base on the LOB's curated zone and a vector store the LOB owns."""
 
     name: Slug
+    """The knowledge base; OpenSearch names (<lob>-<env>-<name> and its policies) longer than 32
+    characters keep their start and a hash of the whole name."""
     embedding_model: str
+    """An embedding model of the catalog."""
     vector_store: VectorStoreKind = VectorStoreKind.S3_VECTORS
+    """Where the vectors are kept."""
     prefix: KeyPrefix | None = None
+    """The documents' prefix in the curated zone; default <name>/."""
     environments: list[EnvironmentName] | None = None
+    """The LOB's environments that get it; default all."""
     chunking: Chunking = FixedSizeChunking(strategy="fixed-size")
+    """How documents are split; default Bedrock's fixed-size chunking made explicit."""
     parsing: ParsingConfig | None = None
+    """Parse documents with a model before chunking; default Bedrock's text parser."""
     ingestion: IngestionConfig = IngestionConfig()
+    """When documents are indexed."""
 
     @property
     def source_prefix(self) -> str:
@@ -785,23 +950,38 @@ class FineTuningConfig(Model):
     whose approved models are promoted to the LOB's prod endpoints."""
 
     name: Slug
+    """The pipeline's name."""
     base_model: str
+    """An open-weights model of the catalog approved for the LOB's classification; the run must fit
+    each GPU of its training instance (validate checks)."""
     method: Literal["lora", "qlora"] = "lora"
+    """LoRA, or QLoRA on 4-bit weights."""
     dataset_prefix: KeyPrefix | None = None
+    """The training data's prefix in the training zone; default <name>/."""
     rouge_l_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """The evaluation score a model needs to be registered for approval."""
     max_runtime_hours: Annotated[int, Field(ge=1, le=72)] = 8
+    """Longest training run."""
     epochs: Annotated[int, Field(ge=1, le=20)] = 2
+    """Passes over the data."""
     batch_size: Annotated[int, Field(ge=1, le=256)] = 4
+    """Examples per GPU per step."""
     max_length: Annotated[int, Field(ge=32, le=32768)] = 512
+    """Longest example, in tokens."""
     lora_r: Annotated[int, Field(ge=1, le=256)] = 16
+    """The LoRA rank."""
     target_modules: Annotated[
-        list[Annotated[str, AfterValidator(_lora_module)]],
+        list[Annotated[str, AfterValidator(_lora_module), one_of(LORA_MODULES)]],
         Field(min_length=1),
         AfterValidator(_unique),
     ] = ["q_proj", "v_proj"]
+    """The projections LoRA adapts, each once."""
     gradient_checkpointing: bool = True
+    """Recompute activations to save GPU memory."""
     spot: bool = True
-    retrain_schedule: Annotated[str, AfterValidator(_schedule)] | None = None
+    """Train on spot capacity."""
+    retrain_schedule: Schedule | None = None
+    """Run the pipeline on a schedule."""
     recipe_image: (
         Annotated[
             str,
@@ -815,6 +995,8 @@ class FineTuningConfig(Model):
         ]
         | None
     ) = None
+    """The training image, built from genai_constructs/training/Dockerfile and pushed to the recipe
+    repository of the LOB's nonprod account (validate checks); jobs cannot start without it."""
 
     @property
     def source_prefix(self) -> str:
@@ -825,11 +1007,17 @@ class EndpointConfig(Model):
     """A real-time GPU endpoint serving an open-weights or fine-tuned model."""
 
     name: Slug
+    """The endpoint's name."""
     model: str
+    """An open-weights model of the catalog or a fine_tuning name."""
     min_instances: Annotated[int, Field(ge=0, le=20)] = 0
+    """Instances when idle; 0 scales to zero."""
     max_instances: Annotated[int, Field(ge=1, le=20)] = 1
+    """Most instances; at least min_instances."""
     invocations_per_instance: Annotated[int, Field(ge=1)] = 20
+    """Scaling target, invocations per instance per minute."""
     latency_alarm_ms: Annotated[int, Field(ge=1)] = 10000
+    """Alarm when the model's latency exceeds it."""
 
     @model_validator(mode="after")
     def _max_covers_min(self) -> EndpointConfig:
@@ -847,6 +1035,7 @@ class StudioUser(Model):
     sign-in carries as the session tag ``genai-user``)."""
 
     name: Slug
+    """The user profile."""
     user_name: Annotated[
         str,
         matching(
@@ -854,6 +1043,16 @@ class StudioUser(Model):
             "a user name of the identity source: letters, digits and +=,.@_- (at most 128)",
         ),
     ]
+    """The identity source's user name that opens it; default name."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """A user is also written as its name alone."""
+        written_out = handler(core_schema)
+        written_out["required"] = ["name"]
+        return {"anyOf": [{"type": "string", "pattern": SLUG.pattern}, written_out]}
 
     @model_validator(mode="before")
     @classmethod
@@ -870,7 +1069,9 @@ class SharedSpace(Model):
     ``owner`` is the profile that owns it, one of the users."""
 
     name: Slug
+    """The space."""
     owner: Slug
+    """The user whose profile owns it, one of users."""
 
 
 class StudioConfig(Model):
@@ -880,10 +1081,15 @@ class StudioConfig(Model):
     creates private spaces; ``shared_spaces`` are the spaces they share."""
 
     enabled: bool = True
+    """false leaves Studio and MLflow out."""
     mlflow: bool = True
+    """false leaves out the MLflow tracking server (the largest idle cost of the environment)."""
     users: Annotated[list[StudioUser], Field(max_length=100)] = []
+    """One profile per person: a name, or {name, user_name}; names and user names each once."""
     shared_spaces: Annotated[list[SharedSpace], Field(max_length=50)] = []
+    """JupyterLab spaces every user may open; people create private spaces only. Names each once."""
     idle_minutes: Annotated[int, Field(ge=60, le=525600)] = 60
+    """Idle time after which apps shut down."""
 
     @model_validator(mode="after")
     def _unique_users(self) -> StudioConfig:
@@ -913,8 +1119,11 @@ class StudioConfig(Model):
 
 class MLConfig(Model):
     studio: StudioConfig = StudioConfig()
+    """SageMaker Studio in the interactive environment."""
     fine_tuning: list[FineTuningConfig] = []
+    """Fine-tuning pipelines; the LOB has a nonprod environment."""
     endpoints: list[EndpointConfig] = []
+    """GPU endpoints; the LOB has a nonprod or prod environment."""
 
 
 class ColumnType(StrEnum):
@@ -944,7 +1153,9 @@ class DatasetColumn(Model):
             "a column name (lower-case letters, digits and '_', starting with a letter or '_')",
         ),
     ]
+    """The column."""
     type: ColumnType = ColumnType.STRING
+    """Its type in the catalog."""
 
 
 # Glue Data Quality rule types (DQDL) a dataset's rules may use: those of the table alone,
@@ -987,7 +1198,17 @@ def _quality_rule(value: str) -> str:
     return value
 
 
-QualityRule = Annotated[str, Field(min_length=3, max_length=500), AfterValidator(_quality_rule)]
+QualityRule = Annotated[
+    str,
+    Field(min_length=3, max_length=500),
+    AfterValidator(_quality_rule),
+    described(
+        "^(" + "|".join(sorted(TABLE_RULES | COLUMN_RULES | PAIR_RULES)) + r")(\s.*)?$",
+        'a Glue Data Quality rule (DQDL) of a type the platform runs, e.g. IsComplete "id"',
+        minLength=3,
+        maxLength=500,
+    ),
+]
 
 
 def rule_columns(rule: str) -> list[str]:
@@ -1005,9 +1226,13 @@ class DatasetConfig(Model):
     rule one string, e.g. ``IsComplete "claim_id"``)."""
 
     name: Slug
+    """The dataset; its objects land under datasets/<name>/ of the raw zone."""
     format: RawFormat = RawFormat.CSV
+    """How the landed objects are written."""
     columns: Annotated[list[DatasetColumn], Field(min_length=1, max_length=200)]
+    """The curated table's columns, each once."""
     quality_rules: Annotated[list[QualityRule], Field(min_length=1, max_length=100)]
+    """Glue Data Quality rules (DQDL, not CustomSql), each naming columns of the dataset."""
 
     @property
     def table_name(self) -> str:
@@ -1036,7 +1261,9 @@ class DataConfig(Model):
     (besides on request)."""
 
     datasets: Annotated[list[DatasetConfig], Field(max_length=20)] = []
-    etl_schedule: Annotated[str, AfterValidator(_schedule)] | None = None
+    """The datasets the ETL curates, each name once."""
+    etl_schedule: Schedule | None = None
+    """When the ETL runs besides on request; needs a dataset."""
 
     @model_validator(mode="after")
     def _unique_datasets(self) -> DataConfig:
@@ -1054,36 +1281,39 @@ class DataConfig(Model):
 class GuardrailOverrides(Model):
     """What an LOB adds to the organization's guardrail policy (decentralized operating
     model): only stricter, never looser.
-
-    :param content_filters: filters raised above the organization's strength.
-    :param pii: entity types added, or raised from anonymize to block.
-    :param denied_topics: topics denied besides the organization's.
-    :param grounding_threshold: a threshold at least the organization's.
     """
 
     content_filters: dict[ContentFilter, FilterStrength] = {}
-    pii: Annotated[dict[str, PiiAction], AfterValidator(_pii_entities)] = {}
+    """Filters raised above the organization's strength."""
+    pii: PiiEntities = {}
+    """Entity types added, or raised from anonymize to block."""
     denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
+    """Topics denied besides the organization's."""
     word_filters: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
     ] = []
+    """Words blocked besides the organization's."""
     grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    """A threshold at least the organization's."""
     relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    """A threshold at least the organization's."""
 
 
 class GenAIConfig(Model):
-    """An LOB's GenAI workloads.
-
-    :param catalog: the Bedrock models of the organization's catalog the LOB approves for
-        itself (decentralized operating model; default the whole catalog).
-    :param guardrails: the LOB's additions to the guardrail policy (decentralized).
-    """
+    """An LOB's GenAI workloads."""
 
     use_cases: list[UseCase] = []
+    """The LOB's applications, each with its own role and inference profile."""
     prompts: list[PromptConfig] = []
+    """The LOB's prompt catalog."""
     knowledge_bases: list[KnowledgeBaseConfig] = []
+    """The LOB's knowledge bases."""
     catalog: Annotated[list[str], Field(min_length=1), AfterValidator(_unique)] | None = None
+    """The Bedrock models of the organization's catalog the LOB approves for itself (decentralized
+    only; default all); covers its use cases, prompts and embedding models."""
     guardrails: GuardrailOverrides | None = None
+    """The LOB's additions to the guardrail policy (decentralized only); never weaker than the
+    organization's."""
 
 
 # A hub asset's name: its own (a slug), or a promoted one's ``<lob>-<name>``.
@@ -1097,7 +1327,9 @@ class Promotion(Model):
     name there."""
 
     lob: Slug
+    """An LOB with prod."""
     name: Slug
+    """Its prompt or knowledge base."""
 
 
 class HubConsumer(Model):
@@ -1105,54 +1337,80 @@ class HubConsumer(Model):
     ``knowledge_bases`` (names as the hub knows them: a promoted one is ``<lob>-<name>``)."""
 
     lob: Slug
+    """The LOB, at or above the hub's classification."""
     model: str
+    """A model of the catalog approved for the hub's classification."""
     knowledge_bases: Annotated[list[HubAssetName], AfterValidator(_unique)] = []
+    """Hub knowledge bases it retrieves from, by hub name (a promoted one is <lob>-<name>)."""
 
 
 class HubConfig(Model):
     """The federated model's hub: an account of the central team, in the home region, for
     the assets LOBs share (prompts, knowledge bases, the guardrail they run under there).
-
-    :param promoted_prompts: LOB prompts the hub publishes (as ``<lob>-<name>``).
-    :param promoted_knowledge_bases: LOB knowledge bases the hub rebuilds from the documents
-        of the LOB's prod curated zone, which the hub's ingestion role may read (under
-        ``promoted/<lob>/<name>/`` in the hub).
-    :param consumers: the LOBs that use the hub, each through its own role there.
     """
 
     account: AccountId
+    """The hub's account, used once."""
     azs: AvailabilityZones
-    vpc_cidr: Annotated[str, AfterValidator(_cidr)] = "10.254.0.0/16"
+    """Availability zones in the home region."""
+    vpc_cidr: Cidr = "10.254.0.0/16"
+    """The hub's VPC range."""
     data_classification: DataClassification = DataClassification.INTERNAL
+    """The most sensitive data the hub holds."""
     prompts: list[PromptConfig] = []
+    """The hub's own prompts."""
     knowledge_bases: list[KnowledgeBaseConfig] = []
+    """The hub's own knowledge bases."""
     promoted_prompts: list[Promotion] = []
+    """LOB prompts the hub publishes (as <lob>-<name>)."""
     promoted_knowledge_bases: list[Promotion] = []
+    """LOB knowledge bases the hub rebuilds from the documents of the LOB's prod curated zone
+    (under promoted/<lob>/<name>/ in the hub); promoted LOBs at or below the hub's
+    classification."""
     consumers: list[HubConsumer] = []
+    """The LOBs that use the hub, each through its own role there."""
 
 
 class LobConfig(Model):
     name: Slug
+    """The line of business, each once."""
     cost_center: Annotated[str, Field(min_length=1, max_length=64)]
+    """Tagged on every resource as cost-center."""
     data_classification: DataClassification
+    """How sensitive the LOB's data is: model access, log retention, object versions and lock
+    follow it; a text model of the catalog must be approved for it."""
     budget_usd_month: Annotated[int, Field(gt=0)]
+    """Monthly budget over the LOB's accounts (management account)."""
     alert_emails: AlertEmails | None = None
+    """Who gets the LOB's budget alerts and alarm notifications; default platform.alert_emails."""
     retain_interactive_data: bool = True
+    """Keep keys, buckets and logs of the interactive environment when its stacks are deleted
+    (nonprod and prod always retain)."""
     auditor_metadata_read: bool = False
+    """Let the governance auditor list objects and read bucket settings, never content."""
     environments: EnvironmentsConfig
+    """The LOB's environments, each its own account."""
     data: DataConfig = DataConfig()
+    """The LOB's ETL."""
     genai: GenAIConfig = GenAIConfig()
+    """The LOB's GenAI workloads."""
     ml: MLConfig = MLConfig()
+    """The LOB's Studio, fine-tuning and GPU endpoints."""
 
 
 class OrgConfig(Model):
     """One organization: the whole input of the blueprint."""
 
     organization: OrganizationConfig
+    """The AWS organization."""
     platform: PlatformConfig
+    """The central platform team's accounts."""
     catalog: CatalogConfig
+    """The approved models."""
     guardrails: GuardrailPolicy
+    """The central guardrail policy, applied in every LOB environment."""
     lobs: Annotated[list[LobConfig], Field(min_length=1)]
+    """The lines of business."""
 
     def model(self, model_id: str) -> BedrockModel:
         return next(model for model in self.catalog.bedrock if model.id == model_id)

@@ -7,11 +7,12 @@ an endpoint only for a workload the platform puts there, or one the organization
 
 from __future__ import annotations
 
-from blueprint.model.config import INTERFACE_ENDPOINTS
 from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan
+from genai_constructs.endpoint_types import endpoint_names, studio_endpoints
 
-# What each workload calls from inside the VPC.
+# What each workload calls from inside the VPC (Studio: the types marked for it in
+# ``genai_constructs.endpoint_types``).
 WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     # The invocation-logging configurator (a custom resource function) calls the Bedrock API.
     "invocation logging": ("Bedrock",),
@@ -19,8 +20,6 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "applications": ("BedrockRuntime",),
     # Answer APIs, RAG evaluations and applications retrieve from knowledge bases.
     "knowledge bases": ("BedrockAgentRuntime",),
-    # Studio in VPC-only mode: notebooks call SageMaker, Bedrock, STS, Logs, KMS and ECR.
-    "studio": tuple(e for e in INTERFACE_ENDPOINTS if e != "SageMakerExperiments"),
     # Studio's MLflow tracking server is reached through the SageMaker experiments endpoint.
     "mlflow": ("SageMakerExperiments",),
     # Pipeline steps (RecordEvaluation) and the release function call the SageMaker API.
@@ -68,13 +67,19 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
 
 
 def interface_endpoints(plan: Plan, placement: Placement) -> tuple[str, ...]:
-    """The endpoints ``placement``'s VPC gets, in ``INTERFACE_ENDPOINTS`` order."""
-    wanted = {e for w in workloads(plan, placement) for e in WORKLOAD_ENDPOINTS[w]}
+    """The endpoints ``placement``'s VPC gets, in the order of the endpoint types."""
+    wanted = {e for w in workloads(plan, placement) for e in _calls(w)}
     lob, environment = placement.lob, placement.environment
     if lob is not None and environment is not None:
         env = getattr(lob.environments, environment.value)
         wanted |= set(env.extra_endpoints)
-    return tuple(e for e in INTERFACE_ENDPOINTS if e in wanted)
+    return tuple(e for e in endpoint_names() if e in wanted)
+
+
+def _calls(workload: str) -> tuple[str, ...]:
+    if workload == "studio":
+        return studio_endpoints()
+    return WORKLOAD_ENDPOINTS[workload]
 
 
 def endpoint_azs(placement: Placement) -> tuple[str, ...]:

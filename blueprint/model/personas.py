@@ -2,10 +2,10 @@
 stack (its role, managed policies and jobs), the workforce stack (its permission set), the
 organization file's validation and the access catalog.
 
-Adding a persona (README "Adding a persona") touches its record, appended to ``PERSONAS``, a job
-policy in ``stacks/persona_access.py`` where none of the existing jobs fits, and its catalog
-entries; the role, its trust (its permission set's sign-in role), the boundary, the guard,
-the permission set and the group assignments follow from the record.
+Adding a persona (docs/platform-engineers.md "Adding a persona") touches its record, appended
+to ``PERSONAS``, a job policy in ``stacks/persona_access.py`` where none of the existing jobs
+fits, and its catalog entries; the role, its trust (its permission set's sign-in role), the
+boundary, the guard, the permission set and the group assignments follow from the record.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Who signs in where: the organization file's Identity Center assignments resolved against
-the plan (README "Workforce identity").
+the plan (docs/platform-engineers.md "Workforce identity").
 
 A group of the identity source becomes a persona in the accounts its assignment selects: the
 persona's permission set is assigned to the group in each of them, and the permission set

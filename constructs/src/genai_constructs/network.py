@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
@@ -13,21 +13,20 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, ignore_cfn_lint, in_every_framework
+from genai_constructs.endpoint_types import endpoint_names, endpoint_type
 from genai_constructs.principals import own_account_service
 
-DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
-    "Bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
-    "BedrockRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-    "BedrockAgentRuntime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
-    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
-    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-    "SageMakerExperiments": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS,
-}
+
+def endpoint_services(
+    names: Iterable[str] | None = None,
+) -> dict[str, ec2.InterfaceVpcEndpointAwsService]:
+    """The CDK services of the named endpoint types (``genai_constructs.endpoint_types``;
+    default every one), by name."""
+    chosen = endpoint_names() if names is None else tuple(names)
+    return {
+        name: getattr(ec2.InterfaceVpcEndpointAwsService, endpoint_type(name).cdk_service)
+        for name in chosen
+    }
 
 
 # RFC 1918: the ranges a private network may use.
@@ -76,8 +75,9 @@ class PrivateNetwork(Construct):
         still asks the stack for its region's zones: in a ``PinnedZonesStack`` (or a stack
         with an ``availability_zones`` property) that needs no AWS call at synthesis.
     :param flow_log_group: the KMS-encrypted log group that receives flow logs.
-    :param interface_endpoints: default ``DEFAULT_INTERFACE_ENDPOINTS`` (Bedrock, SageMaker,
-        STS, CloudWatch Logs, KMS, ECR); maps a construct id to the service.
+    :param interface_endpoints: default every type of ``genai_constructs.endpoint_types``
+        (``endpoint_services()``: Bedrock, SageMaker, STS, CloudWatch Logs, KMS, ECR); maps a
+        construct id to the service.
     :param endpoint_availability_zones: default every zone; the zones of the interface
         endpoints (one zone halves their cost and gives up zone redundancy).
     :param subnet_mask: default 22; the size of each isolated subnet.
@@ -102,9 +102,7 @@ class PrivateNetwork(Construct):
         endpoint_availability_zones: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        endpoints = (
-            DEFAULT_INTERFACE_ENDPOINTS if interface_endpoints is None else (interface_endpoints)
-        )
+        endpoints = endpoint_services() if interface_endpoints is None else interface_endpoints
         if len(availability_zones) < 2:
             raise ValueError(
                 "PrivateNetwork: availability_zones needs at least two zones "
