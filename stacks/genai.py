@@ -22,10 +22,10 @@ from blueprint.model.config import (
     BedrockModel,
     Chunking,
     FixedSizeChunking,
-    GuardrailPolicy,
     HierarchicalChunking,
     SemanticChunking,
 )
+from blueprint.model.guardrail import GuardrailPolicy, spec_values
 from blueprint.model.layers import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
@@ -57,21 +57,7 @@ from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
 
 
 def guardrail_spec(policy: GuardrailPolicy) -> GuardrailSpec:
-    return GuardrailSpec(
-        content_filters={
-            k.value.upper(): v.value.upper() for k, v in policy.content_filters.items()
-        },
-        pii_entities={entity: action.value.upper() for entity, action in policy.pii.items()},
-        denied_topics=tuple(
-            DeniedTopicSpec(t.name, t.definition, tuple(t.examples)) for t in policy.denied_topics
-        ),
-        words=tuple(policy.word_filters),
-        profanity_filter=policy.profanity_filter,
-        grounding_threshold=policy.grounding_threshold,
-        relevance_threshold=policy.relevance_threshold,
-        blocked_input_message=policy.blocked_input_message,
-        blocked_output_message=policy.blocked_output_message,
-    )
+    return GuardrailSpec(**spec_values(policy, nested=DeniedTopicSpec))
 
 
 def data_source_chunking(chunking: Chunking) -> DataSourceChunking:

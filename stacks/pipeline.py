@@ -23,7 +23,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import EnvironmentName, OrgConfig, PipelineConfig
+from blueprint.model.config import OrgConfig, PipelineConfig
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
 from blueprint.model.layers import genai_inputs
 from blueprint.model.plan import Placement, Plan

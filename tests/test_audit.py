@@ -694,8 +694,9 @@ def test_the_resources_behind_each_control_are_listed(
         and row["rule"] == "NIST.800.53.R5-IAMNoInlinePolicy"
     }
     names = {
-        resource.get("Metadata", {}).get("aws:cdk:path"): f"{stack.name}/{logical_id}"
-        for stack, logical_id, resource in read_assembly(assembly_dir).resources()
+        path: f"{stack.name}/{logical_id}"
+        for stack in read_assembly(assembly_dir).stacks
+        for path, logical_id in stack.logical_ids.items()
     }
     acknowledged = {
         names[entry["resource"]]

@@ -140,8 +140,14 @@ def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+    line = (
+        (REPO / "environments/example.yaml")
+        .read_text()
+        .splitlines()
+        .index('  management_account: "111111111111"')
+    )
     assert result.stderr.splitlines()[0] == (
-        f"{bad}:7: organization.management_account: '1111' is not an AWS account id; "
+        f"{bad}:{line + 1}: organization.management_account: '1111' is not an AWS account id; "
         "allowed: exactly 12 digits, quoted"
     )
     assert list(outdir.iterdir()) == []

@@ -12,7 +12,6 @@ import yaml
 
 from blueprint.model.config import (
     DataClassification,
-    EnvironmentName,
     FixedSizeChunking,
     HierarchicalChunking,
     KnowledgeBaseConfig,
@@ -21,6 +20,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.layers import data_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for

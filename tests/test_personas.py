@@ -17,7 +17,7 @@ from blueprint.assembly.access.doors import group_reach
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.reader import read_assembly
 from blueprint.model import personas
-from blueprint.model.config import EnvironmentName
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.loader import load_config
 from blueprint.model.personas import LOB_KINDS, Job, Persona
 from tests.conftest import Synthesized, only_lobs, synthesize_org

@@ -22,7 +22,8 @@ from blueprint.assembly.access.world import build_world
 from blueprint.assembly.reader import read_assembly
 from blueprint.cli import main
 from blueprint.model import names
-from blueprint.model.config import EnvironmentName, OrgConfig
+from blueprint.model.config import OrgConfig
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.generate import generate_org
 from blueprint.model.plan import Placement, Plan, plan_for
 from blueprint.model.rollout import (

@@ -26,7 +26,6 @@ from genai_constructs.nag_rules import nag_rules
 from genai_constructs.naming import FRAMEWORK_PACKS
 
 Json = dict[str, Any]
-CDK_PATH = "aws:cdk:path"
 STATES = ("passed", "failed", "acknowledged", "not_applicable")
 # A resource's states, least severe first: a control or rule takes its resources' worst.
 SEVERITY = ("passed", "acknowledged", "failed")
@@ -101,10 +100,12 @@ def _nag_outcomes(
     # findings name it by construct path.
     names: dict[str, str] = {}
     by_type: dict[str, list[str]] = defaultdict(list)
+    for stack in assembly.stacks:
+        names |= {
+            path: f"{stack.name}/{logical_id}" for path, logical_id in stack.logical_ids.items()
+        }
     for stack, logical_id, resource in assembly.resources():
-        name = f"{stack.name}/{logical_id}"
-        names[resource.get("Metadata", {}).get(CDK_PATH, name)] = name
-        by_type[str(resource.get("Type"))].append(name)
+        by_type[str(resource.get("Type"))].append(f"{stack.name}/{logical_id}")
     failed = {
         finding["rule"]: {names.get(path, path) for path in finding.get("resources", [])}
         for report in nag_report.get("packs", [])

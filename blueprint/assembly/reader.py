@@ -9,7 +9,7 @@ the benchmarks share one reading of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +25,7 @@ PARTITION = "aws"
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation takes inline; larger templates go by URL
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NAG_REPORT = "nag-report.json"
+LOGICAL_ID_METADATA = "aws:cdk:logicalId"
 
 
 class AssemblyError(Exception):
@@ -57,6 +58,8 @@ class AssemblyStack:
     termination_protection: bool
     execution_role_arn: str | None
     recorded_identity: StackIdentity | None
+    # Each resource's logical ID, by construct path (as cdk-nag names resources).
+    logical_ids: Mapping[str, str]
 
     @property
     def identity(self) -> StackIdentity:
@@ -185,6 +188,7 @@ def _stack(
         if artifacts.get(dependency, {}).get("type") == ASSET_MANIFEST:
             manifest_file = artifacts[dependency]["properties"]["file"]
             assets += _file_assets(directory, directory / manifest_file)
+    metadata = _metadata(directory, artifact)
     return AssemblyStack(
         artifact_id=artifact_id,
         name=names[artifact_id],
@@ -197,16 +201,29 @@ def _stack(
         execution_role_arn=_substitute(properties["cloudFormationExecutionRoleArn"])
         if "cloudFormationExecutionRoleArn" in properties
         else None,
-        recorded_identity=_identity(directory, artifact_id, artifact),
+        recorded_identity=_identity(metadata, artifact_id, artifact),
+        logical_ids={
+            path.lstrip("/"): entry["data"]
+            for path, entries in metadata.items()
+            for entry in entries
+            if entry.get("type") == LOGICAL_ID_METADATA
+        },
     )
 
 
-def _identity(directory: Path, artifact_id: str, artifact: dict[str, Any]) -> StackIdentity | None:
-    """The stack's identity, from the metadata of its own construct path (none in assemblies
-    synthesized before identities were recorded: the replacement guard still reads those)."""
+def _metadata(directory: Path, artifact: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The artifact's metadata by construct path, its additional metadata file included."""
     metadata = dict(artifact.get("metadata", {}))
     if "additionalMetadataFile" in artifact:
         metadata.update(json.loads((directory / artifact["additionalMetadataFile"]).read_text()))
+    return metadata
+
+
+def _identity(
+    metadata: dict[str, list[dict[str, Any]]], artifact_id: str, artifact: dict[str, Any]
+) -> StackIdentity | None:
+    """The stack's identity, from the metadata of its own construct path (none in assemblies
+    synthesized before identities were recorded: the replacement guard still reads those)."""
     for entry in metadata.get(f"/{artifact.get('displayName', artifact_id)}", []):
         if entry.get("type") == IDENTITY_METADATA:
             return StackIdentity.from_metadata(entry["data"])

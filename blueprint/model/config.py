@@ -9,55 +9,37 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     GetJsonSchemaHandler,
     StrictBool,
     Tag,
-    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from blueprint.model.fields import (
+    EnvironmentName,
+    Model,
+    described,
+    matching,
+    one_of,
+)
+from blueprint.model.guardrail import GuardrailOverrides, GuardrailPolicy
 from genai_constructs.endpoint_types import endpoint_names
 from genai_constructs.gpu_memory import GPU_FAMILIES, GPU_INSTANCES, LORA_MODULES, DecoderShape
-from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID, PII_ENTITIES
+from genai_constructs.naming import ACCOUNT_ID, ORGANIZATION_ID, ORGANIZATION_ROOT_ID
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 ENVIRONMENT_NAMES = ("interactive", "nonprod", "prod")
-
-
-# What each pattern of the file's text fields means, for error messages.
-PATTERN_MEANINGS: dict[str, str] = {}
-
-
-def matching(pattern: str, meaning: str) -> Any:
-    """A pattern constraint whose mismatch reads as ``meaning``."""
-    PATTERN_MEANINGS[pattern] = meaning
-    return Field(pattern=pattern)
-
-
-def described(pattern: str, meaning: str, **bounds: int) -> WithJsonSchema:
-    """The JSON Schema of text a validator checks (with its own message): the pattern it
-    matches, which the reference reads as ``meaning``."""
-    PATTERN_MEANINGS[pattern] = meaning
-    return WithJsonSchema({"type": "string", "pattern": pattern, **bounds})
-
-
-def one_of(values: Iterable[str]) -> WithJsonSchema:
-    """The JSON Schema of text a validator checks against a list of names."""
-    return WithJsonSchema({"type": "string", "enum": list(values)})
 
 
 GuardrailVersionText = Annotated[
@@ -175,27 +157,6 @@ class DataClassification(StrEnum):
     @property
     def rank(self) -> int:
         return list(DataClassification).index(self)
-
-
-class EnvironmentName(StrEnum):
-    """The three environments of the layered blueprint."""
-
-    INTERACTIVE = "interactive"
-    NONPROD = "nonprod"
-    PROD = "prod"
-
-    @property
-    def operational(self) -> bool:
-        return self is not EnvironmentName.INTERACTIVE
-
-
-class Model(BaseModel):
-    """Base for every section: unknown keys are errors, values are immutable."""
-
-    # Each field's docstring is its description in the JSON Schema and the reference.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
-    )
 
 
 class OperatingModel(StrEnum):
@@ -613,89 +574,6 @@ class CatalogConfig(Model):
     """The Bedrock models the central team approves."""
     open_weights: list[OpenWeightsModel] = []
     """The open-weights models LOBs may fine-tune and host."""
-
-
-class FilterStrength(StrEnum):
-    NONE = "none"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-class ContentFilter(StrEnum):
-    HATE = "hate"
-    INSULTS = "insults"
-    SEXUAL = "sexual"
-    VIOLENCE = "violence"
-    MISCONDUCT = "misconduct"
-    PROMPT_ATTACK = "prompt_attack"
-
-
-class PiiAction(StrEnum):
-    BLOCK = "block"
-    ANONYMIZE = "anonymize"
-
-
-def _pii_entities(value: dict[str, PiiAction]) -> dict[str, PiiAction]:
-    unknown = sorted(set(value) - set(PII_ENTITIES))
-    if unknown:
-        raise ValueError(
-            f"unknown PII entity type(s) {unknown}; allowed: Bedrock guardrail PII types such "
-            "as EMAIL, PHONE, NAME, US_SOCIAL_SECURITY_NUMBER"
-        )
-    return value
-
-
-PiiEntities = Annotated[
-    dict[Annotated[str, one_of(PII_ENTITIES)], PiiAction], AfterValidator(_pii_entities)
-]
-
-
-class DeniedTopic(Model):
-    name: Annotated[
-        str, matching(r"^[0-9a-zA-Z-_ !?.]{1,100}$", "1-100 letters, digits, spaces and - _ ! ? .")
-    ]
-    """The topic's name."""
-    definition: Annotated[str, Field(min_length=1, max_length=200)]
-    """What the topic covers."""
-    examples: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=5)] = []
-    """Example phrases of the topic."""
-
-
-class GuardrailPolicy(Model):
-    """The central guardrail policy, applied in every LOB environment."""
-
-    content_filters: dict[ContentFilter, FilterStrength]
-    """Strength of each content filter."""
-    pii: PiiEntities = {}
-    """What the guardrail does with each PII entity type: block or anonymize."""
-    denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
-    """Topics the guardrail denies."""
-    word_filters: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
-    ] = []
-    """Words and phrases the guardrail blocks."""
-    profanity_filter: bool = True
-    """Block AWS's managed profanity list."""
-    grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
-    """Contextual grounding check: answers less grounded in the sources are blocked."""
-    relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
-    """Contextual grounding check: answers less relevant to the question are blocked."""
-    blocked_input_message: Annotated[str, Field(min_length=1, max_length=500)] = (
-        "This request is not allowed by the organization's AI policy."
-    )
-    """What a caller sees when the guardrail blocks a request."""
-    blocked_output_message: Annotated[str, Field(min_length=1, max_length=500)] = (
-        "The response was withheld by the organization's AI policy."
-    )
-    """What a caller sees when the guardrail withholds an answer."""
-    max_input_tokens: Annotated[int, Field(ge=1)] = 8000
-    """The largest request the applications send."""
-    # The contextual grounding check reads at most 1,000 characters of query (the question).
-    max_question_chars: Annotated[int, Field(ge=1, le=20000)] = 1000
-    """The answer APIs' limit on a question."""
-    enforce_in: list[EnvironmentName] = list(EnvironmentName)
-    """The environment kinds where every model call must name the guardrail."""
 
 
 class RagEvaluationConfig(Model):
@@ -1276,27 +1154,6 @@ class DataConfig(Model):
         if self.etl_schedule and not self.datasets:
             raise ValueError("etl_schedule is set but there is no dataset; allowed: datasets first")
         return self
-
-
-class GuardrailOverrides(Model):
-    """What an LOB adds to the organization's guardrail policy (decentralized operating
-    model): only stricter, never looser.
-    """
-
-    content_filters: dict[ContentFilter, FilterStrength] = {}
-    """Filters raised above the organization's strength."""
-    pii: PiiEntities = {}
-    """Entity types added, or raised from anonymize to block."""
-    denied_topics: Annotated[list[DeniedTopic], Field(max_length=30)] = []
-    """Topics denied besides the organization's."""
-    word_filters: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=1000)
-    ] = []
-    """Words blocked besides the organization's."""
-    grounding_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
-    """A threshold at least the organization's."""
-    relevance_threshold: Annotated[float, Field(ge=0, le=0.99)] | None = None
-    """A threshold at least the organization's."""
 
 
 class GenAIConfig(Model):

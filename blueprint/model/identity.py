@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from blueprint.model.config import EnvironmentName
+from blueprint.model.fields import EnvironmentName
 
 IDENTITY_METADATA = "genai-platform:identity"
 

@@ -18,9 +18,7 @@ from blueprint.model.config import (
     DataClassification,
     DatasetConfig,
     EndpointConfig,
-    EnvironmentName,
     FineTuningConfig,
-    GuardrailPolicy,
     IngestionConfig,
     LobConfig,
     OpenWeightsModel,
@@ -29,6 +27,8 @@ from blueprint.model.config import (
     VectorStoreKind,
 )
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
+from blueprint.model.fields import EnvironmentName
+from blueprint.model.guardrail import GuardrailPolicy
 from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.personas import AUDITOR, DATA_ENGINEER, DATA_SCIENTIST, Job, Persona
 from blueprint.model.plan import Placement, Plan, promoted_models

@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from blueprint.model.config import PATTERN_MEANINGS, SLUG, OrgConfig
+from blueprint.model.config import SLUG, OrgConfig
 from blueprint.model.errors import ConfigError, ConfigProblem
+from blueprint.model.fields import PATTERN_MEANINGS
 from blueprint.model.rules import cross_field_problems
 
 Location = tuple[str | int, ...]

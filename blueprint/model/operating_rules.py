@@ -11,14 +11,12 @@ from typing import Any
 from blueprint.model.config import (
     ENVIRONMENT_NAMES,
     DataClassification,
-    FilterStrength,
     OperatingModel,
-    PiiAction,
 )
 from blueprint.model.errors import ConfigProblem
+from blueprint.model.guardrail import loosening_problems
 
 CENTRAL_ACCOUNTS = "platform.central_accounts"
-_STRENGTHS = list(FilterStrength)
 _GENAI_MODEL_REFERENCES = (
     ("use_cases", "model"),
     ("prompts", "model"),
@@ -131,37 +129,9 @@ def _guardrail_override_problems(
     data: dict[str, Any], overrides: dict[str, Any], path: str
 ) -> Iterator[ConfigProblem]:
     """An LOB's guardrail is at least as strict as the organization's."""
-    if not overrides:
-        return
-    policy = _mapping(data.get("guardrails"))
-    path = f"{path}.guardrails"
-    central = _mapping(policy.get("content_filters"))
-    for name, strength in _mapping(overrides.get("content_filters")).items():
-        floor = central.get(name, FilterStrength.NONE.value)
-        if strength in _STRENGTHS and floor in _STRENGTHS and _rank(strength) < _rank(floor):
-            yield ConfigProblem(
-                f"{path}.content_filters.{name}",
-                f"'{strength}' is weaker than the organization's '{floor}'; allowed: "
-                f"{', '.join(s.value for s in _STRENGTHS[_rank(floor) :])}",
-            )
-    central_pii = _mapping(policy.get("pii"))
-    for entity, action in _mapping(overrides.get("pii")).items():
-        if central_pii.get(entity) == PiiAction.BLOCK.value and action != PiiAction.BLOCK.value:
-            yield ConfigProblem(
-                f"{path}.pii.{entity}",
-                f"the organization blocks {entity}; allowed: block",
-            )
-    for field in ("grounding_threshold", "relevance_threshold"):
-        value, floor = overrides.get(field), policy.get(field)
-        if isinstance(value, int | float) and isinstance(floor, int | float) and value < floor:
-            yield ConfigProblem(
-                f"{path}.{field}",
-                f"{value} is below the organization's {floor}; allowed: {floor} to 0.99",
-            )
-
-
-def _rank(strength: str) -> int:
-    return _STRENGTHS.index(FilterStrength(strength))
+    if overrides:
+        policy = _mapping(data.get("guardrails"))
+        yield from loosening_problems(policy, overrides, f"{path}.guardrails")
 
 
 HUB = "platform.hub"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from blueprint.model.config import EnvironmentName
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import PlacementKind
 
 # The platform's own accounts: where people of the platform team sign in.

@@ -30,11 +30,9 @@ from blueprint.model.config import (
     DataClassification,
     EndpointConfig,
     EnvironmentConfig,
-    EnvironmentName,
     EnvironmentsConfig,
     FineTuningConfig,
     GenAIConfig,
-    GuardrailPolicy,
     HubConfig,
     KnowledgeBaseConfig,
     LobConfig,
@@ -43,6 +41,8 @@ from blueprint.model.config import (
     OrgConfig,
     UseCase,
 )
+from blueprint.model.fields import EnvironmentName
+from blueprint.model.guardrail import GuardrailPolicy, with_additions
 from blueprint.model.identity import Layer, PlacementKind, StackIdentity
 from blueprint.model.personas import Persona, personas_in
 
@@ -268,7 +268,7 @@ class Plan:
 
     def guardrail_policy(self, lob: LobConfig) -> GuardrailPolicy:
         """The organization's guardrail policy with the LOB's additions (decentralized)."""
-        return stricter_policy(self.config.guardrails, lob)
+        return with_additions(self.config.guardrails, lob.genai.guardrails)
 
     def knowledge_bases(self, placement: Placement) -> list[KnowledgeBaseConfig]:
         if placement.lob is None or not placement.hosts(Layer.GENAI):
@@ -534,22 +534,4 @@ def _platform_lob(
         budget_usd_month=1,
         environments=EnvironmentsConfig(**{environment.value: env}),
         genai=genai,
-    )
-
-
-def stricter_policy(policy: GuardrailPolicy, lob: LobConfig) -> GuardrailPolicy:
-    """``policy`` with an LOB's additions; the config rules refuse any that loosen it."""
-    extra = lob.genai.guardrails
-    if extra is None:
-        return policy
-    return policy.model_copy(
-        update={
-            "content_filters": policy.content_filters | extra.content_filters,
-            "pii": policy.pii | extra.pii,
-            "denied_topics": policy.denied_topics + extra.denied_topics,
-            "word_filters": policy.word_filters
-            + [w for w in extra.word_filters if w not in policy.word_filters],
-            "grounding_threshold": extra.grounding_threshold or policy.grounding_threshold,
-            "relevance_threshold": extra.relevance_threshold or policy.relevance_threshold,
-        }
     )

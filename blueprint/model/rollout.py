@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
-from blueprint.model.config import EnvironmentName
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.plan import Placement, Plan
 
 MAX_STAGES = 50  # CodePipeline quota: stages per pipeline

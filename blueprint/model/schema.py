@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from blueprint.model.config import PATTERN_MEANINGS, OrgConfig
+from blueprint.model.config import OrgConfig
+from blueprint.model.fields import PATTERN_MEANINGS
 
 SCHEMA_FILE = "organization.schema.json"
 REFERENCE_FILE = "configuration.md"

@@ -19,7 +19,8 @@ from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Asset, World, resource_arn
 from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
-from blueprint.model.config import EnvironmentName, ModelKind, OperatingModel, UseCase
+from blueprint.model.config import ModelKind, OperatingModel, UseCase
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
 from blueprint.model.personas import DATA_SCIENTIST as DATA_SCIENTIST_PERSONA
 from blueprint.model.personas import persona_named, persona_names
