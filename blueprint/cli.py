@@ -386,7 +386,7 @@ def write_audit_report(
     assembly: Path, org_file: str, lint: bool, baseline: Path | None = None
 ) -> int:
     from blueprint.assembly.audit import build_report, write_audit
-    from blueprint.model.layers import check_settings
+    from blueprint.model.inputs.compliance import check_settings
 
     plan = plan_for(load_config_or_exit(org_file))
     require_same_organization(read_assembly(assembly), plan, org_file)

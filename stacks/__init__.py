@@ -12,18 +12,15 @@ from constructs import Construct
 from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.identity import IDENTITY_METADATA, Layer, PlacementKind, StackIdentity
-from blueprint.model.layers import (
-    budget_inputs,
-    check_settings,
-    data_inputs,
-    foundation_inputs,
-    genai_inputs,
-    ml_inputs,
-    model_catalogs,
-    oversight_inputs,
-    security_inputs,
-    sink_regions,
-)
+from blueprint.model.inputs.budgets import budget_inputs
+from blueprint.model.inputs.compliance import check_settings
+from blueprint.model.inputs.data import data_inputs
+from blueprint.model.inputs.foundation import foundation_inputs
+from blueprint.model.inputs.genai import genai_inputs
+from blueprint.model.inputs.governance import oversight_inputs, sink_regions
+from blueprint.model.inputs.ml import ml_inputs
+from blueprint.model.inputs.organization import model_catalogs
+from blueprint.model.inputs.security import security_inputs
 from blueprint.model.personas import AUDITOR
 from blueprint.model.plan import Placement, Plan, plan_for
 from blueprint.model.workforce import admin_account, sign_ins

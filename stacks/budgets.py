@@ -22,7 +22,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_budgets as budgets
 from constructs import Construct
 
-from blueprint.model.layers import LobBudgetInputs
+from blueprint.model.inputs.budgets import LobBudgetInputs
 from genai_constructs.naming import pascal
 
 LOBS_PER_BUDGET_STACK = 50

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from blueprint.model import names
 from blueprint.model.config import VectorStoreKind
-from blueprint.model.layers import DataInputs, VectorStoreInputs
+from blueprint.model.inputs.data import DataInputs, VectorStoreInputs
 from genai_constructs import DataLakeZones, PrivateNetwork, acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, in_every_framework, nag_reference
 from genai_constructs.etl import DataEtl, DatasetSpec

@@ -10,7 +10,7 @@ from aws_cdk import aws_oam as oam
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import (
+from blueprint.model.inputs.foundation import (
     FoundationInputs,
     MetricsLinkInputs,
     RemotePrefix,

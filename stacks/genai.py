@@ -26,7 +26,7 @@ from blueprint.model.config import (
     SemanticChunking,
 )
 from blueprint.model.guardrail import GuardrailPolicy, spec_values
-from blueprint.model.layers import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
+from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
     ApprovedModel,

@@ -25,7 +25,7 @@ from aws_cdk import aws_oam as oam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.model.layers import LobOversightInputs
+from blueprint.model.inputs.governance import LobOversightInputs
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.naming import pascal
 from genai_constructs.storage import encrypted_bucket

@@ -14,7 +14,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.layers import (
+from blueprint.model.inputs.ml import (
     EndpointInputs,
     FineTuningInputs,
     MLInputs,

@@ -16,7 +16,7 @@ from aws_cdk import Stack, Token
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
-from blueprint.model.layers import ModelCatalogScope
+from blueprint.model.inputs.organization import ModelCatalogScope
 from genai_constructs.organization import (
     AI_OPT_OUT_MAX_CHARS,
     BEDROCK_POLICY_MAX_CHARS,

@@ -17,7 +17,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from blueprint.model.layers import FoundationInputs, PersonaInputs
+from blueprint.model.inputs.foundation import FoundationInputs, PersonaInputs
 from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge

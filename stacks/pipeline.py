@@ -26,7 +26,7 @@ from blueprint.model import names
 from blueprint.model.config import OrgConfig, PipelineConfig
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
-from blueprint.model.layers import genai_inputs
+from blueprint.model.inputs.genai import genai_inputs
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import APPROVAL_ACTION, Rollout, plan_rollout
 from blueprint.model.settings import Settings

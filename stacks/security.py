@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blueprint.model.layers import SecurityInputs
+from blueprint.model.inputs.security import SecurityInputs
 from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
 from genai_constructs.retention import log_retention
 from stacks.assets import mark

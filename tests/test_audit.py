@@ -32,7 +32,7 @@ from blueprint.assembly.cost import (
 from blueprint.assembly.reader import AssemblyError, read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
-from blueprint.model.layers import check_settings
+from blueprint.model.inputs.compliance import check_settings
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan, plan_for
 from genai_constructs.checks import CheckSettings

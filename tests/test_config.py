@@ -21,7 +21,7 @@ from blueprint.model.config import (
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
-from blueprint.model.layers import data_inputs
+from blueprint.model.inputs.data import data_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
 from genai_constructs.naming import collection_part_name, short_name

@@ -19,7 +19,9 @@ import pytest
 from aws_cdk import App, Environment
 
 from blueprint.model import names
-from blueprint.model.layers import LobBudgetInputs, oversight_inputs, security_inputs
+from blueprint.model.inputs.budgets import LobBudgetInputs
+from blueprint.model.inputs.governance import oversight_inputs
+from blueprint.model.inputs.security import security_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
 from stacks.budgets import LobBudgetsStack

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, CfnResource, Environment
 
-from blueprint.model.layers import ModelCatalogScope
+from blueprint.model.inputs.organization import ModelCatalogScope
 from genai_constructs.organization import (
     GLOBAL_SERVICE_ACTIONS,
     bedrock_org_policy,

@@ -15,6 +15,7 @@ from blueprint.model.config import (
 )
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.guardrail import loosening_problems
+from blueprint.model.raw import bedrock_catalog, mapping, sequence
 
 CENTRAL_ACCOUNTS = "platform.central_accounts"
 _GENAI_MODEL_REFERENCES = (
@@ -24,17 +25,9 @@ _GENAI_MODEL_REFERENCES = (
 )
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def operating_model(data: dict[str, Any]) -> OperatingModel | None:
     """The file's operating model; None when its own field check fails."""
-    value = _mapping(data.get("organization")).get("operating_model", OperatingModel.FEDERATED)
+    value = mapping(data.get("organization")).get("operating_model", OperatingModel.FEDERATED)
     try:
         return OperatingModel(value)
     except ValueError:
@@ -43,7 +36,7 @@ def operating_model(data: dict[str, Any]) -> OperatingModel | None:
 
 def central_accounts(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """Each central GenAI account of the file, with its YAML path."""
-    accounts = _mapping(_mapping(data.get("platform")).get("central_accounts"))
+    accounts = mapping(mapping(data.get("platform")).get("central_accounts"))
     for name, account in accounts.items():
         if name in ENVIRONMENT_NAMES:
             yield f"{CENTRAL_ACCOUNTS}.{name}", account
@@ -57,8 +50,8 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     yield from _tenancy_name_problems(data)
     yield from _guardrail_addition_problems(data)
     yield from _hub_problems(data)
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        genai = _mapping(lob.get("genai"))
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        genai = mapping(lob.get("genai"))
         path = f"lobs[{index}].genai"
         for field in ("catalog", "guardrails"):
             if genai.get(field) is not None and model is not OperatingModel.DECENTRALIZED:
@@ -69,7 +62,7 @@ def operating_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     "it, or set organization.operating_model: decentralized",
                 )
         yield from _lob_catalog_problems(data, genai, path)
-        yield from _guardrail_override_problems(data, _mapping(genai.get("guardrails")), path)
+        yield from _guardrail_override_problems(data, mapping(genai.get("guardrails")), path)
 
 
 _OWN = {"catalog": "model catalog", "guardrails": "guardrail policy"}
@@ -82,8 +75,8 @@ def _missing_central_account_problems(
     if model is not OperatingModel.CENTRALIZED:
         return
     present = {path: account for path, account in central_accounts(data) if account is not None}
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        for environment in _mapping(lob.get("environments")):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        for environment in mapping(lob.get("environments")):
             path = f"{CENTRAL_ACCOUNTS}.{environment}"
             if environment in ENVIRONMENT_NAMES and path not in present:
                 yield ConfigProblem(
@@ -104,7 +97,7 @@ def _lob_catalog_problems(
         return
     organization = [
         m["id"]
-        for m in map(_mapping, _sequence(_mapping(data.get("catalog")).get("bedrock")))
+        for m in map(mapping, sequence(mapping(data.get("catalog")).get("bedrock")))
         if isinstance(m.get("id"), str)
     ]
     for index, model_id in enumerate(own):
@@ -115,7 +108,7 @@ def _lob_catalog_problems(
                 f"{', '.join(organization)}",
             )
     for section, field in _GENAI_MODEL_REFERENCES:
-        for index, entry in enumerate(map(_mapping, _sequence(genai.get(section)))):
+        for index, entry in enumerate(map(mapping, sequence(genai.get(section)))):
             model_id = entry.get(field)
             if isinstance(model_id, str) and model_id in organization and model_id not in own:
                 yield ConfigProblem(
@@ -130,7 +123,7 @@ def _guardrail_override_problems(
 ) -> Iterator[ConfigProblem]:
     """An LOB's guardrail is at least as strict as the organization's."""
     if overrides:
-        policy = _mapping(data.get("guardrails"))
+        policy = mapping(data.get("guardrails"))
         yield from loosening_problems(policy, overrides, f"{path}.guardrails")
 
 
@@ -140,7 +133,7 @@ HUB = "platform.hub"
 def _hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """The hub belongs to the federated model; what it promotes and who consumes it exist,
     and no data reaches an LOB cleared for less."""
-    hub = _mapping(_mapping(data.get("platform")).get("hub"))
+    hub = mapping(mapping(data.get("platform")).get("hub"))
     model = operating_model(data)
     if not hub or model is None:
         return
@@ -153,7 +146,7 @@ def _hub_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         )
     lobs = {
         lob["name"]: lob
-        for lob in map(_mapping, _sequence(data.get("lobs")))
+        for lob in map(mapping, sequence(data.get("lobs")))
         if isinstance(lob.get("name"), str)
     }
     ranks = {c.value: c.rank for c in DataClassification}
@@ -184,7 +177,7 @@ _PROMOTED = {"promoted_prompts": "prompts", "promoted_knowledge_bases": "knowled
 def _promotion_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     hub, lobs, ranks, hub_rank = file.hub, file.lobs, file.ranks, file.rank
     for field, section in _PROMOTED.items():
-        for index, promotion in enumerate(map(_mapping, _sequence(hub.get(field)))):
+        for index, promotion in enumerate(map(mapping, sequence(hub.get(field)))):
             path = f"{HUB}.{field}[{index}]"
             lob = lobs.get(str(promotion.get("lob")))
             if lob is None:
@@ -193,15 +186,15 @@ def _promotion_problems(file: _HubFile) -> Iterator[ConfigProblem]:
                     f"no LOB is named '{promotion.get('lob')}'; allowed: {', '.join(lobs)}",
                 )
                 continue
-            genai = _mapping(lob.get("genai"))
-            assets = [_mapping(a).get("name") for a in _sequence(genai.get(section))]
+            genai = mapping(lob.get("genai"))
+            assets = [mapping(a).get("name") for a in sequence(genai.get(section))]
             if promotion.get("name") not in assets:
                 yield ConfigProblem(
                     f"{path}.name",
                     f"LOB '{lob['name']}' has no {section[:-1].replace('_', ' ')} "
                     f"'{promotion.get('name')}'; allowed: {', '.join(map(str, assets)) or 'none'}",
                 )
-            if section == "knowledge_bases" and "prod" not in _mapping(lob.get("environments")):
+            if section == "knowledge_bases" and "prod" not in mapping(lob.get("environments")):
                 yield ConfigProblem(
                     f"{path}.lob",
                     f"knowledge bases are promoted from the LOB's prod environment, and "
@@ -219,15 +212,15 @@ def _promotion_problems(file: _HubFile) -> Iterator[ConfigProblem]:
 
 def _consumer_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     data, hub, lobs, ranks, hub_rank = file.data, file.hub, file.lobs, file.ranks, file.rank
-    own = [_mapping(kb).get("name") for kb in _sequence(hub.get("knowledge_bases"))]
+    own = [mapping(kb).get("name") for kb in sequence(hub.get("knowledge_bases"))]
     promoted = [
         f"{p.get('lob')}-{p.get('name')}"
-        for p in map(_mapping, _sequence(hub.get("promoted_knowledge_bases")))
+        for p in map(mapping, sequence(hub.get("promoted_knowledge_bases")))
     ]
     shared = [*own, *promoted]
-    catalog = _bedrock_catalog(data)
+    catalog = bedrock_catalog(data)
     seen: set[str] = set()
-    for index, consumer in enumerate(map(_mapping, _sequence(hub.get("consumers")))):
+    for index, consumer in enumerate(map(mapping, sequence(hub.get("consumers")))):
         path = f"{HUB}.consumers[{index}]"
         name = str(consumer.get("lob"))
         lob = lobs.get(name)
@@ -250,21 +243,13 @@ def _consumer_problems(file: _HubFile) -> Iterator[ConfigProblem]:
         yield from _text_model_problem(
             f"{path}.model", consumer.get("model"), catalog, ranks, hub_rank
         )
-        for k_index, kb in enumerate(_sequence(consumer.get("knowledge_bases"))):
+        for k_index, kb in enumerate(sequence(consumer.get("knowledge_bases"))):
             if kb not in shared:
                 yield ConfigProblem(
                     f"{path}.knowledge_bases[{k_index}]",
                     f"the hub has no knowledge base '{kb}'; allowed: "
                     f"{', '.join(map(str, shared)) or 'none'}",
                 )
-
-
-def _bedrock_catalog(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        m["id"]: m
-        for m in map(_mapping, _sequence(_mapping(data.get("catalog")).get("bedrock")))
-        if isinstance(m.get("id"), str)
-    }
 
 
 def _text_model_problem(
@@ -295,12 +280,12 @@ def _hub_model_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     """The hub's own prompts use approved text models, its knowledge bases catalog embedding
     models."""
     data, hub, ranks, hub_rank = file.data, file.hub, file.ranks, file.rank
-    catalog = _bedrock_catalog(data)
-    for index, prompt in enumerate(map(_mapping, _sequence(hub.get("prompts")))):
+    catalog = bedrock_catalog(data)
+    for index, prompt in enumerate(map(mapping, sequence(hub.get("prompts")))):
         path = f"{HUB}.prompts[{index}].model"
         yield from _text_model_problem(path, prompt.get("model"), catalog, ranks, hub_rank)
     embeddings = [i for i, m in catalog.items() if m.get("kind") == "embedding"]
-    for index, kb in enumerate(map(_mapping, _sequence(hub.get("knowledge_bases")))):
+    for index, kb in enumerate(map(mapping, sequence(hub.get("knowledge_bases")))):
         model_id = kb.get("embedding_model")
         if model_id not in embeddings:
             yield ConfigProblem(
@@ -314,10 +299,10 @@ def _hub_name_problems(file: _HubFile) -> Iterator[ConfigProblem]:
     """A promoted asset keeps its model and environments, and its hub name
     (``<lob>-<name>``) is nobody else's there."""
     data, hub, lobs, ranks, hub_rank = file.data, file.hub, file.lobs, file.ranks, file.rank
-    catalog = _bedrock_catalog(data)
+    catalog = bedrock_catalog(data)
     for field, section in _PROMOTED.items():
-        own = {str(_mapping(a).get("name")) for a in _sequence(hub.get(section))}
-        for index, promotion in enumerate(map(_mapping, _sequence(hub.get(field)))):
+        own = {str(mapping(a).get("name")) for a in sequence(hub.get(section))}
+        for index, promotion in enumerate(map(mapping, sequence(hub.get(field)))):
             path = f"{HUB}.{field}[{index}]"
             promoted_name = f"{promotion.get('lob')}-{promotion.get('name')}"
             if promoted_name in own:
@@ -330,9 +315,9 @@ def _hub_name_problems(file: _HubFile) -> Iterator[ConfigProblem]:
             lob = lobs.get(str(promotion.get("lob")), {})
             asset = next(
                 (
-                    _mapping(a)
-                    for a in _sequence(_mapping(lob.get("genai")).get(section))
-                    if _mapping(a).get("name") == promotion.get("name")
+                    mapping(a)
+                    for a in sequence(mapping(lob.get("genai")).get(section))
+                    if mapping(a).get("name") == promotion.get("name")
                 ),
                 None,
             )
@@ -386,9 +371,9 @@ def _tenancy_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     carry the LOB's, so they must stay unique and within the services' limits."""
     if operating_model(data) is not OperatingModel.CENTRALIZED:
         return
-    org = str(_mapping(data.get("organization")).get("name", ""))
+    org = str(mapping(data.get("organization")).get("name", ""))
     owners: dict[tuple[str, str, str, str], str] = {}
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         name = str(lob.get("name", ""))
         path = f"lobs[{index}]"
         if name == "central" or name.startswith("central-"):
@@ -397,8 +382,8 @@ def _tenancy_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 "names starting with 'central' are the central team's placements of the "
                 "central accounts; allowed: another name",
             )
-        genai, ml = _mapping(lob.get("genai")), _mapping(lob.get("ml"))
-        use_cases = [str(u.get("name")) for u in map(_mapping, _sequence(genai.get("use_cases")))]
+        genai, ml = mapping(lob.get("genai")), mapping(lob.get("ml"))
+        use_cases = [str(u.get("name")) for u in map(mapping, sequence(genai.get("use_cases")))]
         roles = [f"{org}-{name}-{suffix}" for suffix in TENANCY_ROLE_SUFFIXES]
         roles += [f"{org}-{name}-app-{use_case}" for use_case in use_cases]
         for role in roles:
@@ -408,8 +393,8 @@ def _tenancy_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"the tenancy role '{role}' is {len(role)} characters; allowed: at most "
                     f"{ROLE_NAME_LIMIT} (shorten the organization, LOB or use case name)",
                 )
-        for environment, env in _mapping(lob.get("environments")).items():
-            region = str(_mapping(env).get("region"))
+        for environment, env in mapping(lob.get("environments")).items():
+            region = str(mapping(env).get("region"))
             central = f"{org}-central-{environment}-{region}"
             if len(central) > GUARDRAIL_NAME_LIMIT:
                 yield ConfigProblem(
@@ -436,10 +421,10 @@ def _tenancy_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                         f"characters; allowed: at most {PROFILE_NAME_LIMIT}",
                     )
             named = [("role", role, f"{path}.name") for role in roles] + [
-                (kind, _mapping(entry).get("name"), f"{path}.ml.{section}[{e_index}].name")
+                (kind, mapping(entry).get("name"), f"{path}.ml.{section}[{e_index}].name")
                 for section, kind, kinds in SHARED_ML_NAMES
                 if environment in kinds
-                for e_index, entry in enumerate(_sequence(ml.get(section)))
+                for e_index, entry in enumerate(sequence(ml.get(section)))
             ]
             for kind, value, where in named:
                 if not isinstance(value, str):
@@ -461,15 +446,13 @@ def _guardrail_addition_problems(data: dict[str, Any]) -> Iterator[ConfigProblem
     """Decentralized: the organization's and an LOB's denied topics together stay within
     Bedrock's 30 and never repeat a name."""
     central = [
-        _mapping(t).get("name")
-        for t in _sequence(_mapping(data.get("guardrails")).get("denied_topics"))
+        mapping(t).get("name")
+        for t in sequence(mapping(data.get("guardrails")).get("denied_topics"))
     ]
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        added = _sequence(
-            _mapping(_mapping(lob.get("genai")).get("guardrails")).get("denied_topics")
-        )
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        added = sequence(mapping(mapping(lob.get("genai")).get("guardrails")).get("denied_topics"))
         path = f"lobs[{index}].genai.guardrails.denied_topics"
-        for t_index, topic in enumerate(map(_mapping, added)):
+        for t_index, topic in enumerate(map(mapping, added)):
             if topic.get("name") in central:
                 yield ConfigProblem(
                     f"{path}[{t_index}].name",

@@ -1,6 +1,6 @@
 """Placement: which account hosts which part of the platform, decided in one place.
 
-Stacks never look at the config to decide where they go: ``blueprint.model.layers`` turns a
+Stacks never look at the config to decide where they go: ``blueprint.model.inputs`` turns a
 placement into each stack's inputs. The operating model (``organization.operating_model``)
 is decided here and nowhere else:
 

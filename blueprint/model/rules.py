@@ -31,23 +31,16 @@ from blueprint.model.operating_rules import (
     operating_model_problems,
 )
 from blueprint.model.personas import persona_named, persona_names
+from blueprint.model.raw import bedrock_catalog, mapping, sequence
 from genai_constructs.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 from genai_constructs.naming import ImageRepository
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _environments(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for index, lob in enumerate(_sequence(data.get("lobs"))):
-        for env_name, env in _mapping(_mapping(lob).get("environments")).items():
+    for index, lob in enumerate(sequence(data.get("lobs"))):
+        for env_name, env in mapping(mapping(lob).get("environments")).items():
             if env_name in ENVIRONMENT_NAMES:
-                yield f"lobs[{index}].environments.{env_name}", _mapping(env)
+                yield f"lobs[{index}].environments.{env_name}", mapping(env)
 
 
 def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
@@ -76,8 +69,8 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
 def _metrics_sink_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Each sink is the governance account's, in the region it is listed under, and once any
     is given every region with LOB environments has one (else dashboards stay half empty)."""
-    platform = _mapping(data.get("platform"))
-    sinks = _mapping(platform.get("metrics_sinks"))
+    platform = mapping(data.get("platform"))
+    sinks = mapping(platform.get("metrics_sinks"))
     if not sinks:
         return
     governance = platform.get("governance_account")
@@ -96,7 +89,7 @@ def _metrics_sink_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 f"the sink belongs to account {account}; allowed: the governance account "
                 f"{governance}",
             )
-    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
+    allowed = _strings(mapping(data.get("organization")).get("allowed_regions"))
     used = sorted({env["region"] for _, env in _environments(data) if env.get("region") in allowed})
     missing = [region for region in used if region not in sinks]
     if missing:
@@ -109,15 +102,15 @@ def _metrics_sink_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 def _use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """A use case's knowledge bases and endpoints are the LOB's own."""
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         defined = {
-            "knowledge_bases": _names(_mapping(lob.get("genai")).get("knowledge_bases")),
-            "endpoints": _names(_mapping(lob.get("ml")).get("endpoints")),
+            "knowledge_bases": _names(mapping(lob.get("genai")).get("knowledge_bases")),
+            "endpoints": _names(mapping(lob.get("ml")).get("endpoints")),
         }
-        use_cases = _sequence(_mapping(lob.get("genai")).get("use_cases"))
-        for u_index, use_case in enumerate(map(_mapping, use_cases)):
+        use_cases = sequence(mapping(lob.get("genai")).get("use_cases"))
+        for u_index, use_case in enumerate(map(mapping, use_cases)):
             for key, known in defined.items():
-                for r_index, name in enumerate(_sequence(use_case.get(key))):
+                for r_index, name in enumerate(sequence(use_case.get(key))):
                     if isinstance(name, str) and name not in known:
                         section = (
                             "genai.knowledge_bases" if key == "knowledge_bases" else "ml.endpoints"
@@ -131,16 +124,16 @@ def _use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem
 
 def _strings(entries: Any) -> list[str]:
     """The text items of a list (items of another type have their own problems)."""
-    return [entry for entry in _sequence(entries) if isinstance(entry, str)]
+    return [entry for entry in sequence(entries) if isinstance(entry, str)]
 
 
 def _names(entries: Any) -> list[str]:
-    return [e["name"] for e in map(_mapping, _sequence(entries)) if isinstance(e.get("name"), str)]
+    return [e["name"] for e in map(mapping, sequence(entries)) if isinstance(e.get("name"), str)]
 
 
 def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    organization = _mapping(data.get("organization"))
-    allowed = [r for r in _sequence(organization.get("allowed_regions")) if isinstance(r, str)]
+    organization = mapping(data.get("organization"))
+    allowed = [r for r in sequence(organization.get("allowed_regions")) if isinstance(r, str)]
     if not allowed:
         return
     allowed_text = ", ".join(allowed)
@@ -164,14 +157,14 @@ def _region_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 
 def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    home = _mapping(data.get("organization")).get("home_region")
-    platform = _mapping(data.get("platform"))
+    home = mapping(data.get("organization")).get("home_region")
+    platform = mapping(data.get("platform"))
     placements = [
         ("platform", platform, home),
-        ("platform.hub", _mapping(platform.get("hub")), home),
+        ("platform.hub", mapping(platform.get("hub")), home),
     ]
     placements += [(path, env, env.get("region")) for path, env in _environments(data)]
-    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
+    allowed = _strings(mapping(data.get("organization")).get("allowed_regions"))
     for path, section, region in placements:
         # A region that is not a region code, or not allowed, has its own problem: its zones
         # would only repeat it with wrong advice.
@@ -179,7 +172,7 @@ def _zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             continue
         if allowed and region not in allowed:
             continue
-        for index, zone in enumerate(_sequence(section.get("azs"))):
+        for index, zone in enumerate(sequence(section.get("azs"))):
             if not isinstance(zone, str):
                 continue
             suffix = zone.removeprefix(region)
@@ -195,13 +188,13 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     owners: list[tuple[str, Any]] = [
         (
             "organization.management_account",
-            _mapping(data.get("organization")).get("management_account"),
+            mapping(data.get("organization")).get("management_account"),
         ),
-        ("platform.governance_account", _mapping(data.get("platform")).get("governance_account")),
-        ("platform.tooling_account", _mapping(data.get("platform")).get("tooling_account")),
+        ("platform.governance_account", mapping(data.get("platform")).get("governance_account")),
+        ("platform.tooling_account", mapping(data.get("platform")).get("tooling_account")),
         (
             "platform.hub.account",
-            _mapping(_mapping(data.get("platform")).get("hub")).get("account"),
+            mapping(mapping(data.get("platform")).get("hub")).get("account"),
         ),
     ]
     owners += [(f"{path}.account", env.get("account")) for path, env in _environments(data)]
@@ -223,8 +216,8 @@ def _account_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 def _lob_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     seen: dict[str, int] = {}
-    for index, lob in enumerate(_sequence(data.get("lobs"))):
-        name = _mapping(lob).get("name")
+    for index, lob in enumerate(sequence(data.get("lobs"))):
+        name = mapping(lob).get("name")
         if not isinstance(name, str):
             continue
         if name in seen:
@@ -237,16 +230,11 @@ def _lob_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             seen[name] = index
 
 
-def _catalog(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    models = _sequence(_mapping(data.get("catalog")).get("bedrock"))
-    return {m["id"]: m for m in map(_mapping, models) if isinstance(m.get("id"), str)}
-
-
 def _catalog_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    allowed = _strings(_mapping(data.get("organization")).get("allowed_regions"))
+    allowed = _strings(mapping(data.get("organization")).get("allowed_regions"))
     seen: set[str] = set()
-    for index, model in enumerate(_sequence(_mapping(data.get("catalog")).get("bedrock"))):
-        model_id = _mapping(model).get("id")
+    for index, model in enumerate(sequence(mapping(data.get("catalog")).get("bedrock"))):
+        model_id = mapping(model).get("id")
         if isinstance(model_id, str):
             if model_id in seen:
                 yield ConfigProblem(
@@ -254,8 +242,8 @@ def _catalog_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"model '{model_id}' is listed twice; allowed: each model once",
                 )
             seen.add(model_id)
-        profile = _mapping(_mapping(model).get("inference_profile"))
-        for r_index, region in enumerate(_sequence(profile.get("regions"))):
+        profile = mapping(mapping(model).get("inference_profile"))
+        for r_index, region in enumerate(sequence(profile.get("regions"))):
             if allowed and isinstance(region, str) and region not in allowed:
                 yield ConfigProblem(
                     f"catalog.bedrock[{index}].inference_profile.regions[{r_index}]",
@@ -277,19 +265,19 @@ def _at(entry: dict[str, Any], path: str) -> Any:
     """The value at a dotted ``path`` of ``entry`` (``None`` where a part is missing)."""
     value: Any = entry
     for part in path.split("."):
-        value = _mapping(value).get(part)
+        value = mapping(value).get(part)
     return value
 
 
 def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
-    catalog = _catalog(data)
+    catalog = bedrock_catalog(data)
     ranks = [c.value for c in DataClassification]
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         classification = lob.get("data_classification")
-        genai = _mapping(lob.get("genai"))
+        genai = mapping(lob.get("genai"))
         for section, key, kind in _MODEL_REFERENCES:
             names: dict[str, int] = {}
-            for e_index, entry in enumerate(map(_mapping, _sequence(genai.get(section)))):
+            for e_index, entry in enumerate(map(mapping, sequence(genai.get(section)))):
                 path = f"lobs[{index}].genai.{section}[{e_index}]"
                 name = entry.get("name")
                 # Names are checked once per section, on its model reference (not a nested one).
@@ -338,9 +326,9 @@ def _model_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _kb_environment_problems(
     index: int, lob: dict[str, Any], genai: dict[str, Any]
 ) -> Iterator[ConfigProblem]:
-    present = [name for name in _mapping(lob.get("environments")) if name in ENVIRONMENT_NAMES]
-    for k_index, entry in enumerate(map(_mapping, _sequence(genai.get("knowledge_bases")))):
-        for e_index, env in enumerate(_sequence(entry.get("environments"))):
+    present = [name for name in mapping(lob.get("environments")) if name in ENVIRONMENT_NAMES]
+    for k_index, entry in enumerate(map(mapping, sequence(genai.get("knowledge_bases")))):
+        for e_index, env in enumerate(sequence(entry.get("environments"))):
             if isinstance(env, str) and env in ENVIRONMENT_NAMES and env not in present:
                 yield ConfigProblem(
                     f"lobs[{index}].genai.knowledge_bases[{k_index}].environments[{e_index}]",
@@ -350,20 +338,20 @@ def _kb_environment_problems(
 
 def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Fine-tuning bases must be approved open-weights models; endpoints serve known models."""
-    catalog = _mapping(data.get("catalog"))
+    catalog = mapping(data.get("catalog"))
     open_weights = {
         model_id: m
-        for m in map(_mapping, _sequence(catalog.get("open_weights")))
+        for m in map(mapping, sequence(catalog.get("open_weights")))
         if isinstance(model_id := m.get("id"), str)
     }
     ranks = [c.value for c in DataClassification]
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        ml = _mapping(lob.get("ml"))
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        ml = mapping(lob.get("ml"))
         classification = lob.get("data_classification")
         tuned: list[str] = []
         for section in ("fine_tuning", "endpoints"):
             seen: dict[str, int] = {}
-            for e_index, entry in enumerate(map(_mapping, _sequence(ml.get(section)))):
+            for e_index, entry in enumerate(map(mapping, sequence(ml.get(section)))):
                 name = entry.get("name")
                 if isinstance(name, str) and name in seen:
                     yield ConfigProblem(
@@ -373,7 +361,7 @@ def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     )
                 if isinstance(name, str):
                     seen.setdefault(name, e_index)
-        for e_index, entry in enumerate(map(_mapping, _sequence(ml.get("fine_tuning")))):
+        for e_index, entry in enumerate(map(mapping, sequence(ml.get("fine_tuning")))):
             if isinstance(entry.get("name"), str):
                 tuned.append(entry["name"])
             base = entry.get("base_model")
@@ -403,7 +391,7 @@ def ml_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"lobs[{index}].ml.fine_tuning[{e_index}]", entry, open_weights[base]
                 )
         servable = [str(m) for m in open_weights if isinstance(m, str)] + tuned
-        for e_index, entry in enumerate(map(_mapping, _sequence(ml.get("endpoints")))):
+        for e_index, entry in enumerate(map(mapping, sequence(ml.get("endpoints")))):
             model = entry.get("model")
             if isinstance(model, str) and model not in servable:
                 yield ConfigProblem(
@@ -452,11 +440,11 @@ def _lob_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     ranks = [c.value for c in DataClassification]
     text_models = [
         m
-        for m in _catalog(data).values()
+        for m in bedrock_catalog(data).values()
         if m.get("kind", "text") == "text" and m.get("max_classification") in ranks
     ]
     highest = max((ranks.index(m["max_classification"]) for m in text_models), default=-1)
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         classification = lob.get("data_classification")
         if classification not in ranks or ranks.index(classification) <= highest:
             continue
@@ -476,18 +464,18 @@ def _lob_model_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Fine-tuning runs in nonprod and endpoints serve in nonprod or prod: an entry whose
     environment the LOB lacks would build nothing."""
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        present = [e for e in _mapping(lob.get("environments")) if e in ENVIRONMENT_NAMES]
-        ml = _mapping(lob.get("ml"))
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        present = [e for e in mapping(lob.get("environments")) if e in ENVIRONMENT_NAMES]
+        ml = mapping(lob.get("ml"))
         if "nonprod" not in present:
-            for e_index, _ in enumerate(_sequence(ml.get("fine_tuning"))):
+            for e_index, _ in enumerate(sequence(ml.get("fine_tuning"))):
                 yield ConfigProblem(
                     f"lobs[{index}].ml.fine_tuning[{e_index}]",
                     f"LOB '{lob.get('name')}' has no nonprod environment, where fine-tuning "
                     "pipelines run; allowed: add environments.nonprod, or remove the entry",
                 )
         if not {"nonprod", "prod"} & set(present):
-            for e_index, _ in enumerate(_sequence(ml.get("endpoints"))):
+            for e_index, _ in enumerate(sequence(ml.get("endpoints"))):
                 yield ConfigProblem(
                     f"lobs[{index}].ml.endpoints[{e_index}]",
                     f"LOB '{lob.get('name')}' has neither a nonprod nor a prod environment, "
@@ -498,9 +486,9 @@ def _environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _endpoint_zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Operational environments keep an interface endpoint in every zone (a zone's outage
     must not cut their workloads off from AWS APIs)."""
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        for environment, env in _mapping(lob.get("environments")).items():
-            if environment in ("nonprod", "prod") and _mapping(env).get("endpoint_azs"):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        for environment, env in mapping(lob.get("environments")).items():
+            if environment in ("nonprod", "prod") and mapping(env).get("endpoint_azs"):
                 yield ConfigProblem(
                     f"lobs[{index}].environments.{environment}.endpoint_azs",
                     "operational environments keep an interface endpoint in every zone; "
@@ -511,12 +499,12 @@ def _endpoint_zone_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _vpc_overlap_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """The VPCs of one LOB's environments must not overlap (defaults included), so that they
     can be connected later without renumbering."""
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         ranges: list[tuple[str, ipaddress.IPv4Network]] = []
-        for environment, env in _mapping(lob.get("environments")).items():
+        for environment, env in mapping(lob.get("environments")).items():
             if environment not in ENVIRONMENT_NAMES:
                 continue
-            cidr = _mapping(env).get("vpc_cidr") or DEFAULT_VPC_CIDRS[environment]
+            cidr = mapping(env).get("vpc_cidr") or DEFAULT_VPC_CIDRS[environment]
             try:
                 network = ipaddress.IPv4Network(str(cidr))
             except ValueError:
@@ -536,12 +524,12 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     and region of its nonprod ML layer (the LOB's nonprod account, or the central nonprod
     account under the centralized model), where its network-isolated jobs pull it."""
     central = (
-        _mapping(_mapping(data.get("platform")).get("central_accounts")).get("nonprod")
+        mapping(mapping(data.get("platform")).get("central_accounts")).get("nonprod")
         if operating_model(data) is OperatingModel.CENTRALIZED
         else None
     )
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
-        nonprod = _mapping(_mapping(lob.get("environments")).get("nonprod"))
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        nonprod = mapping(mapping(lob.get("environments")).get("nonprod"))
         where = (central or nonprod.get("account"), nonprod.get("region"))
         name = lob.get("name")
         # An LOB whose name is refused has no repository name to compare with.
@@ -551,7 +539,7 @@ def _recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             else None
         )
         for e_index, entry in enumerate(
-            map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
+            map(mapping, sequence(mapping(lob.get("ml")).get("fine_tuning")))
         ):
             path = f"lobs[{index}].ml.fine_tuning[{e_index}].recipe_image"
             image = entry.get("recipe_image")
@@ -585,11 +573,11 @@ SLUG_TEXT = re.compile(r"[a-z][a-z0-9-]*")
 def _base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """A fine-tuned model's weights are staged from the organization's approved copy: its jobs
     have no internet path to fetch them."""
-    models = list(map(_mapping, _sequence(_mapping(data.get("catalog")).get("open_weights"))))
+    models = list(map(mapping, sequence(mapping(data.get("catalog")).get("open_weights"))))
     tuned: dict[str, str] = {}
-    for index, lob in enumerate(map(_mapping, _sequence(data.get("lobs")))):
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         for e_index, entry in enumerate(
-            map(_mapping, _sequence(_mapping(lob.get("ml")).get("fine_tuning")))
+            map(mapping, sequence(mapping(lob.get("ml")).get("fine_tuning")))
         ):
             base = entry.get("base_model")
             if isinstance(base, str):
@@ -615,11 +603,11 @@ def _base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Assignments name declared groups, LOBs and environments where their persona exists;
     the administrator account is one of the organization's."""
-    identity = _mapping(_mapping(data.get("organization")).get("identity"))
+    identity = mapping(mapping(data.get("organization")).get("identity"))
     if not identity:
         return
     where = "organization.identity"
-    groups = _mapping(identity.get("groups"))
+    groups = mapping(identity.get("groups"))
     ids = [value for value in groups.values() if isinstance(value, str)]
     for name, value in groups.items():
         if ids.count(value) > 1:
@@ -631,12 +619,12 @@ def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     # Keys and names of the wrong type have their own problems (the models'); skip them here.
     known_groups = ", ".join(sorted(map(str, groups))) or "none (declare groups first)"
     lobs = {
-        lob_name: _mapping(lob.get("environments"))
-        for lob in map(_mapping, _sequence(data.get("lobs")))
+        lob_name: mapping(lob.get("environments"))
+        for lob in map(mapping, sequence(data.get("lobs")))
         if isinstance(lob_name := lob.get("name"), str)
     }
-    for index, raw in enumerate(_sequence(identity.get("assignments"))):
-        assignment = _mapping(raw)
+    for index, raw in enumerate(sequence(identity.get("assignments"))):
+        assignment = mapping(raw)
         path = f"{where}.assignments[{index}]"
         group = assignment.get("group")
         if isinstance(group, str) and group not in groups:
@@ -644,7 +632,7 @@ def _identity_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 f"{path}.group", f"unknown group '{group}'; allowed: {known_groups}"
             )
         yield from _assignment_target_problems(path, assignment, lobs)
-    break_glass = _mapping(identity.get("break_glass")).get("group")
+    break_glass = mapping(identity.get("break_glass")).get("group")
     if isinstance(break_glass, str) and break_glass not in groups:
         yield ConfigProblem(
             f"{where}.break_glass.group",
@@ -669,8 +657,8 @@ def _assignment_target_problems(
         )
         return
     persona = persona_named(name) if isinstance(name, str) else None
-    chosen_lobs = [lob for lob in _sequence(assignment.get("lobs")) if isinstance(lob, str)]
-    environments = [e for e in _sequence(assignment.get("environments")) if isinstance(e, str)]
+    chosen_lobs = [lob for lob in sequence(assignment.get("lobs")) if isinstance(lob, str)]
+    environments = [e for e in sequence(assignment.get("environments")) if isinstance(e, str)]
     if not chosen_lobs and assignment.get("platform") is not True:
         yield ConfigProblem(
             path, "the assignment selects no account; allowed: lobs (and environments), platform"
@@ -697,7 +685,7 @@ def _assignment_target_problems(
                     f"the {persona} persona exists only in {allowed} environments; "
                     f"allowed: {allowed} (got {environment})",
                 )
-    for position, lob in enumerate(_sequence(assignment.get("lobs"))):
+    for position, lob in enumerate(sequence(assignment.get("lobs"))):
         if not isinstance(lob, str):
             continue
         if lob not in lobs:
@@ -724,14 +712,14 @@ def _assignment_target_problems(
 
 
 def _organization_accounts(data: dict[str, Any]) -> set[str]:
-    organization = _mapping(data.get("organization"))
-    platform = _mapping(data.get("platform"))
+    organization = mapping(data.get("organization"))
+    platform = mapping(data.get("platform"))
     accounts = {
         organization.get("management_account"),
         platform.get("governance_account"),
         platform.get("tooling_account"),
-        _mapping(platform.get("hub")).get("account"),
-        *_mapping(platform.get("central_accounts")).values(),
+        mapping(platform.get("hub")).get("account"),
+        *mapping(platform.get("central_accounts")).values(),
     }
-    accounts |= {_mapping(env).get("account") for _, env in _environments(data)}
+    accounts |= {mapping(env).get("account") for _, env in _environments(data)}
     return {account for account in accounts if isinstance(account, str)}
