@@ -63,6 +63,8 @@ class SecurityStack(Stack):
         )
         mark(self.data_key, "key/data")
         mark(self.logs_key, "key/logs")
+        mark(self.access_log_bucket, "access-logs/bucket")
+        mark(self.flow_log_group, "flow-logs/log-group")
         self.invocation_log_group: logs.LogGroup | None = None
         if inputs.invocation_log_stores:
             self._add_invocation_log_stores(

@@ -15,6 +15,7 @@ from blueprint.assembly.access.question import Questions
 from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.loader import load_config
+from blueprint.model.names import ASSET_METADATA
 from blueprint.model.personas import persona_named
 from blueprint.model.plan import Plan
 from blueprint.model.settings import TRAINING_CODE
@@ -66,6 +67,21 @@ class Synthesized:
 
     def templates(self) -> dict[str, dict[str, Any]]:
         return {name: self.template_json(name) for name in self.stack_names()}
+
+    def marked(self, stack_name: str, asset: str) -> str:
+        """The logical ID of the resource of ``stack_name`` the platform names ``asset``."""
+        return marked(self.template_json(stack_name), asset)
+
+
+def marked(template: dict[str, Any], asset: str) -> str:
+    """The logical ID of the one resource of ``template`` the platform names ``asset``
+    (``zone/curated``, ``key/data``: ``stacks.assets.mark``), never a hash copied from output."""
+    [logical_id] = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Metadata", {}).get(ASSET_METADATA) == asset
+    ]
+    return logical_id
 
 
 def synthesize_org(config: OrgConfig, outdir: Path) -> Synthesized:

@@ -171,7 +171,8 @@ def test_one_question_answers_in_json(
             "--action",
             "s3:GetObject",
             "--resource",
-            "claims-interactive-data/ZonesCuratedBucket6C6E8B8E/sample.parquet",
+            f"claims-interactive-data/{example.marked('claims-interactive-data', 'zone/curated')}"
+            "/sample.parquet",
             "--json",
         )
     )
@@ -198,7 +199,7 @@ def test_a_role_cloudformation_names_is_asked_by_stack_and_logical_id(
             "--action",
             "s3:GetObject",
             "--resource",
-            "claims-prod-data/ZonesRawBucket805D1BBC/x.pdf",
+            f"claims-prod-data/{example.marked('claims-prod-data', 'zone/raw')}/x.pdf",
             "--json",
         )
     )

@@ -36,7 +36,7 @@ from blueprint.model.inputs.compliance import check_settings
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan, plan_for
 from genai_constructs.checks import CheckSettings
-from tests.conftest import EXAMPLE, REPO, only_lobs, synthesize_org
+from tests.conftest import EXAMPLE, REPO, marked, only_lobs, synthesize_org
 from tests.docs import section
 
 Json = dict[str, Any]
@@ -400,13 +400,17 @@ def test_replacement_guard_flags_a_changed_create_only_property(
     candidate = copy_assembly(assembly_dir, tmp_path / "changed")
     security = f"{LOB}-{ENVIRONMENT}-security"
 
+    flow_logs = marked(
+        json.loads((assembly_dir / f"{security}.template.json").read_text()), "flow-logs/log-group"
+    )
+
     def name_the_flow_log_group(template: Json) -> None:
-        template["Resources"]["FlowLogs16C1943A"]["Properties"]["LogGroupName"] = "renamed"
+        template["Resources"][flow_logs]["Properties"]["LogGroupName"] = "renamed"
 
     edit_template(candidate, security, name_the_flow_log_group)
     at_risk = resources_at_risk(assembly_dir, candidate)
     assert [(r.stack, r.logical_id, r.reason) for r in at_risk] == [
-        (security, "FlowLogs16C1943A", "replaced (create-only LogGroupName changed)")
+        (security, flow_logs, "replaced (create-only LogGroupName changed)")
     ]
 
 

@@ -86,7 +86,9 @@ def test_cloudwatch_logs_use_the_key_only_for_this_accounts_log_groups(
 
 
 def test_eventbridge_publishes_approvals_through_its_own_role(example: Synthesized) -> None:
-    key = example.template_json("claims-nonprod-security")["Resources"]["DataKey2A0DE9E6"]
+    key = example.template_json("claims-nonprod-security")["Resources"][
+        example.marked("claims-nonprod-security", "key/data")
+    ]
     services = {
         service
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
@@ -268,9 +270,8 @@ def test_captured_data_is_added_and_read_never_deleted(
     expected: str,
 ) -> None:
     principal = _role_of(example, "claims-prod-ml", role)
-    decision = example_access.ask(
-        principal, action, f"claims-prod-data/ZonesArtifactsBucketAC7DFAF6/{key}"
-    )
+    artifacts = example.marked("claims-prod-data", "zone/artifacts")
+    decision = example_access.ask(principal, action, f"claims-prod-data/{artifacts}/{key}")
     assert decision.decision == expected, decision.reasons
 
 
@@ -421,17 +422,17 @@ def test_nobody_in_the_governance_account_loosens_the_log_archive(
 
 
 def test_another_accounts_broad_role_is_stopped_by_the_bucket_and_key_policies(
-    example_access: Questions,
+    example: Synthesized, example_access: Questions
 ) -> None:
     """The tooling account's platform-admin holds PowerUserAccess and no LOB-data deny: only
     the LOB's bucket policy and key policy stand between it and the data."""
     admin = "333333333333:example-corp-platform-admin"
-    read = example_access.ask(
-        admin, "s3:GetObject", "claims-prod-data/ZonesCuratedBucket6C6E8B8E/a.csv"
-    )
+    curated = example.marked("claims-prod-data", "zone/curated")
+    read = example_access.ask(admin, "s3:GetObject", f"claims-prod-data/{curated}/a.csv")
     assert read.decision == "deny"
     assert read.reasons[0].endswith("[DenyOutsideAccountExceptMetadata]")
-    decrypt = example_access.ask(admin, "kms:Decrypt", "claims-prod-security/DataKey2A0DE9E6")
+    data_key = example.marked("claims-prod-security", "key/data")
+    decrypt = example_access.ask(admin, "kms:Decrypt", f"claims-prod-security/{data_key}")
     assert decrypt.decision == "deny"
     assert decrypt.reasons == ("the resource's policy does not admit the principal's account",)
 

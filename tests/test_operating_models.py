@@ -905,6 +905,17 @@ def test_an_lob_account_reaches_its_tenancy_through_endpoints_of_its_own_vpc(
     )
     tenancy = plan.placement("claims-nonprod")
     assert tenancy.region == plan.placement(tenancy.tenancy or "").region
+    # What the plan says is what the LOB account's VPC gets.
+    services = sorted(
+        endpoint["Properties"]["ServiceName"]
+        for endpoint in centralized.template_json("claims-nonprod-foundation")["Resources"].values()
+        if endpoint["Type"] == "AWS::EC2::VPCEndpoint"
+        and endpoint["Properties"].get("VpcEndpointType") == "Interface"
+    )
+    assert services == [
+        f"com.amazonaws.{tenancy.region}.{service}"
+        for service in ("bedrock-agent-runtime", "bedrock-runtime", "sagemaker.runtime", "sts")
+    ]
 
 
 @pytest.mark.parametrize("model", ["centralized", "decentralized"])

@@ -7,6 +7,7 @@ the cdk-nag gates; the policies are then evaluated as Organizations would see th
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from genai_constructs.organization import (
     bedrock_scp,
     policy_size,
     region_scp,
+    tag_policy,
 )
 from stacks.compliance import add_compliance_gates
 from stacks.organization import OrganizationStack
@@ -465,6 +467,13 @@ def test_builders_refuse_invalid_input() -> None:
         bedrock_scp([])
     with pytest.raises(ValueError, match=r"is not a Bedrock guardrail ARN$"):
         bedrock_org_policy("arn:aws:bedrock:eu-west-1:111111111111:agent/x", "1")
+    with pytest.raises(ValueError, match=r"^tag_policy: keys must name at least one tag key$"):
+        tag_policy([])
+    with pytest.raises(
+        ValueError,
+        match=re.escape("tag_policy: allowed_values names keys ['tier'] not in ['lob']"),
+    ):
+        tag_policy(["lob"], allowed_values={"tier": ["gold"]})
 
 
 def test_policy_size_ignores_white_space() -> None:

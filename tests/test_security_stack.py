@@ -109,7 +109,7 @@ def test_flow_log_group_is_encrypted_with_the_logs_key(example: Synthesized) -> 
     template.has_resource_properties(
         "AWS::Logs::LogGroup",
         {
-            "KmsKeyId": {"Fn::GetAtt": ["LogsKeyFE4C4A83", "Arn"]},
+            "KmsKeyId": {"Fn::GetAtt": [example.marked("claims-prod-security", "key/logs"), "Arn"]},
             "RetentionInDays": 731,
         },
     )

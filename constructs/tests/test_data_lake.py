@@ -115,6 +115,16 @@ def test_a_plain_governed_bucket_denies_everything_outside_its_account() -> None
         ),
         ({"object_lock_days": 0}, "GovernedBucket: object_lock_days must be at least 1 (got 0)"),
         (
+            {"shared_prefixes": {"reports": ["arn:aws:iam::123456789012:role/reader"]}},
+            "GovernedBucket: shared prefix 'reports' must end with '/' and hold no leading '/' "
+            "or '*'",
+        ),
+        (
+            {"denied_reader_workspaces": ["*/"]},
+            "GovernedBucket: denied readers' workspace '*/' must end with '/' and hold no "
+            "leading '/' or '*'",
+        ),
+        (
             {"metadata_reader_arns": ["arn:aws:iam::123:user/x"]},
             "GovernedBucket: metadata_reader_arns must be the ARN of an IAM role "
             "(arn:<partition>:iam::<account>:role/<id>; resource types: role), "

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_ec2 as ec2
@@ -118,3 +120,14 @@ def test_a_cidr_smaller_than_the_subnets_is_refused() -> None:
 def test_a_public_range_or_another_regions_zones_are_refused(props: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _network(**props)
+
+
+def test_endpoint_zones_must_be_zones_of_the_vpc() -> None:
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "PrivateNetwork: endpoint_availability_zones ['eu-west-1c'] are not zones of the VPC "
+            "(['eu-west-1a', 'eu-west-1b'])"
+        ),
+    ):
+        _network(endpoint_availability_zones=["eu-west-1c"])

@@ -1,0 +1,249 @@
+"""Studio, GPU endpoints and the model release as an LOB team builds them: what each puts in
+the template, and every validation message of their props."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from genai_constructs.fine_tuning import CODE_FILES, FineTuningPipeline
+from genai_constructs.model_release import ModelRelease
+from genai_constructs.naming import USER_TAG
+from genai_constructs.serving import GpuEndpoint
+from genai_constructs.studio import StudioWorkspace
+
+TGI = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-tgi-inference:latest"
+# Constructs refuse a bad prop before they touch the others: these stand in for them.
+UNUSED: Any = None
+PIPELINE_PLACEHOLDERS: dict[str, Any] = {
+    "spec": UNUSED,
+    "vpc": UNUSED,
+    "vpc_subnets": [UNUSED],
+    "security_group": UNUSED,
+    "encryption_key": UNUSED,
+    "log_retention": UNUSED,
+    "training_bucket": UNUSED,
+    "artifacts_bucket": UNUSED,
+}
+
+
+class Parts:
+    """A stack in eu-west-1 with an isolated VPC, a key and an artifacts bucket."""
+
+    def __init__(self, account: str = "555555555555") -> None:
+        self.stack = Stack(App(), "Lob", env=Environment(account=account, region="eu-west-1"))
+        self.vpc = ec2.Vpc(
+            self.stack,
+            "Vpc",
+            nat_gateways=0,
+            max_azs=2,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                )
+            ],
+        )
+        self.key = kms.Key(self.stack, "Key", enable_key_rotation=True)
+        self.artifacts = s3.Bucket(self.stack, "Artifacts")
+
+    def studio(self, **props: Any) -> StudioWorkspace:
+        settings: dict[str, Any] = {
+            "domain_name": "claims-lab",
+            "vpc": self.vpc,
+            "vpc_subnets": self.vpc.isolated_subnets,
+            "encryption_key": self.key,
+            "execution_role": iam.Role.from_role_name(self.stack, "Scientist", "data-scientist"),
+            "artifacts_bucket": self.artifacts,
+            **props,
+        }
+        return StudioWorkspace(self.stack, "Studio", **settings)
+
+    def endpoint(self, construct_id: str = "Endpoint", **props: Any) -> GpuEndpoint:
+        settings: dict[str, Any] = {
+            "image_uri": TGI,
+            "model_data_url": self.artifacts.s3_url_for_object("models/summarizer/serving/"),
+            "instance_type": "ml.g5.2xlarge",
+            "min_instances": 0,
+            "max_instances": 1,
+            "vpc_subnets": self.vpc.isolated_subnets,
+            "security_group": ec2.SecurityGroup(self.stack, f"{construct_id}Sg", vpc=self.vpc),
+            "encryption_key": self.key,
+            "model_bucket": self.artifacts,
+            "model_prefix": "models/summarizer/",
+            "capture_bucket": self.artifacts,
+            "capture_prefix": "capture/summarizer/",
+            "alarm_topic": sns.Topic(self.stack, f"{construct_id}Alarms"),
+            **props,
+        }
+        return GpuEndpoint(self.stack, construct_id, **settings)
+
+    def release(self, registry_account: str, **props: Any) -> ModelRelease:
+        settings: dict[str, Any] = {
+            "role_name": "claims-model-release",
+            "bus_name": "claims-model-release",
+            "registry_account": registry_account,
+            "models": {"claims-summarizer": [self.endpoint()]},
+            "artifacts_bucket": self.artifacts,
+            "encryption_key": self.key,
+            "vpc": self.vpc,
+            "log_retention": logs.RetentionDays.ONE_YEAR,
+            **props,
+        }
+        return ModelRelease(self.stack, "Release", **settings)
+
+
+# --- Studio -----------------------------------------------------------------------------------
+
+
+def test_studio_is_vpc_only_encrypted_and_shuts_idle_apps_down() -> None:
+    parts = Parts()
+    parts.studio(users=["alice"], idle_minutes=120, mlflow=False)
+    template = Template.from_stack(parts.stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Domain",
+        {
+            "DomainName": "claims-lab",
+            "AuthMode": "IAM",
+            "AppNetworkAccessType": "VpcOnly",
+            "KmsKeyId": Match.any_value(),
+            "DefaultUserSettings": Match.object_like(
+                {
+                    "JupyterLabAppSettings": Match.object_like(
+                        {
+                            "AppLifecycleManagement": {
+                                "IdleSettings": Match.object_like(
+                                    {
+                                        "LifecycleManagement": "ENABLED",
+                                        "IdleTimeoutInMinutes": 120,
+                                    }
+                                )
+                            }
+                        }
+                    )
+                }
+            ),
+        },
+    )
+    template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    template.resource_count_is("AWS::EC2::Route", 0)
+
+
+def test_each_profile_is_tagged_with_the_person_it_belongs_to_and_mlflow_is_optional() -> None:
+    parts = Parts()
+    parts.studio(
+        users=["alice", "bruno"],
+        owners={"alice": "alice", "bruno": "bruno.costa@example.com"},
+        shared_spaces={"claims-review": "alice"},
+    )
+    template = Template.from_stack(parts.stack)
+    profiles = {
+        profile["Properties"]["UserProfileName"]: profile["Properties"]["Tags"]
+        for profile in template.find_resources("AWS::SageMaker::UserProfile").values()
+    }
+    assert {"Key": USER_TAG, "Value": "bruno.costa@example.com"} in profiles["bruno"]
+    assert {"Key": USER_TAG, "Value": "alice"} in profiles["alice"]
+    [space] = template.find_resources("AWS::SageMaker::Space").values()
+    assert space["Properties"]["SpaceName"] == "claims-review"
+    assert space["Properties"]["OwnershipSettings"] == {"OwnerUserProfileName": "alice"}
+    template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 1)
+
+
+# --- the model release ------------------------------------------------------------------------
+
+
+def test_a_release_in_the_registry_account_follows_the_registry_and_needs_no_second_approval() -> (
+    None
+):
+    parts = Parts()
+    release = parts.release(registry_account="555555555555")
+    assert release.second_approval is False
+    template = Template.from_stack(parts.stack)
+    template.has_resource_properties("AWS::IAM::Role", {"RoleName": "claims-model-release"})
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": Match.object_like(
+                {"detail-type": ["SageMaker Model Package State Change"]}
+            )
+        },
+    )
+    template.resource_count_is("AWS::Events::EventBus", 0)
+
+
+def test_a_release_in_another_account_waits_for_its_own_approval_on_its_own_bus() -> None:
+    parts = Parts(account="666666666666")
+    release = parts.release(registry_account="555555555555")
+    assert release.second_approval is True
+    template = Template.from_stack(parts.stack)
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": "claims-model-release"})
+
+
+# --- every validation message -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: Parts().endpoint(min_instances=2, max_instances=1),
+            "GpuEndpoint: need 0 <= min_instances <= max_instances and max_instances >= 1 "
+            "(got 2..1)",
+        ),
+        (
+            lambda: Parts().endpoint(min_instances=0, max_instances=0),
+            "GpuEndpoint: need 0 <= min_instances <= max_instances and max_instances >= 1 "
+            "(got 0..0)",
+        ),
+        (
+            lambda: Parts().endpoint(instance_type="g5.2xlarge"),
+            "GpuEndpoint: 'g5.2xlarge' is not a SageMaker instance type",
+        ),
+        (
+            lambda: Parts().studio(idle_minutes=30),
+            "StudioWorkspace: idle_minutes must be 60-525600 (got 30)",
+        ),
+        (
+            lambda: Parts().studio(users=["Alice Smith"]),
+            "StudioWorkspace: 'Alice Smith' is not a valid SageMaker name",
+        ),
+        (
+            lambda: Parts().studio(users=["alice"], shared_spaces={"review": "zoe"}),
+            "StudioWorkspace: shared_spaces owners ['zoe'] are not among users ['alice']",
+        ),
+        (
+            lambda: FineTuningPipeline(
+                Parts().stack, "Tuning", **{**PIPELINE_PLACEHOLDERS, "vpc_subnets": []}
+            ),
+            "FineTuningPipeline: vpc_subnets must name at least one subnet",
+        ),
+        (
+            lambda: FineTuningPipeline(
+                Parts().stack, "Tuning", **PIPELINE_PLACEHOLDERS, code_dir=Path("/nonexistent")
+            ),
+            f"FineTuningPipeline: /nonexistent lacks {', '.join(CODE_FILES)}",
+        ),
+        (
+            lambda: Parts().release(registry_account="555555555555", models={}),
+            "ModelRelease: models must map each group to at least one endpoint",
+        ),
+        (
+            lambda: Parts().release(registry_account="555555555555", models={"claims": []}),
+            "ModelRelease: models must map each group to at least one endpoint",
+        ),
+    ],
+)
+def test_each_prop_is_refused_with_its_message(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        build()
