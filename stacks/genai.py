@@ -135,7 +135,7 @@ class GenAIStack(Stack):
             use.name: iam.Role.from_role_name(self, f"App{pascal(use.name)}", use.role)
             for use in inputs.use_cases
         }
-        self._model_access(inputs, security)
+        self._model_access(inputs)
         # Evidence: every invocation logged to the account's stores, with alarms (in a tenancy,
         # the central account's central placement configures them for every tenancy).
         self.invocation_logging: ModelInvocationLogging | None = None
@@ -330,13 +330,10 @@ class GenAIStack(Stack):
         )
         self.release_gate = role
 
-    def _model_access(self, inputs: GenAIInputs, security: SecurityStack) -> None:
+    def _model_access(self, inputs: GenAIInputs) -> None:
         """Each application on its own policy (its profile, its knowledge bases); the personas
         that may call models here (none in prod) on one policy for the approved models."""
-        common = {
-            "guardrail": self.guardrail,
-            "guardrail_key": security.data_key,
-        }
+        common = {"guardrail": self.guardrail}
         self.application_access = {
             use.name: ModelAccessPolicy(
                 self,

@@ -186,7 +186,6 @@ def _model_access(**arns: list[str]) -> None:
         "Access",
         models=[ApprovedModel("amazon.nova-pro-v1:0")],
         guardrail=_guardrail(stack),
-        guardrail_key=UNUSED,
         **arns,
     )
 

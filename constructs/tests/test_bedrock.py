@@ -42,7 +42,6 @@ def template() -> Template:
         "Access",
         models=[LITE, PRO],
         guardrail=guardrail,
-        guardrail_key=key,
         application_profile_arns=list(profiles.arns.values()),
     )
     PromptCatalog(
@@ -208,7 +207,6 @@ def test_model_access_needs_a_model() -> None:
             "A",
             models=[],
             guardrail=guardrail,
-            guardrail_key=kms.Key(stack, "K", enable_key_rotation=True),
         )
 
 
@@ -225,7 +223,6 @@ def test_an_imported_guardrail_is_named_by_its_arn_and_version() -> None:
         "Access",
         models=[ApprovedModel("amazon.nova-lite-v1:0")],
         guardrail=guardrail,
-        guardrail_key=kms.Key(stack, "K", enable_key_rotation=True),
         roles=[role],
     )
     condition = {"StringEquals": {"bedrock:GuardrailIdentifier": f"{GUARDRAIL_ARN}:3"}}
@@ -304,3 +301,37 @@ def test_a_guardrail_name_with_spaces_is_refused() -> None:
             spec=SPEC,
             encryption_key=kms.Key(stack, "K", enable_key_rotation=True),
         )
+
+
+def test_applying_a_guardrail_includes_decrypting_it_through_bedrock() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    guardrail = GovernedGuardrail(stack, "Guard", name="g", spec=SPEC, encryption_key=key)
+    imported = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+    )
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    other = iam.Role(stack, "Other", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    assert guardrail.grant_apply(role).success
+    assert imported.grant_apply(other).success
+    policies = {
+        logical_id: policy["Properties"]
+        for logical_id, policy in Template.from_stack(stack)
+        .find_resources("AWS::IAM::ManagedPolicy")
+        .items()
+    }
+    by_role = {
+        properties["PolicyDocument"]["Statement"][0]["Resource"] == GUARDRAIL_ARN: properties
+        for properties in policies.values()
+    }
+    own = by_role[False]["PolicyDocument"]["Statement"]
+    assert [statement["Action"] for statement in own] == ["bedrock:ApplyGuardrail", "kms:Decrypt"]
+    assert own[1]["Resource"] == {
+        "Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]
+    }  # type: ignore[arg-type]
+    assert own[1]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "bedrock.eu-west-1.amazonaws.com"}
+    }
+    # An import that does not name its key grants what it can: ApplyGuardrail.
+    central = by_role[True]["PolicyDocument"]["Statement"]
+    assert [statement["Action"] for statement in central] == ["bedrock:ApplyGuardrail"]

@@ -96,7 +96,6 @@ def lob_stack(app: App) -> Stack:
         "ModelAccess",
         models=[ApprovedModel("amazon.nova-pro-v1:0")],
         guardrail=guardrail,
-        guardrail_key=key,
         knowledge_base_arns=[knowledge_base.knowledge_base_arn],
         roles=[application],
     )

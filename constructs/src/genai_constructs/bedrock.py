@@ -54,18 +54,64 @@ class IGuardrail(Protocol):
         """``<guardrail ARN>:<version>``: the value of ``bedrock:GuardrailIdentifier``."""
         ...
 
+    @property
+    def encryption_key(self) -> kms.IKey | None:
+        """The key the guardrail is encrypted with; none when an import does not name it."""
+        ...
+
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
-def _grant_apply(grantee: iam.IGrantable, guardrail_arn: str) -> iam.Grant:
-    return grant(grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[guardrail_arn])
+def _grant_apply(grantee: iam.IGrantable, guardrail: IGuardrail) -> iam.Grant:
+    """``ApplyGuardrail`` on the guardrail and, when its key is known, decrypting with the key
+    through Bedrock: one grant, written as ``guardrail_statements`` writes it."""
+    statements = guardrail_statements(guardrail, Stack.of(guardrail).region)
+    grants = [
+        grant(
+            grantee=grantee,
+            actions=statement.actions,
+            resource_arns=statement.resources,
+            conditions=statement.conditions or None,
+        )
+        for statement in statements
+    ]
+    return grants[0].combine(grants[1]) if len(grants) > 1 else grants[0]
+
+
+def guardrail_statements(guardrail: IGuardrail, region: str) -> list[iam.PolicyStatement]:
+    """What a caller of the guardrail needs: ``ApplyGuardrail`` on it and, when its key is
+    known, ``kms:Decrypt`` with the key through Bedrock in ``region``."""
+    statements = [
+        iam.PolicyStatement(
+            sid="ApplyTheGuardrail",
+            actions=["bedrock:ApplyGuardrail"],
+            resources=[guardrail.guardrail_arn],
+        )
+    ]
+    if guardrail.encryption_key is not None:
+        statements.append(
+            iam.PolicyStatement(
+                sid="DecryptTheGuardrail",
+                actions=["kms:Decrypt"],
+                resources=[guardrail.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"bedrock.{region}.amazonaws.com"}},
+            )
+        )
+    return statements
 
 
 class _ImportedGuardrail(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, guardrail_arn: str, version: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        guardrail_arn: str,
+        version: str,
+        encryption_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.encryption_key = encryption_key
         if not Token.is_unresolved(guardrail_arn) and not _GUARDRAIL_ARN.match(guardrail_arn):
             raise ValueError(
                 f"GovernedGuardrail.from_guardrail_attributes: guardrail_arn '{guardrail_arn}' "
@@ -84,7 +130,7 @@ class _ImportedGuardrail(Construct):
         self.versioned_arn = f"{guardrail_arn}:{version}"
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
-        return _grant_apply(grantee, self.guardrail_arn)
+        return _grant_apply(grantee, self)
 
 
 def fingerprint(value: object) -> str:
@@ -158,6 +204,7 @@ class GovernedGuardrail(Construct):
         unenforced_model_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        self.encryption_key: kms.IKey | None = encryption_key
         if not Token.is_unresolved(name) and not GUARDRAIL_NAME.match(name):
             raise ValueError(
                 f"GovernedGuardrail: name '{name}' is not a guardrail name; allowed: 1-50 "
@@ -286,17 +333,29 @@ class GovernedGuardrail(Construct):
             )
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` check text against the guardrail (``ApplyGuardrail``); callers also
-        need to decrypt with the guardrail's key."""
-        return _grant_apply(grantee, self.guardrail_arn)
+        """Let ``grantee`` check text against the guardrail (``ApplyGuardrail``) and decrypt
+        it with its key through Bedrock."""
+        return _grant_apply(grantee, self)
 
     @staticmethod
     def from_guardrail_attributes(
-        scope: Construct, construct_id: str, *, guardrail_arn: str, version: str
+        scope: Construct,
+        construct_id: str,
+        *,
+        guardrail_arn: str,
+        version: str,
+        encryption_key: kms.IKey | None = None,
     ) -> IGuardrail:
-        """A guardrail published elsewhere (another stack, the central account): its ARN and
-        the numeric version callers must name."""
-        return _ImportedGuardrail(scope, construct_id, guardrail_arn=guardrail_arn, version=version)
+        """A guardrail published elsewhere (another stack, the central account): its ARN, the
+        numeric version callers must name and, when known, the key it is encrypted with (its
+        grants then include decrypting with it)."""
+        return _ImportedGuardrail(
+            scope,
+            construct_id,
+            guardrail_arn=guardrail_arn,
+            version=version,
+            encryption_key=encryption_key,
+        )
 
 
 def _grounding(
@@ -383,7 +442,6 @@ class ModelAccessPolicy(Construct):
 
     :param models: the approved models, at least one.
     :param guardrail: the guardrail version every invocation must name.
-    :param guardrail_key: the key that encrypts the guardrail; callers decrypt with it.
     :param application_profile_arns: default none.
     :param knowledge_base_arns: default none; Retrieve on these (RetrieveAndGenerate has no
         resource type to limit it by; answers are generated with Converse and the guardrail).
@@ -397,7 +455,6 @@ class ModelAccessPolicy(Construct):
         *,
         models: Sequence[ApprovedModel],
         guardrail: IGuardrail,
-        guardrail_key: kms.IKey,
         application_profile_arns: Sequence[str] = (),
         knowledge_base_arns: Sequence[str] = (),
         roles: Sequence[iam.IRole] = (),
@@ -432,19 +489,7 @@ class ModelAccessPolicy(Construct):
                     "StringNotEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}
                 },
             ),
-            iam.PolicyStatement(
-                sid="ApplyTheGuardrail",
-                actions=["bedrock:ApplyGuardrail"],
-                resources=[guardrail.guardrail_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptTheGuardrail",
-                actions=["kms:Decrypt"],
-                resources=[guardrail_key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.amazonaws.com"}
-                },
-            ),
+            *guardrail_statements(guardrail, stack.region),
         ]
         if knowledge_base_arns:
             statements.append(
