@@ -23,7 +23,8 @@ from blueprint.model.inputs.ml import (
 )
 from genai_constructs import acknowledge
 from genai_constructs.compliance import in_every_framework
-from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, serving_image_uri
+from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec
+from genai_constructs.fine_tuning.jobs import serving_image_uri
 from genai_constructs.model_import import BaseModelImport
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import (

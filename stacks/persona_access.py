@@ -22,7 +22,7 @@ from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards
-from genai_constructs.fine_tuning import preparation_image_uri, training_image_uri
+from genai_constructs.fine_tuning.jobs import preparation_image_uri, training_image_uri
 from genai_constructs.naming import (
     GOVERNANCE_CHANGES,
     PARAMETER_ROOT,

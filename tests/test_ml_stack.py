@@ -24,6 +24,8 @@ from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
 from genai_constructs import fine_tuning
+from genai_constructs.fine_tuning import definition as sdk_definition
+from genai_constructs.fine_tuning.jobs import preparation_image_uri, training_image_uri
 from genai_constructs.studio import StudioWorkspace
 from tests.conftest import EXAMPLE, Synthesized, joined, only_lobs, synthesize_org
 
@@ -485,8 +487,8 @@ def test_studio_acts_for_its_user_in_their_own_private_spaces(example: Synthesiz
         {
             f"arn:aws:ecr:eu-west-1:{uri.split('.')[0]}:repository/{uri.split('/')[1].split(':')[0]}"
             for uri in (
-                fine_tuning.training_image_uri("eu-west-1", "ml.g5.2xlarge"),
-                fine_tuning.preparation_image_uri("eu-west-1"),
+                training_image_uri("eu-west-1", "ml.g5.2xlarge"),
+                preparation_image_uri("eu-west-1"),
             )
         }
     )
@@ -636,11 +638,11 @@ def test_recipes_under_other_names_share_one_sdk_definition() -> None:
         training_instance="ml.g5.12xlarge",
         serving_instance="ml.g5.2xlarge",
     )
-    shared = fine_tuning.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
-    with fine_tuning._sdk_config_validated_once():
-        direct = fine_tuning._pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+    shared = sdk_definition.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+    with sdk_definition._sdk_config_validated_once():
+        direct = sdk_definition._pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     assert shared == direct
-    assert fine_tuning.NAME not in shared and spec.name in shared
+    assert sdk_definition.NAME not in shared and spec.name in shared
 
 
 def test_the_pipeline_computes_the_monitors_baseline_beside_the_merged_model(
@@ -755,7 +757,7 @@ def small_spec(**overrides: Any) -> fine_tuning.FineTuningSpec:
 def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
     spec = small_spec()
     definition = json.loads(
-        fine_tuning.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
+        sdk_definition.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     )
     training = next(s for s in definition["Steps"] if s["Name"] == "FineTune")["Arguments"]
     assert training["AlgorithmSpecification"]["TrainingImage"] == image_uris.retrieve(

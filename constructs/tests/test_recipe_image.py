@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
 from conftest import new_stack
-from genai_constructs.fine_tuning import training_image_uri
+from genai_constructs.fine_tuning.jobs import training_image_uri
 from genai_constructs.recipe_image import RecipeImage
 
 

@@ -16,7 +16,8 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
-from genai_constructs.fine_tuning import PIPELINE_NAME, preparation_image_uri
+from genai_constructs.fine_tuning.jobs import preparation_image_uri
+from genai_constructs.fine_tuning.spec import PIPELINE_NAME
 from genai_constructs.grants import grant
 from genai_constructs.naming import base_model_prefix
 from genai_constructs.principals import own_account_service

@@ -22,7 +22,7 @@ from genai_constructs.compliance import (
     acknowledge_role_policy,
     acknowledge_scoped_policy,
 )
-from genai_constructs.fine_tuning import training_image_uri
+from genai_constructs.fine_tuning.jobs import training_image_uri
 from genai_constructs.grants import grant
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import repository_arn

@@ -21,7 +21,7 @@ from genai_constructs.compliance import (
     acknowledge_scoped_policy,
     in_every_framework,
 )
-from genai_constructs.fine_tuning import volume_key
+from genai_constructs.fine_tuning.jobs import volume_key
 from genai_constructs.grants import grant
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime

@@ -1,8 +1,7 @@
-"""Retrieval-augmented generation around a knowledge base: ingestion as documents land, an
-answer API per use case, and the offline evaluation that gates its release.
+"""Ingestion of a knowledge base: it keeps the knowledge base in step with its source prefix.
 
-Ingestion needs no function and no VPC endpoint: S3 events and a schedule queue requests,
-an EventBridge pipe hands each batch window to a state machine that starts the ingestion job
+It needs no function and no VPC endpoint: S3 events and a schedule queue requests, an
+EventBridge pipe hands each batch window to a state machine that starts the ingestion job
 through Step Functions' AWS SDK integration, follows it and records its outcome as metrics.
 """
 
@@ -11,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, Stack, Token
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_s3 as s3
@@ -27,17 +24,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from genai_constructs.alarms import announced_alarm
-from genai_constructs.bedrock import IGuardrail
-from genai_constructs.compliance import (
-    acknowledge_role_policy,
-    ignore_cfn_lint,
-    nag_reference,
-)
-from genai_constructs.function import PlatformFunction, dead_letter_queue
-from genai_constructs.grants import grant
-from genai_constructs.knowledge_base import GovernedKnowledgeBase, IKnowledgeBase
+from genai_constructs.compliance import acknowledge_role_policy, ignore_cfn_lint
+from genai_constructs.function import dead_letter_queue
+from genai_constructs.knowledge_base.governed import GovernedKnowledgeBase
 from genai_constructs.state_machines import logged_state_machine
-from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, number_text
 
 _TRANSIENT_ERRORS = (
     "BedrockAgent.ThrottlingException",
@@ -50,8 +40,6 @@ _RETRIED_ERRORS = (
     "BedrockAgent.ServiceQuotaExceededException",
     *_TRANSIENT_ERRORS,
 )
-# Retrieve's bound on the query text.
-MAX_QUESTION_CHARS = 20000
 
 
 class KnowledgeBaseIngestion(Construct):
@@ -405,257 +393,3 @@ class _QueueTarget:
                 maximum_retry_attempts=8,
             ),
         )
-
-
-class AnswerApi(Construct):
-    """The answer service of one use case: a function URL with IAM auth, in the VPC.
-
-    It retrieves passages from the use case's knowledge bases and has the use case's
-    inference profile answer from them with Converse and the guardrail (the passages as its
-    grounding source), returning the answer with its numbered citations
-    (``handlers/answer``). Not RetrieveAndGenerate: IAM cannot scope that action to a
-    knowledge base, and the guardrail condition key the platform enforces is documented for
-    Converse, not for it. Unsigned requests are refused by Lambda (``AWS_IAM``); a signed
-    one needs ``lambda:InvokeFunctionUrl`` from ``grant_invoke``. Questions are limited to
-    ``max_question_chars``.
-
-    :param knowledge_bases: name to knowledge base; the first is the default.
-    :param model_arn: the use case's application inference profile ARN.
-    :param guardrail: the guardrail version every answer is generated with.
-    :param max_question_chars: 1-20000.
-    :param results: passages retrieved per question (1-100).
-    :param memory_turns: default 0 (no memory); how many previous turns a request may carry
-        (0-20). The application keeps the conversation; the platform stores none.
-    :param concurrency: default 10; the function's reserved concurrency (bounds load and cost).
-    :param role: default a new role; the role the function runs as.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        knowledge_bases: Mapping[str, IKnowledgeBase],
-        model_arn: str,
-        guardrail: IGuardrail,
-        max_question_chars: int,
-        results: int,
-        encryption_key: kms.IKey,
-        vpc: ec2.IVpc,
-        log_retention: logs.RetentionDays,
-        memory_turns: int = 0,
-        concurrency: int = 10,
-        role: iam.IRole | None = None,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        check_arn("AnswerApi", "model_arn", model_arn, BEDROCK_MODEL)
-        if not knowledge_bases:
-            raise ValueError("AnswerApi: knowledge_bases must name at least one knowledge base")
-        check_range("AnswerApi", "max_question_chars", max_question_chars, 1, MAX_QUESTION_CHARS)
-        check_range("AnswerApi", "results", results, 1, 100)
-        check_range("AnswerApi", "memory_turns", memory_turns, 0, 20)
-        environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
-        self.function = PlatformFunction(
-            self,
-            "Function",
-            description=f"Answer API: {', '.join(knowledge_bases)} behind the guardrail",
-            handler="answer.index.handler",
-            encryption_key=encryption_key,
-            vpc=vpc,
-            log_retention=log_retention,
-            timeout=Duration.seconds(60),
-            environment={
-                **environment,
-                "MAX_QUESTION_CHARS": number_text(max_question_chars),
-                "MEMORY_TURNS": number_text(memory_turns),
-            },
-            memory_size=512,
-            reserved_concurrency=concurrency,
-            role=role,
-        )
-        for knowledge_base in knowledge_bases.values():
-            knowledge_base.grant_retrieve(self.function.role)
-        self.url = self.function.function.add_function_url(
-            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
-        )
-        self.url_text: str = self.url.url
-        acknowledge_role_policy(
-            self.function.role,
-            "retrieve from this use case's knowledge bases, send to its dead-letter queue",
-            [],
-        )
-
-    @property
-    def role(self) -> iam.IRole:
-        return self.function.role
-
-    def invoke_statements(self) -> list[iam.PolicyStatement]:
-        """What a caller needs: a signed request to the function URL needs both
-        ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
-        ``lambda:InvokeFunction``."""
-        function_arn = self.function.function_arn
-        return [
-            iam.PolicyStatement(
-                sid="CallTheAnswerApi",
-                actions=["lambda:InvokeFunctionUrl"],
-                resources=[function_arn],
-                conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
-            ),
-            iam.PolicyStatement(
-                sid="InvokeTheAnswerFunction",
-                actions=["lambda:InvokeFunction"],
-                resources=[function_arn],
-            ),
-        ]
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` call the API (``invoke_statements``)."""
-        grants = [
-            grant(
-                grantee=grantee,
-                actions=statement.actions,
-                resource_arns=statement.resources,
-                conditions=statement.conditions,
-            )
-            for statement in self.invoke_statements()
-        ]
-        return grants[0].combine(grants[1])
-
-
-class RagEvaluation(Construct):
-    """The offline evaluation of a use case's answers (``handlers/rag_evaluation``).
-
-    It answers each question of a JSON Lines set in the source bucket as the answer API
-    would (Retrieve, then Converse with the guardrail), scores faithfulness, answer relevance
-    and context precision (lexical measures, no judge model), writes a report to the report
-    bucket, publishes the scores and returns whether each meets its threshold. A release
-    pipeline invokes it and stops on a failure.
-
-    :param questions_bucket: the bucket of the question set; ``questions_key`` its key.
-    :param report_bucket: where reports go, under ``report_prefix``.
-    :param thresholds: ``faithfulness``, ``answer_relevance``, ``context_precision`` in [0, 1].
-    :param data_key: the key of both buckets (used through S3 only).
-    :param encryption_key: encrypts the function's logs, environment and dead-letter queue.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        use_case: str,
-        knowledge_bases: Mapping[str, IKnowledgeBase],
-        model_arn: str,
-        guardrail: IGuardrail,
-        results: int,
-        questions_bucket: s3.IBucket,
-        questions_key: str,
-        report_bucket: s3.IBucket,
-        report_prefix: str,
-        thresholds: Mapping[str, float],
-        metric_namespace: str,
-        data_key: kms.IKey,
-        encryption_key: kms.IKey,
-        vpc: ec2.IVpc,
-        log_retention: logs.RetentionDays,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        check_arn("RagEvaluation", "model_arn", model_arn, BEDROCK_MODEL)
-        expected = {"faithfulness", "answer_relevance", "context_precision"}
-        if set(thresholds) != expected or not all(
-            Token.is_unresolved(v) or 0 <= v <= 1 for v in thresholds.values()
-        ):
-            raise ValueError(
-                f"RagEvaluation: thresholds must give {', '.join(sorted(expected))}, each in "
-                f"[0, 1] (got {dict(thresholds)})"
-            )
-        environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
-        self.function = PlatformFunction(
-            self,
-            "Function",
-            description=f"RAG evaluation of {use_case} (the release gate)",
-            handler="rag_evaluation.index.handler",
-            encryption_key=encryption_key,
-            vpc=vpc,
-            log_retention=log_retention,
-            timeout=Duration.minutes(15),
-            environment={
-                **environment,
-                "QUESTIONS_BUCKET": questions_bucket.bucket_name,
-                "QUESTIONS_KEY": questions_key,
-                "REPORT_BUCKET": report_bucket.bucket_name,
-                "REPORT_PREFIX": report_prefix,
-                "THRESHOLDS": Stack.of(self).to_json_string(dict(sorted(thresholds.items()))),
-                "METRIC_NAMESPACE": metric_namespace,
-                "USE_CASE": use_case,
-            },
-            memory_size=512,
-            reserved_concurrency=1,
-        )
-        role = self.function.role
-        for knowledge_base in knowledge_bases.values():
-            knowledge_base.grant_retrieve(role)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadTheQuestionSet",
-                actions=["s3:GetObject"],
-                resources=[questions_bucket.arn_for_objects(questions_key)],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="WriteTheReports",
-                actions=["s3:PutObject"],
-                resources=[report_bucket.arn_for_objects(f"{report_prefix}*")],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="UseTheDataKeyThroughS3",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[data_key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}
-                },
-            )
-        )
-        reports = nag_reference(self, report_bucket.arn_for_objects(f"{report_prefix}*"))
-        acknowledge_role_policy(
-            role,
-            f"read the question set {questions_key}, write reports under {report_prefix}, "
-            "retrieve from this use case's knowledge bases",
-            [f"Resource::{reports}"],
-        )
-
-    @property
-    def role(self) -> iam.IRole:
-        return self.function.role
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` run the evaluation (a release pipeline's gate)."""
-        return grant(
-            grantee=grantee,
-            actions=["lambda:InvokeFunction"],
-            resource_arns=[self.function.function_arn],
-        )
-
-
-def rag_environment(
-    scope: Construct,
-    knowledge_bases: Mapping[str, IKnowledgeBase],
-    model_arn: str,
-    guardrail: IGuardrail,
-    results: int,
-) -> dict[str, str]:
-    """The environment of a function that answers from knowledge bases
-    (``handlers/retrieval.RagSettings``)."""
-    ids = Stack.of(scope).to_json_string(
-        {name: kb.knowledge_base_id for name, kb in knowledge_bases.items()}
-    )
-    return {
-        "KNOWLEDGE_BASES": ids,
-        "MODEL_ARN": model_arn,
-        "GUARDRAIL_ARN": guardrail.guardrail_arn,
-        "GUARDRAIL_VERSION": guardrail.guardrail_version,
-        "NUMBER_OF_RESULTS": number_text(results),
-    }

@@ -1,0 +1,164 @@
+"""The answer API of a use case: questions answered from its knowledge bases with its
+inference profile and guardrail, with citations.
+
+``rag_environment`` is what every function that answers from knowledge bases is given
+(the answer API's and the evaluation's, ``handlers/retrieval``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from genai_constructs.bedrock import IGuardrail
+from genai_constructs.compliance import acknowledge_role_policy
+from genai_constructs.function import PlatformFunction
+from genai_constructs.grants import grant
+from genai_constructs.knowledge_base.governed import IKnowledgeBase
+from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, number_text
+
+# Retrieve's bound on the query text.
+MAX_QUESTION_CHARS = 20000
+
+
+class AnswerApi(Construct):
+    """The answer service of one use case: a function URL with IAM auth, in the VPC.
+
+    It retrieves passages from the use case's knowledge bases and has the use case's
+    inference profile answer from them with Converse and the guardrail (the passages as its
+    grounding source), returning the answer with its numbered citations
+    (``handlers/answer``). Not RetrieveAndGenerate: IAM cannot scope that action to a
+    knowledge base, and the guardrail condition key the platform enforces is documented for
+    Converse, not for it. Unsigned requests are refused by Lambda (``AWS_IAM``); a signed
+    one needs ``lambda:InvokeFunctionUrl`` from ``grant_invoke``. Questions are limited to
+    ``max_question_chars``.
+
+    :param knowledge_bases: name to knowledge base; the first is the default.
+    :param model_arn: the use case's application inference profile ARN.
+    :param guardrail: the guardrail version every answer is generated with.
+    :param max_question_chars: 1-20000.
+    :param results: passages retrieved per question (1-100).
+    :param memory_turns: default 0 (no memory); how many previous turns a request may carry
+        (0-20). The application keeps the conversation; the platform stores none.
+    :param concurrency: default 10; the function's reserved concurrency (bounds load and cost).
+    :param role: default a new role; the role the function runs as.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        knowledge_bases: Mapping[str, IKnowledgeBase],
+        model_arn: str,
+        guardrail: IGuardrail,
+        max_question_chars: int,
+        results: int,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        log_retention: logs.RetentionDays,
+        memory_turns: int = 0,
+        concurrency: int = 10,
+        role: iam.IRole | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_arn("AnswerApi", "model_arn", model_arn, BEDROCK_MODEL)
+        if not knowledge_bases:
+            raise ValueError("AnswerApi: knowledge_bases must name at least one knowledge base")
+        check_range("AnswerApi", "max_question_chars", max_question_chars, 1, MAX_QUESTION_CHARS)
+        check_range("AnswerApi", "results", results, 1, 100)
+        check_range("AnswerApi", "memory_turns", memory_turns, 0, 20)
+        environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
+        self.function = PlatformFunction(
+            self,
+            "Function",
+            description=f"Answer API: {', '.join(knowledge_bases)} behind the guardrail",
+            handler="answer.index.handler",
+            encryption_key=encryption_key,
+            vpc=vpc,
+            log_retention=log_retention,
+            timeout=Duration.seconds(60),
+            environment={
+                **environment,
+                "MAX_QUESTION_CHARS": number_text(max_question_chars),
+                "MEMORY_TURNS": number_text(memory_turns),
+            },
+            memory_size=512,
+            reserved_concurrency=concurrency,
+            role=role,
+        )
+        for knowledge_base in knowledge_bases.values():
+            knowledge_base.grant_retrieve(self.function.role)
+        self.url = self.function.function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
+        )
+        self.url_text: str = self.url.url
+        acknowledge_role_policy(
+            self.function.role,
+            "retrieve from this use case's knowledge bases, send to its dead-letter queue",
+            [],
+        )
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.function.role
+
+    def invoke_statements(self) -> list[iam.PolicyStatement]:
+        """What a caller needs: a signed request to the function URL needs both
+        ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
+        ``lambda:InvokeFunction``."""
+        function_arn = self.function.function_arn
+        return [
+            iam.PolicyStatement(
+                sid="CallTheAnswerApi",
+                actions=["lambda:InvokeFunctionUrl"],
+                resources=[function_arn],
+                conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+            ),
+            iam.PolicyStatement(
+                sid="InvokeTheAnswerFunction",
+                actions=["lambda:InvokeFunction"],
+                resources=[function_arn],
+            ),
+        ]
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call the API (``invoke_statements``)."""
+        grants = [
+            grant(
+                grantee=grantee,
+                actions=statement.actions,
+                resource_arns=statement.resources,
+                conditions=statement.conditions,
+            )
+            for statement in self.invoke_statements()
+        ]
+        return grants[0].combine(grants[1])
+
+
+def rag_environment(
+    scope: Construct,
+    knowledge_bases: Mapping[str, IKnowledgeBase],
+    model_arn: str,
+    guardrail: IGuardrail,
+    results: int,
+) -> dict[str, str]:
+    """The environment of a function that answers from knowledge bases
+    (``handlers/retrieval.RagSettings``)."""
+    ids = Stack.of(scope).to_json_string(
+        {name: kb.knowledge_base_id for name, kb in knowledge_bases.items()}
+    )
+    return {
+        "KNOWLEDGE_BASES": ids,
+        "MODEL_ARN": model_arn,
+        "GUARDRAIL_ARN": guardrail.guardrail_arn,
+        "GUARDRAIL_VERSION": guardrail.guardrail_version,
+        "NUMBER_OF_RESULTS": number_text(results),
+    }
