@@ -18,7 +18,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from genai_constructs.fine_tuning import CODE_FILES, FineTuningPipeline
+from genai_constructs.fine_tuning import FineTuningPipeline
+from genai_constructs.fine_tuning.pipeline import CODE_FILES
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import USER_TAG
 from genai_constructs.serving import GpuEndpoint
