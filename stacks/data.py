@@ -12,8 +12,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import VectorStoreKind
 from blueprint.model.inputs.data import DataInputs, VectorStoreInputs
+from blueprint.model.sections.genai import VectorStoreKind
 from genai_constructs import DataLakeZones, PrivateNetwork, acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, in_every_framework, nag_reference
 from genai_constructs.etl import DataEtl, DatasetSpec

@@ -18,15 +18,15 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import (
-    BedrockModel,
+from blueprint.model.guardrail import GuardrailPolicy, spec_values
+from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
+from blueprint.model.sections.catalog import BedrockModel
+from blueprint.model.sections.genai import (
     Chunking,
     FixedSizeChunking,
     HierarchicalChunking,
     SemanticChunking,
 )
-from blueprint.model.guardrail import GuardrailPolicy, spec_values
-from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
     ApprovedModel,

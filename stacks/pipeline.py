@@ -23,12 +23,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from blueprint.model import names
-from blueprint.model.config import OrgConfig, PipelineConfig
+from blueprint.model.config import OrgConfig
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
 from blueprint.model.inputs.genai import genai_inputs
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import APPROVAL_ACTION, Rollout, plan_rollout
+from blueprint.model.sections.platform import PipelineConfig
 from blueprint.model.settings import Settings
 from genai_constructs.naming import DELIVERY_TAG, rag_evaluation_parameter
 from stacks import build_placement, build_platform, label

@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.model.config import (
-    DataClassification,
-    FixedSizeChunking,
-    HierarchicalChunking,
-    KnowledgeBaseConfig,
-    SemanticChunking,
-    UseCase,
-)
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.data import data_inputs
 from blueprint.model.loader import load_config
 from blueprint.model.plan import plan_for
+from blueprint.model.sections.genai import (
+    FixedSizeChunking,
+    HierarchicalChunking,
+    KnowledgeBaseConfig,
+    SemanticChunking,
+    UseCase,
+)
+from blueprint.model.sections.values import DataClassification
 from genai_constructs.naming import collection_part_name, short_name
 from tests.conftest import EXAMPLE, REPO
 

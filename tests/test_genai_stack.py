@@ -11,7 +11,9 @@ import yaml
 from aws_cdk.assertions import Match
 
 from blueprint.assembly.access.question import Questions
-from blueprint.model.config import DataClassification, ModelKind, OrgConfig
+from blueprint.model.config import OrgConfig
+from blueprint.model.sections.catalog import ModelKind
+from blueprint.model.sections.values import DataClassification
 from tests.conftest import EXAMPLE, Synthesized, only_lobs, synthesize_org
 
 INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}

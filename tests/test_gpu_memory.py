@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.model.config import ModelArchitecture
 from blueprint.model.loader import load_config
+from blueprint.model.sections.catalog import ModelArchitecture
 from genai_constructs.gpu_memory import GPU_INSTANCES, DecoderShape, TrainingRun, estimate
 from tests.conftest import EXAMPLE
 from tests.test_config import edited, example_data, problems

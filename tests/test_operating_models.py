@@ -25,12 +25,12 @@ from blueprint.assembly.lint import lint_templates
 from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import resources_at_risk, stateful_changes
 from blueprint.cli import guard_replacements
-from blueprint.model.config import OperatingModel
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.identity import Layer
 from blueprint.model.loader import load_config
 from blueprint.model.plan import Plan
+from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.settings import Settings
 from stacks import synthesize
 from stacks.compliance import app_props

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from blueprint.model.config import NoChunking
+from blueprint.model.sections.genai import NoChunking
 from genai_constructs.checks.rules import RULES, signed_requests_only
 from genai_constructs.handlers.answer import index as answer_handler
 from genai_constructs.handlers.rag_evaluation import index as evaluation_handler

@@ -27,8 +27,8 @@ from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.frameworks import framework_results
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
 from blueprint.assembly.replacement import stateful_changes
-from blueprint.model.config import AcknowledgmentReview
 from blueprint.model.plan import Plan
+from blueprint.model.sections.platform import AcknowledgmentReview
 from genai_constructs.checks import (
     RULES,
     CheckSettings,

@@ -17,10 +17,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from blueprint.model.config import SLUG, OrgConfig
+from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError, ConfigProblem
 from blueprint.model.fields import PATTERN_MEANINGS
 from blueprint.model.rules import cross_field_problems
+from blueprint.model.sections.values import SLUG
 
 Location = tuple[str | int, ...]
 # A 100-LOB organization holds about 8,000 values; a file that expands to far more through

@@ -8,14 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.model.config import (
-    ENVIRONMENT_NAMES,
-    DataClassification,
-    OperatingModel,
-)
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.guardrail import loosening_problems
 from blueprint.model.raw import bedrock_catalog, mapping, sequence
+from blueprint.model.sections.environments import ENVIRONMENT_NAMES
+from blueprint.model.sections.organization import OperatingModel
+from blueprint.model.sections.values import DataClassification
 
 CENTRAL_ACCOUNTS = "platform.central_accounts"
 _GENAI_MODEL_REFERENCES = (

@@ -24,27 +24,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from blueprint.model import names
-from blueprint.model.config import (
-    DEFAULT_VPC_CIDRS,
-    BedrockModel,
-    DataClassification,
-    EndpointConfig,
-    EnvironmentConfig,
-    EnvironmentsConfig,
-    FineTuningConfig,
-    GenAIConfig,
-    HubConfig,
-    KnowledgeBaseConfig,
-    LobConfig,
-    ModelKind,
-    OperatingModel,
-    OrgConfig,
-    UseCase,
-)
+from blueprint.model.config import LobConfig, OrgConfig
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy, with_additions
 from blueprint.model.identity import Layer, PlacementKind, StackIdentity
 from blueprint.model.personas import Persona, personas_in
+from blueprint.model.sections.catalog import BedrockModel, ModelKind
+from blueprint.model.sections.environments import (
+    DEFAULT_VPC_CIDRS,
+    EnvironmentConfig,
+    EnvironmentsConfig,
+)
+from blueprint.model.sections.genai import GenAIConfig, KnowledgeBaseConfig, UseCase
+from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
+from blueprint.model.sections.organization import OperatingModel
+from blueprint.model.sections.platform import HubConfig
+from blueprint.model.sections.values import DataClassification
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from blueprint.model.config import (
-    DEFAULT_VPC_CIDRS,
-    ENVIRONMENT_NAMES,
-    REGION,
-    DataClassification,
-    FineTuningConfig,
-    ModelArchitecture,
-    OperatingModel,
-)
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX, recipe_repository_name
 from blueprint.model.operating_rules import (
@@ -32,6 +23,11 @@ from blueprint.model.operating_rules import (
 )
 from blueprint.model.personas import persona_named, persona_names
 from blueprint.model.raw import bedrock_catalog, mapping, sequence
+from blueprint.model.sections.catalog import ModelArchitecture
+from blueprint.model.sections.environments import DEFAULT_VPC_CIDRS, ENVIRONMENT_NAMES
+from blueprint.model.sections.ml import FineTuningConfig
+from blueprint.model.sections.organization import OperatingModel
+from blueprint.model.sections.values import REGION, DataClassification
 from genai_constructs.gpu_memory import GPU_INSTANCES, TrainingRun, estimate, usable_gib
 from genai_constructs.naming import ImageRepository
 

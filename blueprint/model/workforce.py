@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blueprint.model import names
-from blueprint.model.config import Assignment, IdentityConfig
 from blueprint.model.identity import PlacementKind
 from blueprint.model.personas import PLATFORM_KINDS, persona_named
 from blueprint.model.plan import Placement, Plan
+from blueprint.model.sections.organization import Assignment, IdentityConfig
 
 BREAK_GLASS = "break-glass"
 

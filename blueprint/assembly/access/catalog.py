@@ -19,13 +19,15 @@ from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import Asset, World, resource_arn
 from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
-from blueprint.model.config import ModelKind, OperatingModel, UseCase
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
 from blueprint.model.personas import DATA_SCIENTIST as DATA_SCIENTIST_PERSONA
 from blueprint.model.personas import persona_named, persona_names
 from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.rollout import approval_actions, plan_rollout
+from blueprint.model.sections.catalog import ModelKind
+from blueprint.model.sections.genai import UseCase
+from blueprint.model.sections.organization import OperatingModel
 from genai_constructs.naming import (
     EXPERIMENTS_PREFIX,
     MLFLOW_ARTIFACTS_PREFIX,

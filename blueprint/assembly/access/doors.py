@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from blueprint.assembly.access.chains import Hop, PrivilegeGraph
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri
-from blueprint.model.config import Assignment
 from blueprint.model.personas import PLATFORM_KINDS, persona_named
 from blueprint.model.plan import Placement, Plan
+from blueprint.model.sections.organization import Assignment
 from blueprint.model.workforce import BREAK_GLASS, SignIn, sign_ins
 from genai_constructs.naming import permission_set_name
 

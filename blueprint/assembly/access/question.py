@@ -12,7 +12,7 @@ from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.assembly.access.world import World, build_world, resource_arn
 from blueprint.assembly.reader import Assembly, AssemblyError, AssemblyStack
-from blueprint.model.config import OrganizationConfig
+from blueprint.model.sections.organization import OrganizationConfig
 
 # One action: a wildcard would ask for many requests at once, and each may be decided apart.
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from blueprint.model import names
-from blueprint.model.config import DatasetConfig, VectorStoreKind
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.shared import lob_environment, shared_artifacts, shared_curated
 from blueprint.model.personas import AUDITOR, DATA_ENGINEER, DATA_SCIENTIST
 from blueprint.model.plan import Placement, Plan
+from blueprint.model.sections.data import DatasetConfig
+from blueprint.model.sections.genai import VectorStoreKind
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blueprint.model import names
-from blueprint.model.config import (
-    BedrockModel,
-    Chunking,
-    IngestionConfig,
-    PromptConfig,
-    RagConfig,
-)
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy
 from blueprint.model.inputs.shared import lob_environment
 from blueprint.model.personas import Persona
 from blueprint.model.plan import Placement, Plan
+from blueprint.model.sections.catalog import BedrockModel
+from blueprint.model.sections.genai import Chunking, IngestionConfig, PromptConfig, RagConfig
 from genai_constructs.naming import parameter_path
 
 

@@ -8,15 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueprint.model import names
-from blueprint.model.config import (
-    EndpointConfig,
-    FineTuningConfig,
-    OpenWeightsModel,
-)
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.shared import lob_environment, prod_release_role
 from blueprint.model.personas import DATA_SCIENTIST
 from blueprint.model.plan import Placement, Plan, promoted_models
+from blueprint.model.sections.catalog import OpenWeightsModel
+from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
 from genai_constructs.gpu_memory import GPU_INSTANCES
 from genai_constructs.naming import parameter_path
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blueprint.model.config import DataClassification
 from blueprint.model.plan import Plan
+from blueprint.model.sections.values import DataClassification
 
 
 @dataclass(frozen=True)
