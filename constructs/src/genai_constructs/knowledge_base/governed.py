@@ -19,7 +19,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from genai_constructs.bedrock import fingerprint
+from genai_constructs.bedrock.versions import fingerprint
 from genai_constructs.compliance import (
     acknowledge,
     grants_policy,

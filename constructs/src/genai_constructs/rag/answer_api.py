@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_constructs.bedrock import IGuardrail
+from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction
 from genai_constructs.grants import grant

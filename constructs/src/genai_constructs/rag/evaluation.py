@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from genai_constructs.bedrock import IGuardrail
+from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy, nag_reference
 from genai_constructs.function import PlatformFunction
 from genai_constructs.grants import grant

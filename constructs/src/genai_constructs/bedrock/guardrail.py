@@ -1,34 +1,24 @@
-"""Governed Bedrock access: guardrails, model access policies, prompts, inference profiles."""
+"""Guardrails: the policy (``GuardrailSpec``), the construct that publishes it
+(``GovernedGuardrail``), the interface other constructs take and its importer (``IGuardrail``),
+and what a caller of a guardrail needs (``guardrail_statements``)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from aws_cdk import Arn, ArnFormat, CfnTag, RemovalPolicy, Stack, Token
+from aws_cdk import Arn, ArnFormat, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge
+from genai_constructs.bedrock.versions import fingerprint
 from genai_constructs.grants import grant
-from genai_constructs.naming import PII_ENTITIES, pascal
-from genai_constructs.validation import (
-    APPLICATION_INFERENCE_PROFILE,
-    KNOWLEDGE_BASE,
-    check_arns,
-    is_model_id,
-    is_profile_id,
-)
+from genai_constructs.naming import PII_ENTITIES
 
-# IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
-# the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
-INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
 STRENGTHS = ("NONE", "LOW", "MEDIUM", "HIGH")
 PII_ACTIONS = ("BLOCK", "ANONYMIZE")
@@ -131,12 +121,6 @@ class _ImportedGuardrail(Construct):
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
         return _grant_apply(grantee, self)
-
-
-def fingerprint(value: object) -> str:
-    """A short, stable hash of a JSON-able value; changes whenever the value changes."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -372,274 +356,3 @@ def _grounding(
     if not filters:
         return None
     return bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty(filters_config=filters)
-
-
-@dataclass(frozen=True)
-class ApprovedModel:
-    """A foundation model a role may invoke, directly or through a cross-region profile.
-
-    :param model_id: e.g. ``amazon.nova-pro-v1:0``.
-    :param profile_prefix: system cross-region inference profile prefix, e.g. ``eu``.
-    :param profile_regions: every region the profile may route to.
-    """
-
-    model_id: str
-    profile_prefix: str | None = None
-    profile_regions: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not Token.is_unresolved(self.model_id) and not is_model_id(self.model_id):
-            raise ValueError(
-                f"ApprovedModel: model_id must be a Bedrock model ID such as "
-                f"'amazon.nova-pro-v1:0', not an ARN or a name (got '{self.model_id}')"
-            )
-        if not Token.is_unresolved(self.model_id) and is_profile_id(self.model_id):
-            prefix, model = self.model_id.split(".", 1)
-            raise ValueError(
-                f"ApprovedModel: '{self.model_id}' is an inference profile's ID; allowed: "
-                f"model_id '{model}' with profile_prefix '{prefix}' and the profile's regions"
-            )
-        if self.profile_prefix is not None and not self.profile_regions:
-            raise ValueError(
-                f"ApprovedModel: profile_regions must name every region the "
-                f"'{self.profile_prefix}' profile routes {self.model_id} to"
-            )
-
-    @property
-    def invocation_id(self) -> str:
-        """The id callers pass to Bedrock: the profile id when there is one."""
-        return f"{self.profile_prefix}.{self.model_id}" if self.profile_prefix else self.model_id
-
-    def source_arn(self, stack: Stack) -> str:
-        """What an application inference profile copies from."""
-        if self.profile_prefix:
-            return (
-                f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
-                f"inference-profile/{self.invocation_id}"
-            )
-        return self.foundation_model_arn(stack, stack.region)
-
-    def foundation_model_arn(self, stack: Stack, region: str) -> str:
-        return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{self.model_id}"
-
-    def resource_arns(self, stack: Stack) -> list[str]:
-        """Every ARN an invocation is authorized against, including each routed region."""
-        if not self.profile_prefix:
-            return [self.foundation_model_arn(stack, stack.region)]
-        return [self.source_arn(stack)] + [
-            self.foundation_model_arn(stack, routed) for routed in self.profile_regions
-        ]
-
-
-class ModelAccessPolicy(Construct):
-    """A managed policy: invoke the approved models only, and only with the guardrail.
-
-    Allows the invoke actions on the approved models (foundation models, system inference
-    profiles and each region they route to, the given application inference profiles) with
-    ``bedrock:GuardrailIdentifier`` equal to the guardrail version; denies the invoke actions
-    on every resource without it; allows applying that guardrail and using the given
-    knowledge bases.
-
-    :param models: the approved models, at least one.
-    :param guardrail: the guardrail version every invocation must name.
-    :param application_profile_arns: default none.
-    :param knowledge_base_arns: default none; Retrieve on these (RetrieveAndGenerate has no
-        resource type to limit it by; answers are generated with Converse and the guardrail).
-    :param roles: roles the policy is attached to.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        models: Sequence[ApprovedModel],
-        guardrail: IGuardrail,
-        application_profile_arns: Sequence[str] = (),
-        knowledge_base_arns: Sequence[str] = (),
-        roles: Sequence[iam.IRole] = (),
-    ) -> None:
-        super().__init__(scope, construct_id)
-        if not models:
-            raise ValueError("ModelAccessPolicy: models must name at least one approved model")
-        check_arns(
-            "ModelAccessPolicy",
-            "application_profile_arns",
-            application_profile_arns,
-            APPLICATION_INFERENCE_PROFILE,
-        )
-        check_arns("ModelAccessPolicy", "knowledge_base_arns", knowledge_base_arns, KNOWLEDGE_BASE)
-
-        stack = Stack.of(self)
-        guardrail_identifier = guardrail.versioned_arn
-        model_arns = sorted({arn for model in models for arn in model.resource_arns(stack)})
-        statements = [
-            iam.PolicyStatement(
-                sid="InvokeApprovedModelsWithGuardrail",
-                actions=list(INVOKE_ACTIONS),
-                resources=[*model_arns, *application_profile_arns],
-                conditions={"StringEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}},
-            ),
-            iam.PolicyStatement(
-                sid="DenyInvokeWithoutGuardrail",
-                effect=iam.Effect.DENY,
-                actions=list(INVOKE_ACTIONS),
-                resources=["*"],
-                conditions={
-                    "StringNotEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}
-                },
-            ),
-            *guardrail_statements(guardrail, stack.region),
-        ]
-        if knowledge_base_arns:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="UseKnowledgeBases",
-                    actions=["bedrock:Retrieve"],
-                    resources=list(knowledge_base_arns),
-                )
-            )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="Invoke approved Bedrock models with the LOB guardrail only",
-            statements=statements,
-            roles=list(roles),
-        )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Deny-only statement: any invoke without the LOB guardrail is refused on every "
-            "model; it grants nothing.",
-        )
-
-
-@dataclass(frozen=True)
-class PromptSpec:
-    name: str
-    model_id: str
-    template: str
-    description: str = ""
-    temperature: float = 0.2
-    max_tokens: int = 512
-
-    @property
-    def variables(self) -> list[str]:
-        """``{{name}}`` placeholders of the template, in order of first use."""
-        names: list[str] = []
-        rest = self.template
-        while "{{" in rest and "}}" in rest.split("{{", 1)[1]:
-            name, rest = rest.split("{{", 1)[1].split("}}", 1)
-            if name.strip() and name.strip() not in names:
-                names.append(name.strip())
-        return names
-
-
-class PromptCatalog(Construct):
-    """Managed prompts (``AWS::Bedrock::Prompt``), each with a version per content hash.
-
-    :param prompts: the prompts; names unique.
-    :param encryption_key: customer-managed key for the prompts.
-    :param name_prefix: prefix of the Bedrock prompt names, e.g. ``claims-prod``.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        prompts: Sequence[PromptSpec],
-        encryption_key: kms.IKey,
-        name_prefix: str,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        names = [prompt.name for prompt in prompts]
-        if len(set(names)) != len(names):
-            raise ValueError(f"PromptCatalog: prompt names must be unique (got {names})")
-
-        self.prompts: dict[str, bedrock.CfnPrompt] = {}
-        self.versions: dict[str, bedrock.CfnPromptVersion] = {}
-        for spec in prompts:
-            prompt = bedrock.CfnPrompt(
-                self,
-                pascal(spec.name),
-                name=f"{name_prefix}-{spec.name}",
-                description=spec.description or None,
-                customer_encryption_key_arn=encryption_key.key_arn,
-                default_variant="default",
-                variants=[
-                    bedrock.CfnPrompt.PromptVariantProperty(
-                        name="default",
-                        template_type="TEXT",
-                        model_id=spec.model_id,
-                        template_configuration=bedrock.CfnPrompt.PromptTemplateConfigurationProperty(
-                            text=bedrock.CfnPrompt.TextPromptTemplateConfigurationProperty(
-                                text=spec.template,
-                                input_variables=[
-                                    bedrock.CfnPrompt.PromptInputVariableProperty(name=variable)
-                                    for variable in spec.variables
-                                ]
-                                or None,
-                            )
-                        ),
-                        inference_configuration=bedrock.CfnPrompt.PromptInferenceConfigurationProperty(
-                            text=bedrock.CfnPrompt.PromptModelInferenceConfigurationProperty(
-                                temperature=spec.temperature, max_tokens=spec.max_tokens
-                            )
-                        ),
-                    )
-                ],
-            )
-            version = bedrock.CfnPromptVersion(
-                self,
-                f"{pascal(spec.name)}Version{fingerprint(asdict(spec))}",
-                prompt_arn=prompt.attr_arn,
-                description=f"Content {fingerprint(asdict(spec))}",
-            )
-            version.apply_removal_policy(RemovalPolicy.RETAIN)
-            self.prompts[spec.name] = prompt
-            self.versions[spec.name] = version
-
-
-class ApplicationInferenceProfiles(Construct):
-    """One application inference profile per use case, tagged for cost attribution.
-
-    :param use_cases: use-case name to the approved model it runs on.
-    :param name_prefix: prefix of profile names, e.g. ``claims-prod``.
-    :param tags: cost tags (lob, environment, cost-center, ...) added to every profile.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        use_cases: Mapping[str, ApprovedModel],
-        name_prefix: str,
-        tags: Mapping[str, str],
-    ) -> None:
-        super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        self.profiles: dict[str, bedrock.CfnApplicationInferenceProfile] = {}
-        for use_case, model in use_cases.items():
-            self.profiles[use_case] = bedrock.CfnApplicationInferenceProfile(
-                self,
-                pascal(use_case),
-                inference_profile_name=f"{name_prefix}-{use_case}",
-                description=f"Use case {use_case} on {model.invocation_id}",
-                model_source=bedrock.CfnApplicationInferenceProfile.InferenceProfileModelSourceProperty(
-                    copy_from=model.source_arn(stack)
-                ),
-                tags=[
-                    CfnTag(key=key, value=value)
-                    for key, value in sorted({**tags, "use-case": use_case}.items())
-                ],
-            )
-
-    @property
-    def arns(self) -> dict[str, str]:
-        """Each use case's profile ARN, by use case."""
-        return {
-            use_case: profile.attr_inference_profile_arn
-            for use_case, profile in self.profiles.items()
-        }
