@@ -19,7 +19,7 @@ from blueprint.model.inputs.foundation import (
 from blueprint.model.personas import AUDITOR, RELEASE_APPROVER, Job
 from genai_constructs import Persona, PersonaRoles, PrivateNetwork
 from genai_constructs.compliance import accept_cdk_provider, acknowledge, nag_reference
-from genai_constructs.identity import trusted_role_principal
+from genai_constructs.identity.trust import trusted_role_principal
 from genai_constructs.naming import USER_TAG, pascal
 from genai_constructs.network import PinnedZonesStack, endpoint_services
 from genai_constructs.workforce import BreakGlassRole

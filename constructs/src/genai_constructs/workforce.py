@@ -24,7 +24,7 @@ from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, acknowledge_scoped_policy
-from genai_constructs.identity import sign_in_principal
+from genai_constructs.identity.trust import sign_in_principal
 from genai_constructs.naming import (
     OUTSIDE_BOUNDARY_TAG,
     USER_TAG,
