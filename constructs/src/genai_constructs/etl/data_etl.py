@@ -1,26 +1,10 @@
-"""The ETL of one LOB environment: the raw zone's datasets into the curated zone, checked by
-Glue Data Quality, catalogued, alarmed.
-
-A state machine (run on request, or on a schedule) stages each dataset with a function
-(``handlers/curate``) under ``staging/`` of the curated zone, which only the ETL's role reads,
-evaluates the dataset's Glue Data Quality ruleset on the staged table, and publishes the
-staged objects to the dataset's table only when every rule passes; a dataset whose rules do
-not all pass fails the run, which raises the alarm, and its table keeps what it had. The state
-machine, the function and the quality runs all run as one role, the environment's ingestion
-role (the only writer of the zones in operational environments).
-
-Why a function and not a Glue job: the datasets an LOB curates for GenAI (labelled examples,
-claim records, document metadata) are small, the function runs in the environment's VPC
-behind its endpoints like the platform's other functions, and its transform is tested on a
-small file; the quality rules run in Glue, serverless, on the catalogued table. An object
-larger than the function's memory belongs in a Glue job in its place.
-"""
+"""The construct (``DataEtl``): the curation function, the datasets' tables and rulesets, the
+role's grants, the staging prefix kept to the role, the schedule and the alarms."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -30,16 +14,15 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import acknowledge_role_policy
+from genai_constructs.etl.datasets import DatasetSpec, staged_table
+from genai_constructs.etl.workflow import curation_state_machine
 from genai_constructs.function import PlatformFunction
 from genai_constructs.grants import grant
 from genai_constructs.naming import (
@@ -48,7 +31,6 @@ from genai_constructs.naming import (
     quality_ruleset_name,
     staged_prefix,
 )
-from genai_constructs.state_machines import logged_state_machine
 
 # What Glue Data Quality reads and writes as the role it runs as: the table's definition,
 # its ruleset, its results, its metrics and its logs.
@@ -65,28 +47,6 @@ FUNCTION_NETWORK = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
-# A Glue Data Quality run's final states.
-QUALITY_RUN_FAILED = ("FAILED", "STOPPED", "TIMEOUT")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One dataset: ``columns`` are (name, Glue type); ``quality_rules`` DQDL rules."""
-
-    name: str
-    table_name: str
-    raw_format: str
-    columns: tuple[tuple[str, str], ...]
-    quality_rules: tuple[str, ...]
-
-    @property
-    def ruleset(self) -> str:
-        rules = ",\n".join(f"    {rule}" for rule in self.quality_rules)
-        return f"Rules = [\n{rules}\n]"
-
-
-def staged_table(dataset: DatasetSpec) -> str:
-    return f"{dataset.table_name}_staged"
 
 
 class DataEtl(Construct):
@@ -166,8 +126,17 @@ class DataEtl(Construct):
                 ),
             },
         )
-        self.state_machine = self._state_machine(
-            name, prefix, datasets, log_key, log_retention, metric_namespace
+        self.state_machine = curation_state_machine(
+            self,
+            name,
+            prefix,
+            datasets,
+            log_key,
+            log_retention,
+            metric_namespace,
+            role=self.role,
+            database_name=self.database_name,
+            ruleset_arns=self.ruleset_arns,
         )
         self._grant_runs(metric_namespace, log_key)
         self._keep_staging_to_the_role(curated)
@@ -250,203 +219,6 @@ class DataEtl(Construct):
         )
         ruleset.add_dependency(self.staged_tables[dataset.name])
         return ruleset
-
-    def _state_machine(
-        self,
-        name: str,
-        prefix: str,
-        datasets: Sequence[DatasetSpec],
-        log_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        namespace: str,
-    ) -> sfn.StateMachine:
-        each = sfn.Pass(
-            self,
-            "Datasets",
-            parameters={
-                "datasets": [
-                    {
-                        "dataset": d.name,
-                        "table": staged_table(d),
-                        "ruleset": quality_ruleset_name(prefix, d.name),
-                    }
-                    for d in datasets
-                ]
-            },
-        )
-        # By name: the role's policy names the function, which depends on that policy.
-        function = lambda_.Function.from_function_name(self, "CurateByName", f"{name}-curate")
-
-        def curation(state_id: str, step: str, count: str, path: str) -> tasks.LambdaInvoke:
-            return tasks.LambdaInvoke(
-                self,
-                state_id,
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object({"dataset.$": "$.dataset", "step": step}),
-                result_selector={
-                    "objects.$": "$.Payload.objects",
-                    f"{count}.$": f"$.Payload.{count}",
-                },
-                result_path=path,
-            )
-
-        curate = curation("StageTheDataset", "stage", "rows", "$.curated")
-        publish = curation("PublishTheDataset", "publish", "removed", "$.published")
-
-        # Glue may authorize looking up a run or a result by any ruleset (the request names
-        # the run or the result, not the ruleset): those calls are granted on the account's.
-        any_ruleset = [
-            Stack.of(self).format_arn(
-                service="glue", resource="dataQualityRuleset", resource_name="*"
-            )
-        ]
-
-        def glue_call(
-            state_id: str, action: str, parameters: dict[str, object], path: str
-        ) -> tasks.CallAwsService:
-            return tasks.CallAwsService(
-                self,
-                state_id,
-                service="glue",
-                action=action,
-                parameters=parameters,
-                iam_action=f"glue:{action[0].upper()}{action[1:]}",
-                iam_resources=self.ruleset_arns if action.startswith("start") else any_ruleset,
-                result_path=path,
-            )
-
-        check = glue_call(
-            "CheckTheDataset",
-            "startDataQualityRulesetEvaluationRun",
-            {
-                "DataSource": {
-                    "GlueTable": {"DatabaseName": self.database_name, "TableName.$": "$.table"}
-                },
-                "Role": self.role.role_arn,
-                "RulesetNames.$": "States.Array($.ruleset)",
-                "AdditionalRunOptions": {"CloudWatchMetricsEnabled": True},
-            },
-            "$.run",
-        )
-        wait = sfn.Wait(self, "WaitForTheRules", time=sfn.WaitTime.duration(Duration.minutes(1)))
-        follow = glue_call(
-            "FollowTheRules",
-            "getDataQualityRulesetEvaluationRun",
-            {"RunId.$": "$.run.RunId"},
-            "$.status",
-        )
-        result = glue_call(
-            "ReadTheResult",
-            "getDataQualityResult",
-            {"ResultId.$": "$.status.ResultIds[0]"},
-            "$.result",
-        )
-        # A raw SDK-integration state: CallAwsService would grant PutMetricData in every
-        # namespace; the role's own statement limits it to the ETL's.
-        integrations = f"arn:{Stack.of(self).partition}:states:::aws-sdk"
-        record = sfn.CustomState(
-            self,
-            "RecordTheScore",
-            state_json={
-                "Type": "Task",
-                "Resource": f"{integrations}:cloudwatch:putMetricData",
-                "Parameters": {
-                    "Namespace": namespace,
-                    "MetricData": [
-                        {
-                            "MetricName": metric,
-                            "Dimensions": [{"Name": "Dataset", "Value.$": "$.dataset"}],
-                            "Unit": "None" if metric == "DataQualityScore" else "Count",
-                            "Value.$": path,
-                        }
-                        for metric, path in (
-                            ("DataQualityScore", "$.result.Score"),
-                            ("CuratedRows", "$.curated.rows"),
-                        )
-                    ],
-                },
-                "ResultPath": None,
-            },
-        )
-        passed = (
-            sfn.Choice(self, "EveryRulePassed")
-            .when(
-                sfn.Condition.number_less_than("$.result.Score", 1),
-                sfn.Fail(
-                    self,
-                    "RulesFailed",
-                    error="DataQualityRulesFailed",
-                    cause="A quality rule of the dataset did not pass (see its result)",
-                ),
-            )
-            .otherwise(publish.next(sfn.Succeed(self, "Published")))
-        )
-        finished = (
-            sfn.Choice(self, "RulesEvaluated")
-            .when(
-                sfn.Condition.string_equals("$.status.Status", "SUCCEEDED"),
-                result.next(record).next(passed),
-            )
-            .when(
-                sfn.Condition.or_(
-                    *(sfn.Condition.string_equals("$.status.Status", s) for s in QUALITY_RUN_FAILED)
-                ),
-                sfn.Fail(
-                    self,
-                    "QualityRunFailed",
-                    error="DataQualityRunFailed",
-                    cause="The Glue Data Quality run did not finish",
-                ),
-            )
-            .otherwise(wait)
-        )
-        per_dataset = sfn.Map(self, "EachDataset", items_path="$.datasets", max_concurrency=2)
-        per_dataset.item_processor(curate.next(check).next(wait).next(follow).next(finished))
-        machine = logged_state_machine(
-            self,
-            "StateMachine",
-            name=name,
-            definition=self._one_run_at_a_time(name, each.next(per_dataset)),
-            timeout=Duration.hours(6),
-            encryption_key=log_key,
-            log_retention=log_retention,
-            log_group_id="Logs",
-            steps="Two function calls and three Glue Data Quality calls per dataset, a wait loop",
-            role=self.role,
-        )
-        return machine
-
-    def _one_run_at_a_time(self, name: str, then: sfn.IChainable) -> sfn.IChainable:
-        """A run that finds another one under way fails (and alarms): the two would share the
-        datasets' staging prefixes, and one could publish what the other's rules never saw."""
-        # By name: the role's policy would otherwise name the state machine it is the role of.
-        own = Stack.of(self).format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        runs = tasks.CallAwsService(
-            self,
-            "FindOtherRuns",
-            service="sfn",
-            action="listExecutions",
-            parameters={"StateMachineArn": own, "StatusFilter": "RUNNING", "MaxResults": 2},
-            iam_action="states:ListExecutions",
-            iam_resources=[own],
-            result_selector={"count.$": "States.ArrayLength($.Executions)"},
-            result_path="$.running",
-        )
-        alone = sfn.Choice(self, "RunningAlone").when(
-            sfn.Condition.number_greater_than("$.running.count", 1),
-            sfn.Fail(
-                self,
-                "AnotherRunIsUnderWay",
-                error="AnotherRunIsUnderWay",
-                cause="Another run of the ETL is under way; start this one when it has finished",
-            ),
-        )
-        return runs.next(alone.otherwise(then))
 
     def _grant_runs(self, namespace: str, log_key: kms.IKey) -> None:
         """What the role does besides the calls of the state machine's tasks: pass itself to
