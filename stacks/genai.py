@@ -342,9 +342,7 @@ class GenAIStack(Stack):
                 application_profile_arns=[
                     self.profiles.profiles[use.name].attr_inference_profile_arn
                 ],
-                knowledge_base_arns=[
-                    self.knowledge_bases[kb].knowledge_base_arn for kb in use.knowledge_bases
-                ],
+                knowledge_bases=[self.knowledge_bases[kb] for kb in use.knowledge_bases],
                 roles=[self.app_roles[use.name]],
                 **common,
             )
@@ -362,7 +360,7 @@ class GenAIStack(Stack):
                 "ModelAccess",
                 models=[approved_model(m) for m in inputs.approved_models],
                 application_profile_arns=list(self.profiles.arns.values()),
-                knowledge_base_arns=[kb.knowledge_base_arn for kb in self.knowledge_bases.values()],
+                knowledge_bases=list(self.knowledge_bases.values()),
                 roles=invokers,
                 **common,
             )

@@ -243,10 +243,6 @@ PERSONA = Persona(name="data-scientist", description="x", trusted_accounts=())
             "inference profile",
         ),
         (
-            lambda: _model_access(knowledge_base_arns=["ABCDE12345"]),
-            "ModelAccessPolicy: knowledge_base_arns must be the ARN of a knowledge base",
-        ),
-        (
             lambda: _persona_roles(PERSONA, unguarded_model_arns=[MODEL_ID]),
             "PersonaRoles: unguarded_model_arns must be the ARN of a Bedrock model",
         ),

@@ -16,6 +16,7 @@ from genai_constructs.bedrock import (
     PromptCatalog,
     PromptSpec,
 )
+from genai_constructs.knowledge_base import GovernedKnowledgeBase
 
 SPEC = GuardrailSpec(
     content_filters={"HATE": "HIGH", "PROMPT_ATTACK": "MEDIUM"},
@@ -335,3 +336,21 @@ def test_applying_a_guardrail_includes_decrypting_it_through_bedrock() -> None:
     # An import that does not name its key grants what it can: ApplyGuardrail.
     central = by_role[True]["PolicyDocument"]["Statement"]
     assert [statement["Action"] for statement in central] == ["bedrock:ApplyGuardrail"]
+
+
+def test_model_access_takes_knowledge_bases_not_their_arns() -> None:
+    stack = new_stack()
+    arn = "arn:aws:bedrock:eu-west-1:123456789012:knowledge-base/ABCDE12345"
+    ModelAccessPolicy(
+        stack,
+        "Access",
+        models=[ApprovedModel("amazon.nova-lite-v1:0")],
+        guardrail=GovernedGuardrail.from_guardrail_attributes(
+            stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+        ),
+        knowledge_bases=[GovernedKnowledgeBase.from_knowledge_base_arn(stack, "Policies", arn)],
+    )
+    [policy] = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    retrieve = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert retrieve["UseKnowledgeBases"]["Resource"] == arn
+    assert retrieve["UseKnowledgeBases"]["Action"] == "bedrock:Retrieve"

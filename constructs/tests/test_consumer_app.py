@@ -96,7 +96,7 @@ def lob_stack(app: App) -> Stack:
         "ModelAccess",
         models=[ApprovedModel("amazon.nova-pro-v1:0")],
         guardrail=guardrail,
-        knowledge_base_arns=[knowledge_base.knowledge_base_arn],
+        knowledge_bases=[knowledge_base],
         roles=[application],
     )
     jobs = ec2.SecurityGroup(stack, "Jobs", vpc=network.vpc, allow_all_outbound=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Stack, Token
 from aws_cdk import aws_iam as iam
@@ -14,11 +15,14 @@ from genai_constructs.bedrock.guardrail import IGuardrail, guardrail_statements
 from genai_constructs.compliance import acknowledge
 from genai_constructs.validation import (
     APPLICATION_INFERENCE_PROFILE,
-    KNOWLEDGE_BASE,
     check_arns,
     is_model_id,
     is_profile_id,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: the knowledge base package imports this one's fingerprint.
+    from genai_constructs.knowledge_base.governed import IKnowledgeBase
 
 # IAM actions behind InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream:
 # the Converse APIs are authorized by the two invoke actions, there are no separate IAM actions.
@@ -94,8 +98,9 @@ class ModelAccessPolicy(Construct):
     :param models: the approved models, at least one.
     :param guardrail: the guardrail version every invocation must name.
     :param application_profile_arns: default none.
-    :param knowledge_base_arns: default none; Retrieve on these (RetrieveAndGenerate has no
-        resource type to limit it by; answers are generated with Converse and the guardrail).
+    :param knowledge_bases: default none; Retrieve on these, of this app or imported
+        (``GovernedKnowledgeBase.from_knowledge_base_arn``). RetrieveAndGenerate has no
+        resource type to limit it by; answers are generated with Converse and the guardrail.
     :param roles: roles the policy is attached to.
     """
 
@@ -107,7 +112,7 @@ class ModelAccessPolicy(Construct):
         models: Sequence[ApprovedModel],
         guardrail: IGuardrail,
         application_profile_arns: Sequence[str] = (),
-        knowledge_base_arns: Sequence[str] = (),
+        knowledge_bases: Sequence[IKnowledgeBase] = (),
         roles: Sequence[iam.IRole] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -119,7 +124,6 @@ class ModelAccessPolicy(Construct):
             application_profile_arns,
             APPLICATION_INFERENCE_PROFILE,
         )
-        check_arns("ModelAccessPolicy", "knowledge_base_arns", knowledge_base_arns, KNOWLEDGE_BASE)
 
         stack = Stack.of(self)
         guardrail_identifier = guardrail.versioned_arn
@@ -142,12 +146,12 @@ class ModelAccessPolicy(Construct):
             ),
             *guardrail_statements(guardrail, stack.region),
         ]
-        if knowledge_base_arns:
+        if knowledge_bases:
             statements.append(
                 iam.PolicyStatement(
                     sid="UseKnowledgeBases",
                     actions=["bedrock:Retrieve"],
-                    resources=list(knowledge_base_arns),
+                    resources=[kb.knowledge_base_arn for kb in knowledge_bases],
                 )
             )
         self.policy = iam.ManagedPolicy(
