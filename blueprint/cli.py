@@ -12,7 +12,8 @@ from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, re
 from blueprint.model import names
 from blueprint.model.identity import PlacementKind
 from blueprint.model.loader import load_config_or_exit
-from blueprint.model.plan import Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Plan
 
 
 def main(argv: list[str] | None = None) -> int:
