@@ -425,7 +425,7 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
 
 def print_summary(assembly: Path) -> int:
     """Print what a synthesized assembly holds; exit 1 if any nag finding is unacknowledged."""
-    from blueprint.assembly.audit import acknowledgments_by_pack
+    from blueprint.assembly.audit_controls import acknowledgments_by_pack
 
     cloud_assembly = read_assembly(assembly)
     report = cloud_assembly.nag_report
