@@ -12,7 +12,8 @@ from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, re
 from blueprint.model import names
 from blueprint.model.identity import PlacementKind
 from blueprint.model.loader import load_config_or_exit
-from blueprint.model.plan import Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Plan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -424,7 +425,7 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
 
 def print_summary(assembly: Path) -> int:
     """Print what a synthesized assembly holds; exit 1 if any nag finding is unacknowledged."""
-    from blueprint.assembly.audit import acknowledgments_by_pack
+    from blueprint.assembly.audit_controls import acknowledgments_by_pack
 
     cloud_assembly = read_assembly(assembly)
     report = cloud_assembly.nag_report

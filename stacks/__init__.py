@@ -22,7 +22,8 @@ from blueprint.model.inputs.ml import ml_inputs
 from blueprint.model.inputs.organization import model_catalogs
 from blueprint.model.inputs.security import security_inputs
 from blueprint.model.personas import AUDITOR
-from blueprint.model.plan import Placement, Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Placement, Plan
 from blueprint.model.workforce import admin_account, sign_ins
 from stacks import workforce
 from stacks.budgets import LOBS_PER_BUDGET_STACK, LobBudgetsStack

@@ -34,7 +34,8 @@ from blueprint.assembly.replacement import create_only_properties, resources_at_
 from blueprint.cli import guard_replacements, main
 from blueprint.model.inputs.compliance import check_settings
 from blueprint.model.loader import load_config
-from blueprint.model.plan import Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Plan
 from genai_constructs.checks import CheckSettings
 from tests.conftest import EXAMPLE, REPO, marked, only_lobs, synthesize_org
 from tests.docs import section

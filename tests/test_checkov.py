@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.assembly.audit import checkov_skips
+from blueprint.assembly.audit_controls import checkov_skips
 from blueprint.assembly.reader import read_assembly
 from tests.conftest import REPO, Synthesized
 

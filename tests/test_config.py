@@ -15,7 +15,7 @@ from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.data import data_inputs
 from blueprint.model.loader import load_config
-from blueprint.model.plan import plan_for
+from blueprint.model.placing import plan_for
 from blueprint.model.sections.genai import (
     FixedSizeChunking,
     HierarchicalChunking,

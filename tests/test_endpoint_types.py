@@ -16,7 +16,8 @@ from aws_cdk.assertions import Template
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
-from blueprint.model.plan import Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Plan
 from genai_constructs import endpoint_types
 from genai_constructs.endpoint_types import EndpointType
 from genai_constructs.network import PinnedZonesStack, PrivateNetwork, endpoint_services

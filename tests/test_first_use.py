@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.assembly.audit import acknowledgment_groups, release_metadata
+from blueprint.assembly.audit_controls import acknowledgment_groups
+from blueprint.assembly.audit_release import release_metadata
 from blueprint.assembly.audit_report import release_table
 from blueprint.assembly.reader import read_assembly
 from blueprint.cli import main

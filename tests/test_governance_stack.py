@@ -23,7 +23,7 @@ from blueprint.model.inputs.budgets import LobBudgetInputs
 from blueprint.model.inputs.governance import oversight_inputs
 from blueprint.model.inputs.security import security_inputs
 from blueprint.model.loader import load_config
-from blueprint.model.plan import plan_for
+from blueprint.model.placing import plan_for
 from stacks.budgets import LobBudgetsStack
 from stacks.compliance import add_compliance_gates
 from stacks.governance import LOBS_PER_OVERSIGHT_STACK, GovernanceStack, LobOversightStack

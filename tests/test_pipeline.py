@@ -25,7 +25,8 @@ from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.generate import generate_org
-from blueprint.model.plan import Placement, Plan, plan_for
+from blueprint.model.placing import plan_for
+from blueprint.model.plan import Placement, Plan
 from blueprint.model.rollout import (
     MAX_ACTIONS_PER_STAGE,
     MAX_STAGES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from blueprint.model.config import OrgConfig
 from blueprint.model.identity import PlacementKind
 from blueprint.model.personas import DATA_SCIENTIST
-from blueprint.model.plan import plan_for
+from blueprint.model.placing import plan_for
 
 
 def test_one_placement_per_platform_account_and_lob_environment(example_config: OrgConfig) -> None:
