@@ -16,11 +16,8 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import access_changes, build_report, write_audit
-from blueprint.assembly.audit_report import (
-    acknowledgment_group_table,
-    render_html,
-    summary_table,
-)
+from blueprint.assembly.audit_report import render_html
+from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table
 from blueprint.assembly.cost import (
     PRICES,
     by_resource_type,
@@ -819,7 +816,8 @@ def report_acknowledgments(report: Json) -> list[Json]:
 def test_every_table_is_exported_as_csv_and_listed_in_the_contents(
     report: Json, assembly_dir: Path, tmp_path: Path
 ) -> None:
-    from blueprint.assembly.audit_report import slug, tables
+    from blueprint.assembly.audit_report import slug
+    from blueprint.assembly.audit_tables import tables
 
     out = write_audit(report, copy_assembly(assembly_dir, tmp_path / "cdk.out"))
     html, markdown = (out / "index.html").read_text(), (out / "audit.md").read_text()

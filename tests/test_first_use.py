@@ -14,7 +14,7 @@ import yaml
 
 from blueprint.assembly.audit_controls import acknowledgment_groups
 from blueprint.assembly.audit_release import release_metadata
-from blueprint.assembly.audit_report import release_table
+from blueprint.assembly.audit_tables import release_table
 from blueprint.assembly.reader import read_assembly
 from blueprint.cli import main
 from tests.conftest import REPO, Synthesized, only_lobs

@@ -20,7 +20,7 @@ from blueprint.assembly.access.evaluate import Evaluator
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.access.world import build_world
 from blueprint.assembly.audit import operating_model
-from blueprint.assembly.audit_report import operating_model_table
+from blueprint.assembly.audit_tables import operating_model_table
 from blueprint.assembly.lint import lint_templates
 from blueprint.assembly.reader import read_assembly
 from blueprint.assembly.replacement import resources_at_risk, stateful_changes
