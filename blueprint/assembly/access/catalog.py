@@ -239,7 +239,7 @@ def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None
         for entry in entries or load_catalog()
         if applies(entry, plan)
         for placement in asked_in(entry, plan)
-        for query in queries(Selection(world, plan, placement), entry)
+        for query in entry_queries(Selection(world, plan, placement), entry)
     ]
 
 
@@ -259,7 +259,7 @@ def applies(entry: Entry, plan: Plan) -> bool:
     )
 
 
-def queries(selection: Selection, entry: Entry) -> Iterator[Query]:
+def entry_queries(selection: Selection, entry: Entry) -> Iterator[Query]:
     """Each request of ``entry`` for each principal and resource it selects in ``selection``."""
     placement = selection.placement.key
     for number, step in enumerate(entry.requests, start=1):

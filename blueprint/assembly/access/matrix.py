@@ -41,15 +41,15 @@ def access_matrix(world: World, plan: Plan) -> Json:
     for placement in plan.lob_environments():
         selection = Selection(world, plan, placement)
         selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
-        actors = [actor for selector in selectors for actor in actors(selection, selector)]
-        actors += _other_roles(world, placement, {actor.principal.arn for actor in actors})
+        asking = [actor for selector in selectors for actor in actors(selection, selector)]
+        asking += _other_roles(world, placement, {actor.principal.arn for actor in asking})
         columns = list(_columns(selection, placement))
         rows = [
             {
                 "principal": actor.label,
                 "cells": [_cell(evaluator, actor, column) for column in columns],
             }
-            for actor in actors
+            for actor in asking
         ]
         environments.append(
             {"placement": placement.key, "columns": [c.label for c in columns], "rows": rows}
