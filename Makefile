@@ -65,6 +65,7 @@ cost: install-synth
 # (a test fails while the checked-in copies differ).
 schema: install-synth
 	blueprint schema --out docs
+	python -m blueprint.assembly.access.selectors > docs/catalog-selectors.md
 
 # Your organization only (ORG=path/to/org.yaml, no default), after checking credentials and
 # the bootstrap of every target: make diff STACKS='claims-interactive-*'.

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from blueprint.model import names
+from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.data import DataInputs, VectorStoreInputs
 from blueprint.model.sections.genai import VectorStoreKind
 from genai_constructs import DataLakeZones, PrivateNetwork, acknowledge
@@ -112,7 +113,7 @@ class DataStack(Stack):
         if not inputs.tenancy:
             self._encrypt_catalog(security)
         for zone, bucket in self.lake.zones.items():
-            mark(bucket, f"zone/{zone}")
+            mark(bucket, AssetKind.ZONE, zone)
         if data_scientist:
             self._grant_data_scientist_access(data_scientist)
         ingestion = iam.Role.from_role_name(self, "Ingestion", inputs.ingestion_role)
@@ -137,10 +138,10 @@ class DataStack(Stack):
         }
         for name, vector_store in self.vector_stores.items():
             if isinstance(vector_store, OpenSearchVectorStore):
-                mark(vector_store.collection, f"vector-collection/{name}")
+                mark(vector_store.collection, AssetKind.VECTOR_COLLECTION, name)
             else:
-                mark(vector_store.bucket, f"vector-bucket/{name}")
-                mark(vector_store.index, f"vector-index/{name}")
+                mark(vector_store.bucket, AssetKind.VECTOR_BUCKET, name)
+                mark(vector_store.index, AssetKind.VECTOR_INDEX, name)
 
     @staticmethod
     def _denied_readers(inputs: DataInputs) -> dict[str, list[str]]:
@@ -198,14 +199,14 @@ class DataStack(Stack):
             if inputs.etl_schedule
             else None,
         )
-        mark(etl.state_machine, "etl/etl")
-        mark(etl.curate.function, "etl-function/curate")
+        mark(etl.state_machine, AssetKind.ETL, "etl")
+        mark(etl.curate.function, AssetKind.ETL_FUNCTION, "curate")
         for name, ruleset in etl.rulesets.items():
-            mark(ruleset, f"quality-ruleset/{name}")
+            mark(ruleset, AssetKind.QUALITY_RULESET, name)
         for name, table in etl.tables.items():
-            mark(table, f"curated-table/{name}")
+            mark(table, AssetKind.CURATED_TABLE, name)
         for name, table in etl.staged_tables.items():
-            mark(table, f"staged-table/{name}")
+            mark(table, AssetKind.STAGED_TABLE, name)
         return etl
 
     @staticmethod

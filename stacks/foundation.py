@@ -168,7 +168,7 @@ class FoundationStack(PinnedZonesStack):
     def _workload_role(self, workload: WorkloadRoleInputs) -> iam.Role:
         role = iam.Role(
             self,
-            f"Workload{pascal(workload.asset.replace('/', '-'))}",
+            f"Workload{pascal(str(workload.asset).replace('/', '-'))}",
             role_name=workload.name,
             description=workload.description,
             assumed_by=iam.CompositePrincipal(
@@ -187,11 +187,11 @@ class FoundationStack(PinnedZonesStack):
                     principals=[principal],
                 )
             )
-        self._may_assume(role, workload.assumes, workload.asset.replace("/", "-"))
-        self._remote_reads(role, workload.remote_reads, workload.asset.replace("/", "-"))
+        self._may_assume(role, workload.assumes, str(workload.asset).replace("/", "-"))
+        self._remote_reads(role, workload.remote_reads, str(workload.asset).replace("/", "-"))
         for key, value in workload.tags:
             Tags.of(role).add(key, value)
-        mark(role, workload.asset)
+        mark(role, workload.asset.kind, workload.asset.name)
         return role
 
     def _remote_reads(self, role: iam.Role, reads: tuple[RemotePrefix, ...], name: str) -> None:

@@ -18,6 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
+from blueprint.model.assets import AssetKind
 from blueprint.model.guardrail import GuardrailPolicy, spec_values
 from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from blueprint.model.sections.catalog import BedrockModel
@@ -440,26 +441,26 @@ class GenAIStack(Stack):
             )
 
     def _mark_assets(self, inputs: GenAIInputs) -> None:
-        mark(self.guardrail.guardrail, "guardrail/platform")
-        mark(self.guardrail.version, "guardrail-version/platform")
+        mark(self.guardrail.guardrail, AssetKind.GUARDRAIL, "platform")
+        mark(self.guardrail.version, AssetKind.GUARDRAIL_VERSION, "platform")
         for name, profile in self.profiles.profiles.items():
-            mark(profile, f"profile/{name}")
+            mark(profile, AssetKind.PROFILE, name)
         for name, prompt in self.prompts.prompts.items():
-            mark(prompt, f"prompt/{name}")
+            mark(prompt, AssetKind.PROMPT, name)
         for name, knowledge_base in self.knowledge_bases.items():
-            mark(knowledge_base.knowledge_base, f"knowledge-base/{name}")
-            mark(knowledge_base.role, f"knowledge-base-role/{name}")
+            mark(knowledge_base.knowledge_base, AssetKind.KNOWLEDGE_BASE, name)
+            mark(knowledge_base.role, AssetKind.KNOWLEDGE_BASE_ROLE, name)
         for name, ingestion in self.ingestions.items():
-            mark(ingestion.state_machine.role, f"ingestion-starter-role/{name}")
-            mark(ingestion.dead_letters, f"ingestion-dead-letters/{name}")
+            mark(ingestion.state_machine.role, AssetKind.INGESTION_STARTER_ROLE, name)
+            mark(ingestion.dead_letters, AssetKind.INGESTION_DEAD_LETTERS, name)
         for name, api in self.answer_apis.items():
-            mark(api.function.function, f"answer-api/{name}")
-            mark(api.role, f"answer-api-role/{name}")
+            mark(api.function.function, AssetKind.ANSWER_API, name)
+            mark(api.role, AssetKind.ANSWER_API_ROLE, name)
         for name, evaluation in self.evaluations.items():
-            mark(evaluation.function.function, f"rag-evaluation/{name}")
-            mark(evaluation.role, f"rag-evaluation-role/{name}")
+            mark(evaluation.function.function, AssetKind.RAG_EVALUATION, name)
+            mark(evaluation.role, AssetKind.RAG_EVALUATION_ROLE, name)
         logging = self.invocation_logging
         if logging is not None:
-            mark(logging.dead_letters, "invocation-logs/dead-letters")
-            mark(logging.function.role, "logging-role/invocation-logging")
-            mark(logging.function.function, "logging-function/invocation-logging")
+            mark(logging.dead_letters, AssetKind.INVOCATION_LOGS, "dead-letters")
+            mark(logging.function.role, AssetKind.LOGGING_ROLE, "invocation-logging")
+            mark(logging.function.function, AssetKind.LOGGING_FUNCTION, "invocation-logging")

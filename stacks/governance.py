@@ -25,6 +25,7 @@ from aws_cdk import aws_oam as oam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.governance import LobOversightInputs
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
 from genai_constructs.naming import pascal
@@ -112,8 +113,8 @@ class GovernanceStack(Stack):
         # The organization's record outlives its stack: removing the trail is a decision taken
         # in the management console, never a side effect of a template change.
         self.trail.apply_removal_policy(RemovalPolicy.RETAIN)
-        mark(self.trail, "trail/organization")
-        mark(self.log_archive, "zone/log-archive")
+        mark(self.trail, AssetKind.TRAIL, "organization")
+        mark(self.log_archive, AssetKind.ZONE, "log-archive")
         # CloudTrail checks the bucket policy when the trail is created.
         if self.log_archive.policy is not None:
             self.trail.node.add_dependency(self.log_archive.policy)

@@ -14,6 +14,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from blueprint.model import names
+from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.ml import (
     EndpointInputs,
     FineTuningInputs,
@@ -137,11 +138,11 @@ class MLStack(Stack):
             shared_spaces=dict(studio.shared_spaces),
         )
         if self.studio.mlflow is not None:
-            mark(self.studio.mlflow, f"mlflow/{studio.domain_name}")
+            mark(self.studio.mlflow, AssetKind.MLFLOW, studio.domain_name)
         for user, profile in zip(studio.users, self.studio.users, strict=True):
-            mark(profile, f"studio-user/{user}")
+            mark(profile, AssetKind.STUDIO_USER, user)
         for name, space in self.studio.shared_spaces.items():
-            mark(space, f"studio-space/{name}")
+            mark(space, AssetKind.STUDIO_SPACE, name)
 
     def _pipeline(self, entry: FineTuningInputs, inputs: MLInputs) -> FineTuningPipeline:
         spec = fine_tuning_spec(entry)
@@ -163,10 +164,10 @@ class MLStack(Stack):
             workload_tag=names.PIPELINE_TAG,
         )
         subscribe(pipeline.approvals, inputs.alert_emails)
-        mark(pipeline.pipeline, f"pipeline/{spec.name}")
-        mark(pipeline.model_package_group, f"model-package-group/{spec.name}")
-        mark(pipeline.role, f"pipeline-role/{spec.name}")
-        mark(pipeline.record_evaluation.function, f"evaluation-function/{spec.name}")
+        mark(pipeline.pipeline, AssetKind.PIPELINE, spec.name)
+        mark(pipeline.model_package_group, AssetKind.MODEL_PACKAGE_GROUP, spec.name)
+        mark(pipeline.role, AssetKind.PIPELINE_ROLE, spec.name)
+        mark(pipeline.record_evaluation.function, AssetKind.EVALUATION_FUNCTION, spec.name)
         return pipeline
 
     def _recipe_image(self, repository: str, parameter_path: str) -> RecipeImage:
@@ -180,11 +181,11 @@ class MLStack(Stack):
             log_retention=self.security.retention,
             removal_policy=self.security.removal_policy,
         )
-        mark(image.repository, f"recipe-repository/{repository}")
-        mark(image.project, f"recipe-project/{repository}")
-        mark(image.build_role, f"recipe-builder/{repository}")
-        mark(image.state_machine, f"recipe-build/{repository}")
-        mark(image.state_machine.role, f"recipe-build-starter/{repository}")
+        mark(image.repository, AssetKind.RECIPE_REPOSITORY, repository)
+        mark(image.project, AssetKind.RECIPE_PROJECT, repository)
+        mark(image.build_role, AssetKind.RECIPE_BUILDER, repository)
+        mark(image.state_machine, AssetKind.RECIPE_BUILD, repository)
+        mark(image.state_machine.role, AssetKind.RECIPE_BUILD_STARTER, repository)
         return image
 
     def _import(
@@ -204,8 +205,8 @@ class MLStack(Stack):
             artifacts_bucket=self.zones["artifacts"],
             workload_tag=names.PIPELINE_TAG,
         )
-        mark(staging.pipeline, f"model-import/{model_id}")
-        mark(staging.role, f"model-import-role/{model_id}")
+        mark(staging.pipeline, AssetKind.MODEL_IMPORT, model_id)
+        mark(staging.role, AssetKind.MODEL_IMPORT_ROLE, model_id)
         return staging
 
     def _release(self, release: ReleaseInputs, endpoints: tuple[EndpointInputs, ...]) -> None:
@@ -231,9 +232,9 @@ class MLStack(Stack):
             log_retention=self.security.retention,
             workload_tag=names.PIPELINE_TAG,
         )
-        mark(self.release.role, "model-release-role/release")
+        mark(self.release.role, AssetKind.MODEL_RELEASE_ROLE, "release")
         for group_name, group in self.release.release_groups.items():
-            mark(group, f"model-package-group/{group_name}")
+            mark(group, AssetKind.MODEL_PACKAGE_GROUP, group_name)
 
     def _publish_endpoint(self, name: str, endpoint: GpuEndpoint, parameter_path: str) -> None:
         """The endpoint's name (CloudFormation generates it) under the environment's path,
@@ -291,9 +292,9 @@ class MLStack(Stack):
         Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
         if endpoint.monitor_role is not None:
             Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
-        mark(endpoint.endpoint, f"endpoint/{config.name}")
+        mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
         self._publish_endpoint(config.name, endpoint, parameter_path)
-        mark(endpoint.role, f"endpoint-role/{config.name}")
+        mark(endpoint.role, AssetKind.ENDPOINT_ROLE, config.name)
         for consumer in entry.consumers:
             role = iam.Role.from_role_name(
                 self, f"Consumer{pascal(config.name)}{pascal(consumer)}", consumer

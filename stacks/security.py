@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.security import SecurityInputs
 from genai_constructs import AccessLogBucket, GovernedBucket, PlatformKey
 from genai_constructs.retention import log_retention
@@ -61,10 +62,10 @@ class SecurityStack(Stack):
             retention=self.retention,
             removal_policy=removal,
         )
-        mark(self.data_key, "key/data")
-        mark(self.logs_key, "key/logs")
-        mark(self.access_log_bucket, "access-logs/bucket")
-        mark(self.flow_log_group, "flow-logs/log-group")
+        mark(self.data_key, AssetKind.KEY, "data")
+        mark(self.logs_key, AssetKind.KEY, "logs")
+        mark(self.access_log_bucket, AssetKind.ACCESS_LOGS, "bucket")
+        mark(self.flow_log_group, AssetKind.FLOW_LOGS, "log-group")
         self.invocation_log_group: logs.LogGroup | None = None
         if inputs.invocation_log_stores:
             self._add_invocation_log_stores(
@@ -90,7 +91,7 @@ class SecurityStack(Stack):
             retention=self.retention,
             removal_policy=self.removal_policy,
         )
-        mark(log_group, "invocation-logs/log-group")
+        mark(log_group, AssetKind.INVOCATION_LOGS, "log-group")
         self.invocation_log_bucket = GovernedBucket(
             self,
             "ModelInvocationArchive",
@@ -100,7 +101,7 @@ class SecurityStack(Stack):
             removal_policy=self.removal_policy,
             noncurrent_version_days=noncurrent_version_days,
         ).bucket
-        mark(self.invocation_log_bucket, "zone/invocation-logs")
+        mark(self.invocation_log_bucket, AssetKind.ZONE, "invocation-logs")
         self.invocation_log_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBedrockInvocationLogDelivery",

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from blueprint.assembly.access.catalog import applies, load_catalog, run_catalog
+from blueprint.assembly.access.catalog import Entry, applies, load_catalog, run_catalog
 from blueprint.assembly.access.question import Questions
+from blueprint.assembly.access.selectors import CONTEXT, PRINCIPALS, RESOURCES
 from blueprint.cli import main
+from blueprint.model.assets import DESCRIPTIONS, AssetKind
 from tests.conftest import EXAMPLE, Synthesized
 from tests.docs import documentation
 
@@ -52,6 +55,67 @@ def test_the_catalog_covers_what_the_issue_requires() -> None:
     assert any(e.resource == "model/above-classification" for e in attacks)
     assert any(e.action == "kms:CreateGrant" for e in attacks)
     assert all(len(e.why) > 20 for e in entries.values())
+
+
+def selector_entry(principal: str, resource: str) -> Json:
+    return {
+        "id": "probe",
+        "expect": "deny",
+        "environments": ["interactive"],
+        "principal": principal,
+        "action": "s3:GetObject",
+        "resource": resource,
+        "why": "A test of the selector registries.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("principal", "resource", "message"),
+    [
+        ("nobody/x", "zone/raw", "unknown principal selector kind 'nobody' in 'nobody/x'"),
+        ("persona/auditor", "zones/raw", "unknown resource selector kind 'zones' in 'zones/raw'"),
+        ("other-lob/persona", "zone/raw", "the principal selector 'persona' is none of the forms"),
+        ("hub/apps/*", "zone/raw", "unknown principal selector kind 'apps' in 'apps/*'"),
+        ("app/claims", "zone/raw", "'app/claims' is none of the forms of app: app/*"),
+        ("persona/auditor", "model/cheapest", "none of the forms of model: model/approved | "),
+        ("persona/auditor", "guardrail/own", "guardrail/own' is none of the forms of guardrail"),
+    ],
+    ids=["principal", "resource", "nested-bare", "nested", "argument", "literal", "own"],
+)
+def test_a_selector_of_no_registered_kind_or_form_is_refused(
+    principal: str, resource: str, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Entry.model_validate(selector_entry(principal, resource))
+
+
+def test_an_unknown_kind_is_refused_naming_every_known_kind() -> None:
+    with pytest.raises(ValueError, match="unknown principal selector kind") as refused:
+        PRINCIPALS.lookup("nobody")
+    assert str(refused.value).endswith(f"known kinds: {', '.join(sorted(PRINCIPALS.kinds))}")
+    assert "persona, pipeline, rag-evaluation" in str(refused.value)
+    with pytest.raises(ValueError, match="known kinds: access-logs, answer-api, answer-api-role, "):
+        RESOURCES.lookup("nothing/*")
+    with pytest.raises(ValueError, match="registered twice"):
+        PRINCIPALS.add("persona", ("<name>",), PRINCIPALS.kinds["persona"].resolve)
+
+
+def test_every_kind_the_stacks_mark_is_a_documented_resource_selector(
+    example_access: Questions,
+) -> None:
+    """The marks' kinds are one list, which the templates keep to: each kind selects what is
+    marked so, and is described."""
+    assert set(DESCRIPTIONS) == set(AssetKind)
+    assert set(AssetKind) <= set(RESOURCES.kinds)
+    marked = {kind for _, kind, _ in example_access.world.assets}
+    assert marked == {kind.value for kind in AssetKind}
+
+
+def test_a_context_value_of_no_kind_is_its_literal_text() -> None:
+    assert CONTEXT.problem("own-profile") is None
+    assert CONTEXT.problem("key/data") is None
+    for literal in ("Private", "sagemaker.amazonaws.com", "mlflow/", "guardrail/x"):
+        assert CONTEXT.problem(literal) is not None
 
 
 def copy_assembly(example: Synthesized, destination: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from blueprint.assembly.access.selectors import GRAMMAR_FILE, TABLES, grammar_text
 from tests.docs import README, REPO, documentation, documents, headings, outside_fences
 
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -175,3 +176,20 @@ def test_the_figures_the_documents_quote_come_from_the_code() -> None:
     budget_row = f"budget per LOB over the spend of its accounts, {budgets} LOBs per stack"
     assert budget_row in text
     assert f"a metrics-only dashboard per LOB, {oversight} LOBs per stack" in text
+
+
+# --- the access catalog's selector grammar ------------------------------------------------------
+
+
+def test_the_selector_grammar_lists_exactly_the_registered_kinds() -> None:
+    """docs/catalog-selectors.md is what the registries render (`make schema`), and each of its
+    tables lists every kind of its registry, and no other."""
+    page = (REPO / "docs" / GRAMMAR_FILE).read_text()
+    assert page == grammar_text(), "docs/catalog-selectors.md is stale: run `make schema`"
+    sections = dict(re.findall(r"^## (.+)\n((?:(?!^## ).*\n?)*)", page, re.MULTILINE))
+    for registry, title, _, _ in TABLES:
+        rows = re.findall(r"^\| (`.*?) \| .* \|$", sections[title], re.MULTILINE)
+        listed = {s.split("/")[0] for row in rows for s in re.findall(r"`([^`]+)`", row)}
+        assert listed == set(registry.kinds), title
+        assert len(rows) == len(registry.kinds), title
+    assert [title for _, title, _, _ in TABLES] == list(sections)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from blueprint.assembly.access.catalog import Actor, Selection, Target
 from blueprint.assembly.access.evaluate import Evaluator, Request
+from blueprint.assembly.access.selection import Actor, Selection, Target
+from blueprint.assembly.access.selectors import actors, targets
 from blueprint.assembly.access.symbols import Symbol
 from blueprint.assembly.access.world import World
+from blueprint.model.assets import AssetKind
 from blueprint.model.personas import persona_names
 from blueprint.model.plan import Placement, Plan
 
@@ -39,15 +41,15 @@ def access_matrix(world: World, plan: Plan) -> Json:
     for placement in plan.lob_environments():
         selection = Selection(world, plan, placement)
         selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
-        actors = [actor for selector in selectors for actor in selection.actors(selector)]
-        actors += _other_roles(world, placement, {actor.principal.arn for actor in actors})
+        asking = [actor for selector in selectors for actor in actors(selection, selector)]
+        asking += _other_roles(world, placement, {actor.principal.arn for actor in asking})
         columns = list(_columns(selection, placement))
         rows = [
             {
                 "principal": actor.label,
                 "cells": [_cell(evaluator, actor, column) for column in columns],
             }
-            for actor in actors
+            for actor in asking
         ]
         environments.append(
             {"placement": placement.key, "columns": [c.label for c in columns], "rows": rows}
@@ -74,17 +76,17 @@ def _other_roles(world: World, placement: Placement, listed: set[Symbol]) -> lis
 
 def _columns(selection: Selection, placement: Placement) -> Iterator[Column]:
     read_write = (("read", "s3:GetObject"), ("write", "s3:PutObject"))
-    for zone in selection.world.assets_of(placement.key, "zone"):
-        for target in selection.targets(f"object/{zone.name}"):
+    for zone in selection.world.assets_of(placement.key, AssetKind.ZONE):
+        for target in targets(selection, f"object/{zone.name}"):
             yield Column(f"zone/{zone.name}", target, read_write, {})
-    for target in selection.targets("key/data"):
+    for target in targets(selection, "key/data"):
         yield Column("key/data", target, (("decrypt", "kms:Decrypt"),), {})
     guardrail = {GUARDRAIL_KEY: tuple(selection.guardrail_identifiers())}
     invoke = (("invoke", "bedrock:InvokeModel"),)
     for which in ("approved", "above-classification"):
-        for target in selection.targets(f"model/{which}"):
+        for target in targets(selection, f"model/{which}"):
             yield Column(target.label, target, invoke, guardrail)
-    for target in selection.targets("endpoint/*"):
+    for target in targets(selection, "endpoint/*"):
         yield Column(target.label, target, (("invoke", "sagemaker:InvokeEndpoint"),), {})
 
 

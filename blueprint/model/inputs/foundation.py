@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blueprint.model import names
+from blueprint.model.assets import AssetKind, AssetName
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import PlacementKind
@@ -56,7 +57,7 @@ class WorkloadRoleInputs:
     """
 
     name: str
-    asset: str
+    asset: AssetName
     description: str
     services: tuple[str, ...]
     tags: tuple[tuple[str, str], ...]
@@ -252,7 +253,7 @@ def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInput
     applications = tuple(
         WorkloadRoleInputs(
             name=names.app_role_name(placement.prefix, use_case.name),
-            asset=f"app-role/{use_case.name}",
+            asset=AssetName(AssetKind.APP_ROLE, use_case.name),
             description=f"Runs the {use_case.name} application of {placement.key}",
             services=APPLICATION_SERVICES,
             tags=(names.APPLICATION_TAG, ("use-case", use_case.name)),
@@ -264,7 +265,7 @@ def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInput
     )
     ingestion = WorkloadRoleInputs(
         name=names.ingestion_role_name(placement.prefix),
-        asset="ingestion-role/ingestion",
+        asset=AssetName(AssetKind.INGESTION_ROLE, "ingestion"),
         description=f"ETL jobs of {placement.key}: the writer of its data zones",
         services=INGESTION_SERVICES,
         tags=(names.PIPELINE_TAG,),
@@ -282,7 +283,7 @@ def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
     consumers = tuple(
         WorkloadRoleInputs(
             name=names.app_role_name(hub.prefix, consumer.name),
-            asset=f"app-role/{consumer.name}",
+            asset=AssetName(AssetKind.APP_ROLE, consumer.name),
             description=f"The {consumer.name} LOB's use of the hub's shared assets",
             services=APPLICATION_SERVICES,
             tags=(names.APPLICATION_TAG, ("use-case", consumer.name)),
@@ -298,7 +299,7 @@ def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
     )
     ingestion = WorkloadRoleInputs(
         name=names.ingestion_role_name(hub.prefix),
-        asset="ingestion-role/ingestion",
+        asset=AssetName(AssetKind.INGESTION_ROLE, "ingestion"),
         description="ETL jobs of the hub: copy promoted documents, write the hub's zones",
         services=INGESTION_SERVICES,
         tags=(names.PIPELINE_TAG,),
