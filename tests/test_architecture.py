@@ -122,3 +122,18 @@ def test_the_command_line_starts_without_the_cdk() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+LONGEST_MODULE = 500
+LONG_ON_PURPOSE = "Over 500 lines on purpose"
+
+
+def test_no_module_of_the_blueprint_or_the_library_is_long_without_saying_why() -> None:
+    long = [
+        str(path.relative_to(REPO))
+        for path in sources()
+        if path.parts[len(REPO.parts)] in ("blueprint", "constructs")
+        and len(path.read_text().splitlines()) > LONGEST_MODULE
+        and LONG_ON_PURPOSE not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert long == []

@@ -1,5 +1,8 @@
 """Chains: how one principal becomes another, and what it reaches through them.
 
+(Over 500 lines on purpose: the privilege graph's edge kinds below are found by one class
+that shares the evaluator, the world and the search; each kind is a method of it.)
+
 A real attack takes several calls: assume a role, update a stack CloudFormation deploys with
 its service role, replace a function's code. The privilege graph has a node per role of the
 assembly (and per CDK bootstrap role of each of its accounts and regions) and an edge where

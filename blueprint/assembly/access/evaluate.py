@@ -1,5 +1,9 @@
 """Allow, deny or unknown: one request evaluated as AWS evaluates it.
 
+(Over 500 lines on purpose: the evaluator follows AWS's evaluation order step by step in
+one class, and the order is what a reviewer checks against AWS's documentation; split, it
+would be read across files.)
+
 The order of the IAM policy evaluation logic: an explicit deny in any policy (SCP, RCP,
 resource policy, identity policy, permissions boundary) decides; then the SCPs and RCPs must
 allow (AWS's FullAWSAccess and RCPFullAWSAccess are attached by default, and the platform's

@@ -1,5 +1,8 @@
 """Everything that decides access in a cloud assembly, gathered from its templates.
 
+(Over 500 lines on purpose: one reader of every template, so that each policy is read once
+and in one way; the evaluator, chains and doors all ask this world.)
+
 Roles with their identity policies, boundary and trust policy; the resource policies of
 buckets, keys, topics, queues, model package groups and OpenSearch collections; the default
 key of each bucket; the SCPs and RCPs with the accounts they are attached to; and the
