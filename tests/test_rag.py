@@ -64,7 +64,7 @@ def test_no_chunking_is_one_chunk_per_document() -> None:
     from stacks.genai import data_source_chunking
 
     chunking = data_source_chunking(NoChunking(strategy="none"))
-    assert chunking.configuration.chunking_strategy == "NONE"
+    assert chunking.strategy == "NONE"
 
 
 def test_each_data_source_chunks_as_configured(example: Synthesized) -> None:

@@ -176,7 +176,7 @@ def test_chunking_leaves_unresolved_values_to_the_deploy() -> None:
     assert Token.is_unresolved(size)
     # Neither the parent's range nor the order of the sizes can be checked before deploy.
     chunking = Chunking.hierarchical(parent_max_tokens=size, child_max_tokens=300)
-    assert chunking.configuration.chunking_strategy == "HIERARCHICAL"
+    assert chunking.strategy == "HIERARCHICAL"
     with pytest.raises(ValueError, match="child_max_tokens must be 1-8192"):
         Chunking.hierarchical(parent_max_tokens=size, child_max_tokens=9000)
 

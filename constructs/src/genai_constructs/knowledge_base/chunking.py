@@ -13,10 +13,17 @@ MAX_CHUNK_TOKENS = 8192
 
 class Chunking:
     """How a data source splits documents before embedding them; build one with
-    ``fixed_size``, ``hierarchical``, ``semantic`` or ``none``."""
+    ``fixed_size``, ``hierarchical``, ``semantic`` or ``none`` (its CloudFormation form stays
+    inside the package: ``chunking_configuration``)."""
 
     def __init__(self, configuration: bedrock.CfnDataSource.ChunkingConfigurationProperty) -> None:
-        self.configuration = configuration
+        self._configuration = configuration
+
+    @property
+    def strategy(self) -> str:
+        """Bedrock's name of the strategy: ``FIXED_SIZE``, ``HIERARCHICAL``, ``SEMANTIC``,
+        ``NONE``."""
+        return str(self._configuration.chunking_strategy)
 
     @staticmethod
     def fixed_size(*, max_tokens: int = 300, overlap_percent: int = 20) -> Chunking:
@@ -88,3 +95,10 @@ class Chunking:
         return Chunking(
             bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy="NONE")
         )
+
+
+def chunking_configuration(
+    chunking: Chunking,
+) -> bedrock.CfnDataSource.ChunkingConfigurationProperty:
+    """The data source property ``chunking`` writes."""
+    return chunking._configuration

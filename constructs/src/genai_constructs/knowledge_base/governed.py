@@ -27,7 +27,7 @@ from genai_constructs.compliance import (
     nag_reference,
 )
 from genai_constructs.grants import grant
-from genai_constructs.knowledge_base.chunking import Chunking
+from genai_constructs.knowledge_base.chunking import Chunking, chunking_configuration
 from genai_constructs.knowledge_base.vector_stores import VectorStore
 from genai_constructs.naming import collection_part_name
 from genai_constructs.validation import BEDROCK_MODEL, check_arn
@@ -315,7 +315,7 @@ class GovernedKnowledgeBase(Construct):
             else None
         )
         return bedrock.CfnDataSource.VectorIngestionConfigurationProperty(
-            chunking_configuration=chunking.configuration, parsing_configuration=parsing
+            chunking_configuration=chunking_configuration(chunking), parsing_configuration=parsing
         )
 
     def grant_start_ingestion(self, grantee: iam.IGrantable) -> iam.Grant:
