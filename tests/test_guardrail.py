@@ -135,3 +135,20 @@ def test_the_spec_takes_every_field_the_guardrail_resource_has() -> None:
     assert spec.denied_topics == (DeniedTopicSpec("advice", "Investment advice.", ()),)
     assert spec.words == ("alpha",)
     assert spec.blocked_input_message == policy.blocked_input_message
+
+
+def test_a_loosening_is_found_however_the_file_writes_it() -> None:
+    """A quoted threshold and a key with spaces read as validation reads them (the number,
+    the stripped key), so neither slips a looser guardrail past the check."""
+    policy = {"pii": {"US_SOCIAL_SECURITY_NUMBER": "block"}, "grounding_threshold": "0.75"}
+    additions = {
+        "pii": {"US_SOCIAL_SECURITY_NUMBER ": " anonymize"},
+        "grounding_threshold": "0.1",
+    }
+    assert [(p.path, p.message) for p in loosening_problems(policy, additions, "g")] == [
+        (
+            "g.pii.US_SOCIAL_SECURITY_NUMBER",
+            "the organization blocks US_SOCIAL_SECURITY_NUMBER; allowed: block",
+        ),
+        ("g.grounding_threshold", "0.1 is below the organization's 0.75; allowed: 0.75 to 0.99"),
+    ]

@@ -475,6 +475,22 @@ def test_an_lobs_guardrail_is_never_looser_than_the_organizations(tmp_path: Path
     ]
 
 
+
+def test_a_looser_guardrail_written_in_quotes_or_with_spaces_is_refused(tmp_path: Path) -> None:
+    """Validation reads "0.1" as 0.1 and strips a key: so does the never-looser check."""
+    data = decentralized_data()
+    data["lobs"][0]["genai"]["guardrails"] = {
+        "pii": {"US_SOCIAL_SECURITY_NUMBER ": "anonymize"},
+        "grounding_threshold": "0.1",
+    }
+    assert sorted(problems(data, tmp_path)) == [
+        "lobs[claims].genai.guardrails.grounding_threshold: 0.1 is below the organization's "
+        "0.75; allowed: 0.75 to 0.99",
+        "lobs[claims].genai.guardrails.pii.US_SOCIAL_SECURITY_NUMBER: the organization blocks "
+        "US_SOCIAL_SECURITY_NUMBER; allowed: block",
+    ]
+
+
 # --- the federated model's hub ----------------------------------------------------------
 
 HUB_ACCOUNT = "888888888888"

@@ -226,13 +226,14 @@ def loosening_problems(
 ) -> Iterator[ConfigProblem]:
     """Where an LOB's additions (the file's raw mapping at ``path``) loosen the organization's
     policy (raw mapping, of ``model``): a weaker filter, an unblocked entity, a lower
-    threshold."""
+    threshold. Values are read as validation will read them (text stripped, a number in
+    quotes a number), so what is checked here is what is deployed."""
     strengths = [s.value for s in FilterStrength]
     for name, marker in guardrail_fields(model).items():
         ours, theirs = policy.get(name), additions.get(name)
         if marker.lob is Tightening.STRONGER and isinstance(theirs, dict):
-            floors = ours if isinstance(ours, dict) else {}
-            for key, strength in theirs.items():
+            floors = _stripped(ours)
+            for key, strength in _stripped(theirs).items():
                 floor = floors.get(key, FilterStrength.NONE.value)
                 known = strength in strengths and floor in strengths
                 if known and strengths.index(strength) < strengths.index(floor):
@@ -242,20 +243,47 @@ def loosening_problems(
                         f"allowed: {', '.join(strengths[strengths.index(floor) :])}",
                     )
         elif marker.lob is Tightening.BLOCK_KEPT and isinstance(theirs, dict):
-            blocked = ours if isinstance(ours, dict) else {}
-            for key, action in theirs.items():
+            blocked = _stripped(ours)
+            for key, action in _stripped(theirs).items():
                 if blocked.get(key) == PiiAction.BLOCK.value and action != PiiAction.BLOCK.value:
                     yield ConfigProblem(
                         f"{path}.{name}.{key}",
                         f"the organization blocks {key}; allowed: block",
                     )
         elif marker.lob is Tightening.HIGHER:
-            if isinstance(theirs, int | float) and isinstance(ours, int | float) and theirs < ours:
+            value, floor = _number(theirs), _number(ours)
+            if value is not None and floor is not None and value < floor:
                 yield ConfigProblem(
                     f"{path}.{name}",
                     f"{theirs} is below the organization's {ours}; allowed: {ours} to "
                     f"{THRESHOLD_CEILING}",
                 )
+
+
+def _stripped(mapping: Any) -> dict[Any, Any]:
+    """A raw mapping's keys and text values as validation reads them (whitespace stripped)."""
+    if not isinstance(mapping, dict):
+        return {}
+    return {
+        (key.strip() if isinstance(key, str) else key): (
+            value.strip() if isinstance(value, str) else value
+        )
+        for key, value in mapping.items()
+    }
+
+
+def _number(value: Any) -> float | None:
+    """A raw value as validation reads a number (a number in quotes too); none otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def spec_values(policy: GuardrailPolicy, nested: Callable[..., Any]) -> dict[str, Any]:
