@@ -475,7 +475,6 @@ def test_an_lobs_guardrail_is_never_looser_than_the_organizations(tmp_path: Path
     ]
 
 
-
 def test_a_looser_guardrail_written_in_quotes_or_with_spaces_is_refused(tmp_path: Path) -> None:
     """Validation reads "0.1" as 0.1 and strips a key: so does the never-looser check."""
     data = decentralized_data()
