@@ -130,6 +130,10 @@ TUNING = (*LOB, "ml", "fine_tuning", 0)
             "9a6702d4-1011-70c3-5b7e-1f2a3b4c5d99",
         ),
         (("platform", "acknowledgment_reviews"), [{"rule": "AwsSolutions-IAM5", "owner": "x"}]),
+        (("organization", "allowed_regions"), ["eu-west-1", "eu-west-1"]),
+        (("platform", "azs"), ["eu-west-1a", "eu-west-1a"]),
+        (("platform", "alert_emails"), ["team@example.com", "team@example.com"]),
+        ((*LOB, "environments", "prod", "extra_endpoints"), ["Logs", "Logs"]),
     ],
 )
 def test_what_one_value_decides_the_schema_refuses_as_validate_does(

@@ -179,7 +179,8 @@ def _takes(root: Json, node: Json) -> str:
     if "properties" in node:
         return "a section"
     if kind == "array":
-        return _sized(f"a list, each {_takes(root, node.get('items', {}))}", node, "entries")
+        once = ", each once" if node.get("uniqueItems") else ""
+        return _sized(f"a list, each {_takes(root, node.get('items', {}))}{once}", node, "entries")
     if kind == "object":
         return _sized(_mapping(root, node), node, "entries")
     if kind in ("integer", "number"):

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from blueprint.model.fields import Model, matching, one_of
 from blueprint.model.sections.values import (
+    UNIQUE_ITEMS,
     DataClassification,
     OwnerSlashName,
     Region,
@@ -43,7 +44,7 @@ class CrossRegionProfile(Model):
         ),
     ]
     """The system inference profile's prefix."""
-    regions: Annotated[list[Region], Field(min_length=1), AfterValidator(unique)]
+    regions: Annotated[list[Region], Field(min_length=1), AfterValidator(unique), UNIQUE_ITEMS]
     """Every region the profile may route to, within allowed_regions."""
 
 

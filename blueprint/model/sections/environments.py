@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator
 
 from blueprint.model.fields import EnvironmentName, Model, one_of
-from blueprint.model.sections.values import AccountId, AvailabilityZones, Cidr, Region, unique
+from blueprint.model.sections.values import (
+    UNIQUE_ITEMS,
+    AccountId,
+    AvailabilityZones,
+    Cidr,
+    Region,
+    unique,
+)
 from genai_constructs.endpoint_types import endpoint_names
 
 ENVIRONMENT_NAMES = ("interactive", "nonprod", "prod")
@@ -47,6 +54,7 @@ class EnvironmentConfig(Model):
     extra_endpoints: Annotated[
         list[Annotated[str, AfterValidator(_endpoint), one_of(endpoint_names())]],
         AfterValidator(unique),
+        UNIQUE_ITEMS,
     ] = []
     """Interface endpoints beyond those the platform's own workloads use (e.g. Logs, EcrApi and
     EcrDocker for ECS tasks of the applications), each once."""

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from blueprint.model.fields import EnvironmentName, Model, matching
 from blueprint.model.guardrail import GuardrailOverrides
-from blueprint.model.sections.values import KeyPrefix, Schedule, Slug, unique
+from blueprint.model.sections.values import UNIQUE_ITEMS, KeyPrefix, Schedule, Slug, unique
 
 
 class RagEvaluationConfig(Model):
@@ -61,9 +61,9 @@ class UseCase(Model):
     """The use case; it gets one inference profile and one application role."""
     model: str
     """A text model of the catalog allowed for the LOB's classification."""
-    knowledge_bases: Annotated[list[Slug], AfterValidator(unique)] = []
+    knowledge_bases: Annotated[list[Slug], AfterValidator(unique), UNIQUE_ITEMS] = []
     """The LOB's own knowledge bases it retrieves from."""
-    endpoints: Annotated[list[Slug], AfterValidator(unique)] = []
+    endpoints: Annotated[list[Slug], AfterValidator(unique), UNIQUE_ITEMS] = []
     """The LOB's own GPU endpoints it calls."""
     rag: RagConfig = RagConfig()
     """Its answer API and evaluation; only on use cases with knowledge bases."""
@@ -242,7 +242,9 @@ class GenAIConfig(Model):
     """The LOB's prompt catalog."""
     knowledge_bases: list[KnowledgeBaseConfig] = []
     """The LOB's knowledge bases."""
-    catalog: Annotated[list[str], Field(min_length=1), AfterValidator(unique)] | None = None
+    catalog: (
+        Annotated[list[str], Field(min_length=1), AfterValidator(unique), UNIQUE_ITEMS] | None
+    ) = None
     """The Bedrock models of the organization's catalog the LOB approves for itself (decentralized
     only; default all); covers its use cases, prompts and embedding models."""
     guardrails: GuardrailOverrides | None = None

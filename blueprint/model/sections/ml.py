@@ -9,7 +9,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from blueprint.model.fields import Model, matching, one_of
-from blueprint.model.sections.values import SLUG, KeyPrefix, Schedule, Slug, unique
+from blueprint.model.sections.values import SLUG, UNIQUE_ITEMS, KeyPrefix, Schedule, Slug, unique
 from genai_constructs.gpu_memory import LORA_MODULES
 
 
@@ -50,6 +50,7 @@ class FineTuningConfig(Model):
         list[Annotated[str, AfterValidator(_lora_module), one_of(LORA_MODULES)]],
         Field(min_length=1),
         AfterValidator(unique),
+        UNIQUE_ITEMS,
     ] = ["q_proj", "v_proj"]
     """The projections LoRA adapts, each once."""
     gradient_checkpointing: bool = True

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StrictBool
 
 from blueprint.model.fields import EnvironmentName, Model, matching
-from blueprint.model.sections.values import AccountId, Region, Slug, unique
+from blueprint.model.sections.values import UNIQUE_ITEMS, AccountId, Region, Slug, unique
 from genai_constructs.naming import ORGANIZATION_ID, ORGANIZATION_ROOT_ID
 
 
@@ -53,7 +53,9 @@ class OrganizationConfig(Model):
     """The AWS Organizations management account."""
     home_region: Region
     """Region of the platform accounts; one of allowed_regions (validate checks)."""
-    allowed_regions: Annotated[list[Region], Field(min_length=1), AfterValidator(unique)]
+    allowed_regions: Annotated[
+        list[Region], Field(min_length=1), AfterValidator(unique), UNIQUE_ITEMS
+    ]
     """Regions any environment may use, each once; the organization policies deny the others."""
     operating_model: OperatingModel = OperatingModel.FEDERATED
     """Who runs what: federated (the central team governs, each LOB runs its workloads in its own
@@ -84,9 +86,9 @@ class Assignment(Model):
     # One of the persona records (blueprint/model/personas.py); validation names them.
     persona: Slug
     """A persona of the platform, where it exists (validate names them)."""
-    lobs: Annotated[list[Slug], AfterValidator(unique)] = []
+    lobs: Annotated[list[Slug], AfterValidator(unique), UNIQUE_ITEMS] = []
     """LOBs of this file whose environments the group signs in to."""
-    environments: Annotated[list[EnvironmentName], AfterValidator(unique)] = []
+    environments: Annotated[list[EnvironmentName], AfterValidator(unique), UNIQUE_ITEMS] = []
     """Which of those LOBs' environments; default each one where the persona exists."""
     platform: StrictBool = False
     """Also the platform's own accounts (governance, tooling, hub, central)."""

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 from blueprint.model.fields import EnvironmentName, Model, matching
 from blueprint.model.sections.genai import KnowledgeBaseConfig, PromptConfig
 from blueprint.model.sections.values import (
+    UNIQUE_ITEMS,
     AccountId,
     AlertEmails,
     AvailabilityZones,
@@ -160,7 +161,7 @@ class HubConsumer(Model):
     """The LOB, at or above the hub's classification."""
     model: str
     """A model of the catalog approved for the hub's classification."""
-    knowledge_bases: Annotated[list[HubAssetName], AfterValidator(unique)] = []
+    knowledge_bases: Annotated[list[HubAssetName], AfterValidator(unique), UNIQUE_ITEMS] = []
     """Hub knowledge bases it retrieves from, by hub name (a promoted one is <lob>-<name>)."""
 
 

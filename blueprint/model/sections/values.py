@@ -77,6 +77,10 @@ def unique(values: list[str]) -> list[str]:
     return values
 
 
+# Beside ``AfterValidator(unique)``: the JSON Schema says the same (editors flag a repeat).
+UNIQUE_ITEMS = Field(json_schema_extra={"uniqueItems": True})
+
+
 AccountId = Annotated[
     str,
     AfterValidator(_account_id),
@@ -101,7 +105,9 @@ Cidr = Annotated[
         "a private IPv4 range, /16 to /22, such as 10.0.0.0/16",
     ),
 ]
-AvailabilityZones = Annotated[list[str], Field(min_length=2, max_length=6), AfterValidator(unique)]
+AvailabilityZones = Annotated[
+    list[str], Field(min_length=2, max_length=6), AfterValidator(unique), UNIQUE_ITEMS
+]
 
 
 class DataClassification(StrEnum):
@@ -121,7 +127,7 @@ EmailAddress = Annotated[
     str, matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address such as team@example.com")
 ]
 AlertEmails = Annotated[
-    list[EmailAddress], Field(min_length=1, max_length=10), AfterValidator(unique)
+    list[EmailAddress], Field(min_length=1, max_length=10), AfterValidator(unique), UNIQUE_ITEMS
 ]
 
 
