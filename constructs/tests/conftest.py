@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_iam as iam
@@ -26,3 +27,17 @@ def assert_grants_attached(template: Template, stack: Stack, role: iam.Role) -> 
     role_id = stack.get_logical_id(role.node.default_child)  # type: ignore[arg-type]
     attached = template.to_json()["Resources"][role_id]["Properties"]["ManagedPolicyArns"]
     assert {"Ref": policy} in attached
+
+
+# A FineTuningPipeline refuses a bad prop before it touches the others: these stand in for
+# them in tests of its validation messages.
+PIPELINE_PLACEHOLDERS: dict[str, Any] = {
+    "spec": None,
+    "vpc": None,
+    "vpc_subnets": [None],
+    "security_group": None,
+    "encryption_key": None,
+    "log_retention": None,
+    "training_bucket": None,
+    "artifacts_bucket": None,
+}

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import CfnParameter, Stack
 from aws_cdk.assertions import Template
 
-from conftest import new_stack
+from conftest import PIPELINE_PLACEHOLDERS, new_stack
 from genai_constructs import PlatformKey
 from genai_constructs.bedrock import ApprovedModel, GovernedGuardrail, ModelAccessPolicy
 from genai_constructs.fine_tuning import FineTuningPipeline
@@ -195,19 +195,7 @@ def _persona_roles(persona: Persona, **props: list[str]) -> None:
 
 
 def _fine_tuning(**props: Any) -> None:
-    FineTuningPipeline(
-        new_stack(),
-        "Tuning",
-        spec=UNUSED,
-        vpc=UNUSED,
-        vpc_subnets=[UNUSED],
-        security_group=UNUSED,
-        encryption_key=UNUSED,
-        log_retention=UNUSED,
-        training_bucket=UNUSED,
-        artifacts_bucket=UNUSED,
-        **props,
-    )
+    FineTuningPipeline(new_stack(), "Tuning", **{**PIPELINE_PLACEHOLDERS, **props})
 
 
 def _bucket(**props: Any) -> None:

@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
+from conftest import PIPELINE_PLACEHOLDERS
 from genai_constructs.fine_tuning import FineTuningPipeline
 from genai_constructs.fine_tuning.pipeline import CODE_FILES
 from genai_constructs.model_release import ModelRelease
@@ -28,16 +29,6 @@ from genai_constructs.studio import StudioWorkspace
 TGI = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-tgi-inference:latest"
 # Constructs refuse a bad prop before they touch the others: these stand in for them.
 UNUSED: Any = None
-PIPELINE_PLACEHOLDERS: dict[str, Any] = {
-    "spec": UNUSED,
-    "vpc": UNUSED,
-    "vpc_subnets": [UNUSED],
-    "security_group": UNUSED,
-    "encryption_key": UNUSED,
-    "log_retention": UNUSED,
-    "training_bucket": UNUSED,
-    "artifacts_bucket": UNUSED,
-}
 
 
 class Parts:
