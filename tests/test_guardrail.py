@@ -138,17 +138,21 @@ def test_the_spec_takes_every_field_the_guardrail_resource_has() -> None:
 
 
 def test_a_loosening_is_found_however_the_file_writes_it() -> None:
-    """A quoted threshold and a key with spaces read as validation reads them (the number,
-    the stripped key), so neither slips a looser guardrail past the check."""
+    """A quoted threshold, a boolean threshold and a key with spaces read as validation reads
+    them (the number, 0.0, the stripped key), so none slips a looser guardrail past the
+    check."""
     policy = {"pii": {"US_SOCIAL_SECURITY_NUMBER": "block"}, "grounding_threshold": "0.75"}
     additions = {
-        "pii": {"US_SOCIAL_SECURITY_NUMBER ": " anonymize"},
+        "pii": {"US_SOCIAL_SECURITY_NUMBER ": "anonymize"},
         "grounding_threshold": "0.1",
+        "relevance_threshold": False,
     }
+    policy["relevance_threshold"] = 0.5
     assert [(p.path, p.message) for p in loosening_problems(policy, additions, "g")] == [
         (
             "g.pii.US_SOCIAL_SECURITY_NUMBER",
             "the organization blocks US_SOCIAL_SECURITY_NUMBER; allowed: block",
         ),
         ("g.grounding_threshold", "0.1 is below the organization's 0.75; allowed: 0.75 to 0.99"),
+        ("g.relevance_threshold", "0.0 is below the organization's 0.5; allowed: 0.5 to 0.99"),
     ]

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.fields import EnvironmentName, Model, matching, one_of
@@ -226,64 +234,52 @@ def loosening_problems(
 ) -> Iterator[ConfigProblem]:
     """Where an LOB's additions (the file's raw mapping at ``path``) loosen the organization's
     policy (raw mapping, of ``model``): a weaker filter, an unblocked entity, a lower
-    threshold. Values are read as validation will read them (text stripped, a number in
-    quotes a number), so what is checked here is what is deployed."""
-    strengths = [s.value for s in FilterStrength]
+    threshold. Each value is compared as the model's own field reads it (a quoted number, a
+    boolean, a key with spaces), so what is checked is what is deployed; a value the field
+    refuses is validation's to report."""
+    strengths = list(FilterStrength)
     for name, marker in guardrail_fields(model).items():
-        ours, theirs = policy.get(name), additions.get(name)
-        if marker.lob is Tightening.STRONGER and isinstance(theirs, dict):
-            floors = _stripped(ours)
-            for key, strength in _stripped(theirs).items():
-                floor = floors.get(key, FilterStrength.NONE.value)
-                known = strength in strengths and floor in strengths
-                if known and strengths.index(strength) < strengths.index(floor):
+        if marker.lob is None or name not in additions:
+            continue
+        ours = _validated(model, name, policy.get(name))
+        theirs = _validated(model, name, additions[name])
+        if theirs is None:
+            continue
+        if marker.lob is Tightening.STRONGER:
+            for key, strength in theirs.items():
+                floor = (ours or {}).get(key, FilterStrength.NONE)
+                if strengths.index(strength) < strengths.index(floor):
                     yield ConfigProblem(
                         f"{path}.{name}.{key}",
                         f"'{strength}' is weaker than the organization's '{floor}'; "
                         f"allowed: {', '.join(strengths[strengths.index(floor) :])}",
                     )
-        elif marker.lob is Tightening.BLOCK_KEPT and isinstance(theirs, dict):
-            blocked = _stripped(ours)
-            for key, action in _stripped(theirs).items():
-                if blocked.get(key) == PiiAction.BLOCK.value and action != PiiAction.BLOCK.value:
+        elif marker.lob is Tightening.BLOCK_KEPT:
+            for key, action in theirs.items():
+                if (ours or {}).get(key) is PiiAction.BLOCK and action is not PiiAction.BLOCK:
                     yield ConfigProblem(
                         f"{path}.{name}.{key}",
                         f"the organization blocks {key}; allowed: block",
                     )
-        elif marker.lob is Tightening.HIGHER:
-            value, floor = _number(theirs), _number(ours)
-            if value is not None and floor is not None and value < floor:
-                yield ConfigProblem(
-                    f"{path}.{name}",
-                    f"{theirs} is below the organization's {ours}; allowed: {ours} to "
-                    f"{THRESHOLD_CEILING}",
-                )
+        elif marker.lob is Tightening.HIGHER and ours is not None and theirs < ours:
+            yield ConfigProblem(
+                f"{path}.{name}",
+                f"{theirs} is below the organization's {ours}; allowed: {ours} to "
+                f"{THRESHOLD_CEILING}",
+            )
 
 
-def _stripped(mapping: Any) -> dict[Any, Any]:
-    """A raw mapping's keys and text values as validation reads them (whitespace stripped)."""
-    if not isinstance(mapping, dict):
-        return {}
-    return {
-        (key.strip() if isinstance(key, str) else key): (
-            value.strip() if isinstance(value, str) else value
-        )
-        for key, value in mapping.items()
-    }
-
-
-def _number(value: Any) -> float | None:
-    """A raw value as validation reads a number (a number in quotes too); none otherwise."""
-    if isinstance(value, bool):
+def _validated(model: type[BaseModel], name: str, value: Any) -> Any:
+    """``value`` as ``model``'s field ``name`` reads it; none when absent or refused."""
+    if value is None:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
+    info = model.model_fields[name]
+    field_type: Any = Annotated[info.annotation, *info.metadata]
+    config = ConfigDict(str_strip_whitespace=bool(model.model_config.get("str_strip_whitespace")))
+    try:
+        return TypeAdapter[Any](field_type, config=config).validate_python(value)
+    except ValidationError:
+        return None
 
 
 def spec_values(policy: GuardrailPolicy, nested: Callable[..., Any]) -> dict[str, Any]:
