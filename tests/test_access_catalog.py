@@ -13,8 +13,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from blueprint.assembly.access.catalog import Entry, applies, load_catalog, run_catalog
+from blueprint.assembly.access.catalog import (
+    Entry,
+    applies,
+    entry_queries,
+    load_catalog,
+    run_catalog,
+)
 from blueprint.assembly.access.question import Questions
+from blueprint.assembly.access.selection import Selection
 from blueprint.assembly.access.selectors import CONTEXT, PRINCIPALS, RESOURCES
 from blueprint.cli import main
 from blueprint.model.assets import DESCRIPTIONS, AssetKind
@@ -109,6 +116,47 @@ def test_every_kind_the_stacks_mark_is_a_documented_resource_selector(
     assert set(AssetKind) <= set(RESOURCES.kinds)
     marked = {kind for _, kind, _ in example_access.world.assets}
     assert marked == {kind.value for kind in AssetKind}
+
+
+def test_another_lob_is_the_nearest_one_that_has_what_the_attack_names(
+    example: Synthesized, example_access: Questions
+) -> None:
+    """Marketing, the first other LOB, has no knowledge base; research has. Claims's attacks
+    from or on another LOB's knowledge base are asked of research's, not of nothing."""
+    plan = example.plan
+    selection = Selection(example_access.world, plan, plan.placement("claims-nonprod"))
+    assert [other.placement.key for other in selection.other_lobs()] == [
+        "marketing-nonprod",
+        "research-nonprod",
+    ]
+    entries = {entry.id: entry for entry in load_catalog()}
+    asked = {
+        entry_id: {
+            (query.actor.label.split("/")[0], query.target.label)
+            for query in entry_queries(selection, entries[entry_id])
+        }
+        for entry_id in (
+            "answer-api-cannot-retrieve-from-another-lob",
+            "knowledge-base-cannot-read-another-lobs-documents",
+            "ingestion-cannot-start-another-lobs-sync",
+        )
+    }
+    assert asked == {
+        "answer-api-cannot-retrieve-from-another-lob": {
+            ("claims-nonprod-genai", "knowledge-base/studies")
+        },
+        "knowledge-base-cannot-read-another-lobs-documents": {
+            ("claims-nonprod-genai", "kb-documents/studies")
+        },
+        "ingestion-cannot-start-another-lobs-sync": {
+            ("claims-nonprod-genai", "knowledge-base/studies")
+        },
+    }
+    vectors = entry_queries(
+        Selection(example_access.world, plan, plan.placement("research-nonprod")),
+        entries["another-lobs-knowledge-base-reads-the-vectors"],
+    )
+    assert {query.actor.label.split("/")[0] for query in vectors} == {"claims-nonprod-genai"}
 
 
 def test_a_context_value_of_no_kind_is_its_literal_text() -> None:

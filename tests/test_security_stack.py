@@ -152,7 +152,8 @@ def test_interactive_data_of_a_lob_that_opts_out_is_destroyed(example: Synthesiz
     resources = example.template_json("marketing-interactive-security")["Resources"]
     for logical_id in PINNED_LOGICAL_IDS:
         assert resources[logical_id]["DeletionPolicy"] == "Delete"
-    assert resources["DataKey2A0DE9E6"]["Properties"]["PendingWindowInDays"] == 7
+    data_key = example.marked("marketing-interactive-security", "key/data")
+    assert resources[data_key]["Properties"]["PendingWindowInDays"] == 7
 
 
 def test_prod_and_platform_stacks_have_termination_protection(example: Synthesized) -> None:

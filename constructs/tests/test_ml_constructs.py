@@ -21,6 +21,7 @@ from aws_cdk.assertions import Match, Template
 from conftest import PIPELINE_PLACEHOLDERS
 from genai_constructs.fine_tuning import FineTuningPipeline
 from genai_constructs.fine_tuning.pipeline import CODE_FILES
+from genai_constructs.fine_tuning.spec import METHODS, FineTuningSpec
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import USER_TAG
 from genai_constructs.serving import GpuEndpoint
@@ -182,6 +183,17 @@ def test_a_release_in_another_account_waits_for_its_own_approval_on_its_own_bus(
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "claims-model-release"})
 
 
+def recipe(**overrides: Any) -> FineTuningSpec:
+    props: dict[str, Any] = {
+        "name": "claims-summarizer",
+        "base_model_prefix": "models/mistral-7b/base/",
+        "dataset_prefix": "claims-summarizer/",
+        "training_instance": "ml.g5.12xlarge",
+        "serving_instance": "ml.g5.2xlarge",
+    }
+    return FineTuningSpec(**{**props, **overrides})
+
+
 # --- every validation message -----------------------------------------------------------------
 
 
@@ -225,6 +237,47 @@ def test_a_release_in_another_account_waits_for_its_own_approval_on_its_own_bus(
                 Parts().stack, "Tuning", **PIPELINE_PLACEHOLDERS, code_dir=Path("/nonexistent")
             ),
             f"FineTuningPipeline: /nonexistent lacks {', '.join(CODE_FILES)}",
+        ),
+        (
+            lambda: FineTuningPipeline(
+                Parts().stack, "Tuning", **PIPELINE_PLACEHOLDERS, retrain_schedule="weekly"
+            ),
+            "FineTuningPipeline: retrain_schedule 'weekly' is not an EventBridge schedule; "
+            "allowed: rate(N days) or cron(minutes hours day month weekday year), "
+            "e.g. cron(0 3 ? * MON *)",
+        ),
+        (
+            lambda: recipe(name="claims summarizer"),
+            "FineTuningSpec: name 'claims summarizer' is not a pipeline and model package group "
+            "name; allowed: 1-63 letters, digits and '-', starting and ending with a letter or "
+            "digit",
+        ),
+        (
+            lambda: recipe(method="full"),
+            "FineTuningSpec claims-summarizer: method 'full' is not supported; allowed: "
+            f"{', '.join(METHODS)} (the recipe trains adapters, never the full model)",
+        ),
+        (
+            lambda: recipe(training_instance="ml.m5.xlarge"),
+            "FineTuningSpec claims-summarizer: training_instance 'ml.m5.xlarge' is not a "
+            "SageMaker GPU instance type the recipe knows; allowed: e.g. ml.g5.2xlarge, "
+            "ml.g5.12xlarge",
+        ),
+        (
+            lambda: recipe(training_instance="ml.g5.2xlarge", gpus=4),
+            "FineTuningSpec claims-summarizer: gpus (of ml.g5.2xlarge) must be 1-1 (got 4)",
+        ),
+        (
+            lambda: recipe(epochs=0),
+            "FineTuningSpec claims-summarizer: epochs must be 1-20 (got 0)",
+        ),
+        (
+            lambda: recipe(rouge_l_threshold=1.5),
+            "FineTuningSpec claims-summarizer: rouge_l_threshold must be 0-1 (got 1.5)",
+        ),
+        (
+            lambda: recipe(batch_size=0),
+            "FineTuningSpec claims-summarizer: batch_size must be at least 1 (got 0)",
         ),
         (
             lambda: Parts().release(registry_account="555555555555", models={}),

@@ -7,6 +7,7 @@ S3 is moto's (the copies are real objects); SageMaker is a boto3 client wrapped 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -482,6 +483,31 @@ def test_packages_that_cannot_be_served_are_refused(
     other["detail"]["ModelPackageGroupName"] = "marketing-writer"
     with pytest.raises(index.ReleaseError, match="no endpoint serves model package group"):
         index.handler(other, clients=index.Clients(None, s3))
+
+
+def test_a_package_the_registry_has_not_approved_is_never_staged(s3: Any) -> None:
+    pending = package(NONPROD, 7, f"s3://nonprod-artifacts/{MERGED}", "PendingManualApproval")
+    client, stub = sagemaker()
+    stub.add_response(
+        "describe_model_package", pending, {"ModelPackageName": pending["ModelPackageArn"]}
+    )
+    settings_of_prod = json.loads(settings("prod-artifacts", NONPROD, second_approval=True))
+    with stub, pytest.raises(index.ReleaseError) as refused:
+        index.stage_for_approval(
+            index.Clients(client, s3), settings_of_prod, pending["ModelPackageArn"]
+        )
+    assert (
+        str(refused.value) == f"{pending['ModelPackageArn']} is PendingManualApproval, not Approved"
+    )
+    assert keys(s3, "prod-artifacts", "models/") == []
+
+
+@pytest.mark.parametrize(
+    "uri", ["https://bucket/key/", "s3:///no-bucket/", "prod-artifacts/models/"]
+)
+def test_a_location_that_is_not_an_s3_uri_is_refused(uri: str) -> None:
+    with pytest.raises(index.ReleaseError, match=f"^'{re.escape(uri)}' is not an s3:// URI$"):
+        index.split(uri)
 
 
 def test_a_rollback_serves_an_earlier_release_again_without_recreating_it(

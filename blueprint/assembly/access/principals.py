@@ -39,8 +39,12 @@ def _in(selection: Selection | None, selector: str) -> list[Actor]:
 
 @principal("other-lob", "<principal>")
 def _other_lob(selection: Selection, selector: str) -> list[Actor]:
-    """That principal of another LOB's environment of the same kind, hosted alike."""
-    return _in(selection.other_lob(), selector)
+    """That principal of the nearest other LOB environment of the same kind, hosted alike,
+    that has one (another LOB without it would leave the attack asking nothing)."""
+    for other in selection.other_lobs():
+        if found := actors(other, selector):
+            return found
+    return []
 
 
 @principal("lob-prod", "<principal>")

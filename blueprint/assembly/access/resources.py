@@ -39,8 +39,12 @@ def _in(selection: Selection | None, selector: str, actor: Actor | None) -> list
 
 @resource("other-lob", "<resource>")
 def _other_lob(selection: Selection, selector: str, actor: Actor | None) -> list[Target]:
-    """That resource of another LOB's environment of the same kind, hosted alike."""
-    return _in(selection.other_lob(), selector, actor)
+    """That resource of the nearest other LOB environment of the same kind, hosted alike,
+    that has one (another LOB without it would leave the attack asking nothing)."""
+    for other in selection.other_lobs():
+        if found := targets(other, selector, actor):
+            return found
+    return []
 
 
 @resource("hub", "<resource>")

@@ -74,9 +74,10 @@ class Selection:
 
     # --- neighbours --------------------------------------------------------------------
 
-    def other_lob(self) -> Selection | None:
-        """Another LOB's environment of the same kind, hosted alike: in a central account,
-        another tenancy of the same account and region where there is one."""
+    def other_lobs(self) -> list[Selection]:
+        """The other LOBs' environments of the same kind, hosted alike, nearest first: those
+        sharing this account and region (other tenancies of a central account) before the
+        rest, each in the plan's order."""
         here = (self.placement.account, self.placement.region)
         others = sorted(
             (
@@ -88,7 +89,7 @@ class Selection:
             ),
             key=lambda p: (p.account, p.region) != here,
         )
-        return self.at(others[0]) if others else None
+        return [Selection(self.world, self.plan, p) for p in others]
 
     def central(self) -> Selection | None:
         return self.at(self.plan.central_of(self.placement))
