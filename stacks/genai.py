@@ -21,6 +21,7 @@ from blueprint.model import names
 from blueprint.model.assets import AssetKind
 from blueprint.model.guardrail import GuardrailPolicy, spec_values
 from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
+from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
 from blueprint.model.sections.catalog import BedrockModel
 from blueprint.model.sections.genai import (
     Chunking,
@@ -179,6 +180,9 @@ class GenAIStack(Stack):
         # Contract: every ID an application needs, as SSM parameters and outputs.
         self._publish(inputs)
         self._mark_assets(inputs)
+        # Inventory: each use case as an AI system, in the assembly's metadata for the audit.
+        for use in inputs.use_cases:
+            self.node.add_metadata(AI_SYSTEM_METADATA, use_case_system(inputs, use).as_metadata())
 
     def _prompt_catalog(self, inputs: GenAIInputs, security: SecurityStack) -> PromptCatalog:
         return PromptCatalog(
@@ -464,3 +468,32 @@ class GenAIStack(Stack):
             mark(logging.dead_letters, AssetKind.INVOCATION_LOGS, "dead-letters")
             mark(logging.function.role, AssetKind.LOGGING_ROLE, "invocation-logging")
             mark(logging.function.function, AssetKind.LOGGING_FUNCTION, "invocation-logging")
+
+
+def use_case_system(inputs: GenAIInputs, use: UseCaseInputs) -> AiSystem:
+    """``use`` as the AI inventory lists it: its model, what it retrieves from, what each
+    answer and each release passes, and its record."""
+    sources = {kb.name: kb.source_prefix for kb in inputs.knowledge_bases}
+    evaluation = use.rag.evaluation
+    gates = [f"guardrail {inputs.guardrail_name} on every call"]
+    if use.knowledge_bases and use.rag.answer_api:
+        gates.append(
+            f"RAG evaluation: faithfulness >= {evaluation.faithfulness}, answer relevance >= "
+            f"{evaluation.answer_relevance}, context precision >= {evaluation.context_precision}"
+        )
+    record = use.record
+    return AiSystem(
+        kind=SystemKind.USE_CASE,
+        name=use.name,
+        model=use.model.id,
+        lineage=tuple(
+            f"knowledge base {kb} (curated zone, {sources[kb]})" for kb in use.knowledge_bases
+        ),
+        gates=tuple(gates),
+        uses=tuple(system_key(SystemKind.GPU_ENDPOINT, endpoint) for endpoint in use.endpoints),
+        owner=record.owner if record else "",
+        escalation_contact=record.escalation_contact if record else "",
+        risk_tier=record.risk_tier.value if record else "",
+        intended_use=record.intended_use if record else "",
+        human_review=record.human_review if record else None,
+    )

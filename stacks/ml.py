@@ -22,9 +22,11 @@ from blueprint.model.inputs.ml import (
     ReleaseInputs,
     StudioInputs,
 )
+from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
+from blueprint.model.sections.genai import RiskTier, UseCase
 from genai_constructs import acknowledge
 from genai_constructs.compliance import in_every_framework
-from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec
+from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, IntendedUse
 from genai_constructs.fine_tuning.jobs import serving_image_uri
 from genai_constructs.model_import import BaseModelImport
 from genai_constructs.model_release import ModelRelease
@@ -102,6 +104,9 @@ class MLStack(Stack):
                 )
         if inputs.release:
             self._release(inputs.release, inputs.endpoints)
+        # Inventory: each fine-tuned model and GPU endpoint, in the assembly's metadata.
+        for system in ml_systems(inputs):
+            self.node.add_metadata(AI_SYSTEM_METADATA, system.as_metadata())
 
     def _jobs_security_group(self) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
@@ -330,4 +335,70 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         spot=tuning.spot,
         recipe_image=tuning.recipe_image,
         job_tags=entry.job_tags,
+        intended_use=intended_use(entry.served_use_cases),
     )
+
+
+# The model card's rating of each risk tier of a use case record.
+CARD_RATINGS = {RiskTier.MINIMAL: "Low", RiskTier.LIMITED: "Medium", RiskTier.HIGH: "High"}
+
+
+def intended_use(use_cases: tuple[UseCase, ...]) -> IntendedUse | None:
+    """What the model card says of a model from the records of the use cases it serves: their
+    intended uses, the highest of their risk tiers, and whether a person reviews."""
+    records = [(use.name, use.record) for use in use_cases if use.record]
+    if not records:
+        return None
+    tier = max((record.risk_tier for _, record in records), key=list(RiskTier).index)
+    reviewed = sorted(name for name, record in records if record.human_review)
+    return IntendedUse(
+        purpose=" ".join(f"{name}: {record.intended_use}" for name, record in records),
+        risk_rating=CARD_RATINGS[tier],
+        risk_explanation=(
+            f"EU AI Act tier {tier.value} of {', '.join(name for name, _ in records)}; "
+            + (
+                f"a person reviews flagged answers of {', '.join(reviewed)}"
+                if reviewed
+                else "no human review of its answers"
+            )
+        ),
+    )
+
+
+def ml_systems(inputs: MLInputs) -> list[AiSystem]:
+    """The environment's fine-tuned models and GPU endpoints as the AI inventory lists them."""
+    tuned = [
+        AiSystem(
+            kind=SystemKind.FINE_TUNED_MODEL,
+            name=entry.tuning.name,
+            model=entry.base_model.id,
+            lineage=(
+                f"training zone, {entry.tuning.source_prefix}",
+                f"base weights {entry.base_model.id}",
+            ),
+            gates=(
+                f"ROUGE-L >= {entry.tuning.rouge_l_threshold} on held-out data",
+                f"approval in model package group {entry.tuning.name}",
+            ),
+        )
+        for entry in inputs.fine_tuning
+    ]
+    served = [
+        AiSystem(
+            kind=SystemKind.GPU_ENDPOINT,
+            name=entry.endpoint.name,
+            model=entry.endpoint.model,
+            gates=(
+                ("approved packages of the registry only",)
+                if entry.fine_tuned
+                else ("a model of the organization's catalog",)
+            ),
+            uses=(
+                (system_key(SystemKind.FINE_TUNED_MODEL, entry.endpoint.model),)
+                if entry.fine_tuned
+                else ()
+            ),
+        )
+        for entry in inputs.endpoints
+    ]
+    return tuned + served

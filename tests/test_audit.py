@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from blueprint.assembly.audit import access_changes, build_report, write_audit
+from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_report import render_html
 from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table
 from blueprint.assembly.cost import (
@@ -30,11 +31,12 @@ from blueprint.assembly.reader import AssemblyError, read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
 from blueprint.model.inputs.compliance import check_settings
+from blueprint.model.inventory import AI_SYSTEM_METADATA
 from blueprint.model.loader import load_config
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
 from genai_constructs.checks import CheckSettings
-from tests.conftest import EXAMPLE, REPO, marked, only_lobs, synthesize_org
+from tests.conftest import EXAMPLE, REPO, Synthesized, marked, only_lobs, synthesize_org
 from tests.docs import section
 
 Json = dict[str, Any]
@@ -917,3 +919,110 @@ def test_compare_shows_what_a_change_does_to_the_idle_cost(
     printed = capsys.readouterr().out
     assert "total change, USD/month" in printed and "-1.00" in printed
     assert "by resource type, USD/month:" in printed
+
+
+# --- the AI inventory -----------------------------------------------------------------------
+
+
+def inventory_rows(directory: Path) -> list[dict[str, str]]:
+    with (directory / "audit" / "csv" / "ai-inventory.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_ai_inventory_lists_each_system_with_the_record_it_answers_to(
+    report: Json, assembly_dir: Path, tmp_path: Path
+) -> None:
+    copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
+    write_audit(report, copy)
+    rows = {(row["kind"], row["name"]): row for row in inventory_rows(copy)}
+    assert set(rows) == {("use case", "claims-assistant"), ("GPU endpoint", "claims-summarizer")}
+    use_case = rows[("use case", "claims-assistant")]
+    assert (use_case["environment"], use_case["account"], use_case["model"]) == (
+        f"{LOB}-{ENVIRONMENT}",
+        CLAIMS_PROD,
+        "amazon.nova-pro-v1:0",
+    )
+    assert (use_case["owner"], use_case["risk tier"], use_case["human review"]) == (
+        "maria.lopez@example.com",
+        "high",
+        "yes",
+    )
+    assert use_case["lineage"] == "knowledge base policies (curated zone, policies/)"
+    assert use_case["gates"].startswith(f"guardrail example-corp-{LOB}-{ENVIRONMENT} on every call")
+    # The endpoint answers to the use case that calls it.
+    endpoint = rows[("GPU endpoint", "claims-summarizer")]
+    assert (endpoint["owner"], endpoint["risk tier"], endpoint["intended use"]) == (
+        "maria.lopez@example.com",
+        "high",
+        "serves claims-assistant",
+    )
+
+
+def test_a_fine_tuned_model_answers_to_the_use_cases_that_reach_it_through_an_endpoint(
+    example: Synthesized,
+) -> None:
+    systems = {
+        (row["placement"], row["kind"], row["name"]): row
+        for row in ai_inventory(read_assembly(example.outdir))
+    }
+    tuned = systems[("claims-nonprod", "fine-tuned model", "claims-summarizer")]
+    assert (tuned["used_by"], tuned["risk_tier"], tuned["human_review"]) == (
+        ["claims-assistant"],
+        "high",
+        True,
+    )
+    assert tuned["lineage"] == [
+        "training zone, claims-summarizer/",
+        "base weights mistral-7b-instruct",
+    ]
+    served = systems[("claims-prod", "GPU endpoint", "claims-summarizer")]
+    assert served["uses"] == ["fine-tuned model: claims-summarizer"]
+    use_cases = {name for _, kind, name in systems if kind == "use case"}
+    assert use_cases == {"claims-assistant", "campaign-copy", "literature-review"}
+    assert all(row["risk_tier"] for row in systems.values())
+
+
+def edit_systems(directory: Path, stack: str, edit: Any) -> None:
+    """Apply ``edit`` to each AI-system record of ``stack``'s metadata file."""
+    path = directory / f"{stack}.metadata.json"
+    metadata = json.loads(path.read_text())
+    for entries in metadata.values():
+        for entry in entries:
+            if entry.get("type") == AI_SYSTEM_METADATA:
+                edit(entry["data"])
+    path.write_text(json.dumps(metadata))
+
+
+def test_the_baseline_shows_which_ai_systems_changed(
+    assembly_dir: Path, plan: Plan, settings: CheckSettings, tmp_path: Path
+) -> None:
+    baseline = copy_assembly(assembly_dir, tmp_path / "baseline")
+
+    def lower_risk(data: Json) -> None:
+        if data["kind"] == "use case":
+            data.update(risk_tier="limited", human_review=False)
+
+    edit_systems(baseline, f"{LOB}-{ENVIRONMENT}-genai", lower_risk)
+    report = build_report(assembly_dir, plan, settings, lint=False, baseline=baseline)
+    assert report["baseline"]["ai_systems"] == [
+        {
+            "placement": f"{LOB}-{ENVIRONMENT}",
+            "kind": "GPU endpoint",
+            "name": "claims-summarizer",
+            "change": "changed",
+            "fields": ["human_review", "risk_tier"],
+        },
+        {
+            "placement": f"{LOB}-{ENVIRONMENT}",
+            "kind": "use case",
+            "name": "claims-assistant",
+            "change": "changed",
+            "fields": ["human_review", "risk_tier"],
+        },
+    ]
+    edit_systems(baseline, f"{LOB}-{ENVIRONMENT}-genai", lambda data: data.update(name="retired"))
+    changes = inventory_changes(ai_inventory(read_assembly(baseline)), report["ai_inventory"])
+    assert [(c["name"], c["change"]) for c in changes if c["kind"] == "use case"] == [
+        ("claims-assistant", "added"),
+        ("retired", "removed"),
+    ]

@@ -495,6 +495,60 @@ def test_use_cases_name_their_own_knowledge_bases_and_endpoints(tmp_path: Path) 
     ]
 
 
+def test_a_use_case_in_prod_carries_its_record(tmp_path: Path) -> None:
+    data = example_data()
+    del data["lobs"][0]["genai"]["use_cases"][0]["record"]
+    assert problems(data, tmp_path) == [
+        "lobs[claims].genai.use_cases[0].record: use case 'claims-assistant' runs in prod "
+        "without its record; allowed: a record of owner, escalation_contact, risk_tier "
+        "(minimal, limited, high), intended_use and human_review"
+    ]
+    # Outside prod a record is optional.
+    data = example_data()
+    marketing = data["lobs"][1]
+    del marketing["genai"]["use_cases"][0]["record"]
+    del marketing["environments"]["prod"]
+    path = tmp_path / "no-prod.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert load_config(path).lobs[1].genai.use_cases[0].record is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "human_review",
+            False,
+            "record: risk_tier high needs human_review: true (a high-risk system is overseen by "
+            "a person); allowed: human_review: true, or a lower risk_tier",
+        ),
+        (
+            "risk_tier",
+            "unacceptable",
+            "record.risk_tier: 'unacceptable' is not allowed; allowed: 'minimal', 'limited' or "
+            "'high'",
+        ),
+        (
+            "owner",
+            "maria",
+            "record.owner: 'maria' is not an email address such as team@example.com; allowed: an "
+            "email address such as team@example.com",
+        ),
+        (
+            "intended_use",
+            "chat",
+            "record.intended_use: string should have at least 20 characters (got 'chat')",
+        ),
+    ],
+)
+def test_a_record_is_refused_with_its_message(
+    key: str, value: object, message: str, tmp_path: Path
+) -> None:
+    data = example_data()
+    data["lobs"][0]["genai"]["use_cases"][0]["record"][key] = value
+    assert problems(data, tmp_path) == [f"lobs[claims].genai.use_cases[0].{message}"]
+
+
 def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
     """Synth would fail building the LOB's model access (no approved model to grant)."""
     data = example_data()

@@ -309,8 +309,24 @@ def test_the_model_card_holds_no_made_up_metrics(example: Synthesized) -> None:
     assert "EvaluationDetails" not in card["Content"]
     caveats = card["Content"]["AdditionalInformation"]["CaveatsAndRecommendations"]
     assert "ROUGE-L >= 0.35" in caveats
-    assert card["Content"]["IntendedUses"]["RiskRating"] == "Medium"
     assert "KmsKeyId" in card["SecurityConfig"]
+
+
+def test_the_model_card_rates_the_risk_of_the_use_cases_it_serves(example: Synthesized) -> None:
+    """claims-summarizer is served by the endpoint claims-assistant calls, whose record is high
+    risk with human review."""
+    [card] = (
+        example.template("claims-nonprod-ml").find_resources("AWS::SageMaker::ModelCard").values()
+    )
+    uses = card["Properties"]["Content"]["IntendedUses"]
+    assert uses["RiskRating"] == "High"
+    assert uses["PurposeOfModel"] == (
+        "claims-assistant: Answers adjusters' questions on policy wording; never decides a claim."
+    )
+    assert uses["ExplanationsForRiskRating"] == (
+        "EU AI Act tier high of claims-assistant; a person reviews flagged answers of "
+        "claims-assistant"
+    )
 
 
 def test_pipeline_role_may_write_operational_data(example: Synthesized) -> None:

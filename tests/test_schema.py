@@ -91,6 +91,7 @@ def test_a_user_named_alone_or_without_a_user_name_is_accepted_as_validate_accep
 LOB = ("lobs", 0)
 KB = (*LOB, "genai", "knowledge_bases", 0)
 TUNING = (*LOB, "ml", "fine_tuning", 0)
+RECORD = (*LOB, "genai", "use_cases", 0, "record")
 
 
 @pytest.mark.parametrize(
@@ -134,6 +135,10 @@ TUNING = (*LOB, "ml", "fine_tuning", 0)
         (("platform", "azs"), ["eu-west-1a", "eu-west-1a"]),
         (("platform", "alert_emails"), ["team@example.com", "team@example.com"]),
         ((*LOB, "environments", "prod", "extra_endpoints"), ["Logs", "Logs"]),
+        ((*RECORD, "risk_tier"), "unacceptable"),
+        ((*RECORD, "owner"), "maria"),
+        ((*RECORD, "intended_use"), "chat"),
+        ((*RECORD, "human_review"), "sometimes"),
     ],
 )
 def test_what_one_value_decides_the_schema_refuses_as_validate_does(

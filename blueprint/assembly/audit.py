@@ -21,6 +21,7 @@ from blueprint.assembly.audit_controls import (
     residual_risks,
 )
 from blueprint.assembly.audit_iam import iam_summary
+from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_release import release_metadata
 from blueprint.assembly.cost import estimate_costs, load_prices
 from blueprint.assembly.frameworks import framework_results
@@ -121,6 +122,7 @@ def build_report(
             assembly.nag_report, plan.config.platform.acknowledgment_reviews
         ),
         "inventory": inventory(assembly),
+        "ai_inventory": ai_inventory(assembly),
         "compliance": compliance(assembly, lint=lint),
         "controls": controls,
         "iam": iam_summary(assembly, world),
@@ -152,8 +154,10 @@ def operating_model(plan: Plan) -> Json:
 def baseline_changes(baseline: Path, candidate: Path, plan: Plan) -> Json:
     """The stateful resources of ``baseline`` that deploying ``candidate`` deletes or replaces
     (``at_risk``), the retained ones it orphans (kept in the account, no longer managed), and
-    who gains or loses what in the access tables (``access``)."""
+    who gains or loses what in the access tables (``access``), and the AI systems added,
+    removed or changed (``ai_systems``)."""
     changes = stateful_changes(baseline, candidate)
+    before, after = read_assembly(baseline), read_assembly(candidate)
 
     def rows(orphaned: bool) -> list[Json]:
         return [
@@ -172,9 +176,9 @@ def baseline_changes(baseline: Path, candidate: Path, plan: Plan) -> Json:
         "at_risk": rows(False),
         "orphaned": rows(True),
         "access": access_changes(
-            access_matrix(build_world(read_assembly(baseline)), plan),
-            access_matrix(build_world(read_assembly(candidate)), plan),
+            access_matrix(build_world(before), plan), access_matrix(build_world(after), plan)
         ),
+        "ai_systems": inventory_changes(ai_inventory(before), ai_inventory(after)),
     }
 
 

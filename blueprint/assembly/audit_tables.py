@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint.assembly.frameworks import framework_resource_rows
+from blueprint.model.inventory import SystemKind
 
 Json = dict[str, Any]
 
@@ -189,6 +190,62 @@ def access_change_table(report: Json) -> Table:
         ["environment", "principal", "resource", "before", "after"],
         rows,
         "The who-can-do-what cells that differ, both sides decided by the access evaluator.",
+    )
+
+
+def ai_inventory_table(report: Json) -> Table:
+    systems = report["ai_inventory"]
+    rows = [
+        [
+            s["placement"],
+            s["account"],
+            s["kind"],
+            s["name"],
+            s["model"],
+            s["owner"] or "NONE",
+            s["escalation_contact"] or "NONE",
+            s["risk_tier"] or "NONE",
+            {True: "yes", False: "no", None: "NONE"}[s["human_review"]],
+            s["intended_use"],
+            "; ".join(s["lineage"]),
+            "; ".join(s["gates"]),
+        ]
+        for s in systems
+    ]
+    use_cases = [s for s in systems if s["kind"] == SystemKind.USE_CASE.value]
+    unrecorded = sum(1 for s in use_cases if not s["risk_tier"])
+    return Table(
+        "AI inventory",
+        [
+            "environment",
+            "account",
+            "kind",
+            "name",
+            "model",
+            "owner",
+            "escalation contact",
+            "risk tier",
+            "human review",
+            "intended use",
+            "lineage",
+            "gates",
+        ],
+        rows,
+        f"{len(systems)} AI systems, {len(use_cases)} of them use cases ({unrecorded} without a "
+        "record: validate requires one in prod). Versions, approval states and evaluation "
+        "scores of the fine-tuned models are in each model package group of the registry.",
+    )
+
+
+def ai_inventory_change_table(report: Json) -> Table:
+    changes = report["baseline"].get("ai_systems", [])
+    rows = [
+        [c["placement"], c["kind"], c["name"], c["change"], ", ".join(c["fields"])] for c in changes
+    ]
+    return Table(
+        "AI systems added, removed or changed against the baseline",
+        ["environment", "kind", "name", "change", "fields"],
+        rows,
     )
 
 
@@ -390,7 +447,12 @@ def tables(report: Json) -> list[Table]:
         summary_table(report),
         operating_model_table(report),
         release_table(report),
-        *([baseline_table(report), access_change_table(report)] if report.get("baseline") else []),
+        *(
+            [baseline_table(report), access_change_table(report), ai_inventory_change_table(report)]
+            if report.get("baseline")
+            else []
+        ),
+        ai_inventory_table(report),
         *inventory_tables(report),
         control_table(report),
         packs,

@@ -60,6 +60,12 @@ class AssemblyStack:
     recorded_identity: StackIdentity | None
     # Each resource's logical ID, by construct path (as cdk-nag names resources).
     logical_ids: Mapping[str, str]
+    # The records the stack itself carries, as (type, data): its identity, its AI systems.
+    records: tuple[tuple[str, Any], ...] = ()
+
+    def recorded(self, kind: str) -> list[Any]:
+        """The data of each record of type ``kind`` on the stack's own construct path."""
+        return [data for record_type, data in self.records if record_type == kind]
 
     @property
     def identity(self) -> StackIdentity:
@@ -202,6 +208,10 @@ def _stack(
         if "cloudFormationExecutionRoleArn" in properties
         else None,
         recorded_identity=_identity(metadata, artifact_id, artifact),
+        records=tuple(
+            (entry["type"], entry.get("data"))
+            for entry in metadata.get(f"/{artifact.get('displayName', artifact_id)}", [])
+        ),
         logical_ids={
             path.lstrip("/"): entry["data"]
             for path, entries in metadata.items()

@@ -21,7 +21,7 @@ from aws_cdk.assertions import Match, Template
 from conftest import PIPELINE_PLACEHOLDERS
 from genai_constructs.fine_tuning import FineTuningPipeline
 from genai_constructs.fine_tuning.pipeline import CODE_FILES
-from genai_constructs.fine_tuning.spec import METHODS, FineTuningSpec
+from genai_constructs.fine_tuning.spec import METHODS, FineTuningSpec, IntendedUse
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import USER_TAG
 from genai_constructs.serving import GpuEndpoint
@@ -274,6 +274,15 @@ def recipe(**overrides: Any) -> FineTuningSpec:
         (
             lambda: recipe(rouge_l_threshold=1.5),
             "FineTuningSpec claims-summarizer: rouge_l_threshold must be 0-1 (got 1.5)",
+        ),
+        (
+            lambda: IntendedUse("Drafts claim summaries.", "Severe", "A person reviews."),
+            "IntendedUse: risk_rating 'Severe' is not a model card rating; allowed: High, "
+            "Medium, Low, Unknown",
+        ),
+        (
+            lambda: IntendedUse("  ", "Low", "A person reviews."),
+            "IntendedUse: purpose must say something",
         ),
         (
             lambda: recipe(batch_size=0),

@@ -11,7 +11,13 @@ from blueprint.model.inputs.shared import lob_environment
 from blueprint.model.personas import Persona
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.catalog import BedrockModel
-from blueprint.model.sections.genai import Chunking, IngestionConfig, PromptConfig, RagConfig
+from blueprint.model.sections.genai import (
+    Chunking,
+    IngestionConfig,
+    PromptConfig,
+    RagConfig,
+    UseCaseRecord,
+)
 from genai_constructs.naming import parameter_path
 
 
@@ -39,6 +45,8 @@ class UseCaseInputs:
     knowledge_bases: tuple[str, ...]
     rag: RagConfig
     evaluation_questions_key: str
+    endpoints: tuple[str, ...] = ()
+    record: UseCaseRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
     lob, environment = lob_environment(placement)
     config = plan.config
     present = {kb.name for kb in plan.knowledge_bases(placement)}
+    endpoints = {endpoint.name for endpoint in plan.gpu_endpoints(placement)}
     gated = environment is EnvironmentName.NONPROD and config.platform.pipeline is not None
     return GenAIInputs(
         label=placement.key,
@@ -101,6 +110,8 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
                 knowledge_bases=tuple(kb for kb in use.knowledge_bases if kb in present),
                 rag=use.rag,
                 evaluation_questions_key=use.evaluation_questions_key,
+                endpoints=tuple(e for e in use.endpoints if e in endpoints),
+                record=use.record,
             )
             for use in lob.genai.use_cases
         ),

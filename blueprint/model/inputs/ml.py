@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueprint.model import names
+from blueprint.model.config import LobConfig
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.shared import lob_environment, prod_release_role
 from blueprint.model.personas import DATA_SCIENTIST
 from blueprint.model.plan import Placement, Plan, promoted_models
 from blueprint.model.sections.catalog import OpenWeightsModel
+from blueprint.model.sections.genai import UseCase
 from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
 from genai_constructs.gpu_memory import GPU_INSTANCES
 from genai_constructs.naming import parameter_path
@@ -37,6 +39,9 @@ class FineTuningInputs:
     tuning: FineTuningConfig
     base_model: OpenWeightsModel
     job_tags: tuple[tuple[str, str], ...] = ()
+    # The LOB's use cases that call an endpoint serving its models: their records are the
+    # model card's intended use and risk.
+    served_use_cases: tuple[UseCase, ...] = ()
 
     @property
     def gpus(self) -> int:
@@ -129,6 +134,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
                 tuning,
                 config.open_weights(tuning.base_model),
                 job_tags=(("lob", lob.name),) if placement.is_tenancy else (),
+                served_use_cases=served_use_cases(lob, tuning.name),
             )
             for tuning in plan.fine_tuning(placement)
         ),
@@ -169,3 +175,9 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
             names.recipe_repository_name(lob.name) if plan.fine_tuning(placement) else None
         ),
     )
+
+
+def served_use_cases(lob: LobConfig, model: str) -> tuple[UseCase, ...]:
+    """The use cases of ``lob`` that call an endpoint serving the fine-tuned ``model``."""
+    serving = {endpoint.name for endpoint in lob.ml.endpoints if endpoint.model == model}
+    return tuple(use for use in lob.genai.use_cases if serving & set(use.endpoints))

@@ -23,6 +23,7 @@ from blueprint.model.rules.genai import (
     catalog_problems,
     lob_model_problems,
     model_reference_problems,
+    use_case_record_problems,
     use_case_reference_problems,
 )
 from blueprint.model.rules.identity import identity_problems
@@ -51,6 +52,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *recipe_image_problems(data),
         *base_weights_problems(data),
         *use_case_reference_problems(data),
+        *use_case_record_problems(data),
         *metrics_sink_problems(data),
         *operating_model_problems(data),
         *identity_problems(data),

@@ -168,5 +168,21 @@ def use_case_reference_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]
                         )
 
 
+def use_case_record_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A use case that runs in prod has its AI-inventory record."""
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        if "prod" not in mapping(lob.get("environments")):
+            continue
+        use_cases = sequence(mapping(lob.get("genai")).get("use_cases"))
+        for u_index, use_case in enumerate(map(mapping, use_cases)):
+            if use_case.get("record") is None:
+                yield ConfigProblem(
+                    f"lobs[{index}].genai.use_cases[{u_index}].record",
+                    f"use case '{use_case.get('name')}' runs in prod without its record; "
+                    "allowed: a record of owner, escalation_contact, risk_tier (minimal, "
+                    "limited, high), intended_use and human_review",
+                )
+
+
 def _names(entries: Any) -> list[str]:
     return [e["name"] for e in map(mapping, sequence(entries)) if isinstance(e.get("name"), str)]

@@ -11,7 +11,14 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from blueprint.model.fields import EnvironmentName, Model, matching
 from blueprint.model.guardrail import GuardrailOverrides
-from blueprint.model.sections.values import UNIQUE_ITEMS, KeyPrefix, Schedule, Slug, unique
+from blueprint.model.sections.values import (
+    UNIQUE_ITEMS,
+    EmailAddress,
+    KeyPrefix,
+    Schedule,
+    Slug,
+    unique,
+)
 
 
 class RagEvaluationConfig(Model):
@@ -52,6 +59,41 @@ class RagConfig(Model):
     """The offline evaluation that gates the release to prod."""
 
 
+class RiskTier(StrEnum):
+    """The EU AI Act's risk categories a deployed system may fall in (its fourth, unacceptable
+    risk, names prohibited practices, which the platform does not run)."""
+
+    MINIMAL = "minimal"
+    LIMITED = "limited"
+    HIGH = "high"
+
+
+class UseCaseRecord(Model):
+    """A use case's entry in the AI inventory: who answers for it, how risky it is, what it is
+    for and whether a person reviews its answers."""
+
+    owner: EmailAddress
+    """The person accountable for the use case."""
+    escalation_contact: EmailAddress
+    """Who is told when it misbehaves (a team's address)."""
+    risk_tier: RiskTier
+    """minimal, limited (people must know they deal with AI) or high (EU AI Act Annex III uses,
+    such as credit, insurance pricing or employment: human oversight required)."""
+    intended_use: Annotated[str, Field(min_length=20, max_length=500)]
+    """What it is for and what it must not be used for, in a sentence or two."""
+    human_review: bool
+    """Whether a person reviews flagged answers before they are acted on; true for a high tier."""
+
+    @model_validator(mode="after")
+    def _high_risk_is_reviewed(self) -> UseCaseRecord:
+        if self.risk_tier is RiskTier.HIGH and not self.human_review:
+            raise ValueError(
+                "risk_tier high needs human_review: true (a high-risk system is overseen by a "
+                "person); allowed: human_review: true, or a lower risk_tier"
+            )
+        return self
+
+
 class UseCase(Model):
     """An application of the LOB: its own role and inference profile, so that access and cost
     follow the use case.
@@ -67,6 +109,9 @@ class UseCase(Model):
     """The LOB's own GPU endpoints it calls."""
     rag: RagConfig = RagConfig()
     """Its answer API and evaluation; only on use cases with knowledge bases."""
+    record: UseCaseRecord | None = None
+    """Its entry in the AI inventory; required of every use case of an LOB with a prod
+    environment."""
 
     @model_validator(mode="after")
     def _rag_needs_knowledge_bases(self) -> UseCase:

@@ -3,6 +3,6 @@ run on (``jobs``), the pipeline definition built with the SageMaker SDK (``defin
 construct (``pipeline``) and the model card (``model_card``)."""
 
 from genai_constructs.fine_tuning.pipeline import FineTuningPipeline
-from genai_constructs.fine_tuning.spec import FineTuningSpec
+from genai_constructs.fine_tuning.spec import FineTuningSpec, IntendedUse
 
-__all__ = ["FineTuningPipeline", "FineTuningSpec"]
+__all__ = ["FineTuningPipeline", "FineTuningSpec", "IntendedUse"]

@@ -6,13 +6,19 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
-from genai_constructs.fine_tuning.spec import FineTuningSpec
+from genai_constructs.fine_tuning.spec import FineTuningSpec, IntendedUse
 
 
 def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnModelCard:
-    """The model card: intended use and limitations; its evaluation is written by the
-    pipeline's RecordEvaluation step for each registered model (``handlers/model_card``)."""
+    """The model card: intended use (``spec.intended_use``) and limitations; its evaluation
+    is written by the pipeline's RecordEvaluation step for each registered model
+    (``handlers/model_card``)."""
     card = sm.CfnModelCard
+    use = spec.intended_use or IntendedUse(
+        purpose=f"Assist the LOB's staff with {spec.name.replace('-', ' ')}",
+        risk_rating="Unknown",
+        risk_explanation="No use case's record rates the use of this model",
+    )
     return sm.CfnModelCard(
         scope,
         "ModelCard",
@@ -29,15 +35,13 @@ def model_card(scope: Construct, spec: FineTuningSpec, key: kms.IKey) -> sm.CfnM
                 problem_type="Text generation",
             ),
             intended_uses=card.IntendedUsesProperty(
-                purpose_of_model=f"Assist the LOB's staff with {spec.name.replace('-', ' ')}",
-                intended_uses="Drafts reviewed by a person; LOB data of its classification",
+                purpose_of_model=use.purpose,
+                intended_uses="LOB data of its classification; not for automated decisions",
                 factors_affecting_model_efficiency=(
                     "Quality depends on the training zone sample; prompts far from it degrade"
                 ),
-                risk_rating="Medium",
-                explanations_for_risk_rating=(
-                    "Generated text can be wrong; a person reviews every output"
-                ),
+                risk_rating=use.risk_rating,
+                explanations_for_risk_rating=use.risk_explanation,
             ),
             additional_information=card.AdditionalInformationProperty(
                 ethical_considerations="Trained on LOB data only; no data leaves the account",

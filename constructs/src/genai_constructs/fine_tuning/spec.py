@@ -15,6 +15,34 @@ PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 METHODS = ("lora", "qlora")
 
 
+# SageMaker model cards' risk ratings.
+RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
+
+
+@dataclass(frozen=True)
+class IntendedUse:
+    """What the model card says a model is for and how risky that use is.
+
+    :param purpose: what the model is for and what it must not be used for.
+    :param risk_rating: one of ``RISK_RATINGS``.
+    :param risk_explanation: why that rating (the use's risk category, who reviews).
+    """
+
+    purpose: str
+    risk_rating: str
+    risk_explanation: str
+
+    def __post_init__(self) -> None:
+        if self.risk_rating not in RISK_RATINGS:
+            raise ValueError(
+                f"IntendedUse: risk_rating '{self.risk_rating}' is not a model card rating; "
+                f"allowed: {', '.join(RISK_RATINGS)}"
+            )
+        for prop in ("purpose", "risk_explanation"):
+            if not getattr(self, prop).strip():
+                raise ValueError(f"IntendedUse: {prop} must say something")
+
+
 @dataclass(frozen=True)
 class FineTuningSpec:
     """One fine-tuning pipeline.
@@ -33,6 +61,8 @@ class FineTuningSpec:
         the recipe's packages (``genai_constructs/training/Dockerfile``): the jobs run
         network-isolated and cannot install them. Pinned by digest (``...@sha256:...``): a
         tag can be pushed over by whoever may push to the repository.
+    :param intended_use: default none (the model card rates its risk Unknown); what the
+        model card says the model is for, from the use cases it serves.
     :param job_tags: default none; tags of every job the pipeline starts (an owner's tag, so
         that policies of an account several owners share can tell their jobs apart).
     """
@@ -55,6 +85,7 @@ class FineTuningSpec:
     spot: bool = True
     recipe_image: str | None = None
     job_tags: tuple[tuple[str, str], ...] = ()
+    intended_use: IntendedUse | None = None
 
     def __post_init__(self) -> None:
         owner = f"FineTuningSpec {self.name}"
