@@ -7,6 +7,7 @@ for cost attribution, prompts and knowledge bases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
@@ -40,6 +41,7 @@ from genai_constructs.bedrock import (
     PromptSpec,
 )
 from genai_constructs.compliance import acknowledge, acknowledge_role_policy, nag_reference
+from genai_constructs.guarded_endpoint import GuardedEndpoint
 from genai_constructs.invocation_logging import ModelInvocationLogging
 from genai_constructs.knowledge_base import Chunking as DataSourceChunking
 from genai_constructs.knowledge_base import GovernedKnowledgeBase
@@ -51,6 +53,7 @@ from genai_constructs.naming import (
 )
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
 from genai_constructs.retention import log_retention
+from genai_constructs.serving import GpuEndpoint
 from stacks.alerts import subscribe
 from stacks.assets import mark
 from stacks.data import DataStack
@@ -104,6 +107,7 @@ class GenAIStack(Stack):
         security: SecurityStack,
         foundation: FoundationStack,
         data: DataStack,
+        endpoints: Mapping[str, GpuEndpoint] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -177,6 +181,8 @@ class GenAIStack(Stack):
             self._rag(inputs, use, security, foundation, artifacts)
         if inputs.release_gate_account and self.evaluations:
             self._release_gate(inputs)
+        # Self-hosted models: each endpoint a use case calls, behind the guardrail.
+        self.guarded_endpoints = self._guarded_endpoints(inputs, security, foundation, endpoints)
         # Contract: every ID an application needs, as SSM parameters and outputs.
         self._publish(inputs)
         self._mark_assets(inputs)
@@ -370,6 +376,30 @@ class GenAIStack(Stack):
                 **common,
             )
 
+    def _guarded_endpoints(
+        self,
+        inputs: GenAIInputs,
+        security: SecurityStack,
+        foundation: FoundationStack,
+        endpoints: Mapping[str, GpuEndpoint] | None,
+    ) -> dict[str, GuardedEndpoint]:
+        """A guarded endpoint for each GPU endpoint a use case calls: the only way the
+        application reaches it (its role may not call the endpoint itself)."""
+        called = sorted({name for use in inputs.use_cases for name in use.endpoints})
+        return {
+            name: GuardedEndpoint(
+                self,
+                f"Guarded{pascal(name)}",
+                endpoint=(endpoints or {})[name],
+                guardrail=self.guardrail,
+                max_input_chars=inputs.guardrail.max_question_chars,
+                encryption_key=security.logs_key,
+                vpc=foundation.network.vpc,
+                log_retention=log_retention(inputs.log_retention_days),
+            )
+            for name in called
+        }
+
     def _publish(self, inputs: GenAIInputs) -> None:
         """Each ID under ``/genai-platform/<lob>/<environment>/`` and as an output; the
         applications of the environment may read them."""
@@ -393,6 +423,11 @@ class GenAIStack(Stack):
             )
         for name, api in self.answer_apis.items():
             values[f"answer-apis/{name}/url"] = (api.url_text, f"Answer API of {name}")
+        for name, guarded in self.guarded_endpoints.items():
+            values[f"guarded-endpoints/{name}/url"] = (
+                guarded.url_text,
+                f"GPU endpoint {name} behind the guardrail",
+            )
         for name, evaluation in self.evaluations.items():
             parameter = rag_evaluation_parameter(inputs.lob, inputs.environment.value, name)
             values[parameter.removeprefix(f"{inputs.parameter_path}/")] = (
@@ -429,12 +464,24 @@ class GenAIStack(Stack):
         )
         for use in inputs.use_cases:
             answer_api = self.answer_apis.get(use.name)
+            guarded_calls = [
+                statement
+                for name in use.endpoints
+                for statement in self.guarded_endpoints[name].invoke_statements(
+                    f"TheGuarded{pascal(name)}Endpoint"
+                )
+            ]
             services = iam.ManagedPolicy(
                 self,
                 f"UseCase{pascal(use.name)}Services",
                 description=f"What the {use.name} application calls besides models: the "
-                "environment's published IDs, its answer API",
-                statements=[read_ids, *(answer_api.invoke_statements() if answer_api else [])],
+                "environment's published IDs, its answer API"
+                + (", its endpoints behind the guardrail" if guarded_calls else ""),
+                statements=[
+                    read_ids,
+                    *(answer_api.invoke_statements() if answer_api else []),
+                    *guarded_calls,
+                ],
                 roles=[self.app_roles[use.name]],
             )
             acknowledge(
@@ -460,6 +507,9 @@ class GenAIStack(Stack):
         for name, api in self.answer_apis.items():
             mark(api.function.function, AssetKind.ANSWER_API, name)
             mark(api.role, AssetKind.ANSWER_API_ROLE, name)
+        for name, guarded in self.guarded_endpoints.items():
+            mark(guarded.function.function, AssetKind.GUARDED_ENDPOINT, name)
+            mark(guarded.role, AssetKind.GUARDED_ENDPOINT_ROLE, name)
         for name, evaluation in self.evaluations.items():
             mark(evaluation.function.function, AssetKind.RAG_EVALUATION, name)
             mark(evaluation.role, AssetKind.RAG_EVALUATION_ROLE, name)

@@ -24,8 +24,6 @@ from blueprint.model.inputs.ml import (
 )
 from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
 from blueprint.model.sections.genai import RiskTier, UseCase
-from genai_constructs import acknowledge
-from genai_constructs.compliance import in_every_framework
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, IntendedUse
 from genai_constructs.fine_tuning.jobs import serving_image_uri
 from genai_constructs.model_import import BaseModelImport
@@ -300,17 +298,6 @@ class MLStack(Stack):
         mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
         self._publish_endpoint(config.name, endpoint, parameter_path)
         mark(endpoint.role, AssetKind.ENDPOINT_ROLE, config.name)
-        for consumer in entry.consumers:
-            role = iam.Role.from_role_name(
-                self, f"Consumer{pascal(config.name)}{pascal(consumer)}", consumer
-            )
-            endpoint.grant_invoke(role)
-            acknowledge(
-                next(c for c in role.node.find_all() if isinstance(c, iam.CfnPolicy)),
-                in_every_framework("IAMNoInlinePolicy"),
-                f"CDK grant of invoking endpoint {config.name} to the application role of a use "
-                "case that calls it; attached to that one role only.",
-            )
         return endpoint
 
 

@@ -23,6 +23,8 @@ class AssetKind(StrEnum):
     ETL_FUNCTION = "etl-function"
     FLOW_LOGS = "flow-logs"
     EVALUATION_FUNCTION = "evaluation-function"
+    GUARDED_ENDPOINT = "guarded-endpoint"
+    GUARDED_ENDPOINT_ROLE = "guarded-endpoint-role"
     GUARDRAIL = "guardrail"
     GUARDRAIL_VERSION = "guardrail-version"
     INGESTION_DEAD_LETTERS = "ingestion-dead-letters"
@@ -65,6 +67,9 @@ class AssetKind(StrEnum):
 DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.ACCESS_LOGS: "The account's S3 server access log bucket (`access-logs/bucket`)",
     AssetKind.ANSWER_API: "A use case's answer API function",
+    AssetKind.GUARDED_ENDPOINT: "The function that serves a GPU endpoint behind the guardrail",
+    AssetKind.GUARDED_ENDPOINT_ROLE: "The role of the function serving a GPU endpoint behind the "
+    "guardrail",
     AssetKind.ANSWER_API_ROLE: "The role of a use case's answer API function",
     AssetKind.APP_ROLE: "A use case's application role (in the hub: a consuming LOB's)",
     AssetKind.CURATED_TABLE: "A dataset's Glue table as published",

@@ -19,9 +19,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from conftest import PIPELINE_PLACEHOLDERS
+from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.fine_tuning import FineTuningPipeline
 from genai_constructs.fine_tuning.pipeline import CODE_FILES
 from genai_constructs.fine_tuning.spec import METHODS, FineTuningSpec, IntendedUse
+from genai_constructs.guarded_endpoint import GuardedEndpoint
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import USER_TAG
 from genai_constructs.serving import GpuEndpoint
@@ -301,3 +303,84 @@ def recipe(**overrides: Any) -> FineTuningSpec:
 def test_each_prop_is_refused_with_its_message(build: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         build()
+
+
+# --- a GPU endpoint behind the guardrail ------------------------------------------------------
+
+GUARDRAIL_ARN = "arn:aws:bedrock:eu-west-1:555555555555:guardrail/gr7abc123def"
+
+
+def guarded(parts: Parts, **props: Any) -> GuardedEndpoint:
+    settings: dict[str, Any] = {
+        "endpoint": parts.endpoint(),
+        "guardrail": GovernedGuardrail.from_guardrail_attributes(
+            parts.stack,
+            "Guardrail",
+            guardrail_arn=GUARDRAIL_ARN,
+            version="4",
+            encryption_key=parts.key,
+        ),
+        "max_input_chars": 20000,
+        "encryption_key": parts.key,
+        "vpc": parts.vpc,
+        "log_retention": logs.RetentionDays.ONE_YEAR,
+        **props,
+    }
+    return GuardedEndpoint(parts.stack, "Guarded", **settings)
+
+
+def test_the_guarded_endpoint_calls_its_endpoint_with_the_guardrail_and_nothing_else() -> None:
+    parts = Parts()
+    endpoint_guard = guarded(parts)
+    application = iam.Role(
+        parts.stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+    )
+    endpoint_guard.grant_invoke(application)
+    template = Template.from_stack(parts.stack)
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
+    [function] = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "genai_constructs.handlers.guarded_endpoint.index.handler"
+    ]
+    assert function["Environment"]["Variables"]["GUARDRAIL_ID"] == GUARDRAIL_ARN
+    assert function["Environment"]["Variables"]["GUARDRAIL_VERSION"] == "4"
+    assert function["Environment"]["Variables"]["MAX_TOKENS"] == "1024"
+    assert "VpcConfig" in function
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = sorted(
+        action
+        for statement in statements
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    )
+    assert actions == [
+        "bedrock:ApplyGuardrail",
+        "kms:Decrypt",
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:InvokeEndpointWithResponseStream",
+    ]
+    [url_call] = [s for s in statements if s["Action"] == "lambda:InvokeFunctionUrl"]
+    assert url_call["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"max_input_chars": 0}, "GuardedEndpoint: max_input_chars must be 1-100000 (got 0)"),
+        ({"max_tokens": 9000}, "GuardedEndpoint: max_tokens must be 1-8192 (got 9000)"),
+        ({"concurrency": 0}, "GuardedEndpoint: concurrency must be 1-1000 (got 0)"),
+    ],
+)
+def test_a_guarded_endpoint_prop_is_refused_with_its_message(
+    props: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        guarded(Parts(), **props)

@@ -79,7 +79,8 @@ def _model_arn(region: str, model_id: str) -> Symbol:
 def _published(selection: Selection, path: str, actor: Actor | None) -> list[Target]:
     """A parameter the environment publishes under `/genai-platform/<lob>/<env>/` (none:
     the guardrail ID); `<kind>/own/<attribute>` one per resource of that kind of the asking
-    use case (`inference-profiles`, `knowledge-bases`, `answer-apis` or `endpoints`). A
+    use case (`inference-profiles`, `knowledge-bases`, `answer-apis`, `endpoints` or
+    `guarded-endpoints`). A
     parameter no template publishes fails the request."""
     placement = selection.placement
     lob, environment = placement.lob, placement.environment
@@ -120,17 +121,22 @@ USE_CASE_OWNS: dict[AssetKind, Callable[[UseCase], list[str]]] = {
     AssetKind.APP_ROLE: lambda use: [use.name],
     AssetKind.KNOWLEDGE_BASE: lambda use: list(use.knowledge_bases),
     AssetKind.ENDPOINT: lambda use: list(use.endpoints),
+    AssetKind.GUARDED_ENDPOINT: lambda use: list(use.endpoints),
     AssetKind.ANSWER_API: lambda use: [use.name],
     AssetKind.RAG_EVALUATION: lambda use: [use.name],
 }
 
 
+# The kinds a service role serves one of: a knowledge base's role, a guarded endpoint's.
+SERVED_KINDS = (AssetKind.KNOWLEDGE_BASE, AssetKind.ENDPOINT)
+
+
 def _own_by_use_case(selection: Selection, kind: AssetKind, actor: Actor | None) -> list[Target]:
-    """The asking use case's resources marked ``kind``; a knowledge base's own, for its
-    service role (which has no use case)."""
+    """The asking use case's resources marked ``kind``; a knowledge base's or an endpoint's
+    own, for the service role that serves it (which has no use case)."""
     if actor is None:
         return []
-    if kind is AssetKind.KNOWLEDGE_BASE and actor.use_case is None:
+    if kind in SERVED_KINDS and actor.use_case is None:
         wanted = [actor.serves] if actor.serves else []
     elif actor.use_case is None:
         return []
@@ -152,6 +158,8 @@ for _kind in USE_CASE_OWNS:
     _doc = f"{DESCRIPTIONS[_kind]}: each, or the one named; `own` the asking use case's"
     if _kind is AssetKind.KNOWLEDGE_BASE:
         _doc += " (a knowledge base's service role: its own)"
+    if _kind is AssetKind.ENDPOINT:
+        _doc += " (a guarded endpoint's role: the one it serves)"
     ML_RESOURCES.add(_kind, (*MARKED, OWN), _use_case_kind(_kind), f"{_doc}.")
 
 

@@ -226,6 +226,13 @@ def _answer_apis(selection: Selection, selector: str) -> list[Actor]:
     return _roles(selection, AssetKind.ANSWER_API_ROLE)
 
 
+@principal("guarded-endpoint", "*")
+def _guarded_endpoints(selection: Selection, selector: str) -> list[Actor]:
+    """Each role of a function serving a GPU endpoint behind the guardrail (it serves that
+    endpoint)."""
+    return _roles(selection, AssetKind.GUARDED_ENDPOINT_ROLE)
+
+
 @principal("rag-evaluation", "*")
 def _rag_evaluations(selection: Selection, selector: str) -> list[Actor]:
     """Each use case's RAG evaluation function role."""

@@ -51,7 +51,8 @@ class Target:
 
 def use_case_resources(plan: Plan, placement: Placement, use: UseCase) -> dict[str, list[str]]:
     """What of ``use`` is in ``placement``, by the kind the published IDs name it by: its
-    inference profile, knowledge bases, answer API and GPU endpoints."""
+    inference profile, knowledge bases, answer API and GPU endpoints (each also behind the
+    guardrail)."""
     here = {kb.name for kb in plan.knowledge_bases(placement)}
     knowledge_bases = [kb for kb in use.knowledge_bases if kb in here]
     endpoints = {endpoint.name for endpoint in plan.gpu_endpoints(placement)}
@@ -60,6 +61,7 @@ def use_case_resources(plan: Plan, placement: Placement, use: UseCase) -> dict[s
         "knowledge-bases": knowledge_bases,
         "answer-apis": [use.name] if use.rag.answer_api and knowledge_bases else [],
         "endpoints": [e for e in use.endpoints if e in endpoints],
+        "guarded-endpoints": [e for e in use.endpoints if e in endpoints],
     }
 
 

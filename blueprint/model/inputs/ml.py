@@ -67,11 +67,10 @@ class ReleaseInputs:
 
 @dataclass(frozen=True)
 class EndpointInputs:
-    """A GPU endpoint and the application roles (by name) whose use cases call it."""
+    """A GPU endpoint (applications call it through the GenAI stack's guarded endpoint)."""
 
     endpoint: EndpointConfig
     serving_instance: str
-    consumers: tuple[str, ...] = ()
     fine_tuned: bool = False
 
 
@@ -158,11 +157,6 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
             EndpointInputs(
                 endpoint,
                 config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
-                consumers=tuple(
-                    names.app_role_name(placement.prefix, use.name)
-                    for use in lob.genai.use_cases
-                    if endpoint.name in use.endpoints
-                ),
                 fine_tuned=endpoint.model in promoted,
             )
             for endpoint in plan.gpu_endpoints(placement)

@@ -42,6 +42,8 @@ _MODULE_OF = {
     "FineTuningSpec": "fine_tuning",
     "FineTuningPipeline": "fine_tuning",
     "GpuEndpoint": "serving",
+    "GuardedEndpoint": "guarded_endpoint",
+    "IntendedUse": "fine_tuning",
     "ModelRelease": "model_release",
     "acknowledge": "compliance",
 }
@@ -62,7 +64,9 @@ __all__ = [
     "GovernedGuardrail",
     "GovernedKnowledgeBase",
     "GpuEndpoint",
+    "GuardedEndpoint",
     "GuardrailSpec",
+    "IntendedUse",
     "KnowledgeBaseIngestion",
     "ModelAccessPolicy",
     "ModelInvocationLogging",
@@ -95,7 +99,8 @@ if TYPE_CHECKING:
     from genai_constructs.compliance import acknowledge
     from genai_constructs.encryption import PlatformKey
     from genai_constructs.etl import DataEtl, DatasetSpec
-    from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec
+    from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, IntendedUse
+    from genai_constructs.guarded_endpoint import GuardedEndpoint
     from genai_constructs.identity import Persona, PersonaRoles
     from genai_constructs.invocation_logging import ModelInvocationLogging
     from genai_constructs.knowledge_base import (

@@ -167,3 +167,22 @@ class PlatformFunction(Construct):
     def acknowledge_policy(self, what: str, wildcard_findings: list[str]) -> None:
         """Acknowledge the findings of the role's generated policy, once it is complete."""
         acknowledge_role_policy(self.role, what, wildcard_findings)
+
+
+def url_invoke_statements(
+    function_arn: str, *, call_sid: str, invoke_sid: str
+) -> list[iam.PolicyStatement]:
+    """What a caller of a function URL with IAM auth needs: a signed request needs both
+    ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
+    ``lambda:InvokeFunction``."""
+    return [
+        iam.PolicyStatement(
+            sid=call_sid,
+            actions=["lambda:InvokeFunctionUrl"],
+            resources=[function_arn],
+            conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+        ),
+        iam.PolicyStatement(
+            sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[function_arn]
+        ),
+    ]

@@ -92,3 +92,22 @@ def grant(
         resource_arns=list(resource_arns),
         conditions=dict(conditions) if conditions is not None else None,
     )
+
+
+def grant_statements(
+    grantee: iam.IGrantable, statements: Sequence[iam.PolicyStatement]
+) -> iam.Grant:
+    """Each of ``statements`` granted to ``grantee`` (``grant``), as one grant."""
+    grants = [
+        grant(
+            grantee=grantee,
+            actions=statement.actions,
+            resource_arns=statement.resources,
+            conditions=statement.conditions or None,
+        )
+        for statement in statements
+    ]
+    combined = grants[0]
+    for each in grants[1:]:
+        combined = combined.combine(each)
+    return combined

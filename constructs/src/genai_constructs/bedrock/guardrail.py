@@ -16,7 +16,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from genai_constructs.bedrock.versions import fingerprint
-from genai_constructs.grants import grant
+from genai_constructs.grants import grant_statements
 from genai_constructs.naming import PII_ENTITIES
 
 CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
@@ -55,17 +55,7 @@ class IGuardrail(Protocol):
 def _grant_apply(grantee: iam.IGrantable, guardrail: IGuardrail) -> iam.Grant:
     """``ApplyGuardrail`` on the guardrail and, when its key is known, decrypting with the key
     through Bedrock: one grant, written as ``guardrail_statements`` writes it."""
-    statements = guardrail_statements(guardrail, Stack.of(guardrail).region)
-    grants = [
-        grant(
-            grantee=grantee,
-            actions=statement.actions,
-            resource_arns=statement.resources,
-            conditions=statement.conditions or None,
-        )
-        for statement in statements
-    ]
-    return grants[0].combine(grants[1]) if len(grants) > 1 else grants[0]
+    return grant_statements(grantee, guardrail_statements(guardrail, Stack.of(guardrail).region))
 
 
 def guardrail_statements(guardrail: IGuardrail, region: str) -> list[iam.PolicyStatement]:

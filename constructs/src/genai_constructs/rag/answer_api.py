@@ -19,8 +19,8 @@ from constructs import Construct
 
 from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy
-from genai_constructs.function import PlatformFunction
-from genai_constructs.grants import grant
+from genai_constructs.function import PlatformFunction, url_invoke_statements
+from genai_constructs.grants import grant_statements
 from genai_constructs.knowledge_base.governed import IKnowledgeBase
 from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, number_text
 
@@ -111,36 +111,16 @@ class AnswerApi(Construct):
         return self.function.role
 
     def invoke_statements(self) -> list[iam.PolicyStatement]:
-        """What a caller needs: a signed request to the function URL needs both
-        ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
-        ``lambda:InvokeFunction``."""
-        function_arn = self.function.function_arn
-        return [
-            iam.PolicyStatement(
-                sid="CallTheAnswerApi",
-                actions=["lambda:InvokeFunctionUrl"],
-                resources=[function_arn],
-                conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
-            ),
-            iam.PolicyStatement(
-                sid="InvokeTheAnswerFunction",
-                actions=["lambda:InvokeFunction"],
-                resources=[function_arn],
-            ),
-        ]
+        """What a caller needs (``url_invoke_statements``)."""
+        return url_invoke_statements(
+            self.function.function_arn,
+            call_sid="CallTheAnswerApi",
+            invoke_sid="InvokeTheAnswerFunction",
+        )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the API (``invoke_statements``)."""
-        grants = [
-            grant(
-                grantee=grantee,
-                actions=statement.actions,
-                resource_arns=statement.resources,
-                conditions=statement.conditions,
-            )
-            for statement in self.invoke_statements()
-        ]
-        return grants[0].combine(grants[1])
+        return grant_statements(grantee, self.invoke_statements())
 
 
 def rag_environment(
