@@ -20,6 +20,7 @@ from constructs import Construct
 
 from blueprint.model import names
 from blueprint.model.assets import AssetKind
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy, spec_values
 from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
@@ -47,6 +48,7 @@ from genai_constructs.knowledge_base import Chunking as DataSourceChunking
 from genai_constructs.knowledge_base import GovernedKnowledgeBase
 from genai_constructs.naming import (
     DELIVERY_TAG,
+    observed_metric_namespace,
     pascal,
     rag_evaluation_parameter,
     rag_reports_prefix,
@@ -286,6 +288,11 @@ class GenAIStack(Stack):
                 **common,
             )
             access.attach_to_role(api.role)
+            api.monitor(
+                use_case=use.name,
+                namespace=observed_metric_namespace(inputs.metric_namespace),
+                topic=self.alarm_topic,
+            )
             self.answer_apis[use.name] = api
         evaluation = use.rag.evaluation
         rag_evaluation = RagEvaluation(
@@ -308,6 +315,10 @@ class GenAIStack(Stack):
         # Operational zones take writes from pipeline principals only.
         Tags.of(rag_evaluation.role).add(*names.PIPELINE_TAG)
         access.attach_to_role(rag_evaluation.role)
+        if inputs.environment is EnvironmentName.PROD and evaluation.schedule:
+            rag_evaluation.run_on_schedule(
+                events.Schedule.expression(evaluation.schedule), topic=self.alarm_topic
+            )
         self.evaluations[use.name] = rag_evaluation
 
     def _release_gate(self, inputs: GenAIInputs) -> None:

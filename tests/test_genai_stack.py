@@ -553,3 +553,45 @@ def test_the_boundary_denies_unguarded_invocation_by_any_role(example: Synthesiz
             },
         },
     )
+
+
+def schedules(template: dict[str, Any]) -> list[str]:
+    return [
+        rule["Properties"]["ScheduleExpression"]
+        for rule in template["Resources"].values()
+        if rule["Type"] == "AWS::Events::Rule"
+        and rule["Properties"].get("Description", "").startswith("Evaluates the answers of")
+    ]
+
+
+def test_in_prod_the_answers_are_evaluated_on_a_schedule_and_watched(
+    example: Synthesized,
+) -> None:
+    """The answer API's four alarms everywhere; the scheduled evaluation and its two alarms in
+    prod only."""
+    prod = example.template_json("claims-prod-genai")
+    nonprod = example.template_json("claims-nonprod-genai")
+    assert schedules(prod) == ["rate(7 days)"]
+    assert schedules(nonprod) == []
+
+    def watched(template: dict[str, Any]) -> set[str]:
+        return {
+            alarm["Properties"]["AlarmDescription"].split(": ", 1)[1]
+            for alarm in template["Resources"].values()
+            if alarm["Type"] == "AWS::CloudWatch::Alarm"
+            and alarm["Properties"]["AlarmDescription"].startswith("claims-assistant: ")
+        }
+
+    answers = {
+        "the guardrail stopped 25% or more of the answers of the last hour",
+        "25% or more of the questions of the last hour found no passage",
+        "5 or more answers failed in five minutes",
+        "the p90 answer took 20000 ms or more",
+    }
+    evaluations = {
+        "an evaluation of its answers scored under a threshold (the report is in the artifacts "
+        "zone)",
+        "an evaluation of its answers failed to run",
+    }
+    assert watched(nonprod) == answers
+    assert watched(prod) == answers | evaluations

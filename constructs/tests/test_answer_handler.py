@@ -502,3 +502,90 @@ def test_memory_is_off_and_answers_are_1024_tokens_unless_configured() -> None:
 def test_a_misconfigured_function_names_the_variable(changes: dict[str, str], message: str) -> None:
     with pytest.raises(retrieval.SettingsError, match=message):
         retrieval.RagSettings.from_environment({**ENV, **changes})
+
+
+# --- the answers' metrics ---------------------------------------------------------------------
+
+MONITORED = {
+    **ENV,
+    "METRIC_NAMESPACE": "GenAIPlatform/claims-prod-genai/observed",
+    "USE_CASE": "claims-assistant",
+}
+
+
+class Clock:
+    """0.0 at the start of a request, 1.25 s at its end."""
+
+    def __init__(self) -> None:
+        self.readings = iter([1_800_000_000.0, 1_800_000_001.25])
+
+    def __call__(self) -> float:
+        return next(self.readings)
+
+
+def metrics_of(
+    event: dict[str, Any], bedrock: Bedrock, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    result = index.answer(
+        event,
+        agent_client=bedrock.agent,
+        runtime_client=bedrock.runtime,
+        env=MONITORED,
+        sleep=FakeSleep(),
+        request_id="req-42",
+        clock=Clock(),
+    )
+    [line] = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    [directive] = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "GenAIPlatform/claims-prod-genai/observed"
+    assert directive["Dimensions"] == [["UseCase"]]
+    assert record["_aws"]["Timestamp"] == 1_800_000_001_250
+    names = [metric["Name"] for metric in directive["Metrics"]]
+    return result["statusCode"], {
+        "UseCase": record["UseCase"],
+        **{name: record[name] for name in names},
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("answered", {"Answers": 1, "GuardrailInterventions": 0, "EmptyRetrievals": 0}),
+        ("blocked", {"Answers": 1, "GuardrailInterventions": 1, "EmptyRetrievals": 0}),
+        ("no-passage", {"Answers": 1, "GuardrailInterventions": 0, "EmptyRetrievals": 1}),
+    ],
+)
+def test_each_answer_is_counted_by_what_happened_to_it(
+    bedrock: Bedrock, capsys: pytest.CaptureFixture[str], outcome: str, expected: dict[str, int]
+) -> None:
+    passages = [] if outcome == "no-passage" else [(SETTLED, HANDBOOK, 0.9)]
+    bedrock.retrieve.add_response("retrieve", retrieved(*passages))
+    if outcome != "no-passage":
+        stop = "guardrail_intervened" if outcome == "blocked" else "end_turn"
+        bedrock.converse.add_response("converse", converse_response("Thirty days [1].", stop))
+    status, metrics = metrics_of(post({"question": QUESTION}), bedrock, capsys)
+    assert status == 200
+    assert metrics == {
+        "UseCase": "claims-assistant",
+        **expected,
+        "FailedAnswers": 0,
+        "AnswerMilliseconds": 1250,
+    }
+
+
+def test_a_failed_answer_is_counted_and_a_refused_request_is_no_answer(
+    bedrock: Bedrock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bedrock.retrieve.add_client_error("retrieve", "InternalServerException", "boom", 500)
+    status, metrics = metrics_of(post({"question": QUESTION}), bedrock, capsys)
+    assert (status, metrics["Answers"], metrics["FailedAnswers"]) == (502, 0, 1)
+    status, metrics = metrics_of(post({"question": ""}), bedrock, capsys)
+    assert (status, metrics["Answers"], metrics["FailedAnswers"]) == (400, 0, 0)
+
+
+def test_an_unmonitored_function_prints_no_metrics(
+    bedrock: Bedrock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call(post({"question": ""}), bedrock)
+    assert capsys.readouterr().out == ""

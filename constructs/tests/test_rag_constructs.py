@@ -21,6 +21,7 @@ from conftest import assert_grants_attached, new_stack
 from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+from genai_constructs.rag.answer_api import AnswerThresholds
 
 EMBEDDING = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
 PARSER = "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
@@ -315,6 +316,117 @@ def test_the_evaluation_needs_every_threshold_in_range() -> None:
             vpc=parts.vpc,
             log_retention=RETENTION,
         )
+
+
+def evaluation(parts: Parts, **props: object) -> RagEvaluation:
+    settings: dict[str, object] = {
+        "use_case": "assistant",
+        "knowledge_bases": {"policies": parts.knowledge_base},
+        "model_arn": PROFILE,
+        "guardrail": GovernedGuardrail.from_guardrail_attributes(
+            parts.stack,
+            "Central",
+            guardrail_arn="arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr1",
+            version="1",
+        ),
+        "results": 5,
+        "questions_bucket": parts.bucket,
+        "questions_key": "evaluation/assistant/questions.jsonl",
+        "report_bucket": parts.reports,
+        "report_prefix": "rag-evaluations/assistant/",
+        "thresholds": {"faithfulness": 0.7, "answer_relevance": 0.3, "context_precision": 0.5},
+        "metric_namespace": "GenAI/lob",
+        "data_key": parts.key,
+        "encryption_key": parts.key,
+        "vpc": parts.vpc,
+        "log_retention": RETENTION,
+        **props,
+    }
+    return RagEvaluation(parts.stack, "Evaluation", **settings)  # type: ignore[arg-type]
+
+
+def alarms_by_metric(template: Template) -> dict[str, dict[str, object]]:
+    """Each alarm's properties, by the metric (or the first metric of its expression) it
+    watches."""
+    found = {}
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        metrics = props.get("Metrics") or []
+        name = props.get("MetricName") or next(
+            m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m
+        )
+        found[name] = props
+    return found
+
+
+def test_the_answers_publish_their_outcome_and_alarm_on_its_rates() -> None:
+    parts = Parts()
+    api = parts.answer_api()
+    alarms = api.monitor(
+        use_case="assistant",
+        namespace="GenAI/lob/observed",
+        topic=parts.topic,
+        thresholds=AnswerThresholds(intervention_percent=30, min_answers=20),
+    )
+    assert len(alarms) == 4
+    template = parts.template()
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "genai_constructs.handlers.answer.index.handler",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"METRIC_NAMESPACE": "GenAI/lob/observed", "USE_CASE": "assistant"}
+                )
+            },
+        },
+    )
+    watched = alarms_by_metric(template)
+    assert set(watched) == {
+        "GuardrailInterventions",
+        "EmptyRetrievals",
+        "FailedAnswers",
+        "AnswerMilliseconds",
+    }
+    rate = watched["GuardrailInterventions"]
+    assert rate["Threshold"] == 30
+    [expression] = [m["Expression"] for m in rate["Metrics"] if "Expression" in m]  # type: ignore[union-attr]
+    assert expression == "IF(answers >= 20, 100 * part / answers, 0)"
+    assert watched["AnswerMilliseconds"]["ExtendedStatistic"] == "p90"
+    for alarm in watched.values():
+        assert alarm["AlarmActions"] == [
+            {"Ref": parts.stack.get_logical_id(parts.topic.node.default_child)}
+        ]  # type: ignore[arg-type]
+
+
+def test_answer_thresholds_refuse_what_no_alarm_could_mean() -> None:
+    with pytest.raises(
+        ValueError, match=r"^AnswerThresholds: intervention_percent must be 1-100 \(got 0\)$"
+    ):
+        AnswerThresholds(intervention_percent=0)
+    with pytest.raises(
+        ValueError, match=r"^AnswerThresholds: latency_ms must be 100-900000 \(got 10\)$"
+    ):
+        AnswerThresholds(latency_ms=10)
+
+
+def test_a_scheduled_evaluation_alarms_when_a_run_scores_low_or_fails() -> None:
+    parts = Parts()
+    evaluated = evaluation(parts)
+    alarms = evaluated.run_on_schedule(events.Schedule.rate(Duration.days(7)), topic=parts.topic)
+    template = parts.template()
+    template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(7 days)", "State": "ENABLED"}
+    )
+    watched = alarms_by_metric(template)
+    assert set(watched) == {"RagEvaluationPassed", "Errors"}
+    [expression] = [
+        m["Expression"]
+        for m in watched["RagEvaluationPassed"]["Metrics"]
+        if "Expression" in m  # type: ignore[union-attr]
+    ]
+    assert expression == "1 - passed"
+    assert len(alarms) == 2
 
 
 # --- interfaces and importers ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from blueprint.assembly.access.selection import Actor, Selection
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.model import names
 from blueprint.model.assets import AssetKind
-from genai_constructs.naming import merged_models_prefix
+from genai_constructs.naming import merged_models_prefix, observed_metric_namespace
 
 ContextResolver = Callable[[Selection, str, Actor | None], tuple[Symbol, ...]]
 CONTEXT: Registry[ContextResolver] = Registry("context value")
@@ -73,6 +73,15 @@ def _colleagues(selection: Selection, argument: str, actor: Actor | None) -> tup
 def _own_metrics(selection: Selection, argument: str, actor: Actor | None) -> tuple[Symbol, ...]:
     """The environment's CloudWatch metric namespace."""
     return (text(names.metric_namespace(selection.placement.key)),)
+
+
+@value("observed-metrics")
+def _observed_metrics(
+    selection: Selection, argument: str, actor: Actor | None
+) -> tuple[Symbol, ...]:
+    """The namespace of what the environment's functions observe (its answers), published
+    only through their logs."""
+    return (text(observed_metric_namespace(names.metric_namespace(selection.placement.key))),)
 
 
 @value("own-lob")

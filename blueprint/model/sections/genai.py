@@ -43,6 +43,9 @@ class RagEvaluationConfig(Model):
     """Threshold: answers that address the question."""
     context_precision: Annotated[float, Field(ge=0, le=1)] = 0.5
     """Threshold: retrieved passages that are relevant."""
+    schedule: Schedule | None = "rate(7 days)"
+    """How often it also runs in prod between releases (the live knowledge bases and model),
+    alarming when a score falls under its threshold; null for releases only."""
 
 
 class RagConfig(Model):

@@ -185,6 +185,16 @@ def quality_ruleset_name(prefix: str, dataset: str) -> str:
 EXPERIMENTS_PREFIX = "experiments/"
 MLFLOW_ARTIFACTS_PREFIX = "mlflow/"
 
+# The namespaces of what the platform's functions observe (answers, through embedded
+# metrics in their logs): no role under the boundary may publish there, so no one can dilute
+# a rate an alarm watches.
+OBSERVED_METRICS_SUFFIX = "/observed"
+
+
+def observed_metric_namespace(namespace: str) -> str:
+    return f"{namespace}{OBSERVED_METRICS_SUFFIX}"
+
+
 PARAMETER_ROOT = "/genai-platform"
 
 

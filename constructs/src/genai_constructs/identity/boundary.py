@@ -13,6 +13,7 @@ from genai_constructs.naming import (
     GOVERNANCE_CHANGES,
     GOVERNANCE_CONFIGURATOR_TAG,
     GOVERNANCE_FUNCTION_ACTIONS,
+    OBSERVED_METRICS_SUFFIX,
 )
 
 # The services any platform role may use at all; a role's own policies narrow it further.
@@ -278,6 +279,13 @@ def boundary_document(
                 effect=iam.Effect.DENY,
                 actions=list(NETWORK_PATH_CHANGES),
                 resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DenyObservedMetricForgery",
+                effect=iam.Effect.DENY,
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": f"*{OBSERVED_METRICS_SUFFIX}"}},
             ),
             iam.PolicyStatement(
                 sid="DenyKeyDestruction",

@@ -8,15 +8,19 @@ inference profile and guardrail, with citations.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction, url_invoke_statements
@@ -26,6 +30,27 @@ from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, n
 
 # Retrieve's bound on the query text.
 MAX_QUESTION_CHARS = 20000
+
+
+@dataclass(frozen=True)
+class AnswerThresholds:
+    """When the answers of a use case alarm: percentages of the last hour's answers (once it
+    has ``min_answers``), failed answers in five minutes, the p90 latency."""
+
+    intervention_percent: float = 25
+    empty_retrieval_percent: float = 25
+    min_answers: int = 10
+    failed_answers: int = 5
+    latency_ms: int = 20000
+
+    def __post_init__(self) -> None:
+        check_range("AnswerThresholds", "intervention_percent", self.intervention_percent, 1, 100)
+        check_range(
+            "AnswerThresholds", "empty_retrieval_percent", self.empty_retrieval_percent, 1, 100
+        )
+        check_range("AnswerThresholds", "min_answers", self.min_answers, 1, 100000)
+        check_range("AnswerThresholds", "failed_answers", self.failed_answers, 1, 100000)
+        check_range("AnswerThresholds", "latency_ms", self.latency_ms, 100, 900000)
 
 
 class AnswerApi(Construct):
@@ -109,6 +134,83 @@ class AnswerApi(Construct):
     @property
     def role(self) -> iam.IRole:
         return self.function.role
+
+    def monitor(
+        self,
+        *,
+        use_case: str,
+        namespace: str,
+        topic: sns.ITopic,
+        thresholds: AnswerThresholds | None = None,
+    ) -> list[cloudwatch.Alarm]:
+        """Have the function publish each request's outcome under ``namespace`` (dimension
+        ``UseCase``) and alarm to ``topic`` on its guardrail intervention and empty retrieval
+        rates (over an hour, once it has answered ``min_answers``), its failed answers and its
+        p90 latency (over five minutes)."""
+        limits = thresholds or AnswerThresholds()
+        function = self.function.function
+        function.add_environment("METRIC_NAMESPACE", namespace)
+        function.add_environment("USE_CASE", use_case)
+
+        def metric(name: str, statistic: str, period: Duration) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map={"UseCase": use_case},
+                statistic=statistic,
+                period=period,
+            )
+
+        def rate(name: str) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression=f"IF(answers >= {limits.min_answers}, 100 * part / answers, 0)",
+                using_metrics={
+                    "part": metric(name, "Sum", Duration.hours(1)),
+                    "answers": metric("Answers", "Sum", Duration.hours(1)),
+                },
+                period=Duration.hours(1),
+            )
+
+        five_minutes = Duration.minutes(5)
+        watched = [
+            (
+                "InterventionRate",
+                rate("GuardrailInterventions"),
+                limits.intervention_percent,
+                f"{use_case}: the guardrail stopped {limits.intervention_percent}% or more of "
+                "the answers of the last hour",
+            ),
+            (
+                "EmptyRetrievalRate",
+                rate("EmptyRetrievals"),
+                limits.empty_retrieval_percent,
+                f"{use_case}: {limits.empty_retrieval_percent}% or more of the questions of the "
+                "last hour found no passage",
+            ),
+            (
+                "FailedAnswers",
+                metric("FailedAnswers", "Sum", five_minutes),
+                limits.failed_answers,
+                f"{use_case}: {limits.failed_answers} or more answers failed in five minutes",
+            ),
+            (
+                "SlowAnswers",
+                metric("AnswerMilliseconds", "p90", five_minutes),
+                limits.latency_ms,
+                f"{use_case}: the p90 answer took {limits.latency_ms} ms or more",
+            ),
+        ]
+        return [
+            announced_alarm(
+                self,
+                f"{name}Alarm",
+                description=description,
+                metric=watched_metric,
+                topic=topic,
+                threshold=threshold,
+            )
+            for name, watched_metric, threshold, description in watched
+        ]
 
     def invoke_statements(self) -> list[iam.PolicyStatement]:
         """What a caller needs (``url_invoke_statements``)."""

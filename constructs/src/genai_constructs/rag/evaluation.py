@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_constructs.alarms import announced_alarm
 from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy, nag_reference
 from genai_constructs.function import PlatformFunction
@@ -59,6 +64,7 @@ class RagEvaluation(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.use_case, self.metric_namespace = use_case, metric_namespace
         check_arn("RagEvaluation", "model_arn", model_arn, BEDROCK_MODEL)
         expected = {"faithfulness", "answer_relevance", "context_precision"}
         if set(thresholds) != expected or not all(
@@ -129,6 +135,45 @@ class RagEvaluation(Construct):
     @property
     def role(self) -> iam.IRole:
         return self.function.role
+
+    def run_on_schedule(
+        self, schedule: events.Schedule, *, topic: sns.ITopic
+    ) -> list[cloudwatch.Alarm]:
+        """Also run the evaluation on ``schedule`` (the live knowledge bases and model, between
+        releases) and alarm to ``topic`` when a run scores under a threshold or fails."""
+        events.Rule(
+            self,
+            "Schedule",
+            description=f"Evaluates the answers of {self.use_case} between releases",
+            schedule=schedule,
+            targets=[targets.LambdaFunction(self.function.function, retry_attempts=2)],
+        )
+        passed = cloudwatch.Metric(
+            namespace=self.metric_namespace,
+            metric_name="RagEvaluationPassed",
+            dimensions_map={"UseCase": self.use_case},
+            statistic="Minimum",
+            period=Duration.days(1),
+        )
+        return [
+            announced_alarm(
+                self,
+                "ScoreAlarm",
+                description=f"{self.use_case}: an evaluation of its answers scored under a "
+                "threshold (the report is in the artifacts zone)",
+                metric=cloudwatch.MathExpression(
+                    expression="1 - passed", using_metrics={"passed": passed}
+                ),
+                topic=topic,
+            ),
+            announced_alarm(
+                self,
+                "RunAlarm",
+                description=f"{self.use_case}: an evaluation of its answers failed to run",
+                metric=self.function.function.metric_errors(period=Duration.days(1)),
+                topic=topic,
+            ),
+        ]
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` run the evaluation (a release pipeline's gate)."""

@@ -21,7 +21,9 @@ never the question, the history or the answer.
 Configuration (environment): the ``RagSettings`` variables (``KNOWLEDGE_BASES``, ``MODEL_ARN``,
 ``GUARDRAIL_ARN``, ``GUARDRAIL_VERSION``, ``NUMBER_OF_RESULTS``, ``MEMORY_TURNS`` (default 0),
 ``MAX_ANSWER_TOKENS`` (default 1024)) and ``MAX_QUESTION_CHARS``, which the stack derives from
-the guardrail policy's input token limit.
+the guardrail policy's input token limit; when ``METRIC_NAMESPACE`` and ``USE_CASE`` are set,
+each request's outcome as embedded metrics (``Answers``, ``GuardrailInterventions``,
+``EmptyRetrievals``, ``FailedAnswers``, ``AnswerMilliseconds``) for the answers' alarms.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -42,6 +44,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genai_constructs.handlers import retrieval
+from genai_constructs.handlers.metrics import embedded_metrics
 from genai_constructs.handlers.retrieval import (
     BACKOFF_CAP_SECONDS,
     Answer,
@@ -96,7 +99,9 @@ def answer(
     env: Mapping[str, str],
     sleep: Callable[[float], None],
     request_id: str,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
+    started = clock()
     settings = RagSettings.from_environment(env)
     max_chars = max_question_chars(env)
     try:
@@ -104,8 +109,42 @@ def answer(
         reply = ask(agent_client, runtime_client, settings, question, sleep, request_id)
     except RequestError as refused:
         logger.info("refused: status=%d", refused.status)
+        record_metrics(env, refused.status, None, started, clock())
         return response(refused.status, {"error": refused.reason}, refused.headers)
+    record_metrics(env, 200, reply, started, clock())
     return response(200, reply)
+
+
+def record_metrics(
+    env: Mapping[str, str],
+    status: int,
+    reply: Mapping[str, Any] | None,
+    started: float,
+    ended: float,
+) -> None:
+    """When the function is monitored (``METRIC_NAMESPACE`` and ``USE_CASE`` set), the
+    outcome of one request as embedded metrics: what the alarms of the answers watch."""
+    namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
+    if not namespace or not use_case:
+        return
+    answered = reply if status == 200 else None
+    values = {
+        "Answers": int(answered is not None),
+        "GuardrailInterventions": int(
+            answered is not None and answered["guardrail_action"] == "INTERVENED"
+        ),
+        "EmptyRetrievals": int(answered is not None and answered.get("reason") == NO_PASSAGE),
+        "FailedAnswers": int(status >= 500),
+        "AnswerMilliseconds": round((ended - started) * 1000),
+    }
+    line = embedded_metrics(
+        namespace,
+        {"UseCase": use_case},
+        values,
+        round(ended * 1000),
+        {"AnswerMilliseconds": "Milliseconds"},
+    )
+    print(json.dumps(line))
 
 
 def max_question_chars(env: Mapping[str, str]) -> int:

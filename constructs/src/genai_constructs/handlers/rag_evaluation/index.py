@@ -57,6 +57,7 @@ from typing import Any
 import boto3
 
 from genai_constructs.handlers import retrieval
+from genai_constructs.handlers.metrics import embedded_metrics
 from genai_constructs.handlers.retrieval import (
     Answer,
     RagSettings,
@@ -195,7 +196,7 @@ def evaluate(
         Body=json.dumps(report, indent=2).encode(),
         ContentType="application/json",
     )
-    print(json.dumps(embedded_metrics(settings, report, evaluated_at)))
+    print(json.dumps(evaluation_metrics(settings, report, evaluated_at)))
     return {
         "passed": report["passed"],
         "scores": report["scores"],
@@ -340,22 +341,14 @@ def build_report(
     }
 
 
-def embedded_metrics(
+def evaluation_metrics(
     settings: EvaluationSettings, report: dict[str, Any], evaluated_at: datetime
 ) -> dict[str, Any]:
-    """CloudWatch embedded metric format: CloudWatch Logs turns this log line into metrics."""
+    """The scores and whether the gate passed, as embedded metrics of the use case."""
     values = {**report["scores"], "RagEvaluationPassed": int(report["passed"])}
-    return {
-        "_aws": {
-            "Timestamp": int(evaluated_at.timestamp() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": settings.metric_namespace,
-                    "Dimensions": [["UseCase"]],
-                    "Metrics": [{"Name": name, "Unit": "None"} for name in values],
-                }
-            ],
-        },
-        "UseCase": settings.use_case,
-        **values,
-    }
+    return embedded_metrics(
+        settings.metric_namespace,
+        {"UseCase": settings.use_case},
+        values,
+        int(evaluated_at.timestamp() * 1000),
+    )
