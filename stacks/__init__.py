@@ -242,22 +242,6 @@ def _lob_layers(
         data.add_stack_dependency(auditor)
     if not placement.hosts(Layer.GENAI):
         return [(Layer.DATA, data)]
-    # The ML stack first: the GenAI stack serves its GPU endpoints behind the guardrail.
-    ml = (
-        MLStack(
-            scope,
-            placement.stack_name(Layer.ML),
-            inputs=ml_inputs(plan, placement, training_code),
-            security=security,
-            foundation=foundation,
-            data=data,
-            **_layer_props(
-                placement, Layer.ML, "Studio, MLflow, fine-tuning pipelines, GPU endpoints"
-            ),
-        )
-        if placement.hosts(Layer.ML)
-        else None
-    )
     genai = GenAIStack(
         scope,
         placement.stack_name(Layer.GENAI),
@@ -265,11 +249,19 @@ def _lob_layers(
         security=security,
         foundation=foundation,
         data=data,
-        endpoints=ml.endpoints if ml else None,
         **_layer_props(placement, Layer.GENAI, "guardrail, model access, invocation logging, RAG"),
     )
-    if ml is None:
+    if not placement.hosts(Layer.ML):
         return [(Layer.DATA, data), (Layer.GENAI, genai)]
+    ml = MLStack(
+        scope,
+        placement.stack_name(Layer.ML),
+        inputs=ml_inputs(plan, placement, training_code),
+        security=security,
+        foundation=foundation,
+        data=data,
+        **_layer_props(placement, Layer.ML, "Studio, MLflow, fine-tuning pipelines, GPU endpoints"),
+    )
     return [(Layer.DATA, data), (Layer.GENAI, genai), (Layer.ML, ml)]
 
 

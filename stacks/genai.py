@@ -7,7 +7,6 @@ for cost attribution, prompts and knowledge bases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
@@ -109,7 +108,6 @@ class GenAIStack(Stack):
         security: SecurityStack,
         foundation: FoundationStack,
         data: DataStack,
-        endpoints: Mapping[str, GpuEndpoint] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -184,7 +182,7 @@ class GenAIStack(Stack):
         if inputs.release_gate_account and self.evaluations:
             self._release_gate(inputs)
         # Self-hosted models: each endpoint a use case calls, behind the guardrail.
-        self.guarded_endpoints = self._guarded_endpoints(inputs, security, foundation, endpoints)
+        self.guarded_endpoints = self._guarded_endpoints(inputs, security, foundation)
         # Contract: every ID an application needs, as SSM parameters and outputs.
         self._publish(inputs)
         self._mark_assets(inputs)
@@ -388,27 +386,30 @@ class GenAIStack(Stack):
             )
 
     def _guarded_endpoints(
-        self,
-        inputs: GenAIInputs,
-        security: SecurityStack,
-        foundation: FoundationStack,
-        endpoints: Mapping[str, GpuEndpoint] | None,
+        self, inputs: GenAIInputs, security: SecurityStack, foundation: FoundationStack
     ) -> dict[str, GuardedEndpoint]:
-        """A guarded endpoint for each GPU endpoint a use case calls: the only way the
-        application reaches it (its role may not call the endpoint itself)."""
-        called = sorted({name for use in inputs.use_cases for name in use.endpoints})
+        """A guarded endpoint for each GPU endpoint a use case calls, by the name the ML stack
+        gives it (no reference between the stacks): the only way the application reaches it
+        (its role may not call the endpoint itself)."""
         return {
-            name: GuardedEndpoint(
+            entry.name: GuardedEndpoint(
                 self,
-                f"Guarded{pascal(name)}",
-                endpoint=(endpoints or {})[name],
+                f"Guarded{pascal(entry.name)}",
+                endpoint=GpuEndpoint.from_endpoint_name(
+                    self,
+                    f"Endpoint{pascal(entry.name)}",
+                    entry.endpoint_name,
+                    inference_component_name=(
+                        entry.endpoint_name if entry.scales_to_zero else None
+                    ),
+                ),
                 guardrail=self.guardrail,
                 max_input_chars=inputs.guardrail.max_question_chars,
                 encryption_key=security.logs_key,
                 vpc=foundation.network.vpc,
                 log_retention=log_retention(inputs.log_retention_days),
             )
-            for name in called
+            for entry in inputs.guarded_endpoints
         }
 
     def _publish(self, inputs: GenAIInputs) -> None:

@@ -270,6 +270,7 @@ class MLStack(Stack):
         endpoint = GpuEndpoint(
             self,
             f"Endpoint{pascal(config.name)}",
+            endpoint_name=entry.endpoint_name,
             image_uri=serving_image_uri(self.region),
             model_data_url=artifacts.s3_url_for_object(served_model_prefix(config.model)),
             instance_type=entry.serving_instance,

@@ -15,6 +15,7 @@ from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.data import data_inputs
 from blueprint.model.loader import load_config
+from blueprint.model.names import ENDPOINT_NAME_LIMIT, gpu_endpoint_name
 from blueprint.model.placing import plan_for
 from blueprint.model.sections.genai import (
     FixedSizeChunking,
@@ -23,8 +24,9 @@ from blueprint.model.sections.genai import (
     SemanticChunking,
     UseCase,
 )
-from blueprint.model.sections.values import DataClassification
+from blueprint.model.sections.values import SLUG, SLUG_MAX_LENGTH, DataClassification
 from genai_constructs.naming import collection_part_name, short_name
+from genai_constructs.serving import ENDPOINT_NAME
 from tests.conftest import EXAMPLE, REPO
 
 
@@ -549,6 +551,16 @@ def test_a_record_is_refused_with_its_message(
     assert problems(data, tmp_path) == [f"lobs[claims].genai.use_cases[0].{message}"]
 
 
+def test_the_longest_names_make_an_endpoint_name_sagemaker_accepts() -> None:
+    """An endpoint is named after its LOB, environment and name, each a slug: the longest of
+    them still fits SageMaker's limit, so validate needs no rule of its own."""
+    longest = "x" * SLUG_MAX_LENGTH
+    assert SLUG.match(longest)
+    name = gpu_endpoint_name(longest, "nonprod", longest)
+    assert len(name) <= ENDPOINT_NAME_LIMIT
+    assert ENDPOINT_NAME.match(name)
+
+
 def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
     """Synth would fail building the LOB's model access (no approved model to grant)."""
     data = example_data()
@@ -933,6 +945,7 @@ def test_a_knowledge_base_with_nothing_set_gets_the_documented_defaults() -> Non
             "faithfulness": 0.7,
             "answer_relevance": 0.3,
             "context_precision": 0.5,
+            "schedule": "rate(7 days)",
         },
     }
     assert use.evaluation_questions_key == "evaluation/ask/questions.jsonl"

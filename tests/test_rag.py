@@ -228,12 +228,14 @@ def test_eventbridge_may_use_the_logs_key_only_where_it_queues_ingestions(
 
 
 def test_the_answer_api_takes_signed_requests_only(example: Synthesized) -> None:
+    """One function URL per answer API, and one per GPU endpoint a use case calls (claims's, in
+    nonprod and prod), every one with IAM auth."""
     urls = [
         url
         for stack in example.stack_names()
         for url in resources(example, stack, "AWS::Lambda::Url").values()
     ]
-    assert len(urls) == len(KB_ENVIRONMENTS)
+    assert len(urls) == len(KB_ENVIRONMENTS) + 2
     assert {url["Properties"]["AuthType"] for url in urls} == {"AWS_IAM"}
     # The platform's pack, which fails synthesis, refuses any other.
     assert signed_requests_only.RULE in RULES
@@ -305,6 +307,7 @@ def test_every_id_is_published_under_the_documented_path(example: Synthesized) -
         f"{root}/knowledge-bases/policies/data-source-id",
         f"{root}/answer-apis/claims-assistant/url",
         f"{root}/rag-evaluations/claims-assistant/function-arn",
+        f"{root}/guarded-endpoints/claims-summarizer/url",
     }
     outputs = example.template_json("claims-prod-genai")["Outputs"]
     described = {o["Description"].rsplit("(", 1)[1].rstrip(")") for o in outputs.values()}

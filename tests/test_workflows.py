@@ -81,10 +81,10 @@ def drop_statement(sid: str, policy: str = "DataScientistWork") -> Callable[[Jso
 
 
 def unpublish_the_endpoint(template: Json) -> None:
-    """The ML stack without the parameter that publishes its endpoint's name."""
+    """The GenAI stack without the parameter that publishes its guarded endpoint's URL."""
     resources = template["Resources"]
     for logical_id in [
-        k for k in resources if k.startswith("EndpointClaimsSummarizerNameParameter")
+        k for k in resources if k.startswith("GuardedEndpointsClaimsSummarizerUrlParameter")
     ]:
         del resources[logical_id]
 
@@ -128,7 +128,7 @@ def deny_every_artifact(template: Json) -> None:
             [f"{DAY} step 14 in claims-interactive", f"{TRACKING} step 5 in claims-interactive"],
         ),
         (
-            "claims-nonprod-ml",
+            "claims-nonprod-genai",
             unpublish_the_endpoint,
             [f"{ENDPOINT} step 1 in claims-nonprod"],
         ),
@@ -172,7 +172,7 @@ def test_a_workflow_fails_at_the_step_a_template_no_longer_allows(
     if failing[0].startswith(ENDPOINT):
         assert (
             "no template of claims-nonprod publishes "
-            "/genai-platform/claims/nonprod/endpoints/claims-summarizer/name" in out
+            "/genai-platform/claims/nonprod/guarded-endpoints/claims-summarizer/url" in out
         )
     [summary] = [line for line in out.splitlines() if line.startswith("access catalog: ")]
     assert "workflows of" in summary and f", {len(failing)} failed)" in summary
@@ -223,8 +223,8 @@ def test_an_application_finds_every_id_it_needs(example: Synthesized) -> None:
         if o.query.step.action == "ssm:GetParameter" and o.query.placement.startswith("claims")
     }
     assert read >= {
-        ("claims-nonprod", "published-id/endpoints/claims-summarizer/name"),
-        ("claims-prod", "published-id/endpoints/claims-summarizer/name"),
+        ("claims-nonprod", "published-id/guarded-endpoints/claims-summarizer/url"),
+        ("claims-prod", "published-id/guarded-endpoints/claims-summarizer/url"),
         ("claims-prod", "published-id/answer-apis/claims-assistant/url"),
         ("claims-prod", "published-id/knowledge-bases/policies/id"),
         ("claims-prod", "published-id/inference-profiles/claims-assistant/arn"),

@@ -161,3 +161,14 @@ def asset_bucket_name(account: str, region: str) -> str:
 def metric_namespace(placement: str) -> str:
     """CloudWatch namespace of the metrics a placement's GenAI layer publishes."""
     return f"GenAIPlatform/{placement}-genai"
+
+
+# SageMaker's limit on an endpoint's (and an inference component's) name.
+ENDPOINT_NAME_LIMIT = 63
+
+
+def gpu_endpoint_name(lob: str, environment: str, endpoint: str) -> str:
+    """A GPU endpoint's name: known before deployment, so the GenAI stack serves it behind the
+    guardrail without a reference to the ML stack; unique in a central account its LOBs
+    share."""
+    return f"{lob}-{environment}-{endpoint}"

@@ -63,12 +63,14 @@ def event(body: Any, method: str = "POST") -> dict[str, Any]:
     return {"requestContext": {"http": {"method": method}}, "body": text}
 
 
-def call(clients: Clients, body: Any, method: str = "POST") -> tuple[int, dict[str, Any]]:
+def call(
+    clients: Clients, body: Any, method: str = "POST", env: dict[str, str] = ENV
+) -> tuple[int, dict[str, Any]]:
     reply = index.serve(
         event(body, method),
         bedrock=clients.bedrock,
         sagemaker=clients.sagemaker,
-        env=ENV,
+        env=env,
         request_id="req-1",
     )
     return reply["statusCode"], json.loads(reply["body"])
@@ -119,7 +121,12 @@ def expect_guardrail(
     )
 
 
-def expect_endpoint(clients: Clients, messages: list[dict[str, str]], answer: Any) -> None:
+def expect_endpoint(
+    clients: Clients,
+    messages: list[dict[str, str]],
+    answer: Any,
+    component: dict[str, str] | None = None,
+) -> None:
     payload = json.dumps(answer).encode()
     clients.sagemaker_stub.add_response(
         "invoke_endpoint",
@@ -132,6 +139,7 @@ def expect_endpoint(clients: Clients, messages: list[dict[str, str]], answer: An
             "ContentType": "application/json",
             "Accept": "application/json",
             "Body": json.dumps({"messages": messages, "max_tokens": 256}).encode(),
+            **(component or {}),
         },
     )
 
@@ -151,6 +159,17 @@ def test_a_clean_request_is_answered_after_both_checks(clients: Clients) -> None
         200,
         {"answer": ANSWER, "guardrail_action": "NONE", "checked": "output"},
     )
+
+
+def test_a_model_served_as_an_inference_component_is_called_by_its_name(
+    clients: Clients,
+) -> None:
+    expect_guardrail(clients, "INPUT", [QUESTION])
+    component = {"InferenceComponentName": "claims-prod-claims-summarizer"}
+    expect_endpoint(clients, USER, chat(ANSWER), component)
+    expect_guardrail(clients, "OUTPUT", [ANSWER])
+    env = {**ENV, "INFERENCE_COMPONENT_NAME": "claims-prod-claims-summarizer"}
+    assert call(clients, {"messages": USER}, env=env)[0] == 200
 
 
 def test_a_blocked_request_never_reaches_the_endpoint(clients: Clients) -> None:

@@ -384,3 +384,48 @@ def test_a_guarded_endpoint_prop_is_refused_with_its_message(
 ) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         guarded(Parts(), **props)
+
+
+def test_a_named_endpoint_is_called_from_another_stack_by_its_name() -> None:
+    parts = Parts()
+    served = parts.endpoint(endpoint_name="claims-prod-claims-summarizer")
+    template = Template.from_stack(parts.stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint", {"EndpointName": "claims-prod-claims-summarizer"}
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::InferenceComponent",
+        {"InferenceComponentName": "claims-prod-claims-summarizer"},
+    )
+    assert served.inference_component_name == "claims-prod-claims-summarizer"
+    other = Stack(App(), "GenAI", env=Environment(account="555555555555", region="eu-west-1"))
+    named = GpuEndpoint.from_endpoint_name(
+        other,
+        "Served",
+        "Claims-Prod-Summarizer",
+        inference_component_name="Claims-Prod-Summarizer",
+    )
+    application = iam.Role(other, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    named.grant_invoke(application)
+    [policy] = Template.from_stack(other).find_resources("AWS::IAM::ManagedPolicy").values()
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    partition = {"Ref": "AWS::Partition"}
+    resources = [
+        "".join("aws" if part == partition else part for part in arn["Fn::Join"][1])
+        for arn in statement["Resource"]
+    ]
+    # SageMaker's endpoint ARNs hold the name in lower case; a component's keeps its own.
+    assert resources == [
+        "arn:aws:sagemaker:eu-west-1:555555555555:endpoint/claims-prod-summarizer",
+        "arn:aws:sagemaker:eu-west-1:555555555555:inference-component/Claims-Prod-Summarizer",
+    ]
+
+
+@pytest.mark.parametrize("name", ["claims_summarizer", "-claims", "x" * 64])
+def test_an_endpoint_name_sagemaker_refuses_is_refused(name: str) -> None:
+    message = (
+        f"GpuEndpoint: endpoint_name '{name}' is not a SageMaker endpoint name; allowed: 1-63 "
+        "letters, digits and '-', starting and ending with a letter or digit"
+    )
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        Parts().endpoint(endpoint_name=name)

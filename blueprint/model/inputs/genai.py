@@ -50,6 +50,16 @@ class UseCaseInputs:
 
 
 @dataclass(frozen=True)
+class GuardedEndpointInputs:
+    """A GPU endpoint of the environment's ML stack a use case calls, by the name that stack
+    gives it (and its inference component when it scales to zero)."""
+
+    name: str
+    endpoint_name: str
+    scales_to_zero: bool
+
+
+@dataclass(frozen=True)
 class GenAIInputs:
     """Governed Bedrock access of one LOB environment.
 
@@ -73,6 +83,7 @@ class GenAIInputs:
     enforce_guardrail: bool
     approved_models: tuple[BedrockModel, ...]
     use_cases: tuple[UseCaseInputs, ...]
+    guarded_endpoints: tuple[GuardedEndpointInputs, ...]
     prompts: tuple[tuple[PromptConfig, BedrockModel], ...]
     knowledge_bases: tuple[KnowledgeBaseInputs, ...]
     invokers: tuple[Persona, ...]
@@ -114,6 +125,15 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
                 record=use.record,
             )
             for use in lob.genai.use_cases
+        ),
+        guarded_endpoints=tuple(
+            GuardedEndpointInputs(
+                name=endpoint.name,
+                endpoint_name=names.gpu_endpoint_name(lob.name, environment.value, endpoint.name),
+                scales_to_zero=endpoint.min_instances == 0,
+            )
+            for endpoint in plan.gpu_endpoints(placement)
+            if any(endpoint.name in use.endpoints for use in lob.genai.use_cases)
         ),
         prompts=tuple((prompt, config.model(prompt.model)) for prompt in lob.genai.prompts),
         knowledge_bases=tuple(

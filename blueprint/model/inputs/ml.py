@@ -70,6 +70,7 @@ class EndpointInputs:
     """A GPU endpoint (applications call it through the GenAI stack's guarded endpoint)."""
 
     endpoint: EndpointConfig
+    endpoint_name: str
     serving_instance: str
     fine_tuned: bool = False
 
@@ -156,6 +157,7 @@ def ml_inputs(plan: Plan, placement: Placement, training_code: Path) -> MLInputs
         endpoints=tuple(
             EndpointInputs(
                 endpoint,
+                names.gpu_endpoint_name(lob.name, environment.value, endpoint.name),
                 config.open_weights(tuned.get(endpoint.model, endpoint.model)).serving_instance,
                 fine_tuned=endpoint.model in promoted,
             )

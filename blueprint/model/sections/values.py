@@ -13,7 +13,9 @@ from pydantic import AfterValidator, Field
 from blueprint.model.fields import described, matching
 from genai_constructs.naming import ACCOUNT_ID
 
-SLUG = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
+# The longest name of an LOB, use case, endpoint... (names built from them rely on it).
+SLUG_MAX_LENGTH = 24
+SLUG = re.compile(rf"^[a-z][a-z0-9-]{{1,{SLUG_MAX_LENGTH - 2}}}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 
 
@@ -43,7 +45,8 @@ def _account_id(value: str) -> str:
 def _slug(value: str) -> str:
     if not SLUG.match(value):
         raise ValueError(
-            f"'{value}' is not a valid name; allowed: 3-24 characters, lower-case letters, "
+            f"'{value}' is not a valid name; allowed: 3-{SLUG_MAX_LENGTH} characters, lower-case "
+            "letters, "
             "digits and '-', starting with a letter"
         )
     return value
@@ -91,7 +94,7 @@ Slug = Annotated[
     AfterValidator(_slug),
     described(
         SLUG.pattern,
-        "a name: 3-24 lower-case letters, digits and '-', starting with a letter",
+        f"a name: 3-{SLUG_MAX_LENGTH} lower-case letters, digits and '-', starting with a letter",
     ),
 ]
 Region = Annotated[

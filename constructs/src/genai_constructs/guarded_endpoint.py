@@ -16,7 +16,7 @@ from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.function import PlatformFunction, url_invoke_statements
 from genai_constructs.grants import grant_statements
-from genai_constructs.serving import GpuEndpoint
+from genai_constructs.serving import IGpuEndpoint
 from genai_constructs.validation import check_range, number_text
 
 # ApplyGuardrail's bound on the text of one request.
@@ -31,7 +31,8 @@ class GuardedEndpoint(Construct):
     ``grant_invoke`` here and not the endpoint's own ``grant_invoke``: then no application
     calls the model around the guardrail.
 
-    :param endpoint: the GPU endpoint.
+    :param endpoint: the GPU endpoint (``GpuEndpoint``, or ``GpuEndpoint.from_endpoint_name``
+        for one another stack names).
     :param guardrail: the guardrail version every request and answer is checked with.
     :param max_input_chars: 1-100000; the longest conversation a request may carry.
     :param max_tokens: default 1024 (1-8192); the longest answer a request may ask for.
@@ -44,7 +45,7 @@ class GuardedEndpoint(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        endpoint: GpuEndpoint,
+        endpoint: IGpuEndpoint,
         guardrail: IGuardrail,
         max_input_chars: int,
         encryption_key: kms.IKey,
@@ -69,6 +70,11 @@ class GuardedEndpoint(Construct):
             timeout=Duration.seconds(90),
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
+                **(
+                    {"INFERENCE_COMPONENT_NAME": component}
+                    if (component := endpoint.inference_component_name)
+                    else {}
+                ),
                 "GUARDRAIL_ID": guardrail.guardrail_arn,
                 "GUARDRAIL_VERSION": guardrail.guardrail_version,
                 "MAX_INPUT_CHARS": number_text(max_input_chars),

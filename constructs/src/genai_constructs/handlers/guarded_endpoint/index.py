@@ -21,7 +21,9 @@ when a service throttles), 502 when the endpoint or Bedrock fail otherwise (logg
 The logs hold metadata only (lengths, counts, the guardrail's actions), never the messages or
 the answer.
 
-Configuration (environment): ``ENDPOINT_NAME``, ``GUARDRAIL_ID`` (its ID or ARN),
+Configuration (environment): ``ENDPOINT_NAME``, ``INFERENCE_COMPONENT_NAME`` (when the model is
+an inference component of the endpoint, which then needs it named), ``GUARDRAIL_ID`` (its ID or
+ARN),
 ``GUARDRAIL_VERSION``, ``MAX_INPUT_CHARS`` (all messages together) and ``MAX_TOKENS``.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
@@ -67,6 +69,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     endpoint_name: str
+    inference_component_name: str | None
     guardrail_id: str
     guardrail_version: str
     max_input_chars: int
@@ -83,6 +86,7 @@ class Settings:
             raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
         return cls(
             endpoint_name=env["ENDPOINT_NAME"],
+            inference_component_name=env.get("INFERENCE_COMPONENT_NAME") or None,
             guardrail_id=env["GUARDRAIL_ID"],
             guardrail_version=env["GUARDRAIL_VERSION"],
             max_input_chars=_positive(env, "MAX_INPUT_CHARS"),
@@ -308,11 +312,17 @@ def invoke_endpoint(sagemaker: Any, settings: Settings, request: Request) -> str
     body: dict[str, Any] = {"messages": request.messages, "max_tokens": request.max_tokens}
     if request.temperature is not None:
         body["temperature"] = request.temperature
+    component = (
+        {"InferenceComponentName": settings.inference_component_name}
+        if settings.inference_component_name
+        else {}
+    )
     reply = sagemaker.invoke_endpoint(
         EndpointName=settings.endpoint_name,
         ContentType="application/json",
         Accept="application/json",
         Body=json.dumps(body).encode(),
+        **component,
     )
     try:
         content = json.loads(reply["Body"].read())["choices"][0]["message"]["content"]
