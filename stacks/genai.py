@@ -47,12 +47,14 @@ from genai_constructs.knowledge_base import Chunking as DataSourceChunking
 from genai_constructs.knowledge_base import GovernedKnowledgeBase
 from genai_constructs.naming import (
     DELIVERY_TAG,
+    feedback_prefix,
     observed_metric_namespace,
     pascal,
     rag_evaluation_parameter,
     rag_reports_prefix,
 )
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+from genai_constructs.rag.answer_api import Feedback
 from genai_constructs.retention import log_retention
 from genai_constructs.serving import GpuEndpoint
 from stacks.alerts import subscribe
@@ -283,8 +285,14 @@ class GenAIStack(Stack):
                 f"UseCase{pascal(use.name)}AnswerApi",
                 max_question_chars=inputs.guardrail.max_question_chars,
                 memory_turns=use.rag.memory_turns,
+                feedback=Feedback(
+                    bucket=artifacts, prefix=feedback_prefix(use.name), data_key=security.data_key
+                ),
                 **common,
             )
+            # It writes the ratings to the artifacts zone, which takes writes from pipeline
+            # principals only.
+            Tags.of(api.role).add(*names.PIPELINE_TAG)
             access.attach_to_role(api.role)
             api.monitor(
                 use_case=use.name,

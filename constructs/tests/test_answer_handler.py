@@ -14,11 +14,13 @@ import logging
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from genai_constructs.handlers import retrieval
 from genai_constructs.handlers.answer import index
@@ -167,6 +169,7 @@ def test_an_answer_cites_the_numbered_passages_each_once_in_order(
         status, headers, body = call(post({"question": f"  {QUESTION}\n"}), bedrock)
     assert (status, headers) == (200, {"content-type": "application/json"})
     assert body == {
+        "answer_id": "req-42",
         "answer": "Within thirty days [1].",
         "citations": [
             {"number": 1, "text": SETTLED, "source": HANDBOOK, "score": 0.91},
@@ -249,6 +252,7 @@ def test_a_blocked_answer_is_the_guardrail_message_without_citations(bedrock: Be
     assert (status, body) == (
         200,
         {
+            "answer_id": "req-42",
             "answer": blocked,
             "citations": [],
             "grounded": False,
@@ -275,6 +279,7 @@ def test_without_a_retrieved_passage_the_model_is_not_asked(
     assert (status, body) == (
         200,
         {
+            "answer_id": "req-42",
             "answer": None,
             "citations": [],
             "grounded": False,
@@ -589,3 +594,109 @@ def test_an_unmonitored_function_prints_no_metrics(
 ) -> None:
     call(post({"question": ""}), bedrock)
     assert capsys.readouterr().out == ""
+
+
+# --- feedback ---------------------------------------------------------------------------------
+
+FEEDBACK = {
+    **MONITORED,
+    "FEEDBACK_BUCKET": "prod-artifacts",
+    "FEEDBACK_PREFIX": "feedback/claims-assistant/",
+}
+RECEIVED = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-west-1")
+        client.create_bucket(
+            Bucket="prod-artifacts",
+            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        )
+        yield client
+
+
+def rate(
+    s3: Any, body: Any, env: dict[str, str] = FEEDBACK, method: str = "POST"
+) -> tuple[int, dict[str, Any]]:
+    event = {**post(body), "rawPath": "/feedback"}
+    event["requestContext"] = {"http": {"method": method}}
+    result = index.feedback(event, s3_client=s3, env=env, now=lambda: RECEIVED)
+    return result["statusCode"], json.loads(result["body"])
+
+
+def test_a_rating_is_kept_in_the_lobs_zone_with_what_makes_it_an_evaluation_item(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, body = rate(
+        s3,
+        {
+            "answer_id": "0f8e-42",
+            "rating": "down",
+            "comment": " Wrong deadline. ",
+            "question": QUESTION,
+            "answer": "Within ninety days.",
+        },
+    )
+    assert (status, body) == (200, {"recorded": "0f8e-42"})
+    stored = s3.get_object(
+        Bucket="prod-artifacts", Key="feedback/claims-assistant/2026/12/06/0f8e-42.json"
+    )
+    assert json.loads(stored["Body"].read()) == {
+        "answer_id": "0f8e-42",
+        "rating": "down",
+        "comment": "Wrong deadline.",
+        "question": QUESTION,
+        "answer": "Within ninety days.",
+        "received_at": "2026-12-06T09:30:00+00:00",
+    }
+    record = json.loads(capsys.readouterr().out)
+    assert (record["Ratings"], record["NegativeRatings"], record["UseCase"]) == (
+        1,
+        1,
+        "claims-assistant",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"rating": "up"}, 400, "'answer_id' is required: the answer_id of the answer rated"),
+        (
+            {"answer_id": "../../escape", "rating": "up"},
+            400,
+            "'answer_id' is required: the answer_id of the answer rated",
+        ),
+        ({"answer_id": "a1", "rating": 5}, 400, "'rating' is required: one of up, down"),
+        (
+            {"answer_id": "a1", "rating": "up", "score": 5},
+            400,
+            "unknown field(s) score; the fields are answer_id, rating, comment, question, answer",
+        ),
+        (
+            {"answer_id": "a1", "rating": "up", "question": "x" * 201},
+            400,
+            "'question' must be a string of 1 to 200 characters",
+        ),
+        (
+            {"answer_id": "a1", "rating": "up", "comment": "x" * 2001},
+            400,
+            "'comment' must be a string of 1 to 2000 characters",
+        ),
+    ],
+    ids=["no-id", "path-in-id", "rating", "unknown", "long-question", "long-comment"],
+)
+def test_a_malformed_rating_is_refused_and_nothing_is_kept(
+    s3: Any, body: dict[str, Any], status: int, error: str
+) -> None:
+    assert rate(s3, body) == (status, {"error": error})
+    assert s3.list_objects_v2(Bucket="prod-artifacts")["KeyCount"] == 0
+
+
+def test_a_use_case_without_feedback_refuses_it(s3: Any) -> None:
+    assert rate(s3, {"answer_id": "a1", "rating": "up"}, env=MONITORED) == (
+        404,
+        {"error": "this use case collects no feedback"},
+    )
+    assert rate(s3, {"answer_id": "a1", "rating": "up"}, method="GET")[0] == 405

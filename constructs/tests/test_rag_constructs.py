@@ -21,7 +21,7 @@ from conftest import assert_grants_attached, new_stack
 from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
-from genai_constructs.rag.answer_api import AnswerThresholds
+from genai_constructs.rag.answer_api import AnswerThresholds, Feedback
 
 EMBEDDING = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
 PARSER = "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
@@ -397,6 +397,42 @@ def test_the_answers_publish_their_outcome_and_alarm_on_its_rates() -> None:
         assert alarm["AlarmActions"] == [
             {"Ref": parts.stack.get_logical_id(parts.topic.node.default_child)}
         ]  # type: ignore[arg-type]
+
+
+def test_the_answer_api_keeps_ratings_under_its_prefix_only() -> None:
+    parts = Parts()
+    parts.answer_api(
+        feedback=Feedback(bucket=parts.reports, prefix="feedback/assistant/", data_key=parts.key)
+    )
+    template = parts.template()
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "genai_constructs.handlers.answer.index.handler",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"FEEDBACK_BUCKET": "artifacts", "FEEDBACK_PREFIX": "feedback/assistant/"}
+                )
+            },
+        },
+    )
+    statements = {
+        statement.get("Sid"): statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    kept = statements["KeepTheFeedback"]
+    assert kept["Action"] == "s3:PutObject"
+    assert kept["Resource"] == "arn:aws:s3:::artifacts/feedback/assistant/*"
+    assert statements["EncryptTheFeedbackThroughS3"]["Action"] == "kms:GenerateDataKey"
+
+
+@pytest.mark.parametrize("prefix", ["feedback", "/feedback/", "feedback/*/"])
+def test_a_feedback_prefix_that_is_no_prefix_is_refused(prefix: str) -> None:
+    parts = Parts()
+    message = f"Feedback: prefix '{prefix}' must end with '/' and hold no leading '/' or '*'"
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        Feedback(bucket=parts.reports, prefix=prefix, data_key=parts.key)
 
 
 def test_answer_thresholds_refuse_what_no_alarm_could_mean() -> None:

@@ -28,6 +28,7 @@ from genai_constructs.naming import (
     MLFLOW_ARTIFACTS_PREFIX,
     ImageRepository,
     base_model_prefix,
+    feedback_prefix,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,
@@ -435,26 +436,33 @@ def _kb_documents(selection: Selection, which: str, actor: Actor | None) -> list
     ]
 
 
+# Where each kind of a use case's RAG objects is: its zone and an object's key.
+RAG_OBJECTS: dict[str, tuple[str, Callable[[UseCase], str]]] = {
+    "evaluation-questions": ("curated", lambda use: use.evaluation_questions_key),
+    "rag-reports": ("artifacts", lambda use: f"{rag_reports_prefix(use.name)}report.json"),
+    "answer-feedback": (
+        "artifacts",
+        lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
+    ),
+}
+
+
 def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[Target]:
-    """The question set of each use case's RAG evaluation (curated zone) or an object of
-    its reports (artifacts zone); ``actor`` an evaluation's role: its own use case's."""
+    """An object of ``kind`` (``RAG_OBJECTS``) of each use case with knowledge bases;
+    ``actor`` an evaluation's or answer API's role: its own use case's."""
     lob = selection.placement.lob
     use_cases = [
         u
         for u in (lob.genai.use_cases if lob else [])
-        if u.knowledge_bases and (actor is None or actor.serves == u.name)
+        if u.knowledge_bases
+        and (kind != "answer-feedback" or u.rag.answer_api)
+        and (actor is None or actor.serves == u.name)
     ]
-    questions = kind == "evaluation-questions"
+    zone, key = RAG_OBJECTS[kind]
     return [
         target
         for use in use_cases
-        for target in selection.objects(
-            "curated" if questions else "artifacts",
-            use.evaluation_questions_key
-            if questions
-            else f"{rag_reports_prefix(use.name)}report.json",
-            f"{kind}/{use.name}",
-        )
+        for target in selection.objects(zone, key(use), f"{kind}/{use.name}")
     ]
 
 
@@ -462,6 +470,12 @@ def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[T
 def _evaluation_questions(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
     """The question set of each use case's RAG evaluation; `own` the asking evaluation's."""
     return _rag_objects(selection, "evaluation-questions", actor if which == OWN else None)
+
+
+@resource("answer-feedback", "*", OWN)
+def _answer_feedback(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
+    """An object of the ratings of each use case's answers; `own` the asking answer API's."""
+    return _rag_objects(selection, "answer-feedback", actor if which == OWN else None)
 
 
 @resource("rag-reports", "*", OWN)

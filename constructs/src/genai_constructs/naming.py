@@ -208,6 +208,11 @@ def rag_evaluation_parameter(lob: str, environment: str, use_case: str) -> str:
     return f"{parameter_path(lob, environment)}/rag-evaluations/{use_case}/function-arn"
 
 
+def feedback_prefix(use_case: str) -> str:
+    """Where a use case's answer API keeps the ratings of its answers (artifacts zone)."""
+    return f"feedback/{use_case}/"
+
+
 def rag_reports_prefix(use_case: str) -> str:
     """Where a use case's RAG evaluations write their reports (artifacts zone)."""
     return f"rag-evaluations/{use_case}/"

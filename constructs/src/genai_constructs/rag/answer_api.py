@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_constructs.alarms import announced_alarm
 from genai_constructs.bedrock.guardrail import IGuardrail
-from genai_constructs.compliance import acknowledge_role_policy
+from genai_constructs.compliance import acknowledge_role_policy, nag_reference
 from genai_constructs.function import PlatformFunction, url_invoke_statements
 from genai_constructs.grants import grant_statements
 from genai_constructs.knowledge_base.governed import IKnowledgeBase
@@ -30,6 +31,25 @@ from genai_constructs.validation import BEDROCK_MODEL, check_arn, check_range, n
 
 # Retrieve's bound on the query text.
 MAX_QUESTION_CHARS = 20000
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Where an answer API keeps the ratings of its answers: ``prefix`` (ending in ``/``) of
+    ``bucket``, encrypted with ``data_key`` (the bucket's default key)."""
+
+    bucket: s3.IBucket
+    prefix: str
+    data_key: kms.IKey
+
+    def __post_init__(self) -> None:
+        prefix = self.prefix
+        if not Token.is_unresolved(prefix) and (
+            not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix
+        ):
+            raise ValueError(
+                f"Feedback: prefix '{prefix}' must end with '/' and hold no leading '/' or '*'"
+            )
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,8 @@ class AnswerApi(Construct):
         (0-20). The application keeps the conversation; the platform stores none.
     :param concurrency: default 10; the function's reserved concurrency (bounds load and cost).
     :param role: default a new role; the role the function runs as.
+    :param feedback: default none (``/feedback`` answers 404); where the ratings of the
+        answers are kept.
     """
 
     def __init__(
@@ -92,6 +114,7 @@ class AnswerApi(Construct):
         memory_turns: int = 0,
         concurrency: int = 10,
         role: iam.IRole | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_arn("AnswerApi", "model_arn", model_arn, BEDROCK_MODEL)
@@ -121,19 +144,43 @@ class AnswerApi(Construct):
         )
         for knowledge_base in knowledge_bases.values():
             knowledge_base.grant_retrieve(self.function.role)
+        findings = self._collect(feedback) if feedback is not None else []
         self.url = self.function.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
         )
         self.url_text: str = self.url.url
         acknowledge_role_policy(
             self.function.role,
-            "retrieve from this use case's knowledge bases, send to its dead-letter queue",
-            [],
+            "retrieve from this use case's knowledge bases, send to its dead-letter queue"
+            + (", keep the ratings of its answers" if feedback is not None else ""),
+            findings,
         )
 
     @property
     def role(self) -> iam.IRole:
         return self.function.role
+
+    def _collect(self, feedback: Feedback) -> list[str]:
+        """``POST <url>/feedback`` keeps each rating under the feedback prefix; returns the
+        wildcard finding that prefix raises."""
+        function = self.function.function
+        function.add_environment("FEEDBACK_BUCKET", feedback.bucket.bucket_name)
+        function.add_environment("FEEDBACK_PREFIX", feedback.prefix)
+        role = self.function.role
+        kept = feedback.bucket.arn_for_objects(f"{feedback.prefix}*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="KeepTheFeedback", actions=["s3:PutObject"], resources=[kept])
+        )
+        region = Stack.of(self).region
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EncryptTheFeedbackThroughS3",
+                actions=["kms:GenerateDataKey"],
+                resources=[feedback.data_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            )
+        )
+        return [f"Resource::{nag_reference(self, kept)}"]
 
     def monitor(
         self,

@@ -8,12 +8,18 @@ platform stores no conversation. The knowledge base's Retrieve finds the passage
 answers from them through the use case's application inference profile and guardrail
 (``genai_constructs.handlers.retrieval``). The reply is JSON:
 
-- 200 ``{"answer", "citations": [{"number", "text", "source", "score"}], "grounded",
-  "guardrail_action", "knowledge_base"}``; the answer cites the passages as [number]. When the
+- 200 ``{"answer_id", "answer", "citations": [{"number", "text", "source", "score"}],
+  "grounded", "guardrail_action", "knowledge_base"}``; the answer cites the passages as
+  [number] and ``answer_id`` (the request's ID, in the function's logs) names it. When the
   guardrail intervenes, ``answer`` is its blocked message and ``citations`` is empty; when no
   passage is retrieved, the model is not asked and ``answer`` is null with a ``reason``;
 - 4xx ``{"error"}`` for a request it refuses (413 when the question or body is too long, 429
   when Bedrock still throttles after the retries), 502 when Bedrock fails otherwise (logged).
+
+``POST <url>/feedback`` rates an answer: ``answer_id`` and ``rating`` (``up`` or ``down``)
+required, ``comment`` (at most 2000 characters) and the ``question`` and ``answer`` optional
+(bounded as above); it is kept as ``<FEEDBACK_PREFIX><yyyy>/<mm>/<dd>/<answer_id>.json`` in
+``FEEDBACK_BUCKET`` (404 when the use case collects none) and answered 200 ``{"recorded"}``.
 
 The logs hold metadata only (lengths, turns, knowledge base, guardrail action, passage count),
 never the question, the history or the answer.
@@ -36,11 +42,14 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genai_constructs.handlers import retrieval
@@ -63,6 +72,12 @@ MEMORY_FIELD = "history"
 # An answer may run longer than a question: up to this many times its limit.
 ANSWER_CHARS_PER_QUESTION_CHAR = 4
 NO_PASSAGE = "no passage of the knowledge base matches the question"
+# Feedback: POST <url>/feedback, rating one answer.
+FEEDBACK_PATH = "/feedback"
+FEEDBACK_FIELDS = ("answer_id", "rating", "comment", "question", "answer")
+RATINGS = ("up", "down")
+COMMENT_CHARS = 2000
+ANSWER_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class RequestError(Exception):
@@ -81,13 +96,18 @@ class Question:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request_id = getattr(context, "aws_request_id", "unknown")
+    if event.get("rawPath") == FEEDBACK_PATH:
+        return feedback(
+            event, s3_client=boto3.client("s3"), env=os.environ, now=lambda: datetime.now(UTC)
+        )
     return answer(
         event,
         agent_client=retrieval.agent_client(),
         runtime_client=retrieval.runtime_client(),
         env=os.environ,
         sleep=time.sleep,
-        request_id=getattr(context, "aws_request_id", "unknown"),
+        request_id=request_id,
     )
 
 
@@ -269,7 +289,7 @@ def ask(
         )
     except (ClientError, BotoCoreError) as error:
         raise refusal(error, request_id) from error
-    reply = reply_body(result, question.knowledge_base)
+    reply = {"answer_id": request_id, **reply_body(result, question.knowledge_base)}
     logger.info(
         "answered: question_chars=%d history_turns=%d answer_chars=%d knowledge_base=%s "
         "guardrail_action=%s passages=%d",
@@ -310,6 +330,105 @@ def reply_body(result: Answer, knowledge_base: str) -> dict[str, Any]:
     reply["guardrail_action"] = "INTERVENED" if result.guardrail_intervened else "NONE"
     reply["knowledge_base"] = knowledge_base
     return reply
+
+
+# --- feedback -----------------------------------------------------------------------------
+
+
+def feedback(
+    event: Mapping[str, Any],
+    *,
+    s3_client: Any,
+    env: Mapping[str, str],
+    now: Callable[[], datetime],
+) -> dict[str, Any]:
+    """A rating of one answer (by its ``answer_id``), kept in the LOB's artifacts zone for the
+    LOB's review and evaluation sets; with the question and answer when the application sends
+    them, so that the answer can become an evaluation item."""
+    bucket, prefix = env.get("FEEDBACK_BUCKET"), env.get("FEEDBACK_PREFIX", "")
+    if not bucket:
+        return response(404, {"error": "this use case collects no feedback"})
+    max_chars = max_question_chars(env)
+    try:
+        method = event.get("requestContext", {}).get("http", {}).get("method")
+        if method != "POST":
+            raise RequestError(405, f"method {method} is not allowed; use POST", {"allow": "POST"})
+        record = feedback_record(json_object(feedback_body(event, max_chars)), max_chars)
+    except RequestError as refused:
+        logger.info("feedback refused: status=%d", refused.status)
+        return response(refused.status, {"error": refused.reason}, refused.headers)
+    received = now()
+    key = f"{prefix}{received:%Y/%m/%d}/{record['answer_id']}.json"
+    s3_client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps({**record, "received_at": received.isoformat()}).encode(),
+        ContentType="application/json",
+        ServerSideEncryption="aws:kms",  # the bucket's key, by its default encryption
+    )
+    logger.info(
+        "feedback: rating=%s comment_chars=%d with_question=%s",
+        record["rating"],
+        len(record.get("comment", "")),
+        "question" in record,
+    )
+    record_feedback_metric(env, record["rating"], received)
+    return response(200, {"recorded": record["answer_id"]})
+
+
+def feedback_body(event: Mapping[str, Any], max_chars: int) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise RequestError(400, "the body is not valid base64") from None
+    else:
+        raw = body.encode()
+    limit = 4 * (1 + ANSWER_CHARS_PER_QUESTION_CHAR) * max_chars + 4 * COMMENT_CHARS + 4096
+    if len(raw) > limit:
+        raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
+    return raw
+
+
+def feedback_record(fields: Mapping[str, Any], max_chars: int) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(FEEDBACK_FIELDS))
+    if unknown:
+        raise RequestError(
+            400,
+            f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(FEEDBACK_FIELDS)}",
+        )
+    answer_id = fields.get("answer_id")
+    if not isinstance(answer_id, str) or not ANSWER_ID.match(answer_id):
+        raise RequestError(400, "'answer_id' is required: the answer_id of the answer rated")
+    rating = fields.get("rating")
+    if rating not in RATINGS:
+        raise RequestError(400, f"'rating' is required: one of {', '.join(RATINGS)}")
+    record: dict[str, Any] = {"answer_id": answer_id, "rating": rating}
+    bounds = {
+        "comment": COMMENT_CHARS,
+        "question": max_chars,
+        "answer": ANSWER_CHARS_PER_QUESTION_CHAR * max_chars,
+    }
+    for name, most in bounds.items():
+        if name not in fields:
+            continue
+        value = fields[name]
+        if not isinstance(value, str) or not 1 <= len(value.strip()) <= most:
+            raise RequestError(400, f"'{name}' must be a string of 1 to {most} characters")
+        record[name] = value.strip()
+    return record
+
+
+def record_feedback_metric(env: Mapping[str, str], rating: str, received: datetime) -> None:
+    namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
+    if not namespace or not use_case:
+        return
+    values = {"Ratings": 1, "NegativeRatings": int(rating == "down")}
+    line = embedded_metrics(
+        namespace, {"UseCase": use_case}, values, round(received.timestamp() * 1000)
+    )
+    print(json.dumps(line))
 
 
 def response(
