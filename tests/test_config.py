@@ -25,8 +25,8 @@ from blueprint.model.sections.genai import (
     UseCase,
 )
 from blueprint.model.sections.values import SLUG, SLUG_MAX_LENGTH, DataClassification
+from genai_constructs.endpoint_reference import ENDPOINT_NAME
 from genai_constructs.naming import collection_part_name, short_name
-from genai_constructs.serving import ENDPOINT_NAME
 from tests.conftest import EXAMPLE, REPO
 
 

@@ -14,9 +14,9 @@ from constructs import Construct
 
 from genai_constructs.bedrock.guardrail import IGuardrail
 from genai_constructs.compliance import acknowledge_role_policy
+from genai_constructs.endpoint_reference import IGpuEndpoint
 from genai_constructs.function import PlatformFunction, url_invoke_statements
 from genai_constructs.grants import grant_statements
-from genai_constructs.serving import IGpuEndpoint
 from genai_constructs.validation import check_range, number_text
 
 # ApplyGuardrail's bound on the text of one request.

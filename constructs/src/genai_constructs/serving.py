@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import Protocol
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_applicationautoscaling as autoscaling
@@ -23,8 +21,13 @@ from genai_constructs.compliance import (
     acknowledge_scoped_policy,
     in_every_framework,
 )
+from genai_constructs.endpoint_reference import (
+    ENDPOINT_NAME,
+    IGpuEndpoint,
+    NamedEndpoint,
+    grant_invoke,
+)
 from genai_constructs.fine_tuning.jobs import volume_key
-from genai_constructs.grants import grant
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri
@@ -39,68 +42,6 @@ MONITORING_REPORTS = "monitoring"
 
 def monitor_image_uri(region: str) -> str:
     return image_uri("model-monitor", region)
-
-
-# SageMaker's endpoint and inference component names.
-ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-
-
-class IGpuEndpoint(Protocol):
-    """A GPU endpoint, of this app (``GpuEndpoint``) or named
-    (``GpuEndpoint.from_endpoint_name``, in another stack that names its endpoint)."""
-
-    @property
-    def endpoint_name(self) -> str: ...
-
-    @property
-    def inference_component_name(self) -> str | None:
-        """The model's inference component (an endpoint that scales to zero); none on a
-        classic variant."""
-        ...
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
-
-
-def _grant_invoke(
-    scope: Construct, grantee: iam.IGrantable, endpoint_arn: str, component: str | None
-) -> iam.Grant:
-    """``InvokeEndpoint`` (and its streaming form) on the endpoint and, when it has one, its
-    inference component."""
-    resources = [endpoint_arn]
-    if component is not None:
-        stack = Stack.of(scope)
-        resources.append(
-            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
-            f"inference-component/{component}"
-        )
-    return grant(
-        grantee=grantee,
-        actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
-        resource_arns=resources,
-    )
-
-
-class _NamedEndpoint(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, name: str, component: str | None
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self._name, self._component = name, component
-
-    @property
-    def endpoint_name(self) -> str:
-        return self._name
-
-    @property
-    def inference_component_name(self) -> str | None:
-        return self._component
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        stack = Stack.of(self)
-        # SageMaker's ARNs hold the name in lower case.
-        name = self._name if Token.is_unresolved(self._name) else self._name.lower()
-        arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:endpoint/{name}"
-        return _grant_invoke(self, grantee, arn, self._component)
 
 
 class GpuEndpoint(Construct):
@@ -233,7 +174,7 @@ class GpuEndpoint(Construct):
     ) -> IGpuEndpoint:
         """An endpoint another stack names ``endpoint_name`` (``GpuEndpoint``'s prop; its
         inference component has the same name when it scales to zero)."""
-        return _NamedEndpoint(scope, construct_id, endpoint_name, inference_component_name)
+        return NamedEndpoint(scope, construct_id, endpoint_name, inference_component_name)
 
     @property
     def endpoint_name(self) -> str:
@@ -246,7 +187,7 @@ class GpuEndpoint(Construct):
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call the endpoint (and its inference component, when it has one)."""
-        return _grant_invoke(self, grantee, self.endpoint.ref, self.inference_component_name)
+        return grant_invoke(self, grantee, self.endpoint.ref, self.inference_component_name)
 
     def _network(self) -> sm.CfnModel.VpcConfigProperty:
         return sm.CfnModel.VpcConfigProperty(

@@ -8,7 +8,6 @@ from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -141,12 +140,27 @@ class RagEvaluation(Construct):
     ) -> list[cloudwatch.Alarm]:
         """Also run the evaluation on ``schedule`` (the live knowledge bases and model, between
         releases) and alarm to ``topic`` when a run scores under a threshold or fails."""
-        events.Rule(
+        function = self.function.function
+        # L1 with its own permission: the L2 target names the permission after the rule's
+        # construct path, which differs between a pipeline's stage and a direct deployment.
+        rule = events.CfnRule(
             self,
             "Schedule",
             description=f"Evaluates the answers of {self.use_case} between releases",
-            schedule=schedule,
-            targets=[targets.LambdaFunction(self.function.function, retry_attempts=2)],
+            schedule_expression=schedule.expression_string,
+            state="ENABLED",
+            targets=[
+                events.CfnRule.TargetProperty(
+                    arn=function.function_arn,
+                    id="Evaluation",
+                    retry_policy=events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=2),
+                )
+            ],
+        )
+        function.add_permission(
+            "InvokedBySchedule",
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            source_arn=rule.attr_arn,
         )
         passed = cloudwatch.Metric(
             namespace=self.metric_namespace,
