@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from blueprint.assembly.access.selectors import GRAMMAR_FILE, TABLES, grammar_text
+from blueprint.model.sections.genai import RagEvaluationConfig
+from genai_constructs.rag.answer_api import AnswerThresholds
 from tests.docs import README, REPO, documentation, documents, headings, outside_fences
 
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -176,6 +178,20 @@ def test_the_figures_the_documents_quote_come_from_the_code() -> None:
     budget_row = f"budget per LOB over the spend of its accounts, {budgets} LOBs per stack"
     assert budget_row in text
     assert f"a metrics-only dashboard per LOB, {oversight} LOBs per stack" in text
+
+
+def test_the_answers_alarms_the_documents_quote_are_the_constructs_defaults() -> None:
+    text = re.sub(r"\s+", " ", documentation())
+    limits = AnswerThresholds()
+    quoted = (
+        f"over an hour of at least {limits.min_answers} answers, the guardrail stopped "
+        f"{limits.intervention_percent:g} % or more or {limits.empty_retrieval_percent:g} % or "
+        f"more found no passage, when {limits.failed_answers} answers fail in five minutes, or "
+        f"when the p90 answer takes {limits.latency_ms // 1000} s"
+    )
+    assert quoted in text
+    schedule = RagEvaluationConfig().schedule
+    assert f"`rag.evaluation.schedule` (default `{schedule}`" in text
 
 
 # --- the access catalog's selector grammar ------------------------------------------------------
