@@ -36,8 +36,6 @@ Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
@@ -53,6 +51,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genai_constructs.handlers import retrieval
+from genai_constructs.handlers.http import (
+    RequestError,
+    body_bytes,
+    json_object,
+    require_post,
+    response,
+)
 from genai_constructs.handlers.metrics import embedded_metrics
 from genai_constructs.handlers.retrieval import (
     BACKOFF_CAP_SECONDS,
@@ -78,14 +83,6 @@ FEEDBACK_FIELDS = ("answer_id", "rating", "comment", "question", "answer")
 RATINGS = ("up", "down")
 COMMENT_CHARS = 2000
 ANSWER_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-
-
-class RequestError(Exception):
-    """The request is refused with ``status`` and ``reason``."""
-
-    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None):
-        super().__init__(reason)
-        self.status, self.reason, self.headers = status, reason, dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -175,9 +172,7 @@ def max_question_chars(env: Mapping[str, str]) -> int:
 
 
 def parse_request(event: Mapping[str, Any], settings: RagSettings, max_chars: int) -> Question:
-    method = event.get("requestContext", {}).get("http", {}).get("method")
-    if method != "POST":
-        raise RequestError(405, f"method {method} is not allowed; use POST", {"allow": "POST"})
+    require_post(event)
     fields = json_object(request_body(event, settings, max_chars))
     if MEMORY_FIELD in fields and not settings.memory_turns:
         raise RequestError(400, "conversation memory is off for this use case; omit 'history'")
@@ -198,30 +193,9 @@ def request_body(event: Mapping[str, Any], settings: RagSettings, max_chars: int
     """The body's bytes, refused with 413 before any parsing when it is larger than the
     longest question and history could make it (4 bytes a character, as a JSON escape of a
     non-ASCII character may take; plus room for the rest)."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except binascii.Error:
-            raise RequestError(400, "the body is not valid base64") from None
-    else:
-        raw = body.encode()
     # A turn is a question and an answer of up to ANSWER_CHARS_PER_QUESTION_CHAR questions.
     turn_chars = (1 + ANSWER_CHARS_PER_QUESTION_CHAR) * max_chars
-    limit = 4 * (max_chars + settings.memory_turns * turn_chars) + 4096
-    if len(raw) > limit:
-        raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
-    return raw
-
-
-def json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        fields = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        fields = None
-    if not isinstance(fields, dict):
-        raise RequestError(400, "the body must be a JSON object")
-    return fields
+    return body_bytes(event, 4 * (max_chars + settings.memory_turns * turn_chars) + 4096)
 
 
 def question_text(fields: Mapping[str, Any], max_chars: int) -> str:
@@ -350,9 +324,7 @@ def feedback(
         return response(404, {"error": "this use case collects no feedback"})
     max_chars = max_question_chars(env)
     try:
-        method = event.get("requestContext", {}).get("http", {}).get("method")
-        if method != "POST":
-            raise RequestError(405, f"method {method} is not allowed; use POST", {"allow": "POST"})
+        require_post(event)
         record = feedback_record(json_object(feedback_body(event, max_chars)), max_chars)
     except RequestError as refused:
         logger.info("feedback refused: status=%d", refused.status)
@@ -377,18 +349,9 @@ def feedback(
 
 
 def feedback_body(event: Mapping[str, Any], max_chars: int) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except binascii.Error:
-            raise RequestError(400, "the body is not valid base64") from None
-    else:
-        raw = body.encode()
-    limit = 4 * (1 + ANSWER_CHARS_PER_QUESTION_CHAR) * max_chars + 4 * COMMENT_CHARS + 4096
-    if len(raw) > limit:
-        raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
-    return raw
+    """The body's bytes, within what the longest question, answer and comment could make."""
+    question_and_answer = (1 + ANSWER_CHARS_PER_QUESTION_CHAR) * max_chars
+    return body_bytes(event, 4 * (question_and_answer + COMMENT_CHARS) + 4096)
 
 
 def feedback_record(fields: Mapping[str, Any], max_chars: int) -> dict[str, Any]:
@@ -429,13 +392,3 @@ def record_feedback_metric(env: Mapping[str, str], rating: str, received: dateti
         namespace, {"UseCase": use_case}, values, round(received.timestamp() * 1000)
     )
     print(json.dumps(line))
-
-
-def response(
-    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"content-type": "application/json", **(headers or {})},
-        "body": json.dumps(body),
-    }

@@ -31,8 +31,6 @@ Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import os
@@ -44,6 +42,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from genai_constructs.handlers.http import (
+    RequestError,
+    body_bytes,
+    json_object,
+    require_post,
+    response,
+)
+
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
@@ -52,14 +58,6 @@ FIELDS = ("messages", "max_tokens", "temperature")
 THROTTLED = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
 CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"})
 INTERVENED = "GUARDRAIL_INTERVENED"
-
-
-class RequestError(Exception):
-    """The request is refused with ``status`` and ``reason``."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 class SettingsError(ValueError):
@@ -132,7 +130,7 @@ def serve(
         reply = guarded_answer(bedrock, sagemaker, settings, request, request_id)
     except RequestError as refused:
         logger.info("refused: status=%d", refused.status)
-        return response(refused.status, {"error": refused.reason})
+        return response(refused.status, {"error": refused.reason}, refused.headers)
     return response(200, reply)
 
 
@@ -140,10 +138,8 @@ def serve(
 
 
 def parse_request(event: Mapping[str, Any], settings: Settings) -> Request:
-    method = event.get("requestContext", {}).get("http", {}).get("method")
-    if method != "POST":
-        raise RequestError(405, f"method {method} is not allowed; use POST")
-    fields = _json_object(_body(event, settings))
+    require_post(event)
+    fields = json_object(_body(event, settings))
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise RequestError(
@@ -159,28 +155,7 @@ def parse_request(event: Mapping[str, Any], settings: Settings) -> Request:
 def _body(event: Mapping[str, Any], settings: Settings) -> bytes:
     """The body's bytes, refused with 413 before parsing when no valid request is that long
     (4 bytes a character, as a JSON escape may take, plus room for the rest)."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except binascii.Error:
-            raise RequestError(400, "the body is not valid base64") from None
-    else:
-        raw = body.encode()
-    limit = 4 * settings.max_input_chars + 4096
-    if len(raw) > limit:
-        raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
-    return raw
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        fields = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        fields = None
-    if not isinstance(fields, dict):
-        raise RequestError(400, "the body must be a JSON object")
-    return fields
+    return body_bytes(event, 4 * settings.max_input_chars + 4096)
 
 
 def _messages(value: Any, max_chars: int) -> list[dict[str, str]]:
@@ -356,11 +331,3 @@ def log(request: Request, **fields: Any) -> None:
         sum(len(m["content"]) for m in request.messages),
         described,
     )
-
-
-def response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps(body),
-    }
