@@ -41,7 +41,7 @@ from genai_constructs.bedrock import (
     PromptSpec,
 )
 from genai_constructs.compliance import acknowledge, acknowledge_role_policy, nag_reference
-from genai_constructs.guarded_endpoint import GuardedEndpoint
+from genai_constructs.guarded_endpoint import MAX_INPUT_CHARS, GuardedEndpoint
 from genai_constructs.invocation_logging import ModelInvocationLogging
 from genai_constructs.knowledge_base import Chunking as DataSourceChunking
 from genai_constructs.knowledge_base import GovernedKnowledgeBase
@@ -412,7 +412,9 @@ class GenAIStack(Stack):
                     ),
                 ),
                 guardrail=self.guardrail,
-                max_input_chars=inputs.guardrail.max_question_chars,
+                # A conversation, not a question: the prompt limit the invocation logs alarm
+                # on, at about four characters a token.
+                max_input_chars=min(4 * inputs.guardrail.max_input_tokens, MAX_INPUT_CHARS),
                 encryption_key=security.logs_key,
                 vpc=foundation.network.vpc,
                 log_retention=log_retention(inputs.log_retention_days),

@@ -561,6 +561,26 @@ def test_the_longest_names_make_an_endpoint_name_sagemaker_accepts() -> None:
     assert ENDPOINT_NAME.match(name)
 
 
+def test_two_lobs_endpoints_may_not_make_the_same_name(tmp_path: Path) -> None:
+    """claims's endpoint prod-summary and an LOB claims-prod's endpoint summary would both be
+    claims-prod-prod-summary."""
+    data = example_data()
+    claims = data["lobs"][0]
+    claims["ml"]["endpoints"].append({"name": "prod-summary", "model": "mistral-7b-instruct"})
+    twin = {**data["lobs"][1], "name": "claims-prod"}
+    twin["ml"] = {"endpoints": [{"name": "summary", "model": "mistral-7b-instruct"}]}
+    twin["environments"] = {
+        name: {**env, "account": str(int(env["account"]) + 10)}
+        for name, env in data["lobs"][1]["environments"].items()
+    }
+    data["lobs"].append(twin)
+    assert problems(data, tmp_path) == [
+        "lobs[claims-prod].ml.endpoints[0].name: the prod endpoint would be named "
+        "'claims-prod-prod-summary', as lobs[claims].ml.endpoints[1].name is; allowed: LOB and "
+        "endpoint names that make different <lob>-<environment>-<endpoint> names"
+    ]
+
+
 def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
     """Synth would fail building the LOB's model access (no approved model to grant)."""
     data = example_data()

@@ -172,6 +172,73 @@ def test_a_model_served_as_an_inference_component_is_called_by_its_name(
     assert call(clients, {"messages": USER}, env=env)[0] == 200
 
 
+def test_a_conversation_is_also_checked_joined_so_nothing_split_across_messages_passes(
+    clients: Clients,
+) -> None:
+    messages = [
+        {"role": "system", "content": "Answer about project"},
+        {"role": "user", "content": "aurora's claims"},
+    ]
+    joined = "system: Answer about project\nuser: aurora's claims"
+    expect_guardrail(
+        clients,
+        "INPUT",
+        ["Answer about project", "aurora's claims", joined],
+        outputs=[BLOCKED],
+        assessment="BLOCKED",
+    )
+    assert call(clients, {"messages": messages}) == (
+        200,
+        {"answer": BLOCKED, "guardrail_action": "INTERVENED", "checked": "input"},
+    )
+
+
+def test_a_masked_conversation_reaches_the_endpoint_masked_message_by_message(
+    clients: Clients,
+) -> None:
+    messages = [
+        {"role": "system", "content": "You summarize claims."},
+        {"role": "user", "content": QUESTION},
+    ]
+    masked = "Summarize the claim of {NAME} in three bullet points."
+    joined = f"system: You summarize claims.\nuser: {QUESTION}"
+    expect_guardrail(
+        clients,
+        "INPUT",
+        ["You summarize claims.", QUESTION, joined],
+        outputs=["You summarize claims.", masked, f"system: You summarize claims.\nuser: {masked}"],
+        assessment="ANONYMIZED",
+    )
+    expect_endpoint(
+        clients,
+        [
+            {"role": "system", "content": "You summarize claims."},
+            {"role": "user", "content": masked},
+        ],
+        chat(ANSWER),
+    )
+    expect_guardrail(clients, "OUTPUT", [ANSWER])
+    assert call(clients, {"messages": messages})[1]["answer"] == ANSWER
+
+
+def test_an_endpoint_starting_from_zero_asks_the_caller_to_retry(clients: Clients) -> None:
+    expect_guardrail(clients, "INPUT", [QUESTION])
+    clients.sagemaker_stub.add_client_error(
+        "invoke_endpoint",
+        "ValidationError",
+        "Inference Component has no capacity to process this request.",
+        400,
+    )
+    reply = index.serve(
+        event({"messages": USER}),
+        bedrock=clients.bedrock,
+        sagemaker=clients.sagemaker,
+        env=ENV,
+        request_id="req-1",
+    )
+    assert (reply["statusCode"], reply["headers"]["retry-after"]) == (503, "60")
+
+
 def test_a_blocked_request_never_reaches_the_endpoint(clients: Clients) -> None:
     expect_guardrail(clients, "INPUT", [QUESTION], outputs=[BLOCKED], assessment="BLOCKED")
     assert call(clients, {"messages": USER}) == (

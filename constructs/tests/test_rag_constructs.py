@@ -368,7 +368,7 @@ def test_the_answers_publish_their_outcome_and_alarm_on_its_rates() -> None:
         topic=parts.topic,
         thresholds=AnswerThresholds(intervention_percent=30, min_answers=20),
     )
-    assert len(alarms) == 4
+    assert len(alarms) == 5
     template = parts.template()
     template.has_resource_properties(
         "AWS::Lambda::Function",
@@ -386,13 +386,19 @@ def test_the_answers_publish_their_outcome_and_alarm_on_its_rates() -> None:
         "GuardrailInterventions",
         "EmptyRetrievals",
         "FailedAnswers",
-        "AnswerMilliseconds",
+        "Duration",
+        "Errors",
     }
     rate = watched["GuardrailInterventions"]
     assert rate["Threshold"] == 30
     [expression] = [m["Expression"] for m in rate["Metrics"] if "Expression" in m]  # type: ignore[union-attr]
-    assert expression == "IF(answers >= 20, 100 * part / answers, 0)"
-    assert watched["AnswerMilliseconds"]["ExtendedStatistic"] == "p90"
+    assert expression == "IF(calls >= 20, 100 * part / calls, 0)"
+    # The denominator is Lambda's own count: a forged metric cannot dilute the rate.
+    [calls] = [m for m in rate["Metrics"] if m["Id"] == "calls"]  # type: ignore[union-attr]
+    assert calls["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
+    assert calls["MetricStat"]["Metric"]["MetricName"] == "Invocations"
+    assert watched["Duration"]["ExtendedStatistic"] == "p90"
+    assert watched["Duration"]["Namespace"] == "AWS/Lambda"
     for alarm in watched.values():
         assert alarm["AlarmActions"] == [
             {"Ref": parts.stack.get_logical_id(parts.topic.node.default_child)}

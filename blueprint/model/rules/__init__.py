@@ -29,6 +29,7 @@ from blueprint.model.rules.genai import (
 from blueprint.model.rules.identity import identity_problems
 from blueprint.model.rules.ml import (
     base_weights_problems,
+    endpoint_name_problems,
     environment_need_problems,
     ml_problems,
     recipe_image_problems,
@@ -45,6 +46,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *catalog_problems(data),
         *model_reference_problems(data),
         *ml_problems(data),
+        *endpoint_name_problems(data),
         *lob_model_problems(data),
         *environment_need_problems(data),
         *vpc_overlap_problems(data),

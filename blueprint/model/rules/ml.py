@@ -11,7 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from blueprint.model.errors import ConfigProblem
-from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX, recipe_repository_name
+from blueprint.model.names import (
+    RECIPE_REPOSITORY_SUFFIX,
+    gpu_endpoint_name,
+    recipe_repository_name,
+)
 from blueprint.model.operating_rules import operating_model
 from blueprint.model.raw import mapping, sequence
 from blueprint.model.sections.catalog import ModelArchitecture
@@ -141,6 +145,30 @@ def environment_need_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"LOB '{lob.get('name')}' has neither a nonprod nor a prod environment, "
                     "where endpoints serve; allowed: add one, or remove the entry",
                 )
+
+
+def endpoint_name_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A GPU endpoint is named <lob>-<environment>-<endpoint> (so the GenAI stack calls it by
+    name): two LOBs' endpoints may not make the same name, or one LOB's guarded endpoint could
+    serve the other's model where they share an account."""
+    owners: dict[str, str] = {}
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        serving = [e for e in mapping(lob.get("environments")) if e in ("nonprod", "prod")]
+        endpoints = sequence(mapping(lob.get("ml")).get("endpoints"))
+        for e_index, endpoint in enumerate(map(mapping, endpoints)):
+            for environment in serving:
+                name = gpu_endpoint_name(
+                    str(lob.get("name")), environment, str(endpoint.get("name"))
+                )
+                where = f"lobs[{index}].ml.endpoints[{e_index}].name"
+                owner = owners.setdefault(name, where)
+                if owner != where:
+                    yield ConfigProblem(
+                        where,
+                        f"the {environment} endpoint would be named '{name}', as {owner} is; "
+                        "allowed: LOB and endpoint names that make different "
+                        "<lob>-<environment>-<endpoint> names",
+                    )
 
 
 def recipe_image_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

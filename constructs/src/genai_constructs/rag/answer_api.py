@@ -54,8 +54,8 @@ class Feedback:
 
 @dataclass(frozen=True)
 class AnswerThresholds:
-    """When the answers of a use case alarm: percentages of the last hour's answers (once it
-    has ``min_answers``), failed answers in five minutes, the p90 latency."""
+    """When the answers of a use case alarm: percentages of the last hour's invocations (once
+    there are ``min_answers``), failed answers in five minutes, the p90 duration."""
 
     intervention_percent: float = 25
     empty_retrieval_percent: float = 25
@@ -192,8 +192,10 @@ class AnswerApi(Construct):
     ) -> list[cloudwatch.Alarm]:
         """Have the function publish each request's outcome under ``namespace`` (dimension
         ``UseCase``) and alarm to ``topic`` on its guardrail intervention and empty retrieval
-        rates (over an hour, once it has answered ``min_answers``), its failed answers and its
-        p90 latency (over five minutes)."""
+        rates (over an hour, once it has been invoked ``min_answers`` times), its failed
+        answers and crashes, and its p90 duration (over five minutes). The rates divide by
+        Lambda's own count of invocations and the latency is Lambda's own duration: a made-up
+        metric (published, or written into a log) can raise an alarm, never hide one."""
         limits = thresholds or AnswerThresholds()
         function = self.function.function
         function.add_environment("METRIC_NAMESPACE", namespace)
@@ -208,14 +210,16 @@ class AnswerApi(Construct):
                 period=period,
             )
 
+        hour = Duration.hours(1)
+
         def rate(name: str) -> cloudwatch.MathExpression:
             return cloudwatch.MathExpression(
-                expression=f"IF(answers >= {limits.min_answers}, 100 * part / answers, 0)",
+                expression=f"IF(calls >= {limits.min_answers}, 100 * part / calls, 0)",
                 using_metrics={
-                    "part": metric(name, "Sum", Duration.hours(1)),
-                    "answers": metric("Answers", "Sum", Duration.hours(1)),
+                    "part": metric(name, "Sum", hour),
+                    "calls": function.metric_invocations(statistic="Sum", period=hour),
                 },
-                period=Duration.hours(1),
+                period=hour,
             )
 
         five_minutes = Duration.minutes(5)
@@ -242,9 +246,15 @@ class AnswerApi(Construct):
             ),
             (
                 "SlowAnswers",
-                metric("AnswerMilliseconds", "p90", five_minutes),
+                function.metric_duration(statistic="p90", period=five_minutes),
                 limits.latency_ms,
                 f"{use_case}: the p90 answer took {limits.latency_ms} ms or more",
+            ),
+            (
+                "CrashedAnswers",
+                function.metric_errors(statistic="Sum", period=five_minutes),
+                1,
+                f"{use_case}: the answer function crashed or timed out",
             ),
         ]
         return [

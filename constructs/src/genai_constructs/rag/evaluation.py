@@ -176,7 +176,9 @@ class RagEvaluation(Construct):
                 description=f"{self.use_case}: an evaluation of its answers scored under a "
                 "threshold (the report is in the artifacts zone)",
                 metric=cloudwatch.MathExpression(
-                    expression="1 - passed", using_metrics={"passed": passed}
+                    expression="1 - passed",
+                    using_metrics={"passed": passed},
+                    period=Duration.days(1),
                 ),
                 topic=topic,
             ),

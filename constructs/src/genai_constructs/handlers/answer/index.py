@@ -335,8 +335,9 @@ def feedback(
         Bucket=bucket,
         Key=key,
         Body=json.dumps({**record, "received_at": received.isoformat()}).encode(),
+        # No encryption header: the bucket's default (SSE-KMS with the LOB's data key).
+        # Naming aws:kms without a key would encrypt with the AWS-managed aws/s3 key instead.
         ContentType="application/json",
-        ServerSideEncryption="aws:kms",  # the bucket's key, by its default encryption
     )
     logger.info(
         "feedback: rating=%s comment_chars=%d with_question=%s",

@@ -6,7 +6,8 @@ A function URL with IAM auth invokes it (payload format 2.0). The caller POSTs a
 with roles ``system``, ``user`` and ``assistant``, the last a user's), and optionally
 ``max_tokens`` (1 to ``MAX_TOKENS``, default ``MAX_TOKENS``) and ``temperature`` (0 to 1).
 
-1. The guardrail checks every message (``ApplyGuardrail``, source ``INPUT``). When it blocks,
+1. The guardrail checks every message, and the conversation joined (``ApplyGuardrail``, source
+   ``INPUT``). When it blocks,
    the endpoint is never called and the reply is the guardrail's message; when it only masks
    (PII anonymized), the endpoint sees the masked messages.
 2. The endpoint answers (``InvokeEndpoint``, the container's messages API).
@@ -16,7 +17,8 @@ with roles ``system``, ``user`` and ``assistant``, the last a user's), and optio
 The reply is JSON: 200 ``{"answer", "guardrail_action", "checked"}`` (``guardrail_action``
 ``NONE`` or ``INTERVENED``; ``checked`` ``input`` when the input was blocked, else ``output``);
 4xx ``{"error"}`` for a request it refuses (413 when the body or the messages are too long, 429
-when a service throttles), 502 when the endpoint or Bedrock fail otherwise (logged).
+when a service throttles, 503 while an endpoint that scales to zero starts the model), 502 when
+the endpoint or Bedrock fail otherwise (logged).
 
 The logs hold metadata only (lengths, counts, the guardrail's actions), never the messages or
 the answer.
@@ -210,11 +212,9 @@ def guarded_answer(
     bedrock: Any, sagemaker: Any, settings: Settings, request: Request, request_id: str
 ) -> dict[str, Any]:
     try:
-        checked_in = apply_guardrail(
-            bedrock, settings, "INPUT", [m["content"] for m in request.messages]
-        )
+        checked_in = apply_guardrail(bedrock, settings, "INPUT", input_texts(request))
         if checked_in["action"] == INTERVENED:
-            masked = masked_texts(checked_in, len(request.messages))
+            masked = masked_texts(checked_in, len(input_texts(request)))
             if masked is None:
                 log(request, input_action="BLOCKED")
                 return {
@@ -222,8 +222,14 @@ def guarded_answer(
                     "guardrail_action": "INTERVENED",
                     "checked": "input",
                 }
+            # The masked messages (the joined conversation's output, last, is not sent).
             request = Request(
-                [{**m, "content": text} for m, text in zip(request.messages, masked, strict=True)],
+                [
+                    {**m, "content": text}
+                    for m, text in zip(
+                        request.messages, masked[: len(request.messages)], strict=True
+                    )
+                ],
                 request.max_tokens,
                 request.temperature,
             )
@@ -250,6 +256,16 @@ def guarded_answer(
         else "NONE",
         "checked": "output",
     }
+
+
+def input_texts(request: Request) -> list[str]:
+    """What the guardrail checks of a request: each message, and with more than one the
+    conversation joined, so that a word or a number split across messages is seen whole as
+    the model sees it."""
+    texts = [m["content"] for m in request.messages]
+    if len(texts) > 1:
+        texts.append("\n".join(f"{m['role']}: {m['content']}" for m in request.messages))
+    return texts
 
 
 def apply_guardrail(bedrock: Any, settings: Settings, source: str, texts: list[str]) -> Any:
@@ -317,6 +333,16 @@ def refusal(error: ClientError | BotoCoreError, request_id: str) -> RequestError
             return RequestError(400, error.response["Error"].get("Message", "invalid request"))
         if code in THROTTLED:
             return RequestError(429, "the model or the guardrail is throttling; retry later")
+        message = str(error.response.get("Error", {}).get("Message", ""))
+        if code == "ModelNotReadyException" or (
+            code == "ValidationError" and "capacity" in message
+        ):
+            # An endpoint that scales to zero starts a copy of the model on this request.
+            return RequestError(
+                503,
+                "the model is starting (it scales from zero); retry shortly",
+                {"retry-after": "60"},
+            )
     logger.exception("the endpoint or the guardrail failed (request id %s)", request_id)
     return RequestError(
         502, f"the model could not answer; see the function's logs (request id {request_id})"

@@ -82,7 +82,8 @@ def copy_prefix(s3: Any, source_uri: str, bucket: str, prefix: str) -> int:
                 Bucket=bucket,
                 Key=key,
                 CopySource={"Bucket": source_bucket, "Key": item["Key"]},
-                ServerSideEncryption="aws:kms",  # the bucket's key, by its default encryption
+                # No encryption header: the target bucket's default (SSE-KMS with its key);
+                # naming aws:kms without a key would use the AWS-managed aws/s3 key instead.
             )
             copied += 1
     if not copied:
