@@ -458,6 +458,9 @@ def test_only_workload_roles_that_write_operational_zones_carry_the_pipeline_tag
         # RAG evaluations write their reports to the artifacts zone
         "UseCaseClaimsAssistantEvaluationFunctionServiceRole",
         "UseCaseLiteratureReviewEvaluationFunctionServiceRole",
+        # answer APIs keep the ratings of their answers in the artifacts zone
+        "UseCaseClaimsAssistantAnswerApiFunctionServiceRole",
+        "UseCaseLiteratureReviewAnswerApiFunctionServiceRole",
     }
 
 
