@@ -52,6 +52,7 @@ from genai_constructs.naming import (
     pascal,
     rag_evaluation_parameter,
     rag_reports_prefix,
+    review_prefix,
 )
 from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
 from genai_constructs.rag.answer_api import Feedback
@@ -174,6 +175,7 @@ class GenAIStack(Stack):
         # RAG: ingestion as documents land, an answer API and an evaluation per use case.
         self.ingestions = self._ingestions(inputs, security)
         self.answer_apis: dict[str, AnswerApi] = {}
+        self.reviewers: dict[str, iam.Role] = {}
         self.evaluations: dict[str, RagEvaluation] = {}
         rag_use_cases = [use for use in inputs.use_cases if use.knowledge_bases]
         if rag_use_cases:
@@ -279,6 +281,7 @@ class GenAIStack(Stack):
             "log_retention": log_retention(inputs.log_retention_days),
         }
         access = self.application_access[use.name].policy
+        reviewed = bool(use.record and use.record.human_review and inputs.reviewer_principal)
         if use.rag.answer_api:
             api = AnswerApi(
                 self,
@@ -286,7 +289,10 @@ class GenAIStack(Stack):
                 max_question_chars=inputs.guardrail.max_question_chars,
                 memory_turns=use.rag.memory_turns,
                 feedback=Feedback(
-                    bucket=artifacts, prefix=feedback_prefix(use.name), data_key=security.data_key
+                    bucket=artifacts,
+                    prefix=feedback_prefix(use.name),
+                    data_key=security.data_key,
+                    review_prefix=review_prefix(use.name) if reviewed else None,
                 ),
                 **common,
             )
@@ -294,6 +300,10 @@ class GenAIStack(Stack):
             # principals only.
             Tags.of(api.role).add(*names.PIPELINE_TAG)
             access.attach_to_role(api.role)
+            if reviewed and inputs.reviewer_principal:
+                self.reviewers[use.name] = api.add_reviewer(
+                    "Reviewer", iam.ArnPrincipal(inputs.reviewer_principal)
+                )
             api.monitor(
                 use_case=use.name,
                 namespace=observed_metric_namespace(inputs.metric_namespace),
@@ -529,6 +539,8 @@ class GenAIStack(Stack):
         for name, api in self.answer_apis.items():
             mark(api.function.function, AssetKind.ANSWER_API, name)
             mark(api.role, AssetKind.ANSWER_API_ROLE, name)
+        for name, reviewer in self.reviewers.items():
+            mark(reviewer, AssetKind.REVIEWER_ROLE, name)
         for name, guarded in self.guarded_endpoints.items():
             mark(guarded.function.function, AssetKind.GUARDED_ENDPOINT, name)
             mark(guarded.role, AssetKind.GUARDED_ENDPOINT_ROLE, name)

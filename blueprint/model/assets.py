@@ -48,6 +48,7 @@ class AssetKind(StrEnum):
     QUALITY_RULESET = "quality-ruleset"
     RAG_EVALUATION = "rag-evaluation"
     RAG_EVALUATION_ROLE = "rag-evaluation-role"
+    REVIEWER_ROLE = "reviewer-role"
     RECIPE_BUILD = "recipe-build"
     RECIPE_BUILD_STARTER = "recipe-build-starter"
     RECIPE_BUILDER = "recipe-builder"
@@ -67,6 +68,8 @@ class AssetKind(StrEnum):
 DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.ACCESS_LOGS: "The account's S3 server access log bucket (`access-logs/bucket`)",
     AssetKind.ANSWER_API: "A use case's answer API function",
+    AssetKind.REVIEWER_ROLE: "The role a use case's reviewers become to read its flagged answers "
+    "and ratings",
     AssetKind.GUARDED_ENDPOINT: "The function that serves a GPU endpoint behind the guardrail",
     AssetKind.GUARDED_ENDPOINT_ROLE: "The role of the function serving a GPU endpoint behind the "
     "guardrail",

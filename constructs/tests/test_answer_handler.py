@@ -700,3 +700,70 @@ def test_a_use_case_without_feedback_refuses_it(s3: Any) -> None:
         {"error": "this use case collects no feedback"},
     )
     assert rate(s3, {"answer_id": "a1", "rating": "up"}, method="GET")[0] == 405
+
+
+# --- human review -----------------------------------------------------------------------------
+
+REVIEWED = {**FEEDBACK, "REVIEW_PREFIX": "review/claims-assistant/"}
+
+
+def answer_with_review(bedrock: Bedrock, s3: Any, env: dict[str, str]) -> int:
+    result = index.answer(
+        post({"question": QUESTION}),
+        agent_client=bedrock.agent,
+        runtime_client=bedrock.runtime,
+        env=env,
+        sleep=FakeSleep(),
+        request_id="req-42",
+        clock=Clock(),
+        s3_client=s3,
+    )
+    return int(result["statusCode"])
+
+
+def review_keys(s3: Any) -> list[str]:
+    listed = s3.list_objects_v2(Bucket="prod-artifacts", Prefix="review/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_an_answer_the_guardrail_stopped_waits_for_review_with_its_question(
+    bedrock: Bedrock, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = "Sorry, this assistant cannot discuss that topic."
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_response("converse", converse_response(blocked, "guardrail_intervened"))
+    assert answer_with_review(bedrock, s3, REVIEWED) == 200
+    [key] = review_keys(s3)
+    assert key == "review/claims-assistant/2027/01/15/req-42-flagged.json"
+    item = json.loads(s3.get_object(Bucket="prod-artifacts", Key=key)["Body"].read())
+    assert (item["reason"], item["question"], item["answer"]) == (
+        "the guardrail intervened",
+        QUESTION,
+        blocked,
+    )
+
+
+def test_a_good_answer_and_an_unreviewed_use_case_leave_nothing_for_review(
+    bedrock: Bedrock, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bedrock.retrieve.add_response("retrieve", retrieved((SETTLED, HANDBOOK, 0.9)))
+    bedrock.converse.add_response("converse", converse_response("Thirty days [1]."))
+    assert answer_with_review(bedrock, s3, REVIEWED) == 200
+    bedrock.retrieve.add_response("retrieve", {"retrievalResults": []})
+    assert answer_with_review(bedrock, s3, FEEDBACK) == 200
+    assert review_keys(s3) == []
+
+
+def test_a_negative_rating_waits_for_review_and_a_positive_one_does_not(s3: Any) -> None:
+    assert rate(s3, {"answer_id": "a1", "rating": "up"}, env=REVIEWED)[0] == 200
+    assert (
+        rate(s3, {"answer_id": "a2", "rating": "down", "comment": "Wrong."}, env=REVIEWED)[0] == 200
+    )
+    [key] = review_keys(s3)
+    assert key == "review/claims-assistant/2026/12/06/a2-rated.json"
+    item = json.loads(s3.get_object(Bucket="prod-artifacts", Key=key)["Body"].read())
+    assert (item["rating"], item["comment"], item["reason"]) == (
+        "down",
+        "Wrong.",
+        "a negative rating",
+    )

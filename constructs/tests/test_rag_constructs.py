@@ -433,12 +433,68 @@ def test_the_answer_api_keeps_ratings_under_its_prefix_only() -> None:
     assert statements["EncryptTheFeedbackThroughS3"]["Action"] == "kms:GenerateDataKey"
 
 
+def test_a_reviewer_reads_the_review_and_feedback_prefixes_and_nothing_else() -> None:
+    parts = Parts()
+    api = parts.answer_api(
+        feedback=Feedback(
+            bucket=parts.reports,
+            prefix="feedback/assistant/",
+            data_key=parts.key,
+            review_prefix="review/assistant/",
+        )
+    )
+    engineer = iam.ArnPrincipal("arn:aws:iam::123456789012:role/corp-ml-engineer")
+    reviewer = api.add_reviewer("Reviewer", engineer)
+    template = parts.template()
+    role_id = parts.stack.get_logical_id(reviewer.node.default_child)  # type: ignore[arg-type]
+    trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {
+        "AWS": "arn:aws:iam::123456789012:role/corp-ml-engineer"
+    }
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    by_sid = {statement["Sid"]: statement for statement in policy}
+    assert by_sid["ReadTheReviewItems"]["Resource"] == [
+        "arn:aws:s3:::artifacts/feedback/assistant/*",
+        "arn:aws:s3:::artifacts/review/assistant/*",
+    ]
+    assert by_sid["ListTheReviewItems"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["feedback/assistant/*", "review/assistant/*"]}
+    }
+    assert {statement["Action"] for statement in policy} == {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "kms:Decrypt",
+    }
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"REVIEW_PREFIX": "review/assistant/"})}},
+    )
+
+
+def test_a_reviewer_needs_a_review_prefix() -> None:
+    parts = Parts()
+    api = parts.answer_api(
+        feedback=Feedback(bucket=parts.reports, prefix="feedback/assistant/", data_key=parts.key)
+    )
+    with pytest.raises(
+        ValueError, match=r"^AnswerApi.add_reviewer: the API has no feedback review_prefix$"
+    ):
+        api.add_reviewer("Reviewer", iam.AccountRootPrincipal())
+
+
 @pytest.mark.parametrize("prefix", ["feedback", "/feedback/", "feedback/*/"])
 def test_a_feedback_prefix_that_is_no_prefix_is_refused(prefix: str) -> None:
     parts = Parts()
     message = f"Feedback: prefix '{prefix}' must end with '/' and hold no leading '/' or '*'"
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         Feedback(bucket=parts.reports, prefix=prefix, data_key=parts.key)
+    message = message.replace("prefix", "review_prefix", 1)
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        Feedback(bucket=parts.reports, prefix="feedback/", data_key=parts.key, review_prefix=prefix)
 
 
 def test_answer_thresholds_refuse_what_no_alarm_could_mean() -> None:

@@ -24,6 +24,7 @@ from blueprint.assembly.access.symbols import text
 from blueprint.assembly.access.world import World
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
+from blueprint.model.personas import ML_ENGINEER
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.organization import OperatingModel
 
@@ -61,7 +62,8 @@ class Entry(BaseModel):
     # What an LOB environment must have for the entry to be asked there: Studio users (a
     # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
-    # GPU endpoints, a fine-tuning pipeline, an ETL (datasets, in the LOB's own account).
+    # GPU endpoints, a fine-tuning pipeline, an ETL (datasets, in the LOB's own account), a
+    # use case whose answers a person reviews.
     needs: list[
         Literal[
             "studio-users",
@@ -72,6 +74,7 @@ class Entry(BaseModel):
             "endpoints",
             "fine-tuning",
             "etl",
+            "human-review",
         ]
     ] = []
     why: str = Field(min_length=10)
@@ -217,6 +220,11 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return placement.hosts(Layer.GENAI)
     if need == "fine-tuning":
         return bool(plan.fine_tuning(placement))
+    if need == "human-review":
+        reviewed = [u for u in lob.genai.use_cases if u.record and u.record.human_review]
+        return ML_ENGINEER in placement.personas and any(
+            use_case_resources(plan, placement, use)["answer-apis"] for use in reviewed
+        )
     if need == "etl":
         return bool(lob.data.datasets) and not placement.is_tenancy
     if need in ("studio-users", "mlflow"):

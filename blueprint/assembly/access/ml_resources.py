@@ -34,6 +34,7 @@ from genai_constructs.naming import (
     parameter_path,
     pipeline_runs_prefix,
     rag_reports_prefix,
+    review_prefix,
 )
 
 ResourceResolver = Callable[[Selection, str, Actor | None], list[Target]]
@@ -123,6 +124,7 @@ USE_CASE_OWNS: dict[AssetKind, Callable[[UseCase], list[str]]] = {
     AssetKind.KNOWLEDGE_BASE: lambda use: list(use.knowledge_bases),
     AssetKind.ENDPOINT: lambda use: list(use.endpoints),
     AssetKind.GUARDED_ENDPOINT: lambda use: list(use.endpoints),
+    AssetKind.REVIEWER_ROLE: lambda use: [use.name],
     AssetKind.ANSWER_API: lambda use: [use.name],
     AssetKind.RAG_EVALUATION: lambda use: [use.name],
 }
@@ -444,6 +446,10 @@ RAG_OBJECTS: dict[str, tuple[str, Callable[[UseCase], str]]] = {
         "artifacts",
         lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
     ),
+    "review-items": (
+        "artifacts",
+        lambda use: f"{review_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
+    ),
 }
 
 
@@ -455,7 +461,8 @@ def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[T
         u
         for u in (lob.genai.use_cases if lob else [])
         if u.knowledge_bases
-        and (kind != "answer-feedback" or u.rag.answer_api)
+        and (kind not in ("answer-feedback", "review-items") or u.rag.answer_api)
+        and (kind != "review-items" or bool(u.record and u.record.human_review))
         and (actor is None or actor.serves == u.name)
     ]
     zone, key = RAG_OBJECTS[kind]
@@ -476,6 +483,13 @@ def _evaluation_questions(selection: Selection, which: str, actor: Actor | None)
 def _answer_feedback(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
     """An object of the ratings of each use case's answers; `own` the asking answer API's."""
     return _rag_objects(selection, "answer-feedback", actor if which == OWN else None)
+
+
+@resource("review-items", "*", OWN)
+def _review_items(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
+    """An answer waiting for review of each use case whose record asks for human review;
+    `own` the asking answer API's or reviewer's."""
+    return _rag_objects(selection, "review-items", actor if which == OWN else None)
 
 
 @resource("rag-reports", "*", OWN)

@@ -226,6 +226,13 @@ def _answer_apis(selection: Selection, selector: str) -> list[Actor]:
     return _roles(selection, AssetKind.ANSWER_API_ROLE)
 
 
+@principal("reviewer", "*")
+def _reviewers(selection: Selection, selector: str) -> list[Actor]:
+    """Each reviewer role of a use case whose record asks for human review (it serves that
+    use case)."""
+    return _roles(selection, AssetKind.REVIEWER_ROLE)
+
+
 @principal("guarded-endpoint", "*")
 def _guarded_endpoints(selection: Selection, selector: str) -> list[Actor]:
     """Each role of a function serving a GPU endpoint behind the guardrail (it serves that

@@ -8,7 +8,7 @@ from blueprint.model import names
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy
 from blueprint.model.inputs.shared import lob_environment
-from blueprint.model.personas import Persona
+from blueprint.model.personas import ML_ENGINEER, Persona
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.catalog import BedrockModel
 from blueprint.model.sections.genai import (
@@ -68,6 +68,8 @@ class GenAIInputs:
     :param parameter_path: where the environment publishes its IDs (SSM parameters).
     :param release_gate_account: the tooling account whose delivery pipeline runs the RAG
         evaluations before a release to prod (nonprod environments with a pipeline).
+    :param reviewer_principal: the ml-engineer role of the environment, whose people review
+        the flagged answers of use cases whose record asks for human review.
     :param account_settings: configure the account's model invocation logging (and, with
         ``enforce_guardrail``, its enforced guardrail): what Bedrock keeps once per account and
         region. False in a tenancy, whose central account's central placement owns them.
@@ -94,6 +96,8 @@ class GenAIInputs:
     log_retention_days: int
     release_gate_account: str | None = None
     account_settings: bool = True
+    # The LOB role whose people review the answers of use cases that need review.
+    reviewer_principal: str | None = None
 
 
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
@@ -154,4 +158,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         unguarded_model_ids=plan.unguarded_model_ids(),
         log_retention_days=placement.log_retention_days,
         release_gate_account=config.platform.tooling_account if gated else None,
+        reviewer_principal=(
+            plan.role_arn(placement, ML_ENGINEER) if ML_ENGINEER in placement.personas else None
+        ),
     )

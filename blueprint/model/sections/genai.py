@@ -85,7 +85,9 @@ class UseCaseRecord(Model):
     intended_use: Annotated[str, Field(min_length=20, max_length=500)]
     """What it is for and what it must not be used for, in a sentence or two."""
     human_review: bool
-    """Whether a person reviews flagged answers before they are acted on; true for a high tier."""
+    """Whether a person reviews flagged answers (stopped by the guardrail, without a passage,
+    rated down): the answer API leaves them for the use case's reviewer role, which the LOB's
+    ML engineers become; true for a high tier."""
 
     @model_validator(mode="after")
     def _high_risk_is_reviewed(self) -> UseCaseRecord:

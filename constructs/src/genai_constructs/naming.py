@@ -213,6 +213,11 @@ def feedback_prefix(use_case: str) -> str:
     return f"feedback/{use_case}/"
 
 
+def review_prefix(use_case: str) -> str:
+    """Where a use case's answers that need a person's review wait (artifacts zone)."""
+    return f"review/{use_case}/"
+
+
 def rag_reports_prefix(use_case: str) -> str:
     """Where a use case's RAG evaluations write their reports (artifacts zone)."""
     return f"rag-evaluations/{use_case}/"

@@ -23,7 +23,11 @@ from constructs import Construct
 
 from genai_constructs.alarms import announced_alarm
 from genai_constructs.bedrock.guardrail import IGuardrail
-from genai_constructs.compliance import acknowledge_role_policy, nag_reference
+from genai_constructs.compliance import (
+    acknowledge_role_policy,
+    acknowledge_scoped_policy,
+    nag_reference,
+)
 from genai_constructs.function import PlatformFunction, url_invoke_statements
 from genai_constructs.grants import grant_statements
 from genai_constructs.knowledge_base.governed import IKnowledgeBase
@@ -36,20 +40,27 @@ MAX_QUESTION_CHARS = 20000
 @dataclass(frozen=True)
 class Feedback:
     """Where an answer API keeps the ratings of its answers: ``prefix`` (ending in ``/``) of
-    ``bucket``, encrypted with ``data_key`` (the bucket's default key)."""
+    ``bucket``, encrypted with ``data_key`` (the bucket's default key); with ``review_prefix``,
+    also where it leaves the answers a person must review (stopped by the guardrail, without a
+    passage, or rated down), which ``AnswerApi.add_reviewer`` reads."""
 
     bucket: s3.IBucket
     prefix: str
     data_key: kms.IKey
+    review_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        prefix = self.prefix
-        if not Token.is_unresolved(prefix) and (
-            not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix
-        ):
-            raise ValueError(
-                f"Feedback: prefix '{prefix}' must end with '/' and hold no leading '/' or '*'"
-            )
+        for what, prefix in (("prefix", self.prefix), ("review_prefix", self.review_prefix)):
+            if prefix is None or Token.is_unresolved(prefix):
+                continue
+            if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
+                raise ValueError(
+                    f"Feedback: {what} '{prefix}' must end with '/' and hold no leading '/' or '*'"
+                )
+
+    @property
+    def prefixes(self) -> list[str]:
+        return [self.prefix, *([self.review_prefix] if self.review_prefix else [])]
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,7 @@ class AnswerApi(Construct):
         )
         for knowledge_base in knowledge_bases.values():
             knowledge_base.grant_retrieve(self.function.role)
+        self.feedback: Feedback | None = None
         findings = self._collect(feedback) if feedback is not None else []
         self.url = self.function.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
@@ -161,15 +173,18 @@ class AnswerApi(Construct):
         return self.function.role
 
     def _collect(self, feedback: Feedback) -> list[str]:
-        """``POST <url>/feedback`` keeps each rating under the feedback prefix; returns the
-        wildcard finding that prefix raises."""
+        """``POST <url>/feedback`` keeps each rating under the feedback prefix (and flagged
+        answers under the review prefix); returns the wildcard findings those prefixes raise."""
+        self.feedback = feedback
         function = self.function.function
         function.add_environment("FEEDBACK_BUCKET", feedback.bucket.bucket_name)
         function.add_environment("FEEDBACK_PREFIX", feedback.prefix)
+        if feedback.review_prefix:
+            function.add_environment("REVIEW_PREFIX", feedback.review_prefix)
         role = self.function.role
-        kept = feedback.bucket.arn_for_objects(f"{feedback.prefix}*")
+        kept = [feedback.bucket.arn_for_objects(f"{prefix}*") for prefix in feedback.prefixes]
         role.add_to_principal_policy(
-            iam.PolicyStatement(sid="KeepTheFeedback", actions=["s3:PutObject"], resources=[kept])
+            iam.PolicyStatement(sid="KeepTheFeedback", actions=["s3:PutObject"], resources=kept)
         )
         region = Stack.of(self).region
         role.add_to_principal_policy(
@@ -180,7 +195,45 @@ class AnswerApi(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             )
         )
-        return [f"Resource::{nag_reference(self, kept)}"]
+        return [f"Resource::{nag_reference(self, arn)}" for arn in kept]
+
+    def add_reviewer(self, construct_id: str, assumed_by: iam.IPrincipal) -> iam.Role:
+        """A role that ``assumed_by`` becomes to work through the answers waiting for review
+        and the ratings: it lists and reads those two prefixes, and nothing else."""
+        feedback = self.feedback
+        if feedback is None or not feedback.review_prefix:
+            raise ValueError("AnswerApi.add_reviewer: the API has no feedback review_prefix")
+        role = iam.Role(
+            self,
+            construct_id,
+            description="Reads the answers waiting for a person's review and their ratings",
+            assumed_by=assumed_by,
+        )
+        bucket, region = feedback.bucket, Stack.of(self).region
+        objects = [bucket.arn_for_objects(f"{prefix}*") for prefix in feedback.prefixes]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTheReviewItems", actions=["s3:GetObject"], resources=objects
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListTheReviewItems",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in feedback.prefixes]}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[feedback.data_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            )
+        )
+        acknowledge_scoped_policy(role, "reading the review and feedback prefixes of one use case")
+        return role
 
     def monitor(
         self,

@@ -21,6 +21,11 @@ required, ``comment`` (at most 2000 characters) and the ``question`` and ``answe
 (bounded as above); it is kept as ``<FEEDBACK_PREFIX><yyyy>/<mm>/<dd>/<answer_id>.json`` in
 ``FEEDBACK_BUCKET`` (404 when the use case collects none) and answered 200 ``{"recorded"}``.
 
+When the use case needs a person's review (``REVIEW_PREFIX`` set), an answer the guardrail
+stopped, one with no passage, and a negative rating are each left, with the question and
+answer, as ``<REVIEW_PREFIX><yyyy>/<mm>/<dd>/<answer_id>-flagged.json`` (or ``-rated``) in
+``FEEDBACK_BUCKET``, where the use case's reviewer role reads them.
+
 The logs hold metadata only (lengths, turns, knowledge base, guardrail action, passage count),
 never the question, the history or the answer.
 
@@ -105,6 +110,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         env=os.environ,
         sleep=time.sleep,
         request_id=request_id,
+        s3_client=boto3.client("s3") if os.environ.get("REVIEW_PREFIX") else None,
     )
 
 
@@ -117,6 +123,7 @@ def answer(
     sleep: Callable[[float], None],
     request_id: str,
     clock: Callable[[], float] = time.time,
+    s3_client: Any = None,
 ) -> dict[str, Any]:
     started = clock()
     settings = RagSettings.from_environment(env)
@@ -128,8 +135,45 @@ def answer(
         logger.info("refused: status=%d", refused.status)
         record_metrics(env, refused.status, None, started, clock())
         return response(refused.status, {"error": refused.reason}, refused.headers)
-    record_metrics(env, 200, reply, started, clock())
+    ended = clock()
+    record_metrics(env, 200, reply, started, ended)
+    reason = flag(reply)
+    if reason and s3_client is not None:
+        queue_for_review(
+            s3_client,
+            env,
+            {"answer_id": request_id, "reason": reason, "question": question.text, **reply},
+            datetime.fromtimestamp(ended, UTC),
+        )
     return response(200, reply)
+
+
+def flag(reply: Mapping[str, Any]) -> str | None:
+    """Why a person should review an answer: the guardrail stopped it, or nothing answered."""
+    if reply["guardrail_action"] == "INTERVENED":
+        return "the guardrail intervened"
+    if reply.get("reason") == NO_PASSAGE:
+        return NO_PASSAGE
+    return None
+
+
+def queue_for_review(
+    s3_client: Any, env: Mapping[str, str], item: Mapping[str, Any], received: datetime
+) -> None:
+    """Leave ``item`` where the use case's reviewers work from (``REVIEW_PREFIX`` of
+    ``FEEDBACK_BUCKET``), one object per answer and reason."""
+    bucket, prefix = env.get("FEEDBACK_BUCKET"), env.get("REVIEW_PREFIX")
+    if not bucket or not prefix:
+        return
+    kind = "rated" if "rating" in item else "flagged"
+    s3_client.put_object(
+        Bucket=bucket,
+        Key=f"{prefix}{received:%Y/%m/%d}/{item['answer_id']}-{kind}.json",
+        Body=json.dumps({**item, "received_at": received.isoformat()}).encode(),
+        # No encryption header: the bucket's default (SSE-KMS with the LOB's data key).
+        ContentType="application/json",
+    )
+    logger.info("queued for review: %s", kind)
 
 
 def record_metrics(
@@ -346,6 +390,8 @@ def feedback(
         "question" in record,
     )
     record_feedback_metric(env, record["rating"], received)
+    if record["rating"] == "down":
+        queue_for_review(s3_client, env, {**record, "reason": "a negative rating"}, received)
     return response(200, {"recorded": record["answer_id"]})
 
 
