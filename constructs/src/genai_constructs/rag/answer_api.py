@@ -186,16 +186,21 @@ class AnswerApi(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(sid="KeepTheFeedback", actions=["s3:PutObject"], resources=kept)
         )
-        region = Stack.of(self).region
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="EncryptTheFeedbackThroughS3",
-                actions=["kms:GenerateDataKey"],
-                resources=[feedback.data_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            )
+            self._key_through_s3("EncryptTheFeedbackThroughS3", "kms:GenerateDataKey")
         )
         return [f"Resource::{nag_reference(self, arn)}" for arn in kept]
+
+    def _key_through_s3(self, sid: str, action: str) -> iam.PolicyStatement:
+        """``action`` with the feedback's data key, only as S3 uses it for the zone."""
+        assert self.feedback is not None
+        region = Stack.of(self).region
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=[action],
+            resources=[self.feedback.data_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        )
 
     def add_reviewer(self, construct_id: str, assumed_by: iam.IPrincipal) -> iam.Role:
         """A role that ``assumed_by`` becomes to work through the answers waiting for review
@@ -209,7 +214,7 @@ class AnswerApi(Construct):
             description="Reads the answers waiting for a person's review and their ratings",
             assumed_by=assumed_by,
         )
-        bucket, region = feedback.bucket, Stack.of(self).region
+        bucket = feedback.bucket
         objects = [bucket.arn_for_objects(f"{prefix}*") for prefix in feedback.prefixes]
         role.add_to_policy(
             iam.PolicyStatement(
@@ -224,14 +229,7 @@ class AnswerApi(Construct):
                 conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in feedback.prefixes]}},
             )
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DecryptThroughS3",
-                actions=["kms:Decrypt"],
-                resources=[feedback.data_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            )
-        )
+        role.add_to_policy(self._key_through_s3("DecryptThroughS3", "kms:Decrypt"))
         acknowledge_scoped_policy(role, "reading the review and feedback prefixes of one use case")
         return role
 
