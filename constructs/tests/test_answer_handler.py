@@ -767,3 +767,15 @@ def test_a_negative_rating_waits_for_review_and_a_positive_one_does_not(s3: Any)
         "Wrong.",
         "a negative rating",
     )
+
+
+def test_an_item_that_cannot_be_queued_still_answers_and_is_counted(
+    bedrock: Bedrock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(s3) as refused:
+        refused.add_client_error("put_object", "AccessDenied", "no", 403)
+        bedrock.retrieve.add_response("retrieve", {"retrievalResults": []})
+        assert answer_with_review(bedrock, s3, REVIEWED) == 200
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("ReviewQueueFailures") for line in lines] == [None, 1]

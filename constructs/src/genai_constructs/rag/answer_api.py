@@ -308,6 +308,15 @@ class AnswerApi(Construct):
                 f"{use_case}: the answer function crashed or timed out",
             ),
         ]
+        if self.feedback is not None and self.feedback.review_prefix:
+            watched.append(
+                (
+                    "LostReviewItems",
+                    metric("ReviewQueueFailures", "Sum", five_minutes),
+                    1,
+                    f"{use_case}: an answer that needs review could not be left for review",
+                )
+            )
         return [
             announced_alarm(
                 self,

@@ -166,14 +166,30 @@ def queue_for_review(
     if not bucket or not prefix:
         return
     kind = "rated" if "rating" in item else "flagged"
-    s3_client.put_object(
-        Bucket=bucket,
-        Key=f"{prefix}{received:%Y/%m/%d}/{item['answer_id']}-{kind}.json",
-        Body=json.dumps({**item, "received_at": received.isoformat()}).encode(),
-        # No encryption header: the bucket's default (SSE-KMS with the LOB's data key).
-        ContentType="application/json",
-    )
+    try:
+        s3_client.put_object(
+            Bucket=bucket,
+            Key=f"{prefix}{received:%Y/%m/%d}/{item['answer_id']}-{kind}.json",
+            Body=json.dumps({**item, "received_at": received.isoformat()}).encode(),
+            # No encryption header: the bucket's default (SSE-KMS with the LOB's data key).
+            ContentType="application/json",
+        )
+    except (ClientError, BotoCoreError):
+        # The caller still gets its answer; the lost item raises the review alarm.
+        logger.exception("could not queue an answer for review: %s", kind)
+        record_count(env, "ReviewQueueFailures", received)
+        return
     logger.info("queued for review: %s", kind)
+
+
+def record_count(env: Mapping[str, str], name: str, at: datetime) -> None:
+    """One of ``name`` as an embedded metric, when the function is monitored."""
+    namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
+    if namespace and use_case:
+        line = embedded_metrics(
+            namespace, {"UseCase": use_case}, {name: 1}, round(at.timestamp() * 1000)
+        )
+        print(json.dumps(line))
 
 
 def record_metrics(
