@@ -589,7 +589,8 @@ def world_of(directory: Path) -> Any:
 def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesized) -> None:
     """No persona or workload role of the example becomes another principal but by design:
     the governance account's auditor becomes each other account's auditor (by exact ARN), and
-    a data scientist's MLflow server reads and writes the artifacts zone for them. The
+    a data scientist's MLflow server reads and writes the artifacts zone for them, an ML
+    engineer becomes the reviewer role of a use case whose answers a person reviews. The
     bootstrap's roles are left out: only the delivery pipeline reaches them; so are the
     break-glass roles, administrators by design. Identity Center's sign-in roles become their
     own persona's role and nothing else."""
@@ -640,7 +641,19 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for b in world.assets_of(p.key, "recipe-builder")
     }
     assert builds
-    assert edges == auditors | mlflow | builds
+    # The LOB's ML engineers become the reviewer role of each use case whose record asks for
+    # human review (claims-assistant, in each claims environment).
+    reviewers = {
+        (
+            f"{p.account}:{names.role_name(p.prefix, 'ml-engineer')}",
+            "assume-role",
+            f"{asset.stack.name}/{asset.logical_id}",
+        )
+        for p in example.plan.lob_environments()
+        for asset in world.assets_of(p.key, "reviewer-role")
+    }
+    assert len(reviewers) == 3
+    assert edges == auditors | mlflow | builds | reviewers
 
 
 # --- the command line and the templates -------------------------------------------------
