@@ -581,6 +581,24 @@ def test_two_lobs_endpoints_may_not_make_the_same_name(tmp_path: Path) -> None:
     ]
 
 
+def test_a_reviewed_use_case_has_people_to_review_it_in_each_environment(
+    tmp_path: Path,
+) -> None:
+    data = example_data()
+    [engineers] = [
+        a
+        for a in data["organization"]["identity"]["assignments"]
+        if a["group"] == "claims-ml-engineers"
+    ]
+    engineers["environments"] = ["interactive", "nonprod"]
+    assert problems(data, tmp_path) == [
+        "lobs[claims].genai.use_cases[0].record.human_review: no group of "
+        "organization.identity.assignments becomes ml-engineer in claims prod, whose people "
+        "review this use case's answers; allowed: an ml-engineer assignment for that LOB and "
+        "environment, or human_review: false"
+    ]
+
+
 def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
     """Synth would fail building the LOB's model access (no approved model to grant)."""
     data = example_data()

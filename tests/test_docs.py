@@ -184,7 +184,7 @@ def test_the_answers_alarms_the_documents_quote_are_the_constructs_defaults() ->
     text = re.sub(r"\s+", " ", documentation())
     limits = AnswerThresholds()
     quoted = (
-        f"over an hour of at least {limits.min_answers} invocations, the guardrail stopped "
+        f"over an hour of at least {limits.min_answers} answers, the guardrail stopped "
         f"{limits.intervention_percent:g} % or more or {limits.empty_retrieval_percent:g} % or "
         f"more found no passage, when {limits.failed_answers} answers fail in five minutes, "
         f"when the p90 invocation takes {limits.latency_ms // 1000} s"

@@ -641,7 +641,8 @@ def test_a_rating_is_kept_in_the_lobs_zone_with_what_makes_it_an_evaluation_item
     )
     assert (status, body) == (200, {"recorded": "0f8e-42"})
     stored = s3.get_object(
-        Bucket="prod-artifacts", Key="feedback/claims-assistant/2026/12/06/0f8e-42.json"
+        Bucket="prod-artifacts",
+        Key="feedback/claims-assistant/2026/12/06/0f8e-42-093000000000.json",
     )
     assert json.loads(stored["Body"].read()) == {
         "answer_id": "0f8e-42",
@@ -760,7 +761,7 @@ def test_a_negative_rating_waits_for_review_and_a_positive_one_does_not(s3: Any)
         rate(s3, {"answer_id": "a2", "rating": "down", "comment": "Wrong."}, env=REVIEWED)[0] == 200
     )
     [key] = review_keys(s3)
-    assert key == "review/claims-assistant/2026/12/06/a2-rated.json"
+    assert key == "review/claims-assistant/2026/12/06/a2-rated-093000000000.json"
     item = json.loads(s3.get_object(Bucket="prod-artifacts", Key=key)["Body"].read())
     assert (item["rating"], item["comment"], item["reason"]) == (
         "down",

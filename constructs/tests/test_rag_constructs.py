@@ -392,8 +392,8 @@ def test_the_answers_publish_their_outcome_and_alarm_on_its_rates() -> None:
     rate = watched["GuardrailInterventions"]
     assert rate["Threshold"] == 30
     [expression] = [m["Expression"] for m in rate["Metrics"] if "Expression" in m]  # type: ignore[union-attr]
-    assert expression == "IF(calls >= 20, 100 * part / calls, 0)"
-    # The denominator is Lambda's own count: a forged metric cannot dilute the rate.
+    assert expression == ("IF(MIN([answers, calls]) >= 20, 100 * part / MIN([answers, calls]), 0)")
+    # The answers counted, capped by Lambda's own count: a forged count cannot dilute the rate.
     [calls] = [m for m in rate["Metrics"] if m["Id"] == "calls"]  # type: ignore[union-attr]
     assert calls["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
     assert calls["MetricStat"]["Metric"]["MetricName"] == "Invocations"

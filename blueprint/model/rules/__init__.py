@@ -26,7 +26,7 @@ from blueprint.model.rules.genai import (
     use_case_record_problems,
     use_case_reference_problems,
 )
-from blueprint.model.rules.identity import identity_problems
+from blueprint.model.rules.identity import identity_problems, reviewer_problems
 from blueprint.model.rules.ml import (
     base_weights_problems,
     endpoint_name_problems,
@@ -58,4 +58,5 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *metrics_sink_problems(data),
         *operating_model_problems(data),
         *identity_problems(data),
+        *reviewer_problems(data),
     ]

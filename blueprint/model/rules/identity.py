@@ -8,7 +8,7 @@ from typing import Any
 
 from blueprint.model.errors import ConfigProblem
 from blueprint.model.personas import persona_named, persona_names
-from blueprint.model.raw import lob_environments, mapping, sequence
+from blueprint.model.raw import lob_environments, mapping, sequence, strings
 from blueprint.model.sections.environments import ENVIRONMENT_NAMES
 
 
@@ -121,6 +121,55 @@ def _assignment_target_problems(
                 f"{', '.join(sorted(where))}), so the assignment selects nothing there; allowed: "
                 "an LOB with such an environment",
             )
+
+
+def reviewer_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """With sign-in configured, a use case whose answers a person reviews has, in every
+    environment where it answers from knowledge bases, a group that becomes the LOB's
+    ml-engineer there (the persona that becomes its reviewer role)."""
+    identity = mapping(mapping(data.get("organization")).get("identity"))
+    if not identity:
+        return
+    assignments = [
+        mapping(a)
+        for a in sequence(identity.get("assignments"))
+        if mapping(a).get("persona") == "ml-engineer"
+    ]
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        name = lob.get("name")
+        genai = mapping(lob.get("genai"))
+        kb_environments = {
+            mapping(kb).get("name"): mapping(kb).get("environments")
+            for kb in sequence(genai.get("knowledge_bases"))
+        }
+        for u_index, use_case in enumerate(map(mapping, sequence(genai.get("use_cases")))):
+            if not mapping(use_case.get("record")).get("human_review"):
+                continue
+            if mapping(use_case.get("rag")).get("answer_api") is False:
+                continue
+            for environment in mapping(lob.get("environments")):
+                answers = any(
+                    kb_environments.get(kb) is None
+                    or environment in strings(kb_environments.get(kb))
+                    for kb in strings(use_case.get("knowledge_bases"))
+                    if kb in kb_environments
+                )
+                reviewed = any(
+                    name in strings(a.get("lobs"))
+                    and (
+                        a.get("environments") is None
+                        or environment in strings(a.get("environments"))
+                    )
+                    for a in assignments
+                )
+                if answers and not reviewed:
+                    yield ConfigProblem(
+                        f"lobs[{index}].genai.use_cases[{u_index}].record.human_review",
+                        f"no group of organization.identity.assignments becomes ml-engineer in "
+                        f"{name} {environment}, whose people review this use case's answers; "
+                        "allowed: an ml-engineer assignment for that LOB and environment, or "
+                        "human_review: false",
+                    )
 
 
 def _organization_accounts(data: dict[str, Any]) -> set[str]:

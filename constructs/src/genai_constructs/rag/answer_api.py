@@ -65,7 +65,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class AnswerThresholds:
-    """When the answers of a use case alarm: percentages of the last hour's invocations (once
+    """When the answers of a use case alarm: percentages of the last hour's answers (once
     there are ``min_answers``), failed answers in five minutes, the p90 duration."""
 
     intervention_percent: float = 25
@@ -243,10 +243,10 @@ class AnswerApi(Construct):
     ) -> list[cloudwatch.Alarm]:
         """Have the function publish each request's outcome under ``namespace`` (dimension
         ``UseCase``) and alarm to ``topic`` on its guardrail intervention and empty retrieval
-        rates (over an hour, once it has been invoked ``min_answers`` times), its failed
-        answers and crashes, and its p90 duration (over five minutes). The rates divide by
-        Lambda's own count of invocations and the latency is Lambda's own duration: a made-up
-        metric (published, or written into a log) can raise an alarm, never hide one."""
+        rates (over an hour, once it has answered ``min_answers`` times), its failed answers
+        and crashes, and the p90 duration of its invocations (over five minutes). A rate
+        divides by the answers counted, capped by Lambda's own count of invocations, so that
+        neither ratings and refused requests nor a made-up count of answers dilutes it."""
         limits = thresholds or AnswerThresholds()
         function = self.function.function
         function.add_environment("METRIC_NAMESPACE", namespace)
@@ -264,10 +264,14 @@ class AnswerApi(Construct):
         hour = Duration.hours(1)
 
         def rate(name: str) -> cloudwatch.MathExpression:
+            # Of the answers counted, never more than Lambda's own count of invocations: ratings
+            # and refused requests do not dilute a rate, nor does a made-up count of answers.
+            answered = "MIN([answers, calls])"
             return cloudwatch.MathExpression(
-                expression=f"IF(calls >= {limits.min_answers}, 100 * part / calls, 0)",
+                expression=(f"IF({answered} >= {limits.min_answers}, 100 * part / {answered}, 0)"),
                 using_metrics={
                     "part": metric(name, "Sum", hour),
+                    "answers": metric("Answers", "Sum", hour),
                     "calls": function.metric_invocations(statistic="Sum", period=hour),
                 },
                 period=hour,

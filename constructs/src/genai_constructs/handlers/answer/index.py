@@ -18,12 +18,14 @@ answers from them through the use case's application inference profile and guard
 
 ``POST <url>/feedback`` rates an answer: ``answer_id`` and ``rating`` (``up`` or ``down``)
 required, ``comment`` (at most 2000 characters) and the ``question`` and ``answer`` optional
-(bounded as above); it is kept as ``<FEEDBACK_PREFIX><yyyy>/<mm>/<dd>/<answer_id>.json`` in
-``FEEDBACK_BUCKET`` (404 when the use case collects none) and answered 200 ``{"recorded"}``.
+(bounded as above); each rating is kept as
+``<FEEDBACK_PREFIX><yyyy>/<mm>/<dd>/<answer_id>-<time>.json`` in ``FEEDBACK_BUCKET`` (404 when
+the use case collects none) and answered 200 ``{"recorded"}``.
 
 When the use case needs a person's review (``REVIEW_PREFIX`` set), an answer the guardrail
 stopped, one with no passage, and a negative rating are each left, with the question and
-answer, as ``<REVIEW_PREFIX><yyyy>/<mm>/<dd>/<answer_id>-flagged.json`` (or ``-rated``) in
+answer (a rating's as the application sent them), as
+``<REVIEW_PREFIX><yyyy>/<mm>/<dd>/<answer_id>-flagged.json`` (a rating's ``-rated-<time>``) in
 ``FEEDBACK_BUCKET``, where the use case's reviewer role reads them.
 
 The logs hold metadata only (lengths, turns, knowledge base, guardrail action, passage count),
@@ -165,7 +167,7 @@ def queue_for_review(
     bucket, prefix = env.get("FEEDBACK_BUCKET"), env.get("REVIEW_PREFIX")
     if not bucket or not prefix:
         return
-    kind = "rated" if "rating" in item else "flagged"
+    kind = f"rated-{received:%H%M%S%f}" if "rating" in item else "flagged"
     try:
         s3_client.put_object(
             Bucket=bucket,
@@ -390,7 +392,9 @@ def feedback(
         logger.info("feedback refused: status=%d", refused.status)
         return response(refused.status, {"error": refused.reason}, refused.headers)
     received = now()
-    key = f"{prefix}{received:%Y/%m/%d}/{record['answer_id']}.json"
+    # Each rating its own object: a second rating of an answer never replaces the first.
+    stamp = f"{received:%H%M%S%f}"
+    key = f"{prefix}{received:%Y/%m/%d}/{record['answer_id']}-{stamp}.json"
     s3_client.put_object(
         Bucket=bucket,
         Key=key,
