@@ -281,7 +281,12 @@ class GenAIStack(Stack):
             "log_retention": log_retention(inputs.log_retention_days),
         }
         access = self.application_access[use.name].policy
-        reviewed = bool(use.record and use.record.human_review and inputs.reviewer_principal)
+        # A person of the LOB reviews the flagged answers of a use case whose record asks it.
+        reviewer = (
+            iam.ArnPrincipal(inputs.reviewer_principal)
+            if use.record and use.record.human_review and inputs.reviewer_principal
+            else None
+        )
         if use.rag.answer_api:
             api = AnswerApi(
                 self,
@@ -292,7 +297,7 @@ class GenAIStack(Stack):
                     bucket=artifacts,
                     prefix=feedback_prefix(use.name),
                     data_key=security.data_key,
-                    review_prefix=review_prefix(use.name) if reviewed else None,
+                    review_prefix=review_prefix(use.name) if reviewer else None,
                 ),
                 **common,
             )
@@ -300,10 +305,8 @@ class GenAIStack(Stack):
             # principals only.
             Tags.of(api.role).add(*names.PIPELINE_TAG)
             access.attach_to_role(api.role)
-            if reviewed and inputs.reviewer_principal:
-                self.reviewers[use.name] = api.add_reviewer(
-                    "Reviewer", iam.ArnPrincipal(inputs.reviewer_principal)
-                )
+            if reviewer is not None:
+                self.reviewers[use.name] = api.add_reviewer("Reviewer", reviewer)
             api.monitor(
                 use_case=use.name,
                 namespace=observed_metric_namespace(inputs.metric_namespace),

@@ -15,7 +15,7 @@ from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.inputs.data import data_inputs
 from blueprint.model.loader import load_config
-from blueprint.model.names import ENDPOINT_NAME_LIMIT, gpu_endpoint_name
+from blueprint.model.names import gpu_endpoint_name
 from blueprint.model.placing import plan_for
 from blueprint.model.sections.genai import (
     FixedSizeChunking,
@@ -25,7 +25,7 @@ from blueprint.model.sections.genai import (
     UseCase,
 )
 from blueprint.model.sections.values import SLUG, SLUG_MAX_LENGTH, DataClassification
-from genai_constructs.endpoint_reference import ENDPOINT_NAME
+from genai_constructs.endpoint_reference import is_endpoint_name
 from genai_constructs.naming import collection_part_name, short_name
 from tests.conftest import EXAMPLE, REPO
 
@@ -557,8 +557,7 @@ def test_the_longest_names_make_an_endpoint_name_sagemaker_accepts() -> None:
     longest = "x" * SLUG_MAX_LENGTH
     assert SLUG.match(longest)
     name = gpu_endpoint_name(longest, "nonprod", longest)
-    assert len(name) <= ENDPOINT_NAME_LIMIT
-    assert ENDPOINT_NAME.match(name)
+    assert is_endpoint_name(name)
 
 
 def test_two_lobs_endpoints_may_not_make_the_same_name(tmp_path: Path) -> None:

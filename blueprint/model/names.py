@@ -163,10 +163,6 @@ def metric_namespace(placement: str) -> str:
     return f"GenAIPlatform/{placement}-genai"
 
 
-# SageMaker's limit on an endpoint's (and an inference component's) name.
-ENDPOINT_NAME_LIMIT = 63
-
-
 def gpu_endpoint_name(lob: str, environment: str, endpoint: str) -> str:
     """A GPU endpoint's name: known before deployment, so the GenAI stack serves it behind the
     guardrail without a reference to the ML stack; unique in a central account its LOBs

@@ -421,7 +421,7 @@ def test_a_named_endpoint_is_called_from_another_stack_by_its_name() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["claims_summarizer", "-claims", "x" * 64])
+@pytest.mark.parametrize("name", ["claims_summarizer", "-claims", "x" * 64, "x-" * 40 + "x"])
 def test_an_endpoint_name_sagemaker_refuses_is_refused(name: str) -> None:
     message = (
         f"GpuEndpoint: endpoint_name '{name}' is not a SageMaker endpoint name; allowed: 1-63 "

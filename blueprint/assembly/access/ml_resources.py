@@ -6,6 +6,7 @@ grammar's entry."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from blueprint.assembly.access.registry import OWN, Registry
 from blueprint.assembly.access.selection import (
@@ -438,38 +439,50 @@ def _kb_documents(selection: Selection, which: str, actor: Actor | None) -> list
     ]
 
 
-# Where each kind of a use case's RAG objects is: its zone and an object's key.
-RAG_OBJECTS: dict[str, tuple[str, Callable[[UseCase], str]]] = {
-    "evaluation-questions": ("curated", lambda use: use.evaluation_questions_key),
-    "rag-reports": ("artifacts", lambda use: f"{rag_reports_prefix(use.name)}report.json"),
-    "answer-feedback": (
+@dataclass(frozen=True)
+class RagObject:
+    """Where a kind of a use case's RAG objects is (its zone, an object's key) and which use
+    cases (with knowledge bases) have it."""
+
+    zone: str
+    key: Callable[[UseCase], str]
+    has: Callable[[UseCase], bool] = lambda use: True
+
+
+def _answers(use: UseCase) -> bool:
+    return use.rag.answer_api
+
+
+def _reviewed(use: UseCase) -> bool:
+    return use.rag.answer_api and bool(use.record and use.record.human_review)
+
+
+RAG_OBJECTS: dict[str, RagObject] = {
+    "evaluation-questions": RagObject("curated", lambda use: use.evaluation_questions_key),
+    "rag-reports": RagObject("artifacts", lambda use: f"{rag_reports_prefix(use.name)}report.json"),
+    "answer-feedback": RagObject(
         "artifacts",
         lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
+        _answers,
     ),
-    "review-items": (
+    "review-items": RagObject(
         "artifacts",
         lambda use: f"{review_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
+        _reviewed,
     ),
 }
 
 
 def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[Target]:
-    """An object of ``kind`` (``RAG_OBJECTS``) of each use case with knowledge bases;
-    ``actor`` an evaluation's or answer API's role: its own use case's."""
+    """An object of ``kind`` (``RAG_OBJECTS``) of each use case with knowledge bases that has
+    one; ``actor`` an evaluation's, answer API's or reviewer's role: its own use case's."""
     lob = selection.placement.lob
-    use_cases = [
-        u
-        for u in (lob.genai.use_cases if lob else [])
-        if u.knowledge_bases
-        and (kind not in ("answer-feedback", "review-items") or u.rag.answer_api)
-        and (kind != "review-items" or bool(u.record and u.record.human_review))
-        and (actor is None or actor.serves == u.name)
-    ]
-    zone, key = RAG_OBJECTS[kind]
+    found = RAG_OBJECTS[kind]
     return [
         target
-        for use in use_cases
-        for target in selection.objects(zone, key(use), f"{kind}/{use.name}")
+        for use in (lob.genai.use_cases if lob else [])
+        if use.knowledge_bases and found.has(use) and (actor is None or actor.serves == use.name)
+        for target in selection.objects(found.zone, found.key(use), f"{kind}/{use.name}")
     ]
 
 

@@ -14,6 +14,11 @@ from genai_constructs.grants import grant
 
 # SageMaker's endpoint and inference component names.
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ENDPOINT_NAME_LIMIT = 63
+
+
+def is_endpoint_name(name: str) -> bool:
+    return len(name) <= ENDPOINT_NAME_LIMIT and bool(ENDPOINT_NAME.match(name))
 
 
 class IGpuEndpoint(Protocol):

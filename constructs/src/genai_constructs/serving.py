@@ -22,10 +22,10 @@ from genai_constructs.compliance import (
     in_every_framework,
 )
 from genai_constructs.endpoint_reference import (
-    ENDPOINT_NAME,
     IGpuEndpoint,
     NamedEndpoint,
     grant_invoke,
+    is_endpoint_name,
 )
 from genai_constructs.fine_tuning.jobs import volume_key
 from genai_constructs.principals import own_account_service
@@ -94,7 +94,7 @@ class GpuEndpoint(Construct):
         if (
             endpoint_name is not None
             and not Token.is_unresolved(endpoint_name)
-            and not ENDPOINT_NAME.match(endpoint_name)
+            and not is_endpoint_name(endpoint_name)
         ):
             raise ValueError(
                 f"GpuEndpoint: endpoint_name '{endpoint_name}' is not a SageMaker endpoint name; "

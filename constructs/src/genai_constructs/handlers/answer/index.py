@@ -179,17 +179,23 @@ def queue_for_review(
     except (ClientError, BotoCoreError):
         # The caller still gets its answer; the lost item raises the review alarm.
         logger.exception("could not queue an answer for review: %s", kind)
-        record_count(env, "ReviewQueueFailures", received)
+        publish(env, {"ReviewQueueFailures": 1}, received.timestamp())
         return
     logger.info("queued for review: %s", kind)
 
 
-def record_count(env: Mapping[str, str], name: str, at: datetime) -> None:
-    """One of ``name`` as an embedded metric, when the function is monitored."""
+def publish(
+    env: Mapping[str, str],
+    values: Mapping[str, float],
+    at_seconds: float,
+    units: Mapping[str, str] | None = None,
+) -> None:
+    """``values`` as embedded metrics of the use case, when the function is monitored
+    (``METRIC_NAMESPACE`` and ``USE_CASE`` set): what the alarms of the answers watch."""
     namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
     if namespace and use_case:
         line = embedded_metrics(
-            namespace, {"UseCase": use_case}, {name: 1}, round(at.timestamp() * 1000)
+            namespace, {"UseCase": use_case}, values, round(at_seconds * 1000), units
         )
         print(json.dumps(line))
 
@@ -201,11 +207,7 @@ def record_metrics(
     started: float,
     ended: float,
 ) -> None:
-    """When the function is monitored (``METRIC_NAMESPACE`` and ``USE_CASE`` set), the
-    outcome of one request as embedded metrics: what the alarms of the answers watch."""
-    namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
-    if not namespace or not use_case:
-        return
+    """The outcome of one request."""
     answered = reply if status == 200 else None
     values = {
         "Answers": int(answered is not None),
@@ -216,14 +218,7 @@ def record_metrics(
         "FailedAnswers": int(status >= 500),
         "AnswerMilliseconds": round((ended - started) * 1000),
     }
-    line = embedded_metrics(
-        namespace,
-        {"UseCase": use_case},
-        values,
-        round(ended * 1000),
-        {"AnswerMilliseconds": "Milliseconds"},
-    )
-    print(json.dumps(line))
+    publish(env, values, ended, {"AnswerMilliseconds": "Milliseconds"})
 
 
 def max_question_chars(env: Mapping[str, str]) -> int:
@@ -409,7 +404,11 @@ def feedback(
         len(record.get("comment", "")),
         "question" in record,
     )
-    record_feedback_metric(env, record["rating"], received)
+    publish(
+        env,
+        {"Ratings": 1, "NegativeRatings": int(record["rating"] == "down")},
+        received.timestamp(),
+    )
     if record["rating"] == "down":
         queue_for_review(s3_client, env, {**record, "reason": "a negative rating"}, received)
     return response(200, {"recorded": record["answer_id"]})
@@ -448,14 +447,3 @@ def feedback_record(fields: Mapping[str, Any], max_chars: int) -> dict[str, Any]
             raise RequestError(400, f"'{name}' must be a string of 1 to {most} characters")
         record[name] = value.strip()
     return record
-
-
-def record_feedback_metric(env: Mapping[str, str], rating: str, received: datetime) -> None:
-    namespace, use_case = env.get("METRIC_NAMESPACE"), env.get("USE_CASE")
-    if not namespace or not use_case:
-        return
-    values = {"Ratings": 1, "NegativeRatings": int(rating == "down")}
-    line = embedded_metrics(
-        namespace, {"UseCase": use_case}, values, round(received.timestamp() * 1000)
-    )
-    print(json.dumps(line))

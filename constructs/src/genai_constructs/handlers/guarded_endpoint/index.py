@@ -212,9 +212,10 @@ def guarded_answer(
     bedrock: Any, sagemaker: Any, settings: Settings, request: Request, request_id: str
 ) -> dict[str, Any]:
     try:
-        checked_in = apply_guardrail(bedrock, settings, "INPUT", input_texts(request))
+        checked = input_texts(request)
+        checked_in = apply_guardrail(bedrock, settings, "INPUT", checked)
         if checked_in["action"] == INTERVENED:
-            masked = masked_texts(checked_in, len(input_texts(request)))
+            masked = masked_texts(checked_in, len(checked))
             if masked is None:
                 log(request, input_action="BLOCKED")
                 return {
