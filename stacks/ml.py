@@ -297,6 +297,8 @@ class MLStack(Stack):
         if endpoint.monitor_role is not None:
             Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
         mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
+        if endpoint.inference_component is not None:
+            mark(endpoint.inference_component, AssetKind.INFERENCE_COMPONENT, config.name)
         self._publish_endpoint(config.name, endpoint, parameter_path)
         mark(endpoint.role, AssetKind.ENDPOINT_ROLE, config.name)
         return endpoint

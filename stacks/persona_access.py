@@ -106,6 +106,11 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteStudioLifecycleConfig",
     "sagemaker:DeleteEndpoint",
+    # The model an endpoint that scales to zero serves is its inference component.
+    "sagemaker:CreateInferenceComponent",
+    "sagemaker:DeleteInferenceComponent",
+    "sagemaker:UpdateInferenceComponent",
+    "sagemaker:UpdateInferenceComponentRuntimeConfig",
     "sagemaker:UpdateDomain",
     "sagemaker:UpdateEndpoint",
     "sagemaker:UpdateEndpointWeightsAndCapacities",

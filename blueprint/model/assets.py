@@ -27,6 +27,7 @@ class AssetKind(StrEnum):
     GUARDED_ENDPOINT_ROLE = "guarded-endpoint-role"
     GUARDRAIL = "guardrail"
     GUARDRAIL_VERSION = "guardrail-version"
+    INFERENCE_COMPONENT = "inference-component"
     INGESTION_DEAD_LETTERS = "ingestion-dead-letters"
     INGESTION_ROLE = "ingestion-role"
     INGESTION_STARTER_ROLE = "ingestion-starter-role"
@@ -68,6 +69,8 @@ class AssetKind(StrEnum):
 DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.ACCESS_LOGS: "The account's S3 server access log bucket (`access-logs/bucket`)",
     AssetKind.ANSWER_API: "A use case's answer API function",
+    AssetKind.INFERENCE_COMPONENT: "The inference component (the model) of a GPU endpoint that "
+    "scales to zero",
     AssetKind.REVIEWER_ROLE: "The role a use case's reviewers become to read its flagged answers "
     "and ratings",
     AssetKind.GUARDED_ENDPOINT: "The function that serves a GPU endpoint behind the guardrail",
