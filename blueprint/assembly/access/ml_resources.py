@@ -441,20 +441,11 @@ def _kb_documents(selection: Selection, which: str, actor: Actor | None) -> list
 
 @dataclass(frozen=True)
 class RagObject:
-    """Where a kind of a use case's RAG objects is (its zone, an object's key) and which use
-    cases (with knowledge bases) have it."""
+    """A kind of a use case's RAG objects: its zone, an object's key, which use cases have it."""
 
     zone: str
     key: Callable[[UseCase], str]
     has: Callable[[UseCase], bool] = lambda use: True
-
-
-def _answers(use: UseCase) -> bool:
-    return use.rag.answer_api
-
-
-def _reviewed(use: UseCase) -> bool:
-    return use.rag.answer_api and bool(use.record and use.record.human_review)
 
 
 RAG_OBJECTS: dict[str, RagObject] = {
@@ -463,21 +454,19 @@ RAG_OBJECTS: dict[str, RagObject] = {
     "answer-feedback": RagObject(
         "artifacts",
         lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
-        _answers,
+        lambda use: use.rag.answer_api,
     ),
     "review-items": RagObject(
         "artifacts",
         lambda use: f"{review_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
-        _reviewed,
+        lambda use: use.rag.answer_api and bool(use.record and use.record.human_review),
     ),
 }
 
 
 def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[Target]:
-    """An object of ``kind`` (``RAG_OBJECTS``) of each use case with knowledge bases that has
-    one; ``actor`` an evaluation's, answer API's or reviewer's role: its own use case's."""
-    lob = selection.placement.lob
-    found = RAG_OBJECTS[kind]
+    """An object of ``kind`` of each use case (``actor``'s role: its own) that has one."""
+    lob, found = selection.placement.lob, RAG_OBJECTS[kind]
     return [
         target
         for use in (lob.genai.use_cases if lob else [])

@@ -33,6 +33,7 @@ NAMED: dict[str, str] = {
     "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
     "AWS::SageMaker::Pipeline": "PipelineName",
     "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
     "AWS::SageMaker::MlflowTrackingServer": "TrackingServerName",
     "AWS::SageMaker::UserProfile": "UserProfileName",
     "AWS::OpenSearchServerless::Collection": "Name",
@@ -60,6 +61,7 @@ ARNS: dict[str, str] = {
     "AWS::SageMaker::ModelPackageGroup": "arn:{p}:sagemaker:{r}:{a}:model-package-group/{name}",
     "AWS::SageMaker::Pipeline": "arn:{p}:sagemaker:{r}:{a}:pipeline/{name}",
     "AWS::SageMaker::Endpoint": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}",
+    "AWS::SageMaker::InferenceComponent": "arn:{p}:sagemaker:{r}:{a}:inference-component/{name}",
     "AWS::SageMaker::MlflowTrackingServer": (
         "arn:{p}:sagemaker:{r}:{a}:mlflow-tracking-server/{name}"
     ),
