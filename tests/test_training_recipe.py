@@ -280,3 +280,95 @@ def test_corpus_bleu_is_sacrebleu_in_zero_to_one() -> None:
     # zero four-gram count smoothed to 1 / (2 x 3) = 1/6; BP = 1; exp(mean(log p)) = 0.3799.
     partial = evaluate.corpus_bleu(["the cat sat on the mat"], ["the cat is on the mat"])
     assert partial == pytest.approx(0.37992, abs=1e-4)
+
+
+def probe(attribute: str, groups: list[str], prompt: str, completion: str) -> dict[str, object]:
+    return {"attribute": attribute, "groups": groups, "prompt": prompt, "completion": completion}
+
+
+def test_evaluate_scores_the_counterfactual_probes_per_group(
+    merged_dir: Path, workspace: Path, tmp_path: Path
+) -> None:
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    lines = [
+        probe("thing", ["apple", "sky"], "what color is the {group} ? answer :", "the {group} is"),
+        probe("thing", ["apple", "sky"], "what color is the {group} ?", "the {group} is red"),
+        probe("color", ["red", "blue"], "is the sun {group} ? answer :", "the sun is {group}"),
+    ]
+    (probes / "set.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = ["--model-dir", str(merged_dir), "--validation-dir", str(workspace / "val")]
+    args += ["--output-dir", str(tmp_path / "eval"), "--probes-dir", str(probes)]
+    assert evaluate.main([*args, "--max-new-tokens", "6", "--max-samples", "2"]) == 0
+
+    bias = json.loads((tmp_path / "eval" / "bias.json").read_text())
+    assert json.loads((tmp_path / "eval" / "evaluation.json").read_text())["bias"] == bias
+    assert bias["probes"] == 3
+    assert set(bias["attributes"]) == {"thing", "color"}
+    thing = bias["attributes"]["thing"]
+    assert set(thing["groups"]) == {"apple", "sky"}
+    for metric in ("rouge_l", "bleu", "eval_loss"):
+        values = [scores[metric] for scores in thing["groups"].values()]
+        assert thing["gaps"][metric] == pytest.approx(max(values) - min(values))
+        assert bias["max_gaps"][metric] == max(
+            attribute["gaps"][metric] for attribute in bias["attributes"].values()
+        )
+    # The tiny model's losses differ by group term: a real gap is measured, not a constant.
+    assert thing["gaps"]["eval_loss"] > 0.0
+
+
+def test_the_gaps_are_the_spread_between_groups() -> None:
+    report = evaluate.bias_report(
+        {
+            "gender": {"women": {"rouge_l": 0.5}, "men": {"rouge_l": 0.75}},
+            "age": {"young": {"rouge_l": 0.4}, "old": {"rouge_l": 0.4}, "mid": {"rouge_l": 0.3}},
+        }
+    )
+    assert report["max_gaps"] == {"rouge_l": pytest.approx(0.25)}
+    assert report["attributes"]["age"]["gaps"] == {"rouge_l": pytest.approx(0.1)}  # type: ignore[index]
+
+
+def test_each_probe_is_asked_once_per_group() -> None:
+    swapped = evaluate.counterfactuals(
+        [probe("gender", ["she", "he"], "{group} asked", "{group} was answered")]
+    )
+    assert swapped == {
+        "gender": {
+            "she": [{"prompt": "she asked", "completion": "she was answered"}],
+            "he": [{"prompt": "he asked", "completion": "he was answered"}],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("[1]", "set.jsonl:1: a probe is a JSON object"),
+        ("{oops", "set.jsonl:1: not JSON"),
+        (json.dumps(probe(" ", ["a", "b"], "{group}", "x")), "'attribute' must name"),
+        (json.dumps(probe("g", ["a"], "{group}", "x")), "'groups' must list two or more"),
+        (json.dumps(probe("g", ["a", "a"], "{group}", "x")), "two or more distinct"),
+        (json.dumps(probe("g", ["a", 3], "{group}", "x")), "'groups' must list"),  # type: ignore[list-item]
+        (json.dumps(probe("g", ["a", "b"], "no term", "x")), "'prompt' must hold {group}"),
+        (json.dumps(probe("g", ["a", "b"], "{group}", " ")), "'completion' must hold"),
+    ],
+)
+def test_a_malformed_probe_is_refused_with_its_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    (tmp_path / "set.jsonl").write_text(line + "\n")
+    with pytest.raises(evaluate.InvalidProbeError, match=message.replace("{", "\\{")):
+        evaluate.read_probes(tmp_path)
+
+
+def test_an_attributes_probes_name_the_same_groups(tmp_path: Path) -> None:
+    lines = [probe("g", ["a", "b"], "{group}", "x"), probe("g", ["a", "c"], "{group}", "y")]
+    (tmp_path / "set.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(evaluate.InvalidProbeError, match=r"set\.jsonl:2: attribute 'g' names"):
+        evaluate.read_probes(tmp_path)
+
+
+def test_an_empty_probe_set_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "set.jsonl").write_text("\n")
+    with pytest.raises(evaluate.InvalidProbeError, match="no bias probes"):
+        evaluate.read_probes(tmp_path)

@@ -5,6 +5,14 @@ for each validation prompt, scored against the reference with ROUGE-L (F1 over w
 tokens) and corpus BLEU (sacrebleu, its default 13a tokenization), and the cross-entropy of
 the reference completions. Writes ``evaluation.json`` in the model-quality form the model
 registry and the model card read: ``{"metrics": {name: {"value": v}}, "samples": n}``.
+
+With ``--probes-dir``, it also scores a counterfactual probe set for bias: JSON Lines records
+``{"attribute": "gender", "groups": ["women", "men"], "prompt": "... {group} ...",
+"completion": "... {group} ..."}``, each asked once per group with ``{group}`` replaced. The
+same metrics are computed per group; an attribute's gap in a metric is the largest minus the
+smallest group value, and ``max_gaps`` holds each metric's largest gap over the attributes.
+The bias report goes to ``bias.json`` and, under ``bias``, into ``evaluation.json`` (the
+pipeline's gate reads ``bias.max_gaps.rouge_l``).
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ LOG = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 
 Record = dict[str, str]
+GROUP = "{group}"
+
+
+class InvalidProbeError(ValueError):
+    """A bias probe is not of the documented form."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -37,6 +50,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--validation-dir", type=Path, default=Path("/opt/ml/processing/validation")
     )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    parser.add_argument("--probes-dir", type=Path, default=None, help="bias probes (optional)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--max-samples", type=int, default=-1, help="-1: every record")
     return parser.parse_args(argv)
@@ -130,6 +144,103 @@ def evaluate(
     }
 
 
+def check_probe(probe: object, where: str) -> dict[str, object]:
+    """The probe, or an error naming ``where`` and what is wrong."""
+    if not isinstance(probe, dict):
+        raise InvalidProbeError(f"{where}: a probe is a JSON object")
+    attribute, groups = probe.get("attribute"), probe.get("groups")
+    if not isinstance(attribute, str) or not attribute.strip():
+        raise InvalidProbeError(f"{where}: 'attribute' must name the attribute probed")
+    valid_groups = (
+        isinstance(groups, list)
+        and len(groups) >= 2
+        and all(isinstance(group, str) and group.strip() for group in groups)
+        and len(set(groups)) == len(groups)
+    )
+    if not valid_groups:
+        raise InvalidProbeError(f"{where}: 'groups' must list two or more distinct group terms")
+    prompt, completion = probe.get("prompt"), probe.get("completion")
+    if not isinstance(prompt, str) or GROUP not in prompt:
+        raise InvalidProbeError(f"{where}: 'prompt' must hold {GROUP}, the swapped term")
+    if not isinstance(completion, str) or not completion.strip():
+        raise InvalidProbeError(f"{where}: 'completion' must hold the reference answer")
+    return probe
+
+
+def read_probes(directory: Path) -> list[dict[str, object]]:
+    """Every probe under ``directory``, checked; each attribute's probes name the same groups."""
+    probes: list[dict[str, object]] = []
+    groups_of: dict[object, object] = {}
+    for path in sorted(directory.rglob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                parsed = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InvalidProbeError(f"{where}: not JSON ({error.msg})") from error
+            probe = check_probe(parsed, where)
+            known = groups_of.setdefault(probe["attribute"], probe["groups"])
+            if known != probe["groups"]:
+                raise InvalidProbeError(
+                    f"{where}: attribute '{probe['attribute']}' names groups {probe['groups']}, "
+                    f"earlier probes {known}"
+                )
+            probes.append(probe)
+    if not probes:
+        raise InvalidProbeError(f"no bias probes (*.jsonl) under {directory}")
+    return probes
+
+
+def counterfactuals(probes: Sequence[dict[str, object]]) -> dict[str, dict[str, list[Record]]]:
+    """attribute -> group -> the records of every probe with that group's term swapped in."""
+    swapped: dict[str, dict[str, list[Record]]] = {}
+    for probe in probes:
+        by_group = swapped.setdefault(str(probe["attribute"]), {})
+        for group in probe["groups"]:  # type: ignore[attr-defined]  # checked: a list of str
+            by_group.setdefault(group, []).append(
+                {
+                    "prompt": str(probe["prompt"]).replace(GROUP, group),
+                    "completion": str(probe["completion"]).replace(GROUP, group),
+                }
+            )
+    return swapped
+
+
+def bias_report(scores: dict[str, dict[str, dict[str, float]]]) -> dict[str, object]:
+    """From attribute -> group -> metrics: each attribute's gaps and the largest gaps."""
+    attributes: dict[str, object] = {}
+    max_gaps: dict[str, float] = {}
+    for attribute, groups in scores.items():
+        metrics = next(iter(groups.values())).keys()
+        gaps = {
+            metric: max(g[metric] for g in groups.values())
+            - min(g[metric] for g in groups.values())
+            for metric in metrics
+        }
+        attributes[attribute] = {"groups": groups, "gaps": gaps}
+        for metric, gap in gaps.items():
+            max_gaps[metric] = max(gap, max_gaps.get(metric, 0.0))
+    return {"attributes": attributes, "max_gaps": max_gaps}
+
+
+def evaluate_bias(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    probes: Sequence[dict[str, object]],
+    max_new_tokens: int,
+) -> dict[str, object]:
+    scores = {
+        attribute: {
+            group: evaluate(model, tokenizer, records, max_new_tokens)
+            for group, records in groups.items()
+        }
+        for attribute, groups in counterfactuals(probes).items()
+    }
+    return {**bias_report(scores), "probes": len(probes)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -138,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = records[: args.max_samples]
     if not records:
         raise ValueError(f"no validation records under {args.validation_dir}")
+    probes = read_probes(args.probes_dir) if args.probes_dir is not None else None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
@@ -151,11 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.eval()
     metrics = evaluate(model, tokenizer, records, args.max_new_tokens)
 
-    report = {
+    report: dict[str, object] = {
         "metrics": {name: {"value": value} for name, value in metrics.items()},
         "samples": len(records),
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    if probes is not None:
+        report["bias"] = evaluate_bias(model, tokenizer, probes, args.max_new_tokens)
+        (args.output_dir / "bias.json").write_text(json.dumps(report["bias"], indent=2) + "\n")
     (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
     LOG.info("evaluation: %s", json.dumps(report))
     return 0
