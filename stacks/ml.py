@@ -24,6 +24,7 @@ from blueprint.model.inputs.ml import (
 )
 from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
 from blueprint.model.sections.genai import RiskTier, UseCase
+from blueprint.model.sections.ml import FineTuningConfig
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, IntendedUse
 from genai_constructs.fine_tuning.jobs import serving_image_uri
 from genai_constructs.model_import import BaseModelImport
@@ -65,7 +66,9 @@ class MLStack(Stack):
         self.vpc = foundation.network.vpc
         self.subnets = self.vpc.isolated_subnets
         self.jobs_security_group = self._jobs_security_group()
-        self.zones = {zone: data.import_zone(self, zone) for zone in ("training", "artifacts")}
+        self.zones = {
+            zone: data.import_zone(self, zone) for zone in ("training", "artifacts", "curated")
+        }
 
         if inputs.studio:
             self._studio(inputs.studio)
@@ -161,6 +164,7 @@ class MLStack(Stack):
             log_retention=self.security.retention,
             training_bucket=self.zones["training"],
             artifacts_bucket=self.zones["artifacts"],
+            curated_bucket=self.zones["curated"] if spec.bias_probes_prefix else None,
             release_role_arns=inputs.release_roles,
             release_event_bus_arn=inputs.release_event_bus,
             retrain_schedule=entry.tuning.retrain_schedule,
@@ -326,6 +330,8 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         recipe_image=tuning.recipe_image,
         job_tags=entry.job_tags,
         intended_use=intended_use(entry.served_use_cases),
+        bias_probes_prefix=tuning.bias_probes_prefix,
+        max_bias_gap=tuning.bias.max_rouge_l_gap if tuning.bias else FineTuningSpec.max_bias_gap,
     )
 
 
@@ -355,6 +361,29 @@ def intended_use(use_cases: tuple[UseCase, ...]) -> IntendedUse | None:
     )
 
 
+def tuning_lineage(entry: FineTuningInputs) -> tuple[str, ...]:
+    tuning = entry.tuning
+    probes = (f"bias probes: curated dataset {tuning.bias.dataset}",) if tuning.bias else ()
+    return (
+        f"training zone, {tuning.source_prefix}",
+        f"base weights {entry.base_model.id}",
+        *probes,
+    )
+
+
+def tuning_gates(tuning: FineTuningConfig) -> tuple[str, ...]:
+    bias = (
+        (f"largest ROUGE-L gap between counterfactual groups <= {tuning.bias.max_rouge_l_gap}",)
+        if tuning.bias
+        else ()
+    )
+    return (
+        f"ROUGE-L >= {tuning.rouge_l_threshold} on held-out data",
+        *bias,
+        f"approval in model package group {tuning.name}",
+    )
+
+
 def ml_systems(inputs: MLInputs) -> list[AiSystem]:
     """The environment's fine-tuned models and GPU endpoints as the AI inventory lists them."""
     tuned = [
@@ -362,14 +391,8 @@ def ml_systems(inputs: MLInputs) -> list[AiSystem]:
             kind=SystemKind.FINE_TUNED_MODEL,
             name=entry.tuning.name,
             model=entry.base_model.id,
-            lineage=(
-                f"training zone, {entry.tuning.source_prefix}",
-                f"base weights {entry.base_model.id}",
-            ),
-            gates=(
-                f"ROUGE-L >= {entry.tuning.rouge_l_threshold} on held-out data",
-                f"approval in model package group {entry.tuning.name}",
-            ),
+            lineage=tuning_lineage(entry),
+            gates=tuning_gates(entry.tuning),
         )
         for entry in inputs.fine_tuning
     ]

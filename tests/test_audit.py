@@ -974,6 +974,12 @@ def test_a_fine_tuned_model_answers_to_the_use_cases_that_reach_it_through_an_en
     assert tuned["lineage"] == [
         "training zone, claims-summarizer/",
         "base weights mistral-7b-instruct",
+        "bias probes: curated dataset claims-bias-probes",
+    ]
+    assert tuned["gates"] == [
+        "ROUGE-L >= 0.35 on held-out data",
+        "largest ROUGE-L gap between counterfactual groups <= 0.1",
+        "approval in model package group claims-summarizer",
     ]
     served = systems[("claims-prod", "GPU endpoint", "claims-summarizer")]
     assert served["uses"] == ["fine-tuned model: claims-summarizer"]

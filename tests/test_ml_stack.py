@@ -49,17 +49,76 @@ def test_pipeline_steps(definition: dict[str, Any]) -> None:
         ("MergeAdapter", "Processing"),
         ("DataQualityBaseline", "QualityCheck"),
         ("Evaluate", "Processing"),
-        ("RougeLGate", "Condition"),
+        ("EvaluationGate", "Condition"),
     ]
-    gate = _step(definition, "RougeLGate")["Arguments"]
-    condition = gate["Conditions"][0]
-    assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["RightValue"] == 0.35
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.rouge_l.value"
+    gate = _step(definition, "EvaluationGate")["Arguments"]
+    quality, bias = gate["Conditions"]
+    assert quality["Type"] == "GreaterThanOrEqualTo"
+    assert quality["RightValue"] == 0.35
+    assert quality["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.rouge_l.value"
+    assert bias["Type"] == "LessThanOrEqualTo"
+    assert bias["RightValue"] == 0.1
+    assert bias["LeftValue"]["Std:JsonGet"]["Path"] == "bias.max_gaps.rouge_l"
     assert [(s["Name"], s["Type"]) for s in gate["IfSteps"]] == [
         ("Register-RegisterModel", "RegisterModel"),
         ("RecordEvaluation", "Lambda"),
     ]
+    [refusal] = gate["ElseSteps"]
+    assert refusal["Arguments"]["ErrorMessage"] == (
+        "ROUGE-L below 0.35 or a ROUGE-L gap between groups above 0.1; the model was not registered"
+    )
+
+
+def test_the_evaluation_scores_the_curated_bias_probes_and_registers_their_gaps(
+    definition: dict[str, Any], example: Synthesized, example_access: Questions
+) -> None:
+    """The example's recipe sets ``bias``: Evaluate reads the probe dataset's curated rows, the
+    package's bias metrics are the run's bias.json, and the pipeline's role reads those rows
+    and nothing else of the curated zone."""
+    evaluate = _step(definition, "Evaluate")["Arguments"]
+    inputs = {i["S3Input"]["LocalPath"]: i["S3Input"] for i in evaluate["ProcessingInputs"]}
+    probes = inputs["/opt/ml/processing/probes"]
+    assert probes["S3Uri"].startswith("s3://") and probes["S3Uri"].endswith(
+        "/datasets/claims-bias-probes/"
+    )
+    arguments = evaluate["AppSpecification"]["ContainerArguments"]
+    assert arguments[-2:] == ["--probes-dir", "/opt/ml/processing/probes"]
+    register = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][0]["Arguments"]
+    report = register["ModelMetrics"]["Bias"]["Report"]
+    assert report["ContentType"] == "application/json"
+    assert report["S3Uri"]["Std:Join"]["Values"][1] == "bias.json"
+    template = example.template_json("claims-nonprod-ml")
+    pipeline_role = next(
+        f"claims-nonprod-ml/{k}"
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and k.startswith("FineTuningClaimsSummarizerExecutionRole")
+    )
+    curated = f"claims-nonprod-data/{example.marked('claims-nonprod-data', 'zone/curated')}"
+    for key, expected in (
+        ("datasets/claims-bias-probes/probes.jsonl.jsonl", "allow"),
+        ("datasets/claims/claims.csv.jsonl", "deny"),
+        ("staging/datasets/claims-bias-probes/probes.jsonl.jsonl", "deny"),
+    ):
+        answer = example_access.ask(pipeline_role, "s3:GetObject", f"{curated}/{key}")
+        assert answer.decision == expected, (key, answer.reasons)
+    answer = example_access.ask(
+        pipeline_role, "s3:PutObject", f"{curated}/datasets/claims-bias-probes/probes.jsonl.jsonl"
+    )
+    assert answer.decision == "deny", answer.reasons
+
+
+def test_without_bias_probes_the_gate_is_rouge_l_alone() -> None:
+    definition = json.loads(
+        sdk_definition.pipeline_definition(small_spec(), region="eu-west-1", subnet_count=2)
+    )
+    gate = _step(definition, "EvaluationGate")["Arguments"]
+    assert [c["Type"] for c in gate["Conditions"]] == ["GreaterThanOrEqualTo"]
+    evaluate = _step(definition, "Evaluate")["Arguments"]
+    assert "--probes-dir" not in evaluate["AppSpecification"]["ContainerArguments"]
+    local_paths = [i["S3Input"]["LocalPath"] for i in evaluate["ProcessingInputs"]]
+    assert "/opt/ml/processing/probes" not in local_paths
+    register = gate["IfSteps"][0]["Arguments"]
+    assert register["ModelMetrics"]["Bias"] == {}  # the SDK writes the section, empty
 
 
 PROD_RELEASE_BUS = "arn:aws:events:eu-west-1:666666666666:event-bus/example-corp-model-releases"
@@ -114,7 +173,7 @@ def test_the_merged_model_is_evaluated_and_registered_uncompressed(
         "--model-dir",
         "/opt/ml/processing/model",
     ]
-    register = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][0]["Arguments"]
+    register = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][0]["Arguments"]
     [container] = register["InferenceSpecification"]["Containers"]
     source = container["ModelDataSource"]["S3DataSource"]
     assert source["S3DataType"] == "S3Prefix"
@@ -128,7 +187,7 @@ def test_the_merged_model_is_evaluated_and_registered_uncompressed(
 def test_the_evaluation_is_recorded_by_the_pipelines_own_function(
     definition: dict[str, Any], example: Synthesized
 ) -> None:
-    record = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][1]
+    record = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][1]
     assert record["FunctionArn"].startswith("<FineTuningClaimsSummarizerRecordEvaluationFunction")
     assert record["Arguments"]["model_card_name"] == "claims-summarizer"
     assert record["Arguments"]["model_package_arn"] == {
@@ -154,7 +213,7 @@ def test_each_run_records_the_data_and_base_weights_it_used(
     ]
     assert lineage["S3Output"]["LocalPath"] == "/opt/ml/processing/lineage"
     assert "Execution.PipelineExecutionId" in json.dumps(lineage["S3Output"]["S3Uri"])
-    record = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][1]["Arguments"]
+    record = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][1]["Arguments"]
     assert "Steps.PrepareData.ProcessingOutputConfig.Outputs['lineage']" in json.dumps(
         record["dataset_uri"]
     )
@@ -218,7 +277,7 @@ def test_every_job_is_in_the_vpc_and_encrypted(definition: dict[str, Any]) -> No
 def test_registration_waits_for_approval_with_the_sdk_serving_image(
     definition: dict[str, Any],
 ) -> None:
-    register = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][0]
+    register = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][0]
     assert register["Type"] == "RegisterModel"
     arguments = register["Arguments"]
     assert arguments["ModelApprovalStatus"] == "PendingManualApproval"
@@ -589,6 +648,50 @@ def test_fine_tuning_bases_must_be_open_weights_models(tmp_path: Path) -> None:
     ]
 
 
+def test_bias_probes_must_be_a_dataset_of_the_lob(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["lobs"][0]["ml"]["fine_tuning"][0]["bias"]["dataset"] = "probes"
+
+    assert _problems(tmp_path, edit) == [
+        "lobs[claims].ml.fine_tuning[0].bias.dataset: 'probes' is not a dataset of this LOB; "
+        "allowed: a name of data.datasets (claims, claims-bias-probes)"
+    ]
+
+
+def test_bias_probes_need_the_probe_sets_string_columns(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        [probes] = [d for d in data["lobs"][0]["data"]["datasets"] if "probes" in d["name"]]
+        probes["columns"] = [
+            {"name": "attribute", "type": "string"},
+            {"name": "groups", "type": "bigint"},
+            {"name": "prompt", "type": "string"},
+        ]
+        probes["quality_rules"] = ["RowCount > 0"]
+
+    assert _problems(tmp_path, edit) == [
+        "lobs[claims].ml.fine_tuning[0].bias.dataset: dataset 'claims-bias-probes' lacks the "
+        "string column(s) groups, completion; allowed: a dataset with string columns attribute, "
+        "groups, prompt, completion"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bias", "message"),
+    [
+        ({"max_rouge_l_gap": 0.1}, "bias.dataset: required key is missing"),
+        ({"dataset": "claims-bias-probes", "max_rouge_l_gap": 1.5}, "bias.max_rouge_l_gap"),
+    ],
+)
+def test_a_bias_section_names_its_dataset_and_a_gap_in_range(
+    tmp_path: Path, bias: dict[str, Any], message: str
+) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["lobs"][0]["ml"]["fine_tuning"][0]["bias"] = bias
+
+    [problem] = _problems(tmp_path, edit)
+    assert problem.startswith(f"lobs[claims].ml.fine_tuning[0].{message}"), problem
+
+
 def test_a_fine_tuned_model_needs_an_approved_source(tmp_path: Path) -> None:
     def edit(data: dict[str, Any]) -> None:
         del data["catalog"]["open_weights"][0]["source"]
@@ -675,7 +778,7 @@ def test_the_pipeline_computes_the_monitors_baseline_beside_the_merged_model(
     [output] = arguments["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][1] == "baseline"
     assert arguments["NetworkConfig"]["EnableNetworkIsolation"] is True
-    register = _step(definition, "RougeLGate")["Arguments"]["IfSteps"][0]["Arguments"]
+    register = _step(definition, "EvaluationGate")["Arguments"]["IfSteps"][0]["Arguments"]
     drift = register["DriftCheckBaselines"]["ModelDataQuality"]
     assert drift["Constraints"]["S3Uri"] == {
         "Get": "Steps.DataQualityBaseline.CalculatedBaselineConstraints"
@@ -800,6 +903,15 @@ def test_without_a_recipe_image_the_sdks_training_image_is_used() -> None:
             {"training_instance": "ml.m5.xlarge"},
             "FineTuningSpec x: training_instance 'ml.m5.xlarge' is not a SageMaker GPU",
         ),
+        ({"max_bias_gap": 1.5}, "FineTuningSpec x: max_bias_gap must be 0-1 (got 1.5)"),
+        (
+            {"bias_probes_prefix": "../probes/"},
+            "FineTuningSpec x: bias_probes_prefix '../probes/' is not a relative S3 key prefix",
+        ),
+        (
+            {"bias_probes_prefix": "probes"},
+            "FineTuningSpec x: bias_probes_prefix 'probes' is not a relative S3 key prefix",
+        ),
     ],
 )
 def test_a_fine_tuning_spec_refuses_what_cannot_run(overrides: dict, message: str) -> None:
@@ -855,3 +967,10 @@ def test_the_pipeline_role_pulls_the_recipe_image(
     assert example_access.ask(role, "ecr:BatchGetImage", repository).decision == "allow"
     other = "arn:aws:ecr:eu-west-1:555555555555:repository/someone-else"
     assert example_access.ask(role, "ecr:BatchGetImage", other).decision == "deny"
+
+
+def test_bias_probes_need_the_curated_zone() -> None:
+    with pytest.raises(
+        ValueError, match=r"^FineTuningPipeline x: bias_probes_prefix needs curated_bucket"
+    ):
+        pipeline_without_resources(small_spec(bias_probes_prefix="datasets/x/"))

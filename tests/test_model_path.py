@@ -56,7 +56,7 @@ def test_hop_1_the_pipeline_registers_its_merged_weights(example: Synthesized) -
     runs, kind, execution = merged["S3Output"]["S3Uri"]["Std:Join"]["Values"]
     assert (runs.endswith(f"/pipelines/{MODEL}"), kind) == (True, "merged")
     assert execution == {"Get": "Execution.PipelineExecutionId"}
-    register = steps["RougeLGate"]["Arguments"]["IfSteps"][0]["Arguments"]
+    register = steps["EvaluationGate"]["Arguments"]["IfSteps"][0]["Arguments"]
     source = register["InferenceSpecification"]["Containers"][0]["ModelDataSource"]
     assert source["S3DataSource"]["S3Uri"]["Std:Join"]["Values"][0] == {
         "Get": "Steps.MergeAdapter.ProcessingOutputConfig.Outputs['merged'].S3Output.S3Uri"

@@ -349,6 +349,8 @@ def test_each_probe_is_asked_once_per_group() -> None:
         (json.dumps(probe("g", ["a"], "{group}", "x")), "'groups' must list two or more"),
         (json.dumps(probe("g", ["a", "a"], "{group}", "x")), "two or more distinct"),
         (json.dumps(probe("g", ["a", 3], "{group}", "x")), "'groups' must list"),  # type: ignore[list-item]
+        (json.dumps({**probe("g", [], "{group}", "x"), "groups": "a|"}), "'groups' must list"),
+        (json.dumps({**probe("g", [], "{group}", "x"), "groups": None}), "'groups' must list"),
         (json.dumps(probe("g", ["a", "b"], "no term", "x")), "'prompt' must hold {group}"),
         (json.dumps(probe("g", ["a", "b"], "{group}", " ")), "'completion' must hold"),
     ],
@@ -372,3 +374,15 @@ def test_an_empty_probe_set_is_refused(tmp_path: Path) -> None:
     (tmp_path / "set.jsonl").write_text("\n")
     with pytest.raises(evaluate.InvalidProbeError, match="no bias probes"):
         evaluate.read_probes(tmp_path)
+
+
+def test_the_curated_form_separates_the_groups_with_a_bar(tmp_path: Path) -> None:
+    """The ETL curates string columns: its object for a landed CSV keeps the raw key with
+    .jsonl added, and groups is one string."""
+    curated = tmp_path / "run-1"
+    curated.mkdir()
+    row = {**probe("gender", [], "{group} asked", "answered"), "groups": "women | men"}
+    (curated / "probes.csv.jsonl").write_text(json.dumps(row) + "\n")
+    [read] = evaluate.read_probes(tmp_path)
+    assert read["groups"] == ["women", "men"]
+    assert set(evaluate.counterfactuals([read])["gender"]) == {"women", "men"}

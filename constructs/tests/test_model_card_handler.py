@@ -63,8 +63,12 @@ def stubbed(
     return sagemaker, s3, sm_stub, s3_stub
 
 
-def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
-    sagemaker, s3, sm_stub, s3_stub = stubbed(report())
+def run_handler(
+    evaluation: dict[str, Any], metadata: dict[str, str]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """The handler's values and the card content it wrote, with the package's metadata
+    expected to be ``metadata``."""
+    sagemaker, s3, sm_stub, s3_stub = stubbed(evaluation)
     sm_stub.add_response(
         "describe_model_card",
         {
@@ -94,17 +98,26 @@ def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
         {"ModelPackageArn": PACKAGE},
         {
             "ModelPackageArn": PACKAGE,
-            "CustomerMetadataProperties": {
-                "rouge_l": "0.41",
-                "bleu": "0.18",
-                "eval_loss": "1.25",
-                "dataset_sha256": "d" * 64,
-                "base_weights_sha256": "b" * 64,
-            },
+            "CustomerMetadataProperties": metadata,
         },
     )
     with sm_stub, s3_stub:
         values = index.handler(EVENT, clients=(sagemaker, s3))
+    sm_stub.assert_no_pending_responses()
+    return values, written
+
+
+QUALITY_METADATA = {
+    "rouge_l": "0.41",
+    "bleu": "0.18",
+    "eval_loss": "1.25",
+    "dataset_sha256": "d" * 64,
+    "base_weights_sha256": "b" * 64,
+}
+
+
+def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
+    values, written = run_handler(report(), QUALITY_METADATA)
     assert values == {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25}
     names = [entry["name"] for entry in written["evaluation_details"]]
     assert names == ["bias-review", "pipeline-evaluation"]
@@ -112,6 +125,7 @@ def test_the_metrics_replace_the_previous_pipeline_evaluation() -> None:
     assert evaluation["evaluation_job_arn"] == PACKAGE
     assert evaluation["datasets"] == [URI]
     assert "60 validation samples" in evaluation["evaluation_observation"]
+    assert [group["name"] for group in evaluation["metric_groups"]] == ["quality"]
     data = {m["name"]: m["value"] for m in evaluation["metric_groups"][0]["metric_data"]}
     assert data == {"rouge_l": 0.41, "bleu": 0.18, "eval_loss": 1.25}
     assert written["model_overview"] == CARD["model_overview"]
@@ -146,3 +160,68 @@ def test_a_report_without_finite_metrics_is_refused(metrics: dict[str, Any], mes
 def test_the_report_location_must_be_an_s3_object() -> None:
     with pytest.raises(index.InvalidReportError, match="is not an s3://bucket/key URI"):
         index.read_report(None, "https://example.com/evaluation.json")
+
+
+def gaps(rouge_l: Any, bleu: Any = 0.02, eval_loss: Any = 0.1) -> dict[str, Any]:
+    return {"rouge_l": rouge_l, "bleu": bleu, "eval_loss": eval_loss}
+
+
+def with_bias(**changes: Any) -> dict[str, Any]:
+    bias: dict[str, Any] = {
+        "attributes": {
+            "gender": {"groups": {}, "gaps": gaps(0.04)},
+            "age": {"groups": {}, "gaps": gaps(0.07, 0.05, 0.3)},
+        },
+        "max_gaps": gaps(0.07, 0.05, 0.3),
+        "probes": 12,
+        **changes,
+    }
+    return {**report(), "bias": bias}
+
+
+def test_the_bias_gaps_fill_the_cards_bias_group_and_the_packages_metadata() -> None:
+    _, written = run_handler(with_bias(), {**QUALITY_METADATA, "bias_max_rouge_l_gap": "0.07"})
+    evaluation = written["evaluation_details"][1]
+    quality, bias = evaluation["metric_groups"]
+    assert quality["name"] == "quality"
+    assert bias["name"] == "bias"
+    data = {m["name"]: m["value"] for m in bias["metric_data"]}
+    assert data == {
+        "rouge_l_gap/age": 0.07,
+        "bleu_gap/age": 0.05,
+        "eval_loss_gap/age": 0.3,
+        "rouge_l_gap/gender": 0.04,
+        "bleu_gap/gender": 0.02,
+        "eval_loss_gap/gender": 0.1,
+        "max_rouge_l_gap": 0.07,
+        "max_bleu_gap": 0.05,
+        "max_eval_loss_gap": 0.3,
+    }
+    assert all("12 counterfactual probe(s)" in m["notes"] for m in bias["metric_data"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"attributes": {}}, "the bias report names no attribute"),
+        ({"attributes": None}, "the bias report names no attribute"),
+        (
+            {"attributes": {"age": {"gaps": gaps(float("inf"))}}},
+            "bias gap 'rouge_l' of attribute 'age' is missing or not a finite number",
+        ),
+        (
+            {"attributes": {"age": {"gaps": {"rouge_l": 0.1, "bleu": 0.1}}}},
+            "bias gap 'eval_loss' of attribute 'age' is missing",
+        ),
+        ({"max_gaps": gaps(None)}, "largest bias gap 'rouge_l' is missing"),
+    ],
+)
+def test_a_bias_report_without_finite_gaps_is_refused(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(index.InvalidReportError, match=message):
+        index.bias_values(with_bias(**changes))
+
+
+def test_a_report_without_bias_has_no_bias_values() -> None:
+    assert index.bias_values(report()) is None

@@ -29,6 +29,7 @@ from blueprint.model.rules.genai import (
 from blueprint.model.rules.identity import identity_problems, reviewer_problems
 from blueprint.model.rules.ml import (
     base_weights_problems,
+    bias_probes_problems,
     endpoint_name_problems,
     environment_need_problems,
     ml_problems,
@@ -53,6 +54,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *endpoint_zone_problems(data),
         *recipe_image_problems(data),
         *base_weights_problems(data),
+        *bias_probes_problems(data),
         *use_case_reference_problems(data),
         *use_case_record_problems(data),
         *metrics_sink_problems(data),

@@ -250,3 +250,41 @@ def base_weights_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 "whatever the source then holds; allowed: the digest the import's manifest.json "
                 "gives the approved copy (64 lower-case hex digits)",
             )
+
+
+PROBE_COLUMNS = ("attribute", "groups", "prompt", "completion")
+
+
+def bias_probes_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """A fine-tuning entry's bias probes are a dataset of its LOB with the probe set's string
+    columns (the evaluation reads the dataset's curated rows)."""
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        datasets = {
+            d.get("name"): d
+            for d in map(mapping, sequence(mapping(lob.get("data")).get("datasets")))
+        }
+        tunings = sequence(mapping(lob.get("ml")).get("fine_tuning"))
+        for e_index, entry in enumerate(map(mapping, tunings)):
+            name = mapping(entry.get("bias")).get("dataset")
+            if not isinstance(name, str):
+                continue
+            path = f"lobs[{index}].ml.fine_tuning[{e_index}].bias.dataset"
+            if name not in datasets:
+                known = ", ".join(str(d) for d in datasets) or "none defined"
+                yield ConfigProblem(
+                    path,
+                    f"'{name}' is not a dataset of this LOB; allowed: a name of data.datasets "
+                    f"({known})",
+                )
+                continue
+            types = {
+                c.get("name"): c.get("type")
+                for c in map(mapping, sequence(datasets[name].get("columns")))
+            }
+            wrong = [c for c in PROBE_COLUMNS if types.get(c) != "string"]
+            if wrong:
+                yield ConfigProblem(
+                    path,
+                    f"dataset '{name}' lacks the string column(s) {', '.join(wrong)}; allowed: a "
+                    f"dataset with string columns {', '.join(PROBE_COLUMNS)}",
+                )

@@ -11,6 +11,7 @@ from pydantic_core import CoreSchema
 from blueprint.model.fields import Model, matching, one_of
 from blueprint.model.sections.values import SLUG, UNIQUE_ITEMS, KeyPrefix, Schedule, Slug, unique
 from genai_constructs.gpu_memory import LORA_MODULES
+from genai_constructs.naming import dataset_prefix
 
 
 def _lora_module(value: str) -> str:
@@ -19,6 +20,18 @@ def _lora_module(value: str) -> str:
             f"'{value}' is not a projection LoRA can adapt; allowed: {', '.join(LORA_MODULES)}"
         )
     return value
+
+
+class BiasProbesConfig(Model):
+    """The counterfactual probe set the evaluation scores for bias, and the gap it tolerates."""
+
+    dataset: Slug
+    """A dataset of the LOB (data.datasets) whose curated rows are the probe set: string
+    columns attribute, groups (the groups' terms separated by '|'), prompt (holding {group},
+    the term swapped) and completion; the ETL curates it and checks its rules."""
+    max_rouge_l_gap: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """The largest ROUGE-L gap between the groups of an attribute that still registers the
+    model."""
 
 
 class FineTuningConfig(Model):
@@ -74,10 +87,18 @@ class FineTuningConfig(Model):
     ) = None
     """The training image, built from genai_constructs/training/Dockerfile and pushed to the recipe
     repository of the LOB's nonprod account (validate checks); jobs cannot start without it."""
+    bias: BiasProbesConfig | None = None
+    """Bias evaluation: gaps between groups on a counterfactual probe set, recorded in the model
+    card and gated; default none (the card's bias section stays empty)."""
 
     @property
     def source_prefix(self) -> str:
         return self.dataset_prefix or f"{self.name}/"
+
+    @property
+    def bias_probes_prefix(self) -> str | None:
+        """The probe set's prefix in the curated zone (its dataset's)."""
+        return None if self.bias is None else dataset_prefix(self.bias.dataset)
 
 
 class EndpointConfig(Model):

@@ -14,6 +14,9 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 ORGANIZATION_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+# A relative S3 key prefix a job reads: segments of S3's safe characters, none starting with a
+# dot (no '.' or '..'), each ending with '/'.
+SAFE_KEY_PREFIX = re.compile(r"^([A-Za-z0-9!_*'()-][A-Za-z0-9!_.*'()-]*/)+$")
 BOUNDARY_SUFFIX = "permissions-boundary"
 # The prefix of the platform's own cdk-nag rules (genai_constructs.checks).
 PLATFORM_PACK = "GenAIPlatform"

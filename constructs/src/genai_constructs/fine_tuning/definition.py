@@ -43,6 +43,8 @@ SUBNET = "subnet-0000placeholder{}"
 CODE = "s3://placeholder-code-bucket/placeholder-code"
 TRAINING_DATA = "s3://placeholder-training-zone"
 ARTIFACTS = "s3://placeholder-artifacts-zone"
+CURATED_DATA = "s3://placeholder-curated-zone"
+PROBES = "/opt/ml/processing/probes"
 RECORD_EVALUATION = "arn:aws:lambda:us-east-1:000000000000:function:placeholder-record-evaluation"
 
 
@@ -95,16 +97,12 @@ def _pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int
     merged = merge.properties.ProcessingOutputConfig.Outputs["merged"].S3Output.S3Uri
     baseline = _data_quality_baseline(run, outputs, merged)
     evaluate, report = _evaluate(run, outputs, merged)
-    evaluation_json = Join(
-        on="/",
-        values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
-            "evaluation.json",
-        ],
-    )
-    register = _register(run, merged, evaluation_json, baseline)
+    evaluated = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    evaluation_json = Join(on="/", values=[evaluated, "evaluation.json"])
+    bias_json = Join(on="/", values=[evaluated, "bias.json"]) if spec.bias_probes_prefix else None
+    register = _register(run, merged, (evaluation_json, bias_json), baseline)
     record = _record_evaluation(run, prepare, register, evaluation_json)
-    gate = _rouge_l_gate(run, evaluate, report, register, record)
+    gate = _evaluation_gate(run, evaluate, report, register, record)
     pipeline = Pipeline(
         name=spec.name,
         steps=[prepare, train, merge, baseline, evaluate, gate],
@@ -340,6 +338,17 @@ def _evaluate(run: _Run, outputs: Any, merged: Any) -> tuple[Any, Any]:
     from sagemaker.workflow.steps import ProcessingStep
 
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    inputs = [
+        ProcessingInput(source=merged, destination="/opt/ml/processing/model"),
+        ProcessingInput(
+            source=outputs["validation"].S3Output.S3Uri, destination="/opt/ml/processing/validation"
+        ),
+    ]
+    probes: list[str] = []
+    if run.spec.bias_probes_prefix:
+        source = f"{CURATED_DATA}/{run.spec.bias_probes_prefix}"
+        inputs.append(ProcessingInput(source=source, destination=PROBES))
+        probes = ["--probes-dir", PROBES]
     evaluate = ProcessingStep(
         "Evaluate",
         step_args=run.processor(
@@ -354,14 +363,9 @@ def _evaluate(run: _Run, outputs: Any, merged: Any) -> tuple[Any, Any]:
                 "/opt/ml/processing/validation",
                 "--output-dir",
                 "/opt/ml/processing/evaluation",
+                *probes,
             ],
-            inputs=[
-                ProcessingInput(source=merged, destination="/opt/ml/processing/model"),
-                ProcessingInput(
-                    source=outputs["validation"].S3Output.S3Uri,
-                    destination="/opt/ml/processing/validation",
-                ),
-            ],
+            inputs=inputs,
             outputs=[
                 ProcessingOutput(
                     output_name="evaluation",
@@ -375,14 +379,18 @@ def _evaluate(run: _Run, outputs: Any, merged: Any) -> tuple[Any, Any]:
     return evaluate, report
 
 
-def _register(run: _Run, merged: Any, evaluation_json: Any, baseline: Any) -> Any:
+def _register(run: _Run, merged: Any, reports: tuple[Any, Any | None], baseline: Any) -> Any:
     """The merged weights as a package of the group, pending approval, with the evaluation
-    as its metrics and the baseline as its drift check."""
+    (and the bias report, where probes are set) as its metrics and the baseline as its drift
+    check."""
     from sagemaker.drift_check_baselines import DriftCheckBaselines
     from sagemaker.huggingface import HuggingFaceModel
     from sagemaker.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.workflow.functions import Join
     from sagemaker.workflow.model_step import ModelStep
+
+    def json_source(uri: Any) -> Any:
+        return MetricsSource(content_type="application/json", s3_uri=uri)
 
     spec = run.spec
     # The merged weights, uncompressed: the endpoint's container loads them from the prefix.
@@ -408,18 +416,13 @@ def _register(run: _Run, merged: Any, evaluation_json: Any, baseline: Any) -> An
             model_package_group_name=spec.name,
             approval_status="PendingManualApproval",
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(
-                    content_type="application/json", s3_uri=evaluation_json
-                )
+                model_statistics=json_source(reports[0]),
+                bias=json_source(reports[1]) if reports[1] is not None else None,
             ),
             drift_check_baselines=DriftCheckBaselines(
-                model_data_statistics=MetricsSource(
-                    content_type="application/json",
-                    s3_uri=baseline.properties.CalculatedBaselineStatistics,
-                ),
-                model_data_constraints=MetricsSource(
-                    content_type="application/json",
-                    s3_uri=baseline.properties.CalculatedBaselineConstraints,
+                model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
+                model_data_constraints=json_source(
+                    baseline.properties.CalculatedBaselineConstraints
                 ),
             ),
             description=f"{spec.name}: merged LoRA fine-tune of {spec.base_model_prefix}",
@@ -454,29 +457,43 @@ def _record_evaluation(run: _Run, prepare: Any, register: Any, evaluation_json: 
     )
 
 
-def _rouge_l_gate(run: _Run, evaluate: Any, report: Any, register: Any, record: Any) -> Any:
-    """Registers and records when ROUGE-L reaches the threshold; fails the run otherwise."""
+def _evaluation_gate(run: _Run, evaluate: Any, report: Any, register: Any, record: Any) -> Any:
+    """Registers and records when ROUGE-L reaches the threshold and, with bias probes, the
+    largest ROUGE-L gap between groups stays within the maximum; fails the run otherwise."""
     from sagemaker.workflow.condition_step import ConditionStep
-    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.conditions import (
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
     from sagemaker.workflow.fail_step import FailStep
     from sagemaker.workflow.functions import JsonGet
 
-    threshold = run.spec.rouge_l_threshold
-    return ConditionStep(
-        "RougeLGate",
-        conditions=[
-            ConditionGreaterThanOrEqualTo(
-                left=JsonGet(
-                    step_name=evaluate.name, property_file=report, json_path="metrics.rouge_l.value"
-                ),
-                right=threshold,
+    spec = run.spec
+
+    def reported(path: str) -> Any:
+        return JsonGet(step_name=evaluate.name, property_file=report, json_path=path)
+
+    conditions: list[Any] = [
+        ConditionGreaterThanOrEqualTo(
+            left=reported("metrics.rouge_l.value"), right=spec.rouge_l_threshold
+        )
+    ]
+    refusal = f"ROUGE-L below {spec.rouge_l_threshold}"
+    if spec.bias_probes_prefix:
+        conditions.append(
+            ConditionLessThanOrEqualTo(
+                left=reported("bias.max_gaps.rouge_l"), right=spec.max_bias_gap
             )
-        ],
+        )
+        refusal += f" or a ROUGE-L gap between groups above {spec.max_bias_gap}"
+    return ConditionStep(
+        "EvaluationGate",
+        conditions=conditions,
         if_steps=[register, record],
         else_steps=[
             FailStep(
                 "BelowThreshold",
-                error_message=f"ROUGE-L below {threshold}; the model was not registered",
+                error_message=f"{refusal}; the model was not registered",
             )
         ],
     )

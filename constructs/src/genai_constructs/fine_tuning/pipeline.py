@@ -29,6 +29,7 @@ from genai_constructs.compliance import acknowledge_scoped_policy
 from genai_constructs.fine_tuning.definition import (
     ARTIFACTS,
     CODE,
+    CURATED_DATA,
     KEY,
     RECORD_EVALUATION,
     ROLE,
@@ -89,12 +90,15 @@ class FineTuningPipeline(Construct):
     The pipeline runs its jobs in the VPC with network isolation, volumes and outputs
     encrypted with ``encryption_key`` and a maximum runtime: data preparation, LoRA training
     (every GPU of the instance, managed spot, resumed from the run's checkpoints), the merge of
-    the adapter into the base weights, the evaluation of the merged model, and, when ROUGE-L
-    reaches the threshold, the registration of the merged weights (PendingManualApproval,
-    with the evaluation as model metrics) and a function that writes the metrics into the
-    model card. ``release_role_arns`` (the roles that release the model in other accounts)
-    may read the group's packages, nobody else there; an EventBridge rule announces each
-    approval on an encrypted SNS topic and, with ``release_event_bus_arn``, forwards it there.
+    the adapter into the base weights, the evaluation of the merged model (with the spec's
+    ``bias_probes_prefix``, also on a counterfactual probe set from ``curated_bucket``), and,
+    when ROUGE-L reaches the threshold and the largest ROUGE-L gap between groups stays within
+    ``max_bias_gap``, the registration of the merged weights (PendingManualApproval, with the
+    evaluation as model metrics and the bias report as bias metrics) and a function that
+    writes both into the model card. ``release_role_arns`` (the roles that release the model
+    in other accounts) may read the group's packages, nobody else there; an EventBridge rule
+    announces each approval on an encrypted SNS topic and, with ``release_event_bus_arn``,
+    forwards it there.
 
     :param spec: the pipeline.
     :param vpc: the jobs' and the function's VPC. :param vpc_subnets: isolated subnets for
@@ -104,6 +108,8 @@ class FineTuningPipeline(Construct):
     :param log_retention: how long the function's logs are kept.
     :param training_bucket: the training zone (read).
     :param artifacts_bucket: the artifacts zone (base weights read, runs written).
+    :param curated_bucket: default none; the curated zone, read under the spec's
+        ``bias_probes_prefix`` (required with it).
     :param release_role_arns: default none; roles of other accounts allowed to read the
         group's packages (the prod release roles).
     :param release_event_bus_arn: default none; the event bus approvals are forwarded to.
@@ -127,6 +133,7 @@ class FineTuningPipeline(Construct):
         log_retention: logs.RetentionDays,
         training_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
+        curated_bucket: s3.IBucket | None = None,
         release_role_arns: Sequence[str] = (),
         release_event_bus_arn: str | None = None,
         retrain_schedule: str | None = None,
@@ -142,6 +149,11 @@ class FineTuningPipeline(Construct):
         missing = [f for f in CODE_FILES if not (code_dir / f).is_file()]
         if missing:
             raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")
+        if spec.bias_probes_prefix and curated_bucket is None:
+            raise ValueError(
+                f"FineTuningPipeline {spec.name}: bias_probes_prefix needs curated_bucket, the "
+                "zone the probe set is read from"
+            )
         if not vpc_subnets:
             raise ValueError("FineTuningPipeline: vpc_subnets must name at least one subnet")
         if (
@@ -186,6 +198,8 @@ class FineTuningPipeline(Construct):
         training_bucket.grant_read(self.role, f"{spec.dataset_prefix}*")
         artifacts_bucket.grant_read(self.role, f"{spec.base_model_prefix}*")
         artifacts_bucket.grant_read_write(self.role, f"{runs}*")
+        if spec.bias_probes_prefix and curated_bucket is not None:
+            curated_bucket.grant_read(self.role, f"{spec.bias_probes_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
         self._grant_job_permissions(stack, spec)
 
@@ -208,6 +222,7 @@ class FineTuningPipeline(Construct):
             SECURITY_GROUP: security_group.security_group_id,
             TRAINING_DATA: f"s3://{training_bucket.bucket_name}",
             ARTIFACTS: f"s3://{artifacts_bucket.bucket_name}",
+            **({CURATED_DATA: f"s3://{curated_bucket.bucket_name}"} if curated_bucket else {}),
             RECORD_EVALUATION: self.record_evaluation.function_arn,
             **{SUBNET.format(i): subnet.subnet_id for i, subnet in enumerate(vpc_subnets)},
         }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import Token
 
 from genai_constructs.gpu_memory import GPU_INSTANCES
+from genai_constructs.naming import SAFE_KEY_PREFIX
 from genai_constructs.validation import check_at_least, check_range
 
 # SageMaker's names of pipelines and model package groups (the shorter limit: 63).
@@ -63,6 +64,11 @@ class FineTuningSpec:
         tag can be pushed over by whoever may push to the repository.
     :param intended_use: default none (the model card rates its risk Unknown); what the
         model card says the model is for, from the use cases it serves.
+    :param bias_probes_prefix: default none (no bias evaluation); the curated-zone prefix of
+        the counterfactual probe set (JSON Lines, ``training/evaluate.py``) the evaluation
+        scores for gaps between groups.
+    :param max_bias_gap: the largest ROUGE-L gap between groups the gate registers (0-1;
+        with ``bias_probes_prefix`` only).
     :param job_tags: default none; tags of every job the pipeline starts (an owner's tag, so
         that policies of an account several owners share can tell their jobs apart).
     """
@@ -86,6 +92,8 @@ class FineTuningSpec:
     recipe_image: str | None = None
     job_tags: tuple[tuple[str, str], ...] = ()
     intended_use: IntendedUse | None = None
+    bias_probes_prefix: str | None = None
+    max_bias_gap: float = 0.1
 
     def __post_init__(self) -> None:
         owner = f"FineTuningSpec {self.name}"
@@ -104,6 +112,18 @@ class FineTuningSpec:
         check_range(owner, "max_runtime_hours", self.max_runtime_hours, 1, 72)
         check_range(owner, "epochs", self.epochs, 1, 20)
         check_range(owner, "lora_r", self.lora_r, 1, 256)
+        check_range(owner, "max_bias_gap", self.max_bias_gap, 0, 1)
+        probes = self.bias_probes_prefix
+        if (
+            probes is not None
+            and not Token.is_unresolved(probes)
+            and not SAFE_KEY_PREFIX.match(probes)
+        ):
+            raise ValueError(
+                f"{owner}: bias_probes_prefix '{probes}' is not a relative S3 key prefix; "
+                "allowed: segments of letters, digits and !_.*'()- (none starting with '.'), "
+                "each ending with '/', e.g. bias-probes/claims-summarizer/"
+            )
         check_at_least(owner, "batch_size", self.batch_size, 1)
         check_at_least(owner, "max_length", self.max_length, 16)
         instance = GPU_INSTANCES.get(self.training_instance)

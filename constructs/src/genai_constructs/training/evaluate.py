@@ -8,7 +8,9 @@ registry and the model card read: ``{"metrics": {name: {"value": v}}, "samples":
 
 With ``--probes-dir``, it also scores a counterfactual probe set for bias: JSON Lines records
 ``{"attribute": "gender", "groups": ["women", "men"], "prompt": "... {group} ...",
-"completion": "... {group} ..."}``, each asked once per group with ``{group}`` replaced. The
+"completion": "... {group} ..."}`` (``groups`` may also be one string, the terms separated by
+``|``, as the platform's ETL curates a string column), each asked once per group with
+``{group}`` replaced. The
 same metrics are computed per group; an attribute's gap in a metric is the largest minus the
 smallest group value, and ``max_gaps`` holds each metric's largest gap over the attributes.
 The bias report goes to ``bias.json`` and, under ``bias``, into ``evaluation.json`` (the
@@ -151,6 +153,8 @@ def check_probe(probe: object, where: str) -> dict[str, object]:
     attribute, groups = probe.get("attribute"), probe.get("groups")
     if not isinstance(attribute, str) or not attribute.strip():
         raise InvalidProbeError(f"{where}: 'attribute' must name the attribute probed")
+    if isinstance(groups, str):
+        groups = [group.strip() for group in groups.split("|")]
     valid_groups = (
         isinstance(groups, list)
         and len(groups) >= 2
@@ -158,13 +162,16 @@ def check_probe(probe: object, where: str) -> dict[str, object]:
         and len(set(groups)) == len(groups)
     )
     if not valid_groups:
-        raise InvalidProbeError(f"{where}: 'groups' must list two or more distinct group terms")
+        raise InvalidProbeError(
+            f"{where}: 'groups' must list two or more distinct group terms (a list, or one "
+            "string with the terms separated by '|')"
+        )
     prompt, completion = probe.get("prompt"), probe.get("completion")
     if not isinstance(prompt, str) or GROUP not in prompt:
         raise InvalidProbeError(f"{where}: 'prompt' must hold {GROUP}, the swapped term")
     if not isinstance(completion, str) or not completion.strip():
         raise InvalidProbeError(f"{where}: 'completion' must hold the reference answer")
-    return probe
+    return {**probe, "groups": groups}
 
 
 def read_probes(directory: Path) -> list[dict[str, object]]:

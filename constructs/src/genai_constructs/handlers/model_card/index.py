@@ -7,6 +7,9 @@ customer metadata, naming the package, so a reviewer approving it sees what was 
 It also records the run's lineage: the digest of the training data the run read
 (``dataset.json`` of its PrepareData step) and of the base weights it started from (the
 import's ``manifest.json``), in the card's training details and the package's metadata.
+Where the run evaluated bias (``bias`` in the report, from a counterfactual probe set), each
+attribute's gap per metric and the largest gaps become the card's bias metric group and the
+largest ROUGE-L gap the package's ``bias_max_rouge_l_gap``.
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -42,37 +45,85 @@ def read_report(s3: Any, uri: str) -> dict[str, Any]:
     return report
 
 
+def finite(value: Any, what: str) -> float:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value):
+        raise InvalidReportError(f"{what} is missing or not a finite number: {value!r}")
+    return float(value)
+
+
 def metric_values(report: dict[str, Any]) -> dict[str, float]:
+    metrics = report.get("metrics", {})
+    return {
+        name: finite(metrics.get(name, {}).get("value"), f"metric '{name}'") for name in METRICS
+    }
+
+
+def bias_values(report: dict[str, Any]) -> dict[str, float] | None:
+    """Each attribute's gap per metric (``<metric>_gap/<attribute>``) and the largest gaps
+    (``max_<metric>_gap``); None where the run evaluated no bias."""
+    bias = report.get("bias")
+    if bias is None:
+        return None
+    attributes = bias.get("attributes") if isinstance(bias, dict) else None
+    if not isinstance(attributes, dict) or not attributes:
+        raise InvalidReportError("the bias report names no attribute")
     values: dict[str, float] = {}
+    for attribute, entry in sorted(attributes.items()):
+        gaps = entry.get("gaps", {}) if isinstance(entry, dict) else {}
+        for name in METRICS:
+            what = f"bias gap '{name}' of attribute '{attribute}'"
+            values[f"{name}_gap/{attribute}"] = finite(gaps.get(name), what)
+    largest = bias.get("max_gaps", {})
     for name in METRICS:
-        value = report.get("metrics", {}).get(name, {}).get("value")
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
-            raise InvalidReportError(
-                f"metric '{name}' is missing or not a finite number: {value!r}"
-            )
-        values[name] = float(value)
+        values[f"max_{name}_gap"] = finite(largest.get(name), f"largest bias gap '{name}'")
     return values
 
 
+def bias_group(values: dict[str, float], probes: int) -> dict[str, Any]:
+    return {
+        "name": "bias",
+        "metric_data": [
+            {
+                "name": name,
+                "type": "number",
+                "value": value,
+                "notes": f"Largest minus smallest group score over {probes} counterfactual "
+                "probe(s) with the group terms swapped",
+            }
+            for name, value in values.items()
+        ],
+    }
+
+
 def with_evaluation(
-    content: dict[str, Any], values: dict[str, float], package_arn: str, uri: str, samples: int
+    content: dict[str, Any],
+    values: dict[str, float],
+    bias: dict[str, float] | None,
+    package_arn: str,
+    uri: str,
+    report: dict[str, Any],
 ) -> dict[str, Any]:
-    """The card content with this evaluation in place of any earlier pipeline evaluation."""
+    """The card content with this evaluation (and its bias gaps, where evaluated) in place of
+    any earlier pipeline evaluation."""
+    samples = int(report.get("samples", 0))
+    groups = [
+        {
+            "name": "quality",
+            "metric_data": [
+                {"name": name, "type": "number", "value": values[name], "notes": notes}
+                for name, notes in METRICS.items()
+            ],
+        }
+    ]
+    if bias is not None:
+        groups.append(bias_group(bias, int(report["bias"].get("probes", 0))))
     evaluation = {
         "name": EVALUATION_NAME,
         "evaluation_observation": f"Evaluate step of the pipeline, {samples} validation samples",
         "evaluation_job_arn": package_arn,
         "datasets": [uri],
-        "metric_groups": [
-            {
-                "name": "quality",
-                "metric_data": [
-                    {"name": name, "type": "number", "value": values[name], "notes": notes}
-                    for name, notes in METRICS.items()
-                ],
-            }
-        ],
+        "metric_groups": groups,
     }
     others = [
         entry
@@ -110,7 +161,7 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: Any = None) 
     card, package = event["model_card_name"], event["model_package_arn"]
     uri = event["evaluation_uri"]
     report = read_report(s3, uri)
-    values = metric_values(report)
+    values, bias = metric_values(report), bias_values(report)
     lineage = (event["dataset_uri"], event["base_weights_uri"])
     dataset, base = (read_report(s3, each) for each in lineage)
     digests = {
@@ -118,13 +169,14 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: Any = None) 
         "base_weights_sha256": digest_of(base, lineage[1]),
     }
     content = json.loads(sagemaker.describe_model_card(ModelCardName=card)["Content"])
-    updated = with_evaluation(content, values, package, uri, int(report.get("samples", 0)))
+    updated = with_evaluation(content, values, bias, package, uri, report)
     updated = with_lineage(updated, dataset, base, lineage)
     sagemaker.update_model_card(ModelCardName=card, Content=json.dumps(updated))
     sagemaker.update_model_package(
         ModelPackageArn=package,
         CustomerMetadataProperties={
             **{name: f"{value:.6g}" for name, value in values.items()},
+            **({} if bias is None else {"bias_max_rouge_l_gap": f"{bias['max_rouge_l_gap']:.6g}"}),
             **digests,
         },
     )
