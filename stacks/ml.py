@@ -96,6 +96,7 @@ class MLStack(Stack):
                 inputs.alert_emails,
                 "GPU endpoint alarms",
             )
+            mark(alarms, AssetKind.TOPIC, ENDPOINT_ALARMS)
             for entry in inputs.endpoints:
                 self.endpoints[entry.endpoint.name] = self._endpoint(
                     entry,
@@ -175,6 +176,9 @@ class MLStack(Stack):
         mark(pipeline.model_package_group, AssetKind.MODEL_PACKAGE_GROUP, spec.name)
         mark(pipeline.role, AssetKind.PIPELINE_ROLE, spec.name)
         mark(pipeline.record_evaluation.function, AssetKind.EVALUATION_FUNCTION, spec.name)
+        approvals = f"{spec.name}-approvals"
+        mark(pipeline.approvals, AssetKind.TOPIC, approvals)
+        mark(pipeline.approval_publisher, AssetKind.NOTIFIER_ROLE, f"{approvals}/{spec.name}")
         return pipeline
 
     def _recipe_image(self, repository: str, parameter_path: str) -> RecipeImage:
@@ -298,8 +302,10 @@ class MLStack(Stack):
         # Endpoints write data capture (and monitors their reports) to the artifacts zone: a
         # pipeline workload.
         Tags.of(endpoint.role).add(*names.PIPELINE_TAG)
-        if endpoint.monitor_role is not None:
-            Tags.of(endpoint.monitor_role).add(*names.PIPELINE_TAG)
+        if endpoint.monitor is not None:
+            Tags.of(endpoint.monitor.role).add(*names.PIPELINE_TAG)
+            publisher = endpoint.monitor.publisher
+            mark(publisher, AssetKind.NOTIFIER_ROLE, f"{ENDPOINT_ALARMS}/{config.name}-monitor")
         mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
         if endpoint.inference_component is not None:
             mark(endpoint.inference_component, AssetKind.INFERENCE_COMPONENT, config.name)
@@ -334,6 +340,9 @@ def fine_tuning_spec(entry: FineTuningInputs) -> FineTuningSpec:
         max_bias_gap=tuning.bias.max_rouge_l_gap if tuning.bias else FineTuningSpec.max_bias_gap,
     )
 
+
+# The topic of the GPU endpoints' alarms, as the catalog names it (topic/endpoint-alarms).
+ENDPOINT_ALARMS = "endpoint-alarms"
 
 # The model card's rating of each risk tier of a use case record.
 CARD_RATINGS = {RiskTier.MINIMAL: "Low", RiskTier.LIMITED: "Medium", RiskTier.HIGH: "High"}

@@ -1049,6 +1049,7 @@ def test_datasets_are_named_once_and_scheduled_only_when_there_are_some(tmp_path
         "lobs[claims].data: datasets repeat the name claims; allowed: one dataset per name"
     ]
     lob["data"]["datasets"] = []
+    del lob["ml"]["fine_tuning"][0]["bias"]  # its probes are a dataset
     assert problems(data, tmp_path) == [
         "lobs[claims].data: etl_schedule is set but there is no dataset; allowed: datasets first"
     ]

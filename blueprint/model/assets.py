@@ -42,6 +42,7 @@ class AssetKind(StrEnum):
     MODEL_IMPORT_ROLE = "model-import-role"
     MODEL_PACKAGE_GROUP = "model-package-group"
     MODEL_RELEASE_ROLE = "model-release-role"
+    NOTIFIER_ROLE = "notifier-role"
     PIPELINE = "pipeline"
     PIPELINE_ROLE = "pipeline-role"
     PROFILE = "profile"
@@ -58,6 +59,7 @@ class AssetKind(StrEnum):
     STAGED_TABLE = "staged-table"
     STUDIO_SPACE = "studio-space"
     STUDIO_USER = "studio-user"
+    TOPIC = "topic"
     TRAIL = "trail"
     VECTOR_BUCKET = "vector-bucket"
     VECTOR_COLLECTION = "vector-collection"
@@ -101,6 +103,8 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.MODEL_IMPORT_ROLE: "A base-weights import pipeline's role",
     AssetKind.MODEL_PACKAGE_GROUP: "A model package group",
     AssetKind.MODEL_RELEASE_ROLE: "The role of the function that releases approved models",
+    AssetKind.NOTIFIER_ROLE: "The role an EventBridge rule announces through "
+    "(`<topic>/<source>`: its topic, what it announces)",
     AssetKind.PIPELINE: "A fine-tuning pipeline",
     AssetKind.PIPELINE_ROLE: "A fine-tuning pipeline's execution role",
     AssetKind.PROFILE: "A use case's inference profile",
@@ -116,6 +120,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.STAGED_TABLE: "A dataset's Glue table as staged",
     AssetKind.STUDIO_SPACE: "A shared Studio space",
     AssetKind.STUDIO_USER: "A Studio user profile",
+    AssetKind.TOPIC: "A notification topic (`endpoint-alarms`, `<pipeline>-approvals`)",
     AssetKind.TRAIL: "The organization's trail",
     AssetKind.VECTOR_BUCKET: "A knowledge base's S3 Vectors bucket",
     AssetKind.VECTOR_COLLECTION: "A knowledge base's OpenSearch Serverless collection",

@@ -3,6 +3,7 @@ the template, and every validation message of their props."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -429,3 +430,72 @@ def test_an_endpoint_name_sagemaker_refuses_is_refused(name: str) -> None:
     )
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         Parts().endpoint(endpoint_name=name)
+
+
+def test_a_monitored_endpoint_announces_its_monitors_violations_and_failures() -> None:
+    """The monitoring jobs run as the monitor's own role; a rule on their state changes
+    publishes, through a notifier-tagged role, each job that found violations, failed or
+    stopped on the endpoint's alarm topic, naming the job and its exit message."""
+    parts = Parts()
+    served = parts.endpoint(
+        monitor=True, monitor_baseline_prefix="models/summarizer/serving/baseline/"
+    )
+    assert served.monitor is not None
+    template = Template.from_stack(parts.stack)
+    role = parts.stack.resolve(served.monitor.role.role_arn)
+    publisher = parts.stack.resolve(served.monitor.publisher.role_arn)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Processing Job State Change"],
+                "detail": {
+                    "RoleArn": [role],
+                    "$or": [
+                        {"ProcessingJobStatus": ["Failed", "Stopped"]},
+                        {"ExitMessage": [{"prefix": "CompletedWithViolations"}]},
+                    ],
+                },
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Ref": Match.string_like_regexp("^EndpointAlarms")},
+                        "RoleArn": publisher,
+                        "InputTransformer": Match.object_like(
+                            {
+                                "InputPathsMap": {
+                                    "detail-ProcessingJobName": "$.detail.ProcessingJobName",
+                                    "detail-ProcessingJobStatus": "$.detail.ProcessingJobStatus",
+                                    "detail-ExitMessage": "$.detail.ExitMessage",
+                                }
+                            }
+                        ),
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "Description": Match.string_like_regexp("announces the data-quality monitor"),
+            "Tags": Match.array_with([{"Key": "genai-platform:workload", "Value": "notifier"}]),
+        },
+    )
+    [definition] = template.find_resources("AWS::SageMaker::DataQualityJobDefinition").values()
+    properties = definition["Properties"]
+    assert properties["RoleArn"] == role
+    baseline = json.dumps(properties["DataQualityBaselineConfig"])
+    assert "models/summarizer/serving/baseline/constraints.json" in baseline
+    assert "models/summarizer/serving/baseline/statistics.json" in baseline
+
+
+def test_an_endpoint_without_a_monitor_has_no_monitor_rule() -> None:
+    parts = Parts()
+    served = parts.endpoint()
+    assert served.monitor is None
+    template = Template.from_stack(parts.stack)
+    template.resource_count_is("AWS::Events::Rule", 0)
+    template.resource_count_is("AWS::SageMaker::MonitoringSchedule", 0)

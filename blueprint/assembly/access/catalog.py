@@ -62,8 +62,8 @@ class Entry(BaseModel):
     # What an LOB environment must have for the entry to be asked there: Studio users (a
     # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
-    # GPU endpoints, a fine-tuning pipeline, an ETL (datasets, in the LOB's own account), a
-    # use case whose answers a person reviews.
+    # GPU endpoints, a fine-tuning pipeline (one with bias probes), an ETL (datasets, in the
+    # LOB's own account), a use case whose answers a person reviews.
     needs: list[
         Literal[
             "studio-users",
@@ -73,6 +73,7 @@ class Entry(BaseModel):
             "answer-apis",
             "endpoints",
             "fine-tuning",
+            "bias-probes",
             "etl",
             "human-review",
         ]
@@ -220,6 +221,8 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return placement.hosts(Layer.GENAI)
     if need == "fine-tuning":
         return bool(plan.fine_tuning(placement))
+    if need == "bias-probes":
+        return any(tuning.bias for tuning in plan.fine_tuning(placement))
     if need == "human-review":
         reviewed = [u for u in lob.genai.use_cases if u.record and u.record.human_review]
         return ML_ENGINEER in placement.personas and any(

@@ -226,6 +226,13 @@ def _answer_apis(selection: Selection, selector: str) -> list[Actor]:
     return _roles(selection, AssetKind.ANSWER_API_ROLE)
 
 
+@principal("notifier", "*")
+def _notifiers(selection: Selection, selector: str) -> list[Actor]:
+    """Each role an EventBridge rule announces through (a pipeline's approvals, an endpoint
+    monitor's violations); it serves ``<topic>/<source>``."""
+    return _roles(selection, AssetKind.NOTIFIER_ROLE)
+
+
 @principal("reviewer", "*")
 def _reviewers(selection: Selection, selector: str) -> list[Actor]:
     """Each reviewer role of a use case whose record asks for human review (it serves that

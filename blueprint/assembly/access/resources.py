@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from blueprint.assembly.access.chains import stack_arn
 from blueprint.assembly.access.ml_resources import MARKED, ML_RESOURCES, ResourceResolver
-from blueprint.assembly.access.registry import Registry
+from blueprint.assembly.access.registry import OWN, Registry
 from blueprint.assembly.access.selection import PROBE_FILE, PROBE_KEY, Actor, Selection, Target
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.model import names
@@ -139,6 +139,36 @@ def _dataset_objects(selection: Selection, which: str, actor: Actor | None) -> l
         for target in selection.objects(
             zone, f"{prefix(dataset.name)}{PROBE_FILE}", f"dataset-object/{which}/{dataset.name}"
         )
+    ]
+
+
+@resource("bias-probes", OWN, "*")
+def _bias_probes(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
+    """An object of a fine-tuning pipeline's bias probe dataset (under `datasets/<name>/` of
+    the curated zone): `own` the asking pipeline's, `*` every pipeline's."""
+    lob = selection.placement.lob
+    serves = None if which == "*" else (actor.serves if actor else "")
+    return [
+        target
+        for tuning in (lob.ml.fine_tuning if lob else [])
+        if tuning.bias_probes_prefix and serves in (None, tuning.name)
+        for target in selection.objects(
+            "curated", f"{tuning.bias_probes_prefix}{PROBE_FILE}", f"bias-probes/{tuning.name}"
+        )
+    ]
+
+
+@resource(AssetKind.TOPIC, *MARKED, OWN, "other")
+def _topics(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
+    """A notification topic: each, or the one named; `own` the one the asking notifier
+    announces on, `other` each but that one."""
+    if name not in (OWN, "other"):
+        return selection.marked(AssetKind.TOPIC, name)
+    own = actor.serves.split("/")[0] if actor and actor.serves else None
+    return [
+        target
+        for target in selection.marked(AssetKind.TOPIC, "*")
+        if (target.label == f"{AssetKind.TOPIC}/{own}") == (name == OWN)
     ]
 
 

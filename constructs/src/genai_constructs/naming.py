@@ -43,6 +43,9 @@ GOVERNANCE_FUNCTION_ACTIONS = (
     "lambda:UntagResource",
     "lambda:Update*",
 )
+# The roles EventBridge rules announce through (approvals, monitor findings): the only ones
+# under the boundary that may publish to the account's topics.
+NOTIFIER_TAG = (WORKLOAD_TAG_KEY, "notifier")
 # The delivery pipeline's roles: the only ones that may assume the deployment (CDK bootstrap)
 # roles of the accounts.
 DELIVERY_TAG = (WORKLOAD_TAG_KEY, "delivery")

@@ -21,6 +21,11 @@ from genai_constructs.compliance import (
     acknowledge_scoped_policy,
     in_every_framework,
 )
+from genai_constructs.endpoint_monitor import (
+    DataQualityMonitor,
+    MonitorNetwork,
+    data_quality_monitor,
+)
 from genai_constructs.endpoint_reference import (
     IGpuEndpoint,
     NamedEndpoint,
@@ -30,18 +35,8 @@ from genai_constructs.endpoint_reference import (
 from genai_constructs.fine_tuning.jobs import volume_key
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
-from genai_constructs.sagemaker_sdk import image_uri
 
 VARIANT = "AllTraffic"
-MONITOR_INSTANCE = "ml.m5.xlarge"
-
-
-# Where the data-quality reports go, under the endpoint's capture prefix.
-MONITORING_REPORTS = "monitoring"
-
-
-def monitor_image_uri(region: str) -> str:
-    return image_uri("model-monitor", region)
 
 
 class GpuEndpoint(Construct):
@@ -58,7 +53,8 @@ class GpuEndpoint(Construct):
     :param min_instances: 0 or more. :param max_instances: at least min and 1.
     :param invocations_per_instance: default 20; the scaling target.
     :param latency_alarm_ms: default 10000; p90 model latency that raises the alarm.
-    :param monitor: default ``False``; add an hourly data-quality monitoring schedule.
+    :param monitor: default ``False``; add an hourly data-quality monitoring schedule whose
+        violations and failures are announced on ``alarm_topic`` (``endpoint_monitor``).
     :param monitor_baseline_prefix: default none; where in ``model_bucket`` the monitor finds
         ``statistics.json`` and ``constraints.json`` of its baseline (a fine-tuned model's
         release carries the baseline its pipeline computed).
@@ -123,8 +119,6 @@ class GpuEndpoint(Construct):
             description="Serves the endpoint's model: reads its files, writes its captures",
             assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
-        self.monitor_role: iam.Role | None = None
-        self.data_quality: sm.CfnDataQualityJobDefinition | None = None
         model_bucket.grant_read(self.role, f"{model_prefix}*")
         capture_bucket.grant_put(self.role, f"{capture_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
@@ -150,19 +144,24 @@ class GpuEndpoint(Construct):
         self.inference_component: sm.CfnInferenceComponent | None = None
         self._autoscaling(stack, min_instances, max_instances, invocations_per_instance)
 
-        # Operations: alarms and, in production, data-quality monitoring.
+        # Operations: alarms and, in production, data-quality monitoring with its own alarm.
         self._alarms(alarm_topic, latency_alarm_ms)
+        self.monitor: DataQualityMonitor | None = None
         if monitor:
-            self._monitoring(
-                stack, capture_bucket, capture_prefix, encryption_key, self._subnets, security_group
+            self.monitor = data_quality_monitor(
+                self,
+                endpoint_name=self.endpoint_name,
+                captures=(capture_bucket, capture_prefix),
+                encryption_key=encryption_key,
+                network=MonitorNetwork(self._subnets, security_group),
+                alarm_topic=alarm_topic,
+                baseline=(
+                    (model_bucket, monitor_baseline_prefix)
+                    if monitor_baseline_prefix is not None
+                    else None
+                ),
             )
-            if monitor_baseline_prefix is not None:
-                self._baseline(model_bucket, monitor_baseline_prefix)
         acknowledge_scoped_policy(self.role, "the endpoint's model files and its captures")
-        if self.monitor_role is not None:
-            acknowledge_scoped_policy(
-                self.monitor_role, "monitoring the endpoint: its captures and its reports"
-            )
 
     @staticmethod
     def from_endpoint_name(
@@ -392,97 +391,3 @@ class GpuEndpoint(Construct):
                 threshold=threshold,
             )
             self.alarms.append(alarm)
-
-    def _baseline(self, bucket: s3.IBucket, prefix: str) -> None:
-        """The monitor compares the captures with the baseline its model was trained on."""
-        assert self.monitor_role is not None and self.data_quality is not None
-        bucket.grant_read(self.monitor_role, f"{prefix}*")
-        baseline = sm.CfnDataQualityJobDefinition
-        self.data_quality.data_quality_baseline_config = baseline.DataQualityBaselineConfigProperty(
-            constraints_resource=baseline.ConstraintsResourceProperty(
-                s3_uri=bucket.s3_url_for_object(f"{prefix}constraints.json")
-            ),
-            statistics_resource=baseline.StatisticsResourceProperty(
-                s3_uri=bucket.s3_url_for_object(f"{prefix}statistics.json")
-            ),
-        )
-
-    def _monitoring(
-        self,
-        stack: Stack,
-        bucket: s3.IBucket,
-        prefix: str,
-        key: kms.IKey,
-        subnets: list[str],
-        security_group: ec2.ISecurityGroup,
-    ) -> None:
-        # Its own role: it reads the captures and writes reports beside them; the endpoint's
-        # role only adds captures, and neither can delete them.
-        self.monitor_role = iam.Role(
-            self,
-            "MonitorRole",
-            description="Data-quality monitoring: reads the captures, writes its reports",
-            assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
-        )
-        bucket.grant_read(self.monitor_role, f"{prefix}*")
-        bucket.grant_put(self.monitor_role, f"{prefix}{MONITORING_REPORTS}/*")
-        key.grant_encrypt_decrypt(self.monitor_role)
-        grant_sagemaker_runtime(self.monitor_role, stack, [monitor_image_uri(stack.region)])
-        name = f"{stack.stack_name}-{self.node.id}"[:56]
-        self.data_quality = definition = sm.CfnDataQualityJobDefinition(
-            self,
-            "DataQuality",
-            job_definition_name=f"{name}-dq",
-            role_arn=self.monitor_role.role_arn,
-            data_quality_app_specification=sm.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
-                image_uri=monitor_image_uri(stack.region)
-            ),
-            data_quality_job_input=sm.CfnDataQualityJobDefinition.DataQualityJobInputProperty(
-                endpoint_input=sm.CfnDataQualityJobDefinition.EndpointInputProperty(
-                    endpoint_name=self.endpoint_name, local_path="/opt/ml/processing/input"
-                )
-            ),
-            data_quality_job_output_config=sm.CfnDataQualityJobDefinition.MonitoringOutputConfigProperty(
-                kms_key_id=key.key_arn,
-                monitoring_outputs=[
-                    sm.CfnDataQualityJobDefinition.MonitoringOutputProperty(
-                        s3_output=sm.CfnDataQualityJobDefinition.S3OutputProperty(
-                            local_path="/opt/ml/processing/output",
-                            s3_uri=bucket.s3_url_for_object(f"{prefix}{MONITORING_REPORTS}"),
-                            s3_upload_mode="EndOfJob",
-                        )
-                    )
-                ],
-            ),
-            job_resources=sm.CfnDataQualityJobDefinition.MonitoringResourcesProperty(
-                cluster_config=sm.CfnDataQualityJobDefinition.ClusterConfigProperty(
-                    instance_count=1,
-                    instance_type=MONITOR_INSTANCE,
-                    volume_size_in_gb=20,
-                    volume_kms_key_id=key.key_arn,
-                )
-            ),
-            network_config=sm.CfnDataQualityJobDefinition.NetworkConfigProperty(
-                enable_network_isolation=True,
-                enable_inter_container_traffic_encryption=True,
-                vpc_config=sm.CfnDataQualityJobDefinition.VpcConfigProperty(
-                    security_group_ids=[security_group.security_group_id], subnets=subnets
-                ),
-            ),
-            stopping_condition=sm.CfnDataQualityJobDefinition.StoppingConditionProperty(
-                max_runtime_in_seconds=3300
-            ),
-        )
-        schedule = sm.CfnMonitoringSchedule(
-            self,
-            "Monitoring",
-            monitoring_schedule_name=f"{name}-schedule",
-            monitoring_schedule_config=sm.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=f"{name}-dq",
-                monitoring_type="DataQuality",
-                schedule_config=sm.CfnMonitoringSchedule.ScheduleConfigProperty(
-                    schedule_expression="cron(0 * ? * * *)"
-                ),
-            ),
-        )
-        schedule.node.add_dependency(definition)

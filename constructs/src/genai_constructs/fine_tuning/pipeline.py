@@ -47,7 +47,7 @@ from genai_constructs.fine_tuning.model_card import model_card
 from genai_constructs.fine_tuning.spec import FineTuningSpec
 from genai_constructs.function import PlatformFunction
 from genai_constructs.grants import grant
-from genai_constructs.naming import pascal, pipeline_runs_prefix
+from genai_constructs.naming import NOTIFIER_TAG, pascal, pipeline_runs_prefix
 from genai_constructs.principals import own_account_service
 from genai_constructs.sagemaker_access import grant_sagemaker_runtime
 from genai_constructs.sagemaker_sdk import image_uri
@@ -149,11 +149,6 @@ class FineTuningPipeline(Construct):
         missing = [f for f in CODE_FILES if not (code_dir / f).is_file()]
         if missing:
             raise ValueError(f"FineTuningPipeline: {code_dir} lacks {', '.join(missing)}")
-        if spec.bias_probes_prefix and curated_bucket is None:
-            raise ValueError(
-                f"FineTuningPipeline {spec.name}: bias_probes_prefix needs curated_bucket, the "
-                "zone the probe set is read from"
-            )
         if not vpc_subnets:
             raise ValueError("FineTuningPipeline: vpc_subnets must name at least one subnet")
         if (
@@ -172,6 +167,11 @@ class FineTuningPipeline(Construct):
                 f"FineTuningPipeline: recipe_image '{image}' is not pinned by digest; allowed: "
                 "REPOSITORY_URI@sha256:<64 hex digits> (whoever may push a tag could change "
                 "what the pipeline runs as its role)"
+            )
+        if spec.bias_probes_prefix and curated_bucket is None:
+            raise ValueError(
+                f"FineTuningPipeline {spec.name}: bias_probes_prefix needs curated_bucket, the "
+                "zone the probe set is read from"
             )
         stack = Stack.of(self)
 
@@ -265,6 +265,8 @@ class FineTuningPipeline(Construct):
             description=f"EventBridge: announces {spec.name} approvals and forwards them",
             assumed_by=own_account_service(self, "events.amazonaws.com"),
         )
+        # The account's boundary lets only roles so tagged publish to its topics.
+        Tags.of(self.approval_publisher).add(*NOTIFIER_TAG)
         self.approval_rule = events.Rule(
             self,
             "ApprovalRule",

@@ -13,6 +13,7 @@ from genai_constructs.naming import (
     GOVERNANCE_CHANGES,
     GOVERNANCE_CONFIGURATOR_TAG,
     GOVERNANCE_FUNCTION_ACTIONS,
+    NOTIFIER_TAG,
     OBSERVED_METRICS_SUFFIX,
 )
 
@@ -150,6 +151,18 @@ def boundary_document(
                 actions=[f"{service}:*" for service in (*BOUNDARY_SERVICES, *extra_services)],
                 resources=["*"],
             ),
+            # Notifications only: the roles EventBridge rules announce through (approvals,
+            # monitor findings) publish, to the topic their own policy names; nobody else
+            # under the boundary publishes, and nobody creates, subscribes to or changes a
+            # topic. (Any resource: the boundary must stay under IAM's 6,144 characters.)
+            iam.PolicyStatement(
+                sid="AllowNotifierPublish",
+                actions=["sns:Publish"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {f"aws:PrincipalTag/{NOTIFIER_TAG[0]}": NOTIFIER_TAG[1]}
+                },
+            ),
             # The trail's event history and settings, read only and by the auditors alone:
             # nobody under the boundary creates, changes or stops a trail.
             *(
@@ -170,7 +183,7 @@ def boundary_document(
                 if trail_readers
             ),
             iam.PolicyStatement(
-                sid="AllowIamReadAndPassRoleToPlatformServices",
+                sid="AllowIamReadAndPassRole",
                 actions=["iam:Get*", "iam:List*", "iam:PassRole"],
                 resources=["*"],
             ),
