@@ -41,20 +41,23 @@ from genai_constructs.bedrock import (
     PromptSpec,
 )
 from genai_constructs.compliance import acknowledge, acknowledge_role_policy, nag_reference
+from genai_constructs.grants import grant
 from genai_constructs.guarded_endpoint import MAX_INPUT_CHARS, GuardedEndpoint
 from genai_constructs.invocation_logging import ModelInvocationLogging
 from genai_constructs.knowledge_base import Chunking as DataSourceChunking
 from genai_constructs.knowledge_base import GovernedKnowledgeBase
 from genai_constructs.naming import (
     DELIVERY_TAG,
+    evaluation_candidates_prefix,
     feedback_prefix,
     observed_metric_namespace,
     pascal,
     rag_evaluation_parameter,
     rag_reports_prefix,
+    review_decisions_prefix,
     review_prefix,
 )
-from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation, ReviewDesk
 from genai_constructs.rag.answer_api import Feedback
 from genai_constructs.retention import log_retention
 from genai_constructs.serving import GpuEndpoint
@@ -176,6 +179,7 @@ class GenAIStack(Stack):
         self.ingestions = self._ingestions(inputs, security)
         self.answer_apis: dict[str, AnswerApi] = {}
         self.reviewers: dict[str, iam.Role] = {}
+        self.review_desks: dict[str, ReviewDesk] = {}
         self.evaluations: dict[str, RagEvaluation] = {}
         rag_use_cases = [use for use in inputs.use_cases if use.knowledge_bases]
         if rag_use_cases:
@@ -307,6 +311,7 @@ class GenAIStack(Stack):
             access.attach_to_role(api.role)
             if reviewer is not None:
                 self.reviewers[use.name] = api.add_reviewer("Reviewer", reviewer)
+                self._review_desk(use.name, api, common, inputs.parameter_path)
             api.monitor(
                 use_case=use.name,
                 namespace=observed_metric_namespace(inputs.metric_namespace),
@@ -435,6 +440,37 @@ class GenAIStack(Stack):
             for entry in inputs.guarded_endpoints
         }
 
+    def _review_desk(
+        self, use_case: str, api: AnswerApi, common: dict[str, Any], parameter_path: str
+    ) -> None:
+        """Where the use case's reviewers record their decisions and export the reviewed
+        answers as evaluation questions; the reviewer reads its published URL."""
+        assert api.feedback is not None
+        desk = ReviewDesk(
+            self,
+            f"UseCase{pascal(use_case)}ReviewDesk",
+            feedback=api.feedback,
+            decisions_prefix=review_decisions_prefix(use_case),
+            candidates_prefix=evaluation_candidates_prefix(use_case),
+            encryption_key=common["encryption_key"],
+            vpc=common["vpc"],
+            log_retention=common["log_retention"],
+        )
+        # It writes the artifacts zone, which takes writes from pipeline principals only.
+        Tags.of(desk.role).add(*names.PIPELINE_TAG)
+        reviewer = self.reviewers[use_case]
+        desk.grant_invoke(reviewer)
+        desk.grant_read_candidates(reviewer)
+        url_parameter = f"{parameter_path}/{review_desk_url(use_case)}".lstrip("/")
+        grant(
+            reviewer,
+            actions=["ssm:GetParameter"],
+            resource_arns=[
+                self.format_arn(service="ssm", resource="parameter", resource_name=url_parameter)
+            ],
+        )
+        self.review_desks[use_case] = desk
+
     def _publish(self, inputs: GenAIInputs) -> None:
         """Each ID under ``/genai-platform/<lob>/<environment>/`` and as an output; the
         applications of the environment may read them."""
@@ -458,6 +494,8 @@ class GenAIStack(Stack):
             )
         for name, api in self.answer_apis.items():
             values[f"answer-apis/{name}/url"] = (api.url_text, f"Answer API of {name}")
+        for name, desk in self.review_desks.items():
+            values[review_desk_url(name)] = (desk.url_text, f"Review desk of {name}")
         for name, guarded in self.guarded_endpoints.items():
             values[f"guarded-endpoints/{name}/url"] = (
                 guarded.url_text,
@@ -544,6 +582,9 @@ class GenAIStack(Stack):
             mark(api.role, AssetKind.ANSWER_API_ROLE, name)
         for name, reviewer in self.reviewers.items():
             mark(reviewer, AssetKind.REVIEWER_ROLE, name)
+        for name, desk in self.review_desks.items():
+            mark(desk.function.function, AssetKind.REVIEW_DESK, name)
+            mark(desk.role, AssetKind.REVIEW_DESK_ROLE, name)
         for name, guarded in self.guarded_endpoints.items():
             mark(guarded.function.function, AssetKind.GUARDED_ENDPOINT, name)
             mark(guarded.role, AssetKind.GUARDED_ENDPOINT_ROLE, name)
@@ -555,6 +596,11 @@ class GenAIStack(Stack):
             mark(logging.dead_letters, AssetKind.INVOCATION_LOGS, "dead-letters")
             mark(logging.function.role, AssetKind.LOGGING_ROLE, "invocation-logging")
             mark(logging.function.function, AssetKind.LOGGING_FUNCTION, "invocation-logging")
+
+
+def review_desk_url(use_case: str) -> str:
+    """Where a use case's review desk URL is published, under the environment's path."""
+    return f"review-desks/{use_case}/url"
 
 
 def use_case_system(inputs: GenAIInputs, use: UseCaseInputs) -> AiSystem:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from blueprint.assembly.access.question import Questions
 from blueprint.model.sections.genai import NoChunking
 from genai_constructs.checks.rules import RULES, signed_requests_only
 from genai_constructs.handlers.answer import index as answer_handler
@@ -228,14 +229,15 @@ def test_eventbridge_may_use_the_logs_key_only_where_it_queues_ingestions(
 
 
 def test_the_answer_api_takes_signed_requests_only(example: Synthesized) -> None:
-    """One function URL per answer API, and one per GPU endpoint a use case calls (claims's, in
-    nonprod and prod), every one with IAM auth."""
+    """One function URL per answer API, one per GPU endpoint a use case calls (claims's, in
+    nonprod and prod) and one per review desk (claims-assistant's, in each of its three
+    environments), every one with IAM auth."""
     urls = [
         url
         for stack in example.stack_names()
         for url in resources(example, stack, "AWS::Lambda::Url").values()
     ]
-    assert len(urls) == len(KB_ENVIRONMENTS) + 2
+    assert len(urls) == len(KB_ENVIRONMENTS) + 2 + 3
     assert {url["Properties"]["AuthType"] for url in urls} == {"AWS_IAM"}
     # The platform's pack, which fails synthesis, refuses any other.
     assert signed_requests_only.RULE in RULES
@@ -270,6 +272,42 @@ def test_the_evaluation_reads_what_the_stack_configures(example: Synthesized) ->
         "context_precision": 0.5,
     }
     assert function["Properties"]["Timeout"] == 900
+
+
+def test_the_review_desk_keeps_what_its_handler_reads(
+    example: Synthesized, example_access: Questions
+) -> None:
+    """The desk's function works on the use case's review items in the artifacts zone; its
+    reviewers find its URL where the platform publishes it, and nothing else published."""
+    function = one(example, "claims-prod-genai", "AWS::Lambda::Function", "ReviewDesk")
+    properties = function["Properties"]
+    assert properties["Handler"] == "genai_constructs.handlers.review_desk.index.handler"
+    assert properties["VpcConfig"]["SubnetIds"]
+    env = environment_of(function)
+    assert {k: v for k, v in env.items() if k.endswith("PREFIX")} == {
+        "REVIEW_PREFIX": "review/claims-assistant/",
+        "DECISIONS_PREFIX": "review-decisions/claims-assistant/",
+        "CANDIDATES_PREFIX": "evaluation-candidates/claims-assistant/",
+    }
+    template = example.template_json("claims-prod-genai")
+    reviewer = next(
+        f"claims-prod-genai/{k}"
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "AnswerApiReviewer" in k
+    )
+    root = "arn:aws:ssm:eu-west-1:666666666666:parameter/genai-platform/claims/prod"
+    for parameter, expected in (
+        ("review-desks/claims-assistant/url", "allow"),
+        ("answer-apis/claims-assistant/url", "deny"),
+    ):
+        answer = example_access.ask(reviewer, "ssm:GetParameter", f"{root}/{parameter}")
+        assert answer.decision == expected, (parameter, answer.reasons)
+    assert not [
+        f
+        for stack in ("marketing-prod-genai", "research-prod-genai")
+        for f in resources(example, stack, "AWS::Lambda::Function")
+        if "ReviewDesk" in f
+    ], "only a use case whose record asks for human review has a desk"
 
 
 # --- the release gate -----------------------------------------------------------------------
@@ -308,6 +346,7 @@ def test_every_id_is_published_under_the_documented_path(example: Synthesized) -
         f"{root}/answer-apis/claims-assistant/url",
         f"{root}/rag-evaluations/claims-assistant/function-arn",
         f"{root}/guarded-endpoints/claims-summarizer/url",
+        f"{root}/review-desks/claims-assistant/url",
     }
     outputs = example.template_json("claims-prod-genai")["Outputs"]
     described = {o["Description"].rsplit("(", 1)[1].rstrip(")") for o in outputs.values()}

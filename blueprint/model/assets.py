@@ -51,6 +51,8 @@ class AssetKind(StrEnum):
     RAG_EVALUATION = "rag-evaluation"
     RAG_EVALUATION_ROLE = "rag-evaluation-role"
     REVIEWER_ROLE = "reviewer-role"
+    REVIEW_DESK = "review-desk"
+    REVIEW_DESK_ROLE = "review-desk-role"
     RECIPE_BUILD = "recipe-build"
     RECIPE_BUILD_STARTER = "recipe-build-starter"
     RECIPE_BUILDER = "recipe-builder"
@@ -75,6 +77,8 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     "scales to zero",
     AssetKind.REVIEWER_ROLE: "The role a use case's reviewers become to read its flagged answers "
     "and ratings",
+    AssetKind.REVIEW_DESK: "A use case's review desk function (decisions and their export)",
+    AssetKind.REVIEW_DESK_ROLE: "The role of a use case's review desk function",
     AssetKind.GUARDED_ENDPOINT: "The function that serves a GPU endpoint behind the guardrail",
     AssetKind.GUARDED_ENDPOINT_ROLE: "The role of the function serving a GPU endpoint behind the "
     "guardrail",

@@ -20,7 +20,7 @@ from aws_cdk.assertions import Match, Template
 from conftest import assert_grants_attached, new_stack
 from genai_constructs.bedrock import GovernedGuardrail
 from genai_constructs.knowledge_base import Chunking, GovernedKnowledgeBase, S3VectorStore
-from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
+from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation, ReviewDesk
 from genai_constructs.rag.answer_api import AnswerThresholds, Feedback
 
 EMBEDDING = "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
@@ -495,6 +495,86 @@ def test_a_feedback_prefix_that_is_no_prefix_is_refused(prefix: str) -> None:
     message = message.replace("prefix", "review_prefix", 1)
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         Feedback(bucket=parts.reports, prefix="feedback/", data_key=parts.key, review_prefix=prefix)
+
+
+def review_desk(parts: Parts, feedback: Feedback, **props: object) -> ReviewDesk:
+    settings: dict[str, object] = {
+        "feedback": feedback,
+        "decisions_prefix": "review-decisions/assistant/",
+        "candidates_prefix": "evaluation-candidates/assistant/",
+        "encryption_key": parts.key,
+        "vpc": parts.vpc,
+        "log_retention": RETENTION,
+        **props,
+    }
+    return ReviewDesk(parts.stack, "Desk", **settings)  # type: ignore[arg-type]
+
+
+def reviewed_feedback(parts: Parts) -> Feedback:
+    return Feedback(
+        bucket=parts.reports,
+        prefix="feedback/assistant/",
+        data_key=parts.key,
+        review_prefix="review/assistant/",
+    )
+
+
+def test_the_review_desk_reads_the_items_and_keeps_decisions_and_exports_only() -> None:
+    parts = Parts()
+    feedback = reviewed_feedback(parts)
+    api = parts.answer_api(feedback=feedback)
+    reviewer = api.add_reviewer("Reviewer", iam.AccountRootPrincipal())
+    desk = review_desk(parts, feedback)
+    desk.grant_invoke(reviewer)
+    desk.grant_read_candidates(reviewer)
+    template = parts.template()
+    desk_role = parts.stack.resolve(desk.role.role_arn)["Fn::GetAtt"][0]
+    [statements] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": desk_role}]
+    ]
+    by_sid = {statement.get("Sid"): statement for statement in statements}
+    assert set(by_sid["ReadTheItemsAndDecisions"]["Resource"]) == {
+        "arn:aws:s3:::artifacts/review/assistant/*",
+        "arn:aws:s3:::artifacts/review-decisions/assistant/*",
+    }
+    assert set(by_sid["KeepTheDecisionsAndExports"]["Resource"]) == {
+        "arn:aws:s3:::artifacts/review-decisions/assistant/*",
+        "arn:aws:s3:::artifacts/evaluation-candidates/assistant/*",
+    }
+    assert by_sid["ListTheDecisions"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["review-decisions/assistant/*"]}
+    }
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
+    reviewer_id = parts.stack.get_logical_id(reviewer.node.default_child)  # type: ignore[arg-type]
+    resources = template.to_json()["Resources"]
+    granted = [
+        statement
+        for arn in resources[reviewer_id]["Properties"]["ManagedPolicyArns"]
+        if "Ref" in arn
+        for statement in resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {json.dumps(statement["Action"]) for statement in granted}
+    assert actions == {
+        '"lambda:InvokeFunctionUrl"',
+        '"lambda:InvokeFunction"',
+        '"s3:GetObject"',
+        '"kms:Decrypt"',
+    }
+    assert_grants_attached(template, parts.stack, reviewer)
+
+
+def test_a_review_desk_needs_a_review_prefix_and_prefixes() -> None:
+    parts = Parts()
+    unreviewed = Feedback(bucket=parts.reports, prefix="feedback/a/", data_key=parts.key)
+    with pytest.raises(ValueError, match=r"^ReviewDesk: feedback has no review_prefix"):
+        review_desk(parts, unreviewed)
+    for prop, prefix in (("candidates_prefix", "exports"), ("decisions_prefix", "/d/")):
+        parts = Parts()
+        message = f"ReviewDesk: {prop} '{prefix}' must end with '/' and hold no leading '/'"
+        with pytest.raises(ValueError, match="^" + re.escape(message)):
+            review_desk(parts, reviewed_feedback(parts), **{prop: prefix})
 
 
 def test_answer_thresholds_refuse_what_no_alarm_could_mean() -> None:

@@ -11,7 +11,11 @@ from blueprint.assembly.access.selection import Actor, Selection
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.model import names
 from blueprint.model.assets import AssetKind
-from genai_constructs.naming import merged_models_prefix, observed_metric_namespace
+from genai_constructs.naming import (
+    merged_models_prefix,
+    observed_metric_namespace,
+    review_decisions_prefix,
+)
 
 ContextResolver = Callable[[Selection, str, Actor | None], tuple[Symbol, ...]]
 CONTEXT: Registry[ContextResolver] = Registry("context value")
@@ -55,6 +59,13 @@ def _profiles(selection: Selection, actor: Actor | None, own: bool) -> tuple[Sym
         for asset in selection.assets(AssetKind.STUDIO_USER, "*")
         if (asset.name == serves) == own
     )
+
+
+@value("own-decisions")
+def _own_decisions(selection: Selection, argument: str, actor: Actor | None) -> tuple[Symbol, ...]:
+    """The prefix of the decisions the asking review desk keeps (its use case's)."""
+    serves = actor.serves if actor is not None else None
+    return (text(review_decisions_prefix(serves)),) if serves else ()
 
 
 @value("own-profile")

@@ -6,7 +6,6 @@ grammar's entry."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from blueprint.assembly.access.registry import OWN, Registry
 from blueprint.assembly.access.selection import (
@@ -29,13 +28,10 @@ from genai_constructs.naming import (
     MLFLOW_ARTIFACTS_PREFIX,
     ImageRepository,
     base_model_prefix,
-    feedback_prefix,
     merged_models_prefix,
     model_releases_prefix,
     parameter_path,
     pipeline_runs_prefix,
-    rag_reports_prefix,
-    review_prefix,
 )
 
 ResourceResolver = Callable[[Selection, str, Actor | None], list[Target]]
@@ -414,87 +410,3 @@ def _model_packages(selection: Selection, name: str, actor: Actor | None) -> lis
         )
         for group in selection.assets(AssetKind.MODEL_PACKAGE_GROUP, name)
     ]
-
-
-# --- RAG ------------------------------------------------------------------------------------
-
-
-@resource("kb-documents", "*", OWN, "promoted")
-def _kb_documents(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """A document under each knowledge base's source prefix of the curated zone: `own` the
-    asking knowledge base's, `promoted` each the LOB promotes to the hub."""
-    own = actor.serves if actor is not None and which == OWN else None
-    lob = selection.placement.lob
-    if which == "promoted":
-        knowledge_bases = selection.plan.promoted_knowledge_bases(lob) if lob else []
-    else:
-        knowledge_bases = selection.plan.knowledge_bases(selection.placement)
-    return [
-        target
-        for kb in knowledge_bases
-        if own in (None, kb.name)
-        for target in selection.objects(
-            "curated", f"{kb.source_prefix}document.pdf", f"kb-documents/{kb.name}"
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class RagObject:
-    """A kind of a use case's RAG objects: its zone, an object's key, which use cases have it."""
-
-    zone: str
-    key: Callable[[UseCase], str]
-    has: Callable[[UseCase], bool] = lambda use: True
-
-
-RAG_OBJECTS: dict[str, RagObject] = {
-    "evaluation-questions": RagObject("curated", lambda use: use.evaluation_questions_key),
-    "rag-reports": RagObject("artifacts", lambda use: f"{rag_reports_prefix(use.name)}report.json"),
-    "answer-feedback": RagObject(
-        "artifacts",
-        lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
-        lambda use: use.rag.answer_api,
-    ),
-    "review-items": RagObject(
-        "artifacts",
-        lambda use: f"{review_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
-        lambda use: use.rag.answer_api and bool(use.record and use.record.human_review),
-    ),
-}
-
-
-def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[Target]:
-    """An object of ``kind`` of each use case (``actor``'s role: its own) that has one."""
-    lob, found = selection.placement.lob, RAG_OBJECTS[kind]
-    return [
-        target
-        for use in (lob.genai.use_cases if lob else [])
-        if use.knowledge_bases and found.has(use) and (actor is None or actor.serves == use.name)
-        for target in selection.objects(found.zone, found.key(use), f"{kind}/{use.name}")
-    ]
-
-
-@resource("evaluation-questions", "*", OWN)
-def _evaluation_questions(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """The question set of each use case's RAG evaluation; `own` the asking evaluation's."""
-    return _rag_objects(selection, "evaluation-questions", actor if which == OWN else None)
-
-
-@resource("answer-feedback", "*", OWN)
-def _answer_feedback(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An object of the ratings of each use case's answers; `own` the asking answer API's."""
-    return _rag_objects(selection, "answer-feedback", actor if which == OWN else None)
-
-
-@resource("review-items", "*", OWN)
-def _review_items(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An answer waiting for review of each use case whose record asks for human review;
-    `own` the asking answer API's or reviewer's."""
-    return _rag_objects(selection, "review-items", actor if which == OWN else None)
-
-
-@resource("rag-reports", "*", OWN)
-def _rag_reports(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An object of each use case's RAG evaluation reports; `own` the asking evaluation's."""
-    return _rag_objects(selection, "rag-reports", actor if which == OWN else None)

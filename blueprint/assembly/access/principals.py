@@ -226,6 +226,12 @@ def _answer_apis(selection: Selection, selector: str) -> list[Actor]:
     return _roles(selection, AssetKind.ANSWER_API_ROLE)
 
 
+@principal("review-desk", "*")
+def _review_desks(selection: Selection, selector: str) -> list[Actor]:
+    """Each review desk function's role (it serves its use case)."""
+    return _roles(selection, AssetKind.REVIEW_DESK_ROLE)
+
+
 @principal("notifier", "*")
 def _notifiers(selection: Selection, selector: str) -> list[Actor]:
     """Each role an EventBridge rule announces through (a pipeline's approvals, an endpoint

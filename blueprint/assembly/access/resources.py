@@ -1,12 +1,14 @@
 """The catalog's resource selectors (``resource:``): what is asked for, in the environment's
 account unless the kind says otherwise. One function per kind, its docstring the grammar's
-entry; the ML and GenAI layers' kinds are in ``ml_resources``, and every other kind the
+entry; the ML and GenAI layers' kinds are in ``ml_resources`` and ``rag_resources``, and
+every other kind the
 platform marks (``blueprint.model.assets.AssetKind``) selects the resources marked so."""
 
 from __future__ import annotations
 
 from blueprint.assembly.access.chains import stack_arn
 from blueprint.assembly.access.ml_resources import MARKED, ML_RESOURCES, ResourceResolver
+from blueprint.assembly.access.rag_resources import RAG_RESOURCES
 from blueprint.assembly.access.registry import OWN, Registry
 from blueprint.assembly.access.selection import PROBE_FILE, PROBE_KEY, Actor, Selection, Target
 from blueprint.assembly.access.symbols import Symbol, text
@@ -17,6 +19,7 @@ from genai_constructs.naming import dataset_prefix, staged_prefix
 
 RESOURCES: Registry[ResourceResolver] = Registry("resource")
 RESOURCES.include(ML_RESOURCES)
+RESOURCES.include(RAG_RESOURCES)
 resource = RESOURCES.kind
 
 # The zone of Bedrock's invocation logs: in a tenancy, its central account's.

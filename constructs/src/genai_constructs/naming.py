@@ -224,6 +224,17 @@ def review_prefix(use_case: str) -> str:
     return f"review/{use_case}/"
 
 
+def review_decisions_prefix(use_case: str) -> str:
+    """Where a use case's review desk keeps its reviewers' decisions (artifacts zone)."""
+    return f"review-decisions/{use_case}/"
+
+
+def evaluation_candidates_prefix(use_case: str) -> str:
+    """Where a use case's review desk exports the reviewed answers as evaluation questions
+    (artifacts zone)."""
+    return f"evaluation-candidates/{use_case}/"
+
+
 def rag_reports_prefix(use_case: str) -> str:
     """Where a use case's RAG evaluations write their reports (artifacts zone)."""
     return f"rag-evaluations/{use_case}/"
