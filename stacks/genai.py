@@ -285,12 +285,12 @@ class GenAIStack(Stack):
             "log_retention": log_retention(inputs.log_retention_days),
         }
         access = self.application_access[use.name].policy
-        # A person of the LOB reviews the flagged answers of a use case whose record asks it.
+        # The LOB's ML engineers review the ratings of the answers and, where the use case's
+        # record asks it, the flagged answers.
         reviewer = (
-            iam.ArnPrincipal(inputs.reviewer_principal)
-            if use.record and use.record.human_review and inputs.reviewer_principal
-            else None
+            iam.ArnPrincipal(inputs.reviewer_principal) if inputs.reviewer_principal else None
         )
+        flagged_for_review = bool(use.record and use.record.human_review and reviewer)
         if use.rag.answer_api:
             api = AnswerApi(
                 self,
@@ -301,7 +301,7 @@ class GenAIStack(Stack):
                     bucket=artifacts,
                     prefix=feedback_prefix(use.name),
                     data_key=security.data_key,
-                    review_prefix=review_prefix(use.name) if reviewer else None,
+                    review_prefix=review_prefix(use.name) if flagged_for_review else None,
                 ),
                 **common,
             )

@@ -230,14 +230,14 @@ def test_eventbridge_may_use_the_logs_key_only_where_it_queues_ingestions(
 
 def test_the_answer_api_takes_signed_requests_only(example: Synthesized) -> None:
     """One function URL per answer API, one per GPU endpoint a use case calls (claims's, in
-    nonprod and prod) and one per review desk (claims-assistant's, in each of its three
-    environments), every one with IAM auth."""
+    nonprod and prod) and one review desk per answer API (each has ML engineers to review
+    its ratings), every one with IAM auth."""
     urls = [
         url
         for stack in example.stack_names()
         for url in resources(example, stack, "AWS::Lambda::Url").values()
     ]
-    assert len(urls) == len(KB_ENVIRONMENTS) + 2 + 3
+    assert len(urls) == 2 * len(KB_ENVIRONMENTS) + 2
     assert {url["Properties"]["AuthType"] for url in urls} == {"AWS_IAM"}
     # The platform's pack, which fails synthesis, refuses any other.
     assert signed_requests_only.RULE in RULES
@@ -277,14 +277,16 @@ def test_the_evaluation_reads_what_the_stack_configures(example: Synthesized) ->
 def test_the_review_desk_keeps_what_its_handler_reads(
     example: Synthesized, example_access: Questions
 ) -> None:
-    """The desk's function works on the use case's review items in the artifacts zone; its
-    reviewers find its URL where the platform publishes it, and nothing else published."""
+    """The desk's function works on the use case's ratings and (where its record asks for
+    review) review items in the artifacts zone; its reviewers find its URL where the platform
+    publishes it, and nothing else published."""
     function = one(example, "claims-prod-genai", "AWS::Lambda::Function", "ReviewDesk")
     properties = function["Properties"]
     assert properties["Handler"] == "genai_constructs.handlers.review_desk.index.handler"
     assert properties["VpcConfig"]["SubnetIds"]
     env = environment_of(function)
     assert {k: v for k, v in env.items() if k.endswith("PREFIX")} == {
+        "FEEDBACK_PREFIX": "feedback/claims-assistant/",
         "REVIEW_PREFIX": "review/claims-assistant/",
         "DECISIONS_PREFIX": "review-decisions/claims-assistant/",
         "CANDIDATES_PREFIX": "evaluation-candidates/claims-assistant/",
@@ -302,12 +304,11 @@ def test_the_review_desk_keeps_what_its_handler_reads(
     ):
         answer = example_access.ask(reviewer, "ssm:GetParameter", f"{root}/{parameter}")
         assert answer.decision == expected, (parameter, answer.reasons)
-    assert not [
-        f
-        for stack in ("marketing-prod-genai", "research-prod-genai")
-        for f in resources(example, stack, "AWS::Lambda::Function")
-        if "ReviewDesk" in f
-    ], "only a use case whose record asks for human review has a desk"
+    research = environment_of(
+        one(example, "research-prod-genai", "AWS::Lambda::Function", "ReviewDesk")
+    )
+    assert "REVIEW_PREFIX" not in research, "literature-review's record asks for no review"
+    assert research["FEEDBACK_PREFIX"] == "feedback/literature-review/"
 
 
 # --- the release gate -----------------------------------------------------------------------

@@ -475,13 +475,26 @@ def test_a_reviewer_reads_the_review_and_feedback_prefixes_and_nothing_else() ->
     )
 
 
-def test_a_reviewer_needs_a_review_prefix() -> None:
+def test_without_review_a_reviewer_reads_the_ratings_only() -> None:
     parts = Parts()
     api = parts.answer_api(
         feedback=Feedback(bucket=parts.reports, prefix="feedback/assistant/", data_key=parts.key)
     )
+    reviewer = api.add_reviewer("Reviewer", iam.AccountRootPrincipal())
+    role_id = parts.stack.get_logical_id(reviewer.node.default_child)  # type: ignore[arg-type]
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in parts.template().find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    reads = next(statement for statement in policy if statement["Sid"] == "ReadTheReviewItems")
+    assert reads["Resource"] == "arn:aws:s3:::artifacts/feedback/assistant/*"
+
+
+def test_a_reviewer_needs_feedback_to_review() -> None:
+    api = Parts().answer_api()
     with pytest.raises(
-        ValueError, match=r"^AnswerApi.add_reviewer: the API has no feedback review_prefix$"
+        ValueError, match=r"^AnswerApi.add_reviewer: the API keeps no feedback to review$"
     ):
         api.add_reviewer("Reviewer", iam.AccountRootPrincipal())
 
@@ -535,7 +548,8 @@ def test_the_review_desk_reads_the_items_and_keeps_decisions_and_exports_only() 
         if p["Properties"]["Roles"] == [{"Ref": desk_role}]
     ]
     by_sid = {statement.get("Sid"): statement for statement in statements}
-    assert set(by_sid["ReadTheItemsAndDecisions"]["Resource"]) == {
+    assert set(by_sid["ReadTheRatingsItemsAndDecisions"]["Resource"]) == {
+        "arn:aws:s3:::artifacts/feedback/assistant/*",
         "arn:aws:s3:::artifacts/review/assistant/*",
         "arn:aws:s3:::artifacts/review-decisions/assistant/*",
     }
@@ -565,11 +579,7 @@ def test_the_review_desk_reads_the_items_and_keeps_decisions_and_exports_only() 
     assert_grants_attached(template, parts.stack, reviewer)
 
 
-def test_a_review_desk_needs_a_review_prefix_and_prefixes() -> None:
-    parts = Parts()
-    unreviewed = Feedback(bucket=parts.reports, prefix="feedback/a/", data_key=parts.key)
-    with pytest.raises(ValueError, match=r"^ReviewDesk: feedback has no review_prefix"):
-        review_desk(parts, unreviewed)
+def test_a_review_desk_refuses_what_is_no_prefix() -> None:
     for prop, prefix in (("candidates_prefix", "exports"), ("decisions_prefix", "/d/")):
         parts = Parts()
         message = f"ReviewDesk: {prop} '{prefix}' must end with '/' and hold no leading '/'"

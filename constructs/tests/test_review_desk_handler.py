@@ -21,15 +21,18 @@ from genai_constructs.handlers.review_desk import index
 BUCKET = "prod-artifacts"
 ENV = {
     "FEEDBACK_BUCKET": BUCKET,
+    "FEEDBACK_PREFIX": "feedback/claims-assistant/",
     "REVIEW_PREFIX": "review/claims-assistant/",
     "DECISIONS_PREFIX": "review-decisions/claims-assistant/",
     "CANDIDATES_PREFIX": "evaluation-candidates/claims-assistant/",
 }
 REVIEWER = "arn:aws:sts::666666666666:assumed-role/example-corp-claims-assistant-reviewer/alice"
 DECIDED = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
-FLAGGED = "2026/12/06/a1-flagged.json"
-RATED = "2026/12/06/b2-rated-093000000000.json"
-BARE_RATING = "2026/12/06/c3-rated-093100000000.json"
+FLAGGED = "review/claims-assistant/2026/12/06/a1-flagged.json"
+RATED = "review/claims-assistant/2026/12/06/b2-rated-093000000000.json"
+BARE_RATING = "review/claims-assistant/2026/12/06/c3-rated-093100000000.json"
+# A positive rating: ratings are kept whether or not a person reviews flagged answers.
+RATING = "feedback/claims-assistant/2026/12/06/d4-094500000000.json"
 SOURCE = "s3://prod-curated/policies/water.pdf"
 
 
@@ -61,10 +64,17 @@ def s3() -> Iterator[Any]:
                 },
             ),
             (BARE_RATING, {"answer_id": "c3", "rating": "down", "reason": "a negative rating"}),
+            (
+                RATING,
+                {
+                    "answer_id": "d4",
+                    "rating": "up",
+                    "question": "Is hail damage to a roof covered?",
+                    "answer": "Yes, storm damage is covered.",
+                },
+            ),
         ):
-            client.put_object(
-                Bucket=BUCKET, Key=f"review/claims-assistant/{item}", Body=json.dumps(body)
-            )
+            client.put_object(Bucket=BUCKET, Key=item, Body=json.dumps(body))
         yield client
 
 
@@ -91,7 +101,8 @@ def stored(s3: Any, key: str) -> Any:
 def test_a_decision_names_its_reviewer_and_holds_what_was_reviewed(s3: Any) -> None:
     status, body = call(s3, "/decisions", {"item": FLAGGED, "decision": "approve", "note": " ok "})
     assert (status, body) == (200, {"decided": FLAGGED, "decision": "approve"})
-    assert stored(s3, f"review-decisions/claims-assistant/{FLAGGED}") == {
+    decision = "review-decisions/claims-assistant/review/2026/12/06/a1-flagged.json"
+    assert stored(s3, decision) == {
         "item": FLAGGED,
         "decision": "approve",
         "note": "ok",
@@ -112,7 +123,9 @@ def test_a_later_decision_on_an_item_replaces_the_earlier(s3: Any) -> None:
         {"item": RATED, "decision": "correct", "reference_answer": "30 days."},
         later,
     )
-    record = stored(s3, f"review-decisions/claims-assistant/{RATED}")
+    record = stored(
+        s3, "review-decisions/claims-assistant/review/2026/12/06/b2-rated-093000000000.json"
+    )
     assert (record["decision"], record["reference_answer"]) == ("correct", "30 days.")
 
 
@@ -124,9 +137,10 @@ def test_the_export_writes_the_reviewed_answers_as_evaluation_questions(s3: Any)
         {"item": RATED, "decision": "correct", "reference_answer": "Within thirty days."},
     )
     call(s3, "/decisions", {"item": BARE_RATING, "decision": "reject"})
+    call(s3, "/decisions", {"item": RATING, "decision": "approve"})
     status, body = call(s3, "/export", {}, DECIDED + timedelta(hours=1))
     key = "evaluation-candidates/claims-assistant/20261206T110000Z.jsonl"
-    assert (status, body) == (200, {"exported": 2, "left_out": 0, "key": key})
+    assert (status, body) == (200, {"exported": 3, "left_out": 0, "key": key})
     text = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     # The evaluation reads the export as it reads its question set.
     questions = evaluation.parse_questions(text)
@@ -137,6 +151,7 @@ def test_the_export_writes_the_reviewed_answers_as_evaluation_questions(s3: Any)
             frozenset({SOURCE}),
         ),
         ("How long do I have to file?", "Within thirty days.", frozenset()),
+        ("Is hail damage to a roof covered?", "Yes, storm damage is covered.", frozenset()),
     }
 
 
@@ -144,7 +159,7 @@ def test_the_export_keeps_the_evaluations_limit_latest_decisions_first(s3: Any) 
     for number in range(index.MAX_QUESTIONS + 3):
         s3.put_object(
             Bucket=BUCKET,
-            Key=f"review-decisions/claims-assistant/2026/12/06/q{number}-flagged.json",
+            Key=f"review-decisions/claims-assistant/review/2026/12/06/q{number}-flagged.json",
             Body=json.dumps(
                 {
                     "decision": "correct",
@@ -173,9 +188,21 @@ def test_nothing_to_export_writes_nothing(s3: Any) -> None:
     [
         (
             "/decisions",
-            {"item": "../../feedback/x.json", "decision": "approve"},
+            {"item": "review/claims-assistant/../../feedback/x.json", "decision": "approve"},
             400,
-            "'item' is required: the key of an item under the review prefix",
+            "'item' is required: the key of a rating or of an answer waiting for review",
+        ),
+        (
+            "/decisions",
+            {"item": "review/other-use-case/2026/12/06/a1-flagged.json", "decision": "reject"},
+            400,
+            "'item' is required: the key of a rating or of an answer waiting for review",
+        ),
+        (
+            "/decisions",
+            {"item": "feedback/claims-assistant/2026/12/06/a1-flagged.json", "decision": "reject"},
+            400,
+            "'item' is required: the key of a rating or of an answer waiting for review",
         ),
         ("/decisions", {"item": FLAGGED, "decision": "maybe"}, 400, "'decision' is required"),
         (
@@ -204,9 +231,9 @@ def test_nothing_to_export_writes_nothing(s3: Any) -> None:
         ),
         (
             "/decisions",
-            {"item": "2026/12/06/zz-flagged.json", "decision": "reject"},
+            {"item": "review/claims-assistant/2026/12/06/zz-flagged.json", "decision": "reject"},
             404,
-            "no item waits for review under that key",
+            "no rating or answer waiting for review has that key",
         ),
         (
             "/decisions",
@@ -226,6 +253,8 @@ def test_nothing_to_export_writes_nothing(s3: Any) -> None:
     ],
     ids=[
         "path-in-item",
+        "other-use-case",
+        "review-name-under-feedback",
         "decision",
         "reference-on-approve",
         "correct-without-reference",
@@ -253,3 +282,15 @@ def test_only_post_is_answered(s3: Any) -> None:
         405,
         {"error": "method GET is not allowed; use POST"},
     )
+
+
+def test_without_human_review_the_desk_decides_on_ratings_only(s3: Any) -> None:
+    unreviewed = {k: v for k, v in ENV.items() if k != "REVIEW_PREFIX"}
+    for item, status in ((RATING, 200), (FLAGGED, 400)):
+        event = {
+            "rawPath": "/decisions",
+            "requestContext": {"http": {"method": "POST"}},
+            "body": json.dumps({"item": item, "decision": "approve"}),
+        }
+        result = index.route(event, s3_client=s3, env=unreviewed, now=lambda: DECIDED)
+        assert result["statusCode"] == status, result

@@ -63,7 +63,8 @@ class Entry(BaseModel):
     # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
     # GPU endpoints, a fine-tuning pipeline (one with bias probes), an ETL (datasets, in the
-    # LOB's own account), a use case whose answers a person reviews.
+    # LOB's own account), a use case whose flagged answers a person reviews, ML engineers to
+    # review an answer API's ratings.
     needs: list[
         Literal[
             "studio-users",
@@ -76,6 +77,7 @@ class Entry(BaseModel):
             "bias-probes",
             "etl",
             "human-review",
+            "reviewers",
         ]
     ] = []
     why: str = Field(min_length=10)
@@ -227,6 +229,10 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         reviewed = [u for u in lob.genai.use_cases if u.record and u.record.human_review]
         return ML_ENGINEER in placement.personas and any(
             use_case_resources(plan, placement, use)["answer-apis"] for use in reviewed
+        )
+    if need == "reviewers":
+        return ML_ENGINEER in placement.personas and any(
+            use_case_resources(plan, placement, use)["answer-apis"] for use in lob.genai.use_cases
         )
     if need == "etl":
         return bool(lob.data.datasets) and not placement.is_tenancy

@@ -74,13 +74,13 @@ RAG_OBJECTS: dict[str, RagObject] = {
     ),
     "review-decisions": RagObject(
         "artifacts",
-        lambda use: f"{review_decisions_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
-        _reviewed,
+        lambda use: f"{review_decisions_prefix(use.name)}feedback/2026/12/06/catalog-probe.json",
+        lambda use: use.rag.answer_api,
     ),
     "evaluation-candidates": RagObject(
         "artifacts",
         lambda use: f"{evaluation_candidates_prefix(use.name)}20261206T100000Z.jsonl",
-        _reviewed,
+        lambda use: use.rag.answer_api,
     ),
 }
 
@@ -123,15 +123,15 @@ def _rag_reports(selection: Selection, which: str, actor: Actor | None) -> list[
 
 @resource("review-decisions", "*", OWN)
 def _review_decisions(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """A reviewer's decision kept by the review desk of each use case whose record asks for
-    human review; `own` the asking review desk's or reviewer's."""
+    """A reviewer's decision kept by the review desk of each use case with an answer API;
+    `own` the asking review desk's or reviewer's."""
     return _rag_objects(selection, "review-decisions", actor if which == OWN else None)
 
 
 @resource("evaluation-candidates", "*", OWN)
 def _evaluation_candidates(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An export of reviewed answers as evaluation questions, of each such use case; `own` the
-    asking review desk's or reviewer's."""
+    """An export of reviewed answers as evaluation questions, of each use case with an answer
+    API; `own` the asking review desk's or reviewer's."""
     return _rag_objects(selection, "evaluation-candidates", actor if which == OWN else None)
 
 

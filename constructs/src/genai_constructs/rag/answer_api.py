@@ -203,15 +203,16 @@ class AnswerApi(Construct):
         )
 
     def add_reviewer(self, construct_id: str, assumed_by: iam.IPrincipal) -> iam.Role:
-        """A role that ``assumed_by`` becomes to work through the answers waiting for review
-        and the ratings: it lists and reads those two prefixes, and nothing else."""
+        """A role that ``assumed_by`` becomes to work through the ratings and (with the
+        feedback's ``review_prefix``) the answers waiting for review: it lists and reads those
+        prefixes, and nothing else."""
         feedback = self.feedback
-        if feedback is None or not feedback.review_prefix:
-            raise ValueError("AnswerApi.add_reviewer: the API has no feedback review_prefix")
+        if feedback is None:
+            raise ValueError("AnswerApi.add_reviewer: the API keeps no feedback to review")
         role = iam.Role(
             self,
             construct_id,
-            description="Reads the answers waiting for a person's review and their ratings",
+            description="Reads the ratings of the answers and those waiting for a person's review",
             assumed_by=assumed_by,
         )
         bucket = feedback.bucket

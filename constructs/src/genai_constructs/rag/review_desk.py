@@ -18,14 +18,16 @@ from genai_constructs.rag.answer_api import Feedback
 
 
 class ReviewDesk(Construct):
-    """A function URL with IAM auth, in the VPC, that keeps each reviewer's decision on an
-    item of ``feedback``'s review prefix under ``decisions_prefix`` (naming the signed caller)
-    and exports the approved and corrected answers, in the RAG evaluation's question-set
-    format, under ``candidates_prefix`` of the same bucket. It reads the review items, reads
-    and writes the decisions, writes the candidates, and nothing else; ``grant_invoke`` lets a
-    reviewer call it and ``grant_read_candidates`` read what it exported.
+    """A function URL with IAM auth, in the VPC, that keeps each reviewer's decision on a
+    rating or an answer waiting for review (under ``feedback``'s prefixes) under
+    ``decisions_prefix`` (naming the signed caller) and exports the approved and corrected
+    answers, in the RAG evaluation's question-set format, under ``candidates_prefix`` of the
+    same bucket. It reads the ratings and review items, reads and writes the decisions, writes
+    the candidates, and nothing else; ``grant_invoke`` lets a reviewer call it and
+    ``grant_read_candidates`` read what it exported.
 
-    :param feedback: the answer API's feedback, with its ``review_prefix``.
+    :param feedback: the answer API's feedback (its ratings and, with ``review_prefix``, the
+        answers waiting for review).
     :param decisions_prefix: where the decisions are kept (ends with '/').
     :param candidates_prefix: where the exports go (ends with '/').
     :param role: default a new role; the role the function runs as.
@@ -45,8 +47,6 @@ class ReviewDesk(Construct):
         role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not feedback.review_prefix:
-            raise ValueError("ReviewDesk: feedback has no review_prefix, so nothing to review")
         for what, prefix in (
             ("decisions_prefix", decisions_prefix),
             ("candidates_prefix", candidates_prefix),
@@ -72,18 +72,19 @@ class ReviewDesk(Construct):
             timeout=Duration.seconds(60),
             environment={
                 "FEEDBACK_BUCKET": bucket.bucket_name,
-                "REVIEW_PREFIX": feedback.review_prefix,
+                "FEEDBACK_PREFIX": feedback.prefix,
+                **({"REVIEW_PREFIX": feedback.review_prefix} if feedback.review_prefix else {}),
                 "DECISIONS_PREFIX": decisions_prefix,
                 "CANDIDATES_PREFIX": candidates_prefix,
             },
             reserved_concurrency=2,
             role=role,
         )
-        reads = [feedback.review_prefix, decisions_prefix]
+        reads = [*feedback.prefixes, decisions_prefix]
         writes = [decisions_prefix, candidates_prefix]
         statements = [
             iam.PolicyStatement(
-                sid="ReadTheItemsAndDecisions",
+                sid="ReadTheRatingsItemsAndDecisions",
                 actions=["s3:GetObject"],
                 resources=[bucket.arn_for_objects(f"{p}*") for p in reads],
             ),
@@ -107,7 +108,7 @@ class ReviewDesk(Construct):
         )
         self.url_text: str = self.url.url
         self.function.acknowledge_policy(
-            "reading this use case's review items, keeping its decisions and exports",
+            "reading this use case's ratings and review items, keeping its decisions and exports",
             [
                 f"Resource::{nag_reference(self, bucket.arn_for_objects(f'{p}*'))}"
                 for p in dict.fromkeys([*reads, *writes])

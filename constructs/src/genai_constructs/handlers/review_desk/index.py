@@ -1,18 +1,20 @@
-"""The review desk of a use case: a reviewer's decision on each answer waiting for review, and
-the reviewed answers exported as evaluation questions.
+"""The review desk of a use case: a reviewer's decision on each rated answer and each answer
+waiting for review, and the reviewed answers exported as evaluation questions.
 
 A function URL with IAM auth invokes it (payload format 2.0); only the use case's reviewer
 role may call it. Decisions go through the desk, never straight into the zone, so that each
 names the reviewer who made it (the signed caller's ARN) and holds what was reviewed.
 
-``POST <url>/decisions`` decides one item: ``item`` (its key under the review prefix, e.g.
-``2026/12/04/<answer_id>-flagged.json``), ``decision`` (``approve``: the answer is right;
-``correct``: it is not, and ``reference_answer`` says what is; ``reject``: it cannot become an
-evaluation question) and an optional ``note``. The desk reads the item (404 when none waits
-under that key) and keeps the decision, with the item's question and answer, the reviewer and
-the time, as ``<DECISIONS_PREFIX><item>``: a later decision on the item replaces it (the zone's
-versioning keeps the earlier one). Approving needs an item with a question and an answer,
-correcting one with a question (409 otherwise: a rating may come without them).
+``POST <url>/decisions`` decides one item: ``item`` (the object's key: a rating,
+``<FEEDBACK_PREFIX><yyyy>/<mm>/<dd>/<answer_id>-<time>.json``, or an answer waiting for review,
+``<REVIEW_PREFIX>...-flagged.json`` or ``-rated-<time>.json``), ``decision`` (``approve``: the
+answer is right; ``correct``: it is not, and ``reference_answer`` says what is; ``reject``: it
+cannot become an evaluation question) and an optional ``note``. The desk reads the item (404
+when there is none) and keeps the decision, with the item's question and answer, the reviewer
+and the time, as ``<DECISIONS_PREFIX>feedback/...`` or ``<DECISIONS_PREFIX>review/...`` (the
+item's key under its prefix): a later decision on the item replaces it (the zone's versioning
+keeps the earlier one). Approving needs an item with a question and an answer, correcting one
+with a question (409 otherwise: a rating may come without them).
 
 ``POST <url>/export`` writes every approved or corrected item as a line of the RAG
 evaluation's question set (``{"question", "reference_answer", "reference_sources"}``, the
@@ -23,8 +25,9 @@ set is a separate step: the reviewers are the engineers whose releases the set g
 
 The logs hold counts and keys only, never a question, answer or note.
 
-Configuration (environment): ``FEEDBACK_BUCKET`` (the artifacts zone), ``REVIEW_PREFIX``,
-``DECISIONS_PREFIX`` and ``CANDIDATES_PREFIX`` (each ending with '/').
+Configuration (environment): ``FEEDBACK_BUCKET`` (the artifacts zone), ``FEEDBACK_PREFIX``,
+``REVIEW_PREFIX`` (only where a person reviews flagged answers), ``DECISIONS_PREFIX`` and
+``CANDIDATES_PREFIX`` (each ending with '/').
 
 Runtime: Python 3.14, standard library and the boto3 shipped with Lambda.
 """
@@ -55,8 +58,12 @@ logger.setLevel(logging.INFO)
 
 DECISIONS = ("approve", "correct", "reject")
 DECISION_FIELDS = ("item", "decision", "reference_answer", "note")
-# An item's key under the review prefix, as the answer API writes it.
-ITEM = re.compile(r"^\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]{1,64}-(flagged|rated-\d{12})\.json$")
+# An item's key under its prefix, as the answer API writes it: a rating, or an answer waiting
+# for review (flagged, or rated down).
+ITEMS = {
+    "feedback": re.compile(r"^\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]{1,64}-\d{12}\.json$"),
+    "review": re.compile(r"^\d{4}/\d{2}/\d{2}/[A-Za-z0-9-]{1,64}-(flagged|rated-\d{12})\.json$"),
+}
 NOTE_CHARS = 2000
 REFERENCE_CHARS = 20000
 BODY_LIMIT = 4 * (REFERENCE_CHARS + NOTE_CHARS) + 4096
@@ -98,7 +105,8 @@ def decide(
 ) -> dict[str, Any]:
     decision = decision_record(fields)
     bucket, item = env["FEEDBACK_BUCKET"], decision["item"]
-    reviewed = read_item(s3_client, bucket, f"{env['REVIEW_PREFIX']}{item}")
+    queue, name = queue_of(item, env)
+    reviewed = read_item(s3_client, bucket, item)
     question, answer = text_of(reviewed, "question"), text_of(reviewed, "answer")
     if decision["decision"] == "approve" and not (question and answer):
         raise RequestError(
@@ -121,7 +129,7 @@ def decide(
     }
     s3_client.put_object(
         Bucket=bucket,
-        Key=f"{env['DECISIONS_PREFIX']}{item}",
+        Key=f"{env['DECISIONS_PREFIX']}{queue}/{name}",
         Body=json.dumps(record).encode(),
         # No encryption header: the bucket's default (SSE-KMS with the LOB's data key).
         ContentType="application/json",
@@ -138,12 +146,8 @@ def decision_record(fields: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(DECISION_FIELDS)}",
         )
     item, decision = fields.get("item"), fields.get("decision")
-    if not isinstance(item, str) or not ITEM.match(item):
-        raise RequestError(
-            400,
-            "'item' is required: the key of an item under the review prefix, e.g. "
-            "2026/12/04/<answer_id>-flagged.json",
-        )
+    if not isinstance(item, str):
+        raise RequestError(400, ITEM_REQUIRED)
     if decision not in DECISIONS:
         raise RequestError(400, f"'decision' is required: one of {', '.join(DECISIONS)}")
     record: dict[str, Any] = {"item": item, "decision": decision}
@@ -162,12 +166,27 @@ def decision_record(fields: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+ITEM_REQUIRED = (
+    "'item' is required: the key of a rating or of an answer waiting for review, as listed "
+    "under the feedback or review prefix"
+)
+
+
+def queue_of(item: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """Which prefix ``item`` is under (``feedback`` or ``review``) and its key there."""
+    prefixes = {"feedback": env["FEEDBACK_PREFIX"], "review": env.get("REVIEW_PREFIX")}
+    for queue, prefix in prefixes.items():
+        if prefix and item.startswith(prefix) and ITEMS[queue].match(item[len(prefix) :]):
+            return queue, item[len(prefix) :]
+    raise RequestError(400, ITEM_REQUIRED)
+
+
 def read_item(s3_client: Any, bucket: str, key: str) -> dict[str, Any]:
     try:
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise RequestError(404, "no item waits for review under that key") from None
+            raise RequestError(404, "no rating or answer waiting for review has that key") from None
         raise
     item = json.loads(body)
     return item if isinstance(item, dict) else {}
