@@ -47,8 +47,10 @@ def _kb_documents(selection: Selection, which: str, actor: Actor | None) -> list
 
 @dataclass(frozen=True)
 class RagObject:
-    """A kind of a use case's RAG objects: its zone, an object's key, which use cases have it."""
+    """A kind of a use case's RAG objects: what it is (the grammar's entry), its zone, an
+    object's key, which use cases have it."""
 
+    doc: str
     zone: str
     key: Callable[[UseCase], str]
     has: Callable[[UseCase], bool] = lambda use: True
@@ -59,80 +61,74 @@ def _reviewed(use: UseCase) -> bool:
     return use.rag.answer_api and bool(use.record and use.record.human_review)
 
 
+def _answers(use: UseCase) -> bool:
+    return use.rag.answer_api
+
+
 RAG_OBJECTS: dict[str, RagObject] = {
-    "evaluation-questions": RagObject("curated", lambda use: use.evaluation_questions_key),
-    "rag-reports": RagObject("artifacts", lambda use: f"{rag_reports_prefix(use.name)}report.json"),
+    "evaluation-questions": RagObject(
+        "The question set of each use case's RAG evaluation; `own` the asking evaluation's.",
+        "curated",
+        lambda use: use.evaluation_questions_key,
+    ),
+    "rag-reports": RagObject(
+        "An object of each use case's RAG evaluation reports; `own` the asking evaluation's.",
+        "artifacts",
+        lambda use: f"{rag_reports_prefix(use.name)}report.json",
+    ),
     "answer-feedback": RagObject(
+        "An object of the ratings of each use case's answers; `own` the asking answer API's, "
+        "reviewer's or review desk's.",
         "artifacts",
         lambda use: f"{feedback_prefix(use.name)}2026/12/06/catalog-probe.json",
-        lambda use: use.rag.answer_api,
+        _answers,
     ),
     "review-items": RagObject(
+        "An answer waiting for review of each use case whose record asks for human review; "
+        "`own` the asking answer API's, reviewer's or review desk's.",
         "artifacts",
         lambda use: f"{review_prefix(use.name)}2026/12/06/catalog-probe-flagged.json",
         _reviewed,
     ),
     "review-decisions": RagObject(
+        "A reviewer's decision kept by the review desk of each use case with an answer API; "
+        "`own` the asking review desk's or reviewer's.",
         "artifacts",
         lambda use: f"{review_decisions_prefix(use.name)}feedback/2026/12/06/catalog-probe.json",
-        lambda use: use.rag.answer_api,
+        _answers,
     ),
     "evaluation-candidates": RagObject(
+        "An export of reviewed answers as evaluation questions, of each use case with an answer "
+        "API; `own` the asking review desk's or reviewer's.",
         "artifacts",
         lambda use: f"{evaluation_candidates_prefix(use.name)}20261206T100000Z.jsonl",
-        lambda use: use.rag.answer_api,
+        _answers,
     ),
 }
 
 
-def _rag_objects(selection: Selection, kind: str, actor: Actor | None) -> list[Target]:
-    """An object of ``kind`` of each use case (``actor``'s role: its own) that has one."""
-    lob, found = selection.placement.lob, RAG_OBJECTS[kind]
-    return [
-        target
-        for use in (lob.genai.use_cases if lob else [])
-        if use.knowledge_bases and found.has(use) and (actor is None or actor.serves == use.name)
-        for target in selection.objects(found.zone, found.key(use), f"{kind}/{use.name}")
-    ]
+def _rag_objects(kind: str) -> ResourceResolver:
+    """An object of ``kind`` of each use case that has one (``own``: the asking role's use
+    case's)."""
+    found = RAG_OBJECTS[kind]
+
+    def resolve(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
+        lob = selection.placement.lob
+        asking = actor if which == OWN else None
+        return [
+            target
+            for use in (lob.genai.use_cases if lob else [])
+            if use.knowledge_bases
+            and found.has(use)
+            and (asking is None or asking.serves == use.name)
+            for target in selection.objects(found.zone, found.key(use), f"{kind}/{use.name}")
+        ]
+
+    return resolve
 
 
-@resource("evaluation-questions", "*", OWN)
-def _evaluation_questions(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """The question set of each use case's RAG evaluation; `own` the asking evaluation's."""
-    return _rag_objects(selection, "evaluation-questions", actor if which == OWN else None)
-
-
-@resource("answer-feedback", "*", OWN)
-def _answer_feedback(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An object of the ratings of each use case's answers; `own` the asking answer API's."""
-    return _rag_objects(selection, "answer-feedback", actor if which == OWN else None)
-
-
-@resource("review-items", "*", OWN)
-def _review_items(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An answer waiting for review of each use case whose record asks for human review;
-    `own` the asking answer API's or reviewer's."""
-    return _rag_objects(selection, "review-items", actor if which == OWN else None)
-
-
-@resource("rag-reports", "*", OWN)
-def _rag_reports(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An object of each use case's RAG evaluation reports; `own` the asking evaluation's."""
-    return _rag_objects(selection, "rag-reports", actor if which == OWN else None)
-
-
-@resource("review-decisions", "*", OWN)
-def _review_decisions(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """A reviewer's decision kept by the review desk of each use case with an answer API;
-    `own` the asking review desk's or reviewer's."""
-    return _rag_objects(selection, "review-decisions", actor if which == OWN else None)
-
-
-@resource("evaluation-candidates", "*", OWN)
-def _evaluation_candidates(selection: Selection, which: str, actor: Actor | None) -> list[Target]:
-    """An export of reviewed answers as evaluation questions, of each use case with an answer
-    API; `own` the asking review desk's or reviewer's."""
-    return _rag_objects(selection, "evaluation-candidates", actor if which == OWN else None)
+for _kind, _object in RAG_OBJECTS.items():
+    RAG_RESOURCES.add(_kind, ("*", OWN), _rag_objects(_kind), _object.doc)
 
 
 @resource(AssetKind.REVIEW_DESK, *MARKED, OWN)
