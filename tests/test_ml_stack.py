@@ -42,6 +42,16 @@ def _step(definition: dict[str, Any], name: str) -> dict[str, Any]:
     return next(step for step in definition["Steps"] if step["Name"] == name)
 
 
+def _role(example: Synthesized, stack: str, logical_prefix: str) -> str:
+    """``stack/<logical id>`` of the stack's role whose logical ID starts so."""
+    resources = example.template_json(stack)["Resources"]
+    return next(
+        f"{stack}/{key}"
+        for key, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Role" and key.startswith(logical_prefix)
+    )
+
+
 def test_pipeline_steps(definition: dict[str, Any]) -> None:
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
         ("PrepareData", "Processing"),
@@ -87,12 +97,7 @@ def test_the_evaluation_scores_the_curated_bias_probes_and_registers_their_gaps(
     report = register["ModelMetrics"]["Bias"]["Report"]
     assert report["ContentType"] == "application/json"
     assert report["S3Uri"]["Std:Join"]["Values"][1] == "bias.json"
-    template = example.template_json("claims-nonprod-ml")
-    pipeline_role = next(
-        f"claims-nonprod-ml/{k}"
-        for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and k.startswith("FineTuningClaimsSummarizerExecutionRole")
-    )
+    pipeline_role = _role(example, "claims-nonprod-ml", "FineTuningClaimsSummarizerExecutionRole")
     curated = f"claims-nonprod-data/{example.marked('claims-nonprod-data', 'zone/curated')}"
     for key, expected in (
         ("datasets/claims-bias-probes/probes.jsonl.jsonl", "allow"),
@@ -218,12 +223,8 @@ def test_each_run_records_the_data_and_base_weights_it_used(
         record["dataset_uri"]
     )
     assert record["base_weights_uri"].endswith("/models/mistral-7b-instruct/base/manifest.json")
-    template = example.template_json("claims-nonprod-ml")
-    function_role = next(
-        f"claims-nonprod-ml/{k}"
-        for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role"
-        and k.startswith("FineTuningClaimsSummarizerRecordEvaluation")
+    function_role = _role(
+        example, "claims-nonprod-ml", "FineTuningClaimsSummarizerRecordEvaluation"
     )
     artifacts = f"claims-nonprod-data/{example.marked('claims-nonprod-data', 'zone/artifacts')}"
     for key, expected in (
