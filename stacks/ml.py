@@ -306,6 +306,7 @@ class MLStack(Stack):
             Tags.of(endpoint.monitor.role).add(*names.PIPELINE_TAG)
             publisher = endpoint.monitor.publisher
             mark(publisher, AssetKind.NOTIFIER_ROLE, f"{ENDPOINT_ALARMS}/{config.name}-monitor")
+            mark(endpoint.monitor.schedule, AssetKind.MONITORING_SCHEDULE, config.name)
         mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
         if endpoint.inference_component is not None:
             mark(endpoint.inference_component, AssetKind.INFERENCE_COMPONENT, config.name)

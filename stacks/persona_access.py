@@ -69,7 +69,8 @@ LOB_DATA_READS = (
 # pipeline's, state machine's or pipe's definition (or versions and aliases of one), an event
 # rule's schedule or targets, a Studio domain's, profile's or space's settings and lifecycle
 # scripts (which run as the data scientist's role), the ETL's tables and quality rules (where
-# it reads and what it lets through). CloudFormation, with its own role, alone changes them.
+# it reads and what it lets through), an endpoint monitor (what raises its alarm).
+# CloudFormation, with its own role, alone changes them.
 WORKLOAD_CHANGES = (
     "bedrock:CreateDataSource",
     "bedrock:DeleteDataSource",
@@ -106,6 +107,11 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteStudioLifecycleConfig",
     "sagemaker:DeleteEndpoint",
+    # A stopped or changed monitor runs no job, so it raises no alarm.
+    "sagemaker:DeleteDataQualityJobDefinition",
+    "sagemaker:DeleteMonitoringSchedule",
+    "sagemaker:StopMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
     # The model an endpoint that scales to zero serves is its inference component.
     "sagemaker:CreateInferenceComponent",
     "sagemaker:DeleteInferenceComponent",

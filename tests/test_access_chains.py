@@ -590,7 +590,7 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
     """No persona or workload role of the example becomes another principal but by design:
     the governance account's auditor becomes each other account's auditor (by exact ARN), and
     a data scientist's MLflow server reads and writes the artifacts zone for them, an ML
-    engineer becomes the reviewer role of a use case whose answers a person reviews. The
+    engineer becomes the reviewer role of a use case with an answer API. The
     bootstrap's roles are left out: only the delivery pipeline reaches them; so are the
     break-glass roles, administrators by design. Identity Center's sign-in roles become their
     own persona's role and nothing else."""
@@ -641,8 +641,9 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for b in world.assets_of(p.key, "recipe-builder")
     }
     assert builds
-    # The LOB's ML engineers become the reviewer role of each use case whose record asks for
-    # human review (claims-assistant, in each claims environment).
+    # The LOB's ML engineers become the reviewer role of each use case with an answer API
+    # (claims-assistant in each claims environment, literature-review in research's nonprod
+    # and prod, where research has ML engineers).
     reviewers = {
         (
             f"{p.account}:{names.role_name(p.prefix, 'ml-engineer')}",
@@ -652,7 +653,7 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for p in example.plan.lob_environments()
         for asset in world.assets_of(p.key, "reviewer-role")
     }
-    assert len(reviewers) == 3
+    assert len(reviewers) == 5
     assert edges == auditors | mlflow | builds | reviewers
 
 

@@ -461,6 +461,9 @@ def test_only_workload_roles_that_write_operational_zones_carry_the_pipeline_tag
         # answer APIs keep the ratings of their answers in the artifacts zone
         "UseCaseClaimsAssistantAnswerApiFunctionServiceRole",
         "UseCaseLiteratureReviewAnswerApiFunctionServiceRole",
+        # review desks keep decisions and their exports in the artifacts zone
+        "UseCaseClaimsAssistantReviewDeskFunctionServiceRole",
+        "UseCaseLiteratureReviewReviewDeskFunctionServiceRole",
     }
 
 

@@ -42,6 +42,7 @@ class AssetKind(StrEnum):
     MODEL_IMPORT_ROLE = "model-import-role"
     MODEL_PACKAGE_GROUP = "model-package-group"
     MODEL_RELEASE_ROLE = "model-release-role"
+    MONITORING_SCHEDULE = "monitoring-schedule"
     NOTIFIER_ROLE = "notifier-role"
     PIPELINE = "pipeline"
     PIPELINE_ROLE = "pipeline-role"
@@ -107,6 +108,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.MODEL_IMPORT_ROLE: "A base-weights import pipeline's role",
     AssetKind.MODEL_PACKAGE_GROUP: "A model package group",
     AssetKind.MODEL_RELEASE_ROLE: "The role of the function that releases approved models",
+    AssetKind.MONITORING_SCHEDULE: "A GPU endpoint's data-quality monitoring schedule",
     AssetKind.NOTIFIER_ROLE: "The role an EventBridge rule announces through "
     "(`<topic>/<source>`: its topic, what it announces)",
     AssetKind.PIPELINE: "A fine-tuning pipeline",

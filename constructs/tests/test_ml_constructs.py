@@ -469,6 +469,7 @@ def test_a_monitored_endpoint_announces_its_monitors_violations_and_failures() -
                                     "detail-ProcessingJobName": "$.detail.ProcessingJobName",
                                     "detail-ProcessingJobStatus": "$.detail.ProcessingJobStatus",
                                     "detail-ExitMessage": "$.detail.ExitMessage",
+                                    "detail-FailureReason": "$.detail.FailureReason",
                                 }
                             }
                         ),

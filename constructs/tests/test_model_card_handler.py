@@ -214,6 +214,16 @@ def test_the_bias_gaps_fill_the_cards_bias_group_and_the_packages_metadata() -> 
             "bias gap 'eval_loss' of attribute 'age' is missing",
         ),
         ({"max_gaps": gaps(None)}, "largest bias gap 'rouge_l' is missing"),
+        ({"max_gaps": [0.1]}, "largest bias gap 'rouge_l' is missing"),
+        (
+            {"attributes": {"age": {"gaps": [0.1]}}},
+            "bias gap 'rouge_l' of attribute 'age' is missing",
+        ),
+        (
+            {"attributes": {"age": {"gaps": gaps(-0.1)}}},
+            "bias gap 'rouge_l' of attribute 'age' is negative",
+        ),
+        ({"max_gaps": gaps(0.05, 0.05, 0.3)}, "largest bias gap 'rouge_l' is below an attribute"),
     ],
 )
 def test_a_bias_report_without_finite_gaps_is_refused(
@@ -225,3 +235,11 @@ def test_a_bias_report_without_finite_gaps_is_refused(
 
 def test_a_report_without_bias_has_no_bias_values() -> None:
     assert index.bias_values(report()) is None
+
+
+@pytest.mark.parametrize("probes", ["many", 0, None, True])
+def test_a_bias_report_without_a_probe_count_is_refused(probes: Any) -> None:
+    with pytest.raises(index.InvalidReportError, match="probe count is not a positive integer"):
+        index.with_evaluation(
+            CARD, index.metric_values(report()), {}, PACKAGE, URI, with_bias(probes=probes)
+        )

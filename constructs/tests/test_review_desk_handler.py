@@ -109,6 +109,7 @@ def test_a_decision_names_its_reviewer_and_holds_what_was_reviewed(s3: Any) -> N
         "question": "Is a burst pipe covered?",
         "answer": "Yes, sudden water damage is covered [1].",
         "reference_sources": [SOURCE],
+        "text_from": "the answer API",
         "decided_by": REVIEWER,
         "decided_at": "2026-12-06T10:00:00+00:00",
     }
@@ -294,3 +295,26 @@ def test_without_human_review_the_desk_decides_on_ratings_only(s3: Any) -> None:
         }
         result = index.route(event, s3_client=s3, env=unreviewed, now=lambda: DECIDED)
         assert result["statusCode"] == status, result
+
+
+def test_a_later_rejection_withdraws_an_earlier_approval_of_the_question(s3: Any) -> None:
+    """A rated-down answer is both a rating and a review item: the latest decision on its
+    question is the one that counts."""
+    rating = "feedback/claims-assistant/2026/12/06/b2-093000000000.json"
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=rating,
+        Body=json.dumps({"answer_id": "b2", "rating": "down", **stored(s3, RATED)}),
+    )
+    call(s3, "/decisions", {"item": rating, "decision": "approve"})
+    call(s3, "/decisions", {"item": RATED, "decision": "reject"}, DECIDED + timedelta(hours=1))
+    decision = stored(
+        s3, "review-decisions/claims-assistant/feedback/2026/12/06/b2-093000000000.json"
+    )
+    assert decision["text_from"] == "the application's rating"
+    assert call(s3, "/export")[1]["exported"] == 0
+
+
+def test_an_item_key_with_a_trailing_newline_is_refused(s3: Any) -> None:
+    status, reply = call(s3, "/decisions", {"item": f"{RATING}\n", "decision": "reject"})
+    assert (status, reply["error"]) == (400, index.ITEM_REQUIRED)

@@ -61,10 +61,10 @@ class Entry(BaseModel):
     steps: list[Step] = []
     # What an LOB environment must have for the entry to be asked there: Studio users (a
     # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
-    # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or
-    # GPU endpoints, a fine-tuning pipeline (one with bias probes), an ETL (datasets, in the
-    # LOB's own account), a use case whose flagged answers a person reviews, ML engineers to
-    # review an answer API's ratings.
+    # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or GPU
+    # endpoints, a fine-tuning pipeline, bias probes (a pipeline of the LOB evaluates some),
+    # an ETL (datasets, in the LOB's own account), a use case whose flagged answers a person
+    # reviews, ML engineers to review an answer API's ratings.
     needs: list[
         Literal[
             "studio-users",
@@ -224,7 +224,7 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
     if need == "fine-tuning":
         return bool(plan.fine_tuning(placement))
     if need == "bias-probes":
-        return any(tuning.bias for tuning in plan.fine_tuning(placement))
+        return any(tuning.bias for tuning in lob.ml.fine_tuning)
     if need == "human-review":
         reviewed = [u for u in lob.genai.use_cases if u.record and u.record.human_review]
         return ML_ENGINEER in placement.personas and any(

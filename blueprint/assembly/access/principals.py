@@ -241,8 +241,9 @@ def _notifiers(selection: Selection, selector: str) -> list[Actor]:
 
 @principal("reviewer", "*")
 def _reviewers(selection: Selection, selector: str) -> list[Actor]:
-    """Each reviewer role of a use case whose record asks for human review (it serves that
-    use case)."""
+    """Each reviewer role of a use case with an answer API, which the environment's ML
+    engineers become to review its ratings and, where its record asks, its flagged answers
+    (it serves that use case)."""
     return _roles(selection, AssetKind.REVIEWER_ROLE)
 
 

@@ -34,6 +34,7 @@ NAMED: dict[str, str] = {
     "AWS::SageMaker::Pipeline": "PipelineName",
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::SageMaker::InferenceComponent": "InferenceComponentName",
+    "AWS::SageMaker::MonitoringSchedule": "MonitoringScheduleName",
     "AWS::SageMaker::MlflowTrackingServer": "TrackingServerName",
     "AWS::SageMaker::UserProfile": "UserProfileName",
     "AWS::OpenSearchServerless::Collection": "Name",
@@ -62,6 +63,7 @@ ARNS: dict[str, str] = {
     "AWS::SageMaker::Pipeline": "arn:{p}:sagemaker:{r}:{a}:pipeline/{name}",
     "AWS::SageMaker::Endpoint": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}",
     "AWS::SageMaker::InferenceComponent": "arn:{p}:sagemaker:{r}:{a}:inference-component/{name}",
+    "AWS::SageMaker::MonitoringSchedule": "arn:{p}:sagemaker:{r}:{a}:monitoring-schedule/{name}",
     "AWS::SageMaker::MlflowTrackingServer": (
         "arn:{p}:sagemaker:{r}:{a}:mlflow-tracking-server/{name}"
     ),
@@ -92,6 +94,7 @@ ARN_ATTRIBUTES = {
     "ModelPackageGroupArn",
     "PipelineArn",
     "EndpointArn",
+    "MonitoringScheduleArn",
     "TrackingServerArn",
     "DomainArn",
     "GuardrailArn",
@@ -105,6 +108,7 @@ REF_IS_ARN = {
     "AWS::StepFunctions::StateMachine",
     "AWS::SNS::Topic",
     "AWS::SageMaker::Endpoint",
+    "AWS::SageMaker::MonitoringSchedule",
 }
 # How many leading characters of the stack's name a name CloudFormation generates keeps.
 GENERATED_PREFIX = 8

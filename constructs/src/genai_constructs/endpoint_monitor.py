@@ -144,7 +144,8 @@ def data_quality_monitor(
                     f"Data-quality monitor of endpoint {endpoint_name}: job "
                     f"{events.EventField.from_path('$.detail.ProcessingJobName')} "
                     f"{events.EventField.from_path('$.detail.ProcessingJobStatus')}: "
-                    f"{events.EventField.from_path('$.detail.ExitMessage')} (report under "
+                    f"{events.EventField.from_path('$.detail.ExitMessage')} "
+                    f"{events.EventField.from_path('$.detail.FailureReason')} (report under "
                     f"{prefix}{MONITORING_REPORTS}/)"
                 ),
             )

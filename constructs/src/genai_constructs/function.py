@@ -170,11 +170,13 @@ class PlatformFunction(Construct):
 
 
 def url_invoke_statements(
-    function_arn: str, *, call_sid: str, invoke_sid: str
+    function_arn: str, *, call_sid: str, invoke_sid: str, url_only: bool = False
 ) -> list[iam.PolicyStatement]:
     """What a caller of a function URL with IAM auth needs: a signed request needs both
     ``lambda:InvokeFunctionUrl`` and (for URLs created since October 2025)
-    ``lambda:InvokeFunction``."""
+    ``lambda:InvokeFunction``. With ``url_only``, the invocation must come through the URL:
+    a direct Invoke, whose payload the caller writes (the request context with the caller's
+    identity included), is refused."""
     return [
         iam.PolicyStatement(
             sid=call_sid,
@@ -183,6 +185,9 @@ def url_invoke_statements(
             conditions={"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
         ),
         iam.PolicyStatement(
-            sid=invoke_sid, actions=["lambda:InvokeFunction"], resources=[function_arn]
+            sid=invoke_sid,
+            actions=["lambda:InvokeFunction"],
+            resources=[function_arn],
+            conditions={"Bool": {"lambda:InvokedViaFunctionUrl": "true"}} if url_only else None,
         ),
     ]

@@ -137,6 +137,9 @@ class ReviewDesk(Construct):
                 self.function.function_arn,
                 call_sid="CallTheReviewDesk",
                 invoke_sid="InvokeTheReviewDesk",
+                # The desk records the signed caller from the request context: only the URL
+                # sets it.
+                url_only=True,
             ),
         )
 

@@ -61,7 +61,8 @@ def metric_values(report: dict[str, Any]) -> dict[str, float]:
 
 def bias_values(report: dict[str, Any]) -> dict[str, float] | None:
     """Each attribute's gap per metric (``<metric>_gap/<attribute>``) and the largest gaps
-    (``max_<metric>_gap``); None where the run evaluated no bias."""
+    (``max_<metric>_gap``); None where the run evaluated no bias. A gap is never negative and
+    the largest gap of a metric is at least each attribute's."""
     bias = report.get("bias")
     if bias is None:
         return None
@@ -70,14 +71,37 @@ def bias_values(report: dict[str, Any]) -> dict[str, float] | None:
         raise InvalidReportError("the bias report names no attribute")
     values: dict[str, float] = {}
     for attribute, entry in sorted(attributes.items()):
-        gaps = entry.get("gaps", {}) if isinstance(entry, dict) else {}
+        gaps = mapping(entry.get("gaps") if isinstance(entry, dict) else None)
         for name in METRICS:
             what = f"bias gap '{name}' of attribute '{attribute}'"
-            values[f"{name}_gap/{attribute}"] = finite(gaps.get(name), what)
-    largest = bias.get("max_gaps", {})
+            values[f"{name}_gap/{attribute}"] = gap(gaps.get(name), what)
+    largest = mapping(bias.get("max_gaps"))
     for name in METRICS:
-        values[f"max_{name}_gap"] = finite(largest.get(name), f"largest bias gap '{name}'")
+        top = gap(largest.get(name), f"largest bias gap '{name}'")
+        if any(top < values[f"{name}_gap/{attribute}"] for attribute in attributes):
+            raise InvalidReportError(f"largest bias gap '{name}' is below an attribute's gap")
+        values[f"max_{name}_gap"] = top
     return values
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def gap(value: Any, what: str) -> float:
+    number = finite(value, what)
+    if number < 0:
+        raise InvalidReportError(f"{what} is negative: {number!r}")
+    return number
+
+
+def probe_count(bias: dict[str, Any]) -> int:
+    probes = bias.get("probes")
+    if not isinstance(probes, int) or isinstance(probes, bool) or probes < 1:
+        raise InvalidReportError(
+            f"the bias report's probe count is not a positive integer: {probes!r}"
+        )
+    return probes
 
 
 def bias_group(values: dict[str, float], probes: int) -> dict[str, Any]:
@@ -117,7 +141,7 @@ def with_evaluation(
         }
     ]
     if bias is not None:
-        groups.append(bias_group(bias, int(report["bias"].get("probes", 0))))
+        groups.append(bias_group(bias, probe_count(report["bias"])))
     evaluation = {
         "name": EVALUATION_NAME,
         "evaluation_observation": f"Evaluate step of the pipeline, {samples} validation samples",

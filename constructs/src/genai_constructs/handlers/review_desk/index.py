@@ -16,12 +16,15 @@ item's key under its prefix): a later decision on the item replaces it (the zone
 keeps the earlier one). Approving needs an item with a question and an answer, correcting one
 with a question (409 otherwise: a rating may come without them).
 
-``POST <url>/export`` writes every approved or corrected item as a line of the RAG
-evaluation's question set (``{"question", "reference_answer", "reference_sources"}``, the
-sources the approved answer cited) to ``<CANDIDATES_PREFIX><UTC timestamp>.jsonl``, at most
-100 (the evaluation's limit; the latest decisions first, one per question), and answers
-``{"exported", "left_out", "key"}``. Adopting the candidates into the release gate's question
-set is a separate step: the reviewers are the engineers whose releases the set gates.
+``POST <url>/export`` reads the 1,000 most recent decisions and writes each question whose
+latest decision approves or corrects its answer (a later rejection withdraws an approval) as a
+line of the RAG evaluation's question set (``{"question", "reference_answer",
+"reference_sources"}``, the sources the approved answer cited) to ``<CANDIDATES_PREFIX><UTC
+timestamp>.jsonl``, at most 100 (the evaluation's limit; the latest decisions first), and
+answers ``{"exported", "left_out", "key"}``. A decision records where its text came from: a
+rating's question and answer are what the application sent. Adopting the candidates into the
+release gate's question set is a separate step: the reviewers are the engineers whose releases
+the set gates.
 
 The logs hold counts and keys only, never a question, answer or note.
 
@@ -69,6 +72,8 @@ REFERENCE_CHARS = 20000
 BODY_LIMIT = 4 * (REFERENCE_CHARS + NOTE_CHARS) + 4096
 # The RAG evaluation reads at most this many questions.
 MAX_QUESTIONS = 100
+# An export reads at most this many decisions, the most recent.
+MAX_DECISIONS_READ = 1000
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -123,6 +128,8 @@ def decide(
         **decision,
         "question": question,
         "answer": answer,
+        # A rating's question and answer are what the application sent with it.
+        "text_from": "the application's rating" if "rating" in reviewed else "the answer API",
         "reference_sources": sources,
         "decided_by": caller(event),
         "decided_at": now().isoformat(),
@@ -176,7 +183,7 @@ def queue_of(item: str, env: Mapping[str, str]) -> tuple[str, str]:
     """Which prefix ``item`` is under (``feedback`` or ``review``) and its key there."""
     prefixes = {"feedback": env["FEEDBACK_PREFIX"], "review": env.get("REVIEW_PREFIX")}
     for queue, prefix in prefixes.items():
-        if prefix and item.startswith(prefix) and ITEMS[queue].match(item[len(prefix) :]):
+        if prefix and item.startswith(prefix) and ITEMS[queue].fullmatch(item[len(prefix) :]):
             return queue, item[len(prefix) :]
     raise RequestError(400, ITEM_REQUIRED)
 
@@ -231,31 +238,34 @@ def export(
 
 
 def decisions(s3_client: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """The ``MAX_DECISIONS_READ`` most recently written decisions (an export's cost stays
+    bounded however many accumulate)."""
     pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    for page in pages:
-        for entry in page.get("Contents", []):
-            body = s3_client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-            record = json.loads(body)
-            if isinstance(record, dict):
-                yield record
+    listed = [entry for page in pages for entry in page.get("Contents", [])]
+    listed.sort(key=lambda entry: entry["LastModified"], reverse=True)
+    for entry in listed[:MAX_DECISIONS_READ]:
+        body = s3_client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+        record = json.loads(body)
+        if isinstance(record, dict):
+            yield record
 
 
 def evaluation_questions(records: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The approved and corrected items as evaluation questions, the latest decision first,
-    one per question."""
-    usable = [
-        r
-        for r in records
-        if r.get("decision") in ("approve", "correct") and isinstance(r.get("question"), str)
-    ]
-    usable.sort(key=lambda r: str(r.get("decided_at", "")), reverse=True)
-    questions: dict[str, dict[str, Any]] = {}
-    for record in usable:
+    """Each question's latest decision, when it approves or corrects the answer, as an
+    evaluation question, the latest first (a later rejection withdraws an earlier approval of
+    the same question)."""
+    latest: dict[str, dict[str, Any]] = {}
+    ordered = sorted(records, key=lambda r: str(r.get("decided_at", "")), reverse=True)
+    for record in ordered:
+        if isinstance(record.get("question"), str):
+            latest.setdefault(record["question"], record)
+    questions = []
+    for question, record in latest.items():
         reference = record.get("reference_answer") or record.get("answer")
-        if not isinstance(reference, str) or record["question"] in questions:
+        if record.get("decision") not in ("approve", "correct") or not isinstance(reference, str):
             continue
-        line: dict[str, Any] = {"question": record["question"], "reference_answer": reference}
+        line: dict[str, Any] = {"question": question, "reference_answer": reference}
         if record["decision"] == "approve" and record.get("reference_sources"):
             line["reference_sources"] = record["reference_sources"]
-        questions[record["question"]] = line
-    return list(questions.values())
+        questions.append(line)
+    return questions
