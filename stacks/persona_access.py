@@ -48,8 +48,10 @@ LOB_DATA_READS = (
     "bedrock:RetrieveAndGenerate",
     "sagemaker:InvokeEndpoint",
     "sagemaker:InvokeEndpointWithResponseStream",
-    # Functions that answer from LOB data: the answer APIs, the RAG evaluations.
+    # Functions that answer from LOB data or act on it: the answer APIs, the RAG evaluations,
+    # the review desks (InvokeAsync too: it hands a function an event its caller writes).
     "lambda:InvokeFunction",
+    "lambda:InvokeAsync",
     "lambda:InvokeFunctionUrl",
     "sagemaker:CreatePresignedDomainUrl",
     # A Studio space's apps run as the data scientist's role, and remote access opens a
@@ -107,6 +109,15 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteStudioLifecycleConfig",
     "sagemaker:DeleteEndpoint",
+    # An alarm silenced, forged or removed by hand announces nothing true (and rolls a release
+    # back); a served model or endpoint configuration deleted breaks the release's rollback.
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DisableAlarmActions",
+    "cloudwatch:PutCompositeAlarm",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:SetAlarmState",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
     # A stopped or changed monitor runs no job, so it raises no alarm.
     "sagemaker:DeleteDataQualityJobDefinition",
     "sagemaker:DeleteMonitoringSchedule",

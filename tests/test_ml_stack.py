@@ -975,3 +975,31 @@ def test_bias_probes_need_the_curated_zone() -> None:
         ValueError, match=r"^FineTuningPipeline x: bias_probes_prefix needs curated_bucket"
     ):
         pipeline_without_resources(small_spec(bias_probes_prefix="datasets/x/"))
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("cloudwatch:DisableAlarmActions", "EndpointClaimsSummarizerErrors5xx"),
+        ("cloudwatch:SetAlarmState", "EndpointClaimsSummarizerLatency"),
+        ("cloudwatch:DeleteAlarms", "EndpointClaimsSummarizerScalingScaleFromZeroUpperAlarm"),
+        ("sagemaker:DeleteModel", "EndpointClaimsSummarizerModel"),
+    ],
+)
+def test_people_cannot_silence_forge_or_break_what_watches_the_endpoint(
+    example: Synthesized, example_access: Questions, action: str, resource: str
+) -> None:
+    """An alarm set or silenced by hand announces nothing true and rolls a release back; a
+    served model deleted breaks the rollback: the persona guard denies them to the platform
+    team (whose AWS managed policy allows them) and to the ML engineers."""
+    resources = example.template_json("claims-prod-ml")["Resources"]
+    [logical_id] = [k for k in resources if re.fullmatch(f"{resource}[0-9A-F]{{8}}", k)]
+    for persona in ("platform-admin", "ml-engineer"):
+        answer = example_access.ask(
+            f"666666666666:example-corp-{persona}", action, f"claims-prod-ml/{logical_id}"
+        )
+        assert answer.decision == "deny", (persona, answer.reasons)
+    admin = example_access.ask(
+        "666666666666:example-corp-platform-admin", action, f"claims-prod-ml/{logical_id}"
+    )
+    assert any("PersonaGuard" in reason for reason in admin.reasons), admin.reasons

@@ -221,9 +221,18 @@ def test_the_bias_gaps_fill_the_cards_bias_group_and_the_packages_metadata() -> 
         ),
         (
             {"attributes": {"age": {"gaps": gaps(-0.1)}}},
-            "bias gap 'rouge_l' of attribute 'age' is negative",
+            "bias gap 'rouge_l' of attribute 'age' is out of range",
         ),
-        ({"max_gaps": gaps(0.05, 0.05, 0.3)}, "largest bias gap 'rouge_l' is below an attribute"),
+        ({"max_gaps": gaps(0.05, 0.05, 0.3)}, "largest bias gap 'rouge_l' is 0.05, not the"),
+        ({"max_gaps": gaps(0.09, 0.05, 0.3)}, "largest bias gap 'rouge_l' is 0.09, not the"),
+        (
+            {"attributes": {"age": {"gaps": gaps(7.0)}}},
+            "bias gap 'rouge_l' of attribute 'age' is out of range",
+        ),
+        (
+            {"attributes": {"x" * 65: {"gaps": gaps(0.07, 0.05, 0.3)}}},
+            "a bias attribute is named with 1 to 64 characters",
+        ),
     ],
 )
 def test_a_bias_report_without_finite_gaps_is_refused(
@@ -235,6 +244,11 @@ def test_a_bias_report_without_finite_gaps_is_refused(
 
 def test_a_report_without_bias_has_no_bias_values() -> None:
     assert index.bias_values(report()) is None
+
+
+def test_a_report_whose_metrics_are_no_mapping_is_refused() -> None:
+    with pytest.raises(index.InvalidReportError, match="metric 'rouge_l' is missing"):
+        index.metric_values({"metrics": []})
 
 
 @pytest.mark.parametrize("probes", ["many", 0, None, True])

@@ -29,6 +29,9 @@ METRICS = {
     "eval_loss": "Cross-entropy of the reference completions (+ EOS), per token",
 }
 EVALUATION_NAME = "pipeline-evaluation"
+# Scores in [0, 1], whose gaps are too; the loss is unbounded.
+BOUNDED_METRICS = ("rouge_l", "bleu")
+MAX_ATTRIBUTE_CHARS = 64
 
 
 class InvalidReportError(ValueError):
@@ -53,9 +56,10 @@ def finite(value: Any, what: str) -> float:
 
 
 def metric_values(report: dict[str, Any]) -> dict[str, float]:
-    metrics = report.get("metrics", {})
+    metrics = mapping(report.get("metrics"))
     return {
-        name: finite(metrics.get(name, {}).get("value"), f"metric '{name}'") for name in METRICS
+        name: finite(mapping(metrics.get(name)).get("value"), f"metric '{name}'")
+        for name in METRICS
     }
 
 
@@ -71,15 +75,22 @@ def bias_values(report: dict[str, Any]) -> dict[str, float] | None:
         raise InvalidReportError("the bias report names no attribute")
     values: dict[str, float] = {}
     for attribute, entry in sorted(attributes.items()):
+        if not 1 <= len(attribute) <= MAX_ATTRIBUTE_CHARS:
+            raise InvalidReportError(
+                f"a bias attribute is named with 1 to {MAX_ATTRIBUTE_CHARS} characters"
+            )
         gaps = mapping(entry.get("gaps") if isinstance(entry, dict) else None)
         for name in METRICS:
             what = f"bias gap '{name}' of attribute '{attribute}'"
-            values[f"{name}_gap/{attribute}"] = gap(gaps.get(name), what)
+            values[f"{name}_gap/{attribute}"] = gap(gaps.get(name), what, name)
     largest = mapping(bias.get("max_gaps"))
     for name in METRICS:
-        top = gap(largest.get(name), f"largest bias gap '{name}'")
-        if any(top < values[f"{name}_gap/{attribute}"] for attribute in attributes):
-            raise InvalidReportError(f"largest bias gap '{name}' is below an attribute's gap")
+        top = gap(largest.get(name), f"largest bias gap '{name}'", name)
+        widest = max(values[f"{name}_gap/{attribute}"] for attribute in attributes)
+        if not math.isclose(top, widest, rel_tol=1e-9, abs_tol=1e-12):
+            raise InvalidReportError(
+                f"largest bias gap '{name}' is {top}, not the attributes' largest ({widest})"
+            )
         values[f"max_{name}_gap"] = top
     return values
 
@@ -88,10 +99,11 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def gap(value: Any, what: str) -> float:
+def gap(value: Any, what: str, metric: str) -> float:
+    """A gap between group scores: at least 0, and at most 1 for a score in [0, 1]."""
     number = finite(value, what)
-    if number < 0:
-        raise InvalidReportError(f"{what} is negative: {number!r}")
+    if number < 0 or (metric in BOUNDED_METRICS and number > 1):
+        raise InvalidReportError(f"{what} is out of range: {number!r}")
     return number
 
 

@@ -17,9 +17,9 @@ keeps the earlier one). Approving needs an item with a question and an answer, c
 with a question (409 otherwise: a rating may come without them).
 
 ``POST <url>/export`` reads the 1,000 most recent decisions and writes each question whose
-latest decision approves or corrects its answer (a later rejection withdraws an approval) as a
-line of the RAG evaluation's question set (``{"question", "reference_answer",
-"reference_sources"}``, the sources the approved answer cited) to ``<CANDIDATES_PREFIX><UTC
+latest decision approves or corrects its answer (a later rejection withdraws an approval of
+the same question, compared without case or repeated spaces) as a line of the RAG evaluation's
+question set (``{"question", "reference_answer"}``) to ``<CANDIDATES_PREFIX><UTC
 timestamp>.jsonl``, at most 100 (the evaluation's limit; the latest decisions first), and
 answers ``{"exported", "left_out", "key"}``. A decision records where its text came from: a
 rating's question and answer are what the application sent. Adopting the candidates into the
@@ -119,18 +119,12 @@ def decide(
         )
     if decision["decision"] == "correct" and not question:
         raise RequestError(409, "the item holds no question to correct the answer of; reject it")
-    sources = [
-        c["source"]
-        for c in reviewed.get("citations") or []
-        if isinstance(c, dict) and isinstance(c.get("source"), str)
-    ]
     record = {
         **decision,
         "question": question,
         "answer": answer,
         # A rating's question and answer are what the application sent with it.
         "text_from": "the application's rating" if "rating" in reviewed else "the answer API",
-        "reference_sources": sources,
         "decided_by": caller(event),
         "decided_at": now().isoformat(),
     }
@@ -238,8 +232,8 @@ def export(
 
 
 def decisions(s3_client: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-    """The ``MAX_DECISIONS_READ`` most recently written decisions (an export's cost stays
-    bounded however many accumulate)."""
+    """The ``MAX_DECISIONS_READ`` most recently written decisions (the listing grows with
+    them; what an export reads does not)."""
     pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     listed = [entry for page in pages for entry in page.get("Contents", [])]
     listed.sort(key=lambda entry: entry["LastModified"], reverse=True)
@@ -252,20 +246,16 @@ def decisions(s3_client: Any, bucket: str, prefix: str) -> Iterator[dict[str, An
 
 def evaluation_questions(records: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each question's latest decision, when it approves or corrects the answer, as an
-    evaluation question, the latest first (a later rejection withdraws an earlier approval of
-    the same question)."""
+    evaluation question, the latest first: a later rejection withdraws an earlier approval of
+    the same question (compared without case or repeated spaces)."""
     latest: dict[str, dict[str, Any]] = {}
     ordered = sorted(records, key=lambda r: str(r.get("decided_at", "")), reverse=True)
     for record in ordered:
         if isinstance(record.get("question"), str):
-            latest.setdefault(record["question"], record)
+            latest.setdefault(" ".join(record["question"].casefold().split()), record)
     questions = []
-    for question, record in latest.items():
+    for record in latest.values():
         reference = record.get("reference_answer") or record.get("answer")
-        if record.get("decision") not in ("approve", "correct") or not isinstance(reference, str):
-            continue
-        line: dict[str, Any] = {"question": question, "reference_answer": reference}
-        if record["decision"] == "approve" and record.get("reference_sources"):
-            line["reference_sources"] = record["reference_sources"]
-        questions.append(line)
+        if record.get("decision") in ("approve", "correct") and isinstance(reference, str):
+            questions.append({"question": record["question"], "reference_answer": reference})
     return questions
