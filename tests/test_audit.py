@@ -23,6 +23,7 @@ from blueprint.assembly.cost import (
     PRICES,
     by_resource_type,
     compare,
+    comparison_table,
     cost_table,
     estimate_costs,
     load_prices,
@@ -886,7 +887,72 @@ def test_what_the_price_table_cannot_price_is_shown_not_guessed(
         for r in elsewhere["placements"]
     )
     print(cost_table(elsewhere))
-    assert "not priced: " in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "not priced: " in printed
+    # No number is printed for what was not priced, and the total says it is partial.
+    lines = printed.splitlines()
+    rows = {line.split()[0]: line for line in lines[1 : 1 + len(elsewhere["placements"])]}
+    for row in elsewhere["placements"]:
+        if row["unpriced"]:
+            assert rows[row["placement"]].endswith(" not priced"), rows[row["placement"]]
+    total = lines[1 + len(elsewhere["placements"])]
+    assert total.startswith("total ") and total.endswith("0.00 (partial)"), total
+    assert set(elsewhere["unpriced_placements"]) == {
+        row["placement"] for row in elsewhere["placements"] if row["unpriced"]
+    }
+
+
+def placement_row(name: str, usd: float, priced: str = "all") -> Json:
+    unpriced = [] if priced == "all" else [{"item": "x", "why": "y", "monthly_usd": None}]
+    return {
+        "placement": name,
+        "kind": "lob-environment",
+        "monthly_usd": usd,
+        "unpriced": unpriced,
+        "priced": priced,
+    }
+
+
+def cost_report(*rows: Json) -> Json:
+    return {
+        "placements": list(rows),
+        "total_monthly_usd": round(sum(r["monthly_usd"] for r in rows), 2),
+        "unpriced_placements": [r["placement"] for r in rows if r["priced"] != "all"],
+        "prices": {"region": "eu-west-1", "as_of": "2025-06", "source": "test"},
+        "assumption": "none",
+    }
+
+
+def test_compare_shows_new_and_unpriced_placements_as_such() -> None:
+    before = cost_report(placement_row("a", 10.0), placement_row("b", 0.0, "none"))
+    after = cost_report(
+        placement_row("a", 12.5),
+        placement_row("b", 0.0, "none"),
+        placement_row("c", 3.0),
+    )
+    rows = {row["placement"]: row for row in compare(after, before)}
+    assert rows["a"]["change_usd"] == 2.5
+    assert (rows["b"]["baseline"], rows["b"]["now"], rows["b"]["change_usd"]) == (
+        "not priced",
+        "not priced",
+        None,
+    )
+    assert (rows["c"]["baseline"], rows["c"]["change_usd"]) == (None, None)
+    table = comparison_table(list(rows.values())).splitlines()
+    assert table[2].split()[-1] == "compared" and table[3].split()[-1] == "new"
+    assert table[-2].split()[-1] == "+2.50"  # only what was compared on both sides
+    assert table[-1].endswith("(2 not: new, removed or not fully priced)")
+
+
+def test_long_placement_names_keep_the_cost_table_aligned() -> None:
+    report = cost_report(
+        placement_row("a-very-long-line-of-business-name-interactive", 1234.5),
+        placement_row("b", 2.0, "partial"),
+        placement_row("c", 0.0, "none"),
+    )
+    lines = cost_table(report).splitlines()[:5]
+    assert len({len(line) for line in lines}) == 1, lines
+    assert lines[2].endswith("2.00 + not priced") and lines[3].endswith(" not priced")
 
 
 def test_cost_by_resource_type_adds_up_to_the_total(assembly_dir: Path) -> None:

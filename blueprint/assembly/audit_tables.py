@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from blueprint.assembly.cost import amount, total_label
 from blueprint.assembly.frameworks import framework_resource_rows
 from blueprint.model.inventory import SystemKind
 
@@ -46,7 +47,10 @@ def summary_table(report: Json) -> Table:
             "acknowledgment reasons past their expiry",
             sum(1 for g in report["acknowledgment_groups"] if g["expired"]),
         ],
-        ["idle baseline, USD/month", report["cost"]["total_monthly_usd"]],
+        [
+            total_label(report["cost"], "idle baseline, USD/month"),
+            report["cost"]["total_monthly_usd"],
+        ],
     ]
     return Table("Summary", ["figure", "value"], rows, f"assembly: {report['assembly']}")
 
@@ -420,7 +424,7 @@ def cost_table(report: Json) -> Table:
         [
             e["placement"],
             e["kind"],
-            f"{e['monthly_usd']:,.2f}" + (" + NOT PRICED" if e["unpriced"] else ""),
+            amount(e),
             "; ".join(
                 f"{line['item']}: {line['monthly_usd']:,.2f}"
                 if line["monthly_usd"] is not None
@@ -430,7 +434,7 @@ def cost_table(report: Json) -> Table:
         ]
         for e in cost["placements"]
     ]
-    rows.append(["total", "", f"{cost['total_monthly_usd']:,.2f}", ""])
+    rows.append([total_label(cost), "", f"{cost['total_monthly_usd']:,.2f}", ""])
     prices = cost["prices"]
     note = (
         f"{prices['region']} list prices as of {prices['as_of']}; source: {prices['source']}."

@@ -186,6 +186,7 @@ def estimate_costs(assembly: Assembly, prices: Json) -> Json:
                 sum(line["monthly_usd"] for line in placement_lines if line["monthly_usd"]), 2
             ),
             "unpriced": [line for line in placement_lines if line["monthly_usd"] is None],
+            "priced": priced_state(placement_lines),
         }
         for placement, placement_lines in sorted(lines.items())
     ]
@@ -193,17 +194,44 @@ def estimate_costs(assembly: Assembly, prices: Json) -> Json:
         "prices": {k: prices.get(k) for k in ("source", "as_of", "region", "currency")},
         "assumption": prices["items"]["cloudwatch_logs_ingestion_gb"]["assumption"],
         "placements": rows,
+        # The priced part only: ``unpriced_placements`` names what it leaves out.
         "total_monthly_usd": round(sum(row["monthly_usd"] for row in rows), 2),
+        "unpriced_placements": [row["placement"] for row in rows if row["priced"] != "all"],
     }
 
 
+def priced_state(lines: list[Json]) -> str:
+    """``all`` (every line priced, or none to price), ``partial`` or ``none``."""
+    unpriced = sum(1 for line in lines if line["monthly_usd"] is None)
+    if not unpriced:
+        return "all"
+    return "none" if unpriced == len(lines) else "partial"
+
+
+def amount(row: Json) -> str:
+    """A placement's idle cost as printed: never a number for what was not priced."""
+    if row["priced"] == "none":
+        return "not priced"
+    return f"{row['monthly_usd']:,.2f}" + (" + not priced" if row["priced"] == "partial" else "")
+
+
+def total_label(report: Json, what: str = "total") -> str:
+    left_out = len(report["unpriced_placements"])
+    return f"{what} (partial: {left_out} placement(s) not fully priced)" if left_out else what
+
+
 def cost_table(report: Json) -> str:
-    lines = [f"{'placement':<28} {'kind':<16} {'idle USD/month':>15}"]
-    lines += [
-        f"{r['placement']:<28} {r['kind']:<16} {r['monthly_usd']:>15,.2f}"
-        for r in report["placements"]
-    ]
-    lines.append(f"{'total':<45} {report['total_monthly_usd']:>15,.2f}")
+    rows = report["placements"]
+    total = f"{report['total_monthly_usd']:,.2f}" + (
+        " (partial)" if report["unpriced_placements"] else ""
+    )
+    width = max([len("placement"), *(len(r["placement"]) for r in rows)])
+    figures = max([len("idle USD/month"), len(total), *(len(amount(r)) for r in rows)])
+    lines = [f"{'placement':<{width}} {'kind':<16} {'idle USD/month':>{figures}}"]
+    lines += [f"{r['placement']:<{width}} {r['kind']:<16} {amount(r):>{figures}}" for r in rows]
+    lines.append(f"{'total':<{width + 17}} {total:>{figures}}")
+    if report["unpriced_placements"]:
+        lines.append(f"{total_label(report)}: {', '.join(report['unpriced_placements'])}")
     for row in report["placements"]:
         for item in row["unpriced"]:
             lines.append(f"not priced: {row['placement']}: {item['item']}: {item['why']}")
@@ -226,27 +254,53 @@ def by_resource_type(report: Json) -> dict[str, float]:
 
 
 def compare(report: Json, baseline: Json) -> list[Json]:
-    """Per placement of either report: the baseline's cost, this one's and the change."""
-    before = {row["placement"]: row["monthly_usd"] for row in baseline["placements"]}
-    after = {row["placement"]: row["monthly_usd"] for row in report["placements"]}
-    return [
-        {
-            "placement": placement,
-            "baseline_usd": before.get(placement, 0.0),
-            "usd": after.get(placement, 0.0),
-            "change_usd": round(after.get(placement, 0.0) - before.get(placement, 0.0), 2),
-        }
-        for placement in sorted(before.keys() | after.keys())
-    ]
+    """Per placement of either report: the baseline's cost, this one's and the change; no
+    change where a side is missing (a new or removed placement) or not fully priced."""
+    before = {row["placement"]: row for row in baseline["placements"]}
+    after = {row["placement"]: row for row in report["placements"]}
+    rows = []
+    for placement in sorted(before.keys() | after.keys()):
+        old, new = before.get(placement), after.get(placement)
+        comparable = old is not None and new is not None and old["priced"] == new["priced"] == "all"
+        rows.append(
+            {
+                "placement": placement,
+                "baseline": old and amount(old),
+                "now": new and amount(new),
+                "change_usd": (
+                    round(new["monthly_usd"] - old["monthly_usd"], 2)
+                    if comparable and old is not None and new is not None
+                    else None
+                ),
+            }
+        )
+    return rows
 
 
 def comparison_table(rows: list[Json]) -> str:
-    out = [f"{'placement':<28} {'baseline':>12} {'now':>12} {'change':>12}"]
+    width = max([len("placement"), *(len(r["placement"]) for r in rows)])
+    figures = max([12, *(len(r[side] or "") for r in rows for side in ("baseline", "now"))])
+
+    def change(row: Json) -> str:
+        if row["change_usd"] is not None:
+            return f"{row['change_usd']:+,.2f}"
+        if row["baseline"] is None:
+            return "new"
+        return "removed" if row["now"] is None else "not compared"
+
+    out = [f"{'placement':<{width}} {'baseline':>{figures}} {'now':>{figures}} {'change':>12}"]
     out += [
-        f"{r['placement']:<28} {r['baseline_usd']:>12,.2f} {r['usd']:>12,.2f} "
-        f"{r['change_usd']:>+12,.2f}"
+        f"{r['placement']:<{width}} {r['baseline'] or '-':>{figures}} {r['now'] or '-':>{figures}} "
+        f"{change(r):>12}"
         for r in rows
     ]
-    total = sum(r["change_usd"] for r in rows)
-    out.append(f"{'total change, USD/month':<54} {total:>+12,.2f}")
+    total = sum(r["change_usd"] for r in rows if r["change_usd"] is not None)
+    left_out = sum(1 for r in rows if r["change_usd"] is None)
+    label = "total change, USD/month" + (
+        f": of the placements compared ({left_out} not: new, removed or not fully priced)"
+        if left_out
+        else ""
+    )
+    out.append(f"{'total change':<{width + 2 * figures + 2}} {total:>+12,.2f}")
+    out.append(label)
     return "\n".join(out)
