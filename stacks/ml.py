@@ -178,7 +178,7 @@ class MLStack(Stack):
         mark(pipeline.record_evaluation.function, AssetKind.EVALUATION_FUNCTION, spec.name)
         approvals = f"{spec.name}-approvals"
         mark(pipeline.approvals, AssetKind.TOPIC, approvals)
-        mark(pipeline.approval_publisher, AssetKind.NOTIFIER_ROLE, f"{approvals}/{spec.name}")
+        mark(pipeline.approval_publisher, AssetKind.NOTIFIER_ROLE, approvals)
         return pipeline
 
     def _recipe_image(self, repository: str, parameter_path: str) -> RecipeImage:
@@ -305,7 +305,7 @@ class MLStack(Stack):
         if endpoint.monitor is not None:
             Tags.of(endpoint.monitor.role).add(*names.PIPELINE_TAG)
             publisher = endpoint.monitor.publisher
-            mark(publisher, AssetKind.NOTIFIER_ROLE, f"{ENDPOINT_ALARMS}/{config.name}-monitor")
+            mark(publisher, AssetKind.NOTIFIER_ROLE, f"{config.name}-monitor")
             mark(endpoint.monitor.schedule, AssetKind.MONITORING_SCHEDULE, config.name)
         mark(endpoint.endpoint, AssetKind.ENDPOINT, config.name)
         if endpoint.inference_component is not None:

@@ -109,8 +109,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.MODEL_PACKAGE_GROUP: "A model package group",
     AssetKind.MODEL_RELEASE_ROLE: "The role of the function that releases approved models",
     AssetKind.MONITORING_SCHEDULE: "A GPU endpoint's data-quality monitoring schedule",
-    AssetKind.NOTIFIER_ROLE: "The role an EventBridge rule announces through "
-    "(`<topic>/<source>`: its topic, what it announces)",
+    AssetKind.NOTIFIER_ROLE: "The role an EventBridge rule announces through on its topic",
     AssetKind.PIPELINE: "A fine-tuning pipeline",
     AssetKind.PIPELINE_ROLE: "A fine-tuning pipeline's execution role",
     AssetKind.PROFILE: "A use case's inference profile",

@@ -235,7 +235,7 @@ def _review_desks(selection: Selection, selector: str) -> list[Actor]:
 @principal("notifier", "*")
 def _notifiers(selection: Selection, selector: str) -> list[Actor]:
     """Each role an EventBridge rule announces through (a pipeline's approvals, an endpoint
-    monitor's violations); it serves ``<topic>/<source>``."""
+    monitor's violations)."""
     return _roles(selection, AssetKind.NOTIFIER_ROLE)
 
 

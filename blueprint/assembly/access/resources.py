@@ -164,15 +164,32 @@ def _bias_probes(selection: Selection, which: str, actor: Actor | None) -> list[
 @resource(AssetKind.TOPIC, *MARKED, OWN, "other")
 def _topics(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
     """A notification topic: each, or the one named; `own` the one the asking notifier
-    announces on, `other` each but that one."""
+    announces on (the topic its event rule targets through it), `other` each but that one."""
     if name not in (OWN, "other"):
         return selection.marked(AssetKind.TOPIC, name)
-    own = actor.serves.split("/")[0] if actor and actor.serves else None
+    announced = _announced_topics(selection, actor)
     return [
-        target
-        for target in selection.marked(AssetKind.TOPIC, "*")
-        if (target.label == f"{AssetKind.TOPIC}/{own}") == (name == OWN)
+        selection.target(topic)
+        for topic in selection.assets(AssetKind.TOPIC, "*")
+        if ((topic.stack.name, topic.logical_id) in announced) == (name == OWN)
     ]
+
+
+def _announced_topics(selection: Selection, actor: Actor | None) -> set[tuple[str, str]]:
+    """(stack, logical ID) of each topic an event rule of the notifier's stack targets with
+    the notifier's role."""
+    serves = actor.serves if actor else None
+    notifiers = selection.assets(AssetKind.NOTIFIER_ROLE, serves) if serves else []
+    return {
+        (notifier.stack.name, target["Arn"]["Ref"])
+        for notifier in notifiers
+        for resource in notifier.stack.resources.values()
+        if resource["Type"] == "AWS::Events::Rule"
+        for target in resource["Properties"].get("Targets", [])
+        if target.get("RoleArn") == {"Fn::GetAtt": [notifier.logical_id, "Arn"]}
+        and isinstance(target.get("Arn"), dict)
+        and "Ref" in target["Arn"]
+    }
 
 
 def _etl_run(selection: Selection, what: str, suffix: str, label: str) -> list[Target]:

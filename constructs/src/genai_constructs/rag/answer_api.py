@@ -50,17 +50,35 @@ class Feedback:
     review_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        for what, prefix in (("prefix", self.prefix), ("review_prefix", self.review_prefix)):
-            if prefix is None or Token.is_unresolved(prefix):
-                continue
-            if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
-                raise ValueError(
-                    f"Feedback: {what} '{prefix}' must end with '/' and hold no leading '/' or '*'"
-                )
+        check_prefix("Feedback", "prefix", self.prefix)
+        if self.review_prefix is not None:
+            check_prefix("Feedback", "review_prefix", self.review_prefix)
 
     @property
     def prefixes(self) -> list[str]:
         return [self.prefix, *([self.review_prefix] if self.review_prefix else [])]
+
+    def key_through_s3(
+        self, scope: Construct, sid: str | None, actions: list[str]
+    ) -> iam.PolicyStatement:
+        """``actions`` with the data key, only as S3 uses it for the bucket."""
+        region = Stack.of(scope).region
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=actions,
+            resources=[self.data_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        )
+
+
+def check_prefix(owner: str, what: str, prefix: str) -> None:
+    """A key prefix of the feedback's bucket: ends with '/', no leading '/', no '*'."""
+    if Token.is_unresolved(prefix):
+        return
+    if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
+        raise ValueError(
+            f"{owner}: {what} '{prefix}' must end with '/' and hold no leading '/' or '*'"
+        )
 
 
 @dataclass(frozen=True)
@@ -187,20 +205,9 @@ class AnswerApi(Construct):
             iam.PolicyStatement(sid="KeepTheFeedback", actions=["s3:PutObject"], resources=kept)
         )
         role.add_to_principal_policy(
-            self._key_through_s3("EncryptTheFeedbackThroughS3", "kms:GenerateDataKey")
+            feedback.key_through_s3(self, "EncryptTheFeedbackThroughS3", ["kms:GenerateDataKey"])
         )
         return [f"Resource::{nag_reference(self, arn)}" for arn in kept]
-
-    def _key_through_s3(self, sid: str, action: str) -> iam.PolicyStatement:
-        """``action`` with the feedback's data key, only as S3 uses it for the zone."""
-        assert self.feedback is not None
-        region = Stack.of(self).region
-        return iam.PolicyStatement(
-            sid=sid,
-            actions=[action],
-            resources=[self.feedback.data_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-        )
 
     def add_reviewer(self, construct_id: str, assumed_by: iam.IPrincipal) -> iam.Role:
         """A role that ``assumed_by`` becomes to work through the ratings and (with the
@@ -230,7 +237,7 @@ class AnswerApi(Construct):
                 conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in feedback.prefixes]}},
             )
         )
-        role.add_to_policy(self._key_through_s3("DecryptThroughS3", "kms:Decrypt"))
+        role.add_to_policy(feedback.key_through_s3(self, "DecryptThroughS3", ["kms:Decrypt"]))
         acknowledge_scoped_policy(role, "reading the review and feedback prefixes of one use case")
         return role
 

@@ -3,7 +3,7 @@ and export the reviewed ones as evaluation questions (``handlers/review_desk``).
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,7 +14,7 @@ from constructs import Construct
 from genai_constructs.compliance import acknowledge, nag_reference
 from genai_constructs.function import PlatformFunction, url_invoke_statements
 from genai_constructs.grants import grant_statements, grants_policy
-from genai_constructs.rag.answer_api import Feedback
+from genai_constructs.rag.answer_api import Feedback, check_prefix
 
 
 class ReviewDesk(Construct):
@@ -47,17 +47,8 @@ class ReviewDesk(Construct):
         role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        for what, prefix in (
-            ("decisions_prefix", decisions_prefix),
-            ("candidates_prefix", candidates_prefix),
-        ):
-            if not Token.is_unresolved(prefix) and (
-                not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix
-            ):
-                raise ValueError(
-                    f"ReviewDesk: {what} '{prefix}' must end with '/' and hold no leading '/' "
-                    "or '*'"
-                )
+        check_prefix("ReviewDesk", "decisions_prefix", decisions_prefix)
+        check_prefix("ReviewDesk", "candidates_prefix", candidates_prefix)
         self.feedback = feedback
         self.candidates_prefix = candidates_prefix
         bucket = feedback.bucket
@@ -99,7 +90,9 @@ class ReviewDesk(Construct):
                 actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{p}*") for p in writes],
             ),
-            self._key_through_s3("UseTheDataKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
+            feedback.key_through_s3(
+                self, "UseTheDataKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]
+            ),
         ]
         for statement in statements:
             self.function.add_to_role_policy(statement)
@@ -118,16 +111,6 @@ class ReviewDesk(Construct):
     @property
     def role(self) -> iam.IRole:
         return self.function.role
-
-    def _key_through_s3(self, sid: str | None, actions: list[str]) -> iam.PolicyStatement:
-        """``actions`` with the zone's data key, only as S3 uses it."""
-        region = Stack.of(self).region
-        return iam.PolicyStatement(
-            sid=sid,
-            actions=actions,
-            resources=[self.feedback.data_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-        )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (the use case's reviewer role) call the desk."""
@@ -150,7 +133,7 @@ class ReviewDesk(Construct):
             grantee,
             [
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[candidates]),
-                self._key_through_s3(None, ["kms:Decrypt"]),
+                self.feedback.key_through_s3(self, None, ["kms:Decrypt"]),
             ],
         )
         principal = grantee.grant_principal
