@@ -118,7 +118,10 @@ WORKLOAD_CHANGES = (
     "cloudwatch:SetAlarmState",
     "sagemaker:DeleteEndpointConfig",
     "sagemaker:DeleteModel",
-    # A stopped or changed monitor runs no job, so it raises no alarm.
+    # A stopped or changed monitor runs no job, so it raises no alarm; one added by hand runs
+    # the endpoint monitor's jobs (as its role, announced on its topic) when its author wants.
+    "sagemaker:CreateDataQualityJobDefinition",
+    "sagemaker:CreateMonitoringSchedule",
     "sagemaker:DeleteDataQualityJobDefinition",
     "sagemaker:DeleteMonitoringSchedule",
     "sagemaker:StopMonitoringSchedule",
