@@ -27,7 +27,7 @@ $(VENV)/.synth-installed: pyproject.toml constructs/pyproject.toml
 
 $(VENV)/.installed: $(VENV)/.synth-installed
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
-	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy]'
+	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy,prices]'
 	touch $@
 
 $(CHECKOV_VENV)/.installed: Makefile

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from blueprint.assembly.price_list import PRICE_LIST, PRICES
 from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
 from blueprint.model import names
 from blueprint.model.identity import PlacementKind
@@ -62,6 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BASELINE",
         help="an earlier cloud assembly: what the change does to the idle cost per placement",
     )
+    prices = commands.add_parser(
+        "prices",
+        help="regenerate the price snapshot from the AWS Price List offer files of every region "
+        "the organization file allows",
+    )
+    prices.add_argument("--org", default="environments/example.yaml", help="organization file")
+    prices.add_argument(
+        "--offers",
+        default=PRICE_LIST,
+        help="the offer files: the Price List's base URL (default) or a folder laid out like it "
+        "(<offer>/current/<region>/index.json)",
+    )
+    prices.add_argument("--out", default=str(PRICES), help="the snapshot; default the packaged one")
     deploy = commands.add_parser(
         "deploy",
         help="deploy a cloud assembly; --local: into moto, every account, with smoke checks",
@@ -164,6 +178,8 @@ def _run(args: argparse.Namespace) -> int:
             by_type=args.by_type,
             baseline=Path(args.compare) if args.compare else None,
         )
+    elif args.command == "prices":
+        return regenerate_prices(args)
     elif args.command == "lint":
         return print_lint(Path(args.assembly), verbose=args.verbose)
     elif args.command == "deploy":
@@ -405,8 +421,8 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
         comparison_table,
         cost_table,
         estimate_costs,
-        load_prices,
     )
+    from blueprint.assembly.price_list import load_prices
 
     prices = load_prices()
     if baseline is not None:
@@ -421,6 +437,38 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
         before = estimate_costs(read_assembly(baseline), prices)
         print(f"\nagainst {baseline}:")
         print(comparison_table(compare(report, before)))
+
+
+def regenerate_prices(args: argparse.Namespace) -> int:
+    """Read every priced usage type of every allowed region; write the snapshot whole or not
+    at all (exit 2 naming the offer file that could not be read or priced)."""
+    from blueprint.assembly.price_list import (
+        PriceListError,
+        generate,
+        load_prices,
+        offer_reader,
+        token_prices,
+        write_snapshot,
+    )
+
+    config = load_config_or_exit(args.org)
+    out = Path(args.out)
+    regions = sorted({config.organization.home_region, *config.organization.allowed_regions})
+    try:
+        snapshot, missing = generate(
+            offer_reader(args.offers), regions, load_prices(out if out.exists() else None)
+        )
+    except PriceListError as error:
+        print(f"blueprint prices: {error}; {out} is unchanged", file=sys.stderr)
+        return 2
+    snapshot["token_prices"] = token_prices(model.id for model in config.catalog.bedrock)
+    write_snapshot(snapshot, out)
+    print(
+        f"written {out}: {', '.join(regions)}; token prices: {snapshot['token_prices']['source']}"
+    )
+    for usage in missing:
+        print(f"not offered: {usage} (blueprint cost shows it as not priced)")
+    return 0
 
 
 def print_summary(assembly: Path) -> int:

@@ -20,14 +20,13 @@ from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_report import render_html
 from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table
 from blueprint.assembly.cost import (
-    PRICES,
     by_resource_type,
     compare,
     comparison_table,
     cost_table,
     estimate_costs,
-    load_prices,
 )
+from blueprint.assembly.price_list import load_prices
 from blueprint.assembly.reader import AssemblyError, read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
@@ -256,10 +255,9 @@ def test_cost_comes_from_the_price_table(assembly_dir: Path, tmp_path: Path) -> 
     prices = load_prices()
     baseline = estimate_costs(assembly, prices)
     keys = sum(1 for _ in assembly.resources("AWS::KMS::Key"))
-    prices["items"]["kms_key_month"]["price"] += 10
+    prices["regions"]["eu-west-1"]["kms_key_month"]["price"] += 10
     dearer = estimate_costs(assembly, prices)
     assert dearer["total_monthly_usd"] == pytest.approx(baseline["total_monthly_usd"] + 10 * keys)
-    assert json.loads(PRICES.read_text())["source"] and json.loads(PRICES.read_text())["as_of"]
 
 
 def test_cli_audit_and_cost(
@@ -873,18 +871,23 @@ def test_what_the_price_table_cannot_price_is_shown_not_guessed(
     assembly = read_assembly(assembly_dir)
     prices = load_prices()
     priced = estimate_costs(assembly, prices)
-    prices["items"]["sagemaker_instance_hour"]["by_instance_type"] = {}
+    del prices["regions"]["eu-west-1"]["sagemaker_host_hour:ml.g5.2xlarge"]
     missing_type = estimate_costs(assembly, prices)
     row = next(r for r in missing_type["placements"] if r["placement"] == f"{LOB}-{ENVIRONMENT}")
-    assert [u["why"] for u in row["unpriced"]] == ["the price table has no ml.g5.2xlarge"]
+    assert [u["why"] for u in row["unpriced"]] == [
+        "the price snapshot has no eu-west-1 price for sagemaker_host_hour:ml.g5.2xlarge"
+    ]
     # The endpoint scales to zero: it added nothing priced, and adds nothing unpriced.
     assert missing_type["total_monthly_usd"] == priced["total_monthly_usd"]
-    prices = load_prices() | {"region": "us-east-1"}
+    prices = load_prices()
+    prices["regions"] = {"us-east-1": prices["regions"]["eu-west-1"]}
     elsewhere = estimate_costs(assembly, prices)
     assert elsewhere["total_monthly_usd"] == 0
     assert all(
-        [u["why"] for u in r["unpriced"]] == ["the price table holds us-east-1 prices only"]
+        {u["why"].split(" price for ")[0] for u in r["lines"]}
+        == {"the price snapshot has no eu-west-1"}
         for r in elsewhere["placements"]
+        if r["lines"]
     )
     print(cost_table(elsewhere))
     printed = capsys.readouterr().out
@@ -918,7 +921,7 @@ def cost_report(*rows: Json) -> Json:
         "placements": list(rows),
         "total_monthly_usd": round(sum(r["monthly_usd"] for r in rows), 2),
         "unpriced_placements": [r["placement"] for r in rows if r["priced"] != "all"],
-        "prices": {"region": "eu-west-1", "as_of": "2025-06", "source": "test"},
+        "prices": {"currency": "USD", "regenerate": "test", "provenance": []},
         "assumption": "none",
     }
 
@@ -980,7 +983,9 @@ def test_compare_shows_what_a_change_does_to_the_idle_cost(
         estimate_costs(read_assembly(assembly_dir), prices),
     )
     changed = {row["placement"]: row["change_usd"] for row in rows if row["change_usd"]}
-    assert changed == {f"{LOB}-{ENVIRONMENT}": -prices["items"]["kms_key_month"]["price"]}
+    assert changed == {
+        f"{LOB}-{ENVIRONMENT}": -prices["regions"]["eu-west-1"]["kms_key_month"]["price"]
+    }
     assert main(["cost", str(candidate), "--compare", str(assembly_dir), "--by-type"]) == 0
     printed = capsys.readouterr().out
     assert "total change, USD/month" in printed and "-1.00" in printed

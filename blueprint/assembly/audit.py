@@ -23,8 +23,9 @@ from blueprint.assembly.audit_controls import (
 from blueprint.assembly.audit_iam import iam_summary
 from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_release import release_metadata
-from blueprint.assembly.cost import estimate_costs, load_prices
+from blueprint.assembly.cost import estimate_costs
 from blueprint.assembly.frameworks import framework_results
+from blueprint.assembly.price_list import load_prices
 from blueprint.assembly.reader import Assembly, read_assembly
 from blueprint.assembly.replacement import stateful_changes
 from blueprint.model.plan import Plan

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.assembly.cost import amount, total_label
+from blueprint.assembly.cost import amount, price_source, total_label
 from blueprint.assembly.frameworks import framework_resource_rows
 from blueprint.model.inventory import SystemKind
 
@@ -435,10 +435,9 @@ def cost_table(report: Json) -> Table:
         for e in cost["placements"]
     ]
     rows.append([total_label(cost), "", f"{cost['total_monthly_usd']:,.2f}", ""])
-    prices = cost["prices"]
     note = (
-        f"{prices['region']} list prices as of {prices['as_of']}; source: {prices['source']}."
-        f" Assumption: {cost['assumption']}"
+        "Prices: " + "; ".join(price_source(cost)) + f". Regenerate: "
+        f"{cost['prices']['regenerate']}. Assumption: {cost['assumption']}"
     )
     return Table(
         "Idle monthly baseline (USD)", ["placement", "kind", "USD/month", "lines"], rows, note

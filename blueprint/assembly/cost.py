@@ -1,27 +1,22 @@
 """Idle monthly baseline per placement (LOB environment or platform account), priced from
-``prices.json``.
+the regional price snapshot (``prices.json``, see ``price_list``).
 
 The baseline is what an environment costs with no traffic: interface endpoints in every
 subnet, customer managed keys, OpenSearch Serverless minimum OCUs, SageMaker endpoints at
-their minimum instance count, MLflow tracking servers and an assumed log ingestion.
+their minimum instance count, MLflow tracking servers and an assumed log ingestion. A line
+the snapshot has no price for in the stack's region is shown as not priced, never as zero.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from blueprint.assembly.price_list import provenance, regional_price
 from blueprint.assembly.reader import Assembly, AssemblyStack
 
 Json = dict[str, Any]
-PRICES = Path(__file__).with_name("prices.json")
-
-
-def load_prices(path: Path | None = None) -> Json:
-    return dict(json.loads((path or PRICES).read_text()))
 
 
 def line(
@@ -48,49 +43,68 @@ def unpriced(item: str, reason: str, resource_type: str = "(any)") -> Json:
     }
 
 
+class Pricing:
+    """The snapshot's prices of one stack's region: each line priced, or said to be not."""
+
+    def __init__(self, prices: Json, region: str) -> None:
+        self.prices = prices
+        self.region = region
+        self.hours = float(prices["hours_per_month"])
+        self.assumptions: Json = prices["assumptions"]
+
+    def line(
+        self, item: str, key: str, quantity: float, *, resource_type: str, hourly: bool = True
+    ) -> Json:
+        price = regional_price(self.prices, self.region, key)
+        if price is None:
+            return unpriced(
+                item, f"the price snapshot has no {self.region} price for {key}", resource_type
+            )
+        hours = self.hours if hourly else 1.0
+        return line(item, quantity, price["price"], hours, resource_type=resource_type)
+
+
 def _props(resource: Json) -> Json:
     return dict(resource.get("Properties", {}))
 
 
-def endpoint_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
+def _of_type(stack: AssemblyStack, resource_type: str) -> list[Json]:
+    return [r for r in stack.resources.values() if r.get("Type") == resource_type]
+
+
+def endpoint_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
     az_endpoints = sum(
         len(_props(r).get("SubnetIds", []))
-        for r in stack.resources.values()
-        if r.get("Type") == "AWS::EC2::VPCEndpoint"
-        and _props(r).get("VpcEndpointType") == "Interface"
+        for r in _of_type(stack, "AWS::EC2::VPCEndpoint")
+        if _props(r).get("VpcEndpointType") == "Interface"
     )
     if az_endpoints:
-        price = prices["items"]["interface_endpoint_az_hour"]["price"]
-        yield line(
+        yield pricing.line(
             "interface endpoint AZ-hours",
+            "interface_endpoint_az_hour",
             az_endpoints,
-            price,
-            prices["hours_per_month"],
             resource_type="AWS::EC2::VPCEndpoint",
         )
 
 
-def kms_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
-    keys = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::KMS::Key")
+def kms_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    keys = len(_of_type(stack, "AWS::KMS::Key"))
     if keys:
-        price = prices["items"]["kms_key_month"]["price"]
-        yield line("KMS keys", keys, price, resource_type="AWS::KMS::Key")
+        yield pricing.line(
+            "KMS keys", "kms_key_month", keys, resource_type="AWS::KMS::Key", hourly=False
+        )
 
 
-def opensearch_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
-    item = prices["items"]["opensearch_serverless_ocu_hour"]
-    for r in stack.resources.values():
-        if r.get("Type") == "AWS::OpenSearchServerless::Collection":
-            standby = _props(r).get("StandbyReplicas", "ENABLED") == "ENABLED"
-            ocus = item["minimum_ocus_with_standby" if standby else "minimum_ocus_without_standby"]
-            name = f"OpenSearch Serverless OCUs ({_props(r).get('Name', '?')})"
-            yield line(
-                name,
-                ocus,
-                item["price"],
-                prices["hours_per_month"],
-                resource_type="AWS::OpenSearchServerless::Collection",
-            )
+def opensearch_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    minimum = pricing.assumptions["opensearch_serverless_minimum_ocus"]
+    for r in _of_type(stack, "AWS::OpenSearchServerless::Collection"):
+        standby = _props(r).get("StandbyReplicas", "ENABLED") == "ENABLED"
+        yield pricing.line(
+            f"OpenSearch Serverless OCUs ({_props(r).get('Name', '?')})",
+            "opensearch_serverless_ocu_hour",
+            minimum["with_standby" if standby else "without_standby"],
+            resource_type="AWS::OpenSearchServerless::Collection",
+        )
 
 
 def _minimum_instances(variant: Json) -> int:
@@ -98,47 +112,38 @@ def _minimum_instances(variant: Json) -> int:
     return int(scaling.get("MinInstanceCount", variant.get("InitialInstanceCount", 0)))
 
 
-def sagemaker_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
-    by_type = prices["items"]["sagemaker_instance_hour"]["by_instance_type"]
-    for r in stack.resources.values():
-        if r.get("Type") != "AWS::SageMaker::EndpointConfig":
-            continue
+def sagemaker_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    for r in _of_type(stack, "AWS::SageMaker::EndpointConfig"):
         for variant in _props(r).get("ProductionVariants", []):
             instance_type = variant.get("InstanceType", "?")
-            count = _minimum_instances(variant)
-            price = by_type.get(instance_type)
-            name = f"SageMaker {instance_type} at minimum count"
-            kind = "AWS::SageMaker::EndpointConfig"
-            if price is None:
-                yield unpriced(name, f"the price table has no {instance_type}", kind)
-            else:
-                yield line(name, count, price, prices["hours_per_month"], resource_type=kind)
-
-
-def mlflow_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
-    by_size = prices["items"]["mlflow_tracking_server_hour"]["by_size"]
-    for r in stack.resources.values():
-        if r.get("Type") == "AWS::SageMaker::MlflowTrackingServer":
-            size = _props(r).get("TrackingServerSize", "Small")
-            yield line(
-                f"MLflow tracking server ({size})",
-                1,
-                by_size[size],
-                prices["hours_per_month"],
-                resource_type="AWS::SageMaker::MlflowTrackingServer",
+            yield pricing.line(
+                f"SageMaker {instance_type} at minimum count",
+                f"sagemaker_host_hour:{instance_type}",
+                _minimum_instances(variant),
+                resource_type="AWS::SageMaker::EndpointConfig",
             )
 
 
-def logs_lines(stack: AssemblyStack, prices: Json) -> Iterator[Json]:
-    item = prices["items"]["cloudwatch_logs_ingestion_gb"]
-    groups = sum(1 for r in stack.resources.values() if r.get("Type") == "AWS::Logs::LogGroup")
+def mlflow_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    for r in _of_type(stack, "AWS::SageMaker::MlflowTrackingServer"):
+        size = _props(r).get("TrackingServerSize", "Small")
+        yield pricing.line(
+            f"MLflow tracking server ({size})",
+            f"mlflow_tracking_server_hour:{size}",
+            1,
+            resource_type="AWS::SageMaker::MlflowTrackingServer",
+        )
+
+
+def logs_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    groups = len(_of_type(stack, "AWS::Logs::LogGroup"))
     if groups:
-        gigabytes = groups * item["assumed_gb_per_log_group_month"]
-        yield line(
+        yield pricing.line(
             f"CloudWatch Logs ingestion ({groups} log groups)",
-            gigabytes,
-            item["price"],
+            "cloudwatch_logs_ingestion_gb",
+            groups * pricing.assumptions["cloudwatch_logs_gb_per_log_group_month"],
             resource_type="AWS::Logs::LogGroup",
+            hourly=False,
         )
 
 
@@ -167,17 +172,9 @@ def estimate_costs(assembly: Assembly, prices: Json) -> Json:
                 "environment": identity.environment.value if identity.environment else None,
             },
         )
-        if stack.region != prices["region"]:
-            # List prices differ by region: a table of one region does not price another.
-            item = unpriced(
-                f"every resource in {stack.region}",
-                f"the price table holds {prices['region']} prices only",
-            )
-            if item not in lines[identity.placement]:
-                lines[identity.placement].append(item)
-            continue
+        pricing = Pricing(prices, stack.region)
         for source in COST_SOURCES:
-            lines[identity.placement].extend(source(stack, prices))
+            lines[identity.placement].extend(source(stack, pricing))
     rows = [
         {
             **labels[placement],
@@ -191,13 +188,31 @@ def estimate_costs(assembly: Assembly, prices: Json) -> Json:
         for placement, placement_lines in sorted(lines.items())
     ]
     return {
-        "prices": {k: prices.get(k) for k in ("source", "as_of", "region", "currency")},
-        "assumption": prices["items"]["cloudwatch_logs_ingestion_gb"]["assumption"],
+        "prices": {
+            "currency": prices["currency"],
+            "regenerate": prices["regenerate"],
+            "provenance": provenance(prices),
+        },
+        "assumption": prices["assumptions"]["why"],
         "placements": rows,
         # The priced part only: ``unpriced_placements`` names what it leaves out.
         "total_monthly_usd": round(sum(row["monthly_usd"] for row in rows), 2),
         "unpriced_placements": [row["placement"] for row in rows if row["priced"] != "all"],
     }
+
+
+def price_source(report: Json) -> list[str]:
+    """Where the prices came from, one line per region of the snapshot."""
+    out = []
+    for row in report["prices"]["provenance"]:
+        versions = (
+            "; offer versions " + ", ".join(row["offer_versions"]) if row["offer_versions"] else ""
+        )
+        out.append(
+            f"{row['region']}: {row['prices']} prices, {row['from_offer_files']} from AWS Price "
+            f"List offer files, {row['hand_typed']} hand-typed and unverified{versions}"
+        )
+    return out
 
 
 def priced_state(lines: list[Json]) -> str:
@@ -235,10 +250,8 @@ def cost_table(report: Json) -> str:
     for row in report["placements"]:
         for item in row["unpriced"]:
             lines.append(f"not priced: {row['placement']}: {item['item']}: {item['why']}")
-    prices = report["prices"]
-    lines.append(
-        f"prices: {prices['region']} list prices as of {prices['as_of']} ({prices['source']})"
-    )
+    lines += [f"prices: {source}" for source in price_source(report)]
+    lines.append(f"regenerate: {report['prices']['regenerate']}")
     lines.append(f"assumption: {report['assumption']}")
     return "\n".join(lines)
 
