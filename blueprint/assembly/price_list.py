@@ -241,12 +241,12 @@ def token_prices(models: Iterable[str]) -> Json:
         except LookupError:
             continue
         price = found.get_prices(now)
-        per_million = (price.input_mtok or 0, price.output_mtok or 0)
+        given, produced = price.input_mtok or 0, price.output_mtok or 0
         # Tiered prices (by prompt length) are left out rather than priced at one tier.
-        if all(isinstance(value, Decimal | int) for value in per_million):
+        if isinstance(given, Decimal | int) and isinstance(produced, Decimal | int):
             priced[model] = {
-                "input_per_million": float(per_million[0]),
-                "output_per_million": float(per_million[1]),
+                "input_per_million": float(given),
+                "output_per_million": float(produced),
             }
     return {
         "source": f"genai-prices {version('genai-prices')} (Bedrock on-demand, us-east-1 list "
