@@ -8,13 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from blueprint.assembly.price_list import PRICE_LIST, PRICES
+from blueprint.assembly.price_list import PRICE_LIST
 from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
 from blueprint.model import names
 from blueprint.model.identity import PlacementKind
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
+from blueprint.model.prices import PRICES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     cost.add_argument("--by-type", action="store_true", help="also the cost per resource type")
+    cost.add_argument(
+        "--markdown",
+        action="store_true",
+        help="the table alone, in Markdown (as the README has it)",
+    )
     cost.add_argument(
         "--compare",
         metavar="BASELINE",
@@ -173,13 +179,21 @@ def _run(args: argparse.Namespace) -> int:
             )
         return status
     elif args.command == "cost":
+        if args.markdown and (args.by_type or args.compare):
+            raise AssemblyError(
+                "--markdown prints the table alone; allowed: --markdown, or --by-type and "
+                "--compare without it"
+            )
         print_cost(
             Path(args.assembly),
             by_type=args.by_type,
+            markdown=args.markdown,
             baseline=Path(args.compare) if args.compare else None,
         )
     elif args.command == "prices":
-        return regenerate_prices(args)
+        from blueprint.assembly.price_list import regenerate
+
+        return regenerate(load_config_or_exit(args.org), args.offers, Path(args.out))
     elif args.command == "lint":
         return print_lint(Path(args.assembly), verbose=args.verbose)
     elif args.command == "deploy":
@@ -414,20 +428,26 @@ def write_audit_report(
     return 0
 
 
-def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None = None) -> None:
+def print_cost(
+    assembly: Path, *, by_type: bool = False, markdown: bool = False, baseline: Path | None = None
+) -> None:
     from blueprint.assembly.cost import (
         by_resource_type,
         compare,
         comparison_table,
+        cost_markdown,
         cost_table,
         estimate_costs,
     )
-    from blueprint.assembly.price_list import load_prices
+    from blueprint.model.prices import load_prices
 
     prices = load_prices()
     if baseline is not None:
         require_baseline(baseline)
     report = estimate_costs(read_assembly(assembly), prices)
+    if markdown:
+        print(cost_markdown(report))
+        return
     print(cost_table(report))
     if by_type:
         print("\nby resource type, USD/month:")
@@ -437,38 +457,6 @@ def print_cost(assembly: Path, *, by_type: bool = False, baseline: Path | None =
         before = estimate_costs(read_assembly(baseline), prices)
         print(f"\nagainst {baseline}:")
         print(comparison_table(compare(report, before)))
-
-
-def regenerate_prices(args: argparse.Namespace) -> int:
-    """Read every priced usage type of every allowed region; write the snapshot whole or not
-    at all (exit 2 naming the offer file that could not be read or priced)."""
-    from blueprint.assembly.price_list import (
-        PriceListError,
-        generate,
-        load_prices,
-        offer_reader,
-        token_prices,
-        write_snapshot,
-    )
-
-    config = load_config_or_exit(args.org)
-    out = Path(args.out)
-    regions = sorted({config.organization.home_region, *config.organization.allowed_regions})
-    try:
-        snapshot, missing = generate(
-            offer_reader(args.offers), regions, load_prices(out if out.exists() else None)
-        )
-    except PriceListError as error:
-        print(f"blueprint prices: {error}; {out} is unchanged", file=sys.stderr)
-        return 2
-    snapshot["token_prices"] = token_prices(model.id for model in config.catalog.bedrock)
-    write_snapshot(snapshot, out)
-    print(
-        f"written {out}: {', '.join(regions)}; token prices: {snapshot['token_prices']['source']}"
-    )
-    for usage in missing:
-        print(f"not offered: {usage} (blueprint cost shows it as not priced)")
-    return 0
 
 
 def print_summary(assembly: Path) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from blueprint.model import names
@@ -94,7 +95,7 @@ def build_platform(
     audit.add_stack_dependency(foundations[governance.key])
     label(audit, governance.identity(Layer.AUDIT), governance.tags)
     _add_metrics_sinks(app, plan)
-    _add_lob_oversight(app, plan)
+    _add_lob_oversight(app, plan, audit, securities[governance.key].logs_key)
     _add_lob_budgets(app, plan)
     add_compliance_gates(app, check_settings(plan))
     return plan
@@ -136,9 +137,9 @@ def _add_metrics_sinks(app: App, plan: Plan) -> None:
         label(stack, governance.identity(Layer.METRICS_SINK), governance.tags)
 
 
-def _add_lob_oversight(app: App, plan: Plan) -> None:
-    """Dashboards, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a new LOB lands
-    in the last stack; existing ones stay where they are)."""
+def _add_lob_oversight(app: App, plan: Plan, audit: GovernanceStack, logs_key: kms.IKey) -> None:
+    """Dashboards and chargebacks, LOBS_PER_OVERSIGHT_STACK LOBs per stack, in config order (a
+    new LOB lands in the last stack; existing ones stay where they are)."""
     governance = plan.governance
     lobs = oversight_inputs(plan)
     for first in range(0, len(lobs), LOBS_PER_OVERSIGHT_STACK):
@@ -148,8 +149,12 @@ def _add_lob_oversight(app: App, plan: Plan) -> None:
             f"{governance.stack_name(Layer.OVERSIGHT)}-{number}",
             org_name=plan.prefix,
             lobs=lobs[first : first + LOBS_PER_OVERSIGHT_STACK],
-            **_stack_props(governance, f"dashboards of LOB group {number}"),
+            encryption_key=logs_key,
+            account_prefix=governance.prefix,
+            **_stack_props(governance, f"dashboards and chargebacks of LOB group {number}"),
         )
+        # It imports the reports bucket the audit stack exports.
+        stack.add_stack_dependency(audit)
         label(stack, governance.identity(Layer.OVERSIGHT), governance.tags)
 
 

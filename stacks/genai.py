@@ -66,6 +66,7 @@ from stacks.assets import mark
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
+from stacks.token_usage import token_budgets, use_case_tokens
 
 
 def guardrail_spec(policy: GuardrailPolicy) -> GuardrailSpec:
@@ -159,7 +160,6 @@ class GenAIStack(Stack):
                 log_group=log_group,
                 bucket=archive,
                 encryption_key=security.logs_key,
-                vpc=foundation.network.vpc,
                 key_prefix=INVOCATION_LOG_PREFIX,
                 max_input_tokens=inputs.guardrail.max_input_tokens,
                 function_log_retention=security.retention,
@@ -191,6 +191,22 @@ class GenAIStack(Stack):
             self._release_gate(inputs)
         # Self-hosted models: each endpoint a use case calls, behind the guardrail.
         self.guarded_endpoints = self._guarded_endpoints(inputs, security, foundation)
+        # Spend: each use case's tokens, and the daily budgets that stop an answer API.
+        self.tokens = use_case_tokens(
+            self,
+            inputs,
+            self.profiles,
+            security.invocation_stores[0] if inputs.account_settings else None,
+        )
+        self.token_budgets = token_budgets(
+            self,
+            inputs,
+            self.tokens,
+            self.answer_apis,
+            topic=self.alarm_topic,
+            encryption_key=security.logs_key,
+            log_retention=log_retention(inputs.log_retention_days),
+        )
         # Contract: every ID an application needs, as SSM parameters and outputs.
         self._publish(inputs)
         self._mark_assets(inputs)

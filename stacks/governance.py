@@ -31,6 +31,8 @@ from genai_constructs.compliance import acknowledge, in_every_framework, nag_ref
 from genai_constructs.naming import pascal
 from genai_constructs.storage import encrypted_bucket
 from stacks.assets import mark
+from stacks.chargeback import chargeback_reports, monthly_chargeback
+from stacks.foundation import use_account_boundary
 
 # (widget title, namespace or None for the platform's own, metric, statistic)
 LOB_METRICS: tuple[tuple[str, str | None, str, str], ...] = (
@@ -128,6 +130,12 @@ class GovernanceStack(Stack):
 
         self.observability_sink = metrics_sink(self, org_name, organization_id)
         self.audit_policy = self._audit_read_policy(org_name, auditor_role, encryption_key)
+        self.chargeback_reports = chargeback_reports(
+            self,
+            encryption_key=encryption_key,
+            access_log_bucket=access_log_bucket,
+            removal_policy=removal_policy,
+        )
 
     def _event_selectors(self) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
         """Every management event, and the object reads and writes of every bucket of the
@@ -382,15 +390,19 @@ class GovernanceStack(Stack):
 
 
 class LobOversightStack(Stack):
-    """Each LOB's metrics-only dashboard, for a group of LOBs.
+    """Each LOB's metrics-only dashboard and monthly token chargeback, for a group of LOBs.
 
     Kept apart from the governance stack and sharded (``LOBS_PER_OVERSIGHT_STACK``) so that no
-    template grows with the number of LOBs. The dashboards read the LOB accounts' metrics
-    through the observability sink (each account's link, see ``MetricsLink``).
+    template grows with the number of LOBs. The dashboards and the chargeback read the LOB
+    accounts' metrics through the observability sink (each account's link, see
+    ``MetricsLink``).
 
     :param org_name: name prefix of the dashboards, e.g. ``example-corp``.
-    :param lobs: the LOBs watched: metrics region, and each environment's account and metric
-        namespace.
+    :param lobs: the LOBs watched: metrics region, and each environment's account, metric
+        namespace and use cases, with their models' token prices.
+    :param encryption_key: the governance account's logs key (the function's logs, and the
+        reports bucket's, which the governance stack exports).
+    :param account_prefix: the governance account's name prefix (its roles' boundary).
     """
 
     def __init__(
@@ -400,10 +412,14 @@ class LobOversightStack(Stack):
         *,
         org_name: str,
         lobs: Sequence[LobOversightInputs],
+        encryption_key: kms.IKey,
+        account_prefix: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        use_account_boundary(self, account_prefix)
         self.dashboards = {lob.name: self._dashboard(org_name, lob) for lob in lobs}
+        self.chargeback = monthly_chargeback(self, lobs=lobs, encryption_key=encryption_key)
 
     def _dashboard(self, org_name: str, lob: LobOversightInputs) -> cloudwatch.Dashboard:
         """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""

@@ -25,6 +25,7 @@ from blueprint.model.inputs.ml import (
 from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
 from blueprint.model.sections.genai import RiskTier, UseCase
 from blueprint.model.sections.ml import FineTuningConfig
+from genai_constructs.compliance import acknowledge_wildcards
 from genai_constructs.fine_tuning import FineTuningPipeline, FineTuningSpec, IntendedUse
 from genai_constructs.fine_tuning.jobs import serving_image_uri
 from genai_constructs.model_import import BaseModelImport
@@ -129,6 +130,7 @@ class MLStack(Stack):
         return group
 
     def _studio(self, studio: StudioInputs) -> None:
+        data_scientist = iam.Role.from_role_name(self, "DataScientist", studio.execution_role)
         self.studio = StudioWorkspace(
             self,
             "Studio",
@@ -136,7 +138,7 @@ class MLStack(Stack):
             vpc=self.vpc,
             vpc_subnets=self.subnets,
             encryption_key=self.security.data_key,
-            execution_role=iam.Role.from_role_name(self, "DataScientist", studio.execution_role),
+            execution_role=data_scientist,
             artifacts_bucket=self.zones["artifacts"],
             users=studio.users,
             owners=dict(studio.owners),
@@ -146,6 +148,19 @@ class MLStack(Stack):
         )
         if self.studio.mlflow is not None:
             mark(self.studio.mlflow, AssetKind.MLFLOW, studio.domain_name)
+            tracking = iam.ManagedPolicy(
+                self,
+                "DataScientistMlflow",
+                description="Track experiments in this environment's MLflow (on its ARN)",
+                statements=self.studio.experiment_tracking_statements(),
+                roles=[data_scientist],
+            )
+            acknowledge_wildcards(
+                tracking,
+                "This environment's MLflow only (its ARN); a tracking server's MLflow actions by "
+                "verb (its API has dozens, no Delete*), and its UI action, which has no "
+                "resource-level permissions.",
+            )
         for user, profile in zip(studio.users, self.studio.users, strict=True):
             mark(profile, AssetKind.STUDIO_USER, user)
         for name, space in self.studio.shared_spaces.items():

@@ -63,6 +63,8 @@ LOB_DATA_READS = (
     # The MLflow server reads and writes the artifacts zone for whoever opens it.
     "sagemaker:CreatePresignedMlflowTrackingServerUrl",
     "sagemaker-mlflow:*",
+    "sagemaker:CreatePresignedMlflowAppUrl",
+    "sagemaker:CallMlflowAppApi",
     "s3vectors:GetVectors",
     "s3vectors:QueryVectors",
     "aoss:APIAccessAll",
@@ -247,15 +249,6 @@ MODEL_APPROVALS = (
     "sagemaker:StartPipelineExecution",
 )
 LOG_READS = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail")
-MLFLOW_WORK = (
-    "sagemaker-mlflow:Create*",
-    "sagemaker-mlflow:Get*",
-    "sagemaker-mlflow:List*",
-    "sagemaker-mlflow:Log*",
-    "sagemaker-mlflow:Search*",
-    "sagemaker-mlflow:Set*",
-    "sagemaker-mlflow:Update*",
-)
 CONFIGURATION_READS = (
     "bedrock:GetGuardrail",
     "bedrock:ListGuardrails",
@@ -454,7 +447,7 @@ def data_scientist_work(
 ) -> iam.ManagedPolicy:
     """Studio (the user profiles the organization file lists, their own private spaces),
     experiment jobs in this account from the platform's images, which run as this role, their
-    own role passed to SageMaker, MLflow."""
+    own role passed to SageMaker (the ML stack grants its MLflow, on its ARN)."""
     stack = Stack.of(scope)
     sagemaker = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     images = [
@@ -475,7 +468,7 @@ def data_scientist_work(
     policy = iam.ManagedPolicy(
         scope,
         "DataScientistWork",
-        description="Open Studio, run experiment jobs, track them in MLflow",
+        description="Open Studio, run experiment jobs",
         roles=[role],
         statements=[
             *(open_studio if studio_users else []),
@@ -498,16 +491,6 @@ def data_scientist_work(
                 resources=[role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="TrackExperiments",
-                actions=["sagemaker:CreatePresignedMlflowTrackingServerUrl", *MLFLOW_WORK],
-                resources=[f"{sagemaker}:mlflow-tracking-server/*"],
-            ),
-            iam.PolicyStatement(
-                sid="OpenTheMlflowUi",
-                actions=["sagemaker-mlflow:AccessUI"],
-                resources=["*"],
-            ),
         ],
     )
     acknowledge_wildcards(
@@ -515,9 +498,8 @@ def data_scientist_work(
         "Scoped to this account and region: user profiles of its Studio domain, the spaces and "
         "apps of the person's own profile (by condition), jobs the data scientist starts and "
         "what SageMaker needs to run them as this role (network interfaces, /aws/sagemaker/ "
-        "logs and metrics, the platform's images), its MLflow servers; MLflow actions by verb "
-        "(its API has dozens); the MLflow UI and VPC descriptions, which have no resource-level "
-        "permissions.",
+        "logs and metrics, the platform's images); VPC descriptions, which have no "
+        "resource-level permissions.",
     )
     return policy
 

@@ -509,6 +509,16 @@ FINDINGS: list[tuple[str, Callable[[Json], None], str]] = [
         without_statement("DenyLobDataReads", "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
         "",
     ),
+    (
+        "platform-admin-opens-the-mlflow-app",
+        without_statement("DenyLobDataReads", "sagemaker:CreatePresignedMlflowAppUrl"),
+        "",
+    ),
+    (
+        "platform-admin-calls-the-mlflow-app",
+        without_statement("DenyLobDataReads", "sagemaker:CallMlflowAppApi"),
+        "",
+    ),
     ("platform-admin-approves-a-model-package", without_statement("DenyModelApprovals"), ""),
     (
         "platform-admin-registers-a-model-package",

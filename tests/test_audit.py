@@ -18,7 +18,7 @@ import yaml
 from blueprint.assembly.audit import access_changes, build_report, write_audit
 from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_report import render_html
-from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table
+from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table, tables
 from blueprint.assembly.cost import (
     by_resource_type,
     compare,
@@ -26,7 +26,6 @@ from blueprint.assembly.cost import (
     cost_table,
     estimate_costs,
 )
-from blueprint.assembly.price_list import load_prices
 from blueprint.assembly.reader import AssemblyError, read_assembly
 from blueprint.assembly.replacement import create_only_properties, resources_at_risk
 from blueprint.cli import guard_replacements, main
@@ -35,6 +34,7 @@ from blueprint.model.inventory import AI_SYSTEM_METADATA
 from blueprint.model.loader import load_config
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
+from blueprint.model.prices import load_prices
 from genai_constructs.checks import CheckSettings
 from tests.conftest import EXAMPLE, REPO, Synthesized, marked, only_lobs, synthesize_org
 from tests.docs import section
@@ -568,6 +568,14 @@ def test_every_stack_is_labelled_from_its_identity_not_its_name(report: Json) ->
         },
     }
     assert report["residency"]["regions_by_lob"] == {LOB: ["eu-west-1"], "platform": ["eu-west-1"]}
+
+
+def test_the_cost_section_says_where_each_regions_prices_came_from(report: Json) -> None:
+    [eu_west] = [p for p in report["cost"]["prices"]["provenance"] if p["region"] == "eu-west-1"]
+    assert eu_west["hand_typed"] > 0 and eu_west["from_offer_files"] == 0
+    [table] = [t for t in tables(report) if t.title == "Idle monthly baseline (USD)"]
+    assert "eu-west-1: " in table.note and "hand-typed and unverified" in table.note
+    assert "blueprint prices" in table.note
 
 
 def test_the_cost_table_has_one_row_per_placement(report: Json) -> None:

@@ -930,7 +930,6 @@ def test_extra_endpoints_join_those_the_workloads_call(tmp_path: Path) -> None:
     plan = plan_for(load_config(path))
     [prod] = [p for p in plan.lob_environments() if p.key == "marketing-prod"]
     assert interface_endpoints(plan, prod) == (
-        "Bedrock",
         "BedrockRuntime",
         "Logs",
         "EcrApi",

@@ -163,12 +163,12 @@ def constant(module: str, name: str) -> int:
 
 
 def test_the_figures_the_documents_quote_come_from_the_code() -> None:
-    """Prices are the price table's at its hours a month (rounded as quoted); the shards of
-    the budget and oversight stacks are their modules' constants."""
+    """Prices are the snapshot's eu-west-1 prices at its hours a month (rounded as quoted);
+    the shards of the budget and oversight stacks are their modules' constants."""
     text = re.sub(r"\s+", " ", documentation())
-    prices = json.loads((REPO / "blueprint/assembly/prices.json").read_text())
-    hours, items = prices["hours_per_month"], prices["items"]
-    mlflow = items["mlflow_tracking_server_hour"]["by_size"]["Small"] * hours
+    prices = json.loads((REPO / "blueprint/model/prices.json").read_text())
+    hours, items = prices["hours_per_month"], prices["regions"]["eu-west-1"]
+    mlflow = items["mlflow_tracking_server_hour:Small"]["price"] * hours
     endpoint_zone = items["interface_endpoint_az_hour"]["price"] * hours
     derived = {round(mlflow, -1), round(endpoint_zone)}
     quoted = {float(n) for n in re.findall(r"about (\d+) USD", text)}

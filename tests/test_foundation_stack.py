@@ -61,15 +61,15 @@ def _interface(example: Synthesized, stack: str) -> list[dict]:
 @pytest.mark.parametrize(
     ("placement", "services"),
     [
-        # Studio in VPC-only mode calls every service; its MLflow, the experiments endpoint.
+        # Studio in VPC-only mode calls every service; its MLflow (an app or a tracking
+        # server), the experiments endpoint.
         ("claims-interactive", ENDPOINT_SERVICES | {"experiments"}),
-        ("research-interactive", ENDPOINT_SERVICES),
-        # The logging configurator, applications, retrieval, pipelines and releases, GPU
-        # endpoints.
+        ("research-interactive", ENDPOINT_SERVICES | {"experiments"}),
+        # Applications, retrieval, pipelines and releases, GPU endpoints; the logging
+        # configurator runs outside the VPC, so no Bedrock API endpoint.
         (
             "claims-nonprod",
             {
-                "bedrock",
                 "bedrock-runtime",
                 "bedrock-agent-runtime",
                 "sagemaker.api",
@@ -77,8 +77,8 @@ def _interface(example: Synthesized, stack: str) -> list[dict]:
             },
         ),
         # Applications and retrieval only: no ML layer, no SageMaker, STS, KMS, Logs or ECR.
-        ("research-prod", {"bedrock", "bedrock-runtime", "bedrock-agent-runtime"}),
-        ("marketing-nonprod", {"bedrock", "bedrock-runtime"}),
+        ("research-prod", {"bedrock-runtime", "bedrock-agent-runtime"}),
+        ("marketing-nonprod", {"bedrock-runtime"}),
         # Nothing runs in the platform accounts' VPCs.
         ("platform-governance", set()),
         ("platform-tooling", set()),
@@ -96,8 +96,13 @@ def test_interface_endpoints_are_those_the_workloads_call(
 
 
 def test_interactive_endpoints_may_sit_in_one_zone(example: Synthesized) -> None:
-    """research-interactive sets endpoint_azs: 1; claims-interactive keeps both zones."""
-    for placement, zones in (("research-interactive", 1), ("claims-interactive", 2)):
+    """claims- and research-interactive set endpoint_azs: 1; marketing-interactive keeps both
+    zones."""
+    for placement, zones in (
+        ("research-interactive", 1),
+        ("claims-interactive", 1),
+        ("marketing-interactive", 2),
+    ):
         for endpoint in _interface(example, f"{placement}-foundation"):
             assert len(endpoint["Properties"]["SubnetIds"]) == zones, placement
 
@@ -105,7 +110,7 @@ def test_interactive_endpoints_may_sit_in_one_zone(example: Synthesized) -> None
 def test_each_endpoint_security_group_admits_only_the_vpc(example: Synthesized) -> None:
     template = example.template("research-nonprod-foundation")
     groups = template.find_resources("AWS::EC2::SecurityGroup")
-    assert len(groups) == len(_interface(example, "research-nonprod-foundation")) == 3
+    assert len(groups) == len(_interface(example, "research-nonprod-foundation")) == 2
     for group in groups.values():
         assert group["Properties"]["SecurityGroupIngress"] == [
             {

@@ -62,6 +62,14 @@ class Governance:
         [(logical_id, resource)] = self.resources(resource_type).items()
         return logical_id, resource
 
+    def log_archive(self) -> tuple[str, dict[str, Any]]:
+        [(logical_id, resource)] = [
+            (logical_id, bucket)
+            for logical_id, bucket in self.resources("AWS::S3::Bucket").items()
+            if logical_id.startswith("LogArchive")
+        ]
+        return logical_id, resource
+
 
 def stack_kwargs(app: App, **overrides: Any) -> dict[str, Any]:
     env = Environment(account=GOVERNANCE, region="eu-west-1")
@@ -98,8 +106,14 @@ def oversight_kwargs(**overrides: Any) -> dict[str, Any]:
 def gov(tmp_path_factory: pytest.TempPathFactory) -> Governance:
     outdir = tmp_path_factory.mktemp("governance.out")
     app = App(outdir=str(outdir), context=feature_flags())
-    GovernanceStack(app, GOVERNANCE_STACK, **stack_kwargs(app))
-    LobOversightStack(app, OVERSIGHT_STACK, **oversight_kwargs())
+    governance = GovernanceStack(app, GOVERNANCE_STACK, **stack_kwargs(app))
+    LobOversightStack(
+        app,
+        OVERSIGHT_STACK,
+        **oversight_kwargs(),
+        encryption_key=governance.chargeback_reports.encryption_key,
+        account_prefix="example-corp-platform-governance",
+    )
     add_compliance_gates(app)
     assembly = app.synth()
     return Governance(outdir, {s.stack_name: dict(s.template) for s in assembly.stacks})
@@ -114,7 +128,7 @@ def test_auditor_reads_no_object_outside_the_log_archive(gov: Governance) -> Non
     properties = policy["Properties"]
     assert properties["ManagedPolicyName"] == "example-corp-central-audit-read"
     assert properties["Roles"] == ["example-corp-auditor"]
-    archive_logical_id, _ = gov.one("AWS::S3::Bucket")
+    archive_logical_id, _ = gov.log_archive()
     archive_objects = {"Fn::Join": ["", [{"Fn::GetAtt": [archive_logical_id, "Arn"]}, "/*"]]}
     statements = properties["PolicyDocument"]["Statement"]
     assert all(statement.get("Sid") for statement in statements)
@@ -132,7 +146,7 @@ def test_auditor_reads_no_object_outside_the_log_archive(gov: Governance) -> Non
 
 
 def test_log_archive_is_locked_encrypted_private_and_logged(gov: Governance) -> None:
-    logical_id, bucket = gov.one("AWS::S3::Bucket")
+    logical_id, bucket = gov.log_archive()
     properties = bucket["Properties"]
     assert bucket["DeletionPolicy"] == "Retain"
     assert properties["ObjectLockConfiguration"] == {
@@ -374,7 +388,7 @@ def test_nag_acknowledgments_are_the_expected_ones(gov: Governance) -> None:
         for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
         if rule["id"].startswith(("AwsSolutions", *packs))  # not the CDK's own annotations
     }
-    archive, _ = gov.one("AWS::S3::Bucket")
+    archive, _ = gov.log_archive()
     audit, _ = gov.one("AWS::IAM::ManagedPolicy")
     assert acknowledged == (
         {("OrganizationTrail", f"{pack}-CloudTrailCloudWatchLogsEnabled") for pack in packs}

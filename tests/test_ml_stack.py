@@ -18,16 +18,17 @@ from aws_cdk.assertions import Match
 from sagemaker import image_uris
 
 from blueprint.assembly.access.question import Questions
-from blueprint.assembly.cost import estimate_costs, load_prices
+from blueprint.assembly.cost import cost_markdown, estimate_costs
 from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
 from blueprint.model.errors import ConfigError
 from blueprint.model.loader import load_config
+from blueprint.model.prices import load_prices
 from genai_constructs import fine_tuning
 from genai_constructs.fine_tuning import definition as sdk_definition
 from genai_constructs.fine_tuning.jobs import preparation_image_uri, training_image_uri
 from genai_constructs.studio import StudioWorkspace
-from tests.conftest import EXAMPLE, Synthesized, joined, only_lobs, synthesize_org
+from tests.conftest import EXAMPLE, REPO, Synthesized, joined, only_lobs, synthesize_org
 
 
 @pytest.fixture(scope="module")
@@ -487,9 +488,35 @@ def test_studio_is_vpc_only_encrypted_and_stops_idle_apps(example: Synthesized) 
         "alice",
         "bruno",
     ]
-    mlflow = next(iter(template.find_resources("AWS::SageMaker::MlflowTrackingServer").values()))
-    assert joined(mlflow["Properties"]["ArtifactStoreUri"]) == "s3://<derived>/mlflow"
-    assert mlflow["Properties"]["TrackingServerSize"] == "Small"
+    # MLflow is serverless by default: an MLflow App, nothing billed while idle.
+    template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    [app] = template.find_resources("AWS::SageMaker::MlflowApp").values()
+    assert joined(app["Properties"]["ArtifactStoreUri"]) == "s3://<derived>/mlflow"
+    assert app["Properties"]["ModelRegistrationMode"] == "AutoModelRegistrationDisabled"
+    [app_id] = template.find_resources("AWS::SageMaker::MlflowApp")
+    [tracking] = template.find_resources(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "Properties": {
+                "Roles": [Match.any_value()],
+                "PolicyDocument": {
+                    "Statement": [
+                        {
+                            "Sid": "TrackExperiments",
+                            "Resource": {"Fn::GetAtt": [app_id, "Arn"]},
+                            "Action": [
+                                "sagemaker:CallMlflowAppApi",
+                                "sagemaker:CreatePresignedMlflowAppUrl",
+                                "sagemaker:DescribeMlflowApp",
+                            ],
+                            "Effect": "Allow",
+                        }
+                    ]
+                },
+            }
+        },
+    ).values()
+    assert tracking["Properties"]["Roles"] == ["example-corp-data-scientist"]
     for env in ("nonprod", "prod"):
         example.template(f"claims-{env}-ml").resource_count_is("AWS::SageMaker::Domain", 0)
 
@@ -828,7 +855,7 @@ def opted_out(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     data = yaml.safe_load(EXAMPLE.read_text())
     marketing, research = data["lobs"][1], data["lobs"][2]
     marketing["ml"] = {"studio": {"enabled": False}}
-    research.setdefault("ml", {})["studio"] = {"mlflow": False, "users": ["ada"]}
+    research.setdefault("ml", {})["studio"] = {"mlflow": "none", "users": ["ada"]}
     only_lobs(data, [marketing, research])
     return synthesize_org(OrgConfig.model_validate(data), tmp_path_factory.mktemp("opted-out"))
 
@@ -836,11 +863,52 @@ def opted_out(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def test_studio_and_mlflow_can_be_left_out(opted_out: Synthesized) -> None:
     marketing = opted_out.template("marketing-interactive-ml")
     marketing.resource_count_is("AWS::SageMaker::Domain", 0)
-    marketing.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    marketing.resource_count_is("AWS::SageMaker::MlflowApp", 0)
     research = opted_out.template("research-interactive-ml")
     research.resource_count_is("AWS::SageMaker::Domain", 1)
     research.resource_count_is("AWS::SageMaker::UserProfile", 1)
+    research.resource_count_is("AWS::SageMaker::MlflowApp", 0)
     research.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+
+
+def test_mlflow_may_be_a_tracking_server(example: Synthesized) -> None:
+    research = example.template("research-interactive-ml")
+    research.resource_count_is("AWS::SageMaker::MlflowApp", 0)
+    [server_id] = research.find_resources(
+        "AWS::SageMaker::MlflowTrackingServer", {"Properties": {"TrackingServerSize": "Small"}}
+    )
+    [tracking] = research.find_resources(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "Properties": {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Sid": "TrackExperiments",
+                                    "Resource": {"Fn::GetAtt": [server_id, "TrackingServerArn"]},
+                                }
+                            )
+                        ]
+                    )
+                }
+            }
+        },
+    ).values()
+    assert tracking["Properties"]["Roles"] == ["example-corp-data-scientist"]
+
+
+def test_the_readme_quotes_the_idle_cost_the_tool_prints(example: Synthesized) -> None:
+    readme = (REPO / "README.md").read_text()
+    quoted = readme.split("<!-- idle-cost: blueprint cost cdk.out --markdown -->\n")[1]
+    table = cost_markdown(estimate_costs(read_assembly(example.outdir), load_prices()))
+    assert quoted.split("\n<!-- /idle-cost -->")[0] == table, (
+        "README.md: run blueprint cost --markdown"
+    )
+    # The interactive environment with Studio and serverless MLflow, under its target.
+    [claims] = [line for line in table.splitlines() if line.startswith("| claims-interactive ")]
+    assert float(claims.split("|")[3]) <= 150
 
 
 def _mlflow_costs(synthesized: Synthesized) -> dict[str, float]:
@@ -849,16 +917,23 @@ def _mlflow_costs(synthesized: Synthesized) -> dict[str, float]:
         row["placement"]: line["monthly_usd"]
         for row in costs["placements"]
         for line in row["lines"]
-        if line["item"].startswith("MLflow tracking server")
+        if line["item"].startswith("MLflow")
     }
 
 
-def test_leaving_mlflow_out_removes_its_idle_cost(
+def test_serverless_mlflow_costs_nothing_idle_and_a_tracking_server_does(
     example: Synthesized, opted_out: Synthesized
 ) -> None:
-    # marketing runs in eu-central-1, which the eu-west-1 price table does not price; the
-    # example's research LOB already leaves MLflow out
-    assert set(_mlflow_costs(example)) == {"claims-interactive"}
+    # The example's claims and marketing have the default (an MLflow App), research a server.
+    costs = _mlflow_costs(example)
+    prices = load_prices()["regions"]["eu-west-1"]
+    assert costs == {
+        "claims-interactive": 0.0,
+        "marketing-interactive": 0.0,
+        "research-interactive": round(
+            prices["mlflow_tracking_server_hour:Small"]["price"] * 730, 2
+        ),
+    }
     assert _mlflow_costs(opted_out) == {}
 
 

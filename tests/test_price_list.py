@@ -11,17 +11,18 @@ import pytest
 
 from blueprint.assembly.cost import price_source
 from blueprint.assembly.price_list import (
+    NO_CHARGE,
     PRICED_USAGES,
     PricedUsage,
     PriceListError,
     generate,
-    load_prices,
     offer_reader,
     prices_from_offer,
     provenance,
     token_prices,
 )
 from blueprint.cli import main
+from blueprint.model.prices import load_prices
 
 Json = dict[str, Any]
 PREFIX = {
@@ -106,7 +107,8 @@ def test_every_priced_usage_type_is_read_with_its_provenance(tmp_path: Path) -> 
     assert missing == []
     for region in PREFIX:
         prices = snapshot["regions"][region]
-        assert set(prices) == {u.key for u in PRICED_USAGES}
+        assert set(prices) == {u.key for u in PRICED_USAGES} | set(NO_CHARGE)
+        assert prices["mlflow_app_month"]["price"] == 0.0
         for usage in PRICED_USAGES:
             price = prices[usage.key]
             assert price["price"] == fixture_price(usage, region), usage.key
@@ -196,8 +198,9 @@ def test_the_packaged_snapshot_says_what_is_hand_typed() -> None:
     for region, items in prices["regions"].items():
         for key, price in items.items():
             if price["sku"] is None:
-                assert "hand-typed" in price["provenance"] and "unverified" in price["provenance"]
-            assert key in {u.key for u in PRICED_USAGES}, f"{region}: {key}"
+                assert "unverified" in price["provenance"]
+                assert "hand-typed" in price["provenance"] or key in NO_CHARGE
+            assert key in {u.key for u in PRICED_USAGES} | set(NO_CHARGE), f"{region}: {key}"
     assert "blueprint prices" in prices["regenerate"]
     report = {"prices": {"provenance": provenance(prices), "regenerate": prices["regenerate"]}}
     assert any("hand-typed and unverified" in line for line in price_source(report))

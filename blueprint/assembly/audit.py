@@ -25,10 +25,10 @@ from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_release import release_metadata
 from blueprint.assembly.cost import estimate_costs
 from blueprint.assembly.frameworks import framework_results
-from blueprint.assembly.price_list import load_prices
 from blueprint.assembly.reader import Assembly, read_assembly
 from blueprint.assembly.replacement import stateful_changes
 from blueprint.model.plan import Plan
+from blueprint.model.prices import load_prices
 from genai_constructs.checks import CheckSettings
 
 Json = dict[str, Any]

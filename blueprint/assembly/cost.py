@@ -3,7 +3,8 @@ the regional price snapshot (``prices.json``, see ``price_list``).
 
 The baseline is what an environment costs with no traffic: interface endpoints in every
 subnet, customer managed keys, OpenSearch Serverless minimum OCUs, SageMaker endpoints at
-their minimum instance count, MLflow tracking servers and an assumed log ingestion. A line
+their minimum instance count, MLflow tracking servers (MLflow Apps have no charge of their
+own) and an assumed log ingestion. A line
 the snapshot has no price for in the stack's region is shown as not priced, never as zero.
 """
 
@@ -135,6 +136,17 @@ def mlflow_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
         )
 
 
+def mlflow_app_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
+    for _ in _of_type(stack, "AWS::SageMaker::MlflowApp"):
+        yield pricing.line(
+            "MLflow App (serverless)",
+            "mlflow_app_month",
+            1,
+            resource_type="AWS::SageMaker::MlflowApp",
+            hourly=False,
+        )
+
+
 def logs_lines(stack: AssemblyStack, pricing: Pricing) -> Iterator[Json]:
     groups = len(_of_type(stack, "AWS::Logs::LogGroup"))
     if groups:
@@ -153,6 +165,7 @@ COST_SOURCES = (
     opensearch_lines,
     sagemaker_lines,
     mlflow_lines,
+    mlflow_app_lines,
     logs_lines,
 )
 
@@ -210,7 +223,8 @@ def price_source(report: Json) -> list[str]:
         )
         out.append(
             f"{row['region']}: {row['prices']} prices, {row['from_offer_files']} from AWS Price "
-            f"List offer files, {row['hand_typed']} hand-typed and unverified{versions}"
+            f"List offer files, {row['no_charge']} published as no charge, "
+            f"{row['hand_typed']} hand-typed and unverified{versions}"
         )
     return out
 
@@ -253,6 +267,17 @@ def cost_table(report: Json) -> str:
     lines += [f"prices: {source}" for source in price_source(report)]
     lines.append(f"regenerate: {report['prices']['regenerate']}")
     lines.append(f"assumption: {report['assumption']}")
+    return "\n".join(lines)
+
+
+def cost_markdown(report: Json) -> str:
+    """The idle cost per placement as a Markdown table (the README quotes it)."""
+    total = f"{report['total_monthly_usd']:,.2f}" + (
+        " (partial)" if report["unpriced_placements"] else ""
+    )
+    lines = ["| placement | kind | idle USD/month |", "| --- | --- | ---: |"]
+    lines += [f"| {r['placement']} | {r['kind']} | {amount(r)} |" for r in report["placements"]]
+    lines.append(f"| total | | {total} |")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import urllib.request
 from collections import defaultdict
@@ -27,10 +28,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from blueprint.model.config import OrgConfig
+from blueprint.model.prices import load_prices
 from genai_constructs.gpu_memory import GPU_INSTANCES
 
 Json = dict[str, Any]
-PRICES = Path(__file__).with_name("prices.json")
 PRICE_LIST = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws"
 MLFLOW_SIZES = ("Small", "Medium", "Large")
 
@@ -77,19 +79,27 @@ def _usages() -> tuple[PricedUsage, ...]:
 
 
 PRICED_USAGES = _usages()
+# Published as carrying no charge of their own, so in no offer file: the generator writes them
+# into every region with the page that says so.
+NO_CHARGE = {
+    "mlflow_app_month": (
+        "serverless MLflow (MLflow Apps) carries no charge of its own, its artifacts are billed "
+        "as S3 storage: the launch announcement as public sources quote it (2025-12); "
+        "unverified: confirm on aws.amazon.com/sagemaker/pricing"
+    ),
+}
 
 
 class PriceListError(Exception):
     """An offer file that cannot be read, or does not say one price for a usage type."""
 
 
-def load_prices(path: Path | None = None) -> Json:
-    return dict(json.loads((path or PRICES).read_text()))
-
-
 def regional_price(prices: Json, region: str, key: str) -> Json | None:
-    """The snapshot's price ``key`` in ``region``; None where it has none."""
+    """The snapshot's price ``key`` in ``region`` (what carries no charge, in every region);
+    None where it has none."""
     found = prices["regions"].get(region, {}).get(key)
+    if found is None and key in NO_CHARGE:
+        return {"price": 0.0, "provenance": NO_CHARGE[key]}
     return dict(found) if found else None
 
 
@@ -106,7 +116,10 @@ def provenance(prices: Json) -> list[Json]:
                 "region": region,
                 "prices": len(items),
                 "from_offer_files": sum(1 for i in items.values() if i.get("sku")),
-                "hand_typed": sum(1 for i in items.values() if not i.get("sku")),
+                "no_charge": sum(1 for key in items if key in NO_CHARGE),
+                "hand_typed": sum(
+                    1 for key, i in items.items() if not i.get("sku") and key not in NO_CHARGE
+                ),
                 "offer_versions": versions,
             }
         )
@@ -220,6 +233,8 @@ def generate(
         for offer_code, usages in by_offer.items():
             prices.update(prices_from_offer(read(offer_code, region), region, usages))
         missing += [f"{region}: {u.key}" for u in PRICED_USAGES if u.key not in prices]
+        for key, source in NO_CHARGE.items():
+            prices[key] = {"price": 0.0, "unit": "Month", "sku": None, "provenance": source}
         generated["regions"][region] = dict(sorted(prices.items()))
     return generated, missing
 
@@ -263,3 +278,26 @@ def write_snapshot(snapshot: Json, path: Path) -> None:
         json.dump(snapshot, out, indent=1, sort_keys=False)
         out.write("\n")
     os.replace(temporary, path)
+
+
+def regenerate(config: OrgConfig, offers: str, out: Path) -> int:
+    """``blueprint prices``: every priced usage type of every region ``config`` allows, and
+    the token prices of its catalog, written to ``out`` whole or not at all (exit 2 naming the
+    offer file that could not be read or priced)."""
+    organization = config.organization
+    regions = sorted({organization.home_region, *organization.allowed_regions})
+    try:
+        snapshot, missing = generate(
+            offer_reader(offers), regions, load_prices(out if out.exists() else None)
+        )
+    except PriceListError as error:
+        print(f"blueprint prices: {error}; {out} is unchanged", file=sys.stderr)
+        return 2
+    snapshot["token_prices"] = token_prices(model.id for model in config.catalog.bedrock)
+    write_snapshot(snapshot, out)
+    print(
+        f"written {out}: {', '.join(regions)}; token prices: {snapshot['token_prices']['source']}"
+    )
+    for usage in missing:
+        print(f"not offered: {usage} (blueprint cost shows it as not priced)")
+    return 0

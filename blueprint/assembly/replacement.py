@@ -34,6 +34,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::SageMaker::ModelPackageGroup",
         "AWS::SageMaker::Domain",
         "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::SageMaker::MlflowApp",
         "AWS::DynamoDB::Table",
         "AWS::RDS::DBInstance",
         "AWS::RDS::DBCluster",

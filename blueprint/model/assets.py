@@ -15,6 +15,7 @@ class AssetKind(StrEnum):
     ACCESS_LOGS = "access-logs"
     ANSWER_API = "answer-api"
     ANSWER_API_ROLE = "answer-api-role"
+    CHARGEBACK_ROLE = "chargeback-role"
     APP_ROLE = "app-role"
     CURATED_TABLE = "curated-table"
     ENDPOINT = "endpoint"
@@ -67,6 +68,7 @@ class AssetKind(StrEnum):
     VECTOR_BUCKET = "vector-bucket"
     VECTOR_COLLECTION = "vector-collection"
     VECTOR_INDEX = "vector-index"
+    TOKEN_BUDGET_ROLE = "token-budget-role"
     ZONE = "zone"
 
 
@@ -84,6 +86,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.GUARDED_ENDPOINT_ROLE: "The role of the function serving a GPU endpoint behind the "
     "guardrail",
     AssetKind.ANSWER_API_ROLE: "The role of a use case's answer API function",
+    AssetKind.CHARGEBACK_ROLE: "The monthly token chargeback function's role (governance)",
     AssetKind.APP_ROLE: "A use case's application role (in the hub: a consuming LOB's)",
     AssetKind.CURATED_TABLE: "A dataset's Glue table as published",
     AssetKind.ENDPOINT: "A GPU endpoint",
@@ -103,7 +106,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.KNOWLEDGE_BASE_ROLE: "A knowledge base's service role",
     AssetKind.LOGGING_FUNCTION: "The invocation-logging function",
     AssetKind.LOGGING_ROLE: "The invocation-logging function's role",
-    AssetKind.MLFLOW: "The MLflow tracking server",
+    AssetKind.MLFLOW: "Studio's MLflow: an MLflow App or a tracking server",
     AssetKind.MODEL_IMPORT: "A base-weights import pipeline",
     AssetKind.MODEL_IMPORT_ROLE: "A base-weights import pipeline's role",
     AssetKind.MODEL_PACKAGE_GROUP: "A model package group",
@@ -130,6 +133,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.VECTOR_BUCKET: "A knowledge base's S3 Vectors bucket",
     AssetKind.VECTOR_COLLECTION: "A knowledge base's OpenSearch Serverless collection",
     AssetKind.VECTOR_INDEX: "A knowledge base's S3 Vectors index",
+    AssetKind.TOKEN_BUDGET_ROLE: "The role of the state machine that checks the token budgets",
     AssetKind.ZONE: "A zone bucket (`raw`, `curated`, `training`, `artifacts`, ...)",
 }
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 from blueprint.model.identity import Layer
 from blueprint.model.plan import Placement, Plan
 from genai_constructs.endpoint_types import endpoint_names, studio_endpoints
+from genai_constructs.mlflow_kind import MlflowKind
 
 # What each workload calls from inside the VPC (Studio: the types marked for it in
 # ``genai_constructs.endpoint_types``).
 WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
-    # The invocation-logging configurator (a custom resource function) calls the Bedrock API.
-    "invocation logging": ("Bedrock",),
     # Applications of the use cases (and the answer APIs, the RAG evaluations) call models.
     "applications": ("BedrockRuntime",),
     # Answer APIs, RAG evaluations and applications retrieve from knowledge bases.
     "knowledge bases": ("BedrockAgentRuntime",),
-    # Studio's MLflow tracking server is reached through the SageMaker experiments endpoint.
+    # Studio's MLflow (an app or a tracking server) is reached through the SageMaker
+    # experiments endpoint.
     "mlflow": ("SageMakerExperiments",),
     # Pipeline steps (RecordEvaluation) and the release function call the SageMaker API.
     "model pipelines and releases": ("SageMakerApi",),
@@ -50,14 +50,16 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
         if plan.gpu_endpoints(tenancy):
             calls.append("gpu endpoints")
         return calls
-    found = ["invocation logging"]
+    # The invocation-logging configurator, which calls only Bedrock's API at deployment,
+    # runs outside the VPC: no account needs the Bedrock endpoint for it.
+    found: list[str] = []
     if lob.genai.use_cases:
         found.append("applications")
     if plan.knowledge_bases(placement):
         found.append("knowledge bases")
     if plan.hosts_studio(placement):
         found.append("studio")
-        if lob.ml.studio.mlflow:
+        if lob.ml.studio.mlflow is not MlflowKind.NONE:
             found.append("mlflow")
     if plan.fine_tuning(placement) or plan.released_models(placement):
         found.append("model pipelines and releases")

@@ -27,6 +27,7 @@ from blueprint.model.identity import Layer
 from blueprint.model.personas import ML_ENGINEER
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.organization import OperatingModel
+from genai_constructs.mlflow_kind import MlflowKind
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
 
@@ -60,15 +61,17 @@ class Entry(BaseModel):
     context: dict[str, str] = {}
     steps: list[Step] = []
     # What an LOB environment must have for the entry to be asked there: Studio users (a
-    # profile to work in), an MLflow tracking server, its GenAI layer (not in an LOB account
+    # profile to work in), an MLflow tracking server or App, its GenAI layer (not in an LOB account
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or GPU
     # endpoints, a fine-tuning pipeline, bias probes (a pipeline of the LOB evaluates some),
     # an ETL (datasets, in the LOB's own account), a use case whose flagged answers a person
-    # reviews, ML engineers to review an answer API's ratings.
+    # reviews, ML engineers to review an answer API's ratings, a use case with a token budget.
     needs: list[
         Literal[
             "studio-users",
-            "mlflow",
+            "mlflow-tracking-server",
+            "mlflow-app",
+            "token-budgets",
             "genai",
             "knowledge-bases",
             "answer-apis",
@@ -212,6 +215,12 @@ def asked_in(entry: Entry, plan: Plan) -> list[Placement]:
     ]
 
 
+MLFLOW_NEEDS = {
+    "mlflow-tracking-server": MlflowKind.TRACKING_SERVER,
+    "mlflow-app": MlflowKind.SERVERLESS,
+}
+
+
 def has(plan: Plan, placement: Placement, need: str) -> bool:
     """Whether ``placement`` has what an entry ``needs``: Studio users or MLflow (where it
     hosts Studio); its GenAI layer; a use case with knowledge bases, an answer API or GPU
@@ -234,12 +243,14 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return ML_ENGINEER in placement.personas and any(
             use_case_resources(plan, placement, use)["answer-apis"] for use in lob.genai.use_cases
         )
+    if need == "token-budgets":
+        return placement.hosts(Layer.GENAI) and any(u.token_budget for u in lob.genai.use_cases)
     if need == "etl":
         return bool(lob.data.datasets) and not placement.is_tenancy
-    if need in ("studio-users", "mlflow"):
-        studio = lob.ml.studio
-        hosted = plan.hosts_studio(placement)
-        return hosted and (bool(studio.users) if need == "studio-users" else studio.mlflow)
+    if need == "studio-users":
+        return plan.hosts_studio(placement) and bool(lob.ml.studio.users)
+    if need in MLFLOW_NEEDS:
+        return plan.hosts_studio(placement) and lob.ml.studio.mlflow is MLFLOW_NEEDS[need]
     return any(use_case_resources(plan, placement, use)[need] for use in lob.genai.use_cases)
 
 

@@ -19,7 +19,8 @@ one principal may act as another:
 - ``studio``: opening a Studio user profile, whose apps run as its execution role, or giving
   its apps a lifecycle script; ``studio-space``: creating a space and starting an app or a
   remote session in it, which runs as the domain's space execution role;
-- ``mlflow``: opening an MLflow tracking server, which reads and writes its artifact store;
+- ``mlflow``: opening an MLflow tracking server or App, which reads and writes its artifact
+  store;
 - ``image``: pushing to a repository that a job or model pulls by a mutable tag;
 - ``deployment-asset``, ``pipeline-artifact``: writing the staging bucket CloudFormation
   deploys from, or a delivery pipeline's artifact bucket.
@@ -93,11 +94,16 @@ RUNNERS: dict[str, tuple[str, str, tuple[tuple[str, ...], ...]]] = {
             ("codebuild:StartSandbox", "codebuild:StartSandboxConnection"),
         ),
     ),
-    # The tracking server reads and writes its artifact store for whoever opens it.
+    # MLflow reads and writes its artifact store for whoever opens it.
     "AWS::SageMaker::MlflowTrackingServer": (
         "mlflow",
         "RoleArn",
         (("sagemaker:CreatePresignedMlflowTrackingServerUrl",),),
+    ),
+    "AWS::SageMaker::MlflowApp": (
+        "mlflow",
+        "RoleArn",
+        (("sagemaker:CreatePresignedMlflowAppUrl",), ("sagemaker:CallMlflowAppApi",)),
     ),
     "AWS::SageMaker::Pipeline": ("pipeline", "RoleArn", (("sagemaker:UpdatePipeline",),)),
     "AWS::StepFunctions::StateMachine": (

@@ -300,6 +300,19 @@ def _ingestion_starters(selection: Selection, selector: str) -> list[Actor]:
     return _roles(selection, AssetKind.INGESTION_STARTER_ROLE)
 
 
+@principal("chargeback")
+def _chargeback(selection: Selection, selector: str) -> list[Actor]:
+    """The monthly token chargeback function's role (the governance account's: ask it as
+    `governance/chargeback`)."""
+    return _roles(selection, AssetKind.CHARGEBACK_ROLE)
+
+
+@principal("token-budget")
+def _token_budget(selection: Selection, selector: str) -> list[Actor]:
+    """The role of the state machine that checks the environment's daily token budgets."""
+    return _roles(selection, AssetKind.TOKEN_BUDGET_ROLE)
+
+
 @principal("model-release")
 def _model_release(selection: Selection, selector: str) -> list[Actor]:
     """The function role that releases approved fine-tuned models."""

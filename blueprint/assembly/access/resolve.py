@@ -68,6 +68,7 @@ ARNS: dict[str, str] = {
         "arn:{p}:sagemaker:{r}:{a}:mlflow-tracking-server/{name}"
     ),
     "AWS::SageMaker::Domain": "arn:{p}:sagemaker:{r}:{a}:domain/{id}",
+    "AWS::SageMaker::MlflowApp": "arn:{p}:sagemaker:{r}:{a}:mlflow-app/{id}",
     "AWS::Bedrock::Guardrail": "arn:{p}:bedrock:{r}:{a}:guardrail/{id}",
     "AWS::Bedrock::KnowledgeBase": "arn:{p}:bedrock:{r}:{a}:knowledge-base/{id}",
     "AWS::Bedrock::Prompt": "arn:{p}:bedrock:{r}:{a}:prompt/{id}",
@@ -113,7 +114,15 @@ REF_IS_ARN = {
 # How many leading characters of the stack's name a name CloudFormation generates keeps.
 GENERATED_PREFIX = 8
 NAME_ATTRIBUTES = {"TopicName", "QueueName", "EndpointName", "ModelPackageGroupName", "Name"}
-ID_ATTRIBUTES = {"DomainId", "GuardrailId", "KnowledgeBaseId", "InferenceProfileId", "Id", "KeyId"}
+ID_ATTRIBUTES = {
+    "DomainId",
+    "GuardrailId",
+    "KnowledgeBaseId",
+    "InferenceProfileId",
+    "Id",
+    "KeyId",
+    "MlflowAppId",
+}
 
 
 class Resolver:

@@ -16,6 +16,7 @@ from blueprint.model.sections.genai import (
     IngestionConfig,
     PromptConfig,
     RagConfig,
+    TokenBudget,
     UseCaseRecord,
 )
 from genai_constructs.naming import parameter_path
@@ -47,6 +48,7 @@ class UseCaseInputs:
     evaluation_questions_key: str
     endpoints: tuple[str, ...] = ()
     record: UseCaseRecord | None = None
+    token_budget: TokenBudget | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class GenAIInputs:
     account_settings: bool = True
     # The LOB role whose people review the answers of use cases that need review.
     reviewer_principal: str | None = None
+    # In a tenancy, the central account's invocation log group (its use cases' token counts
+    # are read there); elsewhere the environment's own.
+    central_invocation_log_group: str | None = None
 
 
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
@@ -127,6 +132,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
                 evaluation_questions_key=use.evaluation_questions_key,
                 endpoints=tuple(e for e in use.endpoints if e in endpoints),
                 record=use.record,
+                token_budget=use.token_budget,
             )
             for use in lob.genai.use_cases
         ),
@@ -161,4 +167,10 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
         reviewer_principal=(
             plan.role_arn(placement, ML_ENGINEER) if ML_ENGINEER in placement.personas else None
         ),
+        central_invocation_log_group=_central_log_group(plan, placement),
     )
+
+
+def _central_log_group(plan: Plan, placement: Placement) -> str | None:
+    central = plan.central_of(placement) if placement.is_tenancy else None
+    return names.central_invocation_log_group(central.key) if central else None

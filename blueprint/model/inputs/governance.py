@@ -4,27 +4,36 @@ metrics sinks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from blueprint.model import names
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.plan import Plan
+from blueprint.model.prices import token_prices
 
 
 @dataclass(frozen=True)
 class WatchedEnvironment:
+    """An LOB environment's metrics: its account (its tenancy's, where it has one), its GenAI
+    metric namespace and its use cases (name, model), whose tokens the chargeback reads."""
+
     environment: EnvironmentName
     account: str
     metric_namespace: str
+    use_cases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class LobOversightInputs:
-    """What the governance account watches of one LOB: its metrics."""
+    """What the governance account watches of one LOB: its metrics, and the per-token prices
+    of its use cases' models (from the price snapshot) for its chargeback."""
 
     name: str
     region: str
     environments: tuple[WatchedEnvironment, ...]
+    token_prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    price_source: str = ""
 
 
 def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
@@ -40,6 +49,8 @@ def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
             for workspace in [plan.workspace(lob, name)]
             if workspace is not None and workspace.environment is not None
         ]
+        use_cases = tuple((use.name, use.model) for use in lob.genai.use_cases)
+        prices, source = token_prices(sorted({model for _, model in use_cases}))
         watched.append(
             LobOversightInputs(
                 name=lob.name,
@@ -49,10 +60,13 @@ def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
                         environment=w.environment,
                         account=w.account,
                         metric_namespace=names.metric_namespace(w.key),
+                        use_cases=use_cases,
                     )
                     for w in workspaces
                     if w.environment is not None
                 ),
+                token_prices=prices,
+                price_source=source,
             )
         )
     return watched

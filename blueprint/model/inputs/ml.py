@@ -17,6 +17,7 @@ from blueprint.model.sections.catalog import OpenWeightsModel
 from blueprint.model.sections.genai import UseCase
 from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
 from genai_constructs.gpu_memory import GPU_INSTANCES
+from genai_constructs.mlflow_kind import MlflowKind
 from genai_constructs.naming import parameter_path
 
 
@@ -26,7 +27,7 @@ class StudioInputs:
     execution_role: str
     users: tuple[str, ...]
     idle_minutes: int
-    mlflow: bool = True
+    mlflow: MlflowKind = MlflowKind.SERVERLESS
     owners: tuple[tuple[str, str], ...] = ()
     shared_spaces: tuple[tuple[str, str], ...] = ()
 

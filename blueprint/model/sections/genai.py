@@ -99,6 +99,16 @@ class UseCaseRecord(Model):
         return self
 
 
+class TokenBudget(Model):
+    """A use case's daily token budget, in each environment it runs in: input and output tokens
+    through its inference profile since 00:00 UTC, checked every five minutes."""
+
+    daily_tokens: Annotated[int, Field(ge=1000, le=1_000_000_000_000)]
+    """Tokens a day; once spent, its answer API answers 429 until 00:00 UTC."""
+    alarm_percent: Annotated[int, Field(ge=1, le=99)] = 80
+    """The share of the budget at which the first alarm goes off (another at 100 %)."""
+
+
 class UseCase(Model):
     """An application of the LOB: its own role and inference profile, so that access and cost
     follow the use case.
@@ -117,6 +127,8 @@ class UseCase(Model):
     record: UseCaseRecord | None = None
     """Its entry in the AI inventory; required of every use case of an LOB with a prod
     environment."""
+    token_budget: TokenBudget | None = None
+    """Its daily token budget: alarms, and its answer API stopped once spent."""
 
     @model_validator(mode="after")
     def _rag_needs_knowledge_bases(self) -> UseCase:

@@ -11,6 +11,7 @@ from pydantic_core import CoreSchema
 from blueprint.model.fields import Model, matching, one_of
 from blueprint.model.sections.values import SLUG, UNIQUE_ITEMS, KeyPrefix, Schedule, Slug, unique
 from genai_constructs.gpu_memory import LORA_MODULES
+from genai_constructs.mlflow_kind import MlflowKind
 from genai_constructs.naming import dataset_prefix
 
 
@@ -174,14 +175,15 @@ class SharedSpace(Model):
 
 class StudioConfig(Model):
     """SageMaker Studio in the interactive environment; ``enabled: false`` leaves it out (and
-    MLflow with it), ``mlflow: false`` leaves out the tracking server only. Each user gets a
+    MLflow with it), ``mlflow`` says how experiments are tracked. Each user gets a
     profile of their own (``alice``, or ``{name: alice, user_name: alice@example.com}``), and
     creates private spaces; ``shared_spaces`` are the spaces they share."""
 
     enabled: bool = True
     """false leaves Studio and MLflow out."""
-    mlflow: bool = True
-    """false leaves out the MLflow tracking server (the largest idle cost of the environment)."""
+    mlflow: MlflowKind = MlflowKind.SERVERLESS
+    """serverless (an MLflow App: no charge while idle), tracking-server (a managed server, about
+    470 USD a month used or not) or none."""
     users: Annotated[list[StudioUser], Field(max_length=100)] = []
     """One profile per person: a name, or {name, user_name}; names and user names each once."""
     shared_spaces: Annotated[list[SharedSpace], Field(max_length=50)] = []

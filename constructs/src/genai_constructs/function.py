@@ -16,7 +16,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, acknowledge_role_policy, ignore_cfn_lint
+from genai_constructs.compliance import (
+    acknowledge,
+    acknowledge_role_policy,
+    ignore_cfn_lint,
+    in_every_framework,
+)
 
 # The asset: the package's handlers only (and the package marker), imported by the same name
 # in Lambda as in the tests.
@@ -63,7 +68,9 @@ class PlatformFunction(Construct):
     :param description: what the function does.
     :param handler: the entry point, relative to ``genai_constructs.handlers``.
     :param encryption_key: encrypts the log group, the dead-letter queue and the environment.
-    :param vpc: the function runs in its isolated subnets, HTTPS out only.
+    :param vpc: the function runs in its isolated subnets, HTTPS out only; ``None`` with
+        ``outside_vpc``, for a function that calls AWS control-plane APIs only and whose VPC
+        would otherwise need an interface endpoint for it alone.
     :param log_retention: how long the function's logs are kept.
     :param timeout: default two minutes.
     :param role: default a new role; the role the function runs as (a role with a fixed
@@ -75,6 +82,8 @@ class PlatformFunction(Construct):
         reserves what bounds its load.
     :param function_name: default generated; a fixed name (what a policy of its own role
         names it by, where the function's ARN would make a circular dependency).
+    :param outside_vpc: why the function runs outside a VPC (required without ``vpc``; the
+        acknowledgment of the frameworks' and checkov's in-VPC rules).
     """
 
     def __init__(
@@ -85,7 +94,7 @@ class PlatformFunction(Construct):
         description: str,
         handler: str,
         encryption_key: kms.IKey,
-        vpc: ec2.IVpc,
+        vpc: ec2.IVpc | None,
         log_retention: logs.RetentionDays,
         timeout: Duration | None = None,
         role: iam.IRole | None = None,
@@ -93,8 +102,14 @@ class PlatformFunction(Construct):
         memory_size: int = 256,
         reserved_concurrency: int = 2,
         function_name: str | None = None,
+        outside_vpc: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (vpc is None) == (outside_vpc is None):
+            raise ValueError(
+                "PlatformFunction: give vpc, or outside_vpc (the reason it runs outside one); "
+                "allowed: exactly one of them"
+            )
         function_logs = logs.LogGroup(
             self,
             "FunctionLogs",
@@ -103,16 +118,18 @@ class PlatformFunction(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.dead_letters = dead_letter_queue(self, "DeadLetters", encryption_key, "a function")
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "FunctionSecurityGroup",
-            vpc=vpc,
-            description=f"{description}: HTTPS out to AWS endpoints only",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints"
-        )
+        self._security_group: ec2.SecurityGroup | None = None
+        if vpc is not None:
+            self._security_group = ec2.SecurityGroup(
+                self,
+                "FunctionSecurityGroup",
+                vpc=vpc,
+                description=f"{description}: HTTPS out to AWS endpoints only",
+                allow_all_outbound=False,
+            )
+            self._security_group.add_egress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS endpoints"
+            )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -129,17 +146,26 @@ class PlatformFunction(Construct):
             dead_letter_queue=self.dead_letters,
             environment=dict(environment or {}),
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[self.security_group],
+            vpc_subnets=(
+                ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc else None
+            ),
+            security_groups=[self._security_group] if self._security_group else None,
             log_group=function_logs,
             environment_encryption=encryption_key,
             role=role,
         )
+        execution_policies = LAMBDA_POLICIES if vpc is not None else LAMBDA_POLICIES[:1]
         if isinstance(role, iam.Role):
             # CDK adds the execution policies only to the roles it creates; an imported role
             # cannot take a managed policy here, and its owner grants what they hold.
-            for policy_name in LAMBDA_POLICIES:
+            for policy_name in execution_policies:
                 role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(policy_name))
+        if outside_vpc is not None:
+            acknowledge(
+                self.function.node.default_child,
+                [*in_every_framework("LambdaInsideVPC"), "CKV_AWS_117"],
+                outside_vpc,
+            )
         ignore_cfn_lint(
             self.function.node.default_child,
             ["W3005"],
@@ -149,13 +175,20 @@ class PlatformFunction(Construct):
         role = self.function.role
         assert role is not None
         self.role: iam.IRole = role
-        for policy_name in LAMBDA_POLICIES if isinstance(role, iam.Role) else ():
+        for policy_name in execution_policies if isinstance(role, iam.Role) else ():
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]",
                 f"{policy_name.split('/')[1]} is the AWS-maintained minimum for a Lambda function "
-                "that logs and runs in a VPC; the permissions boundary caps it.",
+                "that logs (and runs in a VPC); the permissions boundary caps it.",
             )
+
+    @property
+    def security_group(self) -> ec2.SecurityGroup:
+        """The function's security group (a function in a VPC only)."""
+        if self._security_group is None:
+            raise ValueError(f"{self.node.path} runs outside a VPC: it has no security group")
+        return self._security_group
 
     @property
     def function_arn(self) -> str:

@@ -23,6 +23,12 @@ from genai_constructs.function import PlatformFunction
 from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG
 from genai_constructs.validation import check_at_least
 
+CONFIGURATOR_OUTSIDE_VPC = (
+    "A custom resource that runs at deployment only and calls Bedrock's control plane (the "
+    "logging configuration) and nothing else: in a VPC it would need a Bedrock interface "
+    "endpoint, paid for by the hour in every zone, for this call alone. It reads and writes "
+    "no data."
+)
 # Terms Bedrock writes when a guardrail intervenes (InvokeModel and Converse responses).
 INTERVENTION_PATTERN = '?"INTERVENED" ?"guardrail_intervened"'
 
@@ -39,8 +45,9 @@ class ModelInvocationLogging(Construct):
         ``bedrock.amazonaws.com`` of this account write under ``key_prefix``.
     :param encryption_key: key for the alarm topic, the dead-letter queue and the function's
         own logs; CloudWatch must be allowed to use it.
-    :param vpc: the function runs in its isolated subnets (it reaches Bedrock, S3 and Logs
-        through endpoints).
+    :param vpc: default none: the configuring function runs outside a VPC (it calls Bedrock's
+        control plane at deployment only, and a VPC would need a Bedrock endpoint for it); a
+        VPC puts it in its isolated subnets, which then need that endpoint.
     :param key_prefix: default ``invocations/``.
     :param max_input_tokens: default 8000; longer prompts raise the oversized-prompt alarm.
     :param interventions_per_5_minutes: default 10; threshold of the intervention alarm.
@@ -57,7 +64,7 @@ class ModelInvocationLogging(Construct):
         log_group: logs.ILogGroup,
         bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        vpc: ec2.IVpc,
+        vpc: ec2.IVpc | None = None,
         key_prefix: str = "invocations/",
         max_input_tokens: int = 8000,
         interventions_per_5_minutes: int = 10,
@@ -140,7 +147,7 @@ class ModelInvocationLogging(Construct):
         )
 
     def _configuring_function(
-        self, encryption_key: kms.IKey, vpc: ec2.IVpc, log_retention: logs.RetentionDays
+        self, encryption_key: kms.IKey, vpc: ec2.IVpc | None, log_retention: logs.RetentionDays
     ) -> PlatformFunction:
         """The custom resource's function: in the VPC, encrypted logs, a dead-letter queue."""
         function = PlatformFunction(
@@ -150,6 +157,7 @@ class ModelInvocationLogging(Construct):
             handler="invocation_logging.index.handler",
             encryption_key=encryption_key,
             vpc=vpc,
+            outside_vpc=None if vpc is not None else CONFIGURATOR_OUTSIDE_VPC,
             log_retention=log_retention,
         )
         self.dead_letters = function.dead_letters

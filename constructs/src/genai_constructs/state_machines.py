@@ -17,18 +17,20 @@ def logged_state_machine(
     construct_id: str,
     *,
     name: str,
-    definition: sfn.IChainable,
+    definition: sfn.IChainable | sfn.DefinitionBody,
     timeout: Duration,
     encryption_key: kms.IKey,
     log_retention: logs.RetentionDays,
     log_group_id: str,
     steps: str,
     role: iam.IRole | None = None,
+    express: bool = False,
 ) -> sfn.StateMachine:
     """A state machine named ``name`` (a generated name can exceed the 80 characters
     allowed), logging every transition to an encrypted log group ``log_group_id``;
     ``steps`` says what it does, for the acknowledgment that it has no X-Ray tracing; ``role``
-    default a new one."""
+    default a new one; ``express`` for a short, frequent check (billed by request, not by
+    transition)."""
     log_group = logs.LogGroup(
         scope,
         log_group_id,
@@ -40,7 +42,12 @@ def logged_state_machine(
         scope,
         construct_id,
         state_machine_name=name,
-        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        definition_body=(
+            definition
+            if isinstance(definition, sfn.DefinitionBody)
+            else sfn.DefinitionBody.from_chainable(definition)
+        ),
+        state_machine_type=sfn.StateMachineType.EXPRESS if express else None,
         timeout=timeout,
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
         role=role,

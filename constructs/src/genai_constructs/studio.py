@@ -1,4 +1,5 @@
-"""Interactive ML workspace: a VPC-only SageMaker Studio domain and a managed MLflow server."""
+"""Interactive ML workspace: a VPC-only SageMaker Studio domain and its MLflow (a serverless
+MLflow App by default, or a managed tracking server)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,22 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge_scoped_policy
+from genai_constructs.grants import grant_statements
+from genai_constructs.mlflow_kind import MlflowKind
 from genai_constructs.naming import MLFLOW_ARTIFACTS_PREFIX, USER_TAG, pascal
 from genai_constructs.principals import own_account_service
 from genai_constructs.validation import check_range
 
+# A tracking server's MLflow actions by verb (its API has dozens): no Delete*.
+MLFLOW_WORK = (
+    "sagemaker-mlflow:Create*",
+    "sagemaker-mlflow:Get*",
+    "sagemaker-mlflow:List*",
+    "sagemaker-mlflow:Log*",
+    "sagemaker-mlflow:Search*",
+    "sagemaker-mlflow:Set*",
+    "sagemaker-mlflow:Update*",
+)
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -26,8 +39,8 @@ class StudioWorkspace(Construct):
 
     Apps have no internet path (the VPC has none) and reach AWS through its endpoints; the
     domain's storage is encrypted with the key; JupyterLab spaces stop after ``idle_minutes``
-    (Studio's built-in idle shutdown). The MLflow tracking server keeps its artifacts under
-    ``mlflow/`` of the artifacts zone.
+    (Studio's built-in idle shutdown). MLflow keeps its artifacts under ``mlflow/`` of the
+    artifacts zone.
 
     :param domain_name: the domain's name (SageMaker requires one).
     :param execution_role: default execution role of users and spaces (the data-scientist
@@ -38,8 +51,9 @@ class StudioWorkspace(Construct):
         policy may then open only the profile whose tag equals the session's.
     :param idle_minutes: default 60.
     :param artifacts_bucket: the artifacts zone, for MLflow.
-    :param mlflow: default ``True``; a managed MLflow tracking server (Small, about 470 USD a
-        month whether used or not).
+    :param mlflow: default ``MlflowKind.SERVERLESS``, an MLflow App (no charge while idle);
+        ``TRACKING_SERVER``, a managed tracking server (Small, about 470 USD a month whether used
+        or not); ``NONE``.
     :param shared_spaces: default none; spaces every user of the domain may open (space name
         to its owner's profile, one of ``users``). People create private spaces only; a shared
         space is declared here, so that who shares what is in the template.
@@ -59,7 +73,7 @@ class StudioWorkspace(Construct):
         users: Sequence[str] = (),
         owners: Mapping[str, str] | None = None,
         idle_minutes: int = 60,
-        mlflow: bool = True,
+        mlflow: MlflowKind = MlflowKind.SERVERLESS,
         shared_spaces: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -144,9 +158,9 @@ class StudioWorkspace(Construct):
         }
 
         self.mlflow_role: iam.Role | None = None
-        self.mlflow: sm.CfnMlflowTrackingServer | None = None
-        if mlflow:
-            self._mlflow(domain_name, artifacts_bucket, encryption_key)
+        self.mlflow: sm.CfnMlflowApp | sm.CfnMlflowTrackingServer | None = None
+        if mlflow is not MlflowKind.NONE:
+            self._mlflow(domain_name, artifacts_bucket, encryption_key, mlflow)
 
     def _shared_space(self, name: str, owner: str, profile: sm.CfnUserProfile) -> sm.CfnSpace:
         space = sm.CfnSpace(
@@ -161,27 +175,77 @@ class StudioWorkspace(Construct):
         space.add_dependency(profile)
         return space
 
-    def _mlflow(self, domain_name: str, artifacts_bucket: s3.IBucket, key: kms.IKey) -> None:
+    def _mlflow(
+        self, domain_name: str, artifacts_bucket: s3.IBucket, key: kms.IKey, kind: MlflowKind
+    ) -> None:
         self.mlflow_role = iam.Role(
             self,
             "MlflowRole",
-            description="MLflow tracking server: its artifact prefix and model registration",
+            description="MLflow: its artifact prefix and model registration",
             assumed_by=own_account_service(self, "sagemaker.amazonaws.com"),
         )
         artifacts_bucket.grant_read_write(self.mlflow_role, f"{MLFLOW_ARTIFACTS_PREFIX}*")
         key.grant_encrypt_decrypt(self.mlflow_role)
-        self.mlflow = sm.CfnMlflowTrackingServer(
-            self,
-            "Mlflow",
-            tracking_server_name=f"{domain_name}-mlflow"[:256],
-            artifact_store_uri=artifacts_bucket.s3_url_for_object(
-                MLFLOW_ARTIFACTS_PREFIX.rstrip("/")
-            ),
-            role_arn=self.mlflow_role.role_arn,
-            tracking_server_size="Small",
-            automatic_model_registration=False,
-        )
+        artifacts = artifacts_bucket.s3_url_for_object(MLFLOW_ARTIFACTS_PREFIX.rstrip("/"))
+        name = f"{domain_name}-mlflow"[:256]
+        if kind is MlflowKind.SERVERLESS:
+            self.mlflow = sm.CfnMlflowApp(
+                self,
+                "MlflowApp",
+                name=name,
+                artifact_store_uri=artifacts,
+                role_arn=self.mlflow_role.role_arn,
+                model_registration_mode="AutoModelRegistrationDisabled",
+            )
+        else:
+            self.mlflow = sm.CfnMlflowTrackingServer(
+                self,
+                "Mlflow",
+                tracking_server_name=name,
+                artifact_store_uri=artifacts,
+                role_arn=self.mlflow_role.role_arn,
+                tracking_server_size="Small",
+                automatic_model_registration=False,
+            )
         self.mlflow.node.add_dependency(self.mlflow_role.node.find_child("DefaultPolicy"))
         acknowledge_scoped_policy(
             self.mlflow_role, "MLflow artifacts under mlflow/ of the artifacts zone"
         )
+
+    def experiment_tracking_statements(self) -> list[iam.PolicyStatement]:
+        """What a person needs to track experiments in this workspace's MLflow, on its ARN
+        only (an MLflow App's permissions take no tag condition, so a shared account's
+        tenancies are told apart by the ARN); none without MLflow. The artifacts themselves
+        are the artifacts zone's to grant."""
+        if isinstance(self.mlflow, sm.CfnMlflowApp):
+            return [
+                iam.PolicyStatement(
+                    sid="TrackExperiments",
+                    actions=[
+                        "sagemaker:CreatePresignedMlflowAppUrl",
+                        "sagemaker:CallMlflowAppApi",
+                        "sagemaker:DescribeMlflowApp",
+                    ],
+                    resources=[self.mlflow.attr_arn],
+                )
+            ]
+        if isinstance(self.mlflow, sm.CfnMlflowTrackingServer):
+            return [
+                iam.PolicyStatement(
+                    sid="TrackExperiments",
+                    actions=["sagemaker:CreatePresignedMlflowTrackingServerUrl", *MLFLOW_WORK],
+                    resources=[self.mlflow.attr_tracking_server_arn],
+                ),
+                # The UI's action has no resource-level permissions.
+                iam.PolicyStatement(
+                    sid="OpenTheMlflowUi", actions=["sagemaker-mlflow:AccessUI"], resources=["*"]
+                ),
+            ]
+        return []
+
+    def grant_track_experiments(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` open this workspace's MLflow and log runs and models to it."""
+        statements = self.experiment_tracking_statements()
+        if not statements:
+            raise ValueError("StudioWorkspace: grant_track_experiments needs MLflow")
+        return grant_statements(grantee, statements)
