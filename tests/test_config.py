@@ -1055,3 +1055,25 @@ def test_datasets_are_named_once_and_scheduled_only_when_there_are_some(tmp_path
     lob["data"]["etl_schedule"] = "every night"
     [line] = problems(data, tmp_path)
     assert line.startswith("lobs[claims].data.etl_schedule: 'every night'")
+
+
+def test_an_invocation_log_group_fits_the_token_metric_filters(tmp_path: Path) -> None:
+    """Two metric filters per use case (its tokens in and out) and two for the alarms: a log
+    group takes 100."""
+    data = example_data()
+    use_cases = data["lobs"][2]["genai"]["use_cases"]
+    template = use_cases[0]
+    use_cases += [{**template, "name": f"review-{n}"} for n in range(48)]
+    path = tmp_path / "fits.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    load_config(path)  # 49 use cases: 100 filters
+    use_cases.append({**template, "name": "one-too-many"})
+    message = (
+        "the invocation log group of account {} in eu-west-1 would hold 102 metric filters "
+        "(2 per use case of each LOB environment it records, 2 for its alarms); allowed: at "
+        "most 100 (a CloudWatch Logs quota): fewer use cases in that account and region"
+    )
+    assert problems(data, tmp_path) == [
+        f"lobs[research].genai.use_cases: {message.format(account)}"
+        for account in ("444444444446", "555555555557", "666666666668")
+    ]

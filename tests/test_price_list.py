@@ -204,3 +204,11 @@ def test_the_packaged_snapshot_says_what_is_hand_typed() -> None:
     assert "blueprint prices" in prices["regenerate"]
     report = {"prices": {"provenance": provenance(prices), "regenerate": prices["regenerate"]}}
     assert any("hand-typed and unverified" in line for line in price_source(report))
+
+
+def test_an_out_path_without_its_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "prices.json"
+    assert main(["prices", "--org", str(ORG), "--offers", str(tmp_path), "--out", str(out)]) == 2
+    assert f"--out {out}: no folder {out.parent}; nothing written" in capsys.readouterr().err

@@ -284,6 +284,12 @@ def regenerate(config: OrgConfig, offers: str, out: Path) -> int:
     """``blueprint prices``: every priced usage type of every region ``config`` allows, and
     the token prices of its catalog, written to ``out`` whole or not at all (exit 2 naming the
     offer file that could not be read or priced)."""
+    if not out.parent.is_dir():
+        print(
+            f"blueprint prices: --out {out}: no folder {out.parent}; nothing written",
+            file=sys.stderr,
+        )
+        return 2
     organization = config.organization
     regions = sorted({organization.home_region, *organization.allowed_regions})
     try:

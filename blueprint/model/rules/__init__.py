@@ -23,6 +23,7 @@ from blueprint.model.rules.genai import (
     catalog_problems,
     lob_model_problems,
     model_reference_problems,
+    token_metric_filter_problems,
     use_case_record_problems,
     use_case_reference_problems,
 )
@@ -57,6 +58,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *bias_probes_problems(data),
         *use_case_reference_problems(data),
         *use_case_record_problems(data),
+        *token_metric_filter_problems(data),
         *metrics_sink_problems(data),
         *operating_model_problems(data),
         *identity_problems(data),

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from blueprint.model.errors import ConfigProblem
+from blueprint.model.operating_rules import operating_model
 from blueprint.model.raw import bedrock_catalog, mapping, sequence, strings
 from blueprint.model.sections.environments import ENVIRONMENT_NAMES
+from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
 
 
@@ -181,6 +183,38 @@ def use_case_record_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                     f"use case '{use_case.get('name')}' runs in prod without its record; "
                     "allowed: a record of owner, escalation_contact, risk_tier (minimal, "
                     "limited, high), intended_use and human_review",
+                )
+
+
+# A log group takes at most 100 metric filters (a CloudWatch Logs quota). The invocation log
+# group of an account and region holds 2 for its alarms and 2 per use case of every LOB
+# environment whose invocations it records.
+METRIC_FILTERS_PER_LOG_GROUP = 100
+ALARM_FILTERS = 2
+FILTERS_PER_USE_CASE = 2
+
+
+def token_metric_filter_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """The use cases recorded in one invocation log group fit its metric filter quota."""
+    centralized = operating_model(data) is OperatingModel.CENTRALIZED
+    central = mapping(mapping(data.get("platform")).get("central_accounts"))
+    counted: dict[tuple[Any, Any], int] = {}
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        use_cases = len(sequence(mapping(lob.get("genai")).get("use_cases")))
+        for name, environment in mapping(lob.get("environments")).items():
+            env = mapping(environment)
+            account = central.get(name) if centralized else env.get("account")
+            log_group = (account, env.get("region"))
+            filters = counted.get(log_group, ALARM_FILTERS) + FILTERS_PER_USE_CASE * use_cases
+            counted[log_group] = filters
+            if filters > METRIC_FILTERS_PER_LOG_GROUP >= filters - FILTERS_PER_USE_CASE * use_cases:
+                yield ConfigProblem(
+                    f"lobs[{index}].genai.use_cases",
+                    f"the invocation log group of account {account} in {env.get('region')} "
+                    f"would hold {filters} metric filters ({FILTERS_PER_USE_CASE} per use case "
+                    f"of each LOB environment it records, {ALARM_FILTERS} for its alarms); "
+                    f"allowed: at most {METRIC_FILTERS_PER_LOG_GROUP} (a CloudWatch Logs "
+                    "quota): fewer use cases in that account and region",
                 )
 
 

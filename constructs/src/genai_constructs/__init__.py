@@ -39,6 +39,10 @@ _MODULE_OF = {
     "AnswerApi": "rag",
     "RagEvaluation": "rag",
     "StudioWorkspace": "studio",
+    "MlflowKind": "mlflow_kind",
+    "UseCaseTokens": "token_budget",
+    "TokenBudget": "token_budget",
+    "TokenBudgets": "token_budget",
     "FineTuningSpec": "fine_tuning",
     "FineTuningPipeline": "fine_tuning",
     "GpuEndpoint": "serving",
@@ -68,6 +72,7 @@ __all__ = [
     "GuardrailSpec",
     "IntendedUse",
     "KnowledgeBaseIngestion",
+    "MlflowKind",
     "ModelAccessPolicy",
     "ModelInvocationLogging",
     "ModelRelease",
@@ -82,6 +87,9 @@ __all__ = [
     "RagEvaluation",
     "S3VectorStore",
     "StudioWorkspace",
+    "TokenBudget",
+    "TokenBudgets",
+    "UseCaseTokens",
     "acknowledge",
 ]
 
@@ -109,12 +117,14 @@ if TYPE_CHECKING:
         OpenSearchVectorStore,
         S3VectorStore,
     )
+    from genai_constructs.mlflow_kind import MlflowKind
     from genai_constructs.model_release import ModelRelease
     from genai_constructs.network import PinnedZonesStack, PrivateNetwork
     from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluation
     from genai_constructs.serving import GpuEndpoint
     from genai_constructs.storage import AccessLogBucket, DataLakeZones, GovernedBucket
     from genai_constructs.studio import StudioWorkspace
+    from genai_constructs.token_budget import TokenBudget, TokenBudgets, UseCaseTokens
 
 
 def __getattr__(name: str) -> Any:
