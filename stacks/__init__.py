@@ -151,6 +151,7 @@ def _add_lob_oversight(app: App, plan: Plan, audit: GovernanceStack, logs_key: k
             lobs=lobs[first : first + LOBS_PER_OVERSIGHT_STACK],
             encryption_key=logs_key,
             account_prefix=governance.prefix,
+            group=str(number),
             **_stack_props(governance, f"dashboards and chargebacks of LOB group {number}"),
         )
         # It imports the reports bucket the audit stack exports.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy
+from aws_cdk import CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -25,7 +25,8 @@ from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.governance import LobOversightInputs
 from genai_constructs.compliance import nag_reference
 from genai_constructs.function import PlatformFunction
-from genai_constructs.naming import pascal
+from genai_constructs.naming import GOVERNANCE_CONFIGURATOR_TAG, pascal
+from genai_constructs.principals import own_account_service
 from genai_constructs.storage import encrypted_bucket
 from genai_constructs.token_budget import token_metric_namespace
 from stacks.assets import mark
@@ -47,8 +48,10 @@ def chargeback_reports(
     encryption_key: kms.IKey,
     access_log_bucket: s3.IBucket,
     removal_policy: RemovalPolicy,
+    writer_names: str,
 ) -> s3.Bucket:
-    """Where the monthly reports are kept (token counts and prices, no LOB data)."""
+    """Where the monthly reports are kept (token counts and prices, no LOB data): written by
+    the roles named ``writer_names`` (an IAM name pattern) alone, deleted by nobody."""
     bucket = encrypted_bucket(
         scope,
         "ChargebackReports",
@@ -66,6 +69,26 @@ def chargeback_reports(
         "any month from the metrics (15 months of them); versioning keeps what it replaced.",
     )
     mark(bucket, AssetKind.ZONE, "chargeback")
+    writers = f"arn:{Stack.of(scope).partition}:iam::{Stack.of(scope).account}:role/{writer_names}"
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyWritesButTheChargebacks",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects("*")],
+            conditions={"ArnNotLike": {"aws:PrincipalArn": writers}},
+        )
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyReportDeletes",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            resources=[bucket.arn_for_objects("*")],
+        )
+    )
     CfnOutput(
         scope,
         "ChargebackReportsArn",
@@ -86,9 +109,20 @@ def monthly_chargeback(
     *,
     lobs: Sequence[LobOversightInputs],
     encryption_key: kms.IKey,
+    role_name: str,
 ) -> PlatformFunction:
-    """One function for the group of LOBs, one monthly rule per LOB with its plan."""
+    """One function for the group of LOBs, one monthly rule per LOB with its plan. Its role has
+    a fixed name (the reports bucket admits writes from it alone); the function carries the
+    governance tag, so no role under the boundary may invoke or change it (its event says
+    which LOB, month and prices a report holds): its rules alone start it."""
     reports = imported_reports(scope)
+    role = iam.Role(
+        scope,
+        "ChargebackRole",
+        role_name=role_name,
+        description="The monthly token chargeback: token metrics in, reports out",
+        assumed_by=own_account_service(scope, "lambda.amazonaws.com"),
+    )
     function = PlatformFunction(
         scope,
         "Chargeback",
@@ -101,7 +135,12 @@ def monthly_chargeback(
         timeout=Duration.minutes(5),
         environment={"REPORT_BUCKET": reports.bucket_name},
         reserved_concurrency=2,
+        role=role,
     )
+    cfn_function = function.function.node.default_child
+    assert isinstance(cfn_function, CfnResource)
+    Tags.of(cfn_function).add(*GOVERNANCE_CONFIGURATOR_TAG)
+    mark(function.function, AssetKind.CHARGEBACK_FUNCTION, "monthly")
     reported = reports.arn_for_objects("*")
     for statement in (
         iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]),

@@ -406,6 +406,8 @@ class GenAIStack(Stack):
                 ],
                 knowledge_bases=[self.knowledge_bases[kb] for kb in use.knowledge_bases],
                 roles=[self.app_roles[use.name]],
+                # Every call of the use case is counted under its profile (tokens, budget).
+                through_profiles_only=True,
                 **common,
             )
             for use in inputs.use_cases
@@ -420,8 +422,9 @@ class GenAIStack(Stack):
             self.model_access = ModelAccessPolicy(
                 self,
                 "ModelAccess",
+                # The models, not the use cases' profiles: people's calls count against no
+                # use case's budget.
                 models=[approved_model(m) for m in inputs.approved_models],
-                application_profile_arns=list(self.profiles.arns.values()),
                 knowledge_bases=list(self.knowledge_bases.values()),
                 roles=invokers,
                 **common,

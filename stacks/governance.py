@@ -25,6 +25,7 @@ from aws_cdk import aws_oam as oam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blueprint.model import names
 from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.governance import LobOversightInputs
 from genai_constructs.compliance import acknowledge, in_every_framework, nag_reference
@@ -135,6 +136,7 @@ class GovernanceStack(Stack):
             encryption_key=encryption_key,
             access_log_bucket=access_log_bucket,
             removal_policy=removal_policy,
+            writer_names=names.chargeback_role_name(org_name, "*"),
         )
 
     def _event_selectors(self) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
@@ -403,6 +405,7 @@ class LobOversightStack(Stack):
     :param encryption_key: the governance account's logs key (the function's logs, and the
         reports bucket's, which the governance stack exports).
     :param account_prefix: the governance account's name prefix (its roles' boundary).
+    :param group: default ``1``; the group's number (its chargeback role's name).
     """
 
     def __init__(
@@ -414,12 +417,18 @@ class LobOversightStack(Stack):
         lobs: Sequence[LobOversightInputs],
         encryption_key: kms.IKey,
         account_prefix: str,
+        group: str = "1",
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         use_account_boundary(self, account_prefix)
         self.dashboards = {lob.name: self._dashboard(org_name, lob) for lob in lobs}
-        self.chargeback = monthly_chargeback(self, lobs=lobs, encryption_key=encryption_key)
+        self.chargeback = monthly_chargeback(
+            self,
+            lobs=lobs,
+            encryption_key=encryption_key,
+            role_name=names.chargeback_role_name(org_name, group),
+        )
 
     def _dashboard(self, org_name: str, lob: LobOversightInputs) -> cloudwatch.Dashboard:
         """Bedrock and guardrail metrics of the LOB's accounts, one line per environment."""

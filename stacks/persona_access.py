@@ -178,6 +178,8 @@ LOG_COPIES = (
     "logs:CreateExportTask",
     "logs:CreateLogAnomalyDetector",
     "logs:DeleteDataProtectionPolicy",
+    # The token counts of use cases are metric filters: deleting one hides spend.
+    "logs:DeleteMetricFilter",
     "logs:DisassociateKmsKey",
     "logs:PutAccountPolicy",
     "logs:PutDataProtectionPolicy",
@@ -380,16 +382,25 @@ def kept_from_lob_data(
         ),
     ]
     if invocation_log_group_arns:
-        statements.append(
+        invocation_logs = [
+            arn for group in invocation_log_group_arns for arn in (group, f"{group}:*")
+        ]
+        statements += [
             iam.PolicyStatement(
                 sid="DenyPromptAndCompletionReads",
                 effect=iam.Effect.DENY,
                 actions=list(LOG_READS),
-                resources=[
-                    arn for group in invocation_log_group_arns for arn in (group, f"{group}:*")
-                ],
-            )
-        )
+                resources=invocation_logs,
+            ),
+            # Bedrock alone writes the invocation records: a record of one's own would be
+            # counted as a use case's tokens.
+            iam.PolicyStatement(
+                sid="DenyInvocationRecordForgery",
+                effect=iam.Effect.DENY,
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=invocation_logs,
+            ),
+        ]
     policy = iam.ManagedPolicy(
         scope,
         "NoLobDataAccess",

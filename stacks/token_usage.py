@@ -23,9 +23,6 @@ from genai_constructs.token_budget import (
 )
 from stacks.assets import mark
 
-# The answer API's reserved concurrency (AnswerApi's default), restored after a spent day.
-ANSWER_CONCURRENCY = 10
-
 
 def use_case_tokens(
     scope: Construct,
@@ -74,7 +71,7 @@ def token_budgets(
             answer_function=(
                 answer_apis[use.name].function.function if use.name in answer_apis else None
             ),
-            concurrency=ANSWER_CONCURRENCY,
+            concurrency=answer_apis[use.name].concurrency if use.name in answer_apis else 0,
         )
         for use in inputs.use_cases
         if use.token_budget is not None

@@ -164,7 +164,7 @@ def dry_run(target: str) -> str:
 
 def test_make_deploy_local_installs_the_emulator_before_deploying() -> None:
     commands = dry_run("deploy-local")
-    development = commands.index("'.[dev,training,deploy]'")
+    development = commands.index("'.[dev,training,deploy,prices]'")
     assert "moto" in (REPO / "pyproject.toml").read_text()
     assert development < commands.index("blueprint deploy --local cdk.out")
 

@@ -62,6 +62,15 @@ class Governance:
         [(logical_id, resource)] = self.resources(resource_type).items()
         return logical_id, resource
 
+    def archive_policy(self) -> tuple[str, dict[str, Any]]:
+        archive, _ = self.log_archive()
+        [(logical_id, resource)] = [
+            (logical_id, policy)
+            for logical_id, policy in self.resources("AWS::S3::BucketPolicy").items()
+            if policy["Properties"]["Bucket"] == {"Ref": archive}
+        ]
+        return logical_id, resource
+
     def log_archive(self) -> tuple[str, dict[str, Any]]:
         [(logical_id, resource)] = [
             (logical_id, bucket)
@@ -159,7 +168,7 @@ def test_log_archive_is_locked_encrypted_private_and_logged(gov: Governance) -> 
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
     assert "AccessLogsBucket" in json.dumps(properties["LoggingConfiguration"])
-    _, policy = gov.one("AWS::S3::BucketPolicy")
+    _, policy = gov.archive_policy()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert {
         "Action": "s3:*",
@@ -191,7 +200,7 @@ def test_organization_trail_validates_and_encrypts_every_region(gov: Governance)
     ):
         assert properties[flag] is True, flag
     assert "LogsKey" in json.dumps(properties["KMSKeyId"])
-    policy_logical_id, _ = gov.one("AWS::S3::BucketPolicy")
+    policy_logical_id, _ = gov.archive_policy()
     assert trail["DependsOn"] == [policy_logical_id]
 
 
@@ -389,10 +398,15 @@ def test_nag_acknowledgments_are_the_expected_ones(gov: Governance) -> None:
         if rule["id"].startswith(("AwsSolutions", *packs))  # not the CDK's own annotations
     }
     archive, _ = gov.log_archive()
+    [reports] = [b for b in gov.resources("AWS::S3::Bucket") if b.startswith("ChargebackReports")]
     audit, _ = gov.one("AWS::IAM::ManagedPolicy")
     assert acknowledged == (
         {("OrganizationTrail", f"{pack}-CloudTrailCloudWatchLogsEnabled") for pack in packs}
-        | {(archive, f"{pack}-S3BucketReplicationEnabled") for pack in packs}
+        | {
+            (bucket, f"{pack}-S3BucketReplicationEnabled")
+            for pack in packs
+            for bucket in (archive, reports)
+        }
         | {
             (audit, f"AwsSolutions-IAM5[{finding}]")
             for finding in (
@@ -422,11 +436,14 @@ def test_cfn_lint_reports_nothing(gov: Governance) -> None:
 
 
 def test_oversight_is_sharded_so_no_stack_grows_with_the_org(example: Synthesized) -> None:
-    """The example's three LOBs fit one oversight stack; the audit stack holds no LOB part."""
+    """The example's three LOBs fit one oversight stack (a dashboard and a monthly chargeback
+    rule each, one chargeback function); the audit stack holds no LOB part."""
     assert LOBS_PER_OVERSIGHT_STACK >= 3
     oversight = example.template_json("platform-governance-oversight-1")["Resources"]
-    kinds = sorted(r["Type"] for r in oversight.values())
-    assert kinds == ["AWS::CloudWatch::Dashboard"] * 3
+    kinds = [r["Type"] for r in oversight.values()]
+    assert kinds.count("AWS::CloudWatch::Dashboard") == 3
+    assert kinds.count("AWS::Events::Rule") == 3
+    assert kinds.count("AWS::Lambda::Function") == 1
     audit = example.template_json("platform-governance-audit")["Resources"]
     assert not {"AWS::Budgets::Budget", "AWS::CloudWatch::Dashboard"} & {
         r["Type"] for r in audit.values()
@@ -443,6 +460,8 @@ def test_dashboards_read_the_namespaces_the_genai_stacks_publish(example: Synthe
             for resource in template["Resources"].values()
             if resource["Type"] == "AWS::Logs::MetricFilter"
             for transformation in resource["Properties"]["MetricTransformations"]
+            # the use cases' token counts, which the chargeback reads (the next test)
+            if transformation["MetricName"] not in ("InputTokens", "OutputTokens")
         }
     oversight = example.template_json("platform-governance-oversight-1")["Resources"]
     read = set()
@@ -459,3 +478,43 @@ def test_dashboards_read_the_namespaces_the_genai_stacks_publish(example: Synthe
         }
     assert read == published
     assert len(published) == len(example.plan.lob_environments())
+
+
+def test_the_chargeback_reads_the_token_namespaces_the_genai_stacks_publish(
+    example: Synthesized,
+) -> None:
+    """Each LOB's monthly rule names the namespaces its use cases' token counts are published
+    under, in the accounts that publish them, with the snapshot's prices of their models."""
+    published = set()
+    for placement in example.plan.lob_environments():
+        template = example.template_json(f"{placement.key}-genai")
+        published |= {
+            (placement.account, transformation["MetricNamespace"])
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Logs::MetricFilter"
+            for transformation in resource["Properties"]["MetricTransformations"]
+            if transformation["MetricName"] == "InputTokens"
+        }
+    oversight = example.template_json("platform-governance-oversight-1")["Resources"]
+    plans = [
+        json.loads(target["Input"])
+        for rule in oversight.values()
+        if rule["Type"] == "AWS::Events::Rule"
+        for target in rule["Properties"]["Targets"]
+    ]
+    read = {
+        (env["account"], use["namespace"])
+        for plan in plans
+        for env in plan["environments"]
+        for use in env["use_cases"]
+    }
+    assert read == published
+    claims = next(plan for plan in plans if plan["lob"] == "claims")
+    assert claims["prices"]["amazon.nova-pro-v1:0"]["output_per_million"] > 0
+    assert claims["price_source"].startswith("genai-prices 0.2.5")
+    [function] = [r for r in oversight.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert "VpcConfig" not in function["Properties"]
+    # Its event says what a report holds: no role under the boundary may invoke it.
+    assert {"Key": "genai-platform:workload", "Value": "governance-configurator"} in function[
+        "Properties"
+    ]["Tags"]

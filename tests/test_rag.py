@@ -166,7 +166,7 @@ def test_a_batch_window_of_uploads_starts_one_state_machine_execution(
 
 
 def _definition(example: Synthesized, stack: str) -> dict[str, Any]:
-    machine = one(example, stack, "AWS::StepFunctions::StateMachine")["Properties"]
+    machine = one(example, stack, "AWS::StepFunctions::StateMachine", "Ingestion")["Properties"]
     parts = machine["DefinitionString"]["Fn::Join"][1]
     # References (knowledge base, data source, namespace) become placeholders.
     return dict(json.loads("".join(p if isinstance(p, str) else "REF" for p in parts)))

@@ -22,6 +22,7 @@ from tests.test_access_catalog import copy_assembly, edit_template
 Json = dict[str, Any]
 DAY = "data-scientist-day"
 TRACKING = "data-scientist-tracks-experiments"
+SERVERLESS_TRACKING = "data-scientist-tracks-experiments-serverless"
 ENDPOINT = "application-finds-and-calls-its-endpoint"
 
 
@@ -37,17 +38,23 @@ def outcomes_of(example: Synthesized, assembly: Path, *entries: Entry) -> list[A
 
 def test_the_data_scientists_day_holds_step_by_step(example: Synthesized) -> None:
     day, tracking = workflow(DAY), workflow(TRACKING)
-    found = outcomes_of(example, example.outdir, day, tracking)
+    serverless = workflow(SERVERLESS_TRACKING)
+    found = outcomes_of(example, example.outdir, day, tracking, serverless)
     assert found and all(o.matches for o in found), mismatches(found)
     steps = {(o.query.entry.id, o.query.placement, o.query.number) for o in found}
-    # Asked where the LOB has Studio users: claims and research; tracking where MLflow runs.
+    # Asked where the LOB has Studio users: claims and research; tracking where MLflow runs,
+    # an MLflow App in claims, a tracking server in research.
     assert steps == {
         *(
             (DAY, placement, n)
             for placement in ("claims-interactive", "research-interactive")
             for n in range(1, len(day.steps) + 1)
         ),
-        *((TRACKING, "claims-interactive", n) for n in range(1, len(tracking.steps) + 1)),
+        *(
+            (SERVERLESS_TRACKING, "claims-interactive", n)
+            for n in range(1, len(serverless.steps) + 1)
+        ),
+        *((TRACKING, "research-interactive", n) for n in range(1, len(tracking.steps) + 1)),
     }
     [own_space] = [
         o
@@ -125,7 +132,10 @@ def deny_every_artifact(template: Json) -> None:
         (
             "claims-interactive-data",
             deny_every_artifact,
-            [f"{DAY} step 14 in claims-interactive", f"{TRACKING} step 5 in claims-interactive"],
+            [
+                f"{DAY} step 14 in claims-interactive",
+                f"{SERVERLESS_TRACKING} step 5 in claims-interactive",
+            ],
         ),
         (
             "claims-nonprod-genai",

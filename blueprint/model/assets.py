@@ -15,6 +15,7 @@ class AssetKind(StrEnum):
     ACCESS_LOGS = "access-logs"
     ANSWER_API = "answer-api"
     ANSWER_API_ROLE = "answer-api-role"
+    CHARGEBACK_FUNCTION = "chargeback-function"
     CHARGEBACK_ROLE = "chargeback-role"
     APP_ROLE = "app-role"
     CURATED_TABLE = "curated-table"
@@ -86,6 +87,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.GUARDED_ENDPOINT_ROLE: "The role of the function serving a GPU endpoint behind the "
     "guardrail",
     AssetKind.ANSWER_API_ROLE: "The role of a use case's answer API function",
+    AssetKind.CHARGEBACK_FUNCTION: "The monthly token chargeback function (governance)",
     AssetKind.CHARGEBACK_ROLE: "The monthly token chargeback function's role (governance)",
     AssetKind.APP_ROLE: "A use case's application role (in the hub: a consuming LOB's)",
     AssetKind.CURATED_TABLE: "A dataset's Glue table as published",

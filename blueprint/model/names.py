@@ -85,6 +85,12 @@ def role_name(prefix: str, persona: str) -> str:
     return persona_role_name(prefix, persona)
 
 
+def chargeback_role_name(prefix: str, group: str) -> str:
+    """The role of the chargeback function of an oversight group (``*``: any group's), which
+    alone writes the chargeback reports."""
+    return f"{prefix}-chargeback-{group}"
+
+
 def app_role_name(prefix: str, use_case: str) -> str:
     """The role one use case's application runs as (fixed: other stacks grant to it)."""
     return f"{prefix}-app-{use_case}"

@@ -25,6 +25,7 @@ from genai_constructs.fine_tuning import FineTuningPipeline
 from genai_constructs.fine_tuning.pipeline import CODE_FILES
 from genai_constructs.fine_tuning.spec import METHODS, FineTuningSpec, IntendedUse
 from genai_constructs.guarded_endpoint import GuardedEndpoint
+from genai_constructs.mlflow_kind import MlflowKind
 from genai_constructs.model_release import ModelRelease
 from genai_constructs.naming import USER_TAG
 from genai_constructs.serving import GpuEndpoint
@@ -105,7 +106,7 @@ class Parts:
 
 def test_studio_is_vpc_only_encrypted_and_shuts_idle_apps_down() -> None:
     parts = Parts()
-    parts.studio(users=["alice"], idle_minutes=120, mlflow=False)
+    parts.studio(users=["alice"], idle_minutes=120, mlflow=MlflowKind.NONE)
     template = Template.from_stack(parts.stack)
     template.has_resource_properties(
         "AWS::SageMaker::Domain",
@@ -133,6 +134,7 @@ def test_studio_is_vpc_only_encrypted_and_shuts_idle_apps_down() -> None:
         },
     )
     template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    template.resource_count_is("AWS::SageMaker::MlflowApp", 0)
     template.resource_count_is("AWS::EC2::Route", 0)
 
 
@@ -153,7 +155,58 @@ def test_each_profile_is_tagged_with_the_person_it_belongs_to_and_mlflow_is_opti
     [space] = template.find_resources("AWS::SageMaker::Space").values()
     assert space["Properties"]["SpaceName"] == "claims-review"
     assert space["Properties"]["OwnershipSettings"] == {"OwnerUserProfileName": "alice"}
-    template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 1)
+    # Serverless by default: an MLflow App, nothing billed while idle.
+    template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
+    template.resource_count_is("AWS::SageMaker::MlflowApp", 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "arn", "actions"),
+    [
+        (
+            MlflowKind.SERVERLESS,
+            "AWS::SageMaker::MlflowApp",
+            "Arn",
+            [
+                "sagemaker:CreatePresignedMlflowAppUrl",
+                "sagemaker:CallMlflowAppApi",
+                "sagemaker:DescribeMlflowApp",
+            ],
+        ),
+        (
+            MlflowKind.TRACKING_SERVER,
+            "AWS::SageMaker::MlflowTrackingServer",
+            "TrackingServerArn",
+            ["sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker-mlflow:Create*"],
+        ),
+    ],
+)
+def test_a_grant_names_the_workspaces_own_mlflow(
+    kind: MlflowKind, resource: str, arn: str, actions: list[str]
+) -> None:
+    parts = Parts()
+    studio = parts.studio(users=["alice"], mlflow=kind)
+    person = iam.Role(parts.stack, "Person", assumed_by=iam.AccountRootPrincipal())
+    studio.grant_track_experiments(person)
+    template = Template.from_stack(parts.stack)
+    [mlflow_id] = template.find_resources(resource)
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == {"Fn::GetAtt": [mlflow_id, arn]}
+    ]
+    assert len(statements) == 1
+    granted = statements[0]["Action"]
+    assert set(actions) <= set(granted if isinstance(granted, list) else [granted])
+
+
+def test_mlflow_is_a_kind_and_a_grant_needs_one() -> None:
+    with pytest.raises(ValueError, match="mlflow False is not an MLflow kind; allowed: "):
+        Parts().studio(users=["alice"], mlflow=False)
+    studio = Parts().studio(users=["alice"], mlflow=MlflowKind.NONE)
+    with pytest.raises(ValueError, match="grant_track_experiments needs MLflow"):
+        studio.grant_track_experiments(iam.AnyPrincipal())
 
 
 # --- the model release ------------------------------------------------------------------------

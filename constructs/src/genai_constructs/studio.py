@@ -78,6 +78,13 @@ class StudioWorkspace(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         check_range("StudioWorkspace", "idle_minutes", idle_minutes, 60, 525600)
+        try:
+            mlflow = MlflowKind(mlflow)
+        except ValueError:
+            raise ValueError(
+                f"StudioWorkspace: mlflow {mlflow!r} is not an MLflow kind; allowed: "
+                + ", ".join(kind.value for kind in MlflowKind)
+            ) from None
         shared = dict(shared_spaces or {})
         for name in [domain_name, *users, *shared]:
             if not Token.is_unresolved(name) and not _NAME.match(name):

@@ -258,6 +258,7 @@ class TokenBudgets(Construct):
         def concurrency(value: str, then: str) -> dict[str, Any]:
             return {
                 "Type": "Task",
+                "Retry": retry,
                 "Resource": "arn:aws:states:::aws-sdk:lambda:putFunctionConcurrency",
                 "Arguments": {
                     "FunctionName": "{% $states.input.function %}",
@@ -267,9 +268,19 @@ class TokenBudgets(Construct):
                 "Next": then,
             }
 
+        # A throttled or failed call is tried again; the next check, five minutes on, also would.
+        retry = [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "IntervalSeconds": 2,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+            }
+        ]
         steps = {
             "ReadTokens": {
                 "Type": "Task",
+                "Retry": retry,
                 "Resource": "arn:aws:states:::aws-sdk:cloudwatch:getMetricData",
                 "Arguments": {
                     "StartTime": midnight,
@@ -288,6 +299,7 @@ class TokenBudgets(Construct):
             },
             "PublishShare": {
                 "Type": "Task",
+                "Retry": retry,
                 "Resource": "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
                 "Arguments": {
                     "Namespace": self.namespace,
@@ -314,6 +326,7 @@ class TokenBudgets(Construct):
             },
             "ReadConcurrency": {
                 "Type": "Task",
+                "Retry": retry,
                 "Resource": "arn:aws:states:::aws-sdk:lambda:getFunctionConcurrency",
                 "Arguments": {"FunctionName": "{% $states.input.function %}"},
                 # -1: no reserved concurrency (the answer API always has some).

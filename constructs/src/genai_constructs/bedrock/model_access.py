@@ -102,6 +102,10 @@ class ModelAccessPolicy(Construct):
         (``GovernedKnowledgeBase.from_knowledge_base_arn``). RetrieveAndGenerate has no
         resource type to limit it by; answers are generated with Converse and the guardrail.
     :param roles: roles the policy is attached to.
+    :param through_profiles_only: default ``False``; the models only through the given
+        application inference profiles (``bedrock:InferenceProfileArn``), never directly or
+        through a system profile: every call is then counted under an application profile
+        (its tokens, its budget, its cost).
     """
 
     def __init__(
@@ -114,10 +118,16 @@ class ModelAccessPolicy(Construct):
         application_profile_arns: Sequence[str] = (),
         knowledge_bases: Sequence[IKnowledgeBase] = (),
         roles: Sequence[iam.IRole] = (),
+        through_profiles_only: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if not models:
             raise ValueError("ModelAccessPolicy: models must name at least one approved model")
+        if through_profiles_only and not application_profile_arns:
+            raise ValueError(
+                "ModelAccessPolicy: through_profiles_only needs application_profile_arns, the "
+                "profiles the models are reached through"
+            )
         check_arns(
             "ModelAccessPolicy",
             "application_profile_arns",
@@ -128,13 +138,39 @@ class ModelAccessPolicy(Construct):
         stack = Stack.of(self)
         guardrail_identifier = guardrail.versioned_arn
         model_arns = sorted({arn for model in models for arn in model.resource_arns(stack)})
+        with_guardrail = {"bedrock:GuardrailIdentifier": guardrail_identifier}
+        allowed = (
+            [
+                iam.PolicyStatement(
+                    sid="InvokeApprovedModelsWithGuardrail",
+                    actions=list(INVOKE_ACTIONS),
+                    resources=list(application_profile_arns),
+                    conditions={"StringEquals": with_guardrail},
+                ),
+                iam.PolicyStatement(
+                    sid="InvokeModelsThroughTheProfiles",
+                    actions=list(INVOKE_ACTIONS),
+                    resources=model_arns,
+                    conditions={
+                        "StringEquals": {
+                            **with_guardrail,
+                            "bedrock:InferenceProfileArn": list(application_profile_arns),
+                        }
+                    },
+                ),
+            ]
+            if through_profiles_only
+            else [
+                iam.PolicyStatement(
+                    sid="InvokeApprovedModelsWithGuardrail",
+                    actions=list(INVOKE_ACTIONS),
+                    resources=[*model_arns, *application_profile_arns],
+                    conditions={"StringEquals": with_guardrail},
+                )
+            ]
+        )
         statements = [
-            iam.PolicyStatement(
-                sid="InvokeApprovedModelsWithGuardrail",
-                actions=list(INVOKE_ACTIONS),
-                resources=[*model_arns, *application_profile_arns],
-                conditions={"StringEquals": {"bedrock:GuardrailIdentifier": guardrail_identifier}},
-            ),
+            *allowed,
             iam.PolicyStatement(
                 sid="DenyInvokeWithoutGuardrail",
                 effect=iam.Effect.DENY,

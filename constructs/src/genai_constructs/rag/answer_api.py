@@ -153,6 +153,7 @@ class AnswerApi(Construct):
         check_range("AnswerApi", "results", results, 1, 100)
         check_range("AnswerApi", "memory_turns", memory_turns, 0, 20)
         environment = rag_environment(self, knowledge_bases, model_arn, guardrail, results)
+        self.concurrency = concurrency
         self.function = PlatformFunction(
             self,
             "Function",
