@@ -200,7 +200,9 @@ def test_who_can_do_what_comes_from_the_evaluator(
     assert endpoint_roles and all(c["key/data"] == "decrypt" for c in endpoint_roles)
     use_case = load_config(small_org).lobs[0].genai.use_cases[0]
     app = cells[f"example-corp-app-{use_case.name}"]
-    assert app[f"model/{use_case.model}"] == "invoke"
+    # Through its use case's profile only: every call counts under the profile.
+    assert app[f"profile/{use_case.name}"] == "invoke"
+    assert app[f"model/{use_case.model}"] == "-"
     assert app["zone/curated"] == "-"
     assert cells["example-corp-ingestion"]["zone/training"] == "read, write"
     assert cells["example-corp-ingestion"]["key/data"] == "decrypt"

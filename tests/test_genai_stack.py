@@ -14,6 +14,7 @@ from blueprint.assembly.access.question import Questions
 from blueprint.model.config import OrgConfig
 from blueprint.model.sections.catalog import ModelKind
 from blueprint.model.sections.values import DataClassification
+from genai_constructs.naming import pascal
 from tests.conftest import EXAMPLE, Synthesized, only_lobs, synthesize_org
 
 INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
@@ -103,20 +104,47 @@ def test_people_invoke_only_models_up_to_their_lob_classification(
 def test_applications_invoke_only_their_use_case_model(
     example: Synthesized, example_config: OrgConfig, example_access: Questions
 ) -> None:
+    """Through its use case's profile only (Bedrock names the profile in the model's request,
+    as ``bedrock:InferenceProfileArn``): every call counts under the profile."""
     for placement in example.plan.lob_environments():
-        guardrail = _guardrail(example, f"{placement.key}-genai")
+        stack = f"{placement.key}-genai"
+        guardrail = _guardrail(example, stack)
         for use_case in placement.lob.genai.use_cases:
+            through_profile = _profile(example, stack, use_case.name)
             for model in example_config.catalog.bedrock:
                 if model.kind is not ModelKind.TEXT:
                     continue
-                decision = example_access.ask(
-                    f"{placement.account}:example-corp-app-{use_case.name}",
-                    "bedrock:InvokeModel",
-                    f"arn:aws:bedrock:{placement.region}::foundation-model/{model.id}",
-                    [guardrail],
-                )
-                expected = "allow" if model.id == use_case.model else "deny"
-                assert decision.decision == expected, (placement.key, model.id, decision.reasons)
+                for context, expected in (
+                    (
+                        [guardrail, through_profile],
+                        "allow" if model.id == use_case.model else "deny",
+                    ),
+                    ([guardrail], "deny"),
+                ):
+                    decision = example_access.ask(
+                        f"{placement.account}:example-corp-app-{use_case.name}",
+                        "bedrock:InvokeModel",
+                        f"arn:aws:bedrock:{placement.region}::foundation-model/{model.id}",
+                        context,
+                    )
+                    assert decision.decision == expected, (
+                        placement.key,
+                        model.id,
+                        context,
+                        decision.reasons,
+                    )
+
+
+def _profile(example: Synthesized, stack: str, use_case: str) -> str:
+    """The context entry of a model request made through the use case's profile."""
+    template = example.template_json(stack)["Resources"]
+    [profile] = [
+        logical_id
+        for logical_id, resource in template.items()
+        if resource["Type"] == "AWS::Bedrock::ApplicationInferenceProfile"
+        and logical_id.startswith(f"UseCases{pascal(use_case)}")
+    ]
+    return f"bedrock:InferenceProfileArn={{{stack}/{profile}.InferenceProfileArn}}"
 
 
 def test_no_invoke_permission_exists_without_the_guardrail(
@@ -164,7 +192,8 @@ def test_invoking_without_the_guardrail_is_denied(
         ("555555555555:example-corp-ml-engineer", "allow"),
         ("555555555555:example-corp-auditor", "deny"),
         ("666666666666:example-corp-ml-engineer", "deny"),
-        ("666666666666:example-corp-app-claims-assistant", "allow"),
+        # An application reaches the model through its profile only (the test above).
+        ("666666666666:example-corp-app-claims-assistant", "deny"),
     ],
 )
 def test_model_access_is_for_applications_and_non_prod_humans(

@@ -564,7 +564,6 @@ def test_a_shared_space_must_belong_to_a_user() -> None:
             artifacts_bucket=s3.Bucket(stack, "Artifacts"),
             users=["alice"],
             shared_spaces={"review": "zoe"},
-            mlflow=False,
         )
 
 

@@ -19,6 +19,7 @@ from blueprint.assembly.reader import AssemblyStack, critical_path, read_assembl
 from blueprint.model import names
 from blueprint.model.config import OrgConfig
 from blueprint.model.generate import generate_org
+from blueprint.model.loader import load_config
 from blueprint.model.settings import TRAINING_CODE
 from stacks import build_platform, synthesize
 from stacks.compliance import app_props
@@ -38,6 +39,22 @@ def hundred(tmp_path_factory: pytest.TempPathFactory) -> list[AssemblyStack]:
     build_platform(app, config, training_code=TRAINING_CODE, lob_environments=SAMPLE)
     synthesize(app)
     return list(read_assembly(Path(outdir)).stacks)
+
+
+@pytest.mark.parametrize("lobs", [6, LOBS])
+def test_a_generated_organization_passes_validate(lobs: int, tmp_path: Path) -> None:
+    """What `make bench` synthesizes is a valid organization file (cross-field rules too)."""
+    org = generate_org(lobs, yaml.safe_load(EXAMPLE.read_text()))
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(org, sort_keys=False))
+    config = load_config(path)
+    assert [lob.name for lob in config.lobs][-1] == f"lob-{lobs:03d}"
+    images = [t.recipe_image for lob in config.lobs for t in lob.ml.fine_tuning]
+    nonprod = [lob.environments.nonprod for lob in config.lobs if lob.ml.fine_tuning]
+    assert images and all(
+        image.startswith(f"{env.account}.dkr.ecr.{env.region}.") if env else False
+        for image, env in zip(images, nonprod, strict=True)
+    )
 
 
 def test_the_sample_and_every_platform_stack_are_built(hundred: list[AssemblyStack]) -> None:

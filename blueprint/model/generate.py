@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
+
+from blueprint.model import names
+
+# An ECR image URI up to its digest: the account, region and repository it is pushed to.
+_REPOSITORY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^@:]+")
 
 
 def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
     """``base`` (a parsed organization file) with ``lob_count`` LOBs ``lob-001``, ...
 
     The LOBs cycle through the base's LOBs; every environment gets a fresh, unique 12-digit
-    account id that collides with no account of the base; a sign-in assignment to a base LOB
-    goes to each of its clones.
+    account id that collides with no account of the base; a recipe image moves to the LOB's
+    recipe repository in its clone's nonprod account (where validate requires it); a sign-in
+    assignment to a base LOB goes to each of its clones.
     """
     if lob_count < 1:
         raise ValueError("lob_count must be at least 1")
@@ -27,6 +34,7 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
         for env in lob["environments"].values():
             env["account"] = str(next_account)
             next_account += 1
+        _move_recipe_images(lob)
         lobs.append(lob)
     org["lobs"] = lobs
     identity = org.get("organization", {}).get("identity") or {}
@@ -35,3 +43,16 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
             clone for lob in assignment.get("lobs", []) for clone in clones.get(lob, [])
         ]
     return org
+
+
+def _move_recipe_images(lob: dict[str, Any]) -> None:
+    nonprod = lob["environments"].get("nonprod")
+    if nonprod is None:
+        return
+    repository = (
+        f"{nonprod['account']}.dkr.ecr.{nonprod['region']}.amazonaws.com/"
+        f"{names.recipe_repository_name(lob['name'])}"
+    )
+    for tuning in lob.get("ml", {}).get("fine_tuning", []):
+        if "recipe_image" in tuning:
+            tuning["recipe_image"] = _REPOSITORY.sub(repository, tuning["recipe_image"])

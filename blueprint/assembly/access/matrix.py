@@ -86,6 +86,9 @@ def _columns(selection: Selection, placement: Placement) -> Iterator[Column]:
     for which in ("approved", "above-classification"):
         for target in targets(selection, f"model/{which}"):
             yield Column(target.label, target, invoke, guardrail)
+    # Applications reach their model through their use case's profile only.
+    for target in targets(selection, "profile/*"):
+        yield Column(target.label, target, invoke, guardrail)
     for target in targets(selection, "endpoint/*"):
         yield Column(target.label, target, (("invoke", "sagemaker:InvokeEndpoint"),), {})
 
