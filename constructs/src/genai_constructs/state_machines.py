@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from genai_constructs.compliance import acknowledge, ignore_cfn_lint
+from genai_constructs.compliance import acknowledge, acknowledge_role_policy, ignore_cfn_lint
 
 
 def logged_state_machine(
@@ -65,3 +67,39 @@ def logged_state_machine(
         "X-Ray would trace nothing more.",
     )
     return machine
+
+
+def start_on_schedule(
+    scope: Construct,
+    machine: sfn.IStateMachine,
+    schedule: events.Schedule,
+    *,
+    role_description: str,
+    rule_description: str,
+    starts: str,
+) -> events.Rule:
+    """A rule ``Schedule`` that starts ``machine`` on ``schedule`` with an empty input, as a
+    role ``ScheduleRole`` of its own (EventBridge of this account only) that may start that
+    machine alone; ``starts`` says what, for the role's acknowledgment."""
+    starter = iam.Role(
+        scope,
+        "ScheduleRole",
+        description=role_description,
+        assumed_by=iam.ServicePrincipal(
+            "events.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+        ),
+    )
+    rule = events.Rule(
+        scope,
+        "Schedule",
+        description=rule_description,
+        schedule=schedule,
+        targets=[
+            targets.SfnStateMachine(
+                machine, input=events.RuleTargetInput.from_object({}), role=starter
+            )
+        ],
+    )
+    acknowledge_role_policy(starter, f"start {starts}", [])
+    return rule

@@ -24,7 +24,6 @@ from typing import Any
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -36,7 +35,7 @@ from constructs import Construct
 from genai_constructs.alarms import announced_alarm
 from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.naming import observed_metric_namespace, pascal
-from genai_constructs.state_machines import logged_state_machine
+from genai_constructs.state_machines import logged_state_machine, start_on_schedule
 from genai_constructs.validation import check_range
 
 INPUT_TOKENS = "InputTokens"
@@ -158,27 +157,14 @@ class TokenBudgets(Construct):
             express=True,
         )
         self._permissions(budgets)
-        starter = iam.Role(
+        start_on_schedule(
             self,
-            "ScheduleRole",
-            description="Starts the token budget check on its schedule",
-            assumed_by=iam.ServicePrincipal(
-                "events.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
+            self.machine,
+            events.Schedule.rate(CHECK_EVERY),
+            role_description="Starts the token budget check on its schedule",
+            rule_description="Check the daily token budgets",
+            starts="the token budget check",
         )
-        events.Rule(
-            self,
-            "Schedule",
-            description="Check the daily token budgets",
-            schedule=events.Schedule.rate(CHECK_EVERY),
-            targets=[
-                targets.SfnStateMachine(
-                    self.machine, input=events.RuleTargetInput.from_object({}), role=starter
-                )
-            ],
-        )
-        acknowledge_role_policy(starter, "start the token budget check", [])
         self.alarms = {
             (budget.use_case, percent): announced_alarm(
                 self,

@@ -10,7 +10,6 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,7 +19,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_constructs.alarms import announced_alarm
-from genai_constructs.compliance import acknowledge_role_policy
 from genai_constructs.etl.datasets import DatasetSpec, staged_table
 from genai_constructs.etl.workflow import curation_state_machine
 from genai_constructs.function import PlatformFunction
@@ -31,6 +29,7 @@ from genai_constructs.naming import (
     quality_ruleset_name,
     staged_prefix,
 )
+from genai_constructs.state_machines import start_on_schedule
 
 # What Glue Data Quality reads and writes as the role it runs as: the table's definition,
 # its ruleset, its results, its metrics and its logs.
@@ -145,29 +144,14 @@ class DataEtl(Construct):
             self._schedule(name, schedule)
 
     def _schedule(self, name: str, schedule: events.Schedule) -> None:
-        starter = iam.Role(
+        start_on_schedule(
             self,
-            "ScheduleRole",
-            description=f"Starts the ETL {name} on its schedule",
-            assumed_by=iam.ServicePrincipal(
-                "events.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
+            self.state_machine,
+            schedule,
+            role_description=f"Starts the ETL {name} on its schedule",
+            rule_description=f"Runs the ETL {name}",
+            starts="this ETL's state machine",
         )
-        events.Rule(
-            self,
-            "Schedule",
-            description=f"Runs the ETL {name}",
-            schedule=schedule,
-            targets=[
-                targets.SfnStateMachine(
-                    self.state_machine,
-                    input=events.RuleTargetInput.from_object({}),
-                    role=starter,
-                )
-            ],
-        )
-        acknowledge_role_policy(starter, "start this ETL's state machine", [])
 
     def _table(
         self, dataset: DatasetSpec, database: glue.CfnDatabase, curated: s3.IBucket, *, staged: bool
