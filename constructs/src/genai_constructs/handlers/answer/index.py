@@ -15,6 +15,8 @@ answers from them through the use case's application inference profile and guard
   passage is retrieved, the model is not asked and ``answer`` is null with a ``reason``;
 - 4xx ``{"error"}`` for a request it refuses (413 when the question or body is too long, 429
   when Bedrock still throttles after the retries), 502 when Bedrock fails otherwise (logged).
+  Lambda itself answers 429 while the use case's daily token budget is spent (the budget
+  check sets the function's reserved concurrency to 0 until 00:00 UTC).
 
 ``POST <url>/feedback`` rates an answer: ``answer_id`` and ``rating`` (``up`` or ``down``)
 required, ``comment`` (at most 2000 characters) and the ``question`` and ``answer`` optional
