@@ -212,3 +212,10 @@ def test_an_out_path_without_its_folder_is_refused(
     out = tmp_path / "missing" / "prices.json"
     assert main(["prices", "--org", str(ORG), "--offers", str(tmp_path), "--out", str(out)]) == 2
     assert f"--out {out}: no folder {out.parent}; nothing written" in capsys.readouterr().err
+
+
+def test_the_markdown_table_stands_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "cdk.out", "--markdown", "--by-type"]) == 2
+    assert "--markdown prints the table alone; allowed: --markdown, or --by-type and --compare" in (
+        capsys.readouterr().err
+    )

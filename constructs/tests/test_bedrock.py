@@ -354,3 +354,47 @@ def test_model_access_takes_knowledge_bases_not_their_arns() -> None:
     retrieve = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     assert retrieve["UseKnowledgeBases"]["Resource"] == arn
     assert retrieve["UseKnowledgeBases"]["Action"] == "bedrock:Retrieve"
+
+
+PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/p1"
+
+
+def test_through_profiles_only_reaches_the_models_through_the_profiles() -> None:
+    stack = new_stack()
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+    )
+    ModelAccessPolicy(
+        stack,
+        "Access",
+        models=[ApprovedModel("amazon.nova-lite-v1:0")],
+        guardrail=guardrail,
+        application_profile_arns=[PROFILE_ARN],
+        through_profiles_only=True,
+    )
+    [policy] = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["InvokeApprovedModelsWithGuardrail"]["Resource"] == PROFILE_ARN
+    through = statements["InvokeModelsThroughTheProfiles"]
+    assert (
+        through["Resource"] == "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0"
+    )
+    assert through["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"] == [PROFILE_ARN]
+    assert (
+        through["Condition"]["StringEquals"]["bedrock:GuardrailIdentifier"] == f"{GUARDRAIL_ARN}:3"
+    )
+
+
+def test_through_profiles_only_needs_a_profile() -> None:
+    stack = new_stack()
+    guardrail = GovernedGuardrail.from_guardrail_attributes(
+        stack, "Central", guardrail_arn=GUARDRAIL_ARN, version="3"
+    )
+    with pytest.raises(ValueError, match="through_profiles_only needs application_profile_arns"):
+        ModelAccessPolicy(
+            stack,
+            "A",
+            models=[ApprovedModel("amazon.nova-lite-v1:0")],
+            guardrail=guardrail,
+            through_profiles_only=True,
+        )

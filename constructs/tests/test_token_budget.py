@@ -261,3 +261,24 @@ def test_no_budget_is_refused() -> None:
 def test_the_schedule_passes_the_check_no_input(template: Template) -> None:
     [rule] = template.find_resources("AWS::Events::Rule").values()
     assert rule["Properties"]["Targets"][0]["Input"] == "{}"
+
+
+@pytest.mark.parametrize("in_vpc", [True, False])
+def test_a_function_runs_in_a_vpc_or_says_why_not(in_vpc: bool) -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    from genai_constructs.function import PlatformFunction
+
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0) if in_vpc else None
+    with pytest.raises(ValueError, match=r"give vpc, or outside_vpc .*; allowed: exactly one"):
+        PlatformFunction(
+            stack,
+            "F",
+            description="f",
+            handler="chargeback.index.handler",
+            encryption_key=kms.Key(stack, "Key"),
+            vpc=vpc,
+            log_retention=logs.RetentionDays.ONE_YEAR,
+            outside_vpc="a reason" if in_vpc else None,
+        )
