@@ -4,6 +4,7 @@ budget (``genai_constructs.token_budget``), in an LOB environment's GenAI stack.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -51,6 +52,11 @@ def use_case_tokens(
     }
 
 
+def _answer_api(api: AnswerApi | None) -> dict[str, Any]:
+    """What a budget stops once spent: the use case's answer API, at its own concurrency."""
+    return {"answer_function": api.function.function, "concurrency": api.concurrency} if api else {}
+
+
 def token_budgets(
     scope: Construct,
     inputs: GenAIInputs,
@@ -68,10 +74,7 @@ def token_budgets(
             tokens=tokens[use.name],
             daily_tokens=use.token_budget.daily_tokens,
             alarm_percent=use.token_budget.alarm_percent,
-            answer_function=(
-                answer_apis[use.name].function.function if use.name in answer_apis else None
-            ),
-            concurrency=answer_apis[use.name].concurrency if use.name in answer_apis else 0,
+            **_answer_api(answer_apis.get(use.name)),
         )
         for use in inputs.use_cases
         if use.token_budget is not None

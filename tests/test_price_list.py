@@ -17,9 +17,9 @@ from blueprint.assembly.price_list import (
     PriceListError,
     generate,
     offer_reader,
+    prices_from_genai_prices,
     prices_from_offer,
     provenance,
-    token_prices,
 )
 from blueprint.cli import main
 from blueprint.model.prices import load_prices
@@ -189,7 +189,7 @@ def test_the_cli_writes_the_snapshot_whole_or_not_at_all(
 
 
 def test_a_model_genai_prices_does_not_know_is_left_out() -> None:
-    prices = token_prices(["amazon.nova-lite-v1:0", "example.not-a-model-v9:0"])
+    prices = prices_from_genai_prices(["amazon.nova-lite-v1:0", "example.not-a-model-v9:0"])
     assert list(prices["models"]) == ["amazon.nova-lite-v1:0"]
 
 

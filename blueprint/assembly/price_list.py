@@ -239,7 +239,7 @@ def generate(
     return generated, missing
 
 
-def token_prices(models: Iterable[str]) -> Json:
+def prices_from_genai_prices(models: Iterable[str]) -> Json:
     """Per-million-token prices of Bedrock ``models`` from the pinned ``genai-prices`` package
     (its bundled data, us-east-1 list prices; no network). A model it does not know is left
     out, and the chargeback reports its tokens without a price."""
@@ -299,7 +299,9 @@ def regenerate(config: OrgConfig, offers: str, out: Path) -> int:
     except PriceListError as error:
         print(f"blueprint prices: {error}; {out} is unchanged", file=sys.stderr)
         return 2
-    snapshot["token_prices"] = token_prices(model.id for model in config.catalog.bedrock)
+    snapshot["token_prices"] = prices_from_genai_prices(
+        model.id for model in config.catalog.bedrock
+    )
     write_snapshot(snapshot, out)
     print(
         f"written {out}: {', '.join(regions)}; token prices: {snapshot['token_prices']['source']}"

@@ -16,7 +16,7 @@ def load_prices(path: Path | None = None) -> Json:
     return dict(json.loads((path or PRICES).read_text()))
 
 
-def token_prices(models: list[str], path: Path | None = None) -> tuple[Json, str]:
+def snapshot_token_prices(models: list[str], path: Path | None = None) -> tuple[Json, str]:
     """Per-million-token prices of ``models`` that the snapshot has, and their source."""
     snapshot = load_prices(path).get("token_prices", {"models": {}, "source": "none"})
     known = snapshot["models"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from blueprint.model import names
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.plan import Plan
-from blueprint.model.prices import token_prices
+from blueprint.model.prices import snapshot_token_prices
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def oversight_inputs(plan: Plan) -> list[LobOversightInputs]:
             if workspace is not None and workspace.environment is not None
         ]
         use_cases = tuple((use.name, use.model) for use in lob.genai.use_cases)
-        prices, source = token_prices(sorted({model for _, model in use_cases}))
+        prices, source = snapshot_token_prices(sorted({model for _, model in use_cases}))
         watched.append(
             LobOversightInputs(
                 name=lob.name,
