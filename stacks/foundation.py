@@ -145,8 +145,9 @@ class FoundationStack(PinnedZonesStack):
         return found if isinstance(found, Construct) else Construct(self, f"{pascal(persona)}Jobs")
 
     def _metrics_link(self, link: MetricsLinkInputs) -> oam.CfnLink:
-        """The account's metrics of the dashboards' namespaces, shared with the governance
-        account's sink of this region (no logs, traces or other metrics)."""
+        """The account's metrics of AWS's namespaces the dashboards read and of the platform's
+        own, shared with the governance account's sink of this region (no logs, traces or
+        other metrics)."""
         namespaces = ", ".join(f"'{namespace}'" for namespace in link.namespaces)
         return oam.CfnLink(
             self,
@@ -156,7 +157,7 @@ class FoundationStack(PinnedZonesStack):
             label_template="$AccountName",
             link_configuration=oam.CfnLink.LinkConfigurationProperty(
                 metric_configuration=oam.CfnLink.LinkFilterProperty(
-                    filter=f"Namespace IN ({namespaces})"
+                    filter=f"Namespace IN ({namespaces}) OR Namespace LIKE '{link.prefix}%'"
                 )
             ),
         )

@@ -111,6 +111,11 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteStudioLifecycleConfig",
     "sagemaker:DeleteEndpoint",
+    # MLflow's record of experiments and what it registers.
+    "sagemaker:DeleteMlflowApp",
+    "sagemaker:DeleteMlflowTrackingServer",
+    "sagemaker:UpdateMlflowApp",
+    "sagemaker:UpdateMlflowTrackingServer",
     # An alarm silenced, forged or removed by hand announces nothing true (and rolls a release
     # back); a served model or endpoint configuration deleted breaks the release's rollback.
     "cloudwatch:DeleteAlarms",
@@ -374,6 +379,15 @@ def kept_from_lob_data(
                 f"{states}:execution:{etl_name('*')}:*",
             ],
         ),
+        # Bedrock alone writes the invocation records, and the use cases' token counts come
+        # from them: a record of one's own there, or an embedded-metric record in any log
+        # group (CloudWatch extracts those without a PutMetricData check), would add to them.
+        iam.PolicyStatement(
+            sid="DenyLogWrites",
+            effect=iam.Effect.DENY,
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=["*"],
+        ),
         iam.PolicyStatement(
             sid="DenyDataQualityResults",
             effect=iam.Effect.DENY,
@@ -390,14 +404,6 @@ def kept_from_lob_data(
                 sid="DenyPromptAndCompletionReads",
                 effect=iam.Effect.DENY,
                 actions=list(LOG_READS),
-                resources=invocation_logs,
-            ),
-            # Bedrock alone writes the invocation records: a record of one's own would be
-            # counted as a use case's tokens.
-            iam.PolicyStatement(
-                sid="DenyInvocationRecordForgery",
-                effect=iam.Effect.DENY,
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=invocation_logs,
             ),
         ]

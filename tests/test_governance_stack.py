@@ -9,6 +9,7 @@ synthesized once, with the cdk-nag gates, as the app would wire them.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment, Tags
 
-from blueprint.model import names
 from blueprint.model.inputs.budgets import LobBudgetInputs
 from blueprint.model.inputs.governance import oversight_inputs
 from blueprint.model.inputs.security import security_inputs
@@ -320,8 +320,8 @@ def test_each_lob_region_has_a_sink_and_each_lob_account_links_its_metrics(
                 "SinkIdentifier": configured[placement.region],
                 "LinkConfiguration": {
                     "MetricConfiguration": {
-                        "Filter": "Namespace IN ('AWS/Bedrock', 'AWS/SageMaker', "
-                        f"'{names.metric_namespace(placement.key)}')"
+                        "Filter": "Namespace IN ('AWS/Bedrock', 'AWS/SageMaker') "
+                        "OR Namespace LIKE 'GenAIPlatform/%'"
                     }
                 },
             },
@@ -512,6 +512,9 @@ def test_the_chargeback_reads_the_token_namespaces_the_genai_stacks_publish(
         for use in env["use_cases"]
     }
     assert read == published
+    # Each is shared with the sink by its account's link (else every report reads zero).
+    for account, namespace in read:
+        assert shared_by_link(example, account, namespace), (account, namespace)
     claims = next(plan for plan in plans if plan["lob"] == "claims")
     assert claims["prices"]["amazon.nova-pro-v1:0"]["output_per_million"] > 0
     assert claims["price_source"].startswith("genai-prices 0.2.5")
@@ -521,3 +524,24 @@ def test_the_chargeback_reads_the_token_namespaces_the_genai_stacks_publish(
     assert {"Key": "genai-platform:workload", "Value": "governance-configurator"} in function[
         "Properties"
     ]["Tags"]
+
+
+def shared_by_link(example: Synthesized, account: str, namespace: str) -> bool:
+    """Whether the metrics link of ``account`` shares ``namespace``: its filter read here as
+    OAM reads it (``IN`` lists, ``LIKE`` prefixes, joined by ``OR``)."""
+    filters = [
+        resource["Properties"]["LinkConfiguration"]["MetricConfiguration"]["Filter"]
+        for stack in example.assembly.stacks
+        if stack.environment.account == account
+        for resource in example.template_json(stack.stack_name)["Resources"].values()
+        if resource["Type"] == "AWS::Oam::Link"
+    ]
+    assert filters, f"{account} has no metrics link"
+    for condition in (part.strip() for f in filters for part in f.split(" OR ")):
+        listed = re.fullmatch(r"Namespace IN \((.*)\)", condition)
+        if listed and namespace in re.findall(r"'([^']*)'", listed[1]):
+            return True
+        prefix = re.fullmatch(r"Namespace LIKE '(.*)%'", condition)
+        if prefix and namespace.startswith(prefix[1]):
+            return True
+    return False

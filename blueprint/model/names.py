@@ -164,9 +164,15 @@ def asset_bucket_name(account: str, region: str) -> str:
     return f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}"
 
 
+# Every namespace the platform publishes metrics under starts so (an account shares them all
+# with the governance sink by this prefix).
+METRIC_NAMESPACE_ROOT = "GenAIPlatform/"
+
+
 def metric_namespace(placement: str) -> str:
-    """CloudWatch namespace of the metrics a placement's GenAI layer publishes."""
-    return f"GenAIPlatform/{placement}-genai"
+    """CloudWatch namespace of the metrics a placement's GenAI layer publishes; its use cases'
+    token counts and the answers' observed metrics are below it."""
+    return f"{METRIC_NAMESPACE_ROOT}{placement}-genai"
 
 
 def gpu_endpoint_name(lob: str, environment: str, endpoint: str) -> str:

@@ -118,10 +118,13 @@ class FoundationInputs:
 
 @dataclass(frozen=True)
 class MetricsLinkInputs:
-    """A link of the account's metrics (only ``namespaces``) to a governance sink."""
+    """A link of the account's metrics to a governance sink: AWS's ``namespaces`` and every
+    namespace starting with ``prefix`` (the platform's own: dashboards, observed answers, the
+    use cases' token counts, which the chargeback reads)."""
 
     sink_arn: str
     namespaces: tuple[str, ...]
+    prefix: str = names.METRIC_NAMESPACE_ROOT
 
 
 def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
@@ -210,13 +213,9 @@ def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
     ]
     if not sharing or sharing[0] != placement:
         return None
-    return MetricsLinkInputs(
-        sink_arn=sink,
-        namespaces=(
-            *SHARED_METRIC_NAMESPACES,
-            *(names.metric_namespace(p.key) for p in sharing),
-        ),
-    )
+    # One prefix for every placement of the account: a filter takes 2,000 characters and five
+    # operands, which a list of a central account's tenancies would outgrow.
+    return MetricsLinkInputs(sink_arn=sink, namespaces=SHARED_METRIC_NAMESPACES)
 
 
 # Services that run an LOB's applications, and its ETL jobs.
