@@ -23,7 +23,6 @@ from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy, spec_values
 from blueprint.model.inputs.genai import GenAIInputs, KnowledgeBaseInputs, UseCaseInputs
 from blueprint.model.inventory import AI_SYSTEM_METADATA, AiSystem, SystemKind, system_key
-from blueprint.model.sections.catalog import BedrockModel
 from blueprint.model.sections.genai import (
     Chunking,
     FixedSizeChunking,
@@ -32,7 +31,6 @@ from blueprint.model.sections.genai import (
 )
 from genai_constructs.bedrock import (
     ApplicationInferenceProfiles,
-    ApprovedModel,
     DeniedTopicSpec,
     GovernedGuardrail,
     GuardrailSpec,
@@ -61,8 +59,10 @@ from genai_constructs.rag import AnswerApi, KnowledgeBaseIngestion, RagEvaluatio
 from genai_constructs.rag.answer_api import Feedback
 from genai_constructs.retention import log_retention
 from genai_constructs.serving import GpuEndpoint
+from stacks.agents import AgentsContext, BuiltAgents, build_agents
 from stacks.alerts import subscribe
 from stacks.assets import mark
+from stacks.bedrock_models import approved_model
 from stacks.data import DataStack
 from stacks.foundation import FoundationStack, use_account_boundary
 from stacks.security import INVOCATION_LOG_PREFIX, SecurityStack
@@ -92,15 +92,6 @@ def data_source_chunking(chunking: Chunking) -> DataSourceChunking:
                 breakpoint_percentile=chunking.breakpoint_percentile,
             )
     return DataSourceChunking.none()
-
-
-def approved_model(model: BedrockModel) -> ApprovedModel:
-    profile = model.inference_profile
-    return ApprovedModel(
-        model_id=model.id,
-        profile_prefix=profile.prefix if profile else None,
-        profile_regions=tuple(profile.regions) if profile else (),
-    )
 
 
 class GenAIStack(Stack):
@@ -207,6 +198,27 @@ class GenAIStack(Stack):
             encryption_key=security.logs_key,
             log_retention=log_retention(inputs.log_retention_days),
         )
+        # Agents: the tools gateway and its policy engine, each agent's runtime and memory.
+        self.agents: BuiltAgents | None = None
+        if inputs.agents is not None:
+            self.agents = build_agents(
+                self,
+                inputs.agents,
+                AgentsContext(
+                    label=inputs.label,
+                    tags=inputs.tags,
+                    guardrail=self.guardrail,
+                    use_case_profiles={
+                        name: profile.attr_inference_profile_arn
+                        for name, profile in self.profiles.profiles.items()
+                    },
+                    knowledge_bases=self.knowledge_bases,
+                    vpc=foundation.network.vpc,
+                    data_key=security.data_key,
+                    logs_key=security.logs_key,
+                    log_retention=log_retention(inputs.log_retention_days),
+                ),
+            )
         # Contract: every ID an application needs, as SSM parameters and outputs.
         self._publish(inputs)
         self._mark_assets(inputs)
@@ -526,6 +538,8 @@ class GenAIStack(Stack):
                 evaluation.function.function_arn,
                 f"RAG evaluation of {name}",
             )
+        if self.agents is not None:
+            values.update(self.agents.published())
         for path, (value, description) in values.items():
             name = f"{inputs.parameter_path}/{path}"
             construct_id = pascal(path.replace("/", "-"))

@@ -734,6 +734,7 @@ def test_the_recipe_image_comes_from_the_platforms_recipe_repository(
 def test_under_the_centralized_model_the_recipe_image_is_the_tenancys(tmp_path: Path) -> None:
     data = example_data()
     data["organization"]["operating_model"] = "centralized"
+    del data["platform"]["hub"]
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
     tuning["recipe_image"] = (
         f"555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@{DIGEST}"

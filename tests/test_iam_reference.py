@@ -402,6 +402,26 @@ def test_keys_that_apply_pass(tmp_path: Path) -> None:
     assert found == []
 
 
+def test_a_key_the_documentation_adds_to_an_action_applies(tmp_path: Path) -> None:
+    # The action data lists bedrock-agentcore:GatewayAuthorizerType among the service's keys
+    # but attaches it to no action; the generator's DOCUMENTED table adds it to the gateway
+    # actions, as AWS's AgentCore developer guide documents.
+    def statement(key: str) -> Json:
+        return deny(
+            ["bedrock-agentcore:CreateGateway", "bedrock-agentcore:UpdateGateway"],
+            sid="Work",
+            condition={"StringEquals": {key: "NONE"}},
+        )
+
+    documented, made_up = tmp_path / "documented", tmp_path / "made-up"
+    documented.mkdir()
+    made_up.mkdir()
+    assert problems(documented, statement("bedrock-agentcore:GatewayAuthorizerType")) == []
+    assert problems(made_up, statement("bedrock-agentcore:NotAKey")) == [
+        "condition key bedrock-agentcore:NotAKey is defined by no service"
+    ]
+
+
 # --- policies of every kind -----------------------------------------------------------------
 
 

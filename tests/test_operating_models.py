@@ -60,6 +60,9 @@ PLACED_TYPES = {
 def example_data(model: OperatingModel) -> Json:
     data: Json = yaml.safe_load(EXAMPLE.read_text())
     data["organization"]["operating_model"] = model.value
+    if model is not OperatingModel.FEDERATED:
+        # The hub is the federated model's.
+        del data["platform"]["hub"]
     if model is OperatingModel.CENTRALIZED:
         # The recipe image is built where the pipelines run: the tenancy's central account.
         central = data["platform"]["central_accounts"]["nonprod"]

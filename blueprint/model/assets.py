@@ -13,6 +13,13 @@ class AssetKind(StrEnum):
     """The kind part of a marked name ``kind/name``."""
 
     ACCESS_LOGS = "access-logs"
+    AGENT = "agent"
+    AGENT_GATEWAY = "agent-gateway"
+    AGENT_GATEWAY_ROLE = "agent-gateway-role"
+    AGENT_MEMORY = "agent-memory"
+    AGENT_ROLE = "agent-role"
+    AGENT_TOOL_FUNCTION = "agent-tool-function"
+    AGENT_TOOL_KEY = "agent-tool-key"
     ANSWER_API = "answer-api"
     ANSWER_API_ROLE = "answer-api-role"
     CHARGEBACK_FUNCTION = "chargeback-function"
@@ -75,6 +82,14 @@ class AssetKind(StrEnum):
 
 # What each kind names, as the selector grammar's documentation says it.
 DESCRIPTIONS: dict[AssetKind, str] = {
+    AssetKind.AGENT: "An agent's AgentCore runtime (`agent/<agent>`)",
+    AssetKind.AGENT_GATEWAY: "The gateway of the environment's agent tools (`agent-gateway/tools`)",
+    AssetKind.AGENT_GATEWAY_ROLE: "The role the tools gateway calls its tools as",
+    AssetKind.AGENT_MEMORY: "An agent's memory (`agent-memory/<agent>`)",
+    AssetKind.AGENT_ROLE: "The role an agent runs as (`agent-role/<agent>`)",
+    AssetKind.AGENT_TOOL_FUNCTION: "A knowledge base search tool's function "
+    "(`agent-tool-function/<tool>`)",
+    AssetKind.AGENT_TOOL_KEY: "The secret holding an API tool's key (`agent-tool-key/<tool>`)",
     AssetKind.ACCESS_LOGS: "The account's S3 server access log bucket (`access-logs/bucket`)",
     AssetKind.ANSWER_API: "A use case's answer API function",
     AssetKind.INFERENCE_COMPONENT: "The inference component (the model) of a GPU endpoint that "

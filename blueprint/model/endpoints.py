@@ -8,6 +8,7 @@ an endpoint only for a workload the platform puts there, or one the organization
 from __future__ import annotations
 
 from blueprint.model.identity import Layer
+from blueprint.model.inputs.agents import agents_inputs
 from blueprint.model.plan import Placement, Plan
 from genai_constructs.endpoint_types import endpoint_names, studio_endpoints
 from genai_constructs.mlflow_kind import MlflowKind
@@ -26,6 +27,8 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "model pipelines and releases": ("SageMakerApi",),
     # Applications call the GPU endpoints.
     "gpu endpoints": ("SageMakerRuntime",),
+    # Agents (AgentCore runtimes in the VPC) call their model, memory and tools' gateway.
+    "agents": ("BedrockRuntime", "BedrockAgentCore", "BedrockAgentCoreGateway"),
     # Applications of an LOB account become their roles in the LOB's central tenancy.
     "tenancy access": ("Sts",),
 }
@@ -49,6 +52,8 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
             calls.append("knowledge bases")
         if plan.gpu_endpoints(tenancy):
             calls.append("gpu endpoints")
+        if agents_inputs(plan, tenancy) is not None:
+            calls.append("agents")
         return calls
     # The invocation-logging configurator, which calls only Bedrock's API at deployment,
     # runs outside the VPC: no account needs the Bedrock endpoint for it.
@@ -57,6 +62,8 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
         found.append("applications")
     if plan.knowledge_bases(placement):
         found.append("knowledge bases")
+    if agents_inputs(plan, placement) is not None:
+        found.append("agents")
     if plan.hosts_studio(placement):
         found.append("studio")
         if lob.ml.studio.mlflow is not MlflowKind.NONE:

@@ -23,6 +23,7 @@ PARTITION = "aws"
 # data, applications the only callers of models in prod.
 PIPELINE_TAG = (WORKLOAD_TAG_KEY, "pipeline")
 APPLICATION_TAG = (WORKLOAD_TAG_KEY, "application")
+AGENT_TAG = (WORKLOAD_TAG_KEY, "agent")
 
 ORGANIZATION_STACK = "organization-policies"
 # LOB budgets live with billing, in the management account: ``organization-budgets-1``, ...
@@ -94,6 +95,11 @@ def chargeback_role_name(prefix: str, group: str) -> str:
 def app_role_name(prefix: str, use_case: str) -> str:
     """The role one use case's application runs as (fixed: other stacks grant to it)."""
     return f"{prefix}-app-{use_case}"
+
+
+def agent_role_name(prefix: str, agent: str) -> str:
+    """The role one agent runs as (fixed: its gateway's policy names it)."""
+    return f"{prefix}-agent-{agent}"
 
 
 def ingestion_role_name(prefix: str) -> str:

@@ -11,6 +11,7 @@ from blueprint.model.assets import AssetKind, AssetName
 from blueprint.model.endpoints import endpoint_azs, interface_endpoints
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import PlacementKind
+from blueprint.model.inputs.agents import agent_role_names
 from blueprint.model.personas import Job, Persona
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.workforce import break_glass_placements
@@ -220,6 +221,7 @@ def _metrics_link(plan: Plan, placement: Placement) -> MetricsLinkInputs | None:
 
 # Services that run an LOB's applications, and its ETL jobs.
 APPLICATION_SERVICES = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
+AGENT_SERVICES = ("bedrock-agentcore.amazonaws.com",)
 INGESTION_SERVICES = (
     "glue.amazonaws.com",
     "lambda.amazonaws.com",
@@ -271,7 +273,21 @@ def _workload_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInput
         trusted_role_arns=trusts(names.ingestion_role_name("{prefix}")),
         assumes=becomes(names.ingestion_role_name("{prefix}")),
     )
-    return (*applications, ingestion)
+    return (*applications, ingestion, *_agent_roles(plan, placement))
+
+
+def _agent_roles(plan: Plan, placement: Placement) -> tuple[WorkloadRoleInputs, ...]:
+    """One role per agent the placement runs, assumed by AgentCore's runtime only."""
+    return tuple(
+        WorkloadRoleInputs(
+            name=role,
+            asset=AssetName(AssetKind.AGENT_ROLE, agent),
+            description=f"Runs the {agent} agent of {placement.key}",
+            services=AGENT_SERVICES,
+            tags=(names.AGENT_TAG, ("agent", agent)),
+        )
+        for agent, role in agent_role_names(plan, placement)
+    )
 
 
 def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
@@ -310,7 +326,7 @@ def _hub_roles(plan: Plan, hub: Placement) -> tuple[WorkloadRoleInputs, ...]:
             for kb in plan.promoted_knowledge_bases(lob)
         ),
     )
-    return (*consumers, ingestion)
+    return (*consumers, ingestion, *_agent_roles(plan, hub))
 
 
 def _job_applies(plan: Plan, placement: Placement, job: Job) -> bool:

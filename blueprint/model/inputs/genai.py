@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from blueprint.model import names
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.guardrail import GuardrailPolicy
+from blueprint.model.inputs.agents import AgentsInputs, agents_inputs
 from blueprint.model.inputs.shared import lob_environment
 from blueprint.model.personas import ML_ENGINEER, Persona
 from blueprint.model.plan import Placement, Plan
@@ -103,6 +104,8 @@ class GenAIInputs:
     # In a tenancy, the central account's invocation log group (its use cases' token counts
     # are read there); elsewhere the environment's own.
     central_invocation_log_group: str | None = None
+    # The agents it runs and their tools (``blueprint.model.inputs.agents``).
+    agents: AgentsInputs | None = None
 
 
 def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
@@ -168,6 +171,7 @@ def genai_inputs(plan: Plan, placement: Placement) -> GenAIInputs:
             plan.role_arn(placement, ML_ENGINEER) if ML_ENGINEER in placement.personas else None
         ),
         central_invocation_log_group=_central_log_group(plan, placement),
+        agents=agents_inputs(plan, placement),
     )
 
 

@@ -19,6 +19,7 @@ from blueprint.model.rules.accounts import (
     vpc_overlap_problems,
     zone_problems,
 )
+from blueprint.model.rules.agents import agent_problems, hub_agent_problems
 from blueprint.model.rules.genai import (
     catalog_problems,
     lob_model_problems,
@@ -59,6 +60,8 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *use_case_reference_problems(data),
         *use_case_record_problems(data),
         *token_metric_filter_problems(data),
+        *agent_problems(data),
+        *hub_agent_problems(data),
         *metrics_sink_problems(data),
         *operating_model_problems(data),
         *identity_problems(data),

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from blueprint.model.fields import EnvironmentName, Model, matching
 from blueprint.model.guardrail import GuardrailOverrides
+from blueprint.model.sections.agents import AgentConfig, ToolConfig
 from blueprint.model.sections.values import (
     UNIQUE_ITEMS,
     EmailAddress,
@@ -304,6 +305,10 @@ class GenAIConfig(Model):
     """The LOB's prompt catalog."""
     knowledge_bases: list[KnowledgeBaseConfig] = []
     """The LOB's knowledge bases."""
+    tools: list[ToolConfig] = []
+    """The tools its agents may call, behind each environment's gateway."""
+    agents: list[AgentConfig] = []
+    """The LOB's agents (Amazon Bedrock AgentCore), each serving one use case."""
     catalog: (
         Annotated[list[str], Field(min_length=1), AfterValidator(unique), UNIQUE_ITEMS] | None
     ) = None

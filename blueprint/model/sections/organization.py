@@ -65,6 +65,23 @@ class OrganizationConfig(Model):
     have."""
     identity: IdentityConfig | None = None
     """IAM Identity Center: how people sign in (docs: Workforce identity)."""
+    agent_identity_providers: Annotated[
+        list[
+            Annotated[
+                str,
+                matching(
+                    r"^https://[^\s/]+(/[^\s]*)?/\.well-known/openid-configuration$",
+                    "an OpenID discovery URL, https://.../.well-known/openid-configuration",
+                ),
+            ]
+        ],
+        Field(max_length=10),
+        AfterValidator(unique),
+        UNIQUE_ITEMS,
+    ] = []
+    """The identity providers an agent gateway may accept tokens from (their discovery URLs);
+    the organization policies deny gateways with any other, and with none listed, every gateway
+    authenticates callers with IAM."""
 
 
 GroupName = Annotated[

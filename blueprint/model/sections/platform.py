@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from blueprint.model.fields import EnvironmentName, Model, matching
+from blueprint.model.sections.agents import HubAgentConfig, ToolConfig
 from blueprint.model.sections.genai import KnowledgeBaseConfig, PromptConfig
 from blueprint.model.sections.values import (
     UNIQUE_ITEMS,
@@ -163,6 +164,8 @@ class HubConsumer(Model):
     """A model of the catalog approved for the hub's classification."""
     knowledge_bases: Annotated[list[HubAssetName], AfterValidator(unique), UNIQUE_ITEMS] = []
     """Hub knowledge bases it retrieves from, by hub name (a promoted one is <lob>-<name>)."""
+    agents: Annotated[list[Slug], AfterValidator(unique), UNIQUE_ITEMS] = []
+    """Hub agents its applications invoke, through its role in the hub."""
 
 
 class HubConfig(Model):
@@ -190,3 +193,7 @@ class HubConfig(Model):
     classification."""
     consumers: list[HubConsumer] = []
     """The LOBs that use the hub, each through its own role there."""
+    tools: list[ToolConfig] = []
+    """The tools the hub's agents may call (searching the hub's knowledge bases, or APIs)."""
+    agents: list[HubAgentConfig] = []
+    """Shared agents, invoked by the consumers that list them."""

@@ -37,6 +37,9 @@ ENDPOINT_TYPES: tuple[EndpointType, ...] = (
     EndpointType("Kms", "KMS", studio=True),
     EndpointType("EcrApi", "ECR", studio=True),
     EndpointType("EcrDocker", "ECR_DOCKER", studio=True),
+    # Agents call their memory (AgentCore's data plane) and their tools' gateway.
+    EndpointType("BedrockAgentCore", "BEDROCK_AGENTCORE", studio=False),
+    EndpointType("BedrockAgentCoreGateway", "BEDROCK_AGENTCORE_GATEWAY", studio=False),
     # MLflow's tracking server is reached through it: planned with the server, not Studio.
     EndpointType("SageMakerExperiments", "SAGEMAKER_EXPERIMENTS", studio=False),
 )

@@ -1,0 +1,163 @@
+"""Cross-field rules of agents and tools: what they name exists, an agent's image is the
+LOB's own (or the hub's), and the hub's consumers name hub agents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from blueprint.model.errors import ConfigProblem
+from blueprint.model.operating_rules import operating_model
+from blueprint.model.raw import bedrock_catalog, mapping, sequence
+from blueprint.model.sections.organization import OperatingModel
+from blueprint.model.sections.values import DataClassification
+from genai_constructs.naming import ImageRepository
+
+
+def agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """An LOB's agents: their use case, tools and image; its tools' knowledge bases."""
+    central = mapping(mapping(data.get("platform")).get("central_accounts"))
+    centralized = operating_model(data) is OperatingModel.CENTRALIZED
+    for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
+        genai = mapping(lob.get("genai"))
+        environments = mapping(lob.get("environments"))
+        accounts = {mapping(env).get("account") for env in environments.values()}
+        if centralized:
+            accounts |= {central.get(name) for name in environments}
+        regions = {mapping(env).get("region") for env in environments.values()}
+        where = f"lobs[{index}].genai"
+        yield from _tool_problems(where, genai.get("tools"), _names(genai.get("knowledge_bases")))
+        use_cases = _names(genai.get("use_cases"))
+        for a_index, agent in enumerate(map(mapping, sequence(genai.get("agents")))):
+            path = f"{where}.agents[{a_index}]"
+            use_case = agent.get("use_case")
+            if isinstance(use_case, str) and use_case not in use_cases:
+                yield ConfigProblem(
+                    f"{path}.use_case",
+                    f"'{use_case}' is not in this LOB's genai.use_cases; allowed: "
+                    f"{', '.join(use_cases) or 'none defined'}",
+                )
+            yield from _agent_common_problems(
+                path,
+                agent,
+                _names(genai.get("tools")),
+                accounts={a for a in accounts if isinstance(a, str)},
+                regions={r for r in regions if isinstance(r, str)},
+                owner="one of this LOB's accounts",
+            )
+        yield from _duplicates(f"{where}.agents", genai.get("agents"))
+
+
+def hub_agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """The hub's agents: their model, tools and image (the hub's account, home region); the
+    hub agents its consumers name."""
+    hub = mapping(mapping(data.get("platform")).get("hub"))
+    if not hub:
+        return
+    lobs = {lob.get("name"): lob for lob in map(mapping, sequence(data.get("lobs")))}
+    knowledge_bases = _names(hub.get("knowledge_bases")) + [
+        f"{p.get('lob')}-{p.get('name')}"
+        for p in map(mapping, sequence(hub.get("promoted_knowledge_bases")))
+    ]
+    yield from _tool_problems("platform.hub", hub.get("tools"), knowledge_bases)
+    catalog = bedrock_catalog(data)
+    ranks = [c.value for c in DataClassification]
+    classification = hub.get("data_classification", DataClassification.INTERNAL.value)
+    usable = [
+        m
+        for m, spec in catalog.items()
+        if spec.get("kind", "text") == "text"
+        and classification in ranks
+        and spec.get("max_classification") in ranks
+        and ranks.index(spec["max_classification"]) >= ranks.index(classification)
+    ]
+    home = mapping(data.get("organization")).get("home_region")
+    agents = _names(hub.get("agents"))
+    for a_index, agent in enumerate(map(mapping, sequence(hub.get("agents")))):
+        path = f"platform.hub.agents[{a_index}]"
+        model = agent.get("model")
+        if isinstance(model, str) and model not in usable:
+            yield ConfigProblem(
+                f"{path}.model",
+                f"model '{model}' is not a text model of the catalog approved for the hub's "
+                f"'{classification}' data; allowed: {', '.join(usable) or 'none'}",
+            )
+        yield from _agent_common_problems(
+            path,
+            agent,
+            _names(hub.get("tools")),
+            accounts={hub["account"]} if isinstance(hub.get("account"), str) else set(),
+            regions={home} if isinstance(home, str) else set(),
+            owner="the hub's account, in the home region",
+        )
+    yield from _duplicates("platform.hub.agents", hub.get("agents"))
+    for c_index, consumer in enumerate(map(mapping, sequence(hub.get("consumers")))):
+        for n_index, name in enumerate(sequence(consumer.get("agents"))):
+            if isinstance(name, str) and name not in agents:
+                yield ConfigProblem(
+                    f"platform.hub.consumers[{c_index}].agents[{n_index}]",
+                    f"'{name}' is not in platform.hub.agents; allowed: "
+                    f"{', '.join(agents) or 'none defined'}",
+                )
+        lob = lobs.get(consumer.get("lob"))
+        if consumer.get("agents") and lob and not mapping(lob.get("genai")).get("use_cases"):
+            yield ConfigProblem(
+                f"platform.hub.consumers[{c_index}].agents",
+                f"LOB '{consumer['lob']}' has no use case whose application could invoke "
+                "the hub's agents; allowed: agents for an LOB with genai.use_cases",
+            )
+
+
+def _tool_problems(where: str, tools: Any, knowledge_bases: list[str]) -> Iterator[ConfigProblem]:
+    for t_index, tool in enumerate(map(mapping, sequence(tools))):
+        name = tool.get("knowledge_base")
+        if isinstance(name, str) and name not in knowledge_bases:
+            yield ConfigProblem(
+                f"{where}.tools[{t_index}].knowledge_base",
+                f"'{name}' is not a knowledge base here; allowed: "
+                f"{', '.join(knowledge_bases) or 'none defined'}",
+            )
+    yield from _duplicates(f"{where}.tools", tools)
+
+
+def _agent_common_problems(
+    path: str,
+    agent: dict[str, Any],
+    tools: list[str],
+    *,
+    accounts: set[str],
+    regions: set[str],
+    owner: str,
+) -> Iterator[ConfigProblem]:
+    for t_index, tool in enumerate(sequence(agent.get("tools"))):
+        if isinstance(tool, str) and tool not in tools:
+            yield ConfigProblem(
+                f"{path}.tools[{t_index}]",
+                f"'{tool}' is not a tool here; allowed: {', '.join(tools) or 'none defined'}",
+            )
+    image = agent.get("image")
+    if isinstance(image, str) and ".dkr.ecr." in image:
+        found = ImageRepository.of(image)
+        if found.account not in accounts or found.region not in regions:
+            yield ConfigProblem(
+                f"{path}.image",
+                f"the image is in {found.account}/{found.region}; allowed: the ECR of {owner} "
+                f"({', '.join(sorted(accounts))} in {', '.join(sorted(regions))})",
+            )
+
+
+def _duplicates(where: str, entries: Any) -> Iterator[ConfigProblem]:
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(map(mapping, sequence(entries))):
+        name = entry.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield ConfigProblem(
+                    f"{where}[{index}].name",
+                    f"'{name}' is already used by entry {seen[name]}; allowed: a unique name",
+                )
+            seen.setdefault(name, index)
+
+
+def _names(entries: Any) -> list[str]:
+    return [e["name"] for e in map(mapping, sequence(entries)) if isinstance(e.get("name"), str)]
