@@ -284,7 +284,12 @@ def _add_organization(app: App, plan: Plan) -> None:
         organization_root_id=organization.root_id,
         organization_id=organization.id,
         member_accounts=list(dict.fromkeys(p.account for p in plan.placements)),
-        workload_accounts=list(dict.fromkeys(p.account for p in plan.lob_environments())),
+        # Where workloads run: the LOB environments' accounts (or tenancies') and the hub's.
+        workload_accounts=list(
+            dict.fromkeys(
+                p.account for p in [*plan.lob_environments(), *([plan.hub] if plan.hub else [])]
+            )
+        ),
         model_catalogs=model_catalogs(plan),
         lob_names=[lob.name for lob in config.lobs],
         protected_role_patterns=[names.platform_role_pattern(plan.prefix)],
@@ -297,6 +302,7 @@ def _add_organization(app: App, plan: Plan) -> None:
         guardrail_version=guardrail.version if guardrail else None,
         # GPU instances (g5, p4d, ...) have local NVMe storage and reject volume keys.
         sagemaker_require_volume_key=False,
+        agent_identity_providers=organization.agent_identity_providers,
         env=Environment(account=organization.management_account, region=organization.home_region),
         description="GenAI platform organization: SCPs, RCP, AI opt-out, tag policy",
         termination_protection=True,

@@ -19,6 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from blueprint.model import names
 from blueprint.model.assets import AssetKind
 from blueprint.model.inputs.agents import AgentInputs, AgentsInputs
 from genai_constructs.agents import (
@@ -47,6 +48,7 @@ class AgentsContext:
     """What the GenAI stack already holds that the agents use."""
 
     label: str
+    prefix: str
     tags: Mapping[str, str]
     guardrail: GovernedGuardrail
     use_case_profiles: Mapping[str, str]
@@ -106,6 +108,7 @@ def build_agents(
                 log_retention=context.log_retention,
             )
             mark(search.function.function, AssetKind.AGENT_TOOL_FUNCTION, tool.name)
+            mark(search.function.role, AssetKind.AGENT_TOOL_ROLE, tool.name)
         elif tool.openapi is not None:
             secret = gateway.add_openapi_tool(
                 tool.name,
@@ -115,6 +118,7 @@ def build_agents(
                     location=tool.openapi.api_key.location.value.upper().replace("-", "_"),
                     parameter=tool.openapi.api_key.parameter,
                 ),
+                secret_name=names.agent_tool_key_name(context.prefix, tool.name),
             )
             built.tool_keys[tool.name] = secret
             mark(secret, AssetKind.AGENT_TOOL_KEY, tool.name)

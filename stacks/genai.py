@@ -206,6 +206,7 @@ class GenAIStack(Stack):
                 inputs.agents,
                 AgentsContext(
                     label=inputs.label,
+                    prefix=inputs.prefix,
                     tags=inputs.tags,
                     guardrail=self.guardrail,
                     use_case_profiles={

@@ -34,8 +34,8 @@ from genai_constructs.organization import (
     guardrails_scp,
     policy_size,
     region_scp,
-    sagemaker_scp,
     tag_policy,
+    workload_scp,
 )
 
 ROOT = "root"
@@ -93,6 +93,8 @@ class OrganizationStack(Stack):
     :param sagemaker_require_volume_key: default ``True``; deny SageMaker jobs and endpoint
         configurations without a volume KMS key. Instance types with local NVMe storage (most
         GPU types: g4dn, g5, g6, p4d, p5) reject a volume key, so ``False`` where they are used.
+    :param agent_identity_providers: default none; the OpenID discovery URLs an agent gateway
+        of a workload account may accept tokens from (none: IAM-authenticated gateways only).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class OrganizationStack(Stack):
         guardrail_version: str | None,
         guardrail_excluded_model_ids: Sequence[str] = (),
         sagemaker_require_volume_key: bool = True,
+        agent_identity_providers: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -140,6 +143,7 @@ class OrganizationStack(Stack):
             protected_role_patterns=protected_role_patterns,
             exempt_role_patterns=exempt_role_patterns,
             sagemaker_require_volume_key=sagemaker_require_volume_key,
+            agent_identity_providers=tuple(agent_identity_providers),
         )
         if enforce_bedrock_guardrail:
             policies.append(
@@ -206,6 +210,7 @@ def _policies(
     protected_role_patterns: Sequence[str],
     exempt_role_patterns: Sequence[str],
     sagemaker_require_volume_key: bool,
+    agent_identity_providers: tuple[str, ...],
 ) -> list[OrgPolicy]:
     """The SCPs, the RCP and the root's management policies (Bedrock policy aside)."""
 
@@ -238,12 +243,17 @@ def _policies(
             )
             for catalog in model_catalogs
         ),
+        # The logical ID is the SageMaker SCP's, which this policy extends in place.
         OrgPolicy(
             "SageMakerIsolation",
-            "sagemaker-isolation",
+            "workload-isolation",
             "SERVICE_CONTROL_POLICY",
-            "Denies SageMaker workloads outside a VPC or without customer-managed keys",
-            sagemaker_scp(require_volume_key=sagemaker_require_volume_key),
+            "Denies SageMaker workloads outside a VPC or without customer-managed keys, and "
+            "agent gateways or memory without authentication or customer-managed keys",
+            workload_scp(
+                require_volume_key=sagemaker_require_volume_key,
+                agent_identity_providers=agent_identity_providers,
+            ),
             workload_accounts,
         ),
         OrgPolicy(

@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from blueprint.model.inputs.foundation import FoundationInputs, PersonaInputs
-from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX
+from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX, agent_tool_key_name
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge
-from genai_constructs.compliance import acknowledge_wildcards
+from genai_constructs.compliance import acknowledge_wildcards, nag_reference
 from genai_constructs.fine_tuning.jobs import preparation_image_uri, training_image_uri
 from genai_constructs.naming import (
     GOVERNANCE_CHANGES,
@@ -68,6 +68,18 @@ LOB_DATA_READS = (
     "s3vectors:GetVectors",
     "s3vectors:QueryVectors",
     "aoss:APIAccessAll",
+    # An agent answers from LOB data and acts with its tools; its memory holds conversations;
+    # its tools' gateway calls them; an API tool's key is the LOB's credential.
+    "bedrock-agentcore:InvokeAgentRuntime*",
+    "bedrock-agentcore:InvokeGateway",
+    "bedrock-agentcore:GetEvent",
+    "bedrock-agentcore:ListEvents",
+    "bedrock-agentcore:ListSessions",
+    "bedrock-agentcore:ListActors",
+    "bedrock-agentcore:GetMemoryRecord",
+    "bedrock-agentcore:ListMemoryRecords",
+    "bedrock-agentcore:RetrieveMemoryRecords",
+    "secretsmanager:GetSecretValue",
 )
 # Changing what runs as a platform role: a function's code, configuration or permissions, a
 # pipeline's, state machine's or pipe's definition (or versions and aliases of one), an event
@@ -138,6 +150,30 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeleteInferenceComponent",
     "sagemaker:UpdateInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
+    # An agent (its image, role, network), its tools' gateway and targets, the policy engine
+    # that allows each agent its tools, its memory, and the credentials the gateway holds.
+    "bedrock-agentcore:CreateAgentRuntime*",
+    "bedrock-agentcore:UpdateAgentRuntime*",
+    "bedrock-agentcore:DeleteAgentRuntime*",
+    "bedrock-agentcore:CreateGateway*",
+    "bedrock-agentcore:UpdateGateway*",
+    "bedrock-agentcore:DeleteGateway*",
+    "bedrock-agentcore:SynchronizeGatewayTargets",
+    "bedrock-agentcore:CreatePolicy*",
+    "bedrock-agentcore:UpdatePolicy*",
+    "bedrock-agentcore:DeletePolicy*",
+    "bedrock-agentcore:CreateMemory",
+    "bedrock-agentcore:UpdateMemory",
+    "bedrock-agentcore:DeleteMemory",
+    "bedrock-agentcore:*ApiKeyCredentialProvider",
+    "bedrock-agentcore:*WorkloadIdentity",
+    "bedrock-agentcore:PutResourcePolicy",
+    "bedrock-agentcore:DeleteResourcePolicy",
+    # An API tool's key is set with PutSecretValue (the LOB's ML engineers'); its secret's
+    # settings (key, policy) and existence are CloudFormation's.
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:PutResourcePolicy",
     "sagemaker:UpdateDomain",
     "sagemaker:UpdateEndpoint",
     "sagemaker:UpdateEndpointWeightsAndCapacities",
@@ -244,6 +280,15 @@ LOB_DATA_WRITES = (
     "s3:RestoreObject",
     "s3vectors:PutVectors",
     "s3vectors:DeleteVectors",
+    # An agent's memory: what it remembers of its conversations.
+    "bedrock-agentcore:CreateEvent",
+    "bedrock-agentcore:DeleteEvent",
+    "bedrock-agentcore:BatchCreateMemoryRecords",
+    "bedrock-agentcore:BatchUpdateMemoryRecords",
+    "bedrock-agentcore:BatchDeleteMemoryRecords",
+    "bedrock-agentcore:DeleteMemoryRecord",
+    # An API tool's key (the LOB's credential with the API's owner).
+    "secretsmanager:PutSecretValue",
 )
 # Registering (possibly as approved), approving, rejecting or removing a model, and running
 # the LOB's pipelines (what its models are trained on, the base weights an import stages):
@@ -656,6 +701,46 @@ def tenancy_fence(
     return policy
 
 
+def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPolicy:
+    """Put (never read) the keys of the environment's API tools."""
+    stack = Stack.of(scope)
+    secrets = stack.format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=f"{agent_tool_key_name(prefix, '*')}-*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    keys = stack.format_arn(service="kms", resource="key", resource_name="*")
+    policy = iam.ManagedPolicy(
+        scope,
+        "ToolKeys",
+        description="Put the keys of the agents' API tools (the gateway alone reads them)",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="PutApiToolKeys", actions=["secretsmanager:PutSecretValue"], resources=[secrets]
+            ),
+            iam.PolicyStatement(
+                sid="EncryptApiToolKeys",
+                actions=["kms:GenerateDataKey"],
+                resources=[keys],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"
+                    }
+                },
+            ),
+        ],
+    )
+    acknowledge(
+        policy,
+        [f"AwsSolutions-IAM5[Resource::{nag_reference(scope, arn)}]" for arn in (secrets, keys)],
+        "Each API tool's secret (Secrets Manager adds a random suffix to its fixed name) and "
+        "the key Secrets Manager encrypts it with, through Secrets Manager only.",
+    )
+    return policy
+
+
 def configuration_reads(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     """The Bedrock configuration that SecurityAudit and ViewOnlyAccess do not cover."""
     policy = iam.ManagedPolicy(
@@ -801,4 +886,5 @@ JOB_POLICIES: dict[Job, JobPolicy] = {
     Job.CONFIGURATION_READS: lambda scope, role, _: configuration_reads(scope, role),
     Job.RELEASE_APPROVALS: lambda scope, role, _: release_approvals(scope, role),
     Job.ETL: lambda scope, role, job: data_engineering(scope, role, job.account.prefix),
+    Job.TOOL_KEYS: lambda scope, role, job: tool_keys(scope, role, job.account.prefix),
 }

@@ -20,6 +20,7 @@ class AssetKind(StrEnum):
     AGENT_ROLE = "agent-role"
     AGENT_TOOL_FUNCTION = "agent-tool-function"
     AGENT_TOOL_KEY = "agent-tool-key"
+    AGENT_TOOL_ROLE = "agent-tool-role"
     ANSWER_API = "answer-api"
     ANSWER_API_ROLE = "answer-api-role"
     CHARGEBACK_FUNCTION = "chargeback-function"
@@ -90,6 +91,7 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.AGENT_TOOL_FUNCTION: "A knowledge base search tool's function "
     "(`agent-tool-function/<tool>`)",
     AssetKind.AGENT_TOOL_KEY: "The secret holding an API tool's key (`agent-tool-key/<tool>`)",
+    AssetKind.AGENT_TOOL_ROLE: "A knowledge base search tool's function role",
     AssetKind.ACCESS_LOGS: "The account's S3 server access log bucket (`access-logs/bucket`)",
     AssetKind.ANSWER_API: "A use case's answer API function",
     AssetKind.INFERENCE_COMPONENT: "The inference component (the model) of a GPU endpoint that "

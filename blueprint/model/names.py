@@ -102,6 +102,11 @@ def agent_role_name(prefix: str, agent: str) -> str:
     return f"{prefix}-agent-{agent}"
 
 
+def agent_tool_key_name(prefix: str, tool: str) -> str:
+    """The secret of an API tool's key (fixed: the ML engineers' policy names it)."""
+    return f"{prefix}/agent-tools/{tool}/api-key"
+
+
 def ingestion_role_name(prefix: str) -> str:
     """The role the LOB environment's ETL jobs write data as."""
     return f"{prefix}-ingestion"

@@ -39,6 +39,8 @@ class Job(StrEnum):
     RELEASE_APPROVALS = "release-approvals"
     # Start the environment's ETL, follow its runs, read its quality results and tables.
     ETL = "etl"
+    # Put the keys of the agents' API tools into the secrets their gateway reads.
+    TOOL_KEYS = "tool-keys"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ ML_ENGINEER = Persona(
     managed_policies=("job-function/ViewOnlyAccess",),
     placed_in=LOB_KINDS,
     works_for_lob=True,
-    jobs=(Job.PIPELINES, Job.MODEL_APPROVALS),
+    jobs=(Job.PIPELINES, Job.MODEL_APPROVALS, Job.TOOL_KEYS),
 )
 AUDITOR = Persona(
     name="auditor",

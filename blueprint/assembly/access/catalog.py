@@ -24,6 +24,7 @@ from blueprint.assembly.access.symbols import text
 from blueprint.assembly.access.world import World
 from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer
+from blueprint.model.inputs.agents import agents_inputs
 from blueprint.model.personas import ML_ENGINEER
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.organization import OperatingModel
@@ -65,7 +66,8 @@ class Entry(BaseModel):
     # whose GenAI runs in a tenancy), a use case with knowledge bases, an answer API or GPU
     # endpoints, a fine-tuning pipeline, bias probes (a pipeline of the LOB evaluates some),
     # an ETL (datasets, in the LOB's own account), a use case whose flagged answers a person
-    # reviews, ML engineers to review an answer API's ratings, a use case with a token budget.
+    # reviews, ML engineers to review an answer API's ratings, a use case with a token budget,
+    # agents (with an API tool), a hub agent its LOB invokes.
     needs: list[
         Literal[
             "studio-users",
@@ -81,6 +83,9 @@ class Entry(BaseModel):
             "etl",
             "human-review",
             "reviewers",
+            "agents",
+            "api-tools",
+            "hub-agents",
         ]
     ] = []
     why: str = Field(min_length=10)
@@ -243,6 +248,12 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return ML_ENGINEER in placement.personas and any(
             use_case_resources(plan, placement, use)["answer-apis"] for use in lob.genai.use_cases
         )
+    if need in ("agents", "api-tools"):
+        agents = agents_inputs(plan, placement)
+        return agents is not None and (need == "agents" or any(t.openapi for t in agents.tools))
+    if need == "hub-agents":
+        hub = plan.config.platform.hub
+        return hub is not None and any(c.lob == lob.name and c.agents for c in hub.consumers)
     if need == "token-budgets":
         return placement.hosts(Layer.GENAI) and any(u.token_budget for u in lob.genai.use_cases)
     if need == "etl":

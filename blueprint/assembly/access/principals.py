@@ -202,11 +202,17 @@ def _roles(selection: Selection, kind: AssetKind) -> list[Actor]:
         AssetKind.ANSWER_API_ROLE,
         AssetKind.RAG_EVALUATION_ROLE,
     )
+    # An agent serves its agent, and calls its model as its use case.
+    agents = {a.name: use_cases.get(a.use_case) for a in lob.genai.agents} if lob else {}
     return [
         Actor(
             label(role),
             role.principal(),
-            use_cases.get(asset.name) if with_use_case else None,
+            use_cases.get(asset.name)
+            if with_use_case
+            else agents.get(asset.name)
+            if kind is AssetKind.AGENT_ROLE
+            else None,
             asset.name,
         )
         for asset in selection.world.assets_of(selection.placement.key, kind)
@@ -323,6 +329,24 @@ def _model_release(selection: Selection, selector: str) -> list[Actor]:
 def _endpoints(selection: Selection, selector: str) -> list[Actor]:
     """Each GPU endpoint's execution role."""
     return _roles(selection, AssetKind.ENDPOINT_ROLE)
+
+
+@principal("agent", "*")
+def _agents(selection: Selection, selector: str) -> list[Actor]:
+    """Each agent's role (it serves its agent)."""
+    return _roles(selection, AssetKind.AGENT_ROLE)
+
+
+@principal("agent-gateway")
+def _agent_gateway(selection: Selection, selector: str) -> list[Actor]:
+    """The role the environment's tools gateway calls its tools as."""
+    return _roles(selection, AssetKind.AGENT_GATEWAY_ROLE)
+
+
+@principal("agent-tool", "*")
+def _agent_tools(selection: Selection, selector: str) -> list[Actor]:
+    """Each knowledge base search tool's function role (it serves its tool)."""
+    return _roles(selection, AssetKind.AGENT_TOOL_ROLE)
 
 
 @principal("model-import", "*")

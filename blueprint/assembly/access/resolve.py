@@ -49,6 +49,7 @@ NAMED: dict[str, str] = {
     "AWS::Glue::DataQualityRuleset": "Name",
     "AWS::S3Vectors::VectorBucket": "VectorBucketName",
     "AWS::S3Vectors::Index": "IndexName",
+    "AWS::SecretsManager::Secret": "Name",
 }
 ARNS: dict[str, str] = {
     "AWS::S3::Bucket": "arn:{p}:s3:::{name}",
@@ -76,6 +77,12 @@ ARNS: dict[str, str] = {
         "arn:{p}:bedrock:{r}:{a}:application-inference-profile/{id}"
     ),
     "AWS::OpenSearchServerless::Collection": "arn:{p}:aoss:{r}:{a}:collection/{id}",
+    "AWS::BedrockAgentCore::Runtime": "arn:{p}:bedrock-agentcore:{r}:{a}:runtime/{id}",
+    "AWS::BedrockAgentCore::Memory": "arn:{p}:bedrock-agentcore:{r}:{a}:memory/{id}",
+    "AWS::BedrockAgentCore::Gateway": "arn:{p}:bedrock-agentcore:{r}:{a}:gateway/{id}",
+    "AWS::BedrockAgentCore::PolicyEngine": ("arn:{p}:bedrock-agentcore:{r}:{a}:policy-engine/{id}"),
+    # Secrets Manager adds a hyphen and six random characters to the name.
+    "AWS::SecretsManager::Secret": "arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{id}",
     "AWS::CloudTrail::Trail": "arn:{p}:cloudtrail:{r}:{a}:trail/{name}",
     "AWS::CodeBuild::Project": "arn:{p}:codebuild:{r}:{a}:project/{name}",
     "AWS::CodePipeline::Pipeline": "arn:{p}:codepipeline:{r}:{a}:{name}",
@@ -103,9 +110,14 @@ ARN_ATTRIBUTES = {
     "InferenceProfileArn",
     "VectorBucketArn",
     "IndexArn",
+    "AgentRuntimeArn",
+    "MemoryArn",
+    "GatewayArn",
+    "PolicyEngineArn",
 }
 REF_IS_ARN = {
     "AWS::IAM::ManagedPolicy",
+    "AWS::SecretsManager::Secret",
     "AWS::StepFunctions::StateMachine",
     "AWS::SNS::Topic",
     "AWS::SageMaker::Endpoint",
@@ -122,6 +134,10 @@ ID_ATTRIBUTES = {
     "Id",
     "KeyId",
     "MlflowAppId",
+    "AgentRuntimeId",
+    "MemoryId",
+    "GatewayIdentifier",
+    "PolicyEngineId",
 }
 
 

@@ -6,6 +6,7 @@ platform marks (``blueprint.model.assets.AssetKind``) selects the resources mark
 
 from __future__ import annotations
 
+from blueprint.assembly.access.agent_resources import AGENT_RESOURCES
 from blueprint.assembly.access.chains import stack_arn
 from blueprint.assembly.access.ml_resources import MARKED, ML_RESOURCES, ResourceResolver
 from blueprint.assembly.access.rag_resources import RAG_RESOURCES
@@ -20,6 +21,7 @@ from genai_constructs.naming import dataset_prefix, staged_prefix
 RESOURCES: Registry[ResourceResolver] = Registry("resource")
 RESOURCES.include(ML_RESOURCES)
 RESOURCES.include(RAG_RESOURCES)
+RESOURCES.include(AGENT_RESOURCES)
 resource = RESOURCES.kind
 
 # The zone of Bedrock's invocation logs: in a tenancy, its central account's.

@@ -19,7 +19,11 @@ from blueprint.model.rules.accounts import (
     vpc_overlap_problems,
     zone_problems,
 )
-from blueprint.model.rules.agents import agent_problems, hub_agent_problems
+from blueprint.model.rules.agents import (
+    agent_policy_size_problems,
+    agent_problems,
+    hub_agent_problems,
+)
 from blueprint.model.rules.genai import (
     catalog_problems,
     lob_model_problems,
@@ -62,6 +66,7 @@ def cross_field_problems(data: dict[str, Any]) -> list[ConfigProblem]:
         *token_metric_filter_problems(data),
         *agent_problems(data),
         *hub_agent_problems(data),
+        *agent_policy_size_problems(data),
         *metrics_sink_problems(data),
         *operating_model_problems(data),
         *identity_problems(data),

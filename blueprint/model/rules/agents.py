@@ -12,6 +12,7 @@ from blueprint.model.raw import bedrock_catalog, mapping, sequence
 from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
 from genai_constructs.naming import ImageRepository
+from genai_constructs.organization import SCP_MAX_CHARS, policy_size, workload_scp
 
 
 def agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
@@ -161,3 +162,25 @@ def _duplicates(where: str, entries: Any) -> Iterator[ConfigProblem]:
 
 def _names(entries: Any) -> list[str]:
     return [e["name"] for e in map(mapping, sequence(entries)) if isinstance(e.get("name"), str)]
+
+
+def agent_policy_size_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """The workload SCP, with the approved identity providers of agent gateways, fits an
+    SCP's size (every workload account already carries five SCPs: it cannot be split)."""
+    providers = [
+        p
+        for p in sequence(mapping(data.get("organization")).get("agent_identity_providers"))
+        if isinstance(p, str)
+    ]
+    try:
+        size = policy_size(
+            workload_scp(require_volume_key=False, agent_identity_providers=providers)
+        )
+    except ValueError:
+        return  # a malformed URL is reported on its own path
+    if size > SCP_MAX_CHARS:
+        yield ConfigProblem(
+            "organization.agent_identity_providers",
+            f"the workload SCP would be {size} characters with these identity providers; "
+            f"allowed: at most {SCP_MAX_CHARS} (an SCP's quota): fewer or shorter discovery URLs",
+        )

@@ -155,7 +155,12 @@ class ToolGateway(Construct):
         )
         self.gateway_arn = self.gateway.attr_gateway_arn
         self.gateway_url = self.gateway.attr_gateway_url
-        # The gateway asks the engine about every call and every tool list.
+        own_arn = stack.format_arn(
+            service="bedrock-agentcore", resource="gateway", resource_name=f"{name.lower()}-*"
+        )
+        # The gateway asks the engine about every call and every tool list; it needs this
+        # before it is created with the engine (so its ARN is its name's: AgentCore adds a
+        # suffix to the lower-cased name).
         grant(
             grantee=self.role,
             actions=[
@@ -163,7 +168,13 @@ class ToolGateway(Construct):
                 "bedrock-agentcore:PartiallyAuthorizeActions",
                 "bedrock-agentcore:GetPolicyEngine",
             ],
-            resource_arns=[self.policy_engine.attr_policy_engine_arn, self.gateway_arn],
+            resource_arns=[self.policy_engine.attr_policy_engine_arn, own_arn],
+        )
+        acknowledge(
+            grants_policy(self.role),
+            f"AwsSolutions-IAM5[Resource::{nag_reference(self, own_arn)}]",
+            "The gateway's own ARN: AgentCore adds a random suffix to its name, and the role "
+            "needs the permission before the gateway exists.",
         )
         grant(
             grantee=self.role,
@@ -223,13 +234,16 @@ class ToolGateway(Construct):
         spec: Mapping[str, Any],
         operations: Sequence[str],
         api_key: ApiKey,
+        secret_name: str | None = None,
     ) -> secretsmanager.Secret:
         """The API ``spec`` describes behind the target ``target``, each of ``operations`` (its
         operationIds) a tool. Its key is kept in the returned secret, under the gateway's key:
-        the LOB sets the value once (``{"api_key": "..."}``); only the gateway reads it."""
+        the LOB sets the value once (``{"api_key": "..."}``); only the gateway reads it.
+        ``secret_name``: default generated; a fixed name for policies that name the secret."""
         secret = secretsmanager.Secret(
             self,
             f"ApiKey{_pascal(target)}",
+            secret_name=secret_name,
             description=f"The API key the gateway sends to the {target} tool's API",
             encryption_key=self._encryption_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
