@@ -142,7 +142,9 @@ def _variant_tag(variant: Json) -> tuple[str, str] | None:
     return None
 
 
-def _resolve(root: Json, node: Json) -> Json:
+def _resolve(root: Json, node: Json | bool) -> Json:
+    if not isinstance(node, dict):
+        return {}  # ``additionalProperties: true``: any value
     while "$ref" in node:
         node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
     return node

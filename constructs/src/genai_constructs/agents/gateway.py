@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aws_cdk import Arn, ArnFormat, RemovalPolicy, Stack, Token
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -115,7 +115,6 @@ class ToolGateway(Construct):
         stack = Stack.of(self)
         self._encryption_key = encryption_key
         self._targets: dict[str, _Target] = {}
-        self._policies = 0
         self.role = iam.Role(
             self,
             "Role",
@@ -192,6 +191,7 @@ class ToolGateway(Construct):
     ) -> None:
         """``function`` behind the target ``target``, offering ``tools``; the gateway invokes
         it with its own role."""
+        self._check_new(target)
         resource = agentcore.CfnGatewayTarget(
             self,
             f"Target{_pascal(target)}",
@@ -240,6 +240,7 @@ class ToolGateway(Construct):
         operationIds) a tool. Its key is kept in the returned secret, under the gateway's key:
         the LOB sets the value once (``{"api_key": "..."}``); only the gateway reads it.
         ``secret_name``: default generated; a fixed name for policies that name the secret."""
+        self._check_new(target)
         secret = secretsmanager.Secret(
             self,
             f"ApiKey{_pascal(target)}",
@@ -378,26 +379,18 @@ class ToolGateway(Construct):
         )
         for target_resource in depends:
             policy.node.add_dependency(target_resource)
-        self._policies += 1
 
-    @property
-    def tool_actions(self) -> dict[str, list[str]]:
-        """Each target's Cedar actions."""
-        return {name: list(target.actions) for name, target in self._targets.items()}
-
-    def _add_target(self, target: str, tools: list[str], resource: Construct) -> None:
+    def _check_new(self, target: str) -> None:
         if target in self._targets:
             raise ValueError(f"ToolGateway: target '{target}' is added twice")
+
+    def _add_target(self, target: str, tools: list[str], resource: Construct) -> None:
         self._targets[target] = _Target([tool_action(target, tool) for tool in tools], resource)
 
     @staticmethod
     def from_gateway_arn(scope: Construct, construct_id: str, gateway_arn: str) -> IToolGateway:
         """A gateway made elsewhere, by its ARN."""
         return _ImportedGateway(scope, construct_id, gateway_arn)
-
-    @staticmethod
-    def gateway_id_of(gateway_arn: str) -> str:
-        return str(Arn.split(gateway_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name)
 
 
 def _schema(schema: Mapping[str, Any]) -> agentcore.CfnGatewayTarget.SchemaDefinitionProperty:

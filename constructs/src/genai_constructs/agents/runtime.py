@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from aws_cdk import Arn, ArnFormat, RemovalPolicy, Stack, Token
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -239,10 +239,6 @@ class GovernedAgent(Construct):
     ) -> IGovernedAgent:
         """An agent made elsewhere (another stack, account or app), by its runtime's ARN."""
         return _ImportedAgent(scope, construct_id, agent_runtime_arn)
-
-    @staticmethod
-    def runtime_id_of(agent_runtime_arn: str) -> str:
-        return str(Arn.split(agent_runtime_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name)
 
 
 def environment_variables(
