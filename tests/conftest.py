@@ -96,6 +96,11 @@ def only_lobs(data: dict[str, Any], lobs: list[dict[str, Any]]) -> None:
     (to those of their environments where the assignment's persona exists)."""
     data["lobs"] = lobs
     environments = {lob["name"]: set(lob["environments"]) for lob in lobs}
+    hub = data["platform"].get("hub")
+    if hub:
+        # The hub's consumers and promotions of the LOBs kept.
+        for key in ("consumers", "promoted_prompts", "promoted_knowledge_bases"):
+            hub[key] = [entry for entry in hub.get(key, []) if entry["lob"] in environments]
     identity = data["organization"].get("identity")
     if not identity:
         return

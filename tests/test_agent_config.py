@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_config import example_data, problems
+
+from tests.test_config import example_data, problems
 
 Json = dict[str, Any]
 CLAIMS_IMAGE = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-triage-agent@sha256:" + "0" * 64

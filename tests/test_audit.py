@@ -54,6 +54,10 @@ def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lob["ml"].pop("fine_tuning")
     for endpoint in lob["ml"]["endpoints"]:
         endpoint["model"] = raw["catalog"]["open_weights"][0]["id"]
+    # Its agent's image, from the account it keeps.
+    for agent in lob["genai"]["agents"]:
+        account = lob["environments"][ENVIRONMENT]["account"]
+        agent["image"] = f"{account}.{agent['image'].split('.', 1)[1]}"
     only_lobs(raw, [lob])
     raw["platform"]["acknowledgment_reviews"] = [
         {"rule": "AwsSolutions-IAM5", "owner": "security@example.com", "expires": "2027-06-30"},

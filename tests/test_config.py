@@ -138,10 +138,13 @@ def test_regions_must_be_allowed(tmp_path: Path) -> None:
 def test_home_region_must_be_allowed(tmp_path: Path) -> None:
     data = example_data()
     data["organization"]["home_region"] = "eu-south-2"
-    # One problem: the zones of a region that is not allowed are not checked against it.
+    # The zones of a region that is not allowed are not checked against it; the hub, in the
+    # home region, would pull its agent's image from another region.
     assert problems(data, tmp_path) == [
         "organization.home_region: region 'eu-south-2' is not in organization.allowed_regions; "
         "allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1",
+        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1; allowed: the ECR "
+        "of the hub's account, in the home region (888888888888 in eu-south-2)",
     ]
 
 
@@ -327,7 +330,7 @@ def test_validate_accepts_the_example() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "valid: organization example-corp, 3 LOB(s), 11 account placement(s)" in result.stdout
+    assert "valid: organization example-corp, 3 LOB(s), 12 account placement(s)" in result.stdout
 
 
 def test_models_must_be_in_the_catalog(tmp_path: Path) -> None:
@@ -621,6 +624,8 @@ def test_ml_entries_need_the_environment_they_run_in(tmp_path: Path) -> None:
     claims = data["lobs"][0]
     claims["environments"] = {"interactive": claims["environments"]["interactive"]}
     claims["genai"]["use_cases"][0]["endpoints"] = []
+    image = claims["genai"]["agents"][0]["image"]
+    claims["genai"]["agents"][0]["image"] = image.replace("555555555555", "444444444444")
     assert problems(data, tmp_path) == [
         "lobs[claims].ml.fine_tuning[0]: LOB 'claims' has no nonprod environment, where "
         "fine-tuning "

@@ -145,9 +145,10 @@ def _variant_tag(variant: Json) -> tuple[str, str] | None:
 def _resolve(root: Json, node: Json | bool) -> Json:
     if not isinstance(node, dict):
         return {}  # ``additionalProperties: true``: any value
-    while "$ref" in node:
-        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-    return node
+    found: Json = node
+    while "$ref" in found:
+        found = root["$defs"][found["$ref"].rsplit("/", 1)[-1]]
+    return found
 
 
 def _choices(node: Json) -> list[Json]:

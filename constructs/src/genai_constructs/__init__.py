@@ -49,12 +49,18 @@ _MODULE_OF = {
     "GuardedEndpoint": "guarded_endpoint",
     "IntendedUse": "fine_tuning",
     "ModelRelease": "model_release",
+    "GovernedAgent": "agents",
+    "ToolGateway": "agents",
+    "KnowledgeBaseSearchTool": "agents",
+    "LambdaTool": "agents",
+    "ApiKey": "agents",
     "acknowledge": "compliance",
 }
 
 __all__ = [
     "AccessLogBucket",
     "AnswerApi",
+    "ApiKey",
     "ApplicationInferenceProfiles",
     "ApprovedModel",
     "Chunking",
@@ -64,6 +70,7 @@ __all__ = [
     "DeniedTopicSpec",
     "FineTuningPipeline",
     "FineTuningSpec",
+    "GovernedAgent",
     "GovernedBucket",
     "GovernedGuardrail",
     "GovernedKnowledgeBase",
@@ -72,6 +79,8 @@ __all__ = [
     "GuardrailSpec",
     "IntendedUse",
     "KnowledgeBaseIngestion",
+    "KnowledgeBaseSearchTool",
+    "LambdaTool",
     "MlflowKind",
     "ModelAccessPolicy",
     "ModelInvocationLogging",
@@ -89,11 +98,19 @@ __all__ = [
     "StudioWorkspace",
     "TokenBudget",
     "TokenBudgets",
+    "ToolGateway",
     "UseCaseTokens",
     "acknowledge",
 ]
 
 if TYPE_CHECKING:
+    from genai_constructs.agents import (
+        ApiKey,
+        GovernedAgent,
+        KnowledgeBaseSearchTool,
+        LambdaTool,
+        ToolGateway,
+    )
     from genai_constructs.bedrock import (
         ApplicationInferenceProfiles,
         ApprovedModel,

@@ -46,13 +46,13 @@ BOUNDARY_SERVICES = (
     "tag",
 )
 
+# Read verbs by wildcard (the boundary must stay under IAM's 6,144 characters): the trails,
+# their status and selectors, and the event history.
 TRAIL_READS = (
     "cloudtrail:LookupEvents",
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetTrail",
-    "cloudtrail:ListTrails",
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:GetEventSelectors",
+    "cloudtrail:Describe*",
+    "cloudtrail:Get*",
+    "cloudtrail:List*",
 )
 
 # Changing a stack makes CloudFormation act with the stack's service role (the bootstrap's

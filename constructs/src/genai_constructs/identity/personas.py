@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from genai_constructs.compliance import acknowledge, in_every_framework
-from genai_constructs.identity.boundary import BOUNDARY_SERVICES, boundary_document
+from genai_constructs.identity.boundary import BOUNDARY_SERVICES, TRAIL_READS, boundary_document
 from genai_constructs.identity.trust import sign_in_principal, trusted_role_principal
 from genai_constructs.naming import (
     IAM_NAME,
@@ -154,6 +154,14 @@ class PersonaRoles(Construct):
                 f"AwsSolutions-IAM5[Action::{service}:*]",
                 "A permissions boundary grants nothing by itself: it lists the services platform "
                 "roles may use; each role's own policy is scoped to resources.",
+            )
+        wildcard_reads = [a for a in TRAIL_READS if a.endswith("*")] if trail_readers else []
+        for action in wildcard_reads:
+            acknowledge(
+                self.boundary,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "A permissions boundary grants nothing by itself: the auditors may read the "
+                "trail's settings and history (read verbs only), if their own policy grants it.",
             )
         for action in ("iam:Get*", "iam:List*"):
             acknowledge(
