@@ -600,7 +600,8 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
     """No persona or workload role of the example becomes another principal but by design:
     the governance account's auditor becomes each other account's auditor (by exact ARN), and
     a data scientist's MLflow server reads and writes the artifacts zone for them, an ML
-    engineer becomes the reviewer role of a use case with an answer API. The
+    engineer becomes the reviewer role of a use case with an answer API, a hub consumer's
+    applications become its LOB's role in the hub. The
     bootstrap's roles are left out: only the delivery pipeline reaches them; so are the
     break-glass roles, administrators by design. Identity Center's sign-in roles become their
     own persona's role and nothing else."""
@@ -664,7 +665,23 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for asset in world.assets_of(p.key, "reviewer-role")
     }
     assert len(reviewers) == 5
-    assert edges == auditors | mlflow | builds | reviewers
+    # A consuming LOB's applications become its role in the hub (marketing's, for the hub's
+    # agent), from each of its environments.
+    hub, hub_config = example.plan.hub, example.plan.config.platform.hub
+    assert hub is not None and hub_config is not None
+    consumers = {
+        (
+            f"{p.account}:{names.app_role_name(p.prefix, use.name)}",
+            "assume-role",
+            f"{hub.account}:{names.app_role_name(hub.prefix, consumer.lob)}",
+        )
+        for consumer in hub_config.consumers
+        for p in example.plan.lob_environments()
+        if p.lob is not None and p.lob.name == consumer.lob
+        for use in p.lob.genai.use_cases
+    }
+    assert len(consumers) == 3
+    assert edges == auditors | mlflow | builds | reviewers | consumers
 
 
 # --- the command line and the templates -------------------------------------------------

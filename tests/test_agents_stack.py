@@ -11,7 +11,7 @@ import cedarpy
 import pytest
 from aws_cdk.assertions import Match
 
-from conftest import Synthesized, joined
+from tests.conftest import Synthesized, joined
 
 GATEWAY = "arn:aws:bedrock-agentcore:eu-west-1:555555555555:gateway/claims-nonprod-tools-a1b2c3d4e5"
 TRIAGE = "arn:aws:sts::555555555555:assumed-role/example-corp-agent-claims-triage/s1"
