@@ -92,6 +92,8 @@ def build_agents(
         name=inputs.gateway_name,
         encryption_key=context.data_key,
         description=f"The tools of the agents of {context.label}",
+        logs_key=context.logs_key,
+        log_retention=context.log_retention,
     )
     built = BuiltAgents(gateway)
     for tool in inputs.tools:

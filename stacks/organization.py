@@ -35,8 +35,8 @@ from genai_constructs.organization import (
     policy_size,
     region_scp,
     tag_policy,
-    workload_scp,
 )
+from genai_constructs.workload_policy import workload_scp
 
 ROOT = "root"
 # SCPs attached directly to one account at most, AWS's FullAWSAccess included.

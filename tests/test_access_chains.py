@@ -665,8 +665,8 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         for asset in world.assets_of(p.key, "reviewer-role")
     }
     assert len(reviewers) == 5
-    # A consuming LOB's applications become its role in the hub (marketing's, for the hub's
-    # agent), from each of its environments.
+    # A consuming LOB's applications become its role in the hub (claims' and research's),
+    # from each of its environments.
     hub, hub_config = example.plan.hub, example.plan.config.platform.hub
     assert hub is not None and hub_config is not None
     consumers = {
@@ -680,7 +680,7 @@ def test_the_only_edges_of_the_example_are_the_designed_ones(example: Synthesize
         if p.lob is not None and p.lob.name == consumer.lob
         for use in p.lob.genai.use_cases
     }
-    assert len(consumers) == 3
+    assert len(consumers) == 6
     assert edges == auditors | mlflow | builds | reviewers | consumers
 
 

@@ -177,7 +177,7 @@ CASES: list[tuple[str, Callable[[Json], None], list[str]]] = [
         _hub_agent("model", "amazon.titan-embed-text-v2:0"),
         [
             "platform.hub.agents[0].model: model 'amazon.titan-embed-text-v2:0' is not a text "
-            "model of the catalog approved for the hub's 'internal' data; allowed: "
+            "model of the catalog approved for the hub's 'confidential' data; allowed: "
             "amazon.nova-pro-v1:0, amazon.nova-lite-v1:0"
         ],
     ),
@@ -248,11 +248,7 @@ def test_a_hub_tool_searches_a_hub_knowledge_base(tmp_path: Path) -> None:
 
 def test_a_consumer_of_hub_agents_has_an_application(tmp_path: Path) -> None:
     data = example_data()
-    hub(data)["consumers"].append(
-        {"lob": "research", "model": "amazon.nova-lite-v1:0", "agents": ["translator"]}
-    )
     data["lobs"][2]["genai"]["use_cases"] = []
-    data["lobs"][2]["genai"]["knowledge_bases"] = []
     assert problems(data, tmp_path) == [
         "platform.hub.consumers[1].agents: LOB 'research' has no use case whose application "
         "could invoke the hub's agents; allowed: agents for an LOB with genai.use_cases"

@@ -1,5 +1,5 @@
 """The example's agents as synthesized: claims' agent and its two tools in each claims
-environment, the hub's agent that marketing invokes, the VPC endpoints agents call, the
+environment, the hub's agent that research invokes, the VPC endpoints agents call, the
 published IDs, and the organization policy on gateways and memory. Each gateway's Cedar
 policy, as the template writes it, is decided by Cedar's engine (cedarpy)."""
 
@@ -132,7 +132,7 @@ def test_the_policy_engine_allows_the_agent_its_tools_only(
     assert _decide(_statement(example, "claims-nonprod-genai"), caller, action) == decision
 
 
-def test_the_hub_runs_the_shared_agent_for_marketing(example: Synthesized) -> None:
+def test_the_hub_runs_the_shared_agent_for_research(example: Synthesized) -> None:
     stack = "platform-hub-genai"
     [runtime] = _resources(example, stack, "AWS::BedrockAgentCore::Runtime").values()
     # A profile of its own: the hub's agent serves no LOB use case.
@@ -141,7 +141,7 @@ def test_the_hub_runs_the_shared_agent_for_marketing(example: Synthesized) -> No
     )
     policies = _resources(example, stack, "AWS::IAM::ManagedPolicy")
     [invokers] = [p for i, p in policies.items() if i.startswith("AgentTranslatorInvokers")]
-    assert invokers["Properties"]["Roles"] == ["example-corp-app-marketing"]
+    assert invokers["Properties"]["Roles"] == ["example-corp-app-research"]
 
 
 def test_agents_reach_their_model_memory_and_tools_through_endpoints(example: Synthesized) -> None:

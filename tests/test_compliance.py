@@ -90,6 +90,7 @@ def test_one_template_per_stack_of_the_example(example: Synthesized) -> None:
             "platform-governance-metrics-sink-eu-central-1",
             "platform-governance-oversight-1",
         }
+        | {f"platform-hub-{layer}" for layer in ("security", "foundation", "data", "genai")}
     )
     assert set(example.stack_names()) == expected
     for name in expected:
@@ -121,7 +122,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(tmp_path.glob("*.template.json"))) == 55
+    assert len(list(tmp_path.glob("*.template.json"))) == 59
 
 
 def test_a_bad_organization_file_writes_nothing(tmp_path: Path) -> None:

@@ -92,11 +92,10 @@ def test_a_type_studio_calls_lands_in_every_studio_vpc(
     assert all("SecretsManager" not in interface_endpoints(plan, p) for p in without)
 
 
-def test_studio_gets_every_type_marked_for_it_and_mlflow_its_own() -> None:
-    assert "SageMakerExperiments" not in endpoint_types.studio_endpoints()
-    assert set(endpoint_types.studio_endpoints()) | {"SageMakerExperiments"} == set(
-        endpoint_types.endpoint_names()
-    )
+def test_studio_gets_every_type_marked_for_it_and_mlflow_and_agents_their_own() -> None:
+    own = {"SageMakerExperiments", "BedrockAgentCore", "BedrockAgentCoreGateway"}
+    assert not own & set(endpoint_types.studio_endpoints())
+    assert set(endpoint_types.studio_endpoints()) | own == set(endpoint_types.endpoint_names())
 
 
 def test_an_unknown_name_is_refused_by_the_network_with_the_known_ones() -> None:

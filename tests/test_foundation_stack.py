@@ -53,6 +53,9 @@ def test_vpc_has_only_isolated_subnets_in_the_configured_zones(example: Synthesi
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
 
 
+AGENT_SERVICES = {"bedrock-agentcore", "bedrock-agentcore.gateway"}
+
+
 def _interface(example: Synthesized, stack: str) -> list[dict]:
     endpoints = example.template(stack).find_resources("AWS::EC2::VPCEndpoint").values()
     return [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
@@ -62,8 +65,8 @@ def _interface(example: Synthesized, stack: str) -> list[dict]:
     ("placement", "services"),
     [
         # Studio in VPC-only mode calls every service; its MLflow (an app or a tracking
-        # server), the experiments endpoint.
-        ("claims-interactive", ENDPOINT_SERVICES | {"experiments"}),
+        # server), the experiments endpoint; claims' agent, AgentCore and its gateway.
+        ("claims-interactive", ENDPOINT_SERVICES | {"experiments", *AGENT_SERVICES}),
         ("research-interactive", ENDPOINT_SERVICES | {"experiments"}),
         # Applications, retrieval, pipelines and releases, GPU endpoints; the logging
         # configurator runs outside the VPC, so no Bedrock API endpoint.
@@ -74,6 +77,7 @@ def _interface(example: Synthesized, stack: str) -> list[dict]:
                 "bedrock-agent-runtime",
                 "sagemaker.api",
                 "sagemaker.runtime",
+                *AGENT_SERVICES,
             },
         ),
         # Applications and retrieval only: no ML layer, no SageMaker, STS, KMS, Logs or ECR.
@@ -154,6 +158,7 @@ def test_flow_logs_capture_all_traffic_into_the_security_stack_group(example: Sy
                 "auditor",
                 "data-engineer",
                 "app-claims-assistant",
+                "agent-claims-triage",
                 "ingestion",
                 "break-glass",
             },
@@ -166,6 +171,7 @@ def test_flow_logs_capture_all_traffic_into_the_security_stack_group(example: Sy
                 "auditor",
                 "data-engineer",
                 "app-claims-assistant",
+                "agent-claims-triage",
                 "ingestion",
                 "break-glass",
             },

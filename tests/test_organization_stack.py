@@ -291,14 +291,18 @@ def test_bedrock_policy_only_when_guardrail_is_enforced(org: Organization) -> No
     assert config["model_enforcement"]["included_models"]["@@assign"] == ["ALL"]
 
 
-def test_sagemaker_scp_requires_vpc_and_keys(org: Organization) -> None:
+def test_the_workload_scp_requires_vpc_and_keys(org: Organization) -> None:
     def conditions(stack_name: str) -> dict[str, dict[str, Any]]:
         [policy] = [
             p
             for p in org.policies(stack_name).values()
-            if p["Name"].endswith("sagemaker-isolation")
+            if p["Name"].endswith("workload-isolation")
         ]
-        return {s["Sid"]: s["Condition"]["Null"] for s in policy["Content"]["Statement"]}
+        return {
+            s["Sid"]: s["Condition"]["Null"]
+            for s in policy["Content"]["Statement"]
+            if s["Sid"].startswith("Deny") and "sagemaker:" in str(s["Condition"])
+        }
 
     assert conditions(ENFORCED) == {
         "DenyWorkloadsWithoutVpcSubnets": {"sagemaker:VpcSubnets": "true"},

@@ -13,6 +13,7 @@ def test_one_placement_per_platform_account_and_lob_environment(example_config: 
     assert [p.key for p in plan.placements] == [
         "platform-governance",
         "platform-tooling",
+        "platform-hub",
         "claims-interactive",
         "claims-nonprod",
         "claims-prod",
@@ -46,6 +47,7 @@ def test_retention_and_protection(example_config: OrgConfig) -> None:
     assert {k for k, p in placements.items() if p.termination_protection} == {
         "platform-governance",
         "platform-tooling",
+        "platform-hub",
         "claims-prod",
         "marketing-prod",
         "research-prod",

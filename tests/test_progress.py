@@ -81,5 +81,5 @@ def test_the_app_says_what_it_synthesizes_and_when_it_is_the_example(tmp_path: P
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ORG is not set: this is the example organization" in result.stderr
-    assert "synthesizing 55 stacks of environments/example.yaml" in result.stderr
+    assert "synthesizing 59 stacks of environments/example.yaml" in result.stderr
     assert re.search(r"synthesized in \d+ s", result.stderr)

@@ -151,7 +151,7 @@ def test_one_cloudformation_stack_per_assembly_stack(
     deployed: dict[str, Any], engine: RecordingMonitor, assembly: dict[str, AssemblyStack]
 ) -> None:
     stacks = engine.of_type(STACK)
-    assert len(assembly) == 55
+    assert len(assembly) == 59
     assert sum(r.type == STACK for r in engine.registrations) == len(stacks)
     assert set(stacks) == set(assembly)
     for name, registration in stacks.items():

@@ -231,13 +231,14 @@ def test_eventbridge_may_use_the_logs_key_only_where_it_queues_ingestions(
 def test_the_answer_api_takes_signed_requests_only(example: Synthesized) -> None:
     """One function URL per answer API, one per GPU endpoint a use case calls (claims's, in
     nonprod and prod) and one review desk per answer API (each has ML engineers to review
-    its ratings), every one with IAM auth."""
+    its ratings); in the hub, an answer API per consuming LOB (it has no ML engineers, so no
+    desk); every one with IAM auth."""
     urls = [
         url
         for stack in example.stack_names()
         for url in resources(example, stack, "AWS::Lambda::Url").values()
     ]
-    assert len(urls) == 2 * len(KB_ENVIRONMENTS) + 2
+    assert len(urls) == 2 * len(KB_ENVIRONMENTS) + 2 + 2
     assert {url["Properties"]["AuthType"] for url in urls} == {"AWS_IAM"}
     # The platform's pack, which fails synthesis, refuses any other.
     assert signed_requests_only.RULE in RULES
@@ -348,6 +349,9 @@ def test_every_id_is_published_under_the_documented_path(example: Synthesized) -
         f"{root}/rag-evaluations/claims-assistant/function-arn",
         f"{root}/guarded-endpoints/claims-summarizer/url",
         f"{root}/review-desks/claims-assistant/url",
+        f"{root}/agents/claims-triage/runtime-arn",
+        f"{root}/agents/tools-gateway/url",
+        f"{root}/agents/tools/repair-shops/api-key-secret",
     }
     outputs = example.template_json("claims-prod-genai")["Outputs"]
     described = {o["Description"].rsplit("(", 1)[1].rstrip(")") for o in outputs.values()}

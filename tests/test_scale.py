@@ -55,6 +55,10 @@ def test_a_generated_organization_passes_validate(lobs: int, tmp_path: Path) -> 
         image.startswith(f"{env.account}.dkr.ecr.{env.region}.") if env else False
         for image, env in zip(images, nonprod, strict=True)
     )
+    agents = [(a.image, lob.environments.nonprod) for lob in config.lobs for a in lob.genai.agents]
+    assert agents and all(env and image.startswith(env.account) for image, env in agents)
+    hub = config.platform.hub
+    assert hub is not None and {c.lob for c in hub.consumers} == {"lob-001", "lob-003"}
 
 
 def test_the_sample_and_every_platform_stack_are_built(hundred: list[AssemblyStack]) -> None:

@@ -36,7 +36,17 @@ def test_keys_rotate_and_trust_only_their_own_account(example: Synthesized) -> N
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
             principal = statement["Principal"]
             sid = statement.get("Sid")
-            if "AWS" in principal:
+            if sid == "AllowNamedRolesToReadSharedObjects":
+                # The hub's ingestion role reads the documents claims promotes, through S3.
+                assert principal["AWS"] == "arn:aws:iam::888888888888:root"
+                assert statement["Action"] == "kms:Decrypt"
+                assert statement["Condition"] == {
+                    "ArnEquals": {
+                        "aws:PrincipalArn": ["arn:aws:iam::888888888888:role/example-corp-ingestion"]
+                    },
+                    "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+                }
+            elif "AWS" in principal:
                 assert principal["AWS"] == "arn:aws:iam::666666666666:root"
             elif sid == "AllowCloudWatchLogsOfThisAccount":
                 assert principal == {"Service": "logs.eu-west-1.amazonaws.com"}
@@ -169,6 +179,7 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
                 "research-prod",
                 "platform-governance",
                 "platform-tooling",
+                "platform-hub",
             )
             for layer in ("security", "foundation")
         }
@@ -184,6 +195,8 @@ def test_prod_and_platform_stacks_have_termination_protection(example: Synthesiz
             "platform-governance-audit",
             "platform-governance-metrics-sink-eu-central-1",
             "platform-governance-oversight-1",
+            "platform-hub-data",
+            "platform-hub-genai",
         }
     )
     assert protected == expected

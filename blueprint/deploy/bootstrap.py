@@ -108,6 +108,7 @@ CHECKOV_SKIPS: dict[str, dict[str, str]] = {
 # W3037 in tests/test_bootstrap.py catches a prefix IAM does not know).
 SERVICE_OF_NAMESPACE = {
     "ApplicationAutoScaling": "application-autoscaling",
+    "BedrockAgentCore": "bedrock-agentcore",
     "CertificateManager": "acm",
     "EFS": "elasticfilesystem",
     "ElasticLoadBalancingV2": "elasticloadbalancing",

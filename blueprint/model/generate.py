@@ -17,8 +17,9 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
 
     The LOBs cycle through the base's LOBs; every environment gets a fresh, unique 12-digit
     account id that collides with no account of the base; a recipe image moves to the LOB's
-    recipe repository in its clone's nonprod account (where validate requires it); a sign-in
-    assignment to a base LOB goes to each of its clones.
+    recipe repository in its clone's nonprod account (where validate requires it), an agent's
+    image to the same account; a sign-in assignment to a base LOB goes to each of its clones;
+    what the hub promotes from or serves to a base LOB, its first clone.
     """
     if lob_count < 1:
         raise ValueError("lob_count must be at least 1")
@@ -35,14 +36,29 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
             env["account"] = str(next_account)
             next_account += 1
         _move_recipe_images(lob)
+        _move_agent_images(lob)
         lobs.append(lob)
     org["lobs"] = lobs
+    hub = org.get("platform", {}).get("hub") or {}
+    for key in ("promoted_prompts", "promoted_knowledge_bases", "consumers"):
+        hub[key] = [
+            {**entry, "lob": clones[entry["lob"]][0]}
+            for entry in hub.get(key, [])
+            if entry["lob"] in clones
+        ]
     identity = org.get("organization", {}).get("identity") or {}
     for assignment in identity.get("assignments", []):
         assignment["lobs"] = [
             clone for lob in assignment.get("lobs", []) for clone in clones.get(lob, [])
         ]
     return org
+
+
+def _move_agent_images(lob: dict[str, Any]) -> None:
+    environment = next(iter(lob["environments"].values()))
+    account = lob["environments"].get("nonprod", environment)["account"]
+    for agent in lob.get("genai", {}).get("agents", []):
+        agent["image"] = re.sub(r"^\d{12}", account, agent["image"])
 
 
 def _move_recipe_images(lob: dict[str, Any]) -> None:

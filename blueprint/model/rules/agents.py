@@ -12,7 +12,8 @@ from blueprint.model.raw import bedrock_catalog, mapping, sequence
 from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
 from genai_constructs.naming import ImageRepository
-from genai_constructs.organization import SCP_MAX_CHARS, policy_size, workload_scp
+from genai_constructs.organization import SCP_MAX_CHARS, policy_size
+from genai_constructs.workload_policy import workload_scp
 
 
 def agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:

@@ -103,7 +103,7 @@ def region_scp(
     _check_role_patterns("region_scp", exempt_role_patterns)
     condition: dict[str, Any] = {"StringNotEquals": {"aws:RequestedRegion": list(allowed_regions)}}
     condition |= _unless_exempt(exempt_role_patterns)
-    return _document(
+    return policy_document(
         {
             "Sid": "DenyRegionsOutsideAllowList",
             "Effect": "Deny",
@@ -141,7 +141,7 @@ def guardrails_scp(
         }
         return statement | ({"Condition": unless_exempt} if unless_exempt else {})
 
-    return _document(
+    return policy_document(
         deny(
             "DenyCloudTrailChanges",
             [
@@ -244,7 +244,7 @@ def bedrock_scp(approved_model_ids: Sequence[str]) -> PolicyDocument:
                 "(letters, digits and . _ : - only, no wildcards)"
             )
     approved = [arn for model in approved_model_ids for arn in bedrock_model_arn_patterns(model)]
-    return _document(
+    return policy_document(
         {
             "Sid": "DenyModelsOutsideCatalog",
             "Effect": "Deny",
@@ -285,81 +285,21 @@ def sagemaker_scp(*, require_volume_key: bool = True) -> PolicyDocument:
     ]
     in_vpc = [*jobs, "sagemaker:CreateModel"]
     statements: list[dict[str, Any]] = [
-        _deny_when_missing("DenyWorkloadsWithoutVpcSubnets", in_vpc, "sagemaker:VpcSubnets"),
-        _deny_when_missing(
+        deny_when_missing("DenyWorkloadsWithoutVpcSubnets", in_vpc, "sagemaker:VpcSubnets"),
+        deny_when_missing(
             "DenyWorkloadsWithoutVpcSecurityGroups", in_vpc, "sagemaker:VpcSecurityGroupIds"
         ),
-        _deny_when_missing("DenyJobsWithoutOutputKey", jobs, "sagemaker:OutputKmsKeyArn"),
+        deny_when_missing("DenyJobsWithoutOutputKey", jobs, "sagemaker:OutputKmsKeyArn"),
     ]
     if require_volume_key:
         statements.append(
-            _deny_when_missing(
+            deny_when_missing(
                 "DenyJobsAndEndpointsWithoutVolumeKey",
                 [*jobs, "sagemaker:CreateEndpointConfig"],
                 "sagemaker:VolumeKmsKeyArn",
             )
         )
-    return _document(*statements)
-
-
-GATEWAY_CHANGES = ["bedrock-agentcore:CreateGateway", "bedrock-agentcore:UpdateGateway"]
-_DISCOVERY_URL = re.compile(r"^https://\S+/\.well-known/openid-configuration$")
-
-
-def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Deny agent gateways that authenticate nobody or hold their data under an AWS owned key,
-    gateways that accept tokens of an identity provider not in ``identity_providers`` (their
-    OpenID discovery URLs; none listed: every gateway authenticates with IAM), and agent
-    memory without a customer-managed key.
-
-    The gateway keys are those AgentCore's developer guide documents for CreateGateway and
-    UpdateGateway (security-gateway-condition-keys); ``bedrock-agentcore:KmsKeyArn`` on
-    CreateMemory is in the Service Authorization Reference.
-    """
-    for url in identity_providers:
-        if not _DISCOVERY_URL.match(url):
-            raise ValueError(
-                f"agent_scp_statements: '{url}' is not an OpenID discovery URL "
-                "(https://.../.well-known/openid-configuration)"
-            )
-    providers: dict[str, Any] = {"Null": {"bedrock-agentcore:DiscoveryUrl": "false"}}
-    if identity_providers:
-        providers["StringNotEquals"] = {"bedrock-agentcore:DiscoveryUrl": list(identity_providers)}
-    return [
-        {
-            "Sid": "DenyGatewaysWithoutAuthentication",
-            "Effect": "Deny",
-            "Action": GATEWAY_CHANGES,
-            "Resource": "*",
-            "Condition": {"StringEquals": {"bedrock-agentcore:GatewayAuthorizerType": "NONE"}},
-        },
-        _deny_when_missing(
-            "DenyGatewaysWithoutCustomerKey", GATEWAY_CHANGES, "bedrock-agentcore:KmsKeyArn"
-        ),
-        {
-            "Sid": "DenyGatewayIdentityProvidersNotApproved",
-            "Effect": "Deny",
-            "Action": GATEWAY_CHANGES,
-            "Resource": "*",
-            "Condition": providers,
-        },
-        _deny_when_missing(
-            "DenyAgentMemoryWithoutCustomerKey",
-            ["bedrock-agentcore:CreateMemory"],
-            "bedrock-agentcore:KmsKeyArn",
-        ),
-    ]
-
-
-def workload_scp(
-    *, require_volume_key: bool = True, agent_identity_providers: Sequence[str] = ()
-) -> PolicyDocument:
-    """The SCP of the accounts where workloads run: ``sagemaker_scp`` and
-    ``agent_scp_statements`` in one policy (an account carries at most five SCPs)."""
-    return _document(
-        *sagemaker_scp(require_volume_key=require_volume_key)["Statement"],
-        *agent_scp_statements(agent_identity_providers),
-    )
+    return policy_document(*statements)
 
 
 def data_perimeter_rcp(organization_id: str) -> PolicyDocument:
@@ -370,7 +310,7 @@ def data_perimeter_rcp(organization_id: str) -> PolicyDocument:
     """
     if not ORGANIZATION_ID.match(organization_id):
         raise ValueError(f"data_perimeter_rcp: '{organization_id}' is not an organization ID")
-    return _document(
+    return policy_document(
         {
             "Sid": "DenyAccessFromOutsideOrganization",
             "Effect": "Deny",
@@ -473,11 +413,11 @@ def guardrail_owner(guardrail_arn: str) -> str | None:
     return match.group(2) if match else None
 
 
-def _document(*statements: dict[str, Any]) -> PolicyDocument:
+def policy_document(*statements: dict[str, Any]) -> PolicyDocument:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def _deny_when_missing(sid: str, actions: list[str], key: str) -> dict[str, Any]:
+def deny_when_missing(sid: str, actions: list[str], key: str) -> dict[str, Any]:
     return {
         "Sid": sid,
         "Effect": "Deny",

@@ -17,10 +17,12 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from genai_constructs.agents.cedar import agent_tools_policy, assumed_role_pattern, tool_action
+from genai_constructs.agents.logs_delivery import AgentCoreLogs
 from genai_constructs.compliance import acknowledge, nag_reference
 from genai_constructs.grants import grant, grants_policy
 
@@ -92,6 +94,8 @@ class ToolGateway(Construct):
     :param encryption_key: encrypts the gateway, its policy engine and the API keys' secrets.
     :param enforce: default ``True``; the policy engine's decisions apply (``False``: logged
         only, every tool of the gateway open to every caller IAM lets in).
+    :param logs_key: default none; with ``log_retention``, what the gateway logs of each tool
+        call goes to a log group of its own under this key (``AgentCoreLogs``).
     """
 
     def __init__(
@@ -103,6 +107,8 @@ class ToolGateway(Construct):
         encryption_key: kms.IKey,
         enforce: bool = True,
         description: str = "The agents' tools",
+        logs_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(name) and not (
@@ -154,6 +160,16 @@ class ToolGateway(Construct):
         )
         self.gateway_arn = self.gateway.attr_gateway_arn
         self.gateway_url = self.gateway.attr_gateway_url
+        self.logs: AgentCoreLogs | None = None
+        if logs_key is not None and log_retention is not None:
+            self.logs = AgentCoreLogs(
+                self,
+                "Logs",
+                name=f"gateways/{name}",
+                resource_arn=self.gateway_arn,
+                encryption_key=logs_key,
+                retention=log_retention,
+            )
         own_arn = stack.format_arn(
             service="bedrock-agentcore", resource="gateway", resource_name=f"{name.lower()}-*"
         )

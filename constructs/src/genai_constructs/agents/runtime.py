@@ -21,6 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from genai_constructs.agents.logs_delivery import AgentCoreLogs
 from genai_constructs.compliance import acknowledge
 from genai_constructs.grants import grant
 from genai_constructs.naming import ImageRepository
@@ -131,6 +132,15 @@ class GovernedAgent(Construct):
             description=f"{description}: its memory",
             event_expiry_duration=memory_days,
             encryption_key_arn=encryption_key.key_arn,
+        )
+        # What AgentCore logs of the memory's operations, in a group of the LOB's.
+        self.memory_logs = AgentCoreLogs(
+            self,
+            "MemoryLogs",
+            name=f"memories/{name}",
+            resource_arn=self.memory.attr_memory_arn,
+            encryption_key=logs_key,
+            retention=log_retention,
         )
         self.security_group = ec2.SecurityGroup(
             self,
