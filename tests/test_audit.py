@@ -59,6 +59,7 @@ def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
         account = lob["environments"][ENVIRONMENT]["account"]
         agent["image"] = f"{account}.{agent['image'].split('.', 1)[1]}"
     only_lobs(raw, [lob])
+    del raw["platform"]["hub"]  # one LOB environment and the platform accounts only
     raw["platform"]["acknowledgment_reviews"] = [
         {"rule": "AwsSolutions-IAM5", "owner": "security@example.com", "expires": "2027-06-30"},
         {"rule": "NIST.800.53.R5-", "owner": "grc@example.com", "expires": "2025-01-31"},
@@ -1068,8 +1069,14 @@ def test_a_fine_tuned_model_answers_to_the_use_cases_that_reach_it_through_an_en
     ]
     served = systems[("claims-prod", "GPU endpoint", "claims-summarizer")]
     assert served["uses"] == ["fine-tuned model: claims-summarizer"]
-    use_cases = {name for _, kind, name in systems if kind == "use case"}
-    assert use_cases == {"claims-assistant", "campaign-copy", "literature-review"}
+    use_cases = {(p, name) for p, kind, name in systems if kind == "use case"}
+    # The hub's use cases are its consuming LOBs'.
+    assert {name for p, name in use_cases if p != "platform-hub"} == {
+        "claims-assistant",
+        "campaign-copy",
+        "literature-review",
+    }
+    assert {name for p, name in use_cases if p == "platform-hub"} == {"claims", "research"}
     assert all(row["risk_tier"] for row in systems.values())
 
 

@@ -229,7 +229,10 @@ def test_decentralized_keeps_only_the_organization_policies_and_log_archive_cent
     foundation = decentralized.template("claims-nonprod-foundation")
     assert foundation.find_resources("AWS::Oam::Link") == {}
     assert example.template("claims-nonprod-foundation").find_resources("AWS::Oam::Link")
-    assert placed(decentralized) == placed(example)
+    # Everything where the federated model puts it, but the hub's (federated only).
+    assert placed(decentralized) == {
+        what: accounts - {HUB_ACCOUNT} for what, accounts in placed(example).items()
+    }
 
 
 def test_decentralized_lob_guardrail_is_the_organizations_made_stricter(
@@ -365,10 +368,15 @@ def test_switching_to_centralized_lists_the_stateful_resources_it_puts_at_risk(
     assert f"{CLAIMS_NONPROD}/claims-nonprod-ml" in by_type["AWS::SageMaker::ModelPackageGroup"]
     assert "444444444444/claims-interactive-ml" in by_type["AWS::SageMaker::Domain"]
     assert "555555555557/research-nonprod-data" in by_type["AWS::OpenSearchServerless::Collection"]
-    # The LOB's data lake stays: no zone bucket of a data stack is at risk.
+    # The LOB's data lake stays: no zone bucket of an LOB's data stack is at risk (the hub's
+    # go with the hub, which the centralized model has not).
     assert not any(
-        item.stack.endswith("-data") and item.resource_type == "AWS::S3::Bucket" for item in at_risk
+        item.stack.endswith("-data")
+        and not item.stack.startswith("platform-hub")
+        and item.resource_type == "AWS::S3::Bucket"
+        for item in at_risk
     )
+    assert any(item.stack == "platform-hub-data" for item in at_risk)
     lost = resources_at_risk(example.outdir, centralized.outdir)
     orphaned = [item for item in at_risk if item.orphaned]
     # The data lakes' and vector stores' resources are retained (orphaned in the LOB account);
@@ -602,6 +610,8 @@ def test_what_the_hub_promotes_and_serves_exists_and_respects_classification(
         "lobs[claims].environments.interactive.account: account 444444444444 is already used "
         "by platform.hub.account; allowed: one account per LOB environment, per platform role "
         "and per central GenAI account",
+        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1; allowed: the "
+        "ECR of the hub's account, in the home region (444444444444 in eu-west-1)",
         "platform.hub.consumers[1].knowledge_bases[0]: the hub has no knowledge base "
         "'unknown'; allowed: claims-policies, nobody-policies",
         "platform.hub.promoted_knowledge_bases[0].lob: LOB 'claims' holds confidential data "
@@ -786,6 +796,7 @@ def test_a_promoted_asset_keeps_its_name_model_and_prod_in_the_hub(tmp_path: Pat
     hub = data["platform"]["hub"]
     hub["prompts"][0]["name"] = "claims-summarize-claim"
     hub["data_classification"] = "restricted"
+    hub["agents"][0]["model"] = "amazon.nova-lite-v1:0"
     hub["consumers"] = [{"lob": "research", "model": "amazon.nova-lite-v1:0"}]
     data["lobs"][0]["genai"]["knowledge_bases"][0]["environments"] = ["interactive", "nonprod"]
     data["lobs"][0]["genai"]["use_cases"][0]["knowledge_bases"] = ["policies"]
@@ -886,11 +897,13 @@ def test_an_lob_account_reaches_its_tenancy_through_endpoints_of_its_own_vpc(
     centralized: Synthesized,
 ) -> None:
     plan = centralized.plan
+    # Claims' applications also invoke its agent in the tenancy (AgentCore's data plane).
     assert interface_endpoints(plan, plan.placement("claims-nonprod")) == (
         "BedrockRuntime",
         "BedrockAgentRuntime",
         "SageMakerRuntime",
         "Sts",
+        "BedrockAgentCore",
     )
     assert interface_endpoints(plan, plan.placement("research-interactive")) == (
         "BedrockRuntime",
@@ -907,7 +920,13 @@ def test_an_lob_account_reaches_its_tenancy_through_endpoints_of_its_own_vpc(
     )
     assert services == [
         f"com.amazonaws.{tenancy.region}.{service}"
-        for service in ("bedrock-agent-runtime", "bedrock-runtime", "sagemaker.runtime", "sts")
+        for service in (
+            "bedrock-agent-runtime",
+            "bedrock-agentcore",
+            "bedrock-runtime",
+            "sagemaker.runtime",
+            "sts",
+        )
     ]
 
 

@@ -294,9 +294,7 @@ def test_bedrock_policy_only_when_guardrail_is_enforced(org: Organization) -> No
 def test_the_workload_scp_requires_vpc_and_keys(org: Organization) -> None:
     def conditions(stack_name: str) -> dict[str, dict[str, Any]]:
         [policy] = [
-            p
-            for p in org.policies(stack_name).values()
-            if p["Name"].endswith("workload-isolation")
+            p for p in org.policies(stack_name).values() if p["Name"].endswith("workload-isolation")
         ]
         return {
             s["Sid"]: s["Condition"]["Null"]

@@ -198,8 +198,8 @@ def test_program_takes_assembly_and_role_names_from_config(
     # One role for both deploying and publishing: one provider per account and region.
     providers = engine.of_type(PROVIDER)
     environments = {(stack.account, stack.region) for stack in assembly.values()}
-    # The governance account holds a metrics sink in each LOB region.
-    assert len(environments) == 13
+    # The governance account holds a metrics sink in each LOB region; the hub is one more.
+    assert len(environments) == 14
     assert len({account for account, _ in environments}) == 12
     assert set(providers) == {f"aws-{account}-{region}" for account, region in environments}
     for account, region in environments:

@@ -42,7 +42,9 @@ def test_keys_rotate_and_trust_only_their_own_account(example: Synthesized) -> N
                 assert statement["Action"] == "kms:Decrypt"
                 assert statement["Condition"] == {
                     "ArnEquals": {
-                        "aws:PrincipalArn": ["arn:aws:iam::888888888888:role/example-corp-ingestion"]
+                        "aws:PrincipalArn": [
+                            "arn:aws:iam::888888888888:role/example-corp-ingestion"
+                        ]
                     },
                     "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
                 }

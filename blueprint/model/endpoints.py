@@ -29,6 +29,8 @@ WORKLOAD_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "gpu endpoints": ("SageMakerRuntime",),
     # Agents (AgentCore runtimes in the VPC) call their model, memory and tools' gateway.
     "agents": ("BedrockRuntime", "BedrockAgentCore", "BedrockAgentCoreGateway"),
+    # Applications invoke their agents (in the LOB's central tenancy: from the LOB account).
+    "agent invocations": ("BedrockAgentCore",),
     # Applications of an LOB account become their roles in the LOB's central tenancy.
     "tenancy access": ("Sts",),
 }
@@ -53,7 +55,7 @@ def workloads(plan: Plan, placement: Placement) -> list[str]:
         if plan.gpu_endpoints(tenancy):
             calls.append("gpu endpoints")
         if agents_inputs(plan, tenancy) is not None:
-            calls.append("agents")
+            calls.append("agent invocations")
         return calls
     # The invocation-logging configurator, which calls only Bedrock's API at deployment,
     # runs outside the VPC: no account needs the Bedrock endpoint for it.

@@ -40,11 +40,18 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
         lobs.append(lob)
     org["lobs"] = lobs
     hub = org.get("platform", {}).get("hub") or {}
+    first = {lob: names[0] for lob, names in clones.items()}
     for key in ("promoted_prompts", "promoted_knowledge_bases", "consumers"):
         hub[key] = [
-            {**entry, "lob": clones[entry["lob"]][0]}
+            {**entry, "lob": first[entry["lob"]]}
             for entry in hub.get(key, [])
-            if entry["lob"] in clones
+            if entry["lob"] in first
+        ]
+    for consumer in hub.get("consumers", []):
+        # A promoted knowledge base is <lob>-<name> in the hub.
+        consumer["knowledge_bases"] = [
+            next((f"{first[lob]}{kb[len(lob) :]}" for lob in first if kb.startswith(f"{lob}-")), kb)
+            for kb in consumer.get("knowledge_bases", [])
         ]
     identity = org.get("organization", {}).get("identity") or {}
     for assignment in identity.get("assignments", []):
