@@ -28,11 +28,14 @@ from stacks.assets import mark
 from stacks.persona_access import (
     JOB_POLICIES,
     JobContext,
+    agent_guard,
     kept_from_lob_data,
     persona_guard,
     tenancy_fence,
 )
 from stacks.security import SecurityStack
+
+AGENTCORE_SERVICE = "bedrock-agentcore.amazonaws.com"
 
 
 class FoundationStack(PinnedZonesStack):
@@ -128,6 +131,7 @@ class FoundationStack(PinnedZonesStack):
         """The personas' own jobs, and what no persona may do (see ``stacks.persona_access``)."""
         roles = {p.persona: self.identity.roles[p.persona.name] for p in inputs.personas}
         persona_guard(self, list(roles.values()))
+        agent_guard(self, list(roles.values()))
         kept_out = [roles[p.persona] for p in inputs.personas if p.kept_from_lob_data]
         if kept_out:
             kept_from_lob_data(self, kept_out, invocation_logs)
@@ -174,9 +178,7 @@ class FoundationStack(PinnedZonesStack):
             description=workload.description,
             assumed_by=iam.CompositePrincipal(
                 *(
-                    iam.ServicePrincipal(
-                        service, conditions={"StringEquals": {"aws:SourceAccount": self.account}}
-                    )
+                    iam.ServicePrincipal(service, conditions=self._service_trust(service))
                     for service in workload.services
                 )
             ),
@@ -194,6 +196,18 @@ class FoundationStack(PinnedZonesStack):
             Tags.of(role).add(key, value)
         mark(role, workload.asset.kind, workload.asset.name)
         return role
+
+    def _service_trust(self, service: str) -> dict[str, object]:
+        """A service of this account assumes the role; AgentCore, for a runtime only (not a
+        gateway, code interpreter or browser it were passed to)."""
+        conditions: dict[str, object] = {"StringEquals": {"aws:SourceAccount": self.account}}
+        if service == AGENTCORE_SERVICE:
+            conditions["ArnLike"] = {
+                "aws:SourceArn": self.format_arn(
+                    service="bedrock-agentcore", resource="runtime", resource_name="*"
+                )
+            }
+        return conditions
 
     def _remote_reads(self, role: iam.Role, reads: tuple[RemotePrefix, ...], name: str) -> None:
         """Let ``role`` read prefixes of other accounts' buckets (whose bucket and key policies

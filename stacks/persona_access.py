@@ -79,7 +79,53 @@ LOB_DATA_READS = (
     "bedrock-agentcore:GetMemoryRecord",
     "bedrock-agentcore:ListMemoryRecords",
     "bedrock-agentcore:RetrieveMemoryRecords",
+    "bedrock-agentcore:GetResourceApiKey",
+    "bedrock-agentcore:GetResourceOauth2Token",
+    "bedrock-agentcore:GetWorkloadAccessToken*",
     "secretsmanager:GetSecretValue",
+)
+# What an agent is and reaches: its runtime (image, role, network), its tools' gateway, targets,
+# rate limits and web ACL, the policy engine that allows each agent its tools, its memory,
+# the credentials and token vault the gateway holds, a sandbox that would run as a passed role;
+# and an API tool's secret but its value (set with PutSecretValue, by the LOB's ML engineers).
+# CloudFormation, with its own role, alone changes them.
+AGENT_CHANGES = (
+    "bedrock-agentcore:CreateAgentRuntime*",
+    "bedrock-agentcore:UpdateAgentRuntime*",
+    "bedrock-agentcore:DeleteAgentRuntime*",
+    "bedrock-agentcore:StopRuntimeSession",
+    "bedrock-agentcore:CreateGateway*",
+    "bedrock-agentcore:UpdateGateway*",
+    "bedrock-agentcore:DeleteGateway*",
+    "bedrock-agentcore:BatchPutGatewayRateLimits",
+    "bedrock-agentcore:GatewayAssociateWebACL",
+    "bedrock-agentcore:GatewayDisassociateWebACL",
+    "bedrock-agentcore:SynchronizeGatewayTargets",
+    "bedrock-agentcore:CreatePolicy*",
+    "bedrock-agentcore:UpdatePolicy*",
+    "bedrock-agentcore:DeletePolicy*",
+    "bedrock-agentcore:Manage*Policy",
+    "bedrock-agentcore:PutResourcePolicy",
+    "bedrock-agentcore:DeleteResourcePolicy",
+    "bedrock-agentcore:CreateMemory",
+    "bedrock-agentcore:UpdateMemory",
+    "bedrock-agentcore:DeleteMemory",
+    "bedrock-agentcore:*ApiKeyCredentialProvider",
+    "bedrock-agentcore:*Oauth2CredentialProvider",
+    "bedrock-agentcore:SetTokenVaultCMK",
+    "bedrock-agentcore:*WorkloadIdentity",
+    "bedrock-agentcore:CreateCodeInterpreter",
+    "bedrock-agentcore:CreateBrowser*",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:CancelRotateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:ReplicateSecretToRegions",
+    "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
 )
 # Changing what runs as a platform role: a function's code, configuration or permissions, a
 # pipeline's, state machine's or pipe's definition (or versions and aliases of one), an event
@@ -150,30 +196,6 @@ WORKLOAD_CHANGES = (
     "sagemaker:DeleteInferenceComponent",
     "sagemaker:UpdateInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
-    # An agent (its image, role, network), its tools' gateway and targets, the policy engine
-    # that allows each agent its tools, its memory, and the credentials the gateway holds.
-    "bedrock-agentcore:CreateAgentRuntime*",
-    "bedrock-agentcore:UpdateAgentRuntime*",
-    "bedrock-agentcore:DeleteAgentRuntime*",
-    "bedrock-agentcore:CreateGateway*",
-    "bedrock-agentcore:UpdateGateway*",
-    "bedrock-agentcore:DeleteGateway*",
-    "bedrock-agentcore:SynchronizeGatewayTargets",
-    "bedrock-agentcore:CreatePolicy*",
-    "bedrock-agentcore:UpdatePolicy*",
-    "bedrock-agentcore:DeletePolicy*",
-    "bedrock-agentcore:CreateMemory",
-    "bedrock-agentcore:UpdateMemory",
-    "bedrock-agentcore:DeleteMemory",
-    "bedrock-agentcore:*ApiKeyCredentialProvider",
-    "bedrock-agentcore:*WorkloadIdentity",
-    "bedrock-agentcore:PutResourcePolicy",
-    "bedrock-agentcore:DeleteResourcePolicy",
-    # An API tool's key is set with PutSecretValue (the LOB's ML engineers'); its secret's
-    # settings (key, policy) and existence are CloudFormation's.
-    "secretsmanager:UpdateSecret",
-    "secretsmanager:DeleteSecret",
-    "secretsmanager:PutResourcePolicy",
     "sagemaker:UpdateDomain",
     "sagemaker:UpdateEndpoint",
     "sagemaker:UpdateEndpointWeightsAndCapacities",
@@ -375,6 +397,28 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
                 resources=["*"],
                 conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [USER_TAG]}},
             ),
+        ],
+    )
+    _acknowledge_deny_only(policy)
+    return policy
+
+
+def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPolicy:
+    """Denies every persona changing an agent, its tools, their policy engine, its memory or
+    the credentials its gateway holds by hand (a policy of its own: the persona guard is near
+    IAM's size limit)."""
+    policy = iam.ManagedPolicy(
+        scope,
+        "AgentGuard",
+        description="No persona changes an agent, its tools or their credentials by hand",
+        roles=list(roles),
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyAgentChangesByHand",
+                effect=iam.Effect.DENY,
+                actions=list(AGENT_CHANGES),
+                resources=["*"],
+            )
         ],
     )
     _acknowledge_deny_only(policy)

@@ -180,14 +180,30 @@ def test_the_workload_scp_denies_open_gateways_and_memory_without_a_key(
     assert statements["DenyGatewaysWithoutAuthentication"]["Condition"] == {
         "StringEquals": {"bedrock-agentcore:GatewayAuthorizerType": "NONE"}
     }
-    assert statements["DenyGatewaysWithoutCustomerKey"]["Condition"] == {
-        "Null": {"bedrock-agentcore:KmsKeyArn": "true"}
+    # A missing engine or key is denied too: a negated operator holds where the key is absent.
+    assert statements["DenyGatewaysWithoutAPolicyEngineThatEnforces"]["Condition"] == {
+        "StringNotEquals": {"bedrock-agentcore:PolicyEngineMode": "ENFORCE"}
+    }
+    assert statements["DenyGatewaysAndMemoryWithoutAKeyOfTheirAccount"] == {
+        "Sid": "DenyGatewaysAndMemoryWithoutAKeyOfTheirAccount",
+        "Effect": "Deny",
+        "Action": [
+            "bedrock-agentcore:CreateGateway",
+            "bedrock-agentcore:UpdateGateway",
+            "bedrock-agentcore:CreateMemory",
+        ],
+        "Resource": "*",
+        "Condition": {
+            "StringNotLike": {
+                "bedrock-agentcore:KmsKeyArn": "arn:*:kms:*:${aws:PrincipalAccount}:key/*"
+            }
+        },
     }
     # No identity provider is approved: no gateway takes tokens.
     assert statements["DenyGatewayIdentityProvidersNotApproved"]["Condition"] == {
         "Null": {"bedrock-agentcore:DiscoveryUrl": "false"}
     }
-    assert statements["DenyAgentMemoryWithoutCustomerKey"]["Action"] == [
-        "bedrock-agentcore:CreateMemory"
-    ]
+    assert statements["DenyAgentRuntimesOutsideAVpc"]["Condition"] == {
+        "Null": {"bedrock-agentcore:subnets": "true"}
+    }
     assert "888888888888" in policy["Properties"]["TargetIds"]

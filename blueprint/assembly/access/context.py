@@ -108,6 +108,14 @@ def _s3_service(selection: Selection, argument: str, actor: Actor | None) -> tup
     return (text(f"s3.{selection.placement.region}.amazonaws.com"),)
 
 
+@value("secretsmanager-service")
+def _secrets_service(
+    selection: Selection, argument: str, actor: Actor | None
+) -> tuple[Symbol, ...]:
+    """Secrets Manager in the environment's region (as kms:ViaService names it)."""
+    return (text(f"secretsmanager.{selection.placement.region}.amazonaws.com"),)
+
+
 @value(AssetKind.KEY, "<name>")
 def _key(selection: Selection, name: str, actor: Actor | None) -> tuple[Symbol, ...]:
     """The ARN of the account's KMS key of that name (`data`, `logs`)."""

@@ -16,18 +16,23 @@ from genai_constructs.organization import (
 )
 
 GATEWAY_CHANGES = ["bedrock-agentcore:CreateGateway", "bedrock-agentcore:UpdateGateway"]
+# A KMS key of the account the request is made in.
+OWN_KEYS = "arn:*:kms:*:${aws:PrincipalAccount}:key/*"
 _DISCOVERY_URL = re.compile(r"^https://\S+/\.well-known/openid-configuration$")
 
 
 def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Deny agent gateways that authenticate nobody or hold their data under an AWS owned key,
-    gateways that accept tokens of an identity provider not in ``identity_providers`` (their
-    OpenID discovery URLs; none listed: every gateway authenticates with IAM), and agent
-    memory without a customer-managed key.
+    """Deny agent gateways that authenticate nobody, that leave their tools to no policy
+    engine in enforce mode, or that accept tokens of an identity provider not in
+    ``identity_providers`` (their OpenID discovery URLs; none listed: every gateway
+    authenticates with IAM); gateways and agent memory without a customer-managed key of
+    their own account; agent runtimes outside a VPC.
 
-    The gateway keys are those AgentCore's developer guide documents for CreateGateway and
-    UpdateGateway (security-gateway-condition-keys); ``bedrock-agentcore:KmsKeyArn`` on
-    CreateMemory is in the Service Authorization Reference.
+    A negated operator is true where the request lacks the key, so a missing engine or key is
+    denied too. The gateway keys are those AgentCore's developer guide documents for
+    CreateGateway and UpdateGateway (security-gateway-condition-keys); ``KmsKeyArn`` on
+    CreateMemory and ``subnets`` on the runtime actions are in the Service Authorization
+    Reference.
     """
     for url in identity_providers:
         if not _DISCOVERY_URL.match(url):
@@ -46,9 +51,20 @@ def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[st
             "Resource": "*",
             "Condition": {"StringEquals": {"bedrock-agentcore:GatewayAuthorizerType": "NONE"}},
         },
-        deny_when_missing(
-            "DenyGatewaysWithoutCustomerKey", GATEWAY_CHANGES, "bedrock-agentcore:KmsKeyArn"
-        ),
+        {
+            "Sid": "DenyGatewaysWithoutAPolicyEngineThatEnforces",
+            "Effect": "Deny",
+            "Action": GATEWAY_CHANGES,
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"bedrock-agentcore:PolicyEngineMode": "ENFORCE"}},
+        },
+        {
+            "Sid": "DenyGatewaysAndMemoryWithoutAKeyOfTheirAccount",
+            "Effect": "Deny",
+            "Action": [*GATEWAY_CHANGES, "bedrock-agentcore:CreateMemory"],
+            "Resource": "*",
+            "Condition": {"StringNotLike": {"bedrock-agentcore:KmsKeyArn": OWN_KEYS}},
+        },
         {
             "Sid": "DenyGatewayIdentityProvidersNotApproved",
             "Effect": "Deny",
@@ -57,9 +73,9 @@ def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[st
             "Condition": providers,
         },
         deny_when_missing(
-            "DenyAgentMemoryWithoutCustomerKey",
-            ["bedrock-agentcore:CreateMemory"],
-            "bedrock-agentcore:KmsKeyArn",
+            "DenyAgentRuntimesOutsideAVpc",
+            ["bedrock-agentcore:CreateAgentRuntime", "bedrock-agentcore:UpdateAgentRuntime"],
+            "bedrock-agentcore:subnets",
         ),
     ]
 

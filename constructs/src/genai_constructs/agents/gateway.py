@@ -195,6 +195,14 @@ class ToolGateway(Construct):
             grantee=self.role,
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resource_arns=[encryption_key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": [
+                        f"bedrock-agentcore.{stack.region}.amazonaws.com",
+                        f"secretsmanager.{stack.region}.amazonaws.com",
+                    ]
+                }
+            },
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
