@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -21,7 +22,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from blueprint.model import names
 from blueprint.model.assets import AssetKind
-from blueprint.model.inputs.agents import AgentInputs, AgentsInputs
+from blueprint.model.inputs.agents import AgentInputs, AgentRepositoryInputs, AgentsInputs
 from genai_constructs.agents import (
     ApiKey,
     GovernedAgent,
@@ -64,6 +65,7 @@ class BuiltAgents:
     gateway: ToolGateway
     agents: dict[str, GovernedAgent] = field(default_factory=dict)
     tool_keys: dict[str, secretsmanager.Secret] = field(default_factory=dict)
+    repositories: dict[str, ecr.Repository] = field(default_factory=dict)
 
     def published(self) -> dict[str, tuple[str, str]]:
         """The IDs an application needs, by parameter path."""
@@ -72,6 +74,11 @@ class BuiltAgents:
         }
         for name, agent in self.agents.items():
             values[f"agents/{name}/runtime-arn"] = (agent.agent_runtime_arn, f"Agent {name}")
+        for name, repository in self.repositories.items():
+            values[f"agents/{name}/image-repository"] = (
+                repository.repository_uri,
+                f"Where the {name} agent's image is pushed",
+            )
         for name, secret in self.tool_keys.items():
             values[f"agents/tools/{name}/api-key-secret"] = (
                 secret.secret_arn,
@@ -124,6 +131,8 @@ def build_agents(
             )
             built.tool_keys[tool.name] = secret
             mark(secret, AssetKind.AGENT_TOOL_KEY, tool.name)
+    for repository in inputs.repositories:
+        built.repositories[repository.agent] = _repository(stack, repository)
     own_profiles = _agent_profiles(stack, inputs, context)
     for agent in inputs.agents:
         profile = (
@@ -135,6 +144,45 @@ def build_agents(
     mark(gateway.gateway, AssetKind.AGENT_GATEWAY, "tools")
     mark(gateway.role, AssetKind.AGENT_GATEWAY_ROLE, "tools")
     return built
+
+
+def _repository(stack: Stack, inputs: AgentRepositoryInputs) -> ecr.Repository:
+    """An agent's image repository: tags immutable, scanned on push, its untagged layers
+    expired; the agent roles of the LOB's other environments pull from it."""
+    repository = ecr.Repository(
+        stack,
+        f"Agent{pascal(inputs.agent)}Images",
+        repository_name=inputs.name,
+        image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+        image_scan_on_push=True,
+        # AES-256: the environments of other accounts pull it (a KMS key would need their
+        # roles in its policy); an image is the LOB's code, not its data.
+        encryption=ecr.RepositoryEncryption.AES_256,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[
+            ecr.LifecycleRule(tag_status=ecr.TagStatus.UNTAGGED, max_image_age=Duration.days(14))
+        ],
+    )
+    if inputs.pullers:
+        repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PullFromTheLobsOtherEnvironments",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                principals=[
+                    iam.AccountPrincipal(account)
+                    for account in sorted({arn.split(":")[4] for arn in inputs.pullers})
+                ],
+                conditions={"ArnEquals": {"aws:PrincipalArn": list(inputs.pullers)}},
+            )
+        )
+    acknowledge(
+        repository,
+        ["CKV_AWS_136"],
+        "The LOB's other environments pull the agent's image across accounts; the image is "
+        "the LOB's code, not its data, and AES-256 keeps it encrypted at rest.",
+    )
+    mark(repository, AssetKind.AGENT_REPOSITORY, inputs.agent)
+    return repository
 
 
 def _agent_profiles(stack: Stack, inputs: AgentsInputs, context: AgentsContext) -> dict[str, str]:

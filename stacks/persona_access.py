@@ -18,7 +18,11 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from blueprint.model.inputs.foundation import FoundationInputs, PersonaInputs
-from blueprint.model.names import RECIPE_REPOSITORY_SUFFIX, agent_tool_key_name
+from blueprint.model.names import (
+    AGENT_REPOSITORY_SUFFIX,
+    RECIPE_REPOSITORY_SUFFIX,
+    agent_tool_key_name,
+)
 from blueprint.model.personas import Job
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, nag_reference
@@ -266,6 +270,14 @@ SETTINGS_CHANGES = (
 # Who may read a vector collection is its data access policy: CloudFormation writes it (and
 # the collections, their network and encryption policies).
 VECTOR_POLICY_CHANGES = ("aoss:Create*", "aoss:Delete*", "aoss:Update*")
+# Pushing an image (an agent's: the LOB's ML engineers' job).
+AGENT_IMAGE_PUSHES = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:CompleteLayerUpload",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
 IMAGE_CHANGES = (
     "ecr:BatchDeleteImage",
     "ecr:BatchImportUpstreamImage",
@@ -418,7 +430,17 @@ def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPoli
                 effect=iam.Effect.DENY,
                 actions=list(AGENT_CHANGES),
                 resources=["*"],
-            )
+            ),
+            # Who pulls an agent's image, and that its tags never move, is CloudFormation's.
+            iam.PolicyStatement(
+                sid="DenyAgentRepositoryChangesByHand",
+                effect=iam.Effect.DENY,
+                actions=[a for a in IMAGE_CHANGES if a not in AGENT_IMAGE_PUSHES],
+                resources=[
+                    f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/"
+                    f"*{AGENT_REPOSITORY_SUFFIX}/*"
+                ],
+            ),
         ],
     )
     _acknowledge_deny_only(policy)
@@ -476,6 +498,15 @@ def kept_from_lob_data(
             effect=iam.Effect.DENY,
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=["*"],
+        ),
+        # An agent's image is the LOB's code, pushed by its ML engineers.
+        iam.PolicyStatement(
+            sid="DenyAgentImagePushes",
+            effect=iam.Effect.DENY,
+            actions=list(AGENT_IMAGE_PUSHES),
+            resources=[
+                f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/*{AGENT_REPOSITORY_SUFFIX}/*"
+            ],
         ),
         iam.PolicyStatement(
             sid="DenyDataQualityResults",
@@ -746,8 +777,12 @@ def tenancy_fence(
 
 
 def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPolicy:
-    """Put (never read) the keys of the environment's API tools."""
+    """Push the images of the LOB's agents (to the repositories of its nonprod account) and
+    put (never read) the keys of the environment's API tools."""
     stack = Stack.of(scope)
+    repositories = stack.format_arn(
+        service="ecr", resource="repository", resource_name=f"*{AGENT_REPOSITORY_SUFFIX}/*"
+    )
     secrets = stack.format_arn(
         service="secretsmanager",
         resource="secret",
@@ -758,9 +793,16 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
     policy = iam.ManagedPolicy(
         scope,
         "ToolKeys",
-        description="Put the keys of the agents' API tools (the gateway alone reads them)",
+        description="Push the agents' images; put the keys of their API tools (the gateway "
+        "alone reads them)",
         roles=[role],
         statements=[
+            iam.PolicyStatement(
+                sid="PushAgentImages", actions=list(AGENT_IMAGE_PUSHES), resources=[repositories]
+            ),
+            iam.PolicyStatement(
+                sid="SignInToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
             iam.PolicyStatement(
                 sid="PutApiToolKeys", actions=["secretsmanager:PutSecretValue"], resources=[secrets]
             ),
@@ -778,9 +820,14 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
     )
     acknowledge(
         policy,
-        [f"AwsSolutions-IAM5[Resource::{nag_reference(scope, arn)}]" for arn in (secrets, keys)],
+        [
+            f"AwsSolutions-IAM5[Resource::{nag_reference(scope, arn)}]"
+            for arn in (secrets, keys, repositories, "*")
+        ],
         "Each API tool's secret (Secrets Manager adds a random suffix to its fixed name) and "
-        "the key Secrets Manager encrypts it with, through Secrets Manager only.",
+        "the key Secrets Manager encrypts it with, through Secrets Manager only; the agents' "
+        "image repositories of this account (one per agent) and ECR's sign-in, which takes no "
+        "resource.",
     )
     return policy
 

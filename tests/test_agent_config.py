@@ -86,9 +86,30 @@ CASES: list[tuple[str, Callable[[Json], None], list[str]]] = [
         "image-of-another-account",
         _agent("image", CLAIMS_IMAGE.replace("555555555555", "555555555556")),
         [
-            "lobs[claims].genai.agents[0].image: the image is in 555555555556/eu-west-1; "
-            "allowed: the ECR of one of this LOB's accounts (444444444444, 555555555555, "
-            "666666666666 in eu-west-1)"
+            "lobs[claims].genai.agents[0].image: the image is in "
+            "555555555556/eu-west-1/claims-agents/claims-triage; allowed: the agents' "
+            "repository of the LOB's nonprod account, 555555555555.dkr.ecr.eu-west-1."
+            "amazonaws.com/claims-agents/claims-triage@sha256:..., where every environment's "
+            "agent pulls it"
+        ],
+    ),
+    (
+        "image-of-another-repository",
+        _agent("image", CLAIMS_IMAGE.replace("claims-agents/claims-triage", "my-agent")),
+        [
+            "lobs[claims].genai.agents[0].image: the image is in 555555555555/eu-west-1/"
+            "my-agent; allowed: the agents' repository of the LOB's nonprod account, "
+            "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-agents/claims-triage@sha256:"
+            "..., where every environment's agent pulls it"
+        ],
+    ),
+    (
+        "image-by-tag",
+        _agent("image", CLAIMS_IMAGE.split("@")[0] + ":1.0"),
+        [
+            "lobs[claims].genai.agents[0].image: the image is named by tag; allowed: by "
+            "digest, 555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-agents/claims-triage"
+            "@sha256:... (a tag's image changes without a deployment)"
         ],
     ),
     (
@@ -185,8 +206,10 @@ CASES: list[tuple[str, Callable[[Json], None], list[str]]] = [
         "hub-agent-image-of-an-lob",
         _hub_agent("image", CLAIMS_IMAGE),
         [
-            "platform.hub.agents[0].image: the image is in 555555555555/eu-west-1; allowed: the "
-            "ECR of the hub's account, in the home region (888888888888 in eu-west-1)"
+            "platform.hub.agents[0].image: the image is in 555555555555/eu-west-1/"
+            "claims-agents/claims-triage; allowed: the hub's agents' repository, in the home "
+            "region, 888888888888.dkr.ecr.eu-west-1.amazonaws.com/hub-agents/translator@"
+            "sha256:..., where every environment's agent pulls it"
         ],
     ),
     (

@@ -207,3 +207,28 @@ def test_the_workload_scp_denies_open_gateways_and_memory_without_a_key(
         "Null": {"bedrock-agentcore:subnets": "true"}
     }
     assert "888888888888" in policy["Properties"]["TargetIds"]
+
+
+def test_the_agents_image_is_kept_in_nonprod_and_pulled_by_its_other_environments(
+    example: Synthesized,
+) -> None:
+    [repository] = _resources(example, "claims-nonprod-genai", "AWS::ECR::Repository").values()
+    properties = repository["Properties"]
+    assert properties["RepositoryName"] == "claims-agents/claims-triage"
+    assert properties["ImageTagMutability"] == "IMMUTABLE"
+    assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    [statement] = properties["RepositoryPolicyText"]["Statement"]
+    assert statement["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert statement["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": [
+                "arn:aws:iam::444444444444:role/example-corp-agent-claims-triage",
+                "arn:aws:iam::666666666666:role/example-corp-agent-claims-triage",
+            ]
+        }
+    }
+    for stack in ("claims-interactive-genai", "claims-prod-genai"):
+        assert _resources(example, stack, "AWS::ECR::Repository") == {}
+    [hub] = _resources(example, "platform-hub-genai", "AWS::ECR::Repository").values()
+    assert hub["Properties"]["RepositoryName"] == "hub-agents/translator"
+    assert "RepositoryPolicyText" not in hub["Properties"]

@@ -143,8 +143,10 @@ def test_home_region_must_be_allowed(tmp_path: Path) -> None:
     assert problems(data, tmp_path) == [
         "organization.home_region: region 'eu-south-2' is not in organization.allowed_regions; "
         "allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1",
-        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1; allowed: the ECR "
-        "of the hub's account, in the home region (888888888888 in eu-south-2)",
+        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1/hub-agents/"
+        "translator; allowed: the hub's agents' repository, in the home region, 888888888888."
+        "dkr.ecr.eu-south-2.amazonaws.com/hub-agents/translator@sha256:..., where every "
+        "environment's agent pulls it",
     ]
 
 

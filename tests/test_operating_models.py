@@ -610,8 +610,10 @@ def test_what_the_hub_promotes_and_serves_exists_and_respects_classification(
         "lobs[claims].environments.interactive.account: account 444444444444 is already used "
         "by platform.hub.account; allowed: one account per LOB environment, per platform role "
         "and per central GenAI account",
-        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1; allowed: the "
-        "ECR of the hub's account, in the home region (444444444444 in eu-west-1)",
+        "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1/hub-agents/"
+        "translator; allowed: the hub's agents' repository, in the home region, 444444444444."
+        "dkr.ecr.eu-west-1.amazonaws.com/hub-agents/translator@sha256:..., where every "
+        "environment's agent pulls it",
         "platform.hub.consumers[1].knowledge_bases[0]: the hub has no knowledge base "
         "'unknown'; allowed: claims-policies, nobody-policies",
         "platform.hub.promoted_knowledge_bases[0].lob: LOB 'claims' holds confidential data "

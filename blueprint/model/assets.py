@@ -17,6 +17,7 @@ class AssetKind(StrEnum):
     AGENT_GATEWAY = "agent-gateway"
     AGENT_GATEWAY_ROLE = "agent-gateway-role"
     AGENT_MEMORY = "agent-memory"
+    AGENT_REPOSITORY = "agent-repository"
     AGENT_ROLE = "agent-role"
     AGENT_TOOL_FUNCTION = "agent-tool-function"
     AGENT_TOOL_KEY = "agent-tool-key"
@@ -87,6 +88,8 @@ DESCRIPTIONS: dict[AssetKind, str] = {
     AssetKind.AGENT_GATEWAY: "The gateway of the environment's agent tools (`agent-gateway/tools`)",
     AssetKind.AGENT_GATEWAY_ROLE: "The role the tools gateway calls its tools as",
     AssetKind.AGENT_MEMORY: "An agent's memory (`agent-memory/<agent>`)",
+    AssetKind.AGENT_REPOSITORY: "An agent's image repository, in its LOB's nonprod account "
+    "or the hub (`agent-repository/<agent>`)",
     AssetKind.AGENT_ROLE: "The role an agent runs as (`agent-role/<agent>`)",
     AssetKind.AGENT_TOOL_FUNCTION: "A knowledge base search tool's function "
     "(`agent-tool-function/<tool>`)",

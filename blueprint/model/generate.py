@@ -63,9 +63,13 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
 
 def _move_agent_images(lob: dict[str, Any]) -> None:
     environment = next(iter(lob["environments"].values()))
-    account = lob["environments"].get("nonprod", environment)["account"]
+    home = lob["environments"].get("nonprod", environment)
     for agent in lob.get("genai", {}).get("agents", []):
-        agent["image"] = re.sub(r"^\d{12}", account, agent["image"])
+        repository = (
+            f"{home['account']}.dkr.ecr.{home['region']}.amazonaws.com/"
+            f"{names.agent_repository_name(lob['name'], agent['name'])}"
+        )
+        agent["image"] = _REPOSITORY.sub(repository, agent["image"])
 
 
 def _move_recipe_images(lob: dict[str, Any]) -> None:

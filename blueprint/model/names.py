@@ -102,6 +102,15 @@ def agent_role_name(prefix: str, agent: str) -> str:
     return f"{prefix}-agent-{agent}"
 
 
+AGENT_REPOSITORY_SUFFIX = "-agents"
+
+
+def agent_repository_name(lob: str, agent: str) -> str:
+    """The ECR repository of an agent's image (in the account of the LOB's nonprod GenAI layer,
+    or the hub's; every environment of the LOB pulls it from there)."""
+    return f"{lob}{AGENT_REPOSITORY_SUFFIX}/{agent}"
+
+
 def agent_tool_key_name(prefix: str, tool: str) -> str:
     """The secret of an API tool's key (fixed: the ML engineers' policy names it)."""
     return f"{prefix}/agent-tools/{tool}/api-key"

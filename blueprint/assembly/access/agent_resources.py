@@ -48,3 +48,17 @@ def _memories(selection: Selection, name: str, actor: Actor | None) -> list[Targ
         for agent in _own_agents(selection, actor)
         for t in selection.marked(AssetKind.AGENT_MEMORY, agent)
     ]
+
+
+@resource(AssetKind.AGENT_REPOSITORY, *MARKED, OWN)
+def _repositories(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
+    """An agent's image repository, in its LOB's nonprod account or the hub
+    (`agent-repository/<agent>`): each, or the one named; `own` the asking agent role's (an
+    agent of another environment of the LOB pulls its image from here)."""
+    if name != OWN:
+        return selection.marked(AssetKind.AGENT_REPOSITORY, name)
+    return [
+        t
+        for agent in _own_agents(selection, actor)
+        for t in selection.marked(AssetKind.AGENT_REPOSITORY, agent)
+    ]

@@ -67,7 +67,7 @@ class Entry(BaseModel):
     # endpoints, a fine-tuning pipeline, bias probes (a pipeline of the LOB evaluates some),
     # an ETL (datasets, in the LOB's own account), a use case whose flagged answers a person
     # reviews, ML engineers to review an answer API's ratings, a use case with a token budget,
-    # agents (with an API tool), a hub agent its LOB invokes.
+    # agents (with an API tool, with their image repositories), a hub agent its LOB invokes.
     needs: list[
         Literal[
             "studio-users",
@@ -85,6 +85,7 @@ class Entry(BaseModel):
             "reviewers",
             "agents",
             "api-tools",
+            "agent-images",
             "hub-agents",
         ]
     ] = []
@@ -248,9 +249,13 @@ def has(plan: Plan, placement: Placement, need: str) -> bool:
         return ML_ENGINEER in placement.personas and any(
             use_case_resources(plan, placement, use)["answer-apis"] for use in lob.genai.use_cases
         )
-    if need in ("agents", "api-tools"):
+    if need in ("agents", "api-tools", "agent-images"):
         agents = agents_inputs(plan, placement)
-        return agents is not None and (need == "agents" or any(t.openapi for t in agents.tools))
+        if agents is None:
+            return False
+        if need == "api-tools":
+            return any(t.openapi for t in agents.tools)
+        return need == "agents" or bool(agents.repositories)
     if need == "hub-agents":
         hub = plan.config.platform.hub
         return hub is not None and any(c.lob == lob.name and c.agents for c in hub.consumers)

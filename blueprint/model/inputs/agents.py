@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blueprint.model import names
+from blueprint.model.fields import EnvironmentName
 from blueprint.model.identity import Layer, PlacementKind
 from blueprint.model.plan import Placement, Plan
 from blueprint.model.sections.agents import (
@@ -55,13 +56,25 @@ class AgentInputs:
 
 
 @dataclass(frozen=True)
+class AgentRepositoryInputs:
+    """An agent's image repository, in the placement where the LOB's agent images are kept,
+    and the agent roles of the LOB's other placements that pull from it."""
+
+    name: str
+    agent: str
+    pullers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AgentsInputs:
-    """The agents of a placement and the gateway their tools sit behind."""
+    """The agents of a placement, the gateway their tools sit behind, and (in the LOB's
+    nonprod placement, or the hub) their image repositories."""
 
     gateway_name: str
     policy_engine_name: str
     tools: tuple[ToolInputs, ...]
     agents: tuple[AgentInputs, ...]
+    repositories: tuple[AgentRepositoryInputs, ...] = ()
 
 
 def agents_inputs(plan: Plan, placement: Placement) -> AgentsInputs | None:
@@ -116,6 +129,50 @@ def agents_inputs(plan: Plan, placement: Placement) -> AgentsInputs | None:
         policy_engine_name=short_name(f"{label}-tools", ENGINE_NAME_LENGTH).replace("-", "_"),
         tools=tools,
         agents=tuple(agents),
+        repositories=_repositories(plan, placement, [a.name for a in configured]),
+    )
+
+
+def image_home(plan: Plan, placement: Placement) -> Placement | None:
+    """Where the agent images of ``placement``'s LOB are kept: the hub's own, or the LOB's
+    nonprod GenAI placement (its first one without nonprod)."""
+    if placement.kind is PlacementKind.HUB or placement.lob is None:
+        return placement
+    lob = placement.lob
+    homes = [
+        p
+        for environment in (EnvironmentName.NONPROD, *EnvironmentName)
+        for p in [plan.workspace(lob, environment)]
+        if p is not None
+    ]
+    return homes[0] if homes else None
+
+
+def _repositories(
+    plan: Plan, placement: Placement, agents: list[str]
+) -> tuple[AgentRepositoryInputs, ...]:
+    if image_home(plan, placement) != placement or placement.lob is None:
+        return ()
+    lob = placement.lob
+    others = (
+        []
+        if placement.kind is PlacementKind.HUB
+        else [
+            p
+            for environment in EnvironmentName
+            for p in [plan.workspace(lob, environment)]
+            if p is not None and p != placement
+        ]
+    )
+    return tuple(
+        AgentRepositoryInputs(
+            name=names.agent_repository_name(lob.name, agent),
+            agent=agent,
+            pullers=tuple(
+                names.role_arn(p.account, names.agent_role_name(p.prefix, agent)) for p in others
+            ),
+        )
+        for agent in agents
     )
 
 

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from blueprint.model.errors import ConfigProblem
+from blueprint.model.names import agent_repository_name
 from blueprint.model.operating_rules import operating_model
+from blueprint.model.placing import HUB_LOB
 from blueprint.model.raw import bedrock_catalog, mapping, sequence
+from blueprint.model.rules.ml import SLUG_TEXT
 from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
 from genai_constructs.naming import ImageRepository
@@ -23,10 +26,10 @@ def agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
     for index, lob in enumerate(map(mapping, sequence(data.get("lobs")))):
         genai = mapping(lob.get("genai"))
         environments = mapping(lob.get("environments"))
-        accounts = {mapping(env).get("account") for env in environments.values()}
-        if centralized:
-            accounts |= {central.get(name) for name in environments}
-        regions = {mapping(env).get("region") for env in environments.values()}
+        # The images' home: the nonprod environment's GenAI account, else the first one's.
+        home_name = "nonprod" if "nonprod" in environments else next(iter(environments), "")
+        home = mapping(environments.get(home_name))
+        home_account = central.get(home_name) if centralized else home.get("account")
         where = f"lobs[{index}].genai"
         yield from _tool_problems(where, genai.get("tools"), _names(genai.get("knowledge_bases")))
         use_cases = _names(genai.get("use_cases"))
@@ -43,9 +46,9 @@ def agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
                 path,
                 agent,
                 _names(genai.get("tools")),
-                accounts={a for a in accounts if isinstance(a, str)},
-                regions={r for r in regions if isinstance(r, str)},
-                owner="one of this LOB's accounts",
+                lob=lob.get("name"),
+                where=(home_account, home.get("region")),
+                owner=f"the agents' repository of the LOB's {home_name} account",
             )
         yield from _duplicates(f"{where}.agents", genai.get("agents"))
 
@@ -88,9 +91,9 @@ def hub_agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
             path,
             agent,
             _names(hub.get("tools")),
-            accounts={hub["account"]} if isinstance(hub.get("account"), str) else set(),
-            regions={home} if isinstance(home, str) else set(),
-            owner="the hub's account, in the home region",
+            lob=HUB_LOB,
+            where=(hub.get("account"), home),
+            owner="the hub's agents' repository, in the home region",
         )
     yield from _duplicates("platform.hub.agents", hub.get("agents"))
     for c_index, consumer in enumerate(map(mapping, sequence(hub.get("consumers")))):
@@ -127,8 +130,8 @@ def _agent_common_problems(
     agent: dict[str, Any],
     tools: list[str],
     *,
-    accounts: set[str],
-    regions: set[str],
+    lob: Any,
+    where: tuple[Any, Any],
     owner: str,
 ) -> Iterator[ConfigProblem]:
     for t_index, tool in enumerate(sequence(agent.get("tools"))):
@@ -137,15 +140,31 @@ def _agent_common_problems(
                 f"{path}.tools[{t_index}]",
                 f"'{tool}' is not a tool here; allowed: {', '.join(tools) or 'none defined'}",
             )
-    image = agent.get("image")
-    if isinstance(image, str) and ".dkr.ecr." in image:
-        found = ImageRepository.of(image)
-        if found.account not in accounts or found.region not in regions:
-            yield ConfigProblem(
-                f"{path}.image",
-                f"the image is in {found.account}/{found.region}; allowed: the ECR of {owner} "
-                f"({', '.join(sorted(accounts))} in {', '.join(sorted(regions))})",
-            )
+    image, name = agent.get("image"), agent.get("name")
+    if not isinstance(image, str) or ".dkr.ecr." not in image or not all(where):
+        return
+    repository = (
+        agent_repository_name(lob, name)
+        if isinstance(lob, str) and isinstance(name, str) and SLUG_TEXT.fullmatch(lob)
+        else None
+    )
+    found = ImageRepository.of(image)
+    expected = (
+        f"{where[0]}.dkr.ecr.{where[1]}.amazonaws.com/"
+        f"{repository or '<lob>-agents/<agent>'}@sha256:..."
+    )
+    if (found.account, found.region) != where or repository not in (None, found.name):
+        yield ConfigProblem(
+            f"{path}.image",
+            f"the image is in {found.account}/{found.region}/{found.name}; allowed: {owner}, "
+            f"{expected}, where every environment's agent pulls it",
+        )
+    elif "@sha256:" not in image:
+        yield ConfigProblem(
+            f"{path}.image",
+            f"the image is named by tag; allowed: by digest, {expected} (a tag's image "
+            "changes without a deployment)",
+        )
 
 
 def _duplicates(where: str, entries: Any) -> Iterator[ConfigProblem]:
