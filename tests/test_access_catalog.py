@@ -101,7 +101,7 @@ def test_an_unknown_kind_is_refused_naming_every_known_kind() -> None:
         PRINCIPALS.lookup("nobody")
     assert str(refused.value).endswith(f"known kinds: {', '.join(sorted(PRINCIPALS.kinds))}")
     assert "persona, pipeline, rag-evaluation" in str(refused.value)
-    with pytest.raises(ValueError, match="known kinds: access-logs, answer-api, answer-api-role, "):
+    with pytest.raises(ValueError, match="known kinds: access-logs, agent, agent-gateway, "):
         RESOURCES.lookup("nothing/*")
     with pytest.raises(ValueError, match="registered twice"):
         PRINCIPALS.add("persona", ("<name>",), PRINCIPALS.kinds["persona"].resolve)

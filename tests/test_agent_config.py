@@ -13,7 +13,9 @@ import pytest
 from tests.test_config import example_data, problems
 
 Json = dict[str, Any]
-CLAIMS_IMAGE = "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-triage-agent@sha256:" + "0" * 64
+CLAIMS_IMAGE = (
+    "555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-agents/claims-triage@sha256:" + "0" * 64
+)
 
 
 def claims_genai(data: Json) -> Json:
@@ -208,31 +210,32 @@ CASES: list[tuple[str, Callable[[Json], None], list[str]]] = [
         [
             "platform.hub.agents[0].image: the image is in 555555555555/eu-west-1/"
             "claims-agents/claims-triage; allowed: the hub's agents' repository, in the home "
-            "region, 888888888888.dkr.ecr.eu-west-1.amazonaws.com/hub-agents/translator@"
+            "region, 888888888888.dkr.ecr.eu-west-1.amazonaws.com/hub-agents/policy-guide@"
             "sha256:..., where every environment's agent pulls it"
         ],
     ),
     (
         "hub-agent-unknown-tool",
         _hub_agent("tools", ["dictionary"]),
-        ["platform.hub.agents[0].tools[0]: 'dictionary' is not a tool here; allowed: glossary"],
+        [
+            "platform.hub.agents[0].tools[0]: 'dictionary' is not a tool here; allowed: "
+            "search-shared-policies"
+        ],
     ),
     (
         "consumer-names-an-unknown-hub-agent",
         _set(lambda d: hub(d)["consumers"][0], "agents", ["interpreter"]),
         [
             "platform.hub.consumers[0].agents[0]: 'interpreter' is not in platform.hub.agents; "
-            "allowed: translator"
+            "allowed: policy-guide"
         ],
     ),
     (
         "hub-tool-searches-an-unknown-knowledge-base",
         _set(lambda d: hub(d)["tools"][0], "knowledge_base", "terms"),
         [
-            "platform.hub.tools[0]: a tool is either a knowledge base search or an API; "
-            "allowed: exactly one of knowledge_base and openapi",
             "platform.hub.tools[0].knowledge_base: 'terms' is not a knowledge base here; "
-            "allowed: none defined",
+            "allowed: claims-policies"
         ],
     ),
     (
@@ -258,14 +261,15 @@ def test_agent_settings_are_refused_with_their_path(
     assert problems(data, tmp_path) == expected
 
 
-def test_a_hub_tool_searches_a_hub_knowledge_base(tmp_path: Path) -> None:
+def test_the_hub_has_no_api_tools(tmp_path: Path) -> None:
     data = example_data()
     tool = hub(data)["tools"][0]
-    del tool["openapi"]
-    tool["knowledge_base"] = "terms"
+    del tool["knowledge_base"]
+    tool["openapi"] = api_tool(data)["openapi"]
     assert problems(data, tmp_path) == [
-        "platform.hub.tools[0].knowledge_base: 'terms' is not a knowledge base here; allowed: "
-        "none defined"
+        "platform.hub.tools[0].openapi: an API tool's key is set by the LOB's ML engineers, and "
+        "the hub has none (the platform team never holds an API's key); allowed: "
+        "knowledge_base tools in the hub"
     ]
 
 

@@ -137,10 +137,10 @@ def test_the_hub_runs_the_shared_agent_for_research(example: Synthesized) -> Non
     [runtime] = _resources(example, stack, "AWS::BedrockAgentCore::Runtime").values()
     # A profile of its own: the hub's agent serves no LOB use case.
     assert joined(runtime["Properties"]["EnvironmentVariables"]["MODEL_ARN"]) == (
-        f"<{example.marked(stack, 'profile/agent-translator')}.InferenceProfileArn>"
+        f"<{example.marked(stack, 'profile/agent-policy-guide')}.InferenceProfileArn>"
     )
     policies = _resources(example, stack, "AWS::IAM::ManagedPolicy")
-    [invokers] = [p for i, p in policies.items() if i.startswith("AgentTranslatorInvokers")]
+    [invokers] = [p for i, p in policies.items() if i.startswith("AgentPolicyGuideInvokers")]
     assert invokers["Properties"]["Roles"] == ["example-corp-app-research"]
 
 
@@ -230,5 +230,5 @@ def test_the_agents_image_is_kept_in_nonprod_and_pulled_by_its_other_environment
     for stack in ("claims-interactive-genai", "claims-prod-genai"):
         assert _resources(example, stack, "AWS::ECR::Repository") == {}
     [hub] = _resources(example, "platform-hub-genai", "AWS::ECR::Repository").values()
-    assert hub["Properties"]["RepositoryName"] == "hub-agents/translator"
+    assert hub["Properties"]["RepositoryName"] == "hub-agents/policy-guide"
     assert "RepositoryPolicyText" not in hub["Properties"]

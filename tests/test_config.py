@@ -98,6 +98,7 @@ def test_unquoted_account_ids_are_refused(tmp_path: Path) -> None:
 def test_lob_names_are_lower_case_slugs(tmp_path: Path) -> None:
     data = example_data()
     del data["organization"]["identity"]  # its assignments name the LOBs too
+    del data["platform"]["hub"]  # and the hub's consumers and promotions
     data["lobs"][0]["name"] = "Claims_Dept"
     assert problems(data, tmp_path) == [
         "lobs[0].name: 'Claims_Dept' is not a valid name; allowed: 3-24 characters, lower-case "
@@ -108,6 +109,7 @@ def test_lob_names_are_lower_case_slugs(tmp_path: Path) -> None:
 def test_lob_names_are_unique(tmp_path: Path) -> None:
     data = example_data()
     del data["organization"]["identity"]  # its assignments name the LOBs too
+    del data["platform"]["hub"]  # and the hub's consumers and promotions
     data["lobs"][2]["name"] = "claims"
     assert problems(data, tmp_path) == [
         "lobs[2].name: LOB name 'claims' is already used by lobs[0]; allowed: a unique name per LOB"
@@ -144,8 +146,8 @@ def test_home_region_must_be_allowed(tmp_path: Path) -> None:
         "organization.home_region: region 'eu-south-2' is not in organization.allowed_regions; "
         "allowed: eu-west-1, eu-central-1, eu-west-3, eu-north-1",
         "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1/hub-agents/"
-        "translator; allowed: the hub's agents' repository, in the home region, 888888888888."
-        "dkr.ecr.eu-south-2.amazonaws.com/hub-agents/translator@sha256:..., where every "
+        "policy-guide; allowed: the hub's agents' repository, in the home region, 888888888888."
+        "dkr.ecr.eu-south-2.amazonaws.com/hub-agents/policy-guide@sha256:..., where every "
         "environment's agent pulls it",
     ]
 
@@ -606,6 +608,7 @@ def test_a_reviewed_use_case_has_people_to_review_it_in_each_environment(
 def test_every_lob_has_a_text_model_for_its_classification(tmp_path: Path) -> None:
     """Synth would fail building the LOB's model access (no approved model to grant)."""
     data = example_data()
+    del data["platform"]["hub"]  # research uses it
     for model in data["catalog"]["bedrock"]:
         if model.get("kind", "text") == "text":
             model["max_classification"] = "confidential"
@@ -626,6 +629,7 @@ def test_ml_entries_need_the_environment_they_run_in(tmp_path: Path) -> None:
     claims = data["lobs"][0]
     claims["environments"] = {"interactive": claims["environments"]["interactive"]}
     claims["genai"]["use_cases"][0]["endpoints"] = []
+    del data["platform"]["hub"]  # it promotes claims' prod knowledge base
     image = claims["genai"]["agents"][0]["image"]
     claims["genai"]["agents"][0]["image"] = image.replace("555555555555", "444444444444")
     assert problems(data, tmp_path) == [
@@ -742,6 +746,8 @@ def test_under_the_centralized_model_the_recipe_image_is_the_tenancys(tmp_path: 
     data = example_data()
     data["organization"]["operating_model"] = "centralized"
     del data["platform"]["hub"]
+    agent = data["lobs"][0]["genai"]["agents"][0]
+    agent["image"] = agent["image"].replace("555555555555", "777777777772")
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
     tuning["recipe_image"] = (
         f"555555555555.dkr.ecr.eu-west-1.amazonaws.com/claims-training-recipe@{DIGEST}"

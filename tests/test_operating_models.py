@@ -66,9 +66,13 @@ def example_data(model: OperatingModel) -> Json:
         # The hub is the federated model's.
         del data["platform"]["hub"]
     if model is OperatingModel.CENTRALIZED:
-        # The recipe image is built where the pipelines run: the tenancy's central account.
+        # The recipe image is built where the pipelines run, the agents' images kept where
+        # nonprod's agents run: the tenancy's central account.
         central = data["platform"]["central_accounts"]["nonprod"]
         for lob in data["lobs"]:
+            for agent in lob["genai"].get("agents", []):
+                _, _, rest = agent["image"].partition(".")
+                agent["image"] = f"{central}.{rest}"
             for tuning in lob.get("ml", {}).get("fine_tuning", []):
                 _, _, rest = tuning["recipe_image"].partition(".")
                 tuning["recipe_image"] = f"{central}.{rest}"
@@ -611,8 +615,8 @@ def test_what_the_hub_promotes_and_serves_exists_and_respects_classification(
         "by platform.hub.account; allowed: one account per LOB environment, per platform role "
         "and per central GenAI account",
         "platform.hub.agents[0].image: the image is in 888888888888/eu-west-1/hub-agents/"
-        "translator; allowed: the hub's agents' repository, in the home region, 444444444444."
-        "dkr.ecr.eu-west-1.amazonaws.com/hub-agents/translator@sha256:..., where every "
+        "policy-guide; allowed: the hub's agents' repository, in the home region, 444444444444."
+        "dkr.ecr.eu-west-1.amazonaws.com/hub-agents/policy-guide@sha256:..., where every "
         "environment's agent pulls it",
         "platform.hub.consumers[1].knowledge_bases[0]: the hub has no knowledge base "
         "'unknown'; allowed: claims-policies, nobody-policies",

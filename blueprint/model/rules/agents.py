@@ -65,6 +65,14 @@ def hub_agent_problems(data: dict[str, Any]) -> Iterator[ConfigProblem]:
         for p in map(mapping, sequence(hub.get("promoted_knowledge_bases")))
     ]
     yield from _tool_problems("platform.hub", hub.get("tools"), knowledge_bases)
+    for t_index, tool in enumerate(map(mapping, sequence(hub.get("tools")))):
+        if tool.get("openapi") is not None:
+            yield ConfigProblem(
+                f"platform.hub.tools[{t_index}].openapi",
+                "an API tool's key is set by the LOB's ML engineers, and the hub has none (the "
+                "platform team never holds an API's key); allowed: knowledge_base tools in "
+                "the hub",
+            )
     catalog = bedrock_catalog(data)
     ranks = [c.value for c in DataClassification]
     classification = hub.get("data_classification", DataClassification.INTERNAL.value)
