@@ -813,9 +813,18 @@ def test_every_persona_carries_the_guard_against_changes_by_hand(example: Synthe
             r
             for r in resources.values()
             if r["Type"] == "AWS::IAM::ManagedPolicy"
-            and r["Properties"].get("Description", "").startswith("No persona changes")
+            and r["Properties"]
+            .get("Description", "")
+            .startswith("No persona changes the guardrail")
         ]
         assert {role["Ref"] for role in guard["Properties"]["Roles"]} == personas, stack
+        [agent_guard] = [
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"
+            and r["Properties"].get("Description", "").startswith("No persona changes an agent")
+        ]
+        assert {role["Ref"] for role in agent_guard["Properties"]["Roles"]} == personas, stack
         sids = {s["Sid"] for s in guard["Properties"]["PolicyDocument"]["Statement"]}
         assert sids == {
             "DenyGovernanceChangesByHand",

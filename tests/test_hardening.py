@@ -464,6 +464,11 @@ def test_only_workload_roles_that_write_operational_zones_carry_the_pipeline_tag
         # review desks keep decisions and their exports in the artifacts zone
         "UseCaseClaimsAssistantReviewDeskFunctionServiceRole",
         "UseCaseLiteratureReviewReviewDeskFunctionServiceRole",
+        # the hub's, for its consuming LOBs' use cases (claims', research's)
+        "UseCaseClaimsEvaluationFunctionServiceRole",
+        "UseCaseClaimsAnswerApiFunctionServiceRole",
+        "UseCaseResearchEvaluationFunctionServiceRole",
+        "UseCaseResearchAnswerApiFunctionServiceRole",
     }
 
 

@@ -436,6 +436,8 @@ def test_a_central_account_is_nobody_elses(tmp_path: Path) -> None:
     data["platform"]["central_accounts"]["nonprod"] = CLAIMS_NONPROD
     tuning = data["lobs"][0]["ml"]["fine_tuning"][0]
     tuning["recipe_image"] = tuning["recipe_image"].replace("777777777772", CLAIMS_NONPROD)
+    agent = data["lobs"][0]["genai"]["agents"][0]
+    agent["image"] = agent["image"].replace("777777777772", CLAIMS_NONPROD)
     assert problems(data, tmp_path) == [
         "platform.central_accounts.nonprod: account 555555555555 is already used by "
         "lobs[claims].environments.nonprod.account; allowed: one account per LOB environment, "
