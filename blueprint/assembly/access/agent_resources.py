@@ -10,7 +10,6 @@ from blueprint.assembly.access.selection import Actor, Selection, Target
 from blueprint.model.assets import AssetKind
 
 AGENT_RESOURCES: Registry[ResourceResolver] = Registry("resource")
-resource = AGENT_RESOURCES.kind
 
 
 def _own_agents(selection: Selection, actor: Actor | None) -> list[str]:
@@ -24,41 +23,28 @@ def _own_agents(selection: Selection, actor: Actor | None) -> list[str]:
     return [actor.serves] if actor.serves else []
 
 
-@resource(AssetKind.AGENT, *MARKED, OWN)
-def _agents(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
-    """An agent's AgentCore runtime (`agent/<agent>`): each, or the one named; `own` the
-    asking agent role's, or the agent of the asking application's use case."""
-    if name != OWN:
-        return selection.marked(AssetKind.AGENT, name)
-    return [
-        t
-        for agent in _own_agents(selection, actor)
-        for t in selection.marked(AssetKind.AGENT, agent)
-    ]
+def _agents_own(kind: AssetKind) -> ResourceResolver:
+    def resolve(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
+        if name != OWN:
+            return selection.marked(kind, name)
+        return [t for agent in _own_agents(selection, actor) for t in selection.marked(kind, agent)]
+
+    return resolve
 
 
-@resource(AssetKind.AGENT_MEMORY, *MARKED, OWN)
-def _memories(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
-    """An agent's memory (`agent-memory/<agent>`): each, or the one named; `own` the asking
-    agent role's, or that of the agent of the asking application's use case."""
-    if name != OWN:
-        return selection.marked(AssetKind.AGENT_MEMORY, name)
-    return [
-        t
-        for agent in _own_agents(selection, actor)
-        for t in selection.marked(AssetKind.AGENT_MEMORY, agent)
-    ]
-
-
-@resource(AssetKind.AGENT_REPOSITORY, *MARKED, OWN)
-def _repositories(selection: Selection, name: str, actor: Actor | None) -> list[Target]:
-    """An agent's image repository, in its LOB's nonprod account or the hub
-    (`agent-repository/<agent>`): each, or the one named; `own` the asking agent role's (an
-    agent of another environment of the LOB pulls its image from here)."""
-    if name != OWN:
-        return selection.marked(AssetKind.AGENT_REPOSITORY, name)
-    return [
-        t
-        for agent in _own_agents(selection, actor)
-        for t in selection.marked(AssetKind.AGENT_REPOSITORY, agent)
-    ]
+for _kind, _doc in (
+    (AssetKind.AGENT, "An agent's AgentCore runtime (`agent/<agent>`)"),
+    (AssetKind.AGENT_MEMORY, "An agent's memory (`agent-memory/<agent>`)"),
+    (
+        AssetKind.AGENT_REPOSITORY,
+        "An agent's image repository, in its LOB's nonprod account or the hub "
+        "(`agent-repository/<agent>`; an agent of another environment pulls its image there)",
+    ),
+):
+    AGENT_RESOURCES.add(
+        _kind,
+        (*MARKED, OWN),
+        _agents_own(_kind),
+        f"{_doc}: each, or the one named; `own` the asking agent role's, or that of the agent "
+        "of the asking application's use case.",
+    )

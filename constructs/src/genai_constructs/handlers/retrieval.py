@@ -212,6 +212,12 @@ def retrieve(
         RETRIEVE_RETRIED,
         sleep,
     )
+    return passages_of(response)
+
+
+def passages_of(response: Mapping[str, Any]) -> list[Passage]:
+    """A Retrieve response's passages, best first, each once (the same text of the same
+    document can come back twice); results without text (rows, images) are left out."""
     passages: list[Passage] = []
     seen: set[tuple[str | None, str]] = set()
     for result in response.get("retrievalResults", []):

@@ -33,9 +33,9 @@ from genai_constructs.handlers import retrieval
 from genai_constructs.handlers.retrieval import (
     MAX_ATTEMPTS,
     RETRIEVE_RETRIED,
-    Passage,
     bounded_int,
     is_throttling,
+    passages_of,
     required,
     with_retries,
 )
@@ -112,7 +112,7 @@ def search(
     except BotoCoreError as error:
         logger.error("Retrieve failed: %s", type(error).__name__)
         return {"error": FAILED}
-    found = passages(response)
+    found = passages_of(response)
     logger.info("searched: query_chars=%d results=%d passages=%d", len(query), count, len(found))
     return {"passages": found}
 
@@ -158,23 +158,3 @@ def result_count(value: Any, settings: ToolSettings) -> int:
     if not 1 <= count <= MAX_RESULTS:
         raise InputError(f"'results' is {count}; it must be from 1 to {MAX_RESULTS}")
     return count
-
-
-def passages(response: Mapping[str, Any]) -> list[Passage]:
-    """The passages, best first, each once (the same text of the same document can come back
-    twice); results without text (rows, images) are left out."""
-    found: list[Passage] = []
-    seen: set[tuple[str | None, str]] = set()
-    for result in response.get("retrievalResults", []):
-        text = result.get("content", {}).get("text")
-        if not text:
-            continue
-        source = result.get("location", {}).get("s3Location", {}).get("uri")
-        if (source, text) in seen:
-            continue
-        seen.add((source, text))
-        score = result.get("score")
-        found.append(
-            Passage(text=text, source=source, score=None if score is None else float(score))
-        )
-    return found
