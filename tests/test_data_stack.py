@@ -72,8 +72,9 @@ def _is_release_share(placement_key: str, statement: dict[str, Any]) -> bool:
 
 
 def test_no_lob_bucket_policy_grants_data_to_another_account(example: Synthesized) -> None:
-    """Only the auditor's metadata reads, and prod's release of nonprod's merged models."""
-    checked = shares = 0
+    """Only the auditor's metadata reads, prod's release of nonprod's merged models, and the
+    hub's ingestion role's reads of the documents claims promotes (from its prod, through S3)."""
+    checked = shares = promoted = 0
     for placement in example.plan.lob_environments():
         for layer in ("security", "data"):
             template = example.template_json(f"{placement.key}-{layer}")
@@ -87,12 +88,22 @@ def test_no_lob_bucket_policy_grants_data_to_another_account(example: Synthesize
                 if _is_release_share(placement.key, statement):
                     shares += 1
                     continue
+                if foreign == {"888888888888"}:
+                    assert placement.key == "claims-prod"
+                    assert statement["Condition"]["ArnEquals"] == {
+                        "aws:PrincipalArn": [
+                            "arn:aws:iam::888888888888:role/example-corp-ingestion"
+                        ]
+                    }
+                    promoted += 1
+                    continue
                 assert foreign == {"222222222222"}, (placement.key, statement)
                 assert statement["Principal"] == {"AWS": GOVERNANCE_AUDITOR}
                 assert set(_as_list(statement["Action"])) <= set(METADATA_READ_ACTIONS)
                 assert not any(a.startswith("s3:GetObject") for a in _as_list(statement["Action"]))
     assert checked > 0
     assert shares == 2  # read and list of the merged models in the artifacts zone
+    assert promoted >= 2  # the promoted prefix's objects, and its key through S3
 
 
 def test_every_zone_denies_principals_outside_its_account(example: Synthesized) -> None:

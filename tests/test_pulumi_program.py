@@ -200,7 +200,7 @@ def test_program_takes_assembly_and_role_names_from_config(
     environments = {(stack.account, stack.region) for stack in assembly.values()}
     # The governance account holds a metrics sink in each LOB region; the hub is one more.
     assert len(environments) == 14
-    assert len({account for account, _ in environments}) == 12
+    assert len({account for account, _ in environments}) == 13
     assert set(providers) == {f"aws-{account}-{region}" for account, region in environments}
     for account, region in environments:
         provider = providers[f"aws-{account}-{region}"]

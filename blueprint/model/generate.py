@@ -48,17 +48,30 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
             if entry["lob"] in first
         ]
     for consumer in hub.get("consumers", []):
-        # A promoted knowledge base is <lob>-<name> in the hub.
         consumer["knowledge_bases"] = [
-            next((f"{first[lob]}{kb[len(lob) :]}" for lob in first if kb.startswith(f"{lob}-")), kb)
-            for kb in consumer.get("knowledge_bases", [])
+            _promoted(kb, first) for kb in consumer.get("knowledge_bases", [])
         ]
+    for tool in hub.get("tools", []):
+        if "knowledge_base" in tool:
+            tool["knowledge_base"] = _promoted(tool["knowledge_base"], first)
     identity = org.get("organization", {}).get("identity") or {}
     for assignment in identity.get("assignments", []):
         assignment["lobs"] = [
             clone for lob in assignment.get("lobs", []) for clone in clones.get(lob, [])
         ]
     return org
+
+
+def _promoted(knowledge_base: str, first: dict[str, str]) -> str:
+    """A hub knowledge base promoted from a base LOB (``<lob>-<name>``), as its first clone's."""
+    return next(
+        (
+            f"{first[lob]}{knowledge_base[len(lob) :]}"
+            for lob in first
+            if knowledge_base.startswith(f"{lob}-")
+        ),
+        knowledge_base,
+    )
 
 
 def _move_agent_images(lob: dict[str, Any]) -> None:
