@@ -29,6 +29,7 @@ from stacks.persona_access import (
     JOB_POLICIES,
     JobContext,
     agent_guard,
+    hub_agent_images,
     kept_from_lob_data,
     persona_guard,
     tenancy_fence,
@@ -134,7 +135,18 @@ class FoundationStack(PinnedZonesStack):
         agent_guard(self, list(roles.values()))
         kept_out = [roles[p.persona] for p in inputs.personas if p.kept_from_lob_data]
         if kept_out:
-            kept_from_lob_data(self, kept_out, invocation_logs)
+            kept_from_lob_data(
+                self,
+                kept_out,
+                invocation_logs,
+                pushes_agent_images=inputs.hub_agent_images,
+            )
+        if inputs.hub_agent_images:
+            admins = [
+                roles[p.persona] for p in inputs.personas if p.persona.name == "platform-admin"
+            ]
+            for admin in admins:
+                hub_agent_images(self, admin)
         held: set[Job] = set()
         for persona in inputs.personas:
             for job in persona.jobs:

@@ -431,11 +431,17 @@ def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPoli
                 actions=list(AGENT_CHANGES),
                 resources=["*"],
             ),
-            # Who pulls an agent's image, and that its tags never move, is CloudFormation's.
+            # Who pulls an agent's image, that its tags never move and its layers expire, and
+            # its tags, are CloudFormation's.
             iam.PolicyStatement(
                 sid="DenyAgentRepositoryChangesByHand",
                 effect=iam.Effect.DENY,
-                actions=[a for a in IMAGE_CHANGES if a not in AGENT_IMAGE_PUSHES],
+                actions=[
+                    *(a for a in IMAGE_CHANGES if a not in AGENT_IMAGE_PUSHES),
+                    "ecr:DeleteLifecyclePolicy",
+                    "ecr:TagResource",
+                    "ecr:UntagResource",
+                ],
                 resources=[
                     f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/"
                     f"*{AGENT_REPOSITORY_SUFFIX}/*"
@@ -448,7 +454,11 @@ def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPoli
 
 
 def kept_from_lob_data(
-    scope: Construct, roles: Sequence[iam.IRole], invocation_log_group_arns: Sequence[str]
+    scope: Construct,
+    roles: Sequence[iam.IRole],
+    invocation_log_group_arns: Sequence[str],
+    *,
+    pushes_agent_images: bool = False,
 ) -> iam.ManagedPolicy:
     """Denies the platform team and auditors reading or changing LOB data, running its ETL,
     reading prompts or deciding on the LOB's models, in an LOB account."""
@@ -499,14 +509,22 @@ def kept_from_lob_data(
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=["*"],
         ),
-        # An agent's image is the LOB's code, pushed by its ML engineers.
-        iam.PolicyStatement(
-            sid="DenyAgentImagePushes",
-            effect=iam.Effect.DENY,
-            actions=list(AGENT_IMAGE_PUSHES),
-            resources=[
-                f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/*{AGENT_REPOSITORY_SUFFIX}/*"
-            ],
+        # An agent's image is the LOB's code, pushed by its ML engineers (in the hub, which has
+        # none, the platform team pushes the hub's agents').
+        *(
+            []
+            if pushes_agent_images
+            else [
+                iam.PolicyStatement(
+                    sid="DenyAgentImagePushes",
+                    effect=iam.Effect.DENY,
+                    actions=list(AGENT_IMAGE_PUSHES),
+                    resources=[
+                        f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/"
+                        f"*{AGENT_REPOSITORY_SUFFIX}/*"
+                    ],
+                )
+            ]
         ),
         iam.PolicyStatement(
             sid="DenyDataQualityResults",
@@ -828,6 +846,38 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
         "the key Secrets Manager encrypts it with, through Secrets Manager only; the agents' "
         "image repositories of this account (one per agent) and ECR's sign-in, which takes no "
         "resource.",
+    )
+    return policy
+
+
+def hub_agent_images(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
+    """Push the images of the hub's agents (the hub is the platform team's account)."""
+    stack = Stack.of(scope)
+    repositories = stack.format_arn(
+        service="ecr", resource="repository", resource_name=f"*{AGENT_REPOSITORY_SUFFIX}/*"
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        "HubAgentImages",
+        description="Push the images of the hub's agents",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                sid="PushAgentImages", actions=list(AGENT_IMAGE_PUSHES), resources=[repositories]
+            ),
+            iam.PolicyStatement(
+                sid="SignInToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+        ],
+    )
+    acknowledge(
+        policy,
+        [
+            f"AwsSolutions-IAM5[Resource::{nag_reference(scope, arn)}]"
+            for arn in (repositories, "*")
+        ],
+        "The hub's agents' image repositories (one per agent) and ECR's sign-in, which takes "
+        "no resource.",
     )
     return policy
 

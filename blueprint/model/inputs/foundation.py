@@ -115,6 +115,8 @@ class FoundationInputs:
     tenant_model_groups: tuple[str, ...] = ()
     account_invocation_logs: tuple[str, ...] = ()
     break_glass_alerts: tuple[str, ...] | None = None
+    # The hub: its platform admins push the hub agents' images (no LOB's ML engineers there).
+    hub_agent_images: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ def foundation_inputs(plan: Plan, placement: Placement) -> FoundationInputs:
             for persona in placement.personas
         ),
         unguarded_model_ids=plan.unguarded_model_ids(),
+        hub_agent_images=placement.kind is PlacementKind.HUB,
         extra_boundary_services=(
             (DELIVERY_SERVICES if placement.kind is PlacementKind.TOOLING else ())
             # The recipe image's build, where fine-tuning pipelines run (the persona guard

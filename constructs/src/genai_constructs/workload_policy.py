@@ -26,7 +26,7 @@ def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[st
     engine in enforce mode, or that accept tokens of an identity provider not in
     ``identity_providers`` (their OpenID discovery URLs; none listed: every gateway
     authenticates with IAM); gateways and agent memory without a customer-managed key of
-    their own account; agent runtimes outside a VPC.
+    their own account; agent runtimes, browsers and code interpreters outside a VPC.
 
     A negated operator is true where the request lacks the key, so a missing engine or key is
     denied too. The gateway keys are those AgentCore's developer guide documents for
@@ -74,7 +74,12 @@ def agent_scp_statements(identity_providers: Sequence[str] = ()) -> list[dict[st
         },
         deny_when_missing(
             "DenyAgentRuntimesOutsideAVpc",
-            ["bedrock-agentcore:CreateAgentRuntime", "bedrock-agentcore:UpdateAgentRuntime"],
+            [
+                "bedrock-agentcore:CreateAgentRuntime",
+                "bedrock-agentcore:UpdateAgentRuntime",
+                "bedrock-agentcore:CreateBrowser",
+                "bedrock-agentcore:CreateCodeInterpreter",
+            ],
             "bedrock-agentcore:subnets",
         ),
     ]
