@@ -37,11 +37,9 @@ from genai_constructs.bedrock import (
 )
 from genai_constructs.compliance import acknowledge, nag_reference
 from genai_constructs.knowledge_base import IKnowledgeBase
-from genai_constructs.naming import pascal, short_name
+from genai_constructs.naming import pascal
 from stacks.assets import mark
 from stacks.bedrock_models import approved_model
-
-RUNTIME_NAME_LENGTH = 48
 
 
 @dataclass(frozen=True)
@@ -226,7 +224,7 @@ def _agent(
     runtime = GovernedAgent(
         stack,
         construct_id,
-        name=short_name(f"{context.label}-{agent.name}", RUNTIME_NAME_LENGTH).replace("-", "_"),
+        name=agent.runtime_name,
         role=role,
         image=agent.image,
         vpc=context.vpc,

@@ -360,7 +360,7 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
     roles; the invocation-logging function, under the same boundary, must configure logging).
     Workload roles are not denied these: their job policies grant none of them, which the
     access catalog's chains prove."""
-    policy = iam.ManagedPolicy(
+    return _deny_only_policy(
         scope,
         "PersonaGuard",
         description="No persona changes the guardrail, the logging, or what the platform runs",
@@ -411,15 +411,13 @@ def persona_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPo
             ),
         ],
     )
-    _acknowledge_deny_only(policy)
-    return policy
 
 
 def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPolicy:
     """Denies every persona changing an agent, its tools, their policy engine, its memory or
     the credentials its gateway holds by hand (a policy of its own: the persona guard is near
     IAM's size limit)."""
-    policy = iam.ManagedPolicy(
+    return _deny_only_policy(
         scope,
         "AgentGuard",
         description="No persona changes an agent, its tools or their credentials by hand",
@@ -449,8 +447,6 @@ def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPoli
             ),
         ],
     )
-    _acknowledge_deny_only(policy)
-    return policy
 
 
 def kept_from_lob_data(
@@ -545,7 +541,7 @@ def kept_from_lob_data(
                 resources=invocation_logs,
             ),
         ]
-    policy = iam.ManagedPolicy(
+    return _deny_only_policy(
         scope,
         "NoLobDataAccess",
         description="The platform team and auditors read configuration, never LOB data, and "
@@ -553,8 +549,6 @@ def kept_from_lob_data(
         roles=list(roles),
         statements=statements,
     )
-    _acknowledge_deny_only(policy)
-    return policy
 
 
 def studio_spaces(sagemaker: str) -> list[iam.PolicyStatement]:
@@ -749,7 +743,7 @@ def tenancy_fence(
     stack = Stack.of(scope)
     packages = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package"
     own_packages = [f"{packages}/{group}/*" for group in model_groups]
-    policy = iam.ManagedPolicy(
+    return _deny_only_policy(
         scope,
         "TenancyFence",
         description=f"The {lob} tenancy's roles reach only the SageMaker resources of {lob}",
@@ -790,8 +784,6 @@ def tenancy_fence(
             ),
         ],
     )
-    _acknowledge_deny_only(policy)
-    return policy
 
 
 def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPolicy:
@@ -904,12 +896,24 @@ def configuration_reads(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     return policy
 
 
-def _acknowledge_deny_only(policy: iam.ManagedPolicy) -> None:
+def _deny_only_policy(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    roles: list[iam.IRole],
+    statements: list[iam.PolicyStatement],
+) -> iam.ManagedPolicy:
+    """A managed policy of deny statements only (its Resource "*" acknowledged)."""
+    policy = iam.ManagedPolicy(
+        scope, construct_id, description=description, roles=roles, statements=statements
+    )
     acknowledge(
         policy,
         "AwsSolutions-IAM5[Resource::*]",
         "Deny-only policy: it grants nothing and must cover every resource of the account.",
     )
+    return policy
 
 
 def release_approvals(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:

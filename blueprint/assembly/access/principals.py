@@ -202,19 +202,15 @@ def _roles(selection: Selection, kind: AssetKind) -> list[Actor]:
         AssetKind.ANSWER_API_ROLE,
         AssetKind.RAG_EVALUATION_ROLE,
     )
-    # An agent serves its agent, and calls its model as its use case.
-    agents = {a.name: use_cases.get(a.use_case) for a in lob.genai.agents} if lob else {}
+    # An agent role serves its agent, and calls its model as its agent's use case.
+    if with_use_case:
+        use_case_of = use_cases
+    elif kind is AssetKind.AGENT_ROLE and lob:
+        use_case_of = {a.name: use_cases[a.use_case] for a in lob.genai.agents}
+    else:
+        use_case_of = {}
     return [
-        Actor(
-            label(role),
-            role.principal(),
-            use_cases.get(asset.name)
-            if with_use_case
-            else agents.get(asset.name)
-            if kind is AssetKind.AGENT_ROLE
-            else None,
-            asset.name,
-        )
+        Actor(label(role), role.principal(), use_case_of.get(asset.name), asset.name)
         for asset in selection.world.assets_of(selection.placement.key, kind)
         for role in [selection.role(asset)]
     ]

@@ -19,9 +19,9 @@ from blueprint.model.sections.agents import (
 from blueprint.model.sections.catalog import BedrockModel
 from genai_constructs.naming import short_name
 
-# AgentCore's longest gateway name, and its policy engine's and runtime's names.
+# AgentCore's longest gateway and runtime names.
 GATEWAY_NAME_LENGTH = 48
-ENGINE_NAME_LENGTH = 48
+RUNTIME_NAME_LENGTH = 48
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class AgentInputs:
     """
 
     name: str
+    runtime_name: str
     role: str
     image: str
     model: BedrockModel
@@ -71,7 +72,6 @@ class AgentsInputs:
     nonprod placement, or the hub) their image repositories."""
 
     gateway_name: str
-    policy_engine_name: str
     tools: tuple[ToolInputs, ...]
     agents: tuple[AgentInputs, ...]
     repositories: tuple[AgentRepositoryInputs, ...] = ()
@@ -113,6 +113,10 @@ def agents_inputs(plan: Plan, placement: Placement) -> AgentsInputs | None:
         agents.append(
             AgentInputs(
                 name=agent.name,
+                # A letter, then letters, digits and '_'.
+                runtime_name=short_name(
+                    f"{placement.key}-{agent.name}", RUNTIME_NAME_LENGTH
+                ).replace("-", "_"),
                 role=names.agent_role_name(placement.prefix, agent.name),
                 image=agent.image,
                 model=plan.config.model(model),
@@ -126,7 +130,6 @@ def agents_inputs(plan: Plan, placement: Placement) -> AgentsInputs | None:
     label = placement.key
     return AgentsInputs(
         gateway_name=short_name(f"{label}-tools", GATEWAY_NAME_LENGTH),
-        policy_engine_name=short_name(f"{label}-tools", ENGINE_NAME_LENGTH).replace("-", "_"),
         tools=tools,
         agents=tuple(agents),
         repositories=_repositories(plan, placement, [a.name for a in configured]),
