@@ -21,9 +21,11 @@ from blueprint.model.inputs.foundation import FoundationInputs, PersonaInputs
 from blueprint.model.names import (
     AGENT_REPOSITORY_SUFFIX,
     RECIPE_REPOSITORY_SUFFIX,
+    agent_repository_name,
     agent_tool_key_name,
 )
 from blueprint.model.personas import Job
+from blueprint.model.placing import HUB_LOB
 from genai_constructs import acknowledge
 from genai_constructs.compliance import acknowledge_wildcards, nag_reference
 from genai_constructs.fine_tuning.jobs import preparation_image_uri, training_image_uri
@@ -429,6 +431,20 @@ def agent_guard(scope: Construct, roles: Sequence[iam.IRole]) -> iam.ManagedPoli
                 actions=list(AGENT_CHANGES),
                 resources=["*"],
             ),
+            # AWS's own code interpreter and browser run outside the VPC, on the internet.
+            iam.PolicyStatement(
+                sid="DenyPublicSandboxes",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "bedrock-agentcore:StartCodeInterpreterSession",
+                    "bedrock-agentcore:InvokeCodeInterpreter",
+                    "bedrock-agentcore:StartBrowserSession",
+                ],
+                resources=[
+                    f"arn:{Stack.of(scope).partition}:bedrock-agentcore:*:aws:code-interpreter/*",
+                    f"arn:{Stack.of(scope).partition}:bedrock-agentcore:*:aws:browser/*",
+                ],
+            ),
             # Who pulls an agent's image, that its tags never move and its layers expire, and
             # its tags, are CloudFormation's.
             iam.PolicyStatement(
@@ -506,21 +522,16 @@ def kept_from_lob_data(
             resources=["*"],
         ),
         # An agent's image is the LOB's code, pushed by its ML engineers (in the hub, which has
-        # none, the platform team pushes the hub's agents').
-        *(
-            []
-            if pushes_agent_images
-            else [
-                iam.PolicyStatement(
-                    sid="DenyAgentImagePushes",
-                    effect=iam.Effect.DENY,
-                    actions=list(AGENT_IMAGE_PUSHES),
-                    resources=[
-                        f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/"
-                        f"*{AGENT_REPOSITORY_SUFFIX}/*"
-                    ],
-                )
-            ]
+        # none, the platform team pushes the hub's agents' and no other image).
+        iam.PolicyStatement(
+            sid="DenyAgentImagePushes",
+            effect=iam.Effect.DENY,
+            actions=list(AGENT_IMAGE_PUSHES),
+            **(
+                {"not_resources": [_repositories(scope, agent_repository_name(HUB_LOB, "*"))]}
+                if pushes_agent_images
+                else {"resources": [_repositories(scope, f"*{AGENT_REPOSITORY_SUFFIX}/*")]}
+            ),
         ),
         iam.PolicyStatement(
             sid="DenyDataQualityResults",
@@ -844,10 +855,7 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
 
 def hub_agent_images(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     """Push the images of the hub's agents (the hub is the platform team's account)."""
-    stack = Stack.of(scope)
-    repositories = stack.format_arn(
-        service="ecr", resource="repository", resource_name=f"*{AGENT_REPOSITORY_SUFFIX}/*"
-    )
+    repositories = _repositories(scope, agent_repository_name(HUB_LOB, "*"))
     policy = iam.ManagedPolicy(
         scope,
         "HubAgentImages",
@@ -894,6 +902,11 @@ def configuration_reads(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
         "guardrail, knowledge base and profile of the account, and none returns LOB content.",
     )
     return policy
+
+
+def _repositories(scope: Construct, name: str) -> str:
+    """The ECR repositories named ``name`` (a pattern), in any account and region."""
+    return f"arn:{Stack.of(scope).partition}:ecr:*:*:repository/{name}"
 
 
 def _deny_only_policy(
