@@ -58,23 +58,31 @@ def build_platform(
     *,
     training_code: Path,
     lob_environments: bool | Collection[str] = True,
+    platform: bool = True,
+    plan: Plan | None = None,
 ) -> Plan:
     """Add every stack of the organization to ``app`` and the compliance gates to the app.
 
     ``lob_environments=False`` leaves out the LOB environments' stacks (a pipeline deploys
     them); a collection of LOB names builds only those LOBs' environments (with every platform
-    stack sized for the whole organization).
+    stack sized for the whole organization). ``platform=False`` leaves out the platform's
+    stacks but the governance placement's, which LOB stacks depend on (a worker of
+    ``stacks/reuse.py``). ``plan`` is the organization's, when the caller has made it.
     """
-    plan = plan_for(config)
+    plan = plan or plan_for(config)
     foundations: dict[str, FoundationStack] = {}
     securities: dict[str, SecurityStack] = {}
     for placement in plan.placements:
-        if placement.kind is PlacementKind.LOB_ENVIRONMENT and not _selected(
-            placement, lob_environments
-        ):
+        if placement.kind is PlacementKind.LOB_ENVIRONMENT:
+            if not _selected(placement, lob_environments):
+                continue
+        elif not platform and placement.key != plan.governance.key:
             continue
         stacks = build_placement(app, plan, placement, foundations, training_code=training_code)
         securities[placement.key] = next(s for s in stacks if isinstance(s, SecurityStack))
+    if not platform:
+        add_compliance_gates(app, check_settings(plan))
+        return plan
     _add_organization(app, plan)
     _add_workforce(app, plan)
     governance = plan.governance

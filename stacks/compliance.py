@@ -10,7 +10,7 @@ are written to ``nag-report.json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,22 @@ CHECK_SETTINGS_METADATA = "genai-platform:checks"
 # The synthesizer of every stack (pipeline stages included) reads the bootstrap qualifier
 # from this context key.
 QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
+NO_CREATION_STACK_TRACES = "aws:cdk:disable-creation-stack-traces"
 
 
 def app_props(context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Props of every App of the platform: ``context`` plus the platform's bootstrap
     qualifier, and CDK's built-in CloudFormation validation off (a WebAssembly linter run
     inside synth: cfn-lint lints every template after synth instead, `blueprint lint` on all
-    cores, and the built-in pass cost about a second per LOB)."""
+    cores, and the built-in pass cost about a second per LOB), and no JavaScript stack trace
+    recorded for each resource (``cdk synth --debug`` still records them)."""
     return {
         "builtin_cloud_formation_validation": False,
-        "context": {**(context or {}), QUALIFIER_CONTEXT: names.BOOTSTRAP_QUALIFIER},
+        "context": {
+            **(context or {}),
+            QUALIFIER_CONTEXT: names.BOOTSTRAP_QUALIFIER,
+            NO_CREATION_STACK_TRACES: True,
+        },
     }
 
 
@@ -66,9 +72,12 @@ def add_compliance_gates(app: App, settings: CheckSettings | None = None) -> Non
     )
 
 
-def synthesize(app: App) -> cx_api.CloudAssembly:
-    """Synthesize ``app`` (the gates run here) and write the nag report beside the templates."""
+def synthesize(app: App, *, complete: Callable[[Path], None] | None = None) -> cx_api.CloudAssembly:
+    """Synthesize ``app`` (the gates run here) and write the nag report beside the templates;
+    ``complete`` first adds to the assembly what other processes or runs built."""
     assembly = app.synth()
+    if complete:
+        complete(Path(assembly.directory))
     report = nag_report(app, Path(assembly.directory))
     Path(assembly.directory, NAG_REPORT).write_text(json.dumps(report, indent=2) + "\n")
     return assembly
@@ -109,7 +118,13 @@ def _platform_findings(app: App, directory: Path) -> list[dict[str, Any]]:
         else CheckSettings()
     )
     findings: dict[str, list[str]] = {}
-    for result in evaluate(read_templates(directory.glob("*.template.json")), settings):
+    artifacts = json.loads((directory / "manifest.json").read_text()).get("artifacts", {})
+    templates = [
+        directory / artifact["properties"]["templateFile"]
+        for artifact in artifacts.values()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    ]
+    for result in evaluate(read_templates(templates), settings):
         if result.violation:
             findings.setdefault(rule_id(result.rule), []).append(
                 f"{result.template.name}/{result.logical_id}"

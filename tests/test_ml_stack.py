@@ -774,21 +774,36 @@ def test_each_fine_tuned_model_is_staged_by_its_import(example: Synthesized) -> 
         assert not pipelines
 
 
-def test_recipes_under_other_names_share_one_sdk_definition() -> None:
-    """The SDK builds a definition once per recipe; the name is put in afterwards, and the
-    result is what the SDK itself writes for that name."""
+IMAGE = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/lob-recipes/qlora@sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("image", "tags"),
+    [(None, ()), (IMAGE, (("lob", "lob-042"), ("owner", 'a "quoted" owner')))],
+    ids=["sdk-image", "own-image-and-tags"],
+)
+def test_recipes_under_other_names_share_one_sdk_definition(
+    image: str | None, tags: tuple[tuple[str, str], ...]
+) -> None:
+    """The SDK builds a definition once per recipe; the name, the recipe image and the job
+    tags' values are put in afterwards, and the result is what the SDK itself writes for
+    them."""
     spec = fine_tuning.FineTuningSpec(
         name="a-recipe-named-for-this-test",
         base_model_prefix="models/base/",
         dataset_prefix="datasets/test/",
         training_instance="ml.g5.12xlarge",
         serving_instance="ml.g5.2xlarge",
+        recipe_image=image,
+        job_tags=tags,
     )
     shared = sdk_definition.pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     with sdk_definition._sdk_config_validated_once():
         direct = sdk_definition._pipeline_definition(spec, region="eu-west-1", subnet_count=2)
     assert shared == direct
     assert sdk_definition.NAME not in shared and spec.name in shared
+    assert "placeholder-recipe" not in shared and "placeholder-tag-value" not in shared
+    assert image is None or image in shared
 
 
 def test_the_pipeline_computes_the_monitors_baseline_beside_the_merged_model(

@@ -1,8 +1,11 @@
-"""cfn-lint over every template of a cloud assembly, on every core, once per synthesis.
+"""cfn-lint over a cloud assembly: each template shape once, on every core.
 
-cfn-lint takes about half a second per template, so the templates are shared among worker
-processes, and the result is written to ``cfn-lint.json`` with each template's digest: the
-audit reuses it while the templates are unchanged instead of linting them again.
+Templates of LOB environments built from the same settings differ only in names, account IDs
+and hashes (``shapes.py``): one representative of each shape is linted and its findings are
+said of every member. The result, written to ``cfn-lint.json`` with each template's digest and
+each shape's findings, is reused twice: by the audit while the templates are unchanged, and by
+the next lint of the same directory, which lints only the shapes it has not seen (after a
+change to one LOB, that LOB's new shapes alone).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly.reader import read_assembly
+from blueprint.assembly.reader import AssemblyStack, read_assembly
+from blueprint.assembly.shapes import Shape, Shaper, translate
 
 LINT_RESULT = "cfn-lint.json"
 BATCHES_PER_WORKER = 4
@@ -28,12 +33,82 @@ def lint_assembly(
     *,
     workers: int | None = None,
     progress: Callable[[list[str]], None] | None = None,
+    reuse: bool = True,
 ) -> Json:
     """Lint every stack template in its own region; the result is also written to disk.
 
-    ``progress`` is called with the templates of each batch as it is done.
+    Shapes linted by the last run in ``directory`` (same cfn-lint) are not linted again unless
+    ``reuse`` is false. ``progress`` is called with the templates of each batch as it is done.
     """
     stacks = read_assembly(directory).stacks
+    shaper = Shaper({stack.identity.lob for stack in stacks if stack.identity.lob})
+    shapes = {stack.name: shaper.shape(stack.region, stack.template_body) for stack in stacks}
+    known = _known_shapes(directory) if reuse else {}
+    representatives: dict[str, AssemblyStack] = {}
+    for stack in stacks:
+        if shapes[stack.name].key not in known:
+            representatives.setdefault(shapes[stack.name].key, stack)
+    linted = _lint(list(representatives.values()), workers, progress)
+    for key, stack in representatives.items():
+        known[key] = {"tokens": list(shapes[stack.name].tokens), "findings": linted[stack.name]}
+    findings = sorted(
+        (
+            {
+                "stack": stack.name,
+                **_said_of(known[shapes[stack.name].key], shapes[stack.name], finding),
+            }
+            for stack in stacks
+            for finding in known[shapes[stack.name].key]["findings"]
+        ),
+        key=lambda f: (f["stack"], f["line"], f["rule"]),
+    )
+    used = {shape.key for shape in shapes.values()}
+    result = {
+        "ran": True,
+        "cfn_lint": version("cfn-lint"),
+        "templates": len(stacks),
+        "linted": len(representatives),
+        "findings": findings,
+        "digests": {stack.name: _digest(stack.template_path) for stack in stacks},
+        "shapes": {key: known[key] for key in sorted(used)},
+    }
+    (directory / LINT_RESULT).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def cached_lint(directory: Path) -> Json | None:
+    """The written result, when every template is still the one that was linted."""
+    result = _written(directory)
+    if result is None:
+        return None
+    current = {
+        stack.name: _digest(stack.template_path) for stack in read_assembly(directory).stacks
+    }
+    return result if result.get("digests") == current else None
+
+
+def lint_templates(region: str, paths: list[str]) -> list[tuple[str, Json]]:
+    """cfn-lint's findings in the templates at ``paths``, for ``region``."""
+    from cfnlint.api import ManualArgs, lint_by_config
+
+    matches = lint_by_config(ManualArgs(templates=paths, regions=[region]))
+    return [
+        (
+            str(match.filename),
+            {"rule": match.rule.id, "message": match.message, "line": match.linenumber},
+        )
+        for match in matches
+    ]
+
+
+def _lint(
+    stacks: list[AssemblyStack],
+    workers: int | None,
+    progress: Callable[[list[str]], None] | None,
+) -> dict[str, list[Json]]:
+    """Each stack's findings, its templates shared among worker processes."""
+    if not stacks:
+        return {}
     workers = max(1, min(workers or os.cpu_count() or 1, len(stacks)))
     # One cfn-lint runner per batch of one region (building one costs about as much as linting
     # a template); a few batches per worker, so that progress shows.
@@ -58,44 +133,34 @@ def lint_assembly(
                 if progress:
                     progress(futures[future])
     by_file = {str(stack.template_path): stack.name for stack in stacks}
-    findings = sorted(
-        ({"stack": by_file[path], **finding} for batch in found for path, finding in batch),
-        key=lambda f: (f["stack"], f["line"], f["rule"]),
-    )
-    result = {
-        "ran": True,
-        "templates": len(stacks),
-        "findings": findings,
-        "digests": {stack.name: _digest(stack.template_path) for stack in stacks},
-    }
-    (directory / LINT_RESULT).write_text(json.dumps(result, indent=1) + "\n")
-    return result
+    linted: dict[str, list[Json]] = {stack.name: [] for stack in stacks}
+    for batch in found:
+        for path, finding in batch:
+            linted[by_file[path]].append(finding)
+    return linted
 
 
-def cached_lint(directory: Path) -> Json | None:
-    """The written result, when every template is still the one that was linted."""
+def _said_of(linted: Json, member: Shape, finding: Json) -> Json:
+    """``finding`` of a shape's representative, said of ``member``: same rule and line (a
+    shape's members differ only in tokens, never in lines), the message's tokens swapped."""
+    source = Shape(member.key, tuple(linted["tokens"]))
+    return {**finding, "message": translate(finding["message"], source, member)}
+
+
+def _known_shapes(directory: Path) -> dict[str, Json]:
+    result = _written(directory)
+    if result is None or result.get("cfn_lint") != version("cfn-lint"):
+        return {}
+    shapes: dict[str, Json] = result.get("shapes", {})
+    return shapes
+
+
+def _written(directory: Path) -> Json | None:
     path = directory / LINT_RESULT
     if not path.exists():
         return None
     result: Json = json.loads(path.read_text())
-    current = {
-        stack.name: _digest(stack.template_path) for stack in read_assembly(directory).stacks
-    }
-    return result if result.get("digests") == current else None
-
-
-def lint_templates(region: str, paths: list[str]) -> list[tuple[str, Json]]:
-    """cfn-lint's findings in the templates at ``paths``, for ``region``."""
-    from cfnlint.api import ManualArgs, lint_by_config
-
-    matches = lint_by_config(ManualArgs(templates=paths, regions=[region]))
-    return [
-        (
-            str(match.filename),
-            {"rule": match.rule.id, "message": match.message, "line": match.linenumber},
-        )
-        for match in matches
-    ]
+    return result
 
 
 def _digest(path: Path) -> str:

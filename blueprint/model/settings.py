@@ -12,6 +12,8 @@ from genai_constructs.training import RECIPE
 EXAMPLE_ORG = Path("environments/example.yaml")
 # The fine-tuning recipe the pipelines upload, shipped with the construct library.
 TRAINING_CODE = RECIPE
+# A worker process's LOBs (comma-separated), set by the app that starts it (stacks/reuse.py).
+WORKER_LOBS = "BLUEPRINT_SYNTH_LOBS"
 
 
 @dataclass(frozen=True)
@@ -23,18 +25,28 @@ class Settings:
     :param pipeline: build the delivery pipelines instead of deploying LOB environments
         directly (``-c pipeline=true``).
     :param training_code: the directory of the fine-tuning recipe.
+    :param full: build every stack, reusing nothing of the previous assembly (``FULL=1``).
+    :param worker_lobs: in a worker process of ``stacks/reuse.py``, the LOBs it builds.
     """
 
     org_file: Path = EXAMPLE_ORG
     org_given: bool = False
     pipeline: bool = False
     training_code: Path = TRAINING_CODE
+    full: bool = False
+    worker_lobs: tuple[str, ...] | None = None
 
     @classmethod
     def from_process(cls, environ: Mapping[str, str], context: Callable[[str], Any]) -> Settings:
-        """From the environment (``ORG``) and the CDK context (``pipeline``)."""
+        """From the environment (``ORG``, ``FULL``, a worker's LOBs) and the CDK context
+        (``pipeline``)."""
+        worker = environ.get(WORKER_LOBS)
         return cls(
             org_file=Path(environ.get("ORG") or EXAMPLE_ORG),
             org_given=bool(environ.get("ORG")),
             pipeline=str(context("pipeline")).lower() == "true",
+            full=environ.get("FULL", "") not in ("", "0"),
+            worker_lobs=tuple(lob for lob in worker.split(",") if lob)
+            if worker is not None
+            else None,
         )

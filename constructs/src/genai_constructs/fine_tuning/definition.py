@@ -9,6 +9,7 @@ slow to import.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -37,6 +38,8 @@ OFFLINE_SDK_CONFIG = {
 # Values the SDK sees; each is replaced by the real CloudFormation reference afterwards.
 ROLE = "arn:aws:iam::000000000000:role/placeholder-pipeline-role"
 NAME = "placeholder-pipeline-name"
+RECIPE_IMAGE = "000000000000.dkr.ecr.{region}.amazonaws.com/placeholder-recipe@sha256:" + "0" * 64
+TAG_VALUE = "placeholder-tag-value-{}-end"
 KEY = "arn:aws:kms:us-east-1:000000000000:key/00000000-placeholder-key"
 SECURITY_GROUP = "sg-0000placeholder00"
 SUBNET = "subnet-0000placeholder{}"
@@ -72,10 +75,24 @@ def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int)
     """The pipeline definition JSON, with the placeholder values of this module.
 
     The SDK takes about a second per definition; LOBs running the same recipe under another
-    name share one, built under a placeholder name.
+    name, from their own copy of the recipe image, with their own job tags, share one, built
+    under a placeholder name, image and tag values that are swapped for theirs afterwards.
     """
-    shared = _shared_definition(replace(spec, name=NAME), region, subnet_count)
-    return shared.replace(NAME, spec.name)
+    image = RECIPE_IMAGE.format(region=region) if spec.recipe_image else None
+    tags = tuple((key, TAG_VALUE.format(i)) for i, (key, _) in enumerate(spec.job_tags))
+    shared = _shared_definition(
+        replace(spec, name=NAME, recipe_image=image, job_tags=tags), region, subnet_count
+    )
+    swaps = [(NAME, spec.name)]
+    if image and spec.recipe_image:
+        swaps.append((image, spec.recipe_image))
+    swaps += [
+        (json.dumps(p)[1:-1], json.dumps(v)[1:-1])
+        for (_, p), (_, v) in zip(tags, spec.job_tags, strict=True)
+    ]
+    for placeholder, value in swaps:
+        shared = shared.replace(placeholder, value)
+    return shared
 
 
 @cache
