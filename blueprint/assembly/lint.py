@@ -34,14 +34,17 @@ def lint_assembly(
     workers: int | None = None,
     progress: Callable[[list[str]], None] | None = None,
     reuse: bool = True,
+    by_shape: bool = True,
 ) -> Json:
     """Lint every stack template in its own region; the result is also written to disk.
 
     Shapes linted by the last run in ``directory`` (same cfn-lint) are not linted again unless
-    ``reuse`` is false. ``progress`` is called with the templates of each batch as it is done.
+    ``reuse`` is false; ``by_shape=False`` renames nothing (only exact copies share a result).
+    ``progress`` is called with the templates of each batch as it is done.
     """
     stacks = read_assembly(directory).stacks
-    shaper = Shaper({stack.identity.lob for stack in stacks if stack.identity.lob})
+    lobs = {stack.identity.lob for stack in stacks if stack.identity.lob}
+    shaper = Shaper(lobs, renaming=by_shape)
     shapes = {stack.name: shaper.shape(stack.region, stack.template_body) for stack in stacks}
     known = _known_shapes(directory) if reuse else {}
     representatives: dict[str, AssemblyStack] = {}

@@ -35,9 +35,10 @@ class Shape:
 
 class Shaper:
     """Shapes templates whose variable names are ``names`` (with their spellings in
-    identifiers: dashes dropped or turned into underscores)."""
+    identifiers: dashes dropped or turned into underscores); with ``renaming=False`` nothing
+    is renamed, so only exact copies share a shape."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], *, renaming: bool = True) -> None:
         spellings = {
             spelling
             for name in names
@@ -46,7 +47,11 @@ class Shaper:
         }
         alternatives = [re.escape(s) for s in sorted(spellings, key=lambda s: (-len(s), s))]
         names_pattern = f"(?P<name>{'|'.join(alternatives)})|" if alternatives else ""
-        self._pattern = re.compile(f"{names_pattern}(?P<account>{ACCOUNT})|(?P<hash>{PATH_HASH})")
+        self._pattern = (
+            re.compile(f"{names_pattern}(?P<account>{ACCOUNT})|(?P<hash>{PATH_HASH})")
+            if renaming
+            else None
+        )
 
     def shape(self, region: str, text: str) -> Shape:
         """The shape of template ``text`` linted for ``region``."""
@@ -58,7 +63,7 @@ class Shaper:
             kind = match.lastgroup or ""
             return f"\x00{number}:{kind}:{_signature(kind, token)}\x00"
 
-        skeleton = self._pattern.sub(placeholder, text)
+        skeleton = self._pattern.sub(placeholder, text) if self._pattern else text
         key = hashlib.sha256(f"{region}\n{skeleton}".encode()).hexdigest()
         return Shape(key, tuple(index))
 

@@ -48,6 +48,7 @@ from blueprint.assembly.access.evaluate import Decision, Evaluator, Request, car
 from blueprint.assembly.access.policies import Principal, action_matches
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri, text
+from blueprint.assembly.access.trusts import TrustIndex
 from blueprint.assembly.access.world import World, resource_arn
 from blueprint.assembly.reader import AssemblyStack
 from blueprint.model import names
@@ -231,6 +232,7 @@ class PrivilegeGraph:
     evaluator: Evaluator
     _edges: dict[Symbol, list[tuple[Hop, Role, Tri]]] = field(default_factory=dict)
     _runners: dict[str, list[Runner]] | None = None
+    _trusts: TrustIndex | None = None
 
     # --- the graph -------------------------------------------------------------------
 
@@ -260,7 +262,9 @@ class PrivilegeGraph:
     def _find_edges(self, role: Role) -> Iterator[tuple[Hop, Role, Tri]]:
         principal = role.principal()
         label = _label(role)
-        for target in self.world.roles:
+        if self._trusts is None:
+            self._trusts = TrustIndex(self.world.roles)
+        for target in self._trusts.candidates(principal):
             if target is role or not _trust_may_admit(target, principal):
                 continue
             # The caller picks the STS endpoint: the target's own region is the one a trust
