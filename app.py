@@ -20,7 +20,7 @@ from blueprint.model.settings import Settings
 from stacks import build_platform, synthesize
 from stacks.compliance import app_props
 from stacks.pipeline import build_delivery
-from stacks.reuse import begin, merge, plan_synthesis, read_previous
+from stacks.reuse import begin, forget, merge, plan_synthesis, read_previous
 
 HERE = Path(__file__).resolve().parent
 # What the templates are made by: the app, its stacks, the construct library (the fine-tuning
@@ -50,6 +50,7 @@ if not settings.org_given:
     )
 started = time.monotonic()
 if settings.pipeline:
+    forget(Path(app.outdir))
     build_delivery(app, config, settings)
     synthesize(app)
     sys.exit(0)

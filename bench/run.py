@@ -2,6 +2,10 @@
 the structural figures against CloudFormation's quotas; writes docs/BENCHMARKS.md.
 
     python -m bench.run [--sizes example,10,25,50,100] [--runs 3] [--large-runs 2]
+
+Each run of a size is a cold run (no assembly in the output directory) and then the same
+recipe after a change to one LOB (``with_one_lob_changed``), in the same directory, as
+`make synth` runs it after an edit.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import yaml
 
 from blueprint.assembly.reader import critical_path, read_assembly
-from blueprint.model.generate import generate_org
+from blueprint.model.generate import generate_org, with_one_lob_changed
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "environments" / "example.yaml"
@@ -47,6 +51,7 @@ class Size:
     label: str
     lobs: int
     runs: list[Run] = field(default_factory=list)
+    changes: list[Run] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
     stacks: int = 0
     resources: int = 0
@@ -66,20 +71,24 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def org_file(workdir: Path, label: str) -> tuple[Path, int]:
+def org_files(workdir: Path, label: str) -> tuple[Path, Path, int]:
+    """The size's organization file, the same after a change to one LOB, and its LOBs."""
     base = yaml.safe_load(EXAMPLE.read_text())
-    if label == "example":
-        return EXAMPLE, len(base["lobs"])
-    lobs = int(label)
-    path = workdir / f"org-{lobs}.yaml"
-    path.write_text(yaml.safe_dump(generate_org(lobs, base), sort_keys=False))
-    return path, lobs
+    org = base if label == "example" else generate_org(int(label), base)
+    changed, _ = with_one_lob_changed(org)
+    paths = (workdir / f"org-{label}.yaml", workdir / f"org-{label}-changed.yaml")
+    for path, content in zip(paths, (org, changed), strict=True):
+        path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return paths[0], paths[1], len(org["lobs"])
 
 
-def synth_once(org: Path, outdir: Path, env: dict[str, str]) -> Run:
-    """The recipe of `make synth`, step by step (the output directory is the bench's)."""
-    shutil.rmtree(outdir, ignore_errors=True)
+def synth_once(org: Path, outdir: Path, env: dict[str, str], *, cold: bool) -> Run:
+    """The recipe of `make synth`, step by step (the output directory is the bench's); cold:
+    from an empty output directory, else over the assembly already there."""
+    if cold:
+        shutil.rmtree(outdir, ignore_errors=True)
     env = {**env, "ORG": str(org)}
+    env.pop("FULL", None)
     commands = {
         "validate": ["blueprint", "validate", str(org)],
         "synth": ["cdk", "synth", "--quiet", "--output", str(outdir)],
@@ -131,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     sizes = []
     for label in args.sizes.split(","):
-        org, lobs = org_file(workdir, label)
+        org, changed, lobs = org_files(workdir, label)
         size = Size(label, lobs)
         runs = args.runs if lobs < 50 else args.large_runs
         outdir = workdir / f"out-{label}"
         for index in range(runs):
-            size.runs.append(synth_once(org, outdir, env))
-            print(f"bench: {label}: run {index + 1}/{runs}: {size.runs[-1].seconds}", flush=True)
+            size.runs.append(synth_once(org, outdir, env, cold=True))
+            print(f"bench: {label}: cold {index + 1}/{runs}: {size.runs[-1].seconds}", flush=True)
+            size.changes.append(synth_once(changed, outdir, env, cold=False))
+            print(f"bench: {label}: one LOB changed: {size.changes[-1].seconds}", flush=True)
         spec = structure(size, outdir)
         for _ in range(runs):
             size.floor.append(floor_once(spec, workdir, env))
@@ -194,11 +205,16 @@ def render(sizes: list[Size], args: argparse.Namespace) -> str:
         "## Method",
         "",
         "- Each size runs the recipe of `make synth` step by step: `blueprint validate`, "
-        "`cdk synth --quiet` (the app, with the four cdk-nag packs as its gate), "
-        "`blueprint lint` (cfn-lint on every template, on every core: the template gate), "
+        "`cdk synth --quiet` (the app, with the four cdk-nag packs as its gate; LOBs shared "
+        "with a worker process on the other core from six LOBs to build), `blueprint lint` "
+        "(cfn-lint on each template shape, on every core: the template gate), "
         "`blueprint summary`, `blueprint access` (the access catalog), `blueprint audit`. Times "
         "are wall-clock seconds, median of "
         f"{args.runs} runs ({args.large_runs} at 50 LOBs and more), with the range in brackets.",
+        "- Cold: from an empty output directory. One LOB changed: right after each cold run, "
+        "the same recipe over the same directory after a use case of one LOB got a larger "
+        "daily token budget (`with_one_lob_changed`): the other LOBs' stacks are read back, "
+        "only new template shapes are linted.",
         "- `example` is environments/example.yaml (3 LOBs); the other sizes are generated by "
         "`blueprint.model.generate.generate_org` (the example's LOBs cloned, fresh account ids).",
         "- The floor is `bench/floor_app.py`: the same stacks, accounts and regions with the same "
@@ -229,6 +245,23 @@ def render(sizes: list[Size], args: argparse.Namespace) -> str:
             + f" | {spread([run.total for run in size.runs])} | {spread(size.floor)} | "
             f"{synth / floor:.1f} | {total / floor:.1f} | "
             f"{max(run.peak_rss_mb for run in size.runs):.0f} |"
+        )
+    lines += [
+        "",
+        "## After a change to one LOB",
+        "",
+        "| org | LOBs | validate | synth | lint | summary | access | audit | make synth | "
+        "of the cold run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in sizes:
+        step = {name: spread([run.seconds[name] for run in size.changes]) for name in STEPS}
+        total = statistics.median(run.total for run in size.changes)
+        cold = statistics.median(run.total for run in size.runs)
+        lines.append(
+            f"| {size.label} | {size.lobs} | "
+            + " | ".join(step[name] for name in STEPS)
+            + f" | {spread([run.total for run in size.changes])} | {total / cold:.0%} |"
         )
     lines += [
         "",
@@ -290,6 +323,7 @@ def targets(sizes: list[Size]) -> list[str]:
         total = statistics.median(run.total for run in example.runs)
         floor = statistics.median(example.floor)
         row("example make synth <= 60 s", f"{total:.1f} s", total <= 60)
+        row("example make synth <= 3x the floor", f"{total / floor:.1f}x", total <= 3 * floor)
         row("example make synth <= 2x the floor", f"{total / floor:.1f}x", total <= 2 * floor)
     if "100" in by_label:
         large = by_label["100"]
@@ -301,6 +335,8 @@ def targets(sizes: list[Size]) -> list[str]:
             synth <= 180,
         )
         row("100 LOBs make synth (+ cfn-lint, audit) <= 180 s", f"{total:.0f} s", total <= 180)
+        change = statistics.median(run.total for run in large.changes)
+        row("100 LOBs make synth after a one-LOB change <= 60 s", f"{change:.0f} s", change <= 60)
         catalog = statistics.median(run.seconds["access"] for run in large.runs)
         row("100 LOBs access catalog <= 60 s", f"{catalog:.1f} s", catalog <= 60)
     for size in sizes:

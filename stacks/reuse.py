@@ -175,6 +175,11 @@ def merge(
         shutil.rmtree(worker.outdir, ignore_errors=True)
 
 
+def forget(outdir: Path) -> None:
+    """Withdraw the whole record (a run that writes another kind of assembly there)."""
+    (outdir / RECORD).unlink(missing_ok=True)
+
+
 def read_previous(outdir: Path) -> Json:
     """The manifest the last run wrote (read before this run's synthesis replaces it)."""
     return _read_json(outdir / MANIFEST)

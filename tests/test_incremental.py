@@ -10,7 +10,6 @@ the same), and the lint findings are the same.
 
 from __future__ import annotations
 
-import copy
 import filecmp
 import json
 import os
@@ -26,7 +25,7 @@ import yaml
 from blueprint.assembly.lint import lint_assembly
 from blueprint.assembly.reader import read_assembly
 from blueprint.model.config import OrgConfig
-from blueprint.model.generate import generate_org
+from blueprint.model.generate import generate_org, with_one_lob_changed
 from stacks.reuse import RECORD
 from tests.conftest import EXAMPLE, REPO, feature_flags, synthesize_org
 
@@ -53,20 +52,12 @@ def run_app(org: dict[str, Any], outdir: Path) -> str:
     return done.stderr
 
 
-def changed(org: dict[str, Any]) -> dict[str, Any]:
-    """``org`` with one use case of one LOB given a larger daily token budget."""
-    after = copy.deepcopy(org)
-    [lob] = [lob for lob in after["lobs"] if lob["name"] == CHANGED]
-    use_case = next(u for u in lob["genai"]["use_cases"] if u.get("token_budget"))
-    use_case["token_budget"]["daily_tokens"] += 250_000
-    return after
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("incremental")
     before = generate_org(LOBS, yaml.safe_load(EXAMPLE.read_text()))
-    after = changed(before)
+    after, lob = with_one_lob_changed(before)
+    assert lob == CHANGED
     incremental = root / "cdk.out"
     cold = run_app(before, incremental)
     cold_lint = lint_assembly(incremental)

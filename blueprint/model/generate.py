@@ -62,6 +62,20 @@ def generate_org(lob_count: int, base: dict[str, Any]) -> dict[str, Any]:
     return org
 
 
+def with_one_lob_changed(org: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``org`` after a day's change to one LOB (the second, or the only one): a use case's
+    daily token budget raised; and that LOB's name."""
+    changed = copy.deepcopy(org)
+    lobs = changed["lobs"]
+    candidates = lobs[1:] + lobs[:1]
+    for lob in candidates:
+        for use_case in lob.get("genai", {}).get("use_cases", []):
+            if use_case.get("token_budget", {}).get("daily_tokens"):
+                use_case["token_budget"]["daily_tokens"] += 250_000
+                return changed, lob["name"]
+    raise ValueError("no LOB has a use case with a daily token budget to change")
+
+
 def _promoted(knowledge_base: str, first: dict[str, str]) -> str:
     """A hub knowledge base promoted from a base LOB (``<lob>-<name>``), as its first clone's."""
     return next(
