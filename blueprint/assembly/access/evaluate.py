@@ -32,6 +32,7 @@ from blueprint.assembly.access.policies import (
 )
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
+from blueprint.assembly.access.tags import ResourceTags
 from blueprint.assembly.access.world import OrgPolicy, World
 from blueprint.assembly.iam_reference.operations import authorized_as
 
@@ -114,6 +115,7 @@ class Evaluator:
         self.organization_id = organization_id
         self.root_id = root_id
         self.org_accounts = world.accounts
+        self._tags = ResourceTags(world.resource_tags)
         self._attached: dict[tuple[str, str], list[Statement]] = {}
 
     def evaluate(self, request: Request) -> Decision:
@@ -378,20 +380,7 @@ class Evaluator:
         return world.resource_policies.get((service, resource), [])
 
     def _resource_tags(self, resource: Symbol) -> dict[str, Symbol]:
-        """The tags of the assembly's resource ``resource`` names, however it is named (by
-        its template's ARN or a literal one); where it may or may not be one of them, every
-        tag key they carry has an unknown value."""
-        tags = self.world.resource_tags.get(resource)
-        if tags is not None:
-            return tags
-        found: dict[str, Symbol] = {}
-        for arn, candidate in self.world.resource_tags.items():
-            same = equals(arn, resource)
-            if same is Tri.YES:
-                return candidate
-            if same is Tri.UNKNOWN:
-                found |= {key: UNKNOWN for key in candidate}
-        return found
+        return self._tags.of(resource)
 
     def _bucket_key(self, resource: Symbol) -> Symbol | None:
         return self.world.bucket_keys.get(_bucket_of(resource))

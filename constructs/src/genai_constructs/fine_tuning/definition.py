@@ -5,6 +5,9 @@ for every deploy-time value (role, key, network, buckets, code), which the const
 swaps for CloudFormation references. Container images are resolved with the SDK's image URI
 helpers (``jobs``). The SDK is imported inside the functions: it is an optional extra and
 slow to import.
+
+Over 500 lines on purpose: the pipeline's steps are read together, in the order they run,
+beside the placeholders they share.
 """
 
 from __future__ import annotations
@@ -74,9 +77,8 @@ def _sdk_config_validated_once() -> Iterator[None]:
 def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int) -> str:
     """The pipeline definition JSON, with the placeholder values of this module.
 
-    The SDK takes about a second per definition; LOBs running the same recipe under another
-    name, from their own copy of the recipe image, with their own job tags, share one, built
-    under a placeholder name, image and tag values that are swapped for theirs afterwards.
+    The SDK takes about a second per definition; LOBs running the same recipe under their own
+    name, image copy and job tags share one, built under placeholders swapped for theirs after.
     """
     image = RECIPE_IMAGE.format(region=region) if spec.recipe_image else None
     tags = tuple((key, TAG_VALUE.format(i)) for i, (key, _) in enumerate(spec.job_tags))
@@ -86,10 +88,7 @@ def pipeline_definition(spec: FineTuningSpec, *, region: str, subnet_count: int)
     swaps = [(NAME, spec.name)]
     if image and spec.recipe_image:
         swaps.append((image, spec.recipe_image))
-    swaps += [
-        (json.dumps(p)[1:-1], json.dumps(v)[1:-1])
-        for (_, p), (_, v) in zip(tags, spec.job_tags, strict=True)
-    ]
+    swaps += [(p, json.dumps(v)[1:-1]) for (_, p), (_, v) in zip(tags, spec.job_tags, strict=True)]
     for placeholder, value in swaps:
         shared = shared.replace(placeholder, value)
     return shared

@@ -1,0 +1,56 @@
+"""The tags of the assembly's resources, found by however a request names the resource.
+
+A request names a resource by its template's ARN (a symbol with atoms) or by a literal ARN.
+A literal ARN is equal to a literal key with the same text and to no other literal, so only
+the keys with atoms need comparing; every answer is remembered (the world does not change
+while questions are asked). At a hundred LOBs this replaces a scan of every tagged resource
+for each question.
+"""
+
+from __future__ import annotations
+
+from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals
+
+Tags = dict[str, Symbol]
+
+
+class ResourceTags:
+    """Tags by resource ARN (``tagged``), asked by any symbol."""
+
+    def __init__(self, tagged: dict[Symbol, Tags]) -> None:
+        self._tagged = tagged
+        self._by_text: dict[str, Tags] = {}
+        self._symbolic: list[tuple[Symbol, Tags]] = []
+        for arn, tags in tagged.items():
+            if arn.text is None:
+                self._symbolic.append((arn, tags))
+            else:
+                self._by_text.setdefault(arn.text, tags)
+        self._answers: dict[Symbol, Tags] = {}
+
+    def of(self, resource: Symbol) -> Tags:
+        """The tags of the resource ``resource`` names; where it may or may not be one of the
+        tagged resources, every tag key they carry has an unknown value."""
+        exact = self._tagged.get(resource)
+        if exact is not None:
+            return exact
+        if resource not in self._answers:
+            self._answers[resource] = self._compare(resource)
+        return self._answers[resource]
+
+    def _compare(self, resource: Symbol) -> Tags:
+        if resource.text is not None:
+            literal = self._by_text.get(resource.text)
+            if literal is not None:
+                return literal
+            candidates = self._symbolic
+        else:
+            candidates = list(self._tagged.items())
+        found: Tags = {}
+        for arn, tags in candidates:
+            same = equals(arn, resource)
+            if same is Tri.YES:
+                return tags
+            if same is Tri.UNKNOWN:
+                found |= {key: UNKNOWN for key in tags}
+        return found
