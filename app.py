@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aws_cdk import App, Stack
 
-from blueprint.model.fingerprint import code_fingerprint, lob_fingerprints
+from blueprint.model.fingerprint import cdk_context, code_fingerprint, lob_fingerprints
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
 from blueprint.model.settings import Settings
@@ -59,7 +59,7 @@ outdir = Path(app.outdir)
 synthesis = plan_synthesis(
     plan,
     outdir,
-    code=code_fingerprint(CODE, CODE_FILES),
+    code=code_fingerprint(CODE, CODE_FILES, cdk_context(os.environ)),
     lobs=lob_fingerprints(plan, settings.training_code),
     full=settings.full,
     cores=os.cpu_count() or 1,

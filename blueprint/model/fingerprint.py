@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from importlib.metadata import version
 from pathlib import Path, PurePath
@@ -31,12 +31,27 @@ from blueprint.model.plan import Placement, Plan
 
 # What the synthesized templates depend on besides the organization file.
 LIBRARIES = ("aws-cdk-lib", "cdk-nag", "constructs", "jsii", "sagemaker")
+# Where the CDK CLI puts a context too large for CDK_CONTEXT_JSON.
+CONTEXT_OVERFLOW = "CONTEXT_OVERFLOW_LOCATION_ENV"
 SOURCE_SUFFIXES = (".py", ".json", ".yaml", ".txt", ".toml", ".cfg", ".j2", "Dockerfile")
 
 
-def code_fingerprint(roots: Iterable[Path], files: Iterable[Path] = ()) -> str:
-    """The source files under ``roots`` and ``files``, and the libraries' versions."""
+def cdk_context(environ: Mapping[str, str]) -> str:
+    """What the CDK CLI hands the app besides the files: its ``CDK_*`` variables (the context
+    of cdk.json and of ``-c`` among them) and a context too large for a variable."""
+    given = {key: value for key, value in environ.items() if key.startswith("CDK_")}
+    given.pop("CDK_OUTDIR", None)
+    overflow = environ.get(CONTEXT_OVERFLOW)
+    if overflow and Path(overflow).is_file():
+        given[CONTEXT_OVERFLOW] = Path(overflow).read_text()
+    return json.dumps(given, sort_keys=True)
+
+
+def code_fingerprint(roots: Iterable[Path], files: Iterable[Path] = (), context: str = "") -> str:
+    """The source files under ``roots`` and ``files``, the libraries' versions and the CDK's
+    ``context``."""
     digest = hashlib.sha256()
+    digest.update(context.encode())
     for library in LIBRARIES:
         digest.update(f"{library}=={version(library)}\n".encode())
     paths = sorted({*_sources(roots), *(Path(f) for f in files if Path(f).is_file())})
