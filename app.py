@@ -20,7 +20,7 @@ from blueprint.model.settings import Settings
 from stacks import build_platform, synthesize
 from stacks.compliance import app_props
 from stacks.pipeline import build_delivery
-from stacks.reuse import begin, forget, merge, plan_synthesis, read_previous
+from stacks.reuse import begin, forget, merge, plan_synthesis, read_previous, stop
 
 HERE = Path(__file__).resolve().parent
 # What the templates are made by: the app, its stacks, the construct library (the fine-tuning
@@ -66,17 +66,24 @@ synthesis = plan_synthesis(
 )
 previous = read_previous(outdir)
 workers = begin(synthesis, outdir, Path(__file__))
-build_platform(
-    app, config, training_code=settings.training_code, lob_environments=synthesis.build, plan=plan
-)
-stacks = sum(1 for child in app.node.children if Stack.is_stack(child))
-print(
-    f"synthesizing {stacks} stacks of {settings.org_file} ({len(synthesis.workers)} worker(s) "
-    f"building {sum(map(len, synthesis.workers))} more LOBs, {len(synthesis.reuse)} LOBs "
-    "unchanged since the last run), each through the four cdk-nag packs and the platform's "
-    "pack ...",
-    file=sys.stderr,
-    flush=True,
-)
-synthesize(app, complete=lambda directory: merge(plan, directory, synthesis, workers, previous))
+try:
+    build_platform(
+        app,
+        config,
+        training_code=settings.training_code,
+        lob_environments=synthesis.build,
+        plan=plan,
+    )
+    stacks = sum(1 for child in app.node.children if Stack.is_stack(child))
+    print(
+        f"synthesizing {stacks} stacks of {settings.org_file} ({len(synthesis.workers)} "
+        f"worker(s) building {sum(map(len, synthesis.workers))} more LOBs, "
+        f"{len(synthesis.reuse)} LOBs unchanged since the last run), each through the four "
+        "cdk-nag packs and the platform's pack ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    synthesize(app, complete=lambda out: merge(plan, out, synthesis, workers, previous))
+finally:
+    stop(workers)
 print(f"synthesized in {time.monotonic() - started:.0f} s", file=sys.stderr)

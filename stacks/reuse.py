@@ -11,6 +11,7 @@ are recorded once the assembly is complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -70,7 +71,7 @@ def plan_synthesis(
         for lob, fingerprint in lobs.items():
             own = [name for name, owner in stacks.items() if owner == lob]
             if previous.get("lobs", {}).get(lob) == fingerprint and all(
-                _complete(outdir, artifacts, name) for name in own
+                _complete(outdir, artifacts, name, previous.get("files", {})) for name in own
             ):
                 reusable.add(lob)
     order = [lob.name for lob in plan.config.lobs]
@@ -125,6 +126,13 @@ class Worker:
             )
         return cls(lobs, outdir, process)
 
+    def stop(self) -> None:
+        """End the process if it still runs, and remove its directory."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.outdir, ignore_errors=True)
+
     def wait(self) -> Path:
         """The worker's assembly directory, once it has synthesized; an error otherwise."""
         if self.process.wait() != 0:
@@ -149,10 +157,17 @@ def merge(
     sources: list[tuple[Path, list[tuple[str, Json]], set[str]]] = [
         (outdir, built, set(synthesis.build))
     ]
+    failures = []
     for worker in workers:
-        directory = worker.wait()
+        try:
+            directory = worker.wait()
+        except RuntimeError as failure:
+            failures.append(str(failure))
+            continue
         artifacts = _read_json(directory / MANIFEST)["artifacts"]
         sources.append((directory, list(artifacts.items()), set(worker.lobs)))
+    if failures:
+        raise RuntimeError("\n".join(failures))
     sources.append((outdir, list(previous.get("artifacts", {}).items()), set(synthesis.reuse)))
     for directory, artifacts, lobs in sources:
         for name, artifact in artifacts:
@@ -170,9 +185,22 @@ def merge(
     manifest["artifacts"] = dict(ordered)
     _remove_left_behind(outdir, previous, manifest)
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    (outdir / RECORD).write_text(json.dumps(synthesis.record, indent=1, sort_keys=True) + "\n")
+    files = {
+        path: _digest(outdir / path)
+        for name, artifact in ordered
+        if name.removesuffix(".assets") in stacks
+        for path in _files(artifact)
+    }
+    record = {**synthesis.record, "files": files}
+    (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     for worker in workers:
-        shutil.rmtree(worker.outdir, ignore_errors=True)
+        worker.stop()
+
+
+def stop(workers: Iterable[Worker]) -> None:
+    """End every worker still running and remove their directories (after a failure)."""
+    for worker in workers:
+        worker.stop()
 
 
 def forget(outdir: Path) -> None:
@@ -208,13 +236,19 @@ def _files(artifact: Json) -> list[str]:
     ]
 
 
-def _complete(outdir: Path, artifacts: Json, stack: str) -> bool:
-    """Whether the stack's artifacts and every file they name are in ``outdir``."""
+def _complete(outdir: Path, artifacts: Json, stack: str, digests: Json) -> bool:
+    """Whether the stack's artifacts and every file they name are in ``outdir``, the
+    manifest's files as the run that recorded them wrote them."""
     template, assets = artifacts.get(stack), artifacts.get(f"{stack}.assets")
     if template is None or assets is None:
         return False
-    paths = [*_files(template), *_files(assets), *_asset_sources(outdir, assets)]
-    return all((outdir / path).exists() for path in paths)
+    written = [*_files(template), *_files(assets)]
+    if not all(
+        (outdir / path).is_file() and digests.get(path) == _digest(outdir / path)
+        for path in written
+    ):
+        return False
+    return all((outdir / path).exists() for path in _asset_sources(outdir, assets))
 
 
 def _asset_sources(directory: Path, assets_artifact: Json) -> list[str]:
@@ -245,6 +279,10 @@ def _remove_left_behind(outdir: Path, previous: Json, manifest: Json) -> None:
         for path in _files(artifact):
             if path not in kept:
                 (outdir / path).unlink(missing_ok=True)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_json(path: Path) -> Json:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def lint_assembly(
 ) -> Json:
     """Lint every stack template in its own region; the result is also written to disk.
 
-    Shapes linted by the last run in ``directory`` (same cfn-lint) are not linted again unless
+    Shapes linted by the last run in ``directory`` (same ``linter()``) are not linted again unless
     ``reuse`` is false; ``by_shape=False`` renames nothing (only exact copies share a result).
     ``progress`` is called with the templates of each batch as it is done.
     """
@@ -69,6 +70,7 @@ def lint_assembly(
     result = {
         "ran": True,
         "cfn_lint": version("cfn-lint"),
+        "linter": linter(),
         "templates": len(stacks),
         "linted": len(representatives),
         "findings": findings,
@@ -150,9 +152,47 @@ def _said_of(linted: Json, member: Shape, finding: Json) -> Json:
     return {**finding, "message": translate(finding["message"], source, member)}
 
 
+def linter() -> str:
+    """What a shape's findings depend on besides the template: cfn-lint and the libraries it
+    judges with, its settings files (``.cfnlintrc`` here and in the home directory), and this
+    module and the shapes'."""
+    digest = hashlib.sha256()
+    for library in ("cfn-lint", *_requirements("cfn-lint")):
+        digest.update(f"{library}=={version(library)}\n".encode())
+    for path in (
+        Path(".cfnlintrc"),
+        Path(".cfnlintrc.yaml"),
+        Path(".cfnlintrc.yml"),
+        Path.home() / ".cfnlintrc",
+        Path(__file__),
+        Path(__file__).with_name("shapes.py"),
+    ):
+        digest.update(f"{path}\n".encode())
+        digest.update(path.read_bytes() if path.is_file() else b"absent")
+    return digest.hexdigest()
+
+
+def _requirements(distribution: str) -> list[str]:
+    """The installed libraries ``distribution`` requires (not those of its extras)."""
+    names = [
+        re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0]
+        for requirement in requires(distribution) or []
+        if "extra ==" not in requirement
+    ]
+    return sorted(name for name in names if _installed(name))
+
+
+def _installed(name: str) -> bool:
+    try:
+        version(name)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
 def _known_shapes(directory: Path) -> dict[str, Json]:
     result = _written(directory)
-    if result is None or result.get("cfn_lint") != version("cfn-lint"):
+    if result is None or result.get("linter") != linter():
         return {}
     shapes: dict[str, Json] = result.get("shapes", {})
     return shapes

@@ -45,13 +45,21 @@ class Shaper:
             for spelling in (name, name.replace("-", ""), name.replace("-", "_"))
             if spelling
         }
-        alternatives = [re.escape(s) for s in sorted(spellings, key=lambda s: (-len(s), s))]
-        names_pattern = f"(?P<name>{'|'.join(alternatives)})|" if alternatives else ""
-        self._pattern = (
-            re.compile(f"{names_pattern}(?P<account>{ACCOUNT})|(?P<hash>{PATH_HASH})")
-            if renaming
-            else None
-        )
+        self._spellings = sorted(spellings, key=lambda s: (-len(s), s))
+        self._renaming = renaming
+        self._patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    def _pattern(self, text: str) -> re.Pattern[str]:
+        """The tokens of ``text``: of the names, only those it holds (a hundred LOBs' names in
+        one alternation would be tried at every character of every template)."""
+        present = tuple(spelling for spelling in self._spellings if spelling in text)
+        if present not in self._patterns:
+            names = "|".join(re.escape(spelling) for spelling in present)
+            names_pattern = f"(?P<name>{names})|" if names else ""
+            self._patterns[present] = re.compile(
+                f"{names_pattern}(?P<account>{ACCOUNT})|(?P<hash>{PATH_HASH})"
+            )
+        return self._patterns[present]
 
     def shape(self, region: str, text: str) -> Shape:
         """The shape of template ``text`` linted for ``region``."""
@@ -63,7 +71,7 @@ class Shaper:
             kind = match.lastgroup or ""
             return f"\x00{number}:{kind}:{_signature(kind, token)}\x00"
 
-        skeleton = self._pattern.sub(placeholder, text) if self._pattern else text
+        skeleton = self._pattern(text).sub(placeholder, text) if self._renaming else text
         key = hashlib.sha256(f"{region}\n{skeleton}".encode()).hexdigest()
         return Shape(key, tuple(index))
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from importlib.metadata import version
@@ -30,10 +33,9 @@ from blueprint.model.inputs.security import security_inputs
 from blueprint.model.plan import Placement, Plan
 
 # What the synthesized templates depend on besides the organization file.
-LIBRARIES = ("aws-cdk-lib", "cdk-nag", "constructs", "jsii", "sagemaker")
+LIBRARIES = ("aws-cdk-lib", "botocore", "cdk-nag", "constructs", "jsii", "sagemaker")
 # Where the CDK CLI puts a context too large for CDK_CONTEXT_JSON.
 CONTEXT_OVERFLOW = "CONTEXT_OVERFLOW_LOCATION_ENV"
-SOURCE_SUFFIXES = (".py", ".json", ".yaml", ".txt", ".toml", ".cfg", ".j2", "Dockerfile")
 
 
 def cdk_context(environ: Mapping[str, str]) -> str:
@@ -52,6 +54,7 @@ def code_fingerprint(roots: Iterable[Path], files: Iterable[Path] = (), context:
     ``context``."""
     digest = hashlib.sha256()
     digest.update(context.encode())
+    digest.update(f"python {sys.version}\nnode {_node_version()}\n".encode())
     for library in LIBRARIES:
         digest.update(f"{library}=={version(library)}\n".encode())
     paths = sorted({*_sources(roots), *(Path(f) for f in files if Path(f).is_file())})
@@ -113,11 +116,16 @@ def _placement_inputs(plan: Plan, placement: Placement, training_code: Path) -> 
 
 
 def _sources(roots: Iterable[Path]) -> Iterator[Path]:
+    """Every file under ``roots`` (an asset bundles whatever its folder holds)."""
     for root in roots:
         for path in Path(root).rglob("*"):
-            if (
-                path.is_file()
-                and path.name.endswith(SOURCE_SUFFIXES)
-                and "__pycache__" not in path.parts
-            ):
+            if path.is_file() and "__pycache__" not in path.parts:
                 yield path
+
+
+def _node_version() -> str:
+    node = shutil.which("node")
+    if node is None:
+        return "none"
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
