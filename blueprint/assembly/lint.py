@@ -44,7 +44,9 @@ def lint_assembly(
     ``progress`` is called with the templates of each batch as it is done.
     """
     stacks = read_assembly(directory).stacks
-    lobs = {stack.identity.lob for stack in stacks if stack.identity.lob}
+    # A stack synthesized without identities (an older assembly) just renames no LOB name.
+    identities = [stack.recorded_identity for stack in stacks]
+    lobs = {identity.lob for identity in identities if identity and identity.lob}
     shaper = Shaper(lobs, renaming=by_shape)
     shapes = {stack.name: shaper.shape(stack.region, stack.template_body) for stack in stacks}
     known = _known_shapes(directory) if reuse else {}
