@@ -101,7 +101,9 @@ def begin(synthesis: Synthesis, outdir: Path, app_file: Path) -> list[Worker]:
     ``synthesis.workers``, each into a directory of its own."""
     kept = {lob: synthesis.record["lobs"][lob] for lob in synthesis.reuse}
     if (outdir / RECORD).exists():
-        (outdir / RECORD).write_text(json.dumps({**synthesis.record, "lobs": kept}, indent=1))
+        files = _read_json(outdir / RECORD).get("files", {})
+        withdrawn = {**synthesis.record, "lobs": kept, "files": files}
+        (outdir / RECORD).write_text(json.dumps(withdrawn, indent=1))
     return [Worker.start(lobs, app_file) for lobs in synthesis.workers]
 
 

@@ -166,6 +166,8 @@ def linter() -> str:
         Path(".cfnlintrc.yaml"),
         Path(".cfnlintrc.yml"),
         Path.home() / ".cfnlintrc",
+        Path.home() / ".cfnlintrc.yaml",
+        Path.home() / ".cfnlintrc.yml",
         Path(__file__),
         Path(__file__).with_name("shapes.py"),
     ):

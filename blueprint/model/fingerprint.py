@@ -40,8 +40,11 @@ CONTEXT_OVERFLOW = "CONTEXT_OVERFLOW_LOCATION_ENV"
 
 def cdk_context(environ: Mapping[str, str]) -> str:
     """What the CDK CLI hands the app besides the files: its ``CDK_*`` variables (the context
-    of cdk.json and of ``-c`` among them) and a context too large for a variable."""
-    given = {key: value for key, value in environ.items() if key.startswith("CDK_")}
+    of cdk.json and of ``-c`` among them), a context too large for a variable, and the Node.js
+    jsii runs (``JSII_NODE``)."""
+    given = {
+        key: value for key, value in environ.items() if key.startswith("CDK_") or key == "JSII_NODE"
+    }
     given.pop("CDK_OUTDIR", None)
     overflow = environ.get(CONTEXT_OVERFLOW)
     if overflow and Path(overflow).is_file():
@@ -127,5 +130,7 @@ def _node_version() -> str:
     node = shutil.which("node")
     if node is None:
         return "none"
-    done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
     return done.stdout.strip()
