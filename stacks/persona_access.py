@@ -818,12 +818,7 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
         "alone reads them)",
         roles=[role],
         statements=[
-            iam.PolicyStatement(
-                sid="PushAgentImages", actions=list(AGENT_IMAGE_PUSHES), resources=[repositories]
-            ),
-            iam.PolicyStatement(
-                sid="SignInToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
+            *_agent_image_pushes(repositories),
             iam.PolicyStatement(
                 sid="PutApiToolKeys", actions=["secretsmanager:PutSecretValue"], resources=[secrets]
             ),
@@ -853,6 +848,18 @@ def tool_keys(scope: Construct, role: iam.IRole, prefix: str) -> iam.ManagedPoli
     return policy
 
 
+def _agent_image_pushes(repositories: str) -> list[iam.PolicyStatement]:
+    """Push to the agents' image ``repositories``, after signing in to ECR."""
+    return [
+        iam.PolicyStatement(
+            sid="PushAgentImages", actions=list(AGENT_IMAGE_PUSHES), resources=[repositories]
+        ),
+        iam.PolicyStatement(
+            sid="SignInToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+        ),
+    ]
+
+
 def hub_agent_images(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
     """Push the images of the hub's agents (the hub is the platform team's account)."""
     repositories = _repositories(scope, agent_repository_name(HUB_LOB, "*"))
@@ -862,12 +869,7 @@ def hub_agent_images(scope: Construct, role: iam.IRole) -> iam.ManagedPolicy:
         description="Push the images of the hub's agents",
         roles=[role],
         statements=[
-            iam.PolicyStatement(
-                sid="PushAgentImages", actions=list(AGENT_IMAGE_PUSHES), resources=[repositories]
-            ),
-            iam.PolicyStatement(
-                sid="SignInToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
+            *_agent_image_pushes(repositories),
         ],
     )
     acknowledge(
