@@ -264,7 +264,8 @@ class PrivilegeGraph:
         label = _label(role)
         if self._trusts is None:
             self._trusts = TrustIndex(self.world.roles)
-        for target in self._trusts.candidates(principal):
+        delegated = bool(role.unreadable) or _identity_names(role, "sts:AssumeRole")
+        for target in self._trusts.candidates(principal, delegated=delegated):
             if target is role or not _trust_may_admit(target, principal):
                 continue
             # The caller picks the STS endpoint: the target's own region is the one a trust
@@ -657,6 +658,20 @@ def _identity_may(role: Role, action: str) -> bool:
         statement.allow and (action_matches(statement.actions, lowered) != statement.not_actions)
         for statement in role.identity
     ) or _granted_by_resource_policy(action)
+
+
+def _identity_names(role: Role, action: str) -> bool:
+    """Whether any allow of ``role``'s identity policies may name ``action`` (one whose
+    actions are not all literal may name any)."""
+    lowered = action.lower()
+    return any(
+        statement.allow
+        and (
+            not statement.actions_known
+            or action_matches(statement.actions, lowered) != statement.not_actions
+        )
+        for statement in role.identity
+    )
 
 
 def _granted_by_resource_policy(action: str) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from functools import cache
 
 from blueprint.assembly.access.policies import (
     SESSION_TAGS,
@@ -485,6 +486,7 @@ def _tri(decision: str) -> Tri:
     return {"allow": Tri.YES, "deny": Tri.NO}.get(decision, Tri.UNKNOWN)
 
 
+@cache
 def _arn_field(resource: Symbol, index: int) -> str:
     parts = resource.split(":")
     return (parts[index].text or "") if len(parts) > index else ""

@@ -178,12 +178,13 @@ class Statement:
             found = Tri.UNKNOWN
         if found is Tri.NO:
             return Tri.NO
-        return (
-            found
-            & self._resource(resource)
-            & self._principal(principal)
-            & self._conditions(context)
-        )
+        # A conjunction: the first part that does not hold decides.
+        found = found & self._resource(resource)
+        if found is not Tri.NO:
+            found = found & self._principal(principal)
+        if found is not Tri.NO:
+            found = found & self._conditions(context)
+        return found
 
     def by_account_only(self, principal: Principal) -> bool:
         """Whether this statement names the principal only through its account."""

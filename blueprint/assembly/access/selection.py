@@ -158,22 +158,11 @@ class Selection:
         return resource_arn(self.world.resolver, stack, logical_id)
 
     def stacks(self) -> list[AssemblyStack]:
-        return [
-            stack
-            for stack in self.world.assembly.stacks
-            if stack.identity.placement == self.placement.key
-        ]
+        return self.world.stacks_of(self.placement.key)
 
     def parameter_names(self) -> set[str]:
         """The names of the SSM parameters the stacks of the placement's account create."""
-        return {
-            resource["Properties"]["Name"]
-            for stack in self.world.assembly.stacks
-            if stack.account == self.placement.account and stack.region == self.placement.region
-            for resource in stack.resources.values()
-            if resource.get("Type") == "AWS::SSM::Parameter"
-            and isinstance(resource.get("Properties", {}).get("Name"), str)
-        }
+        return self.world.parameter_names(self.placement.account, self.placement.region)
 
     def domain_id(self, profile: Asset) -> Symbol:
         domain = profile.stack.resources[profile.logical_id]["Properties"]["DomainId"]

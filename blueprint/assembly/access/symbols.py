@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, cached_property
 
 
 class Tri(Enum):
@@ -25,13 +25,13 @@ class Tri(Enum):
     YES = 2
 
     def __invert__(self) -> Tri:
-        return {Tri.YES: Tri.NO, Tri.NO: Tri.YES, Tri.UNKNOWN: Tri.UNKNOWN}[self]
+        return _BY_VALUE[2 - self._value_]
 
     def __and__(self, other: Tri) -> Tri:
-        return Tri(min(self.value, other.value))
+        return _BY_VALUE[min(self._value_, other._value_)]
 
     def __or__(self, other: Tri) -> Tri:
-        return Tri(max(self.value, other.value))
+        return _BY_VALUE[max(self._value_, other._value_)]
 
     @staticmethod
     def of(value: bool) -> Tri:
@@ -54,6 +54,10 @@ class Tri(Enum):
             if result is Tri.NO:
                 break
         return result
+
+
+# Tri by value, read by the operators (faster than calling the enum).
+_BY_VALUE = (Tri.NO, Tri.UNKNOWN, Tri.YES)
 
 
 @dataclass(frozen=True, order=True)
@@ -88,14 +92,14 @@ class Symbol:
                     merged.append(piece)
         return Symbol(tuple(merged))
 
-    @property
+    @cached_property
     def text(self) -> str | None:
         """The literal string, when the symbol has no atom."""
         if all(isinstance(part, str) for part in self.parts):
             return "".join(str(part) for part in self.parts)
         return None
 
-    @property
+    @cached_property
     def unknown(self) -> bool:
         return UNKNOWN_ATOM in self.parts
 
@@ -115,6 +119,7 @@ class Symbol:
         return [Symbol.of(*piece) for piece in pieces]
 
 
+@cache
 def text(value: str) -> Symbol:
     return Symbol.of(value)
 
@@ -129,6 +134,17 @@ def equals(left: Symbol, right: Symbol, *, ignore_case: bool = False) -> Tri:
     return glob(left, right, ignore_case=ignore_case, wildcards=False)
 
 
+def arn_start(arn: Symbol) -> str | None:
+    """The literal text of ``arn`` up to its fifth colon (``arn:aws:s3:::``,
+    ``arn:aws:iam::111122223333:``), when no atom comes before it and none is unknown (an
+    unknown compares unknown with anything)."""
+    if arn.unknown:
+        return None
+    head = arn.parts[0] if arn.parts and isinstance(arn.parts[0], str) else ""
+    colons = [index for index, char in enumerate(head) if char == ":"]
+    return head[: colons[4] + 1] if len(colons) >= 5 else None
+
+
 @cache
 def glob(
     pattern: Symbol, value: Symbol, *, ignore_case: bool = False, wildcards: bool = True
@@ -140,32 +156,41 @@ def glob(
     if pattern_text is not None and value_text is not None:
         regex = _regex(pattern_text, ignore_case, wildcards, arn=False)
         return Tri.of(regex.fullmatch(value_text) is not None)
-    pattern_units = _units(pattern, ignore_case, wildcards)
-    value_units = _units(value, ignore_case, False)
-    if _literal_ends_differ(pattern_units, value_units):
+    if _literal_ends_differ(
+        _ends(pattern, ignore_case, wildcards), _ends(value, ignore_case, False)
+    ):
         return Tri.NO
-    return _match(pattern_units, value_units)
+    return _match(_units(pattern, ignore_case, wildcards), _units(value, ignore_case, False))
 
 
-def _literal_ends_differ(pattern: tuple[Unit, ...], value: tuple[Unit, ...]) -> bool:
+def _literal_ends_differ(pattern: tuple[str, str], value: tuple[str, str]) -> bool:
     """Whether the literal characters both strings start (or end) with already differ: no
     deploy-time name or wildcard can change a fixed first or last character."""
-    for step in (1, -1):
-        head_pattern = _literal_run(pattern[::step])
-        head_value = _literal_run(value[::step])
-        length = min(len(head_pattern), len(head_value))
-        if head_pattern[:length] != head_value[:length]:
-            return True
-    return False
+    (pattern_head, pattern_tail), (value_head, value_tail) = pattern, value
+    length = min(len(pattern_head), len(value_head))
+    if pattern_head[:length] != value_head[:length]:
+        return True
+    length = min(len(pattern_tail), len(value_tail))
+    return pattern_tail[len(pattern_tail) - length :] != value_tail[len(value_tail) - length :]
 
 
-def _literal_run(units: tuple[Unit, ...]) -> str:
-    run = []
-    for unit in units:
-        if not isinstance(unit, str):
-            break
-        run.append(unit)
-    return "".join(run)
+@cache
+def _ends(symbol: Symbol, ignore_case: bool, wildcards: bool) -> tuple[str, str]:
+    """The literal text ``symbol`` starts and ends with, up to its first (from its last)
+    atom or wildcard."""
+    if not symbol.parts:
+        return "", ""
+    first, last = symbol.parts[0], symbol.parts[-1]
+    head = first.lower() if isinstance(first, str) and ignore_case else first
+    tail = last.lower() if isinstance(last, str) and ignore_case else last
+    head = head if isinstance(head, str) else ""
+    tail = tail if isinstance(tail, str) else ""
+    if wildcards:
+        head, tail = _WILDCARD.split(head)[0], _WILDCARD.split(tail)[-1]
+    return head, tail
+
+
+_WILDCARD = re.compile(r"[*?]")
 
 
 @cache
@@ -226,6 +251,7 @@ _STAR, _ONE = ("*",), ("?",)
 Unit = str | tuple[str] | Atom
 
 
+@cache
 def _units(symbol: Symbol, ignore_case: bool, wildcards: bool) -> tuple[Unit, ...]:
     units: list[Unit] = []
     for part in symbol.parts:

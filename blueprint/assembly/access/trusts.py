@@ -5,9 +5,11 @@ there are tens of thousands of roles, and reading every trust for every role rea
 with their square. Each trust's principals are indexed by what they name (a role's ARN, an
 account, a service); a principal's candidates are the roles indexed under its ARN, its
 account or its service, and those whose trust names it in a way no index holds (every
-principal, a pattern, a session). A role whose name the CDK generates is known by its account
-only: the roles whose trust names an ARN of that account are its candidates too. The caller
-still decides each candidate in full.
+principal, a pattern, a session, an unknown). A role whose name the CDK generates is known by
+its account only: the roles whose trust names an ARN of that account are its candidates too.
+A trust that names such a role (an ARN with a deploy-time name) is indexed by the ARN's
+account: it may name only principals whose ARN starts with that account's. The caller still
+decides each candidate in full.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 from blueprint.assembly.access.policies import Principal, PrincipalRef, action_matches
 from blueprint.assembly.access.roles import Role
+from blueprint.assembly.access.symbols import arn_start
 
 Key = tuple[str, str]
 
@@ -39,10 +42,12 @@ class TrustIndex:
                 if by_account is not None:
                     self._named[by_account].append(role)
 
-    def candidates(self, principal: Principal) -> list[Role]:
+    def candidates(self, principal: Principal, *, delegated: bool = True) -> list[Role]:
         """The roles whose trust may name ``principal``, in the order they were given (all of
-        them for a principal whose ARN is not known exactly)."""
-        keys: list[Key] = [("account", principal.account)]
+        them for a principal whose ARN is not known exactly). Without ``delegated`` (the
+        principal's identity policies allow no ``sts:AssumeRole``), not those whose trust
+        names it only by its account: such a trust leaves the decision to those policies."""
+        keys: list[Key] = [("account", principal.account)] if delegated else []
         if principal.arn.text is not None:
             keys.append(("arn", principal.arn.text))
         elif principal.arn.unknown:
@@ -52,6 +57,11 @@ class TrustIndex:
             keys.append(("arn-of-account", principal.account))
         if principal.service is not None:
             keys.append(("service", principal.service))
+        else:
+            start = arn_start(principal.arn)
+            if start is None:
+                return list(self._roles)
+            keys.append(("deploy-time-arn-of-account", start.split(":")[4]))
         found = {id(role): role for role in self._anyone}
         for key in keys:
             found.update((id(role), role) for role in self._named.get(key, ()))
@@ -76,6 +86,10 @@ def _keys(role: Role) -> set[Key] | None:
 
 def _key(ref: PrincipalRef) -> Key | None:
     literal = ref.value.text
+    if ref.kind == "AWS" and literal is None:
+        # Literal text up to the account: another account's principal differs in it.
+        start = arn_start(ref.value)
+        return None if start is None else ("deploy-time-arn-of-account", start.split(":")[4])
     if ref.kind == "*" or literal is None or literal == "*" or ref.names_a_session():
         return None
     if ref.kind == "Service":

@@ -141,6 +141,8 @@ class World:
     sign_in_doors: list[SignInDoor] = field(default_factory=list)
     _roles_by_arn: dict[Symbol, Role] = field(default_factory=dict)
     _roles_by_name: dict[tuple[str, str], Role] = field(default_factory=dict)
+    _assets_by_kind: dict[tuple[str, str], list[Asset]] = field(default_factory=dict)
+    _buckets_by_name: dict[str, str] = field(default_factory=dict)
 
     def role(self, account: str, name: str) -> Role | None:
         return self._roles_by_name.get((account, name))
@@ -156,19 +158,30 @@ class World:
         self._roles_by_name = {
             (role.account, role.name.text): role for role in self.roles if role.name.text
         }
+        by_kind: dict[tuple[str, str], list[Asset]] = defaultdict(list)
+        for (placement, kind, _), asset in self.assets.items():
+            by_kind[(placement, kind)].append(asset)
+        self._assets_by_kind = {
+            key: sorted(found, key=lambda asset: asset.name) for key, found in by_kind.items()
+        }
+        self._buckets_by_name = {
+            name.text: account
+            for name, account in self.bucket_accounts.items()
+            if name.text is not None
+        }
 
     def asset(self, placement: str, kind: str, name: str) -> Asset | None:
         return self.assets.get((placement, kind, name))
 
     def assets_of(self, placement: str, kind: str) -> list[Asset]:
-        return sorted(
-            (a for (p, k, _), a in self.assets.items() if p == placement and k == kind),
-            key=lambda asset: asset.name,
-        )
+        return list(self._assets_by_kind.get((placement, kind), ()))
 
     def bucket_account(self, bucket: Symbol) -> str | None:
         """The account of the assembly's bucket named ``bucket`` (S3 ARNs name none); when
         only deploy-time names could match, the account they all share."""
+        if bucket.text is not None and bucket.text in self._buckets_by_name:
+            # A literal name equals that one bucket's for certain and no other literal.
+            return self._buckets_by_name[bucket.text]
         for wanted in (Tri.YES, Tri.UNKNOWN):
             owners = {
                 a for name, a in self.bucket_accounts.items() if equals(name, bucket) is wanted
@@ -176,6 +189,31 @@ class World:
             if owners:
                 return owners.pop() if len(owners) == 1 else None
         return None
+
+    def stacks_of(self, placement: str) -> list[AssemblyStack]:
+        """The stacks of ``placement``, in the assembly's order."""
+        return self._stacks_by_placement.get(placement, [])
+
+    @cached_property
+    def _stacks_by_placement(self) -> dict[str, list[AssemblyStack]]:
+        found: dict[str, list[AssemblyStack]] = defaultdict(list)
+        for stack in self.assembly.stacks:
+            found[stack.identity.placement].append(stack)
+        return found
+
+    def parameter_names(self, account: str, region: str) -> set[str]:
+        """The names of the SSM parameters the stacks of ``account`` and ``region`` create."""
+        return self._parameter_names.get((account, region), set())
+
+    @cached_property
+    def _parameter_names(self) -> dict[tuple[str, str], set[str]]:
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for stack in self.assembly.stacks:
+            for resource in stack.resources.values():
+                name = resource.get("Properties", {}).get("Name")
+                if resource.get("Type") == "AWS::SSM::Parameter" and isinstance(name, str):
+                    found[(stack.account, stack.region)].add(name)
+        return found
 
     @property
     def accounts(self) -> set[str]:
