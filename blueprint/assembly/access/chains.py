@@ -643,9 +643,7 @@ def _trust_may_admit(target: Role, principal: Principal) -> bool:
     for statement in target.trust:
         if not statement.allow or not action_matches(statement.actions, "sts:assumerole"):
             continue
-        if statement.principals is None:
-            return True
-        if any(ref.matches(principal)[0] is not Tri.NO for ref in statement.principals):
+        if statement.names(principal) is not Tri.NO:
             return True
     return False
 

@@ -31,6 +31,7 @@ from blueprint.assembly.access.policies import (
     Statement,
     action_matches,
 )
+from blueprint.assembly.access.request_context import RequestContext
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text
 from blueprint.assembly.access.tags import ResourceTags
@@ -419,14 +420,12 @@ class Evaluator:
                 context[SESSION_TAGS] = tuple(text(key) for key in keys)
         if request.via_service:
             context["aws:calledvia"] = (text(request.via_service),)
-        for key, value in self._resource_tags(request.resource).items():
-            context[f"aws:resourcetag/{key}".lower()] = (value,)
         if request.resource_account is not None:
             context["aws:resourceaccount"] = (text(request.resource_account),)
             if request.resource_account in self.org_accounts:
                 context["aws:resourceorgid"] = (text(self.organization_id),)
         context |= {key.lower(): value for key, value in request.context.items()}
-        return context
+        return RequestContext(context, lambda: self._resource_tags(request.resource))
 
 
 def carried_tags(role: Role, caller: Principal) -> tuple[tuple[str, Symbol], ...] | None:

@@ -8,18 +8,18 @@ does not settle makes it unknown.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from blueprint.assembly.access.symbols import (
-    UNKNOWN,
     Part,
     Symbol,
     Tri,
     arn_like,
+    arn_start,
     equals,
     glob,
     text,
@@ -149,6 +149,70 @@ class PrincipalRef:
 
 
 @dataclass(frozen=True)
+class PrincipalIndex:
+    """A statement's principals, indexed for the question of whether they name a principal:
+    the accounts they name (``:root`` or bare), the literal ARNs by their account, the
+    literal services, and the rest, read one by one. A bootstrap trust names every account
+    of the organization; reading each for every candidate role grew with the LOBs' square."""
+
+    refs: tuple[PrincipalRef, ...]
+    accounts: frozenset[str]
+    arns: Mapping[str, frozenset[str]]
+    services: frozenset[str]
+    rest: tuple[PrincipalRef, ...]
+
+    @staticmethod
+    def of(refs: tuple[PrincipalRef, ...]) -> PrincipalIndex:
+        accounts: set[str] = set()
+        arns: dict[str, set[str]] = {}
+        services: set[str] = set()
+        rest: list[PrincipalRef] = []
+        for ref in refs:
+            literal = ref.value.text
+            if ref.kind == "Service" and literal is not None:
+                services.add(literal)
+            elif (
+                literal is None
+                or literal == "*"
+                or ref.kind in ("*", "Service")
+                or ref.names_a_session()
+                or (literal.startswith("arn:") and literal.count(":") < 5)
+            ):
+                rest.append(ref)
+            elif literal.endswith(":root") or not literal.startswith("arn:"):
+                accounts.add(literal.split(":")[4] if literal.startswith("arn:") else literal)
+            else:
+                arns.setdefault(literal.split(":")[4], set()).add(literal)
+        return PrincipalIndex(
+            refs,
+            frozenset(accounts),
+            {account: frozenset(found) for account, found in arns.items()},
+            frozenset(services),
+            tuple(rest),
+        )
+
+    def names(self, principal: Principal) -> Tri:
+        """Whether any of the principals names ``principal`` (as ``PrincipalRef.matches``)."""
+        found = Tri.any(ref.matches(principal)[0] for ref in self.rest)
+        if found is Tri.YES:
+            return found
+        if principal.is_service:
+            return found | Tri.of(principal.service in self.services)
+        start = arn_start(principal.arn)
+        if start is None or not start.startswith("arn:"):
+            return Tri.any(ref.matches(principal)[0] for ref in self.refs)
+        if principal.account in self.accounts:
+            return Tri.YES
+        literal = principal.arn.text
+        for arn in self.arns.get(start.split(":")[4], ()):
+            if literal is None:
+                found = found | equals(text(arn), principal.arn)
+            elif arn == literal:
+                return Tri.YES
+        return found
+
+
+@dataclass(frozen=True)
 class Condition:
     operator: str
     key: str
@@ -171,11 +235,10 @@ class Statement:
     actions_known: bool = True
 
     def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
-        found = Tri.of(action_matches(self.actions, action.lower()))
-        if self.not_actions:
-            found = ~found
-        if not self.actions_known and found is Tri.NO:
-            found = Tri.UNKNOWN
+        found = self._action_answers.get(action)
+        if found is None:
+            found = self._action(action)
+            self._action_answers[action] = found
         if found is Tri.NO:
             return Tri.NO
         # A conjunction: the first part that does not hold decides.
@@ -184,6 +247,19 @@ class Statement:
             found = found & self._principal(principal)
         if found is not Tri.NO:
             found = found & self._conditions(context)
+        return found
+
+    @cached_property
+    def _action_answers(self) -> dict[str, Tri]:
+        """Whether the statement names an action, by action (asked for every request)."""
+        return {}
+
+    def _action(self, action: str) -> Tri:
+        found = Tri.of(action_matches(self.actions, action.lower()))
+        if self.not_actions:
+            found = ~found
+        if not self.actions_known and found is Tri.NO:
+            found = Tri.UNKNOWN
         return found
 
     def by_account_only(self, principal: Principal) -> bool:
@@ -200,10 +276,18 @@ class Statement:
         found = Tri.any(arn_like(pattern, resource) for pattern in self.resources)
         return ~found if self.not_resources else found
 
+    def names(self, principal: Principal) -> Tri:
+        """Whether the statement's ``Principal`` names ``principal`` (any, without one)."""
+        return Tri.YES if self.principals is None else self.principal_index.names(principal)
+
+    @cached_property
+    def principal_index(self) -> PrincipalIndex:
+        return PrincipalIndex.of(self.principals or ())
+
     def _principal(self, principal: Principal) -> Tri:
         if self.principals is None:
             return Tri.YES
-        found = Tri.any(ref.matches(principal)[0] for ref in self.principals)
+        found = self.principal_index.names(principal)
         return ~found if self.not_principals else found
 
     def _conditions(self, context: Context) -> Tri:
@@ -366,123 +450,3 @@ def _numeric(test: Any) -> Any:
             return Tri.UNKNOWN
 
     return compare
-
-
-# --- parsing -----------------------------------------------------------------------------
-
-
-def statements_of(document: Any, origin: Origin, resolve: Any) -> list[Statement]:
-    """The statements of a policy document; ``resolve`` turns a template value into a list
-    of symbols (template values) or is the identity on literal documents (AWS managed)."""
-    if not isinstance(document, dict):
-        return [_unreadable(origin)]
-    raw = document.get("Statement", [])
-    parsed = []
-    for index, statement in enumerate(raw if isinstance(raw, list) else [raw]):
-        if not isinstance(statement, dict):
-            parsed.append(_unreadable(origin))
-            continue
-        sid = _sid(statement.get("Sid"), index)
-        parsed.append(_statement(statement, Origin(origin.kind, origin.where, sid), resolve))
-    return parsed
-
-
-def _sid(sid: Any, index: int) -> str:
-    if isinstance(sid, str) and sid:
-        return sid
-    if isinstance(sid, Symbol) and sid.text:
-        return sid.text
-    return f"#{index}"
-
-
-def _statement(raw: Json, origin: Origin, resolve: Any) -> Statement:
-    actions = [_literal(a) for a in _flat(resolve(raw.get("Action", raw.get("NotAction", []))))]
-    resources = raw.get("Resource", raw.get("NotResource"))
-    principal = raw.get("Principal", raw.get("NotPrincipal"))
-    effect = _literal(resolve(raw.get("Effect", "")))
-    if effect not in ("Allow", "Deny"):
-        return _unreadable(origin)
-    return Statement(
-        origin=origin,
-        allow=effect == "Allow",
-        actions=tuple(a for a in actions if a is not None),
-        actions_known=None not in actions,
-        not_actions="NotAction" in raw,
-        resources=None if resources is None else tuple(_flat(resolve(resources))),
-        not_resources="NotResource" in raw,
-        principals=None if principal is None else tuple(_principals(principal, resolve)),
-        not_principals="NotPrincipal" in raw,
-        conditions=tuple(_conditions(raw.get("Condition", {}), resolve)),
-    )
-
-
-def _principals(principal: Any, resolve: Any) -> list[PrincipalRef]:
-    if principal == "*" or (isinstance(principal, Symbol) and principal.text == "*"):
-        return [PrincipalRef("*", text("*"))]
-    if not isinstance(principal, dict):
-        return [PrincipalRef("AWS", UNKNOWN)]
-    refs = []
-    for kind, values in principal.items():
-        for value in _flat(resolve(values)):
-            refs.append(PrincipalRef(kind if kind in ("AWS", "Service") else "Other", value))
-    return refs
-
-
-def _conditions(block: Any, resolve: Any) -> list[Condition]:
-    if not isinstance(block, dict):
-        return [Condition("Unreadable", "", ())]
-    found = []
-    for operator, tests in block.items():
-        if not isinstance(tests, dict):
-            found.append(Condition("Unreadable", "", ()))
-            continue
-        for key, values in tests.items():
-            found.append(Condition(operator, key, tuple(_condition_values(resolve(values)))))
-    return found
-
-
-def _flat(value: Any) -> list[Symbol]:
-    if isinstance(value, Symbol):
-        return [UNKNOWN if "${" in (value.text or "") else value]
-    if isinstance(value, str):
-        # IAM policy variables (${aws:username}, ...) are not modelled.
-        return [UNKNOWN if "${" in value else text(value)]
-    if isinstance(value, Sequence):
-        return [item for element in value for item in _flat(element)]
-    return [UNKNOWN]
-
-
-def _condition_values(value: Any) -> list[Symbol]:
-    """Condition values; one with policy variables is kept as written, for evaluation."""
-    items = value if isinstance(value, list | tuple) else [value]
-    kept = []
-    for item in items:
-        if isinstance(item, str) and "${" in item:
-            kept.append(text(item))
-        elif isinstance(item, Symbol) and any(
-            isinstance(part, str) and "${" in part for part in item.parts
-        ):
-            kept.append(item)
-        else:
-            kept += _flat(item)
-    return kept
-
-
-def _literal(value: Any) -> str | None:
-    flat = _flat(value)
-    return flat[0].text if len(flat) == 1 else None
-
-
-def _unreadable(origin: Origin) -> Statement:
-    """A statement that cannot be read: it may apply to anything, as allow or deny."""
-    return Statement(
-        origin=Origin(origin.kind, origin.where, "unreadable"),
-        allow=False,
-        actions=("*",),
-        not_actions=False,
-        resources=(UNKNOWN,),
-        not_resources=False,
-        principals=None,
-        not_principals=False,
-        conditions=(),
-    )

@@ -92,6 +92,14 @@ class Symbol:
                     merged.append(piece)
         return Symbol(tuple(merged))
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        # Symbols key most of the evaluator's indexes and caches: hashed once.
+        return hash(self.parts)
+
     @cached_property
     def text(self) -> str | None:
         """The literal string, when the symbol has no atom."""
@@ -134,6 +142,7 @@ def equals(left: Symbol, right: Symbol, *, ignore_case: bool = False) -> Tri:
     return glob(left, right, ignore_case=ignore_case, wildcards=False)
 
 
+@cache
 def arn_start(arn: Symbol) -> str | None:
     """The literal text of ``arn`` up to its fifth colon (``arn:aws:s3:::``,
     ``arn:aws:iam::111122223333:``), when no atom comes before it and none is unknown (an

@@ -23,8 +23,8 @@ from blueprint.assembly.access.policies import (
     Origin,
     PrincipalRef,
     Statement,
-    statements_of,
 )
+from blueprint.assembly.access.policy_documents import statements_of
 from blueprint.assembly.access.resolve import Resolver
 from blueprint.assembly.access.roles import Role, bootstrap_roles
 from blueprint.assembly.access.symbols import UNKNOWN, Symbol, Tri, equals, text

@@ -11,7 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from blueprint.assembly.access.policies import Origin, Statement, statements_of
+from blueprint.assembly.access.policies import Origin, Statement
+from blueprint.assembly.access.policy_documents import statements_of
 from blueprint.assembly.access.resolve import Resolver
 from blueprint.assembly.reader import Assembly, AssemblyStack
 
