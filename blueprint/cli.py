@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from blueprint.assembly.price_list import PRICE_LIST
 from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
@@ -16,6 +17,10 @@ from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
 from blueprint.model.prices import PRICES
+
+if TYPE_CHECKING:
+    from blueprint.assembly.access.reuse import Answers
+    from blueprint.assembly.access.world import World
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument(
         "--every-check", action="store_true", help="catalog: print every check, not only mismatches"
     )
+    access.add_argument(
+        "--fresh",
+        action="store_true",
+        help="catalog: decide every question, even if nothing the recorded answers read changed",
+    )
     schema = commands.add_parser(
         "schema",
         help="write the organization file's JSON Schema and reference (generated from the model)",
@@ -232,12 +242,8 @@ def run_preflight(args: argparse.Namespace) -> int:
 
 def access(args: argparse.Namespace) -> int:
     """The catalog (no --principal), or one question (--principal, --action, --resource)."""
-    from blueprint.assembly.access.catalog import privilege_graph, run_catalog
-    from blueprint.assembly.access.doors import group_reach, reach_lines
     from blueprint.assembly.access.question import QuestionError, Questions
-    from blueprint.assembly.access.report import catalog_lines, chain_lines, outcome_json
-    from blueprint.assembly.iam_reference.questions import catalog_problems
-    from blueprint.assembly.iam_reference.reference import load_reference
+    from blueprint.assembly.access.report import chain_lines
 
     plan = plan_for(load_config_or_exit(args.org))
     assembly = read_assembly(Path(args.assembly))
@@ -245,21 +251,12 @@ def access(args: argparse.Namespace) -> int:
     questions = Questions(assembly, plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
-        wrong = catalog_problems(load_reference(), questions.world, plan)
-        for problem in wrong:
-            print(problem, file=sys.stderr if args.json else sys.stdout)
-        graph = privilege_graph(questions.world, plan)
-        outcomes = run_catalog(questions.world, plan, graph=graph)
-        groups = group_reach(graph, plan)
-        if args.json:
-            print(json.dumps([outcome_json(o) for o in outcomes], indent=1))
-        else:
-            for line in catalog_lines(outcomes, every_check=args.every_check):
-                print(line)
-            for line in reach_lines(groups):
-                print(line)
-        doors_hold = all(not group.problems for group in groups)
-        return 0 if all(o.matches for o in outcomes) and not wrong and doors_hold else 1
+        answers = catalog_answers(Path(args.assembly), questions.world, plan, args)
+        for line in answers.err:
+            print(line, file=sys.stderr)
+        for line in answers.out:
+            print(line)
+        return answers.status
     if not all(question):
         print(
             "blueprint access: one question needs --principal, --action and --resource",
@@ -292,6 +289,43 @@ def access(args: argparse.Namespace) -> int:
         for line in chain_lines(reach):
             print(f"  {line}")
     return 0
+
+
+def catalog_answers(assembly: Path, world: World, plan: Plan, args: argparse.Namespace) -> Answers:
+    """The catalog's and the sign-in doors' answers: those recorded in ``assembly`` while
+    nothing they read changed (unless ``--fresh``), else decided now and recorded."""
+    from blueprint.assembly.access.catalog import catalog_queries, privilege_graph, run_catalog
+    from blueprint.assembly.access.doors import group_reach, reach_lines
+    from blueprint.assembly.access.report import catalog_lines, outcome_json
+    from blueprint.assembly.access.reuse import Answers, digest, record, recorded
+    from blueprint.assembly.iam_reference.questions import catalog_problems
+    from blueprint.assembly.iam_reference.reference import load_reference
+
+    graph = privilege_graph(world, plan)
+    queries = catalog_queries(world, plan)
+    mode = "json" if args.json else "every-check" if args.every_check else "lines"
+    key = digest(graph, plan, queries, mode)
+    answers = None if args.fresh else recorded(assembly, key)
+    if answers is not None:
+        print(
+            f"blueprint access: nothing the answers in {assembly} read has changed; printing "
+            "them (--fresh decides every question again)",
+            file=sys.stderr,
+        )
+        return answers
+    wrong = catalog_problems(load_reference(), world, plan, queries=queries)
+    outcomes = run_catalog(world, plan, graph=graph, queries=queries)
+    groups = group_reach(graph, plan)
+    if args.json:
+        out, err = [json.dumps([outcome_json(o) for o in outcomes], indent=1)], wrong
+    else:
+        lines = catalog_lines(outcomes, every_check=args.every_check)
+        out, err = [*wrong, *lines, *reach_lines(groups)], []
+    doors_hold = all(not group.problems for group in groups)
+    status = 0 if all(o.matches for o in outcomes) and not wrong and doors_hold else 1
+    answers = Answers(out, err, status)
+    record(assembly, key, answers)
+    return answers
 
 
 def bootstrap_template(assembly: Path) -> int:

@@ -4,8 +4,11 @@ happens when one policy changes, and the command line's answers to bad questions
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from blueprint.assembly.access.catalog import (
     run_catalog,
 )
 from blueprint.assembly.access.question import Questions
+from blueprint.assembly.access.reuse import RECORD
 from blueprint.assembly.access.selection import Selection
 from blueprint.assembly.access.selectors import CONTEXT, PRINCIPALS, RESOURCES
 from blueprint.cli import main
@@ -170,7 +174,8 @@ def copy_assembly(example: Synthesized, destination: Path) -> Path:
     """The example's manifest, templates and asset manifests (no asset contents)."""
     destination.mkdir()
     for path in example.outdir.glob("*.json"):
-        shutil.copy(path, destination / path.name)
+        if path.name != RECORD:
+            shutil.copy(path, destination / path.name)
     return destination
 
 
@@ -252,14 +257,48 @@ def test_a_changed_policy_fails_the_catalog_naming_the_entry(
     assert summary.endswith(f"{len(mismatches)} mismatch(es), 0 unknown")
 
 
-def test_the_catalog_passes_on_the_unchanged_copy(
+def test_the_catalog_passes_on_the_unchanged_copy_and_is_reused_until_what_it_read_changes(
     example: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assembly = copy_assembly(example, tmp_path / "cdk.out")
-    assert main(["access", str(assembly), "--org", str(EXAMPLE)]) == 0
-    out = capsys.readouterr().out
-    assert "every check as expected, 0 unknown" in out
-    assert out.splitlines()[-1] == "sign-in: 10 group(s), 0 problem(s)"
+    command = ["access", str(assembly), "--org", str(EXAMPLE)]
+    assert main(command) == 0
+    decided = capsys.readouterr()
+    assert "every check as expected, 0 unknown" in decided.out
+    assert decided.out.splitlines()[-1] == "sign-in: 10 group(s), 0 problem(s)"
+    assert "printing them" not in decided.err
+
+    # Another process, another hash seed: the same digest, the recorded answers.
+    again = subprocess.run(
+        [sys.executable, "-m", "blueprint.cli", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "7"},
+        check=False,
+    )
+    assert again.returncode == 0
+    assert again.stdout == decided.out
+    assert f"nothing the answers in {assembly} read has changed" in again.stderr
+
+    # An alarm's threshold is read by no answer; a policy is.
+    edit_template(assembly, CLAIMS_PROD_GENAI, raise_alarm_thresholds)
+    assert main(command) == 0
+    assert "printing them" in capsys.readouterr().err
+    edit_template(assembly, CLAIMS_PROD_GENAI, drop_guardrail_conditions)
+    assert main(command) == 1
+    changed = capsys.readouterr()
+    assert "printing them" not in changed.err
+    assert any(line.startswith("MISMATCH ") for line in changed.out.splitlines())
+
+    assert main([*command, "--fresh"]) == 1
+    assert "printing them" not in capsys.readouterr().err
+
+
+def raise_alarm_thresholds(template: Json) -> None:
+    alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms
+    for alarm in alarms:
+        alarm["Properties"]["Threshold"] = alarm["Properties"].get("Threshold", 0) + 1
 
 
 # --- one question ---------------------------------------------------------------------------

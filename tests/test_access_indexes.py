@@ -105,6 +105,7 @@ REFS = [
     aws(UNKNOWN),
     aws("arn:aws:iam::short"),
     PrincipalRef("Service", text("lambda.amazonaws.com")),
+    PrincipalRef("Service", text("*")),
     PrincipalRef("Service", Symbol.of(Atom("app/Service.Ref"))),
     PrincipalRef("Other", text("cognito-identity.amazonaws.com")),
 ]
@@ -121,10 +122,14 @@ PRINCIPALS = [
 ]
 
 
-def test_the_principal_index_answers_as_every_principal_read_one_by_one() -> None:
+def test_the_principal_index_answers_as_the_principals_read_one_by_one() -> None:
     statements = [(ref,) for ref in REFS] + [tuple(REFS), tuple(REFS[2:7]), tuple(REFS[8:])]
     for refs in statements:
         trust = statement(*refs)
         for principal in PRINCIPALS:
             one_by_one = Tri.any(ref.matches(principal)[0] for ref in refs)
             assert trust.names(principal) is one_by_one, (refs, principal)
+            directly = any(ref.matches(principal) == (Tri.YES, False) for ref in refs)
+            assert trust.by_account_only(principal) is not directly, (refs, principal)
+            bypasses = Tri.any(ref.bypasses_the_boundary(principal) for ref in refs)
+            assert trust.principal_index.bypasses_the_boundary(principal) is bypasses

@@ -171,13 +171,14 @@ def run_catalog(
     plan: Plan,
     entries: list[Entry] | None = None,
     graph: PrivilegeGraph | None = None,
+    queries: list[Query] | None = None,
 ) -> list[Outcome]:
-    """Every entry in every LOB environment it names, decided: journeys directly, attacks
-    through the privilege graph (``graph``, default a new one of ``world``); a workflow step
-    that selects nothing in an environment fails there (a workflow holds only if each of
-    its steps is asked and allowed)."""
+    """Every entry in every LOB environment it names (``queries``, default all of them),
+    decided: journeys directly, attacks through the privilege graph (``graph``, default a new
+    one of ``world``); a workflow step that selects nothing in an environment fails there (a
+    workflow holds only if each of its steps is asked and allowed)."""
     graph = graph or privilege_graph(world, plan)
-    queries = catalog_queries(world, plan, entries)
+    queries = catalog_queries(world, plan, entries) if queries is None else queries
     outcomes = [decide(graph, query) for query in queries]
     return outcomes + [
         Outcome(

@@ -561,7 +561,7 @@ class PrivilegeGraph:
 
     def _pass_role_runners(self) -> Iterator[Runner]:
         for role in self.world.roles:
-            for service in _trusted_services(role):
+            for service in sorted(_trusted_services(role)):
                 for action, resource in PASS_ROLE_RUNS.get(service, ()):
                     prefix = action.split(":")[0]
                     arn = f"arn:aws:{prefix}:{role.region}:{role.account}:{resource}"

@@ -68,6 +68,19 @@ def group_reach(graph: PrivilegeGraph, plan: Plan) -> list[GroupReach]:
     ]
 
 
+def door_inputs(plan: Plan) -> list[object]:
+    """What ``group_reach`` reads of ``plan``: the identity section, each sign-in, each
+    person role's persona and placement (its key, kind, LOB and environment) and whether
+    oversight is central."""
+    identity = plan.config.organization.identity
+    people = [
+        (arn, role.persona, place.key, place.kind, place.environment, place.lob and place.lob.name)
+        for arn, role in person_roles(plan).items()
+        for place in [role.placement]
+    ]
+    return [identity, sign_ins(plan), people, plan.central_oversight]
+
+
 def person_roles(plan: Plan) -> dict[str, PersonRole]:
     """Every persona role and break-glass role of the plan, by ARN."""
     found = {

@@ -235,7 +235,7 @@ class Evaluator:
         delegated, delegated_by = allows("resource", direct=False)
         same_account = request.resource_account in (None, principal.account)
         uncapped = Tri.any(
-            t & Tri.any(ref.bypasses_the_boundary(principal) for ref in s.principals or ())
+            t & s.principal_index.bypasses_the_boundary(principal)
             for s, t in matches["resource"]
             if s.allow and t is not Tri.NO and not principal.is_service
         )

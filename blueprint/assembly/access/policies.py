@@ -169,15 +169,11 @@ class PrincipalIndex:
         rest: list[PrincipalRef] = []
         for ref in refs:
             literal = ref.value.text
-            if ref.kind == "Service" and literal is not None:
+            if literal is None or literal == "*" or ref.kind == "*" or ref.names_a_session():
+                rest.append(ref)
+            elif ref.kind == "Service":
                 services.add(literal)
-            elif (
-                literal is None
-                or literal == "*"
-                or ref.kind in ("*", "Service")
-                or ref.names_a_session()
-                or (literal.startswith("arn:") and literal.count(":") < 5)
-            ):
+            elif literal.startswith("arn:") and literal.count(":") < 5:
                 rest.append(ref)
             elif literal.endswith(":root") or not literal.startswith("arn:"):
                 accounts.add(literal.split(":")[4] if literal.startswith("arn:") else literal)
@@ -203,7 +199,26 @@ class PrincipalIndex:
             return Tri.any(ref.matches(principal)[0] for ref in self.refs)
         if principal.account in self.accounts:
             return Tri.YES
-        literal = principal.arn.text
+        return found | self._names_by_arn(principal, start)
+
+    def names_directly(self, principal: Principal) -> bool:
+        """Whether any of the principals names ``principal`` for certain other than by its
+        account (as ``PrincipalRef.matches``: a yes that does not delegate)."""
+        if any(ref.matches(principal) == (Tri.YES, False) for ref in self.rest):
+            return True
+        if principal.is_service:
+            return principal.service in self.services
+        start = arn_start(principal.arn)
+        if start is None or not start.startswith("arn:"):
+            return any(ref.matches(principal) == (Tri.YES, False) for ref in self.refs)
+        return self._names_by_arn(principal, start) is Tri.YES
+
+    def bypasses_the_boundary(self, principal: Principal) -> Tri:
+        """As ``PrincipalRef.bypasses_the_boundary`` of any: only ``*`` and sessions may."""
+        return Tri.any(ref.bypasses_the_boundary(principal) for ref in self.rest)
+
+    def _names_by_arn(self, principal: Principal, start: str) -> Tri:
+        found, literal = Tri.NO, principal.arn.text
         for arn in self.arns.get(start.split(":")[4], ()):
             if literal is None:
                 found = found | equals(text(arn), principal.arn)
@@ -264,11 +279,7 @@ class Statement:
 
     def by_account_only(self, principal: Principal) -> bool:
         """Whether this statement names the principal only through its account."""
-        for ref in self.principals or ():
-            match, delegated = ref.matches(principal)
-            if match is Tri.YES and not delegated:
-                return False
-        return True
+        return self.principals is None or not self.principal_index.names_directly(principal)
 
     def _resource(self, resource: Symbol) -> Tri:
         if self.resources is None:

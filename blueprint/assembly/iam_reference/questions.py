@@ -7,7 +7,7 @@ answered about a request AWS never sees.
 
 from __future__ import annotations
 
-from blueprint.assembly.access.catalog import Entry, catalog_queries, load_catalog
+from blueprint.assembly.access.catalog import Entry, Query, catalog_queries, load_catalog
 from blueprint.assembly.access.world import World
 from blueprint.assembly.iam_reference.check import Written, key_messages, takes_message
 from blueprint.assembly.iam_reference.operations import authorized_as
@@ -16,9 +16,15 @@ from blueprint.model.plan import Plan
 
 
 def catalog_problems(
-    reference: Reference, world: World, plan: Plan, entries: list[Entry] | None = None
+    reference: Reference,
+    world: World,
+    plan: Plan,
+    entries: list[Entry] | None = None,
+    queries: list[Query] | None = None,
 ) -> list[str]:
+    """What is wrong with the entries' questions (``queries``: those asked of ``world``)."""
     entries = entries if entries is not None else load_catalog()
+    queries = catalog_queries(world, plan, entries) if queries is None else queries
     problems: list[str] = []
     asked: dict[tuple[str, int], Written] = {}
     for entry in entries:
@@ -36,7 +42,7 @@ def catalog_problems(
                 for message in key_messages(reference, key, [written], every_action=False)
             ]
     wrong: dict[tuple[str, str], str] = {}
-    for query in catalog_queries(world, plan, entries):
+    for query in queries:
         known = asked.get((query.entry.id, query.number))
         message = takes_message(known, query.target.arn) if known else None
         if message is not None:

@@ -1,0 +1,99 @@
+"""The catalog's answers kept in the assembly and given again while nothing they read changed.
+
+An answer reads the world (roles, policies, resources, tags, assets, sign-in doors), what
+runs as each role, the questions asked (each one's principal, request and labels) and the
+code. The record keeps one digest of all of them with the printed answers: a run whose
+digest is the record's prints the record's answers without deciding a question. A change to
+any of them (a role, a statement, an asset, a question) decides every question again; a
+change that reaches none of them (a token budget, an alarm) reuses all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from blueprint.assembly.access.catalog import Query
+from blueprint.assembly.access.chains import PrivilegeGraph
+from blueprint.assembly.access.doors import door_inputs
+from blueprint.model.fingerprint import code_fingerprint
+from blueprint.model.plan import Plan
+
+RECORD = "access-record.json"
+CODE = (Path(__file__).parents[2], Path(__file__).parents[3] / "constructs" / "src")
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What one run printed: its standard output and error, and its exit status."""
+
+    out: list[str]
+    err: list[str]
+    status: int
+
+
+def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -> str:
+    """Everything the catalog's answers read, as one digest (``mode``: how they print)."""
+    world = graph.world
+    parts: list[Any] = [
+        mode,
+        world.roles,
+        dict(world.resource_policies),
+        dict(world.collection_access),
+        world.collection_names,
+        world.bucket_keys,
+        world.bucket_accounts,
+        world.resource_tags,
+        world.org_policies,
+        world.management_account,
+        [(key, asset.stack.name, asset.logical_id) for key, asset in world.assets.items()],
+        world.sign_in_doors,
+        graph.runners(),
+        [_question(query) for query in queries],
+        door_inputs(plan),
+    ]
+    found = hashlib.sha256(code_fingerprint(CODE).encode())
+    for part in parts:
+        # By repr: every part is dataclasses, tuples, lists and dicts built in the
+        # assembly's order, strings and enums; no set, whose order would change by process.
+        found.update(repr(part).encode())
+    return found.hexdigest()
+
+
+def _question(query: Query) -> Any:
+    actor, target = query.actor, query.target
+    return [
+        query.entry.id,
+        query.placement,
+        query.number,
+        [actor.label, actor.principal, actor.signs_in, dict(actor.context)],
+        [target.label, target.arn, target.account, target.missing],
+        query.request,
+    ]
+
+
+def recorded(assembly: Path, key: str) -> Answers | None:
+    """The answers recorded under ``key`` in ``assembly``, if any."""
+    path = assembly / RECORD
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("key") != key:
+        return None
+    return Answers(list(record["out"]), list(record["err"]), int(record["status"]))
+
+
+def record(assembly: Path, key: str, answers: Answers) -> None:
+    """Keep ``answers`` under ``key`` (an assembly that cannot be written keeps none)."""
+    path = assembly / RECORD
+    temporary = path.with_suffix(".tmp")
+    content = {"key": key, "out": answers.out, "err": answers.err, "status": answers.status}
+    try:
+        temporary.write_text(json.dumps(content))
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
