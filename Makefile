@@ -45,13 +45,14 @@ validate: install-synth
 
 # Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth, the
 # access catalog (every journey allowed, every attack denied) right after. An LOB whose inputs
-# are unchanged since the last synth is read back from cdk.out, and cfn-lint lints only the
-# template shapes it has not seen (FULL=1 builds everything again).
+# are unchanged since the last synth is read back from cdk.out, cfn-lint lints only the
+# template shapes it has not seen, and the catalog's answers are printed again while nothing
+# they read changed (FULL=1 builds and decides everything again).
 synth: validate
 	cdk synth --quiet 2>&1 | { grep -v '^Supply a stack id' || true; }
 	blueprint lint cdk.out
 	blueprint summary cdk.out
-	blueprint access cdk.out --org $(ORG)
+	blueprint access cdk.out --org $(ORG) $(if $(filter-out 0,$(FULL)),--fresh)
 	blueprint bootstrap-template cdk.out
 	blueprint audit cdk.out --org $(ORG)
 

@@ -14,21 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from blueprint.assembly.access.catalog import (
     Entry,
     applies,
+    catalog_queries,
     entry_queries,
     load_catalog,
+    privilege_graph,
     run_catalog,
 )
 from blueprint.assembly.access.question import Questions
-from blueprint.assembly.access.reuse import RECORD
+from blueprint.assembly.access.reuse import RECORD, digest
 from blueprint.assembly.access.selection import Selection
 from blueprint.assembly.access.selectors import CONTEXT, PRINCIPALS, RESOURCES
 from blueprint.cli import main
 from blueprint.model.assets import DESCRIPTIONS, AssetKind
+from blueprint.model.config import OrgConfig
+from blueprint.model.placing import plan_for
 from tests.conftest import EXAMPLE, Synthesized
 from tests.docs import documentation
 
@@ -292,6 +297,25 @@ def test_the_catalog_passes_on_the_unchanged_copy_and_is_reused_until_what_it_re
 
     assert main([*command, "--fresh"]) == 1
     assert "printing them" not in capsys.readouterr().err
+
+
+def test_the_digest_covers_the_sign_in_section_and_how_answers_print(
+    example: Synthesized, example_access: Questions
+) -> None:
+    plan, world = example.plan, example_access.world
+    graph = privilege_graph(world, plan)
+    queries = catalog_queries(world, plan)
+    base = digest(graph, plan, queries, "lines")
+    assert digest(graph, plan, queries, "lines") == base
+    assert digest(graph, plan, queries, "json") != base
+
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    [assignment] = [
+        a for a in raw["organization"]["identity"]["assignments"] if a.get("environments")
+    ]
+    assignment["environments"] = assignment["environments"][:1]
+    config = OrgConfig.model_validate(raw)
+    assert digest(graph, plan_for(config), queries, "lines") != base
 
 
 def raise_alarm_thresholds(template: Json) -> None:
