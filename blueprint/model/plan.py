@@ -9,6 +9,8 @@ each one hosts. ``blueprint.model.placing.plan_for`` makes the plan under the op
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from blueprint.model import names
 from blueprint.model.config import LobConfig, OrgConfig
@@ -21,6 +23,9 @@ from blueprint.model.sections.genai import KnowledgeBaseConfig
 from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
 from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
+
+if TYPE_CHECKING:
+    from blueprint.model.rollout import Rollout
 
 
 @dataclass(frozen=True)
@@ -156,14 +161,16 @@ class Plan:
     def workspace(self, lob: LobConfig, environment: EnvironmentName) -> Placement | None:
         """Where an LOB environment's GenAI and ML layers run: its own account, or its
         tenancy in the central account."""
-        return next(
-            (
-                p
-                for p in self.lob_environments()
-                if p.lob == lob and p.environment is environment and p.hosts(Layer.GENAI)
-            ),
-            None,
-        )
+        found = self._workspaces.get((lob.name, environment))
+        return found if found is not None and (found.lob is lob or found.lob == lob) else None
+
+    @cached_property
+    def _workspaces(self) -> dict[tuple[str, EnvironmentName], Placement]:
+        found: dict[tuple[str, EnvironmentName], Placement] = {}
+        for p in self._lob_environments:
+            if p.lob is not None and p.environment is not None and p.hosts(Layer.GENAI):
+                found.setdefault((p.lob.name, p.environment), p)
+        return found
 
     @property
     def governance(self) -> Placement:
@@ -296,7 +303,19 @@ class Plan:
         return [p for p in placement.personas if p.works_for_lob]
 
     def lob_environments(self) -> list[Placement]:
-        return [p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT]
+        return list(self._lob_environments)
+
+    @cached_property
+    def _lob_environments(self) -> tuple[Placement, ...]:
+        return tuple(p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT)
+
+    @cached_property
+    def rollout(self) -> list[Rollout]:
+        """The delivery pipelines and their waves (``blueprint.model.rollout``), planned once."""
+        # Imported here: the rollout is planned from the plan (its module imports this one).
+        from blueprint.model.rollout import plan_rollout
+
+        return plan_rollout(self)
 
 
 def promoted_models(lob: LobConfig) -> tuple[str, ...]:

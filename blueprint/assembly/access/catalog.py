@@ -211,15 +211,27 @@ def missing_steps(
     ]
 
 
-def asked_in(entry: Entry, plan: Plan) -> list[Placement]:
-    """The LOB environments ``entry`` is asked in."""
+def asked_in(entry: Entry, plan: Plan, needs: Needs | None = None) -> list[Placement]:
+    """The LOB environments ``entry`` is asked in (``needs``: what each has, as found so
+    far; every entry asks the same few)."""
+    needs = {} if needs is None else needs
+
+    def holds(placement: Placement, need: str) -> bool:
+        key = (placement.key, need)
+        if key not in needs:
+            needs[key] = has(plan, placement, need)
+        return needs[key]
+
     return [
         placement
         for placement in plan.lob_environments()
         if placement.environment in entry.environments
         and (placement.is_tenancy or not entry.tenancies_only)
-        and all(has(plan, placement, need) for need in entry.needs)
+        and all(holds(placement, need) for need in entry.needs)
     ]
+
+
+Needs = dict[tuple[str, str], bool]
 
 
 MLFLOW_NEEDS = {
@@ -279,11 +291,12 @@ def privilege_graph(world: World, plan: Plan) -> PrivilegeGraph:
 
 def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None) -> list[Query]:
     """Every entry asked in every LOB environment it names."""
+    needs: Needs = {}
     return [
         query
         for entry in entries or load_catalog()
         if applies(entry, plan)
-        for placement in asked_in(entry, plan)
+        for placement in asked_in(entry, plan, needs)
         for query in entry_queries(Selection(world, plan, placement), entry)
     ]
 

@@ -227,10 +227,13 @@ def build_world(assembly: Assembly) -> World:
     for stack in assembly.stacks:
         for logical_id, resource in stack.resources.items():
             _read(world, stack, logical_id, resource, managed, attachments)
+    # A name equals another for certain only when both are the same symbol (none unknown).
+    by_name: dict[tuple[str, Symbol], list[Role]] = defaultdict(list)
+    for role in world.roles:
+        by_name[(role.account, role.name)].append(role)
     for account, role_name, statements in attachments:
-        for role in world.roles:
-            if role.account == account and equals(role.name, role_name) is Tri.YES:
-                role.identity.extend(statements)
+        for role in by_name.get((account, role_name), []) if not role_name.unknown else []:
+            role.identity.extend(statements)
     for role in world.roles:
         _managed_and_boundary(world, role, managed)
     world.roles.extend(bootstrap_roles(assembly.stacks))
