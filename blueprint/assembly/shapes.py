@@ -23,6 +23,8 @@ ACCOUNT = r"(?<![0-9])[0-9]{12}(?![0-9])"
 # The CDK's path hashes: eight upper-case hex digits inside an identifier (never its start),
 # taken with the hex digits around them (a truncated logical ID ends in part of another hash).
 PATH_HASH = r"(?<=[A-Za-z0-9])[0-9A-F]{8,}"
+# Every character a name's spellings may hold (a slug's, and the underscore).
+_IDENTIFIER_RUN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class Shaper:
     def _pattern(self, text: str) -> re.Pattern[str]:
         """The tokens of ``text``: of the names, only those it holds (a hundred LOBs' names in
         one alternation would be tried at every character of every template)."""
-        present = tuple(spelling for spelling in self._spellings if spelling in text)
+        # A name lies within one run of identifier characters: searching each distinct run
+        # once is the template's text without its repetitions.
+        runs = "\n".join(set(_IDENTIFIER_RUN.findall(text)))
+        present = tuple(spelling for spelling in self._spellings if spelling in runs)
         if present not in self._patterns:
             names = "|".join(re.escape(spelling) for spelling in present)
             names_pattern = f"(?P<name>{names})|" if names else ""
