@@ -296,6 +296,7 @@ def catalog_answers(assembly: Path, world: World, plan: Plan, args: argparse.Nam
     nothing they read changed (unless ``--fresh``), else decided now and recorded."""
     from blueprint.assembly.access.catalog import catalog_queries, privilege_graph, run_catalog
     from blueprint.assembly.access.doors import group_reach, reach_lines
+    from blueprint.assembly.access.parallel import workers_for
     from blueprint.assembly.access.report import catalog_lines, outcome_json
     from blueprint.assembly.access.reuse import Answers, digest, record, recorded
     from blueprint.assembly.iam_reference.questions import catalog_problems
@@ -314,8 +315,9 @@ def catalog_answers(assembly: Path, world: World, plan: Plan, args: argparse.Nam
         )
         return answers
     wrong = catalog_problems(load_reference(), world, plan, queries=queries)
-    outcomes = run_catalog(world, plan, graph=graph, queries=queries)
-    groups = group_reach(graph, plan)
+    workers = workers_for(len(queries))
+    outcomes = run_catalog(world, plan, graph=graph, queries=queries, workers=workers)
+    groups = group_reach(graph, plan, workers)
     if args.json:
         out, err = [json.dumps([outcome_json(o) for o in outcomes], indent=1)], wrong
     else:

@@ -26,6 +26,7 @@ from blueprint.assembly.access.catalog import (
     privilege_graph,
     run_catalog,
 )
+from blueprint.assembly.access.doors import group_reach
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.access.reuse import RECORD, digest
 from blueprint.assembly.access.selection import Selection
@@ -297,6 +298,21 @@ def test_the_catalog_passes_on_the_unchanged_copy_and_is_reused_until_what_it_re
 
     assert main([*command, "--fresh"]) == 1
     assert "printing them" not in capsys.readouterr().err
+
+
+def test_two_processes_answer_as_one(example: Synthesized, example_access: Questions) -> None:
+    plan, world = example.plan, example_access.world
+    queries = catalog_queries(world, plan)
+
+    def answers(workers: int) -> tuple[list[object], list[object]]:
+        graph = privilege_graph(world, plan)
+        outcomes = run_catalog(world, plan, graph=graph, queries=queries, workers=workers)
+        groups = group_reach(graph, plan, workers)
+        return [(o.query, o.decision, o.chain) for o in outcomes], groups
+
+    one, two = answers(1), answers(2)
+    assert len(one[0]) == len(queries) and one[1]
+    assert two == one
 
 
 def test_the_digest_covers_the_sign_in_section_and_how_answers_print(

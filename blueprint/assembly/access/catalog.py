@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blueprint.assembly.access.chains import Hop, PrivilegeGraph
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request
+from blueprint.assembly.access.parallel import in_processes
 from blueprint.assembly.access.selection import (
     Actor,
     Selection,
@@ -172,14 +173,19 @@ def run_catalog(
     entries: list[Entry] | None = None,
     graph: PrivilegeGraph | None = None,
     queries: list[Query] | None = None,
+    workers: int = 1,
 ) -> list[Outcome]:
     """Every entry in every LOB environment it names (``queries``, default all of them),
     decided: journeys directly, attacks through the privilege graph (``graph``, default a new
-    one of ``world``); a workflow step that selects nothing in an environment fails there (a
-    workflow holds only if each of its steps is asked and allowed)."""
+    one of ``world``), by ``workers`` processes; a workflow step that selects nothing in an
+    environment fails there (a workflow holds only if each of its steps is asked and
+    allowed)."""
     graph = graph or privilege_graph(world, plan)
     queries = catalog_queries(world, plan, entries) if queries is None else queries
-    outcomes = [decide(graph, query) for query in queries]
+    answers = in_processes(
+        queries, lambda query: _answer(graph, query), workers, lambda query: query.placement
+    )
+    outcomes = [Outcome(query, *answer) for query, answer in zip(queries, answers, strict=True)]
     return outcomes + [
         Outcome(
             query,
@@ -299,6 +305,11 @@ def catalog_queries(world: World, plan: Plan, entries: list[Entry] | None = None
         for placement in asked_in(entry, plan, needs)
         for query in entry_queries(Selection(world, plan, placement), entry)
     ]
+
+
+def _answer(graph: PrivilegeGraph, query: Query) -> tuple[Decision, tuple[Hop, ...]]:
+    outcome = decide(graph, query)
+    return outcome.decision, outcome.chain
 
 
 def decide(graph: PrivilegeGraph, query: Query) -> Outcome:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from blueprint.assembly.access.chains import Hop, PrivilegeGraph
+from blueprint.assembly.access.parallel import in_processes
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri
 from blueprint.model.personas import PLATFORM_KINDS, persona_named
@@ -44,8 +45,9 @@ class GroupReach:
     problems: tuple[str, ...]
 
 
-def group_reach(graph: PrivilegeGraph, plan: Plan) -> list[GroupReach]:
-    """Every group of ``organization.identity``, followed from its sign-in roles."""
+def group_reach(graph: PrivilegeGraph, plan: Plan, workers: int = 1) -> list[GroupReach]:
+    """Every group of ``organization.identity``, followed from its sign-in roles (by
+    ``workers`` processes)."""
     identity = plan.config.organization.identity
     if identity is None:
         return []
@@ -54,17 +56,47 @@ def group_reach(graph: PrivilegeGraph, plan: Plan) -> list[GroupReach]:
     by_group: dict[str, list[SignIn]] = {}
     for sign_in in sign_ins(plan):
         by_group.setdefault(sign_in.group, []).append(sign_in)
+    starts = {
+        door.arn: door
+        for entries in by_group.values()
+        for entry in entries
+        if (door := doors.get((entry.account, permission_set_name(entry.persona)))) is not None
+    }
+    # Following every chain from each sign-in role is the work: each role on its own.
+    reached = dict(
+        zip(
+            starts,
+            in_processes(
+                list(starts.values()),
+                lambda door: _people_reached(graph, door, people),
+                workers,
+                lambda door: _text(door.arn),
+            ),
+            strict=True,
+        )
+    )
     return [
         _reach(
-            graph,
             plan,
             group,
             entries,
             doors,
+            reached,
             people,
             [a for a in identity.assignments if a.group == group],
         )
         for group, entries in by_group.items()
+    ]
+
+
+def _people_reached(
+    graph: PrivilegeGraph, door: Role, people: dict[str, PersonRole]
+) -> list[tuple[str, tuple[Hop, ...], Tri]]:
+    """The person roles ``door`` becomes, each with its chain, in the order chains find them."""
+    return [
+        (label, chain, certain)
+        for arn, (chain, certain) in graph.chains(door).items()
+        if (label := _text(arn)) in people
     ]
 
 
@@ -97,11 +129,11 @@ def person_roles(plan: Plan) -> dict[str, PersonRole]:
 
 
 def _reach(
-    graph: PrivilegeGraph,
     plan: Plan,
     group: str,
     entries: list[SignIn],
     doors: dict[tuple[str, str], Role],
+    door_reach: dict[Symbol, list[tuple[str, tuple[Hop, ...], Tri]]],
     people: dict[str, PersonRole],
     assignments: list[Assignment],
 ) -> GroupReach:
@@ -113,9 +145,8 @@ def _reach(
         if door is None:
             problems.append(f"no sign-in role of {entry.persona} in {entry.account}")
             continue
-        for arn, (chain, certain) in graph.chains(door).items():
-            label = _text(arn)
-            if label in people and (label not in reached or len(chain) < len(reached[label][0])):
+        for label, chain, certain in door_reach[door.arn]:
+            if label not in reached or len(chain) < len(reached[label][0]):
                 reached[label] = (chain, certain)
     for entry in entries:
         _, certain = reached.get(entry.role_arn, ((), Tri.NO))
