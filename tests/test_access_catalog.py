@@ -333,6 +333,12 @@ def test_the_digest_covers_the_sign_in_section_and_how_answers_print(
     config = OrgConfig.model_validate(raw)
     assert digest(graph, plan_for(config), queries, "lines") != base
 
+    # The organization's ID decides aws:PrincipalOrgID and aws:ResourceOrgID conditions.
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    raw["organization"]["id"] = "o-another0001"
+    other = plan_for(OrgConfig.model_validate(raw))
+    assert digest(privilege_graph(world, other), other, queries, "lines") != base
+
 
 def raise_alarm_thresholds(template: Json) -> None:
     alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]

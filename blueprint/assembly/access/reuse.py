@@ -1,11 +1,12 @@
 """The catalog's answers kept in the assembly and given again while nothing they read changed.
 
 An answer reads the world (roles, policies, resources, tags, assets, sign-in doors), what
-runs as each role, the questions asked (each one's principal, request and labels) and the
-code. The record keeps one digest of all of them with the printed answers: a run whose
-digest is the record's prints the record's answers without deciding a question. A change to
-any of them (a role, a statement, an asset, a question) decides every question again; a
-change that reaches none of them (a token budget, an alarm) reuses all.
+runs as each role, the questions asked (each one's principal, request and labels), what the
+evaluator is built with (the organization's ID and root, its accounts) and the code. The
+record keeps one digest of all of them with the printed answers: a run whose digest is the
+record's prints the record's answers without deciding a question. A change to any of them (a
+role, a statement, an asset, a question) decides every question again; a change that reaches
+none of them (a token budget, an alarm) reuses all. A record that is not whole is ignored.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from blueprint.assembly.access.catalog import Query
 from blueprint.assembly.access.chains import PrivilegeGraph
@@ -37,9 +38,13 @@ class Answers:
 
 def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -> str:
     """Everything the catalog's answers read, as one digest (``mode``: how they print)."""
-    world = graph.world
+    world, evaluator = graph.world, graph.evaluator
     parts: list[Any] = [
         mode,
+        # What the evaluator is built with: aws:PrincipalOrgID, the root the policies bind.
+        evaluator.organization_id,
+        evaluator.root_id,
+        sorted(evaluator.org_accounts),
         world.roles,
         dict(world.resource_policies),
         dict(world.collection_access),
@@ -84,7 +89,14 @@ def recorded(assembly: Path, key: str) -> Answers | None:
         return None
     if not isinstance(record, dict) or record.get("key") != key:
         return None
-    return Answers(list(record["out"]), list(record["err"]), int(record["status"]))
+    out, err, status = record.get("out"), record.get("err"), record.get("status")
+    if not (_lines(out) and _lines(err) and isinstance(status, int)):
+        return None
+    return Answers(out, err, status)
+
+
+def _lines(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(line, str) for line in value)
 
 
 def record(assembly: Path, key: str, answers: Answers) -> None:
