@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from blueprint.assembly.price_list import PRICE_LIST
 from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
@@ -17,10 +16,6 @@ from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
 from blueprint.model.prices import PRICES
-
-if TYPE_CHECKING:
-    from blueprint.assembly.access.reuse import Answers
-    from blueprint.assembly.access.world import World
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +239,7 @@ def access(args: argparse.Namespace) -> int:
     """The catalog (no --principal), or one question (--principal, --action, --resource)."""
     from blueprint.assembly.access.question import QuestionError, Questions
     from blueprint.assembly.access.report import chain_lines
+    from blueprint.assembly.access.reuse import catalog_answers
 
     plan = plan_for(load_config_or_exit(args.org))
     assembly = read_assembly(Path(args.assembly))
@@ -251,7 +247,16 @@ def access(args: argparse.Namespace) -> int:
     questions = Questions(assembly, plan.config.organization)
     question = [args.principal, args.action, args.resource]
     if not any(question):
-        answers = catalog_answers(Path(args.assembly), questions.world, plan, args)
+        mode = "json" if args.json else "every-check" if args.every_check else "lines"
+        answers, reused = catalog_answers(
+            Path(args.assembly), questions.world, plan, mode=mode, fresh=args.fresh
+        )
+        if reused:
+            print(
+                f"blueprint access: nothing the answers in {args.assembly} read has changed; "
+                "printing them (--fresh decides every question again)",
+                file=sys.stderr,
+            )
         for line in answers.err:
             print(line, file=sys.stderr)
         for line in answers.out:
@@ -289,45 +294,6 @@ def access(args: argparse.Namespace) -> int:
         for line in chain_lines(reach):
             print(f"  {line}")
     return 0
-
-
-def catalog_answers(assembly: Path, world: World, plan: Plan, args: argparse.Namespace) -> Answers:
-    """The catalog's and the sign-in doors' answers: those recorded in ``assembly`` while
-    nothing they read changed (unless ``--fresh``), else decided now and recorded."""
-    from blueprint.assembly.access.catalog import catalog_queries, privilege_graph, run_catalog
-    from blueprint.assembly.access.doors import group_reach, reach_lines
-    from blueprint.assembly.access.parallel import workers_for
-    from blueprint.assembly.access.report import catalog_lines, outcome_json
-    from blueprint.assembly.access.reuse import Answers, digest, record, recorded
-    from blueprint.assembly.iam_reference.questions import catalog_problems
-    from blueprint.assembly.iam_reference.reference import load_reference
-
-    graph = privilege_graph(world, plan)
-    queries = catalog_queries(world, plan)
-    mode = "json" if args.json else "every-check" if args.every_check else "lines"
-    key = digest(graph, plan, queries, mode)
-    answers = None if args.fresh else recorded(assembly, key)
-    if answers is not None:
-        print(
-            f"blueprint access: nothing the answers in {assembly} read has changed; printing "
-            "them (--fresh decides every question again)",
-            file=sys.stderr,
-        )
-        return answers
-    wrong = catalog_problems(load_reference(), world, plan, queries=queries)
-    workers = workers_for(len(queries))
-    outcomes = run_catalog(world, plan, graph=graph, queries=queries, workers=workers)
-    groups = group_reach(graph, plan, workers)
-    if args.json:
-        out, err = [json.dumps([outcome_json(o) for o in outcomes], indent=1)], wrong
-    else:
-        lines = catalog_lines(outcomes, every_check=args.every_check)
-        out, err = [*wrong, *lines, *reach_lines(groups)], []
-    doors_hold = all(not group.problems for group in groups)
-    status = 0 if all(o.matches for o in outcomes) and not wrong and doors_hold else 1
-    answers = Answers(out, err, status)
-    record(assembly, key, answers)
-    return answers
 
 
 def bootstrap_template(assembly: Path) -> int:

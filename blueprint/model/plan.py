@@ -8,9 +8,10 @@ each one hosts. ``blueprint.model.placing.plan_for`` makes the plan under the op
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TypeVar, cast
 
 from blueprint.model import names
 from blueprint.model.config import LobConfig, OrgConfig
@@ -24,8 +25,7 @@ from blueprint.model.sections.ml import EndpointConfig, FineTuningConfig
 from blueprint.model.sections.organization import OperatingModel
 from blueprint.model.sections.values import DataClassification
 
-if TYPE_CHECKING:
-    from blueprint.model.rollout import Rollout
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -309,13 +309,16 @@ class Plan:
     def _lob_environments(self) -> tuple[Placement, ...]:
         return tuple(p for p in self.placements if p.kind is PlacementKind.LOB_ENVIRONMENT)
 
-    @cached_property
-    def rollout(self) -> list[Rollout]:
-        """The delivery pipelines and their waves (``blueprint.model.rollout``), planned once."""
-        # Imported here: the rollout is planned from the plan (its module imports this one).
-        from blueprint.model.rollout import plan_rollout
+    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, once per plan and ``key`` (a plan never changes): what is planned
+        from the whole plan, such as the delivery pipelines' rollout, asked per placement."""
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return cast(T, self._remembered[key])
 
-        return plan_rollout(self)
+    @cached_property
+    def _remembered(self) -> dict[str, object]:
+        return {}
 
 
 def promoted_models(lob: LobConfig) -> tuple[str, ...]:

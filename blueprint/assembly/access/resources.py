@@ -15,7 +15,7 @@ from blueprint.assembly.access.selection import PROBE_FILE, PROBE_KEY, Actor, Se
 from blueprint.assembly.access.symbols import Symbol, text
 from blueprint.model import names
 from blueprint.model.assets import DESCRIPTIONS, AssetKind
-from blueprint.model.rollout import approval_actions
+from blueprint.model.rollout import approval_actions, plan_rollout
 from genai_constructs.naming import dataset_prefix, staged_prefix
 
 RESOURCES: Registry[ResourceResolver] = Registry("resource")
@@ -290,7 +290,9 @@ def _release_approvals(selection: Selection, argument: str, actor: Actor | None)
             text(f"arn:aws:codepipeline:{region}:{account}:{action}"),
             account,
         )
-        for action in approval_actions(selection.plan.rollout)
+        for action in selection.plan.remembered(
+            "release-approvals", lambda: approval_actions(plan_rollout(selection.plan))
+        )
     ]
 
 

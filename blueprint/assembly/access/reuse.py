@@ -17,9 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from blueprint.assembly.access.catalog import Query
+from blueprint.assembly.access.catalog import (
+    Query,
+    catalog_queries,
+    missing_steps,
+    privilege_graph,
+    run_catalog,
+)
 from blueprint.assembly.access.chains import PrivilegeGraph
-from blueprint.assembly.access.doors import door_inputs
+from blueprint.assembly.access.doors import door_inputs, group_reach, reach_lines
+from blueprint.assembly.access.parallel import workers_for
+from blueprint.assembly.access.report import catalog_lines, outcome_json
+from blueprint.assembly.access.world import World
+from blueprint.assembly.iam_reference.questions import catalog_problems
+from blueprint.assembly.iam_reference.reference import load_reference
 from blueprint.model.fingerprint import code_fingerprint
 from blueprint.model.plan import Plan
 
@@ -34,6 +45,34 @@ class Answers:
     out: list[str]
     err: list[str]
     status: int
+
+
+def catalog_answers(
+    assembly: Path, world: World, plan: Plan, *, mode: str, fresh: bool = False
+) -> tuple[Answers, bool]:
+    """The catalog's and the sign-in doors' answers as printed in ``mode`` (``lines``,
+    ``every-check`` or ``json``), and whether they are those recorded in ``assembly`` (while
+    nothing they read changed, unless ``fresh``); decided answers are recorded."""
+    graph = privilege_graph(world, plan)
+    queries = catalog_queries(world, plan)
+    key = digest(graph, plan, queries, mode)
+    answers = None if fresh else recorded(assembly, key)
+    if answers is not None:
+        return answers, True
+    wrong = catalog_problems(load_reference(), world, plan, queries=queries)
+    workers = workers_for(len(queries))
+    outcomes = run_catalog(world, plan, graph=graph, queries=queries, workers=workers)
+    groups = group_reach(graph, plan, workers)
+    if mode == "json":
+        out, err = [json.dumps([outcome_json(o) for o in outcomes], indent=1)], wrong
+    else:
+        lines = catalog_lines(outcomes, every_check=mode == "every-check")
+        out, err = [*wrong, *lines, *reach_lines(groups)], []
+    doors_hold = all(not group.problems for group in groups)
+    status = 0 if all(o.matches for o in outcomes) and not wrong and doors_hold else 1
+    answers = Answers(out, err, status)
+    record(assembly, key, answers)
+    return answers, False
 
 
 def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -> str:
@@ -58,6 +97,8 @@ def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -
         world.sign_in_doors,
         graph.runners(),
         [_question(query) for query in queries],
+        # Workflow steps that select nothing where their workflow is asked (each a failure).
+        [(q.entry.id, q.placement, q.number) for q in missing_steps(world, plan, queries)],
         door_inputs(plan),
     ]
     found = hashlib.sha256(code_fingerprint(CODE).encode())
