@@ -133,3 +133,20 @@ def test_the_principal_index_answers_as_the_principals_read_one_by_one() -> None
             assert trust.by_account_only(principal) is not directly, (refs, principal)
             bypasses = Tri.any(ref.bypasses_the_boundary(principal) for ref in refs)
             assert trust.principal_index.bypasses_the_boundary(principal) is bypasses
+
+
+def test_a_caller_whose_actions_are_not_literal_or_unreadable_keeps_every_candidate() -> None:
+    from blueprint.assembly.access.chains import _identity_may, _identity_names
+
+    unknown_action = Statement(
+        Origin("identity", "test"), True, (), False, None, False, None, False, (), False
+    )
+    caller = role(HERE, "caller", [])
+    assert not _identity_names(caller, "sts:AssumeRole")
+    assert not _identity_may(caller, "lambda:UpdateFunctionCode")
+    caller.identity.append(unknown_action)
+    assert _identity_names(caller, "sts:AssumeRole")
+    assert _identity_may(caller, "lambda:UpdateFunctionCode")
+    unreadable = role(HERE, "unreadable", [])
+    unreadable.unreadable.append("an inline policy")
+    assert _identity_names(unreadable, "sts:AssumeRole")

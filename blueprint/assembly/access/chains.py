@@ -264,7 +264,7 @@ class PrivilegeGraph:
         label = _label(role)
         if self._trusts is None:
             self._trusts = TrustIndex(self.world.roles)
-        delegated = bool(role.unreadable) or _identity_names(role, "sts:AssumeRole")
+        delegated = _identity_names(role, "sts:AssumeRole")
         for target in self._trusts.candidates(principal, delegated=delegated):
             if target is role or not _trust_may_admit(target, principal):
                 continue
@@ -649,20 +649,16 @@ def _trust_may_admit(target: Role, principal: Principal) -> bool:
 
 
 def _identity_may(role: Role, action: str) -> bool:
-    """Whether any allow of ``role``'s identity policies names ``action`` (a cheap filter:
-    actions granted only by resource policies are the evaluator's to find)."""
-    lowered = action.lower()
-    return any(
-        statement.allow and (action_matches(statement.actions, lowered) != statement.not_actions)
-        for statement in role.identity
-    ) or _granted_by_resource_policy(action)
+    """Whether ``role``'s identity policies may allow ``action`` (a cheap filter: actions
+    granted only by resource policies are the evaluator's to find)."""
+    return _identity_names(role, action) or _granted_by_resource_policy(action)
 
 
 def _identity_names(role: Role, action: str) -> bool:
     """Whether any allow of ``role``'s identity policies may name ``action`` (one whose
-    actions are not all literal may name any)."""
+    actions are not all literal may name any; so may a policy that cannot be read)."""
     lowered = action.lower()
-    return any(
+    return bool(role.unreadable) or any(
         statement.allow
         and (
             not statement.actions_known
