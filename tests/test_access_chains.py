@@ -99,6 +99,24 @@ def test_assuming_a_role_is_an_edge_when_its_trust_admits_the_caller(tmp_path: P
     assert world.decide(ADMIN, "s3:GetObject", OBJECT) == "deny"
 
 
+def test_a_role_name_written_twice_is_followed_as_the_evaluator_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Two roles of one ARN (a role written in two stacks, one created on a condition): the
+    chain follows the one the evaluator decides as, not the first written."""
+    account_trust = [allow("sts:AssumeRole", None, principal={"AWS": f"arn:aws:iam::{ALICE}:root"})]
+    world = world_with(
+        tmp_path,
+        [allow("sts:AssumeRole", f"arn:aws:iam::{ALICE}:role/twice")],
+        TwiceBare=role("twice", trust=account_trust),
+        TwiceAllowed=role("twice", statements=[allow("sts:AssumeRole")], trust=account_trust),
+        Open=role("open", statements=[allow("s3:GetObject", OBJECT)], trust=account_trust),
+    )
+    found = reach(world, ADMIN, "s3:GetObject", OBJECT)
+    assert found.decision.decision == "allow"
+    assert [hop.becomes for hop in found.chain] == [f"{ALICE}:twice", f"{ALICE}:open"]
+
+
 def test_a_role_that_trusts_only_its_sign_in_door_is_no_edge(tmp_path: Path) -> None:
     world = world_with(tmp_path, [allow("sts:AssumeRole")])
     found = reach(world, ADMIN, "s3:GetObject", OBJECT)

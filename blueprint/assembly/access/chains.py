@@ -264,7 +264,9 @@ class PrivilegeGraph:
         label = _label(role)
         if self._trusts is None:
             self._trusts = TrustIndex(self.world.roles)
-        delegated = _identity_names(role, "sts:AssumeRole")
+        # The evaluator decides as the assembly's role of this ARN: the filters read the same.
+        acting = self.world.role_by_arn(role.arn) or role
+        delegated = _identity_names(acting, "sts:AssumeRole")
         for target in self._trusts.candidates(principal, delegated=delegated):
             if target is role or not _trust_may_admit(target, principal):
                 continue
@@ -283,7 +285,7 @@ class PrivilegeGraph:
             runs_as = self.world.role_by_arn(runner.role)
             if runs_as is None or runs_as is role:
                 continue
-            outcome = self._runner_edge(role, principal, runner)
+            outcome = self._runner_edge(acting, principal, runner)
             if outcome is not None:
                 via, decision = outcome
                 yield self._hop(runner.kind, label, runs_as, f"{via} {runner.label}", decision)
