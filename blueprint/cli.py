@@ -310,14 +310,14 @@ def bootstrap_template(assembly: Path) -> int:
 
 def print_lint(assembly: Path, *, verbose: bool = False) -> int:
     """The IAM reference check, then cfn-lint; 1 when either finds anything."""
-    from blueprint.assembly.iam_reference.check import assembly_problems
     from blueprint.assembly.iam_reference.reference import load_reference
+    from blueprint.assembly.iam_reference.remembered import checked
     from blueprint.assembly.lint import lint_assembly
     from blueprint.progress import Progress
 
     cloud_assembly = read_assembly(assembly)
     reference = load_reference()
-    statements, problems = assembly_problems(reference, cloud_assembly)
+    statements, problems = checked(reference, cloud_assembly)
     for problem in problems:
         print(problem)
     print(
@@ -330,7 +330,7 @@ def print_lint(assembly: Path, *, verbose: bool = False) -> int:
         def linted(paths: list[str]) -> None:
             progress.advance(len(paths), "\n".join(f"linted {Path(p).name}" for p in paths))
 
-        result = lint_assembly(assembly, progress=linted)
+        result = lint_assembly(assembly, progress=linted, assembly=cloud_assembly)
     for finding in result["findings"]:
         print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
     print(

@@ -5,12 +5,25 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from blueprint.assembly.access.resolve import Resolver
+from blueprint.assembly.iam_reference import remembered
+from blueprint.assembly.iam_reference.check import assembly_problems
+from blueprint.assembly.iam_reference.documents import policy_statements
+from blueprint.assembly.iam_reference.reference import Reference, load_reference
+from blueprint.assembly.iam_reference.remembered import checked
 from blueprint.assembly.lint import LINT_RESULT, cached_lint, lint_assembly
+from blueprint.assembly.reader import AssemblyStack, read_assembly
+from blueprint.assembly.shapes import Shape, Shaper
 from blueprint.cli import main
+from tests.access_worlds import allow, role
 from tests.conftest import Synthesized
+
+Json = dict[str, Any]
+REFERENCE = load_reference()
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +63,101 @@ def test_a_changed_template_is_linted_again_and_its_finding_named(
     assert (finding["stack"], finding["rule"]) == ("claims-nonprod-data", "E3002")
     assert "Nope" in finding["message"]
     assert f"claims-nonprod-data:{finding['line']}: E3002" in out
+
+
+def test_a_second_lint_shapes_only_the_templates_that_changed(
+    linted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    identities = [stack.recorded_identity for stack in read_assembly(copy).stacks]
+    lobs = sorted({identity.lob for identity in identities if identity and identity.lob})
+    members = json.loads((copy / LINT_RESULT).read_text())["members"]
+    fresh = Shaper(lobs)
+    for stack in read_assembly(copy).stacks:
+        shape = fresh.shape(stack.region, stack.template_body)
+        assert (members[stack.name]["key"], members[stack.name]["tokens"]) == (
+            shape.key,
+            list(shape.tokens),
+        )
+    shaped: list[str] = []
+    original = Shaper.shape
+
+    def counted(self: Shaper, region: str, text: str) -> Shape:
+        shaped.append(text)
+        return original(self, region, text)
+
+    monkeypatch.setattr(Shaper, "shape", counted)
+    assert lint_assembly(copy, workers=1)["linted"] == 0
+    assert shaped == []
+    template_path = copy / "claims-nonprod-data.template.json"
+    template = json.loads(template_path.read_text())
+    template["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}
+    template_path.write_text(json.dumps(template))
+    result = lint_assembly(copy, workers=1)
+    assert shaped == [template_path.read_text()]
+    assert [(f["stack"], f["rule"]) for f in result["findings"]] == [
+        ("claims-nonprod-data", "E3002")
+    ]
+
+
+def test_remembered_shapes_are_not_used_for_other_lob_names(linted: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    result = json.loads((copy / LINT_RESULT).read_text())
+    result["shaped_with"]["names"] = ["another-lob"]
+    # A remembered key no template has: were it used, the template would be linted again.
+    for member in result["members"].values():
+        member["key"] = "not-a-shape"
+    (copy / LINT_RESULT).write_text(json.dumps(result))
+    again = lint_assembly(copy, workers=1)
+    assert again["linted"] == 0
+    assert "not-a-shape" not in {m["key"] for m in again["members"].values()}
+
+
+def test_the_iam_reference_check_reads_again_only_the_account_and_region_that_changed(
+    linted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    assert checked(REFERENCE, read_assembly(copy)) == (
+        len(list(policy_statements(Resolver(read_assembly(copy)), read_assembly(copy).stacks))),
+        [],
+    )
+    read: list[str] = []
+    original = remembered._stack_problems
+
+    def counted(reference: Reference, resolver: Resolver, stack: AssemblyStack) -> Json:
+        read.append(stack.name)
+        return original(reference, resolver, stack)
+
+    monkeypatch.setattr(remembered, "_stack_problems", counted)
+    assert checked(REFERENCE, read_assembly(copy))[1] == []
+    assert read == []
+    template_path = copy / "claims-nonprod-data.template.json"
+    template = json.loads(template_path.read_text())
+    template["Resources"]["Mistaken"] = role("mistaken", statements=[allow("s3:GetObjekt")])
+    template_path.write_text(json.dumps(template))
+    changed = read_assembly(copy)
+    found = checked(REFERENCE, changed)
+    stack = next(s for s in changed.stacks if s.name == "claims-nonprod-data")
+    assert sorted(read) == sorted(
+        s.name for s in changed.stacks if (s.account, s.region) == (stack.account, stack.region)
+    )
+    statements, problems = assembly_problems(REFERENCE, changed)
+    assert found == (statements, [str(p) for p in problems])
+    assert len(found[1]) == 1 and "claims-nonprod-data/Mistaken" in found[1][0]
+
+
+def test_a_damaged_iam_reference_record_is_checked_again(linted: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    expected = checked(REFERENCE, read_assembly(copy))
+    record = json.loads((copy / remembered.RECORD).read_text())
+    for group in record["groups"].values():
+        for entry in group.values():
+            entry["statements"] = "many"
+    (copy / remembered.RECORD).write_text(json.dumps(record))
+    assert checked(REFERENCE, read_assembly(copy)) == expected
+    (copy / remembered.RECORD).write_text("{")
+    assert checked(REFERENCE, read_assembly(copy)) == expected

@@ -2,10 +2,11 @@
 
 Templates of LOB environments built from the same settings differ only in names, account IDs
 and hashes (``shapes.py``): one representative of each shape is linted and its findings are
-said of every member. The result, written to ``cfn-lint.json`` with each template's digest and
-each shape's findings, is reused twice: by the audit while the templates are unchanged, and by
-the next lint of the same directory, which lints only the shapes it has not seen (after a
-change to one LOB, that LOB's new shapes alone).
+said of every member. The result, written to ``cfn-lint.json`` with each template's digest
+and shape and each shape's findings, is reused twice: by the audit while the templates are
+unchanged, and by the next lint of the same directory, which shapes only the templates that
+changed and lints only the shapes it has not seen (after a change to one LOB, that LOB's
+new shapes alone).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Any
 
-from blueprint.assembly.reader import AssemblyStack, read_assembly
+from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
 from blueprint.assembly.shapes import Shape, Shaper, translate
 
 LINT_RESULT = "cfn-lint.json"
@@ -36,20 +37,32 @@ def lint_assembly(
     progress: Callable[[list[str]], None] | None = None,
     reuse: bool = True,
     by_shape: bool = True,
+    assembly: Assembly | None = None,
 ) -> Json:
     """Lint every stack template in its own region; the result is also written to disk.
 
     Shapes linted by the last run in ``directory`` (same ``linter()``) are not linted again unless
     ``reuse`` is false; ``by_shape=False`` renames nothing (only exact copies share a result).
-    ``progress`` is called with the templates of each batch as it is done.
+    ``progress`` is called with the templates of each batch as it is done; ``assembly``, the
+    one in ``directory`` when the caller has read it already.
     """
-    stacks = read_assembly(directory).stacks
+    stacks = (assembly or read_assembly(directory)).stacks
     # A stack synthesized without identities (an older assembly) just renames no LOB name.
     identities = [stack.recorded_identity for stack in stacks]
     lobs = {identity.lob for identity in identities if identity and identity.lob}
     shaper = Shaper(lobs, renaming=by_shape)
-    shapes = {stack.name: shaper.shape(stack.region, stack.template_body) for stack in stacks}
-    known = _known_shapes(directory) if reuse else {}
+    shaped_with = {"names": sorted(lobs), "renaming": by_shape}
+    digests = {stack.name: _digest(stack.template_path) for stack in stacks}
+    previous = _written(directory) if reuse else None
+    if previous is not None and previous.get("linter") != linter():
+        previous = None
+    members = _known_members(previous, shaped_with)
+    shapes = {
+        stack.name: _member_shape(members.get(stack.name), digests[stack.name], stack.region)
+        or shaper.shape(stack.region, stack.template_body)
+        for stack in stacks
+    }
+    known = _known_shapes(previous)
     representatives: dict[str, AssemblyStack] = {}
     for stack in stacks:
         if shapes[stack.name].key not in known:
@@ -76,8 +89,18 @@ def lint_assembly(
         "templates": len(stacks),
         "linted": len(representatives),
         "findings": findings,
-        "digests": {stack.name: _digest(stack.template_path) for stack in stacks},
+        "digests": digests,
         "shapes": {key: known[key] for key in sorted(used)},
+        "shaped_with": shaped_with,
+        "members": {
+            stack.name: {
+                "digest": digests[stack.name],
+                "region": stack.region,
+                "key": shapes[stack.name].key,
+                "tokens": list(shapes[stack.name].tokens),
+            }
+            for stack in stacks
+        },
     }
     (directory / LINT_RESULT).write_text(json.dumps(result, indent=1) + "\n")
     return result
@@ -194,12 +217,32 @@ def _installed(name: str) -> bool:
     return True
 
 
-def _known_shapes(directory: Path) -> dict[str, Json]:
-    result = _written(directory)
-    if result is None or result.get("linter") != linter():
+def _known_shapes(result: Json | None) -> dict[str, Json]:
+    if result is None:
         return {}
     shapes: dict[str, Json] = result.get("shapes", {})
     return shapes
+
+
+def _known_members(result: Json | None, shaped_with: Json) -> dict[str, Json]:
+    """Each template's shape as the last lint (``result``, by the same ``linter()``) found
+    it, when it shaped with the same LOB names."""
+    if result is None or result.get("shaped_with") != shaped_with:
+        return {}
+    members = result.get("members")
+    return members if isinstance(members, dict) else {}
+
+
+def _member_shape(member: Json | None, digest: str, region: str) -> Shape | None:
+    """A remembered shape, while its template and region are the ones it was found for (a
+    shape depends on nothing else but the names and the code, which ``_known_members``
+    compares)."""
+    if not isinstance(member, dict) or member.get("digest") != digest:
+        return None
+    key, tokens = member.get("key"), member.get("tokens")
+    if member.get("region") != region or not isinstance(key, str) or not isinstance(tokens, list):
+        return None
+    return Shape(key, tuple(str(token) for token in tokens))
 
 
 def _written(directory: Path) -> Json | None:

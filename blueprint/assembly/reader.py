@@ -168,8 +168,9 @@ def _stacks(directory: Path) -> list[AssemblyStack]:
         "artifacts", {}
     )
     stack_ids = {k for k, v in artifacts.items() if v.get("type") == STACK_ARTIFACT}
+    names = {key: artifacts[key].get("properties", {}).get("stackName", key) for key in stack_ids}
     stacks = [
-        _stack(directory, artifact_id, artifacts[artifact_id], artifacts, stack_ids)
+        _stack(directory, artifact_id, artifacts[artifact_id], artifacts, names)
         for artifact_id in sorted(stack_ids)
     ]
     for artifact in artifacts.values():
@@ -183,11 +184,11 @@ def _stack(
     artifact_id: str,
     artifact: dict[str, Any],
     artifacts: dict[str, Any],
-    stack_ids: set[str],
+    names: dict[str, str],
 ) -> AssemblyStack:
+    """The stack artifact ``artifact_id``; ``names``: every stack artifact's stack name."""
     properties = artifact.get("properties", {})
     account, region = artifact["environment"].removeprefix("aws://").split("/", 1)
-    names = {key: artifacts[key].get("properties", {}).get("stackName", key) for key in stack_ids}
     dependencies = artifact.get("dependencies", [])
     assets: list[FileAsset] = []
     for dependency in dependencies:
@@ -201,7 +202,7 @@ def _stack(
         account=account,
         region=region,
         template_path=directory / properties["templateFile"],
-        depends_on=tuple(sorted(names[d] for d in dependencies if d in stack_ids)),
+        depends_on=tuple(sorted(names[d] for d in dependencies if d in names)),
         assets=tuple(assets),
         termination_protection=bool(properties.get("terminationProtection", False)),
         execution_role_arn=_substitute(properties["cloudFormationExecutionRoleArn"])

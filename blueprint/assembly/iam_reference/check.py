@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from blueprint.assembly.access.policies import Origin, Statement
+from blueprint.assembly.access.resolve import Resolver
 from blueprint.assembly.access.symbols import Symbol
 from blueprint.assembly.iam_reference.arns import could_be
 from blueprint.assembly.iam_reference.documents import policy_statements
@@ -56,7 +57,7 @@ class Written:
 
 def assembly_problems(reference: Reference, assembly: Assembly) -> tuple[int, list[Problem]]:
     """How many statements the assembly's policies hold, and the problems found in them."""
-    statements = list(policy_statements(assembly))
+    statements = list(policy_statements(Resolver(assembly), assembly.stacks))
     return len(statements), [p for s in statements for p in statement_problems(reference, s)]
 
 

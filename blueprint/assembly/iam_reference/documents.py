@@ -8,13 +8,13 @@ attached to nothing), and reads each policy once, not once per role it is attach
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from blueprint.assembly.access.policies import Origin, Statement
 from blueprint.assembly.access.policy_documents import statements_of
 from blueprint.assembly.access.resolve import Resolver
-from blueprint.assembly.reader import Assembly, AssemblyStack
+from blueprint.assembly.reader import AssemblyStack
 
 # Per resource type, the properties that hold a policy document ("Policies" a list of
 # {"PolicyDocument": ...}), and what kind of policy each is.
@@ -39,9 +39,9 @@ IAM_ORGANIZATION_POLICIES = {
 }
 
 
-def policy_statements(assembly: Assembly) -> Iterator[Statement]:
-    resolver = Resolver(assembly)
-    for stack in assembly.stacks:
+def policy_statements(resolver: Resolver, stacks: Iterable[AssemblyStack]) -> Iterator[Statement]:
+    """The statements of ``stacks``, their values resolved by ``resolver`` (of their assembly)."""
+    for stack in stacks:
         for logical_id, resource in stack.resources.items():
             for kind, document in _documents(resource):
                 where = Origin(kind, f"{stack.name}/{logical_id}")
