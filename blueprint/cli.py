@@ -8,13 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from blueprint.assembly.organization import require_same_organization
 from blueprint.assembly.price_list import PRICE_LIST
-from blueprint.assembly.reader import Assembly, AssemblyError, read_assembly, require_baseline
+from blueprint.assembly.reader import AssemblyError, read_assembly, require_baseline
 from blueprint.model import names
-from blueprint.model.identity import PlacementKind
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
-from blueprint.model.plan import Plan
 from blueprint.model.prices import PRICES
 
 
@@ -391,33 +390,6 @@ def guard_replacements(
     return 3 if at_risk else 0
 
 
-def require_same_organization(assembly: Assembly, plan: Plan, org_file: str) -> None:
-    """Refuse to judge an assembly by another organization file: its placements (LOB
-    environments, platform accounts, hub, central accounts) must be the file's, each in its
-    account, with stacks in its region (a platform account also has some in other regions)."""
-    regions: dict[tuple[str, str], set[str]] = {}
-    for stack in assembly.stacks:
-        if stack.identity.kind is not PlacementKind.MANAGEMENT:
-            key = (stack.identity.placement, stack.account)
-            regions.setdefault(key, set()).add(stack.region)
-    planned = {(p.key, p.account): p.region for p in plan.placements}
-    extra = sorted(f"{key} ({account})" for key, account in set(regions) - set(planned))
-    missing = sorted(
-        f"{key} ({account}, {region})"
-        for (key, account), region in planned.items()
-        if region not in regions.get((key, account), set())
-    )
-    if not extra and not missing:
-        return
-    parts = ([f"only in the assembly: {', '.join(extra)}"] if extra else []) + (
-        [f"not in the assembly: {', '.join(missing)}"] if missing else []
-    )
-    raise AssemblyError(
-        f"the assembly was not synthesized from {org_file} ({'; '.join(parts)}); allowed: the "
-        "organization file the assembly was synthesized from (run `make synth ORG=...` again)"
-    )
-
-
 def write_audit_report(
     assembly: Path, org_file: str, lint: bool, baseline: Path | None = None
 ) -> int:
@@ -425,9 +397,16 @@ def write_audit_report(
     from blueprint.model.inputs.compliance import check_settings
 
     plan = plan_for(load_config_or_exit(org_file))
-    require_same_organization(read_assembly(assembly), plan, org_file)
+    cloud_assembly = read_assembly(assembly)
+    require_same_organization(cloud_assembly, plan, org_file)
     report = build_report(
-        assembly, plan, check_settings(plan), lint=lint, baseline=baseline, org_file=Path(org_file)
+        assembly,
+        plan,
+        check_settings(plan),
+        lint=lint,
+        baseline=baseline,
+        org_file=Path(org_file),
+        assembly=cloud_assembly,
     )
     print(f"audit written to {write_audit(report, assembly)}")
     return 0

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from blueprint.assembly.access import matrix
+from blueprint.assembly.access.matrix import access_matrix
+from blueprint.assembly.access.world import build_world
 from blueprint.assembly.audit import access_changes, build_report, write_audit
 from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_report import render_html
@@ -32,6 +35,7 @@ from blueprint.cli import guard_replacements, main
 from blueprint.model.inputs.compliance import check_settings
 from blueprint.model.inventory import AI_SYSTEM_METADATA
 from blueprint.model.loader import load_config
+from blueprint.model.names import ASSET_METADATA
 from blueprint.model.placing import plan_for
 from blueprint.model.plan import Plan
 from blueprint.model.prices import load_prices
@@ -1125,3 +1129,41 @@ def test_the_baseline_shows_which_ai_systems_changed(
         ("claims-assistant", "added"),
         ("retired", "removed"),
     ]
+
+
+def test_the_access_table_is_kept_until_what_it_reads_changes(
+    report: Json, assembly_dir: Path, plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = copy_assembly(assembly_dir, tmp_path / "cdk.out")
+    kept = access_matrix(build_world(read_assembly(copy)), plan, remember=copy)
+    assert kept == report["access"]
+
+    def decided(*_: object) -> None:
+        raise AssertionError("a kept table was decided again")
+
+    monkeypatch.setattr(matrix, "in_processes", decided)
+    assert access_matrix(build_world(read_assembly(copy)), plan, remember=copy) == kept
+
+    [(stack, data_key)] = [
+        (stack.name, logical_id)
+        for stack in read_assembly(copy).stacks
+        if stack.identity.placement == f"{LOB}-{ENVIRONMENT}"
+        for logical_id, resource in stack.resources.items()
+        if resource.get("Metadata", {}).get(ASSET_METADATA) == "key/data"
+    ]
+    edit_template(
+        copy,
+        stack,
+        lambda template: template["Resources"][data_key]["Properties"]["KeyPolicy"][
+            "Statement"
+        ].append({"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}),
+    )
+    with pytest.raises(AssertionError, match="decided again"):
+        access_matrix(build_world(read_assembly(copy)), plan, remember=copy)
+    monkeypatch.undo()
+    changed = access_matrix(build_world(read_assembly(copy)), plan, remember=copy)
+    assert changed == access_matrix(build_world(read_assembly(copy)), plan)
+    [environment] = changed["environments"]
+    column = environment["columns"].index("key/data")
+    assert {row["cells"][column] for row in environment["rows"]} == {"-"}
+    assert "decrypt" in {row["cells"][column] for row in kept["environments"][0]["rows"]}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from blueprint.model import loader
 from blueprint.model.endpoints import interface_endpoints
 from blueprint.model.errors import ConfigError
 from blueprint.model.fields import EnvironmentName
@@ -229,6 +230,33 @@ def test_keys_given_twice_are_reported_with_their_line(tmp_path: Path) -> None:
         f"{path}:{repeated}: organization.home_region: key given twice in the same mapping; "
         "allowed: each key once"
     ]
+
+
+def test_the_fast_yaml_reader_reads_the_organization_as_the_pure_one_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert loader.FAST_LOADER is yaml.CSafeLoader
+    fast = load_config(EXAMPLE)
+    monkeypatch.setattr(loader, "FAST_LOADER", yaml.SafeLoader)
+    assert load_config(EXAMPLE) == fast
+
+
+def test_a_problem_found_by_the_fast_reader_is_told_by_the_pure_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("organization:\n  name: [unclosed\n")
+    read_with: list[object] = []
+    original = loader._load_config
+
+    def recorded(file: str | Path, reader: object) -> object:
+        read_with.append(reader)
+        return original(file, reader)
+
+    monkeypatch.setattr(loader, "_load_config", recorded)
+    with pytest.raises(ConfigError):
+        load_config(path)
+    assert read_with == [yaml.CSafeLoader, yaml.SafeLoader]
 
 
 def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:

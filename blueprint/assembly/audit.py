@@ -104,12 +104,15 @@ def build_report(
     lint: bool = True,
     baseline: Path | None = None,
     org_file: Path | None = None,
+    assembly: Assembly | None = None,
 ) -> Json:
     """The report of the assembly in ``directory`` of the organization ``plan``; ``settings``
     are what the platform pack checked during synthesis; ``baseline``, an earlier assembly
     whose stateful resources this one would delete or replace; ``org_file``, the organization
-    file ``plan`` was read from (named, with its digest, in the release section)."""
-    assembly = read_assembly(directory)
+    file ``plan`` was read from (named, with its digest, in the release section); ``assembly``,
+    the one in ``directory`` when the caller has read it. The access table's cells are kept
+    in ``directory`` while nothing they read changes (``access_matrix``)."""
+    assembly = assembly or read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
     controls = control_matrix(assembly, settings)
     world = build_world(assembly)
@@ -127,7 +130,7 @@ def build_report(
         "compliance": compliance(assembly, lint=lint),
         "controls": controls,
         "iam": iam_summary(assembly, world),
-        "access": access_matrix(world, plan),
+        "access": access_matrix(world, plan, remember=directory),
         "residual_risks": residual_risks(assembly),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),
@@ -212,11 +215,13 @@ def access_changes(before: Json, after: Json) -> list[Json]:
 
 def write_audit(report: Json, directory: Path) -> Path:
     from blueprint.assembly.audit_report import render_html, render_markdown, write_csv
+    from blueprint.assembly.audit_tables import tables
 
     out = directory / "audit"
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(report, out / "csv")
+    every = tables(report)
+    write_csv(report, out / "csv", every)
     (out / "audit.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
-    (out / "audit.md").write_text(render_markdown(report))
-    (out / "index.html").write_text(render_html(report))
+    (out / "audit.md").write_text(render_markdown(report, every))
+    (out / "index.html").write_text(render_html(report, every))
     return out

@@ -77,7 +77,9 @@ def cfn_lint(assembly: Assembly) -> Json:
     result while the templates are unchanged)."""
     from blueprint.assembly.lint import cached_lint, lint_assembly
 
-    result = cached_lint(assembly.directory) or lint_assembly(assembly.directory)
+    result = cached_lint(assembly.directory, assembly) or lint_assembly(
+        assembly.directory, assembly=assembly
+    )
     return {key: result[key] for key in ("ran", "templates", "findings")}
 
 

@@ -29,11 +29,11 @@ def slug(title: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
 
 
-def write_csv(report: Json, directory: Path) -> list[Path]:
-    """Each table as ``csv/<slug>.csv``."""
+def write_csv(report: Json, directory: Path, every: list[Table] | None = None) -> list[Path]:
+    """Each table as ``csv/<slug>.csv`` (``every``: the report's tables, when made already)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for table in tables(report):
+    for table in tables(report) if every is None else every:
         path = directory / f"{slug(table.title)}.csv"
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -47,11 +47,12 @@ def _md_cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Json) -> str:
+def render_markdown(report: Json, every: list[Table] | None = None) -> str:
+    every = tables(report) if every is None else every
     out = ["# Platform audit", "", "Contents:", ""]
-    out += [f"- [{t.title}](#{slug(t.title)}) (csv/{slug(t.title)}.csv)" for t in tables(report)]
+    out += [f"- [{t.title}](#{slug(t.title)}) (csv/{slug(t.title)}.csv)" for t in every]
     out.append("")
-    for table in tables(report):
+    for table in every:
         out += [f'<a id="{slug(table.title)}"></a>', "", f"## {table.title}", ""]
         if table.note:
             out += [table.note, ""]
@@ -94,8 +95,8 @@ def _html_table(table: Table) -> str:
     )
 
 
-def render_html(report: Json) -> str:
-    every = tables(report)
+def render_html(report: Json, every: list[Table] | None = None) -> str:
+    every = tables(report) if every is None else every
     sections = [_html_table(t) for t in every]
     diagram = '<h2 id="architecture">Architecture</h2>' + architecture_svg(report["inventory"])
     sections.insert(1, diagram)

@@ -106,14 +106,14 @@ def lint_assembly(
     return result
 
 
-def cached_lint(directory: Path) -> Json | None:
-    """The written result, when every template is still the one that was linted."""
+def cached_lint(directory: Path, assembly: Assembly | None = None) -> Json | None:
+    """The written result, when every template is still the one that was linted
+    (``assembly``: the one in ``directory``, when the caller has read it)."""
     result = _written(directory)
     if result is None:
         return None
-    current = {
-        stack.name: _digest(stack.template_path) for stack in read_assembly(directory).stacks
-    }
+    stacks = (assembly or read_assembly(directory)).stacks
+    current = {stack.name: _digest(stack.template_path) for stack in stacks}
     return result if result.get("digests") == current else None
 
 

@@ -2,14 +2,22 @@
 zones, its data key, the catalog's text models and its endpoints, decided by the evaluator.
 
 The audit report prints it; the catalog proves the cells that matter, this shows them all.
+The cells are kept in the assembly (``access-matrix.json``) and given again while nothing
+they read changed, as the catalog's answers are (``reuse.py``).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeGuard
 
 from blueprint.assembly.access.evaluate import Evaluator, Request
+from blueprint.assembly.access.parallel import in_processes, workers_for
+from blueprint.assembly.access.reuse import decision_digest, keep, kept
+from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.selection import Actor, Selection, Target
 from blueprint.assembly.access.selectors import actors, targets
 from blueprint.assembly.access.symbols import Symbol
@@ -20,6 +28,7 @@ from blueprint.model.plan import Placement, Plan
 
 Json = dict[str, object]
 GUARDRAIL_KEY = "bedrock:GuardrailIdentifier"
+RECORD = "access-matrix.json"
 OTHER_PRINCIPALS = ("app/*", "ingestion", "other-lob/persona/data-scientist", "other-lob/app/*")
 
 
@@ -33,27 +42,84 @@ class Column:
     context: dict[str, tuple[Symbol, ...]]
 
 
-def access_matrix(world: World, plan: Plan) -> Json:
-    """Per LOB environment: the columns, and one row of cells per principal."""
+@dataclass(frozen=True)
+class Table:
+    """One LOB environment's table: who is asked (rows) about what (columns)."""
+
+    placement: str
+    actors: tuple[Actor, ...]
+    columns: tuple[Column, ...]
+
+
+def access_matrix(world: World, plan: Plan, *, remember: Path | None = None) -> Json:
+    """Per LOB environment: the columns, and one row of cells per principal. With
+    ``remember`` (a directory), the cells are kept there and given again while nothing they
+    read (the world, the rows' principals, the columns' requests, the code) changed."""
     organization = plan.config.organization
     evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
-    environments = []
-    for placement in plan.lob_environments():
-        selection = Selection(world, plan, placement)
-        selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
-        asking = [actor for selector in selectors for actor in actors(selection, selector)]
-        asking += _other_roles(world, placement, {actor.principal.arn for actor in asking})
-        columns = list(_columns(selection, placement))
-        rows = [
-            {
-                "principal": actor.label,
-                "cells": [_cell(evaluator, actor, column) for column in columns],
-            }
-            for actor in asking
-        ]
-        environments.append(
-            {"placement": placement.key, "columns": [c.label for c in columns], "rows": rows}
+    by_stack = _roles_by_stack(world)
+    tables = [_table(world, plan, placement, by_stack) for placement in plan.lob_environments()]
+    key = ""
+    if remember is not None:
+        key = decision_digest(
+            evaluator,
+            [(t.placement, [(a.label, a.principal) for a in t.actors], t.columns) for t in tables],
         )
+        cells = kept(remember / RECORD, key)
+        if _cells_of(cells, tables):
+            return _matrix(tables, cells)
+    cells = in_processes(
+        tables,
+        lambda table: [[_cell(evaluator, a, c) for c in table.columns] for a in table.actors],
+        workers_for(sum(len(t.actors) * len(t.columns) for t in tables)),
+        lambda table: table.placement,
+    )
+    if remember is not None:
+        keep(remember / RECORD, key, cells)
+    return _matrix(tables, cells)
+
+
+def _table(
+    world: World, plan: Plan, placement: Placement, by_stack: dict[str, list[Role]]
+) -> Table:
+    selection = Selection(world, plan, placement)
+    selectors = [*(f"persona/{name}" for name in persona_names()), *OTHER_PRINCIPALS]
+    asking = [actor for selector in selectors for actor in actors(selection, selector)]
+    asking += _other_roles(world, placement, {actor.principal.arn for actor in asking}, by_stack)
+    return Table(placement.key, tuple(asking), tuple(_columns(selection, placement)))
+
+
+def _cells_of(cells: object, tables: list[Table]) -> TypeGuard[list[list[list[str]]]]:
+    """Whether ``cells`` (as kept) is a cell for each row and column of ``tables``."""
+    return (
+        isinstance(cells, list)
+        and len(cells) == len(tables)
+        and all(
+            isinstance(rows, list)
+            and len(rows) == len(table.actors)
+            and all(
+                isinstance(row, list)
+                and len(row) == len(table.columns)
+                and all(isinstance(cell, str) for cell in row)
+                for row in rows
+            )
+            for rows, table in zip(cells, tables, strict=False)
+        )
+    )
+
+
+def _matrix(tables: list[Table], cells: list[list[list[str]]]) -> Json:
+    environments = [
+        {
+            "placement": table.placement,
+            "columns": [column.label for column in table.columns],
+            "rows": [
+                {"principal": actor.label, "cells": row}
+                for actor, row in zip(table.actors, rows, strict=True)
+            ],
+        }
+        for table, rows in zip(tables, cells, strict=True)
+    ]
     return {
         "legend": "read/write: objects of the zone; decrypt: the data key; invoke: the model "
         "with the environment's guardrail, or the endpoint; ?: unknown; -: nothing",
@@ -61,17 +127,25 @@ def access_matrix(world: World, plan: Plan) -> Json:
     }
 
 
-def _other_roles(world: World, placement: Placement, listed: set[Symbol]) -> list[Actor]:
+def _other_roles(
+    world: World, placement: Placement, listed: set[Symbol], by_stack: dict[str, list[Role]]
+) -> list[Actor]:
     """Every other role of the placement's stacks (service and workload roles: knowledge
-    bases, functions, pipelines, endpoints, monitors), so the table leaves no reader out."""
-    stacks = {
-        stack.name for stack in world.assembly.stacks if stack.identity.placement == placement.key
-    }
+    bases, functions, pipelines, endpoints, monitors), so the table leaves no reader out;
+    ``by_stack``: the world's roles by the stack they are in, in the world's order."""
     return [
         Actor(role.name.text or role.where, role.principal())
-        for role in world.roles
-        if role.where.split("/")[0] in stacks and role.arn not in listed
+        for stack in world.stacks_of(placement.key)
+        for role in by_stack.get(stack.name, ())
+        if role.arn not in listed
     ]
+
+
+def _roles_by_stack(world: World) -> dict[str, list[Role]]:
+    found: dict[str, list[Role]] = defaultdict(list)
+    for role in world.roles:
+        found[role.where.split("/")[0]].append(role)
+    return found
 
 
 def _columns(selection: Selection, placement: Placement) -> Iterator[Column]:

@@ -26,6 +26,7 @@ from blueprint.assembly.access.catalog import (
 )
 from blueprint.assembly.access.chains import PrivilegeGraph
 from blueprint.assembly.access.doors import door_inputs, group_reach, reach_lines
+from blueprint.assembly.access.evaluate import Evaluator
 from blueprint.assembly.access.parallel import workers_for
 from blueprint.assembly.access.report import catalog_lines, outcome_json
 from blueprint.assembly.access.world import World
@@ -77,9 +78,23 @@ def catalog_answers(
 
 def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -> str:
     """Everything the catalog's answers read, as one digest (``mode``: how they print)."""
-    world, evaluator = graph.world, graph.evaluator
-    parts: list[Any] = [
+    world = graph.world
+    return decision_digest(
+        graph.evaluator,
         mode,
+        graph.runners(),
+        [_question(query) for query in queries],
+        # Workflow steps that select nothing where their workflow is asked (each a failure).
+        [(q.entry.id, q.placement, q.number) for q in missing_steps(world, plan, queries)],
+        door_inputs(plan),
+    )
+
+
+def decision_digest(evaluator: Evaluator, *asked: Any) -> str:
+    """One digest of what ``evaluator`` decides with (its world, the organization it is built
+    with), the code, and ``asked``: whatever else the answers read (the questions)."""
+    world = evaluator.world
+    parts: list[Any] = [
         # What the evaluator is built with: aws:PrincipalOrgID, the root the policies bind.
         evaluator.organization_id,
         evaluator.root_id,
@@ -95,11 +110,7 @@ def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -
         world.management_account,
         [(key, asset.stack.name, asset.logical_id) for key, asset in world.assets.items()],
         world.sign_in_doors,
-        graph.runners(),
-        [_question(query) for query in queries],
-        # Workflow steps that select nothing where their workflow is asked (each a failure).
-        [(q.entry.id, q.placement, q.number) for q in missing_steps(world, plan, queries)],
-        door_inputs(plan),
+        *asked,
     ]
     found = hashlib.sha256(code_fingerprint(CODE).encode())
     for part in parts:
@@ -123,12 +134,8 @@ def _question(query: Query) -> Any:
 
 def recorded(assembly: Path, key: str) -> Answers | None:
     """The answers recorded under ``key`` in ``assembly``, if any."""
-    path = assembly / RECORD
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("key") != key:
+    record = kept(assembly / RECORD, key)
+    if not isinstance(record, dict):
         return None
     out, err, status = record.get("out"), record.get("err"), record.get("status")
     if not (_lines(out) and _lines(err) and isinstance(status, int)):
@@ -142,11 +149,26 @@ def _lines(value: object) -> TypeGuard[list[str]]:
 
 def record(assembly: Path, key: str, answers: Answers) -> None:
     """Keep ``answers`` under ``key`` (an assembly that cannot be written keeps none)."""
-    path = assembly / RECORD
-    temporary = path.with_suffix(".tmp")
-    content = {"key": key, "out": answers.out, "err": answers.err, "status": answers.status}
+    keep(assembly / RECORD, key, {"out": answers.out, "err": answers.err, "status": answers.status})
+
+
+def kept(path: Path, key: str) -> Any:
+    """What ``keep`` wrote to ``path`` under ``key`` (None: nothing, or another key)."""
     try:
-        temporary.write_text(json.dumps(content))
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("key") != key:
+        return None
+    return record.get("kept")
+
+
+def keep(path: Path, key: str, content: Any) -> None:
+    """Write ``content`` to ``path`` under ``key``, whole or not at all (a directory that
+    cannot be written keeps nothing)."""
+    temporary = path.with_suffix(".tmp")
+    try:
+        temporary.write_text(json.dumps({"key": key, "kept": content}))
         temporary.replace(path)
     except OSError:
         temporary.unlink(missing_ok=True)
