@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.access.symbols import UNKNOWN, Atom, Symbol, text
@@ -147,6 +148,10 @@ class Resolver:
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self._exports: dict[tuple[str, str, str], tuple[AssemblyStack, Any]] = {}
+        # A resource's name and ARN, by its stack's template and its logical ID: asked again
+        # for every policy and question that names the resource.
+        self._names: dict[tuple[Path, str], Symbol] = {}
+        self._arns: dict[tuple[Path, str], Symbol] = {}
         for stack in assembly.stacks:
             for output in stack.template.get("Outputs", {}).values():
                 name = output.get("Export", {}).get("Name")
@@ -294,6 +299,12 @@ class Resolver:
         """The physical name: the template's, or the one CloudFormation generates, which
         starts with the stack's name (lower-cased for buckets) and ends with a random suffix;
         only its first characters are taken as known, since long names are shortened."""
+        key = (stack.template_path, logical_id)
+        if key not in self._names:
+            self._names[key] = self._name(stack, logical_id)
+        return self._names[key]
+
+    def _name(self, stack: AssemblyStack, logical_id: str) -> Symbol:
         resource = stack.resources[logical_id]
         kind = resource.get("Type", "")
         given = resource.get("Properties", {}).get(NAMED.get(kind, ""))
@@ -308,6 +319,12 @@ class Resolver:
         return Symbol.of(Atom(f"{stack.name}/{logical_id}.Id"))
 
     def arn(self, stack: AssemblyStack, logical_id: str) -> Symbol:
+        key = (stack.template_path, logical_id)
+        if key not in self._arns:
+            self._arns[key] = self._arn(stack, logical_id)
+        return self._arns[key]
+
+    def _arn(self, stack: AssemblyStack, logical_id: str) -> Symbol:
         kind = stack.resources[logical_id].get("Type", "")
         pattern = ARNS.get(kind)
         if pattern is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from blueprint.assembly.access.policies import (
     Condition,
@@ -93,7 +94,7 @@ def deployment_role(account: str, region: str, deliverers: list[str]) -> Role:
         account,
         region,
         "deploy",
-        [_delivery_only(deliverers)],
+        [_delivery_only(tuple(deliverers))],
         [
             _allow(account, region, "CloudFormation", ("cloudformation:*",), ("*",)),
             _allow(account, region, "PassExecutionRole", ("iam:PassRole",), (execution,)),
@@ -114,7 +115,7 @@ def publishing_role(account: str, region: str, deliverers: list[str]) -> Role:
         account,
         region,
         "file-publishing",
-        [_delivery_only(deliverers)],
+        [_delivery_only(tuple(deliverers))],
         [
             _allow(
                 account,
@@ -148,9 +149,11 @@ def _role(
     )
 
 
-def _delivery_only(accounts: list[str]) -> Statement:
+@cache
+def _delivery_only(accounts: tuple[str, ...]) -> Statement:
     """The bootstrap's trust: the accounts it trusts (modelled as every account of the
-    assembly), on condition of the delivery pipeline's tag."""
+    assembly), on condition of the delivery pipeline's tag. One statement for every role
+    that trusts the same accounts, so that its principals are indexed once."""
     return Statement(
         Origin("trust", "bootstrap template", "DeliveryPipelineOnly"),
         True,

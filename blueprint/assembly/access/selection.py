@@ -81,16 +81,20 @@ class Selection:
         sharing this account and region (other tenancies of a central account) before the
         rest, each in the plan's order."""
         here = (self.placement.account, self.placement.region)
-        others = sorted(
-            (
-                p
-                for p in self.plan.lob_environments()
-                if p.environment is self.placement.environment
-                and p.lob != self.placement.lob
-                and p.is_tenancy == self.placement.is_tenancy
-            ),
-            key=lambda p: (p.account, p.region) != here,
-        )
+
+        def neighbours() -> list[Placement]:
+            return sorted(
+                (
+                    p
+                    for p in self.plan.lob_environments()
+                    if p.environment is self.placement.environment
+                    and p.lob != self.placement.lob
+                    and p.is_tenancy == self.placement.is_tenancy
+                ),
+                key=lambda p: (p.account, p.region) != here,
+            )
+
+        others = self.plan.remembered(f"other-lobs/{self.placement.key}", neighbours)
         return [Selection(self.world, self.plan, p) for p in others]
 
     def central(self) -> Selection | None:

@@ -234,8 +234,9 @@ def build_world(assembly: Assembly) -> World:
     for account, role_name, statements in attachments:
         for role in by_name.get((account, role_name), []) if not role_name.unknown else []:
             role.identity.extend(statements)
+    policies = _ManagedPolicies(managed)
     for role in world.roles:
-        _managed_and_boundary(world, role, managed)
+        _managed_and_boundary(role, policies)
     world.roles.extend(bootstrap_roles(assembly.stacks))
     world.roles.extend(_sign_in_roles(world))
     world.index()
@@ -447,42 +448,55 @@ def _role(
     world.roles.append(role)
 
 
-def _managed_and_boundary(
-    world: World, role: Role, managed: dict[tuple[str, Symbol], list[Statement]]
-) -> None:
+class _ManagedPolicies:
+    """The assembly's customer managed policies by account and ARN (the ARN's symbol, and its
+    text as a role's ``ManagedPolicyArns`` gives it), and each boundary read once."""
+
+    def __init__(self, managed: dict[tuple[str, Symbol], list[Statement]]) -> None:
+        self._by_arn = managed
+        self._by_text: dict[tuple[str, str], list[Statement]] = {}
+        for (account, arn), statements in managed.items():
+            self._by_text.setdefault((account, str(arn)), statements)
+        self._boundaries: dict[tuple[str, Symbol], list[Statement] | None] = {}
+
+    def named(self, account: str, arn: str) -> list[Statement] | None:
+        return self._by_text.get((account, arn))
+
+    def boundary(self, account: str, arn: Symbol) -> list[Statement] | None:
+        """The statements of the boundary ``arn``, said to be the boundary's. Symbols are
+        canonical: one that equals ``arn`` for certain is that key (none when unknown)."""
+        key = (account, arn)
+        if key not in self._boundaries:
+            found = None if arn.unknown else self._by_arn.get(key)
+            self._boundaries[key] = (
+                None
+                if found is None
+                else [
+                    replace(s, origin=Origin("boundary", s.origin.where, s.origin.sid))
+                    for s in found
+                ]
+            )
+        return self._boundaries[key]
+
+
+def _managed_and_boundary(role: Role, managed: _ManagedPolicies) -> None:
     """Attach managed policies (AWS's from the snapshot) and the boundary; whatever cannot be
     found stays listed as unreadable, and makes the role's decisions unknown."""
     unreadable = []
     for arn in role.managed_policy_arns:
         statements = aws_managed(arn) if arn.startswith(AWS_MANAGED_PREFIX) else None
         if statements is None:
-            statements = _customer_managed(role.account, arn, managed)
+            statements = managed.named(role.account, arn)
         if statements is None:
             unreadable.append(arn)
         else:
             role.identity.extend(statements)
     if role.boundary_arn is not None:
-        boundary = next(
-            (
-                statements
-                for (account, arn), statements in managed.items()
-                if account == role.account and equals(arn, role.boundary_arn) is Tri.YES
-            ),
-            None,
-        )
+        boundary = managed.boundary(role.account, role.boundary_arn)
         if boundary is None:
             unreadable.append(f"permissions boundary {role.boundary_arn}")
-        role.boundary = [
-            replace(s, origin=Origin("boundary", s.origin.where, s.origin.sid))
-            for s in boundary or []
-        ]
+        role.boundary = list(boundary or [])
     role.unreadable = unreadable
-
-
-def _customer_managed(
-    account: str, arn: str, managed: dict[tuple[str, Symbol], list[Statement]]
-) -> list[Statement] | None:
-    return next((s for (a, key), s in managed.items() if a == account and str(key) == arn), None)
 
 
 @cache
