@@ -10,6 +10,7 @@ CHECKOV := checkov==3.3.30
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 ORG ?= environments/example.yaml
 export ORG
+FRESH := $(if $(filter-out 0,$(FULL)),--fresh)
 
 .PHONY: install install-synth browser validate synth audit cost schema own-org diff deploy \
 	deploy-local bench lint test wheel clean
@@ -44,17 +45,23 @@ validate: install-synth
 	blueprint validate $(ORG)
 
 # Validate first so a bad file leaves cdk.out untouched; the nag packs run inside synth, the
-# access catalog (every journey allowed, every attack denied) right after. An LOB whose inputs
-# are unchanged since the last synth is read back from cdk.out, cfn-lint lints only the
-# template shapes it has not seen, and the catalog's answers are printed again while nothing
-# they read changed (FULL=1 builds and decides everything again).
+# access catalog (every journey allowed, every attack denied) after cfn-lint. The catalog and
+# the audit read the same assembly and write files of their own, so they run side by side
+# (the audit's lines after the catalog's; either failing fails the recipe). An LOB whose
+# inputs are unchanged since the last synth is read back from cdk.out, cfn-lint shapes and
+# lints only the templates it has not seen, and the catalog's answers and the audit's access
+# table are given again while nothing they read changed (FULL=1 builds and decides everything
+# again).
 synth: validate
 	cdk synth --quiet 2>&1 | { grep -v '^Supply a stack id' || true; }
 	blueprint lint cdk.out
 	blueprint summary cdk.out
-	blueprint access cdk.out --org $(ORG) $(if $(filter-out 0,$(FULL)),--fresh)
 	blueprint bootstrap-template cdk.out
-	blueprint audit cdk.out --org $(ORG)
+	log=$$(mktemp); blueprint audit cdk.out --org $(ORG) $(FRESH) > "$$log" 2>&1 & audit=$$!; \
+	  blueprint access cdk.out --org $(ORG) $(FRESH) \
+	    && access=0 || access=$$?; \
+	  wait $$audit && audited=0 || audited=$$?; \
+	  cat "$$log"; rm -f "$$log"; [ $$access -eq 0 ] && [ $$audited -eq 0 ]
 
 # The auditor's report of an existing cdk.out: cdk.out/audit/{index.html,audit.md,audit.json}.
 audit: install-synth

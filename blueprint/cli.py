@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--org", default="environments/example.yaml", help="organization file")
     audit.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
     audit.add_argument(
+        "--fresh", action="store_true", help="decide the access table again, even if kept"
+    )
+    audit.add_argument(
         "--baseline",
         help="an earlier cloud assembly: list stateful resources this one deletes or replaces; "
         "exit 3 if any",
@@ -172,7 +175,11 @@ def _run(args: argparse.Namespace) -> int:
 
             load_acceptances(Path(args.accept))
         status = write_audit_report(
-            Path(args.assembly), args.org, lint=not args.no_lint, baseline=baseline
+            Path(args.assembly),
+            args.org,
+            lint=not args.no_lint,
+            baseline=baseline,
+            fresh=args.fresh,
         )
         if baseline:
             status = status or guard_replacements(
@@ -391,7 +398,7 @@ def guard_replacements(
 
 
 def write_audit_report(
-    assembly: Path, org_file: str, lint: bool, baseline: Path | None = None
+    assembly: Path, org_file: str, lint: bool, baseline: Path | None = None, fresh: bool = False
 ) -> int:
     from blueprint.assembly.audit import build_report, write_audit
     from blueprint.model.inputs.compliance import check_settings
@@ -407,6 +414,7 @@ def write_audit_report(
         baseline=baseline,
         org_file=Path(org_file),
         assembly=cloud_assembly,
+        fresh=fresh,
     )
     print(f"audit written to {write_audit(report, assembly)}")
     return 0

@@ -105,13 +105,14 @@ def build_report(
     baseline: Path | None = None,
     org_file: Path | None = None,
     assembly: Assembly | None = None,
+    fresh: bool = False,
 ) -> Json:
     """The report of the assembly in ``directory`` of the organization ``plan``; ``settings``
     are what the platform pack checked during synthesis; ``baseline``, an earlier assembly
     whose stateful resources this one would delete or replace; ``org_file``, the organization
     file ``plan`` was read from (named, with its digest, in the release section); ``assembly``,
     the one in ``directory`` when the caller has read it. The access table's cells are kept
-    in ``directory`` while nothing they read changes (``access_matrix``)."""
+    in ``directory`` and given again while nothing they read changes, unless ``fresh``."""
     assembly = assembly or read_assembly(directory)
     allowed_regions = list(settings.allowed_regions)
     controls = control_matrix(assembly, settings)
@@ -130,7 +131,7 @@ def build_report(
         "compliance": compliance(assembly, lint=lint),
         "controls": controls,
         "iam": iam_summary(assembly, world),
-        "access": access_matrix(world, plan, remember=directory),
+        "access": access_matrix(world, plan, remember=directory, fresh=fresh),
         "residual_risks": residual_risks(assembly),
         "residency": residency(assembly, allowed_regions),
         "cost": estimate_costs(assembly, load_prices(prices_file)),

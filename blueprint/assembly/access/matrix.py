@@ -51,10 +51,13 @@ class Table:
     columns: tuple[Column, ...]
 
 
-def access_matrix(world: World, plan: Plan, *, remember: Path | None = None) -> Json:
+def access_matrix(
+    world: World, plan: Plan, *, remember: Path | None = None, fresh: bool = False
+) -> Json:
     """Per LOB environment: the columns, and one row of cells per principal. With
     ``remember`` (a directory), the cells are kept there and given again while nothing they
-    read (the world, the rows' principals, the columns' requests, the code) changed."""
+    read (the world, the rows' principals, the columns' requests, the code) changed, unless
+    ``fresh``."""
     organization = plan.config.organization
     evaluator = Evaluator(world, organization_id=organization.id, root_id=organization.root_id)
     by_stack = _roles_by_stack(world)
@@ -65,7 +68,7 @@ def access_matrix(world: World, plan: Plan, *, remember: Path | None = None) -> 
             evaluator,
             [(t.placement, [(a.label, a.principal) for a in t.actors], t.columns) for t in tables],
         )
-        cells = kept(remember / RECORD, key)
+        cells = None if fresh else kept(remember / RECORD, key)
         if _cells_of(cells, tables):
             return _matrix(tables, cells)
     cells = in_processes(
