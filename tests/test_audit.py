@@ -18,7 +18,7 @@ import yaml
 from blueprint.assembly.access import matrix
 from blueprint.assembly.access.matrix import access_matrix
 from blueprint.assembly.access.world import build_world
-from blueprint.assembly.audit import access_changes, build_report, write_audit
+from blueprint.assembly.audit import access_changes, build_report, readable_json, write_audit
 from blueprint.assembly.audit_inventory import ai_inventory, inventory_changes
 from blueprint.assembly.audit_report import render_html
 from blueprint.assembly.audit_tables import acknowledgment_group_table, summary_table, tables
@@ -259,6 +259,21 @@ def test_html_holds_the_inline_diagram(report: Json, assembly_dir: Path, tmp_pat
     assert f"{DATA_STACK}" in html
     assert json.loads((out / "audit.json").read_text())["inventory"] == report["inventory"]
     assert "| encryption at rest |" in (out / "audit.md").read_text()
+
+
+def test_the_report_is_written_a_row_per_line_and_reads_back_whole(
+    report: Json, assembly_dir: Path, tmp_path: Path
+) -> None:
+    out = write_audit(report, copy_assembly(assembly_dir, tmp_path / "cdk.out"))
+    text = (out / "audit.json").read_text()
+    assert json.loads(text) == json.loads(json.dumps(report))
+    rows = report["inventory"]
+    assert rows and all(f"\n    {json.dumps(row)}" in text for row in rows)
+    nested = {"a": {"b": {"c": [{"d": [1, 2]}], "e": {}}, "f": []}}
+    assert readable_json(nested) == (
+        '{\n  "a": {\n    "b": {\n      "c": [{"d": [1, 2]}],\n      "e": {}\n    },\n'
+        '    "f": []\n  }\n}'
+    )
 
 
 def test_cost_comes_from_the_price_table(assembly_dir: Path, tmp_path: Path) -> None:

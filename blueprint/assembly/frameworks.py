@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint.assembly.reader import Assembly
-from genai_constructs.nag_rules import nag_rules
+from genai_constructs.nag_rules import NagRule, nag_rules
 from genai_constructs.naming import FRAMEWORK_PACKS
 
 Json = dict[str, Any]
 STATES = ("passed", "failed", "acknowledged", "not_applicable")
 # A resource's states, least severe first: a control or rule takes its resources' worst.
 SEVERITY = ("passed", "acknowledged", "failed")
+RANK = {state: rank for rank, state in enumerate(SEVERITY)}
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,11 @@ def framework_results(
     """Per framework pack: one row per control (its rules by state, the resources they
     inspected, how many of those are acknowledged or failed) and each rule's outcome with the
     resources it inspected."""
+    resources = _Resources(assembly)
     results: dict[str, Json] = {}
     for pack in FRAMEWORK_PACKS:
         found = [
-            *_nag_outcomes(pack, nag_report, assembly),
+            *_nag_outcomes(pack, nag_report, resources),
             *_platform_outcomes(pack, platform_controls),
         ]
         by_control: dict[str, Json] = {}
@@ -62,8 +64,11 @@ def framework_results(
                 )
                 row[outcome.state] += 1
                 row["rules"].append(outcome.rule)
+                states = row["states"]
                 for resource, state in outcome.resources:
-                    row["states"][resource] = _worse(row["states"].get(resource), state)
+                    current = states.get(resource)
+                    if current is None or RANK[state] > RANK[current]:
+                        states[resource] = state
         results[pack] = {
             "controls": [_counted(row) for row in sorted(by_control.values(), key=_control_key)],
             "rules": [
@@ -89,45 +94,57 @@ def _counted(row: Json) -> Json:
     }
 
 
-def _worse(current: str | None, new: str) -> str:
-    return new if current is None else max(current, new, key=SEVERITY.index)
+class _Resources:
+    """The assembly's resources as the platform's rules name them (STACK/LOGICAL_ID), by
+    construct path (as cdk-nag's findings name them) and by type; read once for every pack."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.by_path: dict[str, str] = {}
+        for stack in assembly.stacks:
+            self.by_path |= {
+                path: f"{stack.name}/{logical_id}" for path, logical_id in stack.logical_ids.items()
+            }
+        self.by_type: dict[str, list[str]] = defaultdict(list)
+        for stack, logical_id, resource in assembly.resources():
+            self.by_type[str(resource.get("Type"))].append(f"{stack.name}/{logical_id}")
+        self._inspected: dict[frozenset[str], tuple[list[str], frozenset[str]]] = {}
+
+    def name(self, path: str) -> str:
+        return self.by_path.get(path, path)
+
+    def inspected(self, rule: NagRule) -> tuple[list[str], frozenset[str]]:
+        """The resources of the types ``rule`` inspects, sorted, and as a set (many rules
+        inspect the same types)."""
+        kinds = frozenset(kind for kind in self.by_type if rule.inspects_type(kind))
+        if kinds not in self._inspected:
+            named = sorted(name for kind in kinds for name in self.by_type[kind])
+            self._inspected[kinds] = named, frozenset(named)
+        return self._inspected[kinds]
 
 
 def _nag_outcomes(
-    pack: str, nag_report: Json, assembly: Assembly
+    pack: str, nag_report: Json, resources: _Resources
 ) -> Iterable[tuple[RuleOutcome, tuple[str, ...]]]:
-    # A resource is named as the platform's rules name it, STACK/LOGICAL_ID; cdk-nag's
-    # findings name it by construct path.
-    names: dict[str, str] = {}
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for stack in assembly.stacks:
-        names |= {
-            path: f"{stack.name}/{logical_id}" for path, logical_id in stack.logical_ids.items()
-        }
-    for stack, logical_id, resource in assembly.resources():
-        by_type[str(resource.get("Type"))].append(f"{stack.name}/{logical_id}")
     failed = {
-        finding["rule"]: {names.get(path, path) for path in finding.get("resources", [])}
+        finding["rule"]: {resources.name(path) for path in finding.get("resources", [])}
         for report in nag_report.get("packs", [])
         if report.get("pack") == pack
         for finding in report.get("unacknowledged", [])
     }
     acknowledged: dict[str, set[str]] = defaultdict(set)
     for entry in nag_report.get("acknowledgments", []):
-        resource = entry["resource"]
-        acknowledged[entry["rule"].split("[")[0]].add(names.get(resource, resource))
+        acknowledged[entry["rule"].split("[")[0]].add(resources.name(entry["resource"]))
     for rule in nag_rules().values():
         if rule.pack != pack:
             continue
-        inspected = sorted(
-            name for kind, named in by_type.items() if rule.inspects_type(kind) for name in named
-        )
+        inspected, known = resources.inspected(rule)
         bad, excused = failed.get(rule.rule_id, set()), acknowledged.get(rule.rule_id, set())
-        resources = tuple(
+        named = inspected if known.issuperset(bad | excused) else sorted(known | bad | excused)
+        outcome = tuple(
             (name, "failed" if name in bad else "acknowledged" if name in excused else "passed")
-            for name in sorted({*inspected, *bad, *excused})
+            for name in named
         )
-        yield RuleOutcome(rule.rule_id, _state(resources), resources), rule.controls
+        yield RuleOutcome(rule.rule_id, _state(outcome), outcome), rule.controls
 
 
 def _platform_outcomes(
@@ -146,7 +163,8 @@ def _platform_outcomes(
 
 
 def _state(resources: tuple[tuple[str, str], ...]) -> str:
-    return max((state for _, state in resources), key=SEVERITY.index, default="not_applicable")
+    states = {state for _, state in resources}
+    return max(states, key=RANK.__getitem__, default="not_applicable")
 
 
 def framework_resource_rows(frameworks: dict[str, Json]) -> list[list[str]]:
