@@ -2,6 +2,7 @@
 the structural figures against CloudFormation's quotas; writes docs/BENCHMARKS.md.
 
     python -m bench.run [--sizes example,10,25,50,100] [--runs 3] [--large-runs 2]
+    python -m bench.run --render    # the last run's figures again, with bench/NOTES.md as now
 
 Each run of a size is a cold run (no assembly in the output directory) and then the same
 recipe after a change to one LOB (``with_one_lob_changed``), in the same directory, as
@@ -19,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from blueprint.model.generate import generate_org, with_one_lob_changed
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "environments" / "example.yaml"
 NOTES = REPO / "bench" / "NOTES.md"
+# The last run's figures, in the workdir: `--render` writes the report again from them.
+RESULTS = "results.json"
 QUOTA_RESOURCES, QUOTA_BYTES = 500, 1_048_576
 TARGET_RESOURCES, TARGET_BYTES, TARGET_DEPTH = 250, 512_000, 4
 STEPS = ("validate", "synth", "lint", "summary", "access", "audit")
@@ -164,29 +167,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-runs", type=int, default=2, help="runs at 50 and more LOBs")
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--out", default="docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: write the report again from the last run's figures "
+        "(RESULTS in the workdir), with bench/NOTES.md as it is now",
+    )
     args = parser.parse_args(argv)
     workdir = REPO / args.workdir
     workdir.mkdir(exist_ok=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    sizes = []
-    for label in args.sizes.split(","):
-        org, changed, lobs = org_files(workdir, label)
-        size = Size(label, lobs)
-        runs = args.runs if lobs < 50 else args.large_runs
-        outdir = workdir / f"out-{label}"
-        for index in range(runs):
-            size.runs.append(synth_once(org, outdir, env, cold=True))
-            print(f"bench: {label}: cold {index + 1}/{runs}: {size.runs[-1].seconds}", flush=True)
-            size.changes.append(synth_once(changed, outdir, env, cold=False))
-            print(f"bench: {label}: one LOB changed: {size.changes[-1].seconds}", flush=True)
-        spec = structure(size, outdir)
-        for _ in range(runs):
-            size.floor.append(floor_once(spec, workdir, env))
-        print(f"bench: {label}: floor {size.floor}", flush=True)
-        sizes.append(size)
+    if args.render:
+        recorded = json.loads((workdir / RESULTS).read_text())
+        args.runs, args.large_runs = recorded["runs"], recorded["large_runs"]
+        sizes = [_size(entry) for entry in recorded["sizes"]]
+    else:
+        sizes = [measure_size(label, workdir, args) for label in args.sizes.split(",")]
+        recorded = {"runs": args.runs, "large_runs": args.large_runs}
+        recorded["sizes"] = [asdict(size) for size in sizes]
+        (workdir / RESULTS).write_text(json.dumps(recorded, indent=1) + "\n")
     (REPO / args.out).write_text(render(sizes, args))
     print(f"bench: written to {args.out}")
     return 0
+
+
+def measure_size(label: str, workdir: Path, args: argparse.Namespace) -> Size:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    org, changed, lobs = org_files(workdir, label)
+    size = Size(label, lobs)
+    runs = args.runs if lobs < 50 else args.large_runs
+    outdir = workdir / f"out-{label}"
+    for index in range(runs):
+        size.runs.append(synth_once(org, outdir, env, cold=True))
+        print(f"bench: {label}: cold {index + 1}/{runs}: {size.runs[-1].seconds}", flush=True)
+        size.changes.append(synth_once(changed, outdir, env, cold=False))
+        print(f"bench: {label}: one LOB changed: {size.changes[-1].seconds}", flush=True)
+    spec = structure(size, outdir)
+    for _ in range(runs):
+        size.floor.append(floor_once(spec, workdir, env))
+    print(f"bench: {label}: floor {size.floor}", flush=True)
+    return size
+
+
+def _size(entry: dict[str, Any]) -> Size:
+    runs = {key: [Run(**run) for run in entry[key]] for key in ("runs", "changes")}
+    largest = {key: (entry[key][0], entry[key][1]) for key in ("largest_stack", "largest_template")}
+    return Size(**{**entry, **runs, **largest})
 
 
 # --- the report ------------------------------------------------------------------------------
