@@ -32,6 +32,7 @@ from blueprint.assembly.access.report import catalog_lines, outcome_json
 from blueprint.assembly.access.world import World
 from blueprint.assembly.iam_reference.questions import catalog_problems
 from blueprint.assembly.iam_reference.reference import load_reference
+from blueprint.assembly.records import write_whole
 from blueprint.model.fingerprint import code_fingerprint
 from blueprint.model.plan import Plan
 
@@ -166,9 +167,4 @@ def kept(path: Path, key: str) -> Any:
 def keep(path: Path, key: str, content: Any) -> None:
     """Write ``content`` to ``path`` under ``key``, whole or not at all (a directory that
     cannot be written keeps nothing)."""
-    temporary = path.with_suffix(".tmp")
-    try:
-        temporary.write_text(json.dumps({"key": key, "kept": content}))
-        temporary.replace(path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    write_whole(path, {"key": key, "kept": content})

@@ -20,6 +20,7 @@ from blueprint.assembly.iam_reference.check import statement_problems
 from blueprint.assembly.iam_reference.documents import policy_statements
 from blueprint.assembly.iam_reference.reference import Reference
 from blueprint.assembly.reader import Assembly, AssemblyStack
+from blueprint.assembly.records import write_whole
 from blueprint.model.fingerprint import code_fingerprint
 
 RECORD = "iam-reference.json"
@@ -94,11 +95,4 @@ def _whole(group: object) -> bool:
 
 
 def _keep(directory: Path, checker: str, groups: dict[str, Json]) -> None:
-    """Write the record (an assembly that cannot be written keeps none)."""
-    path = directory / RECORD
-    temporary = path.with_suffix(".tmp")
-    try:
-        temporary.write_text(json.dumps({"checker": checker, "groups": groups}))
-        temporary.replace(path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    write_whole(directory / RECORD, {"checker": checker, "groups": groups})
