@@ -25,19 +25,23 @@ COMPILE_APP_LIBRARIES = site=$$($(VENV)/bin/python -c 'import sysconfig; print(s
 
 # What synthesis needs (the CDK, cdk-nag, cfn-lint, the SageMaker SDK); the tests add the
 # recipe's PyTorch stack, moto, Pulumi and the linters.
-install-synth: $(VENV)/.synth-installed node_modules/.installed
-install: $(VENV)/.installed node_modules/.installed
+install-synth: $(VENV)/.app-compiled node_modules/.installed
+install: $(VENV)/.installed $(VENV)/.app-compiled node_modules/.installed
 
 $(VENV)/.synth-installed: pyproject.toml constructs/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e .
-	$(COMPILE_APP_LIBRARIES)
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.synth-installed
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy,prices]'
+	$(COMPILE_APP_LIBRARIES)
+	touch $@
+
+# Again after the Makefile changes (APP_LIBRARIES) or the libraries are installed again.
+$(VENV)/.app-compiled: $(VENV)/.synth-installed Makefile
 	$(COMPILE_APP_LIBRARIES)
 	touch $@
 
@@ -60,14 +64,15 @@ validate: install-synth
 # (the audit's lines after the catalog's; either failing fails the recipe). An LOB whose
 # inputs are unchanged since the last synth is read back from cdk.out, cfn-lint shapes and
 # lints only the templates it has not seen, and the catalog's answers and the audit's access
-# table are given again while nothing they read changed (FULL=1 builds and decides everything
-# again).
+# table are given again while nothing they read changed (FULL=1 builds, lints and decides
+# everything again).
 synth: validate
 	cdk synth --quiet 2>&1 | { grep -v '^Supply a stack id' || true; }
-	blueprint lint cdk.out
+	blueprint lint cdk.out $(FRESH)
 	blueprint summary cdk.out
 	blueprint bootstrap-template cdk.out
 	log=$$(mktemp); blueprint audit cdk.out --org $(ORG) $(FRESH) > "$$log" 2>&1 & audit=$$!; \
+	  trap 'kill $$audit 2>/dev/null; rm -f "$$log"; exit 130' INT TERM; \
 	  blueprint access cdk.out --org $(ORG) $(FRESH) \
 	    && access=0 || access=$$?; \
 	  wait $$audit && audited=0 || audited=$$?; \

@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     lint.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     lint.add_argument("--verbose", action="store_true", help="name each template as it is done")
+    lint.add_argument(
+        "--fresh", action="store_true", help="check and lint every template again, even if kept"
+    )
     cost = commands.add_parser("cost", help="print the idle monthly baseline per LOB environment")
     cost.add_argument("assembly", nargs="?", default="cdk.out", help="default cdk.out")
     cost.add_argument("--by-type", action="store_true", help="also the cost per resource type")
@@ -206,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return regenerate(load_config_or_exit(args.org), args.offers, Path(args.out))
     elif args.command == "lint":
-        return print_lint(Path(args.assembly), verbose=args.verbose)
+        return print_lint(Path(args.assembly), verbose=args.verbose, fresh=args.fresh)
     elif args.command == "deploy":
         return deploy_local(args)
     elif args.command == "access":
@@ -314,8 +317,9 @@ def bootstrap_template(assembly: Path) -> int:
     return 0
 
 
-def print_lint(assembly: Path, *, verbose: bool = False) -> int:
-    """The IAM reference check, then cfn-lint; 1 when either finds anything."""
+def print_lint(assembly: Path, *, verbose: bool = False, fresh: bool = False) -> int:
+    """The IAM reference check, then cfn-lint; 1 when either finds anything. ``fresh``:
+    nothing kept by an earlier run of the same assembly is used."""
     from blueprint.assembly.iam_reference.reference import load_reference
     from blueprint.assembly.iam_reference.remembered import checked
     from blueprint.assembly.lint import lint_assembly
@@ -323,7 +327,7 @@ def print_lint(assembly: Path, *, verbose: bool = False) -> int:
 
     cloud_assembly = read_assembly(assembly)
     reference = load_reference()
-    statements, problems = checked(reference, cloud_assembly)
+    statements, problems = checked(reference, cloud_assembly, fresh=fresh)
     for problem in problems:
         print(problem)
     print(
@@ -336,7 +340,7 @@ def print_lint(assembly: Path, *, verbose: bool = False) -> int:
         def linted(paths: list[str]) -> None:
             progress.advance(len(paths), "\n".join(f"linted {Path(p).name}" for p in paths))
 
-        result = lint_assembly(assembly, progress=linted, assembly=cloud_assembly)
+        result = lint_assembly(assembly, progress=linted, assembly=cloud_assembly, reuse=not fresh)
     for finding in result["findings"]:
         print(f"{finding['stack']}:{finding['line']}: {finding['rule']} {finding['message']}")
     print(

@@ -269,6 +269,8 @@ def test_the_report_is_written_a_row_per_line_and_reads_back_whole(
     assert json.loads(text) == json.loads(json.dumps(report))
     rows = report["inventory"]
     assert rows and all(f"\n    {json.dumps(row)}" in text for row in rows)
+    keys = {1: {None: [True], 2.5: {}}}
+    assert json.loads(readable_json(keys)) == json.loads(json.dumps(keys))
     nested = {"a": {"b": {"c": [{"d": [1, 2]}], "e": {}}, "f": []}}
     assert readable_json(nested) == (
         '{\n  "a": {\n    "b": {\n      "c": [{"d": [1, 2]}],\n      "e": {}\n    },\n'

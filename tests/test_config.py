@@ -259,6 +259,69 @@ def test_a_problem_found_by_the_fast_reader_is_told_by_the_pure_one(
     assert read_with == [yaml.CSafeLoader, yaml.SafeLoader]
 
 
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        # libyaml reads a byte-order mark inside the text as indentation (b inside a); the
+        # pure reader as part of the key.
+        ("a:\n\ufeffb: 1\n", {"a": None, "\ufeffb": 1}),
+        ("a: 'caf\u00e9'\n", {"a": "caf\u00e9"}),
+    ],
+)
+def test_a_file_libyaml_reads_otherwise_is_read_by_the_pure_reader_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, read: dict
+) -> None:
+    assert yaml.load(text, Loader=yaml.SafeLoader) == read
+    path = tmp_path / "org.yaml"
+    path.write_text(text, encoding="utf-8")
+    composed_with: list[object] = []
+    original = yaml.compose
+
+    def recorded(stream: str, Loader: object) -> object:
+        composed_with.append(Loader)
+        return original(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "compose", recorded)
+    with pytest.raises(ConfigError):
+        load_config(path)
+    assert composed_with and set(composed_with) == {yaml.SafeLoader}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # libyaml accepts each of the first three; the pure reader does not.
+        ("organization:\t\n  id: x\n", ":1: <root>: invalid YAML: a tab;"),
+        ("a: 1\t# note\n", ":1: <root>: invalid YAML: a tab;"),
+        ("a: |#\n  x\n", ":1: <root>: invalid YAML: expected chomping or indentation"),
+        (
+            "a: 2001-13-45\n",
+            ": <root>: invalid YAML: a value written as a date or a number is none",
+        ),
+        ("a: 0x_\n", ": <root>: invalid YAML: a value written as a date or a number is none"),
+        ('a: "\\U00110000"\n', ": <root>: invalid YAML: an escape names no character"),
+    ],
+)
+def test_yaml_libyaml_forgives_or_python_cannot_convert_is_refused(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert raised.value.lines()[0].startswith(f"{path}{problem}")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_bytes(b"organization:\n  name: \xff\xfe\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert raised.value.lines() == [
+        f"{path}: <root>: not UTF-8 text (byte 22); allowed: a UTF-8 file"
+    ]
+
+
 def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "org.yaml"
     path.write_text("organization:\n  name: [unclosed\n")

@@ -161,3 +161,33 @@ def test_a_damaged_iam_reference_record_is_checked_again(linted: Path, tmp_path:
     assert checked(REFERENCE, read_assembly(copy)) == expected
     (copy / remembered.RECORD).write_text("{")
     assert checked(REFERENCE, read_assembly(copy)) == expected
+
+
+def test_a_group_kept_without_one_of_its_stacks_is_checked_again(
+    linted: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    expected = checked(REFERENCE, read_assembly(copy))
+    record = json.loads((copy / remembered.RECORD).read_text())
+    for group in record["groups"].values():
+        group.popitem()
+    (copy / remembered.RECORD).write_text(json.dumps(record))
+    assert checked(REFERENCE, read_assembly(copy)) == expected
+
+
+def test_a_truncated_lint_record_is_linted_again_and_fresh_keeps_nothing(
+    linted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    expected = json.loads((copy / LINT_RESULT).read_text())["findings"]
+    (copy / LINT_RESULT).write_text('{"findings": [')
+    assert cached_lint(copy) is None
+    result = lint_assembly(copy, workers=2)
+    assert result["findings"] == expected
+    assert result["linted"] > 0
+    assert main(["lint", str(copy)]) == 0
+    assert "(0 linted;" in capsys.readouterr().out
+    assert main(["lint", str(copy), "--fresh"]) == 0
+    assert "(0 linted;" not in capsys.readouterr().out

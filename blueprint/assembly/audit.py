@@ -217,15 +217,18 @@ def access_changes(before: Json, after: Json) -> list[Json]:
 _encode = json.JSONEncoder().encode
 
 
+def _key(key: Any) -> str:
+    """A mapping's key as the standard library writes it (1, None, True become strings)."""
+    return _encode(key) if isinstance(key, str) else _encode({key: 0})[1:-4]
+
+
 def readable_json(value: Any, depth: int = 0) -> str:
     """JSON with a line for each key of the sections and their parts and for each row of their
     lists, every row on its own line (the standard library encodes a row in C; indenting every
     level is done in Python, 1.7 s for the 120 MB of a 100-LOB organization's report)."""
     inner = "  " * (depth + 1)
     if depth < 3 and isinstance(value, dict) and value:
-        parts = [
-            f"{inner}{_encode(key)}: {readable_json(v, depth + 1)}" for key, v in value.items()
-        ]
+        parts = [f"{inner}{_key(key)}: {readable_json(v, depth + 1)}" for key, v in value.items()]
     elif depth < 3 and isinstance(value, list) and value:
         parts = [inner + _encode(row) for row in value]
     else:

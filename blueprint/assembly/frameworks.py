@@ -117,7 +117,7 @@ class _Resources:
         inspect the same types)."""
         kinds = frozenset(kind for kind in self.by_type if rule.inspects_type(kind))
         if kinds not in self._inspected:
-            named = sorted(name for kind in kinds for name in self.by_type[kind])
+            named = sorted({name for kind in kinds for name in self.by_type[kind]})
             self._inspected[kinds] = named, frozenset(named)
         return self._inspected[kinds]
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
+from blueprint.assembly.records import write_whole
 from blueprint.assembly.shapes import Shape, Shaper, translate
 
 LINT_RESULT = "cfn-lint.json"
@@ -102,7 +103,7 @@ def lint_assembly(
             for stack in stacks
         },
     }
-    (directory / LINT_RESULT).write_text(json.dumps(result, indent=1) + "\n")
+    write_whole(directory / LINT_RESULT, result)
     return result
 
 
@@ -246,11 +247,12 @@ def _member_shape(member: Json | None, digest: str, region: str) -> Shape | None
 
 
 def _written(directory: Path) -> Json | None:
-    path = directory / LINT_RESULT
-    if not path.exists():
+    """The last result written in ``directory`` (None: none, or one that cannot be read)."""
+    try:
+        result = json.loads((directory / LINT_RESULT).read_text())
+    except (OSError, ValueError):
         return None
-    result: Json = json.loads(path.read_text())
-    return result
+    return result if isinstance(result, dict) else None
 
 
 def _digest(path: Path) -> str:

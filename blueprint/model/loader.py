@@ -7,6 +7,7 @@ what is wrong and what is allowed.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 import types
 import typing
@@ -33,8 +34,12 @@ MAX_VALUES = 200_000
 # (PyYAML composes nested collections recursively).
 MAX_DEPTH = 64
 # libyaml's reader, five times faster, where PyYAML was built with it; a file it finds a
-# problem in is read again by the pure-Python one, whose messages the problems quote.
+# problem in is read again by the pure-Python one, whose messages the problems quote. libyaml
+# is more lenient than the pure reader with tabs, byte-order marks inside the text (read as
+# indentation) and a block scalar's header followed by '#': a file holding any of them, or
+# anything but ASCII, is read by the pure reader only, so both readers always agree.
 FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+NOT_FOR_THE_FAST_READER = re.compile(r"[\t]|[|>][-+0-9]*#")
 # PyYAML's wording of the mistakes people make most, in plain words.
 YAML_PROBLEMS = {
     "mapping values are not allowed here": (
@@ -114,11 +119,23 @@ def _load_config(path: str | Path, loader: Any) -> OrgConfig:
         raise ConfigError(
             file, [ConfigProblem("", f"cannot read the file: {error.strerror}")]
         ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            file,
+            [ConfigProblem("", f"not UTF-8 text (byte {error.start}); allowed: a UTF-8 file")],
+        ) from None
+    if not text.isascii() or NOT_FOR_THE_FAST_READER.search(text):
+        loader = yaml.SafeLoader
     try:
         deep = _too_deep(text, loader)
         if deep is not None:
             raise ConfigError(file, [deep])
         root = yaml.compose(text, Loader=loader)
+    except ValueError as error:
+        raise ConfigError(
+            file,
+            [ConfigProblem("", f"invalid YAML: an escape names no character ({error})")],
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -143,6 +160,17 @@ def _load_config(path: str | Path, loader: Any) -> OrgConfig:
     problems = _index_lines(root, (), lines)
     try:
         data = yaml.load(text, Loader=loader)
+    except ValueError as error:
+        raise ConfigError(
+            file,
+            [
+                ConfigProblem(
+                    "",
+                    f"invalid YAML: a value written as a date or a number is none ({error}); "
+                    "allowed: a valid one, or the value in quotes to keep it as text",
+                )
+            ],
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)

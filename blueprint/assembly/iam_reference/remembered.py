@@ -29,12 +29,14 @@ CODE = (Path(__file__).parents[2], Path(__file__).parents[3] / "constructs" / "s
 Json = dict[str, Any]
 
 
-def checked(reference: Reference, assembly: Assembly) -> tuple[int, list[str]]:
+def checked(
+    reference: Reference, assembly: Assembly, *, fresh: bool = False
+) -> tuple[int, list[str]]:
     """How many statements the assembly's policies hold and their problems, in the stacks'
     order, as ``assembly_problems`` finds them; the groups of stacks unchanged since the last
-    check of the same directory are not read again."""
+    check of the same directory are not read again, unless ``fresh``."""
     checker = hashlib.sha256(f"{reference.label}\n{code_fingerprint(CODE)}".encode()).hexdigest()
-    kept = _kept(assembly.directory, checker)
+    kept = {} if fresh else _kept(assembly.directory, checker)
     groups: dict[tuple[str, str], list[AssemblyStack]] = defaultdict(list)
     for stack in assembly.stacks:
         groups[(stack.account, stack.region)].append(stack)
@@ -42,7 +44,8 @@ def checked(reference: Reference, assembly: Assembly) -> tuple[int, list[str]]:
     found: dict[str, Json] = {}
     for (account, region), stacks in groups.items():
         key = _group_key(account, region, stacks)
-        if key not in kept:
+        # A group kept without one of its stacks (a damaged record) is checked again.
+        if set(kept.get(key, {})) != {stack.name for stack in stacks}:
             kept[key] = {
                 stack.name: _stack_problems(reference, resolver, stack) for stack in stacks
             }
