@@ -72,7 +72,7 @@ synth: validate
 	blueprint summary cdk.out
 	blueprint bootstrap-template cdk.out
 	log=$$(mktemp); blueprint audit cdk.out --org $(ORG) $(FRESH) > "$$log" 2>&1 & audit=$$!; \
-	  trap 'kill $$audit 2>/dev/null; rm -f "$$log"; exit 130' INT TERM; \
+	  trap 'kill $$audit 2>/dev/null || true; rm -f "$$log"; exit 130' INT TERM; \
 	  blueprint access cdk.out --org $(ORG) $(FRESH) \
 	    && access=0 || access=$$?; \
 	  wait $$audit && audited=0 || audited=$$?; \

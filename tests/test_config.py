@@ -266,6 +266,8 @@ def test_a_problem_found_by_the_fast_reader_is_told_by_the_pure_one(
         # pure reader as part of the key.
         ("a:\n\ufeffb: 1\n", {"a": None, "\ufeffb": 1}),
         ("a: 'caf\u00e9'\n", {"a": "caf\u00e9"}),
+        # An empty tag: '' to libyaml, None to the pure reader.
+        ("k: !\n", {"k": None}),
     ],
 )
 def test_a_file_libyaml_reads_otherwise_is_read_by_the_pure_reader_only(
@@ -296,10 +298,19 @@ def test_a_file_libyaml_reads_otherwise_is_read_by_the_pure_reader_only(
         ("a: |#\n  x\n", ":1: <root>: invalid YAML: expected chomping or indentation"),
         (
             "a: 2001-13-45\n",
-            ": <root>: invalid YAML: a value written as a date or a number is none",
+            ": <root>: invalid YAML: a value written as a date, a number or a tagged value is none",
         ),
-        ("a: 0x_\n", ": <root>: invalid YAML: a value written as a date or a number is none"),
+        (
+            "a: 0x_\n",
+            ": <root>: invalid YAML: a value written as a date, a number or a tagged value is none",
+        ),
         ('a: "\\U00110000"\n', ": <root>: invalid YAML: an escape names no character"),
+        ('a: "\\UFFFFFFFF"\n', ": <root>: invalid YAML: an escape names no character"),
+        ("k: [x?y]\n", ":1: <root>: invalid YAML: expected ',' or ']', but got '?'"),
+        (
+            "a: !!bool x\n",
+            ": <root>: invalid YAML: a value written as a date, a number or a tagged value is none",
+        ),
     ],
 )
 def test_yaml_libyaml_forgives_or_python_cannot_convert_is_refused(

@@ -191,3 +191,16 @@ def test_a_truncated_lint_record_is_linted_again_and_fresh_keeps_nothing(
     assert "(0 linted;" in capsys.readouterr().out
     assert main(["lint", str(copy), "--fresh"]) == 0
     assert "(0 linted;" not in capsys.readouterr().out
+
+
+def test_a_kept_shape_without_its_findings_is_linted_again(linted: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(linted, copy)
+    record = json.loads((copy / LINT_RESULT).read_text())
+    expected = record["findings"]
+    for shape in record["shapes"].values():
+        del shape["findings"]
+    (copy / LINT_RESULT).write_text(json.dumps(record))
+    result = lint_assembly(copy, workers=2)
+    assert result["linted"] == len(record["shapes"])
+    assert result["findings"] == expected

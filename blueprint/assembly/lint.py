@@ -219,10 +219,27 @@ def _installed(name: str) -> bool:
 
 
 def _known_shapes(result: Json | None) -> dict[str, Json]:
-    if result is None:
+    """The shapes the last lint found, with their findings (a damaged one is linted again)."""
+    shapes = result.get("shapes") if result is not None else None
+    if not isinstance(shapes, dict):
         return {}
-    shapes: dict[str, Json] = result.get("shapes", {})
-    return shapes
+    return {key: shape for key, shape in shapes.items() if _whole_shape(shape)}
+
+
+def _whole_shape(shape: object) -> bool:
+    return (
+        isinstance(shape, dict)
+        and isinstance(shape.get("tokens"), list)
+        and all(isinstance(token, str) for token in shape["tokens"])
+        and isinstance(shape.get("findings"), list)
+        and all(
+            isinstance(finding, dict)
+            and isinstance(finding.get("rule"), str)
+            and isinstance(finding.get("message"), str)
+            and isinstance(finding.get("line"), int)
+            for finding in shape["findings"]
+        )
+    )
 
 
 def _known_members(result: Json | None, shaped_with: Json) -> dict[str, Json]:

@@ -36,10 +36,11 @@ MAX_DEPTH = 64
 # libyaml's reader, five times faster, where PyYAML was built with it; a file it finds a
 # problem in is read again by the pure-Python one, whose messages the problems quote. libyaml
 # is more lenient than the pure reader with tabs, byte-order marks inside the text (read as
-# indentation) and a block scalar's header followed by '#': a file holding any of them, or
-# anything but ASCII, is read by the pure reader only, so both readers always agree.
+# indentation), a block scalar's header followed by '#', '?' in a plain value inside [] or {}
+# and an empty tag ('!'): a file holding any of them (any tag, anything but ASCII) is read by
+# the pure reader only, so both readers always agree.
 FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-NOT_FOR_THE_FAST_READER = re.compile(r"[\t]|[|>][-+0-9]*#")
+BLOCK_HEADER_COMMENT = re.compile(r"[|>][-+0-9]*#")
 # PyYAML's wording of the mistakes people make most, in plain words.
 YAML_PROBLEMS = {
     "mapping values are not allowed here": (
@@ -59,6 +60,31 @@ def _plain(problem: str) -> str:
     if problem.startswith("expected <block end>"):
         return f"this line's indentation matches no key above ({problem})"
     return problem
+
+
+def _plain_for_libyaml(text: str) -> bool:
+    """Whether libyaml reads ``text`` as the pure reader does (see ``FAST_LOADER``)."""
+    if not text.isascii() or "\t" in text or BLOCK_HEADER_COMMENT.search(text):
+        return False
+    in_flow: list[bool] = []
+    try:
+        for event in yaml.parse(text, Loader=FAST_LOADER):
+            if isinstance(event, yaml.NodeEvent) and getattr(event, "tag", None) is not None:
+                return False
+            if isinstance(event, yaml.CollectionStartEvent):
+                in_flow.append(bool(event.flow_style))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                in_flow.pop()
+            elif (
+                isinstance(event, yaml.ScalarEvent)
+                and any(in_flow)
+                and not event.style
+                and "?" in event.value
+            ):
+                return False
+    except yaml.YAMLError:
+        return True  # libyaml finds a problem: the pure reader then words it
+    return True
 
 
 def _too_deep(text: str, loader: Any) -> ConfigProblem | None:
@@ -124,14 +150,14 @@ def _load_config(path: str | Path, loader: Any) -> OrgConfig:
             file,
             [ConfigProblem("", f"not UTF-8 text (byte {error.start}); allowed: a UTF-8 file")],
         ) from None
-    if not text.isascii() or NOT_FOR_THE_FAST_READER.search(text):
+    if not _plain_for_libyaml(text):
         loader = yaml.SafeLoader
     try:
         deep = _too_deep(text, loader)
         if deep is not None:
             raise ConfigError(file, [deep])
         root = yaml.compose(text, Loader=loader)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise ConfigError(
             file,
             [ConfigProblem("", f"invalid YAML: an escape names no character ({error})")],
@@ -160,14 +186,16 @@ def _load_config(path: str | Path, loader: Any) -> OrgConfig:
     problems = _index_lines(root, (), lines)
     try:
         data = yaml.load(text, Loader=loader)
-    except ValueError as error:
+    except (ValueError, LookupError, AttributeError, TypeError) as error:
+        # A value YAML's own types cannot hold ("2001-13-45", "0x_", "!!bool x").
         raise ConfigError(
             file,
             [
                 ConfigProblem(
                     "",
-                    f"invalid YAML: a value written as a date or a number is none ({error}); "
-                    "allowed: a valid one, or the value in quotes to keep it as text",
+                    f"invalid YAML: a value written as a date, a number or a tagged value is "
+                    f"none ({type(error).__name__}: {error}); allowed: a valid one, or the "
+                    "value in quotes to keep it as text",
                 )
             ],
         ) from None
