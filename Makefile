@@ -37,7 +37,7 @@ $(VENV)/.synth-installed: pyproject.toml constructs/pyproject.toml
 $(VENV)/.installed: $(VENV)/.synth-installed
 	$(VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(VENV)/bin/python -m pip install --quiet -e ./constructs -e '.[dev,training,deploy,prices]'
-	$(COMPILE_APP_LIBRARIES)
+	rm -f $(VENV)/.app-compiled
 	touch $@
 
 # Again after the Makefile changes (APP_LIBRARIES) or the libraries are installed again.

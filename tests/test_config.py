@@ -249,9 +249,9 @@ def test_a_problem_found_by_the_fast_reader_is_told_by_the_pure_one(
     read_with: list[object] = []
     original = loader._load_config
 
-    def recorded(file: str | Path, reader: object) -> object:
+    def recorded(file: str, text: str, reader: object) -> object:
         read_with.append(reader)
-        return original(file, reader)
+        return original(file, text, reader)
 
     monkeypatch.setattr(loader, "_load_config", recorded)
     with pytest.raises(ConfigError):

@@ -116,16 +116,19 @@ def format_path(location: Location) -> str:
 
 def load_config(path: str | Path) -> OrgConfig:
     """Parse and validate ``path``; raise ConfigError listing every problem."""
+    file = str(path)
+    text = _read(file)
     try:
-        try:
-            return _load_config(path, FAST_LOADER)
-        except ConfigError:
-            # Every problem is told as the pure-Python reader words and places it.
-            return _load_config(path, yaml.SafeLoader)
+        if FAST_LOADER is not yaml.SafeLoader and _plain_for_libyaml(text):
+            try:
+                return _load_config(file, text, FAST_LOADER)
+            except ConfigError:
+                pass  # every problem is told as the pure-Python reader words and places it
+        return _load_config(file, text, yaml.SafeLoader)
     except RecursionError:
         # Aliases can nest what the event check sees as shallow (each alias is one event).
         raise ConfigError(
-            str(path),
+            file,
             [
                 ConfigProblem(
                     "",
@@ -137,10 +140,9 @@ def load_config(path: str | Path) -> OrgConfig:
         ) from None
 
 
-def _load_config(path: str | Path, loader: Any) -> OrgConfig:
-    file = str(path)
+def _read(file: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(file).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(
             file, [ConfigProblem("", f"cannot read the file: {error.strerror}")]
@@ -150,8 +152,9 @@ def _load_config(path: str | Path, loader: Any) -> OrgConfig:
             file,
             [ConfigProblem("", f"not UTF-8 text (byte {error.start}); allowed: a UTF-8 file")],
         ) from None
-    if not _plain_for_libyaml(text):
-        loader = yaml.SafeLoader
+
+
+def _load_config(file: str, text: str, loader: Any) -> OrgConfig:
     try:
         deep = _too_deep(text, loader)
         if deep is not None:
