@@ -39,7 +39,7 @@ def test_a_trust_naming_the_account_is_a_candidate_only_for_a_caller_that_may_de
     caller = Principal(HERE, text(f"arn:aws:iam::{HERE}:role/caller"))
 
     assert index.candidates(caller) == [trusting, naming]
-    assert index.candidates(caller, delegated=False) == [naming]
+    assert index.candidates(caller, delegates=lambda role: False) == [naming]
 
 
 def test_a_trust_naming_a_deploy_time_arn_is_a_candidate_in_that_account_only() -> None:
@@ -56,7 +56,7 @@ def test_a_trust_naming_a_deploy_time_arn_is_a_candidate_in_that_account_only() 
     ]
 
     for caller in same_account:
-        assert index.candidates(caller, delegated=False) == [trusting]
+        assert index.candidates(caller, delegates=lambda role: False) == [trusting]
     for caller in other_account:
         # What the index leaves out, the trust itself never admits.
         assert index.candidates(caller) == []
@@ -69,7 +69,7 @@ def test_a_trust_the_index_cannot_read_is_a_candidate_for_everyone() -> None:
     index = TrustIndex([unknown, pattern])
 
     caller = Principal(THERE, text(f"arn:aws:iam::{THERE}:role/caller"))
-    assert index.candidates(caller, delegated=False) == [unknown, pattern]
+    assert index.candidates(caller, delegates=lambda role: False) == [unknown, pattern]
 
 
 def test_a_caller_whose_arn_starts_with_a_deploy_time_name_gets_every_role() -> None:

@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request, carried_tags
+from blueprint.assembly.access.parallel import in_processes
 from blueprint.assembly.access.policies import Principal, action_matches
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri, text
@@ -163,6 +164,7 @@ ECR_IMAGE = re.compile(
     r"(?P<repository>[a-z0-9._/-]+)(?P<pin>[:@][^\s\"]+)?"
 )
 MAX_HOPS = 6
+ASSUME_ROLE = "sts:AssumeRole"
 Json = dict[str, Any]
 
 
@@ -231,6 +233,7 @@ class PrivilegeGraph:
     world: World
     evaluator: Evaluator
     _edges: dict[Symbol, list[tuple[Hop, Role, Tri]]] = field(default_factory=dict)
+    _chains: dict[Symbol, dict[Symbol, tuple[tuple[Hop, ...], Tri]]] = field(default_factory=dict)
     _runners: dict[str, list[Runner]] | None = None
     _trusts: TrustIndex | None = None
 
@@ -238,54 +241,93 @@ class PrivilegeGraph:
 
     def chains(self, start: Role) -> dict[Symbol, tuple[tuple[Hop, ...], Tri]]:
         """Every role ``start`` can become, with the shortest chain to it and whether every
-        hop of it is certain (``YES``) or only possible (``UNKNOWN``)."""
-        found: dict[Symbol, tuple[tuple[Hop, ...], Tri]] = {start.arn: ((), Tri.YES)}
-        queue = deque([start])
+        hop of it is certain (``YES``) or only possible (``UNKNOWN``); found once per role
+        (callers read it, never change it)."""
+        if start.arn not in self._chains:
+            self._chains[start.arn] = self._search(start)
+        return self._chains[start.arn]
+
+    def decide_edges(self, workers: int) -> None:
+        """Every role's edges, decided by ``workers`` processes: the processes forked after
+        (the catalog's, the sign-in doors') read them rather than each deciding again those
+        its chains reach. The same edges, in the same order, as ``edges`` finds one by one."""
+        roles = self.world.roles
+        undecided = [
+            number
+            for number, role in enumerate(roles)
+            if role.arn not in self._edges and self._acting(role) is role
+        ]
+        position = {id(role): number for number, role in enumerate(roles)}
+
+        def decided(number: int) -> list[tuple[Hop, int, Tri]]:
+            # Targets by their place in the world's roles: the same objects once back.
+            return [
+                (hop, position[id(target)], sure) for hop, target, sure in self.edges(roles[number])
+            ]
+
+        found = in_processes(undecided, decided, workers, lambda number: str(number))
+        for number, edges in zip(undecided, found, strict=True):
+            self._edges[roles[number].arn] = [(hop, roles[at], sure) for hop, at, sure in edges]
+
+    def _search(self, start: Role) -> dict[Symbol, tuple[tuple[Hop, ...], Tri]]:
+        """Breadth first from ``start``. While searching, a role is known by the object its
+        ARN names (edges lead to those): at a hundred LOBs a break-glass role reaches
+        thousands of roles over hundreds of thousands of edges, and hashing each ARN again
+        cost most of the search."""
+        first = self._acting(start)
+        found: dict[int, tuple[Role, tuple[Hop, ...], Tri]] = {id(first): (first, (), Tri.YES)}
+        queue = deque([first])
         while queue:
             role = queue.popleft()
-            chain, certain = found[role.arn]
+            _, chain, certain = found[id(role)]
             if len(chain) >= MAX_HOPS:
                 continue
             for hop, target, sure in self.edges(role):
-                known = found.get(target.arn)
-                now = certain & sure
-                if known is None or (known[1] is Tri.UNKNOWN and now is Tri.YES):
-                    found[target.arn] = ((*chain, hop), now)
+                known = found.get(id(target))
+                if known is None:
+                    found[id(target)] = (target, (*chain, hop), certain & sure)
                     queue.append(target)
-        return found
+                elif known[2] is Tri.UNKNOWN and certain is Tri.YES and sure is Tri.YES:
+                    # A certain chain replaces a possible one, however long.
+                    found[id(target)] = (target, (*chain, hop), Tri.YES)
+                    queue.append(target)
+        return {role.arn: (chain, certain) for role, chain, certain in found.values()}
 
     def edges(self, role: Role) -> list[tuple[Hop, Role, Tri]]:
+        """Where ``role`` may go in one hop: as the assembly's role of its ARN (the one the
+        evaluator decides as, when a role is written twice), whichever of the two a chain
+        reaches first."""
         if role.arn not in self._edges:
-            self._edges[role.arn] = list(self._find_edges(role))
+            self._edges[role.arn] = list(self._find_edges(self._acting(role)))
         return self._edges[role.arn]
+
+    def _acting(self, role: Role) -> Role:
+        return self.world.role_by_arn(role.arn) or role
 
     def _find_edges(self, role: Role) -> Iterator[tuple[Hop, Role, Tri]]:
         principal = role.principal()
         label = _label(role)
         if self._trusts is None:
             self._trusts = TrustIndex(self.world.roles)
-        # The evaluator decides as the assembly's role of this ARN: the filters read the same.
-        acting = self.world.role_by_arn(role.arn) or role
-        delegated = _identity_names(acting, "sts:AssumeRole")
-        for target in self._trusts.candidates(principal, delegated=delegated):
+        for target in self._trusts.candidates(principal, delegates=_may_assume(role)):
             if target is role or not _trust_may_admit(target, principal):
                 continue
             # The caller picks the STS endpoint: the target's own region is the one a trust
             # may insist on (break glass, whose alarm listens there).
             probe = Probe(
-                "sts:AssumeRole",
+                ASSUME_ROLE,
                 target.arn,
                 target.account,
                 (("aws:RequestedRegion", target.region),),
             )
             decision = self._decide(principal, probe)
             if decision.decision != "deny":
-                yield self._hop("assume-role", label, target, "sts:AssumeRole", decision)
+                yield self._hop("assume-role", label, target, ASSUME_ROLE, decision)
         for runner in self.runners().get(role.account, []):
             runs_as = self.world.role_by_arn(runner.role)
             if runs_as is None or runs_as is role:
                 continue
-            outcome = self._runner_edge(acting, principal, runner)
+            outcome = self._runner_edge(role, principal, runner)
             if outcome is not None:
                 via, decision = outcome
                 yield self._hop(runner.kind, label, runs_as, f"{via} {runner.label}", decision)
@@ -313,7 +355,7 @@ class PrivilegeGraph:
         self, kind: str, actor: str, target: Role, via: str, decision: Decision
     ) -> tuple[Hop, Role, Tri]:
         hop = Hop(kind, actor, _label(target), via, decision, target.arn)
-        return hop, target, _tri(decision)
+        return hop, self._acting(target), _tri(decision)
 
     def _decide(self, principal: Principal, probe: Probe) -> Decision:
         context = {key: (text(value),) for key, value in probe.context}
@@ -668,6 +710,19 @@ def _identity_names(role: Role, action: str) -> bool:
         )
         for statement in role.identity
     )
+
+
+def _may_assume(role: Role) -> Callable[[Role], bool]:
+    """Whether ``role``'s identity policies may allow it to assume a role (a cheap filter
+    for the trusts that name it only by its account, which leave the decision to them)."""
+    if role.unreadable:
+        return lambda target: True
+    assuming = [
+        statement
+        for statement in role.identity
+        if statement.allow and statement.may_cover(ASSUME_ROLE)
+    ]
+    return lambda target: any(s.may_cover(ASSUME_ROLE, target.arn) for s in assuming)
 
 
 def _granted_by_resource_policy(action: str) -> bool:

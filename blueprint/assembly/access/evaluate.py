@@ -18,7 +18,7 @@ that names the principal and grants the permission.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
@@ -119,6 +119,7 @@ class Evaluator:
         self.org_accounts = world.accounts
         self._tags = ResourceTags(world.resource_tags)
         self._attached: dict[tuple[str, str], list[Statement]] = {}
+        self._naming: dict[tuple[int, str], tuple[Sequence[Statement], int, list[Statement]]] = {}
 
     def evaluate(self, request: Request) -> Decision:
         if request.action.lower() in AOSS_DATA_ACTIONS:
@@ -201,8 +202,12 @@ class Evaluator:
         context = self._context(request, role)
         service = _service_of(request.resource)
         sets = self.policy_sets(request, role)
+        action = request.action
         matches = {
-            name: [(s, s.applies(request.action, request.resource, principal, context)) for s in ss]
+            name: [
+                (s, s.applies(action, request.resource, principal, context))
+                for s in self._naming_action(ss, action)
+            ]
             for name, ss in sets.items()
         }
         denies = [
@@ -301,6 +306,19 @@ class Evaluator:
 
     # --- policies and context --------------------------------------------------------
 
+    def _naming_action(self, statements: Sequence[Statement], action: str) -> Sequence[Statement]:
+        """Those of ``statements`` that may name ``action``: the others never apply to it.
+        Kept per list and action (most statements of a policy name other actions); the lists
+        are the world's and the role's, read and never changed while deciding."""
+        if not statements:
+            return statements
+        key = (id(statements), action)
+        kept = self._naming.get(key)
+        if kept is None or kept[0] is not statements or kept[1] != len(statements):
+            kept = (statements, len(statements), [s for s in statements if s.may_cover(action)])
+            self._naming[key] = kept
+        return kept[2]
+
     def steps(self, request: Request) -> list[Request]:
         """The single requests ``evaluate`` decides ``request`` by: itself, and the key
         request S3 makes for an object of an SSE-KMS bucket (not OpenSearch data requests,
@@ -376,7 +394,7 @@ class Evaluator:
             return world.resource_policies.get(("s3", _bucket_of(resource)), [])
         if request.action.lower().startswith(ASSUME_ROLE):
             role = world.role_by_arn(resource)
-            return list(role.trust) if role else []
+            return role.trust if role else []
         if service == "sagemaker":
             resource = _model_package_group(resource)
         return world.resource_policies.get((service, resource), [])

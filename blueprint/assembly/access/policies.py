@@ -264,6 +264,17 @@ class Statement:
             found = found & self._conditions(context)
         return found
 
+    def may_cover(self, action: str, resource: Symbol | None = None) -> bool:
+        """Whether the statement may apply to ``action`` (on ``resource``, or on some
+        resource) for some principal and context: ``applies`` is no wherever this is false."""
+        found = self._action_answers.get(action)
+        if found is None:
+            found = self._action(action)
+            self._action_answers[action] = found
+        if found is Tri.NO:
+            return False
+        return resource is None or self._resource(resource) is not Tri.NO
+
     @cached_property
     def _action_answers(self) -> dict[str, Tri]:
         """Whether the statement names an action, by action (asked for every request)."""

@@ -63,6 +63,9 @@ def catalog_answers(
         return answers, True
     wrong = catalog_problems(load_reference(), world, plan, queries=queries)
     workers = workers_for(len(queries))
+    if workers > 1:
+        # Each forked process would otherwise decide again the edges its chains reach.
+        graph.decide_edges(workers)
     outcomes = run_catalog(world, plan, graph=graph, queries=queries, workers=workers)
     groups = group_reach(graph, plan, workers)
     if mode == "json":

@@ -15,7 +15,7 @@ decides each candidate in full.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from blueprint.assembly.access.policies import Principal, PrincipalRef, action_matches
 from blueprint.assembly.access.roles import Role
@@ -42,12 +42,14 @@ class TrustIndex:
                 if by_account is not None:
                     self._named[by_account].append(role)
 
-    def candidates(self, principal: Principal, *, delegated: bool = True) -> list[Role]:
+    def candidates(
+        self, principal: Principal, *, delegates: Callable[[Role], bool] = lambda role: True
+    ) -> list[Role]:
         """The roles whose trust may name ``principal``, in the order they were given (all of
-        them for a principal whose ARN is not known exactly). Without ``delegated`` (the
-        principal's identity policies allow no ``sts:AssumeRole``), not those whose trust
-        names it only by its account: such a trust leaves the decision to those policies."""
-        keys: list[Key] = [("account", principal.account)] if delegated else []
+        them for a principal whose ARN is not known exactly). Those whose trust names it only
+        by its account only where ``delegates`` (whether the principal's identity policies
+        may allow assuming the role): such a trust leaves the decision to those policies."""
+        keys: list[Key] = []
         if principal.arn.text is not None:
             keys.append(("arn", principal.arn.text))
         elif principal.arn.unknown:
@@ -65,6 +67,11 @@ class TrustIndex:
         found = {id(role): role for role in self._anyone}
         for key in keys:
             found.update((id(role), role) for role in self._named.get(key, ()))
+        found.update(
+            (id(role), role)
+            for role in self._named.get(("account", principal.account), ())
+            if id(role) not in found and delegates(role)
+        )
         return sorted(found.values(), key=lambda role: self._position[id(role)])
 
 
