@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -127,12 +128,19 @@ class Entry(BaseModel):
 
 
 def load_catalog(path: Path = CATALOG) -> list[Entry]:
-    entries = [Entry.model_validate(raw) for raw in yaml.safe_load(path.read_text())]
+    entries = list(_entries(path.read_text()))
     ids = [entry.id for entry in entries]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         raise ValueError(f"{path}: entries {duplicated} are listed twice")
     return entries
+
+
+@cache
+def _entries(written: str) -> tuple[Entry, ...]:
+    """The entries ``written`` holds, read once per text (a run reads the catalog for its
+    questions, its workflows' missing steps and the IAM reference check)."""
+    return tuple(Entry.model_validate(raw) for raw in yaml.safe_load(written))
 
 
 @dataclass(frozen=True)

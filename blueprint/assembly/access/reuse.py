@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -26,8 +26,9 @@ from blueprint.assembly.access.catalog import (
 )
 from blueprint.assembly.access.chains import PrivilegeGraph
 from blueprint.assembly.access.doors import door_inputs, group_reach, reach_lines
-from blueprint.assembly.access.evaluate import Evaluator
+from blueprint.assembly.access.evaluate import Evaluator, Request
 from blueprint.assembly.access.parallel import workers_for
+from blueprint.assembly.access.policies import Principal
 from blueprint.assembly.access.report import catalog_lines, outcome_json
 from blueprint.assembly.access.world import World
 from blueprint.assembly.iam_reference.questions import catalog_problems
@@ -37,6 +38,7 @@ from blueprint.model.fingerprint import code_fingerprint
 from blueprint.model.plan import Plan
 
 RECORD = "access-record.json"
+REQUEST_FIELDS = tuple(field.name for field in fields(Request))
 CODE = (Path(__file__).parents[2], Path(__file__).parents[3] / "constructs" / "src")
 
 
@@ -83,11 +85,16 @@ def catalog_answers(
 def digest(graph: PrivilegeGraph, plan: Plan, queries: list[Query], mode: str) -> str:
     """Everything the catalog's answers read, as one digest (``mode``: how they print)."""
     world = graph.world
+    principals: dict[Principal, int] = {}
+    questions = [_question(query, principals) for query in queries]
     return decision_digest(
         graph.evaluator,
         mode,
         graph.runners(),
-        [_question(query) for query in queries],
+        # Each principal once (a question names it by its place here): thousands of
+        # questions ask as each, and writing it out for each was most of the digest.
+        list(principals),
+        questions,
         # Workflow steps that select nothing where their workflow is asked (each a failure).
         [(q.entry.id, q.placement, q.number) for q in missing_steps(world, plan, queries)],
         door_inputs(plan),
@@ -124,15 +131,23 @@ def decision_digest(evaluator: Evaluator, *asked: Any) -> str:
     return found.hexdigest()
 
 
-def _question(query: Query) -> Any:
-    actor, target = query.actor, query.target
+def _question(query: Query, principals: dict[Principal, int]) -> Any:
+    """One question, its principals by their place in ``principals`` (added as met)."""
+    actor, target, request = query.actor, query.target, query.request
+
+    def place(principal: Principal) -> int:
+        return principals.setdefault(principal, len(principals))
+
     return [
         query.entry.id,
         query.placement,
         query.number,
-        [actor.label, actor.principal, actor.signs_in, dict(actor.context)],
+        [actor.label, place(actor.principal), actor.signs_in, dict(actor.context)],
         [target.label, target.arn, target.account, target.missing],
-        query.request,
+        [
+            place(request.principal) if name == "principal" else getattr(request, name)
+            for name in REQUEST_FIELDS
+        ],
     ]
 
 
