@@ -1,5 +1,6 @@
-"""The privilege graph's edges: the trusts left out before the evaluator decides are only those
-it would deny, and edges decided on several cores are those found one role at a time."""
+"""The privilege graph's shortcuts: the trusts left out before the evaluator decides and the
+requests a chain skips are only those it would deny, and edges decided on several cores are
+those found one role at a time."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from blueprint.assembly.access import chains
 from blueprint.assembly.access.chains import Hop, PrivilegeGraph, Probe
 from blueprint.assembly.access.evaluate import Decision
 from blueprint.assembly.access.policies import Principal
+from blueprint.assembly.access.question import request_for
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri
-from tests.access_worlds import ALICE, BOB, World, allow, deny, role
+from tests.access_worlds import ALICE, BOB, World, allow, bucket, bucket_policy, deny, key, role
 
 ACCOUNT_TRUST = allow("sts:AssumeRole", None, principal={"AWS": f"arn:aws:iam::{ALICE}:root"})
 BOB_TRUSTS_ALICE = allow("sts:AssumeRole", None, principal={"AWS": ALICE})
@@ -161,3 +163,56 @@ def test_edges_decided_on_several_cores_are_those_found_one_role_at_a_time(
     assert graph._edges == one_by_one
     roles = {id(role) for role in written.world.roles}
     assert all(id(target) in roles for found in graph._edges.values() for _, target, _ in found)
+
+
+def test_a_request_no_statement_may_allow_is_one_the_evaluator_denies(tmp_path: Path) -> None:
+    """Every role of a world asked every action on every resource: where ``may_allow`` says
+    no, ``evaluate`` denies; it says no often, and never where the evaluator allows."""
+    data = "arn:aws:s3:::alice-data/report.csv"
+    written = World(
+        tmp_path / "cdk.out",
+        {
+            "alice": (
+                ALICE,
+                {
+                    "Reader": role("reader", statements=[allow("s3:GetObject", data)]),
+                    "Keyed": role("keyed", statements=[allow("kms:Decrypt")]),
+                    "Nobody": role("nobody", statements=[allow("logs:GetLogEvents")]),
+                    "Data": bucket("alice-data", key="Key"),
+                    "Key": key([allow("kms:*", principal={"AWS": f"arn:aws:iam::{ALICE}:root"})]),
+                    "Open": bucket("alice-open"),
+                    "OpenPolicy": bucket_policy(
+                        "Open",
+                        [
+                            allow(
+                                "s3:GetObject",
+                                "arn:aws:s3:::alice-open/*",
+                                principal={"AWS": f"arn:aws:iam::{ALICE}:role/nobody"},
+                            )
+                        ],
+                    ),
+                },
+            ),
+        },
+    )
+    principals = [f"{ALICE}:{name}" for name in ("reader", "keyed", "nobody")]
+    actions = ["s3:GetObject", "s3:PutObject", "kms:Decrypt", "sts:AssumeRole"]
+    resources = [data, "arn:aws:s3:::alice-open/x", f"arn:aws:iam::{ALICE}:role/reader"]
+    asked = [
+        (request_for(written.world, principal, action, resource, []), (principal, action, resource))
+        for principal in principals
+        for action in actions
+        for resource in resources
+    ]
+    skipped = {
+        asking: written.evaluator.evaluate(request).decision
+        for request, asking in asked
+        if not written.evaluator.may_allow(request)
+    }
+
+    assert skipped and set(skipped.values()) == {"deny"}
+    # Allowed by the bucket's policy alone: not skipped, nor the reader's own object.
+    assert (f"{ALICE}:nobody", "s3:GetObject", "arn:aws:s3:::alice-open/x") not in skipped
+    assert (f"{ALICE}:reader", "s3:GetObject", data) not in skipped
+    allowed = [r for r, _ in asked if written.evaluator.evaluate(r).decision != "deny"]
+    assert len(allowed) >= 2 and all(written.evaluator.may_allow(request) for request in allowed)

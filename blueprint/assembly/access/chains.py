@@ -381,6 +381,8 @@ class PrivilegeGraph:
                 continue
             principal = self.along(chain, request.principal)
             for variant in same_outcome(request, principal):
+                if variant != request and not self.evaluator.may_allow(variant):
+                    continue  # denied: it decides nothing here
                 decision = direct if variant == request else self.evaluator.evaluate(variant)
                 verdict = _tri(decision) & certain
                 if verdict is Tri.YES:

@@ -142,6 +142,29 @@ class Evaluator:
             [*first.reasons, *(f"through S3 on its key: {r}" for r in second.reasons)],
         )
 
+    def may_allow(self, request: Request) -> bool:
+        """Whether any identity or resource policy statement may allow ``request``: where
+        none may, ``evaluate`` denies it (a cheap filter, reading no condition and building
+        no context). Always true for service principals, unreadable or unknown roles and
+        OpenSearch data requests, which ``evaluate`` decides otherwise."""
+        principal = request.principal
+        if principal.is_service or request.action.lower() in AOSS_DATA_ACTIONS:
+            return True
+        role = self.world.role_by_arn(principal.arn)
+        if role is None or role.unreadable:
+            return True
+        action = authorized_as(request.action)
+        if action.lower() in AOSS_DATA_ACTIONS:
+            return True
+        if action != request.action:
+            request = replace(request, action=action)
+        sets = self.policy_sets(request, role)
+        return any(
+            statement.allow and statement.may_cover(action, request.resource)
+            for name in ("identity", "resource")
+            for statement in self._naming_action(sets[name], action)
+        )
+
     def _through_s3(self, request: Request, key: Symbol) -> Request:
         """The key request S3 makes for an object request on a bucket encrypted with ``key``."""
         return replace(
