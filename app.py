@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aws_cdk import App, Stack
 
+from blueprint.collector import collect_less
 from blueprint.model.fingerprint import cdk_context, code_fingerprint, lob_fingerprints
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
@@ -28,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 CODE = [HERE / "blueprint", HERE / "stacks", HERE / "constructs" / "src"]
 CODE_FILES = [HERE / "app.py", HERE / "cdk.json", HERE / "cdk.context.json"]
 
+collect_less()
 app = App(**app_props())
 settings = Settings.from_process(os.environ, app.node.try_get_context)
 config = load_config_or_exit(settings.org_file)

@@ -11,6 +11,7 @@ from pathlib import Path
 from blueprint.assembly.organization import require_same_organization
 from blueprint.assembly.price_list import PRICE_LIST
 from blueprint.assembly.reader import AssemblyError, read_assembly, require_baseline
+from blueprint.collector import collecting_less
 from blueprint.model import names
 from blueprint.model.loader import load_config_or_exit
 from blueprint.model.placing import plan_for
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     schema.add_argument("--out", default="docs", help="directory to write them to; default docs")
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        with collecting_less():
+            return _run(args)
     except AssemblyError as error:
         print(f"blueprint {args.command}: {error}", file=sys.stderr)
         return 2

@@ -25,14 +25,16 @@ ALLOWED = {
     "blueprint.assembly": {"blueprint.model", "genai_constructs"},
     "blueprint.deploy": {"blueprint.assembly", "blueprint.model", "genai_constructs"},
     "blueprint.progress": set(),  # what the command line shows of long steps
+    "blueprint.collector": set(),  # how often the app and the commands collect garbage
     "blueprint.cli": {
         "blueprint.deploy",
         "blueprint.assembly",
         "blueprint.model",
         "blueprint.progress",
+        "blueprint.collector",
     },
     "stacks": {"blueprint.model", "genai_constructs"},
-    "app": {"stacks", "blueprint.model"},
+    "app": {"stacks", "blueprint.model", "blueprint.collector"},
 }
 
 
