@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 
 import pytest
 
@@ -19,6 +18,7 @@ from blueprint.assembly.access.symbols import (
     equals,
     glob,
     literal_match,
+    pattern_regex,
     text,
 )
 
@@ -58,49 +58,50 @@ def test_arn_like_matches_the_leading_fields_one_by_one() -> None:
     assert arn_like(text("arn:aws:s3:::*"), text("arn:aws:s3:::bucket/key")) is Tri.YES
 
 
-def regex_of(pattern: str, ignore_case: bool, wildcards: bool, *, arn: bool) -> re.Pattern[str]:
-    """The matching rules as a regular expression (how the evaluator matched before): for
-    ARNs a wildcard within the five leading components stops at a colon."""
-    pieces, colons = [], 0
-    for char in pattern:
-        within = arn and colons < 5
-        colons += char == ":"
-        if wildcards and char == "*":
-            pieces.append("[^:]*" if within else ".*")
-        elif wildcards and char == "?":
-            pieces.append("[^:]" if within else ".")
-        else:
-            pieces.append(re.escape(char))
-    return re.compile("".join(pieces), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def test_literal_matching_is_the_regular_expression_reading_of_the_rules() -> None:
     """Random patterns and values over the characters that matter (colons, slashes,
-    wildcards, case), some values made to match: the matcher without regular expressions
-    answers as they do, for plain strings and ARNs, wildcards on or off, case kept or not."""
+    wildcards, in values too, as an S3 key may hold them; case, non-ASCII letters whose case
+    lower() folds otherwise), some values made to match: the matcher without regular
+    expressions answers as they do, for plain strings and ARNs, wildcards on or off, case
+    kept or not."""
     chance = random.Random(35)
-    alphabet = "aAb:/*?-"
+    alphabet = "aAb:/*?-İſ"
     compared = matched = 0
     for _ in range(4000):
         pattern = "".join(chance.choice(alphabet) for _ in range(chance.randint(0, 14)))
         if chance.random() < 0.5:
             value = "".join(
-                "".join(chance.choice("aB:/") for _ in range(chance.randint(0, 3)))
+                "".join(chance.choice("aB:/*") for _ in range(chance.randint(0, 3)))
                 if char == "*"
-                else chance.choice("ab:")
+                else chance.choice("ab:?")
                 if char == "?"
                 else char
                 for char in pattern
             )
         else:
-            value = "".join(chance.choice("aAb:/-") for _ in range(chance.randint(0, 14)))
+            value = "".join(chance.choice("aAb:/-*?iIsS") for _ in range(chance.randint(0, 14)))
         for ignore_case, wildcards, arn in itertools.product((False, True), repeat=3):
-            expected = regex_of(pattern, ignore_case, wildcards, arn=arn).fullmatch(value)
+            regex = pattern_regex(pattern, ignore_case, wildcards, arn=arn)
             found = literal_match(pattern, value, ignore_case, wildcards, arn=arn)
-            assert found == (expected is not None), (pattern, value, ignore_case, wildcards, arn)
+            assert found == (regex.fullmatch(value) is not None), (
+                pattern,
+                value,
+                ignore_case,
+                wildcards,
+                arn,
+            )
             compared += 1
             matched += found
     assert matched > compared // 10
+
+
+def test_a_star_in_the_value_is_matched_by_a_star_of_the_pattern() -> None:
+    """An S3 key may hold ``*``: the pattern's star still stands for any run around it."""
+    bucket = "arn:aws:s3:::alice-data/"
+    assert glob(text(f"{bucket}*"), text(f"{bucket}*/x")) is Tri.YES
+    assert glob(text(f"{bucket}*.csv"), text(f"{bucket}*x/report.csv")) is Tri.YES
+    assert arn_like(text(f"{bucket}*/secret.csv"), text(f"{bucket}*/a/secret.csv")) is Tri.YES
+    assert glob(text("*?"), text("*")) is Tri.YES
 
 
 def test_deploy_time_names_are_themselves_and_differ_from_each_other() -> None:

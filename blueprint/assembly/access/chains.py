@@ -294,9 +294,9 @@ class PrivilegeGraph:
         return {role.arn: (chain, certain) for role, chain, certain in found.values()}
 
     def edges(self, role: Role) -> list[tuple[Hop, Role, Tri]]:
-        """Where ``role`` may go in one hop: as the assembly's role of its ARN (the one the
-        evaluator decides as, when a role is written twice), whichever of the two a chain
-        reaches first."""
+        """Where ``role`` may go in one hop, decided as the assembly's role of its ARN: when
+        a role is written twice (two stacks, one ARN), the one the evaluator decides as,
+        whichever of the two a chain reaches (both have the same edges)."""
         if role.arn not in self._edges:
             self._edges[role.arn] = list(self._find_edges(self._acting(role)))
         return self._edges[role.arn]

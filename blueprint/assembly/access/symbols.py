@@ -233,6 +233,10 @@ def literal_match(
     components and the resource part is matched as a whole. Matched without a regular
     expression: at a hundred LOBs the patterns name thousands of accounts, and compiling
     each cost more than all its matches."""
+    if ignore_case and not (pattern.isascii() and value.isascii()):
+        # Case as regular expressions fold it, which lower() does not for some letters
+        # (a dotted capital I, a long s): rare in IAM values, so compiled there only.
+        return pattern_regex(pattern, ignore_case, wildcards, arn=arn).fullmatch(value) is not None
     if ignore_case:
         pattern, value = pattern.lower(), value.lower()
     if not wildcards:
@@ -246,6 +250,26 @@ def literal_match(
     return all(_wildcard_match(p, v) for p, v in zip(patterns, values, strict=True))
 
 
+@cache
+def pattern_regex(
+    pattern: str, ignore_case: bool, wildcards: bool, *, arn: bool
+) -> re.Pattern[str]:
+    """``literal_match``'s rules as a regular expression: for ARNs, a wildcard within the
+    five leading components stops at a colon."""
+    pieces = []
+    colons = 0
+    for char in pattern:
+        within = arn and colons < 5
+        colons += char == ":"
+        if wildcards and char == "*":
+            pieces.append("[^:]*" if within else ".*")
+        elif wildcards and char == "?":
+            pieces.append("[^:]" if within else ".")
+        else:
+            pieces.append(re.escape(char))
+    return re.compile("".join(pieces), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
 def _wildcard_match(pattern: str, value: str) -> bool:
     """``*`` any run (backtracking to the last star only, which is enough), ``?`` one
     character, anything else itself."""
@@ -254,11 +278,12 @@ def _wildcard_match(pattern: str, value: str) -> bool:
     i = j = 0
     star, resume = -1, 0
     while j < len(value):
-        if i < len(pattern) and pattern[i] in ("?", value[j]):
-            i, j = i + 1, j + 1
-        elif i < len(pattern) and pattern[i] == "*":
+        # A star is a wildcard first, even where the value holds a star (an S3 key may).
+        if i < len(pattern) and pattern[i] == "*":
             star, resume = i, j
             i += 1
+        elif i < len(pattern) and pattern[i] in ("?", value[j]):
+            i, j = i + 1, j + 1
         elif star >= 0:
             resume += 1
             i, j = star + 1, resume
