@@ -703,14 +703,8 @@ def _identity_may(role: Role, action: str) -> bool:
 def _identity_names(role: Role, action: str) -> bool:
     """Whether any allow of ``role``'s identity policies may name ``action`` (one whose
     actions are not all literal may name any; so may a policy that cannot be read)."""
-    lowered = action.lower()
     return bool(role.unreadable) or any(
-        statement.allow
-        and (
-            not statement.actions_known
-            or action_matches(statement.actions, lowered) != statement.not_actions
-        )
-        for statement in role.identity
+        statement.allow and statement.may_cover(action) for statement in role.identity
     )
 
 

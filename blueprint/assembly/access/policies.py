@@ -250,10 +250,7 @@ class Statement:
     actions_known: bool = True
 
     def applies(self, action: str, resource: Symbol, principal: Principal, context: Context) -> Tri:
-        found = self._action_answers.get(action)
-        if found is None:
-            found = self._action(action)
-            self._action_answers[action] = found
+        found = self._action_answer(action)
         if found is Tri.NO:
             return Tri.NO
         # A conjunction: the first part that does not hold decides.
@@ -267,13 +264,16 @@ class Statement:
     def may_cover(self, action: str, resource: Symbol | None = None) -> bool:
         """Whether the statement may apply to ``action`` (on ``resource``, or on some
         resource) for some principal and context: ``applies`` is no wherever this is false."""
+        if self._action_answer(action) is Tri.NO:
+            return False
+        return resource is None or self._resource(resource) is not Tri.NO
+
+    def _action_answer(self, action: str) -> Tri:
         found = self._action_answers.get(action)
         if found is None:
             found = self._action(action)
             self._action_answers[action] = found
-        if found is Tri.NO:
-            return False
-        return resource is None or self._resource(resource) is not Tri.NO
+        return found
 
     @cached_property
     def _action_answers(self) -> dict[str, Tri]:
