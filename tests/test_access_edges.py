@@ -216,3 +216,36 @@ def test_a_request_no_statement_may_allow_is_one_the_evaluator_denies(tmp_path: 
     assert (f"{ALICE}:reader", "s3:GetObject", data) not in skipped
     allowed = [r for r, _ in asked if written.evaluator.evaluate(r).decision != "deny"]
     assert len(allowed) >= 2 and all(written.evaluator.may_allow(request) for request in allowed)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        {"NotAction": "s3:*"},
+        {"Action": {"Fn::If": ["Cond", "sts:AssumeRole", "s3:GetObject"]}},
+    ],
+    ids=["not-action", "decided-action"],
+)
+def test_a_trust_that_may_cover_assume_role_otherwise_than_by_name_is_followed(
+    tmp_path: Path, written: dict[str, object]
+) -> None:
+    """A trust statement whose NotAction leaves sts:AssumeRole in, or whose action
+    CloudFormation decides, may admit the caller: the graph tries it as the evaluator reads
+    it, whoever the caller is."""
+    trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ALICE}:role/caller"}}
+    written_world = World(
+        tmp_path / "cdk.out",
+        {
+            "alice": (
+                ALICE,
+                {
+                    "Caller": role("caller", statements=[allow("s3:ListBucket")]),
+                    "Loose": role("loose", trust=[{**trust, **written}]),
+                },
+            )
+        },
+    )
+    graph = PrivilegeGraph(written_world.world, written_world.evaluator)
+    caller = next(r for r in written_world.world.roles if r.name.text == "caller")
+
+    assert [hop.becomes for hop, _, _ in graph.edges(caller)] == [f"{ALICE}:loose"]

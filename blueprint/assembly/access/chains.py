@@ -46,7 +46,7 @@ from typing import Any
 
 from blueprint.assembly.access.evaluate import Decision, Evaluator, Request, carried_tags
 from blueprint.assembly.access.parallel import in_processes
-from blueprint.assembly.access.policies import Principal, action_matches
+from blueprint.assembly.access.policies import Principal
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import Symbol, Tri, text
 from blueprint.assembly.access.trusts import TrustIndex
@@ -687,7 +687,7 @@ def _trust_may_admit(target: Role, principal: Principal) -> bool:
     """Whether any allow statement of ``target``'s trust may name ``principal`` (a cheap
     filter before the evaluator decides)."""
     for statement in target.trust:
-        if not statement.allow or not action_matches(statement.actions, "sts:assumerole"):
+        if not statement.allow or not statement.may_cover("sts:AssumeRole"):
             continue
         if statement.names(principal) is not Tri.NO:
             return True

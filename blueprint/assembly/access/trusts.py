@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from blueprint.assembly.access.policies import Principal, PrincipalRef, action_matches
+from blueprint.assembly.access.policies import Principal, PrincipalRef
 from blueprint.assembly.access.roles import Role
 from blueprint.assembly.access.symbols import arn_start
 
@@ -79,7 +79,7 @@ def _keys(role: Role) -> set[Key] | None:
     """What the role's trust names, or None when it may name a principal no key finds."""
     keys: set[Key] = set()
     for statement in role.trust:
-        if not statement.allow or not action_matches(statement.actions, "sts:assumerole"):
+        if not statement.allow or not statement.may_cover("sts:AssumeRole"):
             continue
         if statement.principals is None:
             return None
