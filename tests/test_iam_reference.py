@@ -4,7 +4,9 @@ each, named with its statement's location."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import pytest
 from blueprint.assembly.access.catalog import Entry
 from blueprint.assembly.access.question import Questions
 from blueprint.assembly.access.symbols import Atom, Symbol, text
-from blueprint.assembly.iam_reference.arns import could_be
+from blueprint.assembly.iam_reference.arns import ANY, NAME_ONE, NAME_RUN, ONE, could_be, overlap
 from blueprint.assembly.iam_reference.check import Written, assembly_problems, key_messages
 from blueprint.assembly.iam_reference.operations import AUTHORIZED_AS, authorized_as
 from blueprint.assembly.iam_reference.questions import catalog_problems
@@ -501,3 +503,78 @@ def test_lint_without_an_assembly_exits_2(
 ) -> None:
     assert main(["lint", str(tmp_path / "cdk.out")]) == 2
     assert "no manifest.json; run `make synth` first" in capsys.readouterr().err
+
+
+UNIT_REGEX = {ANY: ".*", ONE: ".", NAME_RUN: "[^/:]*", NAME_ONE: "[^/:]"}
+
+
+def _pattern_regex(units: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("".join(UNIT_REGEX.get(u, re.escape(u)) for u in units), re.DOTALL)
+
+
+def _overlap_by_pairs(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    """The definition read directly: a search over the pairs of positions, one in each."""
+    runs = (ANY, NAME_RUN)
+
+    def fits(run: str, unit: str) -> bool:
+        return run == ANY or unit not in "/:"
+
+    def same(one: str, other: str) -> bool:
+        if ONE in (one, other) or one == other:
+            return True
+        if NAME_ONE in (one, other):
+            return (other if one == NAME_ONE else one) not in "/:"
+        return False
+
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) == (len(left), len(right)):
+            return True
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        here = left[i] if i < len(left) else None
+        there = right[j] if j < len(right) else None
+        if here in runs:
+            todo.append((i + 1, j))
+        if there in runs:
+            todo.append((i, j + 1))
+        if here is None or there is None:
+            continue
+        if here in runs and there not in runs and fits(here, there):
+            todo.append((i, j + 1))
+        elif there in runs and here not in runs and fits(there, here):
+            todo.append((i + 1, j))
+        elif here not in runs and there not in runs and same(here, there):
+            todo.append((i + 1, j + 1))
+    return False
+
+
+def _random_units(chance: random.Random, longest: int) -> tuple[str, ...]:
+    units = (ANY, ONE, NAME_RUN, NAME_ONE, "a", "b", "/", ":")
+    return tuple(chance.choice(units) for _ in range(chance.randint(0, longest)))
+
+
+def test_two_arn_patterns_overlap_as_a_search_over_positions_and_a_string_find_it() -> None:
+    """The overlap test (positions of one pattern as the bits of an integer) answers as the
+    search over pairs of positions on random patterns; on small ones, as trying every
+    string short enough to be a witness (each of its characters taken by a single-character
+    unit of either side) against both patterns' regular expressions."""
+    chance = random.Random(35)
+    found = 0
+    for _ in range(4000):
+        left, right = _random_units(chance, 12), _random_units(chance, 12)
+        answer = overlap(left, right)
+        assert answer == _overlap_by_pairs(left, right), (left, right)
+        found += answer
+    assert 400 < found < 3600
+    strings = [
+        "".join(chars) for size in range(7) for chars in itertools.product("ab/:", repeat=size)
+    ]
+    for _ in range(150):
+        left, right = _random_units(chance, 3), _random_units(chance, 3)
+        one, other = _pattern_regex(left), _pattern_regex(right)
+        witness = any(one.fullmatch(s) and other.fullmatch(s) for s in strings)
+        assert overlap(left, right) == witness, (left, right)

@@ -15,20 +15,23 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cache
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
 from blueprint.assembly.records import write_whole
 from blueprint.assembly.shapes import Shape, Shaper, translate
 
 LINT_RESULT = "cfn-lint.json"
+# Shares of the templates to shape per worker, so that they finish together.
 BATCHES_PER_WORKER = 4
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 def lint_assembly(
@@ -44,31 +47,34 @@ def lint_assembly(
 
     Shapes linted by the last run in ``directory`` (same ``linter()``) are not linted again unless
     ``reuse`` is false; ``by_shape=False`` renames nothing (only exact copies share a result).
-    ``progress`` is called with the templates of each batch as it is done; ``assembly``, the
+    ``progress`` is called with each template linted as it is done; ``assembly``, the
     one in ``directory`` when the caller has read it already.
     """
     stacks = (assembly or read_assembly(directory)).stacks
     # A stack synthesized without identities (an older assembly) just renames no LOB name.
     identities = [stack.recorded_identity for stack in stacks]
-    lobs = {identity.lob for identity in identities if identity and identity.lob}
-    shaper = Shaper(lobs, renaming=by_shape)
-    shaped_with = {"names": sorted(lobs), "renaming": by_shape}
+    lobs = sorted({identity.lob for identity in identities if identity and identity.lob})
+    shaped_with = {"names": lobs, "renaming": by_shape}
     digests = {stack.name: _digest(stack.template_path) for stack in stacks}
     previous = _written(directory) if reuse else None
     if previous is not None and previous.get("linter") != linter():
         previous = None
     members = _known_members(previous, shaped_with)
-    shapes = {
+    remembered = {
         stack.name: _member_shape(members.get(stack.name), digests[stack.name], stack.region)
-        or shaper.shape(stack.region, stack.template_body)
         for stack in stacks
     }
     known = _known_shapes(previous)
-    representatives: dict[str, AssemblyStack] = {}
-    for stack in stacks:
-        if shapes[stack.name].key not in known:
-            representatives.setdefault(shapes[stack.name].key, stack)
-    linted = _lint(list(representatives.values()), workers, progress)
+    with _Workers(workers, len(stacks)) as pool:
+        shaped = _shape(
+            pool, lobs, by_shape, [stack for stack in stacks if remembered[stack.name] is None]
+        )
+        shapes = {stack.name: remembered[stack.name] or shaped[stack.name] for stack in stacks}
+        representatives: dict[str, AssemblyStack] = {}
+        for stack in stacks:
+            if shapes[stack.name].key not in known:
+                representatives.setdefault(shapes[stack.name].key, stack)
+        linted = _lint(pool, list(representatives.values()), progress)
     for key, stack in representatives.items():
         known[key] = {"tokens": list(shapes[stack.name].tokens), "findings": linted[stack.name]}
     findings = sorted(
@@ -119,56 +125,100 @@ def cached_lint(directory: Path, assembly: Assembly | None = None) -> Json | Non
 
 
 def lint_templates(region: str, paths: list[str]) -> list[tuple[str, Json]]:
-    """cfn-lint's findings in the templates at ``paths``, for ``region``."""
-    from cfnlint.api import ManualArgs, lint_by_config
+    """cfn-lint's findings in the templates at ``paths``, for ``region``: those of
+    ``cfn-lint --regions region paths``, by a runner built once per process and region."""
+    from cfnlint.config import ConfigMixIn, ManualArgs
+    from cfnlint.runner.template import run_template_by_file_paths
 
-    matches = lint_by_config(ManualArgs(templates=paths, regions=[region]))
+    config = ConfigMixIn(**ManualArgs(templates=paths, regions=[region]))
+    config.validate()
     return [
         (
             str(match.filename),
             {"rule": match.rule.id, "message": match.message, "line": match.linenumber},
         )
-        for match in matches
+        for match in run_template_by_file_paths(config, _rules(region))
     ]
 
 
+@cache
+def _rules(region: str) -> Any:
+    """cfn-lint's rules as its runner loads them for ``region`` (loading them costs about as
+    much as linting a template; cfn-lint runs one collection over every template it is given)."""
+    from cfnlint.config import ConfigMixIn, ManualArgs
+    from cfnlint.runner import Runner
+
+    return Runner(ConfigMixIn(**ManualArgs(regions=[region]))).rules
+
+
+def shape_templates(
+    names: list[str], renaming: bool, templates: list[tuple[str, str]]
+) -> list[tuple[str, Shape]]:
+    """Each template at ``templates`` (region, path) with its shape, for LOB ``names``."""
+    shaper = Shaper(names, renaming=renaming)
+    return [(path, shaper.shape(region, Path(path).read_text())) for region, path in templates]
+
+
+class _Workers:
+    """Worker processes for a lint's steps (none for one worker or one template: the steps
+    then run here); each step's work is shared out as it comes."""
+
+    def __init__(self, workers: int | None, templates: int) -> None:
+        self.count = max(1, min(workers or os.cpu_count() or 1, templates))
+        self._pool = ProcessPoolExecutor(max_workers=self.count) if self.count > 1 else None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def each(self, tasks: list[tuple[Callable[..., T], tuple[Any, ...]]]) -> Iterator[T]:
+        """The tasks' results as they are done (here: in order)."""
+        if self._pool is None:
+            yield from (task(*arguments) for task, arguments in tasks)
+            return
+        futures = [self._pool.submit(task, *arguments) for task, arguments in tasks]
+        yield from (future.result() for future in as_completed(futures))
+
+
+def _shape(
+    pool: _Workers, names: list[str], renaming: bool, stacks: list[AssemblyStack]
+) -> dict[str, Shape]:
+    """The shapes of ``stacks``, a share of them to each worker."""
+    count = min(len(stacks), pool.count * BATCHES_PER_WORKER)
+    tasks = [
+        (
+            shape_templates,
+            (names, renaming, [(s.region, str(s.template_path)) for s in stacks[index::count]]),
+        )
+        for index in range(count)
+    ]
+    by_path = {str(stack.template_path): stack.name for stack in stacks}
+    return {by_path[path]: shape for found in pool.each(tasks) for path, shape in found}
+
+
 def _lint(
+    pool: _Workers,
     stacks: list[AssemblyStack],
-    workers: int | None,
     progress: Callable[[list[str]], None] | None,
 ) -> dict[str, list[Json]]:
-    """Each stack's findings, its templates shared among worker processes."""
-    if not stacks:
-        return {}
-    workers = max(1, min(workers or os.cpu_count() or 1, len(stacks)))
-    # One cfn-lint runner per batch of one region (building one costs about as much as linting
-    # a template); a few batches per worker, so that progress shows.
-    batches: list[tuple[str, list[str]]] = []
-    for region in sorted({stack.region for stack in stacks}):
-        paths = [str(stack.template_path) for stack in stacks if stack.region == region]
-        count = min(len(paths), workers * BATCHES_PER_WORKER)
-        batches += [(region, paths[index::count]) for index in range(count)]
-    found: list[list[tuple[str, Json]]] = []
-    if workers == 1:
-        for region, paths in batches:
-            found.append(lint_templates(region, paths))
-            if progress:
-                progress(paths)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {
-                pool.submit(lint_templates, region, paths): paths for region, paths in batches
-            }
-            for future in as_completed(futures):
-                found.append(future.result())
-                if progress:
-                    progress(futures[future])
+    """Each stack's findings, a template at a time to whichever worker is free, the largest
+    first (so that no large one is left to the end)."""
+    largest_first = sorted(stacks, key=lambda stack: -stack.template_path.stat().st_size)
+    tasks = [(lint_one, (stack.region, str(stack.template_path))) for stack in largest_first]
     by_file = {str(stack.template_path): stack.name for stack in stacks}
     linted: dict[str, list[Json]] = {stack.name: [] for stack in stacks}
-    for batch in found:
-        for path, finding in batch:
-            linted[by_file[path]].append(finding)
+    for path, findings in pool.each(tasks):
+        linted[by_file[path]] = findings
+        if progress:
+            progress([path])
     return linted
+
+
+def lint_one(region: str, path: str) -> tuple[str, list[Json]]:
+    return path, [finding for _, finding in lint_templates(region, [path])]
 
 
 def _said_of(linted: Json, member: Shape, finding: Json) -> Json:

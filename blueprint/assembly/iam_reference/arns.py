@@ -12,6 +12,7 @@ taken.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from blueprint.assembly.access.symbols import Atom, Symbol
@@ -29,9 +30,10 @@ GENERATED = (".Name", ".Id")
 
 @cache
 def could_be(resource: Symbol, arn_format: str) -> bool:
-    return _overlap(_resource_units(resource), _format_units(arn_format))
+    return overlap(_resource_units(resource), _format_units(arn_format))
 
 
+@cache
 def _resource_units(resource: Symbol) -> tuple[str, ...]:
     units: list[str] = []
     for part in resource.parts:
@@ -42,6 +44,7 @@ def _resource_units(resource: Symbol) -> tuple[str, ...]:
     return tuple(units)
 
 
+@cache
 def _format_units(arn_format: str) -> tuple[str, ...]:
     units: list[str] = []
     for index, piece in enumerate(FORMAT_VARIABLE.split(arn_format)):
@@ -51,38 +54,72 @@ def _format_units(arn_format: str) -> tuple[str, ...]:
     return tuple(units)
 
 
-def _overlap(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
-    """Whether some string matches both patterns: a search over pairs of positions."""
-    end = (len(left), len(right))
-    seen: set[tuple[int, int]] = set()
-    todo = [(0, 0)]
-    while todo:
-        position = todo.pop()
-        if position == end:
-            return True
-        if position not in seen:
-            seen.add(position)
-            todo += _steps(left, right, *position)
-    return False
+def overlap(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    """Whether some string matches both patterns.
+
+    The pairs of positions (one in each pattern) reachable from the start, one position of
+    ``left`` at a time: those of ``right`` are the bits of an integer, so each unit of ``left``
+    costs a few operations on it rather than a step per pair.
+    """
+    masks = _masks(right)
+    row = 1
+    for unit in left:
+        step = masks.step(unit)
+        row = masks.along(step.along, row)
+        row = (row & step.down) | ((row & step.diagonal) << 1)
+        if not row:
+            return False
+    return bool(masks.along(masks.runs, row) >> len(right) & 1)
 
 
-def _steps(left: tuple[str, ...], right: tuple[str, ...], i: int, j: int) -> list[tuple[int, int]]:
-    here = left[i] if i < len(left) else None
-    there = right[j] if j < len(right) else None
-    steps = []
-    if here in RUNS:
-        steps.append((i + 1, j))  # the run ends
-    if there in RUNS:
-        steps.append((i, j + 1))
-    if here is None or there is None:
-        return steps
-    if here in RUNS and there not in RUNS and _fits(here, there):
-        steps.append((i, j + 1))  # the run takes the other side's character
-    elif there in RUNS and here not in RUNS and _fits(there, here):
-        steps.append((i + 1, j))
-    elif here not in RUNS and there not in RUNS and _same(here, there):
-        steps.append((i + 1, j + 1))
-    return steps
+@dataclass(frozen=True)
+class _Step:
+    """Moves from the positions of one unit of the left pattern, as bits of the right's:
+    ``along`` (the right's position advances alone: the bit of the position it leaves),
+    ``down`` (the left's alone), ``diagonal`` (both, one character each)."""
+
+    along: int
+    down: int
+    diagonal: int
+
+
+class _Masks:
+    """The moves a right-hand pattern allows against each unit of a left-hand one."""
+
+    def __init__(self, right: tuple[str, ...]) -> None:
+        self._right = right
+        self.runs = sum(1 << j for j, unit in enumerate(right) if unit in RUNS)
+        self._every = (1 << (len(right) + 1)) - 1
+        self._steps: dict[str, _Step] = {}
+
+    def along(self, moves: int, row: int) -> int:
+        """``row`` and every position reached from it by moves along the right pattern: a
+        carry runs from each position of ``row`` through the run of moves above it."""
+        return (row | (((row & moves) + moves) ^ moves)) & self._every
+
+    def step(self, unit: str) -> _Step:
+        if unit not in self._steps:
+            self._steps[unit] = self._moves(unit)
+        return self._steps[unit]
+
+    def _moves(self, unit: str) -> _Step:
+        along, down, diagonal = self.runs, 0, 0
+        for j, there in enumerate(self._right):
+            bit = 1 << j
+            if unit in RUNS and there not in RUNS and _fits(unit, there):
+                along |= bit  # the left's run takes the right's character
+            elif there in RUNS and unit not in RUNS and _fits(there, unit):
+                down |= bit  # the right's run takes the left's character
+            elif unit not in RUNS and there not in RUNS and _same(unit, there):
+                diagonal |= bit
+        if unit in RUNS:
+            down = self._every  # the left's run ends
+        return _Step(along, down, diagonal)
+
+
+@cache
+def _masks(right: tuple[str, ...]) -> _Masks:
+    return _Masks(right)
 
 
 def _fits(run: str, unit: str) -> bool:

@@ -95,11 +95,16 @@ class Service:
         self.condition_keys = KeyNames(raw["conditionKeys"])
         self.deprecated = KeyNames(raw["deprecatedConditionKeys"])
         self.replacements: dict[str, str] = raw["deprecatedConditionKeys"]
+        self._matching: dict[str, tuple[Action, ...]] = {}
 
     def matching(self, pattern: str) -> list[Action]:
         """The actions a name with ``*`` or ``?`` wildcards matches."""
         lowered = pattern.lower()
-        return [action for name, action in self.actions.items() if fnmatchcase(name, lowered)]
+        if lowered not in self._matching:
+            self._matching[lowered] = tuple(
+                action for name, action in self.actions.items() if fnmatchcase(name, lowered)
+            )
+        return list(self._matching[lowered])
 
 
 class Reference:
