@@ -176,6 +176,10 @@ def _cell(evaluator: Evaluator, actor: Actor, column: Column) -> str:
         request = Request(
             actor.principal, action, column.target.arn, column.target.account, column.context
         )
+        # Most cells are of principals with nothing there: no statement may allow them,
+        # which the evaluator denies without deciding each in full.
+        if not evaluator.may_allow(request):
+            continue
         decision = evaluator.evaluate(request).decision
         if decision == "allow":
             granted.append(verb)
