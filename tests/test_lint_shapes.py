@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +138,49 @@ def test_the_result_is_what_linting_every_template_gives(
 ) -> None:
     directory, result = linted
     assert result["findings"] == each_template_linted(directory)
+
+
+def test_the_findings_are_those_of_cfn_lints_own_command(
+    linted: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Linting with rules loaded once per process (as here, after the fixture's lint) and on
+    two workers finds what ``cfn-lint`` run on its own finds in every template."""
+    directory, _ = linted
+    templates = sorted(directory.glob("*.template.json"))
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
+    options = ["--format", "parseable", "--regions", REGION]
+    run = subprocess.run([cfn_lint, *map(str, templates), *options], capture_output=True, text=True)
+    assert not run.stderr, run.stderr
+    by_command = sorted(
+        (Path(file).name, int(line), rule, message)
+        for file, line, _, _, _, rule, message in (
+            row.split(":", 6) for row in run.stdout.splitlines()
+        )
+    )
+    assert {rule for _, _, rule, _ in by_command} >= {"E3002", "E3033"}
+    by_process = sorted(
+        (Path(path).name, finding["line"], finding["rule"], _one_line(finding["message"]))
+        for template in templates
+        for path, finding in lint_templates(REGION, [str(template)])
+    )
+    assert by_process == by_command
+    copy = tmp_path / "cdk.out"
+    copy.mkdir()
+    for file in directory.iterdir():
+        (copy / file.name).write_bytes(file.read_bytes())
+    on_workers = lint_assembly(copy, workers=2, by_shape=False)["findings"]
+    assert (
+        sorted(
+            (f"{f['stack']}.template.json", f["line"], f["rule"], _one_line(f["message"]))
+            for f in on_workers
+        )
+        == by_command
+    )
+
+
+def _one_line(message: str) -> str:
+    """A message as cfn-lint's parseable output writes it."""
+    return re.sub(r"(\r*\n)+", " ", message)
 
 
 def test_a_members_findings_are_said_in_its_own_names(tmp_path: Path) -> None:
