@@ -15,15 +15,17 @@ FRESH := $(if $(filter-out 0,$(FULL)),--fresh)
 # PYTHONDONTWRITEBYTECODE is set, nothing writes the optimized one, so every synthesis (and
 # each of its workers) would compile the CDK's 100 MB of Python again (8 s): the libraries the
 # app imports, and theirs (the SageMaker SDK's pandas and numpy), are compiled once, at
-# install. A library that a later release no longer brings is left out, not an error.
+# install. A library that a later release no longer brings is left out, not an error (the
+# CDK itself must be there).
 APP_LIBRARIES := aws_cdk constructs cdk_nag jsii pydantic pydantic_core yaml cattrs attr dateutil \
 	sagemaker sagemaker_core boto3 botocore s3transfer jmespath urllib3 requests idna \
 	charset_normalizer pandas numpy pytz google rich pygments jsonschema referencing \
 	platformdirs packaging cloudpickle importlib_metadata zipp typing_inspection \
 	smdebug_rulesconfig schema tblib annotated_types typing_extensions.py six.py jsonpointer.py
 COMPILE_APP_LIBRARIES = site=$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	test -d "$$site/aws_cdk"; \
 	for library in $(APP_LIBRARIES); do [ ! -e "$$site/$$library" ] || echo "$$site/$$library"; done \
-	| xargs -d '\n' $(VENV)/bin/python -O -m compileall -q -j0 > /dev/null
+	| xargs -r -d '\n' $(VENV)/bin/python -O -m compileall -q -j0 > /dev/null
 
 .PHONY: install install-synth browser validate synth audit cost schema own-org diff deploy \
 	deploy-local bench lint test wheel clean

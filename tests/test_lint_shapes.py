@@ -178,6 +178,39 @@ def test_the_findings_are_those_of_cfn_lints_own_command(
     )
 
 
+def test_settings_files_are_read_as_cfn_lint_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``.cfnlintrc`` with parameter files and a custom rule is read on every lint as
+    ``cfn-lint`` reads it (the runner kept per process included); a lint where none is finds
+    neither, though the last lint in this process had one."""
+    template: dict[str, Any] = {
+        "Parameters": {"Name": {"Type": "String"}},
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Name"}}},
+            "Named": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "plain-name"}},
+        },
+    }
+    stacks = {"aaa-001-prod-data": ("aaa-001", "100000000000", template)}
+    with_settings, without = tmp_path / "with", tmp_path / "without"
+    for directory in (with_settings, without):
+        write_assembly(directory / "cdk.out", stacks)
+    (with_settings / "parameters.json").write_text(
+        json.dumps([{"ParameterKey": "Name", "ParameterValue": "B" * 80}])
+    )
+    (with_settings / "rules.txt").write_text("AWS::S3::Bucket BucketName == other ERROR\n")
+    (with_settings / ".cfnlintrc").write_text(
+        "parameter_files:\n  - parameters.json\ncustom_rules: rules.txt\n"
+    )
+    monkeypatch.chdir(with_settings)
+    found = lint_assembly(with_settings / "cdk.out", workers=1, reuse=False)["findings"]
+    rules = {finding["rule"] for finding in found}
+    assert {"W1030", "E9001"} <= rules
+    assert found == each_template_linted(with_settings / "cdk.out")
+    monkeypatch.chdir(without)
+    assert lint_assembly(without / "cdk.out", workers=1, reuse=False)["findings"] == []
+
+
 def _one_line(message: str) -> str:
     """A message as cfn-lint's parseable output writes it."""
     return re.sub(r"(\r*\n)+", " ", message)

@@ -51,6 +51,7 @@ def lint_assembly(
     one in ``directory`` when the caller has read it already.
     """
     stacks = (assembly or read_assembly(directory)).stacks
+    _runner.cache_clear()
     # A stack synthesized without identities (an older assembly) just renames no LOB name.
     identities = [stack.recorded_identity for stack in stacks]
     lobs = sorted({identity.lob for identity in identities if identity and identity.lob})
@@ -125,30 +126,41 @@ def cached_lint(directory: Path, assembly: Assembly | None = None) -> Json | Non
 
 
 def lint_templates(region: str, paths: list[str]) -> list[tuple[str, Json]]:
-    """cfn-lint's findings in the templates at ``paths``, for ``region``: those of
-    ``cfn-lint --regions region paths``, by a runner built once per process and region."""
-    from cfnlint.config import ConfigMixIn, ManualArgs
-    from cfnlint.runner.template import run_template_by_file_paths
+    """cfn-lint's findings in the templates at ``paths``, for ``region``."""
+    from cfnlint.api import ManualArgs, lint_by_config
 
-    config = ConfigMixIn(**ManualArgs(templates=paths, regions=[region]))
-    config.validate()
-    return [
-        (
-            str(match.filename),
-            {"rule": match.rule.id, "message": match.message, "line": match.linenumber},
-        )
-        for match in run_template_by_file_paths(config, _rules(region))
-    ]
+    matches = lint_by_config(ManualArgs(templates=paths, regions=[region]))
+    return [(str(match.filename), _finding(match)) for match in matches]
+
+
+def lint_one(region: str, path: str) -> tuple[str, list[Json]]:
+    """``lint_templates(region, [path])``'s findings, by this process's runner for ``region``
+    (building one loads cfn-lint's rules, which costs about as much as linting a template;
+    cfn-lint runs one runner over every template it is given)."""
+    from cfnlint.config import ConfigMixIn, ManualArgs
+
+    config = ConfigMixIn(**ManualArgs(templates=[path], regions=[region]))
+    try:
+        config.validate()
+    except ValueError:
+        return path, [finding for _, finding in lint_templates(region, [path])]
+    runner = _runner(region)
+    runner.config = config
+    return path, [_finding(match) for match in runner.run()]
 
 
 @cache
-def _rules(region: str) -> Any:
-    """cfn-lint's rules as its runner loads them for ``region`` (loading them costs about as
-    much as linting a template; cfn-lint runs one collection over every template it is given)."""
+def _runner(region: str) -> Any:
+    """A runner for ``region`` with the settings files as they are now (``lint_assembly``
+    forgets them as it starts: a settings file may have changed since)."""
     from cfnlint.config import ConfigMixIn, ManualArgs
     from cfnlint.runner import Runner
 
-    return Runner(ConfigMixIn(**ManualArgs(regions=[region]))).rules
+    return Runner(ConfigMixIn(**ManualArgs(regions=[region])))
+
+
+def _finding(match: Any) -> Json:
+    return {"rule": match.rule.id, "message": match.message, "line": match.linenumber}
 
 
 def shape_templates(
@@ -215,10 +227,6 @@ def _lint(
         if progress:
             progress([path])
     return linted
-
-
-def lint_one(region: str, path: str) -> tuple[str, list[Json]]:
-    return path, [finding for _, finding in lint_templates(region, [path])]
 
 
 def _said_of(linted: Json, member: Shape, finding: Json) -> Json:
