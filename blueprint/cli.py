@@ -339,8 +339,8 @@ def print_lint(assembly: Path, *, verbose: bool = False, fresh: bool = False) ->
     total = len(cloud_assembly.stacks)
     with Progress("cfn-lint", total, "templates (at most)", verbose=verbose) as progress:
 
-        def linted(paths: list[str]) -> None:
-            progress.advance(len(paths), "\n".join(f"linted {Path(p).name}" for p in paths))
+        def linted(path: str) -> None:
+            progress.advance(1, f"linted {Path(path).name}")
 
         result = lint_assembly(assembly, progress=linted, assembly=cloud_assembly, reuse=not fresh)
     for finding in result["findings"]:

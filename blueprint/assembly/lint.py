@@ -20,25 +20,23 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from blueprint.assembly.access.parallel import in_processes
 from blueprint.assembly.reader import Assembly, AssemblyStack, read_assembly
 from blueprint.assembly.records import write_whole
 from blueprint.assembly.shapes import Shape, Shaper, translate
 
 LINT_RESULT = "cfn-lint.json"
-# Shares of the templates to shape per worker, so that they finish together.
-BATCHES_PER_WORKER = 4
 
 Json = dict[str, Any]
-T = TypeVar("T")
 
 
 def lint_assembly(
     directory: Path,
     *,
     workers: int | None = None,
-    progress: Callable[[list[str]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
     reuse: bool = True,
     by_shape: bool = True,
     assembly: Assembly | None = None,
@@ -66,16 +64,16 @@ def lint_assembly(
         for stack in stacks
     }
     known = _known_shapes(previous)
-    with _Workers(workers, len(stacks)) as pool:
-        shaped = _shape(
-            pool, lobs, by_shape, [stack for stack in stacks if remembered[stack.name] is None]
-        )
-        shapes = {stack.name: remembered[stack.name] or shaped[stack.name] for stack in stacks}
-        representatives: dict[str, AssemblyStack] = {}
-        for stack in stacks:
-            if shapes[stack.name].key not in known:
-                representatives.setdefault(shapes[stack.name].key, stack)
-        linted = _lint(pool, list(representatives.values()), progress)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(stacks)))
+    unshaped = [stack for stack in stacks if remembered[stack.name] is None]
+    found = _shape(unshaped, lobs, by_shape, workers)
+    shaped = dict(zip((stack.name for stack in unshaped), found, strict=True))
+    shapes = {stack.name: remembered[stack.name] or shaped[stack.name] for stack in stacks}
+    representatives: dict[str, AssemblyStack] = {}
+    for stack in stacks:
+        if shapes[stack.name].key not in known:
+            representatives.setdefault(shapes[stack.name].key, stack)
+    linted = _lint(list(representatives.values()), workers, progress)
     for key, stack in representatives.items():
         known[key] = {"tokens": list(shapes[stack.name].tokens), "findings": linted[stack.name]}
     findings = sorted(
@@ -163,70 +161,43 @@ def _finding(match: Any) -> Json:
     return {"rule": match.rule.id, "message": match.message, "line": match.linenumber}
 
 
-def shape_templates(
-    names: list[str], renaming: bool, templates: list[tuple[str, str]]
-) -> list[tuple[str, Shape]]:
-    """Each template at ``templates`` (region, path) with its shape, for LOB ``names``."""
-    shaper = Shaper(names, renaming=renaming)
-    return [(path, shaper.shape(region, Path(path).read_text())) for region, path in templates]
-
-
-class _Workers:
-    """Worker processes for a lint's steps (none for one worker or one template: the steps
-    then run here); each step's work is shared out as it comes."""
-
-    def __init__(self, workers: int | None, templates: int) -> None:
-        self.count = max(1, min(workers or os.cpu_count() or 1, templates))
-        self._pool = ProcessPoolExecutor(max_workers=self.count) if self.count > 1 else None
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-    def each(self, tasks: list[tuple[Callable[..., T], tuple[Any, ...]]]) -> Iterator[T]:
-        """The tasks' results as they are done (here: in order)."""
-        if self._pool is None:
-            yield from (task(*arguments) for task, arguments in tasks)
-            return
-        futures = [self._pool.submit(task, *arguments) for task, arguments in tasks]
-        yield from (future.result() for future in as_completed(futures))
-
-
 def _shape(
-    pool: _Workers, names: list[str], renaming: bool, stacks: list[AssemblyStack]
-) -> dict[str, Shape]:
-    """The shapes of ``stacks``, a share of them to each worker."""
-    count = min(len(stacks), pool.count * BATCHES_PER_WORKER)
-    tasks = [
-        (
-            shape_templates,
-            (names, renaming, [(s.region, str(s.template_path)) for s in stacks[index::count]]),
-        )
-        for index in range(count)
-    ]
-    by_path = {str(stack.template_path): stack.name for stack in stacks}
-    return {by_path[path]: shape for found in pool.each(tasks) for path, shape in found}
+    stacks: list[AssemblyStack], names: list[str], renaming: bool, workers: int
+) -> list[Shape]:
+    """The shapes of ``stacks``, for LOB ``names``, a share of them on each worker."""
+    shaper = Shaper(names, renaming=renaming)
+    return in_processes(
+        stacks, lambda stack: shaper.shape(stack.region, stack.template_body), workers, _name
+    )
+
+
+def _name(stack: AssemblyStack) -> str:
+    return stack.name
 
 
 def _lint(
-    pool: _Workers,
-    stacks: list[AssemblyStack],
-    progress: Callable[[list[str]], None] | None,
+    stacks: list[AssemblyStack], workers: int, progress: Callable[[str], None] | None
 ) -> dict[str, list[Json]]:
     """Each stack's findings, a template at a time to whichever worker is free, the largest
     first (so that no large one is left to the end)."""
-    largest_first = sorted(stacks, key=lambda stack: -stack.template_path.stat().st_size)
-    tasks = [(lint_one, (stack.region, str(stack.template_path))) for stack in largest_first]
     by_file = {str(stack.template_path): stack.name for stack in stacks}
-    linted: dict[str, list[Json]] = {stack.name: [] for stack in stacks}
-    for path, findings in pool.each(tasks):
+    linted: dict[str, list[Json]] = {}
+    for path, findings in _lint_each(stacks, workers):
         linted[by_file[path]] = findings
         if progress:
-            progress([path])
+            progress(path)
     return linted
+
+
+def _lint_each(stacks: list[AssemblyStack], workers: int) -> Iterator[tuple[str, list[Json]]]:
+    largest_first = sorted(stacks, key=lambda stack: -stack.template_path.stat().st_size)
+    tasks = [(stack.region, str(stack.template_path)) for stack in largest_first]
+    if workers == 1 or len(tasks) < 2:
+        yield from (lint_one(*task) for task in tasks)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(lint_one, *task) for task in tasks]
+        yield from (future.result() for future in as_completed(futures))
 
 
 def _said_of(linted: Json, member: Shape, finding: Json) -> Json:
