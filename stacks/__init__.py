@@ -392,8 +392,9 @@ def _layer_props(placement: Placement, layer: Layer, what: str) -> dict[str, Any
 def label(stack: Stack, identity: StackIdentity, tags: Mapping[str, str]) -> None:
     """Tag ``stack`` and record its identity in the assembly, where the tools read it."""
     stack.node.add_metadata(IDENTITY_METADATA, identity.as_metadata())
+    stack_tags = Tags.of(stack)
     for key, value in tags.items():
-        Tags.of(stack).add(key, value)
+        stack_tags.add(key, value)
 
 
 __all__ = ["build_placement", "build_platform", "label", "synthesize"]

@@ -7,16 +7,16 @@ kinds are ``blueprint.model.assets.AssetKind``, which the catalog's selectors re
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource
 from constructs import IConstruct
 
 from blueprint.model.assets import AssetKind, AssetName
 from blueprint.model.names import ASSET_METADATA
+from genai_constructs.tree import resource_of
 
 
 def mark(construct: IConstruct, kind: AssetKind, name: str) -> None:
     """Name ``construct`` (a CloudFormation resource or an L2 with one) as ``kind/name``."""
-    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
-    if not isinstance(resource, CfnResource):
+    resource = resource_of(construct)
+    if resource is None:
         raise ValueError(f"mark(): '{construct.node.path}' has no CloudFormation resource")
     resource.add_metadata(ASSET_METADATA, str(AssetName(kind, name)))

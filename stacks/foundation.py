@@ -204,8 +204,9 @@ class FoundationStack(PinnedZonesStack):
             )
         self._may_assume(role, workload.assumes, str(workload.asset).replace("/", "-"))
         self._remote_reads(role, workload.remote_reads, str(workload.asset).replace("/", "-"))
+        role_tags = Tags.of(role)
         for key, value in workload.tags:
-            Tags.of(role).add(key, value)
+            role_tags.add(key, value)
         mark(role, workload.asset.kind, workload.asset.name)
         return role
 

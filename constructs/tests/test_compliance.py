@@ -4,13 +4,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from aws_cdk import Validations
+from aws_cdk import CfnResource, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from conftest import new_stack
 from genai_constructs import acknowledge
-from genai_constructs.compliance import ignore_cfn_lint
+from genai_constructs.compliance import acknowledge_wildcards, ignore_cfn_lint
 from genai_constructs.nag_rules import nag_rules
 
 REASON = "A reason specific enough for an auditor to check it later."
@@ -68,6 +69,47 @@ def test_acknowledging_a_plain_construct_is_refused() -> None:
     group = Construct(stack, "Group")
     with pytest.raises(ValueError, match="'test/Group' is not one"):
         acknowledge(group, "AwsSolutions-S1", REASON)
+
+
+def test_a_construct_given_its_resource_later_is_acknowledged_on_it() -> None:
+    stack = new_stack()
+    group = Construct(stack, "Group")
+    with pytest.raises(ValueError, match="'test/Group' is not one"):
+        acknowledge(group, "AwsSolutions-S1", REASON)
+    resource = CfnResource(group, "Resource", type="AWS::SNS::Topic")
+    acknowledge(group, "AwsSolutions-SNS3", REASON)
+    assert [
+        m.data
+        for m in resource.node.metadata
+        if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ] == [{"AwsSolutions-SNS3": REASON}]
+
+
+def test_a_policys_wildcards_are_acknowledged_in_one_entry() -> None:
+    stack = new_stack()
+    policy = iam.ManagedPolicy(
+        stack,
+        "Policy",
+        statements=[
+            iam.PolicyStatement(actions=["s3:Get*"], resources=["arn:aws:s3:::data/*"]),
+            iam.PolicyStatement(actions=["kms:Decrypt"], resources=["*"]),
+        ],
+    )
+    found = acknowledge_wildcards(policy, REASON)
+    assert found == ["Action::s3:Get*", "Resource::*", "Resource::arn:aws:s3:::data/*"]
+    assert [
+        m.data
+        for m in policy.node.default_child.node.metadata
+        if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ] == [{f"AwsSolutions-IAM5[{finding}]": REASON for finding in found}]
+
+
+def test_acknowledging_the_wildcards_of_what_is_no_policy_is_refused() -> None:
+    bucket = s3.Bucket(new_stack(), "Bucket")
+    with pytest.raises(
+        ValueError, match="acknowledge_wildcards\\(\\): 'test/Bucket' has no policy resource"
+    ):
+        acknowledge_wildcards(bucket, REASON)
 
 
 def test_a_vague_reason_is_refused() -> None:

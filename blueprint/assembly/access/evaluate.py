@@ -226,34 +226,39 @@ class Evaluator:
         service = _service_of(request.resource)
         sets = self.policy_sets(request, role)
         action = request.action
-        matches = {
-            name: [
-                (s, s.applies(action, request.resource, principal, context))
-                for s in self._naming_action(ss, action)
-            ]
-            for name, ss in sets.items()
-        }
+        naming = {name: self._naming_action(ss, action) for name, ss in sets.items()}
         denies = [
             (s, t)
-            for found in matches.values()
-            for s, t in found
-            if not s.allow and t is not Tri.NO
+            for found in naming.values()
+            for s in found
+            if not s.allow
+            and (t := s.applies(action, request.resource, principal, context)) is not Tri.NO
         ]
         certain_denies = [s for s, t in denies if t is Tri.YES]
         if certain_denies:
             return Decision("deny", tuple(f"explicit deny by {s.origin}" for s in certain_denies))
+        # Allows are read only where no deny is certain (most requests a chain asks end
+        # above), each set's when it is needed.
+        matches: dict[str, list[tuple[Statement, Tri]]] = {}
+
+        def allowing(name: str) -> list[tuple[Statement, Tri]]:
+            if name not in matches:
+                matches[name] = [
+                    (s, t)
+                    for s in naming[name]
+                    if s.allow
+                    and (t := s.applies(action, request.resource, principal, context)) is not Tri.NO
+                ]
+            return matches[name]
 
         def allows(name: str, *, direct: bool | None = None) -> tuple[Tri, list[Statement]]:
             found = [
                 (s, t)
-                for s, t in matches[name]
-                if s.allow
-                and t is not Tri.NO
-                and (direct is None or (not s.by_account_only(principal)) == direct)
+                for s, t in allowing(name)
+                if direct is None or (not s.by_account_only(principal)) == direct
             ]
             return Tri.any(t for _, t in found), [s for s, _ in found]
 
-        identity, identity_by = allows("identity")
         boundary_by: list[Statement] = []
         if role is None or role.boundary is None:
             boundary = Tri.YES
@@ -262,10 +267,20 @@ class Evaluator:
         direct, direct_by = allows("resource", direct=True)
         delegated, delegated_by = allows("resource", direct=False)
         same_account = request.resource_account in (None, principal.account)
+        if role is not None and not same_account and direct is Tri.NO and delegated is Tri.NO:
+            # Another account's resource that admits nothing of the principal's: IAM needs
+            # both sides, so no identity policy can allow it and none is read.
+            return Decision(
+                "deny",
+                tuple(
+                    self._implicit(None, boundary, direct, delegated, same_account, service, role)
+                ),
+            )
+        identity, identity_by = allows("identity")
         uncapped = Tri.any(
             t & s.principal_index.bypasses_the_boundary(principal)
-            for s, t in matches["resource"]
-            if s.allow and t is not Tri.NO and not principal.is_service
+            for s, t in allowing("resource")
+            if not principal.is_service
         )
 
         if principal.is_service:
@@ -303,7 +318,7 @@ class Evaluator:
 
     def _implicit(
         self,
-        identity: Tri,
+        identity: Tri | None,
         boundary: Tri,
         direct: Tri,
         delegated: Tri,
@@ -311,7 +326,7 @@ class Evaluator:
         service: str,
         role: Role | None,
     ) -> list[str]:
-        """Why nothing allows the request."""
+        """Why nothing allows the request (``identity``: ``None`` where it was not read)."""
         reasons = []
         if role is None:
             reasons.append("the resource's policy does not admit the service")

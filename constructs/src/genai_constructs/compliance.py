@@ -16,9 +16,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
+from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from genai_constructs.naming import FRAMEWORK_PACKS, PLATFORM_PACK
+from genai_constructs.tree import node_of, resource_of
 
 if TYPE_CHECKING:
     from cdk_nag import NagPack
@@ -55,10 +57,10 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     checkov IDs such as ``CKV_AWS_18``, one finding each (the same finding in several packs
     may share a reason).
     """
-    # isinstance, not CfnResource.is_cfn_resource: jsii hands back typed proxies, and every
-    # call into node is a round trip (acknowledgments were a third of them).
-    cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
-    if not isinstance(cfn, CfnResource):
+    # Every call into node is a round trip (acknowledgments were a third of them): the
+    # resource and its node are read once per construct (genai_constructs.tree).
+    cfn = resource_of(resource)
+    if cfn is None:
         inside = _resources_inside(resource)
         hint = f"; pass one of what it wraps: {', '.join(inside)}" if inside else ""
         raise ValueError(
@@ -90,7 +92,7 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     # Validations.acknowledge() parses '::' as a plugin prefix and would mangle finding IDs
     # such as 'AwsSolutions-IAM5[Resource::*]', so the metadata is written directly, in one
     # entry (each jsii call costs a round trip to node).
-    cfn.node.add_metadata(_ACKNOWLEDGED, dict.fromkeys(rules, reason))
+    node_of(cfn).add_metadata(_ACKNOWLEDGED, dict.fromkeys(rules, reason))
 
 
 def _check_rule_exists(rule_id: str) -> None:
@@ -196,9 +198,9 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
     from the policy as synthesized, so an added wildcard shows up in the acknowledgment list;
     references must resolve at construction (local resources or explicit imports).
     """
-    cfn = policy if CfnResource.is_cfn_resource(policy) else policy.node.default_child
-    if cfn is None:
-        raise ValueError(f"acknowledge_wildcards(): '{policy.node.path}' has no resource")
+    cfn = resource_of(policy)
+    if not isinstance(cfn, (iam.CfnPolicy, iam.CfnManagedPolicy)):
+        raise ValueError(f"acknowledge_wildcards(): '{policy.node.path}' has no policy resource")
     document = Stack.of(cfn).resolve(cfn.policy_document)
     findings: list[str] = []
     for statement in document.get("Statement", []):
@@ -214,22 +216,19 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
             if "*" in flat:
                 findings.append(f"Resource::{flat}")
     unique = sorted(set(findings))
-    for finding in unique:
-        acknowledge(cfn, f"AwsSolutions-IAM5[{finding}]", reason)
+    if unique:
+        acknowledge(cfn, [f"AwsSolutions-IAM5[{finding}]" for finding in unique], reason)
     return unique
 
 
 def grants_policy(role: IConstruct) -> IConstruct | None:
     """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app,
     ``Policy<id>`` of an imported mutable one; ``None`` before the first grant."""
-    return next(
-        (
-            child
-            for child in role.node.children
-            if child.node.id == "DefaultPolicy" or child.node.id.startswith("Policy")
-        ),
-        None,
-    )
+    node = node_of(role)
+    default = node.try_find_child("DefaultPolicy")
+    if default is not None:
+        return default
+    return next((child for child in node.children if node_of(child).id.startswith("Policy")), None)
 
 
 def acknowledge_role_policy(role: IConstruct, what: str, wildcard_findings: list[str]) -> None:
@@ -244,8 +243,10 @@ def acknowledge_role_policy(role: IConstruct, what: str, wildcard_findings: list
         in_every_framework("IAMNoInlinePolicy"),
         f"{reason}; attached to this one role and managed with it.",
     )
-    for finding in wildcard_findings:
-        acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", f"{reason}.")
+    if wildcard_findings:
+        acknowledge(
+            policy, [f"AwsSolutions-IAM5[{finding}]" for finding in wildcard_findings], f"{reason}."
+        )
 
 
 def acknowledge_scoped_policy(role: IConstruct, what: str) -> None:

@@ -15,6 +15,8 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import DependencyGroup
 
+from genai_constructs.tree import node_of
+
 GRANTS_POLICY_ID = "GenAiConstructsGrants"
 
 
@@ -59,7 +61,7 @@ class _GrantsPolicy:
 
 def grants_policy(role: iam.Role) -> iam.ManagedPolicy:
     """The role's managed policy of grants from this package, made on first use."""
-    existing = role.node.try_find_child(GRANTS_POLICY_ID)
+    existing = node_of(role).try_find_child(GRANTS_POLICY_ID)
     if isinstance(existing, iam.ManagedPolicy):
         return existing
     policy = iam.ManagedPolicy(

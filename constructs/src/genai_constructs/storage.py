@@ -265,6 +265,11 @@ class GovernedBucket(Construct):
             "account, against the LOB's data residency and ownership; versioning and the Retain "
             "policy protect against loss.",
         )
+        # Read once: each read is a round trip to the jsii runtime, and the denies below
+        # name the bucket and its objects ten times over.
+        self._bucket_arn = self.bucket.bucket_arn
+        self._objects_arn = self.bucket.arn_for_objects("*")
+        self._anyone = iam.AnyPrincipal()
         if send_events:
             resource = self.bucket.node.default_child
             assert isinstance(resource, s3.CfnBucket)
@@ -416,15 +421,15 @@ class GovernedBucket(Construct):
     ) -> None:
         """A deny of every principal: on the objects (and the bucket unless
         ``objects_only``), or on the objects outside ``except_prefixes``."""
-        resources = [self.bucket.arn_for_objects("*")]
+        resources = [self._objects_arn]
         if not objects_only:
-            resources.insert(0, self.bucket.bucket_arn)
+            resources.insert(0, self._bucket_arn)
         outside = [self.bucket.arn_for_objects(f"{prefix}*") for prefix in except_prefixes]
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
                 effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
+                principals=[self._anyone],
                 actions=actions,
                 not_actions=not_actions,
                 resources=None if outside else resources,

@@ -15,13 +15,15 @@ from aws_cdk import Fn, Token, Tokenization
 
 def check_range(owner: str, prop: str, value: float, low: float, high: float) -> None:
     """Refuse ``value`` outside [low, high]."""
-    if not Token.is_unresolved(value) and not low <= value <= high:
+    # In range is never a token (an encoded number is about -1.9e289): asking the jsii
+    # runtime whether it is one is a round trip, so only a value out of range is asked.
+    if not low <= value <= high and not Token.is_unresolved(value):
         raise ValueError(f"{owner}: {prop} must be {low}-{high} (got {value})")
 
 
 def check_at_least(owner: str, prop: str, value: float, low: float) -> None:
     """Refuse ``value`` below ``low``."""
-    if not Token.is_unresolved(value) and value < low:
+    if value < low and not Token.is_unresolved(value):
         raise ValueError(f"{owner}: {prop} must be at least {low} (got {value})")
 
 
