@@ -253,6 +253,30 @@ def test_across_accounts_both_sides_must_allow(
     assert world.decide(f"{BOB}:reader", "s3:GetObject", OBJECT) == expected
 
 
+@pytest.mark.parametrize("identity", [False, True], ids=["identity-denies", "identity-allows"])
+def test_a_resource_that_refuses_the_account_decides_whatever_the_identity_allows(
+    tmp_path: Path, identity: bool
+) -> None:
+    world = two_accounts(
+        tmp_path,
+        {"Data": bucket("alice-data"), "DataPolicy": bucket_policy("Data", [])},
+        {
+            "Boundary": managed_policy([allow("s3:ListBucket")]),
+            "Reader": role(
+                "reader",
+                statements=[allow("s3:GetObject")] if identity else None,
+                boundary="Boundary",
+            ),
+        },
+    )
+    decision = world.ask(f"{BOB}:reader", "s3:GetObject", OBJECT)
+    assert decision.decision == "deny"
+    assert decision.reasons == (
+        "the resource's policy does not admit the principal's account",
+        "the permissions boundary of bob/Reader does not allow it",
+    )
+
+
 def test_resources_without_a_resource_policy_are_never_shared(tmp_path: Path) -> None:
     world = two_accounts(tmp_path, {}, {"Caller": role("caller", statements=[allow("*")])})
     guardrail = f"arn:aws:bedrock:eu-west-1:{ALICE}:guardrail/abc"

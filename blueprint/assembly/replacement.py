@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from blueprint.assembly.reader import AssemblyError, read_assembly
 
@@ -126,6 +125,10 @@ def _at(properties: dict[str, Any], pointer: str) -> Any:
 
 
 def create_only_properties(region: str, resource_type: str) -> list[str]:
+    # Imported here: cfn-lint takes seconds to import, and the audit imports this module for
+    # a baseline it is seldom given.
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
     try:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type)
     except Exception:
