@@ -85,6 +85,26 @@ def test_a_construct_given_its_resource_later_is_acknowledged_on_it() -> None:
     ] == [{"AwsSolutions-SNS3": REASON}]
 
 
+def test_an_acknowledgment_follows_a_default_child_set_later() -> None:
+    stack = new_stack()
+    group = Construct(stack, "Group")
+    first = CfnResource(group, "Resource", type="AWS::SNS::Topic")
+    acknowledge(group, "AwsSolutions-SNS3", REASON)
+    second = CfnResource(group, "Other", type="AWS::SNS::Topic")
+    group.node.default_child = second
+    acknowledge(group, "AwsSolutions-SQS2", REASON)
+
+    def acknowledged(resource: CfnResource) -> list[dict[str, str]]:
+        return [
+            m.data
+            for m in resource.node.metadata
+            if m.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        ]
+
+    assert acknowledged(first) == [{"AwsSolutions-SNS3": REASON}]
+    assert acknowledged(second) == [{"AwsSolutions-SQS2": REASON}]
+
+
 def test_a_policys_wildcards_are_acknowledged_in_one_entry() -> None:
     stack = new_stack()
     policy = iam.ManagedPolicy(

@@ -16,7 +16,6 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_cdk import CfnResource, Stack, Validations
-from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from genai_constructs.naming import FRAMEWORK_PACKS, PLATFORM_PACK
@@ -199,9 +198,10 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
     references must resolve at construction (local resources or explicit imports).
     """
     cfn = resource_of(policy)
-    if not isinstance(cfn, (iam.CfnPolicy, iam.CfnManagedPolicy)):
+    written = getattr(cfn, "policy_document", None)
+    if cfn is None or written is None:
         raise ValueError(f"acknowledge_wildcards(): '{policy.node.path}' has no policy resource")
-    document = Stack.of(cfn).resolve(cfn.policy_document)
+    document = Stack.of(cfn).resolve(written)
     findings: list[str] = []
     for statement in document.get("Statement", []):
         if statement.get("Effect") != "Allow":
@@ -222,8 +222,9 @@ def acknowledge_wildcards(policy: IConstruct, reason: str) -> list[str]:
 
 
 def grants_policy(role: IConstruct) -> IConstruct | None:
-    """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app,
-    ``Policy<id>`` of an imported mutable one; ``None`` before the first grant."""
+    """The policy CDK writes a role's grants into: ``DefaultPolicy`` of a role of this app
+    (whatever other child's ID starts with ``Policy``), ``Policy<id>`` of an imported mutable
+    one; ``None`` before the first grant."""
     node = node_of(role)
     default = node.try_find_child("DefaultPolicy")
     if default is not None:

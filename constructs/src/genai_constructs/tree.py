@@ -1,10 +1,10 @@
-"""Construct-tree reads kept per construct.
+"""Construct nodes read once per construct.
 
-Each read of ``construct.node`` or ``node.default_child`` is a round trip to the jsii runtime
-(about half a millisecond, whatever it reads), and building an organization reads the same
-constructs' nodes tens of thousands of times: acknowledging findings, naming assets, labelling
-stacks. A construct's node never changes, nor does the CloudFormation resource an L2 wraps
-once it exists; what is kept goes with the construct.
+Each read of ``construct.node`` is a round trip to the jsii runtime (about half a
+millisecond, whatever it reads), and building an organization reads the same constructs' nodes
+tens of thousands of times: acknowledging findings, naming assets, labelling stacks. A
+construct's node never changes. Its default child may (a child added later, or one set
+explicitly), so that is read each time, through the kept node.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from aws_cdk import CfnResource
 from constructs import IConstruct, Node
 
 _NODES: WeakKeyDictionary[IConstruct, Node] = WeakKeyDictionary()
-_RESOURCES: WeakKeyDictionary[IConstruct, CfnResource] = WeakKeyDictionary()
 
 
 def node_of(construct: IConstruct) -> Node:
@@ -31,10 +30,5 @@ def resource_of(construct: IConstruct) -> CfnResource | None:
     that is one (``None`` while it has none)."""
     if isinstance(construct, CfnResource):
         return construct
-    resource = _RESOURCES.get(construct)
-    if resource is None:
-        child = node_of(construct).default_child
-        if not isinstance(child, CfnResource):
-            return None
-        resource = _RESOURCES[construct] = child
-    return resource
+    child = node_of(construct).default_child
+    return child if isinstance(child, CfnResource) else None

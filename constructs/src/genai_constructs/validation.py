@@ -15,16 +15,24 @@ from aws_cdk import Fn, Token, Tokenization
 
 def check_range(owner: str, prop: str, value: float, low: float, high: float) -> None:
     """Refuse ``value`` outside [low, high]."""
-    # In range is never a token (an encoded number is about -1.9e289): asking the jsii
-    # runtime whether it is one is a round trip, so only a value out of range is asked.
-    if not low <= value <= high and not Token.is_unresolved(value):
+    if _plain(value) and low <= value <= high:
+        return
+    if not Token.is_unresolved(value) and not low <= value <= high:
         raise ValueError(f"{owner}: {prop} must be {low}-{high} (got {value})")
 
 
 def check_at_least(owner: str, prop: str, value: float, low: float) -> None:
     """Refuse ``value`` below ``low``."""
-    if value < low and not Token.is_unresolved(value):
+    if _plain(value) and value >= low:
+        return
+    if not Token.is_unresolved(value) and value < low:
         raise ValueError(f"{owner}: {prop} must be at least {low} (got {value})")
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is a Python number: one in range is never a token (an encoded number
+    is about -1.9e289), and asking the jsii runtime whether it is one is a round trip."""
+    return isinstance(value, (int, float))
 
 
 def number_text(value: float) -> str:
