@@ -265,8 +265,7 @@ class GovernedBucket(Construct):
             "account, against the LOB's data residency and ownership; versioning and the Retain "
             "policy protect against loss.",
         )
-        # Read once: each read is a round trip to the jsii runtime, and the denies below
-        # name the bucket and its objects ten times over.
+        # Read once (each read is a jsii round trip): the denies below name them ten times.
         self._bucket_arn = self.bucket.bucket_arn
         self._objects_arn = self.bucket.arn_for_objects("*")
         self._anyone = iam.AnyPrincipal()
@@ -421,9 +420,7 @@ class GovernedBucket(Construct):
     ) -> None:
         """A deny of every principal: on the objects (and the bucket unless
         ``objects_only``), or on the objects outside ``except_prefixes``."""
-        resources = [self._objects_arn]
-        if not objects_only:
-            resources.insert(0, self._bucket_arn)
+        resources = [self._objects_arn] if objects_only else [self._bucket_arn, self._objects_arn]
         outside = [self.bucket.arn_for_objects(f"{prefix}*") for prefix in except_prefixes]
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
