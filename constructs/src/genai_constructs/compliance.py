@@ -56,8 +56,8 @@ def acknowledge(resource: IConstruct, rule_ids: str | list[str], reason: str) ->
     checkov IDs such as ``CKV_AWS_18``, one finding each (the same finding in several packs
     may share a reason).
     """
-    # Every call into node is a round trip (acknowledgments were a third of them): the
-    # resource and its node are read once per construct (genai_constructs.tree).
+    # Every call into node is a round trip (acknowledgments were a third of them): a
+    # construct's node is read once (genai_constructs.tree).
     cfn = resource_of(resource)
     if cfn is None:
         inside = _resources_inside(resource)

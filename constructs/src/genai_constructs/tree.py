@@ -2,7 +2,7 @@
 
 Each read of ``construct.node`` is a round trip to the jsii runtime (about half a
 millisecond, whatever it reads), and building an organization reads the same constructs' nodes
-tens of thousands of times: acknowledging findings, naming assets, labelling stacks. A
+tens of thousands of times: acknowledging findings, naming assets, finding policies. A
 construct's node never changes. Its default child may (a child added later, or one set
 explicitly), so that is read each time, through the kept node.
 """
