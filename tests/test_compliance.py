@@ -113,7 +113,7 @@ def test_synth_without_credentials_or_network(tmp_path: Path) -> None:
         "CDK_CONTEXT_JSON": json.dumps(feature_flags()),
     }
     result = subprocess.run(
-        ["unshare", "--net", "--map-root-user", sys.executable, "app.py"],
+        ["unshare", "--net", "--map-root-user", sys.executable, "-O", "app.py"],
         cwd=REPO,
         env=env,
         capture_output=True,
