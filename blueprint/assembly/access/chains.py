@@ -164,6 +164,7 @@ ECR_IMAGE = re.compile(
     r"(?P<repository>[a-z0-9._/-]+)(?P<pin>[:@][^\s\"]+)?"
 )
 MAX_HOPS = 6
+TRI_BY_VALUE = tuple(sorted(Tri, key=lambda tri: tri.value))
 ASSUME_ROLE = "sts:AssumeRole"
 Json = dict[str, Any]
 
@@ -236,6 +237,12 @@ class PrivilegeGraph:
     _chains: dict[Symbol, dict[Symbol, tuple[tuple[Hop, ...], Tri]]] = field(default_factory=dict)
     _runners: dict[str, list[Runner]] | None = None
     _trusts: TrustIndex | None = None
+    # The search's view of the graph: each role a chain may reach by number (in the order
+    # searches first meet them), and its edges as (target's number, certainty, hop).
+    _numbers: dict[int, int] = field(default_factory=dict)
+    _numbered: list[Role] = field(default_factory=list)
+    _arns: list[Symbol] = field(default_factory=list)
+    _adjacent: list[list[tuple[int, int, Hop]] | None] = field(default_factory=list)
 
     # --- the graph -------------------------------------------------------------------
 
@@ -270,28 +277,55 @@ class PrivilegeGraph:
             self._edges[roles[number].arn] = [(hop, roles[at], sure) for hop, at, sure in edges]
 
     def _search(self, start: Role) -> dict[Symbol, tuple[tuple[Hop, ...], Tri]]:
-        """Breadth first from ``start``. While searching, a role is known by the object its
-        ARN names (edges lead to those): at a hundred LOBs a break-glass role reaches
-        thousands of roles over hundreds of thousands of edges, and hashing each ARN again
-        cost most of the search."""
-        first = self._acting(start)
-        found: dict[int, tuple[Role, tuple[Hop, ...], Tri]] = {id(first): (first, (), Tri.YES)}
+        """Breadth first from ``start``, over the roles by number and their certainty as
+        ``Tri``'s value (``&`` is the lesser): at a hundred LOBs a break-glass role reaches
+        thousands of roles over hundreds of thousands of edges, and this loop was most of the
+        catalog's and the sign-in doors' time while it hashed each role and called ``Tri``."""
+        yes, unknown = Tri.YES.value, Tri.UNKNOWN.value
+        first = self._number(self._acting(start))
+        chains: dict[int, tuple[Hop, ...]] = {first: ()}
+        certainty: dict[int, int] = {first: yes}
         queue = deque([first])
         while queue:
-            role = queue.popleft()
-            _, chain, certain = found[id(role)]
+            number = queue.popleft()
+            chain = chains[number]
             if len(chain) >= MAX_HOPS:
                 continue
-            for hop, target, sure in self.edges(role):
-                known = found.get(id(target))
+            certain = certainty[number]
+            for target, sure, hop in self._edges_of(number):
+                known = certainty.get(target)
                 if known is None:
-                    found[id(target)] = (target, (*chain, hop), certain & sure)
+                    chains[target] = (*chain, hop)
+                    certainty[target] = certain if certain < sure else sure
                     queue.append(target)
-                elif known[2] is Tri.UNKNOWN and certain is Tri.YES and sure is Tri.YES:
+                elif known == unknown and certain == yes and sure == yes:
                     # A certain chain replaces a possible one, however long.
-                    found[id(target)] = (target, (*chain, hop), Tri.YES)
+                    chains[target] = (*chain, hop)
+                    certainty[target] = yes
                     queue.append(target)
-        return {role.arn: (chain, certain) for role, chain, certain in found.values()}
+        arns, tri = self._arns, TRI_BY_VALUE
+        return {arns[number]: (chain, tri[certainty[number]]) for number, chain in chains.items()}
+
+    def _number(self, role: Role) -> int:
+        """``role``'s number in the search's view (a role is known by its object: edges lead
+        to the objects their ARNs name)."""
+        number = self._numbers.get(id(role))
+        if number is None:
+            number = self._numbers[id(role)] = len(self._numbered)
+            self._numbered.append(role)
+            self._arns.append(role.arn)
+            self._adjacent.append(None)
+        return number
+
+    def _edges_of(self, number: int) -> list[tuple[int, int, Hop]]:
+        adjacent = self._adjacent[number]
+        if adjacent is None:
+            adjacent = [
+                (self._number(target), sure.value, hop)
+                for hop, target, sure in self.edges(self._numbered[number])
+            ]
+            self._adjacent[number] = adjacent
+        return adjacent
 
     def edges(self, role: Role) -> list[tuple[Hop, Role, Tri]]:
         """Where ``role`` may go in one hop, decided as the assembly's role of its ARN: when

@@ -555,7 +555,10 @@ def _account_of(resource: Symbol) -> str | None:
     return _arn_field(resource, 4) or None
 
 
+@cache
 def _bucket_of(resource: Symbol) -> Symbol:
+    # Asked for every S3 request and its key's (hundreds of thousands at a hundred LOBs, a
+    # few thousand resources): split once per resource.
     parts = resource.split(":")
     if len(parts) < 6:
         return resource
