@@ -11,6 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from blueprint.jsii_kernel import talk_to_kernel_directly
+
+talk_to_kernel_directly()  # before the CDK is imported: importing it starts the jsii kernel
+
 from aws_cdk import App, Stack
 
 from blueprint.collector import collect_less

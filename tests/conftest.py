@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blueprint.jsii_kernel import talk_to_kernel_directly
+
+talk_to_kernel_directly()  # as app.py does, before the CDK is imported
+
 import pytest
 from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template

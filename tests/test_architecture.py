@@ -26,6 +26,7 @@ ALLOWED = {
     "blueprint.deploy": {"blueprint.assembly", "blueprint.model", "genai_constructs"},
     "blueprint.progress": set(),  # what the command line shows of long steps
     "blueprint.collector": set(),  # how often the app and the commands collect garbage
+    "blueprint.jsii_kernel": set(),  # how the app starts the jsii kernel
     "blueprint.cli": {
         "blueprint.deploy",
         "blueprint.assembly",
@@ -34,7 +35,7 @@ ALLOWED = {
         "blueprint.collector",
     },
     "stacks": {"blueprint.model", "genai_constructs"},
-    "app": {"stacks", "blueprint.model", "blueprint.collector"},
+    "app": {"stacks", "blueprint.model", "blueprint.collector", "blueprint.jsii_kernel"},
 }
 
 
