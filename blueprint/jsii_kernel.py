@@ -12,31 +12,29 @@ The kernel's standard output and error are pipes of its own, copied by a thread 
 writes to non-blocking, and the app's own would then drop what a slow reader had not taken.
 
 Only for the jsii runtime this was read and measured with (``KNOWN_RUNTIMES``), a node release
-the relay starts without a warning (``QUIET_NODE_RELEASES``), on systems with
-``posix_spawn``, and when ``JSII_RUNTIME`` does not name another runtime: otherwise jsii
-starts its relay as before.
+the relay starts without a warning (``QUIET_NODE_RELEASES``), on POSIX systems (a shell puts
+the socket on descriptor 3), and when ``JSII_RUNTIME`` does not name another runtime:
+otherwise jsii starts its relay as before.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-# The kernel's channel in lib/program.js (SyncStdio's read and write descriptor).
+# The kernel's channel in lib/program.js (SyncStdio's read and write descriptor; one digit, as
+# the shell that puts the socket there needs).
 KERNEL_CHANNEL = 3
 # The runtimes whose relay and kernel were read and measured: another version is started as
 # jsii starts it, until it is checked (tests/test_jsii_kernel.py holds the installed one).
@@ -73,7 +71,7 @@ def node_release_is_quiet(node: str, today: date | None = None) -> bool:
 
 def direct_channel_applies(environ: Mapping[str, str]) -> bool:
     """Whether the kernel can be started directly in this process."""
-    if not hasattr(os, "posix_spawn") or "JSII_RUNTIME" in environ:
+    if os.name != "posix" or "JSII_RUNTIME" in environ:
         return False
     node = node_of(environ)
     return runtime_version() in KNOWN_RUNTIMES and node is not None and node_release_is_quiet(node)
@@ -93,12 +91,12 @@ def talk_to_kernel_directly() -> bool:
     return True
 
 
-def copy_output(source: int, sink: Callable[[], IO[Any]]) -> threading.Thread:
+def copy_output(source: IO[bytes], sink: Callable[[], IO[Any]]) -> threading.Thread:
     """Copy what the kernel writes to ``source`` to the stream ``sink`` returns, until EOF."""
 
     def run() -> None:
-        with open(source, "rb", buffering=0) as stream:
-            while chunk := stream.read(65536):
+        with source:
+            while chunk := os.read(source.fileno(), 65536):
                 target = sink()
                 binary = getattr(target, "buffer", None)
                 if binary is None:
@@ -115,29 +113,20 @@ def copy_output(source: int, sink: Callable[[], IO[Any]]) -> threading.Thread:
 class KernelProcess:
     """The kernel as jsii's client uses its process: ``stdin`` and ``stdout`` are the channel."""
 
-    def __init__(self, pid: int, channel: socket.socket, copies: list[threading.Thread]) -> None:
-        self.pid = pid
+    def __init__(self, process: subprocess.Popen[bytes], channel: socket.socket) -> None:
+        assert process.stdout is not None and process.stderr is not None
+        self.process = process
         self.channel = channel
-        self.copies = copies
+        self.copies = [
+            copy_output(process.stdout, lambda: sys.stdout),
+            copy_output(process.stderr, lambda: sys.stderr),
+        ]
         self.stdin = channel.makefile("wb")
         self.stdout = channel.makefile("rb")
-        self.returncode: int | None = None
 
-    def wait(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = 0
-                break
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-            elif time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            else:
-                time.sleep(0.01)
-        return self.returncode
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
 
     def end(self) -> None:
         """Say exit and close the channel for writing, then wait; terminate, kill if need be."""
@@ -148,36 +137,17 @@ class KernelProcess:
             with contextlib.suppress(OSError):
                 self.stdin.close()
                 self.channel.shutdown(socket.SHUT_WR)
-        for ending in (None, signal.SIGTERM, signal.SIGKILL):
+        for ending in (None, self.process.terminate, self.process.kill):
             if ending is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, ending)
+                ending()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.wait(timeout=STOP_WAIT_S)
+                self.process.wait(timeout=STOP_WAIT_S)
                 break
         for copy in self.copies:
             copy.join(timeout=STOP_WAIT_S)
         with contextlib.suppress(OSError):
             self.stdout.close()
         self.channel.close()
-
-
-def above_kernel_descriptors(descriptor: int) -> int:
-    """The descriptor moved above 0 to 3, where the kernel's own are put (close-on-exec)."""
-    moved = fcntl.fcntl(descriptor, fcntl.F_DUPFD_CLOEXEC, KERNEL_CHANNEL + 1)
-    os.close(descriptor)
-    return moved
-
-
-def inheritable_descriptors() -> list[int]:
-    """This process's descriptors above 2 that a child would inherit."""
-    listing = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
-    found = []
-    for name in os.listdir(listing):
-        with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
-            if int(name) > 2 and os.get_inheritable(int(name)):
-                found.append(int(name))
-    return found
 
 
 def spawn_kernel(program: Path, environ: dict[str, str]) -> KernelProcess:
@@ -188,35 +158,25 @@ def spawn_kernel(program: Path, environ: dict[str, str]) -> KernelProcess:
     ours, theirs = socket.socketpair()
     ours.setblocking(True)  # not the default timeout of sockets, should one be set
     theirs.setblocking(True)
-    channel = above_kernel_descriptors(theirs.detach())
-    output, output_end = map(above_kernel_descriptors, os.pipe())
-    error, error_end = map(above_kernel_descriptors, os.pipe())
-    try:
-        pid = os.posix_spawn(
-            node,
-            [node, *KERNEL_OPTIONS, str(program)],
-            environ,
-            file_actions=[
-                *((os.POSIX_SPAWN_CLOSE, inherited) for inherited in inheritable_descriptors()),
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, output_end, 1),
-                (os.POSIX_SPAWN_DUP2, error_end, 2),
-                (os.POSIX_SPAWN_DUP2, channel, KERNEL_CHANNEL),
+    with theirs:
+        # The socket comes in as the shell's input; the shell moves it to the kernel's
+        # channel, gives the kernel /dev/null for input and becomes the kernel.
+        process = subprocess.Popen(
+            [
+                "/bin/sh",
+                "-c",
+                f'exec "$@" {KERNEL_CHANNEL}<&0 0</dev/null',
+                "jsii-kernel",
+                node,
+                *KERNEL_OPTIONS,
+                str(program),
             ],
+            stdin=theirs.fileno(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environ,
         )
-    except OSError:
-        for descriptor in (output, error):
-            os.close(descriptor)
-        ours.close()
-        raise
-    finally:
-        for descriptor in (channel, output_end, error_end):
-            os.close(descriptor)
-    copies = [
-        copy_output(output, lambda: sys.stdout),
-        copy_output(error, lambda: sys.stderr),
-    ]
-    return KernelProcess(pid, ours, copies)
+    return KernelProcess(process, ours)
 
 
 def _start(self: Any) -> None:
