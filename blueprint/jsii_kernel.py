@@ -97,13 +97,18 @@ def copy_output(source: IO[bytes], sink: Callable[[], IO[Any]]) -> threading.Thr
     def run() -> None:
         with source:
             while chunk := os.read(source.fileno(), 65536):
-                target = sink()
-                binary = getattr(target, "buffer", None)
-                if binary is None:
-                    target.write(chunk.decode(errors="replace"))
-                else:
-                    binary.write(chunk)
-                target.flush()
+                # A stream the app closed or replaced loses the chunk, not the kernel's pipe:
+                # the kernel's next write to a closed pipe would fail its call.
+                with contextlib.suppress(Exception):
+                    write(sink(), chunk)
+
+    def write(target: IO[Any], chunk: bytes) -> None:
+        binary = getattr(target, "buffer", None)
+        if binary is None:
+            target.write(chunk.decode(errors="replace"))
+        else:
+            binary.write(chunk)
+        target.flush()
 
     thread = threading.Thread(target=run, name="jsii kernel output", daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from blueprint.jsii_kernel import (
     KNOWN_RUNTIMES,
     STOP_WAIT_S,
+    copy_output,
     direct_channel_applies,
     node_of,
     node_release_is_quiet,
@@ -269,3 +271,26 @@ def test_a_node_release_the_relay_warns_about_gets_the_relay(tmp_path: Path) -> 
     assert node is not None
     assert node_release_is_quiet(node, today=date(2027, 4, 29)) is True
     assert node_release_is_quiet(node, today=date(2027, 4, 30)) is False
+
+
+def test_a_stream_that_fails_loses_the_chunk_not_the_kernels_pipe() -> None:
+    read, write = os.pipe()
+    tried = threading.Event()
+
+    class Closed:
+        def write(self, text: str) -> None:
+            tried.set()
+            raise ValueError("I/O operation on closed file")
+
+        def flush(self) -> None:
+            pass
+
+    copy = copy_output(os.fdopen(read, "rb"), Closed)
+    os.write(write, b"[WARNING] first\n")
+    assert tried.wait(timeout=10)
+    copy.join(timeout=1)
+    assert copy.is_alive()
+    os.write(write, b"[WARNING] second\n")  # a pipe whose reader had closed: BrokenPipeError
+    os.close(write)
+    copy.join(timeout=10)
+    assert not copy.is_alive()
